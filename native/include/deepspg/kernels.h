@@ -1,0 +1,189 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ *
+ * deepspg/kernels.h -- the whole public C ABI of libdeepspg_kernels.
+ *
+ * Plain C, fixed-width types, raw pointers. No libtorch, no JNI: the Java layer owns tensors, checks shapes and
+ * dtypes, makes inputs contiguous and passes data pointers (and, for CUDA, the stream) here.
+ *
+ * Conventions
+ *   - Every function returns DEEPSPG_OK (0) or an error code; deepspg_last_error() gives the message of the last
+ *     failure on the calling thread.
+ *   - All tensors are dense, contiguous, row-major (C order). Shapes are written next to each pointer.
+ *   - *_f32 takes float, *_f64 takes double. Accumulations are done in double on CPU and in float (with a
+ *     deterministic tree order) on CUDA.
+ *   - CPU functions parallelise with OpenMP over independent work items and reduce partial sums in a fixed order,
+ *     so results do not depend on the thread count.
+ *   - CUDA functions take a cudaStream_t as void*, launch on it and do not synchronise. Pointers must be device
+ *     pointers. Work buffers are passed in by the caller (size from the *_workspace_bytes functions), so the
+ *     library never allocates device memory itself.
+ */
+#ifndef DEEPSPG_KERNELS_H
+#define DEEPSPG_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Library information and errors
+ * ------------------------------------------------------------------------------------------------------------- */
+
+#define DEEPSPG_OK 0
+#define DEEPSPG_ERR_INVALID_ARGUMENT 1
+#define DEEPSPG_ERR_CUDA 2
+#define DEEPSPG_ERR_NOT_COMPILED 3
+#define DEEPSPG_ERR_OUT_OF_MEMORY 4
+
+/** Version of the kernel library as "major.minor.patch". */
+const char* deepspg_version(void);
+/** One line: compiler, OpenMP thread count, CUDA architectures compiled in (or "cuda: not compiled"). */
+const char* deepspg_build_info(void);
+/** Message of the last error on this thread ("" when none). */
+const char* deepspg_last_error(void);
+/** 1 when the library was compiled with the CUDA kernels, else 0. */
+int32_t deepspg_cuda_compiled(void);
+/** Number of CUDA devices the driver reports (0 without CUDA kernels, driver or GPU). */
+int32_t deepspg_cuda_device_count(void);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * 1. Fused channel ("transposed") attention, spec section 2.3
+ *
+ * Per batch b and head h, with rows x_i, y_j, v_j of length N = H*W taken from channels h*c + i:
+ *   G = normalize_N(X) normalize_N(Y)^T       (c x c, normalize divides by max(||row||, 1e-12))
+ *   A = softmax_row(tau_h * G)
+ *   O = A (V [.* F])                          (optional value gating by F, same shape as V)
+ * Inputs x, y, v, gate, out: [B, heads*c, N]. tau: [heads]. Side outputs saved for backward:
+ *   G, A: [B, heads, c, c];  r, s: [B, heads, c] (the clamped row norms of X and Y).
+ * Backward takes dout [B, heads*c, N] and the saved side data and writes dx, dy, dv [B, heads*c, N],
+ * dgate [B, heads*c, N] (only when gate != NULL; may be NULL to skip) and dtau [heads] (summed over batch).
+ * Any of dx, dy, dv, dtau may be NULL to skip that gradient. Deterministic. c <= 64, N >= 1.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+int32_t deepspg_channel_attention_forward_cpu_f32(
+    const float* x, const float* y, const float* v, const float* gate, const float* tau,
+    int64_t batch, int64_t heads, int64_t c, int64_t n,
+    float* out, float* G, float* A, float* r, float* s);
+int32_t deepspg_channel_attention_forward_cpu_f64(
+    const double* x, const double* y, const double* v, const double* gate, const double* tau,
+    int64_t batch, int64_t heads, int64_t c, int64_t n,
+    double* out, double* G, double* A, double* r, double* s);
+
+int32_t deepspg_channel_attention_backward_cpu_f32(
+    const float* dout, const float* x, const float* y, const float* v, const float* gate, const float* tau,
+    const float* G, const float* A, const float* r, const float* s,
+    int64_t batch, int64_t heads, int64_t c, int64_t n,
+    float* dx, float* dy, float* dv, float* dgate, float* dtau);
+int32_t deepspg_channel_attention_backward_cpu_f64(
+    const double* dout, const double* x, const double* y, const double* v, const double* gate, const double* tau,
+    const double* G, const double* A, const double* r, const double* s,
+    int64_t batch, int64_t heads, int64_t c, int64_t n,
+    double* dx, double* dy, double* dv, double* dgate, double* dtau);
+
+/** Bytes of device scratch the CUDA attention forward/backward need for these sizes (same value for both). */
+int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, int64_t c, int64_t n, int32_t f64);
+
+int32_t deepspg_channel_attention_forward_cuda_f32(
+    const float* x, const float* y, const float* v, const float* gate, const float* tau,
+    int64_t batch, int64_t heads, int64_t c, int64_t n,
+    float* out, float* G, float* A, float* r, float* s, void* workspace, void* stream);
+int32_t deepspg_channel_attention_forward_cuda_f64(
+    const double* x, const double* y, const double* v, const double* gate, const double* tau,
+    int64_t batch, int64_t heads, int64_t c, int64_t n,
+    double* out, double* G, double* A, double* r, double* s, void* workspace, void* stream);
+int32_t deepspg_channel_attention_backward_cuda_f32(
+    const float* dout, const float* x, const float* y, const float* v, const float* gate, const float* tau,
+    const float* G, const float* A, const float* r, const float* s,
+    int64_t batch, int64_t heads, int64_t c, int64_t n,
+    float* dx, float* dy, float* dv, float* dgate, float* dtau, void* workspace, void* stream);
+int32_t deepspg_channel_attention_backward_cuda_f64(
+    const double* dout, const double* x, const double* y, const double* v, const double* gate, const double* tau,
+    const double* G, const double* A, const double* r, const double* s,
+    int64_t batch, int64_t heads, int64_t c, int64_t n,
+    double* dx, double* dy, double* dv, double* dgate, double* dtau, void* workspace, void* stream);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * 2. Retinex decomposition, spec section 3
+ *
+ * Prior/concat: image [B, 3, HW] -> z [B, 4, HW], z[:,0:3] = image, z[:,3] = prior, where prior is the channel
+ *   mean (mode 0) or the channel max (mode 1, first index on ties). Backward: dz [B, 4, HW] -> dimage [B, 3, HW]
+ *   (dimage is overwritten). The max variant needs the image to find the arg-max.
+ * Light-up: image, m [B, 3, HW] -> xr = image * (1 + m); xl = 1 / max(1 + m, 1e-4) when xl != NULL.
+ *   Backward: dxr (and dxl, may be NULL) -> dimage = dxr * (1 + m), dm = dxr * image - dxl * xl^2 (zero where the
+ *   guard clamps). dimage / dm may be NULL to skip; both are overwritten.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+#define DEEPSPG_PRIOR_MEAN 0
+#define DEEPSPG_PRIOR_MAX 1
+
+int32_t deepspg_retinex_prior_forward_cpu_f32(const float* image, int64_t batch, int64_t hw, int32_t mode, float* z);
+int32_t deepspg_retinex_prior_forward_cpu_f64(const double* image, int64_t batch, int64_t hw, int32_t mode, double* z);
+int32_t deepspg_retinex_prior_backward_cpu_f32(const float* dz, const float* image, int64_t batch, int64_t hw,
+                                               int32_t mode, float* dimage);
+int32_t deepspg_retinex_prior_backward_cpu_f64(const double* dz, const double* image, int64_t batch, int64_t hw,
+                                               int32_t mode, double* dimage);
+int32_t deepspg_retinex_lightup_forward_cpu_f32(const float* image, const float* m, int64_t numel, float* xr, float* xl);
+int32_t deepspg_retinex_lightup_forward_cpu_f64(const double* image, const double* m, int64_t numel, double* xr,
+                                                double* xl);
+int32_t deepspg_retinex_lightup_backward_cpu_f32(const float* dxr, const float* dxl, const float* image, const float* m,
+                                                 int64_t numel, float* dimage, float* dm);
+int32_t deepspg_retinex_lightup_backward_cpu_f64(const double* dxr, const double* dxl, const double* image,
+                                                 const double* m, int64_t numel, double* dimage, double* dm);
+
+int32_t deepspg_retinex_prior_forward_cuda_f32(const float* image, int64_t batch, int64_t hw, int32_t mode, float* z,
+                                               void* stream);
+int32_t deepspg_retinex_prior_backward_cuda_f32(const float* dz, const float* image, int64_t batch, int64_t hw,
+                                                int32_t mode, float* dimage, void* stream);
+int32_t deepspg_retinex_lightup_forward_cuda_f32(const float* image, const float* m, int64_t numel, float* xr,
+                                                 float* xl, void* stream);
+int32_t deepspg_retinex_lightup_backward_cuda_f32(const float* dxr, const float* dxl, const float* image,
+                                                  const float* m, int64_t numel, float* dimage, float* dm,
+                                                  void* stream);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * 3. Edge loss, spec section 4.2
+ *
+ * E = out - gt, both [P, H, W] with P = B*C planes.
+ *   operator 0 (forward differences, no padding):
+ *     L = mean_{P*H*(W-1)} (Dx E)^2 + mean_{P*(H-1)*W} (Dy E)^2   (a term with an empty domain counts 0)
+ *   operator 1 (3x3 Sobel, replicate padding): L = mean_{P*H*W} (Gx E)^2 + mean_{P*H*W} (Gy E)^2
+ * Writes the loss to *loss (double) and dL/d(out) to grad [P, H, W] (grad may be NULL for value only);
+ * dL/d(gt) = -grad. Value and gradient in one pass over the planes. Deterministic.
+ * CUDA: loss is a device pointer to one double; workspace from deepspg_edge_loss_workspace_bytes.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+#define DEEPSPG_EDGE_DIFF 0
+#define DEEPSPG_EDGE_SOBEL 1
+
+int32_t deepspg_edge_loss_cpu_f32(const float* out, const float* gt, int64_t planes, int64_t h, int64_t w,
+                                  int32_t op, double* loss, float* grad);
+int32_t deepspg_edge_loss_cpu_f64(const double* out, const double* gt, int64_t planes, int64_t h, int64_t w,
+                                  int32_t op, double* loss, double* grad);
+int64_t deepspg_edge_loss_workspace_bytes(int64_t planes, int64_t h, int64_t w);
+int32_t deepspg_edge_loss_cuda_f32(const float* out, const float* gt, int64_t planes, int64_t h, int64_t w,
+                                   int32_t op, double* loss, float* grad, void* workspace, void* stream);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * 4. Semantic KL loss, spec section 4.3
+ *
+ * z_out, z_gt: logits [B, K, HW]. P = softmax_K(z / T) per pixel.
+ *   L = 1/(B*HW) * sum_{b,pixel} sum_k P_gt (log P_gt - log P_out)
+ *   dL/dz_out = (P_out - P_gt) / (T * B * HW)
+ * Writes *loss and grad [B, K, HW] (grad may be NULL). Deterministic. T > 0.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+int32_t deepspg_kl_loss_cpu_f32(const float* z_out, const float* z_gt, int64_t batch, int64_t k, int64_t hw,
+                                double temperature, double* loss, float* grad);
+int32_t deepspg_kl_loss_cpu_f64(const double* z_out, const double* z_gt, int64_t batch, int64_t k, int64_t hw,
+                                double temperature, double* loss, double* grad);
+int64_t deepspg_kl_loss_workspace_bytes(int64_t batch, int64_t k, int64_t hw);
+int32_t deepspg_kl_loss_cuda_f32(const float* z_out, const float* z_gt, int64_t batch, int64_t k, int64_t hw,
+                                 double temperature, double* loss, float* grad, void* workspace, void* stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEEPSPG_KERNELS_H */

@@ -1,0 +1,122 @@
+// Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+//
+// Error plumbing and library information.
+#include "common.h"
+
+#include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef DEEPSPG_VERSION_STRING
+#define DEEPSPG_VERSION_STRING "0.1.0"
+#endif
+
+namespace deepspg::ops::detail {
+
+namespace {
+thread_local std::string g_last_error;
+}
+
+int32_t fail(int32_t code, const std::string& msg) {
+  g_last_error = msg;
+  return code;
+}
+
+int32_t ok() {
+  g_last_error.clear();
+  return DEEPSPG_OK;
+}
+
+const char* last_error_cstr() { return g_last_error.c_str(); }
+
+int32_t check_attention_sizes(const char* fn, int64_t batch, int64_t heads, int64_t c, int64_t n) {
+  if (batch < 0 || heads < 1 || c < 1 || n < 1) {
+    return fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": need batch >= 0, heads >= 1, c >= 1, n >= 1, got batch=" +
+                                                  std::to_string(batch) + " heads=" + std::to_string(heads) +
+                                                  " c=" + std::to_string(c) + " n=" + std::to_string(n));
+  }
+  if (c > kMaxHeadChannels) {
+    return fail(DEEPSPG_ERR_INVALID_ARGUMENT,
+                std::string(fn) + ": head width c=" + std::to_string(c) + " exceeds the supported maximum 64");
+  }
+  return DEEPSPG_OK;
+}
+
+}  // namespace deepspg::ops::detail
+
+#if DEEPSPG_WITH_CUDA
+namespace deepspg::ops::detail {
+int32_t cuda_device_count();
+const char* cuda_arch_list();
+}  // namespace deepspg::ops::detail
+#endif
+
+extern "C" {
+
+const char* deepspg_version(void) { return DEEPSPG_VERSION_STRING; }
+
+const char* deepspg_build_info(void) {
+  static const std::string info = [] {
+    std::string s = "deepspg_kernels " DEEPSPG_VERSION_STRING "; compiler: ";
+#if defined(__clang__)
+    s += "clang " __clang_version__;
+#elif defined(__GNUC__)
+    s += "gcc " __VERSION__;
+#else
+    s += "unknown";
+#endif
+#ifdef _OPENMP
+    s += "; openmp: " + std::to_string(_OPENMP) + " (max threads " + std::to_string(omp_get_max_threads()) + ")";
+#else
+    s += "; openmp: off";
+#endif
+#if DEEPSPG_WITH_CUDA
+    s += std::string("; cuda: compiled for ") + deepspg::ops::detail::cuda_arch_list();
+#else
+    s += "; cuda: not compiled";
+#endif
+    return s;
+  }();
+  return info.c_str();
+}
+
+const char* deepspg_last_error(void) { return deepspg::ops::detail::last_error_cstr(); }
+
+int32_t deepspg_cuda_compiled(void) {
+#if DEEPSPG_WITH_CUDA
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, int64_t c, int64_t n, int32_t f64) {
+  if (batch < 0 || heads < 0 || c < 0 || n < 0) return 0;
+  return deepspg::ops::detail::attention_workspace_bytes(batch * heads, c, n, f64 ? 8 : 4);
+}
+
+int64_t deepspg_edge_loss_workspace_bytes(int64_t planes, int64_t h, int64_t w) {
+  // Per-block x and y partial sums and their two totals (double), then the Gx and Gy maps (float) that the Sobel
+  // variant's gather-form gradient pass reads.
+  const int64_t numel = planes * h * w;
+  const int64_t blocks = (numel + deepspg::ops::detail::kCudaLossThreads - 1) / deepspg::ops::detail::kCudaLossThreads;
+  return deepspg::ops::detail::round_up_256((2 * blocks + 2) * 8) + deepspg::ops::detail::round_up_256(2 * numel * 4);
+}
+
+int64_t deepspg_kl_loss_workspace_bytes(int64_t batch, int64_t k, int64_t hw) {
+  (void)k;
+  const int64_t blocks = (batch * hw + deepspg::ops::detail::kCudaLossThreads - 1) / deepspg::ops::detail::kCudaLossThreads;
+  return deepspg::ops::detail::round_up_256(blocks * 8);
+}
+
+int32_t deepspg_cuda_device_count(void) {
+#if DEEPSPG_WITH_CUDA
+  return deepspg::ops::detail::cuda_device_count();
+#else
+  return 0;
+#endif
+}
+
+}  // extern "C"

@@ -1,0 +1,76 @@
+// Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+//
+// Shared plumbing of the kernel library: the thread-local error message, argument checks, the params structs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "deepspg/kernels.h"
+
+namespace deepspg::ops::detail {
+
+/** Records msg as this thread's last error and returns code. */
+int32_t fail(int32_t code, const std::string& msg);
+/** Clears this thread's last error and returns DEEPSPG_OK. */
+int32_t ok();
+/** This thread's last error message (valid until the next call on this thread). */
+const char* last_error_cstr();
+
+/** Row-norm floor of F.normalize: rows with a smaller L2 norm are divided by this instead. */
+constexpr double kNormEps = 1e-12;
+/** Largest head width the attention kernels accept (the CUDA kernels keep c x c tiles in shared memory). */
+constexpr int64_t kMaxHeadChannels = 64;
+/** Guard of 1/(1+M) in the light-up map. */
+constexpr double kLightupEps = 1e-4;
+
+/** Columns per block in the CUDA attention sweep 1 (one partial Gram matrix per chunk). */
+constexpr int64_t kCudaAttentionChunk = 1024;
+/** Threads per block of the CUDA loss kernels (one partial sum per block). */
+constexpr int64_t kCudaLossThreads = 256;
+
+inline int64_t round_up_256(int64_t b) { return ((b + 255) / 256) * 256; }
+
+/**
+ * Byte layout of the CUDA attention workspace: dtau partials [bh] (double), chunk partials
+ * [bh, chunks, c*c + 2c], backward coefficients [bh, c*c] and diagonals [bh, 2c] (element type).
+ */
+inline int64_t attention_workspace_bytes(int64_t bh, int64_t c, int64_t n, int64_t elem) {
+  const int64_t chunks = (n + kCudaAttentionChunk - 1) / kCudaAttentionChunk;
+  return round_up_256(bh * 8) + round_up_256(bh * chunks * (c * c + 2 * c) * elem) + round_up_256(bh * c * c * elem) +
+         round_up_256(bh * 2 * c * elem);
+}
+
+/** Raw pointers and sizes of one channel-attention call (FA's Flash_fwd_params idea). */
+template <typename T>
+struct ChannelAttentionParams {
+  const T* x;
+  const T* y;
+  const T* v;
+  const T* gate;  // nullable
+  const T* tau;   // [heads]
+  int64_t batch, heads, c, n;
+  T* out;
+  T* G;
+  T* A;
+  T* r;
+  T* s;
+  // backward
+  const T* dout;
+  T* dx;
+  T* dy;
+  T* dv;
+  T* dgate;
+  T* dtau;
+};
+
+/** Validates the sizes shared by every attention entry point; returns DEEPSPG_OK or an error (message set). */
+int32_t check_attention_sizes(const char* fn, int64_t batch, int64_t heads, int64_t c, int64_t n);
+
+}  // namespace deepspg::ops::detail
+
+#define DEEPSPG_CHECK_PTR(fn, p)                                                                      \
+  do {                                                                                                \
+    if ((p) == nullptr)                                                                               \
+      return ::deepspg::ops::detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": " #p " is NULL"); \
+  } while (0)

@@ -1,0 +1,392 @@
+// Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+//
+// Fused channel ("transposed") attention, CPU backend (spec ARCHITECTURE.md section 2.3).
+//
+// Per batch b and head h, rows x_i, y_j, v_j of length N (channels h*c + i of [B, heads*c, N] tensors):
+//   forward   P_ij = sum_n x_in y_jn, a_i = sum_n x_in^2, b_j = sum_n y_jn^2          (sweep 1)
+//             r_i = max(sqrt a_i, eps), s_j = max(sqrt b_j, eps), G = P / (r s^T), A = softmax_row(tau_h G)
+//             o_in = sum_j A_ij v'_jn, v' = v (or v * gate)                            (sweep 2)
+//   backward  dA_ij = sum_n do_in v'_jn                                                 (sweep 1)
+//             dZ = A .* (dA - rowsum(A .* dA)), dtau_h = sum_b sum_ij dZ_ij G_ij, dG = tau_h dZ,
+//             rho_i = sum_j dG_ij G_ij, kappa_j = sum_i dG_ij G_ij (0 for rows whose norm was clamped)
+//             dx_in = (sum_j dG_ij y_jn / s_j - rho_i x_in / r_i) / r_i                  (sweep 2)
+//             dy_jn = (sum_i dG_ij x_in / r_i - kappa_j y_jn / s_j) / s_j
+//             dv'_jn = sum_i A_ij do_in ; dv = dv' (.* gate), dgate = dv' .* v
+// Layout: contiguous [B, heads*c, N]; side data G, A [B, heads, c, c], r, s [B, heads, c].
+// Dtypes: float, double. Deterministic: N is cut into fixed tiles, per-tile partial sums are kept in double and
+// reduced in tile order, so the result does not depend on the OpenMP thread count.
+// Source: DeepSPG (SEM, eq. 7-8) and Retinexformer's IG-MSA, both "transposed" attention over channels.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../common/common.h"
+
+namespace deepspg::ops {
+
+using detail::ChannelAttentionParams;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------------
+// tiling
+
+// 256 columns per tile: the x, y (or do, v) rows of one tile for c = 20 take 2*20*256*4 B = 40 KB, about one L1/L2
+// working set, and N = 65536 still gives 256 tiles per (batch, head) to share between threads.
+constexpr int64_t kTile = 256;
+
+inline int64_t num_tiles(int64_t n) { return (n + kTile - 1) / kTile; }
+
+// Dot products of all row pairs of two [c, len] blocks (row stride ld) into out[c*c] (+=, in double).
+// `omp simd reduction` lets the compiler vectorise the sum without -ffast-math; the order is fixed per build.
+template <typename T>
+inline void gram_tile(const T* a, const T* b, int64_t c, int64_t ld, int64_t len, double* out) {
+  for (int64_t i = 0; i < c; ++i) {
+    const T* ai = a + i * ld;
+    for (int64_t j = 0; j < c; ++j) {
+      const T* bj = b + j * ld;
+      T acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t k = 0; k < len; ++k) acc += ai[k] * bj[k];
+      out[i * c + j] += static_cast<double>(acc);
+    }
+  }
+}
+
+template <typename T>
+inline void sumsq_tile(const T* a, int64_t c, int64_t ld, int64_t len, double* out) {
+  for (int64_t i = 0; i < c; ++i) {
+    const T* ai = a + i * ld;
+    T acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t k = 0; k < len; ++k) acc += ai[k] * ai[k];
+    out[i] += static_cast<double>(acc);
+  }
+}
+
+// Copies v (times gate when given) of one tile into buf [c, len]; returns the pointer to use and its stride.
+template <typename T>
+inline const T* gated_tile(const T* v, const T* gate, int64_t c, int64_t ld, int64_t len, T* buf, int64_t* out_ld) {
+  if (gate == nullptr) {
+    *out_ld = ld;
+    return v;
+  }
+  for (int64_t j = 0; j < c; ++j) {
+    const T* vj = v + j * ld;
+    const T* fj = gate + j * ld;
+    T* bj = buf + j * len;
+#pragma omp simd
+    for (int64_t k = 0; k < len; ++k) bj[k] = vj[k] * fj[k];
+  }
+  *out_ld = len;
+  return buf;
+}
+
+// out[i, :] = sum_j M_ij * src[j, :] for one tile (plus, when diag != null, diag_i * self[i, :]).
+template <typename T>
+inline void mix_tile(const T* M, const T* src, int64_t src_ld, int64_t c, int64_t len, T* out, int64_t out_ld,
+                     bool transpose, const T* diag = nullptr, const T* self = nullptr, int64_t self_ld = 0) {
+  for (int64_t i = 0; i < c; ++i) {
+    T* oi = out + i * out_ld;
+    if (diag != nullptr) {
+      const T d = diag[i];
+      const T* si = self + i * self_ld;
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) oi[k] = d * si[k];
+    } else {
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) oi[k] = 0;
+    }
+    for (int64_t j = 0; j < c; ++j) {
+      const T m = transpose ? M[j * c + i] : M[i * c + j];
+      const T* sj = src + j * src_ld;
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) oi[k] += m * sj[k];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// forward
+
+template <typename T>
+int32_t forward_impl(const ChannelAttentionParams<T>& p) {
+  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = num_tiles(n);
+  const int64_t cc = c * c, part = cc + 2 * c;  // per tile: P (c*c), a (c), b (c)
+  if (bh == 0) return detail::ok();
+  std::vector<double> partial(static_cast<size_t>(bh * tiles * part), 0.0);
+
+  // Sweep 1: per-tile partial Gram matrix and squared norms.
+#pragma omp parallel for schedule(static)
+  for (int64_t w = 0; w < bh * tiles; ++w) {
+    const int64_t g = w / tiles, t = w % tiles;
+    const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
+    double* pp = partial.data() + w * part;
+    gram_tile(p.x + off, p.y + off, c, n, len, pp);
+    sumsq_tile(p.x + off, c, n, len, pp + cc);
+    sumsq_tile(p.y + off, c, n, len, pp + cc + c);
+  }
+
+  // Finalize per (b, head): reduce tiles in order, normalise, softmax.
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < bh; ++g) {
+    std::vector<double> acc(static_cast<size_t>(part), 0.0);
+    for (int64_t t = 0; t < tiles; ++t) {
+      const double* pp = partial.data() + (g * tiles + t) * part;
+      for (int64_t k = 0; k < part; ++k) acc[k] += pp[k];
+    }
+    const double tau = static_cast<double>(p.tau[g % p.heads]);
+    T* G = p.G + g * cc;
+    T* A = p.A + g * cc;
+    std::vector<double> rr(c), ss(c);
+    for (int64_t i = 0; i < c; ++i) {
+      rr[i] = std::max(std::sqrt(acc[cc + i]), detail::kNormEps);
+      ss[i] = std::max(std::sqrt(acc[cc + c + i]), detail::kNormEps);
+      p.r[g * c + i] = static_cast<T>(rr[i]);
+      p.s[g * c + i] = static_cast<T>(ss[i]);
+    }
+    std::vector<double> z(c);
+    for (int64_t i = 0; i < c; ++i) {
+      double zmax = -INFINITY;
+      for (int64_t j = 0; j < c; ++j) {
+        const double gij = acc[i * c + j] / (rr[i] * ss[j]);
+        G[i * c + j] = static_cast<T>(gij);
+        z[j] = tau * gij;
+        zmax = std::max(zmax, z[j]);
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < c; ++j) {
+        z[j] = std::exp(z[j] - zmax);
+        sum += z[j];
+      }
+      for (int64_t j = 0; j < c; ++j) A[i * c + j] = static_cast<T>(z[j] / sum);
+    }
+  }
+
+  // Sweep 2: O = A V'.
+#pragma omp parallel
+  {
+    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * kTile) : 0);
+#pragma omp for schedule(static)
+    for (int64_t w = 0; w < bh * tiles; ++w) {
+      const int64_t g = w / tiles, t = w % tiles;
+      const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
+      int64_t vld = 0;
+      const T* vt = gated_tile(p.v + off, p.gate ? p.gate + off : nullptr, c, n, len, vbuf.data(), &vld);
+      mix_tile(p.A + g * cc, vt, vld, c, len, p.out + off, n, /*transpose=*/false);
+    }
+  }
+  return detail::ok();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// backward
+
+template <typename T>
+int32_t backward_impl(const ChannelAttentionParams<T>& p) {
+  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = num_tiles(n), cc = c * c;
+  if (p.dtau != nullptr)
+    for (int64_t h = 0; h < p.heads; ++h) p.dtau[h] = 0;
+  if (bh == 0) return detail::ok();
+  std::vector<double> partial(static_cast<size_t>(bh * tiles * cc), 0.0);
+
+  // Sweep 1: dA = dO V'^T (per-tile partials).
+#pragma omp parallel
+  {
+    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * kTile) : 0);
+#pragma omp for schedule(static)
+    for (int64_t w = 0; w < bh * tiles; ++w) {
+      const int64_t g = w / tiles, t = w % tiles;
+      const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
+      int64_t vld = 0;
+      const T* vt = gated_tile(p.v + off, p.gate ? p.gate + off : nullptr, c, n, len, vbuf.data(), &vld);
+      // gram_tile reads both blocks with one stride; with a gated copy the strides differ, so go row by row.
+      double* pp = partial.data() + w * cc;
+      for (int64_t i = 0; i < c; ++i) {
+        const T* di = p.dout + off + i * n;
+        for (int64_t j = 0; j < c; ++j) {
+          const T* vj = vt + j * vld;
+          T acc = 0;
+#pragma omp simd reduction(+ : acc)
+          for (int64_t k = 0; k < len; ++k) acc += di[k] * vj[k];
+          pp[i * c + j] += static_cast<double>(acc);
+        }
+      }
+    }
+  }
+
+  // Finalize: per (b, head) coefficient matrices for sweep 2, and dtau contributions.
+  // cx_ij = dG_ij / (r_i s_j), dxdiag_i = -rho_i / r_i^2; cy_ij = dG_ij / (r_i s_j) (used transposed),
+  // dydiag_j = -kappa_j / s_j^2.
+  std::vector<T> cxy(static_cast<size_t>(bh * cc)), dxdiag(static_cast<size_t>(bh * c)),
+      dydiag(static_cast<size_t>(bh * c));
+  std::vector<double> dtau_part(static_cast<size_t>(bh), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < bh; ++g) {
+    std::vector<double> dA(cc, 0.0), dZ(cc), dG(cc);
+    for (int64_t t = 0; t < tiles; ++t) {
+      const double* pp = partial.data() + (g * tiles + t) * cc;
+      for (int64_t k = 0; k < cc; ++k) dA[k] += pp[k];
+    }
+    const T* A = p.A + g * cc;
+    const T* G = p.G + g * cc;
+    const T* r = p.r + g * c;
+    const T* s = p.s + g * c;
+    const double tau = static_cast<double>(p.tau[g % p.heads]);
+    double dtau = 0;
+    for (int64_t i = 0; i < c; ++i) {
+      double dot = 0;
+      for (int64_t j = 0; j < c; ++j) dot += static_cast<double>(A[i * c + j]) * dA[i * c + j];
+      for (int64_t j = 0; j < c; ++j) {
+        const double dz = static_cast<double>(A[i * c + j]) * (dA[i * c + j] - dot);
+        dZ[i * c + j] = dz;
+        dtau += dz * static_cast<double>(G[i * c + j]);
+        dG[i * c + j] = tau * dz;
+      }
+    }
+    dtau_part[g] = dtau;
+    for (int64_t i = 0; i < c; ++i) {
+      double rho = 0, kappa = 0;
+      for (int64_t j = 0; j < c; ++j) {
+        rho += dG[i * c + j] * static_cast<double>(G[i * c + j]);
+        kappa += dG[j * c + i] * static_cast<double>(G[j * c + i]);
+      }
+      const double ri = static_cast<double>(r[i]), si = static_cast<double>(s[i]);
+      // A clamped norm (row norm <= eps) passes no gradient through the norm, as in PyTorch's F.normalize.
+      dxdiag[g * c + i] = static_cast<T>(ri > detail::kNormEps ? -rho / (ri * ri) : 0.0);
+      dydiag[g * c + i] = static_cast<T>(si > detail::kNormEps ? -kappa / (si * si) : 0.0);
+      for (int64_t j = 0; j < c; ++j)
+        cxy[g * cc + i * c + j] = static_cast<T>(dG[i * c + j] / (ri * static_cast<double>(s[j])));
+    }
+  }
+  if (p.dtau != nullptr) {
+    // Deterministic: batch order, head by head.
+    for (int64_t g = 0; g < bh; ++g) p.dtau[g % p.heads] += static_cast<T>(dtau_part[g]);
+  }
+
+  // Sweep 2: dx, dy, dv (and dgate).
+#pragma omp parallel
+  {
+    std::vector<T> buf(static_cast<size_t>(c * kTile));
+#pragma omp for schedule(static)
+    for (int64_t w = 0; w < bh * tiles; ++w) {
+      const int64_t g = w / tiles, t = w % tiles;
+      const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
+      const T* M = cxy.data() + g * cc;
+      if (p.dx != nullptr)
+        mix_tile(M, p.y + off, n, c, len, p.dx + off, n, false, dxdiag.data() + g * c, p.x + off, n);
+      if (p.dy != nullptr)
+        mix_tile(M, p.x + off, n, c, len, p.dy + off, n, true, dydiag.data() + g * c, p.y + off, n);
+      if (p.dv != nullptr || (p.gate != nullptr && p.dgate != nullptr)) {
+        // dv' = A^T dO into buf, then split into dv and dgate.
+        mix_tile(p.A + g * cc, p.dout + off, n, c, len, buf.data(), len, true);
+        for (int64_t j = 0; j < c; ++j) {
+          const T* bj = buf.data() + j * len;
+          if (p.gate == nullptr) {
+            T* dvj = p.dv + off + j * n;
+#pragma omp simd
+            for (int64_t k = 0; k < len; ++k) dvj[k] = bj[k];
+            continue;
+          }
+          const T* fj = p.gate + off + j * n;
+          const T* vj = p.v + off + j * n;
+          if (p.dv != nullptr) {
+            T* dvj = p.dv + off + j * n;
+#pragma omp simd
+            for (int64_t k = 0; k < len; ++k) dvj[k] = bj[k] * fj[k];
+          }
+          if (p.dgate != nullptr) {
+            T* dfj = p.dgate + off + j * n;
+#pragma omp simd
+            for (int64_t k = 0; k < len; ++k) dfj[k] = bj[k] * vj[k];
+          }
+        }
+      }
+    }
+  }
+  return detail::ok();
+}
+
+template <typename T>
+int32_t forward_entry(const char* fn, const T* x, const T* y, const T* v, const T* gate, const T* tau, int64_t batch,
+                      int64_t heads, int64_t c, int64_t n, T* out, T* G, T* A, T* r, T* s) {
+  if (int32_t st = detail::check_attention_sizes(fn, batch, heads, c, n)) return st;
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, y);
+  DEEPSPG_CHECK_PTR(fn, v);
+  DEEPSPG_CHECK_PTR(fn, tau);
+  DEEPSPG_CHECK_PTR(fn, out);
+  DEEPSPG_CHECK_PTR(fn, G);
+  DEEPSPG_CHECK_PTR(fn, A);
+  DEEPSPG_CHECK_PTR(fn, r);
+  DEEPSPG_CHECK_PTR(fn, s);
+  ChannelAttentionParams<T> p{};
+  p.x = x, p.y = y, p.v = v, p.gate = gate, p.tau = tau;
+  p.batch = batch, p.heads = heads, p.c = c, p.n = n;
+  p.out = out, p.G = G, p.A = A, p.r = r, p.s = s;
+  return forward_impl(p);
+}
+
+template <typename T>
+int32_t backward_entry(const char* fn, const T* dout, const T* x, const T* y, const T* v, const T* gate, const T* tau,
+                       const T* G, const T* A, const T* r, const T* s, int64_t batch, int64_t heads, int64_t c,
+                       int64_t n, T* dx, T* dy, T* dv, T* dgate, T* dtau) {
+  if (int32_t st = detail::check_attention_sizes(fn, batch, heads, c, n)) return st;
+  DEEPSPG_CHECK_PTR(fn, dout);
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, y);
+  DEEPSPG_CHECK_PTR(fn, v);
+  DEEPSPG_CHECK_PTR(fn, tau);
+  DEEPSPG_CHECK_PTR(fn, G);
+  DEEPSPG_CHECK_PTR(fn, A);
+  DEEPSPG_CHECK_PTR(fn, r);
+  DEEPSPG_CHECK_PTR(fn, s);
+  ChannelAttentionParams<T> p{};
+  p.dout = dout, p.x = x, p.y = y, p.v = v, p.gate = gate, p.tau = tau;
+  p.G = const_cast<T*>(G), p.A = const_cast<T*>(A), p.r = const_cast<T*>(r), p.s = const_cast<T*>(s);
+  p.batch = batch, p.heads = heads, p.c = c, p.n = n;
+  p.dx = dx, p.dy = dy, p.dv = dv, p.dgate = gate ? dgate : nullptr, p.dtau = dtau;
+  return backward_impl(p);
+}
+
+}  // namespace
+}  // namespace deepspg::ops
+
+// ---------------------------------------------------------------------------------------------------------------
+// C ABI
+
+extern "C" {
+
+int32_t deepspg_channel_attention_forward_cpu_f32(const float* x, const float* y, const float* v, const float* gate,
+                                                  const float* tau, int64_t batch, int64_t heads, int64_t c, int64_t n,
+                                                  float* out, float* G, float* A, float* r, float* s) {
+  return deepspg::ops::forward_entry(__func__, x, y, v, gate, tau, batch, heads, c, n, out, G, A, r, s);
+}
+
+int32_t deepspg_channel_attention_forward_cpu_f64(const double* x, const double* y, const double* v,
+                                                  const double* gate, const double* tau, int64_t batch, int64_t heads,
+                                                  int64_t c, int64_t n, double* out, double* G, double* A, double* r,
+                                                  double* s) {
+  return deepspg::ops::forward_entry(__func__, x, y, v, gate, tau, batch, heads, c, n, out, G, A, r, s);
+}
+
+int32_t deepspg_channel_attention_backward_cpu_f32(const float* dout, const float* x, const float* y, const float* v,
+                                                   const float* gate, const float* tau, const float* G, const float* A,
+                                                   const float* r, const float* s, int64_t batch, int64_t heads,
+                                                   int64_t c, int64_t n, float* dx, float* dy, float* dv, float* dgate,
+                                                   float* dtau) {
+  return deepspg::ops::backward_entry(__func__, dout, x, y, v, gate, tau, G, A, r, s, batch, heads, c, n, dx, dy, dv,
+                                      dgate, dtau);
+}
+
+int32_t deepspg_channel_attention_backward_cpu_f64(const double* dout, const double* x, const double* y,
+                                                   const double* v, const double* gate, const double* tau,
+                                                   const double* G, const double* A, const double* r, const double* s,
+                                                   int64_t batch, int64_t heads, int64_t c, int64_t n, double* dx,
+                                                   double* dy, double* dv, double* dgate, double* dtau) {
+  return deepspg::ops::backward_entry(__func__, dout, x, y, v, gate, tau, G, A, r, s, batch, heads, c, n, dx, dy, dv,
+                                      dgate, dtau);
+}
+
+}  // extern "C"

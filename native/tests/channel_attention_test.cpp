@@ -1,0 +1,248 @@
+// Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+//
+// Channel attention: CPU kernels (f32, f64) against a naive double reference written straight from the spec
+// formulas (normalise rows, Gram, softmax, A V, and the backward by the chain rule through each step), then CUDA
+// against CPU when a GPU is present. Shapes: odd sizes, N = 1, a zero row, tau = 0 and large tau, gating.
+#include <algorithm>
+#include <cstring>
+
+#include "test_common.h"
+
+namespace {
+
+struct Ref {
+  std::vector<double> out, dx, dy, dv, dgate, dtau;
+};
+
+// Naive reference in double: one (b, h) at a time, every step written out.
+Ref reference(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& v,
+              const std::vector<double>* gate, const std::vector<double>& tau, const std::vector<double>& dout,
+              int64_t B, int64_t H, int64_t c, int64_t n) {
+  Ref R;
+  const size_t tot = static_cast<size_t>(B * H * c * n);
+  R.out.assign(tot, 0);
+  R.dx.assign(tot, 0);
+  R.dy.assign(tot, 0);
+  R.dv.assign(tot, 0);
+  R.dgate.assign(tot, 0);
+  R.dtau.assign(static_cast<size_t>(H), 0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t base = (b * H + h) * c * n;
+      auto X = [&](int64_t i, int64_t k) { return x[base + i * n + k]; };
+      auto Y = [&](int64_t i, int64_t k) { return y[base + i * n + k]; };
+      auto Vp = [&](int64_t i, int64_t k) { return v[base + i * n + k] * (gate ? (*gate)[base + i * n + k] : 1.0); };
+      std::vector<double> nx(c), ny(c), G(c * c), A(c * c);
+      for (int64_t i = 0; i < c; ++i) {
+        double sx = 0, sy = 0;
+        for (int64_t k = 0; k < n; ++k) sx += X(i, k) * X(i, k), sy += Y(i, k) * Y(i, k);
+        nx[i] = std::sqrt(sx), ny[i] = std::sqrt(sy);
+      }
+      auto rx = [&](int64_t i) { return std::max(nx[i], 1e-12); };
+      auto ry = [&](int64_t i) { return std::max(ny[i], 1e-12); };
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t j = 0; j < c; ++j) {
+          double s = 0;
+          for (int64_t k = 0; k < n; ++k) s += X(i, k) / rx(i) * Y(j, k) / ry(j);
+          G[i * c + j] = s;
+        }
+      for (int64_t i = 0; i < c; ++i) {
+        double m = -1e300, z = 0;
+        for (int64_t j = 0; j < c; ++j) m = std::max(m, tau[h] * G[i * c + j]);
+        for (int64_t j = 0; j < c; ++j) z += std::exp(tau[h] * G[i * c + j] - m);
+        for (int64_t j = 0; j < c; ++j) A[i * c + j] = std::exp(tau[h] * G[i * c + j] - m) / z;
+      }
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t k = 0; k < n; ++k) {
+          double s = 0;
+          for (int64_t j = 0; j < c; ++j) s += A[i * c + j] * Vp(j, k);
+          R.out[base + i * n + k] = s;
+        }
+      // backward
+      auto DO = [&](int64_t i, int64_t k) { return dout[base + i * n + k]; };
+      std::vector<double> dA(c * c, 0), dG(c * c), dxh(c * n, 0), dyh(c * n, 0);
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t j = 0; j < c; ++j)
+          for (int64_t k = 0; k < n; ++k) dA[i * c + j] += DO(i, k) * Vp(j, k);
+      for (int64_t j = 0; j < c; ++j)
+        for (int64_t k = 0; k < n; ++k) {
+          double s = 0;
+          for (int64_t i = 0; i < c; ++i) s += A[i * c + j] * DO(i, k);
+          const double g = gate ? (*gate)[base + j * n + k] : 1.0;
+          R.dv[base + j * n + k] = s * g;
+          R.dgate[base + j * n + k] = s * v[base + j * n + k];
+        }
+      for (int64_t i = 0; i < c; ++i) {
+        double dot = 0;
+        for (int64_t j = 0; j < c; ++j) dot += A[i * c + j] * dA[i * c + j];
+        for (int64_t j = 0; j < c; ++j) {
+          const double dz = A[i * c + j] * (dA[i * c + j] - dot);
+          R.dtau[h] += dz * G[i * c + j];
+          dG[i * c + j] = tau[h] * dz;
+        }
+      }
+      // G = xh yh^T: dxh_i = sum_j dG_ij yh_j, dyh_j = sum_i dG_ij xh_i
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t j = 0; j < c; ++j)
+          for (int64_t k = 0; k < n; ++k) {
+            dxh[i * n + k] += dG[i * c + j] * Y(j, k) / ry(j);
+            dyh[j * n + k] += dG[i * c + j] * X(i, k) / rx(i);
+          }
+      // xh = x / max(|x|, eps): dx = dxh / r - [|x| > eps] x (x . dxh) / r^3
+      for (int64_t i = 0; i < c; ++i) {
+        double px = 0, py = 0;
+        for (int64_t k = 0; k < n; ++k) px += X(i, k) * dxh[i * n + k], py += Y(i, k) * dyh[i * n + k];
+        for (int64_t k = 0; k < n; ++k) {
+          R.dx[base + i * n + k] =
+              dxh[i * n + k] / rx(i) - (nx[i] > 1e-12 ? X(i, k) * px / (rx(i) * rx(i) * rx(i)) : 0.0);
+          R.dy[base + i * n + k] =
+              dyh[i * n + k] / ry(i) - (ny[i] > 1e-12 ? Y(i, k) * py / (ry(i) * ry(i) * ry(i)) : 0.0);
+        }
+      }
+    }
+  return R;
+}
+
+template <typename T>
+std::vector<T> cast(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+struct Case {
+  int64_t B, H, c, n;
+  double tau0, tau1;
+  bool zero_row, gated;
+};
+
+template <typename T>
+void run_cpu(const Case& k, unsigned seed) {
+  const bool f64 = sizeof(T) == 8;
+  const size_t tot = static_cast<size_t>(k.B * k.H * k.c * k.n);
+  auto x = dt::randn<double>(tot, seed), y = dt::randn<double>(tot, seed + 1), v = dt::randn<double>(tot, seed + 2),
+       g = dt::randn<double>(tot, seed + 3), dout = dt::randn<double>(tot, seed + 4);
+  if (k.zero_row)
+    for (int64_t q = 0; q < k.n; ++q) x[q] = 0, y[(k.B * k.H * k.c - 1) * k.n + q] = 0;
+  std::vector<double> tau(static_cast<size_t>(k.H));
+  for (int64_t h = 0; h < k.H; ++h) tau[h] = h % 2 ? k.tau1 : k.tau0;
+  // Round inputs to T first so the double reference sees exactly the kernel's inputs.
+  auto xt = cast<T>(x), yt = cast<T>(y), vt = cast<T>(v), gt = cast<T>(g), dt_ = cast<T>(dout), taut = cast<T>(tau);
+  x.assign(xt.begin(), xt.end()), y.assign(yt.begin(), yt.end()), v.assign(vt.begin(), vt.end());
+  g.assign(gt.begin(), gt.end()), dout.assign(dt_.begin(), dt_.end()), tau.assign(taut.begin(), taut.end());
+  Ref R = reference(x, y, v, k.gated ? &g : nullptr, tau, dout, k.B, k.H, k.c, k.n);
+
+  const size_t side = static_cast<size_t>(k.B * k.H * k.c * k.c), sv = static_cast<size_t>(k.B * k.H * k.c);
+  std::vector<T> out(tot), G(side), A(side), r(sv), s(sv), dx(tot), dy(tot), dv(tot), dg(tot), dtau(k.H);
+  const T* gp = k.gated ? gt.data() : nullptr;
+  int32_t st;
+  if constexpr (sizeof(T) == 8) {
+    st = deepspg_channel_attention_forward_cpu_f64(xt.data(), yt.data(), vt.data(), gp, taut.data(), k.B, k.H, k.c,
+                                                   k.n, out.data(), G.data(), A.data(), r.data(), s.data());
+  } else {
+    st = deepspg_channel_attention_forward_cpu_f32(xt.data(), yt.data(), vt.data(), gp, taut.data(), k.B, k.H, k.c,
+                                                   k.n, out.data(), G.data(), A.data(), r.data(), s.data());
+  }
+  dt::expect_ok(st, "forward");
+  if constexpr (sizeof(T) == 8) {
+    st = deepspg_channel_attention_backward_cpu_f64(dt_.data(), xt.data(), yt.data(), vt.data(), gp, taut.data(),
+                                                    G.data(), A.data(), r.data(), s.data(), k.B, k.H, k.c, k.n,
+                                                    dx.data(), dy.data(), dv.data(), dg.data(), dtau.data());
+  } else {
+    st = deepspg_channel_attention_backward_cpu_f32(dt_.data(), xt.data(), yt.data(), vt.data(), gp, taut.data(),
+                                                    G.data(), A.data(), r.data(), s.data(), k.B, k.H, k.c, k.n,
+                                                    dx.data(), dy.data(), dv.data(), dg.data(), dtau.data());
+  }
+  dt::expect_ok(st, "backward");
+  // f64: the kernel and the reference differ only in summation order (~1e-15 relative). f32: inputs are exact, sums
+  // of up to N products in float per 256-column tile, so ~1e-6 relative; gradients of a zero row scale by 1/eps.
+  const double atol = f64 ? 1e-10 : 2e-4, rtol = f64 ? 1e-9 : 2e-3;
+  char name[160];
+  std::snprintf(name, sizeof name, "%s B=%lld H=%lld c=%lld n=%lld tau=%g/%g%s%s", f64 ? "f64" : "f32",
+                (long long)k.B, (long long)k.H, (long long)k.c, (long long)k.n, k.tau0, k.tau1,
+                k.zero_row ? " zero-row" : "", k.gated ? " gated" : "");
+  std::printf("-- %s\n", name);
+  dt::validate("out", out, R.out, atol, rtol);
+  // Zero-row gradients reach ~1e13 (division by eps): compare them relatively.
+  dt::validate("dx", dx, R.dx, atol, k.zero_row ? 1e-3 : rtol);
+  dt::validate("dy", dy, R.dy, atol, k.zero_row ? 1e-3 : rtol);
+  dt::validate("dv", dv, R.dv, atol, rtol);
+  if (k.gated) dt::validate("dgate", dg, R.dgate, atol, rtol);
+  dt::validate("dtau", dtau, R.dtau, f64 ? 1e-9 : 1e-3, f64 ? 1e-9 : 2e-3);
+}
+
+#if DEEPSPG_TEST_CUDA
+void run_cuda_vs_cpu(const Case& k, unsigned seed) {
+  const size_t tot = static_cast<size_t>(k.B * k.H * k.c * k.n), side = k.B * k.H * k.c * k.c, sv = k.B * k.H * k.c;
+  auto x = dt::randn<float>(tot, seed), y = dt::randn<float>(tot, seed + 1), v = dt::randn<float>(tot, seed + 2),
+       g = dt::randn<float>(tot, seed + 3), dout = dt::randn<float>(tot, seed + 4);
+  std::vector<float> tau(k.H);
+  for (int64_t h = 0; h < k.H; ++h) tau[h] = static_cast<float>(h % 2 ? k.tau1 : k.tau0);
+  std::vector<float> out(tot), G(side), A(side), r(sv), s(sv), dx(tot), dy(tot), dv(tot), dg(tot), dtau(k.H);
+  const float* gp = k.gated ? g.data() : nullptr;
+  dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(x.data(), y.data(), v.data(), gp, tau.data(), k.B, k.H, k.c,
+                                                          k.n, out.data(), G.data(), A.data(), r.data(), s.data()),
+                "cpu forward");
+  dt::expect_ok(deepspg_channel_attention_backward_cpu_f32(dout.data(), x.data(), y.data(), v.data(), gp, tau.data(),
+                                                           G.data(), A.data(), r.data(), s.data(), k.B, k.H, k.c, k.n,
+                                                           dx.data(), dy.data(), dv.data(), dg.data(), dtau.data()),
+                "cpu backward");
+  dt::DeviceBuffer<float> X(x), Y(y), V(v), F(g), DO(dout), T(tau), O(tot), GG(side), AA(side), R(sv), S(sv), DX(tot),
+      DY(tot), DV(tot), DF(tot), DT(k.H);
+  dt::DeviceBuffer<unsigned char> ws(deepspg_channel_attention_workspace_bytes(k.B, k.H, k.c, k.n, 0));
+  dt::expect_ok(deepspg_channel_attention_forward_cuda_f32(X.ptr, Y.ptr, V.ptr, k.gated ? F.ptr : nullptr, T.ptr, k.B,
+                                                           k.H, k.c, k.n, O.ptr, GG.ptr, AA.ptr, R.ptr, S.ptr, ws.ptr,
+                                                           nullptr),
+                "cuda forward");
+  dt::expect_ok(deepspg_channel_attention_backward_cuda_f32(DO.ptr, X.ptr, Y.ptr, V.ptr, k.gated ? F.ptr : nullptr,
+                                                            T.ptr, GG.ptr, AA.ptr, R.ptr, S.ptr, k.B, k.H, k.c, k.n,
+                                                            DX.ptr, DY.ptr, DV.ptr, DF.ptr, DT.ptr, ws.ptr, nullptr),
+                "cuda backward");
+  std::printf("-- cuda vs cpu B=%lld H=%lld c=%lld n=%lld\n", (long long)k.B, (long long)k.H, (long long)k.c,
+              (long long)k.n);
+  dt::validate("out", O.get(), out, 1e-5, 1e-4);
+  dt::validate("A", AA.get(), A, 1e-6, 1e-4);
+  dt::validate("dx", DX.get(), dx, 1e-4, 1e-3);
+  dt::validate("dy", DY.get(), dy, 1e-4, 1e-3);
+  dt::validate("dv", DV.get(), dv, 1e-4, 1e-3);
+  if (k.gated) dt::validate("dgate", DF.get(), dg, 1e-4, 1e-3);
+  dt::validate("dtau", DT.get(), dtau, 1e-3, 1e-3);
+}
+#endif
+
+}  // namespace
+
+int main() {
+  const Case cases[] = {
+      {1, 1, 1, 1, 1.0, 1.0, false, false},    {2, 2, 5, 37, 0.7, 1.3, false, false},
+      {1, 2, 5, 63, 0.0, 25.0, true, false},   {2, 1, 20, 300, 1.0, 1.0, false, true},
+      {1, 4, 3, 513, 0.5, 2.0, false, true},   {1, 1, 64, 97, 1.0, 1.0, false, false},
+      {2, 2, 40, 257, 1.0, 3.0, false, false},
+  };
+  unsigned seed = 1;
+  for (const Case& k : cases) {
+    run_cpu<double>(k, seed);
+    run_cpu<float>(k, seed);
+    seed += 10;
+  }
+  // Error paths: c above the limit and NULL pointers must be refused with a message, not crash.
+  float one = 1;
+  dt::expect(deepspg_channel_attention_forward_cpu_f32(&one, &one, &one, nullptr, &one, 1, 1, 65, 1, &one, &one, &one,
+                                                       &one, &one) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "c = 65 is refused");
+  dt::expect(std::strstr(deepspg_last_error(), "64") != nullptr, "error message names the limit");
+  dt::expect(deepspg_channel_attention_forward_cpu_f32(nullptr, &one, &one, nullptr, &one, 1, 1, 1, 1, &one, &one,
+                                                       &one, &one, &one) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "NULL x is refused");
+#if DEEPSPG_TEST_CUDA
+  if (dt::have_gpu()) {
+    const Case gpu_cases[] = {{2, 2, 5, 37, 0.7, 1.3, false, false},
+                              {2, 1, 20, 65536 + 13, 1.0, 1.0, false, true},
+                              {2, 4, 20, 4096, 1.0, 2.0, false, false},
+                              {1, 1, 64, 1000, 1.0, 1.0, false, false},
+                              {1, 2, 40, 3000, 0.0, 25.0, false, true}};
+    for (const Case& k : gpu_cases) run_cuda_vs_cpu(k, seed++);
+  } else {
+    std::printf("cuda: no GPU, CUDA-vs-CPU cases skipped\n");
+  }
+#endif
+  return dt::finish("channel_attention_test");
+}

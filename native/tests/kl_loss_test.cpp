@@ -1,0 +1,75 @@
+// Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+//
+// Semantic KL loss: value against a naive double reference, gradient against the closed form and against central
+// differences, CUDA against CPU.
+#include <algorithm>
+
+#include "test_common.h"
+
+namespace {
+
+double ref_loss(const std::vector<double>& zo, const std::vector<double>& zg, int64_t B, int64_t K, int64_t HW,
+                double T) {
+  double tot = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t q = 0; q < HW; ++q) {
+      double mo = -1e300, mg = -1e300, so = 0, sg = 0;
+      for (int64_t k = 0; k < K; ++k) mo = std::max(mo, zo[(b * K + k) * HW + q] / T), mg = std::max(mg, zg[(b * K + k) * HW + q] / T);
+      for (int64_t k = 0; k < K; ++k) so += std::exp(zo[(b * K + k) * HW + q] / T - mo), sg += std::exp(zg[(b * K + k) * HW + q] / T - mg);
+      for (int64_t k = 0; k < K; ++k) {
+        const double lpo = zo[(b * K + k) * HW + q] / T - mo - std::log(so);
+        const double lpg = zg[(b * K + k) * HW + q] / T - mg - std::log(sg);
+        tot += std::exp(lpg) * (lpg - lpo);
+      }
+    }
+  return tot / double(B * HW);
+}
+
+void run(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
+  const int64_t n = B * K * HW;
+  auto zo = dt::randn<double>(n, seed, 3.0), zg = dt::randn<double>(n, seed + 1, 3.0);
+  std::vector<double> grad(n), fd(n);
+  double loss = -1;
+  dt::expect_ok(deepspg_kl_loss_cpu_f64(zo.data(), zg.data(), B, K, HW, T, &loss, grad.data()), "kl f64");
+  const double want = ref_loss(zo, zg, B, K, HW, T);
+  for (int64_t k = 0; k < n; ++k) {
+    const double h = 1e-5, keep = zo[k];
+    zo[k] = keep + h;
+    const double lp = ref_loss(zo, zg, B, K, HW, T);
+    zo[k] = keep - h;
+    const double lm = ref_loss(zo, zg, B, K, HW, T);
+    zo[k] = keep;
+    fd[k] = (lp - lm) / (2 * h);
+  }
+  std::printf("-- kl B=%lld K=%lld HW=%lld T=%g\n", (long long)B, (long long)K, (long long)HW, T);
+  dt::validate("loss", std::vector<double>{loss}, std::vector<double>{want}, 1e-13, 1e-12);
+  dt::validate("grad (central differences)", grad, fd, 1e-8, 1e-5);
+  std::vector<float> of(zo.begin(), zo.end()), gf(zg.begin(), zg.end()), gradf(n);
+  double lossf = -1;
+  dt::expect_ok(deepspg_kl_loss_cpu_f32(of.data(), gf.data(), B, K, HW, T, &lossf, gradf.data()), "kl f32");
+  dt::validate("loss f32", std::vector<double>{lossf}, std::vector<double>{want}, 1e-5, 1e-5);
+  dt::validate("grad f32", gradf, grad, 1e-7, 1e-4);
+#if DEEPSPG_TEST_CUDA
+  if (dt::have_gpu()) {
+    dt::DeviceBuffer<float> O(of), G(gf), GR(n);
+    dt::DeviceBuffer<double> L(1);
+    dt::DeviceBuffer<unsigned char> ws(deepspg_kl_loss_workspace_bytes(B, K, HW));
+    dt::expect_ok(deepspg_kl_loss_cuda_f32(O.ptr, G.ptr, B, K, HW, T, L.ptr, GR.ptr, ws.ptr, nullptr), "cuda kl");
+    dt::validate("cuda loss", L.get(), std::vector<double>{lossf}, 1e-6, 1e-5);
+    dt::validate("cuda grad", GR.get(), gradf, 1e-7, 1e-4);
+  }
+#endif
+}
+
+}  // namespace
+
+int main() {
+  run(2, 7, 37, 1.0, 1);
+  run(1, 150, 65, 2.0, 3);  // more than one 64-pixel tile, ADE20K's 150 classes
+  run(1, 1, 5, 1.0, 5);     // one class: KL is 0 everywhere
+  double loss;
+  float one = 1;
+  dt::expect(deepspg_kl_loss_cpu_f32(&one, &one, 1, 1, 1, 0.0, &loss, nullptr) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "temperature 0 refused");
+  return dt::finish("kl_loss_test");
+}
