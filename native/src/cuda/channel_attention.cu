@@ -254,10 +254,13 @@ __global__ void backward_apply_kernel(const T* __restrict__ dout, const T* __res
                                       const T* __restrict__ coef, const T* __restrict__ diag, int64_t c, int64_t n,
                                       T* __restrict__ dx, T* __restrict__ dy, T* __restrict__ dv,
                                       T* __restrict__ dgate) {
-  __shared__ T sM[MAXC * MAXC];
-  __shared__ T sA[MAXC * MAXC];
-  __shared__ T sD[2 * MAXC];
+  // Dynamic shared memory [c*c] coefficients, [c*c] A, [2c] diagonals: up to 66 KB for c = 64 in double, above the
+  // 48 KB default, so the launcher raises the kernel's limit when needed.
+  extern __shared__ unsigned char smem_raw[];
   const int64_t g = blockIdx.y, cc = c * c;
+  T* sM = reinterpret_cast<T*>(smem_raw);
+  T* sA = sM + cc;
+  T* sD = sA + cc;
   for (int64_t e = threadIdx.x; e < cc; e += blockDim.x) {
     sM[e] = coef[g * cc + e];
     sA[e] = A[g * cc + e];
@@ -402,11 +405,18 @@ int32_t backward_cuda(const char* fn, const T* dout, const T* x, const T* y, con
   backward_finalize_kernel<T><<<static_cast<unsigned>(bh), 64, (c * c + c) * sizeof(double), stream>>>(
       w.partial, chunks, tau, heads, c, G, A, r, s, w.coef, w.diag, w.dtau);
   if (int32_t st = detail::check_launch(fn)) return st;
+  const size_t shm2 = (2 * c * c + 2 * c) * sizeof(T);
+  cudaError_t attr = cudaSuccess;
   dispatch_maxc<T>(c, [&](auto mc) {
     constexpr int MAXC = decltype(mc)::value;
-    backward_apply_kernel<T, MAXC><<<dim3(detail::blocks_for(n, 128), static_cast<unsigned>(bh)), 128, 0, stream>>>(
+    if (shm2 > 48 * 1024)
+      attr = cudaFuncSetAttribute(backward_apply_kernel<T, MAXC>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  static_cast<int>(shm2));
+    if (attr != cudaSuccess) return;
+    backward_apply_kernel<T, MAXC><<<dim3(detail::blocks_for(n, 128), static_cast<unsigned>(bh)), 128, shm2, stream>>>(
         dout, x, y, v, gate, A, w.coef, w.diag, c, n, dx, dy, dv, gate ? dgate : nullptr);
   });
+  if (attr != cudaSuccess) return detail::cuda_fail(fn, attr);
   if (int32_t st = detail::check_launch(fn)) return st;
   if (dtau != nullptr) {
     dtau_kernel<T><<<detail::blocks_for(heads, 64), 64, 0, stream>>>(w.dtau, batch, heads, dtau);

@@ -1,0 +1,87 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.ops;
+
+import org.bytedeco.javacpp.Loader;
+import org.deepspg.kernels.global.kernels;
+
+/**
+ * Loads libtorch and {@code libdeepspg_kernels} once, and turns load failures into a message that names the missing
+ * artifact and the fix (STYLE B5). Every façade calls {@link #ensureLoaded()} before its first kernel call.
+ */
+public final class NativeLibrary {
+  private static volatile boolean loaded;
+  private static volatile Throwable failure;
+
+  private NativeLibrary() {}
+
+  /**
+   * Loads the native libraries (idempotent, thread-safe).
+   *
+   * @throws IllegalStateException naming the artifact to add when a library cannot be loaded
+   */
+  public static void ensureLoaded() {
+    if (loaded) return;
+    synchronized (NativeLibrary.class) {
+      if (loaded) return;
+      if (failure != null) throw error(failure);
+      try {
+        // libtorch first: its bundled libgomp is then the OpenMP runtime our kernels bind to as well.
+        Loader.load(org.bytedeco.pytorch.global.torch.class);
+        Loader.load(kernels.class);
+        loaded = true;
+      } catch (Throwable t) {
+        failure = t;
+        throw error(t);
+      }
+    }
+  }
+
+  private static IllegalStateException error(Throwable t) {
+    return new IllegalStateException(
+        "DeepSPG native libraries could not be loaded for platform " + Loader.getPlatform() + ": " + t
+            + ". Needed on the class path: org.bytedeco:pytorch:2.10.0-1.5.13 with classifier "
+            + Loader.getPlatform() + " (or " + Loader.getPlatform() + "-gpu with -Pgpu), "
+            + "org.bytedeco:javacpp:1.5.13:" + Loader.getPlatform()
+            + " and org.deepspg:deepspg-kernels built for this platform (mvn install from the repository root).",
+        t);
+  }
+
+  /** @return the kernel library's version string */
+  public static String kernelVersion() {
+    ensureLoaded();
+    return kernels.deepspg_version().getString();
+  }
+
+  /** @return one line describing how the kernel library was built (compiler, OpenMP, CUDA architectures) */
+  public static String buildInfo() {
+    ensureLoaded();
+    return kernels.deepspg_build_info().getString();
+  }
+
+  /** @return true when the kernel library contains the CUDA kernels */
+  public static boolean cudaKernelsCompiled() {
+    ensureLoaded();
+    return kernels.deepspg_cuda_compiled() != 0;
+  }
+
+  /** @return the number of CUDA devices the kernel library sees (0 without driver or GPU) */
+  public static int cudaDeviceCount() {
+    ensureLoaded();
+    return kernels.deepspg_cuda_device_count();
+  }
+
+  /**
+   * Throws when a kernel returned a non-zero status, with the library's message for this thread.
+   *
+   * @param status the kernel's return code
+   * @param op the op name for the message
+   */
+  static void check(int status, String op) {
+    if (status == kernels.DEEPSPG_OK) return;
+    String msg = kernels.deepspg_last_error().getString();
+    if (status == kernels.DEEPSPG_ERR_INVALID_ARGUMENT) throw new IllegalArgumentException(op + ": " + msg);
+    throw new IllegalStateException(op + " failed (status " + status + "): " + msg);
+  }
+}
