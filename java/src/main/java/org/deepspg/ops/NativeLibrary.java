@@ -48,6 +48,15 @@ public final class NativeLibrary {
         t);
   }
 
+  /** @return the file the kernel library was loaded from (JavaCPP's cache or the build folder) */
+  public static String libraryPath() {
+    ensureLoaded();
+    String[] paths = Loader.getLoadedLibraries().entrySet().stream()
+        .filter(e -> e.getKey().contains("deepspg_kernels") || e.getValue().contains("deepspg_kernels"))
+        .map(java.util.Map.Entry::getValue).toArray(String[]::new);
+    return paths.length == 0 ? "unknown" : paths[0];
+  }
+
   /** @return the kernel library's version string */
   public static String kernelVersion() {
     ensureLoaded();
