@@ -1,0 +1,156 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.benchmarks;
+
+import java.util.concurrent.TimeUnit;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.ops.ChannelAttention;
+import org.deepspg.ops.NativeLibrary;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Fused channel attention (our kernel through {@link ChannelAttention}) against the same math composed from stock
+ * libtorch ops (normalize → matmul → softmax → matmul, what the reference does), forward and forward+backward, at
+ * the DeepSPG-S level-0 shape (d = 20, one head of 20, 256×256, batch 4) and level-2 shape (d = 80, four heads of 20,
+ * 64×64, batch 4). Both run on the same JVM and the same intra-op thread count (libtorch's default = cores).
+ *
+ * <p>Measured: calls per second (the score) and, through the {@code bytes} aux counter, bytes per second under the
+ * spec §2.3 traffic model (forward 4·B·d·N floats, forward+backward 12·B·d·N), i.e. the achieved bandwidth of our
+ * kernel; for the baseline it is the same model bytes over its time (the stock chain really moves ≈10 and ≈24·B·d·N).
+ *
+ * <p>Pitfalls avoided: inputs are made once per trial and retained (no allocation in the measured loop besides the
+ * op's own outputs), each invocation closes its outputs through a PointerScope (no scope crosses invocations), and
+ * the result is returned so it is not dead code (JMH samples 05, 08).
+ *
+ * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar ChannelAttention -f 1 -wi 3 -i 5}
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx4g"})
+@State(Scope.Benchmark)
+public class ChannelAttentionBenchmark {
+  /** "L0": d=20 h=1 256x256; "L2": d=80 h=4 64x64; batch 4 both. */
+  @Param({"L0", "L2"})
+  public String shape;
+
+  private Tensor x, y, v, f, tau, dout;
+  private int heads;
+  private long elems;
+
+  /** Bytes-moved counter (spec §2.3 traffic model), reported per second by JMH. */
+  @AuxCounters(AuxCounters.Type.OPERATIONS)
+  @State(Scope.Thread)
+  public static class Traffic {
+    /** bytes of the model's traffic accumulated over the iteration (JMH reports bytes/s; divide by 1e9 for GB/s). */
+    public long bytes;
+  }
+
+  @Setup(Level.Trial)
+  public void setup() {
+    NativeLibrary.ensureLoaded();
+    long b = 4, d, hw;
+    if (shape.equals("L0")) {
+      d = 20;
+      heads = 1;
+      hw = 256;
+    } else {
+      d = 80;
+      heads = 4;
+      hw = 64;
+    }
+    elems = b * d * hw * hw;
+    try (PointerScope s = new PointerScope()) {
+      torch.manual_seed(0);
+      x = keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
+      y = keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
+      v = keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
+      f = keep(torch.rand(b, d, hw, hw));
+      tau = keep(torch.ones(heads, 1, 1).set_requires_grad(true));
+      dout = keep(torch.randn(b, d, hw, hw));
+    }
+  }
+
+  private static Tensor keep(Tensor t) {
+    t.retainReference();
+    return t;
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    for (Tensor t : new Tensor[] {x, y, v, f, tau, dout}) t.close();
+  }
+
+  /** Stock-op chain: the reference's channel_attention. */
+  static Tensor baseline(Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, int heads) {
+    long b = v.size(0), d = v.size(1), h = v.size(2), w = v.size(3), c = d / heads;
+    Tensor vv = gate == null ? v : v.mul(gate);
+    Tensor xn = normalize(x.reshape(b, heads, c, h * w));
+    Tensor yn = normalize(y.reshape(b, heads, c, h * w));
+    Tensor a = xn.matmul(yn.transpose(-2, -1)).mul(tau.reshape(1, heads, 1, 1)).softmax(-1);
+    return a.matmul(vv.reshape(b, heads, c, h * w)).reshape(b, d, h, w);
+  }
+
+  private static Tensor normalize(Tensor t) {
+    Tensor n = torch.linalg_vector_norm(t, new Scalar(2.0), new long[] {-1}, true, new ScalarTypeOptional());
+    return t.div(n.clamp_min(new Scalar(1e-12)));
+  }
+
+  private double forwardOnly(boolean fused, Traffic tr) {
+    try (PointerScope s = new PointerScope(); org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+      Tensor o = fused ? ChannelAttention.apply(x, y, v, f, tau, heads) : baseline(x, y, v, f, tau, heads);
+      tr.bytes += 4L * elems * 4;
+      return o.data_ptr_float().get();
+    }
+  }
+
+  private double forwardBackward(boolean fused, Traffic tr) {
+    try (PointerScope s = new PointerScope()) {
+      Tensor o = fused ? ChannelAttention.apply(x, y, v, f, tau, heads) : baseline(x, y, v, f, tau, heads);
+      o.mul(dout).sum().backward();
+      double r = x.grad().data_ptr_float().get();
+      for (Tensor t : new Tensor[] {x, y, v, tau}) t.mutable_grad().reset();
+      tr.bytes += 12L * elems * 4;
+      return r;
+    }
+  }
+
+  @Benchmark
+  public double fusedForward(Traffic tr) {
+    return forwardOnly(true, tr);
+  }
+
+  @Benchmark
+  public double stockForward(Traffic tr) {
+    return forwardOnly(false, tr);
+  }
+
+  @Benchmark
+  public double fusedForwardBackward(Traffic tr) {
+    return forwardBackward(true, tr);
+  }
+
+  @Benchmark
+  public double stockForwardBackward(Traffic tr) {
+    return forwardBackward(false, tr);
+  }
+}
