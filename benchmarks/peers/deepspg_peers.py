@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+# Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+"""Peers for the side-by-side benchmark of the enhancement network forward (issue: inference evidence).
+
+Builds the spec's PyTorch reference (../shared/reference/deepspg_ref.py, random weights: timing only), then
+  1. times PyTorch eager (torch.inference_mode, fp32) on one input, with a given intra-op thread count, and
+  2. exports the same module to ONNX (opset 14) for ONNX Runtime's Java API (benchmarks/.../PeerBenchmark.java).
+Runs with Debian's python3-torch (1.13): `apt-get install python3-torch`, then
+  /usr/bin/python3 benchmarks/peers/deepspg_peers.py --threads 2 --height 416 --width 608 --onnx /tmp/deepspg_s.onnx
+Prints one JSON line with the eager timings (ms per forward: median, mean, min over --iters runs after warm-up).
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=os.path.join(here, "..", "..", "..", "shared"))
+    ap.add_argument("--model", choices=["s", "l"], default="s")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--height", type=int, default=416)
+    ap.add_argument("--width", type=int, default=608)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--onnx", default=None, help="write the ONNX export here")
+    a = ap.parse_args()
+    sys.path.insert(0, os.path.join(a.shared, "reference"))
+    import deepspg_ref as ref
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    net = ref.DeepSPG(C=20 if a.model == "s" else 40).eval()
+    B, H, W = a.batch, a.height, a.width
+    x = torch.rand(B, 3, H, W) * 0.3
+    s0, s1, s2 = ref.hr_feats(B, H, W)
+    with torch.inference_mode():
+        for _ in range(a.warmup):
+            net(x, s0, s1, s2)
+        times = []
+        for _ in range(a.iters):
+            t = time.perf_counter()
+            net(x, s0, s1, s2)
+            times.append((time.perf_counter() - t) * 1e3)
+    if a.onnx:
+        with torch.no_grad():
+            torch.onnx.export(net, (x, s0, s1, s2), a.onnx, opset_version=14,
+                              input_names=["input", "s0", "s1", "s2"], output_names=["output"])
+    print(json.dumps({"peer": "pytorch-eager", "torch": torch.__version__, "threads": a.threads, "model": a.model,
+                      "shape": [B, 3, H, W], "ms_median": statistics.median(times), "ms_mean": statistics.mean(times),
+                      "ms_min": min(times), "iters": a.iters, "onnx": a.onnx}))
+
+
+if __name__ == "__main__":
+    main()
