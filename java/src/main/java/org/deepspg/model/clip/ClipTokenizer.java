@@ -175,8 +175,12 @@ public final class ClipTokenizer {
    * @return the cleaned text that is split into tokens
    */
   public static String clean(String text) {
-    String t = TokenizerTextFixer.fixText(text);
-    t = TokenizerHtml.unescape(TokenizerHtml.unescape(t));
+    return cleanAfterFtfy(TokenizerTextFixer.fixText(text));
+  }
+
+  /** The cleaning steps after ftfy: html.unescape twice, strip, whitespace runs → " ", strip, lower-case. */
+  static String cleanAfterFtfy(String text) {
+    String t = TokenizerHtml.unescape(TokenizerHtml.unescape(text));
     t = stripPython(t);
     t = WHITESPACE_RUN.matcher(t).replaceAll(" ");
     t = stripPython(t);
@@ -209,14 +213,22 @@ public final class ClipTokenizer {
     return bpePieces(text);
   }
 
-  private List<String> bpePieces(String text) {
-    String cleaned = clean(text);
-    List<String> out = new ArrayList<>();
+  /** The pieces CLIP's split regex finds in an already cleaned text. */
+  static List<String> split(String cleaned) {
+    List<String> pieces = new ArrayList<>();
     Matcher m = SPLIT.matcher(cleaned);
-    StringBuilder sb = new StringBuilder();
     while (m.find()) {
+      pieces.add(m.group());
+    }
+    return pieces;
+  }
+
+  private List<String> bpePieces(String text) {
+    List<String> out = new ArrayList<>();
+    StringBuilder sb = new StringBuilder();
+    for (String piece : split(clean(text))) {
       sb.setLength(0);
-      for (byte b : m.group().getBytes(StandardCharsets.UTF_8)) {
+      for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
         sb.append(byteEncoder[b & 0xFF]);
       }
       String word = bpe(sb.toString());

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -160,7 +161,9 @@ class ClipTokenizerTest {
 
   @Test
   void ftfyUnescapeOnlyCompleteReferences() {
-    assertEquals("PÉREZ ñ Ñ Ñ &nTILDE; &copy x", TokenizerHtml.unescapeFtfy("P&EACUTE;REZ &ntilde; &Ntilde; &NTILDE; &nTILDE; &copy x"));
+    assertEquals(
+        "PÉREZ ñ Ñ Ñ &nTILDE; &copy x",
+        TokenizerHtml.unescapeFtfy("P&EACUTE;REZ &ntilde; &Ntilde; &NTILDE; &nTILDE; &copy x"));
     assertEquals("&amp;", TokenizerHtml.unescapeFtfy("&amp;amp;"));
   }
 
@@ -178,8 +181,31 @@ class ClipTokenizerTest {
     assertEquals("único", TokenizerTextFixer.fixText("Ãºnico"));
     assertEquals("I'm blue", TokenizerTextFixer.fixText("\u001b[36;44mI&#x92;m blue\u001b[0m"));
     // text that must stay as it is
-    for (String keep : List.of("naïve résumé", "Ünïcödé ÅNGSTRÖM Straße", "This text is fine already :þ", "東京タワー", "")) {
+    for (String keep :
+        List.of("naïve résumé", "Ünïcödé ÅNGSTRÖM Straße", "This text is fine already :þ", "東京タワー", "")) {
       assertEquals(keep, TokenizerTextFixer.fixText(keep));
+    }
+  }
+
+  /**
+   * Differential check against CPython 3.11 on 300 random strings of entity fragments, whitespace, CJK, emoji and
+   * digits ({@code gen_python_text_cases.py} beside the resource): {@code html.unescape}, the cleaning steps after
+   * ftfy, and the split regex (module {@code regex}) must agree exactly.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void agreesWithPythonOnRandomEntityText() throws Exception {
+    List<Map<String, Object>> cases;
+    try (java.io.InputStream in = ClipTokenizerTest.class.getResourceAsStream("python_text_cases.json")) {
+      cases = (List<Map<String, Object>>) TestJson.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    }
+    assertEquals(300, cases.size());
+    for (Map<String, Object> c : cases) {
+      String s = (String) c.get("s");
+      assertEquals(c.get("unescaped"), TokenizerHtml.unescape(s), s);
+      String cleaned = ClipTokenizer.cleanAfterFtfy(s);
+      assertEquals(c.get("cleaned_without_ftfy"), cleaned, s);
+      assertEquals(c.get("split"), ClipTokenizer.split(cleaned), cleaned);
     }
   }
 
