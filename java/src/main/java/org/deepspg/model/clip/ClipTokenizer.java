@@ -280,13 +280,14 @@ public final class ClipTokenizer {
   }
 
   /**
-   * {@code clip.tokenize(texts, 77, truncate=True)}.
+   * {@code clip.tokenize(texts)} with its defaults: context length 77, no truncation.
    *
    * @param texts prompts
    * @return ids {@code [texts.size(), 77]}
+   * @throws IllegalArgumentException when a text needs more than 77 tokens
    */
   public long[][] tokenize(List<String> texts) {
-    return tokenize(texts, CONTEXT_LENGTH, true);
+    return tokenize(texts, CONTEXT_LENGTH, false);
   }
 
   /**

@@ -136,6 +136,7 @@ class ClipTokenizerTest {
     // exactly 77 fits without truncation
     long[] ok = tok.tokenize(List.of("a ".repeat(75).trim()), 77, false)[0];
     assertEquals(ClipTokenizer.EOT, ok[76]);
+    assertThrows(IllegalArgumentException.class, () -> tok.tokenize(List.of(longText)), "Python default: no truncation");
     long[] cut = tok.tokenize(List.of(longText), 77, true)[0];
     assertEquals(ClipTokenizer.EOT, cut[76]);
     assertEquals(tok.encode("a")[0], cut[75]);
@@ -182,7 +183,8 @@ class ClipTokenizerTest {
     assertEquals("I'm blue", TokenizerTextFixer.fixText("\u001b[36;44mI&#x92;m blue\u001b[0m"));
     // text that must stay as it is
     for (String keep :
-        List.of("naïve résumé", "Ünïcödé ÅNGSTRÖM Straße", "This text is fine already :þ", "東京タワー", "")) {
+        List.of("naïve résumé", "Ünïcödé ÅNGSTRÖM Straße", "This text is fine already :þ", "東京タワー", "",
+            "Crème brûlée", "São Paulo, ação", "AÑO ¿Qué?", "price: 5€ — great")) {
       assertEquals(keep, TokenizerTextFixer.fixText(keep));
     }
   }
