@@ -1,0 +1,275 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.eval;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Aggregates per-image metric results of one evaluation run (one method on one dataset split) into the protocol's
+ * means, and writes them as JSON or as a text table.
+ *
+ * <p>JSON ({@link #toJson(boolean)}) always has the keys {@code psnr}, {@code ssim}, {@code psnr_gtmean},
+ * {@code ssim_gtmean} (arithmetic means over images) and {@code count}; then the extras {@code name},
+ * {@code gray_weights}, {@code images_per_second} (count / seconds; {@code null} when no time was recorded) and,
+ * when asked for, {@code per_image}: a list of {@code {name, psnr, ssim, psnr_gtmean, ssim_gtmean, seconds}}.
+ * Non-finite numbers are written as {@code null} (JSON has no NaN); an empty report has {@code null} means. Numbers
+ * use Java's shortest round-trip representation, so reading them back gives the same doubles.
+ *
+ * <p>Thread-safe: {@link #add} may be called from several threads.
+ */
+public final class EvalReport {
+  /**
+   * Metrics of one image.
+   *
+   * @param name image identifier (file name)
+   * @param psnr PSNR in dB
+   * @param ssim SSIM
+   * @param psnrGtMean GT-mean PSNR in dB
+   * @param ssimGtMean GT-mean SSIM
+   * @param seconds time spent on the image (inference, or whatever the caller times); 0 if not measured
+   */
+  public record ImageResult(
+      String name, double psnr, double ssim, double psnrGtMean, double ssimGtMean, double seconds) {
+    /**
+     * Builds a result from {@link Metrics.Scores}.
+     *
+     * @param name image identifier
+     * @param scores the four metrics
+     * @param seconds time spent on the image
+     * @return the result
+     */
+    public static ImageResult of(String name, Metrics.Scores scores, double seconds) {
+      return new ImageResult(
+          name, scores.psnr(), scores.ssim(), scores.psnrGtMean(), scores.ssimGtMean(), seconds);
+    }
+  }
+
+  private final String name;
+  private final Metrics.GrayWeights grayWeights;
+  private final List<ImageResult> results = new ArrayList<>();
+  private double wallSeconds = Double.NaN;
+
+  /**
+   * An empty report.
+   *
+   * @param name run name (e.g. {@code "DeepSPG-S LOL-v1 test"})
+   * @param grayWeights gray weighting used for the GT-mean numbers (recorded in the JSON)
+   */
+  public EvalReport(String name, Metrics.GrayWeights grayWeights) {
+    this.name = name;
+    this.grayWeights = grayWeights;
+  }
+
+  /**
+   * Adds one image's result.
+   *
+   * @param r the result
+   */
+  public synchronized void add(ImageResult r) {
+    results.add(r);
+  }
+
+  /**
+   * Records the run's wall-clock time; {@link #imagesPerSecond()} then uses it instead of the sum of per-image
+   * times (use it when images are processed concurrently or when loading time should count).
+   *
+   * @param seconds elapsed seconds, &gt; 0
+   */
+  public synchronized void setWallSeconds(double seconds) {
+    if (!(seconds > 0)) {
+      throw new IllegalArgumentException("wall time must be > 0 s, got " + seconds);
+    }
+    this.wallSeconds = seconds;
+  }
+
+  /** Number of images. */
+  public synchronized int count() {
+    return results.size();
+  }
+
+  /** Copy of the per-image results in insertion order. */
+  public synchronized List<ImageResult> results() {
+    return List.copyOf(results);
+  }
+
+  /** Mean PSNR over images (NaN when empty). */
+  public synchronized double meanPsnr() {
+    return mean(0);
+  }
+
+  /** Mean SSIM over images (NaN when empty). */
+  public synchronized double meanSsim() {
+    return mean(1);
+  }
+
+  /** Mean GT-mean PSNR over images (NaN when empty). */
+  public synchronized double meanPsnrGtMean() {
+    return mean(2);
+  }
+
+  /** Mean GT-mean SSIM over images (NaN when empty). */
+  public synchronized double meanSsimGtMean() {
+    return mean(3);
+  }
+
+  /**
+   * Throughput: count / wall time if {@link #setWallSeconds} was called, else count / sum of per-image seconds; NaN
+   * when no time was recorded.
+   */
+  public synchronized double imagesPerSecond() {
+    double t = wallSeconds;
+    if (Double.isNaN(t)) {
+      t = 0;
+      for (ImageResult r : results) {
+        t += r.seconds();
+      }
+    }
+    return t > 0 ? results.size() / t : Double.NaN;
+  }
+
+  private double mean(int which) {
+    if (results.isEmpty()) {
+      return Double.NaN;
+    }
+    double s = 0;
+    for (ImageResult r : results) {
+      switch (which) {
+        case 0: s += r.psnr(); break;
+        case 1: s += r.ssim(); break;
+        case 2: s += r.psnrGtMean(); break;
+        default: s += r.ssimGtMean(); break;
+      }
+    }
+    return s / results.size();
+  }
+
+  /**
+   * The report as a JSON object (see the class comment).
+   *
+   * @param perImage include the {@code per_image} list
+   * @return pretty-printed JSON text ending with a newline
+   */
+  public synchronized String toJson(boolean perImage) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("{\n");
+    sb.append("  \"psnr\": ").append(num(meanPsnr())).append(",\n");
+    sb.append("  \"ssim\": ").append(num(meanSsim())).append(",\n");
+    sb.append("  \"psnr_gtmean\": ").append(num(meanPsnrGtMean())).append(",\n");
+    sb.append("  \"ssim_gtmean\": ").append(num(meanSsimGtMean())).append(",\n");
+    sb.append("  \"count\": ").append(results.size()).append(",\n");
+    sb.append("  \"name\": ").append(str(name)).append(",\n");
+    sb.append("  \"gray_weights\": ").append(str(grayWeights.name())).append(",\n");
+    sb.append("  \"images_per_second\": ").append(num(imagesPerSecond()));
+    if (perImage) {
+      sb.append(",\n  \"per_image\": [");
+      for (int i = 0; i < results.size(); i++) {
+        ImageResult r = results.get(i);
+        sb.append(i == 0 ? "\n" : ",\n");
+        sb.append("    {\"name\": ").append(str(r.name()))
+            .append(", \"psnr\": ").append(num(r.psnr()))
+            .append(", \"ssim\": ").append(num(r.ssim()))
+            .append(", \"psnr_gtmean\": ").append(num(r.psnrGtMean()))
+            .append(", \"ssim_gtmean\": ").append(num(r.ssimGtMean()))
+            .append(", \"seconds\": ").append(num(r.seconds()))
+            .append('}');
+      }
+      sb.append(results.isEmpty() ? "]" : "\n  ]");
+    }
+    sb.append("\n}\n");
+    return sb.toString();
+  }
+
+  /**
+   * Writes {@link #toJson(boolean)} to a file (UTF-8), creating parent folders.
+   *
+   * @param file destination
+   * @param perImage include the per-image list
+   */
+  public void writeJson(Path file, boolean perImage) {
+    try {
+      Path parent = file.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      Files.writeString(file, toJson(perImage), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
+    }
+  }
+
+  /**
+   * A fixed-width text table: one row per report (PSNR/GT-mean PSNR with 2 decimals, SSIM with 4, image count,
+   * images/s).
+   *
+   * @param reports reports to list, in order
+   * @return the table, lines ending with newlines
+   */
+  public static String table(List<EvalReport> reports) {
+    int w = "run".length();
+    for (EvalReport r : reports) {
+      w = Math.max(w, r.name.length());
+    }
+    String head = "%-" + w + "s  %8s  %7s  %11s  %11s  %6s  %9s%n";
+    String row = "%-" + w + "s  %8s  %7s  %11s  %11s  %6d  %9s%n";
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, head, "run", "PSNR", "SSIM", "PSNR(GTm)", "SSIM(GTm)", "images", "images/s"));
+    sb.append("-".repeat(w + 2 + 8 + 2 + 7 + 2 + 11 + 2 + 11 + 2 + 6 + 2 + 9)).append('\n');
+    for (EvalReport r : reports) {
+      synchronized (r) {
+        sb.append(String.format(Locale.ROOT, row, r.name,
+            fmt(r.meanPsnr(), 2), fmt(r.meanSsim(), 4), fmt(r.meanPsnrGtMean(), 2), fmt(r.meanSsimGtMean(), 4),
+            r.results.size(), fmt(r.imagesPerSecond(), 2)));
+      }
+    }
+    return sb.toString();
+  }
+
+  /**
+   * This report as a one-row {@link #table(List)}.
+   *
+   * @return the table text
+   */
+  public String toTable() {
+    return table(List.of(this));
+  }
+
+  private static String fmt(double v, int decimals) {
+    return Double.isFinite(v) ? String.format(Locale.ROOT, "%." + decimals + "f", v) : "-";
+  }
+
+  private static String num(double v) {
+    return Double.isFinite(v) ? Double.toString(v) : "null";
+  }
+
+  /** JSON string literal with the mandatory escapes (quote, backslash, control characters). */
+  static String str(String s) {
+    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"': sb.append("\\\""); break;
+        case '\\': sb.append("\\\\"); break;
+        case '\n': sb.append("\\n"); break;
+        case '\r': sb.append("\\r"); break;
+        case '\t': sb.append("\\t"); break;
+        case '\b': sb.append("\\b"); break;
+        case '\f': sb.append("\\f"); break;
+        default:
+          if (c < 0x20) {
+            sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+      }
+    }
+    return sb.append('"').toString();
+  }
+}

@@ -1,0 +1,112 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** EvalReport: means, throughput, JSON (parsed back) and the text table. */
+class EvalReportTest {
+  /** Means of a few doubles: exact up to float64 summation rounding. */
+  private static final double TOL = 1e-12;
+
+  private static EvalReport sample() {
+    EvalReport r = new EvalReport("DeepSPG-S \"LOL\"\tv1", Metrics.GrayWeights.RETINEXFORMER_CODE);
+    r.add(new EvalReport.ImageResult("1.png", 20.0, 0.8, 25.0, 0.85, 0.5));
+    r.add(new EvalReport.ImageResult("22.png", 30.0, 0.9, 31.0, 0.95, 1.5));
+    r.add(EvalReport.ImageResult.of("n\u00e4me\\3.png", new Metrics.Scores(100.0, 1.0, 100.0, 1.0, 1.0), 0.0));
+    return r;
+  }
+
+  @Test
+  void meansAndThroughput() {
+    EvalReport r = sample();
+    assertEquals(3, r.count());
+    assertEquals(50.0, r.meanPsnr(), TOL);
+    assertEquals((0.8 + 0.9 + 1.0) / 3, r.meanSsim(), TOL);
+    assertEquals(52.0, r.meanPsnrGtMean(), TOL);
+    assertEquals((0.85 + 0.95 + 1.0) / 3, r.meanSsimGtMean(), TOL);
+    assertEquals(3 / 2.0, r.imagesPerSecond(), TOL, "count / sum of per-image seconds");
+    r.setWallSeconds(6.0);
+    assertEquals(0.5, r.imagesPerSecond(), TOL, "wall time wins once set");
+    assertThrows(IllegalArgumentException.class, () -> r.setWallSeconds(0));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void jsonHasTheProtocolKeysAndParsesBack(@TempDir Path tmp) throws Exception {
+    EvalReport r = sample();
+    Path file = tmp.resolve("sub/report.json");
+    r.writeJson(file, true);
+    Map<String, Object> m = (Map<String, Object>) TestJson.read(file);
+    assertEquals(
+        List.of("psnr", "ssim", "psnr_gtmean", "ssim_gtmean", "count", "name", "gray_weights", "images_per_second",
+            "per_image"),
+        List.copyOf(m.keySet()));
+    assertEquals(r.meanPsnr(), (Double) m.get("psnr"), 0.0, "shortest round-trip doubles");
+    assertEquals(r.meanSsim(), (Double) m.get("ssim"), 0.0);
+    assertEquals(r.meanPsnrGtMean(), (Double) m.get("psnr_gtmean"), 0.0);
+    assertEquals(r.meanSsimGtMean(), (Double) m.get("ssim_gtmean"), 0.0);
+    assertEquals(3.0, (Double) m.get("count"));
+    assertEquals("DeepSPG-S \"LOL\"\tv1", m.get("name"));
+    assertEquals("RETINEXFORMER_CODE", m.get("gray_weights"));
+    assertEquals(1.5, (Double) m.get("images_per_second"), TOL);
+    List<Map<String, Object>> per = (List<Map<String, Object>>) m.get("per_image");
+    assertEquals(3, per.size());
+    assertEquals("n\u00e4me\\3.png", per.get(2).get("name"));
+    assertEquals(31.0, (Double) per.get(1).get("psnr_gtmean"));
+    assertEquals(1.5, (Double) per.get(1).get("seconds"));
+
+    Map<String, Object> brief = (Map<String, Object>) TestJson.parse(r.toJson(false));
+    assertTrue(!brief.containsKey("per_image"));
+    assertTrue(Files.readString(file).endsWith("}\n"));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void emptyReportWritesNullsNotNaN() {
+    EvalReport r = new EvalReport("empty", Metrics.GrayWeights.REC601);
+    String json = r.toJson(true);
+    assertTrue(!json.contains("NaN"), json);
+    Map<String, Object> m = (Map<String, Object>) TestJson.parse(json);
+    assertNull(m.get("psnr"));
+    assertNull(m.get("images_per_second"));
+    assertEquals(0.0, (Double) m.get("count"));
+    assertEquals(List.of(), m.get("per_image"));
+  }
+
+  @Test
+  void concurrentAddsAreAllCounted() {
+    EvalReport r = new EvalReport("par", Metrics.GrayWeights.REC601);
+    IntStream.range(0, 1000).parallel()
+        .forEach(i -> r.add(new EvalReport.ImageResult("i" + i, i, 0.5, i, 0.5, 0.01)));
+    assertEquals(1000, r.count());
+    assertEquals(499.5, r.meanPsnr(), 1e-9);
+  }
+
+  @Test
+  void tableListsEveryRun() {
+    EvalReport a = sample();
+    EvalReport b = new EvalReport("identity", Metrics.GrayWeights.REC601);
+    String t = EvalReport.table(List.of(a, b));
+    String[] lines = t.split("\n");
+    assertEquals(4, lines.length, t);
+    assertTrue(lines[0].contains("PSNR") && lines[0].contains("SSIM(GTm)"), t);
+    assertTrue(lines[2].contains("50.00") && lines[2].contains("0.9000") && lines[2].contains("52.00"), t);
+    assertTrue(lines[2].contains("1.50"), t);
+    assertTrue(lines[3].startsWith("identity") && lines[3].contains("-"), t);
+    assertEquals(lines[0].length(), lines[2].length(), "fixed-width columns");
+    assertEquals(a.toTable(), EvalReport.table(List.of(a)));
+  }
+}
