@@ -43,6 +43,12 @@ class StateDictWriterTest {
       assertEquals(32, z.getInputStream(z.getEntry("w/data/1")).readAllBytes().length);
       assertEquals("{}", new String(z.getInputStream(z.getEntry("w/deepspg.json")).readAllBytes()));
     }
+    // Round trip through our own reader (the pickle must be one PyTorch accepts; checked by hand with torch.load).
+    StateDict sd = Checkpoints.read(f);
+    assertEquals(2, sd.size());
+    assertArrayEquals(new long[] {3, 2}, sd.get("layer.weight").shape());
+    assertArrayEquals(new float[] {0, 3, 1, 4, 2, 5}, sd.get("layer.weight").toFloatArray());
+    assertEquals(DType.FLOAT64, sd.get("layer.bias").dtype());
     assertThrows(IllegalArgumentException.class, () -> new StateDictWriter().put("x", a).put("x", a));
   }
 }
