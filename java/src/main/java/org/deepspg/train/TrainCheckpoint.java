@@ -1,0 +1,133 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.train;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.deepspg.model.io.Checkpoints;
+import org.deepspg.model.io.StateDict;
+import org.deepspg.model.io.StateDictWriter;
+import org.deepspg.model.io.TensorData;
+
+/**
+ * A training checkpoint: one PyTorch-format zip state dict ({@link StateDictWriter}) holding the model
+ * ({@code model.<name>}: parameters and buffers), the optimiser state ({@code optim.<name>}) and a properties entry
+ * {@code deepspg.properties} with the schedule position, RNG seeds, best metric and the full run configuration.
+ * {@code torch.load} in Python reads the tensors of the same file. Written atomically ({@link AtomicFile}).
+ */
+public final class TrainCheckpoint {
+  /** Name of the properties entry inside the archive. */
+  public static final String META_ENTRY = "deepspg.properties";
+  /** Key prefix of the model tensors. */
+  public static final String MODEL_PREFIX = "model.";
+  /** Key prefix of the optimiser tensors. */
+  public static final String OPTIM_PREFIX = "optim.";
+
+  private TrainCheckpoint() {}
+
+  /**
+   * The named parameters and buffers of a module, parameters first, in registration order.
+   *
+   * @param m module
+   * @return name to tensor
+   */
+  public static Map<String, Tensor> tensorsOf(Module m) {
+    LinkedHashMap<String, Tensor> r = new LinkedHashMap<>();
+    for (StringTensorDict d : new StringTensorDict[] {m.named_parameters(true), m.named_buffers(true)}) {
+      for (long i = 0; i < d.size(); i++) r.put(d.get(i).key().getString(), d.get(i).value());
+    }
+    return r;
+  }
+
+  /**
+   * Saves atomically.
+   *
+   * @param file destination
+   * @param model the network
+   * @param optim optimiser (null for a weights-only file)
+   * @param meta schedule position, seeds, configuration (stored as given)
+   * @throws IOException on write failure (the previous file at that path is left intact)
+   */
+  public static void save(Path file, Module model, Adam optim, Properties meta) throws IOException {
+    StateDictWriter w = new StateDictWriter();
+    tensorsOf(model).forEach((k, t) -> w.put(MODEL_PREFIX + k, t));
+    if (optim != null) optim.state().forEach((k, t) -> w.put(OPTIM_PREFIX + k, t));
+    StringWriter sw = new StringWriter();
+    meta.store(sw, "DeepSPG-Java training state");
+    w.putExtra(META_ENTRY, sw.toString());
+    String stem = file.getFileName().toString().replaceAll("\\.[^.]*$", "").replaceAll("[^A-Za-z0-9_.-]", "_");
+    AtomicFile.write(file, out -> w.write(out, stem.isEmpty() ? "archive" : stem));
+  }
+
+  /**
+   * Saves only the model weights as a plain state dict (no prefix), with the configuration as metadata: the format
+   * the Enhancer and {@code torch.load} + {@code load_state_dict} read directly.
+   *
+   * @param file destination
+   * @param model the network
+   * @param meta configuration
+   * @throws IOException on write failure
+   */
+  public static void exportWeights(Path file, Module model, Properties meta) throws IOException {
+    StateDictWriter w = new StateDictWriter();
+    w.putAll(tensorsOf(model));
+    StringWriter sw = new StringWriter();
+    meta.store(sw, "DeepSPG-Java model");
+    w.putExtra(META_ENTRY, sw.toString());
+    String stem = file.getFileName().toString().replaceAll("\\.[^.]*$", "").replaceAll("[^A-Za-z0-9_.-]", "_");
+    AtomicFile.write(file, out -> w.write(out, stem.isEmpty() ? "archive" : stem));
+  }
+
+  /** What {@link #read} returns. */
+  public record Loaded(StateDict model, StateDict optim, Properties meta) {}
+
+  /**
+   * Reads a checkpoint written by {@link #save} (or a weights file written by {@link #exportWeights}, or any
+   * PyTorch state dict: then {@code optim} is empty and {@code meta} holds what the file had, possibly nothing).
+   *
+   * @param file checkpoint path
+   * @return model tensors (prefix removed), optimiser tensors (prefix removed) and metadata
+   * @throws IOException when the file is missing, truncated or corrupt
+   */
+  public static Loaded read(Path file) throws IOException {
+    StateDict all = Checkpoints.read(file);
+    boolean prefixed = all.names().stream().anyMatch(n -> n.startsWith(MODEL_PREFIX));
+    StateDict model = prefixed ? all.filter(n -> n.startsWith(MODEL_PREFIX)).stripPrefix(MODEL_PREFIX) : all;
+    StateDict optim = all.filter(n -> n.startsWith(OPTIM_PREFIX)).stripPrefix(OPTIM_PREFIX);
+    Properties meta = new Properties();
+    try (ZipFile z = new ZipFile(file.toFile())) {
+      ZipEntry found = z.stream().filter(e -> e.getName().endsWith("/" + META_ENTRY)).findFirst().orElse(null);
+      if (found != null) {
+        byte[] b = z.getInputStream(found).readAllBytes();
+        meta.load(new java.io.InputStreamReader(new ByteArrayInputStream(b), StandardCharsets.UTF_8));
+      }
+    } catch (java.util.zip.ZipException e) {
+      // legacy (non-zip) PyTorch files carry no metadata entry
+    }
+    return new Loaded(model, optim, meta);
+  }
+
+  /**
+   * Optimiser tensors of a loaded checkpoint as libtorch tensors, for {@link Adam#load}.
+   *
+   * @param optim the {@code optim} part of {@link #read}
+   * @return name to float tensor
+   */
+  public static Map<String, Tensor> tensors(StateDict optim) {
+    LinkedHashMap<String, Tensor> r = new LinkedHashMap<>();
+    for (TensorData t : optim) r.put(t.name(), t.toTensor());
+    return r;
+  }
+}
