@@ -3,6 +3,9 @@
  */
 package org.deepspg.model.clip;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Set;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.EmbeddingImpl;
@@ -12,6 +15,14 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.deepspg.model.io.Checkpoints;
+import org.deepspg.model.io.LoadOptions;
+import org.deepspg.model.io.LoadReport;
+import org.deepspg.model.io.ModuleLoader;
+import org.deepspg.model.io.StateDict;
+import org.deepspg.model.io.TensorData;
+import org.deepspg.model.prior.MissingWeightsException;
+import org.deepspg.model.prior.PriorWeights;
 
 /**
  * OpenAI CLIP with a ViT image tower ({@code clip/model.py} at d05afc4), spec §5.2, as a libtorch module tree
@@ -85,6 +96,86 @@ public final class Clip extends Module {
         b.mlp().cProj().weight().normal_(0, projStd, new org.bytedeco.pytorch.GeneratorOptional());
       }
     }
+  }
+
+  /** Int64 scalars of OpenAI's TorchScript archives that are not model weights ({@code clip.load} drops them). */
+  public static final Set<String> ARCHIVE_SCALARS = Set.of("input_resolution", "context_length", "vocab_size");
+
+  /**
+   * Copies checkpoint tensors into this model. Accepts a plain {@code state_dict()} or the tensors of an OpenAI
+   * TorchScript archive: fp16 values are converted to this model's dtype (fp32) by the copy, and the archive
+   * scalars {@link #ARCHIVE_SCALARS} are checked against the configuration and otherwise ignored.
+   *
+   * @param sd the checkpoint tensors
+   * @return what was loaded, dropped and ignored
+   * @throws IllegalArgumentException listing every missing key and shape mismatch, or when an archive scalar
+   *     contradicts the configuration (the model is unchanged)
+   */
+  public LoadReport loadStateDict(StateDict sd) {
+    long[] want = {config.imageResolution(), config.contextLength(), config.vocabSize()};
+    String[] names = {"input_resolution", "context_length", "vocab_size"};
+    for (int i = 0; i < names.length; i++) {
+      TensorData t = sd.get(names[i]);
+      if (t != null) {
+        long v;
+        try (PointerScope scope = new PointerScope()) {
+          v = t.toTensor().item_long();
+        }
+        if (v != want[i]) {
+          throw new IllegalArgumentException("checkpoint " + names[i] + " = " + v + " but the configuration has "
+              + want[i] + " (" + config + ")");
+        }
+      }
+    }
+    return ModuleLoader.load(this, sd, new LoadOptions().ignore(ARCHIVE_SCALARS::contains));
+  }
+
+  /**
+   * Reads a checkpoint (TorchScript archive such as {@code ViT-B-16.pt}, or a zip/legacy {@code torch.save} of
+   * the state dict) and loads it.
+   *
+   * @param weights the file
+   * @return what was loaded, dropped and ignored
+   * @throws IOException if the file cannot be read or is not a checkpoint
+   * @throws IllegalArgumentException on missing keys or shape mismatches
+   */
+  public LoadReport loadWeights(Path weights) throws IOException {
+    return loadStateDict(Checkpoints.read(weights));
+  }
+
+  /**
+   * Builds a model for {@code config} and loads {@code weights} into it (fp32, not frozen).
+   *
+   * @param weights the file, e.g. the user's {@code ViT-B-16.pt}
+   * @param config the hyper-parameters (explicit heads)
+   * @return the loaded model
+   * @throws IOException if the file cannot be read or is not a checkpoint
+   * @throws IllegalArgumentException on missing keys or shape mismatches
+   */
+  public static Clip load(Path weights, ClipConfig config) throws IOException {
+    Clip clip = new Clip(config);
+    clip.loadWeights(weights);
+    return clip;
+  }
+
+  /**
+   * Loads OpenAI's {@code ViT-B-16.pt} into a {@link ClipConfig#vitB16()} model (fp32) and freezes it.
+   *
+   * @param weights the user's path to the file (null = not configured)
+   * @return the frozen model
+   * @throws MissingWeightsException when the path is null, missing, not a checkpoint or holds another model;
+   *     the message names the official file, its role (L_mul) and how to run without it
+   */
+  public static Clip loadPretrained(Path weights) throws MissingWeightsException {
+    PriorWeights which = PriorWeights.CLIP_VIT_B16;
+    StateDict sd = which.read(weights);
+    Clip clip = new Clip(ClipConfig.vitB16());
+    try {
+      clip.loadStateDict(sd);
+    } catch (IllegalArgumentException e) {
+      throw which.wrongModel(weights, e);
+    }
+    return clip.freeze();
   }
 
   /**

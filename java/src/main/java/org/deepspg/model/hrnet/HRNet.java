@@ -7,6 +7,8 @@ import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.softmax;
 import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -15,6 +17,13 @@ import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.deepspg.model.io.Checkpoints;
+import org.deepspg.model.io.LoadOptions;
+import org.deepspg.model.io.LoadReport;
+import org.deepspg.model.io.ModuleLoader;
+import org.deepspg.model.io.StateDict;
+import org.deepspg.model.prior.MissingWeightsException;
+import org.deepspg.model.prior.PriorWeights;
 
 /**
  * HRNetV2 semantic segmentation network ("seg_hrnet" of HRNet-Semantic-Segmentation, spec §5.1) as a libtorch
@@ -119,6 +128,78 @@ public final class HRNet extends Module {
       list.register_module(Integer.toString(i), out[i]);
     }
     return out;
+  }
+
+  /**
+   * The loading rules of the official {@code tools/test.py} and SKF's {@code create_hrnet}: strip the
+   * {@code model.} prefix of the training wrapper, ignore {@code num_batches_tracked} (absent from torch-0.4
+   * files, unused in eval mode) and the wrapper's {@code loss.*} entries; any other unknown key is dropped with a
+   * warning.
+   *
+   * @return fresh options
+   */
+  public static LoadOptions officialLoadOptions() {
+    return new LoadOptions().stripPrefix("model.").ignore(LoadOptions.NUM_BATCHES_TRACKED)
+        .ignore(n -> n.startsWith("loss."));
+  }
+
+  /**
+   * Copies checkpoint tensors into this network with {@link #officialLoadOptions()}.
+   *
+   * @param sd the checkpoint (keys with or without the {@code model.} prefix)
+   * @return what was loaded, dropped and ignored
+   * @throws IllegalArgumentException listing every missing key and shape mismatch (the network is unchanged)
+   */
+  public LoadReport loadStateDict(StateDict sd) {
+    return ModuleLoader.load(this, sd, officialLoadOptions());
+  }
+
+  /**
+   * Reads a checkpoint (zip or legacy {@code torch.save}, CPU- or CUDA-saved) and loads it.
+   *
+   * @param weights the {@code .pth} file
+   * @return what was loaded, dropped and ignored
+   * @throws IOException if the file cannot be read or is not a checkpoint
+   * @throws IllegalArgumentException on missing keys or shape mismatches
+   */
+  public LoadReport loadWeights(Path weights) throws IOException {
+    return loadStateDict(Checkpoints.read(weights));
+  }
+
+  /**
+   * Builds a network for {@code config} and loads {@code weights} into it (not frozen).
+   *
+   * @param weights the {@code .pth} file
+   * @param config the topology the checkpoint was trained with
+   * @return the loaded network
+   * @throws IOException if the file cannot be read or is not a checkpoint
+   * @throws IllegalArgumentException on missing keys or shape mismatches
+   */
+  public static HRNet load(Path weights, HRNetConfig config) throws IOException {
+    HRNet net = new HRNet(config);
+    net.loadWeights(weights);
+    return net;
+  }
+
+  /**
+   * Loads the official HRNet-W48 ADE20K weights ({@code hrnet_ade20k_4312_torch04.pth}) into a
+   * {@link HRNetConfig#w48Ade20k()} network and freezes it.
+   *
+   * @param weights the user's path to the file (null = not configured)
+   * @return the frozen network, input normalisation {@link InputNorm#IMAGENET}
+   * @throws MissingWeightsException when the path is null, missing, not a checkpoint or holds another model;
+   *     the message names the official file, its role (SEM features and L_sem) and how to run without it
+   */
+  public static HRNet loadPretrained(Path weights) throws MissingWeightsException {
+    PriorWeights which = PriorWeights.HRNET_W48_ADE20K;
+    StateDict sd = which.read(weights);
+    HRNet net = new HRNet(HRNetConfig.w48Ade20k());
+    try {
+      net.loadStateDict(sd);
+    } catch (IllegalArgumentException e) {
+      throw which.wrongModel(weights, e);
+    }
+    return net.freeze();
   }
 
   /**
