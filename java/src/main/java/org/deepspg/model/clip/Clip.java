@@ -7,12 +7,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Set;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.model.io.Checkpoints;
@@ -240,7 +238,7 @@ public final class Clip extends Module {
       long t = ids.size(0);
       int w = config.transformerWidth();
       Tensor x = tokenEmbedding.forward(ids).add(positionalEmbedding); // [T, n, w]
-      x = transformer.forward(x, causalMask(n, x.device()));
+      x = transformer.forward(x, causalMask(n, x));
       x = lnFinal.forward(x);
       Tensor eot = ids.argmax(new org.bytedeco.pytorch.LongOptional(-1), false); // [T]
       Tensor pooled = x.gather(1, eot.reshape(t, 1, 1).expand(t, 1, w)).squeeze(1); // [T, w]
@@ -313,13 +311,10 @@ public final class Clip extends Module {
     return n;
   }
 
-  /** Additive causal mask [n, n]: 0 on and below the diagonal, −inf above (float32, on {@code device}). */
-  static Tensor causalMask(int n, Device device) {
-    Tensor m = torch.empty(new long[] {n, n}, new TensorOptions().dtype(
-        new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Float)).device(
-        new org.bytedeco.pytorch.DeviceOptional(device)), new org.bytedeco.pytorch.MemoryFormatOptional());
-    m.fill_(new Scalar(Float.NEGATIVE_INFINITY));
-    return m.triu_(1);
+  /** Additive causal mask [n, n]: 0 on and below the diagonal, −inf above (dtype and device of {@code like}). */
+  static Tensor causalMask(int n, Tensor like) {
+    Tensor m = torch.full(new long[] {n, n}, new Scalar(Float.NEGATIVE_INFINITY));
+    return m.triu_(1).to(like.device(), like.scalar_type());
   }
 
   static String shape(Tensor t) {

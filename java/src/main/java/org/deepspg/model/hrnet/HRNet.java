@@ -294,13 +294,8 @@ public final class HRNet extends Module {
    */
   public Output forwardRaw(Tensor rgb01) {
     checkImage(rgb01, "rgb01");
-    PointerScope outer = PointerScope.getInnerScope();
-    Tensor in;
-    try (PointerScope inner = new PointerScope()) {
-      in = normalize(rgb01, inputNorm);
-      escape(outer, in);
-    }
-    return forward(in);
+    // The normalised copy (one input-sized tensor) lives in the caller's scope like the outputs.
+    return forward(normalize(rgb01, inputNorm));
   }
 
   /**

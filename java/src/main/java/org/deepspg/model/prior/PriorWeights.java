@@ -140,11 +140,37 @@ public enum PriorWeights {
    * @return the exception (not thrown)
    */
   public MissingWeightsException wrongModel(Path path, IllegalArgumentException e) {
-    String detail = e.getMessage();
-    if (detail != null && detail.length() > 800) {
-      detail = detail.substring(0, 800) + " … (" + detail.length() + " characters; see the cause)";
-    }
     return missing(path, "the checkpoint does not hold the " + title + " weights (wrong keys or shapes: "
-        + detail + ")", e);
+        + summarize(e.getMessage()) + ")", e);
   }
+
+  /**
+   * Shortens a loader message ("…: N missing from the checkpoint: a, b, … | M mismatched: x: expected […],
+   * found […]; …") to its counts and the first few names of each list; the full text stays in the cause.
+   */
+  static String summarize(String detail) {
+    if (detail == null) {
+      return "no details";
+    }
+    String[][] lists = {{"missing from the checkpoint: ", ", "}, {"mismatched: ", "; "},
+        {"unknown to the module: ", ", "}};
+    StringBuilder out = new StringBuilder();
+    for (String part : detail.split(" \\| ")) {
+      String shown = part.length() > 300 ? part.substring(0, 300) + " …" : part;
+      for (String[] l : lists) {
+        int at = part.indexOf(l[0]);
+        if (at >= 0) {
+          String[] items = part.substring(at + l[0].length()).split(java.util.regex.Pattern.quote(l[1]));
+          int keep = Math.min(4, items.length);
+          shown = part.substring(0, at + l[0].length())
+              + String.join(l[1], java.util.Arrays.copyOf(items, keep))
+              + (items.length > keep ? l[1] + "… (" + (items.length - keep) + " more)" : "");
+          break;
+        }
+      }
+      out.append(out.length() == 0 ? "" : " | ").append(shown);
+    }
+    return out.toString();
+  }
+
 }

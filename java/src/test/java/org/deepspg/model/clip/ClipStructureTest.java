@@ -128,9 +128,34 @@ class ClipStructureTest {
   }
 
   @Test
+  void parameterHandlesFollowModuleTo() throws Exception {
+    torch.manual_seed(4);
+    try (PointerScope scope = new PointerScope()) {
+      Clip clip = new Clip(ClipConfig.fromManifest(fixtures().resolve("clip/manifest.json"))).freeze();
+      Tensor img = torch.randn(1, 3, 32, 32);
+      long[] ids = new long[77];
+      ids[0] = 49406;
+      ids[1] = 320;
+      ids[2] = 49407;
+      Tensor tokens = torch.tensor(ids).reshape(1, 77);
+      Tensor fi = clip.encodeImage(img);
+      Tensor ft = clip.encodeText(tokens);
+      // Module.to() swaps parameter data with set_data; the forward must see the converted tensors.
+      clip.to(torch.ScalarType.Double, false);
+      Tensor di = clip.encodeImage(img.to(torch.ScalarType.Double));
+      Tensor dt = clip.encodeText(tokens);
+      assertEquals(torch.ScalarType.Double.value, di.scalar_type().value);
+      assertEquals(torch.ScalarType.Double.value, dt.scalar_type().value);
+      // float32 vs float64 of the same weights: rounding only.
+      assertTrue(di.sub(fi.to(torch.ScalarType.Double)).abs().max().item_double() < 1e-4);
+      assertTrue(dt.sub(ft.to(torch.ScalarType.Double)).abs().max().item_double() < 1e-4);
+    }
+  }
+
+  @Test
   void causalMaskIsMinusInfinityStrictlyAboveTheDiagonal() {
     try (PointerScope scope = new PointerScope()) {
-      Tensor m = Clip.causalMask(4, new org.bytedeco.pytorch.Device("cpu"));
+      Tensor m = Clip.causalMask(4, torch.zeros(1));
       float[] v = org.deepspg.testing.PriorFixtures.values(m);
       for (int i = 0; i < 4; i++) {
         for (int j = 0; j < 4; j++) {
