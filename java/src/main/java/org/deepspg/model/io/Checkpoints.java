@@ -46,7 +46,7 @@ public final class Checkpoints {
       if (n >= 4 && head[0] == 'P' && head[1] == 'K' && (head[2] == 3 || head[2] == 5) && (head[3] == 4 || head[3] == 6)) {
         return ZipFormat.read(file, size);
       }
-      if (n >= 2 && (head[0] & 0xff) == 0x80) {
+      if (n >= 1 && (head[0] & 0xff) == 0x80) {
         return LegacyFormat.read(file);
       }
       if (n >= 262 && new String(head, 257, 5, StandardCharsets.US_ASCII).equals("ustar")) {

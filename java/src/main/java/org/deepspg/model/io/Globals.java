@@ -59,7 +59,9 @@ final class Globals {
         if (dtype != null) {
           kind = Py.Kind.STORAGE_CLASS;
         } else if (module.equals("torch")) {
-          if (name.equals("device")) {
+          if (name.equals("Tensor")) {
+            kind = Py.Kind.TENSOR_TYPE;
+          } else if (name.equals("device")) {
             kind = Py.Kind.TORCH_DEVICE;
           } else if (name.equals("Size")) {
             kind = Py.Kind.TORCH_SIZE;
@@ -72,6 +74,17 @@ final class Globals {
         }
         if (kind == null && name.endsWith("Storage")) {
           throw new CheckpointFormatException(where + ": unsupported storage class " + module + "." + name);
+        }
+        break;
+      case "torch._tensor":
+        // Tensors with Python-side state or of a subclass: _rebuild_from_type_v2(func, type, args, state).
+        if (name.equals("_rebuild_from_type_v2")) {
+          kind = Py.Kind.REBUILD_FROM_TYPE_V2;
+        }
+        break;
+      case "torch.nn.parameter":
+        if (name.equals("Parameter")) {
+          kind = Py.Kind.TENSOR_TYPE;
         }
         break;
       case "builtins":

@@ -545,6 +545,18 @@ final class Unpickler {
           throw bad(g + ": first argument must be a tensor");
         }
         return a.get(0);
+      case REBUILD_FROM_TYPE_V2: {
+        // (func, type, args, state): rebuild with func (itself allowlisted), keep it a plain tensor.
+        if (a.size() != 4 || !(a.get(0) instanceof Py.Global) || !(a.get(1) instanceof Py.Global)
+            || ((Py.Global) a.get(1)).kind != Py.Kind.TENSOR_TYPE) {
+          throw bad(g + " expects (rebuild function, torch.Tensor or Parameter, args, state)");
+        }
+        Object t = call((Py.Global) a.get(0), asTuple(a.get(2)));
+        if (!(t instanceof Py.TensorRef)) {
+          throw bad(g + ": " + a.get(0) + " did not give a tensor");
+        }
+        return t;
+      }
       case TORCH_DEVICE: {
         if (a.isEmpty() || !(a.get(0) instanceof String)) {
           throw bad("torch.device expects a string");

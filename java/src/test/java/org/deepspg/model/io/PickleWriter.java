@@ -157,6 +157,12 @@ final class PickleWriter {
   PickleWriter tensor(String storageClass, String key, long storageNumel, long offset, long[] size, long[] stride,
       boolean legacy, long[] view) {
     global("torch._utils", "_rebuild_tensor_v2");
+    return tensorArgs(storageClass, key, storageNumel, offset, size, stride, legacy, view).reduce();
+  }
+
+  /** Just the argument tuple of {@link #tensor}. */
+  PickleWriter tensorArgs(String storageClass, String key, long storageNumel, long offset, long[] size,
+      long[] stride, boolean legacy, long[] view) {
     mark();
     mark().str("storage");
     int dot = storageClass.lastIndexOf('.');
@@ -172,7 +178,7 @@ final class PickleWriter {
     tuple().binpersid();
     integer(offset).ints(size).ints(stride).bool(false);
     global("collections", "OrderedDict").emptyTuple().reduce();
-    return tuple().reduce();
+    return tuple();
   }
 
   byte[] bytes() {

@@ -135,6 +135,27 @@ class SyntheticCheckpointTest {
   }
 
   @Test
+  void tensorWithPythonStateViaRebuildFromTypeV2(@TempDir Path dir) throws Exception {
+    // torch >= 1.12 pickles tensors that carry Python attributes (or Parameters with state) as
+    // torch._tensor._rebuild_from_type_v2(_rebuild_tensor_v2, torch.Tensor | Parameter, args, state).
+    PickleWriter w = new PickleWriter().proto(2).emptyDict().mark();
+    String[][] types = {{"torch", "Tensor"}, {"torch.nn.parameter", "Parameter"}};
+    for (String[] type : types) {
+      w.str(type[1]).global("torch._tensor", "_rebuild_from_type_v2").mark();
+      w.global("torch._utils", "_rebuild_tensor_v2").global(type[0], type[1]);
+      w.tensorArgs("torch.FloatStorage", "0", 6, 1, new long[] {2}, new long[] {1}, false, null);
+      w.emptyDict().str("attr").integer(5).setitem(); // the Python state, ignored
+      w.tuple().reduce();
+    }
+    byte[] obj = w.setitems().stop().bytes();
+    Path f = dir.resolve("typed.pth");
+    PickleWriter.writeZip(f, "typed", obj, List.of("0"), List.of(PickleWriter.f32(range(0, 6))), false);
+    StateDict sd = Checkpoints.read(f);
+    assertArrayEquals(new float[] {1, 2}, sd.get("Tensor").toFloatArray());
+    assertArrayEquals(new float[] {1, 2}, sd.get("Parameter").toFloatArray());
+  }
+
+  @Test
   void tensorBeyondItsStorageIsRejected(@TempDir Path dir) throws Exception {
     PickleWriter w = new PickleWriter().proto(2).emptyDict().str("x");
     w.tensor("torch.FloatStorage", "0", 4, 2, new long[] {3}, new long[] {1}, false, null);
