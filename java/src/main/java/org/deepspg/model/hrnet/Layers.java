@@ -1,0 +1,182 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.model.hrnet;
+
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.BatchNorm2dImpl;
+import org.bytedeco.pytorch.BatchNormOptions;
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.Conv2dOptions;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+
+/** Small building blocks of the HRNet module tree (package-private). */
+final class Layers {
+  private Layers() {}
+
+  /** Conv2d k×k, given stride, padding (k−1)/2 (3×3 → 1, 1×1 → 0), optional bias; PyTorch default init. */
+  static Conv2dImpl conv(int in, int out, int k, int stride, boolean bias) {
+    Conv2dOptions o = new Conv2dOptions(in, out, new LongPointer(k, k));
+    o.stride().put(new long[] {stride, stride});
+    o.padding().put(new LongPointer((k - 1) / 2, (k - 1) / 2));
+    o.bias().put(bias);
+    return new Conv2dImpl(o);
+  }
+
+  /** BatchNorm2d with the configured eps and momentum (running statistics tracked, affine). */
+  static BatchNorm2dImpl bn(int c, HRNetConfig cfg) {
+    BatchNormOptions o = new BatchNormOptions(c);
+    o.eps().put(cfg.bnEps());
+    o.momentum().put(cfg.bnMomentum());
+    return new BatchNorm2dImpl(o);
+  }
+
+  /** A residual block (BASIC or BOTTLENECK). */
+  abstract static class Block extends Module {
+    abstract Tensor forward(Tensor x);
+  }
+
+  /**
+   * {@code nn.Sequential(conv, BN[, ReLU])}: children "0" (conv) and "1" (BN); the ReLU (index 2) has no
+   * parameters and therefore no module here.
+   */
+  static final class ConvBn extends Module {
+    private final Conv2dImpl conv;
+    private final BatchNorm2dImpl bn;
+    private final boolean relu;
+
+    ConvBn(int in, int out, int k, int stride, boolean relu, HRNetConfig cfg) {
+      this.conv = register_module("0", conv(in, out, k, stride, false));
+      this.bn = register_module("1", bn(out, cfg));
+      this.relu = relu;
+    }
+
+    Tensor forward(Tensor x) {
+      Tensor y = bn.forward(conv.forward(x));
+      return relu ? y.relu() : y;
+    }
+  }
+
+  /** {@code nn.Sequential(ConvBn, ConvBn, ...)}: children "0", "1", … applied in order. */
+  static final class ConvBnChain extends Module {
+    private final ConvBn[] steps;
+
+    ConvBnChain(ConvBn... steps) {
+      this.steps = steps.clone();
+      for (int i = 0; i < steps.length; i++) {
+        register_module(Integer.toString(i), steps[i]);
+      }
+    }
+
+    Tensor forward(Tensor x) {
+      Tensor y = x;
+      for (ConvBn s : steps) {
+        y = s.forward(y);
+      }
+      return y;
+    }
+  }
+
+  /** {@code nn.Sequential} of residual blocks: children "0", "1", …. */
+  static final class BlockSeq extends Module {
+    private final Block[] blocks;
+
+    BlockSeq(Block... blocks) {
+      this.blocks = blocks.clone();
+      for (int i = 0; i < blocks.length; i++) {
+        register_module(Integer.toString(i), blocks[i]);
+      }
+    }
+
+    Tensor forward(Tensor x) {
+      Tensor y = x;
+      for (Block b : blocks) {
+        y = b.forward(y);
+      }
+      return y;
+    }
+  }
+
+  /**
+   * Builds {@code nn.Sequential(block(in, planes, stride, downsample), block(planes·exp, planes), ...)} like
+   * {@code _make_layer} / {@code _make_one_branch}: a 1×1 conv + BN downsample on the first block when
+   * stride ≠ 1 or in ≠ planes·expansion.
+   */
+  static BlockSeq makeLayer(HRNetConfig.BlockType type, int in, int planes, int blocks, int stride,
+      HRNetConfig cfg) {
+    Block[] out = new Block[blocks];
+    int exp = type.expansion();
+    boolean down = stride != 1 || in != planes * exp;
+    out[0] = type == HRNetConfig.BlockType.BASIC
+        ? new BasicBlock(in, planes, stride, down, cfg)
+        : new Bottleneck(in, planes, stride, down, cfg);
+    for (int i = 1; i < blocks; i++) {
+      out[i] = type == HRNetConfig.BlockType.BASIC
+          ? new BasicBlock(planes * exp, planes, 1, false, cfg)
+          : new Bottleneck(planes * exp, planes, 1, false, cfg);
+    }
+    return new BlockSeq(out);
+  }
+
+  /** BasicBlock: conv3×3-BN-ReLU-conv3×3-BN + residual, ReLU (keys conv1, bn1, conv2, bn2, downsample.0/1). */
+  static final class BasicBlock extends Block {
+    private final Conv2dImpl conv1;
+    private final BatchNorm2dImpl bn1;
+    private final Conv2dImpl conv2;
+    private final BatchNorm2dImpl bn2;
+    private final ConvBn downsample;
+
+    BasicBlock(int in, int planes, int stride, boolean downsample, HRNetConfig cfg) {
+      conv1 = register_module("conv1", conv(in, planes, 3, stride, false));
+      bn1 = register_module("bn1", bn(planes, cfg));
+      conv2 = register_module("conv2", conv(planes, planes, 3, 1, false));
+      bn2 = register_module("bn2", bn(planes, cfg));
+      this.downsample = downsample
+          ? register_module("downsample", new ConvBn(in, planes, 1, stride, false, cfg)) : null;
+    }
+
+    @Override
+    Tensor forward(Tensor x) {
+      Tensor out = bn1.forward(conv1.forward(x)).relu();
+      out = bn2.forward(conv2.forward(out));
+      Tensor residual = downsample == null ? x : downsample.forward(x);
+      return out.add(residual).relu();
+    }
+  }
+
+  /**
+   * Bottleneck (expansion 4): conv1×1-BN-ReLU-conv3×3(stride)-BN-ReLU-conv1×1-BN + residual, ReLU
+   * (keys conv1..3, bn1..3, downsample.0/1).
+   */
+  static final class Bottleneck extends Block {
+    private final Conv2dImpl conv1;
+    private final BatchNorm2dImpl bn1;
+    private final Conv2dImpl conv2;
+    private final BatchNorm2dImpl bn2;
+    private final Conv2dImpl conv3;
+    private final BatchNorm2dImpl bn3;
+    private final ConvBn downsample;
+
+    Bottleneck(int in, int planes, int stride, boolean downsample, HRNetConfig cfg) {
+      int out = planes * HRNetConfig.BlockType.BOTTLENECK.expansion();
+      conv1 = register_module("conv1", conv(in, planes, 1, 1, false));
+      bn1 = register_module("bn1", bn(planes, cfg));
+      conv2 = register_module("conv2", conv(planes, planes, 3, stride, false));
+      bn2 = register_module("bn2", bn(planes, cfg));
+      conv3 = register_module("conv3", conv(planes, out, 1, 1, false));
+      bn3 = register_module("bn3", bn(out, cfg));
+      this.downsample = downsample
+          ? register_module("downsample", new ConvBn(in, out, 1, stride, false, cfg)) : null;
+    }
+
+    @Override
+    Tensor forward(Tensor x) {
+      Tensor out = bn1.forward(conv1.forward(x)).relu();
+      out = bn2.forward(conv2.forward(out)).relu();
+      out = bn3.forward(conv3.forward(out));
+      Tensor residual = downsample == null ? x : downsample.forward(x);
+      return out.add(residual).relu();
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.model.prior;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The weights of a frozen prior network (HRNet-W48 ADE20K or CLIP ViT-B/16) are missing or unusable: no path,
+ * file not found, not a PyTorch checkpoint, or a checkpoint of another model. The message says which official
+ * file is expected, what DeepSPG uses it for and how to run without it (see {@link PriorWeights}).
+ */
+public class MissingWeightsException extends IOException {
+  private static final long serialVersionUID = 1L;
+
+  private final PriorWeights weights;
+  private final transient Path path;
+
+  /**
+   * @param weights which prior
+   * @param path the path the user gave (may be null)
+   * @param message the full, user-facing message
+   * @param cause the underlying error, or null
+   */
+  public MissingWeightsException(PriorWeights weights, Path path, String message, Throwable cause) {
+    super(message, cause);
+    this.weights = weights;
+    this.path = path;
+  }
+
+  /**
+   * Which prior network's weights are missing.
+   *
+   * @return the prior
+   */
+  public PriorWeights weights() {
+    return weights;
+  }
+
+  /**
+   * The path that was given.
+   *
+   * @return the path, or null when none was configured
+   */
+  public Path path() {
+    return path;
+  }
+}
