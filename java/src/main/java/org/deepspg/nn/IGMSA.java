@@ -48,7 +48,9 @@ public final class IGMSA extends Module {
     }
     this.dim = dim;
     this.heads = heads;
-    this.rescale = register_parameter("rescale", ones(heads, 1, 1));
+    // Keep our own handle (same TensorImpl): the returned reference points into the module's dict storage.
+    this.rescale = ones(heads, 1, 1);
+    register_parameter("rescale", rescale);
     this.q = register_module("q", Layers.linear(dim, dim, false));
     this.k = register_module("k", Layers.linear(dim, dim, false));
     this.v = register_module("v", Layers.linear(dim, dim, false));

@@ -22,14 +22,13 @@ import org.bytedeco.pytorch.TensorVector;
  * {@code dconv.weight [C,C/4,5,5]}, {@code dconv.bias}, {@code conv2.weight [3,C,1,1]}, {@code conv2.bias}.
  */
 public final class IlluminationEstimator extends Module {
-  /** Output of the estimator. */
-  public record Result(Tensor features, Tensor residual) {
-    /**
-     * @param features F_lu {@code [B, C, H, W]} illumination features (guide of the IG-MSAs)
-     * @param residual M {@code [B, 3, H, W]} light-up residual (L̄ = 1 + M)
-     */
-    public Result {}
-  }
+  /**
+   * Output of the estimator.
+   *
+   * @param features F_lu {@code [B, C, H, W]} illumination features (guide of the IG-MSAs)
+   * @param residual M {@code [B, 3, H, W]} light-up residual (L̄ = 1 + M)
+   */
+  public record Result(Tensor features, Tensor residual) {}
 
   private final int channels;
   private final RetinexPrior prior;

@@ -82,7 +82,9 @@ public final class SEM extends Module {
     this.semChannels = semChannels;
     this.heads = heads;
     this.options = options;
-    this.temperature = register_parameter("temperature", ones(heads, 1, 1));
+    // Keep our own handle (same TensorImpl): the returned reference points into the module's dict storage.
+    this.temperature = ones(heads, 1, 1);
+    register_parameter("temperature", temperature);
     this.adapt = register_module("adapt", Layers.pointwise(semChannels, dim, true));
     this.lnR = register_module("ln_r", new ChannelLayerNorm(dim));
     this.lnS = options.sharedLn() ? lnR : register_module("ln_s", new ChannelLayerNorm(dim));
