@@ -82,7 +82,20 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
       KEY_SEM_SHARED_LN, KEY_SEM_SKF_RESIDUAL, KEY_SEM_FFN_EXPANSION, KEY_RETINEX_PRIOR);
   private static final Set<String> PREFIXES = Set.of("model.", "sem.", "retinex.");
 
-  /** Validates the fields. */
+  /**
+   * Validates the fields.
+   *
+   * @param channels base width C (&gt; 0, multiple of 4)
+   * @param blocksL0 IGABs per encoder/decoder stage at L0
+   * @param blocksL1 IGABs per encoder/decoder stage at L1
+   * @param blocksL2 IGABs in the bottleneck
+   * @param semEnabled sem.enabled
+   * @param semQDense sem.q_dense
+   * @param semSharedLn sem.shared_ln
+   * @param semSkfResidual sem.skf_residual
+   * @param semFfnExpansion sem.ffn_expansion
+   * @param retinexPrior retinex.prior
+   */
   public DeepSPGConfig {
     if (channels <= 0 || channels % 4 != 0) {
       throw new IllegalArgumentException("channels C must be a positive multiple of 4 (estimator 5x5 conv has 4 "
