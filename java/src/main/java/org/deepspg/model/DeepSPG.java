@@ -1,0 +1,268 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.model;
+
+import static org.bytedeco.pytorch.global.torch.cat;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.ConvTranspose2dImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.ModuleListImpl;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.deepspg.nn.IGAB;
+import org.deepspg.nn.IlluminationEstimator;
+import org.deepspg.nn.Layers;
+import org.deepspg.nn.SEM;
+import org.deepspg.nn.Shapes;
+
+/**
+ * The DeepSPG enhancement network (spec §1): illumination estimator + Retinex light-up {@code X_r = I·M + I}, then a
+ * 3-scale U-Net of IGABs whose every stage is closed by a SEM fed by an HRNet branch (0/1/2 for scales L0/L1/L2),
+ * mapping conv and global residual {@code X_out = mapping(f) + X_r}.
+ *
+ * <p><b>Parameter names</b> equal the state-dict keys of the PyTorch reference ({@code deepspg_ref.py}):
+ * {@code est.*}, {@code embed.weight}, {@code enc.<l>.<b>.*} (IGAB b of encoder level l ∈ {0,1}),
+ * {@code enc_sem.<l>.*}, {@code down.<l>.weight}, {@code down_i.<l>.weight} (feature and guide down-samplers),
+ * {@code bott.<b>.*}, {@code bott_sem.*}, {@code up.<i>.weight|bias}, {@code fuse.<i>.weight},
+ * {@code dec.<i>.<b>.*}, {@code dec_sem.<i>.*} (i = 0 is decoder level L1, i = 1 is decoder level L0),
+ * {@code mapping.weight}; inside the blocks see {@link IGAB}, {@link org.deepspg.nn.IGMSA}, {@link SEM},
+ * {@link org.deepspg.nn.GDFN}, {@link IlluminationEstimator}. With {@code sem.enabled = false} the {@code *_sem}
+ * entries do not exist. {@code named_parameters()} lists them in the reference's state-dict order.
+ *
+ * <p>Construct outside any {@link org.bytedeco.javacpp.PointerScope} (a scope would release the Java handles of
+ * the sub-modules this object keeps).
+ */
+public final class DeepSPG extends Module {
+  /** Channels of HRNet-W48 branches 0, 1, 2 (strides 4, 8, 16) feeding the SEMs of scales L0, L1, L2. */
+  public static final int[] HRNET_CHANNELS = {48, 96, 192};
+
+  /**
+   * Output and selected intermediates of one forward pass.
+   *
+   * @param output X_out {@code [B, 3, H, W]}
+   * @param illuminationFeatures F_lu {@code [B, C, H, W]}
+   * @param lightUpResidual M {@code [B, 3, H, W]}
+   * @param litUp X_r = I·M + I {@code [B, 3, H, W]}
+   * @param encoderL1 output of encoder stage L1 (its SEM when enabled; = skip 1) {@code [B, 2C, H/2, W/2]}
+   * @param bottleneck output of the bottleneck stage (its SEM when enabled) {@code [B, 4C, H/4, W/4]}
+   */
+  public record Intermediates(Tensor output, Tensor illuminationFeatures, Tensor lightUpResidual, Tensor litUp,
+      Tensor encoderL1, Tensor bottleneck) {}
+
+  private final DeepSPGConfig config;
+  private final IlluminationEstimator est;
+  private final Conv2dImpl embed;
+  private final List<List<IGAB>> enc = new ArrayList<>();
+  private final List<SEM> encSem = new ArrayList<>();
+  private final List<Conv2dImpl> down = new ArrayList<>();
+  private final List<Conv2dImpl> downI = new ArrayList<>();
+  private final List<IGAB> bott = new ArrayList<>();
+  private final SEM bottSem;
+  private final List<ConvTranspose2dImpl> up = new ArrayList<>();
+  private final List<Conv2dImpl> fuse = new ArrayList<>();
+  private final List<List<IGAB>> dec = new ArrayList<>();
+  private final List<SEM> decSem = new ArrayList<>();
+  private final Conv2dImpl mapping;
+
+  /**
+   * Builds the network with fresh weights (spec §1.8 initialisation).
+   *
+   * @param config the configuration
+   */
+  public DeepSPG(DeepSPGConfig config) {
+    if (config == null) {
+      throw new IllegalArgumentException("config is null");
+    }
+    this.config = config;
+    final int c = config.channels();
+    final int[] nb = config.blocks();
+    final boolean sem = config.semEnabled();
+    final SEM.Options so = config.semOptions();
+    // Registration order = the reference's attribute order, so named_parameters() follows its state-dict order.
+    this.est = register_module("est", new IlluminationEstimator(c, config.retinexPrior()));
+    this.embed = register_module("embed", Layers.conv2d(3, c, 3, 1, 1, 1, false));
+    ModuleListImpl encL = register_module("enc", new ModuleListImpl());
+    ModuleListImpl encSemL = sem ? register_module("enc_sem", new ModuleListImpl()) : null;
+    ModuleListImpl downL = register_module("down", new ModuleListImpl());
+    ModuleListImpl downIL = register_module("down_i", new ModuleListImpl());
+    int d = c;
+    for (int l = 0; l < 2; l++) {
+      ModuleListImpl blocks = new ModuleListImpl();
+      List<IGAB> js = new ArrayList<>();
+      for (int b = 0; b < nb[l]; b++) {
+        IGAB blk = new IGAB(d, d / c);
+        blocks.push_back(blk);
+        js.add(blk);
+      }
+      encL.push_back(blocks);
+      enc.add(Collections.unmodifiableList(js));
+      if (sem) {
+        SEM s = new SEM(d, HRNET_CHANNELS[l], d / c, so);
+        encSemL.push_back(s);
+        encSem.add(s);
+      }
+      Conv2dImpl dn = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
+      Conv2dImpl di = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
+      downL.push_back(dn);
+      downIL.push_back(di);
+      down.add(dn);
+      downI.add(di);
+      d *= 2;
+    }
+    ModuleListImpl bottL = register_module("bott", new ModuleListImpl());
+    for (int b = 0; b < nb[2]; b++) {
+      IGAB blk = new IGAB(d, d / c);
+      bottL.push_back(blk);
+      bott.add(blk);
+    }
+    this.bottSem = sem ? register_module("bott_sem", new SEM(d, HRNET_CHANNELS[2], d / c, so)) : null;
+    ModuleListImpl upL = register_module("up", new ModuleListImpl());
+    ModuleListImpl fuseL = register_module("fuse", new ModuleListImpl());
+    ModuleListImpl decL = register_module("dec", new ModuleListImpl());
+    ModuleListImpl decSemL = sem ? register_module("dec_sem", new ModuleListImpl()) : null;
+    for (int l = 1; l >= 0; l--) {
+      ConvTranspose2dImpl u = Layers.convTranspose2d(d, d / 2, 2, 2, true);
+      Conv2dImpl f = Layers.pointwise(d, d / 2, false);
+      upL.push_back(u);
+      fuseL.push_back(f);
+      up.add(u);
+      fuse.add(f);
+      d /= 2;
+      ModuleListImpl blocks = new ModuleListImpl();
+      List<IGAB> js = new ArrayList<>();
+      for (int b = 0; b < nb[l]; b++) {
+        IGAB blk = new IGAB(d, d / c);
+        blocks.push_back(blk);
+        js.add(blk);
+      }
+      decL.push_back(blocks);
+      dec.add(Collections.unmodifiableList(js));
+      if (sem) {
+        SEM s = new SEM(d, HRNET_CHANNELS[l], d / c, so);
+        decSemL.push_back(s);
+        decSem.add(s);
+      }
+    }
+    this.mapping = register_module("mapping", Layers.conv2d(c, 3, 3, 1, 1, 1, false));
+  }
+
+  /** @return the configuration this network was built from */
+  public DeepSPGConfig config() {
+    return config;
+  }
+
+  /** @return the number of trainable parameter elements */
+  public long parameterCount() {
+    return FlopCounter.parameterCount(this);
+  }
+
+  /**
+   * Enhances a batch with SEM guidance.
+   *
+   * @param input low-light image X_in {@code [B, 3, H, W]}, H and W multiples of 4 (of 32 for HRNet features)
+   * @param s0 HRNet branch 0 {@code [B, 48, H/4, W/4]} (any spatial size; nearest-resized)
+   * @param s1 HRNet branch 1 {@code [B, 96, H/8, W/8]}
+   * @param s2 HRNet branch 2 {@code [B, 192, H/16, W/16]}
+   * @return X_out {@code [B, 3, H, W]}
+   */
+  public Tensor forward(Tensor input, Tensor s0, Tensor s1, Tensor s2) {
+    return run(input, s0, s1, s2, false).output();
+  }
+
+  /**
+   * Enhances a batch without semantic guidance; only for {@code sem.enabled = false} (ablation Baseline).
+   *
+   * @param input low-light image X_in {@code [B, 3, H, W]}, H and W multiples of 4
+   * @return X_out {@code [B, 3, H, W]}
+   */
+  public Tensor forward(Tensor input) {
+    return run(input, null, null, null, false).output();
+  }
+
+  /**
+   * Forward pass that also returns intermediates (for tests and visualisation). With SEMs disabled pass
+   * {@code null} for the HRNet features.
+   *
+   * @param input {@code [B, 3, H, W]}
+   * @param s0 HRNet branch 0 {@code [B, 48, h0, w0]} or null when SEMs are disabled
+   * @param s1 HRNet branch 1 {@code [B, 96, h1, w1]} or null when SEMs are disabled
+   * @param s2 HRNet branch 2 {@code [B, 192, h2, w2]} or null when SEMs are disabled
+   * @return output and intermediates
+   */
+  public Intermediates forwardWithIntermediates(Tensor input, Tensor s0, Tensor s1, Tensor s2) {
+    return run(input, s0, s1, s2, true);
+  }
+
+  private Intermediates run(Tensor input, Tensor s0, Tensor s1, Tensor s2, boolean keep) {
+    Shapes.requireNchw("DeepSPG input", input, 3);
+    if (input.size(2) % 4 != 0 || input.size(3) % 4 != 0) {
+      throw new IllegalArgumentException("DeepSPG input: H and W must be multiples of 4 (two stride-2 levels), got "
+          + Shapes.str(input));
+    }
+    Tensor[] sx = {s0, s1, s2};
+    if (config.semEnabled()) {
+      for (int l = 0; l < 3; l++) {
+        Shapes.requireNchw("DeepSPG HRNet branch " + l, sx[l], HRNET_CHANNELS[l]);
+        if (sx[l].size(0) != input.size(0)) {
+          throw new IllegalArgumentException("DeepSPG: HRNet branch " + l + " batch " + Shapes.str(sx[l])
+              + " does not match input " + Shapes.str(input));
+        }
+      }
+    } else if (s0 != null || s1 != null || s2 != null) {
+      throw new IllegalArgumentException("DeepSPG: SEMs are disabled (sem.enabled=false); pass no HRNet features");
+    }
+    IlluminationEstimator.Result er = est.forward(input);
+    Tensor fl = er.features();
+    Tensor m = er.residual();
+    Tensor xr = lightUp(input, m);
+    Tensor f = embed.forward(xr);
+    Tensor[] skips = new Tensor[2];
+    Tensor[] ills = new Tensor[2];
+    Tensor g = fl;
+    for (int l = 0; l < 2; l++) {
+      for (IGAB blk : enc.get(l)) {
+        f = blk.forward(f, g);
+      }
+      if (config.semEnabled()) {
+        f = encSem.get(l).forward(f, sx[l]);
+      }
+      skips[l] = f;
+      ills[l] = g;
+      f = down.get(l).forward(f);
+      g = downI.get(l).forward(g);
+    }
+    for (IGAB blk : bott) {
+      f = blk.forward(f, g);
+    }
+    if (config.semEnabled()) {
+      f = bottSem.forward(f, sx[2]);
+    }
+    Tensor bottleneck = f;
+    for (int i = 0; i < 2; i++) {
+      int l = 1 - i;
+      f = fuse.get(i).forward(cat(new TensorVector(up.get(i).forward(f), skips[l]), 1));
+      for (IGAB blk : dec.get(i)) {
+        f = blk.forward(f, ills[l]);
+      }
+      if (config.semEnabled()) {
+        f = decSem.get(i).forward(f, sx[l]);
+      }
+    }
+    Tensor out = mapping.forward(f).add(xr);
+    return keep ? new Intermediates(out, fl, m, xr, skips[1], bottleneck)
+        : new Intermediates(out, null, null, null, null, null);
+  }
+
+  /**
+   * Retinex light-up {@code X_r = I ⊙ (1 + M) = I·M + I} (spec §3 Kernel B).
+   * TODO(ops): switch to {@code org.deepspg.ops.Retinex.lightUp(image, m)} once that façade exists (one line).
+   */
+  private static Tensor lightUp(Tensor image, Tensor m) {
+    return image.mul(m).add(image);
+  }
+}

@@ -1,0 +1,63 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.nn;
+
+import static org.bytedeco.pytorch.global.torch.gelu;
+
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Illumination-guided attention block (Retinexformer IGAB, spec §1.5):
+ * {@code x ← IGMSA(x, F) + x ; x ← FFN(LN_c(x)) + x} (no norm before the IG-MSA).
+ * FFN = 1×1 d→4d → GELU → 3×3 dw (4d) → GELU → 1×1 4d→d, all without bias.
+ *
+ * <p>Parameters {@code 12d² + 57d + h}. State-dict names: {@code attn.*} ({@link IGMSA}), {@code norm.ln.weight},
+ * {@code norm.ln.bias} {@code [d]}, {@code ffn.0.weight [4d,d,1,1]}, {@code ffn.2.weight [4d,1,3,3]},
+ * {@code ffn.4.weight [d,4d,1,1]}.
+ */
+public final class IGAB extends Module {
+  private final int dim;
+  private final IGMSA attn;
+  private final ChannelLayerNorm norm;
+  private final Conv2dImpl ffn0;
+  private final Conv2dImpl ffn2;
+  private final Conv2dImpl ffn4;
+
+  /**
+   * @param dim d (divisible by heads)
+   * @param heads h
+   */
+  public IGAB(int dim, int heads) {
+    this.dim = dim;
+    this.attn = register_module("attn", new IGMSA(dim, heads));
+    this.norm = register_module("norm", new ChannelLayerNorm(dim));
+    Module ffn = register_module("ffn", Layers.container());
+    this.ffn0 = ffn.register_module("0", Layers.pointwise(dim, 4L * dim, false));
+    this.ffn2 = ffn.register_module("2", Layers.depthwise3x3(4L * dim));
+    this.ffn4 = ffn.register_module("4", Layers.pointwise(4L * dim, dim, false));
+  }
+
+  /**
+   * @param x features {@code [B, d, H, W]}
+   * @param illu illumination guide {@code [B, d, H, W]}
+   * @return {@code [B, d, H, W]}
+   */
+  public Tensor forward(Tensor x, Tensor illu) {
+    Tensor y = attn.forward(x, illu).add(x);
+    Tensor f = ffn4.forward(gelu(ffn2.forward(gelu(ffn0.forward(norm.forward(y))))));
+    return f.add(y);
+  }
+
+  /** @return d */
+  public int dim() {
+    return dim;
+  }
+
+  /** @return the attention sub-module */
+  public IGMSA attention() {
+    return attn;
+  }
+}

@@ -1,0 +1,100 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.nn;
+
+import static org.bytedeco.pytorch.global.torch.cat;
+import static org.bytedeco.pytorch.global.torch.gelu;
+import static org.bytedeco.pytorch.global.torch.ones;
+
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.deepspg.ops.ChannelAttention;
+
+/**
+ * Illumination-guided multi-head self-attention (Retinexformer IG-MSA, spec §1.5).
+ *
+ * <p>For x ({@code d} channels) and guide F ({@code d} channels), per pixel: {@code Q = x W_q}, {@code K = x W_k},
+ * {@code V = x W_v} (Linear d→d, no bias); {@code O = ChannelAttention(X=K, Y=Q, V, gate=F, σ)} i.e. per head
+ * {@code softmax_row(σ_h · norm(K) norm(Q)ᵀ) (V ⊙ F)}; {@code out = O W_p + b_p + PE(V)} with PE = 3×3 dw conv →
+ * GELU → 3×3 dw conv (no bias) on the <b>ungated</b> V.
+ *
+ * <p>State-dict names: {@code rescale [h,1,1]}, {@code q.weight}, {@code k.weight}, {@code v.weight} {@code [d,d]},
+ * {@code proj.weight [d,d]}, {@code proj.bias [d]}, {@code pos.0.weight}, {@code pos.2.weight} {@code [d,1,3,3]}.
+ * Init: linears truncated normal std 0.02 (bias 0), σ = 1, dw convs PyTorch default.
+ */
+public final class IGMSA extends Module {
+  private final int dim;
+  private final int heads;
+  private final Tensor rescale;
+  private final LinearImpl q;
+  private final LinearImpl k;
+  private final LinearImpl v;
+  private final LinearImpl proj;
+  private final Conv2dImpl pos0;
+  private final Conv2dImpl pos2;
+
+  /**
+   * @param dim d (divisible by heads)
+   * @param heads h
+   */
+  public IGMSA(int dim, int heads) {
+    if (dim <= 0 || heads <= 0 || dim % heads != 0) {
+      throw new IllegalArgumentException("IGMSA: dim must be a positive multiple of heads, got dim=" + dim
+          + " heads=" + heads);
+    }
+    this.dim = dim;
+    this.heads = heads;
+    // Keep our own handle (same TensorImpl): the returned reference points into the module's dict storage.
+    this.rescale = ones(heads, 1, 1);
+    register_parameter("rescale", rescale);
+    this.q = register_module("q", Layers.linear(dim, dim, false));
+    this.k = register_module("k", Layers.linear(dim, dim, false));
+    this.v = register_module("v", Layers.linear(dim, dim, false));
+    this.proj = register_module("proj", Layers.linear(dim, dim, true));
+    Module pos = register_module("pos", Layers.container());
+    this.pos0 = pos.register_module("0", Layers.depthwise3x3(dim));
+    this.pos2 = pos.register_module("2", Layers.depthwise3x3(dim));
+    for (LinearImpl lin : new LinearImpl[] {q, k, v, proj}) {
+      Layers.initTruncNormalLinear(lin);
+    }
+  }
+
+  /**
+   * @param x features {@code [B, d, H, W]}
+   * @param illu illumination guide F {@code [B, d, H, W]}
+   * @return {@code [B, d, H, W]} (attention output + positional branch; the caller adds the residual)
+   */
+  public Tensor forward(Tensor x, Tensor illu) {
+    Shapes.requireNchw("IGMSA(" + dim + ") x", x, dim);
+    Shapes.requireNchw("IGMSA(" + dim + ") illu", illu, dim);
+    Shapes.requireSameBatchAndSize("IGMSA x vs illu", x, illu);
+    long b = x.size(0);
+    long h = x.size(2);
+    long w = x.size(3);
+    // The three per-pixel linears as one [3d, d] x [B, d, N] product (same math as Linear on NHWC tokens).
+    Tensor wqkv = cat(new TensorVector(q.weight(), k.weight(), v.weight()), 0);
+    Tensor qkv = wqkv.matmul(x.reshape(b, dim, h * w));
+    Tensor qq = qkv.narrow(1, 0, dim).reshape(b, dim, h, w);
+    Tensor kk = qkv.narrow(1, dim, dim).reshape(b, dim, h, w);
+    Tensor vv = qkv.narrow(1, 2L * dim, dim).reshape(b, dim, h, w);
+    // Rows indexed by K channels, softmax over Q channels, values gated by the illumination features.
+    Tensor o = ChannelAttention.apply(kk, qq, vv, illu, rescale, heads);
+    Tensor out = proj.weight().matmul(o.reshape(b, dim, h * w)).add(proj.bias().reshape(dim, 1))
+        .reshape(b, dim, h, w);
+    return out.add(pos2.forward(gelu(pos0.forward(vv))));
+  }
+
+  /** @return d */
+  public int dim() {
+    return dim;
+  }
+
+  /** @return h */
+  public int heads() {
+    return heads;
+  }
+}

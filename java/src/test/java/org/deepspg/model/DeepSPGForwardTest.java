@@ -1,0 +1,171 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.model;
+
+import static org.bytedeco.pytorch.global.torch.rand;
+import static org.bytedeco.pytorch.global.torch.randn;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.nn.RetinexPrior;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Forward shapes, input validation, batch independence and gradient flow of {@link DeepSPG}. */
+class DeepSPGForwardTest {
+  /**
+   * Batch independence: the same image alone or as item 0 of a batch of two goes through the same float32 ops with
+   * different blocking in the batched matmuls/convs; differences are rounding-level (outputs are O(1)).
+   */
+  private static final double BATCH_TOL = 1e-5;
+
+  /** float32 vs float64 of the whole network on O(1) outputs: ~100 layers of float32 rounding (observed ~1e-6). */
+  private static final double F32_VS_F64_TOL = 1e-4;
+
+  @BeforeAll
+  static void backends() {
+    ModelTestSupport.disableMkldnn();
+    torch.manual_seed(7);
+  }
+
+  static Tensor[] hr(long b, long h, long w) {
+    return new Tensor[] {rand(b, 48, h / 4, w / 4), rand(b, 96, h / 8, w / 8), rand(b, 192, h / 16, w / 16)};
+  }
+
+  @Test
+  void shapesSAndLAt64x96() {
+    for (DeepSPGConfig cfg : new DeepSPGConfig[] {DeepSPGConfig.s(), DeepSPGConfig.l()}) {
+      DeepSPG net = new DeepSPG(cfg);
+      int c = cfg.channels();
+      long b = 1; // batch > 1 is covered by batchItemsAreIndependent; keeps the CPU test short
+      try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        Tensor in = rand(b, 3, 64, 96).mul_(new org.bytedeco.pytorch.Scalar(0.3));
+        Tensor[] f = hr(b, 64, 96);
+        DeepSPG.Intermediates r = net.forwardWithIntermediates(in, f[0], f[1], f[2]);
+        assertShape(r.output(), b, 3, 64, 96);
+        assertShape(r.lightUpResidual(), b, 3, 64, 96);
+        assertShape(r.litUp(), b, 3, 64, 96);
+        assertShape(r.illuminationFeatures(), b, c, 64, 96);
+        assertShape(r.encoderL1(), b, 2 * c, 32, 48);
+        assertShape(r.bottleneck(), b, 4 * c, 16, 24);
+        if (c == 20) {
+          assertShape(net.forward(in, f[0], f[1], f[2]), b, 3, 64, 96);
+        }
+        double sum = r.output().abs().sum().item_double();
+        assertTrue(Double.isFinite(sum) && sum > 0, "finite output " + sum);
+      }
+    }
+  }
+
+  @Test
+  void baselineRunsWithoutHrnetFeaturesAndVariantsRun() {
+    DeepSPG base = new DeepSPG(DeepSPGConfig.baseline(DeepSPGConfig.Size.S));
+    DeepSPG odd = new DeepSPG(DeepSPGConfig.s().withBlocks(0, 1, 3).withSemQDense(true).withSemSharedLn(true)
+        .withSemSkfResidual(true).withSemFfnExpansion(2.66).withRetinexPrior(RetinexPrior.MAX));
+    try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      assertShape(base.forward(rand(1, 3, 64, 96)), 1, 3, 64, 96);
+      Tensor in = rand(1, 3, 32, 32);
+      DeepSPG.Intermediates r = base.forwardWithIntermediates(in, null, null, null);
+      assertShape(r.encoderL1(), 1, 40, 16, 16);
+      Tensor[] f = hr(1, 32, 32);
+      assertShape(odd.forward(in, f[0], f[1], f[2]), 1, 3, 32, 32);
+      // Baseline refuses HRNet features, the SEM network requires them.
+      assertThrows(IllegalArgumentException.class, () -> base.forward(in, f[0], f[1], f[2]));
+      assertThrows(IllegalArgumentException.class, () -> odd.forward(in));
+    }
+  }
+
+  @Test
+  void rejectsBadShapes() {
+    DeepSPG net = new DeepSPG(DeepSPGConfig.s());
+    try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      Tensor[] f = hr(1, 64, 96);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> net.forward(rand(1, 3, 62, 96), f[0], f[1], f[2]));
+      assertTrue(e.getMessage().contains("[1, 3, 62, 96]"), e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> net.forward(rand(1, 4, 64, 96), f[0], f[1], f[2]));
+      assertThrows(IllegalArgumentException.class, () -> net.forward(rand(1, 3, 64, 96), f[0], f[0], f[2]));
+      assertThrows(IllegalArgumentException.class,
+          () -> net.forward(rand(2, 3, 64, 96), f[0], f[1], f[2]));
+    }
+  }
+
+  @Test
+  void batchItemsAreIndependent() {
+    DeepSPG net = new DeepSPG(DeepSPGConfig.s());
+    try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      Tensor in = rand(2, 3, 32, 32);
+      Tensor[] f = hr(2, 32, 32);
+      Tensor both = net.forward(in, f[0], f[1], f[2]);
+      Tensor one = net.forward(in.narrow(0, 0, 1), f[0].narrow(0, 0, 1), f[1].narrow(0, 0, 1),
+          f[2].narrow(0, 0, 1));
+      ModelTestSupport.assertClose("item 0 alone vs in batch", one, both.narrow(0, 0, 1), BATCH_TOL);
+    }
+  }
+
+  @Test
+  void gradientsReachEveryParameter() {
+    // The baseline's parameters are a subset of S's (same code paths without SEMs), so S + the switch variant
+    // cover every parameter kind.
+    DeepSPGConfig[] cfgs = {
+      DeepSPGConfig.s(),
+      DeepSPGConfig.s().withSemQDense(true).withSemSharedLn(true).withSemSkfResidual(true)
+          .withRetinexPrior(RetinexPrior.MAX)
+    };
+    for (DeepSPGConfig cfg : cfgs) {
+      DeepSPG net = new DeepSPG(cfg);
+      try (PointerScope s = new PointerScope()) {
+        Tensor in = rand(1, 3, 32, 32).requires_grad_(true);
+        Tensor[] f = hr(1, 32, 32);
+        Tensor out = net.forward(in, f[0], f[1], f[2]);
+        out.mul(randn(1, 3, 32, 32)).sum().backward();
+        StringTensorDict ps = net.named_parameters(true);
+        for (long i = 0; i < ps.size(); i++) {
+          String name = ps.get(i).key().getString();
+          Tensor gr = ps.get(i).value().grad();
+          assertNotNull(gr, cfg.describe() + ": no grad for " + name);
+          assertTrue(gr.defined(), cfg.describe() + ": undefined grad for " + name);
+          double a = gr.abs().sum().item_double();
+          assertTrue(Double.isFinite(a) && a > 0, cfg.describe() + ": grad of " + name + " has |sum| " + a);
+        }
+        double gi = in.grad().abs().sum().item_double();
+        assertTrue(Double.isFinite(gi) && gi > 0, "input grad " + gi);
+      }
+    }
+  }
+
+  @Test
+  void convertsToFloat64AndAgreesWithFloat32() {
+    DeepSPG net = new DeepSPG(DeepSPGConfig.s());
+    try (PointerScope s = new PointerScope()) {
+      Tensor in = rand(1, 3, 32, 32);
+      Tensor[] f = hr(1, 32, 32);
+      Tensor out32;
+      try (NoGradGuard g = new NoGradGuard()) {
+        out32 = net.forward(in, f[0], f[1], f[2]);
+      }
+      // Module.to converts every parameter in place, including the blocks' own rescale/temperature handles.
+      net.to(torch.ScalarType.Double, false);
+      Tensor out64 = net.forward(in.to(torch.ScalarType.Double), f[0].to(torch.ScalarType.Double),
+          f[1].to(torch.ScalarType.Double), f[2].to(torch.ScalarType.Double));
+      assertTrue(out64.scalar_type().value == torch.ScalarType.Double.value);
+      ModelTestSupport.assertClose("float64 vs float32", out64, out32, F32_VS_F64_TOL);
+      out64.sum().backward();
+      StringTensorDict ps = net.named_parameters(true);
+      Tensor rescale = ps.get("enc.0.0.attn.rescale");
+      assertTrue(rescale.grad().defined() && rescale.grad().scalar_type().value == torch.ScalarType.Double.value);
+    }
+  }
+
+  private static void assertShape(Tensor t, long... shape) {
+    assertArrayEquals(shape, ModelTestSupport.shape(t));
+  }
+}
