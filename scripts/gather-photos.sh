@@ -25,10 +25,12 @@
 # Selection ("photo-ish" heuristics; set PHOTO_FILTER=0 to keep every large-enough image):
 #   * extension .jpg/.jpeg/.png/.webp, outside usr/share/doc, usr/share/icons, usr/share/help, .../HTML/;
 #   * at least MIN_LONG x MIN_SHORT pixels (default 400 x 300, either orientation), read from the file header;
+#   * no transparency (WebP VP8X alpha flag, PNG grey+alpha or tRNS; RGBA PNGs are kept because many opaque
+#     wallpapers are stored as RGBA): in these packages transparency marks cut-out drawings, not photographs;
 #   * PNG / lossless WebP: 8-bit truecolour (no palette or grey) with >= 0.9 bytes per pixel (photographs compress
 #     poorly losslessly; flat drawings and renders compress to far less);
-#   * JPEG / lossy WebP: >= MIN_JPEG_BPP (default 0.10) bytes per pixel (smooth gradients and flat art compress to
-#     less);
+#   * JPEG: >= MIN_JPEG_BPP (default 0.10) bytes per pixel; lossy WebP: >= MIN_WEBP_BPP (default 0.05; WebP packs
+#     photos about a third smaller than JPEG) (smooth gradients and flat art compress to less); grey JPEGs are skipped;
 #   * licences with NC (non-commercial) or ND (no derivatives) terms are skipped;
 #   * exact duplicates (same SHA-256) and resolution variants (same folder and name up to a WxH token, e.g. Plasma's
 #     contents/images/1920x1080.jpg ... 5120x2880.jpg) are collapsed to the largest one.
@@ -46,7 +48,7 @@ shift
 DEFAULT_PACKAGES=(gcompris-qt-data plasma-workspace-wallpapers lomiri-wallpapers lomiri-wallpapers-16.04
   lomiri-wallpapers-20.04 lxqt-themes tuxpaint-data palapeli-data mate-backgrounds ukui-wallpapers)
 if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=("${DEFAULT_PACKAGES[@]}"); fi
-export MIN_LONG=${MIN_LONG:-400} MIN_SHORT=${MIN_SHORT:-300} MIN_JPEG_BPP=${MIN_JPEG_BPP:-0.10}
+export MIN_LONG=${MIN_LONG:-400} MIN_SHORT=${MIN_SHORT:-300} MIN_JPEG_BPP=${MIN_JPEG_BPP:-0.10} MIN_WEBP_BPP=${MIN_WEBP_BPP:-0.05}
 export PHOTO_FILTER=${PHOTO_FILTER:-1}
 
 for tool in apt-get apt-cache dpkg-deb python3; do
@@ -65,7 +67,7 @@ cat >"$selector" <<'PY'
 import hashlib, os, re, struct, sys, zlib
 
 MIN_LONG = int(os.environ["MIN_LONG"]); MIN_SHORT = int(os.environ["MIN_SHORT"])
-MIN_JPEG_BPP = float(os.environ["MIN_JPEG_BPP"]); PHOTO_FILTER = os.environ["PHOTO_FILTER"] != "0"
+MIN_JPEG_BPP = float(os.environ["MIN_JPEG_BPP"]); MIN_WEBP_BPP = float(os.environ["MIN_WEBP_BPP"]); PHOTO_FILTER = os.environ["PHOTO_FILTER"] != "0"
 SKIP_DIRS = ("usr/share/doc/", "usr/share/icons/", "usr/share/help/", "/HTML/", "usr/share/man/")
 EXTS = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -73,6 +75,9 @@ def header_info(b):
     """(format, width, height, detail) from the first bytes, or None. detail: png colour type+depth, webp kind."""
     if b[:8] == b"\x89PNG\r\n\x1a\n" and len(b) >= 26:
         w, h, depth, ctype = struct.unpack(">IIBB", b[16:26])
+        # RGBA (type 6) is kept: many opaque wallpapers are stored as RGBA; telling used from unused alpha would
+        # need a full decode. Grey+alpha and tRNS transparency are treated as cut-outs.
+        if ctype == 4 or b"tRNS" in b[:4096]: return ("png", w, h, "alpha")
         return ("png", w, h, "truecolor" if ctype in (2, 6) and depth >= 8 else "other")
     if b[:2] == b"\xff\xd8":
         p = 2
@@ -95,6 +100,7 @@ def header_info(b):
             v = struct.unpack("<I", b[21:25])[0]; return ("webp", (v & 0x3FFF) + 1, ((v >> 14) & 0x3FFF) + 1, "lossless")
         if kind == b"VP8X":
             w = int.from_bytes(b[24:27], "little") + 1; h = int.from_bytes(b[27:30], "little") + 1
+            if b[20] & 0x10: return ("webp", w, h, "alpha")
             lossless = b"VP8L" in b[30:4096]
             return ("webp", w, h, "lossless" if lossless else "lossy")
     return None
@@ -102,12 +108,13 @@ def header_info(b):
 def photo_ish(fmt, w, h, detail, size):
     if max(w, h) < MIN_LONG or min(w, h) < MIN_SHORT: return False, "too small"
     if not PHOTO_FILTER: return True, ""
+    if detail == "alpha": return False, "alpha channel"
     bpp = size / float(w * h)
     if fmt == "png" or (fmt == "webp" and detail == "lossless"):
         if fmt == "png" and detail != "truecolor": return False, "palette/grey PNG"
         return (bpp >= 0.9, "lossless bpp %.2f" % bpp)
     if fmt == "jpeg" and detail == "gray": return False, "grey JPEG"
-    return (bpp >= MIN_JPEG_BPP, "lossy bpp %.3f" % bpp)
+    return (bpp >= (MIN_WEBP_BPP if fmt == "webp" else MIN_JPEG_BPP), "lossy bpp %.3f" % bpp)
 
 def rcc_members(data):
     """Yields (member path, bytes) of image members of a Qt resource bundle (format versions 1-3)."""
