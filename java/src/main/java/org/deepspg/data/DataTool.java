@@ -1,0 +1,169 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The {@code deepspg data ...} sub-commands, callable from the main CLI ({@code DataTool.run(args, out, err)} with
+ * the arguments after "data") or on its own ({@link #main}).
+ *
+ * <pre>
+ *   synth --from DIR --out DIR [--seed N] [--test-fraction F] [--max-side N] [--min-side N] [--threads N]
+ *         [--exposure MIN,MAX] [--gamma MIN,MAX] [--photons MIN,MAX] [--read-sigma MIN,MAX]
+ *         [--jpeg PROB,QMIN,QMAX] [--max-pixels N]
+ *   check ROOT [--split train|test|all]        detect the layout and validate every pair
+ *   check --low DIR --high DIR                  validate two folders matched by file name
+ * </pre>
+ * Defaults are those of {@link Synthesizer.Options#defaults(long)} and {@link Degradation.Params#DEFAULT}; the seed
+ * defaults to 0.
+ */
+public final class DataTool {
+  private DataTool() {}
+
+  /** Usage text. */
+  public static final String USAGE = String.join("\n",
+      "usage: deepspg data synth --from DIR --out DIR [options]   make low/normal-light pairs from photos",
+      "       deepspg data check ROOT [--split train|test|all]    detect a dataset layout and validate it",
+      "       deepspg data check --low DIR --high DIR             validate two folders matched by file name",
+      "synth options (defaults in brackets):",
+      "  --seed N                 run seed [0]",
+      "  --test-fraction F        share of pairs in test/ [0.1]",
+      "  --max-side N             downscale photos to this longer side, 0 = keep [1024]",
+      "  --min-side N             skip photos whose shorter side is below this [64]",
+      "  --threads N              worker threads [cores]",
+      "  --exposure MIN,MAX       exposure scale k, log-uniform [0.03,0.25]",
+      "  --gamma MIN,MAX          tone exponent, uniform [1.0,1.4]",
+      "  --photons MIN,MAX        photo-electrons at full scale a, log-uniform; 0,0 = no shot noise [300,3000]",
+      "  --read-sigma MIN,MAX     read noise sigma (linear), log-uniform [0.0005,0.004]",
+      "  --jpeg P,QMIN,QMAX       JPEG re-compression with probability P at quality QMIN..QMAX [0,70,95]",
+      "  --max-pixels N           refuse larger photos (decompression-bomb guard) [100000000]",
+      "model: dark = k * EOTF(s)^gamma; y = Poisson(a * dark)/a + N(0, sigma^2); clip; s' = OETF(y); optional JPEG");
+
+  /**
+   * Command-line entry point.
+   *
+   * @param args the sub-command and its options
+   */
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /**
+   * Runs a sub-command.
+   *
+   * @param args the sub-command and its options (without the leading "data")
+   * @param out normal output
+   * @param err error output
+   * @return the exit status: 0 success, 1 failure, 2 usage error
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+      (args.length == 0 ? err : out).println(USAGE);
+      return args.length == 0 ? 2 : 0;
+    }
+    try {
+      return switch (args[0]) {
+        case "synth" -> synth(parse(args, 1, null), out, err);
+        case "check" -> check(args, out, err);
+        default -> {
+          err.println("unknown data command '" + args[0] + "'\n" + USAGE);
+          yield 2;
+        }
+      };
+    } catch (IllegalArgumentException e) {
+      err.println("deepspg data " + args[0] + ": " + e.getMessage());
+      return e instanceof DatasetException ? 1 : 2;
+    } catch (IOException e) {
+      err.println("deepspg data " + args[0] + ": " + e);
+      return 1;
+    }
+  }
+
+  private static Map<String, String> parse(String[] args, int from, String positionalKey) {
+    Map<String, String> m = new HashMap<>();
+    for (int i = from; i < args.length; i++) {
+      String a = args[i];
+      if (a.startsWith("--")) {
+        if (i + 1 >= args.length) throw new IllegalArgumentException("option " + a + " needs a value");
+        m.put(a.substring(2), args[++i]);
+      } else if (positionalKey != null && !m.containsKey(positionalKey)) {
+        m.put(positionalKey, a);
+      } else {
+        throw new IllegalArgumentException("unexpected argument '" + a + "'");
+      }
+    }
+    return m;
+  }
+
+  private static int synth(Map<String, String> o, PrintStream out, PrintStream err) throws IOException {
+    String from = o.remove("from"), to = o.remove("out");
+    if (from == null || to == null) throw new IllegalArgumentException("synth needs --from DIR and --out DIR");
+    long seed = Long.parseLong(o.getOrDefault("seed", "0"));
+    o.remove("seed");
+    Synthesizer.Options d = Synthesizer.Options.defaults(seed);
+    Degradation.Params p = Degradation.Params.DEFAULT;
+    double[] r;
+    if ((r = pair(o.remove("exposure"), "exposure")) != null) p = p.withExposure(r[0], r[1]);
+    if ((r = pair(o.remove("gamma"), "gamma")) != null) p = p.withGamma(r[0], r[1]);
+    if ((r = pair(o.remove("photons"), "photons")) != null) p = p.withPhotons(r[0], r[1]);
+    if ((r = pair(o.remove("read-sigma"), "read-sigma")) != null) p = p.withReadSigma(r[0], r[1]);
+    String jpeg = o.remove("jpeg");
+    if (jpeg != null) {
+      String[] s = jpeg.split(",");
+      if (s.length != 3) throw new IllegalArgumentException("--jpeg needs PROB,QMIN,QMAX, got " + jpeg);
+      p = p.withJpeg(Double.parseDouble(s[0]), Integer.parseInt(s[1].trim()), Integer.parseInt(s[2].trim()));
+    }
+    Synthesizer.Options opts = new Synthesizer.Options(p, seed,
+        Double.parseDouble(rem(o, "test-fraction", String.valueOf(d.testFraction()))),
+        Integer.parseInt(rem(o, "max-side", String.valueOf(d.maxSide()))),
+        Integer.parseInt(rem(o, "min-side", String.valueOf(d.minSide()))),
+        Integer.parseInt(rem(o, "threads", String.valueOf(d.threads()))),
+        Long.parseLong(rem(o, "max-pixels", String.valueOf(d.maxPixels()))));
+    if (!o.isEmpty()) throw new IllegalArgumentException("unknown option(s) " + o.keySet() + "\n" + USAGE);
+    long t0 = System.nanoTime();
+    Synthesizer.Result res = Synthesizer.run(Path.of(from), Path.of(to), opts);
+    out.printf(Locale.ROOT, "synthesised %d pairs (%d train, %d test) into %s in %.1f s%n", res.entries().size(),
+        res.trainCount(), res.testCount(), res.out(), (System.nanoTime() - t0) / 1e9);
+    if (!res.failures().isEmpty()) {
+      err.println(res.failures().size() + " source(s) skipped (listed in " + res.out().resolve("failures.txt") + "):");
+      res.failures().stream().limit(20).forEach(f -> err.println("  " + f));
+    }
+    return res.entries().isEmpty() ? 1 : 0;
+  }
+
+  private static String rem(Map<String, String> o, String k, String def) {
+    String v = o.remove(k);
+    return v == null ? def : v;
+  }
+
+  private static double[] pair(String v, String name) {
+    if (v == null) return null;
+    String[] s = v.split(",");
+    if (s.length != 2) throw new IllegalArgumentException("--" + name + " needs MIN,MAX, got " + v);
+    return new double[] {Double.parseDouble(s[0].trim()), Double.parseDouble(s[1].trim())};
+  }
+
+  private static int check(String[] args, PrintStream out, PrintStream err) throws IOException {
+    Map<String, String> o = parse(args, 1, "root");
+    PairedDataset ds;
+    if (o.containsKey("low") || o.containsKey("high")) {
+      if (!o.containsKey("low") || !o.containsKey("high")) throw new IllegalArgumentException("check needs both --low and --high");
+      ds = PairedDataset.fromFolders(Path.of(o.get("low")), Path.of(o.get("high")), PairedDataset.Options.DEFAULT);
+    } else {
+      if (!o.containsKey("root")) throw new IllegalArgumentException("check needs ROOT or --low/--high\n" + USAGE);
+      Path root = Path.of(o.get("root"));
+      Split split = Split.parse(o.getOrDefault("split", "all"));
+      out.println("layout: " + DatasetLayouts.detect(root));
+      ds = DatasetLayouts.open(root, split);
+    }
+    out.println(ds.description() + ": " + ds.size() + " pairs, all readable and size-matched");
+    return 0;
+  }
+}

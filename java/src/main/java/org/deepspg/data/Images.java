@@ -1,0 +1,829 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import static org.bytedeco.pytorch.global.torch.from_blob;
+
+import java.awt.Transparency;
+import java.awt.color.ColorSpace;
+import java.awt.color.ICC_ColorSpace;
+import java.awt.color.ICC_Profile;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorConvertOp;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.ImageOutputStream;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Image file I/O and tensor conversion.
+ *
+ * <p><b>Formats.</b> Read: PNG (1–16 bit, grey, palette, alpha), JPEG (grey, RGB; CMYK is rejected), BMP, TIFF (the
+ * JDK's built-in plugin), WebP (TwelveMonkeys' pure-Java reader, lossy and lossless). Written: PNG, JPEG, BMP, TIFF
+ * (deflate); WebP writing is not supported (no maintained pure-Java WebP encoder on Maven Central) and fails with
+ * {@link IllegalArgumentException}.
+ *
+ * <p><b>Colour.</b> Pixels are sRGB-encoded floats in [0, 1]. Grey sources give three equal planes
+ * ({@link Image.Metadata#gray()} set) and are written back as one grey channel (BT.601 luma of the three planes).
+ * RGB sources tagged with a non-sRGB ICC profile (e.g. Adobe RGB) are converted to sRGB with the JDK's colour
+ * management (8-bit precision for that path); the conversion is noted in {@link Image.Metadata#colorNote()}. Alpha
+ * is kept as a straight (un-premultiplied) plane and written back by PNG and TIFF; JPEG and BMP drop it.
+ *
+ * <p><b>Bit depth.</b> Samples are scaled by {@code 2^bits - 1} of their source component size, so 16-bit PNG/TIFF
+ * keep their precision; writing PNG/TIFF of an image whose source was 16-bit writes 16 bits again.
+ *
+ * <p><b>Bad input.</b> Every failure to read a file is an {@link ImageReadException} naming the file and the reason:
+ * missing, not a regular file, zero bytes, not a recognised image format, unsupported colour type, corrupt header,
+ * truncated or corrupt pixel data, side below {@link ReadOptions#minSide()}, or more pixels than
+ * {@link ReadOptions#maxPixels()} — the last one is checked from the header, before any pixel is decoded.
+ *
+ * <p><b>EXIF.</b> JPEG, PNG and WebP orientation tags are applied ({@link ExifOrientation}) unless
+ * {@link ReadOptions#applyExifOrientation()} is off.
+ *
+ * <p>All methods are thread-safe (ImageIO readers and writers are created per call).
+ */
+public final class Images {
+  /** File extensions (lower case, no dot) that {@link #read(Path)} accepts. */
+  public static final Set<String> READ_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff", "webp");
+
+  /** File extensions (lower case, no dot) that {@link #write(Image, Path)} accepts. */
+  public static final Set<String> WRITE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff");
+
+  static {
+    // Register plug-ins found on the class path (TwelveMonkeys WebP) even when an application class loader that is
+    // not the context loader loaded us.
+    ImageIO.scanForPlugins();
+    ImageIO.setUseCache(false); // decode in memory, no temp files
+  }
+
+  private Images() {}
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Reading
+
+  /**
+   * Reads an image with {@link ReadOptions#DEFAULT}.
+   *
+   * @param path the file
+   * @return the image, upright, sRGB
+   * @throws ImageReadException naming the file and the reason when it cannot be read
+   */
+  public static Image read(Path path) throws ImageReadException {
+    return read(path, ReadOptions.DEFAULT);
+  }
+
+  /**
+   * Reads an image.
+   *
+   * @param path the file
+   * @param options pixel limit, minimum side, EXIF switch
+   * @return the image, upright, sRGB
+   * @throws ImageReadException naming the file and the reason when it cannot be read
+   */
+  public static Image read(Path path, ReadOptions options) throws ImageReadException {
+    return decode(readBytes(path), path, options);
+  }
+
+  /**
+   * Reads only the header: format and stored size (before EXIF orientation), and applies the same checks as
+   * {@link #read(Path, ReadOptions)} except decoding the pixels. Used to validate datasets cheaply.
+   *
+   * @param path the file
+   * @param options pixel limit and minimum side
+   * @return {@code [width, height]} as stored in the file
+   * @throws ImageReadException when the file is not a readable image or fails the size checks
+   */
+  public static int[] probe(Path path, ReadOptions options) throws ImageReadException {
+    byte[] data = readBytes(path);
+    try (ImageInputStream iis = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
+      ImageReader reader = readerFor(iis, data, path);
+      try {
+        return checkedSize(reader, path, options);
+      } finally {
+        reader.dispose();
+      }
+    } catch (ImageReadException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new ImageReadException(path, "cannot read header: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Decodes an image held in memory.
+   *
+   * @param data the encoded bytes
+   * @param nameForErrors the path reported in exceptions (need not exist)
+   * @param options pixel limit, minimum side, EXIF switch
+   * @return the image
+   * @throws ImageReadException when the bytes are not a readable image
+   */
+  public static Image decode(byte[] data, Path nameForErrors, ReadOptions options) throws ImageReadException {
+    Path path = nameForErrors;
+    if (data.length == 0) throw new ImageReadException(path, "zero-byte file");
+    BufferedImage bi;
+    String format;
+    try (ImageInputStream iis = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
+      ImageReader reader = readerFor(iis, data, path);
+      try {
+        format = normalizeFormat(reader.getFormatName());
+        int[] size = checkedSize(reader, path, options);
+        List<String> warnings = new ArrayList<>();
+        reader.addIIOReadWarningListener((src, msg) -> warnings.add(msg));
+        try {
+          bi = reader.read(0);
+        } catch (IOException | RuntimeException e) {
+          String msg = String.valueOf(e.getMessage());
+          if (msg.contains("Unsupported Image Type") || msg.contains("Unsupported JPEG process")) {
+            throw new ImageReadException(path, "unsupported " + format + " colour type or process (" + msg
+                + "); convert it to an RGB or grey image", e);
+          }
+          throw new ImageReadException(path, "corrupt or truncated " + format + " data: " + describe(e), e);
+        }
+        for (String w : warnings) {
+          String lw = w.toLowerCase(Locale.ROOT);
+          if (lw.contains("premature end") || lw.contains("truncat")) {
+            throw new ImageReadException(path, "truncated " + format + " data (" + w + ")");
+          }
+        }
+        if (bi == null || bi.getWidth() != size[0] || bi.getHeight() != size[1]) {
+          throw new ImageReadException(path, "decoder returned no image or a size other than the header's "
+              + size[0] + "x" + size[1]);
+        }
+      } finally {
+        reader.dispose();
+      }
+    } catch (ImageReadException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new ImageReadException(path, "cannot read: " + describe(e), e);
+    }
+    if ("bmp".equals(format)) checkBmpComplete(data, bi, path);
+    Image img = fromBufferedImage(bi, format, path);
+    if (options.applyExifOrientation() && !"bmp".equals(format) && !"tiff".equals(format)) {
+      int o = ExifOrientation.find(data);
+      if (o != 1) img = orient(img, o);
+    }
+    return img;
+  }
+
+  private static byte[] readBytes(Path path) throws ImageReadException {
+    if (!Files.exists(path)) throw new ImageReadException(path, "file not found");
+    if (!Files.isRegularFile(path)) throw new ImageReadException(path, "not a regular file");
+    try {
+      long size = Files.size(path);
+      if (size == 0) throw new ImageReadException(path, "zero-byte file");
+      if (size > Integer.MAX_VALUE - 16) throw new ImageReadException(path, "file larger than 2 GiB: " + size + " bytes");
+      return Files.readAllBytes(path);
+    } catch (ImageReadException e) {
+      throw e;
+    } catch (NoSuchFileException e) {
+      throw new ImageReadException(path, "file not found", e);
+    } catch (IOException e) {
+      throw new ImageReadException(path, "cannot read file: " + describe(e), e);
+    }
+  }
+
+  private static ImageReader readerFor(ImageInputStream iis, byte[] data, Path path) throws ImageReadException {
+    if (iis == null) throw new ImageReadException(path, "cannot open an image stream");
+    Iterator<ImageReader> it = ImageIO.getImageReaders(iis);
+    if (!it.hasNext()) {
+      StringBuilder hex = new StringBuilder();
+      for (int i = 0; i < Math.min(8, data.length); i++) hex.append(String.format(Locale.ROOT, "%02x ", data[i] & 0xff));
+      throw new ImageReadException(path, "not a recognised image format (first bytes: " + hex.toString().trim()
+          + "); readable: PNG, JPEG, BMP, TIFF, WebP");
+    }
+    ImageReader reader = it.next();
+    reader.setInput(iis, true, true);
+    return reader;
+  }
+
+  private static int[] checkedSize(ImageReader reader, Path path, ReadOptions options) throws ImageReadException {
+    int w, h;
+    try {
+      w = reader.getWidth(0);
+      h = reader.getHeight(0);
+    } catch (IOException | RuntimeException e) {
+      throw new ImageReadException(path, "corrupt " + normalizeFormat(formatName(reader)) + " header: " + describe(e), e);
+    }
+    if (w < 1 || h < 1) throw new ImageReadException(path, "header declares an empty image " + w + "x" + h);
+    long pixels = (long) w * h;
+    if (pixels > options.maxPixels()) {
+      throw new ImageReadException(path, "header declares " + w + "x" + h + " = " + pixels
+          + " pixels, above the limit of " + options.maxPixels()
+          + " (ReadOptions.maxPixels; a decompression bomb or an oversized photo)");
+    }
+    if (3 * pixels + 16 > Integer.MAX_VALUE) {
+      throw new ImageReadException(path, "image " + w + "x" + h + " too large for one float array");
+    }
+    if (w < options.minSide() || h < options.minSide()) {
+      throw new ImageReadException(path, "image " + w + "x" + h + " is smaller than the minimum side "
+          + options.minSide() + " (ReadOptions.minSide)");
+    }
+    return new int[] {w, h};
+  }
+
+  private static String formatName(ImageReader reader) {
+    try {
+      return reader.getFormatName();
+    } catch (IOException e) {
+      return "image";
+    }
+  }
+
+  private static String normalizeFormat(String name) {
+    String n = name.toLowerCase(Locale.ROOT);
+    return switch (n) {
+      case "jpg", "jpeg", "jpe" -> "jpeg";
+      case "tif", "tiff" -> "tiff";
+      default -> n;
+    };
+  }
+
+  private static String describe(Throwable e) {
+    StringBuilder sb = new StringBuilder(e.getClass().getSimpleName() + ": " + e.getMessage());
+    for (Throwable c = e.getCause(); c != null && c != e; c = c.getCause()) {
+      sb.append(" <- ").append(c.getClass().getSimpleName()).append(": ").append(c.getMessage());
+    }
+    return sb.toString();
+  }
+
+  /**
+   * The JDK's BMP reader fills missing rows with zeros instead of failing. An uncompressed BMP's pixel array size is
+   * known from its header, so a short file is detected here.
+   */
+  private static void checkBmpComplete(byte[] d, BufferedImage bi, Path path) throws ImageReadException {
+    if (d.length < 54) throw new ImageReadException(path, "truncated BMP header");
+    long dataOffset = le32(d, 10);
+    int headerSize = (int) le32(d, 14);
+    if (headerSize < 40) return; // OS/2 headers: no check
+    int bpp = (d[28] & 0xff) | ((d[29] & 0xff) << 8);
+    long compression = le32(d, 30);
+    if (compression != 0 && compression != 3) return; // RLE: length unknown up front
+    long rowBytes = ((long) bi.getWidth() * bpp + 31) / 32 * 4;
+    long need = dataOffset + rowBytes * bi.getHeight();
+    if (d.length < need) {
+      throw new ImageReadException(path, "truncated BMP data: " + d.length + " bytes, header implies " + need);
+    }
+  }
+
+  private static long le32(byte[] d, int p) {
+    return ((long) (d[p + 3] & 0xff) << 24) | ((d[p + 2] & 0xff) << 16) | ((d[p + 1] & 0xff) << 8) | (d[p] & 0xff);
+  }
+
+  /**
+   * Converts a decoded {@link BufferedImage} to an {@link Image}. Samples are read from the raster and scaled by
+   * their component size (so 16-bit survives); palette images go through the palette; non-sRGB ICC colour spaces
+   * are converted to sRGB.
+   *
+   * @param bi the decoded image
+   * @param format the format name recorded in the metadata
+   * @param path used in error messages only (may be null)
+   * @return the image (EXIF orientation not applied)
+   * @throws ImageReadException when the colour model cannot be mapped to sRGB
+   */
+  public static Image fromBufferedImage(BufferedImage bi, String format, Path path) throws ImageReadException {
+    int w = bi.getWidth(), h = bi.getHeight(), n = w * h;
+    ColorModel cm = bi.getColorModel();
+    if (cm.isAlphaPremultiplied()) bi.coerceData(false);
+    float[] rgb = new float[3 * n];
+    float[] alpha = null;
+    boolean gray;
+    int bits = 8;
+    String note;
+    Raster r = bi.getRaster();
+    if (cm instanceof IndexColorModel icm) {
+      int size = icm.getMapSize();
+      int[] argb = new int[size];
+      icm.getRGBs(argb);
+      gray = true;
+      for (int v : argb) {
+        int rr = (v >> 16) & 0xff, gg = (v >> 8) & 0xff, bb = v & 0xff;
+        if (rr != gg || gg != bb) { gray = false; break; }
+      }
+      boolean hasAlpha = icm.getTransparency() != Transparency.OPAQUE;
+      if (hasAlpha) alpha = new float[n];
+      int[] idx = r.getSamples(0, 0, w, h, 0, new int[n]);
+      for (int i = 0; i < n; i++) {
+        int v = argb[Math.min(idx[i], size - 1)];
+        rgb[i] = ((v >> 16) & 0xff) / 255f;
+        rgb[n + i] = ((v >> 8) & 0xff) / 255f;
+        rgb[2 * n + i] = (v & 0xff) / 255f;
+        if (hasAlpha) alpha[i] = ((v >>> 24) & 0xff) / 255f;
+      }
+      note = gray ? "gray" : "sRGB";
+    } else {
+      ColorSpace cs = cm.getColorSpace();
+      int nc = cm.getNumColorComponents();
+      boolean convert = false;
+      note = "sRGB";
+      if (cs.getType() == ColorSpace.TYPE_GRAY && nc == 1) {
+        gray = true;
+        note = "gray";
+      } else if (cs.getType() == ColorSpace.TYPE_RGB && nc == 3) {
+        gray = false;
+        if (!cs.isCS_sRGB()) {
+          String desc = cs instanceof ICC_ColorSpace ics ? profileDescription(ics.getProfile()) : "";
+          if (cs == ColorSpace.getInstance(ColorSpace.CS_LINEAR_RGB) || !looksSrgb(desc)) {
+            convert = true;
+            note = "converted from ICC profile '" + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB";
+          } else {
+            note = "sRGB (ICC profile '" + desc + "')";
+          }
+        }
+      } else {
+        gray = false;
+        convert = true;
+        note = "converted from colour space type " + cs.getType() + " to sRGB";
+      }
+      for (int b = 0; b < cm.getNumComponents(); b++) bits = Math.max(bits, cm.getComponentSize(b));
+      bits = bits > 8 ? 16 : 8;
+      if (convert) {
+        BufferedImage dst = new BufferedImage(w, h, cm.hasAlpha() ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB);
+        try {
+          new ColorConvertOp(null).filter(bi, dst);
+        } catch (RuntimeException e) {
+          throw new ImageReadException(path, "unsupported colour space (type " + cs.getType() + "): " + describe(e), e);
+        }
+        bi = dst;
+        cm = dst.getColorModel();
+        r = dst.getRaster();
+        nc = 3;
+      }
+      int[] bandsToRead = gray ? new int[] {0, 0, 0} : new int[] {0, 1, 2};
+      for (int c = 0; c < 3; c++) {
+        if (gray && c > 0) {
+          System.arraycopy(rgb, 0, rgb, c * n, n);
+          continue;
+        }
+        readBand(r, cm, bandsToRead[c], rgb, c * n);
+      }
+      if (cm.hasAlpha()) {
+        alpha = new float[n];
+        readBand(r, cm, cm.getNumComponents() - 1, alpha, 0);
+      }
+    }
+    return new Image(w, h, rgb, alpha, new Image.Metadata(bits, gray, format, note, 1));
+  }
+
+  private static void readBand(Raster r, ColorModel cm, int band, float[] out, int offset) {
+    int w = r.getWidth(), h = r.getHeight(), n = w * h;
+    int type = r.getDataBuffer().getDataType();
+    if (type == DataBuffer.TYPE_FLOAT || type == DataBuffer.TYPE_DOUBLE) {
+      float[] v = r.getSamples(0, 0, w, h, band, new float[n]);
+      for (int i = 0; i < n; i++) out[offset + i] = Math.min(1f, Math.max(0f, v[i]));
+      return;
+    }
+    int bitsB = cm.getComponentSize(band);
+    // Divide (not multiply by the reciprocal) so that k / 255 is the correctly rounded float every writer agrees on.
+    float max = (float) ((1L << bitsB) - 1);
+    int[] v = r.getSamples(0, 0, w, h, band, new int[n]);
+    for (int i = 0; i < n; i++) out[offset + i] = Math.min(1f, v[i] / max);
+  }
+
+  private static boolean looksSrgb(String desc) {
+    String d = desc.toLowerCase(Locale.ROOT);
+    return d.contains("srgb") || d.contains("61966-2");
+  }
+
+  /** Reads the ICC 'desc' tag ('desc' or 'mluc' type); "" when absent. */
+  static String profileDescription(ICC_Profile p) {
+    try {
+      byte[] t = p.getData(ICC_Profile.icSigProfileDescriptionTag);
+      if (t == null || t.length < 12) return "";
+      String type = new String(t, 0, 4, StandardCharsets.ISO_8859_1);
+      if (type.equals("desc")) {
+        int len = (int) be32(t, 8);
+        len = Math.max(0, Math.min(len, t.length - 12));
+        return new String(t, 12, len, StandardCharsets.ISO_8859_1).replace("\0", "").trim();
+      }
+      if (type.equals("mluc") && t.length >= 28) {
+        int len = (int) be32(t, 20), off = (int) be32(t, 24);
+        if (off >= 0 && len >= 0 && off + len <= t.length) return new String(t, off, len, StandardCharsets.UTF_16BE).trim();
+      }
+    } catch (RuntimeException e) {
+      return "";
+    }
+    return "";
+  }
+
+  private static long be32(byte[] d, int p) {
+    return ((long) (d[p] & 0xff) << 24) | ((d[p + 1] & 0xff) << 16) | ((d[p + 2] & 0xff) << 8) | (d[p + 3] & 0xff);
+  }
+
+  /**
+   * Applies an EXIF orientation to an image (pixels and alpha) and records it in the metadata.
+   *
+   * @param img the stored image
+   * @param orientation 1..8 (see {@link ExifOrientation})
+   * @return the upright image ({@code W} and {@code H} swapped for 5..8)
+   */
+  public static Image orient(Image img, int orientation) {
+    if (orientation == 1) return img;
+    int w = img.width(), h = img.height();
+    float[] rgb = ExifOrientation.apply(img.rgb(), 3, w, h, orientation);
+    float[] a = img.hasAlpha() ? ExifOrientation.apply(img.alpha(), 1, w, h, orientation) : null;
+    boolean swap = ExifOrientation.swapsAxes(orientation);
+    Image.Metadata m = img.metadata();
+    return new Image(swap ? h : w, swap ? w : h, rgb, a,
+        new Image.Metadata(m.bitDepth(), m.gray(), m.format(), m.colorNote(), orientation));
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Writing
+
+  /**
+   * Writes an image with {@link WriteOptions#DEFAULT}, choosing the format from the file extension.
+   *
+   * @param img the image
+   * @param path target file (.png, .jpg/.jpeg, .bmp, .tif/.tiff); overwritten if it exists
+   * @throws IOException when writing fails
+   * @throws IllegalArgumentException for an unsupported extension
+   */
+  public static void write(Image img, Path path) throws IOException {
+    write(img, path, WriteOptions.DEFAULT);
+  }
+
+  /**
+   * Writes an image, choosing the format from the file extension.
+   *
+   * @param img the image
+   * @param path target file; overwritten if it exists
+   * @param options JPEG quality, bit depth
+   * @throws IOException when writing fails
+   * @throws IllegalArgumentException for an unsupported extension
+   */
+  public static void write(Image img, Path path, WriteOptions options) throws IOException {
+    byte[] bytes = encode(img, formatForPath(path), options);
+    Files.write(path, bytes);
+  }
+
+  /**
+   * Writes atomically: encodes in memory, writes a temporary file in the target's folder, forces it to disk, then
+   * renames it over the target (so readers see either the old or the complete new file, never a partial one) and
+   * forces the folder entry. The temporary file is deleted on failure. Use {@link #requireDistinct(Path, Path)}
+   * first when the target could be the input.
+   *
+   * @param img the image
+   * @param path target file
+   * @param options JPEG quality, bit depth
+   * @throws IOException when writing fails
+   */
+  public static void writeAtomic(Image img, Path path, WriteOptions options) throws IOException {
+    byte[] bytes = encode(img, formatForPath(path), options);
+    writeBytesAtomic(bytes, path);
+  }
+
+  /**
+   * {@link #writeAtomic(Image, Path, WriteOptions)} with {@link WriteOptions#DEFAULT}.
+   *
+   * @param img the image
+   * @param path target file
+   * @throws IOException when writing fails
+   */
+  public static void writeAtomic(Image img, Path path) throws IOException {
+    writeAtomic(img, path, WriteOptions.DEFAULT);
+  }
+
+  /**
+   * Writes bytes atomically (temporary file in the same folder, fsync, atomic rename, fsync of the folder).
+   *
+   * @param bytes the content
+   * @param path target file
+   * @throws IOException when writing fails
+   */
+  public static void writeBytesAtomic(byte[] bytes, Path path) throws IOException {
+    Path abs = path.toAbsolutePath();
+    Path dir = abs.getParent();
+    if (dir == null) throw new IllegalArgumentException("target has no parent folder: " + path);
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+    boolean done = false;
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) ch.write(buf);
+        ch.force(true);
+      }
+      try {
+        // createTempFile makes the file private (rw-------); give it the usual rw-r--r--.
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+      } catch (UnsupportedOperationException | IOException ignored) {
+        // non-POSIX file system: keep the default permissions
+      }
+      try {
+        Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+      }
+      done = true;
+      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        d.force(true);
+      } catch (IOException ignored) {
+        // some file systems cannot open or sync a directory; the rename itself already happened
+      }
+    } finally {
+      if (!done) Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * Guard against overwriting an input with an output: throws when both paths name the same file (same file when
+   * both exist, or the same normalised absolute path otherwise).
+   *
+   * @param input the file that was read
+   * @param output the file about to be written
+   * @throws IllegalArgumentException when they are the same file
+   */
+  public static void requireDistinct(Path input, Path output) {
+    boolean same;
+    try {
+      same = Files.exists(input) && Files.exists(output) ? Files.isSameFile(input, output)
+          : realish(input).equals(realish(output));
+    } catch (IOException e) {
+      same = input.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize());
+    }
+    if (same) {
+      throw new IllegalArgumentException("refusing to overwrite the input " + input + " with the output " + output
+          + "; choose another output path");
+    }
+  }
+
+  private static Path realish(Path p) throws IOException {
+    Path abs = p.toAbsolutePath().normalize();
+    Path parent = abs.getParent();
+    if (parent != null && Files.exists(parent)) return parent.toRealPath().resolve(abs.getFileName());
+    return abs;
+  }
+
+  /**
+   * @param path a file name
+   * @return the format name ("png", "jpeg", "bmp", "tiff") for its extension
+   * @throws IllegalArgumentException when the extension is not writable
+   */
+  public static String formatForPath(Path path) {
+    String ext = extension(path);
+    return switch (ext) {
+      case "png" -> "png";
+      case "jpg", "jpeg", "jpe" -> "jpeg";
+      case "bmp" -> "bmp";
+      case "tif", "tiff" -> "tiff";
+      case "webp" -> throw new IllegalArgumentException("cannot write " + path
+          + ": WebP writing is not supported (no maintained pure-Java WebP encoder); use .png");
+      default -> throw new IllegalArgumentException("cannot write " + path + ": unknown extension '" + ext
+          + "'; use one of .png .jpg .jpeg .bmp .tif .tiff");
+    };
+  }
+
+  /**
+   * @param path a file name
+   * @return its extension in lower case without the dot ("" if none)
+   */
+  public static String extension(Path path) {
+    String name = path.getFileName() == null ? "" : path.getFileName().toString();
+    int dot = name.lastIndexOf('.');
+    return dot < 0 ? "" : name.substring(dot + 1).toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * @param path a file name
+   * @return whether the extension is one {@link #read(Path)} handles (the content is not checked)
+   */
+  public static boolean hasImageExtension(Path path) {
+    return READ_EXTENSIONS.contains(extension(path));
+  }
+
+  /**
+   * Encodes an image in memory.
+   *
+   * @param img the image
+   * @param format "png", "jpeg", "bmp" or "tiff"
+   * @param options JPEG quality, bit depth
+   * @return the encoded bytes
+   * @throws IOException when the encoder fails
+   */
+  public static byte[] encode(Image img, String format, WriteOptions options) throws IOException {
+    String fmt = normalizeFormat(format);
+    boolean deep = fmt.equals("png") || fmt.equals("tiff");
+    int bits = options.bitDepth() == 0 ? img.metadata().bitDepth() : options.bitDepth();
+    if (!deep) bits = 8;
+    boolean keepAlpha = img.hasAlpha() && deep;
+    BufferedImage bi = toBufferedImage(img, bits, img.metadata().gray(), keepAlpha);
+    Iterator<ImageWriter> it = ImageIO.getImageWritersByFormatName(fmt);
+    if (!it.hasNext()) throw new IllegalArgumentException("no ImageIO writer for format " + format);
+    ImageWriter writer = it.next();
+    ByteArrayOutputStream bos = new ByteArrayOutputStream(img.pixelCount() + 1024);
+    try (ImageOutputStream ios = ImageIO.createImageOutputStream(bos)) {
+      writer.setOutput(ios);
+      ImageWriteParam param = writer.getDefaultWriteParam();
+      if (fmt.equals("jpeg")) {
+        param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+        param.setCompressionQuality(options.jpegQuality() / 100f);
+      } else if (fmt.equals("tiff")) {
+        param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+        param.setCompressionType("Deflate");
+      }
+      writer.write(null, new IIOImage(bi, null, null), param);
+    } finally {
+      writer.dispose();
+    }
+    return bos.toByteArray();
+  }
+
+  /**
+   * Quantises an image into a {@link BufferedImage}.
+   *
+   * @param img the image
+   * @param bits 8 or 16
+   * @param gray store one grey channel (BT.601 luma {@code 0.299 R + 0.587 G + 0.114 B})
+   * @param withAlpha attach the alpha plane (ignored when the image has none)
+   * @return the image
+   */
+  public static BufferedImage toBufferedImage(Image img, int bits, boolean gray, boolean withAlpha) {
+    if (bits != 8 && bits != 16) throw new IllegalArgumentException("bits must be 8 or 16, got " + bits);
+    withAlpha &= img.hasAlpha();
+    int w = img.width(), h = img.height(), n = w * h;
+    float[] p = img.rgb();
+    BufferedImage bi;
+    if (bits == 8 && !gray && !withAlpha) bi = new BufferedImage(w, h, BufferedImage.TYPE_3BYTE_BGR);
+    else if (bits == 8 && !gray) bi = new BufferedImage(w, h, BufferedImage.TYPE_4BYTE_ABGR);
+    else if (bits == 8 && !withAlpha) bi = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
+    else if (bits == 16 && gray && !withAlpha) bi = new BufferedImage(w, h, BufferedImage.TYPE_USHORT_GRAY);
+    else {
+      ColorSpace cs = ColorSpace.getInstance(gray ? ColorSpace.CS_GRAY : ColorSpace.CS_sRGB);
+      ComponentColorModel cm = new ComponentColorModel(cs, withAlpha, false,
+          withAlpha ? Transparency.TRANSLUCENT : Transparency.OPAQUE,
+          bits == 16 ? DataBuffer.TYPE_USHORT : DataBuffer.TYPE_BYTE);
+      bi = new BufferedImage(cm, cm.createCompatibleWritableRaster(w, h), false, null);
+    }
+    WritableRaster r = bi.getRaster();
+    int max = bits == 16 ? 65535 : 255;
+    int[] buf = new int[n];
+    if (gray) {
+      for (int i = 0; i < n; i++) buf[i] = quantize(0.299f * p[i] + 0.587f * p[n + i] + 0.114f * p[2 * n + i], max);
+      r.setSamples(0, 0, w, h, 0, buf);
+    } else {
+      for (int c = 0; c < 3; c++) {
+        for (int i = 0; i < n; i++) buf[i] = quantize(p[c * n + i], max);
+        r.setSamples(0, 0, w, h, c, buf);
+      }
+    }
+    if (withAlpha) {
+      float[] a = img.alpha();
+      for (int i = 0; i < n; i++) buf[i] = quantize(a[i], max);
+      r.setSamples(0, 0, w, h, gray ? 1 : 3, buf);
+    }
+    return bi;
+  }
+
+  private static int quantize(float v, int max) {
+    if (!(v > 0)) return 0;
+    if (v >= 1) return max;
+    return Math.round(v * max);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Tensors
+
+  /**
+   * Copies an image into a new float tensor.
+   *
+   * @param img the image (alpha is not included)
+   * @return a new CPU float32 tensor {@code [1, 3, H, W]}, attached to the caller's innermost {@link PointerScope}
+   *     if one is open (else the caller closes it)
+   */
+  public static Tensor toTensor(Image img) {
+    return tensorOf(img.rgb(), 1, 3, img.height(), img.width());
+  }
+
+  /**
+   * Copies a float array into a new CPU float32 tensor of the given shape (from_blob + clone).
+   *
+   * @param data values in row-major order; length must equal the product of {@code shape}
+   * @param shape the tensor shape, e.g. {@code [B, 3, P, P]}
+   * @return a new tensor that owns its memory
+   */
+  public static Tensor tensorOf(float[] data, long... shape) {
+    long numel = 1;
+    for (long s : shape) {
+      if (s < 0) throw new IllegalArgumentException("negative size in shape " + java.util.Arrays.toString(shape));
+      numel *= s;
+    }
+    if (numel != data.length) {
+      throw new IllegalArgumentException("data has " + data.length + " values but shape "
+          + java.util.Arrays.toString(shape) + " needs " + numel);
+    }
+    Tensor out;
+    try (PointerScope scope = new PointerScope()) {
+      FloatPointer fp = new FloatPointer(data);
+      TensorOptions opts = new TensorOptions(ScalarType.Float);
+      Tensor blob = from_blob(fp, shape, opts);
+      out = blob.clone();
+      // Escape the result from the temporary scope: one reference for the caller.
+      out.retainReference();
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    if (outer != null) {
+      outer.attach(out);
+      out.releaseReference();
+    }
+    return out;
+  }
+
+  /**
+   * Copies a tensor into a float array (moved to CPU, converted to float32, made contiguous; the tensor itself is
+   * not changed).
+   *
+   * @param t any tensor
+   * @return its values in row-major order
+   */
+  public static float[] floatsOf(Tensor t) {
+    long numel = t.numel();
+    if (numel > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor too large for one array: " + numel);
+    float[] out = new float[(int) numel];
+    try (PointerScope scope = new PointerScope()) {
+      Tensor c = t.detach().to(ScalarType.Float).cpu().contiguous();
+      c.data_ptr_float().get(out);
+    }
+    return out;
+  }
+
+  /**
+   * Copies a tensor into an image with in-memory 8-bit RGB metadata.
+   *
+   * @param t {@code [1, 3, H, W]} or {@code [3, H, W]}, any dtype and device
+   * @return the image (values are not clamped here; writers clamp to [0, 1])
+   */
+  public static Image fromTensor(Tensor t) {
+    return fromTensor(t, null);
+  }
+
+  /**
+   * Copies a tensor into an image and carries over the metadata of the image it was computed from: bit depth,
+   * grey flag, format and colour note, and the alpha plane when the size is unchanged. Use this to write an
+   * enhanced image back in the form of its input.
+   *
+   * @param t {@code [1, 3, H, W]} or {@code [3, H, W]}, any dtype and device
+   * @param like the source image, or null for in-memory 8-bit RGB metadata
+   * @return the image
+   */
+  public static Image fromTensor(Tensor t, Image like) {
+    long dim = t.dim();
+    if (!(dim == 4 && t.size(0) == 1 && t.size(1) == 3) && !(dim == 3 && t.size(0) == 3)) {
+      throw new IllegalArgumentException("expected a tensor [1, 3, H, W] or [3, H, W], got " + shapeOf(t));
+    }
+    int h = (int) t.size(dim - 2), w = (int) t.size(dim - 1);
+    float[] data = floatsOf(t);
+    if (like == null) return Image.of(w, h, data);
+    float[] a = like.width() == w && like.height() == h ? like.alpha() : null;
+    return new Image(w, h, data, a, like.metadata());
+  }
+
+  private static String shapeOf(Tensor t) {
+    StringBuilder sb = new StringBuilder("[");
+    for (long i = 0; i < t.dim(); i++) sb.append(i == 0 ? "" : ", ").append(t.size(i));
+    return sb.append(']').toString();
+  }
+
+  /**
+   * @param path a path
+   * @return whether it is a regular file or a symbolic link to one
+   */
+  static boolean isFile(Path path) {
+    return Files.isRegularFile(path) || Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS);
+  }
+}

@@ -1,0 +1,384 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Builds a paired low/normal-light dataset from a folder of normal-light photos with {@link Degradation}.
+ *
+ * <p>Output layout under {@code out}:
+ * <pre>
+ *   low/NAME.png, high/NAME.png          every pair (high = the source photo, upright, RGB, fitted to maxSide)
+ *   train/{low,high}/NAME.png            the training split (hard links to the files above; copies where the
+ *   test/{low,high}/NAME.png             file system has no hard links)
+ *   manifest.jsonl                       one JSON object per pair, sorted by name: source, split, sizes, the drawn
+ *                                        degradation values, the per-image seed, mean linear brightness
+ *   params.json                          the global options (ranges, seed, test fraction, max side)
+ *   failures.txt                         sources that could not be read, with the reason (only if any)
+ * </pre>
+ * NAME is the source's path relative to {@code from}, without extension, with '/' replaced by "__".
+ *
+ * <p><b>Determinism.</b> Each image has its own generator seeded from the run seed and NAME
+ * ({@link #imageSeed(long, String)}), so results do not depend on thread scheduling or on which other files are
+ * present. The split is also a function of NAME and the seed alone ({@link #isTest(String, long, double)}), so adding
+ * photos never moves existing ones between train and test.
+ *
+ * <p><b>Threads.</b> Images are processed on a fixed pool of {@link Options#threads()} workers; each task reads,
+ * degrades and writes one image and touches no shared state besides the result list.
+ */
+public final class Synthesizer {
+  private Synthesizer() {}
+
+  /**
+   * Run options.
+   *
+   * @param params degradation ranges
+   * @param seed run seed
+   * @param testFraction fraction of pairs put in the test split, in [0, 1]; at least one pair goes to test when it
+   *     is positive and there are two or more pairs
+   * @param maxSide downscale sources so that the longer side is at most this (area filter in linear light); 0 = keep
+   * @param minSide skip sources whose shorter side (after fitting) is below this
+   * @param threads worker threads (>= 1)
+   * @param maxPixels pixel limit for reading sources ({@link ReadOptions#maxPixels()})
+   */
+  public record Options(Degradation.Params params, long seed, double testFraction, int maxSide, int minSide,
+      int threads, long maxPixels) {
+    /** Validates the values. */
+    public Options {
+      if (params == null) throw new IllegalArgumentException("params must not be null");
+      if (!(testFraction >= 0 && testFraction <= 1)) throw new IllegalArgumentException("testFraction must be in [0, 1], got " + testFraction);
+      if (maxSide < 0) throw new IllegalArgumentException("maxSide must be >= 0, got " + maxSide);
+      if (minSide < 1) throw new IllegalArgumentException("minSide must be >= 1, got " + minSide);
+      if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+      if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
+    }
+
+    /**
+     * Defaults: {@link Degradation.Params#DEFAULT}, test fraction 0.1, max side 1024, min side 64, one thread per
+     * core, 100 MP read limit.
+     *
+     * @param seed run seed
+     * @return the options
+     */
+    public static Options defaults(long seed) {
+      return new Options(Degradation.Params.DEFAULT, seed, 0.1, 1024, 64,
+          Math.max(1, Runtime.getRuntime().availableProcessors()), ReadOptions.DEFAULT_MAX_PIXELS);
+    }
+
+    /** @return these options as a JSON object */
+    public String toJson() {
+      return new Json.Obj().put("seed", seed).put("testFraction", testFraction).put("maxSide", maxSide)
+          .put("minSide", minSide).put("maxPixels", maxPixels).putRaw("degradation", params.toJson())
+          .put("model", "dark = k * EOTF(s)^gamma; y = Poisson(a * dark) / a + N(0, sigma^2); clip to [0, 1];"
+              + " s' = OETF(y); optional JPEG at quality q").toString();
+    }
+  }
+
+  /**
+   * One generated pair.
+   *
+   * @param name NAME (file stem of the outputs)
+   * @param source source path relative to {@code from}
+   * @param split "train" or "test"
+   * @param width output width
+   * @param height output height
+   * @param sourceWidth source width (after EXIF orientation)
+   * @param sourceHeight source height
+   * @param drawn the degradation values used
+   * @param imageSeed the seed of this image's generator
+   * @param meanLinearHigh mean linear-light value of the high image
+   * @param meanLinearLow mean linear-light value of the low image (after 8-bit quantisation)
+   */
+  public record Entry(String name, String source, String split, int width, int height, int sourceWidth,
+      int sourceHeight, Degradation.Drawn drawn, long imageSeed, double meanLinearHigh, double meanLinearLow) {
+    /** @return this entry as one JSON line */
+    public String toJson() {
+      Json.Obj o = new Json.Obj().put("name", name).put("source", source).put("split", split).put("width", width)
+          .put("height", height).put("sourceWidth", sourceWidth).put("sourceHeight", sourceHeight)
+          .put("exposure", drawn.exposure()).put("gamma", drawn.gamma()).put("photons", drawn.photons())
+          .put("readSigma", drawn.readSigma());
+      if (drawn.jpegQuality() > 0) o.put("jpegQuality", drawn.jpegQuality());
+      else o.put("jpegQuality", (String) null);
+      return o.put("imageSeed", imageSeed).put("meanLinearHigh", meanLinearHigh).put("meanLinearLow", meanLinearLow)
+          .toString();
+    }
+  }
+
+  /**
+   * What a run produced.
+   *
+   * @param out the output folder
+   * @param entries the pairs, sorted by name
+   * @param failures "source: reason" for every skipped source
+   */
+  public record Result(Path out, List<Entry> entries, List<String> failures) {
+    /** @return number of pairs in the training split */
+    public long trainCount() {
+      return entries.stream().filter(e -> e.split().equals("train")).count();
+    }
+
+    /** @return number of pairs in the test split */
+    public long testCount() {
+      return entries.stream().filter(e -> e.split().equals("test")).count();
+    }
+  }
+
+  /**
+   * {@link #run(Path, Path, Options)} with {@link Options#defaults(long)} and the given degradation ranges.
+   *
+   * @param from folder of normal-light photos (searched recursively)
+   * @param out output folder
+   * @param params degradation ranges
+   * @param seed run seed
+   * @return the pairs made and the sources skipped
+   * @throws IOException when the folders cannot be listed or outputs cannot be written
+   */
+  public static Result run(Path from, Path out, Degradation.Params params, long seed) throws IOException {
+    Options d = Options.defaults(seed);
+    return run(from, out, new Options(params, seed, d.testFraction(), d.maxSide(), d.minSide(), d.threads(), d.maxPixels()));
+  }
+
+  /**
+   * Generates the dataset (see the class comment for the layout). An existing output folder is reused only if it
+   * holds a previous run (a {@code manifest.jsonl}); its {@code low}, {@code high}, {@code train}, {@code test}
+   * folders are then replaced.
+   *
+   * @param from folder of normal-light photos (searched recursively; files with image extensions)
+   * @param out output folder (must not contain {@code from}; if it lies inside {@code from} it is skipped while
+   *     scanning)
+   * @param options run options
+   * @return the pairs made and the sources skipped
+   * @throws IOException when the folders cannot be listed or outputs cannot be written
+   */
+  public static Result run(Path from, Path out, Options options) throws IOException {
+    Path src = from.toAbsolutePath().normalize();
+    Path dst = out.toAbsolutePath().normalize();
+    if (!Files.isDirectory(src)) throw new IllegalArgumentException("--from is not a folder: " + from);
+    if (src.startsWith(dst)) throw new IllegalArgumentException("the output folder " + out + " contains the input " + from);
+    prepareOutput(dst);
+    List<Path> sources;
+    try (Stream<Path> s = Files.walk(src)) {
+      sources = s.filter(p -> !p.startsWith(dst)).filter(Files::isRegularFile).filter(Images::hasImageExtension)
+          .sorted().collect(Collectors.toList());
+    }
+    if (sources.isEmpty()) throw new IllegalArgumentException("no image files (" + Images.READ_EXTENSIONS + ") under " + from);
+    List<String> names = uniqueNames(src, sources);
+    Set<String> testNames = chooseTest(names, options.seed(), options.testFraction());
+    for (String d : List.of("low", "high", "train/low", "train/high", "test/low", "test/high")) {
+      Files.createDirectories(dst.resolve(d));
+    }
+    ReadOptions ro = ReadOptions.DEFAULT.withMaxPixels(options.maxPixels()).withMinSide(1);
+    List<Entry> entries = new ArrayList<>();
+    List<String> failures = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(options.threads(), r -> {
+      Thread t = new Thread(r, "deepspg-synth");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<Future<Object>> futures = new ArrayList<>();
+      for (int i = 0; i < sources.size(); i++) {
+        Path p = sources.get(i);
+        String name = names.get(i);
+        String split = testNames.contains(name) ? "test" : "train";
+        futures.add(pool.submit(() -> {
+          try {
+            return one(src, p, name, split, dst, options, ro);
+          } catch (ImageReadException e) {
+            return src.relativize(p) + ": " + e.reason();
+          } catch (IOException | RuntimeException e) {
+            return src.relativize(p) + ": " + e;
+          }
+        }));
+      }
+      for (Future<Object> f : futures) {
+        Object r;
+        try {
+          r = f.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw new IOException("synthesis failed", e.getCause());
+        }
+        if (r instanceof Entry e) entries.add(e);
+        else failures.add((String) r);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    entries.sort(Comparator.comparing(Entry::name));
+    StringBuilder manifest = new StringBuilder();
+    for (Entry e : entries) manifest.append(e.toJson()).append('\n');
+    Images.writeBytesAtomic(manifest.toString().getBytes(StandardCharsets.UTF_8), dst.resolve("manifest.jsonl"));
+    Images.writeBytesAtomic((options.toJson() + "\n").getBytes(StandardCharsets.UTF_8), dst.resolve("params.json"));
+    Files.deleteIfExists(dst.resolve("failures.txt"));
+    if (!failures.isEmpty()) {
+      Files.write(dst.resolve("failures.txt"), failures.stream().sorted().collect(Collectors.toList()), StandardCharsets.UTF_8);
+    }
+    return new Result(dst, List.copyOf(entries), List.copyOf(failures));
+  }
+
+  private static Object one(Path src, Path p, String name, String split, Path dst, Options o, ReadOptions ro)
+      throws IOException {
+    Image img = Images.read(p, ro);
+    int sw = img.width(), sh = img.height();
+    img = ImageOps.fitMaxSide(img, o.maxSide());
+    if (Math.min(img.width(), img.height()) < o.minSide()) {
+      return src.relativize(p) + ": smaller than minSide " + o.minSide() + " (" + img.width() + "x" + img.height() + ")";
+    }
+    // Training pairs are RGB: grey sources become three equal channels, alpha is dropped.
+    Image.Metadata m = img.metadata();
+    Image high = new Image(img.width(), img.height(), img.rgb(), null,
+        new Image.Metadata(m.bitDepth(), false, m.format(), m.colorNote(), m.exifOrientation()));
+    long seed = imageSeed(o.seed(), name);
+    SplittableRandom rng = new SplittableRandom(seed);
+    Degradation.Drawn d = Degradation.draw(o.params(), rng);
+    Image low = Degradation.apply(high, d, rng);
+    String file = name + ".png";
+    Path hp = dst.resolve("high").resolve(file), lp = dst.resolve("low").resolve(file);
+    Images.writeAtomic(high, hp);
+    Images.writeAtomic(low, lp);
+    link(hp, dst.resolve(split).resolve("high").resolve(file));
+    link(lp, dst.resolve(split).resolve("low").resolve(file));
+    // mean of what was written (8-bit), so the manifest describes the files
+    double meanLow = Degradation.mean(Srgb.toLinear(quantize8(low.rgb())));
+    double meanHigh = Degradation.mean(Srgb.toLinear(high.rgb()));
+    return new Entry(name, src.relativize(p).toString(), split, high.width(), high.height(), sw, sh, d, seed, meanHigh, meanLow);
+  }
+
+  private static float[] quantize8(float[] v) {
+    float[] q = new float[v.length];
+    for (int i = 0; i < v.length; i++) q[i] = Math.round(Math.min(1f, Math.max(0f, v[i])) * 255f) / 255f;
+    return q;
+  }
+
+  private static void link(Path target, Path linkPath) throws IOException {
+    Files.deleteIfExists(linkPath);
+    try {
+      Files.createLink(linkPath, target);
+    } catch (UnsupportedOperationException | FileAlreadyExistsException e) {
+      Files.copy(target, linkPath, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      Files.copy(target, linkPath, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  private static void prepareOutput(Path dst) throws IOException {
+    if (!Files.exists(dst)) {
+      Files.createDirectories(dst);
+      return;
+    }
+    if (!Files.isDirectory(dst)) throw new IllegalArgumentException("output " + dst + " exists and is not a folder");
+    boolean ours = Files.exists(dst.resolve("manifest.jsonl"));
+    for (String d : List.of("low", "high", "train", "test")) {
+      Path p = dst.resolve(d);
+      if (!Files.exists(p)) continue;
+      if (!ours) {
+        throw new IllegalArgumentException("output folder " + dst + " already has a '" + d
+            + "' folder but no manifest.jsonl from an earlier run; choose an empty or new folder");
+      }
+      deleteTree(p);
+    }
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path q : s.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) Files.delete(q);
+    }
+  }
+
+  /** Output names: relative path without extension, '/' -> "__", other unsafe characters -> '_'; unique. */
+  static List<String> uniqueNames(Path src, List<Path> sources) {
+    List<String> out = new ArrayList<>();
+    Set<String> used = new HashSet<>();
+    for (Path p : sources) {
+      String rel = src.relativize(p).toString().replace('\\', '/');
+      int dot = rel.lastIndexOf('.');
+      String ext = dot > rel.lastIndexOf('/') ? rel.substring(dot + 1) : "";
+      String stem = dot > rel.lastIndexOf('/') ? rel.substring(0, dot) : rel;
+      String n = stem.replace("/", "__").replaceAll("[^A-Za-z0-9._-]", "_");
+      if (!used.add(n.toLowerCase(Locale.ROOT))) {
+        n = n + "_" + ext.toLowerCase(Locale.ROOT);
+        for (int k = 2; !used.add(n.toLowerCase(Locale.ROOT)); k++) n = n + "_" + k;
+      }
+      out.add(n);
+    }
+    return out;
+  }
+
+  /**
+   * The seed of one image's generator: SplitMix64 of the run seed combined with a 64-bit FNV-1a hash of NAME.
+   *
+   * @param seed run seed
+   * @param name NAME
+   * @return the seed
+   */
+  public static long imageSeed(long seed, String name) {
+    return mix(seed ^ mix(fnv1a(name)));
+  }
+
+  /**
+   * Whether NAME goes to the test split: a uniform number in [0, 1) derived from NAME and the seed is below the
+   * test fraction. (Used by {@link #run}; a run additionally moves one pair to test if none landed there.)
+   *
+   * @param name NAME
+   * @param seed run seed
+   * @param testFraction fraction in [0, 1]
+   * @return true for test
+   */
+  public static boolean isTest(String name, long seed, double testFraction) {
+    return splitUniform(name, seed) < testFraction;
+  }
+
+  private static double splitUniform(String name, long seed) {
+    return (mix(fnv1a(name) ^ mix(seed ^ 0x5851F42D4C957F2DL)) >>> 11) * 0x1.0p-53;
+  }
+
+  static Set<String> chooseTest(List<String> names, long seed, double fraction) {
+    Set<String> test = new HashSet<>();
+    for (String n : names) if (isTest(n, seed, fraction)) test.add(n);
+    if (test.isEmpty() && fraction > 0 && names.size() >= 2) {
+      test.add(names.stream().min(Comparator.comparingDouble(n -> splitUniform(n, seed))).orElseThrow());
+    }
+    if (test.size() == names.size() && fraction < 1 && names.size() >= 2) {
+      test.remove(names.stream().max(Comparator.comparingDouble(n -> splitUniform(n, seed))).orElseThrow());
+    }
+    return test;
+  }
+
+  private static long fnv1a(String s) {
+    long h = 0xcbf29ce484222325L;
+    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+      h ^= b & 0xff;
+      h *= 0x100000001b3L;
+    }
+    return h;
+  }
+
+  static long mix(long z) {
+    z += 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+}

@@ -1,0 +1,158 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class DegradationTest {
+  /**
+   * Sample mean/variance over N = 200k draws: the relative standard error of a variance estimate is about
+   * sqrt(2 / N) = 0.3 %, of a Poisson mean about 1 / sqrt(N·λ); 3 % leaves a 10-sigma margin.
+   */
+  private static final double STAT_REL_TOL = 0.03;
+
+  private static double[] meanVar(float[] v) {
+    double m = 0;
+    for (float x : v) m += x;
+    m /= v.length;
+    double s = 0;
+    for (float x : v) s += (x - m) * (x - m);
+    return new double[] {m, s / (v.length - 1)};
+  }
+
+  @Test
+  void poissonSamplerHasPoissonMoments() {
+    SplittableRandom r = new SplittableRandom(1);
+    for (double lambda : new double[] {0.3, 3, 9.9, 10, 37.5, 1000, 25000}) {
+      int n = 200_000;
+      double m = 0, m2 = 0;
+      for (int i = 0; i < n; i++) {
+        long k = Degradation.poisson(lambda, r);
+        assertTrue(k >= 0);
+        m += k;
+        m2 += (double) k * k;
+      }
+      m /= n;
+      double var = m2 / n - m * m;
+      assertEquals(lambda, m, STAT_REL_TOL * lambda + 0.01, "mean for lambda " + lambda);
+      assertEquals(lambda, var, STAT_REL_TOL * lambda + 0.01, "variance for lambda " + lambda);
+    }
+    assertEquals(0, Degradation.poisson(0, r));
+    // log-gamma against exact factorials
+    assertEquals(Math.log(120), Degradation.logGamma(6), 1e-12);
+    assertEquals(Math.log(3628800), Degradation.logGamma(11), 1e-12);
+    assertEquals(0.5 * Math.log(Math.PI), Degradation.logGamma(0.5), 1e-12);
+  }
+
+  @Test
+  void noiseVarianceOnFlatPatchIsSignalOverPhotonsPlusReadVariance() {
+    double a = 500, sigma = 0.01;
+    for (double x : new double[] {0.05, 0.1, 0.3}) {
+      float[] lin = new float[200_000];
+      Arrays.fill(lin, (float) x);
+      Degradation.addNoise(lin, a, sigma, new SplittableRandom(2));
+      double[] mv = meanVar(lin);
+      // y = Poisson(a x)/a + N(0, s^2): E = x, Var = x / a + s^2 (clipping at 0 is negligible: x >= 3.5 sd)
+      assertEquals(x, mv[0], 0.002 * x + 1e-4, "mean at x=" + x);
+      double expVar = x / a + sigma * sigma;
+      assertEquals(expVar, mv[1], STAT_REL_TOL * expVar, "variance at x=" + x);
+    }
+    // shot noise alone and read noise alone
+    float[] lin = new float[200_000];
+    Arrays.fill(lin, 0.2f);
+    Degradation.addNoise(lin, 1000, 0, new SplittableRandom(3));
+    assertEquals(0.2 / 1000, meanVar(lin)[1], STAT_REL_TOL * 0.2 / 1000);
+    Arrays.fill(lin, 0.5f);
+    Degradation.addNoise(lin, 0, 0.02, new SplittableRandom(4));
+    assertEquals(0.0004, meanVar(lin)[1], STAT_REL_TOL * 0.0004);
+  }
+
+  static Image smoothImage(int w, int h) {
+    float[] p = new float[3 * w * h];
+    for (int c = 0; c < 3; c++) for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) {
+      p[(c * h + y) * w + x] = (float) (0.15 + 0.8 * (0.5 + 0.5 * Math.sin(0.11 * x * (c + 1) + 0.07 * y)));
+    }
+    return Image.of(w, h, p);
+  }
+
+  @Test
+  void meanLinearBrightnessDropsByExposure() {
+    Image high = smoothImage(96, 64);
+    double meanHigh = Degradation.mean(Srgb.toLinear(high.rgb()));
+    for (double k : new double[] {0.05, 0.2}) {
+      Degradation.Drawn d = new Degradation.Drawn(k, 1.0, 2000, 0.002, 0);
+      Image low = Degradation.apply(high, d, new SplittableRandom(5));
+      double meanLow = Degradation.mean(Srgb.toLinear(low.rgb()));
+      // gamma 1: E[low] = k·E[high] exactly; the noise is zero-mean, clipping at 0 adds < 1e-4 here
+      assertEquals(k, meanLow / meanHigh, 0.02 * k, "brightness ratio for k=" + k);
+    }
+    // gamma > 1: E[low] = k·E[x^gamma]
+    Degradation.Drawn d = new Degradation.Drawn(0.2, 1.3, 0, 0, 0);
+    Image low = Degradation.apply(high, d, new SplittableRandom(6));
+    float[] lin = Srgb.toLinear(high.rgb());
+    double expected = 0;
+    for (float v : lin) expected += 0.2 * Math.pow(v, 1.3);
+    expected /= lin.length;
+    assertEquals(expected, Degradation.mean(Srgb.toLinear(low.rgb())), 1e-5);
+  }
+
+  @Test
+  void seededAndReproducible() {
+    Image high = smoothImage(40, 30);
+    Degradation.Params p = Degradation.Params.DEFAULT.withJpeg(0.5, 60, 90);
+    SplittableRandom r1 = new SplittableRandom(42), r2 = new SplittableRandom(42), r3 = new SplittableRandom(43);
+    Degradation.Drawn d1 = Degradation.draw(p, r1), d2 = Degradation.draw(p, r2), d3 = Degradation.draw(p, r3);
+    assertEquals(d1, d2);
+    assertFalse(d1.equals(d3));
+    assertArrayEquals(Degradation.apply(high, d1, r1).rgb(), Degradation.apply(high, d2, r2).rgb());
+    float[] other = Degradation.apply(high, d1, new SplittableRandom(7)).rgb();
+    assertFalse(Arrays.equals(Degradation.apply(high, d1, new SplittableRandom(8)).rgb(), other));
+  }
+
+  @Test
+  void drawsStayInRanges() {
+    Degradation.Params p = Degradation.Params.DEFAULT.withJpeg(0.3, 70, 80);
+    SplittableRandom r = new SplittableRandom(9);
+    int jpeg = 0;
+    for (int i = 0; i < 2000; i++) {
+      Degradation.Drawn d = Degradation.draw(p, r);
+      assertTrue(d.exposure() >= p.exposureMin() && d.exposure() <= p.exposureMax());
+      assertTrue(d.gamma() >= p.gammaMin() && d.gamma() <= p.gammaMax());
+      assertTrue(d.photons() >= p.photonsMin() && d.photons() <= p.photonsMax());
+      assertTrue(d.readSigma() >= p.readSigmaMin() && d.readSigma() <= p.readSigmaMax());
+      if (d.jpegQuality() > 0) {
+        jpeg++;
+        assertTrue(d.jpegQuality() >= 70 && d.jpegQuality() <= 80);
+      }
+    }
+    // binomial(2000, 0.3): sd ~ 20
+    assertEquals(600, jpeg, 100);
+    assertThrows(IllegalArgumentException.class, () -> Degradation.Params.DEFAULT.withExposure(0.5, 0.1));
+    assertThrows(IllegalArgumentException.class, () -> Degradation.Params.DEFAULT.withJpeg(1.5, 70, 80));
+  }
+
+  @Test
+  void jpegOptionChangesTheOutput() throws Exception {
+    Image high = smoothImage(48, 32);
+    Degradation.Drawn plain = new Degradation.Drawn(0.2, 1.0, 1000, 0.002, 0);
+    Degradation.Drawn jpeg = new Degradation.Drawn(0.2, 1.0, 1000, 0.002, 40);
+    Image a = Degradation.apply(high, plain, new SplittableRandom(10));
+    Image b = Degradation.apply(high, jpeg, new SplittableRandom(10));
+    assertFalse(Arrays.equals(a.rgb(), b.rgb()), "JPEG changes the pixels");
+    byte[] pa = Images.encode(a, "png", WriteOptions.DEFAULT), pb = Images.encode(b, "png", WriteOptions.DEFAULT);
+    assertFalse(Arrays.equals(pa, pb), "and the written bytes");
+    // but not the brightness: JPEG keeps the mean within a couple of levels
+    assertEquals(Degradation.mean(a.rgb()), Degradation.mean(b.rgb()), 3 / 255.0);
+    // the same seed and quality give the same JPEG output
+    assertArrayEquals(b.rgb(), Degradation.apply(high, jpeg, new SplittableRandom(10)).rgb());
+  }
+}

@@ -1,0 +1,138 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SynthesizerTest {
+  @TempDir Path dir;
+
+  private Path photos() throws Exception {
+    Path from = dir.resolve("photos");
+    Files.createDirectories(from.resolve("pkg/sub"));
+    for (int i = 0; i < 12; i++) {
+      Image img = DegradationTest.smoothImage(80 + 8 * i, 64);
+      Images.write(img, from.resolve((i % 2 == 0 ? "pkg/" : "pkg/sub/") + "p" + i + (i % 3 == 0 ? ".jpg" : ".png")));
+    }
+    Images.write(DegradationTest.smoothImage(300, 200), from.resolve("big.png"));
+    Files.writeString(from.resolve("broken.png"), "not an image");
+    Files.writeString(from.resolve("README.txt"), "ignored: not an image extension");
+    return from;
+  }
+
+  private static double num(String json, String key) {
+    Matcher m = Pattern.compile("\"" + key + "\": ([-0-9.eE]+)").matcher(json);
+    assertTrue(m.find(), key + " in " + json);
+    return Double.parseDouble(m.group(1));
+  }
+
+  @Test
+  void producesPairsSplitsAndManifest() throws Exception {
+    Path from = photos();
+    Path out = dir.resolve("synth");
+    Synthesizer.Options o = new Synthesizer.Options(Degradation.Params.DEFAULT, 7, 0.25, 128, 32, 3, 1_000_000);
+    Synthesizer.Result r = Synthesizer.run(from, out, o);
+    assertEquals(13, r.entries().size());
+    assertEquals(1, r.failures().size());
+    assertTrue(r.failures().get(0).startsWith("broken.png: not a recognised image format"), r.failures().get(0));
+    assertTrue(Files.readString(out.resolve("failures.txt")).contains("broken.png"));
+    assertTrue(r.testCount() >= 1 && r.trainCount() >= 1);
+    assertEquals(13, r.testCount() + r.trainCount());
+
+    List<String> lines = Files.readAllLines(out.resolve("manifest.jsonl"), StandardCharsets.UTF_8);
+    assertEquals(13, lines.size());
+    for (int i = 0; i < lines.size(); i++) {
+      Synthesizer.Entry e = r.entries().get(i);
+      String line = lines.get(i);
+      assertTrue(line.contains("\"name\": \"" + e.name() + "\""), line);
+      assertEquals(e.drawn().exposure(), num(line, "exposure"), 0, "exact value recorded");
+      assertEquals(e.drawn().photons(), num(line, "photons"), 0);
+      Matcher seed = Pattern.compile("\"imageSeed\": (-?[0-9]+)").matcher(line);
+      assertTrue(seed.find());
+      assertEquals(e.imageSeed(), Long.parseLong(seed.group(1)));
+      assertTrue(line.contains("\"split\": \"" + e.split() + "\""));
+      // the files exist in the flat folders and in the split folders, same bytes
+      Path lo = out.resolve("low/" + e.name() + ".png"), hi = out.resolve("high/" + e.name() + ".png");
+      assertArrayEquals(Files.readAllBytes(lo), Files.readAllBytes(out.resolve(e.split() + "/low/" + e.name() + ".png")));
+      assertArrayEquals(Files.readAllBytes(hi), Files.readAllBytes(out.resolve(e.split() + "/high/" + e.name() + ".png")));
+      Image low = Images.read(lo), high = Images.read(hi);
+      assertEquals(e.width(), low.width());
+      assertEquals(e.height(), high.height());
+      // recorded mean brightness matches the files, and the drop matches k·E[x^γ] roughly (noise, 8-bit)
+      assertEquals(e.meanLinearLow(), Degradation.mean(Srgb.toLinear(low.rgb())), 1e-6);
+      double ratio = e.meanLinearLow() / e.meanLinearHigh();
+      assertTrue(ratio < e.drawn().exposure() * 1.2 + 0.01, "low is darker: ratio " + ratio + " for k " + e.drawn().exposure());
+    }
+    // maxSide fits the big image: 300x200 -> 128x85
+    Synthesizer.Entry big = r.entries().stream().filter(e -> e.name().equals("big")).findFirst().orElseThrow();
+    assertEquals(128, big.width());
+    assertEquals(85, big.height());
+    assertEquals(300, big.sourceWidth());
+    assertTrue(r.entries().stream().anyMatch(e -> e.name().equals("pkg__sub__p1")));
+    String params = Files.readString(out.resolve("params.json"));
+    assertTrue(params.contains("\"seed\": 7") && params.contains("\"exposureMin\": 0.03"), params);
+
+    // the output opens as a dataset
+    PairedDataset train = DatasetLayouts.open(out, Split.TRAIN);
+    assertEquals(DatasetLayouts.Layout.SPLIT_FOLDERS, DatasetLayouts.detect(out));
+    assertEquals(r.trainCount(), train.size());
+    assertEquals(13, DatasetLayouts.open(out, Split.ALL).size());
+  }
+
+  @Test
+  void deterministicAcrossThreadCountsAndReruns() throws Exception {
+    Path from = photos();
+    Synthesizer.Options one = new Synthesizer.Options(Degradation.Params.DEFAULT.withJpeg(0.5, 50, 90), 3, 0.2, 96, 16, 1, 1_000_000);
+    Synthesizer.Options four = new Synthesizer.Options(one.params(), 3, 0.2, 96, 16, 4, 1_000_000);
+    Synthesizer.Result a = Synthesizer.run(from, dir.resolve("a"), one);
+    Synthesizer.Result b = Synthesizer.run(from, dir.resolve("b"), four);
+    assertEquals(a.entries(), b.entries());
+    for (Synthesizer.Entry e : a.entries()) {
+      assertArrayEquals(Files.readAllBytes(dir.resolve("a/low/" + e.name() + ".png")),
+          Files.readAllBytes(dir.resolve("b/low/" + e.name() + ".png")), e.name());
+    }
+    // rerun into the same folder replaces it; another seed gives other draws
+    Synthesizer.Result c = Synthesizer.run(from, dir.resolve("a"),
+        new Synthesizer.Options(one.params(), 4, 0.2, 96, 16, 2, 1_000_000));
+    assertFalse(a.entries().get(0).drawn().equals(c.entries().get(0).drawn()));
+    // the per-image generator reproduces a pair from the manifest alone
+    Synthesizer.Entry e = c.entries().get(0);
+    SplittableRandom rng = new SplittableRandom(e.imageSeed());
+    assertEquals(e.drawn(), Degradation.draw(one.params(), rng));
+  }
+
+  @Test
+  void refusesForeignOutputFolders() throws Exception {
+    Path from = photos();
+    Path out = dir.resolve("user");
+    Files.createDirectories(out.resolve("low"));
+    Files.writeString(out.resolve("low/keep.txt"), "user data");
+    assertThrows(IllegalArgumentException.class, () -> Synthesizer.run(from, out, Degradation.Params.DEFAULT, 1));
+    assertTrue(Files.exists(out.resolve("low/keep.txt")));
+    assertThrows(IllegalArgumentException.class, () -> Synthesizer.run(from.resolve("pkg"), from, Degradation.Params.DEFAULT, 1));
+  }
+
+  @Test
+  void splitIsStableAndNearTheFraction() {
+    int test = 0;
+    for (int i = 0; i < 10_000; i++) if (Synthesizer.isTest("photo" + i, 11, 0.1)) test++;
+    // binomial(10000, 0.1): sd 30
+    assertEquals(1000, test, 150);
+    assertEquals(Synthesizer.isTest("x", 5, 0.3), Synthesizer.isTest("x", 5, 0.3));
+  }
+}
