@@ -459,7 +459,7 @@ public final class NativeFunction {
             || !g.device().str().getString().equals(inputDevice[i])) {
           throw new IllegalStateException(
               name + ": gradient of input " + i + " has shape " + Arrays.toString(gs) + ", dtype "
-                  + g.scalar_type() + ", device " + g.device().str().getString() + "; expected "
+                  + OpSupport.dtypeName(g.scalar_type().value) + ", device " + g.device().str().getString() + "; expected "
                   + Arrays.toString(inputSizes[i]) + " on " + inputDevice[i]);
         }
         gradInputs[i] = keep(g);

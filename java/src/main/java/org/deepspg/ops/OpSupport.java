@@ -26,8 +26,16 @@ final class OpSupport {
     if (t == null) return "null";
     if (!t.defined()) return "undefined";
     int st = t.scalar_type().value;
-    String dtype = st == F32 ? "float32" : st == F64 ? "float64" : t.scalar_type().name().toLowerCase(Locale.ROOT);
+    String dtype = st == F32 ? "float32" : st == F64 ? "float64" : dtypeName(st);
     return Arrays.toString(NativeFunction.shape(t)) + " " + dtype + " " + t.device().str().getString();
+  }
+
+  /** @return the enum name for a ScalarType value (scalar_type() returns enum objects whose name() is null) */
+  static String dtypeName(int value) {
+    for (ScalarType s : ScalarType.values()) {
+      if (s.value == value) return s.name().toLowerCase(Locale.ROOT);
+    }
+    return "dtype#" + value;
   }
 
   static boolean isF64(Tensor t) {
