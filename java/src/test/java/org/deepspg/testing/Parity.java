@@ -11,7 +11,8 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * Compares an op with its oracle, forward and gradients (STYLE B3b): both run on their own copies of the same
  * leaves, both are back-propagated with the same random upstream gradient, and every output and input gradient is
- * compared with {@code |a − b| ≤ tol · max(1, max|b|)} (the spec's "max-abs error relative to max(1, ‖ref‖∞)" rule).
+ * compared with {@code |a − b| ≤ tol · max(1, max|b|)} (the spec's "max-abs error relative to max(1, ‖ref‖∞)" rule),
+ * or purely relative to {@code max|b|} with the {@code scaleFloor} overload.
  */
 public final class Parity {
   private Parity() {}
@@ -27,6 +28,25 @@ public final class Parity {
    */
   public static void check(String label, Function<Tensor[], Tensor[]> ours, Function<Tensor[], Tensor[]> oracle,
       Tensor[] leaves, double fwdTol, double gradTol, long seed) {
+    check(label, ours, oracle, leaves, fwdTol, gradTol, seed, 1.0);
+  }
+
+  /**
+   * Same as {@link #check(String, Function, Function, Tensor[], double, double, long)} with tolerances
+   * {@code tol · max(scaleFloor, max|ref|)}: {@code scaleFloor = 0} makes them purely relative to the reference's
+   * largest magnitude (for losses, whose gradients are O(1/numel)).
+   *
+   * @param label for messages
+   * @param ours the op under test
+   * @param oracle the reference
+   * @param leaves input data
+   * @param fwdTol forward tolerance factor
+   * @param gradTol gradient tolerance factor
+   * @param seed seed of the upstream gradient
+   * @param scaleFloor lower bound of the tolerance scale
+   */
+  public static void check(String label, Function<Tensor[], Tensor[]> ours, Function<Tensor[], Tensor[]> oracle,
+      Tensor[] leaves, double fwdTol, double gradTol, long seed, double scaleFloor) {
     try (PointerScope scope = new PointerScope()) {
       Tensor[] a = copies(leaves), b = copies(leaves);
       Tensor[] oa = ours.apply(a), ob = oracle.apply(b);
@@ -34,7 +54,7 @@ public final class Parity {
       Tensor sa = null, sb = null;
       for (int j = 0; j < oa.length; j++) {
         Tensor ref = ob[j].detach();
-        Tensors.assertClose(label + " output " + j, oa[j].detach(), ref, 0, fwdTol * Math.max(1, Tensors.maxAbs(ref)));
+        Tensors.assertClose(label + " output " + j, oa[j].detach(), ref, 0, fwdTol * Math.max(scaleFloor, Tensors.maxAbs(ref)));
         Tensor up = torch.randn(Tensors.shape(ob[j])).to(ob[j].scalar_type());
         Tensor ta = oa[j].mul(up).sum(), tb = ob[j].mul(up).sum();
         sa = sa == null ? ta : sa.add(ta);
@@ -50,7 +70,7 @@ public final class Parity {
         Tensor ref = b[i].grad();
         if (ref == null || !ref.defined()) ref = torch.zeros_like(b[i]);
         Tensor got = a[i].grad();
-        Tensors.assertClose(label + " grad of input " + i, got, ref, 0, gradTol * Math.max(1, Tensors.maxAbs(ref)));
+        Tensors.assertClose(label + " grad of input " + i, got, ref, 0, gradTol * Math.max(scaleFloor, Tensors.maxAbs(ref)));
       }
     }
   }
