@@ -12,17 +12,39 @@ import org.deepspg.kernels.global.kernels;
  */
 public final class NativeLibrary {
   private static volatile boolean loaded;
+  private static volatile boolean torchLoaded;
+  private static volatile boolean ready;
   private static volatile Throwable failure;
 
   private NativeLibrary() {}
 
   /**
-   * Loads the native libraries (idempotent, thread-safe).
+   * Loads the native libraries (idempotent, thread-safe) and applies {@link Backends#init()}.
    *
    * @throws IllegalStateException naming the artifact to add when a library cannot be loaded
    */
   public static void ensureLoaded() {
-    if (loaded) return;
+    if (ready) return;
+    loadLibtorchAndKernels();
+    Backends.init();
+    ready = true;
+  }
+
+  /** Loads libtorch only (used by {@link Backends}); same error reporting as {@link #ensureLoaded()}. */
+  static void loadLibtorch() {
+    if (torchLoaded) return;
+    synchronized (NativeLibrary.class) {
+      if (torchLoaded) return;
+      try {
+        Loader.load(org.bytedeco.pytorch.global.torch.class);
+        torchLoaded = true;
+      } catch (Throwable t) {
+        throw error(t);
+      }
+    }
+  }
+
+  private static void loadLibtorchAndKernels() {
     synchronized (NativeLibrary.class) {
       if (loaded) return;
       if (failure != null) throw error(failure);
@@ -30,6 +52,7 @@ public final class NativeLibrary {
         // libtorch first: its bundled libgomp is then the OpenMP runtime our kernels bind to as well.
         Loader.load(org.bytedeco.pytorch.global.torch.class);
         Loader.load(kernels.class);
+        torchLoaded = true;
         loaded = true;
       } catch (Throwable t) {
         failure = t;

@@ -1,0 +1,136 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.ops;
+
+import java.lang.reflect.Method;
+import java.util.Arrays;
+import java.util.Locale;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/** Argument checks, data pointers and CUDA plumbing shared by the façades (package-private). */
+final class OpSupport {
+  static final int F32 = ScalarType.Float.value;
+  static final int F64 = ScalarType.Double.value;
+
+  private OpSupport() {}
+
+  /** @return e.g. {@code [2, 20, 8, 8] float32 cpu} */
+  static String describe(Tensor t) {
+    if (t == null) return "null";
+    if (!t.defined()) return "undefined";
+    int st = t.scalar_type().value;
+    String dtype = st == F32 ? "float32" : st == F64 ? "float64" : dtypeName(st);
+    return Arrays.toString(NativeFunction.shape(t)) + " " + dtype + " " + t.device().str().getString();
+  }
+
+  /** @return the enum name for a ScalarType value (scalar_type() returns enum objects whose name() is null) */
+  static String dtypeName(int value) {
+    for (ScalarType s : ScalarType.values()) {
+      if (s.value == value) return s.name().toLowerCase(Locale.ROOT);
+    }
+    return "dtype#" + value;
+  }
+
+  static boolean isF64(Tensor t) {
+    return t.scalar_type().value == F64;
+  }
+
+  /** Checks: defined, float32/float64. */
+  static void checkFloat(String op, String name, Tensor t) {
+    if (t == null || !t.defined()) throw new IllegalArgumentException(op + ": " + name + " is " + describe(t));
+    int st = t.scalar_type().value;
+    if (st != F32 && st != F64) {
+      throw new IllegalArgumentException(
+          op + ": " + name + " must be float32 or float64, got " + describe(t));
+    }
+  }
+
+  /** Checks that {@code t} has the dtype and device of {@code ref}. */
+  static void checkLike(String op, String refName, Tensor ref, String name, Tensor t) {
+    checkFloat(op, name, t);
+    if (t.scalar_type().value != ref.scalar_type().value || ref.device().notEquals(t.device())) {
+      throw new IllegalArgumentException(
+          op + ": " + name + " " + describe(t) + " must have the dtype and device of " + refName + " "
+              + describe(ref));
+    }
+  }
+
+  /** Checks that {@code t} has exactly the shape, dtype and device of {@code ref}. */
+  static void checkSame(String op, String refName, Tensor ref, String name, Tensor t) {
+    checkLike(op, refName, ref, name, t);
+    if (!Arrays.equals(NativeFunction.shape(t), NativeFunction.shape(ref))) {
+      throw new IllegalArgumentException(
+          op + ": " + name + " " + describe(t) + " must have the shape of " + refName + " " + describe(ref));
+    }
+  }
+
+  static void checkDim(String op, String name, Tensor t, int dim, String layout) {
+    if (t.dim() != dim) {
+      throw new IllegalArgumentException(op + ": " + name + " must be " + layout + ", got " + describe(t));
+    }
+  }
+
+  /** Float kernels only exist in float32 on CUDA for this op. */
+  static void checkCudaF32(String op, Tensor t) {
+    if (t.is_cuda() && t.scalar_type().value != F32) {
+      throw new IllegalArgumentException(op + ": only float32 is implemented on CUDA, got " + describe(t));
+    }
+  }
+
+  static FloatPointer f32(Tensor t) {
+    return t == null ? null : t.data_ptr_float();
+  }
+
+  static DoublePointer f64(Tensor t) {
+    return t == null ? null : t.data_ptr_double();
+  }
+
+  static Tensor contiguousOrNull(Tensor t) {
+    return t == null ? null : t.contiguous();
+  }
+
+  /** Uninitialised tensor of {@code shape} with the dtype and device of {@code like}. */
+  static Tensor empty(Tensor like, long... shape) {
+    return like.new_empty(shape);
+  }
+
+  /** Device scratch for a CUDA kernel: at least one byte, on the device of {@code like}. */
+  static Tensor workspace(Tensor like, long bytes) {
+    return like.new_empty(
+        new long[] {Math.max(bytes, 1)}, new TensorOptions().dtype(new ScalarTypeOptional(ScalarType.Byte)));
+  }
+
+  // ---- current CUDA stream ------------------------------------------------------------------------------------
+  // bytedeco's CPU jar carries org.bytedeco.pytorch.global.torch_cuda but its native part exists only in the -gpu
+  // build, and CUDAStream.stream() returns a type of the org.bytedeco:cuda artifact. Reflection keeps this class
+  // loadable with the CPU jar; when the lookup fails the default stream (null) is used, which is libtorch's current
+  // stream unless the application switched streams.
+
+  private static volatile Method currentStream;
+  private static volatile Method rawStream;
+  private static volatile boolean streamLookupFailed;
+
+  /** @return the current CUDA stream of {@code t}'s device as a {@code cudaStream_t}, or null (default stream) */
+  static Pointer cudaStream(Tensor t) {
+    if (streamLookupFailed) return null;
+    try {
+      if (currentStream == null) {
+        Class<?> c = Class.forName("org.bytedeco.pytorch.global.torch_cuda");
+        currentStream = c.getMethod("getCurrentCUDAStream", byte.class);
+        rawStream = Class.forName("org.bytedeco.pytorch.cuda.CUDAStream").getMethod("stream");
+      }
+      Object stream = currentStream.invoke(null, t.device().index());
+      return (Pointer) rawStream.invoke(stream);
+    } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
+      streamLookupFailed = true;
+      return null;
+    }
+  }
+}
