@@ -95,15 +95,25 @@ public final class NativeFunction {
   private static final long[] EMPTY_SIZE = {0};
   private static final long[] UNIT_STRIDE = {1};
 
-  /** Fires when the sentinel's storage is freed, i.e. when no graph refers to it any more. */
-  private static final PointerConsumer SENTINEL_DELETER =
-      new PointerConsumer() {
-        @Override
-        public void call(Pointer data) {
-          State s = REGISTRY.remove(data.address());
-          if (s != null) s.dispose();
-        }
-      };
+  /**
+   * Fires when the sentinel's storage is freed, i.e. when no graph refers to it any more. Its native thunk must live
+   * forever: the class may be initialised while a caller's PointerScope is open, and a scope-owned deleter would be
+   * freed with that scope (seen: every later graph then leaked), hence the extra reference.
+   */
+  private static final PointerConsumer SENTINEL_DELETER = newDeleter();
+
+  private static PointerConsumer newDeleter() {
+    PointerConsumer d =
+        new PointerConsumer() {
+          @Override
+          public void call(Pointer data) {
+            State s = REGISTRY.remove(data.address());
+            if (s != null) s.dispose();
+          }
+        };
+    d.retainReference();
+    return d;
+  }
 
   private NativeFunction() {}
 
@@ -280,7 +290,9 @@ public final class NativeFunction {
       // The cat: its CatBackward0 node computes all input gradients with one backward call.
       Tensor joined = cat(parts);
       Node catNode = joined.grad_fn();
-      s.catNode = new Node(catNode); // non-owning: an owning copy would keep the graph alive (cycle)
+      // Non-owning view of the node: an owning copy (even new Node(catNode), which shares JavaCPP's deallocator)
+      // would keep the graph alive from the registry, and the registry entry lives until the graph dies: a cycle.
+      s.catNode = new RawNode(catNode.address());
       s.computeHook = new ComputeHook(s);
       catNode.add_pre_hook(s.computeHook);
 
@@ -496,6 +508,14 @@ public final class NativeFunction {
         drop(gradInputs[i]);
         gradInputs[i] = null;
       }
+    }
+  }
+
+  /** A Node pointer that owns nothing. */
+  private static final class RawNode extends Node {
+    RawNode(long address) {
+      super((Pointer) null);
+      this.address = address;
     }
   }
 
