@@ -7,7 +7,6 @@ import static org.deepspg.ops.OpSupport.checkDim;
 import static org.deepspg.ops.OpSupport.checkFloat;
 import static org.deepspg.ops.OpSupport.checkLike;
 import static org.deepspg.ops.OpSupport.checkSame;
-import static org.deepspg.ops.OpSupport.contiguousOrNull;
 import static org.deepspg.ops.OpSupport.describe;
 import static org.deepspg.ops.OpSupport.empty;
 import static org.deepspg.ops.OpSupport.f32;

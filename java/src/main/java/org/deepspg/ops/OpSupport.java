@@ -92,10 +92,6 @@ final class OpSupport {
     return t == null ? null : t.data_ptr_double();
   }
 
-  static Tensor contiguousOrNull(Tensor t) {
-    return t == null ? null : t.contiguous();
-  }
-
   /** Uninitialised tensor of {@code shape} with the dtype and device of {@code like}. */
   static Tensor empty(Tensor like, long... shape) {
     return like.new_empty(shape);
