@@ -116,9 +116,10 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
   const int64_t cc = c * c, part = cc + 2 * c;  // per tile: P (c*c), a (c), b (c)
   if (bh == 0) return detail::ok();
   std::vector<double> partial(static_cast<size_t>(bh * tiles * part), 0.0);
+  const bool par = bh * c * n >= detail::kOmpMinWork;
 
   // Sweep 1: per-tile partial Gram matrix and squared norms.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
   for (int64_t w = 0; w < bh * tiles; ++w) {
     const int64_t g = w / tiles, t = w % tiles;
     const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
@@ -129,7 +130,7 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
   }
 
   // Finalize per (b, head): reduce tiles in order, normalise, softmax.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
   for (int64_t g = 0; g < bh; ++g) {
     std::vector<double> acc(static_cast<size_t>(part), 0.0);
     for (int64_t t = 0; t < tiles; ++t) {
@@ -165,7 +166,7 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
   }
 
   // Sweep 2: O = A V'.
-#pragma omp parallel
+#pragma omp parallel if (par)
   {
     std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * kTile) : 0);
 #pragma omp for schedule(static)
@@ -190,9 +191,10 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
     for (int64_t h = 0; h < p.heads; ++h) p.dtau[h] = 0;
   if (bh == 0) return detail::ok();
   std::vector<double> partial(static_cast<size_t>(bh * tiles * cc), 0.0);
+  const bool par = bh * c * n >= detail::kOmpMinWork;
 
   // Sweep 1: dA = dO V'^T (per-tile partials).
-#pragma omp parallel
+#pragma omp parallel if (par)
   {
     std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * kTile) : 0);
 #pragma omp for schedule(static)
@@ -222,7 +224,7 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   std::vector<T> cxy(static_cast<size_t>(bh * cc)), dxdiag(static_cast<size_t>(bh * c)),
       dydiag(static_cast<size_t>(bh * c));
   std::vector<double> dtau_part(static_cast<size_t>(bh), 0.0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
   for (int64_t g = 0; g < bh; ++g) {
     std::vector<double> dA(cc, 0.0), dZ(cc), dG(cc);
     for (int64_t t = 0; t < tiles; ++t) {
@@ -266,7 +268,7 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   }
 
   // Sweep 2: dx, dy, dv (and dgate).
-#pragma omp parallel
+#pragma omp parallel if (par)
   {
     std::vector<T> buf(static_cast<size_t>(c * kTile));
 #pragma omp for schedule(static)

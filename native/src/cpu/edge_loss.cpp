@@ -103,7 +103,7 @@ int32_t edge_loss(const char* fn, const T* out, const T* gt, int64_t planes, int
   // An empty domain (W = 1 for Dx, say) contributes 0 to the value and the gradient.
   const double ix = nx > 0 ? 1.0 / nx : 0.0, iy = ny > 0 ? 1.0 / ny : 0.0;
   std::vector<double> sx(static_cast<size_t>(planes)), sy(static_cast<size_t>(planes));
-#pragma omp parallel
+#pragma omp parallel if (planes * hw >= detail::kOmpMinWork)
   {
     std::vector<double> gx, gy;
     if (op == DEEPSPG_EDGE_SOBEL) gx.resize(static_cast<size_t>(hw)), gy.resize(static_cast<size_t>(hw));

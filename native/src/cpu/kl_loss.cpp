@@ -38,7 +38,7 @@ int32_t kl_loss(const char* fn, const T* zo, const T* zg, int64_t batch, int64_t
   }
   const double it = 1.0 / temperature, scale = 1.0 / (static_cast<double>(batch) * static_cast<double>(hw));
   std::vector<double> part(static_cast<size_t>(items));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * k * hw >= detail::kOmpMinWork)
   for (int64_t w = 0; w < items; ++w) {
     const int64_t b = w / tiles, p0 = (w % tiles) * kPix, len = std::min(kPix, hw - p0);
     const T* o = zo + b * k * hw + p0;

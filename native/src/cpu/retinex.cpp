@@ -39,7 +39,7 @@ inline int argmax3(T a, T b, T c) {
 template <typename T>
 int32_t prior_forward(const char* fn, const T* image, int64_t batch, int64_t hw, int32_t mode, T* z) {
   if (int32_t st = check_prior<T>(fn, image, z, batch, hw, mode)) return st;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * hw >= detail::kOmpMinWork)
   for (int64_t b = 0; b < batch; ++b) {
     const T* i0 = image + b * 3 * hw;
     const T* i1 = i0 + hw;
@@ -70,7 +70,7 @@ int32_t prior_backward(const char* fn, const T* dz, const T* image, int64_t batc
                        T* dimage) {
   if (int32_t st = check_prior<T>(fn, dz, dimage, batch, hw, mode)) return st;
   if (mode == DEEPSPG_PRIOR_MAX) DEEPSPG_CHECK_PTR(fn, image);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * hw >= detail::kOmpMinWork)
   for (int64_t b = 0; b < batch; ++b) {
     const T* d0 = dz + b * 4 * hw;
     const T* d1 = d0 + hw;
@@ -107,10 +107,10 @@ int32_t lightup_forward(const char* fn, const T* image, const T* m, int64_t nume
   DEEPSPG_CHECK_PTR(fn, xr);
   if (numel < 0) return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": negative size");
   const T eps = static_cast<T>(detail::kLightupEps);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (numel >= detail::kOmpMinWork)
   for (int64_t k = 0; k < numel; ++k) xr[k] = image[k] * (T(1) + m[k]);
   if (xl != nullptr) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (numel >= detail::kOmpMinWork)
     for (int64_t k = 0; k < numel; ++k) {
       const T l = T(1) + m[k];
       xl[k] = T(1) / (l > eps ? l : eps);
@@ -126,7 +126,7 @@ int32_t lightup_backward(const char* fn, const T* dxr, const T* dxl, const T* im
   DEEPSPG_CHECK_PTR(fn, m);
   if (numel < 0) return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": negative size");
   const T eps = static_cast<T>(detail::kLightupEps);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (numel >= detail::kOmpMinWork)
   for (int64_t k = 0; k < numel; ++k) {
     const T l = T(1) + m[k];
     const T gr = dxr ? dxr[k] : T(0);

@@ -258,11 +258,8 @@ public final class DeepSPG extends Module {
         : new Intermediates(out, null, null, null, null, null);
   }
 
-  /**
-   * Retinex light-up {@code X_r = I ⊙ (1 + M) = I·M + I} (spec §3 Kernel B).
-   * TODO(ops): switch to {@code org.deepspg.ops.Retinex.lightUp(image, m)} once that façade exists (one line).
-   */
+  /** Retinex light-up {@code X_r = I ⊙ (1 + M)} (spec §3 Kernel B) through the fused kernel. */
   private static Tensor lightUp(Tensor image, Tensor m) {
-    return image.mul(m).add(image);
+    return org.deepspg.ops.Retinex.lightUp(image, m);
   }
 }

@@ -3,15 +3,9 @@
  */
 package org.deepspg.nn;
 
-import static org.bytedeco.pytorch.global.torch.cat;
-
-import java.lang.ref.Reference;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.ScalarTypeOptional;
-import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 
 /**
  * Retinexformer's illumination estimator (spec §1.3): {@code Z = [I ; P]} (P the channel mean or max),
@@ -60,17 +54,10 @@ public final class IlluminationEstimator extends Module {
    */
   public Result forward(Tensor image) {
     Shapes.requireNchw("IlluminationEstimator input", image, 3);
-    // TODO(ops): org.deepspg.ops.Retinex prior/concat kernel (spec §3 Kernel A) once it exists.
-    Tensor p;
-    if (prior == RetinexPrior.MEAN) {
-      p = image.mean(new long[] {1}, true, new ScalarTypeOptional());
-    } else {
-      // torch.max(dim) routes the gradient to the first arg-max (amax would split it among ties).
-      T_TensorTensor_T mx = image.max(1, true);
-      p = new Tensor(mx.get0()); // get0 is a reference into the tuple: copy the handle while the tuple is alive
-      Reference.reachabilityFence(mx);
-    }
-    Tensor z = cat(new TensorVector(image, p), 1);
+    // Prior/concat Z = [I ; mean_c I] (or max_c I) in one fused kernel (spec §3 Kernel A); on ties the max variant
+    // routes the gradient to the first arg-max channel, like torch.max(dim).
+    Tensor z = org.deepspg.ops.Retinex.prior(image,
+        prior == RetinexPrior.MEAN ? org.deepspg.ops.PriorMode.MEAN : org.deepspg.ops.PriorMode.MAX);
     Tensor fl = dconv.forward(conv1.forward(z));
     return new Result(fl, conv2.forward(fl));
   }

@@ -43,8 +43,7 @@ final class ModelTestSupport {
 
   /** Disables oneDNN (wrong conv input-gradients for out_channels &lt; 16 on this CPU, see COMMON.md/STYLE.md §0). */
   static void disableMkldnn() {
-    // TODO(ops): call org.deepspg.ops.Backends.init() once it exists.
-    torch.globalContext().setUserEnabledMkldnn(false);
+    org.deepspg.ops.Backends.init();
   }
 
   /**

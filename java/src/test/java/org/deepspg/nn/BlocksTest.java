@@ -38,8 +38,7 @@ class BlocksTest {
 
   @BeforeAll
   static void backends() {
-    // TODO(ops): org.deepspg.ops.Backends.init() once it exists (oneDNN conv-gradient defect, COMMON.md).
-    torch.globalContext().setUserEnabledMkldnn(false);
+    org.deepspg.ops.Backends.init();
     torch.manual_seed(11);
   }
 
