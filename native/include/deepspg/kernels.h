@@ -43,6 +43,13 @@ const char* deepspg_version(void);
 const char* deepspg_build_info(void);
 /** Message of the last error on this thread ("" when none). */
 const char* deepspg_last_error(void);
+/**
+ * 1 when this CPU runs the instruction set the CPU kernels were compiled for (DEEPSPG_ARCH, default x86-64-v3:
+ * AVX2 + FMA), else 0 (calling any CPU kernel would then crash with an illegal instruction). Safe on any x86-64.
+ */
+int32_t deepspg_cpu_supported(void);
+/** The -march the CPU kernels were compiled for, e.g. "x86-64-v3". Safe on any x86-64. */
+const char* deepspg_cpu_arch(void);
 /** 1 when the library was compiled with the CUDA kernels, else 0. */
 int32_t deepspg_cuda_compiled(void);
 /** Number of CUDA devices the driver reports (0 without CUDA kernels, driver or GPU). */

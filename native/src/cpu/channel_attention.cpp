@@ -39,10 +39,34 @@ constexpr int64_t kTile = 256;
 inline int64_t num_tiles(int64_t n) { return (n + kTile - 1) / kTile; }
 
 // Dot products of all row pairs of two [c, len] blocks (row stride ld) into out[c*c] (+=, in double).
-// `omp simd reduction` lets the compiler vectorise the sum without -ffast-math; the order is fixed per build.
+// Four rows of `a` share each load of a row of `b` (1.25 loads per FMA instead of 2), and `omp simd reduction` lets
+// the compiler vectorise the sums without -ffast-math; the summation order is fixed per build.
 template <typename T>
 inline void gram_tile(const T* a, const T* b, int64_t c, int64_t ld, int64_t len, double* out) {
-  for (int64_t i = 0; i < c; ++i) {
+  int64_t i = 0;
+  for (; i + 4 <= c; i += 4) {
+    const T* a0 = a + i * ld;
+    const T* a1 = a0 + ld;
+    const T* a2 = a1 + ld;
+    const T* a3 = a2 + ld;
+    for (int64_t j = 0; j < c; ++j) {
+      const T* bj = b + j * ld;
+      T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+      for (int64_t k = 0; k < len; ++k) {
+        const T y = bj[k];
+        s0 += a0[k] * y;
+        s1 += a1[k] * y;
+        s2 += a2[k] * y;
+        s3 += a3[k] * y;
+      }
+      out[i * c + j] += static_cast<double>(s0);
+      out[(i + 1) * c + j] += static_cast<double>(s1);
+      out[(i + 2) * c + j] += static_cast<double>(s2);
+      out[(i + 3) * c + j] += static_cast<double>(s3);
+    }
+  }
+  for (; i < c; ++i) {
     const T* ai = a + i * ld;
     for (int64_t j = 0; j < c; ++j) {
       const T* bj = b + j * ld;
@@ -84,9 +108,11 @@ inline const T* gated_tile(const T* v, const T* gate, int64_t c, int64_t ld, int
 }
 
 // out[i, :] = sum_j M_ij * src[j, :] for one tile (plus, when diag != null, diag_i * self[i, :]).
+// Four source rows per pass over out[i] (5 loads + 1 store per 4 FMAs instead of 2 + 1 per FMA).
 template <typename T>
 inline void mix_tile(const T* M, const T* src, int64_t src_ld, int64_t c, int64_t len, T* out, int64_t out_ld,
                      bool transpose, const T* diag = nullptr, const T* self = nullptr, int64_t self_ld = 0) {
+  auto m = [&](int64_t i, int64_t j) { return transpose ? M[j * c + i] : M[i * c + j]; };
   for (int64_t i = 0; i < c; ++i) {
     T* oi = out + i * out_ld;
     if (diag != nullptr) {
@@ -98,11 +124,21 @@ inline void mix_tile(const T* M, const T* src, int64_t src_ld, int64_t c, int64_
 #pragma omp simd
       for (int64_t k = 0; k < len; ++k) oi[k] = 0;
     }
-    for (int64_t j = 0; j < c; ++j) {
-      const T m = transpose ? M[j * c + i] : M[i * c + j];
+    int64_t j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const T m0 = m(i, j), m1 = m(i, j + 1), m2 = m(i, j + 2), m3 = m(i, j + 3);
+      const T* s0 = src + j * src_ld;
+      const T* s1 = s0 + src_ld;
+      const T* s2 = s1 + src_ld;
+      const T* s3 = s2 + src_ld;
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) oi[k] += m0 * s0[k] + m1 * s1[k] + m2 * s2[k] + m3 * s3[k];
+    }
+    for (; j < c; ++j) {
+      const T mj = m(i, j);
       const T* sj = src + j * src_ld;
 #pragma omp simd
-      for (int64_t k = 0; k < len; ++k) oi[k] += m * sj[k];
+      for (int64_t k = 0; k < len; ++k) oi[k] += mj * sj[k];
     }
   }
 }

@@ -52,6 +52,11 @@ public final class NativeLibrary {
         // libtorch first: its bundled libgomp is then the OpenMP runtime our kernels bind to as well.
         Loader.load(org.bytedeco.pytorch.global.torch.class);
         Loader.load(kernels.class);
+        if (kernels.deepspg_cpu_supported() == 0) {
+          throw new UnsatisfiedLinkError("libdeepspg_kernels was compiled for " + kernels.deepspg_cpu_arch().getString()
+              + " (AVX2/FMA), which this CPU does not support; rebuild with "
+              + "mvn install -Ddeepspg.arch=x86-64-v2 (or cmake -DDEEPSPG_ARCH=x86-64-v2)");
+        }
         torchLoaded = true;
         loaded = true;
       } catch (Throwable t) {

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of the DeepSPG-S enhancement-network forward, one run, same machine and thread count:
+#   PyTorch eager (Debian python3-torch) on the spec reference, ONNX Runtime Java on its ONNX export, DeepSPG-Java.
+# Usage: benchmarks/peers/run-peers.sh [threads=2] [height=416] [width=608]
+# Needs: /usr/bin/python3 with torch (apt-get install python3-torch), benchmarks/target/benchmarks.jar (mvn install).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+threads="${1:-2}"; h="${2:-416}"; w="${3:-608}"
+onnx="$(mktemp -d)/deepspg_s.onnx"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== PyTorch eager (and ONNX export to $onnx)"
+/usr/bin/python3 "$root/benchmarks/peers/deepspg_peers.py" --threads "$threads" --height "$h" --width "$w" \
+  --iters 5 --onnx "$onnx" 2>/dev/null
+echo "== ONNX Runtime Java and DeepSPG-Java (JMH, ms/op)"
+java -Ddeepspg.onnx="$onnx" -jar "$root/benchmarks/target/benchmarks.jar" EnhancementPeers \
+  -p threads="$threads" -p height="$h" -p width="$w" -p mkldnn=false,true -rf json -rff /tmp/peers-jmh.json 2>&1 \
+  | grep -E "^(Benchmark|EnhancementPeers)"

@@ -1,0 +1,147 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.benchmarks;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.ops.Backends;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The DeepSPG-S enhancement-network forward (no HRNet: the three semantic inputs are random stand-ins, as in the
+ * reference's {@code hr_feats}) in DeepSPG-Java against ONNX Runtime's Java API running the same network exported
+ * from the spec's PyTorch reference ({@code benchmarks/peers/deepspg_peers.py}), same input size, same JVM, same
+ * intra-op thread count. PyTorch eager is timed by the same script; {@code benchmarks/peers/run-peers.sh} runs all
+ * three in one go. Random weights: timing only.
+ *
+ * <p>Measured: milliseconds per forward, batch 1. Setup builds the model and inputs once per trial; each invocation
+ * closes its output (PointerScope / try-with-resources), returns a value so nothing is dead code.
+ *
+ * <p>Run: {@code java -Ddeepspg.onnx=/tmp/deepspg_s.onnx -jar benchmarks/target/benchmarks.jar EnhancementPeers
+ * -p threads=2}
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 5)
+@Measurement(iterations = 5, time = 5)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx6g"})
+@State(Scope.Benchmark)
+public class EnhancementPeersBenchmark {
+  /** deepspg: our Java network; onnxruntime: ORT Java on the exported reference. */
+  @Param({"deepspg", "onnxruntime"})
+  public String engine;
+
+  /** Intra-op threads for both engines. */
+  @Param({"2"})
+  public int threads;
+
+  /** Input height. */
+  @Param({"416"})
+  public int height;
+
+  /** Input width. */
+  @Param({"608"})
+  public int width;
+
+  /** Keep oneDNN enabled for this inference-only run ("true") or use the project default (off). */
+  @Param({"false"})
+  public String mkldnn;
+
+  private DeepSPG model;
+  private Tensor input, s0, s1, s2;
+  private OrtEnvironment env;
+  private OrtSession session;
+  private Map<String, OnnxTensor> feeds;
+
+  @Setup(Level.Trial)
+  public void setup() throws Exception {
+    if (engine.equals("deepspg")) {
+      System.setProperty(Backends.MKLDNN_PROPERTY, mkldnn);
+      Backends.init();
+      torch.set_num_threads(threads);
+      torch.manual_seed(0);
+      model = new DeepSPG(DeepSPGConfig.s());
+      model.eval();
+      try (PointerScope s = new PointerScope()) {
+        input = keep(torch.rand(1, 3, height, width).mul(new org.bytedeco.pytorch.Scalar(0.3)));
+        s0 = keep(torch.randn(1, 48, height / 4, width / 4));
+        s1 = keep(torch.randn(1, 96, height / 8, width / 8));
+        s2 = keep(torch.randn(1, 192, height / 16, width / 16));
+      }
+    } else {
+      String path = System.getProperty("deepspg.onnx", "/tmp/deepspg_s.onnx");
+      env = OrtEnvironment.getEnvironment();
+      OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+      o.setIntraOpNumThreads(threads);
+      o.setInterOpNumThreads(1);
+      o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      session = env.createSession(path, o);
+      feeds = new HashMap<>();
+      feeds.put("input", random(new long[] {1, 3, height, width}, 1, 0.3f));
+      feeds.put("s0", random(new long[] {1, 48, height / 4, width / 4}, 2, 1));
+      feeds.put("s1", random(new long[] {1, 96, height / 8, width / 8}, 3, 1));
+      feeds.put("s2", random(new long[] {1, 192, height / 16, width / 16}, 4, 1));
+    }
+  }
+
+  private OnnxTensor random(long[] shape, long seed, float scale) throws Exception {
+    int n = 1;
+    for (long d : shape) n *= (int) d;
+    float[] a = new float[n];
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int i = 0; i < n; i++) a[i] = (float) r.nextDouble() * scale;
+    return OnnxTensor.createTensor(env, FloatBuffer.wrap(a), shape);
+  }
+
+  private static Tensor keep(Tensor t) {
+    t.retainReference();
+    return t;
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() throws Exception {
+    if (session != null) {
+      for (OnnxTensor t : feeds.values()) t.close();
+      session.close();
+    }
+    if (input != null) for (Tensor t : new Tensor[] {input, s0, s1, s2}) t.close();
+  }
+
+  @Benchmark
+  public float forward() throws Exception {
+    if (session != null) {
+      try (OrtSession.Result r = session.run(feeds)) {
+        return ((float[][][][]) r.get(0).getValue())[0][0][0][0];
+      }
+    }
+    try (PointerScope s = new PointerScope(); InferenceMode im = new InferenceMode()) {
+      Tensor o = model.forward(input, s0, s1, s2);
+      return o.data_ptr_float().get();
+    }
+  }
+}
