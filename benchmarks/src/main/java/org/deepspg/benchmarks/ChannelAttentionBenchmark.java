@@ -5,12 +5,11 @@ package org.deepspg.benchmarks;
 
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.NativeLibrary;
+import org.deepspg.testing.Oracles;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -100,24 +99,9 @@ public class ChannelAttentionBenchmark {
     for (Tensor t : new Tensor[] {x, y, v, f, tau, dout}) t.close();
   }
 
-  /** Stock-op chain: the reference's channel_attention. */
-  static Tensor baseline(Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, int heads) {
-    long b = v.size(0), d = v.size(1), h = v.size(2), w = v.size(3), c = d / heads;
-    Tensor vv = gate == null ? v : v.mul(gate);
-    Tensor xn = normalize(x.reshape(b, heads, c, h * w));
-    Tensor yn = normalize(y.reshape(b, heads, c, h * w));
-    Tensor a = xn.matmul(yn.transpose(-2, -1)).mul(tau.reshape(1, heads, 1, 1)).softmax(-1);
-    return a.matmul(vv.reshape(b, heads, c, h * w)).reshape(b, d, h, w);
-  }
-
-  private static Tensor normalize(Tensor t) {
-    Tensor n = torch.linalg_vector_norm(t, new Scalar(2.0), new long[] {-1}, true, new ScalarTypeOptional());
-    return t.div(n.clamp_min(new Scalar(1e-12)));
-  }
-
   private double forwardOnly(boolean fused, Traffic tr) {
     try (PointerScope s = new PointerScope(); org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
-      Tensor o = fused ? ChannelAttention.apply(x, y, v, f, tau, heads) : baseline(x, y, v, f, tau, heads);
+      Tensor o = fused ? ChannelAttention.apply(x, y, v, f, tau, heads) : Oracles.attention(x, y, v, f, tau, heads);
       tr.bytes += 4L * elems * 4;
       return o.data_ptr_float().get();
     }
@@ -125,7 +109,7 @@ public class ChannelAttentionBenchmark {
 
   private double forwardBackward(boolean fused, Traffic tr) {
     try (PointerScope s = new PointerScope()) {
-      Tensor o = fused ? ChannelAttention.apply(x, y, v, f, tau, heads) : baseline(x, y, v, f, tau, heads);
+      Tensor o = fused ? ChannelAttention.apply(x, y, v, f, tau, heads) : Oracles.attention(x, y, v, f, tau, heads);
       o.mul(dout).sum().backward();
       double r = x.grad().data_ptr_float().get();
       for (Tensor t : new Tensor[] {x, y, v, tau}) t.mutable_grad().reset();
