@@ -173,7 +173,10 @@ public final class Losses {
   }
 
   private static org.bytedeco.pytorch.Device clipDevice(Clip clip) {
-    return clip.parameters().get(0).device();
+    TensorVector ps = clip.parameters(); // keep the vector alive while reading its element
+    org.bytedeco.pytorch.Device d = ps.get(0).device();
+    ps.close();
+    return d;
   }
 
   /**

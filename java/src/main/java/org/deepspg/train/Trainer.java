@@ -138,7 +138,12 @@ public final class Trainer implements AutoCloseable {
     }
     LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
     StringTensorDict d = model.named_parameters(true);
-    for (long i = 0; i < d.size(); i++) params.put(d.get(i).key().getString(), d.get(i).value());
+    for (long i = 0; i < d.size(); i++) {
+      // Own handle: a dict item's value() points into the dict, which the GC may free (then grad() segfaults).
+      Tensor own = new Tensor(d.get(i).value());
+      own.retainReference();
+      params.put(d.get(i).key().getString(), own);
+    }
     this.paramVec = new TensorVector(params.values().toArray(new Tensor[0]));
     this.adam = new Adam(params, cfg.dbl("adam.beta1"), cfg.dbl("adam.beta2"), cfg.dbl("adam.eps"));
     this.losses = new Losses(cfg.lossWeights(), cfg.edgeOperator(), priors.hrnet(), cfg.semTemperature(),
@@ -412,6 +417,7 @@ public final class Trainer implements AutoCloseable {
    * @return mean PSNR
    */
   private double validate(PairedDataset val, MetricsLog metrics, int ep) throws IOException {
+    long t0 = System.nanoTime();
     int n = val.size();
     int limit = (int) cfg.lng("val.max_images");
     if (limit > 0) n = Math.min(n, limit);

@@ -37,6 +37,7 @@ class TrainStepTest {
   @BeforeAll
   static void init() {
     Backends.init();
+    torch.set_num_threads(1); // the test machine is shared: oversubscribed OpenMP threads are 10-30x slower
   }
 
   @Test
@@ -45,6 +46,7 @@ class TrainStepTest {
     Clip clip = TrainTestSupport.tinyClip();
     Properties p = new Properties();
     p.setProperty("variant", "v3");
+    p.setProperty("threads", "1");
     p.setProperty("run.dir", tmp.resolve("run").toString());
     TrainConfig cfg = TrainConfig.fromProperties(p);
     assertEquals(20, cfg.model().channels(), "DeepSPG-S");
