@@ -66,6 +66,11 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (resume != null && resume.contains("=") && !Files.exists(Path.of(resume))) {
+      // "--resume key=value": picocli gave the optional value to --resume; it is an override
+      overrides.add(0, resume);
+      resume = "";
+    }
     Properties explicit = new Properties();
     if (config != null) explicit.putAll(TrainConfig.readProperties(config));
     explicit.putAll(TrainConfig.parseOverrides(overrides));
