@@ -28,6 +28,13 @@ public final class AtomicFile {
     void write(OutputStream out) throws IOException;
   }
 
+  /**
+   * Test hook: when &gt;= 0, the stream handed to the writer throws an {@link IOException} ("simulated crash") once
+   * this many bytes have been written, so tests can check that a failure mid-write leaves the old file intact.
+   * Package-private; -1 (off) in production.
+   */
+  static volatile long failAfterBytesForTest = -1;
+
   private AtomicFile() {}
 
   /**
@@ -43,6 +50,8 @@ public final class AtomicFile {
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         OutputStream out = Channels.newOutputStream(ch);
+        long failAfter = failAfterBytesForTest;
+        if (failAfter >= 0) out = new FailingStream(out, failAfter);
         writer.write(out);
         out.flush();
         ch.force(true);
@@ -61,6 +70,33 @@ public final class AtomicFile {
       }
     } finally {
       if (!ok) Files.deleteIfExists(tmp);
+    }
+  }
+
+  /** Counts bytes and throws after a limit (see {@link #failAfterBytesForTest}). */
+  private static final class FailingStream extends java.io.FilterOutputStream {
+    private long left;
+
+    FailingStream(OutputStream out, long limit) {
+      super(out);
+      this.left = limit;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      if (left-- <= 0) throw new IOException("simulated crash while writing");
+      out.write(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      if (len > left) {
+        out.write(b, off, (int) Math.max(0, left));
+        left = 0;
+        throw new IOException("simulated crash while writing");
+      }
+      left -= len;
+      out.write(b, off, len);
     }
   }
 }

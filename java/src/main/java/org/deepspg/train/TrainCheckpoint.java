@@ -38,7 +38,8 @@ public final class TrainCheckpoint {
   private TrainCheckpoint() {}
 
   /**
-   * The named parameters and buffers of a module, parameters first, in registration order.
+   * The named parameters and buffers of a module, parameters first, in registration order (each an own handle
+   * sharing the module's storage; attached to the caller's scope if one is open).
    *
    * @param m module
    * @return name to tensor
@@ -46,7 +47,8 @@ public final class TrainCheckpoint {
   public static Map<String, Tensor> tensorsOf(Module m) {
     LinkedHashMap<String, Tensor> r = new LinkedHashMap<>();
     for (StringTensorDict d : new StringTensorDict[] {m.named_parameters(true), m.named_buffers(true)}) {
-      for (long i = 0; i < d.size(); i++) r.put(d.get(i).key().getString(), d.get(i).value());
+      // Own handles: value() points into the dict, which may be freed once it is unreachable.
+      for (long i = 0; i < d.size(); i++) r.put(d.get(i).key().getString(), new Tensor(d.get(i).value()));
     }
     return r;
   }

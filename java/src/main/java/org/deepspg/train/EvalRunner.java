@@ -1,0 +1,191 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.Set;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.deepspg.data.PairedDataset;
+import org.deepspg.eval.Baselines;
+import org.deepspg.eval.EvalReport;
+import org.deepspg.eval.Metrics;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.hrnet.InputNorm;
+import org.deepspg.model.io.LoadOptions;
+import org.deepspg.model.io.ModuleLoader;
+import org.deepspg.ops.Backends;
+
+/**
+ * Evaluation of a method on paired images (spec §6): PSNR, SSIM and their GT-mean variants per image, averaged, with
+ * the enhancement time per image. Methods are the classical baselines or a DeepSPG network loaded from an exported
+ * weights file ({@code model_final.pth}, {@code model_best.pth}) or a training checkpoint ({@code last.pth}).
+ */
+public final class EvalRunner {
+  /** An enhancement method under evaluation. */
+  public interface Method {
+    /**
+     * @param low the low-light input
+     * @param high the target (only oracle baselines may look at it)
+     * @return the enhanced image {@code [3, H, W]} planar, values in [0, 1]
+     */
+    float[] enhance(Image low, Image high);
+
+    /** @return a short description for the report */
+    String name();
+  }
+
+  private static final Set<String> MODEL_KEYS = Set.of(DeepSPGConfig.KEY_CHANNELS, DeepSPGConfig.KEY_BLOCKS,
+      DeepSPGConfig.KEY_SEM_ENABLED, DeepSPGConfig.KEY_SEM_Q_DENSE, DeepSPGConfig.KEY_SEM_SHARED_LN,
+      DeepSPGConfig.KEY_SEM_SKF_RESIDUAL, DeepSPGConfig.KEY_SEM_FFN_EXPANSION, DeepSPGConfig.KEY_RETINEX_PRIOR);
+
+  private EvalRunner() {}
+
+  /**
+   * Evaluates a method on (the first {@code limit} pairs of) a dataset.
+   *
+   * @param ds the pairs
+   * @param method the method
+   * @param limit maximum pairs (0 = all)
+   * @return the report (per-image metrics and enhancement seconds)
+   * @throws IOException when an image cannot be read
+   */
+  public static EvalReport run(PairedDataset ds, Method method, int limit) throws IOException {
+    EvalReport rep = new EvalReport(method.name(), Metrics.DEFAULT_GRAY_WEIGHTS);
+    int n = limit > 0 ? Math.min(limit, ds.size()) : ds.size();
+    for (int i = 0; i < n; i++) {
+      PairedDataset.Loaded l = ds.load(i);
+      long t0 = System.nanoTime();
+      float[] pred = method.enhance(l.low(), l.high());
+      double secs = (System.nanoTime() - t0) / 1e9;
+      Metrics.Scores s = Metrics.evaluate(pred, l.high().rgb(), l.high().height(), l.high().width(),
+          Metrics.Layout.CHW, Metrics.DEFAULT_GRAY_WEIGHTS);
+      rep.add(EvalReport.ImageResult.of(l.pair().name(), s, secs));
+    }
+    return rep;
+  }
+
+  /**
+   * A classical baseline.
+   *
+   * @param which identity | gamma | clahe
+   * @param gamma fixed exponent for "gamma" ({@code out = x^g}), or null for the per-image oracle exponent that
+   *     maximises PSNR against the target (an upper bound, not a method)
+   * @return the method
+   */
+  public static Method baseline(String which, Double gamma) {
+    String w = which.toLowerCase(Locale.ROOT);
+    return switch (w) {
+      case "identity" -> method("identity", (lo, hi) -> Baselines.identity(lo.rgb()));
+      case "gamma" -> gamma != null
+          ? method(String.format(Locale.ROOT, "gamma %.3g", gamma), (lo, hi) -> Baselines.gamma(lo.rgb(), gamma))
+          : method("gamma (oracle per image)", (lo, hi) -> Baselines.bestGamma(lo.rgb(), hi.rgb()).image());
+      case "clahe" -> method("clahe", (lo, hi) -> Baselines.clahe(lo.rgb(), lo.height(), lo.width()));
+      default -> throw new IllegalArgumentException("unknown baseline '" + which + "' (identity, gamma or clahe)");
+    };
+  }
+
+  private static Method method(String name, java.util.function.BiFunction<Image, Image, float[]> f) {
+    return new Method() {
+      @Override
+      public float[] enhance(Image low, Image high) {
+        return f.apply(low, high);
+      }
+
+      @Override
+      public String name() {
+        return name;
+      }
+    };
+  }
+
+  /**
+   * A DeepSPG network as a method.
+   *
+   * @param spec {@code s} or {@code l} for a freshly initialised network of that size (seed 0; useful only for
+   *     timing and smoke tests), or the path of a weights file / training checkpoint carrying the model configuration
+   *     as metadata
+   * @param hrnetWeights HRNet weights (needed when the network has SEMs), or null
+   * @param hrnetTopology HRNet topology JSON (null = official W48 ADE20K)
+   * @param device "cpu" or "cuda"
+   * @return the method
+   * @throws IOException when a file cannot be read (MissingWeightsException for unusable HRNet weights)
+   */
+  public static Method model(String spec, Path hrnetWeights, Path hrnetTopology, String device) throws IOException {
+    Backends.init();
+    DeepSPG net;
+    InputNorm norm = InputNorm.IMAGENET;
+    String name;
+    if (spec.equalsIgnoreCase("s") || spec.equalsIgnoreCase("l")) {
+      torch.manual_seed(0);
+      net = new DeepSPG(spec.equalsIgnoreCase("s") ? DeepSPGConfig.s() : DeepSPGConfig.l());
+      name = "DeepSPG-" + spec.toUpperCase(Locale.ROOT) + " (random init)";
+    } else {
+      Path p = Path.of(spec);
+      if (!Files.isRegularFile(p)) {
+        throw new IllegalArgumentException("--model: '" + spec + "' is neither s, l nor an existing weights file");
+      }
+      TrainCheckpoint.Loaded ld = TrainCheckpoint.read(p);
+      net = new DeepSPG(modelConfig(ld.meta(), p));
+      try (PointerScope s = new PointerScope()) {
+        ModuleLoader.load(net, ld.model(), LoadOptions.defaults().strictUnknown(true));
+      }
+      String n = ld.meta().getProperty("hrnet.input_norm");
+      if (n != null && n.equalsIgnoreCase("none")) norm = InputNorm.NONE;
+      name = "DeepSPG " + p.getFileName();
+    }
+    HRNet hrnet = null;
+    if (net.config().semEnabled()) hrnet = Priors.loadHrnet(hrnetWeights, hrnetTopology, norm);
+    if (hrnet != null) Priors.checkSemChannels(hrnet);
+    Device dev = new Device(device);
+    if (!device.equals("cpu")) { // Module.to recurses through Java peers (see ModuleModes): only when needed
+      net.to(dev, false);
+      if (hrnet != null) hrnet.to(dev, false);
+    }
+    ModuleModes.setTraining(net, false);
+    PaddedInference inf = new PaddedInference(net, hrnet);
+    String label = name + ", " + net.config().describe();
+    return new Method() {
+      @Override
+      public float[] enhance(Image low, Image high) {
+        try (PointerScope s = new PointerScope()) {
+          Tensor x = Images.toTensor(low).to(dev, torch.ScalarType.Float);
+          return Images.floatsOf(inf.enhance(x));
+        }
+      }
+
+      @Override
+      public String name() {
+        return label;
+      }
+    };
+  }
+
+  /**
+   * The network configuration stored in a weights file's or checkpoint's metadata.
+   *
+   * @param meta the metadata
+   * @param file for messages
+   * @return the configuration
+   */
+  static DeepSPGConfig modelConfig(Properties meta, Path file) {
+    Properties p = new Properties();
+    for (String k : MODEL_KEYS) if (meta.getProperty(k) != null) p.setProperty(k, meta.getProperty(k));
+    if (p.getProperty(DeepSPGConfig.KEY_CHANNELS) == null) {
+      throw new IllegalArgumentException(file + " carries no DeepSPG configuration metadata (model.channels, ...);"
+          + " export weights with deepspg train (model_final.pth) or TrainCheckpoint.exportWeights");
+    }
+    return DeepSPGConfig.fromProperties(p);
+  }
+}

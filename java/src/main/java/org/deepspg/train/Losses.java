@@ -1,0 +1,260 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.train;
+
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.model.clip.Clip;
+import org.deepspg.model.clip.ClipPreprocess;
+import org.deepspg.model.clip.ClipTokenizer;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.ops.EdgeLoss;
+import org.deepspg.ops.EdgeOperator;
+import org.deepspg.ops.KlLoss;
+import org.deepspg.ops.Scopes;
+
+/**
+ * The DeepSPG objective (spec §4, paper eq. 15): {@code L = λ1·L_pix + λ2·L_edge + λ3·L_sem + λ4·L_mul}.
+ *
+ * <ul>
+ *   <li>{@code L_pix} = mean squared error over {@code [B, 3, H, W]}.</li>
+ *   <li>{@code L_edge} = {@link EdgeLoss} with the configured operator (forward differences or Sobel).</li>
+ *   <li>{@code L_sem} = {@link KlLoss}{@code (z_out, z_gt, T)} on the HRNet logits at 1/4 resolution:
+ *       {@code z_gt = HRNet(X_gt)} without gradient, {@code z_out = HRNet(X_out)} with the gradient flowing through
+ *       the frozen HRNet into X_out (HRNet applies its own input normalisation, {@link HRNet#forwardRaw}).</li>
+ *   <li>{@code L_mul = mean_b(⟨e_b, t_L⟩ − ⟨e_b, t_H⟩)}, {@code e_b} = L2-normalised CLIP image embedding of
+ *       {@link ClipPreprocess#differentiable} (X_out) (no clamp), {@code t_L, t_H} = L2-normalised text embeddings of
+ *       the two prompts, computed once at construction.</li>
+ * </ul>
+ * A term whose weight is 0 is not computed (its network is not needed). Each term is returned unweighted as a
+ * 0-dim tensor, plus the weighted total.
+ *
+ * <p>Construct outside a {@link PointerScope} (the text embeddings are kept for the object's lifetime); call
+ * {@link #compute} inside the step's scope. Not thread-safe (shares the prior networks).
+ */
+public final class Losses {
+  /**
+   * Loss weights.
+   *
+   * @param pix λ1 (L_pix)
+   * @param edge λ2 (L_edge)
+   * @param sem λ3 (L_sem)
+   * @param mul λ4 (L_mul)
+   */
+  public record Weights(double pix, double edge, double sem, double mul) {
+    /** The spec's defaults λ = 1, 0.5, 0.01, 0.01. */
+    public static final Weights DEFAULT = new Weights(1, 0.5, 0.01, 0.01);
+
+    /** Validates the weights (finite, ≥ 0). */
+    public Weights {
+      for (double w : new double[] {pix, edge, sem, mul}) {
+        if (!(w >= 0) || Double.isInfinite(w)) {
+          throw new IllegalArgumentException("loss weights must be finite and >= 0, got pix=" + pix + " edge=" + edge
+              + " sem=" + sem + " mul=" + mul);
+        }
+      }
+    }
+
+    /** @return the weights as an array in the order pix, edge, sem, mul */
+    public double[] toArray() {
+      return new double[] {pix, edge, sem, mul};
+    }
+  }
+
+  /** Term names in the order of {@link Terms#terms()} and {@link #gradNorms}. */
+  public static final List<String> NAMES = List.of("pix", "edge", "sem", "mul");
+
+  /**
+   * The losses of one batch.
+   *
+   * @param pix L_pix, 0-dim (null when λ1 = 0)
+   * @param edge L_edge, 0-dim (null when λ2 = 0)
+   * @param sem L_sem, 0-dim (null when λ3 = 0)
+   * @param mul L_mul, 0-dim (null when λ4 = 0)
+   * @param total the weighted sum, 0-dim
+   */
+  public record Terms(Tensor pix, Tensor edge, Tensor sem, Tensor mul, Tensor total) {
+    /** @return the four unweighted terms in the order of {@link #NAMES} (null entries for skipped terms) */
+    public Tensor[] terms() {
+      return new Tensor[] {pix, edge, sem, mul};
+    }
+
+    /** @return the values as doubles (NaN for skipped terms), order pix, edge, sem, mul, total */
+    public double[] values() {
+      Tensor[] t = terms();
+      double[] v = new double[5];
+      for (int i = 0; i < 4; i++) v[i] = t[i] == null ? Double.NaN : t[i].item_double();
+      v[4] = total.item_double();
+      return v;
+    }
+  }
+
+  private final Weights weights;
+  private final EdgeOperator edgeOperator;
+  private final HRNet hrnet;
+  private final double temperature;
+  private final Clip clip;
+  private final Tensor textDiff; // [1, D] = t_L − t_H (normalised), or null
+
+  /**
+   * @param weights λ1..λ4
+   * @param edgeOperator derivative of L_edge
+   * @param hrnet frozen HRNet (required when λ3 &gt; 0, else may be null)
+   * @param temperature T of L_sem (&gt; 0)
+   * @param clip frozen CLIP (required when λ4 &gt; 0, else may be null)
+   * @param tokenizer CLIP tokenizer (required when λ4 &gt; 0)
+   * @param lowText prompt t_L, e.g. "low-light image"
+   * @param highText prompt t_H, e.g. "high-light image"
+   */
+  public Losses(Weights weights, EdgeOperator edgeOperator, HRNet hrnet, double temperature, Clip clip,
+      ClipTokenizer tokenizer, String lowText, String highText) {
+    if (weights == null || edgeOperator == null) throw new IllegalArgumentException("weights and edge operator are required");
+    if (weights.sem > 0 && hrnet == null) throw new IllegalArgumentException("L_sem has weight " + weights.sem + " but no HRNet was given");
+    if (weights.mul > 0 && (clip == null || tokenizer == null)) {
+      throw new IllegalArgumentException("L_mul has weight " + weights.mul + " but no CLIP model/tokenizer was given");
+    }
+    if (weights.pix + weights.edge + weights.sem + weights.mul <= 0) {
+      throw new IllegalArgumentException("at least one loss weight must be > 0");
+    }
+    if (!(temperature > 0)) throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
+    this.weights = weights;
+    this.edgeOperator = edgeOperator;
+    this.hrnet = hrnet;
+    this.temperature = temperature;
+    this.clip = clip;
+    if (weights.mul > 0) {
+      Tensor[] t = textEmbeddings(clip, tokenizer, lowText, highText);
+      try (PointerScope s = new PointerScope()) {
+        textDiff = t[0].sub(t[1]).detach();
+        textDiff.retainReference();
+      }
+      t[0].close();
+      t[1].close();
+    } else {
+      textDiff = null;
+    }
+  }
+
+  /** @return the weights */
+  public Weights weights() {
+    return weights;
+  }
+
+  /**
+   * The L2-normalised CLIP text embeddings of two prompts, computed without gradient.
+   *
+   * @param clip the model
+   * @param tokenizer its tokenizer
+   * @param low prompt t_L
+   * @param high prompt t_H
+   * @return {@code [1, D]} each: {@code [0]} t_L, {@code [1]} t_H (owned by the caller: not attached to any scope)
+   */
+  public static Tensor[] textEmbeddings(Clip clip, ClipTokenizer tokenizer, String low, String high) {
+    Tensor tl, th;
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      long[][] ids = tokenizer.tokenize(List.of(low, high), clip.config().contextLength(), true);
+      long[] flat = new long[ids.length * ids[0].length];
+      for (int i = 0; i < ids.length; i++) System.arraycopy(ids[i], 0, flat, i * ids[0].length, ids[0].length);
+      Tensor tok = torch.tensor(flat).reshape(ids.length, ids[0].length).to(clipDevice(clip), torch.ScalarType.Long);
+      Tensor e = Clip.l2normalize(clip.encodeText(tok));
+      tl = e.narrow(0, 0, 1).clone();
+      th = e.narrow(0, 1, 1).clone();
+      tl.retainReference();
+      th.retainReference();
+    }
+    return new Tensor[] {tl, th};
+  }
+
+  private static org.bytedeco.pytorch.Device clipDevice(Clip clip) {
+    TensorVector ps = clip.parameters(); // keep the vector alive while reading its element
+    org.bytedeco.pytorch.Device d = ps.get(0).device();
+    ps.close();
+    return d;
+  }
+
+  /**
+   * Computes the losses of a batch. Call with grad mode on for training (the result's graph reaches
+   * {@code out}); the ground-truth branches run without gradient.
+   *
+   * @param out X_out {@code [B, 3, H, W]} (the network output)
+   * @param gt X_gt {@code [B, 3, H, W]}
+   * @return the unweighted terms and the weighted total (attached to the caller's scope)
+   */
+  public Terms compute(Tensor out, Tensor gt) {
+    if (out == null || gt == null || out.dim() != 4 || out.size(1) != 3 || !java.util.Arrays.equals(
+        out.sizes().vec().get(), gt.sizes().vec().get())) {
+      throw new IllegalArgumentException("losses need out and gt of equal shape [B, 3, H, W], got "
+          + (out == null ? "null" : java.util.Arrays.toString(out.sizes().vec().get())) + " and "
+          + (gt == null ? "null" : java.util.Arrays.toString(gt.sizes().vec().get())));
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope inner = new PointerScope()) {
+      Tensor pix = null, edge = null, sem = null, mul = null;
+      Tensor total = null;
+      if (weights.pix > 0) {
+        pix = out.sub(gt).pow(new Scalar(2.0)).mean();
+        total = plus(total, pix.mul(new Scalar(weights.pix)));
+      }
+      if (weights.edge > 0) {
+        edge = EdgeLoss.apply(out, gt, edgeOperator);
+        total = plus(total, edge.mul(new Scalar(weights.edge)));
+      }
+      if (weights.sem > 0) {
+        Tensor zGt;
+        try (NoGradGuard ng = new NoGradGuard()) {
+          zGt = hrnet.forwardRaw(gt).logits();
+        }
+        Tensor zOut = hrnet.forwardRaw(out).logits();
+        sem = KlLoss.apply(zOut, zGt, temperature);
+        total = plus(total, sem.mul(new Scalar(weights.sem)));
+      }
+      if (weights.mul > 0) {
+        Tensor x = ClipPreprocess.differentiable(out, clip.config().imageResolution());
+        Tensor e = Clip.l2normalize(clip.encodeImage(x)); // [B, D]
+        mul = e.matmul(textDiff.to(e).t()).mean();
+        total = plus(total, mul.mul(new Scalar(weights.mul)));
+      }
+      Tensor[] keep = {pix, edge, sem, mul, total};
+      for (Tensor t : keep) if (t != null) Scopes.escape(t, outer);
+      return new Terms(pix, edge, sem, mul, total);
+    }
+  }
+
+  private static Tensor plus(Tensor a, Tensor b) {
+    return a == null ? b : a.add(b);
+  }
+
+  /**
+   * Gradient norms of the weighted terms w.r.t. X_out (spec §4 calibration rule: at initialisation λ3·L_sem and
+   * λ4·L_mul should each have 5–20 % of the gradient norm of λ1·L_pix). Uses {@code autograd::grad} with
+   * {@code retain_graph}, so the graph stays usable for the training backward that follows.
+   *
+   * @param terms the result of {@link #compute} (with a graph)
+   * @param out the X_out the terms were computed from
+   * @return {@code ||∂(λ_i·L_i)/∂X_out||_2} in the order pix, edge, sem, mul (NaN for skipped terms)
+   */
+  public double[] gradNorms(Terms terms, Tensor out) {
+    double[] w = weights.toArray();
+    Tensor[] t = terms.terms();
+    double[] r = new double[4];
+    try (PointerScope s = new PointerScope()) {
+      for (int i = 0; i < 4; i++) {
+        if (t[i] == null || !t[i].requires_grad()) {
+          r[i] = Double.NaN;
+          continue;
+        }
+        TensorVector g = torch.grad(new TensorVector(t[i]), new TensorVector(out), new TensorVector(),
+            new BoolOptional(true), false, false);
+        r[i] = w[i] * g.get(0).norm().item_double();
+      }
+    }
+    return r;
+  }
+}

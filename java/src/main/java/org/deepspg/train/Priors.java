@@ -1,0 +1,137 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.clip.Clip;
+import org.deepspg.model.clip.ClipConfig;
+import org.deepspg.model.clip.ClipTokenizer;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.model.hrnet.InputNorm;
+import org.deepspg.model.io.StateDict;
+import org.deepspg.model.prior.MissingWeightsException;
+import org.deepspg.model.prior.PriorWeights;
+
+/**
+ * The frozen prior networks a run needs: HRNet (SEM features and L_sem) and CLIP + tokenizer (L_mul). Each may be
+ * null when the configuration does not need it.
+ *
+ * @param hrnet frozen HRNet in eval mode, or null
+ * @param clip frozen CLIP, or null
+ * @param tokenizer CLIP tokenizer, or null
+ */
+public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
+  /** File name of OpenAI's BPE merges, looked for next to the CLIP weights when {@code clip.tokenizer} is empty. */
+  public static final String VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz";
+
+  /** No priors (ablation Baseline with λ3 = λ4 = 0). */
+  public static final Priors NONE = new Priors(null, null, null);
+
+  /**
+   * Loads what a configuration needs. Construct outside any {@code PointerScope}.
+   *
+   * @param cfg the configuration
+   * @return the loaded, frozen networks
+   * @throws MissingWeightsException when a needed weights file is not configured, missing, unreadable or holds
+   *     another model (the message says which file is expected and how to run without it)
+   * @throws IOException when a topology JSON cannot be read
+   */
+  public static Priors load(TrainConfig cfg) throws IOException {
+    HRNet hrnet = cfg.needsHrnet()
+        ? loadHrnet(cfg.path("hrnet.weights"), cfg.path("hrnet.config"), cfg.hrnetInputNorm()) : null;
+    if (hrnet != null && cfg.model().semEnabled()) checkSemChannels(hrnet);
+    Clip clip = null;
+    ClipTokenizer tok = null;
+    if (cfg.needsClip()) {
+      clip = loadClip(cfg.path("clip.weights"), cfg.path("clip.config"));
+      tok = loadTokenizer(cfg.path("clip.tokenizer"), cfg.path("clip.weights"));
+    }
+    return new Priors(hrnet, clip, tok);
+  }
+
+  /**
+   * Loads and freezes an HRNet (the same checks and messages as {@link HRNet#loadPretrained}).
+   *
+   * @param weights checkpoint (null = not configured)
+   * @param topology JSON topology, or null for the official W48 ADE20K network
+   * @param norm input normalisation
+   * @return the frozen network
+   * @throws MissingWeightsException when the weights are unusable
+   * @throws IOException when the topology cannot be read
+   */
+  public static HRNet loadHrnet(Path weights, Path topology, InputNorm norm) throws IOException {
+    HRNetConfig hc = topology == null ? HRNetConfig.w48Ade20k() : HRNetConfig.fromJson(topology);
+    StateDict sd = PriorWeights.HRNET_W48_ADE20K.read(weights);
+    HRNet net = new HRNet(hc);
+    try {
+      net.loadStateDict(sd);
+    } catch (IllegalArgumentException e) {
+      throw PriorWeights.HRNET_W48_ADE20K.wrongModel(weights, e);
+    }
+    // Not HRNet.freeze(): its recursive eval() can hit reclaimed Java peers (see ModuleModes).
+    ModuleModes.freeze(net);
+    return net.inputNorm(norm);
+  }
+
+  /**
+   * Loads and freezes CLIP (the same checks and messages as {@link Clip#loadPretrained}).
+   *
+   * @param weights weights file (null = not configured)
+   * @param manifest hyper-parameter JSON, or null for ViT-B/16
+   * @return the frozen model
+   * @throws MissingWeightsException when the weights are unusable
+   * @throws IOException when the manifest cannot be read
+   */
+  public static Clip loadClip(Path weights, Path manifest) throws IOException {
+    ClipConfig cc = manifest == null ? ClipConfig.vitB16() : ClipConfig.fromManifest(manifest);
+    StateDict sd = PriorWeights.CLIP_VIT_B16.read(weights);
+    Clip clip = new Clip(cc);
+    try {
+      clip.loadStateDict(sd);
+    } catch (IllegalArgumentException e) {
+      throw PriorWeights.CLIP_VIT_B16.wrongModel(weights, e);
+    }
+    return ModuleModes.freeze(clip); // not Clip.freeze(): see ModuleModes
+  }
+
+  /**
+   * Loads the BPE tokenizer.
+   *
+   * @param vocab the merges file, or null to look for {@value #VOCAB_FILE} next to {@code clipWeights}
+   * @param clipWeights the CLIP weights path (may be null)
+   * @return the tokenizer
+   * @throws IllegalArgumentException when no vocabulary file can be found
+   */
+  public static ClipTokenizer loadTokenizer(Path vocab, Path clipWeights) {
+    Path v = vocab;
+    if (v == null && clipWeights != null && clipWeights.toAbsolutePath().getParent() != null) {
+      v = clipWeights.toAbsolutePath().getParent().resolve(VOCAB_FILE);
+    }
+    if (v == null || !Files.isRegularFile(v)) {
+      throw new IllegalArgumentException("config key 'clip.tokenizer': CLIP's BPE vocabulary " + VOCAB_FILE
+          + " not found" + (v == null ? "" : " at " + v) + "; set clip.tokenizer=PATH (the file ships with openai/CLIP)");
+    }
+    return ClipTokenizer.load(v);
+  }
+
+  /**
+   * Checks that HRNet's stage-4 branches 0..2 have the channel counts the SEMs were built for.
+   *
+   * @param hrnet the network
+   * @throws IllegalArgumentException naming both channel lists otherwise
+   */
+  public static void checkSemChannels(HRNet hrnet) {
+    int[] have = hrnet.config().featureChannels();
+    int[] want = DeepSPG.HRNET_CHANNELS;
+    if (have.length < 3 || have[0] != want[0] || have[1] != want[1] || have[2] != want[2]) {
+      throw new IllegalArgumentException("the SEMs need HRNet stage-4 branches with " + Arrays.toString(want)
+          + " channels, this HRNet has " + Arrays.toString(have) + " (check hrnet.config)");
+    }
+  }
+}

@@ -1,0 +1,596 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.data.DatasetException;
+import org.deepspg.data.DatasetLayouts;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.deepspg.data.PairAugment;
+import org.deepspg.data.PairLoader;
+import org.deepspg.data.PairedDataset;
+import org.deepspg.data.Split;
+import org.deepspg.eval.Metrics;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.io.LoadOptions;
+import org.deepspg.model.io.ModuleLoader;
+import org.deepspg.ops.Backends;
+
+/**
+ * Trains DeepSPG (spec §4.5 per-step recipe) with exact resume.
+ *
+ * <p><b>One step:</b> HRNet features of X_in without gradient (when the SEMs are on) → forward → {@link Losses}
+ * → backward → global grad-norm clip → {@link Adam} step with the cosine LR of that step. Each step runs inside its own
+ * {@link PointerScope}.
+ *
+ * <p><b>Determinism and resume.</b> Every random choice is a function of (seed, epoch, batch index): the weight
+ * initialisation ({@code torch.manual_seed(seed)}), the data order and the crops ({@link PairLoader}). A checkpoint
+ * stores the weights, Adam's moments and step, and the position (epoch, batches consumed in it, global step), so
+ * resuming skips the consumed batches of the current epoch and continues with bit-identical updates (same thread
+ * count; see docs/training.md). Checkpoints are written atomically ({@link AtomicFile}): a run killed at any moment
+ * loses at most the steps since its last checkpoint and never leaves a corrupt file.
+ *
+ * <p><b>Run folder</b> ({@code run.dir}): {@code config.properties} (resolved), {@code last.pth} and {@code best.pth}
+ * (full training state, {@link TrainCheckpoint}), {@code model_best.pth} and {@code model_final.pth} (weights only,
+ * with the model configuration as metadata), {@code metrics.jsonl} and {@code metrics.csv}, {@code losses.png},
+ * {@code lr.png}, {@code val_psnr.png}, {@code val_ssim.png}, {@code samples/step_NNNNNNNN.png}.
+ *
+ * <p>Construct outside any {@link PointerScope}. Not thread-safe.
+ */
+public final class Trainer implements AutoCloseable {
+  /** Value of {@code state.format} in training checkpoints. */
+  public static final String FORMAT = "deepspg-train-1";
+  /** Value of {@code format} in exported weights files. */
+  public static final String WEIGHTS_FORMAT = "deepspg-weights-1";
+
+  /**
+   * What one optimisation step did.
+   *
+   * @param losses unweighted pix, edge, sem, mul (NaN when skipped) and the weighted total
+   * @param gradNorm global gradient norm before clipping
+   * @param termGradNorms {@code ||∂(λ_i L_i)/∂X_out||} for pix, edge, sem, mul, or null when not requested
+   * @param lr learning rate used
+   * @param batch batch size
+   * @param patch patch side
+   */
+  public record StepStats(double[] losses, double gradNorm, double[] termGradNorms, double lr, int batch, int patch) {}
+
+  /**
+   * Outcome of {@link #run()}.
+   *
+   * @param steps global steps done
+   * @param epoch the epoch the run stopped in (or after the last, when complete)
+   * @param bestPsnr best validation PSNR (NaN without validation)
+   * @param bestStep step of the best validation (-1 without)
+   * @param lastPsnr PSNR of the last validation (NaN without)
+   * @param lastCheckpoint path of last.pth
+   * @param finalWeights path of model_final.pth
+   */
+  public record Result(long steps, int epoch, double bestPsnr, long bestStep, double lastPsnr, Path lastCheckpoint,
+      Path finalWeights) {}
+
+  private final TrainConfig cfg;
+  private final Priors priors;
+  private final DeepSPG model;
+  private final Adam adam;
+  private final Losses losses;
+  private final TensorVector paramVec;
+  private final Device device;
+  private PrintStream console = System.err;
+
+  // Position in the run (what a checkpoint stores).
+  private long step;
+  private int epoch = 1;
+  private int batchInEpoch;
+  private double bestPsnr = Double.NaN;
+  private long bestStep = -1;
+  private boolean resumed;
+  private boolean trainingMode;
+
+  /**
+   * Builds the network (initialised from {@code seed}), the optimiser and the losses.
+   *
+   * @param cfg the configuration
+   * @param priors the frozen networks the configuration needs ({@link Priors#load})
+   */
+  public Trainer(TrainConfig cfg, Priors priors) {
+    Backends.init();
+    if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
+    if (cfg.needsHrnet() && priors.hrnet() == null) {
+      throw new IllegalArgumentException("this configuration needs HRNet (sem.enabled or loss.sem > 0) but none was given");
+    }
+    if (cfg.needsClip() && (priors.clip() == null || priors.tokenizer() == null)) {
+      throw new IllegalArgumentException("this configuration needs CLIP and its tokenizer (loss.mul > 0) but none was given");
+    }
+    if (cfg.model().semEnabled()) Priors.checkSemChannels(priors.hrnet());
+    this.cfg = cfg;
+    this.priors = priors;
+    this.device = new Device(cfg.device());
+    if (cfg.device().equals("cuda") && !torch.cuda_is_available()) {
+      throw new IllegalArgumentException("config key 'device' is cuda but libtorch sees no CUDA device");
+    }
+    torch.manual_seed(cfg.seed());
+    this.model = new DeepSPG(cfg.model());
+    if (!cfg.device().equals("cpu")) { // Module.to recurses through Java peers (see ModuleModes): only when needed
+      model.to(device, false);
+      if (priors.hrnet() != null) priors.hrnet().to(device, false);
+      if (priors.clip() != null) priors.clip().to(device, false);
+    }
+    LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
+    StringTensorDict d = model.named_parameters(true);
+    for (long i = 0; i < d.size(); i++) {
+      // Own handle: a dict item's value() points into the dict, which the GC may free (then grad() segfaults).
+      Tensor own = new Tensor(d.get(i).value());
+      own.retainReference();
+      params.put(d.get(i).key().getString(), own);
+    }
+    this.paramVec = new TensorVector(params.values().toArray(new Tensor[0]));
+    this.adam = new Adam(params, cfg.dbl("adam.beta1"), cfg.dbl("adam.beta2"), cfg.dbl("adam.eps"));
+    this.losses = new Losses(cfg.lossWeights(), cfg.edgeOperator(), priors.hrnet(), cfg.semTemperature(),
+        priors.clip(), priors.tokenizer(), cfg.get("loss.mul.low_text"), cfg.get("loss.mul.high_text"));
+  }
+
+  /**
+   * Restores a run from a training checkpoint: configuration = the stored one with {@code overrides} applied
+   * ({@link TrainConfig#with}); then weights, optimiser state and position.
+   *
+   * @param checkpoint a {@code last.pth}/{@code best.pth} written by a trainer
+   * @param overrides keys to change (e.g. {@code max_steps}, {@code epochs}); may be empty
+   * @param priors the frozen networks, or null to load them from the configuration
+   * @return the trainer, positioned after the checkpoint's step
+   * @throws IOException when the checkpoint cannot be read or the priors cannot be loaded
+   */
+  public static Trainer resume(Path checkpoint, Properties overrides, Priors priors) throws IOException {
+    TrainCheckpoint.Loaded ld = TrainCheckpoint.read(checkpoint);
+    if (!FORMAT.equals(ld.meta().getProperty("state.format"))) {
+      throw new IllegalArgumentException(checkpoint + " is not a DeepSPG training checkpoint (state.format="
+          + ld.meta().getProperty("state.format") + "); weights-only files cannot be resumed");
+    }
+    Properties stored = new Properties();
+    for (String k : TrainConfig.keyNames()) {
+      String v = ld.meta().getProperty(k);
+      if (v != null) stored.setProperty(k, v);
+    }
+    TrainConfig cfg = TrainConfig.fromProperties(stored).with(overrides == null ? new Properties() : overrides);
+    Trainer t = new Trainer(cfg, priors != null ? priors : Priors.load(cfg));
+    t.restore(ld);
+    return t;
+  }
+
+  private void restore(TrainCheckpoint.Loaded ld) {
+    Properties m = ld.meta();
+    try (PointerScope s = new PointerScope()) {
+      ModuleLoader.load(model, ld.model(), LoadOptions.defaults().strictUnknown(true));
+      adam.load(TrainCheckpoint.tensors(ld.optim()), Long.parseLong(m.getProperty("state.adam_step")));
+    }
+    step = Long.parseLong(m.getProperty("state.step"));
+    epoch = Integer.parseInt(m.getProperty("state.epoch"));
+    batchInEpoch = Integer.parseInt(m.getProperty("state.batch_in_epoch"));
+    bestPsnr = Double.parseDouble(m.getProperty("state.best_psnr", "NaN"));
+    bestStep = Long.parseLong(m.getProperty("state.best_step", "-1"));
+    resumed = true;
+  }
+
+  /** @param out where progress and messages go (default System.err) */
+  public void setConsole(PrintStream out) {
+    this.console = out;
+  }
+
+  /** @return the configuration */
+  public TrainConfig config() {
+    return cfg;
+  }
+
+  /** @return the network being trained */
+  public DeepSPG model() {
+    return model;
+  }
+
+  /** @return the optimiser */
+  public Adam optimizer() {
+    return adam;
+  }
+
+  /** @return the losses */
+  public Losses losses() {
+    return losses;
+  }
+
+  /** @return global steps done */
+  public long globalStep() {
+    return step;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // One step
+
+  /**
+   * One optimisation step on a batch (call inside a {@link PointerScope}). Does not advance the run position: use
+   * {@link #run()} for training; this is the unit the loop repeats.
+   *
+   * @param low X_in {@code [B, 3, P, P]} on the configured device
+   * @param high X_gt {@code [B, 3, P, P]}
+   * @param lr learning rate
+   * @param termGradNorms also compute the per-term gradient norms w.r.t. X_out
+   * @return losses and norms
+   * @throws IllegalStateException when the loss is not finite (no update is made)
+   */
+  public StepStats trainStep(Tensor low, Tensor high, double lr, boolean termGradNorms) {
+    if (!trainingMode) {
+      ModuleModes.setTraining(model, true);
+      trainingMode = true;
+    }
+    adam.zeroGrad();
+    Tensor out = forward(low);
+    Losses.Terms t = losses.compute(out, high);
+    double[] v = t.values();
+    if (!Double.isFinite(v[4])) {
+      throw new IllegalStateException(String.format(Locale.ROOT,
+          "loss is not finite at step %d (pix %s, edge %s, sem %s, mul %s); training stopped, the last checkpoint is intact",
+          step, v[0], v[1], v[2], v[3]));
+    }
+    double[] gn = termGradNorms ? losses.gradNorms(t, out) : null;
+    t.total().backward();
+    double clip = cfg.dbl("grad_clip");
+    double norm = clip > 0 ? torch.clip_grad_norm_(paramVec, clip, 2.0, false) : gradNorm();
+    adam.step(lr);
+    return new StepStats(v, norm, gn, lr, (int) low.size(0), (int) low.size(2));
+  }
+
+  private Tensor forward(Tensor low) {
+    if (!cfg.model().semEnabled()) return model.forward(low);
+    List<Tensor> f;
+    try (NoGradGuard ng = new NoGradGuard()) {
+      f = priors.hrnet().forwardRaw(low).features();
+    }
+    return model.forward(low, f.get(0), f.get(1), f.get(2));
+  }
+
+  private double gradNorm() {
+    double s = 0;
+    try (PointerScope sc = new PointerScope()) {
+      for (long i = 0; i < paramVec.size(); i++) {
+        Tensor g = paramVec.get(i).grad();
+        if (g != null && g.defined()) s += g.pow(new org.bytedeco.pytorch.Scalar(2.0)).sum().item_double();
+      }
+    }
+    return Math.sqrt(s);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // The loop
+
+  /**
+   * Trains until all epochs are done or {@code max_steps} is reached, validating, logging and checkpointing on
+   * the way; then exports {@code model_final.pth}.
+   *
+   * @return the outcome
+   * @throws IOException on data or output failures
+   */
+  public Result run() throws IOException {
+    Path dir = cfg.runDir();
+    Files.createDirectories(dir.resolve("samples"));
+    AtomicFile.write(dir.resolve("config.properties"), o -> o.write(cfg.toText().getBytes(StandardCharsets.UTF_8)));
+    PairedDataset.Options dopt = PairedDataset.Options.DEFAULT.withCache(cfg.lng("data.cache_mb") << 20);
+    PairedDataset train = openDataset(cfg, "data.train", dopt);
+    if (train == null) throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
+    PairedDataset val = openValidation(train, dopt);
+    int pairs = train.size();
+    CoarseToFine sched = cfg.schedule();
+    long total = 0;
+    for (CoarseToFine.Stage s : sched.stages()) total += (long) s.epochs() * (pairs / Math.min(s.batch(), pairs));
+    LrSchedule lrs = new LrSchedule(cfg.dbl("lr"), cfg.dbl("lr.min"), total, cfg.lng("lr.warmup_steps"));
+    long maxSteps = cfg.lng("max_steps");
+    long stopAt = maxSteps > 0 ? Math.min(total, maxSteps) : total;
+    long logEvery = cfg.lng("log.every_steps"), gnSteps = cfg.lng("log.grad_norm_steps");
+    long valSteps = cfg.lng("val.every_steps"), ckptSteps = cfg.lng("checkpoint.every_steps");
+    int valEpochs = (int) cfg.lng("val.every_epochs");
+    console.printf(Locale.ROOT, "deepspg train: %s, variant %s, %s; %d training pairs, %s validation; %d epochs, %d steps"
+        + " in total%s; run dir %s%n", model.config().describe(), cfg.get("variant"), describeLosses(), pairs,
+        val == null ? "no" : val.size() + " pairs of", sched.lastEpoch(), total,
+        stopAt < total ? " (stopping at max_steps=" + stopAt + ")" : "", dir);
+    if (resumed) console.printf(Locale.ROOT, "resuming at step %d (epoch %d, batch %d)%n", step, epoch, batchInEpoch);
+
+    double lastPsnr = Double.NaN;
+    try (MetricsLog metrics = new MetricsLog(dir.resolve("metrics.jsonl"), resumed ? step : -1);
+        PairLoader loader = new PairLoader(train, new PairAugment(cfg.bool("data.augment.flips"),
+            cfg.bool("data.augment.rotations")), cfg.seed(), (int) cfg.lng("data.workers"),
+            (int) cfg.lng("data.prefetch"))) {
+      Csv csv = new Csv(dir.resolve("metrics.csv"), metrics);
+      ProgressBar bar = new ProgressBar(console, "train", stopAt, step);
+      long lastSaved = resumed ? step : -1;
+      long tLog = System.nanoTime(), stepsAtLog = step, imagesSinceLog = 0;
+      while (step < stopAt && epoch <= sched.lastEpoch()) {
+        CoarseToFine.Stage st = sched.stageOf(epoch);
+        int b = Math.min(st.batch(), pairs), nb = pairs / b, thisEpoch = epoch;
+        Iterator<PairLoader.BatchData> it = loader.epochArrays(thisEpoch, st.patch(), b, true);
+        for (int i = 0; i < batchInEpoch; i++) it.next(); // resume mid-epoch: skip the consumed batches
+        while (epoch == thisEpoch && step < stopAt) {
+          PairLoader.BatchData data = it.next();
+          boolean wantGn = step < gnSteps;
+          StepStats s;
+          try (PointerScope scope = new PointerScope()) {
+            Tensor[] tt = data.toTensors();
+            Tensor low = tt[0].to(device, torch.ScalarType.Float), high = tt[1].to(device, torch.ScalarType.Float);
+            s = trainStep(low, high, lrs.at(step), wantGn);
+          }
+          step++;
+          batchInEpoch++;
+          imagesSinceLog += s.batch();
+          boolean epochEnd = batchInEpoch >= nb;
+          if (epochEnd) {
+            epoch++;
+            batchInEpoch = 0;
+          }
+          if (step % logEvery == 0 || wantGn || step == stopAt) {
+            double secs = (System.nanoTime() - tLog) / 1e9;
+            Map<String, Double> rec = trainRecord(s, thisEpoch, (step - stepsAtLog) / secs, imagesSinceLog / secs);
+            metrics.log("train", rec);
+            csv.append(rec);
+            tLog = System.nanoTime();
+            stepsAtLog = step;
+            imagesSinceLog = 0;
+          }
+          bar.step(1, progressInfo(s, thisEpoch));
+          boolean doVal = val != null && ((epochEnd && valEpochs > 0 && thisEpoch % valEpochs == 0)
+              || (valSteps > 0 && step % valSteps == 0) || step == stopAt);
+          if (doVal) lastPsnr = validate(val, metrics, thisEpoch);
+          if (doVal || (ckptSteps > 0 && step % ckptSteps == 0) || step == stopAt) {
+            TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
+            lastSaved = step;
+          }
+        }
+      }
+      bar.finish();
+      if (lastSaved != step) TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
+      if (cfg.bool("plots")) Plots.writeTrainingPlots(metrics, dir);
+    }
+    Path fin = dir.resolve("model_final.pth");
+    TrainCheckpoint.exportWeights(fin, model, weightsMeta());
+    console.printf(Locale.ROOT, "done: %d steps; best val PSNR %.3f dB at step %d; weights %s%n", step, bestPsnr,
+        bestStep, fin);
+    return new Result(step, epoch, bestPsnr, bestStep, lastPsnr, dir.resolve("last.pth"), fin);
+  }
+
+  private String describeLosses() {
+    Losses.Weights w = cfg.lossWeights();
+    return String.format(Locale.ROOT, "λ = %g/%g/%g/%g, C2F %s", w.pix(), w.edge(), w.sem(), w.mul(),
+        cfg.c2fEnabled() ? "on" : "off");
+  }
+
+  private Map<String, Double> trainRecord(StepStats s, int ep, double stepsPerS, double imagesPerS) {
+    LinkedHashMap<String, Double> r = new LinkedHashMap<>();
+    r.put("step", (double) step);
+    r.put("epoch", (double) ep);
+    r.put("lr", s.lr());
+    r.put("loss", s.losses()[4]);
+    for (int i = 0; i < 4; i++) if (!Double.isNaN(s.losses()[i])) r.put("loss_" + Losses.NAMES.get(i), s.losses()[i]);
+    r.put("grad_norm", s.gradNorm());
+    r.put("patch", (double) s.patch());
+    r.put("batch", (double) s.batch());
+    r.put("steps_per_s", stepsPerS);
+    r.put("images_per_s", imagesPerS);
+    if (s.termGradNorms() != null) {
+      for (int i = 0; i < 4; i++) {
+        if (!Double.isNaN(s.termGradNorms()[i])) r.put("gn_" + Losses.NAMES.get(i), s.termGradNorms()[i]);
+      }
+    }
+    return r;
+  }
+
+  private static String progressInfo(StepStats s, int ep) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "ep %d p%d b%d loss %.4g", ep, s.patch(), s.batch(),
+        s.losses()[4]));
+    for (int i = 0; i < 4; i++) {
+      if (!Double.isNaN(s.losses()[i])) sb.append(String.format(Locale.ROOT, " %s %.3g", Losses.NAMES.get(i), s.losses()[i]));
+    }
+    return sb.append(String.format(Locale.ROOT, " lr %.2e", s.lr())).toString();
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Validation
+
+  /**
+   * Validates on full images (spec §6: reflect-pad to 32, forward, crop, clamp; PSNR/SSIM and GT-mean variants),
+   * logs a "val" record, keeps the best checkpoint, writes the sample grid and refreshes the plots.
+   *
+   * @return mean PSNR
+   */
+  private double validate(PairedDataset val, MetricsLog metrics, int ep) throws IOException {
+    long t0 = System.nanoTime();
+    int n = val.size();
+    int limit = (int) cfg.lng("val.max_images");
+    if (limit > 0) n = Math.min(n, limit);
+    int nSamples = Math.min(n, (int) cfg.lng("sample.count"));
+    List<Image[]> samples = new ArrayList<>();
+    double[] sum = new double[4];
+    ModuleModes.setTraining(model, false);
+    trainingMode = false;
+    try {
+      PaddedInference inf = new PaddedInference(model, priors.hrnet());
+      for (int i = 0; i < n; i++) {
+        PairedDataset.Loaded l = val.load(i);
+        float[] pred;
+        try (PointerScope s = new PointerScope()) {
+          Tensor x = Images.toTensor(l.low()).to(device, torch.ScalarType.Float);
+          pred = Images.floatsOf(inf.enhance(x));
+        }
+        int h = l.high().height(), w = l.high().width();
+        Metrics.Scores sc = Metrics.evaluate(pred, l.high().rgb(), h, w, Metrics.Layout.CHW,
+            Metrics.DEFAULT_GRAY_WEIGHTS);
+        sum[0] += sc.psnr();
+        sum[1] += sc.ssim();
+        sum[2] += sc.psnrGtMean();
+        sum[3] += sc.ssimGtMean();
+        if (i < nSamples) samples.add(new Image[] {l.low(), Image.of(w, h, pred), l.high()});
+      }
+    } finally {
+      ModuleModes.setTraining(model, true);
+      trainingMode = true;
+    }
+    double psnr = sum[0] / n;
+    LinkedHashMap<String, Double> r = new LinkedHashMap<>();
+    r.put("step", (double) step);
+    r.put("epoch", (double) ep);
+    r.put("psnr", psnr);
+    r.put("ssim", sum[1] / n);
+    r.put("psnr_gtmean", sum[2] / n);
+    r.put("ssim_gtmean", sum[3] / n);
+    r.put("images", (double) n);
+    r.put("seconds", (System.nanoTime() - t0) / 1e9);
+    metrics.log("val", r);
+    Path dir = cfg.runDir();
+    if (Double.isNaN(bestPsnr) || psnr > bestPsnr) {
+      bestPsnr = psnr;
+      bestStep = step;
+      TrainCheckpoint.save(dir.resolve("best.pth"), model, adam, meta(-1));
+      TrainCheckpoint.exportWeights(dir.resolve("model_best.pth"), model, weightsMeta());
+    }
+    if (!samples.isEmpty()) {
+      Images.writeAtomic(SampleGrid.compose(samples, 192), dir.resolve("samples")
+          .resolve(String.format(Locale.ROOT, "step_%08d.png", step)));
+    }
+    if (cfg.bool("plots")) Plots.writeTrainingPlots(metrics, dir);
+    console.printf(Locale.ROOT, "%nval step %d epoch %d: PSNR %.3f dB SSIM %.4f (GT-mean %.3f / %.4f) on %d images, best %.3f"
+        + " at step %d%n", step, ep, psnr, sum[1] / n, sum[2] / n, sum[3] / n, n, bestPsnr, bestStep);
+    return psnr;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Checkpoint metadata
+
+  private Properties meta(int pairs) {
+    Properties p = cfg.toProperties();
+    p.setProperty("state.format", FORMAT);
+    p.setProperty("state.step", Long.toString(step));
+    p.setProperty("state.adam_step", Long.toString(adam.step()));
+    p.setProperty("state.epoch", Integer.toString(epoch));
+    p.setProperty("state.batch_in_epoch", Integer.toString(batchInEpoch));
+    p.setProperty("state.best_psnr", Double.toString(bestPsnr));
+    p.setProperty("state.best_step", Long.toString(bestStep));
+    if (pairs >= 0) p.setProperty("state.train_pairs", Integer.toString(pairs));
+    return p;
+  }
+
+  /**
+   * Metadata of exported weights: the network configuration ({@link org.deepspg.model.DeepSPGConfig#toProperties})
+   * plus {@code hrnet.input_norm}, {@code variant}, {@code format} and {@code state.step}.
+   */
+  private Properties weightsMeta() {
+    Properties p = model.config().toProperties();
+    p.setProperty("format", WEIGHTS_FORMAT);
+    p.setProperty("hrnet.input_norm", cfg.get("hrnet.input_norm"));
+    p.setProperty("variant", cfg.get("variant"));
+    p.setProperty("state.step", Long.toString(step));
+    return p;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Datasets
+
+  /**
+   * Opens {@code data.train} (split train) or {@code data.val} (split test) as configured.
+   *
+   * @param cfg configuration
+   * @param prefix "data.train" or "data.val"
+   * @param opt dataset options
+   * @return the dataset, or null when the root key is empty (and the layout is not {@code folders})
+   * @throws IOException when folders cannot be listed
+   */
+  static PairedDataset openDataset(TrainConfig cfg, String prefix, PairedDataset.Options opt) throws IOException {
+    TrainConfig.DataLayout layout = cfg.dataLayout(prefix + ".layout");
+    if (layout == TrainConfig.DataLayout.FOLDERS) {
+      Path low = cfg.path(prefix + ".low"), high = cfg.path(prefix + ".high");
+      if (low == null || high == null) {
+        throw new IllegalArgumentException("config keys '" + prefix + ".low' and '" + prefix
+            + ".high' are needed with " + prefix + ".layout=folders");
+      }
+      return PairedDataset.fromFolders(low, high, opt);
+    }
+    Path root = cfg.path(prefix);
+    if (root == null) return null;
+    DatasetLayouts.Layout found = DatasetLayouts.detect(root);
+    DatasetLayouts.Layout want = switch (layout) {
+      case LOL_V1 -> DatasetLayouts.Layout.LOL_V1;
+      case LOL_V2_REAL -> DatasetLayouts.Layout.LOL_V2_REAL;
+      case LOL_V2_SYNTHETIC -> DatasetLayouts.Layout.LOL_V2_SYNTHETIC;
+      case SPLIT -> DatasetLayouts.Layout.SPLIT_FOLDERS;
+      case FLAT -> DatasetLayouts.Layout.FLAT;
+      default -> found;
+    };
+    if (want != found) {
+      throw new IllegalArgumentException("config key '" + prefix + ".layout' says " + layout + " but " + root
+          + " looks like " + found);
+    }
+    Split split = found == DatasetLayouts.Layout.FLAT ? Split.ALL
+        : prefix.equals("data.train") ? Split.TRAIN : Split.TEST;
+    return DatasetLayouts.open(root, split, opt);
+  }
+
+  private PairedDataset openValidation(PairedDataset train, PairedDataset.Options opt) throws IOException {
+    PairedDataset v = openDataset(cfg, "data.val", opt);
+    if (v != null) return v;
+    Path root = cfg.path("data.train");
+    if (root == null || cfg.dataLayout("data.train.layout") == TrainConfig.DataLayout.FOLDERS) return null;
+    try {
+      if (DatasetLayouts.detect(root) == DatasetLayouts.Layout.FLAT) return null;
+      return DatasetLayouts.open(root, Split.TEST, opt);
+    } catch (DatasetException e) {
+      console.println("deepspg train: no validation set (" + e.getMessage() + ")");
+      return null;
+    }
+  }
+
+  @Override
+  public void close() {
+    // The network and optimiser live as long as the JVM's references; nothing to release eagerly.
+  }
+
+  /** Appends train records to a CSV with fixed columns (rewritten from the JSONL log at start, so resume agrees). */
+  private static final class Csv {
+    private static final String[] COLS = {"step", "epoch", "lr", "loss", "loss_pix", "loss_edge", "loss_sem", "loss_mul",
+        "grad_norm", "patch", "batch", "steps_per_s", "images_per_s", "gn_pix", "gn_edge", "gn_sem", "gn_mul"};
+    private final Path file;
+
+    Csv(Path file, MetricsLog log) throws IOException {
+      this.file = file;
+      StringBuilder sb = new StringBuilder(String.join(",", COLS)).append('\n');
+      for (MetricsLog.Entry e : log.entries()) if (e.kind().equals("train")) sb.append(row(e.values()));
+      AtomicFile.write(file, o -> o.write(sb.toString().getBytes(StandardCharsets.UTF_8)));
+    }
+
+    void append(Map<String, Double> rec) throws IOException {
+      Files.writeString(file, row(rec), StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    private static String row(Map<String, Double> v) {
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < COLS.length; i++) {
+        if (i > 0) sb.append(',');
+        Double d = v.get(COLS[i]);
+        if (d != null && Double.isFinite(d)) sb.append(String.format(Locale.ROOT, "%.8g", d));
+      }
+      return sb.append('\n').toString();
+    }
+  }
+}

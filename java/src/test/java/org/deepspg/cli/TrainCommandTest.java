@@ -1,0 +1,38 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.deepspg.train.TrainCheckpoint;
+import org.deepspg.train.TrainTestSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code deepspg train}: a short baseline run, resume with a changed max_steps, and the refusals. */
+class TrainCommandTest {
+  @Test
+  void shortBaselineRunResumesAndRefusesMisuse(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path cfg = tmp.resolve("run.properties");
+    Files.writeString(cfg, String.join("\n", "variant=baseline", "model.channels=8", "model.blocks=1,1,1",
+        "patch=32", "batch=2", "epochs=3", "data.train=" + data, "run.dir=" + tmp.resolve("run"), "threads=1", ""));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "max_steps=3"));
+    assertEquals("3", TrainCheckpoint.read(tmp.resolve("run/last.pth")).meta().getProperty("state.step"));
+    // starting again into the same run dir is refused
+    assertEquals(2, Main.run("train", "--config", cfg.toString()));
+    // --resume continues to the end of the 3 epochs (2 steps each)
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "--resume", "max_steps=0"));
+    assertEquals("6", TrainCheckpoint.read(tmp.resolve("run/last.pth")).meta().getProperty("state.step"));
+    assertTrue(Files.isRegularFile(tmp.resolve("run/model_final.pth")));
+    // v1 without HRNet weights: MissingWeightsException message, exit code 2
+    assertEquals(2, Main.run("train", "--config", cfg.toString(), "variant=v1", "run.dir=" + tmp.resolve("v1")));
+    // config error names the key
+    assertEquals(2, Main.run("train", "--config", cfg.toString(), "epochs=zero"));
+  }
+}
