@@ -256,6 +256,30 @@ int32_t deepspg_channel_layernorm_backward_cuda_f32(const float* dy, const float
                                                     int64_t channels, int64_t hw, float* dx, float* dgamma,
                                                     float* dbeta, void* stream);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * 7. Grouped k x k "same" convolution (stride 1, zero padding k/2, k odd, optional bias), CPU only
+ *
+ * Serves the illumination estimator's 5x5 conv with 4 groups (spec section 1.3) and dense 3x3 convs. With p = k/2,
+ * ci = in/groups and co = out/groups, output channel o (group g = o / co):
+ *   y[b,o][r][x] = bias[o] + sum_{i<ci, u,v<k} w[o,i,u,v] x[b, g*ci + i][r+u-p][x+v-p]   (x zero outside)
+ * x [B, in, H, W], y [B, out, H, W], weight [out, in/groups, k, k] (PyTorch's layout), bias [out] or NULL.
+ * Backward: dy -> dx [B, in, H, W], dweight [out, in/groups, k, k], dbias [out] (each may be NULL to skip it; x may
+ * be NULL when dweight is). Deterministic (partials in double, reduced in batch order). CUDA callers use cuDNN.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+int32_t deepspg_conv_same_forward_cpu_f32(const float* x, const float* weight, const float* bias, int64_t batch,
+                                          int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
+                                          int64_t h, int64_t w, float* y);
+int32_t deepspg_conv_same_forward_cpu_f64(const double* x, const double* weight, const double* bias, int64_t batch,
+                                          int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
+                                          int64_t h, int64_t w, double* y);
+int32_t deepspg_conv_same_backward_cpu_f32(const float* dy, const float* x, const float* weight, int64_t batch,
+                                           int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
+                                           int64_t h, int64_t w, float* dx, float* dweight, float* dbias);
+int32_t deepspg_conv_same_backward_cpu_f64(const double* dy, const double* x, const double* weight, int64_t batch,
+                                           int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
+                                           int64_t h, int64_t w, double* dx, double* dweight, double* dbias);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@ package org.deepspg.nn;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Tensor;
 import org.deepspg.ops.DepthwiseConv;
+import org.deepspg.ops.SameConv;
 
 /**
  * Fast paths for the convolutions the DeepSPG blocks are made of, used in place of {@code Conv2dImpl.forward} while the
@@ -17,7 +18,9 @@ import org.deepspg.ops.DepthwiseConv;
  *       off, and a oneDNN reorder with it on);
  *   <li>3×3 depthwise convolutions (stride 1, padding 1, no bias) run on the native kernel {@link DepthwiseConv}
  *       (libtorch's CPU depthwise path was ~3 s per 80-channel 416×608 call with oneDNN off), optionally fused with
- *       the GELU that follows them.
+ *       the GELU that follows them;
+ *   <li>other stride-1 "same" convolutions (the estimator's 5×5 with 4 groups, dense 3×3) run on the native kernel
+ *       {@link SameConv}.
  * </ul>
  *
  * <p>All are differentiable with stock autograd (matmul) or the native backward (depthwise), on any device and in
@@ -69,6 +72,21 @@ public final class FastConv {
       if (bias != null) y = y.add(bias.reshape(1, out, 1));
     }
     return y.reshape(b, out, h, wd);
+  }
+
+  /**
+   * A k×k convolution with stride 1 and padding k/2 (k odd, any groups, optional bias) on the native kernel
+   * {@link SameConv} (libtorch's conv2d on CUDA). The layer must have been built with that geometry; only the weight
+   * shape is checked here.
+   *
+   * @param conv the layer (weight {@code [out, in/groups, k, k]}, optional bias {@code [out]})
+   * @param x {@code [B, in, H, W]}
+   * @param groups the layer's groups
+   * @return {@code [B, out, H, W]}
+   */
+  public static Tensor sameConv(Conv2dImpl conv, Tensor x, long groups) {
+    Tensor bias = conv.bias();
+    return SameConv.apply(x, conv.weight(), bias != null && bias.defined() ? bias : null, groups);
   }
 
   /**
