@@ -189,6 +189,97 @@ int64_t deepspg_kl_loss_workspace_bytes(int64_t batch, int64_t k, int64_t hw);
 int32_t deepspg_kl_loss_cuda_f32(const float* z_out, const float* z_gt, int64_t batch, int64_t k, int64_t hw,
                                  double temperature, double* loss, float* grad, void* workspace, void* stream);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * 5. Depthwise 3x3 convolution, spec sections 1.5 and 2.2 (IG-MSA positional branch, IGAB FFN, SEM kv/q, GDFN)
+ *
+ * Stride 1, zero padding 1, groups = channels, no bias, optionally followed by GELU (exact erf form). Per plane
+ * (b, c) with k = weight[c]:
+ *   pre[y][x] = sum_{i,j in 0..2} k[i][j] x[y+i-1][x+j-1]     (x zero outside the plane)
+ *   y = pre (act DEEPSPG_ACT_NONE) or gelu(pre) (act DEEPSPG_ACT_GELU)
+ * x, y, pre: [B, C, H, W]; weight: [C, 1, 3, 3] (PyTorch's depthwise layout). pre is written only with act GELU and
+ * only when not NULL (the backward of the GELU variant needs it). float GELU uses a rational erf approximation
+ * (|error| < 5e-7); double uses std::erf.
+ * Backward: dy [B, C, H, W], x, weight, pre (act GELU only) -> dx [B, C, H, W] and dweight [C, 1, 3, 3] (summed
+ * over the batch); either may be NULL to skip it; x may be NULL when dweight is. Deterministic on CPU (per-plane
+ * partials in double, reduced in batch order) and CUDA (fixed per-block order).
+ * ------------------------------------------------------------------------------------------------------------- */
+
+#define DEEPSPG_ACT_NONE 0
+#define DEEPSPG_ACT_GELU 1
+
+int32_t deepspg_dwconv3x3_forward_cpu_f32(const float* x, const float* weight, int64_t batch, int64_t channels,
+                                          int64_t h, int64_t w, int32_t act, float* y, float* pre);
+int32_t deepspg_dwconv3x3_forward_cpu_f64(const double* x, const double* weight, int64_t batch, int64_t channels,
+                                          int64_t h, int64_t w, int32_t act, double* y, double* pre);
+int32_t deepspg_dwconv3x3_backward_cpu_f32(const float* dy, const float* x, const float* weight, const float* pre,
+                                           int64_t batch, int64_t channels, int64_t h, int64_t w, int32_t act,
+                                           float* dx, float* dweight);
+int32_t deepspg_dwconv3x3_backward_cpu_f64(const double* dy, const double* x, const double* weight,
+                                           const double* pre, int64_t batch, int64_t channels, int64_t h, int64_t w,
+                                           int32_t act, double* dx, double* dweight);
+int32_t deepspg_dwconv3x3_forward_cuda_f32(const float* x, const float* weight, int64_t batch, int64_t channels,
+                                           int64_t h, int64_t w, int32_t act, float* y, float* pre, void* stream);
+int32_t deepspg_dwconv3x3_backward_cuda_f32(const float* dy, const float* x, const float* weight, const float* pre,
+                                            int64_t batch, int64_t channels, int64_t h, int64_t w, int32_t act,
+                                            float* dx, float* dweight, void* stream);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * 6. Channel LayerNorm of NCHW tensors, spec section 1.2 (LN_c)
+ *
+ * At every pixel, over the C channels (biased variance):
+ *   y = (x - mu) rstd gamma_c + beta_c,   rstd = 1 / sqrt(var + eps)
+ * x, y: [B, C, HW]; gamma, beta: [C]; mean, rstd: [B, HW] (saved for the backward; either may be NULL in the
+ * forward when no backward follows). C >= 1, eps >= 0.
+ * Backward: dy, x, gamma, mean, rstd -> dx [B, C, HW], dgamma [C], dbeta [C] (each may be NULL to skip it).
+ * Deterministic (parameter gradients reduced in a fixed order).
+ * ------------------------------------------------------------------------------------------------------------- */
+
+int32_t deepspg_channel_layernorm_forward_cpu_f32(const float* x, const float* gamma, const float* beta,
+                                                  int64_t batch, int64_t channels, int64_t hw, double eps, float* y,
+                                                  float* mean, float* rstd);
+int32_t deepspg_channel_layernorm_forward_cpu_f64(const double* x, const double* gamma, const double* beta,
+                                                  int64_t batch, int64_t channels, int64_t hw, double eps, double* y,
+                                                  double* mean, double* rstd);
+int32_t deepspg_channel_layernorm_backward_cpu_f32(const float* dy, const float* x, const float* gamma,
+                                                   const float* mean, const float* rstd, int64_t batch,
+                                                   int64_t channels, int64_t hw, float* dx, float* dgamma,
+                                                   float* dbeta);
+int32_t deepspg_channel_layernorm_backward_cpu_f64(const double* dy, const double* x, const double* gamma,
+                                                   const double* mean, const double* rstd, int64_t batch,
+                                                   int64_t channels, int64_t hw, double* dx, double* dgamma,
+                                                   double* dbeta);
+int32_t deepspg_channel_layernorm_forward_cuda_f32(const float* x, const float* gamma, const float* beta,
+                                                   int64_t batch, int64_t channels, int64_t hw, double eps, float* y,
+                                                   float* mean, float* rstd, void* stream);
+int32_t deepspg_channel_layernorm_backward_cuda_f32(const float* dy, const float* x, const float* gamma,
+                                                    const float* mean, const float* rstd, int64_t batch,
+                                                    int64_t channels, int64_t hw, float* dx, float* dgamma,
+                                                    float* dbeta, void* stream);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * 7. Grouped k x k "same" convolution (stride 1, zero padding k/2, k odd, optional bias), CPU only
+ *
+ * Serves the illumination estimator's 5x5 conv with 4 groups (spec section 1.3) and dense 3x3 convs. With p = k/2,
+ * ci = in/groups and co = out/groups, output channel o (group g = o / co):
+ *   y[b,o][r][x] = bias[o] + sum_{i<ci, u,v<k} w[o,i,u,v] x[b, g*ci + i][r+u-p][x+v-p]   (x zero outside)
+ * x [B, in, H, W], y [B, out, H, W], weight [out, in/groups, k, k] (PyTorch's layout), bias [out] or NULL.
+ * Backward: dy -> dx [B, in, H, W], dweight [out, in/groups, k, k], dbias [out] (each may be NULL to skip it; x may
+ * be NULL when dweight is). Deterministic (partials in double, reduced in batch order). CUDA callers use cuDNN.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+int32_t deepspg_conv_same_forward_cpu_f32(const float* x, const float* weight, const float* bias, int64_t batch,
+                                          int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
+                                          int64_t h, int64_t w, float* y);
+int32_t deepspg_conv_same_forward_cpu_f64(const double* x, const double* weight, const double* bias, int64_t batch,
+                                          int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
+                                          int64_t h, int64_t w, double* y);
+int32_t deepspg_conv_same_backward_cpu_f32(const float* dy, const float* x, const float* weight, int64_t batch,
+                                           int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
+                                           int64_t h, int64_t w, float* dx, float* dweight, float* dbias);
+int32_t deepspg_conv_same_backward_cpu_f64(const double* dy, const double* x, const double* weight, int64_t batch,
+                                           int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
+                                           int64_t h, int64_t w, double* dx, double* dweight, double* dbias);
+
 #ifdef __cplusplus
 }
 #endif

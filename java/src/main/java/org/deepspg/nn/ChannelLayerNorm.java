@@ -8,9 +8,11 @@ import org.bytedeco.pytorch.LayerNormOptions;
 import org.bytedeco.pytorch.LongVector;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.ops.ChannelLayerNormOp;
 
 /**
- * LayerNorm over the channel axis of an NCHW tensor at every pixel (spec §1.2 {@code LN_c}):
+ * LayerNorm over the channel axis of an NCHW tensor at every pixel (spec §1.2 {@code LN_c}), computed by the native
+ * kernel {@link ChannelLayerNormOp} with the parameters of the wrapped {@code LayerNormImpl}:
  * {@code (x − μ_c) / sqrt(σ²_c + 1e−5) · γ + β}, biased variance, γ = 1, β = 0 at init.
  *
  * <p>State-dict names: {@code ln.weight [d]}, {@code ln.bias [d]} (the reference wraps an {@code nn.LayerNorm} as
@@ -38,14 +40,15 @@ public final class ChannelLayerNorm extends Module {
 
   /**
    * @param x {@code [B, d, H, W]}
-   * @return {@code [B, d, H, W]} normalised over d at each pixel (may be a channels-last strided view)
+   * @return {@code [B, d, H, W]} normalised over d at each pixel (contiguous; native kernel
+   *     {@link ChannelLayerNormOp}, no permutes)
    */
   public Tensor forward(Tensor x) {
     if (x.dim() != 4 || x.size(1) != channels) {
       throw new IllegalArgumentException("ChannelLayerNorm(" + channels + "): expected [B, " + channels
           + ", H, W], got " + Shapes.str(x));
     }
-    return ln.forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2);
+    return ChannelLayerNormOp.apply(x, ln.weight(), ln.bias(), EPS);
   }
 
   /** @return d */

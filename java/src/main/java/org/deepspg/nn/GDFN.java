@@ -53,8 +53,8 @@ public final class GDFN extends Module {
    * @return {@code [B, d, H, W]}
    */
   public Tensor forward(Tensor x) {
-    Tensor u = dw.forward(pin.forward(x));
-    return pout.forward(gelu(u.narrow(1, 0, hidden)).mul(u.narrow(1, hidden, hidden)));
+    Tensor u = FastConv.depthwise3x3(dw, FastConv.pointwise(pin, x));
+    return FastConv.pointwise(pout, gelu(u.narrow(1, 0, hidden)).mul(u.narrow(1, hidden, hidden)));
   }
 
   /** @return h_f */

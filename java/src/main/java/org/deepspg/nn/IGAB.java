@@ -47,7 +47,8 @@ public final class IGAB extends Module {
    */
   public Tensor forward(Tensor x, Tensor illu) {
     Tensor y = attn.forward(x, illu).add(x);
-    Tensor f = ffn4.forward(gelu(ffn2.forward(gelu(ffn0.forward(norm.forward(y))))));
+    Tensor f = FastConv.pointwise(ffn4,
+        FastConv.depthwise3x3Gelu(ffn2, gelu(FastConv.pointwise(ffn0, norm.forward(y)))));
     return f.add(y);
   }
 

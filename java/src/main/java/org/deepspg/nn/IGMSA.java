@@ -4,7 +4,6 @@
 package org.deepspg.nn;
 
 import static org.bytedeco.pytorch.global.torch.cat;
-import static org.bytedeco.pytorch.global.torch.gelu;
 import static org.bytedeco.pytorch.global.torch.ones;
 
 import org.bytedeco.pytorch.Conv2dImpl;
@@ -72,20 +71,17 @@ public final class IGMSA extends Module {
     Shapes.requireNchw("IGMSA(" + dim + ") x", x, dim);
     Shapes.requireNchw("IGMSA(" + dim + ") illu", illu, dim);
     Shapes.requireSameBatchAndSize("IGMSA x vs illu", x, illu);
-    long b = x.size(0);
-    long h = x.size(2);
-    long w = x.size(3);
     // The three per-pixel linears as one [3d, d] x [B, d, N] product (same math as Linear on NHWC tokens).
     Tensor wqkv = cat(new TensorVector(q.weight(), k.weight(), v.weight()), 0);
-    Tensor qkv = wqkv.matmul(x.reshape(b, dim, h * w));
-    Tensor qq = qkv.narrow(1, 0, dim).reshape(b, dim, h, w);
-    Tensor kk = qkv.narrow(1, dim, dim).reshape(b, dim, h, w);
-    Tensor vv = qkv.narrow(1, 2L * dim, dim).reshape(b, dim, h, w);
+    Tensor qkv = FastConv.channelLinear(wqkv, null, x);
+    Tensor qq = qkv.narrow(1, 0, dim);
+    Tensor kk = qkv.narrow(1, dim, dim);
+    Tensor vv = qkv.narrow(1, 2L * dim, dim);
     // Rows indexed by K channels, softmax over Q channels, values gated by the illumination features.
     Tensor o = ChannelAttention.apply(kk, qq, vv, illu, rescale, heads);
-    Tensor out = proj.weight().matmul(o.reshape(b, dim, h * w)).add(proj.bias().reshape(dim, 1))
-        .reshape(b, dim, h, w);
-    return out.add(pos2.forward(gelu(pos0.forward(vv))));
+    Tensor out = FastConv.channelLinear(proj.weight(), proj.bias(), o);
+    // Positional branch: dw3x3 -> GELU -> dw3x3 on the native kernel (the first two fused).
+    return out.add(FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv)));
   }
 
   /** @return d */

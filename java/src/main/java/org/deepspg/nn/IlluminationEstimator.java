@@ -58,8 +58,9 @@ public final class IlluminationEstimator extends Module {
     // routes the gradient to the first arg-max channel, like torch.max(dim).
     Tensor z = org.deepspg.ops.Retinex.prior(image,
         prior == RetinexPrior.MEAN ? org.deepspg.ops.PriorMode.MEAN : org.deepspg.ops.PriorMode.MAX);
-    Tensor fl = dconv.forward(conv1.forward(z));
-    return new Result(fl, conv2.forward(fl));
+    // 1x1 convs as matrix products, the 5x5 grouped conv on the native kernel (FastConv, SameConv).
+    Tensor fl = FastConv.sameConv(dconv, FastConv.pointwise(conv1, z), 4);
+    return new Result(fl, FastConv.pointwise(conv2, fl));
   }
 
   /** @return C */

@@ -112,18 +112,19 @@ public final class SEM extends Module {
     long hh = r.size(2);
     long ww = r.size(3);
     // The 1×1 adapter commutes with nearest upsampling, so it runs at the (16× smaller) HRNet resolution.
-    Tensor s = adapt.forward(sem);
+    Tensor s = FastConv.pointwise(adapt, sem);
     if (s.size(2) != hh || s.size(3) != ww) {
       s = upsample_nearest2d(s, hh, ww);
     }
     Tensor rn = lnR.forward(r);
     Tensor sn = lnS.forward(s);
-    Tensor kvt = kvDw.forward(kv.forward(rn));
+    Tensor kvt = FastConv.depthwise3x3(kvDw, FastConv.pointwise(kv, rn));
     Tensor kk = kvt.narrow(1, 0, dim);
     Tensor vv = kvt.narrow(1, dim, dim);
-    Tensor qq = qDw.forward(q.forward(sn));
+    Tensor qp = FastConv.pointwise(q, sn);
+    Tensor qq = options.qDense() ? qDw.forward(qp) : FastConv.depthwise3x3(qDw, qp);
     Tensor o = ChannelAttention.apply(qq, kk, vv, null, temperature, heads);
-    Tensor r1 = (options.skfResidual() ? rn : r).add(proj.forward(o));
+    Tensor r1 = (options.skfResidual() ? rn : r).add(FastConv.pointwise(proj, o));
     return r1.add(ffn.forward(lnF.forward(r1)));
   }
 

@@ -1,0 +1,141 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.ops;
+
+import static org.deepspg.ops.OpSupport.checkCudaF32;
+import static org.deepspg.ops.OpSupport.checkDim;
+import static org.deepspg.ops.OpSupport.checkFloat;
+import static org.deepspg.ops.OpSupport.checkLike;
+import static org.deepspg.ops.OpSupport.describe;
+import static org.deepspg.ops.OpSupport.empty;
+import static org.deepspg.ops.OpSupport.f32;
+import static org.deepspg.ops.OpSupport.f64;
+import static org.deepspg.ops.OpSupport.isF64;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.deepspg.kernels.global.kernels;
+
+/**
+ * Depthwise 3×3 convolution of the DeepSPG blocks (spec §1.5 and §2.2: IG-MSA positional branch, IGAB FFN, SEM
+ * kv/q, GDFN): stride 1, zero padding 1, groups = channels, no bias — {@code F.conv2d(x, w, padding=1, groups=C)} —
+ * optionally fused with the GELU that follows it (exact erf form).
+ *
+ * <p>Shapes: x {@code [B, C, H, W]} (any strides; non-contiguous inputs are copied), weight {@code [C, 1, 3, 3]}
+ * (PyTorch's depthwise layout, e.g. a {@code Conv2dImpl}'s weight); output {@code [B, C, H, W]} contiguous. Dtypes:
+ * float32 or float64 on CPU, float32 on CUDA (current stream); x and weight the same dtype and device. Deterministic
+ * (the weight gradient is reduced in a fixed order). Differentiable w.r.t. x and weight (one native call per
+ * backward); double backward is not supported. The float GELU uses a rational erf approximation (absolute error
+ * below 5e-7) on CPU and {@code erff} on CUDA.
+ */
+public final class DepthwiseConv {
+  private static final String OP = "dwconv3x3";
+
+  private DepthwiseConv() {}
+
+  /**
+   * {@code y = dwconv3x3(x, weight)}.
+   *
+   * @param x input {@code [B, C, H, W]}
+   * @param weight depthwise kernel {@code [C, 1, 3, 3]}
+   * @return y {@code [B, C, H, W]}
+   * @throws IllegalArgumentException on shape, dtype or device mismatch
+   */
+  public static Tensor conv3x3(Tensor x, Tensor weight) {
+    return apply(OP, x, weight, kernels.DEEPSPG_ACT_NONE);
+  }
+
+  /**
+   * {@code y = gelu(dwconv3x3(x, weight))} in one pass (the pre-activation is kept only when a graph is recorded).
+   *
+   * @param x input {@code [B, C, H, W]}
+   * @param weight depthwise kernel {@code [C, 1, 3, 3]}
+   * @return y {@code [B, C, H, W]}
+   * @throws IllegalArgumentException on shape, dtype or device mismatch
+   */
+  public static Tensor conv3x3Gelu(Tensor x, Tensor weight) {
+    return apply(OP + "_gelu", x, weight, kernels.DEEPSPG_ACT_GELU);
+  }
+
+  private static Tensor apply(String op, Tensor x, Tensor weight, int act) {
+    NativeLibrary.ensureLoaded();
+    checkFloat(op, "x", x);
+    checkDim(op, "x", x, 4, "[B, C, H, W]");
+    checkLike(op, "x", x, "weight", weight);
+    long b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    if (weight.dim() != 4 || weight.size(0) != c || weight.size(1) != 1 || weight.size(2) != 3
+        || weight.size(3) != 3) {
+      throw new IllegalArgumentException(
+          op + ": weight must be [C, 1, 3, 3] = [" + c + ", 1, 3, 3] for x " + describe(x) + ", got "
+              + describe(weight));
+    }
+    checkCudaF32(op, x);
+    long[] shape = NativeFunction.shape(x);
+    long[] wShape = NativeFunction.shape(weight);
+    boolean gelu = act == kernels.DEEPSPG_ACT_GELU;
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor[] out =
+          NativeFunction.apply(
+              op,
+              new Tensor[] {x, weight},
+              ctx -> {
+                Tensor xc = x.contiguous();
+                Tensor wc = ctx.save(weight.contiguous());
+                // x is needed only for the weight gradient; the pre-activation only for a recorded GELU.
+                Tensor xs = ctx.needsInputGrad(1) ? ctx.save(xc) : null;
+                Tensor y = empty(xc, shape);
+                Tensor pre = gelu && ctx.isRecording() ? ctx.save(empty(xc, shape)) : null;
+                forward(op, xc, wc, b, c, h, w, act, y, pre);
+                ctx.setBackward(
+                    (grads, needs) -> {
+                      Tensor dy = grads[0].contiguous();
+                      Tensor dx = needs[0] ? empty(dy, shape) : null;
+                      Tensor dw = needs[1] ? empty(dy, wShape) : null;
+                      backward(op, dy, xs, wc, pre, b, c, h, w, act, dx, dw);
+                      return new Tensor[] {dx, dw};
+                    });
+                return new Tensor[] {y};
+              });
+      return Scopes.escape(out[0], outer);
+    }
+  }
+
+  private static void forward(
+      String op, Tensor x, Tensor weight, long b, long c, long h, long w, int act, Tensor y, Tensor pre) {
+    if (x.numel() == 0) return;
+    int st;
+    if (x.is_cuda()) {
+      st = kernels.deepspg_dwconv3x3_forward_cuda_f32(
+          f32(x), f32(weight), b, c, h, w, act, f32(y), f32(pre), OpSupport.cudaStream(x));
+    } else if (isF64(x)) {
+      st = kernels.deepspg_dwconv3x3_forward_cpu_f64(f64(x), f64(weight), b, c, h, w, act, f64(y), f64(pre));
+    } else {
+      st = kernels.deepspg_dwconv3x3_forward_cpu_f32(f32(x), f32(weight), b, c, h, w, act, f32(y), f32(pre));
+    }
+    NativeLibrary.check(st, op + " forward");
+  }
+
+  private static void backward(
+      String op, Tensor dy, Tensor x, Tensor weight, Tensor pre, long b, long c, long h, long w, int act, Tensor dx,
+      Tensor dw) {
+    if (dx == null && dw == null) return;
+    if (dy.numel() == 0) {
+      if (dw != null) dw.zero_();
+      return;
+    }
+    int st;
+    if (dy.is_cuda()) {
+      st = kernels.deepspg_dwconv3x3_backward_cuda_f32(
+          f32(dy), f32(x), f32(weight), f32(pre), b, c, h, w, act, f32(dx), f32(dw), OpSupport.cudaStream(dy));
+    } else if (isF64(dy)) {
+      st = kernels.deepspg_dwconv3x3_backward_cpu_f64(
+          f64(dy), f64(x), f64(weight), f64(pre), b, c, h, w, act, f64(dx), f64(dw));
+    } else {
+      st = kernels.deepspg_dwconv3x3_backward_cpu_f32(
+          f32(dy), f32(x), f32(weight), f32(pre), b, c, h, w, act, f32(dx), f32(dw));
+    }
+    NativeLibrary.check(st, op + " backward");
+  }
+}

@@ -1,0 +1,258 @@
+// Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+//
+// Depthwise 3x3 convolution (stride 1, zero padding 1, groups = channels, no bias), optionally followed by GELU,
+// CPU backend. Every 3x3 depthwise conv of the network (IG-MSA positional branch, IGAB FFN, SEM kv/q, GDFN) is this op
+// (spec ARCHITECTURE.md sections 1.5, 2.2); libtorch's CPU path for it was ~3 s per call at 80 x 416 x 608 with oneDNN
+// off.
+//
+// Per plane p = (b, c) with kernel k = weight[c] (3 x 3, row-major) and x zero outside the plane:
+//   forward   pre[y][x] = sum_{i,j} k[i][j] x[y+i-1][x+j-1];  y = pre (act none) or gelu(pre) (act gelu)
+//   backward  g = dy (act none) or dy * gelu'(pre) (act gelu)
+//             dx[y][x] = sum_{i,j} k[2-i][2-j] g[y+i-1][x+j-1]       (the same stencil with the flipped kernel)
+//             dk[c][i][j] = sum_b sum_{y,x} g[y][x] x[y+i-1][x+j-1]
+// Layout: x, y, pre, dy, dx [B, C, H, W] contiguous; weight, dweight [C, 1, 3, 3]. Dtypes float, double.
+// Parallel over (plane, band of kBand rows); the stencil rows take three input-row pointers (a zero row stands in for
+// the rows outside the plane) and handle the first and last column apart, so the interior loop is branch-free and
+// vectorises over the width. dweight: one partial of 9 doubles per (plane, band), reduced in (batch, band) order,
+// so results do not depend on the thread count.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "../common/common.h"
+#include "gelu_math.h"
+
+namespace deepspg::ops {
+namespace {
+
+// Rows per work item: 16 rows of 608 floats (~39 KB in and out) stay in L2, and H = 416 gives 26 bands per plane so
+// even a single plane keeps many threads busy.
+constexpr int64_t kBand = 16;
+
+inline int64_t num_bands(int64_t h) { return (h + kBand - 1) / kBand; }
+
+// o[x] = sum_{i,j} k[3i+j] r_i[x+j-1] for one output row; columns -1 and W are zero.
+template <typename T>
+inline void stencil_row(const T* __restrict r0, const T* __restrict r1, const T* __restrict r2, const T* k, int64_t w,
+                        T* __restrict o) {
+  const T k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
+  if (w == 1) {
+    o[0] = k1 * r0[0] + k4 * r1[0] + k7 * r2[0];
+    return;
+  }
+  o[0] = k1 * r0[0] + k2 * r0[1] + k4 * r1[0] + k5 * r1[1] + k7 * r2[0] + k8 * r2[1];
+#pragma omp simd
+  for (int64_t x = 1; x < w - 1; ++x) {
+    o[x] = k0 * r0[x - 1] + k1 * r0[x] + k2 * r0[x + 1] + k3 * r1[x - 1] + k4 * r1[x] + k5 * r1[x + 1] +
+           k6 * r2[x - 1] + k7 * r2[x] + k8 * r2[x + 1];
+  }
+  const int64_t e = w - 1;
+  o[e] = k0 * r0[e - 1] + k1 * r0[e] + k3 * r1[e - 1] + k4 * r1[e] + k6 * r2[e - 1] + k7 * r2[e];
+}
+
+// acc[j] += sum_x g[x] s[x+j-1] for j = 0..2 (s zero outside [0, w)).
+template <typename T>
+inline void correlate_row(const T* __restrict g, const T* __restrict s, int64_t w, double* acc) {
+  if (w == 1) {
+    acc[1] += static_cast<double>(g[0] * s[0]);
+    return;
+  }
+  T a0 = 0, a1 = 0, a2 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2)
+  for (int64_t x = 1; x < w - 1; ++x) {
+    a0 += g[x] * s[x - 1];
+    a1 += g[x] * s[x];
+    a2 += g[x] * s[x + 1];
+  }
+  const int64_t e = w - 1;
+  a0 += g[e] * s[e - 1];
+  a1 += g[0] * s[0] + g[e] * s[e];
+  a2 += g[0] * s[1];
+  acc[0] += static_cast<double>(a0);
+  acc[1] += static_cast<double>(a1);
+  acc[2] += static_cast<double>(a2);
+}
+
+template <typename T>
+inline void gelu_row(const T* __restrict in, int64_t w, T* __restrict out) {
+#pragma omp simd
+  for (int64_t x = 0; x < w; ++x) out[x] = gelu_math::gelu(in[x]);
+}
+
+template <typename T>
+inline void gelu_grad_row(const T* __restrict dy, const T* __restrict pre, int64_t w, T* __restrict g) {
+#pragma omp simd
+  for (int64_t x = 0; x < w; ++x) g[x] = dy[x] * gelu_math::gelu_grad(pre[x]);
+}
+
+template <typename T>
+int32_t check_args(const char* fn, int64_t batch, int64_t channels, int64_t h, int64_t w, int32_t act) {
+  if (batch < 0 || channels < 0 || h < 0 || w < 0) {
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
+                        std::string(fn) + ": negative size batch=" + std::to_string(batch) + " channels=" +
+                            std::to_string(channels) + " h=" + std::to_string(h) + " w=" + std::to_string(w));
+  }
+  if (act != DEEPSPG_ACT_NONE && act != DEEPSPG_ACT_GELU)
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": unknown activation " + std::to_string(act));
+  return DEEPSPG_OK;
+}
+
+template <typename T>
+int32_t forward_impl(const char* fn, const T* x, const T* weight, int64_t batch, int64_t channels, int64_t h,
+                     int64_t w, int32_t act, T* y, T* pre) {
+  if (int32_t st = check_args<T>(fn, batch, channels, h, w, act)) return st;
+  const int64_t planes = batch * channels, hw = h * w;
+  if (planes * hw == 0) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, weight);
+  DEEPSPG_CHECK_PTR(fn, y);
+  const int64_t bands = num_bands(h);
+  const std::vector<T> zero(static_cast<size_t>(w), T(0));
+  const bool gelu = act == DEEPSPG_ACT_GELU;
+#pragma omp parallel if (planes * hw >= detail::kOmpMinWork)
+  {
+    // Pre-activation row when the caller keeps none (inference).
+    std::vector<T> row(gelu && pre == nullptr ? static_cast<size_t>(w) : 0);
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < planes * bands; ++item) {
+      const int64_t p = item / bands, y0 = (item % bands) * kBand, y1 = std::min(h, y0 + kBand);
+      const T* xp = x + p * hw;
+      const T* k = weight + (p % channels) * 9;
+      T* yp = y + p * hw;
+      for (int64_t r = y0; r < y1; ++r) {
+        const T* r0 = r > 0 ? xp + (r - 1) * w : zero.data();
+        const T* r2 = r + 1 < h ? xp + (r + 1) * w : zero.data();
+        if (!gelu) {
+          stencil_row(r0, xp + r * w, r2, k, w, yp + r * w);
+          continue;
+        }
+        T* dst = pre != nullptr ? pre + p * hw + r * w : row.data();
+        stencil_row(r0, xp + r * w, r2, k, w, dst);
+        gelu_row(dst, w, yp + r * w);
+      }
+    }
+  }
+  return detail::ok();
+}
+
+template <typename T>
+int32_t backward_impl(const char* fn, const T* dy, const T* x, const T* weight, const T* pre, int64_t batch,
+                      int64_t channels, int64_t h, int64_t w, int32_t act, T* dx, T* dweight) {
+  if (int32_t st = check_args<T>(fn, batch, channels, h, w, act)) return st;
+  if (dweight != nullptr)
+    for (int64_t i = 0; i < channels * 9; ++i) dweight[i] = 0;
+  const int64_t planes = batch * channels, hw = h * w;
+  if (planes * hw == 0 || (dx == nullptr && dweight == nullptr)) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, dy);
+  DEEPSPG_CHECK_PTR(fn, weight);
+  if (dweight != nullptr) DEEPSPG_CHECK_PTR(fn, x);
+  const bool gelu = act == DEEPSPG_ACT_GELU;
+  if (gelu) DEEPSPG_CHECK_PTR(fn, pre);
+  const int64_t bands = num_bands(h);
+  std::vector<double> partial(dweight != nullptr ? static_cast<size_t>(planes * bands * 9) : 0, 0.0);
+  std::vector<T> flipped(static_cast<size_t>(channels * 9));
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t t = 0; t < 9; ++t) flipped[c * 9 + t] = weight[c * 9 + 8 - t];
+  const std::vector<T> zero(static_cast<size_t>(w), T(0));
+
+#pragma omp parallel if (planes * hw >= detail::kOmpMinWork)
+  {
+    // With GELU the stencil reads g = dy * gelu'(pre) on rows y0-1 .. y1: computed once per band into buf.
+    std::vector<T> buf(gelu ? static_cast<size_t>((kBand + 2) * w) : 0);
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < planes * bands; ++item) {
+      const int64_t p = item / bands, y0 = (item % bands) * kBand, y1 = std::min(h, y0 + kBand);
+      const int64_t c = p % channels;
+      const int64_t g0 = std::max<int64_t>(y0 - 1, 0), g1 = std::min(h, y1 + 1);  // rows of g this band reads
+      const T* gp;      // row r of g is gp + (r - goff) * w
+      int64_t goff;
+      if (gelu) {
+        for (int64_t r = g0; r < g1; ++r)
+          gelu_grad_row(dy + p * hw + r * w, pre + p * hw + r * w, w, buf.data() + (r - g0) * w);
+        gp = buf.data();
+        goff = g0;
+      } else {
+        gp = dy + p * hw;
+        goff = 0;
+      }
+      auto grow = [&](int64_t r) { return gp + (r - goff) * w; };
+      if (dx != nullptr) {
+        const T* kf = flipped.data() + c * 9;
+        for (int64_t r = y0; r < y1; ++r) {
+          const T* r0 = r > 0 ? grow(r - 1) : zero.data();
+          const T* r2 = r + 1 < h ? grow(r + 1) : zero.data();
+          stencil_row(r0, grow(r), r2, kf, w, dx + p * hw + r * w);
+        }
+      }
+      if (dweight != nullptr) {
+        double* acc = partial.data() + item * 9;
+        const T* xp = x + p * hw;
+        for (int64_t r = y0; r < y1; ++r) {
+          for (int64_t i = 0; i < 3; ++i) {
+            const int64_t s = r + i - 1;
+            if (s < 0 || s >= h) continue;
+            correlate_row(grow(r), xp + s * w, w, acc + 3 * i);
+          }
+        }
+      }
+    }
+  }
+  if (dweight != nullptr) {
+    // Deterministic: per channel, batch by batch, band by band.
+    for (int64_t c = 0; c < channels; ++c) {
+      double acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+      for (int64_t b = 0; b < batch; ++b) {
+        const double* pp = partial.data() + (b * channels + c) * bands * 9;
+        for (int64_t t = 0; t < bands * 9; ++t) acc[t % 9] += pp[t];
+      }
+      for (int64_t t = 0; t < 9; ++t) dweight[c * 9 + t] = static_cast<T>(acc[t]);
+    }
+  }
+  return detail::ok();
+}
+
+}  // namespace
+}  // namespace deepspg::ops
+
+// ---------------------------------------------------------------------------------------------------------------
+// C ABI
+
+extern "C" {
+
+int32_t deepspg_dwconv3x3_forward_cpu_f32(const float* x, const float* weight, int64_t batch, int64_t channels,
+                                          int64_t h, int64_t w, int32_t act, float* y, float* pre) {
+  return deepspg::ops::forward_impl(__func__, x, weight, batch, channels, h, w, act, y, pre);
+}
+
+int32_t deepspg_dwconv3x3_forward_cpu_f64(const double* x, const double* weight, int64_t batch, int64_t channels,
+                                          int64_t h, int64_t w, int32_t act, double* y, double* pre) {
+  return deepspg::ops::forward_impl(__func__, x, weight, batch, channels, h, w, act, y, pre);
+}
+
+int32_t deepspg_dwconv3x3_backward_cpu_f32(const float* dy, const float* x, const float* weight, const float* pre,
+                                           int64_t batch, int64_t channels, int64_t h, int64_t w, int32_t act,
+                                           float* dx, float* dweight) {
+  return deepspg::ops::backward_impl(__func__, dy, x, weight, pre, batch, channels, h, w, act, dx, dweight);
+}
+
+int32_t deepspg_dwconv3x3_backward_cpu_f64(const double* dy, const double* x, const double* weight,
+                                           const double* pre, int64_t batch, int64_t channels, int64_t h, int64_t w,
+                                           int32_t act, double* dx, double* dweight) {
+  return deepspg::ops::backward_impl(__func__, dy, x, weight, pre, batch, channels, h, w, act, dx, dweight);
+}
+
+#if !DEEPSPG_WITH_CUDA
+// Entry points of src/cuda/depthwise_conv.cu for a build without a CUDA compiler (same ABI in every build).
+int32_t deepspg_dwconv3x3_forward_cuda_f32(const float*, const float*, int64_t, int64_t, int64_t, int64_t, int32_t,
+                                           float*, float*, void*) {
+  return deepspg::ops::detail::fail(DEEPSPG_ERR_NOT_COMPILED,
+                                    "deepspg_dwconv3x3_forward_cuda_f32: libdeepspg_kernels was built without CUDA");
+}
+int32_t deepspg_dwconv3x3_backward_cuda_f32(const float*, const float*, const float*, const float*, int64_t, int64_t,
+                                            int64_t, int64_t, int32_t, float*, float*, void*) {
+  return deepspg::ops::detail::fail(DEEPSPG_ERR_NOT_COMPILED,
+                                    "deepspg_dwconv3x3_backward_cuda_f32: libdeepspg_kernels was built without CUDA");
+}
+#endif
+
+}  // extern "C"
