@@ -3,26 +3,61 @@
  */
 package org.deepspg.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.global.torch;
+import org.deepspg.infer.Models;
+import org.deepspg.infer.Padding;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.FlopCounter;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.ops.NativeLibrary;
+import org.deepspg.train.TrainCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code deepspg info}: versions, the loaded native libraries and whether CUDA kernels and a GPU are available.
+ * With {@code --model} or {@code --hrnet}: the size of a network instead ({@code params: N}, {@code gflops: X}).
  */
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Print versions, native libraries and devices.")
+@Command(name = "info", mixinStandardHelpOptions = true,
+    description = "Print versions, native libraries and devices; or a model's parameters and FLOPs.")
 public final class InfoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
+  @Option(names = "--model", paramLabel = "s|l|s-baseline|l-baseline|PATH",
+      description = "Print the parameter count and analytic FLOPs (G = MACs/2^30, fvcore convention of spec §1.7) "
+          + "of a DeepSPG architecture or of the configuration stored in a weights file.")
+  String model;
+
+  @Option(names = "--size", paramLabel = "HxW", defaultValue = "256x256",
+      description = "Input size for --model FLOPs, height x width (default: ${DEFAULT-VALUE}; padded to a multiple "
+          + "of 32 like inference).")
+  String size;
+
+  @Option(names = "--hrnet", paramLabel = "w48",
+      description = "Print the parameter count of the HRNet prior (w48 = HRNetV2-W48 ADE20K, built without weights).")
+  String hrnet;
+
   @Override
-  public Integer call() {
+  public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     NativeLibrary.ensureLoaded();
+    if (model != null || hrnet != null) {
+      if (model != null) printModel(out);
+      if (hrnet != null) printHrnet(out);
+      out.flush();
+      return 0;
+    }
     out.println("deepspg: " + Versions.DEEPSPG);
     out.println("java: " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
     out.println("platform: " + Loader.getPlatform());
@@ -35,5 +70,48 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("cuda available (libtorch): " + (torch.cuda_is_available() ? "yes" : "no"));
     out.flush();
     return 0;
+  }
+
+  private void printModel(PrintWriter out) throws IOException {
+    DeepSPGConfig cfg;
+    Path file = Path.of(model);
+    if (Files.isRegularFile(file)) {
+      cfg = Models.configOf(TrainCheckpoint.read(file).meta());
+      if (cfg == null) {
+        throw new IllegalArgumentException(file + " carries no DeepSPG configuration (deepspg.properties)");
+      }
+    } else {
+      cfg = Models.preset(model);
+    }
+    String[] hw = size.trim().toLowerCase(Locale.ROOT).split("x");
+    int h;
+    int w;
+    try {
+      h = Integer.parseInt(hw[0].trim());
+      w = Integer.parseInt(hw[1].trim());
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("--size wants HEIGHTxWIDTH, got '" + size + "'");
+    }
+    if (h < 1 || w < 1) throw new IllegalArgumentException("--size must be positive, got " + size);
+    int ph = (int) Padding.padded(h, Padding.MULTIPLE);
+    int pw = (int) Padding.padded(w, Padding.MULTIPLE);
+    out.println("model: " + cfg.describe());
+    out.println("params: " + FlopCounter.parameterCount(cfg));
+    out.printf(Locale.ROOT, "gflops: %.3f%n", FlopCounter.gflops(cfg, ph, pw));
+    out.println("size: " + h + "x" + w + (ph != h || pw != w ? " (padded to " + ph + "x" + pw + ")" : "")
+        + ", batch 1, G = fvcore MACs / 2^30 (spec §1.7), HRNet prior not included");
+  }
+
+  private void printHrnet(PrintWriter out) {
+    if (!hrnet.trim().equalsIgnoreCase("w48")) {
+      throw new IllegalArgumentException("--hrnet knows only w48, got '" + hrnet + "'");
+    }
+    HRNet net = new HRNet(HRNetConfig.w48Ade20k());
+    try {
+      out.println("hrnet: HRNetV2-W48 ADE20K (150 classes), built without weights");
+      out.println("params: " + net.parameterCount());
+    } finally {
+      net.close();
+    }
   }
 }

@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Versions.class,
     description = "Low-light image enhancement with deep semantic priors (DeepSPG) on libtorch and fused kernels.",
-    subcommands = {InfoCommand.class, TrainCommand.class, EvalCommand.class, DataCommand.class,
+    subcommands = {InfoCommand.class, EnhanceCommand.class, DemoCommand.class, TrainCommand.class, EvalCommand.class,
+        DataCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
   /** Exit code when some of the inputs of a batch command failed (the others were processed). */

@@ -80,6 +80,11 @@ public final class ChannelAttention {
     }
     long[] tauShape = NativeFunction.shape(tau);
     long[] shape = NativeFunction.shape(x);
+    // --- tiled-inference hook (AttentionContext, owned by org.deepspg.infer): record A, or replay a recorded A.
+    // Returns null unless a record/replay scope is open on this thread (one ThreadLocal read otherwise).
+    Tensor intercepted = AttentionContext.intercept(x, y, v, gate, tau, heads);
+    if (intercepted != null) return intercepted;
+    // --- end of hook
 
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope()) {
@@ -120,7 +125,7 @@ public final class ChannelAttention {
     }
   }
 
-  private static void forward(
+  static void forward( // package-private for AttentionContext's record mode
       Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, long b, long heads, long c, long n,
       Tensor o, Tensor g, Tensor a, Tensor r, Tensor s) {
     int st;

@@ -1,0 +1,216 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.data.Images;
+import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.Models;
+import org.deepspg.infer.TileOptions;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.ops.NativeLibrary;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code deepspg bench}: inference throughput (images/s) and the split between the HRNet prior and the enhancement
+ * network, per image size and batch size, through the same {@link Enhancer} path as {@code enhance} (padding,
+ * automatic tiling). Architecture names run randomly initialised weights (speed does not depend on the values); a
+ * path runs that weights file. Prints a table and writes JSON.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Measure inference speed (images/s, HRNet prior vs enhancement network) on random inputs.")
+public final class BenchCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--size", split = ",", paramLabel = "WxH", defaultValue = "600x400,1920x1080",
+      description = "Image sizes, width x height (default: ${DEFAULT-VALUE}).")
+  List<String> sizes;
+
+  @Option(names = "--batch", split = ",", paramLabel = "B", defaultValue = "1,4",
+      description = "Batch sizes (default: ${DEFAULT-VALUE}); tiled sizes run their images one by one.")
+  List<Integer> batches;
+
+  @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: libtorch's).")
+  Integer threads;
+
+  @Option(names = "--model", paramLabel = "s|l|s-baseline|l-baseline|PATH", defaultValue = "s",
+      description = "Architecture with random weights, or a weights file (default: ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(names = "--hrnet", paramLabel = "PATH|random", defaultValue = "random",
+      description = "HRNet weights for models with SEMs; 'random' builds HRNet-W48 with random weights "
+          + "(default: ${DEFAULT-VALUE}).")
+  String hrnet;
+
+  @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "cpu",
+      description = "Device (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(names = "--tile", paramLabel = "N", description = "As for enhance: tile side, 0 = never tile.")
+  Integer tile;
+
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "1", description = "Untimed runs (default 1).")
+  int warmup;
+
+  @Option(names = "--iters", paramLabel = "N", defaultValue = "2", description = "Timed runs (default 2).")
+  int iters;
+
+  @Option(names = "--json", paramLabel = "FILE", defaultValue = "out/bench.json",
+      description = "Where to write the results (default: ${DEFAULT-VALUE}).")
+  Path json;
+
+  @Option(names = "--no-onednn", description = "Keep libtorch's oneDNN CPU kernels off (see enhance --help).")
+  boolean noOneDnn;
+
+  /** One measured configuration. */
+  record Row(int width, int height, int batch, String mode, double imagesPerSecond, double msPerImage,
+      double hrnetMsPerImage, double networkMsPerImage) {}
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    NativeLibrary.ensureLoaded();
+    if (threads != null) {
+      if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+      torch.set_num_threads(threads);
+    }
+    if (iters < 1 || warmup < 0) throw new IllegalArgumentException("--iters must be >= 1 and --warmup >= 0");
+    List<int[]> wh = new ArrayList<>();
+    for (String s : sizes) wh.add(parseSize(s));
+    for (int b : batches) if (b < 1) throw new IllegalArgumentException("--batch values must be >= 1, got " + b);
+
+    DeepSPG net = null;
+    HRNet hr = null;
+    Enhancer.Builder b = Enhancer.builder().device(device).oneDnn(!noOneDnn);
+    String modelDesc;
+    Path file = Path.of(model);
+    DeepSPGConfig cfg;
+    if (Files.isRegularFile(file)) {
+      Models.Loaded l = Models.loadFile(file, null);
+      net = l.net();
+      cfg = l.config();
+      modelDesc = model + " " + cfg.describe();
+    } else {
+      cfg = Models.preset(model);
+      net = new DeepSPG(cfg);
+      net.eval();
+      modelDesc = model + " " + cfg.describe() + " (random weights)";
+    }
+    b.model(net);
+    if (cfg.semEnabled()) {
+      if (hrnet.equalsIgnoreCase("random")) {
+        hr = new HRNet(HRNetConfig.w48Ade20k()).freeze();
+        b.hrnet(hr);
+      } else {
+        b.hrnetWeights(Path.of(hrnet));
+      }
+    }
+    TileOptions to = tile == null ? TileOptions.DEFAULT : tile == 0 ? TileOptions.never()
+        : new TileOptions(tile, Math.min(TileOptions.DEFAULT_OVERLAP, tile / 4 / 32 * 32),
+            TileOptions.DEFAULT_CONTEXT, (long) tile * tile);
+    b.tiling(to);
+    List<Row> rows = new ArrayList<>();
+    Enhancer e;
+    try {
+      e = b.build();
+    } catch (IOException ex) {
+      err.println("deepspg: " + ex.getMessage());
+      err.flush();
+      if (net != null) net.close();
+      if (hr != null) hr.close();
+      return 2;
+    }
+    try (e) {
+      out.printf(Locale.ROOT, "bench: %s, HRNet %s, device %s, libtorch threads %d, oneDNN %s%n", modelDesc,
+          e.usesHrnet() ? hrnet : "not used", e.device(), torch.get_num_threads(),
+          torch.globalContext().userEnabledMkldnn() ? "on" : "off");
+      out.printf(Locale.ROOT, "%-11s %5s %-6s %9s %11s %11s %11s%n", "size", "batch", "mode", "images/s", "ms/image",
+          "hrnet ms", "network ms");
+      out.flush();
+      for (int[] s : wh) {
+        for (int batch : batches) {
+          String mode = to.tiles(s[1], s[0]) ? "tiled" : "whole";
+          try (PointerScope scope = new PointerScope()) {
+            Tensor x = torch.rand(batch, 3, s[1], s[0]).mul_(new Scalar(0.3));
+            for (int i = 0; i < warmup; i++) {
+              try (PointerScope q = new PointerScope()) {
+                e.enhance(x);
+              }
+            }
+            e.resetStats();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < iters; i++) {
+              try (PointerScope q = new PointerScope()) {
+                e.enhance(x);
+              }
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            Enhancer.Stats st = e.stats();
+            long n = (long) batch * iters;
+            Row r = new Row(s[0], s[1], batch, mode, n / secs, 1000 * secs / n, st.hrnetNanos() / 1e6 / n,
+                st.networkNanos() / 1e6 / n);
+            rows.add(r);
+            out.printf(Locale.ROOT, "%-11s %5d %-6s %9.3f %11.1f %11.1f %11.1f%n", s[0] + "x" + s[1], batch, mode,
+                r.imagesPerSecond(), r.msPerImage(), r.hrnetMsPerImage(), r.networkMsPerImage());
+            out.flush();
+          }
+        }
+      }
+    } finally {
+      if (net != null) net.close();
+      if (hr != null) hr.close();
+    }
+    Images.writeBytesAtomic(toJson(rows, modelDesc).getBytes(StandardCharsets.UTF_8), json);
+    out.println("wrote " + json);
+    out.flush();
+    return 0;
+  }
+
+  static int[] parseSize(String s) {
+    String[] p = s.trim().toLowerCase(Locale.ROOT).split("x");
+    try {
+      if (p.length == 2) {
+        int w = Integer.parseInt(p[0].trim()), h = Integer.parseInt(p[1].trim());
+        if (w >= 1 && h >= 1) return new int[] {w, h};
+      }
+    } catch (NumberFormatException e) {
+      // fall through
+    }
+    throw new IllegalArgumentException("--size wants WIDTHxHEIGHT, got '" + s + "'");
+  }
+
+  private String toJson(List<Row> rows, String modelDesc) {
+    StringBuilder sb = new StringBuilder("{\n  \"model\": \"").append(modelDesc.replace("\"", "'"))
+        .append("\",\n  \"device\": \"").append(device).append("\",\n  \"threads\": ")
+        .append(torch.get_num_threads()).append(",\n  \"onednn\": ").append(!noOneDnn)
+        .append(",\n  \"results\": [\n");
+    for (int i = 0; i < rows.size(); i++) {
+      Row r = rows.get(i);
+      sb.append(String.format(Locale.ROOT, "    {\"width\": %d, \"height\": %d, \"batch\": %d, \"mode\": \"%s\", "
+          + "\"images_per_s\": %.4f, \"ms_per_image\": %.2f, \"hrnet_ms_per_image\": %.2f, "
+          + "\"network_ms_per_image\": %.2f}%s%n", r.width(), r.height(), r.batch(), r.mode(), r.imagesPerSecond(),
+          r.msPerImage(), r.hrnetMsPerImage(), r.networkMsPerImage(), i + 1 < rows.size() ? "," : ""));
+    }
+    return sb.append("  ]\n}\n").toString();
+  }
+}

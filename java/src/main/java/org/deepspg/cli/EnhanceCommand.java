@@ -1,0 +1,252 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.deepspg.data.Image;
+import org.deepspg.data.ImageReadException;
+import org.deepspg.data.Images;
+import org.deepspg.data.ReadOptions;
+import org.deepspg.data.WriteOptions;
+import org.deepspg.infer.Enhancer;
+import org.deepspg.train.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code deepspg enhance INPUT... -o OUTDIR}: enhances image files, folders (recursively) and globs.
+ *
+ * <p>Outputs keep the input's name and format (WebP, which cannot be written, becomes PNG; 16-bit PNG/TIFF stay
+ * 16-bit); for a folder input the relative path under the folder is kept, for a glob the path relative to its first
+ * wildcard-free folder. Every output is written atomically. The command never writes onto an input: if any planned
+ * output is an input file it refuses to start (exit 2). An unreadable input (missing, empty, truncated, not an image,
+ * too small, more pixels than {@code --max-pixels}) gets one error line and the run goes on; the exit code is then
+ * {@link Main#EXIT_SOME_FAILED}.
+ */
+@Command(name = "enhance", mixinStandardHelpOptions = true,
+    description = "Enhance low-light images (files, folders, globs) into OUTDIR.")
+public final class EnhanceCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(arity = "1..*", paramLabel = "INPUT",
+      description = "Image files, folders (searched recursively) or quoted globs such as 'photos/**/*.jpg'.")
+  List<String> inputs;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUTDIR", description = "Output folder.")
+  Path outDir;
+
+  @Mixin EnhanceOptions options;
+
+  @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "100000000",
+      description = "Refuse inputs with more pixels than this (decompression-bomb guard; checked from the header). "
+          + "Default: ${DEFAULT-VALUE}.")
+  long maxPixels;
+
+  @Option(names = "--jpeg-quality", paramLabel = "Q", defaultValue = "95",
+      description = "Quality of JPEG outputs (1-100, default ${DEFAULT-VALUE}).")
+  int jpegQuality;
+
+  /** One planned job: input file and output file. */
+  record Job(Path input, Path output) {}
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    List<String> errors = new ArrayList<>();
+    List<Job> jobs = plan(errors);
+    for (String e : errors) err.println("deepspg: " + e);
+    err.flush();
+    // Refuse the whole run before touching anything when an output would land on an input.
+    Map<Path, Path> inputFiles = new HashMap<>();
+    for (Job j : jobs) inputFiles.put(canonical(j.input()), j.input());
+    for (Job j : jobs) {
+      Path hit = inputFiles.get(canonical(j.output()));
+      if (hit != null) {
+        err.println("deepspg: refusing to run: the output " + j.output() + " (for " + j.input()
+            + ") would overwrite the input " + hit + "; choose an output folder outside the inputs");
+        err.flush();
+        return 2;
+      }
+    }
+    if (jobs.isEmpty()) {
+      err.println("deepspg: no input images found");
+      err.flush();
+      return errors.isEmpty() ? 2 : Main.EXIT_SOME_FAILED;
+    }
+    Enhancer enhancer;
+    try {
+      enhancer = options.build();
+    } catch (IOException e) {
+      err.println("deepspg: " + e.getMessage());
+      err.flush();
+      return 2;
+    }
+    ReadOptions ro = ReadOptions.DEFAULT.withMaxPixels(maxPixels);
+    WriteOptions wo = WriteOptions.DEFAULT.withJpegQuality(jpegQuality);
+    int failed = errors.size();
+    int done = 0;
+    long t0 = System.nanoTime();
+    try (enhancer) {
+      out.println("model: " + enhancer.modelSource() + " " + enhancer.config().describe() + " on "
+          + enhancer.device() + (enhancer.ensemble() ? ", self-ensemble" : ""));
+      out.flush();
+      ProgressBar bar = new ProgressBar(System.err, "enhance", jobs.size(), 0);
+      for (Job j : jobs) {
+        String info = j.input().getFileName().toString();
+        try {
+          Image in = Images.read(j.input(), ro);
+          Image res = enhancer.enhance(in);
+          Images.writeAtomic(res, j.output(), wo);
+          done++;
+        } catch (ImageReadException e) {
+          failed++;
+          err.println("deepspg: " + j.input() + ": " + e.reason());
+          info += " FAILED";
+        } catch (IOException | RuntimeException e) {
+          failed++;
+          err.println("deepspg: " + j.input() + ": " + e.getMessage());
+          info += " FAILED";
+        }
+        err.flush();
+        bar.step(1, info);
+      }
+    }
+    double secs = (System.nanoTime() - t0) / 1e9;
+    out.printf(Locale.ROOT, "enhanced %d of %d images in %.1f s (%.2f images/s), %d failed -> %s%n", done,
+        done + failed, secs, done / Math.max(secs, 1e-9), failed, outDir);
+    out.flush();
+    return failed > 0 ? Main.EXIT_SOME_FAILED : 0;
+  }
+
+  /** Expands the inputs into jobs; problems with an input (not found, no match, output collision) go to errors. */
+  List<Job> plan(List<String> errors) {
+    Map<Path, Path> outputs = new LinkedHashMap<>();
+    Map<Path, Path> claimedBy = new HashMap<>();
+    Path outAbs = outDir.toAbsolutePath().normalize();
+    for (String arg : inputs) {
+      Path p = Path.of(arg);
+      List<Path[]> found = new ArrayList<>(); // {file, relative output path}
+      if (Files.isDirectory(p)) {
+        try (Stream<Path> s = Files.walk(p)) {
+          s.filter(f -> !f.toAbsolutePath().normalize().startsWith(outAbs))
+              .filter(f -> Files.isRegularFile(f) && Images.hasImageExtension(f))
+              .sorted()
+              .forEach(f -> found.add(new Path[] {f, p.relativize(f)}));
+        } catch (IOException e) {
+          errors.add(arg + ": cannot list folder: " + e.getMessage());
+          continue;
+        }
+        if (found.isEmpty()) errors.add(arg + ": folder contains no images (" + String.join(", ",
+            Images.READ_EXTENSIONS.stream().sorted().toList()) + ")");
+      } else if (Files.exists(p)) {
+        found.add(new Path[] {p, p.getFileName()});
+      } else if (isGlob(arg)) {
+        Path base = globBase(arg);
+        PathMatcher m = FileSystems.getDefault().getPathMatcher("glob:" + arg);
+        // Without "**" a glob cannot match deeper than its own number of path components.
+        int depth = arg.contains("**") ? Integer.MAX_VALUE : Path.of(arg).getNameCount() - Math.max(0,
+            base.normalize().toString().isEmpty() ? 0 : base.normalize().getNameCount());
+        if (Files.isDirectory(base)) {
+          try (Stream<Path> s = Files.walk(base, Math.max(1, depth))) {
+            s.filter(f -> Files.isRegularFile(f) && (m.matches(f) || m.matches(f.normalize())))
+                .filter(f -> !f.toAbsolutePath().normalize().startsWith(outAbs))
+                .sorted()
+                .forEach(f -> found.add(new Path[] {f, base.relativize(f)}));
+          } catch (IOException e) {
+            errors.add(arg + ": cannot list folder: " + e.getMessage());
+            continue;
+          }
+        }
+        if (found.isEmpty()) errors.add(arg + ": no file matches this pattern");
+      } else {
+        errors.add(arg + ": no such file or folder");
+      }
+      for (Path[] f : found) {
+        Path target = outDir.resolve(outputName(f[1]).toString());
+        Path key = target.toAbsolutePath().normalize();
+        Path prev = claimedBy.putIfAbsent(key, f[0]);
+        if (prev != null) {
+          if (!sameFile(prev, f[0])) {
+            errors.add(f[0] + ": its output " + target + " is already the output of " + prev + "; skipped");
+          }
+          continue;
+        }
+        outputs.put(f[0], target);
+      }
+    }
+    List<Job> jobs = new ArrayList<>();
+    outputs.forEach((in, o) -> jobs.add(new Job(in, o)));
+    return jobs;
+  }
+
+  /** Keeps the name; formats that cannot be written (WebP) become PNG. */
+  static Path outputName(Path rel) {
+    String name = rel.getFileName().toString();
+    if (!Images.WRITE_EXTENSIONS.contains(Images.extension(rel))) {
+      int dot = name.lastIndexOf('.');
+      name = (dot < 0 ? name : name.substring(0, dot)) + ".png";
+    }
+    Path parent = rel.getParent();
+    return parent == null ? Path.of(name) : parent.resolve(name);
+  }
+
+  static boolean isGlob(String s) {
+    return s.indexOf('*') >= 0 || s.indexOf('?') >= 0 || s.indexOf('[') >= 0 || s.indexOf('{') >= 0;
+  }
+
+  /** The folder part of a glob before its first wildcard component ("." when the glob starts with one). */
+  static Path globBase(String glob) {
+    Path p = Path.of(glob.replaceAll("[*?\\[{].*$", "x"));
+    Path parent = p.getParent();
+    return parent == null ? Path.of(".") : parent;
+  }
+
+  /** The real path of an existing file, else the normalised absolute path with a resolved parent. */
+  static Path canonical(Path p) {
+    try {
+      if (Files.exists(p)) return p.toRealPath();
+    } catch (IOException e) {
+      // fall back below
+    }
+    return real(p);
+  }
+
+  static boolean sameFile(Path a, Path b) {
+    try {
+      if (Files.exists(a) && Files.exists(b)) return Files.isSameFile(a, b);
+    } catch (IOException e) {
+      // fall through to the path comparison
+    }
+    return real(a).equals(real(b));
+  }
+
+  private static Path real(Path p) {
+    Path abs = p.toAbsolutePath().normalize();
+    try {
+      Path parent = abs.getParent();
+      if (parent != null && Files.exists(parent)) return parent.toRealPath().resolve(abs.getFileName());
+    } catch (IOException e) {
+      // keep the normalised path
+    }
+    return abs;
+  }
+}

@@ -1,0 +1,88 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.Models;
+import org.deepspg.infer.TileOptions;
+import picocli.CommandLine.Option;
+
+/**
+ * Model, device and tiling options shared by {@code enhance}, {@code demo} and {@code bench} (a picocli mixin).
+ */
+public final class EnhanceOptions {
+  @Option(names = "--model", paramLabel = "s|l|PATH", defaultValue = "s",
+      description = "Bundled model name (s = DeepSPG-S Baseline, the default; l) or a weights file (.pth with its "
+          + "configuration inside, e.g. exported by `deepspg train`).")
+  String model = "s";
+
+  @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
+      description = "Architecture of a weights file that carries no configuration metadata.")
+  String arch;
+
+  @Option(names = "--hrnet", paramLabel = "PATH",
+      description = "HRNet-W48 ADE20K weights (hrnet_ade20k_4312_torch04.pth); required by models with SEMs.")
+  Path hrnet;
+
+  @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto",
+      description = "Where to run (default: ${DEFAULT-VALUE}: CUDA when available, else CPU).")
+  String device = "auto";
+
+  @Option(names = "--tile", paramLabel = "N",
+      description = "Tile side in pixels (multiple of 32, >= 64): images larger than N x N run as overlapping tiles "
+          + "with a shared attention context. 0 = never tile. Default: automatic (tiles of "
+          + TileOptions.DEFAULT_TILE + " above " + (TileOptions.DEFAULT_MAX_WHOLE_PIXELS / 1_000_000.0) + " MP).")
+  Integer tile;
+
+  @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower, slightly smoother).")
+  boolean ensemble;
+
+  @Option(names = "--no-onednn",
+      description = "Keep libtorch's oneDNN CPU kernels off (the project default for training; ~10-200x slower "
+          + "depthwise convolutions). Inference turns them on by default: forward results are identical.")
+  boolean noOneDnn;
+
+  /** @return the tiling options these flags select */
+  TileOptions tiling() {
+    if (tile == null) return TileOptions.DEFAULT;
+    if (tile == 0) return TileOptions.never();
+    if (tile < 64 || tile % 32 != 0) {
+      throw new IllegalArgumentException("--tile must be 0 or a multiple of 32 that is >= 64, got " + tile);
+    }
+    int overlap = Math.min(TileOptions.DEFAULT_OVERLAP, tile / 4 / 32 * 32);
+    return new TileOptions(tile, overlap, TileOptions.DEFAULT_CONTEXT, (long) tile * tile);
+  }
+
+  /**
+   * @return a builder configured from the flags
+   * @throws IllegalArgumentException for inconsistent flags
+   */
+  Enhancer.Builder builder() {
+    Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble).oneDnn(!noOneDnn);
+    String m = model == null ? "s" : model.trim();
+    String lower = m.toLowerCase(Locale.ROOT);
+    if ((lower.equals("s") || lower.equals("l")) && !Files.exists(Path.of(m))) {
+      if (arch != null) throw new IllegalArgumentException("--arch applies to a weights file, not to bundled '" + m + "'");
+      b.bundled(lower);
+    } else {
+      b.checkpoint(Path.of(m), arch == null ? null : Models.preset(arch));
+    }
+    if (hrnet != null) b.hrnetWeights(hrnet);
+    return b;
+  }
+
+  /**
+   * Builds the Enhancer, turning load failures into a usage error message.
+   *
+   * @return the Enhancer
+   * @throws IOException when the model cannot be loaded
+   */
+  Enhancer build() throws IOException {
+    return builder().build();
+  }
+}

@@ -1,0 +1,109 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+/**
+ * When and how {@link Enhancer} tiles large images (see {@code docs/inference.md}).
+ *
+ * @param tileSize tile side in pixels (multiple of 32, ≥ overlap + 32)
+ * @param overlap minimum overlap between neighbouring tiles in pixels (blended with raised-cosine weights)
+ * @param contextSize long side of the downscaled copy whose attention matrices every tile replays; an image whose
+ *     long side is at most this uses itself (no downscaling), which makes tiling match whole-image inference up to
+ *     the tiles' border effects
+ * @param maxWholePixels images with more pixels (H·W) than this are tiled; smaller ones run whole. 0 tiles
+ *     everything, {@link Long#MAX_VALUE} never tiles
+ */
+public record TileOptions(int tileSize, int overlap, int contextSize, long maxWholePixels) {
+  /** Default tile side. */
+  public static final int DEFAULT_TILE = 512;
+  /** Default overlap. */
+  public static final int DEFAULT_OVERLAP = 128;
+  /** Default long side of the context copy. */
+  public static final int DEFAULT_CONTEXT = 1024;
+  /** Default threshold: images above 2 megapixels are tiled. */
+  public static final long DEFAULT_MAX_WHOLE_PIXELS = 2_000_000L;
+  /** The defaults. */
+  public static final TileOptions DEFAULT =
+      new TileOptions(DEFAULT_TILE, DEFAULT_OVERLAP, DEFAULT_CONTEXT, DEFAULT_MAX_WHOLE_PIXELS);
+
+  /**
+   * Validates the fields.
+   *
+   * @param tileSize tile side
+   * @param overlap overlap
+   * @param contextSize context long side
+   * @param maxWholePixels tiling threshold
+   */
+  public TileOptions {
+    if (tileSize < 64 || tileSize % Padding.MULTIPLE != 0) {
+      throw new IllegalArgumentException("tile size must be a multiple of 32 and >= 64, got " + tileSize);
+    }
+    if (overlap < 0 || overlap + Padding.MULTIPLE > tileSize) {
+      throw new IllegalArgumentException("overlap must be in [0, tile - 32], got " + overlap + " for tile " + tileSize);
+    }
+    if (contextSize < 32) {
+      throw new IllegalArgumentException("context size must be >= 32, got " + contextSize);
+    }
+    if (maxWholePixels < 0) {
+      throw new IllegalArgumentException("maxWholePixels must be >= 0, got " + maxWholePixels);
+    }
+  }
+
+  /**
+   * Tiles every image with the given tile side (overlap = min(default, tile/4) rounded to 32; other fields default).
+   *
+   * @param tileSize tile side (multiple of 32, ≥ 64)
+   * @return the options
+   */
+  public static TileOptions always(int tileSize) {
+    int ov = Math.min(DEFAULT_OVERLAP, tileSize / 4 / Padding.MULTIPLE * Padding.MULTIPLE);
+    return new TileOptions(tileSize, ov, DEFAULT_CONTEXT, 0);
+  }
+
+  /** @return options that never tile */
+  public static TileOptions never() {
+    return new TileOptions(DEFAULT_TILE, DEFAULT_OVERLAP, DEFAULT_CONTEXT, Long.MAX_VALUE);
+  }
+
+  /**
+   * @param size tile side
+   * @return a copy with that tile side
+   */
+  public TileOptions withTileSize(int size) {
+    return new TileOptions(size, overlap, contextSize, maxWholePixels);
+  }
+
+  /**
+   * @param px overlap
+   * @return a copy with that overlap
+   */
+  public TileOptions withOverlap(int px) {
+    return new TileOptions(tileSize, px, contextSize, maxWholePixels);
+  }
+
+  /**
+   * @param side context long side
+   * @return a copy with that context size
+   */
+  public TileOptions withContextSize(int side) {
+    return new TileOptions(tileSize, overlap, side, maxWholePixels);
+  }
+
+  /**
+   * @param pixels tiling threshold
+   * @return a copy with that threshold
+   */
+  public TileOptions withMaxWholePixels(long pixels) {
+    return new TileOptions(tileSize, overlap, contextSize, pixels);
+  }
+
+  /**
+   * @param height image height
+   * @param width image width
+   * @return whether an image of that size is tiled
+   */
+  public boolean tiles(long height, long width) {
+    return height * width > maxWholePixels;
+  }
+}
