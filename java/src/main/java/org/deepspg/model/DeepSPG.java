@@ -220,7 +220,7 @@ public final class DeepSPG extends Module {
     Tensor fl = er.features();
     Tensor m = er.residual();
     Tensor xr = lightUp(input, m);
-    Tensor f = embed.forward(xr);
+    Tensor f = org.deepspg.nn.FastConv.sameConv(embed, xr, 1); // native kernel: 3x3 3->C ran ~2x faster than Conv2dImpl
     Tensor[] skips = new Tensor[2];
     Tensor[] ills = new Tensor[2];
     Tensor g = fl;
@@ -253,7 +253,7 @@ public final class DeepSPG extends Module {
         f = decSem.get(i).forward(f, sx[l]);
       }
     }
-    Tensor out = mapping.forward(f).add(xr);
+    Tensor out = org.deepspg.nn.FastConv.sameConv(mapping, f, 1).add(xr); // native kernel: ~10x faster than Conv2dImpl
     return keep ? new Intermediates(out, fl, m, xr, skips[1], bottleneck)
         : new Intermediates(out, null, null, null, null, null);
   }
