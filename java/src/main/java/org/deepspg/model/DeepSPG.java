@@ -37,7 +37,7 @@ import org.deepspg.nn.Shapes;
  * <p>Construct outside any {@link org.bytedeco.javacpp.PointerScope} (a scope would release the Java handles of
  * the sub-modules this object keeps).
  */
-public final class DeepSPG extends Module {
+public final class DeepSPG extends org.deepspg.nn.JavaModule {
   /** Channels of HRNet-W48 branches 0, 1, 2 (strides 4, 8, 16) feeding the SEMs of scales L0, L1, L2. */
   public static final int[] HRNET_CHANNELS = {48, 96, 192};
 
@@ -92,7 +92,7 @@ public final class DeepSPG extends Module {
     ModuleListImpl downIL = register_module("down_i", new ModuleListImpl());
     int d = c;
     for (int l = 0; l < 2; l++) {
-      ModuleListImpl blocks = new ModuleListImpl();
+      ModuleListImpl blocks = keep(new ModuleListImpl());
       List<IGAB> js = new ArrayList<>();
       for (int b = 0; b < nb[l]; b++) {
         IGAB blk = new IGAB(d, d / c);
@@ -133,7 +133,7 @@ public final class DeepSPG extends Module {
       up.add(u);
       fuse.add(f);
       d /= 2;
-      ModuleListImpl blocks = new ModuleListImpl();
+      ModuleListImpl blocks = keep(new ModuleListImpl());
       List<IGAB> js = new ArrayList<>();
       for (int b = 0; b < nb[l]; b++) {
         IGAB blk = new IGAB(d, d / c);

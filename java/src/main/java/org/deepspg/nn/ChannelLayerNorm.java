@@ -18,7 +18,7 @@ import org.deepspg.ops.ChannelLayerNormOp;
  * <p>State-dict names: {@code ln.weight [d]}, {@code ln.bias [d]} (the reference wraps an {@code nn.LayerNorm} as
  * {@code ln}).
  */
-public final class ChannelLayerNorm extends Module {
+public final class ChannelLayerNorm extends org.deepspg.nn.JavaModule {
   /** LayerNorm epsilon (PyTorch default, spec §1.2). */
   public static final double EPS = 1e-5;
 

@@ -16,7 +16,7 @@ import org.bytedeco.pytorch.Tensor;
  * <p>State-dict names: {@code pin.weight [2h_f,d,1,1]}, {@code dw.weight [2h_f,1,3,3]}, {@code pout.weight
  * [d,h_f,1,1]}.
  */
-public final class GDFN extends Module {
+public final class GDFN extends org.deepspg.nn.JavaModule {
   private final int dim;
   private final int hidden;
   private final Conv2dImpl pin;

@@ -18,7 +18,7 @@ import org.bytedeco.pytorch.Tensor;
  * {@code norm.ln.bias} {@code [d]}, {@code ffn.0.weight [4d,d,1,1]}, {@code ffn.2.weight [4d,1,3,3]},
  * {@code ffn.4.weight [d,4d,1,1]}.
  */
-public final class IGAB extends Module {
+public final class IGAB extends org.deepspg.nn.JavaModule {
   private final int dim;
   private final IGMSA attn;
   private final ChannelLayerNorm norm;

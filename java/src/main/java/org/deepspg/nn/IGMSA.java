@@ -25,7 +25,7 @@ import org.deepspg.ops.ChannelAttention;
  * {@code proj.weight [d,d]}, {@code proj.bias [d]}, {@code pos.0.weight}, {@code pos.2.weight} {@code [d,1,3,3]}.
  * Init: linears truncated normal std 0.02 (bias 0), σ = 1, dw convs PyTorch default.
  */
-public final class IGMSA extends Module {
+public final class IGMSA extends org.deepspg.nn.JavaModule {
   private final int dim;
   private final int heads;
   private final Tensor rescale;

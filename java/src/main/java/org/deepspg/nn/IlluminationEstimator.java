@@ -15,7 +15,7 @@ import org.bytedeco.pytorch.Tensor;
  * with bias. Parameters {@code 6.25C² + 9C + 3}. State-dict names {@code conv1.weight [C,4,1,1]}, {@code conv1.bias},
  * {@code dconv.weight [C,C/4,5,5]}, {@code dconv.bias}, {@code conv2.weight [3,C,1,1]}, {@code conv2.bias}.
  */
-public final class IlluminationEstimator extends Module {
+public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
   /**
    * Output of the estimator.
    *

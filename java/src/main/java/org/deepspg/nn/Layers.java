@@ -167,7 +167,7 @@ public final class Layers {
    * @return an empty {@code Module}
    */
   public static Module container() {
-    return new Module();
+    return new JavaModule();
   }
 
   /** Standard normal CDF via erf, with the Abramowitz–Stegun 7.1.26 approximation (|error| ≤ 1.5e-7). */

@@ -30,7 +30,7 @@ import org.deepspg.ops.ChannelAttention;
  * {@code q.weight [d,d,1,1]}, {@code q_dw.weight [d,1,3,3]} ({@code [d,d,3,3]} with qDense),
  * {@code proj.weight [d,d,1,1]}, {@code ffn.*} ({@link GDFN}).
  */
-public final class SEM extends Module {
+public final class SEM extends org.deepspg.nn.JavaModule {
   /** Construction switches of a SEM (spec §2.2 and its config switches). */
   public record Options(double ffnExpansion, boolean qDense, boolean sharedLn, boolean skfResidual) {
     /**

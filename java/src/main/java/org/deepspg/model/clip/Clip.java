@@ -35,7 +35,7 @@ import org.deepspg.model.prior.PriorWeights;
  * pools at {@code argmax(token ids)} (the EOT token). DeepSPG uses it frozen in fp32 ({@link #freeze()}).
  * New instances get OpenAI's initialisation scheme (random weights; load real weights with {@code load}).
  */
-public final class Clip extends Module {
+public final class Clip extends org.deepspg.nn.JavaModule {
   /**
    * Output of {@link #logits}.
    *

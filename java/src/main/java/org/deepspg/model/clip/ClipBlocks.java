@@ -29,7 +29,7 @@ final class ClipBlocks {
   }
 
   /** LayerNorm over the last dimension, eps 1e-5, parameters {@code weight} (ones) and {@code bias} (zeros). */
-  static final class LayerNorm extends Module {
+  static final class LayerNorm extends org.deepspg.nn.JavaModule {
     static final double EPS = 1e-5;
     private final Tensor weight;
     private final Tensor bias;
@@ -52,7 +52,7 @@ final class ClipBlocks {
    * q is scaled by 1/sqrt(head_dim) before q·kᵀ; an additive mask (−inf above the diagonal for text) is
    * added to the scores.
    */
-  static final class Attention extends Module {
+  static final class Attention extends org.deepspg.nn.JavaModule {
     private final Tensor inProjWeight;
     private final Tensor inProjBias;
     private final LinearImpl outProj;
@@ -104,7 +104,7 @@ final class ClipBlocks {
   }
 
   /** {@code mlp}: c_fc (w → 4w) → QuickGELU → c_proj (4w → w). */
-  static final class Mlp extends Module {
+  static final class Mlp extends org.deepspg.nn.JavaModule {
     private final LinearImpl cFc;
     private final LinearImpl cProj;
 
@@ -133,7 +133,7 @@ final class ClipBlocks {
   }
 
   /** Pre-LN residual block: x + attn(ln_1(x)); x + mlp(ln_2(x)). */
-  static final class ResidualAttentionBlock extends Module {
+  static final class ResidualAttentionBlock extends org.deepspg.nn.JavaModule {
     private final Attention attn;
     private final LayerNorm ln1;
     private final Mlp mlp;
@@ -161,13 +161,13 @@ final class ClipBlocks {
   }
 
   /** {@code Transformer}: {@code resblocks.0 … resblocks.(layers−1)}. */
-  static final class Transformer extends Module {
+  static final class Transformer extends org.deepspg.nn.JavaModule {
     private final ResidualAttentionBlock[] blocks;
     private final int width;
 
     Transformer(int width, int layers, int heads) {
       this.width = width;
-      Module seq = register_module("resblocks", new Module());
+      Module seq = register_module("resblocks", new org.deepspg.nn.JavaModule());
       blocks = new ResidualAttentionBlock[layers];
       for (int i = 0; i < layers; i++) {
         blocks[i] = seq.register_module(Integer.toString(i), new ResidualAttentionBlock(width, heads));

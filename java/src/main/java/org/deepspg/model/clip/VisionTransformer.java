@@ -19,7 +19,7 @@ import org.bytedeco.pytorch.global.torch;
  * conv1 (patch embedding, no bias) → [class token; patches] + positional_embedding → ln_pre → transformer
  * → ln_post on the class token → {@code @ proj}. Package-private.
  */
-final class VisionTransformer extends Module {
+final class VisionTransformer extends org.deepspg.nn.JavaModule {
   private final Conv2dImpl conv1;
   private final Tensor classEmbedding;
   private final Tensor positionalEmbedding;

@@ -36,7 +36,7 @@ import org.deepspg.model.prior.PriorWeights;
  * running statistics) and stops gradients to its parameters; gradients still flow to the input when the
  * input requires them.
  */
-public final class HRNet extends Module {
+public final class HRNet extends org.deepspg.nn.JavaModule {
   /** ImageNet mean (RGB), the normalisation of the official training pipeline. */
   public static final float[] IMAGENET_MEAN = {0.485f, 0.456f, 0.406f};
   /** ImageNet std (RGB). */
@@ -89,7 +89,7 @@ public final class HRNet extends Module {
       HRNetConfig.Stage st = config.stage(t + 2);
       int[] cur = st.outChannels();
       transitions[t] = makeTransition(t + 1, pre, cur);
-      Module seq = register_module("stage" + (t + 2), new Module());
+      Module seq = register_module("stage" + (t + 2), new org.deepspg.nn.JavaModule());
       stages[t] = new HighResolutionModule[st.numModules()];
       for (int m = 0; m < st.numModules(); m++) {
         stages[t][m] = seq.register_module(Integer.toString(m), new HighResolutionModule(st, cur, config));
@@ -97,7 +97,7 @@ public final class HRNet extends Module {
       pre = cur;
     }
     int last = config.lastLayerChannels();
-    Module head = register_module("last_layer", new Module());
+    Module head = register_module("last_layer", new org.deepspg.nn.JavaModule());
     lastConv0 = head.register_module("0", Layers.conv(last, last, 1, 1, true));
     lastBn1 = head.register_module("1", Layers.bn(last, config));
     lastConv3 = head.register_module("3",
@@ -106,7 +106,7 @@ public final class HRNet extends Module {
 
   /** {@code _make_transition_layer}: registered as "transition{index}" with children per branch. */
   private Module[] makeTransition(int index, int[] pre, int[] cur) {
-    Module list = register_module("transition" + index, new Module());
+    Module list = register_module("transition" + index, new org.deepspg.nn.JavaModule());
     Module[] out = new Module[cur.length];
     for (int i = 0; i < cur.length; i++) {
       if (i < pre.length) {

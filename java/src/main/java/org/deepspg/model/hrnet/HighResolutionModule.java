@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.Tensor;
  * bilinear resize to branch i's size; j &lt; i a chain of (i−j) 3×3/s2 conv + BN (ReLU after all but the
  * last); j = i identity; sum in order j = 0, 1, …; ReLU. Package-private.
  */
-final class HighResolutionModule extends Module {
+final class HighResolutionModule extends org.deepspg.nn.JavaModule {
   private final int numBranches;
   private final Layers.BlockSeq[] branches;
   /** fuse[i][j]: ConvBn (j &gt; i), ConvBnChain (j &lt; i) or null (j = i). Null array when one branch. */
@@ -35,7 +35,7 @@ final class HighResolutionModule extends Module {
       throw new IllegalArgumentException("inChannels has " + inChannels.length + " entries for "
           + numBranches + " branches");
     }
-    Module branchList = register_module("branches", new Module());
+    Module branchList = register_module("branches", new org.deepspg.nn.JavaModule());
     branches = new Layers.BlockSeq[numBranches];
     for (int i = 0; i < numBranches; i++) {
       branches[i] = Layers.makeLayer(stage.block(), inChannels[i], planes[i], blocks[i], 1, cfg);
@@ -45,10 +45,10 @@ final class HighResolutionModule extends Module {
       fuse = null;
       return;
     }
-    Module fuseList = register_module("fuse_layers", new Module());
+    Module fuseList = register_module("fuse_layers", new org.deepspg.nn.JavaModule());
     fuse = new Module[numBranches][numBranches];
     for (int i = 0; i < numBranches; i++) {
-      Module row = fuseList.register_module(Integer.toString(i), new Module());
+      Module row = fuseList.register_module(Integer.toString(i), new org.deepspg.nn.JavaModule());
       for (int j = 0; j < numBranches; j++) {
         Module m;
         if (j > i) {

@@ -33,7 +33,7 @@ final class Layers {
   }
 
   /** A residual block (BASIC or BOTTLENECK). */
-  abstract static class Block extends Module {
+  abstract static class Block extends org.deepspg.nn.JavaModule {
     abstract Tensor forward(Tensor x);
   }
 
@@ -41,7 +41,7 @@ final class Layers {
    * {@code nn.Sequential(conv, BN[, ReLU])}: children "0" (conv) and "1" (BN); the ReLU (index 2) has no
    * parameters and therefore no module here.
    */
-  static final class ConvBn extends Module {
+  static final class ConvBn extends org.deepspg.nn.JavaModule {
     private final Conv2dImpl conv;
     private final BatchNorm2dImpl bn;
     private final boolean relu;
@@ -59,7 +59,7 @@ final class Layers {
   }
 
   /** {@code nn.Sequential(ConvBn, ConvBn, ...)}: children "0", "1", … applied in order. */
-  static final class ConvBnChain extends Module {
+  static final class ConvBnChain extends org.deepspg.nn.JavaModule {
     private final ConvBn[] steps;
 
     ConvBnChain(ConvBn... steps) {
@@ -79,7 +79,7 @@ final class Layers {
   }
 
   /** {@code nn.Sequential} of residual blocks: children "0", "1", …. */
-  static final class BlockSeq extends Module {
+  static final class BlockSeq extends org.deepspg.nn.JavaModule {
     private final Block[] blocks;
 
     BlockSeq(Block... blocks) {

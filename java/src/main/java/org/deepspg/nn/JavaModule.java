@@ -1,0 +1,43 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.nn;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Module;
+
+/**
+ * Base class of every module this project creates from Java. A libtorch module made from Java keeps only a weak
+ * reference to its Java peer (JavaCPP virtual callbacks), so a recursive {@code train()/eval()/to()} on the parent
+ * fails with a NullPointerException (or aborts the JVM) once the garbage collector has reclaimed a child that no
+ * Java field held. This class holds every child registered through {@link #register_module(String, Module)} (and
+ * anything passed to {@link #keep}) strongly, so the Java tree lives exactly as long as its root.
+ */
+public class JavaModule extends Module {
+  private final List<Module> owned = new ArrayList<>();
+
+  /** Creates an empty module (also usable as a named container). */
+  public JavaModule() {
+    super();
+  }
+
+  @Override
+  public <M extends Module> M register_module(String name, M module) {
+    owned.add(module);
+    return super.register_module(name, module);
+  }
+
+  /**
+   * Keeps a module strongly reachable from this one (for children added through other routes, e.g.
+   * {@code ModuleListImpl.push_back}).
+   *
+   * @param module the child
+   * @param <M> its type
+   * @return the same module
+   */
+  public <M extends Module> M keep(M module) {
+    owned.add(module);
+    return module;
+  }
+}
