@@ -90,14 +90,10 @@ class TrainStepTest {
   }
 
   /**
-   * Disabled: in this JVM the test aborts the process ("terminate called after throwing an instance of
-   * 'JavaCPP_exception'", ~36 nested RuntimeExceptions, "Error getting method ID of java/lang/RuntimeException") at a
-   * varying later point (the compute(gt, gt) call, or iterating the prior networks' parameters) after
-   * clip.logits + Losses.compute + autograd::grad on the fixture HRNet/CLIP. The nesting suggests a chain of
-   * native-to-Java callbacks failing during deallocation (NativeFunction sentinel deleters or JavaCPP virtual
-   * callbacks). Not yet root-caused; reported to the lead. Re-enable to reproduce.
+   * Each loss term against an independent computation with the fixture priors. This test used to abort the JVM at a
+   * varying point (nested JavaCPP callback exceptions); the cause was modules whose Java peers the garbage collector
+   * had reclaimed (see org.deepspg.nn.JavaModule and ModuleLifetimeTest), fixed by keeping every child reachable.
    */
-  @org.junit.jupiter.api.Disabled("aborts the JVM nondeterministically: see the Javadoc and the train report")
   @Test
   void lossTermsMatchIndependentComputationsWithFixturePriors(@TempDir Path tmp) throws IOException {
     Path fx = PriorFixtures.fixtures();
