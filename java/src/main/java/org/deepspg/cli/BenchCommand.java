@@ -113,7 +113,6 @@ public final class BenchCommand implements Callable<Integer> {
     } else {
       cfg = Models.preset(model);
       net = new DeepSPG(cfg);
-      net.eval();
       modelDesc = model + " " + cfg.describe() + " (random weights)";
     }
     b.model(net);

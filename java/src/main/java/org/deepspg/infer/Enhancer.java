@@ -714,9 +714,12 @@ public final class Enhancer implements AutoCloseable {
                 + ") has SEMs, which need HRNet-W48 features, but no HRNet weights were given (CLI: --hrnet PATH; "
                 + "API: Enhancer.builder().hrnetWeights(path))", null);
           }
-          hr.eval();
+          // No eval() calls here: DeepSPG has no mode-dependent layers, and Module.eval() on a network whose
+          // container sub-modules lost their Java peers to GC fails (see docs/inference.md, known issues).
+          if (hr.is_training()) {
+            throw new IllegalArgumentException("the HRNet module is in training mode; call freeze() first");
+          }
         }
-        net.eval();
         Device d = null;
         if (dev.equals("cuda")) {
           d = new Device("cuda");

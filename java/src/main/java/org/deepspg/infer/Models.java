@@ -41,7 +41,7 @@ public final class Models {
   /**
    * A network with loaded weights.
    *
-   * @param net the network (eval mode; owned by the caller, who closes it)
+   * @param net the network (owned by the caller, who closes it; DeepSPG has no train/eval-dependent layers)
    * @param config its configuration
    * @param source where it came from, for messages ("bundled s", a path)
    */
@@ -130,7 +130,6 @@ public final class Models {
       net.close();
       throw new IOException(file + ": weights do not fit " + cfg.describe() + ": " + e.getMessage(), e);
     }
-    net.eval();
     return new Loaded(net, cfg, file.toString());
   }
 

@@ -18,11 +18,14 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
   /** Default tile side. */
   public static final int DEFAULT_TILE = 512;
   /** Default overlap. */
-  public static final int DEFAULT_OVERLAP = 128;
-  /** Default long side of the context copy. */
-  public static final int DEFAULT_CONTEXT = 1024;
-  /** Default threshold: images above 2 megapixels are tiled. */
-  public static final long DEFAULT_MAX_WHOLE_PIXELS = 2_000_000L;
+  public static final int DEFAULT_OVERLAP = 64;
+  /** Default long side of the context copy (0.39 MP for a 3:2 image). */
+  public static final int DEFAULT_CONTEXT = 768;
+  /**
+   * Default threshold: images above 0.5 megapixels are tiled. Whole-image inference of DeepSPG-S needs about
+   * 2.6 GB per megapixel on CPU (measured, docs/inference.md); this keeps every forward pass below ~1.3 GB.
+   */
+  public static final long DEFAULT_MAX_WHOLE_PIXELS = 500_000L;
   /** The defaults. */
   public static final TileOptions DEFAULT =
       new TileOptions(DEFAULT_TILE, DEFAULT_OVERLAP, DEFAULT_CONTEXT, DEFAULT_MAX_WHOLE_PIXELS);

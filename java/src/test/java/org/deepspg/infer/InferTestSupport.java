@@ -36,6 +36,13 @@ public final class InferTestSupport {
    */
   public static final double TEST_GAIN = 20.0;
 
+  /**
+   * Gain applied to the IG-MSA value and output projections of the random test models. Their initialisation
+   * (truncated normal, std 0.02) makes the attention branch ~0.06× its input, so the c×c attention matrices would
+   * hardly influence the output and no test could see whether tiles share them; a trained model relies on them.
+   */
+  public static final double TEST_ATTENTION_GAIN = 10.0;
+
   private InferTestSupport() {}
 
   /** @return a small DeepSPG (C = 8, one block per scale, no SEMs): fast CPU tests with every code path */
@@ -49,7 +56,7 @@ public final class InferTestSupport {
    * @param cfg configuration
    * @param seed libtorch seed
    * @param tau value for every IG-MSA {@code rescale} and SEM {@code temperature}
-   * @return the network in eval mode
+   * @return the network
    */
   public static DeepSPG randomModel(DeepSPGConfig cfg, long seed, double tau) {
     return randomModel(cfg, seed, tau, TEST_GAIN);
@@ -63,7 +70,7 @@ public final class InferTestSupport {
    * @param seed libtorch seed
    * @param tau value for every IG-MSA {@code rescale} and SEM {@code temperature}
    * @param gain factor for {@code mapping.weight}
-   * @return the network in eval mode
+   * @return the network
    */
   public static DeepSPG randomModel(DeepSPGConfig cfg, long seed, double tau, double gain) {
     NativeLibrary.ensureLoaded();
@@ -78,10 +85,11 @@ public final class InferTestSupport {
           t.fill_(new org.bytedeco.pytorch.Scalar(tau));
         } else if (k.equals("mapping.weight")) {
           ps.get(i).value().mul_(new org.bytedeco.pytorch.Scalar(gain));
+        } else if (k.endsWith("attn.v.weight") || k.endsWith("attn.proj.weight")) {
+          ps.get(i).value().mul_(new org.bytedeco.pytorch.Scalar(TEST_ATTENTION_GAIN));
         }
       }
     }
-    net.eval();
     return net;
   }
 
@@ -144,6 +152,26 @@ public final class InferTestSupport {
       }
     }
     return Image.of(w, h, p);
+  }
+
+  /**
+   * Turns oneDNN on for a test class (inference is ~200× faster with it, see {@link Enhancer.Builder#oneDnn}).
+   *
+   * @return the previous setting, for {@link #restoreOneDnn(boolean)} in {@code @AfterAll} (training tests in the
+   *     same JVM rely on the project default)
+   */
+  public static boolean enableOneDnn() {
+    NativeLibrary.ensureLoaded();
+    boolean prev = torch.globalContext().userEnabledMkldnn();
+    torch.globalContext().setUserEnabledMkldnn(true);
+    return prev;
+  }
+
+  /**
+   * @param prev the value {@link #enableOneDnn()} returned
+   */
+  public static void restoreOneDnn(boolean prev) {
+    torch.globalContext().setUserEnabledMkldnn(prev);
   }
 
   /**
