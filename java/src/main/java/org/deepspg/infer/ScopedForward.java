@@ -114,11 +114,11 @@ final class ScopedForward {
       Tensor xr = owned(owned, () -> {
         IlluminationEstimator.Result r = est.forward(input);
         em[0] = retain(r.features());
-        return input.mul(r.residual()).add(input); // Retinex light-up X_r = I·M + I
+        return org.deepspg.ops.Retinex.lightUp(input, r.residual()); // fused light-up, as DeepSPG.forward
       });
       owned.add(em[0]);
       Tensor fl = em[0];
-      Tensor f = owned(owned, () -> embed.forward(xr));
+      Tensor f = owned(owned, () -> org.deepspg.nn.FastConv.sameConv(embed, xr, 1));
       Tensor[] sx = {s0, s1, s2};
       Tensor[] skips = new Tensor[2];
       Tensor[] ills = new Tensor[2];
@@ -164,7 +164,7 @@ final class ScopedForward {
       final Tensor ff = f;
       Tensor out;
       try (PointerScope s = new PointerScope()) {
-        out = mapping.forward(ff).add(xr);
+        out = org.deepspg.nn.FastConv.sameConv(mapping, ff, 1).add(xr);
         if (outer != null) outer.attach(out);
         else out.retainReference();
       }
