@@ -146,9 +146,13 @@ public final class EnhanceCommand implements Callable<Integer> {
       Path p = Path.of(arg);
       List<Path[]> found = new ArrayList<>(); // {file, relative output path}
       if (Files.isDirectory(p)) {
+        // An output folder strictly inside the input folder is skipped (earlier outputs are not inputs); an output
+        // folder equal to or above it is not, so the overwrite check below sees the collision.
+        Path pAbs = p.toAbsolutePath().normalize();
+        boolean skipOut = outAbs.startsWith(pAbs) && !outAbs.equals(pAbs);
         try (Stream<Path> s = Files.walk(p)) {
-          s.filter(f -> !f.toAbsolutePath().normalize().startsWith(outAbs))
-              .filter(f -> Files.isRegularFile(f) && Images.hasImageExtension(f))
+          s.filter(f -> !(skipOut && f.toAbsolutePath().normalize().startsWith(outAbs)))
+              .filter(f -> !Files.isDirectory(f) && Images.hasImageExtension(f))
               .sorted()
               .forEach(f -> found.add(new Path[] {f, p.relativize(f)}));
         } catch (IOException e) {
@@ -167,7 +171,7 @@ public final class EnhanceCommand implements Callable<Integer> {
             base.normalize().toString().isEmpty() ? 0 : base.normalize().getNameCount());
         if (Files.isDirectory(base)) {
           try (Stream<Path> s = Files.walk(base, Math.max(1, depth))) {
-            s.filter(f -> Files.isRegularFile(f) && (m.matches(f) || m.matches(f.normalize())))
+            s.filter(f -> !Files.isDirectory(f) && (m.matches(f) || m.matches(f.normalize())))
                 .filter(f -> !f.toAbsolutePath().normalize().startsWith(outAbs))
                 .sorted()
                 .forEach(f -> found.add(new Path[] {f, base.relativize(f)}));

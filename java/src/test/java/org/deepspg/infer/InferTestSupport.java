@@ -107,10 +107,34 @@ public final class InferTestSupport {
     DeepSPG net = randomModel(cfg, seed, TEST_TAU);
     try {
       Path f = dir.resolve(name);
-      TrainCheckpoint.exportWeights(f, net, cfg.toProperties());
+      exportWeights(f, net, cfg.toProperties());
       return f;
     } finally {
       net.close();
+    }
+  }
+
+  /**
+   * Writes the format of {@link TrainCheckpoint#exportWeights} (plain state dict + {@code deepspg.properties}).
+   * Not the method itself: {@code TrainCheckpoint.tensorsOf} keeps tensor handles that point into temporary
+   * {@code StringTensorDict}s, which a garbage collection between building the map and writing it frees ("Unsupported
+   * TypeMeta in ATen" seen in this test suite); here each handle is copied while its dict is alive.
+   */
+  static void exportWeights(Path file, DeepSPG net, java.util.Properties meta) throws IOException {
+    try (PointerScope s = new PointerScope()) {
+      org.deepspg.model.io.StateDictWriter w = new org.deepspg.model.io.StateDictWriter();
+      StringTensorDict ps = net.named_parameters(true);
+      for (long i = 0; i < ps.size(); i++) {
+        w.put(ps.get(i).key().getString(), new Tensor(ps.get(i).value()));
+      }
+      java.io.StringWriter sw = new java.io.StringWriter();
+      meta.store(sw, "DeepSPG-Java model");
+      w.putExtra(TrainCheckpoint.META_ENTRY, sw.toString());
+      String stem = file.getFileName().toString().replaceAll("\\.[^.]*$", "");
+      try (java.io.OutputStream out = Files.newOutputStream(file)) {
+        w.write(out, stem.isEmpty() ? "archive" : stem);
+      }
+      java.lang.ref.Reference.reachabilityFence(ps);
     }
   }
 

@@ -1,0 +1,80 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.deepspg.data.Images;
+import org.deepspg.infer.InferTestSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code deepspg demo}: before/after page with relative links that resolve. */
+class DemoCommandTest {
+  private static boolean oneDnnBefore;
+
+  @BeforeAll
+  static void before() {
+    oneDnnBefore = InferTestSupport.enableOneDnn();
+  }
+
+  @AfterAll
+  static void after() {
+    InferTestSupport.restoreOneDnn(oneDnnBefore);
+  }
+
+  @Test
+  void writesPairsAndAnIndexWithRelativeLinks(@TempDir Path dir) throws IOException {
+    Path model = InferTestSupport.exportRandom(dir, "tiny.pth", InferTestSupport.tinyBaseline(), 1);
+    Path samples = Files.createDirectories(dir.resolve("samples"));
+    Images.write(InferTestSupport.darkImage(24, 32, 1), samples.resolve("one.jpg"));
+    Images.write(InferTestSupport.darkImage(20, 36, 2), samples.resolve("two words.png"));
+    Path out = dir.resolve("demo");
+    CliTestSupport.Result r = CliTestSupport.run("demo", "--samples", samples.toString(), "-o", out.toString(),
+        "--model", model.toString());
+    assertEquals(0, r.code(), r.all());
+    String html = Files.readString(out.resolve("index.html"));
+    Matcher m = Pattern.compile("<img src=\"([^\"]+)\"").matcher(html);
+    List<String> links = new ArrayList<>();
+    while (m.find()) links.add(m.group(1));
+    assertEquals(4, links.size(), html);
+    for (String l : links) {
+      assertTrue(!l.startsWith("/") && !l.contains(":"), "relative link " + l);
+      Path target = out.resolve(l.replace("%20", " "));
+      assertTrue(Files.isRegularFile(target), "link resolves: " + l);
+      Images.read(target); // a readable image
+    }
+    assertTrue(links.contains("enhanced/two%20words.png"), links.toString());
+  }
+
+  @Test
+  void missingSamplesOrModelIsAUsageError(@TempDir Path dir) {
+    assertEquals(2, CliTestSupport.run("demo", "--samples", dir.resolve("none").toString(), "-o",
+        dir.resolve("o").toString()).code());
+  }
+
+  /** The repository's samples are found and there are 4-6 of them with an attribution file. */
+  @Test
+  void bundledSamplesExist() throws IOException {
+    Path s = DemoCommand.findSamples();
+    if (s == null) s = Path.of("../samples");
+    assertTrue(Files.isDirectory(s), "samples folder");
+    long n;
+    try (var st = Files.list(s)) {
+      n = st.filter(Images::hasImageExtension).count();
+    }
+    assertTrue(n >= 4 && n <= 6, n + " samples");
+    assertTrue(Files.isRegularFile(s.resolve("ATTRIBUTION.md")));
+  }
+}

@@ -1,0 +1,236 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.CRC32;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.deepspg.data.ReadOptions;
+import org.deepspg.data.WriteOptions;
+import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.InferTestSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code deepspg enhance}: inputs, outputs, formats, bad files, never overwriting inputs. */
+class EnhanceCommandTest {
+  @TempDir static Path shared;
+  static Path model;
+  private static boolean oneDnnBefore;
+
+  @BeforeAll
+  static void exportModel() throws IOException {
+    oneDnnBefore = InferTestSupport.enableOneDnn(); // enhance turns oneDNN on; restored after the class
+    model = InferTestSupport.exportRandom(shared, "tiny.pth", InferTestSupport.tinyBaseline(), 1);
+  }
+
+  @AfterAll
+  static void restore() {
+    InferTestSupport.restoreOneDnn(oneDnnBefore);
+  }
+
+  static Image img(int h, int w, long seed) {
+    return InferTestSupport.darkImage(h, w, seed);
+  }
+
+  /** A PNG whose header claims 100000 x 100000 pixels (10 gigapixels) with a tiny body. */
+  static byte[] pngBomb() {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    o.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+    ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(100_000).putInt(100_000);
+    ihdr.put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+    chunk(o, "IHDR", ihdr.array());
+    chunk(o, "IDAT", new byte[] {0x78, (byte) 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
+    chunk(o, "IEND", new byte[0]);
+    return o.toByteArray();
+  }
+
+  private static void chunk(ByteArrayOutputStream o, String type, byte[] data) {
+    byte[] t = type.getBytes(StandardCharsets.ISO_8859_1);
+    o.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
+    o.writeBytes(t);
+    o.writeBytes(data);
+    CRC32 crc = new CRC32();
+    crc.update(t);
+    crc.update(data);
+    o.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+  }
+
+  @Test
+  void badInputsAreReportedAndTheGoodOnesStillWritten(@TempDir Path dir) throws IOException {
+    Path in = Files.createDirectories(dir.resolve("in"));
+    Path sub = Files.createDirectories(in.resolve("sub"));
+    Images.write(img(24, 32, 1), in.resolve("good1.png"));
+    Images.write(img(20, 28, 2), sub.resolve("good2.jpg"));
+    Files.write(in.resolve("empty.png"), new byte[0]);
+    byte[] jpg = Images.encode(img(40, 40, 3), "jpeg", WriteOptions.DEFAULT);
+    Files.write(in.resolve("truncated.jpg"), Arrays.copyOf(jpg, jpg.length / 2));
+    Files.writeString(in.resolve("notes.png"), "this is not an image\n");
+    Images.write(Image.of(1, 1, new float[] {0.1f, 0.1f, 0.1f}), in.resolve("one.png"));
+    Files.write(in.resolve("bomb.png"), pngBomb());
+    Files.createSymbolicLink(in.resolve("dangling.png"), dir.resolve("does-not-exist.png"));
+    Path out = dir.resolve("out");
+
+    CliTestSupport.Result r = CliTestSupport.run("enhance", in.toString(), dir.resolve("missing.jpg").toString(),
+        "-o", out.toString(), "--model", model.toString());
+
+    assertEquals(Main.EXIT_SOME_FAILED, r.code(), r.all());
+    assertTrue(Files.isRegularFile(out.resolve("good1.png")), "good PNG written");
+    assertTrue(Files.isRegularFile(out.resolve("sub/good2.jpg")), "good JPEG written under its sub-folder");
+    assertEquals(24, Images.read(out.resolve("good1.png")).height());
+    for (String bad : new String[] {"empty.png", "truncated.jpg", "notes.png", "one.png", "bomb.png",
+        "dangling.png", "missing.jpg"}) {
+      assertTrue(r.err().lines().anyMatch(l -> l.startsWith("deepspg: ") && l.contains(bad)),
+          "an error line names " + bad + ":\n" + r.err());
+      assertFalse(Files.exists(out.resolve(bad)), "nothing written for " + bad);
+    }
+    assertTrue(r.err().contains("pixels"), "the bomb is refused for its pixel count:\n" + r.err());
+    assertTrue(r.out().contains("enhanced 2 of "), r.out());
+    // No temporary files are left behind.
+    try (var s = Files.walk(out)) {
+      assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")));
+    }
+  }
+
+  @Test
+  void refusesToOverwriteInputs(@TempDir Path dir) throws IOException {
+    Path in = Files.createDirectories(dir.resolve("photos"));
+    Path a = in.resolve("a.png");
+    Images.write(img(16, 16, 4), a);
+    byte[] before = Files.readAllBytes(a);
+    CliTestSupport.Result r1 = CliTestSupport.run("enhance", in.toString(), "-o", in.toString(), "--model",
+        model.toString());
+    assertEquals(2, r1.code(), r1.all());
+    assertTrue(r1.err().contains("refusing"), r1.err());
+    CliTestSupport.Result r2 = CliTestSupport.run("enhance", a.toString(), "-o", in.resolve(".").toString(),
+        "--model", model.toString());
+    assertEquals(2, r2.code(), r2.all());
+    assertArrayEquals(before, Files.readAllBytes(a), "input untouched");
+    // An output folder inside the input folder is fine, and is not read back as input.
+    Path nested = in.resolve("enhanced");
+    CliTestSupport.Result r3 = CliTestSupport.run("enhance", in.toString(), "-o", nested.toString(), "--model",
+        model.toString());
+    assertEquals(0, r3.code(), r3.all());
+    CliTestSupport.Result r4 = CliTestSupport.run("enhance", in.toString(), "-o", nested.toString(), "--model",
+        model.toString());
+    assertEquals(0, r4.code(), r4.all());
+    assertTrue(r4.out().contains("enhanced 1 of 1"), "previous outputs are not inputs: " + r4.out());
+    assertArrayEquals(before, Files.readAllBytes(a), "input untouched");
+  }
+
+  @Test
+  void sixteenBitPngStaysSixteenBit(@TempDir Path dir) throws Exception {
+    Image src = img(20, 24, 5);
+    src = src.withMetadata(src.metadata().withBitDepth(16));
+    Path f = dir.resolve("deep.png");
+    Images.write(src, f);
+    Image read = Images.read(f);
+    assertEquals(16, read.metadata().bitDepth());
+    Path out = dir.resolve("out");
+    CliTestSupport.Result r = CliTestSupport.run("enhance", f.toString(), "-o", out.toString(), "--model",
+        model.toString());
+    assertEquals(0, r.code(), r.all());
+    Image res = Images.read(out.resolve("deep.png"));
+    assertEquals(16, res.metadata().bitDepth(), "16-bit PNG in, 16-bit PNG out");
+    try (Enhancer e = Enhancer.builder().checkpoint(model).build()) {
+      float[] expect = e.enhance(read).rgb();
+      float[] got = res.rgb();
+      float max = 0;
+      for (int i = 0; i < got.length; i++) max = Math.max(max, Math.abs(got[i] - Math.max(0, Math.min(1, expect[i]))));
+      // 16-bit quantisation: half a step; an 8-bit path would be off by up to 1/510.
+      assertTrue(max <= 1.0f / 65535 + 1e-6f, "16-bit precision kept, max error " + max);
+    }
+  }
+
+  @Test
+  void exifOrientationIsHonoured(@TempDir Path dir) throws Exception {
+    // Stored 32 wide x 16 high with orientation 6 (rotate 90 CW): upright it is 16 wide x 32 high.
+    byte[] jpg = Images.encode(img(16, 32, 6), "jpeg", WriteOptions.DEFAULT);
+    Path f = dir.resolve("rotated.jpg");
+    Files.write(f, jpegWithOrientation6(jpg));
+    Image upright = Images.read(f);
+    assertEquals(16, upright.width());
+    assertEquals(32, upright.height());
+    Path out = dir.resolve("out");
+    CliTestSupport.Result r = CliTestSupport.run("enhance", f.toString(), "-o", out.toString(), "--model",
+        model.toString());
+    assertEquals(0, r.code(), r.all());
+    Path res = out.resolve("rotated.jpg");
+    Image raw = Images.read(res, ReadOptions.DEFAULT.withExifOrientation(false));
+    assertEquals(16, raw.width(), "output stored upright (no orientation tag to rely on)");
+    assertEquals(32, raw.height());
+    Path ref = dir.resolve("ref.jpg");
+    try (Enhancer e = Enhancer.builder().checkpoint(model).build()) {
+      Images.writeAtomic(e.enhance(upright), ref);
+    }
+    assertArrayEquals(Files.readAllBytes(ref), Files.readAllBytes(res), "same pixels as enhancing the upright image");
+  }
+
+  /** Inserts an APP1 Exif segment (little-endian TIFF, IFD0 with Orientation = 6) after the SOI marker. */
+  static byte[] jpegWithOrientation6(byte[] jpg) {
+    ByteBuffer t = ByteBuffer.allocate(26).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    t.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8).putShort((short) 1);
+    t.putShort((short) 0x0112).putShort((short) 3).putInt(1).putShort((short) 6).putShort((short) 0).putInt(0);
+    byte[] tiff = t.array();
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    o.write(jpg, 0, 2);
+    int len = 2 + 6 + tiff.length;
+    o.write(0xff);
+    o.write(0xe1);
+    o.write(len >> 8);
+    o.write(len & 0xff);
+    o.writeBytes("Exif\0\0".getBytes(StandardCharsets.ISO_8859_1));
+    o.writeBytes(tiff);
+    o.write(jpg, 2, jpg.length - 2);
+    return o.toByteArray();
+  }
+
+  @Test
+  void globsAndFormats(@TempDir Path dir) throws IOException {
+    Path in = Files.createDirectories(dir.resolve("shots"));
+    Images.write(img(16, 24, 7), in.resolve("x.png"));
+    Images.write(img(16, 24, 8), in.resolve("y.bmp"));
+    Images.write(img(16, 24, 9), in.resolve("z.tif"));
+    Path out = dir.resolve("o");
+    CliTestSupport.Result r = CliTestSupport.run("enhance", in.resolve("*.{png,bmp}").toString(), "-o",
+        out.toString(), "--model", model.toString(), "--tile", "64");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(Files.isRegularFile(out.resolve("x.png")));
+    assertTrue(Files.isRegularFile(out.resolve("y.bmp")), "format kept");
+    assertFalse(Files.exists(out.resolve("z.tif")), "not matched by the glob");
+    assertTrue(r.out().contains("images/s"), r.out());
+    CliTestSupport.Result none = CliTestSupport.run("enhance", in.resolve("*.gif").toString(), "-o",
+        out.toString(), "--model", model.toString());
+    assertEquals(Main.EXIT_SOME_FAILED, none.code(), none.all());
+    assertTrue(none.err().contains("no file matches"), none.err());
+    assertEquals("a.png", EnhanceCommand.outputName(Path.of("a.webp")).toString(), "WebP is written as PNG");
+  }
+
+  @Test
+  void modelErrorsAreUsageErrors(@TempDir Path dir) throws IOException {
+    Path f = dir.resolve("a.png");
+    Images.write(img(16, 16, 10), f);
+    CliTestSupport.Result r = CliTestSupport.run("enhance", f.toString(), "-o", dir.resolve("o").toString(),
+        "--model", dir.resolve("nope.pth").toString());
+    assertEquals(2, r.code(), r.all());
+    CliTestSupport.Result t = CliTestSupport.run("enhance", f.toString(), "-o", dir.resolve("o").toString(),
+        "--model", model.toString(), "--tile", "50");
+    assertEquals(2, t.code(), t.all());
+    assertTrue(t.err().contains("--tile"), t.err());
+  }
+}

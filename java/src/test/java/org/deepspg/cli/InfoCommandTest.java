@@ -1,0 +1,52 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** {@code deepspg info --model / --hrnet}. */
+class InfoCommandTest {
+  /** The brief's tolerance on the spec's 6.63 G (§1.7). */
+  private static final double GFLOPS_REL_TOL = 0.02;
+
+  private static double value(String out, String key) {
+    return Double.parseDouble(out.lines().filter(l -> l.startsWith(key + ": ")).findFirst()
+        .orElseThrow(() -> new AssertionError("no '" + key + ":' line in\n" + out)).substring(key.length() + 2).trim());
+  }
+
+  @Test
+  void modelS() {
+    CliTestSupport.Result r = CliTestSupport.run("info", "--model", "s");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().lines().anyMatch(l -> l.equals("params: 567213")), r.out());
+    double g = value(r.out(), "gflops");
+    assertTrue(Math.abs(g - 6.63) <= GFLOPS_REL_TOL * 6.63, "gflops " + g);
+  }
+
+  @Test
+  void modelLAtAnotherSizeIsPaddedLikeInference() {
+    CliTestSupport.Result r = CliTestSupport.run("info", "--model", "l", "--size", "400x600");
+    assertEquals(0, r.code(), r.all());
+    assertEquals(2142593, (long) value(r.out(), "params"));
+    // Cost scales with the padded pixel count: 24.771 G at 256^2 -> x (416*608)/256^2.
+    assertEquals(24.771 * 416 * 608 / (256.0 * 256), value(r.out(), "gflops"), 0.01);
+  }
+
+  @Test
+  void hrnetW48() {
+    CliTestSupport.Result r = CliTestSupport.run("info", "--hrnet", "w48");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().lines().anyMatch(l -> l.equals("params: 65953830")), r.out());
+  }
+
+  @Test
+  void badArguments() {
+    assertEquals(2, CliTestSupport.run("info", "--model", "xl").code());
+    assertEquals(2, CliTestSupport.run("info", "--hrnet", "w32").code());
+    assertEquals(2, CliTestSupport.run("info", "--model", "s", "--size", "big").code());
+  }
+}
