@@ -54,6 +54,14 @@ const char* deepspg_cpu_arch(void);
 int32_t deepspg_cuda_compiled(void);
 /** Number of CUDA devices the driver reports (0 without CUDA kernels, driver or GPU). */
 int32_t deepspg_cuda_device_count(void);
+/**
+ * Process-wide glibc malloc tuning for tensor workloads (mallopt): blocks below mmap_threshold come from the heap and
+ * are reused instead of being mmap'ed, page-faulted and zero-filled anew on every allocation; trim_threshold and
+ * top_pad keep that much freed memory at the heap top. 0 leaves a setting alone. Returns DEEPSPG_ERR_NOT_COMPILED
+ * on a C library other than glibc, DEEPSPG_ERR_INVALID_ARGUMENT for a negative value or one glibc refuses. The Java
+ * layer calls it once at load (org.deepspg.ops.Backends).
+ */
+int32_t deepspg_tune_allocator(int64_t mmap_threshold, int64_t trim_threshold, int64_t top_pad);
 
 /* ---------------------------------------------------------------------------------------------------------------
  * 1. Fused channel ("transposed") attention, spec section 2.3

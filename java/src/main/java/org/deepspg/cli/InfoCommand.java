@@ -18,6 +18,7 @@ import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.FlopCounter;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.ops.Backends;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.train.TrainCheckpoint;
 import picocli.CommandLine.Command;
@@ -65,6 +66,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("libtorch threads: " + torch.get_num_threads());
     out.println("kernels: " + NativeLibrary.buildInfo());
     out.println("kernels library: " + NativeLibrary.libraryPath());
+    out.println("malloc: " + Backends.allocator());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));
     out.println("cuda devices (kernels): " + NativeLibrary.cudaDeviceCount());
     out.println("cuda available (libtorch): " + (torch.cuda_is_available() ? "yes" : "no"));

@@ -5,6 +5,8 @@ package org.deepspg.ops;
 
 import static org.bytedeco.pytorch.global.torch.globalContext;
 
+import org.deepspg.kernels.global.kernels;
+
 /**
  * Process-wide libtorch backend settings of the project.
  *
@@ -18,12 +20,30 @@ import static org.bytedeco.pytorch.global.torch.globalContext;
  * package; code that uses only stock libtorch modules (nn, model, train) must call it once at start-up. Setting the
  * system property {@code deepspg.mkldnn=true} keeps oneDNN enabled (for experiments and for demonstrating the defect
  * with {@code ConvGradientTest}; not supported for training).
+ *
+ * <p><b>glibc malloc is tuned for tensor workloads.</b> Every op output and gradient is a fresh block of a few MB to a
+ * few tens of MB; with glibc's defaults such blocks are mmap'ed and unmapped (or trimmed off the heap top) on every
+ * free, so each new tensor pays page faults and the kernel's zero-filling of its pages, in a pattern that changes
+ * with glibc's dynamic threshold over a run. On the 2-core dev machine this made a DeepSPG-S level-0 attention
+ * forward+backward take 51 ms in some phases of a run and 27 ms with the tuning (BENCHMARKS.md), and training
+ * spent more time in the kernel than in user code. {@link #init()} therefore sets M_MMAP_THRESHOLD = 32 MiB,
+ * M_TRIM_THRESHOLD = 256 MiB and M_TOP_PAD = 64 MiB through the kernel library (the effect PyTorch's CPU guides get
+ * from preloading jemalloc/tcmalloc). Cost: up to ~256 MiB of freed memory may stay mapped in the process. Setting
+ * {@code deepspg.malloc=default} leaves glibc alone (e.g. when the application preloads another allocator).
  */
 public final class Backends {
   /** System property that, when {@code true}, leaves oneDNN enabled. */
   public static final String MKLDNN_PROPERTY = "deepspg.mkldnn";
 
+  /** System property: {@code tuned} (default) applies the malloc settings above, {@code default} leaves glibc alone. */
+  public static final String MALLOC_PROPERTY = "deepspg.malloc";
+
+  private static final long MMAP_THRESHOLD = 32L << 20;
+  private static final long TRIM_THRESHOLD = 256L << 20;
+  private static final long TOP_PAD = 64L << 20;
+
   private static volatile boolean initialised;
+  private static volatile String allocator = "not initialised";
 
   private Backends() {}
 
@@ -34,8 +54,30 @@ public final class Backends {
       if (initialised) return;
       NativeLibrary.loadLibtorch();
       globalContext().setUserEnabledMkldnn(Boolean.getBoolean(MKLDNN_PROPERTY));
+      allocator = tuneAllocator(System.getProperty(MALLOC_PROPERTY, "tuned"));
       initialised = true;
     }
+  }
+
+  private static String tuneAllocator(String mode) {
+    if (mode.equals("default")) return "glibc defaults (" + MALLOC_PROPERTY + "=default)";
+    if (!mode.equals("tuned")) {
+      throw new IllegalArgumentException(
+          "system property " + MALLOC_PROPERTY + " must be 'tuned' or 'default', got '" + mode + "'");
+    }
+    NativeLibrary.loadKernels();
+    int st = kernels.deepspg_tune_allocator(MMAP_THRESHOLD, TRIM_THRESHOLD, TOP_PAD);
+    if (st == kernels.DEEPSPG_OK) return "tuned (mmap threshold 32 MiB, trim threshold 256 MiB, top pad 64 MiB)";
+    // Not glibc (or glibc refused): the process runs with its allocator's defaults, which is correct, only slower.
+    return "untuned: " + kernels.deepspg_last_error().getString();
+  }
+
+  /**
+   * @return how the process's malloc is configured: tuned, glibc defaults, or why tuning was not possible
+   */
+  public static String allocator() {
+    init();
+    return allocator;
   }
 
   /** @return whether libtorch will use oneDNN for CPU ops now (false after {@link #init()} unless overridden) */

@@ -452,35 +452,36 @@ public final class NativeFunction {
       for (int i = 0; i < numInputs; i++) {
         needs[i] = viewIndex[i] >= 0 && catNode.task_should_compute_output(viewIndex[i]);
       }
-      Tensor[] grads;
+      // gradOutputs are dropped only after the returned gradients are kept: a backward may return one of its
+      // gradOutputs as an input gradient (identity-like rules), and that handle must not be released under it.
       try {
-        grads = backward.backward(dOut, needs);
+        Tensor[] grads = backward.backward(dOut, needs);
+        if (grads == null || grads.length != numInputs) {
+          throw new IllegalStateException(
+              name + ": backward returned " + (grads == null ? "null" : grads.length + " gradients") + " for "
+                  + numInputs + " inputs");
+        }
+        for (int i = 0; i < numInputs; i++) {
+          drop(gradInputs[i]);
+          gradInputs[i] = null;
+          Tensor g = grads[i];
+          if (!needs[i] || g == null || !g.defined()) continue;
+          long[] gs = shape(g);
+          if (!Arrays.equals(gs, inputSizes[i])
+              || g.scalar_type().value != inputDtype[i]
+              || !g.device().str().getString().equals(inputDevice[i])) {
+            throw new IllegalStateException(
+                name + ": gradient of input " + i + " has shape " + Arrays.toString(gs) + ", dtype "
+                    + OpSupport.dtypeName(g.scalar_type().value) + ", device " + g.device().str().getString()
+                    + "; expected " + Arrays.toString(inputSizes[i]) + " on " + inputDevice[i]);
+          }
+          gradInputs[i] = keep(g);
+        }
       } finally {
         for (int j = 0; j < gradOutputs.length; j++) {
           drop(gradOutputs[j]);
           gradOutputs[j] = null;
         }
-      }
-      if (grads == null || grads.length != numInputs) {
-        throw new IllegalStateException(
-            name + ": backward returned " + (grads == null ? "null" : grads.length + " gradients") + " for "
-                + numInputs + " inputs");
-      }
-      for (int i = 0; i < numInputs; i++) {
-        drop(gradInputs[i]);
-        gradInputs[i] = null;
-        Tensor g = grads[i];
-        if (!needs[i] || g == null || !g.defined()) continue;
-        long[] gs = shape(g);
-        if (!Arrays.equals(gs, inputSizes[i])
-            || g.scalar_type().value != inputDtype[i]
-            || !g.device().str().getString().equals(inputDevice[i])) {
-          throw new IllegalStateException(
-              name + ": gradient of input " + i + " has shape " + Arrays.toString(gs) + ", dtype "
-                  + OpSupport.dtypeName(g.scalar_type().value) + ", device " + g.device().str().getString() + "; expected "
-                  + Arrays.toString(inputSizes[i]) + " on " + inputDevice[i]);
-        }
-        gradInputs[i] = keep(g);
       }
       if (!get_current_graph_task_keep_graph()) releaseSaved();
     }

@@ -44,6 +44,11 @@ public final class NativeLibrary {
     }
   }
 
+  /** Loads libtorch and the kernel library without applying {@link Backends#init()} (used by {@link Backends}). */
+  static void loadKernels() {
+    loadLibtorchAndKernels();
+  }
+
   private static void loadLibtorchAndKernels() {
     synchronized (NativeLibrary.class) {
       if (loaded) return;

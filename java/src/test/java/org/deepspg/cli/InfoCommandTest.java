@@ -19,6 +19,14 @@ class InfoCommandTest {
   }
 
   @Test
+  void reportsTheTunedAllocator() {
+    CliTestSupport.Result r = CliTestSupport.run("info");
+    assertEquals(0, r.code(), r.all());
+    // glibc on every supported platform: the malloc tuning of Backends must have taken effect.
+    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("malloc: tuned (")), r.out());
+  }
+
+  @Test
   void modelS() {
     CliTestSupport.Result r = CliTestSupport.run("info", "--model", "s");
     assertEquals(0, r.code(), r.all());

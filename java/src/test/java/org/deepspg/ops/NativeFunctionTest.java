@@ -88,6 +88,23 @@ class NativeFunctionTest {
   }
 
   @Test
+  void backwardMayReturnItsGradOutputAsAnInputGradient() {
+    // Identity-like rules hand dOut straight back (seen crashing with "pointer address is NULL" when the helper
+    // released dOut before keeping the returned gradient).
+    try (PointerScope scope = new PointerScope()) {
+      torch.manual_seed(11);
+      Tensor a = torch.randn(3, 4).requires_grad_(true);
+      Tensor[] out = NativeFunction.apply("identity", new Tensor[] {a}, ctx -> {
+        ctx.setBackward((g, needs) -> new Tensor[] {g[0]});
+        return new Tensor[] {a.clone()};
+      });
+      Tensor w = torch.randn(3, 4);
+      out[0].mul(w).sum().backward();
+      assertTrue(a.grad().equal(w), "identity backward must deliver dOut unchanged");
+    }
+  }
+
+  @Test
   void unusedOutputsCountAsZeroGradient() {
     try (PointerScope scope = new PointerScope()) {
       torch.manual_seed(2);
