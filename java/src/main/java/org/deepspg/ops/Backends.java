@@ -3,6 +3,7 @@
  */
 package org.deepspg.ops;
 
+import static org.bytedeco.pytorch.global.torch.get_num_threads;
 import static org.bytedeco.pytorch.global.torch.globalContext;
 
 import org.deepspg.kernels.global.kernels;
@@ -30,6 +31,15 @@ import org.deepspg.kernels.global.kernels;
  * M_TRIM_THRESHOLD = 256 MiB and M_TOP_PAD = 64 MiB through the kernel library (the effect PyTorch's CPU guides get
  * from preloading jemalloc/tcmalloc). Cost: up to ~256 MiB of freed memory may stay mapped in the process. Setting
  * {@code deepspg.malloc=default} leaves glibc alone (e.g. when the application preloads another allocator).
+ *
+ * <p><b>Threading environment.</b> libtorch (bytedeco, CPU) runs matrix products on OpenBLAS, whose own thread pool
+ * spins for about 2^28 cycles (~0.1 s) after each product before sleeping; on a machine with few cores that spinning
+ * takes the cores from libtorch's and our OpenMP threads (seen: ~30 % of all CPU samples of a DeepSPG-S forward in
+ * OpenBLAS's wait loop; 608×416 forward 1.5 s → 1.05 s with {@code OPENBLAS_THREAD_TIMEOUT=4}). Both that variable
+ * and {@code OMP_WAIT_POLICY=PASSIVE} are read when the native libraries load, so they can only come from the
+ * environment: {@code ./deepspg}, the test and benchmark scripts set them; an application embedding this library
+ * should set them in its launch environment. {@link #init()} logs a one-time hint when they are missing, and
+ * {@link #threading()} reports them.
  */
 public final class Backends {
   /** System property that, when {@code true}, leaves oneDNN enabled. */
@@ -45,6 +55,9 @@ public final class Backends {
   private static volatile boolean initialised;
   private static volatile String allocator = "not initialised";
 
+  /** Environment variables read at native library load that this project recommends, with the recommended value. */
+  private static final String[][] THREAD_ENV = {{"OMP_WAIT_POLICY", "PASSIVE"}, {"OPENBLAS_THREAD_TIMEOUT", "4"}};
+
   private Backends() {}
 
   /** Applies the project's backend settings once per process (thread-safe, idempotent). */
@@ -56,6 +69,17 @@ public final class Backends {
       globalContext().setUserEnabledMkldnn(Boolean.getBoolean(MKLDNN_PROPERTY));
       allocator = tuneAllocator(System.getProperty(MALLOC_PROPERTY, "tuned"));
       initialised = true;
+      StringBuilder missing = new StringBuilder();
+      for (String[] kv : THREAD_ENV) {
+        if (System.getenv(kv[0]) == null) {
+          missing.append(missing.length() == 0 ? "" : " ").append(kv[0]).append("=").append(kv[1]);
+        }
+      }
+      if (missing.length() > 0 && get_num_threads() > 1) {
+        System.getLogger("org.deepspg").log(System.Logger.Level.INFO,
+            "CPU inference runs up to ~1.4x faster with " + missing + " in the environment (read at native library "
+                + "load; see org.deepspg.ops.Backends)");
+      }
     }
   }
 
@@ -78,6 +102,16 @@ public final class Backends {
   public static String allocator() {
     init();
     return allocator;
+  }
+
+  /** @return the threading environment variables that matter here, as {@code NAME=value} (or {@code NAME unset}) */
+  public static String threading() {
+    StringBuilder b = new StringBuilder();
+    for (String[] kv : THREAD_ENV) {
+      String v = System.getenv(kv[0]);
+      b.append(b.length() == 0 ? "" : ", ").append(kv[0]).append(v == null ? " unset (recommended " + kv[1] + ")" : "=" + v);
+    }
+    return b.toString();
   }
 
   /** @return whether libtorch will use oneDNN for CPU ops now (false after {@link #init()} unless overridden) */
