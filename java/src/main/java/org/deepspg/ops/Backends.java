@@ -26,8 +26,7 @@ import org.deepspg.kernels.global.kernels;
  * few tens of MB; with glibc's defaults such blocks are mmap'ed and unmapped (or trimmed off the heap top) on every
  * free, so each new tensor pays page faults and the kernel's zero-filling of its pages, in a pattern that changes
  * with glibc's dynamic threshold over a run. On the 2-core dev machine this made a DeepSPG-S level-0 attention
- * forward+backward take 51 ms in some phases of a run and 27 ms with the tuning (BENCHMARKS.md), and training
- * spent more time in the kernel than in user code. {@link #init()} therefore sets M_MMAP_THRESHOLD = 32 MiB,
+ * forward+backward take 51 ms in some phases of a run and 27 ms with the tuning (BENCHMARKS.md). {@link #init()} therefore sets M_MMAP_THRESHOLD = 32 MiB,
  * M_TRIM_THRESHOLD = 256 MiB and M_TOP_PAD = 64 MiB through the kernel library (the effect PyTorch's CPU guides get
  * from preloading jemalloc/tcmalloc). Cost: up to ~256 MiB of freed memory may stay mapped in the process. Setting
  * {@code deepspg.malloc=default} leaves glibc alone (e.g. when the application preloads another allocator).
