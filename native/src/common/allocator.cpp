@@ -20,22 +20,23 @@ extern "C" int32_t deepspg_tune_allocator(int64_t mmap_threshold, int64_t trim_t
   using deepspg::ops::detail::fail;
 #if defined(__GLIBC__)
   if (mmap_threshold < 0 || trim_threshold < 0 || top_pad < 0) {
-    return fail(DEEPSPG_ERR_INVALID_ARGUMENT, "deepspg_tune_allocator: sizes must be >= 0, got mmap_threshold=" +
-                                                  std::to_string(mmap_threshold) + " trim_threshold=" +
-                                                  std::to_string(trim_threshold) + " top_pad=" + std::to_string(top_pad));
-  }
-  // mallopt takes int: larger values are clamped.
-  const int64_t kIntMax = 0x7fffffff;
-  if (mmap_threshold > 0 && mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min(mmap_threshold, kIntMax))) != 1) {
-    return fail(DEEPSPG_ERR_INVALID_ARGUMENT, "deepspg_tune_allocator: glibc refused M_MMAP_THRESHOLD=" +
-                                                  std::to_string(mmap_threshold));
-  }
-  if (trim_threshold > 0 && mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min(trim_threshold, kIntMax))) != 1) {
     return fail(DEEPSPG_ERR_INVALID_ARGUMENT,
-                "deepspg_tune_allocator: glibc refused M_TRIM_THRESHOLD=" + std::to_string(trim_threshold));
+                "deepspg_tune_allocator: sizes must be >= 0, got mmap_threshold=" + std::to_string(mmap_threshold) +
+                    " trim_threshold=" + std::to_string(trim_threshold) + " top_pad=" + std::to_string(top_pad));
   }
-  if (top_pad > 0 && mallopt(M_TOP_PAD, static_cast<int>(std::min(top_pad, kIntMax))) != 1) {
-    return fail(DEEPSPG_ERR_INVALID_ARGUMENT, "deepspg_tune_allocator: glibc refused M_TOP_PAD=" + std::to_string(top_pad));
+  // mallopt takes int: larger values are clamped. 0 = leave the setting alone.
+  const struct {
+    int param;
+    const char* name;
+    int64_t value;
+  } settings[] = {{M_MMAP_THRESHOLD, "M_MMAP_THRESHOLD", mmap_threshold},
+                  {M_TRIM_THRESHOLD, "M_TRIM_THRESHOLD", trim_threshold},
+                  {M_TOP_PAD, "M_TOP_PAD", top_pad}};
+  for (const auto& st : settings) {
+    if (st.value > 0 && mallopt(st.param, static_cast<int>(std::min<int64_t>(st.value, 0x7fffffff))) != 1) {
+      return fail(DEEPSPG_ERR_INVALID_ARGUMENT,
+                  std::string("deepspg_tune_allocator: glibc refused ") + st.name + "=" + std::to_string(st.value));
+    }
   }
   return deepspg::ops::detail::ok();
 #else

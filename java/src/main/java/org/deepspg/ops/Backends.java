@@ -26,10 +26,11 @@ import org.deepspg.kernels.global.kernels;
  * few tens of MB; with glibc's defaults such blocks are mmap'ed and unmapped (or trimmed off the heap top) on every
  * free, so each new tensor pays page faults and the kernel's zero-filling of its pages, in a pattern that changes
  * with glibc's dynamic threshold over a run. On the 2-core dev machine this made a DeepSPG-S level-0 attention
- * forward+backward take 51 ms in some phases of a run and 27 ms with the tuning (BENCHMARKS.md). {@link #init()} therefore sets M_MMAP_THRESHOLD = 32 MiB,
- * M_TRIM_THRESHOLD = 256 MiB and M_TOP_PAD = 64 MiB through the kernel library (the effect PyTorch's CPU guides get
- * from preloading jemalloc/tcmalloc). Cost: up to ~256 MiB of freed memory may stay mapped in the process. Setting
- * {@code deepspg.malloc=default} leaves glibc alone (e.g. when the application preloads another allocator).
+ * forward+backward take 51 ms in some phases of a run and 27 ms with the tuning (BENCHMARKS.md). {@link #init()}
+ * therefore sets M_MMAP_THRESHOLD = 32 MiB, M_TRIM_THRESHOLD = 256 MiB and M_TOP_PAD = 64 MiB through the kernel
+ * library (the effect PyTorch's CPU guides get from preloading jemalloc/tcmalloc). Cost: up to ~256 MiB of freed
+ * memory may stay mapped in the process. Setting {@code deepspg.malloc=default} leaves glibc alone (e.g. when the
+ * application preloads another allocator).
  *
  * <p><b>Threading environment.</b> libtorch (bytedeco, CPU) runs matrix products on OpenBLAS, whose own thread pool
  * spins for about 2^28 cycles (~0.1 s) after each product before sleeping; on a machine with few cores that spinning
@@ -88,7 +89,7 @@ public final class Backends {
       throw new IllegalArgumentException(
           "system property " + MALLOC_PROPERTY + " must be 'tuned' or 'default', got '" + mode + "'");
     }
-    NativeLibrary.loadKernels();
+    NativeLibrary.loadLibtorchAndKernels();
     int st = kernels.deepspg_tune_allocator(MMAP_THRESHOLD, TRIM_THRESHOLD, TOP_PAD);
     if (st == kernels.DEEPSPG_OK) return "tuned (mmap threshold 32 MiB, trim threshold 256 MiB, top pad 64 MiB)";
     // Not glibc (or glibc refused): the process runs with its allocator's defaults, which is correct, only slower.
@@ -108,7 +109,8 @@ public final class Backends {
     StringBuilder b = new StringBuilder();
     for (String[] kv : THREAD_ENV) {
       String v = System.getenv(kv[0]);
-      b.append(b.length() == 0 ? "" : ", ").append(kv[0]).append(v == null ? " unset (recommended " + kv[1] + ")" : "=" + v);
+      b.append(b.length() == 0 ? "" : ", ").append(kv[0]);
+      b.append(v == null ? " unset (recommended " + kv[1] + ")" : "=" + v);
     }
     return b.toString();
   }

@@ -44,12 +44,8 @@ public final class NativeLibrary {
     }
   }
 
-  /** Loads libtorch and the kernel library without applying {@link Backends#init()} (used by {@link Backends}). */
-  static void loadKernels() {
-    loadLibtorchAndKernels();
-  }
-
-  private static void loadLibtorchAndKernels() {
+  /** Loads libtorch and the kernel library without applying {@link Backends#init()} (also used by {@link Backends}). */
+  static void loadLibtorchAndKernels() {
     synchronized (NativeLibrary.class) {
       if (loaded) return;
       if (failure != null) throw error(failure);

@@ -47,7 +47,8 @@ public final class TilingProbe {
     int overlap = Integer.parseInt(a[4]);
     int context = a.length > 5 ? Integer.parseInt(a[5]) : TileOptions.DEFAULT_CONTEXT;
     double gain = Double.parseDouble(System.getProperty("probe.gain", "" + InferTestSupport.TEST_GAIN));
-    DeepSPG net = trained ? Models.loadFile(Path.of(a[0]), null).net() : InferTestSupport.randomModel(cfg, 1, tau, gain);
+    DeepSPG net =
+        trained ? Models.loadFile(Path.of(a[0]), null).net() : InferTestSupport.randomModel(cfg, 1, tau, gain);
     TileOptions tiled = new TileOptions(tile, overlap, context, 0);
     org.bytedeco.pytorch.global.torch.globalContext().setUserEnabledMkldnn(!Boolean.getBoolean("probe.slow"));
     try (Enhancer whole = Enhancer.builder().model(net).tiling(TileOptions.never()).build();
@@ -64,7 +65,8 @@ public final class TilingProbe {
       System.out.printf(Locale.ROOT, "%s tau=%.1f gain=%.0f image %dx%d tile %d overlap %d context %d tiles %d: "
           + "PSNR(context vs whole) %.2f dB, PSNR(naive vs whole) %.2f dB, PSNR(input vs whole) %.2f dB; "
           + "time whole %.2fs context %.2fs naive %.2fs%n",
-          a[0], trained ? Double.NaN : tau, trained ? Double.NaN : gain, img.width(), img.height(), tile, overlap, context, ctx.stats().tiles(),
+          a[0], trained ? Double.NaN : tau, trained ? Double.NaN : gain, img.width(), img.height(), tile, overlap,
+          context, ctx.stats().tiles(),
           InferTestSupport.psnr(c, w), InferTestSupport.psnr(n, w), InferTestSupport.psnr(in, w),
           (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
     } finally {
