@@ -101,20 +101,25 @@ void run_case(int64_t B, int64_t C, int64_t hw, unsigned seed) {
       const double rs = r.rstd[b * hw + k];
       for (int64_t c = 0; c < C; ++c) bound[(b * C + c) * hw + k] = 4 * 1.2e-7 * xmax * rs * rs * gmax;
     }
-  {
+  // The same bound serves the CUDA dx below: both are float computations of an ill-conditioned quantity, so each is
+  // compared with the double reference rather than with the other.
+  auto validate_dx = [&](const char* name, const std::vector<float>& got) {
     int bad = 0;
     double worst = 0;
     for (int64_t e = 0; e < n; ++e) {
-      const double err = std::fabs(dxf[e] - r.dx[e]);
-      worst = std::fmax(worst, err / (1e-5 + 1e-5 * std::fabs(r.dx[e]) + bound[e]));
-      if (!(err <= 1e-5 + 1e-5 * std::fabs(r.dx[e]) + bound[e])) {
-        if (bad < 5) std::printf("  dx f32[%lld]: got %.9g want %.9g bound %.3g\n", (long long)e, dxf[e], r.dx[e], bound[e]);
+      const double tol = 1e-5 + 1e-5 * std::fabs(r.dx[e]) + bound[e];
+      const double err = std::fabs(got[e] - r.dx[e]);
+      worst = std::fmax(worst, err / tol);
+      if (!(err <= tol)) {
+        if (bad < 5)
+          std::printf("  %s[%lld]: got %.9g want %.9g bound %.3g\n", name, (long long)e, got[e], r.dx[e], bound[e]);
         ++bad;
       }
     }
-    std::printf("%s dx f32: worst error / tolerance %.3g\n", bad ? "FAIL" : "ok  ", worst);
+    std::printf("%s %s: worst error / tolerance %.3g\n", bad ? "FAIL" : "ok  ", name, worst);
     if (bad) ++dt::g_failures;
-  }
+  };
+  validate_dx("dx f32", dxf);
   dt::validate("dgamma f32", dgf, r.dgamma, 1e-3, 1e-5);
   dt::validate("dbeta f32", dbf, r.dbeta, 1e-3, 1e-5);
 
@@ -124,13 +129,14 @@ void run_case(int64_t B, int64_t C, int64_t hw, unsigned seed) {
     dt::expect_ok(deepspg_channel_layernorm_forward_cuda_f32(X.ptr, G.ptr, Bt.ptr, B, C, hw, kEps, Y.ptr, M.ptr, R.ptr,
                                                              nullptr),
                   "cuda fwd");
+    dt::DeviceBuffer<unsigned char> WS(static_cast<size_t>(deepspg_channel_layernorm_workspace_bytes(B, C, hw)));
     dt::expect_ok(deepspg_channel_layernorm_backward_cuda_f32(DY.ptr, X.ptr, G.ptr, M.ptr, R.ptr, B, C, hw, DX.ptr,
-                                                              DG.ptr, DB.ptr, nullptr),
+                                                              DG.ptr, DB.ptr, WS.ptr, nullptr),
                   "cuda bwd");
     dt::validate("cuda y", Y.get(), yf, 2e-5, 1e-5);
     dt::validate("cuda mean", M.get(), mf, 1e-5, 1e-5);
     dt::validate("cuda rstd", R.get(), rf, 1e-5, 1e-5);
-    dt::validate("cuda dx", DX.get(), dxf, 1e-4, 1e-5);
+    validate_dx("cuda dx", DX.get());
     dt::validate("cuda dgamma", DG.get(), dgf, 1e-3, 1e-5);
     dt::validate("cuda dbeta", DB.get(), dbf, 1e-3, 1e-5);
   } else {
@@ -159,7 +165,9 @@ void bad_arguments() {
 
 int main() {
   unsigned seed = 11;
-  const int64_t shapes[][3] = {{2, 3, 35}, {1, 1, 1}, {1, 1, 200}, {3, 20, 1}, {2, 7, 300}, {1, 40, 1000}, {1, 160, 129}};
+  // {2, 5, 9000}: several pixel chunks per batch item in the CUDA parameter-gradient pass.
+  const int64_t shapes[][3] = {{2, 3, 35},   {1, 1, 1},     {1, 1, 200},   {3, 20, 1},
+                               {2, 7, 300},  {1, 40, 1000}, {1, 160, 129}, {2, 5, 9000}};
   for (const auto& s : shapes) run_case(s[0], s[1], s[2], seed += 5);
   bad_arguments();
   return dt::finish("channel_layer_norm_test");

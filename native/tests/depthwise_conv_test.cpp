@@ -96,12 +96,26 @@ void run_case(int64_t B, int64_t C, int64_t H, int64_t W, int act, unsigned seed
   if (dt::have_gpu()) {
     dt::DeviceBuffer<float> X(xf), K(kf), DY(dyf), Y(n), P(n), DX(n), DW(C * 9);
     dt::expect_ok(deepspg_dwconv3x3_forward_cuda_f32(X.ptr, K.ptr, B, C, H, W, act, Y.ptr, P.ptr, nullptr), "cuda fwd");
+    dt::DeviceBuffer<unsigned char> WS(static_cast<size_t>(deepspg_dwconv3x3_workspace_bytes(B, C, H, W)));
     dt::expect_ok(deepspg_dwconv3x3_backward_cuda_f32(DY.ptr, X.ptr, K.ptr, P.ptr, B, C, H, W, act, DX.ptr, DW.ptr,
-                                                      nullptr),
+                                                      WS.ptr, nullptr),
                   "cuda bwd");
     dt::validate("cuda y", Y.get(), yf, 1e-5, 1e-5);
     dt::validate("cuda dx", DX.get(), dxf, 1e-5, 1e-5);
     dt::validate("cuda dweight", DW.get(), dwf, 1e-4, 1e-5);
+    // The dx-only and dweight-only variants (separate kernel instantiations) give the same values.
+    dt::DeviceBuffer<float> DX2(n), DW2(C * 9);
+    dt::expect_ok(deepspg_dwconv3x3_backward_cuda_f32(DY.ptr, nullptr, K.ptr, P.ptr, B, C, H, W, act, DX2.ptr,
+                                                      nullptr, nullptr, nullptr),
+                  "cuda bwd dx only");
+    dt::expect_ok(deepspg_dwconv3x3_backward_cuda_f32(DY.ptr, X.ptr, K.ptr, P.ptr, B, C, H, W, act, nullptr, DW2.ptr,
+                                                      WS.ptr, nullptr),
+                  "cuda bwd dweight only");
+    dt::validate("cuda dx only", DX2.get(), DX.get(), 0, 0);
+    dt::validate("cuda dweight only", DW2.get(), DW.get(), 0, 0);
+    dt::expect(deepspg_dwconv3x3_backward_cuda_f32(DY.ptr, X.ptr, K.ptr, P.ptr, B, C, H, W, act, nullptr, DW2.ptr,
+                                                   nullptr, nullptr) == DEEPSPG_ERR_INVALID_ARGUMENT,
+               "cuda dweight without workspace rejected");
   } else {
     std::printf("skip cuda (no GPU)\n");
   }
@@ -127,7 +141,7 @@ void bad_arguments() {
 int main() {
   unsigned seed = 1;
   const int64_t shapes[][4] = {{2, 3, 5, 7}, {1, 1, 1, 1}, {1, 2, 1, 9}, {2, 2, 9, 1}, {1, 1, 2, 2},
-                               {1, 4, 37, 45}, {3, 5, 17, 3}, {1, 2, 33, 64}};
+                               {1, 4, 37, 45}, {3, 5, 17, 3}, {1, 2, 33, 64}, {2, 3, 50, 70}};
   for (const auto& s : shapes)
     for (int act : {DEEPSPG_ACT_NONE, DEEPSPG_ACT_GELU}) run_case(s[0], s[1], s[2], s[3], act, seed += 7);
   bad_arguments();

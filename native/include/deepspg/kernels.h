@@ -209,7 +209,8 @@ int32_t deepspg_kl_loss_cuda_f32(const float* z_out, const float* z_gt, int64_t 
  * (|error| < 5e-7); double uses std::erf.
  * Backward: dy [B, C, H, W], x, weight, pre (act GELU only) -> dx [B, C, H, W] and dweight [C, 1, 3, 3] (summed
  * over the batch); either may be NULL to skip it; x may be NULL when dweight is. Deterministic on CPU (per-plane
- * partials in double, reduced in batch order) and CUDA (fixed per-block order).
+ * partials in double, reduced in batch order) and CUDA (per-tile sums in a fixed order, then tiles in index order;
+ * workspace from deepspg_dwconv3x3_workspace_bytes, may be NULL when dweight is).
  * ------------------------------------------------------------------------------------------------------------- */
 
 #define DEEPSPG_ACT_NONE 0
@@ -227,9 +228,11 @@ int32_t deepspg_dwconv3x3_backward_cpu_f64(const double* dy, const double* x, co
                                            int32_t act, double* dx, double* dweight);
 int32_t deepspg_dwconv3x3_forward_cuda_f32(const float* x, const float* weight, int64_t batch, int64_t channels,
                                            int64_t h, int64_t w, int32_t act, float* y, float* pre, void* stream);
+/** Bytes of device scratch the CUDA backward needs for dweight (0 for an empty input). */
+int64_t deepspg_dwconv3x3_workspace_bytes(int64_t batch, int64_t channels, int64_t h, int64_t w);
 int32_t deepspg_dwconv3x3_backward_cuda_f32(const float* dy, const float* x, const float* weight, const float* pre,
                                             int64_t batch, int64_t channels, int64_t h, int64_t w, int32_t act,
-                                            float* dx, float* dweight, void* stream);
+                                            float* dx, float* dweight, void* workspace, void* stream);
 
 /* ---------------------------------------------------------------------------------------------------------------
  * 6. Channel LayerNorm of NCHW tensors, spec section 1.2 (LN_c)
@@ -239,7 +242,8 @@ int32_t deepspg_dwconv3x3_backward_cuda_f32(const float* dy, const float* x, con
  * x, y: [B, C, HW]; gamma, beta: [C]; mean, rstd: [B, HW] (saved for the backward; either may be NULL in the
  * forward when no backward follows). C >= 1, eps >= 0.
  * Backward: dy, x, gamma, mean, rstd -> dx [B, C, HW], dgamma [C], dbeta [C] (each may be NULL to skip it).
- * Deterministic (parameter gradients reduced in a fixed order).
+ * Deterministic (parameter gradients reduced in a fixed order). CUDA: workspace from
+ * deepspg_channel_layernorm_workspace_bytes (may be NULL when dgamma and dbeta are).
  * ------------------------------------------------------------------------------------------------------------- */
 
 int32_t deepspg_channel_layernorm_forward_cpu_f32(const float* x, const float* gamma, const float* beta,
@@ -259,10 +263,12 @@ int32_t deepspg_channel_layernorm_backward_cpu_f64(const double* dy, const doubl
 int32_t deepspg_channel_layernorm_forward_cuda_f32(const float* x, const float* gamma, const float* beta,
                                                    int64_t batch, int64_t channels, int64_t hw, double eps, float* y,
                                                    float* mean, float* rstd, void* stream);
+/** Bytes of device scratch the CUDA backward needs for dgamma/dbeta (0 for an empty input). */
+int64_t deepspg_channel_layernorm_workspace_bytes(int64_t batch, int64_t channels, int64_t hw);
 int32_t deepspg_channel_layernorm_backward_cuda_f32(const float* dy, const float* x, const float* gamma,
                                                     const float* mean, const float* rstd, int64_t batch,
                                                     int64_t channels, int64_t hw, float* dx, float* dgamma,
-                                                    float* dbeta, void* stream);
+                                                    float* dbeta, void* workspace, void* stream);
 
 /* ---------------------------------------------------------------------------------------------------------------
  * 7. Grouped k x k "same" convolution (stride 1, zero padding k/2, k odd, optional bias), CPU only

@@ -105,6 +105,19 @@ int64_t deepspg_edge_loss_workspace_bytes(int64_t planes, int64_t h, int64_t w) 
   return deepspg::ops::detail::round_up_256((2 * blocks + 2) * 8) + deepspg::ops::detail::round_up_256(2 * numel * 4);
 }
 
+int64_t deepspg_dwconv3x3_workspace_bytes(int64_t batch, int64_t channels, int64_t h, int64_t w) {
+  // Nine per-tile dweight sums (double) for every plane and tile.
+  if (batch <= 0 || channels <= 0 || h <= 0 || w <= 0) return 0;
+  return deepspg::ops::detail::round_up_256(channels * batch * deepspg::ops::detail::dw_tiles(h, w) * 9 * 8);
+}
+
+int64_t deepspg_channel_layernorm_workspace_bytes(int64_t batch, int64_t channels, int64_t hw) {
+  // Two sums (dgamma, dbeta; double) per channel, batch item and chunk of pixels.
+  if (batch <= 0 || channels <= 0 || hw <= 0) return 0;
+  const int64_t chunks = (hw + deepspg::ops::detail::kCudaLnParamChunk - 1) / deepspg::ops::detail::kCudaLnParamChunk;
+  return deepspg::ops::detail::round_up_256(channels * batch * chunks * 2 * 8);
+}
+
 int64_t deepspg_kl_loss_workspace_bytes(int64_t batch, int64_t k, int64_t hw) {
   (void)k;
   const int64_t blocks = (batch * hw + deepspg::ops::detail::kCudaLossThreads - 1) / deepspg::ops::detail::kCudaLossThreads;

@@ -37,6 +37,17 @@ constexpr int64_t kCudaLossThreads = 256;
 
 inline int64_t round_up_256(int64_t b) { return ((b + 255) / 256) * 256; }
 
+/** Output tile of the CUDA depthwise-conv backward (one block each; one partial dweight per tile and plane). */
+constexpr int64_t kCudaDwTileW = 32, kCudaDwTileH = 16;
+
+/** Pixels per block of the CUDA channel-LayerNorm parameter-gradient pass (one partial per chunk and channel). */
+constexpr int64_t kCudaLnParamChunk = 4096;
+
+/** Number of CUDA depthwise-conv backward tiles of an h x w plane. */
+inline int64_t dw_tiles(int64_t h, int64_t w) {
+  return ((h + kCudaDwTileH - 1) / kCudaDwTileH) * ((w + kCudaDwTileW - 1) / kCudaDwTileW);
+}
+
 /**
  * Byte layout of the CUDA attention workspace: dtau partials [bh] (double), chunk partials
  * [bh, chunks, c*c + 2c], backward coefficients [bh, c*c] and diagonals [bh, 2c] (element type).

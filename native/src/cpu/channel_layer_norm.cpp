@@ -222,7 +222,7 @@ int32_t deepspg_channel_layernorm_forward_cuda_f32(const float*, const float*, c
 }
 int32_t deepspg_channel_layernorm_backward_cuda_f32(const float*, const float*, const float*, const float*,
                                                     const float*, int64_t, int64_t, int64_t, float*, float*, float*,
-                                                    void*) {
+                                                    void*, void*) {
   return deepspg::ops::detail::fail(
       DEEPSPG_ERR_NOT_COMPILED,
       "deepspg_channel_layernorm_backward_cuda_f32: libdeepspg_kernels was built without CUDA");

@@ -249,7 +249,7 @@ int32_t deepspg_dwconv3x3_forward_cuda_f32(const float*, const float*, int64_t, 
                                     "deepspg_dwconv3x3_forward_cuda_f32: libdeepspg_kernels was built without CUDA");
 }
 int32_t deepspg_dwconv3x3_backward_cuda_f32(const float*, const float*, const float*, const float*, int64_t, int64_t,
-                                            int64_t, int64_t, int32_t, float*, float*, void*) {
+                                            int64_t, int64_t, int32_t, float*, float*, void*, void*) {
   return deepspg::ops::detail::fail(DEEPSPG_ERR_NOT_COMPILED,
                                     "deepspg_dwconv3x3_backward_cuda_f32: libdeepspg_kernels was built without CUDA");
 }

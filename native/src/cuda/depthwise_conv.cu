@@ -4,9 +4,14 @@
 //   forward   pre[y][x] = sum_{i,j} k[i][j] x[y+i-1][x+j-1];  y = pre or gelu(pre)
 //   backward  g = dy (or dy * gelu'(pre));  dx[y][x] = sum_{i,j} k[i][j] g[y-i+1][x-j+1];
 //             dk[c][i][j] = sum_{b,y,x} g[y][x] x[y+i-1][x+j-1]
-// Layout [B, C, H, W] / weight [C, 1, 3, 3], float. Forward and dx: one thread per element (the 3x3 neighbourhood
-// comes from L1/L2). dweight: one block per channel; each thread sums a fixed strided subset of (b, y, x) in double,
-// then a fixed-order tree reduction, so the result is deterministic. float GELU uses erff/expf (exact to ~1 ulp).
+// Layout [B, C, H, W] / weight [C, 1, 3, 3], float. Forward: one thread per element (the 3x3 neighbourhood comes
+// from L1/L2). Backward: one block per 32x16 output tile of a plane stages g (with GELU, dy * gelu'(pre), computed
+// once per element instead of once per tap) and x, each with a one-pixel halo, in shared memory; from there it writes
+// dx and this tile's nine dweight sums (warp shuffles, then the warps in order, in double) to the workspace; a second
+// kernel adds each channel's tile sums in index order. Both orders are fixed, so dweight is deterministic. (The
+// first version, one thread per dx element re-evaluating GELU' for all nine taps and one block per channel for
+// dweight, ran 2.4x slower than PyTorch's cuDNN path on an H200; BENCHMARKS.md.)
+// float GELU uses erff/expf (exact to ~1 ulp).
 #include <cmath>
 
 #include "cuda_common.cuh"
@@ -49,60 +54,111 @@ __global__ void dw_forward_kernel(const float* __restrict__ x, const float* __re
   }
 }
 
-__device__ inline float upstream(const float* dy, const float* pre, int act, int64_t idx) {
-  return act == DEEPSPG_ACT_GELU ? dy[idx] * gelu_grad_f(pre[idx]) : dy[idx];
-}
+constexpr int kTileW = static_cast<int>(detail::kCudaDwTileW), kTileH = static_cast<int>(detail::kCudaDwTileH);
+constexpr int kRowsPerPass = 8;  // 32 x 8 threads, two output rows each
+constexpr int kHaloW = kTileW + 2, kHaloH = kTileH + 2;
 
-__global__ void dw_backward_input_kernel(const float* __restrict__ dy, const float* __restrict__ pre,
-                                         const float* __restrict__ k, int64_t total, int64_t channels, int64_t h,
-                                         int64_t w, int act, float* __restrict__ dx) {
-  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (e >= total) return;
-  const int64_t col = e % w, row = (e / w) % h, p = e / (h * w);
+// Block = one (plane, tile). partial[((c * batch + b) * tiles + tile) * 9 + tap] = this tile's sum for dweight.
+template <bool kGelu, bool kDx, bool kDw>
+__global__ void __launch_bounds__(kTileW* kRowsPerPass)
+    dw_backward_tile_kernel(const float* __restrict__ dy, const float* __restrict__ x, const float* __restrict__ k,
+                            const float* __restrict__ pre, int64_t batch, int64_t channels, int64_t h, int64_t w,
+                            int64_t tiles_x, int64_t tiles, float* __restrict__ dx, double* __restrict__ partial) {
+  __shared__ float gs[kHaloH][kHaloW];
+  __shared__ float xs[kDw ? kHaloH : 1][kDw ? kHaloW : 1];
+  __shared__ double warp_sums[kRowsPerPass][9];
+  const int tx = threadIdx.x, ty = threadIdx.y, lane = ty * kTileW + tx;
+  const int64_t p = blockIdx.x / tiles, tile = blockIdx.x % tiles;
+  const int64_t row0 = (tile / tiles_x) * kTileH, col0 = (tile % tiles_x) * kTileW;
   const int64_t base = p * h * w;
+  // Stage g (zero outside the image; its halo only feeds dx) and x (zero padding; only for dweight).
+  for (int i = lane; i < kHaloH * kHaloW; i += kTileW * kRowsPerPass) {
+    const int r = i / kHaloW, c = i % kHaloW;
+    const int64_t gr = row0 + r - 1, gc = col0 + c - 1;
+    const bool inside = gr >= 0 && gr < h && gc >= 0 && gc < w;
+    const bool halo = r == 0 || r == kHaloH - 1 || c == 0 || c == kHaloW - 1;
+    float g = 0.f;
+    if (inside && (kDx || !halo)) {
+      const int64_t off = base + gr * w + gc;
+      g = dy[off];
+      if constexpr (kGelu) g *= gelu_grad_f(pre[off]);
+    }
+    gs[r][c] = g;
+    if constexpr (kDw) xs[r][c] = inside ? x[base + gr * w + gc] : 0.f;
+  }
+  __syncthreads();
   const float* kc = k + (p % channels) * 9;
-  float acc = 0.f;
+  float acc[9] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
 #pragma unroll
-  for (int i = 0; i < 3; ++i) {
-    const int64_t r = row - i + 1;  // x[row][col] feeds out[r][c] through tap (i, j)
-    if (r < 0 || r >= h) continue;
+  for (int pass = 0; pass < kTileH / kRowsPerPass; ++pass) {
+    const int r = ty + pass * kRowsPerPass;  // tile row; halo coordinates are (r + 1, tx + 1)
+    const int64_t gr = row0 + r, gc = col0 + tx;
+    if (gr >= h || gc >= w) continue;
+    if constexpr (kDx) {
+      // x[gr][gc] feeds out[gr - i + 1][gc - j + 1] through tap (i, j): halo row r - i + 2, column tx - j + 2.
+      float a = 0.f;
 #pragma unroll
-    for (int j = 0; j < 3; ++j) {
-      const int64_t c = col - j + 1;
-      if (c < 0 || c >= w) continue;
-      acc = fmaf(kc[i * 3 + j], upstream(dy, pre, act, base + r * w + c), acc);
+      for (int i = 0; i < 3; ++i)
+#pragma unroll
+        for (int j = 0; j < 3; ++j) a = fmaf(kc[i * 3 + j], gs[r + 2 - i][tx + 2 - j], a);
+      dx[base + gr * w + gc] = a;
+    }
+    if constexpr (kDw) {
+      const float g = gs[r + 1][tx + 1];
+#pragma unroll
+      for (int i = 0; i < 3; ++i)
+#pragma unroll
+        for (int j = 0; j < 3; ++j) acc[i * 3 + j] = fmaf(g, xs[r + i][tx + j], acc[i * 3 + j]);
     }
   }
-  dx[e] = acc;
+  if constexpr (kDw) {
+#pragma unroll
+    for (int t = 0; t < 9; ++t) {
+      double v = acc[t];
+#pragma unroll
+      for (int off = kTileW / 2; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+      if (tx == 0) warp_sums[ty][t] = v;
+    }
+    __syncthreads();
+    if (ty == 0 && tx < 9) {
+      double s = 0.0;
+#pragma unroll
+      for (int q = 0; q < kRowsPerPass; ++q) s += warp_sums[q][tx];
+      const int64_t b = p / channels, c = p % channels;
+      partial[((c * batch + b) * tiles + tile) * 9 + tx] = s;
+    }
+  }
 }
 
-// One block per channel: dk[c] = sum over (b, row, col) of g * shifted x.
-__global__ void dw_backward_weight_kernel(const float* __restrict__ dy, const float* __restrict__ x,
-                                          const float* __restrict__ pre, int64_t batch, int64_t channels, int64_t h,
-                                          int64_t w, int act, float* __restrict__ dk) {
+// One block per channel: dk[c][tap] = sum of that channel's per-tile sums, each thread a fixed strided subset, then
+// a fixed-order tree.
+__global__ void dw_weight_reduce_kernel(const double* __restrict__ partial, int64_t per_channel,
+                                        float* __restrict__ dk) {
   __shared__ double smem[kThreads];
-  const int64_t c = blockIdx.x, hw = h * w;
-  double acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t q = threadIdx.x; q < batch * hw; q += blockDim.x) {
-    const int64_t b = q / hw, n = q % hw, row = n / w, col = n % w;
-    const int64_t base = (b * channels + c) * hw;
-    const float g = upstream(dy, pre, act, base + n);
-#pragma unroll
-    for (int i = 0; i < 3; ++i) {
-      const int64_t r = row + i - 1;
-      if (r < 0 || r >= h) continue;
-#pragma unroll
-      for (int j = 0; j < 3; ++j) {
-        const int64_t cc = col + j - 1;
-        if (cc < 0 || cc >= w) continue;
-        acc[i * 3 + j] += static_cast<double>(g) * static_cast<double>(x[base + r * w + cc]);
-      }
-    }
-  }
-#pragma unroll
+  const int64_t c = blockIdx.x;
+  const double* pc = partial + c * per_channel * 9;
   for (int t = 0; t < 9; ++t) {
-    const double s = detail::block_sum(acc[t], smem);
+    double v = 0.0;
+    for (int64_t q = threadIdx.x; q < per_channel; q += blockDim.x) v += pc[q * 9 + t];
+    const double s = detail::block_sum(v, smem);
     if (threadIdx.x == 0) dk[c * 9 + t] = static_cast<float>(s);
+  }
+}
+
+template <bool kGelu>
+void launch_backward_tiles(bool want_dx, bool want_dw, dim3 grid, cudaStream_t s, const float* dy, const float* x,
+                           const float* k, const float* pre, int64_t batch, int64_t channels, int64_t h, int64_t w,
+                           int64_t tiles_x, int64_t tiles, float* dx, double* partial) {
+  const dim3 block(kTileW, kRowsPerPass);
+  if (want_dx && want_dw) {
+    dw_backward_tile_kernel<kGelu, true, true>
+        <<<grid, block, 0, s>>>(dy, x, k, pre, batch, channels, h, w, tiles_x, tiles, dx, partial);
+  } else if (want_dx) {
+    dw_backward_tile_kernel<kGelu, true, false>
+        <<<grid, block, 0, s>>>(dy, x, k, pre, batch, channels, h, w, tiles_x, tiles, dx, partial);
+  } else {
+    dw_backward_tile_kernel<kGelu, false, true>
+        <<<grid, block, 0, s>>>(dy, x, k, pre, batch, channels, h, w, tiles_x, tiles, dx, partial);
   }
 }
 
@@ -138,7 +194,7 @@ int32_t deepspg_dwconv3x3_forward_cuda_f32(const float* x, const float* weight, 
 
 int32_t deepspg_dwconv3x3_backward_cuda_f32(const float* dy, const float* x, const float* weight, const float* pre,
                                             int64_t batch, int64_t channels, int64_t h, int64_t w, int32_t act,
-                                            float* dx, float* dweight, void* stream) {
+                                            float* dx, float* dweight, void* workspace, void* stream) {
   if (int32_t st = check(__func__, batch, channels, h, w, act)) return st;
   const int64_t total = batch * channels * h * w;
   cudaStream_t s = static_cast<cudaStream_t>(stream);
@@ -149,16 +205,26 @@ int32_t deepspg_dwconv3x3_backward_cuda_f32(const float* dy, const float* x, con
   if (total == 0 || (dx == nullptr && dweight == nullptr)) return detail::ok();
   DEEPSPG_CHECK_PTR(__func__, dy);
   DEEPSPG_CHECK_PTR(__func__, weight);
-  if (dweight != nullptr) DEEPSPG_CHECK_PTR(__func__, x);
-  if (act == DEEPSPG_ACT_GELU) DEEPSPG_CHECK_PTR(__func__, pre);
-  if (dx != nullptr) {
-    dw_backward_input_kernel<<<detail::blocks_for(total, kThreads), kThreads, 0, s>>>(dy, pre, weight, total, channels,
-                                                                                       h, w, act, dx);
-    if (int32_t st = detail::check_launch(__func__)) return st;
-  }
   if (dweight != nullptr) {
-    dw_backward_weight_kernel<<<static_cast<unsigned>(channels), kThreads, 0, s>>>(dy, x, pre, batch, channels, h, w,
-                                                                                   act, dweight);
+    DEEPSPG_CHECK_PTR(__func__, x);
+    DEEPSPG_CHECK_PTR(__func__, workspace);
+  }
+  if (act == DEEPSPG_ACT_GELU) DEEPSPG_CHECK_PTR(__func__, pre);
+  const int64_t tiles_x = (w + kTileW - 1) / kTileW, tiles = detail::dw_tiles(h, w), blocks = batch * channels * tiles;
+  if (blocks > 0x7fffffff)
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(__func__) + ": too many tiles for one grid");
+  const dim3 grid(static_cast<unsigned>(blocks));
+  double* partial = static_cast<double*>(workspace);
+  if (act == DEEPSPG_ACT_GELU) {
+    launch_backward_tiles<true>(dx != nullptr, dweight != nullptr, grid, s, dy, x, weight, pre, batch, channels, h, w,
+                                tiles_x, tiles, dx, partial);
+  } else {
+    launch_backward_tiles<false>(dx != nullptr, dweight != nullptr, grid, s, dy, x, weight, pre, batch, channels, h,
+                                 w, tiles_x, tiles, dx, partial);
+  }
+  if (int32_t st = detail::check_launch(__func__)) return st;
+  if (dweight != nullptr) {
+    dw_weight_reduce_kernel<<<static_cast<unsigned>(channels), kThreads, 0, s>>>(partial, batch * tiles, dweight);
     if (int32_t st = detail::check_launch(__func__)) return st;
   }
   return detail::ok();

@@ -101,9 +101,11 @@ public final class ChannelLayerNormOp {
                       } else if (dx != null || dg != null || db != null) {
                         int st;
                         if (dy.is_cuda()) {
+                          Tensor ws = dg == null && db == null ? null
+                              : OpSupport.workspace(dy, kernels.deepspg_channel_layernorm_workspace_bytes(b, c, hw));
                           st = kernels.deepspg_channel_layernorm_backward_cuda_f32(
                               f32(dy), f32(xc), f32(gc), f32(mean), f32(rstd), b, c, hw, f32(dx), f32(dg), f32(db),
-                              OpSupport.cudaStream(dy));
+                              ws == null ? null : ws.data_ptr(), OpSupport.cudaStream(dy));
                         } else if (isF64(dy)) {
                           st = kernels.deepspg_channel_layernorm_backward_cpu_f64(
                               f64(dy), f64(xc), f64(gc), f64(mean), f64(rstd), b, c, hw, f64(dx), f64(dg), f64(db));

@@ -127,8 +127,9 @@ public final class DepthwiseConv {
     }
     int st;
     if (dy.is_cuda()) {
-      st = kernels.deepspg_dwconv3x3_backward_cuda_f32(
-          f32(dy), f32(x), f32(weight), f32(pre), b, c, h, w, act, f32(dx), f32(dw), OpSupport.cudaStream(dy));
+      Tensor ws = dw == null ? null : OpSupport.workspace(dy, kernels.deepspg_dwconv3x3_workspace_bytes(b, c, h, w));
+      st = kernels.deepspg_dwconv3x3_backward_cuda_f32(f32(dy), f32(x), f32(weight), f32(pre), b, c, h, w, act,
+          f32(dx), f32(dw), ws == null ? null : ws.data_ptr(), OpSupport.cudaStream(dy));
     } else if (isF64(dy)) {
       st = kernels.deepspg_dwconv3x3_backward_cpu_f64(
           f64(dy), f64(x), f64(weight), f64(pre), b, c, h, w, act, f64(dx), f64(dw));
