@@ -57,11 +57,19 @@ int32_t deepspg_cuda_device_count(void);
 /**
  * Process-wide glibc malloc tuning for tensor workloads (mallopt): blocks below mmap_threshold come from the heap and
  * are reused instead of being mmap'ed, page-faulted and zero-filled anew on every allocation; trim_threshold and
- * top_pad keep that much freed memory at the heap top. 0 leaves a setting alone. Returns DEEPSPG_ERR_NOT_COMPILED
- * on a C library other than glibc, DEEPSPG_ERR_INVALID_ARGUMENT for a negative value or one glibc refuses. The Java
- * layer calls it once at load (org.deepspg.ops.Backends).
+ * top_pad keep that much freed memory at the heap top. 0 leaves a setting alone. no_mmap = 1 also stops the heap from
+ * handing any block to mmap (M_MMAP_MAX = 0), so that blocks of every size are reused; glibc still maps blocks that a
+ * thread's secondary arena (at most 64 MiB) cannot hold, which MALLOC_ARENA_MAX=1 in the environment avoids. Returns
+ * DEEPSPG_ERR_NOT_COMPILED on a C library other than glibc, DEEPSPG_ERR_INVALID_ARGUMENT for a negative value or one
+ * glibc refuses. The Java layer calls it once at load (org.deepspg.ops.Backends).
  */
-int32_t deepspg_tune_allocator(int64_t mmap_threshold, int64_t trim_threshold, int64_t top_pad);
+int32_t deepspg_tune_allocator(int64_t mmap_threshold, int64_t trim_threshold, int64_t top_pad, int32_t no_mmap);
+/**
+ * Returns the heap's free pages to the system (glibc malloc_trim(0): the top and every free block's whole pages), for
+ * a caller that has just finished a large job and expects smaller ones. Returns DEEPSPG_ERR_NOT_COMPILED on a C
+ * library other than glibc.
+ */
+int32_t deepspg_release_free_memory(void);
 
 /* ---------------------------------------------------------------------------------------------------------------
  * 1. Fused channel ("transposed") attention, spec section 2.3

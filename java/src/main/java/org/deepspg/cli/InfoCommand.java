@@ -67,7 +67,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("kernels: " + NativeLibrary.buildInfo());
     out.println("kernels library: " + NativeLibrary.libraryPath());
     out.println("malloc: " + Backends.allocator());
-    out.println("threading env: " + Backends.threading());
+    out.println("environment: " + Backends.environment());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));
     out.println("cuda devices (kernels): " + NativeLibrary.cudaDeviceCount());
     out.println("cuda available (libtorch): " + (torch.cuda_is_available() ? "yes" : "no"));

@@ -29,6 +29,7 @@ import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.model.prior.PriorWeights;
 import org.deepspg.ops.AttentionContext;
+import org.deepspg.ops.Backends;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.Scopes;
 
@@ -327,6 +328,9 @@ public final class Enhancer implements AutoCloseable {
     try {
       if (rec != null) {
         recordContext(chw, h, w, rec);
+        // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so
+        // what it leaves mapped for reuse (Backends) would only raise the peak.
+        Backends.releaseFreeMemory();
       }
       TilePlan py = TilePlan.of(h, tiles.tileSize(), tiles.overlap(), Padding.MULTIPLE);
       TilePlan px = TilePlan.of(w, tiles.tileSize(), tiles.overlap(), Padding.MULTIPLE);
@@ -375,6 +379,9 @@ public final class Enhancer implements AutoCloseable {
           if (r != null) r.close();
         }
       }
+      // The tiles leave up to ~1 GiB of freed tensor memory mapped for reuse (Backends); the large image's output
+      // and its encoding come next, so give it back (6000x4000 peak RSS: docs/inference.md).
+      Backends.releaseFreeMemory();
     }
   }
 
@@ -603,9 +610,10 @@ public final class Enhancer implements AutoCloseable {
      * Turns libtorch's oneDNN (mkldnn) CPU kernels on for the whole process when the Enhancer is built.
      *
      * <p>The project disables oneDNN by default ({@link org.deepspg.ops.Backends}) because its convolution
-     * <em>input gradients</em> were wrong on some CPUs; without it, libtorch runs depthwise convolutions through a
-     * per-channel fallback that is ~200× slower (2.5 s instead of 13 ms for one 80-channel 3×3 depthwise conv at
-     * 256², measured on this project's 2-core machine) and dominates inference time. Forward results agree with the
+     * <em>input gradients</em> were wrong on some CPUs. The enhancement network does not need it (its depthwise and
+     * 1×1 convolutions, LayerNorms and attention run on this project's kernels: DeepSPG-S at 608×416, 738 ± 55 ms on
+     * vs 772 ± 155 ms off), but the HRNet-W48 prior of models with SEMs is dense 3×3 convolutions, which libtorch
+     * runs 2.25× faster with oneDNN (600×400: 618 vs 1,393 ms; BENCHMARKS.md). Forward results agree with the
      * fallback to float rounding (checked by {@code EnhancerTest}). Use this in inference-only processes; do not turn
      * it on in a process that also trains (the setting is global). The CLI's {@code enhance}, {@code demo} and
      * {@code bench} do it unless {@code --no-onednn} is given.

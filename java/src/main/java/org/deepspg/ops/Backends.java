@@ -23,23 +23,27 @@ import org.deepspg.kernels.global.kernels;
  * with {@code ConvGradientTest}; not supported for training).
  *
  * <p><b>glibc malloc is tuned for tensor workloads.</b> Every op output and gradient is a fresh block of a few MB to a
- * few tens of MB; with glibc's defaults such blocks are mmap'ed and unmapped (or trimmed off the heap top) on every
+ * few hundred MB; with glibc's defaults such blocks are mmap'ed and unmapped (or trimmed off the heap top) on every
  * free, so each new tensor pays page faults and the kernel's zero-filling of its pages, in a pattern that changes
- * with glibc's dynamic threshold over a run. On the 2-core dev machine this made a DeepSPG-S level-0 attention
- * forward+backward take 51 ms in some phases of a run and 27 ms with the tuning (BENCHMARKS.md). {@link #init()}
- * therefore sets M_MMAP_THRESHOLD = 32 MiB, M_TRIM_THRESHOLD = 256 MiB and M_TOP_PAD = 64 MiB through the kernel
- * library (the effect PyTorch's CPU guides get from preloading jemalloc/tcmalloc). Cost: up to ~256 MiB of freed
- * memory may stay mapped in the process. Setting {@code deepspg.malloc=default} leaves glibc alone (e.g. when the
- * application preloads another allocator).
+ * with glibc's dynamic threshold over a run. Measured on the 2-core dev machine (BENCHMARKS.md): a DeepSPG-S level-0
+ * attention forward+backward took 51 ms in some phases of a run and 27 ms with the tuning, and a DeepSPG-S forward
+ * at 608×416 page-faulted ~1.4 GB per call and took 1.05–2.8 s, 0.7 s with the tuning. {@link #init()} therefore
+ * sets, through the kernel library, M_MMAP_THRESHOLD = 32 MiB, M_MMAP_MAX = 0 (no block of any size goes to mmap),
+ * M_TRIM_THRESHOLD = 1 GiB and M_TOP_PAD = 64 MiB: freed blocks are reused (the effect PyTorch's CPU guides get from
+ * preloading jemalloc/tcmalloc). Cost: up to ~1 GiB of freed memory may stay mapped in the process after its peak.
+ * Blocks allocated by a thread that uses one of glibc's secondary arenas (at most 64 MiB each) are still mmap'ed
+ * when large, and Java threads do get secondary arenas, so {@code MALLOC_ARENA_MAX=1} belongs in the environment
+ * too (below). Setting {@code deepspg.malloc=default} leaves glibc alone (e.g. when the application preloads another
+ * allocator).
  *
- * <p><b>Threading environment.</b> libtorch (bytedeco, CPU) runs matrix products on OpenBLAS, whose own thread pool
- * spins for about 2^28 cycles (~0.1 s) after each product before sleeping; on a machine with few cores that spinning
- * takes the cores from libtorch's and our OpenMP threads (seen: ~30 % of all CPU samples of a DeepSPG-S forward in
- * OpenBLAS's wait loop; 608×416 forward 1.5 s → 1.05 s with {@code OPENBLAS_THREAD_TIMEOUT=4}). Both that variable
- * and {@code OMP_WAIT_POLICY=PASSIVE} are read when the native libraries load, so they can only come from the
- * environment: {@code ./deepspg}, the test and benchmark scripts set them; an application embedding this library
- * should set them in its launch environment. {@link #init()} logs a one-time hint when they are missing, and
- * {@link #threading()} reports them.
+ * <p><b>Environment.</b> libtorch (bytedeco, CPU) runs matrix products on OpenBLAS, whose own thread pool spins for
+ * about 2^28 cycles (~0.1 s) after each product before sleeping; on a machine with few cores that spinning takes the
+ * cores from libtorch's and our OpenMP threads (seen: ~30 % of all CPU samples of a DeepSPG-S forward in OpenBLAS's
+ * wait loop; 608×416 forward 1.5 s → 1.05 s with {@code OPENBLAS_THREAD_TIMEOUT=4}). That variable,
+ * {@code OMP_WAIT_POLICY=PASSIVE} and {@code MALLOC_ARENA_MAX=1} (above) are read when the process or the native
+ * libraries start, so they can only come from the environment: {@code ./deepspg}, the test and benchmark scripts set
+ * them; an application embedding this library should set them in its launch environment. {@link #init()} logs a
+ * one-time hint when they are missing, and {@link #environment()} reports them.
  */
 public final class Backends {
   /** System property that, when {@code true}, leaves oneDNN enabled. */
@@ -49,14 +53,16 @@ public final class Backends {
   public static final String MALLOC_PROPERTY = "deepspg.malloc";
 
   private static final long MMAP_THRESHOLD = 32L << 20;
-  private static final long TRIM_THRESHOLD = 256L << 20;
+  private static final long TRIM_THRESHOLD = 1L << 30;
   private static final long TOP_PAD = 64L << 20;
 
   private static volatile boolean initialised;
   private static volatile String allocator = "not initialised";
 
-  /** Environment variables read at native library load that this project recommends, with the recommended value. */
-  private static final String[][] THREAD_ENV = {{"OMP_WAIT_POLICY", "PASSIVE"}, {"OPENBLAS_THREAD_TIMEOUT", "4"}};
+  /** Environment variables read at process or library start that this project recommends, with their values. */
+  private static final String[][] RECOMMENDED_ENV = {
+    {"OMP_WAIT_POLICY", "PASSIVE"}, {"OPENBLAS_THREAD_TIMEOUT", "4"}, {"MALLOC_ARENA_MAX", "1"}
+  };
 
   private Backends() {}
 
@@ -70,15 +76,15 @@ public final class Backends {
       allocator = tuneAllocator(System.getProperty(MALLOC_PROPERTY, "tuned"));
       initialised = true;
       StringBuilder missing = new StringBuilder();
-      for (String[] kv : THREAD_ENV) {
+      for (String[] kv : RECOMMENDED_ENV) {
         if (System.getenv(kv[0]) == null) {
           missing.append(missing.length() == 0 ? "" : " ").append(kv[0]).append("=").append(kv[1]);
         }
       }
       if (missing.length() > 0 && get_num_threads() > 1) {
         System.getLogger("org.deepspg").log(System.Logger.Level.INFO,
-            "CPU inference runs up to ~1.4x faster with " + missing + " in the environment (read at native library "
-                + "load; see org.deepspg.ops.Backends)");
+            "CPU inference runs up to ~2x faster with " + missing + " in the environment (read at process and "
+                + "native library start; see org.deepspg.ops.Backends)");
       }
     }
   }
@@ -90,10 +96,23 @@ public final class Backends {
           "system property " + MALLOC_PROPERTY + " must be 'tuned' or 'default', got '" + mode + "'");
     }
     NativeLibrary.loadLibtorchAndKernels();
-    int st = kernels.deepspg_tune_allocator(MMAP_THRESHOLD, TRIM_THRESHOLD, TOP_PAD);
-    if (st == kernels.DEEPSPG_OK) return "tuned (mmap threshold 32 MiB, trim threshold 256 MiB, top pad 64 MiB)";
+    int st = kernels.deepspg_tune_allocator(MMAP_THRESHOLD, TRIM_THRESHOLD, TOP_PAD, 1);
+    if (st == kernels.DEEPSPG_OK) {
+      return "tuned (no mmap, mmap threshold 32 MiB, trim threshold 1 GiB, top pad 64 MiB)";
+    }
     // Not glibc (or glibc refused): the process runs with its allocator's defaults, which is correct, only slower.
     return "untuned: " + kernels.deepspg_last_error().getString();
+  }
+
+  /**
+   * Returns the C heap's free pages to the system (glibc {@code malloc_trim}). With the tuning above up to ~1 GiB of
+   * freed tensor memory stays mapped for reuse; a caller that has just finished a large job (the {@code Enhancer}
+   * after a tiled image) calls this so that the memory is not held while it does other work. A no-op when the tuning
+   * is off or the C library is not glibc.
+   */
+  public static void releaseFreeMemory() {
+    init();
+    if (allocator.startsWith("tuned")) kernels.deepspg_release_free_memory();
   }
 
   /**
@@ -104,10 +123,10 @@ public final class Backends {
     return allocator;
   }
 
-  /** @return the threading environment variables that matter here, as {@code NAME=value} (or {@code NAME unset}) */
-  public static String threading() {
+  /** @return the recommended environment variables, as {@code NAME=value} (or {@code NAME unset (recommended v)}) */
+  public static String environment() {
     StringBuilder b = new StringBuilder();
-    for (String[] kv : THREAD_ENV) {
+    for (String[] kv : RECOMMENDED_ENV) {
       String v = System.getenv(kv[0]);
       b.append(b.length() == 0 ? "" : ", ").append(kv[0]);
       b.append(v == null ? " unset (recommended " + kv[1] + ")" : "=" + v);
