@@ -238,7 +238,9 @@ int main() {
                               {2, 1, 20, 65536 + 13, 1.0, 1.0, false, true},
                               {2, 4, 20, 4096, 1.0, 2.0, false, false},
                               {1, 1, 64, 1000, 1.0, 1.0, false, false},
-                              {1, 2, 40, 3000, 0.0, 25.0, false, true}};
+                              {1, 2, 40, 3000, 0.0, 25.0, false, true},
+                              // more than 256 chunks of 1,024: longer chunks (detail::attention_chunk_len)
+                              {1, 1, 20, 1920 * 1080, 1.0, 1.0, false, true}};
     for (const Case& k : gpu_cases) run_cuda_vs_cpu(k, seed++);
   } else {
     std::printf("cuda: no GPU, CUDA-vs-CPU cases skipped\n");

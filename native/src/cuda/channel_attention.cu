@@ -9,7 +9,7 @@
 // per (batch, head), and every other output element is written by exactly one thread.
 //
 // Kernels (two sweeps each way, as the spec's traffic model counts: fwd 4 B d N elements, bwd 8 B d N):
-//   gram_kernel         sweep 1: per chunk of kChunk columns, c x c dot products (+ row sums of squares) from
+//   gram_kernel         sweep 1: per chunk of columns, c x c dot products (+ row sums of squares) from
 //                       shared-memory tiles of kTileN columns; one partial per chunk in the workspace
 //   forward_finalize    one block per (b, h): ordered chunk reduction, norms, G, softmax -> A
 //   apply_kernel        sweep 2: one thread per column n, the column of V' kept in registers, O[:, n] = A V'[:, n]
@@ -34,13 +34,14 @@ template <typename T>
 constexpr int tile_n() {
   return sizeof(T) == 4 ? 64 : 32;
 }
-// Columns per block in sweep 1. N = 65,536 (256x256) gives 64 chunks per (batch, head), enough blocks for an H100's
-// 132 SMs at batch 4, while the chunk partials (c^2 + 2c values each) stay ~1% of the input traffic.
-constexpr int64_t kChunk = detail::kCudaAttentionChunk;
+// Columns per block in sweep 1 (detail::attention_chunk_len). N = 65,536 (256x256) gives 64 chunks of 1,024 per
+// (batch, head), enough blocks for an H100's 132 SMs at batch 4, while the chunk partials (c^2 + 2c values each) stay
+// ~1% of the input traffic. Large N gets longer chunks, at most 256 per (batch, head), because the finalize kernels
+// add each (batch, head)'s partials serially in one block (1920x1080 forward on an H200: BENCHMARKS.md).
 // Largest number of (i, j) products one thread owns in sweep 1: (64*64 + 2*64) / 256 rounded up.
 constexpr int kMaxPairsPerThread = (64 * 64 + 2 * 64 + kThreads - 1) / kThreads;
 
-inline int64_t num_chunks(int64_t n) { return (n + kChunk - 1) / kChunk; }
+inline int64_t num_chunks(int64_t n) { return detail::attention_chunks(n); }
 
 template <typename T>
 struct Workspace {
@@ -71,13 +72,13 @@ Workspace<T> carve(void* ws, int64_t bh, int64_t c, int64_t n) {
 
 template <typename T>
 __global__ void gram_kernel(const T* __restrict__ a, const T* __restrict__ b, const T* __restrict__ gate, int64_t c,
-                            int64_t n, bool with_norms, T* __restrict__ partial) {
+                            int64_t n, int64_t chunk_len, bool with_norms, T* __restrict__ partial) {
   constexpr int TN = tile_n<T>();
   extern __shared__ unsigned char smem_raw[];
   T* sa = reinterpret_cast<T*>(smem_raw);  // [c, TN + 1]
   T* sb = sa + c * (TN + 1);               // [c, TN + 1]
   const int64_t g = blockIdx.y, chunk = blockIdx.x, chunks = gridDim.x;
-  const int64_t base = g * c * n, col0 = chunk * kChunk, col1 = min(n, col0 + kChunk);
+  const int64_t base = g * c * n, col0 = chunk * chunk_len, col1 = min(n, col0 + chunk_len);
   const int64_t cc = c * c, total = with_norms ? cc + 2 * c : cc;
 
   T acc[kMaxPairsPerThread];
@@ -362,7 +363,7 @@ int32_t forward_cuda(const char* fn, const T* x, const T* y, const T* v, const T
   const int64_t chunks = num_chunks(n);
   const size_t shm = 2 * c * (tile_n<T>() + 1) * sizeof(T);
   gram_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), kThreads, shm, stream>>>(
-      x, y, nullptr, c, n, true, w.partial);
+      x, y, nullptr, c, n, detail::attention_chunk_len(n), true, w.partial);
   if (int32_t st = detail::check_launch(fn)) return st;
   forward_finalize_kernel<T><<<static_cast<unsigned>(bh), 64, (c * c + 2 * c) * sizeof(double), stream>>>(
       w.partial, chunks, tau, heads, c, G, A, r, s);
@@ -400,7 +401,7 @@ int32_t backward_cuda(const char* fn, const T* dout, const T* x, const T* y, con
   const int64_t chunks = num_chunks(n);
   const size_t shm = 2 * c * (tile_n<T>() + 1) * sizeof(T);
   gram_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), kThreads, shm, stream>>>(
-      dout, v, gate, c, n, false, w.partial);
+      dout, v, gate, c, n, detail::attention_chunk_len(n), false, w.partial);
   if (int32_t st = detail::check_launch(fn)) return st;
   backward_finalize_kernel<T><<<static_cast<unsigned>(bh), 64, (c * c + c) * sizeof(double), stream>>>(
       w.partial, chunks, tau, heads, c, G, A, r, s, w.coef, w.diag, w.dtau);
