@@ -369,9 +369,13 @@ def timing(k, warmup, iters):
                                       stream())
 
     xl, wl = x.clone().requires_grad_(True), wt.clone().requires_grad_(True)
+    def ours_dw_infer():  # no pre-activation saved: what inference calls
+        k.dwconv3x3_forward_cuda_f32(ptr(x), ptr(wt), b, ch, h, w, 1, ptr(y), None, stream())
+
     with torch.no_grad():
-        report(f"dwconv3x3+gelu {b}x{ch}x{h}x{w} forward", cuda_ms(ours_dw_fwd, warmup, iters),
-               cuda_ms(lambda: dwconv_ref(xl, wl, True), warmup, iters))
+        stock_fwd = cuda_ms(lambda: dwconv_ref(xl, wl, True), warmup, iters)
+        report(f"dwconv3x3+gelu {b}x{ch}x{h}x{w} forward", cuda_ms(ours_dw_fwd, warmup, iters), stock_fwd)
+        report(f"dwconv3x3+gelu {b}x{ch}x{h}x{w} fwd (no pre)", cuda_ms(ours_dw_infer, warmup, iters), stock_fwd)
     report(f"dwconv3x3+gelu {b}x{ch}x{h}x{w} fwd+bwd", cuda_ms(ours_dw, warmup, iters),
            cuda_ms(lambda: dwconv_ref(xl, wl, True).backward(dy), warmup, iters))
     ch = 20

@@ -59,6 +59,7 @@ extern "C" int32_t deepspg_release_free_memory(void) {
   malloc_trim(0);
   return deepspg::ops::detail::ok();
 #else
-  return deepspg::ops::detail::fail(DEEPSPG_ERR_NOT_COMPILED, "deepspg_release_free_memory: only implemented for glibc");
+  return deepspg::ops::detail::fail(DEEPSPG_ERR_NOT_COMPILED,
+                                    "deepspg_release_free_memory: only implemented for glibc");
 #endif
 }

@@ -4,13 +4,13 @@
 //   forward   pre[y][x] = sum_{i,j} k[i][j] x[y+i-1][x+j-1];  y = pre or gelu(pre)
 //   backward  g = dy (or dy * gelu'(pre));  dx[y][x] = sum_{i,j} k[i][j] g[y-i+1][x-j+1];
 //             dk[c][i][j] = sum_{b,y,x} g[y][x] x[y+i-1][x+j-1]
-// Layout [B, C, H, W] / weight [C, 1, 3, 3], float. Forward: one thread per element (the 3x3 neighbourhood comes
-// from L1/L2). Backward: one block per 32x16 output tile of a plane stages g (with GELU, dy * gelu'(pre), computed
-// once per element instead of once per tap) and x, each with a one-pixel halo, in shared memory; from there it writes
-// dx and this tile's nine dweight sums (warp shuffles, then the warps in order, in double) to the workspace; a second
-// kernel adds each channel's tile sums in index order. Both orders are fixed, so dweight is deterministic. (The
-// first version, one thread per dx element re-evaluating GELU' for all nine taps and one block per channel for
-// dweight, ran 2.4x slower than PyTorch's cuDNN path on an H200; BENCHMARKS.md.)
+// Layout [B, C, H, W] / weight [C, 1, 3, 3], float. Forward: one block per 32x16 output tile of a plane reads x
+// with a one-pixel halo into shared memory once. Backward: one block per tile stages g (with GELU, dy * gelu'(pre),
+// computed once per element instead of once per tap) and x, each with a one-pixel halo, in shared memory; from there
+// it writes dx and this tile's nine dweight sums (warp shuffles, then the warps in order, in double) to the
+// workspace; a second kernel adds each channel's tile sums in index order. Both orders are fixed, so dweight is
+// deterministic. (The first version, one thread per element re-evaluating GELU' for all nine taps in dx and one
+// block per channel for dweight, ran the backward 2.4x slower than PyTorch's cuDNN path on an H200; BENCHMARKS.md.)
 // float GELU uses erff/expf (exact to ~1 ulp).
 #include <cmath>
 
@@ -26,37 +26,51 @@ __device__ inline float gelu_grad_f(float v) {
   return 0.5f * (1.0f + erff(v * 0.70710678118654752f)) + v * 0.39894228040143268f * expf(-0.5f * v * v);
 }
 
-__global__ void dw_forward_kernel(const float* __restrict__ x, const float* __restrict__ k, int64_t total,
-                                  int64_t channels, int64_t h, int64_t w, int act, float* __restrict__ y,
-                                  float* __restrict__ pre) {
-  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (e >= total) return;
-  const int64_t col = e % w, row = (e / w) % h, p = e / (h * w);
-  const float* xp = x + p * h * w;
-  const float* kc = k + (p % channels) * 9;
-  float acc = 0.f;
-#pragma unroll
-  for (int i = 0; i < 3; ++i) {
-    const int64_t r = row + i - 1;
-    if (r < 0 || r >= h) continue;
-#pragma unroll
-    for (int j = 0; j < 3; ++j) {
-      const int64_t c = col + j - 1;
-      if (c < 0 || c >= w) continue;
-      acc = fmaf(kc[i * 3 + j], xp[r * w + c], acc);
-    }
-  }
-  if (act == DEEPSPG_ACT_GELU) {
-    if (pre != nullptr) pre[e] = acc;
-    y[e] = gelu_f(acc);
-  } else {
-    y[e] = acc;
-  }
-}
-
 constexpr int kTileW = static_cast<int>(detail::kCudaDwTileW), kTileH = static_cast<int>(detail::kCudaDwTileH);
 constexpr int kRowsPerPass = 8;  // 32 x 8 threads, two output rows each
 constexpr int kHaloW = kTileW + 2, kHaloH = kTileH + 2;
+
+// Forward: one block per (plane, 32x16 output tile) stages x with a one-pixel halo in shared memory (no per-element
+// index division, each input read once from global memory), 32x8 threads with two output rows each.
+template <bool kGelu>
+__global__ void __launch_bounds__(kTileW* kRowsPerPass)
+    dw_forward_tile_kernel(const float* __restrict__ x, const float* __restrict__ k, int64_t channels, int64_t h,
+                           int64_t w, int64_t tiles_x, int64_t tiles, float* __restrict__ y,
+                           float* __restrict__ pre) {
+  __shared__ float xs[kHaloH][kHaloW];
+  const int tx = threadIdx.x, ty = threadIdx.y, lane = ty * kTileW + tx;
+  const int64_t p = blockIdx.x / tiles, tile = blockIdx.x % tiles;
+  const int64_t row0 = (tile / tiles_x) * kTileH, col0 = (tile % tiles_x) * kTileW;
+  const int64_t base = p * h * w;
+  for (int i = lane; i < kHaloH * kHaloW; i += kTileW * kRowsPerPass) {
+    const int r = i / kHaloW, c = i % kHaloW;
+    const int64_t gr = row0 + r - 1, gc = col0 + c - 1;
+    xs[r][c] = gr >= 0 && gr < h && gc >= 0 && gc < w ? x[base + gr * w + gc] : 0.f;
+  }
+  const float* kc = k + (p % channels) * 9;
+  float kr[9];
+#pragma unroll
+  for (int t = 0; t < 9; ++t) kr[t] = kc[t];
+  __syncthreads();
+#pragma unroll
+  for (int pass = 0; pass < kTileH / kRowsPerPass; ++pass) {
+    const int r = ty + pass * kRowsPerPass;
+    const int64_t gr = row0 + r, gc = col0 + tx;
+    if (gr >= h || gc >= w) continue;
+    float acc = 0.f;
+#pragma unroll
+    for (int i = 0; i < 3; ++i)
+#pragma unroll
+      for (int j = 0; j < 3; ++j) acc = fmaf(kr[i * 3 + j], xs[r + i][tx + j], acc);
+    const int64_t e = base + gr * w + gc;
+    if constexpr (kGelu) {
+      if (pre != nullptr) pre[e] = acc;
+      y[e] = gelu_f(acc);
+    } else {
+      y[e] = acc;
+    }
+  }
+}
 
 // Block = one (plane, tile). partial[((c * batch + b) * tiles + tile) * 9 + tap] = this tile's sum for dweight.
 template <bool kGelu, bool kDx, bool kDw>
@@ -187,8 +201,16 @@ int32_t deepspg_dwconv3x3_forward_cuda_f32(const float* x, const float* weight, 
   DEEPSPG_CHECK_PTR(__func__, x);
   DEEPSPG_CHECK_PTR(__func__, weight);
   DEEPSPG_CHECK_PTR(__func__, y);
-  dw_forward_kernel<<<detail::blocks_for(total, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      x, weight, total, channels, h, w, act, y, act == DEEPSPG_ACT_GELU ? pre : nullptr);
+  const int64_t tiles_x = (w + kTileW - 1) / kTileW, tiles = detail::dw_tiles(h, w), blocks = batch * channels * tiles;
+  if (blocks > 0x7fffffff)
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(__func__) + ": too many tiles for one grid");
+  const dim3 grid(static_cast<unsigned>(blocks)), block(kTileW, kRowsPerPass);
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  if (act == DEEPSPG_ACT_GELU) {
+    dw_forward_tile_kernel<true><<<grid, block, 0, s>>>(x, weight, channels, h, w, tiles_x, tiles, y, pre);
+  } else {
+    dw_forward_tile_kernel<false><<<grid, block, 0, s>>>(x, weight, channels, h, w, tiles_x, tiles, y, nullptr);
+  }
   return detail::check_launch(__func__);
 }
 
