@@ -17,6 +17,8 @@ import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 import org.deepspg.eval.Metrics.GrayWeights;
 import org.deepspg.eval.Metrics.Layout;
+import org.deepspg.model.prior.MiniJson;
+import org.deepspg.testing.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -41,8 +43,8 @@ class MetricsTest {
   @BeforeAll
   @SuppressWarnings("unchecked")
   static void load() throws IOException {
-    dir = TestJson.shared().resolve("fixtures/metrics");
-    Map<String, Object> expected = (Map<String, Object>) TestJson.read(dir.resolve("expected.json"));
+    dir = Fixtures.shared().resolve("fixtures/metrics");
+    Map<String, Object> expected = (Map<String, Object>) MiniJson.parse(dir.resolve("expected.json"));
     pairs = (List<Map<String, Object>>) expected.get("pairs");
     assertEquals(4, pairs.size());
   }
@@ -54,7 +56,7 @@ class MetricsTest {
   }
 
   private static double d(Map<String, Object> m, String key) {
-    return (Double) m.get(key);
+    return ((Number) m.get(key)).doubleValue();
   }
 
   @Test
@@ -75,7 +77,7 @@ class MetricsTest {
       List<Object> perChannel = (List<Object>) p.get("ssim_per_channel_rgb");
       double[] ours = Metrics.ssimPerChannel(pred, gt, H, W, Layout.HWC);
       for (int c = 0; c < 3; c++) {
-        assertEquals((Double) perChannel.get(c), ours[c], TOL, kind + " ssim channel " + c);
+        assertEquals(((Number) perChannel.get(c)).doubleValue(), ours[c], TOL, kind + " ssim channel " + c);
       }
 
       for (GrayWeights gw : GrayWeights.values()) {
@@ -83,7 +85,7 @@ class MetricsTest {
         Map<String, Object> e = (Map<String, Object>) p.get(key);
         List<Object> weights = (List<Object>) e.get("gray_weights_rgb");
         assertArrayEquals(new double[] {gw.r, gw.g, gw.b},
-            new double[] {(Double) weights.get(0), (Double) weights.get(1), (Double) weights.get(2)});
+            new double[] {((Number) weights.get(0)).doubleValue(), ((Number) weights.get(1)).doubleValue(), ((Number) weights.get(2)).doubleValue()});
         double ratio = Metrics.gtMeanRatio(pred, gt, H, W, Layout.HWC, gw);
         assertEquals(d(e, "ratio"), ratio, TOL, kind + " " + key + " ratio");
         assertEquals(d(e, "mse"), Metrics.mse(Metrics.scaleClip(pred, ratio), gt), MSE_RTOL * d(e, "mse"),

@@ -17,23 +17,15 @@ import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.nn.Shapes;
+import org.deepspg.testing.Fixtures;
 
 /** Shared helpers of the model tests: fixture paths, raw .bin tensors, params.txt, comparisons. */
 final class ModelTestSupport {
   private ModelTestSupport() {}
 
-  /** @return the shared fixtures folder ({@code deepspg.shared}, else {@code ../shared} / {@code ../../shared}) */
+  /** @return the shared fixtures folder (see {@link Fixtures#shared()}) */
   static Path shared() {
-    String p = System.getProperty("deepspg.shared");
-    if (p != null && Files.isDirectory(Path.of(p))) {
-      return Path.of(p);
-    }
-    for (String c : new String[] {"../shared", "../../shared"}) {
-      if (Files.isDirectory(Path.of(c))) {
-        return Path.of(c);
-      }
-    }
-    throw new IllegalStateException("shared fixtures folder not found (set -Ddeepspg.shared)");
+    return Fixtures.shared();
   }
 
   /** @return {@code shared/fixtures/deepspg} */

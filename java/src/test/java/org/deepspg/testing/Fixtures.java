@@ -17,7 +17,7 @@ public final class Fixtures {
   public static Path shared() {
     String p = System.getProperty("deepspg.shared");
     if (p != null && Files.isDirectory(Paths.get(p))) return Paths.get(p);
-    for (Path c : new Path[] {Paths.get("../shared"), Paths.get("../../shared"), Paths.get("/work/shared")}) {
+    for (Path c : new Path[] {Paths.get("../shared"), Paths.get("../../shared")}) {
       if (Files.isDirectory(c.resolve("fixtures"))) return c;
     }
     return Paths.get(p != null ? p : "../shared");

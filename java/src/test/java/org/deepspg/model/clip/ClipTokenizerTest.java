@@ -20,7 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.deepspg.eval.TestJson;
+import org.deepspg.model.prior.MiniJson;
+import org.deepspg.testing.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -40,9 +41,9 @@ class ClipTokenizerTest {
   @BeforeAll
   @SuppressWarnings("unchecked")
   static void load() throws IOException {
-    dir = TestJson.shared().resolve("fixtures/tokenizer");
+    dir = Fixtures.shared().resolve("fixtures/tokenizer");
     tok = ClipTokenizer.load(dir.resolve("bpe_simple_vocab_16e6.txt.gz"));
-    rows = (List<Map<String, Object>>) TestJson.read(dir.resolve("tokens.json"));
+    rows = (List<Map<String, Object>>) MiniJson.parse(dir.resolve("tokens.json"));
   }
 
   @Test
@@ -61,7 +62,7 @@ class ClipTokenizerTest {
       long[] expected = toLongs((List<Object>) row.get("ids"));
       long[] actual = tok.tokenize(List.of(text), 77, true)[0];
       long[] body = tok.encode(text);
-      int untruncated = ((Double) row.get("n_tokens_untruncated")).intValue();
+      int untruncated = ((Number) row.get("n_tokens_untruncated")).intValue();
       boolean truncated = (Boolean) row.get("truncated");
       List<String> bpeExpected = (List<String>) (List<?>) row.get("bpe_tokens");
       List<String> bpeActual = tok.bpeTokens(text);
@@ -199,7 +200,7 @@ class ClipTokenizerTest {
   void agreesWithPythonOnRandomEntityText() throws Exception {
     List<Map<String, Object>> cases;
     try (java.io.InputStream in = ClipTokenizerTest.class.getResourceAsStream("python_text_cases.json")) {
-      cases = (List<Map<String, Object>>) TestJson.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      cases = (List<Map<String, Object>>) MiniJson.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
     }
     assertEquals(300, cases.size());
     for (Map<String, Object> c : cases) {
@@ -219,7 +220,7 @@ class ClipTokenizerTest {
   private static long[] toLongs(List<Object> l) {
     long[] out = new long[l.size()];
     for (int i = 0; i < out.length; i++) {
-      out[i] = ((Double) l.get(i)).longValue();
+      out[i] = ((Number) l.get(i)).longValue();
     }
     return out;
   }
