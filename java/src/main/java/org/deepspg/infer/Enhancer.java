@@ -68,7 +68,6 @@ public final class Enhancer implements AutoCloseable {
   public static final int ENSEMBLE_SIZE = 8;
 
   private final DeepSPG net;
-  private final ScopedForward forward;
   private final DeepSPGConfig config;
   private final HRNet hrnet;
   private final boolean ownsNet;
@@ -90,7 +89,6 @@ public final class Enhancer implements AutoCloseable {
   private Enhancer(Builder b, DeepSPG net, DeepSPGConfig config, String source, boolean ownsNet, HRNet hrnet,
       boolean ownsHrnet, Device device, String deviceName) {
     this.net = net;
-    this.forward = new ScopedForward(net);
     this.config = config;
     this.modelSource = source;
     this.ownsNet = ownsNet;
@@ -435,10 +433,10 @@ public final class Enhancer implements AutoCloseable {
       HRNet.Output o = hrnet.forwardRaw(xp);
       long t1 = System.nanoTime();
       hrnetNanos.add(t1 - t0);
-      y = forward.forward(xp, o.features().get(0), o.features().get(1), o.features().get(2));
+      y = net.forward(xp, o.features().get(0), o.features().get(1), o.features().get(2));
       networkNanos.add(System.nanoTime() - t1);
     } else {
-      y = forward.forward(xp, null, null, null);
+      y = net.forward(xp);
       networkNanos.add(System.nanoTime() - t0);
     }
     return Padding.crop(y, h, w);

@@ -8,8 +8,11 @@ import static org.bytedeco.pytorch.global.torch.cat;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.ConvTranspose2dImpl;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.ModuleListImpl;
 import org.bytedeco.pytorch.Tensor;
@@ -216,46 +219,145 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
     } else if (s0 != null || s1 != null || s2 != null) {
       throw new IllegalArgumentException("DeepSPG: SEMs are disabled (sem.enabled=false); pass no HRNet features");
     }
-    IlluminationEstimator.Result er = est.forward(input);
-    Tensor fl = er.features();
-    Tensor m = er.residual();
-    Tensor xr = lightUp(input, m);
-    Tensor f = org.deepspg.nn.FastConv.sameConv(embed, xr, 1); // native kernel: 3x3 3->C ran ~2x faster than Conv2dImpl
-    Tensor[] skips = new Tensor[2];
-    Tensor[] ills = new Tensor[2];
-    Tensor g = fl;
-    for (int l = 0; l < 2; l++) {
-      for (IGAB blk : enc.get(l)) {
-        f = blk.forward(f, g);
+    // Without autograd (inference) every stage runs in its own scope and each intermediate is released once no later
+    // stage reads it (see Stages); with autograd, or when intermediates are returned, everything stays in the caller's
+    // scope. The data flow is the same either way.
+    try (Stages st = new Stages(!keep && !GradMode.is_enabled())) {
+      Tensor[] em = new Tensor[2];
+      Tensor xr = st.run(() -> {
+        IlluminationEstimator.Result er = est.forward(input);
+        em[0] = st.alsoKeep(er.features());
+        em[1] = keep ? er.residual() : null;
+        return lightUp(input, er.residual());
+      });
+      Tensor fl = em[0];
+      Tensor f = st.run(() -> org.deepspg.nn.FastConv.sameConv(embed, xr, 1)); // native 3x3 3->C: ~2x Conv2dImpl
+      Tensor[] skips = new Tensor[2];
+      Tensor[] ills = new Tensor[2];
+      Tensor g = fl;
+      for (int l = 0; l < 2; l++) {
+        for (IGAB blk : enc.get(l)) {
+          f = st.replace(f, blk, g);
+        }
+        if (config.semEnabled()) {
+          f = st.replace(f, encSem.get(l), sx[l]);
+        }
+        skips[l] = f;
+        ills[l] = g;
+        final Tensor ff = f;
+        final Tensor gg = g;
+        final int ll = l;
+        f = st.run(() -> down.get(ll).forward(ff));
+        g = st.run(() -> downI.get(ll).forward(gg));
       }
+      for (IGAB blk : bott) {
+        f = st.replace(f, blk, g);
+      }
+      st.release(g);
       if (config.semEnabled()) {
-        f = encSem.get(l).forward(f, sx[l]);
+        f = st.replace(f, bottSem, sx[2]);
       }
-      skips[l] = f;
-      ills[l] = g;
-      f = down.get(l).forward(f);
-      g = downI.get(l).forward(g);
-    }
-    for (IGAB blk : bott) {
-      f = blk.forward(f, g);
-    }
-    if (config.semEnabled()) {
-      f = bottSem.forward(f, sx[2]);
-    }
-    Tensor bottleneck = f;
-    for (int i = 0; i < 2; i++) {
-      int l = 1 - i;
-      f = fuse.get(i).forward(cat(new TensorVector(up.get(i).forward(f), skips[l]), 1));
-      for (IGAB blk : dec.get(i)) {
-        f = blk.forward(f, ills[l]);
+      Tensor bottleneck = f;
+      for (int i = 0; i < 2; i++) {
+        final int l = 1 - i;
+        final int ii = i;
+        final Tensor ff = f;
+        f = st.run(() -> fuse.get(ii).forward(cat(new TensorVector(up.get(ii).forward(ff), skips[l]), 1)));
+        st.release(ff);
+        st.release(skips[l]);
+        for (IGAB blk : dec.get(i)) {
+          f = st.replace(f, blk, ills[l]);
+        }
+        if (l > 0) st.release(ills[l]);
+        if (config.semEnabled()) {
+          f = st.replace(f, decSem.get(i), sx[l]);
+        }
       }
-      if (config.semEnabled()) {
-        f = decSem.get(i).forward(f, sx[l]);
+      final Tensor ff = f;
+      Tensor out = st.result(st.run(() -> org.deepspg.nn.FastConv.sameConv(mapping, ff, 1).add(xr)));
+      return keep ? new Intermediates(out, fl, em[1], xr, skips[1], bottleneck)
+          : new Intermediates(out, null, null, null, null, null);
+    }
+  }
+
+  /**
+   * Where the intermediates of one forward pass live. Not scoped (autograd on, or intermediates returned): every
+   * handle stays in the caller's {@link PointerScope}, as for any libtorch call; the Java autograd functions
+   * ({@code ops.NativeFunction}) rely on the handles they were given. Scoped (inference): each stage runs in its own
+   * scope, its result is kept by this object, and {@link #release} drops a handle as soon as no later stage reads it,
+   * so one call holds one block's temporaries plus the U-Net's skips, about 3 KB per pixel for DeepSPG-S, instead of
+   * every activation, about 18 KB per pixel (docs/inference.md: a 2-megapixel image needed over 20 GB).
+   */
+  private static final class Stages implements AutoCloseable {
+    private final boolean scoped;
+    private final List<Tensor> owned = new ArrayList<>();
+
+    Stages(boolean scoped) {
+      this.scoped = scoped;
+    }
+
+    /** Runs one stage; its result is owned by this object (scoped) or by the caller's scope. */
+    Tensor run(Supplier<Tensor> stage) {
+      if (!scoped) return stage.get();
+      Tensor r;
+      try (PointerScope s = new PointerScope()) {
+        r = alsoKeep(stage.get());
+      }
+      return r;
+    }
+
+    /** Inside {@link #run}: keeps a second result of the stage alive past its scope. */
+    Tensor alsoKeep(Tensor t) {
+      if (scoped) {
+        t.retainReference();
+        owned.add(t);
+      }
+      return t;
+    }
+
+    /** One IGAB on {@code f} guided by {@code g}; {@code f} is released (block inputs are never skips or guides). */
+    Tensor replace(Tensor f, IGAB blk, Tensor g) {
+      Tensor next = run(() -> blk.forward(f, g));
+      release(f);
+      return next;
+    }
+
+    /** One SEM on {@code f} with HRNet features {@code s}; {@code f} is released. */
+    Tensor replace(Tensor f, SEM sem, Tensor s) {
+      Tensor next = run(() -> sem.forward(f, s));
+      release(f);
+      return next;
+    }
+
+    /** Drops this object's handle of {@code t} (no-op when not scoped or not owned). */
+    void release(Tensor t) {
+      if (!scoped) return;
+      for (int i = owned.size() - 1; i >= 0; i--) {
+        if (owned.get(i) == t) {
+          owned.remove(i);
+          t.releaseReference();
+          return;
+        }
       }
     }
-    Tensor out = org.deepspg.nn.FastConv.sameConv(mapping, f, 1).add(xr); // native kernel: ~10x faster than Conv2dImpl
-    return keep ? new Intermediates(out, fl, m, xr, skips[1], bottleneck)
-        : new Intermediates(out, null, null, null, null, null);
+
+    /** Hands {@code t} over to the caller's scope (or, with no scope open, to the caller). */
+    Tensor result(Tensor t) {
+      if (!scoped) return t;
+      owned.remove(t);
+      PointerScope outer = PointerScope.getInnerScope();
+      if (outer != null) {
+        outer.attach(t);
+        t.releaseReference();
+      }
+      return t;
+    }
+
+    @Override
+    public void close() {
+      for (Tensor t : owned) t.releaseReference();
+      owned.clear();
+    }
   }
 
   /** Retinex light-up {@code X_r = I ⊙ (1 + M)} (spec §3 Kernel B) through the fused kernel. */
