@@ -165,15 +165,9 @@ public final class Clip extends org.deepspg.nn.JavaModule {
    *     the message names the official file, its role (L_mul) and how to run without it
    */
   public static Clip loadPretrained(Path weights) throws MissingWeightsException {
-    PriorWeights which = PriorWeights.CLIP_VIT_B16;
-    StateDict sd = which.read(weights);
-    Clip clip = new Clip(ClipConfig.vitB16());
-    try {
-      clip.loadStateDict(sd);
-    } catch (IllegalArgumentException e) {
-      throw which.wrongModel(weights, e);
-    }
-    return clip.freeze();
+    return PriorWeights.CLIP_VIT_B16
+        .loadInto(weights, () -> new Clip(ClipConfig.vitB16()), Clip::loadStateDict)
+        .freeze();
   }
 
   /**

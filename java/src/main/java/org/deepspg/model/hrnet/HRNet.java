@@ -191,15 +191,9 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
    *     the message names the official file, its role (SEM features and L_sem) and how to run without it
    */
   public static HRNet loadPretrained(Path weights) throws MissingWeightsException {
-    PriorWeights which = PriorWeights.HRNET_W48_ADE20K;
-    StateDict sd = which.read(weights);
-    HRNet net = new HRNet(HRNetConfig.w48Ade20k());
-    try {
-      net.loadStateDict(sd);
-    } catch (IllegalArgumentException e) {
-      throw which.wrongModel(weights, e);
-    }
-    return net.freeze();
+    return PriorWeights.HRNET_W48_ADE20K
+        .loadInto(weights, () -> new HRNet(HRNetConfig.w48Ade20k()), HRNet::loadStateDict)
+        .freeze();
   }
 
   /**

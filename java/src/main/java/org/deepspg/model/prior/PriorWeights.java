@@ -6,6 +6,8 @@ package org.deepspg.model.prior;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 import org.deepspg.model.io.CheckpointFormatException;
 import org.deepspg.model.io.Checkpoints;
 import org.deepspg.model.io.StateDict;
@@ -130,6 +132,30 @@ public enum PriorWeights {
     } catch (IOException e) {
       throw missing(path, "cannot be read: " + e, e);
     }
+  }
+
+  /**
+   * Reads the user's copy of this official file and loads it into a freshly built model: the shared body of
+   * {@code HRNet.loadPretrained} and {@code Clip.loadPretrained}.
+   *
+   * @param path the user's weights file (may be null = not configured)
+   * @param build builds the model for the official configuration
+   * @param load loads a state dict into the model, throwing {@link IllegalArgumentException} on key or shape
+   *     mismatches (the model's {@code loadStateDict})
+   * @param <M> the model type
+   * @return the loaded model (not frozen)
+   * @throws MissingWeightsException as {@link #read} does, or when the file holds another model
+   */
+  public <M> M loadInto(Path path, Supplier<M> build, BiConsumer<M, StateDict> load)
+      throws MissingWeightsException {
+    StateDict sd = read(path);
+    M model = build.get();
+    try {
+      load.accept(model, sd);
+    } catch (IllegalArgumentException e) {
+      throw wrongModel(path, e);
+    }
+    return model;
   }
 
   /**
