@@ -96,18 +96,10 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
     int d = c;
     for (int l = 0; l < 2; l++) {
       ModuleListImpl blocks = keep(new ModuleListImpl());
-      List<IGAB> js = new ArrayList<>();
-      for (int b = 0; b < nb[l]; b++) {
-        IGAB blk = new IGAB(d, d / c);
-        blocks.push_back(blk);
-        js.add(blk);
-      }
+      enc.add(igabs(blocks, nb[l], d, c));
       encL.push_back(blocks);
-      enc.add(Collections.unmodifiableList(js));
       if (sem) {
-        SEM s = new SEM(d, HRNET_CHANNELS[l], d / c, so);
-        encSemL.push_back(s);
-        encSem.add(s);
+        encSem.add(pushed(encSemL, new SEM(d, HRNET_CHANNELS[l], d / c, so)));
       }
       Conv2dImpl dn = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
       Conv2dImpl di = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
@@ -117,12 +109,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       downI.add(di);
       d *= 2;
     }
-    ModuleListImpl bottL = register_module("bott", new ModuleListImpl());
-    for (int b = 0; b < nb[2]; b++) {
-      IGAB blk = new IGAB(d, d / c);
-      bottL.push_back(blk);
-      bott.add(blk);
-    }
+    bott.addAll(igabs(register_module("bott", new ModuleListImpl()), nb[2], d, c));
     this.bottSem = sem ? register_module("bott_sem", new SEM(d, HRNET_CHANNELS[2], d / c, so)) : null;
     ModuleListImpl upL = register_module("up", new ModuleListImpl());
     ModuleListImpl fuseL = register_module("fuse", new ModuleListImpl());
@@ -137,21 +124,27 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       fuse.add(f);
       d /= 2;
       ModuleListImpl blocks = keep(new ModuleListImpl());
-      List<IGAB> js = new ArrayList<>();
-      for (int b = 0; b < nb[l]; b++) {
-        IGAB blk = new IGAB(d, d / c);
-        blocks.push_back(blk);
-        js.add(blk);
-      }
+      dec.add(igabs(blocks, nb[l], d, c));
       decL.push_back(blocks);
-      dec.add(Collections.unmodifiableList(js));
       if (sem) {
-        SEM s = new SEM(d, HRNET_CHANNELS[l], d / c, so);
-        decSemL.push_back(s);
-        decSem.add(s);
+        decSem.add(pushed(decSemL, new SEM(d, HRNET_CHANNELS[l], d / c, so)));
       }
     }
     this.mapping = register_module("mapping", Layers.conv2d(c, 3, 3, 1, 1, 1, false));
+  }
+
+  /** Appends {@code n} IGABs of width {@code d} (heads d / c) to {@code holder}, in order, and returns them. */
+  private static List<IGAB> igabs(ModuleListImpl holder, int n, int d, int c) {
+    List<IGAB> js = new ArrayList<>();
+    for (int b = 0; b < n; b++) {
+      js.add(pushed(holder, new IGAB(d, d / c)));
+    }
+    return Collections.unmodifiableList(js);
+  }
+
+  private static <M extends Module> M pushed(ModuleListImpl holder, M m) {
+    holder.push_back(m);
+    return m;
   }
 
   /** @return the configuration this network was built from */
