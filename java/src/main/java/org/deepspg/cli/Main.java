@@ -38,6 +38,8 @@ public final class Main {
    * @return the exit code
    */
   public static int run(String... args) {
+    // Before any org.bytedeco class can load libtorch by itself (see NativeLibrary.extractLibraries).
+    org.deepspg.ops.NativeLibrary.extractLibraries();
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler(
         (ex, cmd, parsed) -> {

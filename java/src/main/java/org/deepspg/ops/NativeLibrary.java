@@ -15,6 +15,7 @@ public final class NativeLibrary {
   private static volatile boolean torchLoaded;
   private static volatile boolean ready;
   private static volatile Throwable failure;
+  private static volatile boolean extracted;
 
   private NativeLibrary() {}
 
@@ -30,13 +31,44 @@ public final class NativeLibrary {
     ready = true;
   }
 
+  /**
+   * Extracts bytedeco's OpenBLAS and libtorch native libraries into the JavaCPP cache before anything loads them
+   * (idempotent; files already cached are only checked). Measured on the dev VM: when the cache is empty, JavaCPP's
+   * own extract-while-loading sequence crashed the JVM (SIGSEGV in {@code pthread_mutex_lock} during
+   * {@code torch.<clinit>}) on 5 of 5 first runs, and never once the files were in place (3 of 3 with this
+   * pre-extraction; the second run always worked). So the very first {@code ./deepspg demo} on a fresh machine would
+   * have crashed. Called by every load path here and first thing by the CLI; failures are left to the regular load.
+   */
+  public static void extractLibraries() {
+    if (extracted) return;
+    synchronized (NativeLibrary.class) {
+      if (extracted) return;
+      String platform = Loader.getPlatform();
+      for (String pkg : new String[] {"/org/bytedeco/openblas/", "/org/bytedeco/pytorch/"}) {
+        for (String dir : new String[] {platform, platform + "-gpu"}) {
+          try {
+            Loader.cacheResources(NativeLibrary.class, pkg + dir + "/");
+          } catch (Exception | LinkageError e) {
+            // Not present (e.g. no -gpu build on the classpath) or not extractable: Loader.load reports real trouble.
+          }
+        }
+      }
+      extracted = true;
+    }
+  }
+
+  private static void loadTorch() {
+    extractLibraries();
+    Loader.load(org.bytedeco.pytorch.global.torch.class);
+  }
+
   /** Loads libtorch only (used by {@link Backends}); same error reporting as {@link #ensureLoaded()}. */
   static void loadLibtorch() {
     if (torchLoaded) return;
     synchronized (NativeLibrary.class) {
       if (torchLoaded) return;
       try {
-        Loader.load(org.bytedeco.pytorch.global.torch.class);
+        loadTorch();
         torchLoaded = true;
       } catch (Throwable t) {
         throw error(t);
@@ -51,7 +83,7 @@ public final class NativeLibrary {
       if (failure != null) throw error(failure);
       try {
         // libtorch first: its bundled libgomp is then the OpenMP runtime our kernels bind to as well.
-        Loader.load(org.bytedeco.pytorch.global.torch.class);
+        loadTorch();
         Loader.load(kernels.class);
         if (kernels.deepspg_cpu_supported() == 0) {
           throw new UnsatisfiedLinkError("libdeepspg_kernels was compiled for " + kernels.deepspg_cpu_arch().getString()
