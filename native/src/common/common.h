@@ -30,27 +30,8 @@ constexpr int64_t kOmpMinWork = int64_t(1) << 15;
 /** Guard of 1/(1+M) in the light-up map. */
 constexpr double kLightupEps = 1e-4;
 
-/** Columns per block in the CUDA attention sweep 1 (one partial Gram matrix per chunk), unless capped below. */
+/** Columns per block in the CUDA attention sweep 1 (one partial Gram matrix per chunk). */
 constexpr int64_t kCudaAttentionChunk = 1024;
-/**
- * Most chunks per (batch, head): one block per (batch, head) adds its chunk partials in order, so at 1920x1080 (2,025
- * chunks of 1,024) that serial sum dominated the forward. Longer chunks (multiples of 1,024) keep it at most 256.
- */
-constexpr int64_t kCudaAttentionMaxChunks = 256;
-
-/** Columns per chunk of the CUDA attention sweep 1 for rows of n columns (depends on n only: deterministic). */
-inline int64_t attention_chunk_len(int64_t n) {
-  const int64_t chunks = (n + kCudaAttentionChunk - 1) / kCudaAttentionChunk;
-  if (chunks <= kCudaAttentionMaxChunks) return kCudaAttentionChunk;
-  const int64_t per = (n + kCudaAttentionMaxChunks - 1) / kCudaAttentionMaxChunks;
-  return ((per + kCudaAttentionChunk - 1) / kCudaAttentionChunk) * kCudaAttentionChunk;
-}
-
-/** Number of chunks of the CUDA attention sweep 1 (at most kCudaAttentionMaxChunks). */
-inline int64_t attention_chunks(int64_t n) {
-  const int64_t len = attention_chunk_len(n);
-  return (n + len - 1) / len;
-}
 /** Threads per block of the CUDA loss kernels (one partial sum per block). */
 constexpr int64_t kCudaLossThreads = 256;
 
@@ -69,12 +50,13 @@ inline int64_t dw_tiles(int64_t h, int64_t w) {
 
 /**
  * Byte layout of the CUDA attention workspace: dtau partials [bh] (double), chunk partials
- * [bh, chunks, c*c + 2c], backward coefficients [bh, c*c] and diagonals [bh, 2c] (element type).
+ * [bh, chunks, c*c + 2c] (element type), their sums [bh, c*c + 2c] (double), backward coefficients [bh, c*c] and
+ * diagonals [bh, 2c] (element type).
  */
 inline int64_t attention_workspace_bytes(int64_t bh, int64_t c, int64_t n, int64_t elem) {
-  const int64_t chunks = attention_chunks(n);
-  return round_up_256(bh * 8) + round_up_256(bh * chunks * (c * c + 2 * c) * elem) + round_up_256(bh * c * c * elem) +
-         round_up_256(bh * 2 * c * elem);
+  const int64_t chunks = (n + kCudaAttentionChunk - 1) / kCudaAttentionChunk;
+  return round_up_256(bh * 8) + round_up_256(bh * chunks * (c * c + 2 * c) * elem) +
+         round_up_256(bh * (c * c + 2 * c) * 8) + round_up_256(bh * c * c * elem) + round_up_256(bh * 2 * c * elem);
 }
 
 /** Raw pointers and sizes of one channel-attention call (FA's Flash_fwd_params idea). */

@@ -5,13 +5,14 @@
 //   forward   O = softmax_row(tau_h normalize_N(X) normalize_N(Y)^T) (V [.* F])     per (batch, head)
 //   backward  dX, dY, dV (dF), dtau from dO and the saved c x c side data (G, A, r, s)
 // Layout: contiguous [B, heads*c, N]; G, A [B, heads, c, c]; r, s [B, heads, c]. Dtypes float, double.
-// Deterministic: each block reduces a fixed chunk of columns, chunk partials are summed in chunk order by one block
-// per (batch, head), and every other output element is written by exactly one thread.
+// Deterministic: each block reduces a fixed chunk of columns, chunk partials are summed in a fixed order by one block
+// per (batch, head, entry), and every other output element is written by exactly one thread.
 //
 // Kernels (two sweeps each way, as the spec's traffic model counts: fwd 4 B d N elements, bwd 8 B d N):
 //   gram_kernel         sweep 1: per chunk of columns, c x c dot products (+ row sums of squares) from
 //                       shared-memory tiles of kTileN columns; one partial per chunk in the workspace
-//   forward_finalize    one block per (b, h): ordered chunk reduction, norms, G, softmax -> A
+//   chunk_sum_kernel    one block per (b, h, entry): the chunk partials added up (fixed strided subsets + tree)
+//   forward_finalize    one block per (b, h): norms, G, softmax -> A
 //   apply_kernel        sweep 2: one thread per column n, the column of V' kept in registers, O[:, n] = A V'[:, n]
 //   backward_finalize   dZ, dG, rho, kappa -> coefficient matrices, per-(b, h) dtau partials
 //   backward_apply      sweep 2: one thread per column: dx, dy, dv (dgate)
@@ -34,18 +35,19 @@ template <typename T>
 constexpr int tile_n() {
   return sizeof(T) == 4 ? 64 : 32;
 }
-// Columns per block in sweep 1 (detail::attention_chunk_len). N = 65,536 (256x256) gives 64 chunks of 1,024 per
-// (batch, head), enough blocks for an H100's 132 SMs at batch 4, while the chunk partials (c^2 + 2c values each) stay
-// ~1% of the input traffic. Large N gets longer chunks, at most 256 per (batch, head), because the finalize kernels
-// add each (batch, head)'s partials serially in one block (1920x1080 forward on an H200: BENCHMARKS.md).
+// Columns per block in sweep 1. N = 65,536 (256x256) gives 64 chunks per (batch, head), enough blocks for an H100's
+// 132 SMs at batch 4, while the chunk partials (c^2 + 2c values each) stay ~1% of the input traffic; chunk_sum_kernel
+// adds them up with one block per entry, so large N (2,025 chunks at 1920x1080) costs no serial sum.
+constexpr int64_t kChunk = detail::kCudaAttentionChunk;
 // Largest number of (i, j) products one thread owns in sweep 1: (64*64 + 2*64) / 256 rounded up.
 constexpr int kMaxPairsPerThread = (64 * 64 + 2 * 64 + kThreads - 1) / kThreads;
 
-inline int64_t num_chunks(int64_t n) { return detail::attention_chunks(n); }
+inline int64_t num_chunks(int64_t n) { return (n + kChunk - 1) / kChunk; }
 
 template <typename T>
 struct Workspace {
   T* partial;    // [bh, chunks, c*c + 2c]
+  double* sums;  // [bh, c*c + 2c]: the chunk partials added up (chunk_sum_kernel)
   T* coef;       // backward: [bh, c*c] (dG_ij / (r_i s_j))
   T* diag;       // backward: [bh, 2c] (-rho/r^2, -kappa/s^2)
   double* dtau;  // backward: [bh]
@@ -61,6 +63,8 @@ Workspace<T> carve(void* ws, int64_t bh, int64_t c, int64_t n) {
   p += detail::round_up_256(bh * 8);
   w.partial = reinterpret_cast<T*>(p);
   p += detail::round_up_256(bh * num_chunks(n) * part * elem);
+  w.sums = reinterpret_cast<double*>(p);
+  p += detail::round_up_256(bh * part * 8);
   w.coef = reinterpret_cast<T*>(p);
   p += detail::round_up_256(bh * c * c * elem);
   w.diag = reinterpret_cast<T*>(p);
@@ -72,13 +76,13 @@ Workspace<T> carve(void* ws, int64_t bh, int64_t c, int64_t n) {
 
 template <typename T>
 __global__ void gram_kernel(const T* __restrict__ a, const T* __restrict__ b, const T* __restrict__ gate, int64_t c,
-                            int64_t n, int64_t chunk_len, bool with_norms, T* __restrict__ partial) {
+                            int64_t n, bool with_norms, T* __restrict__ partial) {
   constexpr int TN = tile_n<T>();
   extern __shared__ unsigned char smem_raw[];
   T* sa = reinterpret_cast<T*>(smem_raw);  // [c, TN + 1]
   T* sb = sa + c * (TN + 1);               // [c, TN + 1]
   const int64_t g = blockIdx.y, chunk = blockIdx.x, chunks = gridDim.x;
-  const int64_t base = g * c * n, col0 = chunk * chunk_len, col1 = min(n, col0 + chunk_len);
+  const int64_t base = g * c * n, col0 = chunk * kChunk, col1 = min(n, col0 + kChunk);
   const int64_t cc = c * c, total = with_norms ? cc + 2 * c : cc;
 
   T acc[kMaxPairsPerThread];
@@ -130,19 +134,40 @@ __global__ void gram_kernel(const T* __restrict__ a, const T* __restrict__ b, co
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// chunk sums: block (p, g) adds entry p of (batch, head) g's chunk partials; each thread a fixed strided subset of
+// the chunks in double, then a fixed-order tree, so the result is deterministic. Many blocks instead of one per
+// (b, h): at 1920x1080 that serial sum over 2,025 chunks made the forward slower than PyTorch's stock chain.
+
+template <typename T>
+__global__ void chunk_sum_kernel(const T* __restrict__ partial, int64_t chunks, int64_t part,
+                                 double* __restrict__ sums) {
+  __shared__ double smem[kThreads];
+  const int64_t p = blockIdx.x, g = blockIdx.y;
+  double acc = 0;
+  for (int64_t k = threadIdx.x; k < chunks; k += blockDim.x) {
+    acc += static_cast<double>(partial[(g * chunks + k) * part + p]);
+  }
+  const double s = detail::block_sum(acc, smem);
+  if (threadIdx.x == 0) sums[g * part + p] = s;
+}
+
+// Threads for chunk_sum_kernel: a power of two (block_sum's tree) from 32 to kThreads, about one per chunk.
+inline int chunk_sum_threads(int64_t chunks) {
+  int t = 32;
+  while (t < kThreads && t < chunks) t *= 2;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // forward finalize: one block per (b, h)
 
 template <typename T>
-__global__ void forward_finalize_kernel(const T* __restrict__ partial, int64_t chunks, const T* __restrict__ tau,
+__global__ void forward_finalize_kernel(const double* __restrict__ sums, const T* __restrict__ tau,
                                         int64_t heads, int64_t c, T* __restrict__ G, T* __restrict__ A,
                                         T* __restrict__ r, T* __restrict__ s) {
   extern __shared__ double sum[];  // [c*c + 2c]
   const int64_t g = blockIdx.x, cc = c * c, part = cc + 2 * c;
-  for (int64_t p = threadIdx.x; p < part; p += blockDim.x) {
-    double acc = 0;
-    for (int64_t k = 0; k < chunks; ++k) acc += static_cast<double>(partial[(g * chunks + k) * part + p]);
-    sum[p] = acc;
-  }
+  for (int64_t p = threadIdx.x; p < part; p += blockDim.x) sum[p] = sums[g * part + p];
   __syncthreads();
   const double eps = detail::kNormEps;
   for (int64_t i = threadIdx.x; i < c; i += blockDim.x) {
@@ -197,7 +222,7 @@ __global__ void apply_kernel(const T* __restrict__ A, const T* __restrict__ v, c
 // backward finalize: one block per (b, h); thread i handles row i of dZ and column i for kappa
 
 template <typename T>
-__global__ void backward_finalize_kernel(const T* __restrict__ partial, int64_t chunks, const T* __restrict__ tau,
+__global__ void backward_finalize_kernel(const double* __restrict__ sums, const T* __restrict__ tau,
                                          int64_t heads, int64_t c, const T* __restrict__ G, const T* __restrict__ A,
                                          const T* __restrict__ r, const T* __restrict__ s, T* __restrict__ coef,
                                          T* __restrict__ diag, double* __restrict__ dtau_part) {
@@ -205,11 +230,7 @@ __global__ void backward_finalize_kernel(const T* __restrict__ partial, int64_t 
   double* dG = sh;
   double* rowdtau = sh + c * c;
   const int64_t g = blockIdx.x, cc = c * c, part = cc + 2 * c;
-  for (int64_t p = threadIdx.x; p < cc; p += blockDim.x) {
-    double acc = 0;
-    for (int64_t k = 0; k < chunks; ++k) acc += static_cast<double>(partial[(g * chunks + k) * part + p]);
-    dG[p] = acc;  // dA for now
-  }
+  for (int64_t p = threadIdx.x; p < cc; p += blockDim.x) dG[p] = sums[g * part + p];  // dA for now
   __syncthreads();
   const double t = static_cast<double>(tau[g % heads]);
   const T* Ag = A + g * cc;
@@ -363,10 +384,14 @@ int32_t forward_cuda(const char* fn, const T* x, const T* y, const T* v, const T
   const int64_t chunks = num_chunks(n);
   const size_t shm = 2 * c * (tile_n<T>() + 1) * sizeof(T);
   gram_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), kThreads, shm, stream>>>(
-      x, y, nullptr, c, n, detail::attention_chunk_len(n), true, w.partial);
+      x, y, nullptr, c, n, true, w.partial);
+  if (int32_t st = detail::check_launch(fn)) return st;
+  const int64_t part = c * c + 2 * c;
+  chunk_sum_kernel<T><<<dim3(static_cast<unsigned>(part), static_cast<unsigned>(bh)), chunk_sum_threads(chunks), 0,
+                        stream>>>(w.partial, chunks, part, w.sums);
   if (int32_t st = detail::check_launch(fn)) return st;
   forward_finalize_kernel<T><<<static_cast<unsigned>(bh), 64, (c * c + 2 * c) * sizeof(double), stream>>>(
-      w.partial, chunks, tau, heads, c, G, A, r, s);
+      w.sums, tau, heads, c, G, A, r, s);
   if (int32_t st = detail::check_launch(fn)) return st;
   dispatch_maxc<T>(c, [&](auto mc) {
     constexpr int MAXC = decltype(mc)::value;
@@ -401,10 +426,13 @@ int32_t backward_cuda(const char* fn, const T* dout, const T* x, const T* y, con
   const int64_t chunks = num_chunks(n);
   const size_t shm = 2 * c * (tile_n<T>() + 1) * sizeof(T);
   gram_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), kThreads, shm, stream>>>(
-      dout, v, gate, c, n, detail::attention_chunk_len(n), false, w.partial);
+      dout, v, gate, c, n, false, w.partial);
+  if (int32_t st = detail::check_launch(fn)) return st;
+  chunk_sum_kernel<T><<<dim3(static_cast<unsigned>(c * c), static_cast<unsigned>(bh)), chunk_sum_threads(chunks), 0,
+                        stream>>>(w.partial, chunks, c * c + 2 * c, w.sums);
   if (int32_t st = detail::check_launch(fn)) return st;
   backward_finalize_kernel<T><<<static_cast<unsigned>(bh), 64, (c * c + c) * sizeof(double), stream>>>(
-      w.partial, chunks, tau, heads, c, G, A, r, s, w.coef, w.diag, w.dtau);
+      w.sums, tau, heads, c, G, A, r, s, w.coef, w.diag, w.dtau);
   if (int32_t st = detail::check_launch(fn)) return st;
   const size_t shm2 = (2 * c * c + 2 * c) * sizeof(T);
   cudaError_t attr = cudaSuccess;
