@@ -239,7 +239,7 @@ int main() {
                               {2, 4, 20, 4096, 1.0, 2.0, false, false},
                               {1, 1, 64, 1000, 1.0, 1.0, false, false},
                               {1, 2, 40, 3000, 0.0, 25.0, false, true},
-                              // more than 256 chunks of 1,024: longer chunks (detail::attention_chunk_len)
+                              // 2,025 chunks per (batch, head): chunk_sum_kernel with several chunks per thread
                               {1, 1, 20, 1920 * 1080, 1.0, 1.0, false, true}};
     for (const Case& k : gpu_cases) run_cuda_vs_cpu(k, seed++);
   } else {
