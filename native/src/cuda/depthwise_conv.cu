@@ -30,6 +30,20 @@ constexpr int kTileW = static_cast<int>(detail::kCudaDwTileW), kTileH = static_c
 constexpr int kRowsPerPass = 8;  // 32 x 8 threads, two output rows each
 constexpr int kHaloW = kTileW + 2, kHaloH = kTileH + 2;
 
+// The plane and output tile a block of the tiled kernels owns (blockIdx.x = plane * tiles + tile).
+struct Tile {
+  int64_t p, tile, row0, col0, base;  // plane b*C+c, tile index, first output row/column, plane offset
+};
+__device__ inline Tile block_tile(int64_t h, int64_t w, int64_t tiles_x, int64_t tiles) {
+  Tile t;
+  t.p = blockIdx.x / tiles;
+  t.tile = blockIdx.x % tiles;
+  t.row0 = (t.tile / tiles_x) * kTileH;
+  t.col0 = (t.tile % tiles_x) * kTileW;
+  t.base = t.p * h * w;
+  return t;
+}
+
 // Forward: one block per (plane, 32x16 output tile) stages x with a one-pixel halo in shared memory (no per-element
 // index division, each input read once from global memory), 32x8 threads with two output rows each.
 template <bool kGelu>
@@ -39,30 +53,28 @@ __global__ void __launch_bounds__(kTileW* kRowsPerPass)
                            float* __restrict__ pre) {
   __shared__ float xs[kHaloH][kHaloW];
   const int tx = threadIdx.x, ty = threadIdx.y, lane = ty * kTileW + tx;
-  const int64_t p = blockIdx.x / tiles, tile = blockIdx.x % tiles;
-  const int64_t row0 = (tile / tiles_x) * kTileH, col0 = (tile % tiles_x) * kTileW;
-  const int64_t base = p * h * w;
+  const Tile t = block_tile(h, w, tiles_x, tiles);
   for (int i = lane; i < kHaloH * kHaloW; i += kTileW * kRowsPerPass) {
     const int r = i / kHaloW, c = i % kHaloW;
-    const int64_t gr = row0 + r - 1, gc = col0 + c - 1;
-    xs[r][c] = gr >= 0 && gr < h && gc >= 0 && gc < w ? x[base + gr * w + gc] : 0.f;
+    const int64_t gr = t.row0 + r - 1, gc = t.col0 + c - 1;
+    xs[r][c] = gr >= 0 && gr < h && gc >= 0 && gc < w ? x[t.base + gr * w + gc] : 0.f;
   }
-  const float* kc = k + (p % channels) * 9;
+  const float* kc = k + (t.p % channels) * 9;
   float kr[9];
 #pragma unroll
-  for (int t = 0; t < 9; ++t) kr[t] = kc[t];
+  for (int tap = 0; tap < 9; ++tap) kr[tap] = kc[tap];
   __syncthreads();
 #pragma unroll
   for (int pass = 0; pass < kTileH / kRowsPerPass; ++pass) {
     const int r = ty + pass * kRowsPerPass;
-    const int64_t gr = row0 + r, gc = col0 + tx;
+    const int64_t gr = t.row0 + r, gc = t.col0 + tx;
     if (gr >= h || gc >= w) continue;
     float acc = 0.f;
 #pragma unroll
     for (int i = 0; i < 3; ++i)
 #pragma unroll
       for (int j = 0; j < 3; ++j) acc = fmaf(kr[i * 3 + j], xs[r + i][tx + j], acc);
-    const int64_t e = base + gr * w + gc;
+    const int64_t e = t.base + gr * w + gc;
     if constexpr (kGelu) {
       if (pre != nullptr) pre[e] = acc;
       y[e] = gelu_f(acc);
@@ -82,31 +94,29 @@ __global__ void __launch_bounds__(kTileW* kRowsPerPass)
   __shared__ float xs[kDw ? kHaloH : 1][kDw ? kHaloW : 1];
   __shared__ double warp_sums[kRowsPerPass][9];
   const int tx = threadIdx.x, ty = threadIdx.y, lane = ty * kTileW + tx;
-  const int64_t p = blockIdx.x / tiles, tile = blockIdx.x % tiles;
-  const int64_t row0 = (tile / tiles_x) * kTileH, col0 = (tile % tiles_x) * kTileW;
-  const int64_t base = p * h * w;
+  const Tile t = block_tile(h, w, tiles_x, tiles);
   // Stage g (zero outside the image; its halo only feeds dx) and x (zero padding; only for dweight).
   for (int i = lane; i < kHaloH * kHaloW; i += kTileW * kRowsPerPass) {
     const int r = i / kHaloW, c = i % kHaloW;
-    const int64_t gr = row0 + r - 1, gc = col0 + c - 1;
+    const int64_t gr = t.row0 + r - 1, gc = t.col0 + c - 1;
     const bool inside = gr >= 0 && gr < h && gc >= 0 && gc < w;
     const bool halo = r == 0 || r == kHaloH - 1 || c == 0 || c == kHaloW - 1;
     float g = 0.f;
     if (inside && (kDx || !halo)) {
-      const int64_t off = base + gr * w + gc;
+      const int64_t off = t.base + gr * w + gc;
       g = dy[off];
       if constexpr (kGelu) g *= gelu_grad_f(pre[off]);
     }
     gs[r][c] = g;
-    if constexpr (kDw) xs[r][c] = inside ? x[base + gr * w + gc] : 0.f;
+    if constexpr (kDw) xs[r][c] = inside ? x[t.base + gr * w + gc] : 0.f;
   }
   __syncthreads();
-  const float* kc = k + (p % channels) * 9;
+  const float* kc = k + (t.p % channels) * 9;
   float acc[9] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
 #pragma unroll
   for (int pass = 0; pass < kTileH / kRowsPerPass; ++pass) {
     const int r = ty + pass * kRowsPerPass;  // tile row; halo coordinates are (r + 1, tx + 1)
-    const int64_t gr = row0 + r, gc = col0 + tx;
+    const int64_t gr = t.row0 + r, gc = t.col0 + tx;
     if (gr >= h || gc >= w) continue;
     if constexpr (kDx) {
       // x[gr][gc] feeds out[gr - i + 1][gc - j + 1] through tap (i, j): halo row r - i + 2, column tx - j + 2.
@@ -115,7 +125,7 @@ __global__ void __launch_bounds__(kTileW* kRowsPerPass)
       for (int i = 0; i < 3; ++i)
 #pragma unroll
         for (int j = 0; j < 3; ++j) a = fmaf(kc[i * 3 + j], gs[r + 2 - i][tx + 2 - j], a);
-      dx[base + gr * w + gc] = a;
+      dx[t.base + gr * w + gc] = a;
     }
     if constexpr (kDw) {
       const float g = gs[r + 1][tx + 1];
@@ -127,19 +137,19 @@ __global__ void __launch_bounds__(kTileW* kRowsPerPass)
   }
   if constexpr (kDw) {
 #pragma unroll
-    for (int t = 0; t < 9; ++t) {
-      double v = acc[t];
+    for (int tap = 0; tap < 9; ++tap) {
+      double v = acc[tap];
 #pragma unroll
       for (int off = kTileW / 2; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
-      if (tx == 0) warp_sums[ty][t] = v;
+      if (tx == 0) warp_sums[ty][tap] = v;
     }
     __syncthreads();
     if (ty == 0 && tx < 9) {
       double s = 0.0;
 #pragma unroll
       for (int q = 0; q < kRowsPerPass; ++q) s += warp_sums[q][tx];
-      const int64_t b = p / channels, c = p % channels;
-      partial[((c * batch + b) * tiles + tile) * 9 + tx] = s;
+      const int64_t b = t.p / channels, c = t.p % channels;
+      partial[((c * batch + b) * tiles + t.tile) * 9 + tx] = s;
     }
   }
 }
