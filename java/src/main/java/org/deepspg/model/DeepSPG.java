@@ -324,26 +324,30 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
 
     /** Drops this object's handle of {@code t} (no-op when not scoped or not owned). */
     void release(Tensor t) {
-      if (!scoped) return;
-      for (int i = owned.size() - 1; i >= 0; i--) {
-        if (owned.get(i) == t) {
-          owned.remove(i);
-          t.releaseReference();
-          return;
-        }
-      }
+      if (scoped && disown(t)) t.releaseReference();
     }
 
     /** Hands {@code t} over to the caller's scope (or, with no scope open, to the caller). */
     Tensor result(Tensor t) {
       if (!scoped) return t;
-      owned.remove(t);
+      disown(t);
       PointerScope outer = PointerScope.getInnerScope();
       if (outer != null) {
         outer.attach(t);
         t.releaseReference();
       }
       return t;
+    }
+
+    /** Removes this very handle (identity, not {@code Pointer.equals}) from the owned list; false if absent. */
+    private boolean disown(Tensor t) {
+      for (int i = owned.size() - 1; i >= 0; i--) {
+        if (owned.get(i) == t) {
+          owned.remove(i);
+          return true;
+        }
+      }
+      return false;
     }
 
     @Override
