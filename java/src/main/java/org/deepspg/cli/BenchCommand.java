@@ -26,6 +26,7 @@ import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.ops.NativeLibrary;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -78,8 +79,7 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Where to write the results (default: ${DEFAULT-VALUE}).")
   Path json;
 
-  @Option(names = "--no-onednn", description = "Keep libtorch's oneDNN CPU kernels off (see enhance --help).")
-  boolean noOneDnn;
+  @Mixin OneDnnOption oneDnn;
 
   /** One measured configuration. */
   record Row(int width, int height, int batch, String mode, double imagesPerSecond, double msPerImage,
@@ -101,7 +101,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     DeepSPG net = null;
     HRNet hr = null;
-    Enhancer.Builder b = Enhancer.builder().device(device).oneDnn(!noOneDnn);
+    Enhancer.Builder b = Enhancer.builder().device(device).oneDnn(oneDnn.mode());
     String modelDesc;
     Path file = Path.of(model);
     DeepSPGConfig cfg;
@@ -142,7 +142,7 @@ public final class BenchCommand implements Callable<Integer> {
     try (e) {
       out.printf(Locale.ROOT, "bench: %s, HRNet %s, device %s, libtorch threads %d, oneDNN %s%n", modelDesc,
           e.usesHrnet() ? hrnet : "not used", e.device(), torch.get_num_threads(),
-          torch.globalContext().userEnabledMkldnn() ? "on" : "off");
+          e.oneDnn().describe());
       out.printf(Locale.ROOT, "%-11s %5s %-6s %9s %11s %11s %11s%n", "size", "batch", "mode", "images/s", "ms/image",
           "hrnet ms", "network ms");
       out.flush();
@@ -201,7 +201,8 @@ public final class BenchCommand implements Callable<Integer> {
   private String toJson(List<Row> rows, String modelDesc) {
     StringBuilder sb = new StringBuilder("{\n  \"model\": \"").append(modelDesc.replace("\"", "'"))
         .append("\",\n  \"device\": \"").append(device).append("\",\n  \"threads\": ")
-        .append(torch.get_num_threads()).append(",\n  \"onednn\": ").append(!noOneDnn)
+        .append(torch.get_num_threads()).append(",\n  \"onednn\": \"")
+        .append(org.deepspg.ops.OneDnn.verdict().describe().replace("\"", "'")).append('"')
         .append(",\n  \"results\": [\n");
     for (int i = 0; i < rows.size(); i++) {
       Row r = rows.get(i);

@@ -79,7 +79,8 @@ public final class DemoCommand implements Callable<Integer> {
     List<String[]> rows = new ArrayList<>(); // name, input rel, output rel, info
     int failed = 0;
     try (enhancer) {
-      out.println("demo: " + files.size() + " samples from " + dir + " with " + enhancer.modelSource());
+      out.println("demo: " + files.size() + " samples from " + dir + " with " + enhancer.modelSource()
+          + (enhancer.device().equals("cpu") ? ", oneDNN " + enhancer.oneDnn().describe() : ""));
       out.flush();
       for (Path f : files) {
         String name = f.getFileName().toString();

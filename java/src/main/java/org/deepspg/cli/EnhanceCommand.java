@@ -107,7 +107,8 @@ public final class EnhanceCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     try (enhancer) {
       out.println("model: " + enhancer.modelSource() + " " + enhancer.config().describe() + " on "
-          + enhancer.device() + (enhancer.ensemble() ? ", self-ensemble" : ""));
+          + enhancer.device() + (enhancer.ensemble() ? ", self-ensemble" : "")
+          + (enhancer.device().equals("cpu") ? ", oneDNN " + enhancer.oneDnn().describe() : ""));
       out.flush();
       ProgressBar bar = new ProgressBar(System.err, "enhance", jobs.size(), 0);
       for (Job j : jobs) {

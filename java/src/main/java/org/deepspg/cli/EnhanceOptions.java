@@ -10,6 +10,7 @@ import java.util.Locale;
 import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.Models;
 import org.deepspg.infer.TileOptions;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -42,10 +43,7 @@ public final class EnhanceOptions {
   @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower, slightly smoother).")
   boolean ensemble;
 
-  @Option(names = "--no-onednn",
-      description = "Keep libtorch's oneDNN CPU kernels off (the project default for training; the HRNet prior of "
-          + "models with SEMs then runs ~2x slower). Inference turns them on by default: forward results agree.")
-  boolean noOneDnn;
+  @Mixin OneDnnOption oneDnn;
 
   /** @return the tiling options these flags select */
   TileOptions tiling() {
@@ -63,7 +61,8 @@ public final class EnhanceOptions {
    * @throws IllegalArgumentException for inconsistent flags
    */
   Enhancer.Builder builder() {
-    Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble).oneDnn(!noOneDnn);
+    Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble)
+        .oneDnn(oneDnn.mode());
     String m = model == null ? "s" : model.trim();
     String lower = m.toLowerCase(Locale.ROOT);
     if ((lower.equals("s") || lower.equals("l")) && !Files.exists(Path.of(m))) {

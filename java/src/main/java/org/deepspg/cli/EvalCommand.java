@@ -7,17 +7,22 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.DatasetLayouts;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.EvalReport;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.ops.Backends;
+import org.deepspg.ops.OneDnn;
 import org.deepspg.train.EvalRunner;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -86,6 +91,8 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default ${DEFAULT-VALUE})")
   String device;
 
+  @Mixin OneDnnOption oneDnn;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -109,6 +116,14 @@ public final class EvalCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("deepspg eval: " + e.getMessage());
       spec.commandLine().getErr().flush();
       return 2;
+    }
+    if (which.model != null && device.equals("cpu")) {
+      // auto: the model itself on a fixed dark input must give the same result with oneDNN on and off.
+      EvalRunner.Method mm = m;
+      Image probe = new Image(128, 96, Images.floatsOf(OneDnn.fixedRandom(new long[] {1, 3, 96, 128}, 42).abs()
+          .mul(new Scalar(0.3))), null, Image.Metadata.MEMORY);
+      out.println("oneDNN: " + OneDnn.apply(oneDnn.mode(), List.of(new OneDnn.Probe("model forward",
+          () -> Images.tensorOf(mm.enhance(probe, probe), 1, 3, 96, 128)))).describe());
     }
     EvalReport rep = EvalRunner.run(ds, m, limit);
     out.print(EvalReport.table(List.of(rep)));

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.Loader;
@@ -18,11 +19,14 @@ import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.FlopCounter;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.infer.Enhancer;
 import org.deepspg.ops.Backends;
+import org.deepspg.ops.OneDnn;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.train.TrainCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -49,6 +53,8 @@ public final class InfoCommand implements Callable<Integer> {
       description = "Print the parameter count of the HRNet prior (w48 = HRNetV2-W48 ADE20K, built without weights).")
   String hrnet;
 
+  @Mixin OneDnnOption oneDnn;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
@@ -68,11 +74,24 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("kernels library: " + NativeLibrary.libraryPath());
     out.println("malloc: " + Backends.allocator());
     out.println("environment: " + Backends.environment());
+    out.println("oneDNN: " + oneDnnVerdict());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));
     out.println("cuda devices (kernels): " + NativeLibrary.cudaDeviceCount());
     out.println("cuda available (libtorch): " + (torch.cuda_is_available() ? "yes" : "no"));
     out.flush();
     return 0;
+  }
+
+  /** The oneDNN decision for the bundled default model on this machine (what {@code enhance} would use). */
+  private String oneDnnVerdict() {
+    if (!Models.bundledAvailable(Models.DEFAULT_NAME)) {
+      return OneDnn.apply(oneDnn.mode(), List.of()).describe() + " (convolutions only: no bundled model)";
+    }
+    try (Enhancer e = Enhancer.builder().oneDnn(oneDnn.mode()).build()) {
+      return e.oneDnn().describe();
+    } catch (IOException | RuntimeException e) {
+      return OneDnn.verdict().describe() + " (bundled model not loaded: " + e.getMessage() + ")";
+    }
   }
 
   private void printModel(PrintWriter out) throws IOException {

@@ -14,8 +14,10 @@ import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.train.Priors;
 import org.deepspg.train.TrainConfig;
 import org.deepspg.train.Trainer;
+import org.deepspg.ops.OneDnn;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -59,6 +61,8 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--overwrite", description = "start a new run even if run.dir already holds last.pth")
   boolean overwrite;
 
+  @Mixin OneDnnOption oneDnn;
+
   @Parameters(paramLabel = "key=value", arity = "0..*", description = "configuration overrides")
   List<String> overrides = new ArrayList<>();
 
@@ -101,6 +105,9 @@ public final class TrainCommand implements Callable<Integer> {
         }
         trainer = new Trainer(cfg, Priors.load(cfg));
       }
+      // auto: convolutions of every shape class, forward and input/weight gradients, must agree with oneDNN off.
+      out.println("oneDNN: " + OneDnn.apply(oneDnn.mode(), OneDnn.convProbes(true)).describe());
+      out.flush();
       Trainer.Result r = trainer.run();
       out.printf("steps %d, best val PSNR %.3f dB (step %d), weights %s%n", r.steps(), r.bestPsnr(), r.bestStep(),
           r.finalWeights());

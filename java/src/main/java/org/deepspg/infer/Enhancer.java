@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Lock;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.InferenceMode;
@@ -31,6 +33,7 @@ import org.deepspg.model.prior.PriorWeights;
 import org.deepspg.ops.AttentionContext;
 import org.deepspg.ops.Backends;
 import org.deepspg.ops.NativeLibrary;
+import org.deepspg.ops.OneDnn;
 import org.deepspg.ops.Scopes;
 
 /**
@@ -80,6 +83,7 @@ public final class Enhancer implements AutoCloseable {
   private final int batchSize;
   private final ReadOptions readOptions;
   private final String modelSource;
+  private volatile OneDnn.Verdict oneDnnVerdict = OneDnn.verdict();
   private final LongAdder hrnetNanos = new LongAdder();
   private final LongAdder networkNanos = new LongAdder();
   private final LongAdder images = new LongAdder();
@@ -119,7 +123,7 @@ public final class Enhancer implements AutoCloseable {
    */
   public Image enhance(Image img) {
     checkOpen();
-    float[] out = enhancePlanar(img.rgb(), img.height(), img.width());
+    float[] out = locked(() -> enhancePlanar(img.rgb(), img.height(), img.width()));
     images.increment();
     return new Image(img.width(), img.height(), out, img.alpha(), img.metadata());
   }
@@ -151,7 +155,8 @@ public final class Enhancer implements AutoCloseable {
         int n = 3 * h * w;
         float[] batch = new float[(j - i) * n];
         for (int k = i; k < j; k++) System.arraycopy(imgs.get(k).rgb(), 0, batch, (k - i) * n, n);
-        float[] res = runWholeFloats(batch, j - i, h, w);
+        int nb = j - i;
+        float[] res = locked(() -> runWholeFloats(batch, nb, h, w));
         for (int k = i; k < j; k++) {
           float[] o = new float[n];
           System.arraycopy(res, (k - i) * n, o, 0, n);
@@ -218,7 +223,8 @@ public final class Enhancer implements AutoCloseable {
       int k = tiles.tiles(h, w) ? 1 : (int) Math.min(batchSize, b - i);
       float[] chunk = new float[k * n];
       System.arraycopy(all, i * n, chunk, 0, k * n);
-      float[] res = k == 1 ? enhancePlanar(chunk, (int) h, (int) w) : runWholeFloats(chunk, k, (int) h, (int) w);
+      float[] res = locked(() -> k == 1 ? enhancePlanar(chunk, (int) h, (int) w)
+          : runWholeFloats(chunk, k, (int) h, (int) w));
       System.arraycopy(res, 0, all, i * n, k * n);
     }
     images.add(b);
@@ -272,6 +278,11 @@ public final class Enhancer implements AutoCloseable {
     return tiles;
   }
 
+  /** @return the oneDNN decision in force when this Enhancer was built (self-check verdict under AUTO) */
+  public OneDnn.Verdict oneDnn() {
+    return oneDnnVerdict;
+  }
+
   /** @return whether self-ensemble is on */
   public boolean ensemble() {
     return ensemble;
@@ -312,7 +323,21 @@ public final class Enhancer implements AutoCloseable {
         InferenceMode im = new InferenceMode()) {
       Tensor x = toDevice(Images.tensorOf(data, b, 3, h, w));
       Tensor y = runTransforms(x, null);
-      return Images.floatsOf(y);
+      float[] out = Images.floatsOf(y);
+      int n = 3 * h * w;
+      for (int k = 0; k < b; k++) OutputGuard.check(data, k * n, out, k * n, n);
+      return out;
+    }
+  }
+
+  /** Runs inference while no oneDNN self-check can flip the process-wide setting (see {@link OneDnn}). */
+  private static float[] locked(Supplier<float[]> inference) {
+    Lock l = OneDnn.shared();
+    l.lock();
+    try {
+      return inference.get();
+    } finally {
+      l.unlock();
     }
   }
 
@@ -370,6 +395,7 @@ public final class Enhancer implements AutoCloseable {
           for (int x = 0; x < w; x++) out[o + x] /= sy[y] * sx[x];
         }
       }
+      OutputGuard.check(chw, 0, out, 0, 3 * n);
       return out;
     } finally {
       if (rec != null) {
@@ -442,6 +468,19 @@ public final class Enhancer implements AutoCloseable {
     return Padding.crop(y, h, w);
   }
 
+  /**
+   * The Enhancer's own computation for the oneDNN self-check: prior (if any) and network on a fixed dark 96×128
+   * input, unclamped (a clamp could hide differences in the saturated range).
+   */
+  private OneDnn.Probe selfCheckProbe() {
+    return new OneDnn.Probe("model forward (" + config.describe() + ", 1x3x96x128)", () -> {
+      try (NoGradGuard ng = new NoGradGuard(); InferenceMode im = new InferenceMode()) {
+        Tensor x = OneDnn.fixedRandom(new long[] {1, 3, 96, 128}, 42).abs().mul(new Scalar(0.3));
+        return runOnce(x).clone();
+      }
+    });
+  }
+
   /** Self-ensemble transform t ∈ [0, 8): optional horizontal flip (t ≥ 4), then t mod 4 quarter turns. */
   static Tensor transform(Tensor x, int t) {
     Tensor y = (t & 4) != 0 ? x.flip(3) : x;
@@ -482,7 +521,7 @@ public final class Enhancer implements AutoCloseable {
     private TileOptions tiles = TileOptions.DEFAULT;
     private boolean ensemble;
     private boolean tileContext = true;
-    private boolean oneDnn;
+    private OneDnn.Mode oneDnn = OneDnn.defaultMode();
     private int batchSize = 1;
     private ReadOptions readOptions = ReadOptions.DEFAULT;
 
@@ -605,22 +644,24 @@ public final class Enhancer implements AutoCloseable {
     }
 
     /**
-     * Turns libtorch's oneDNN (mkldnn) CPU kernels on for the whole process when the Enhancer is built.
+     * Whether libtorch's oneDNN (mkldnn) CPU kernels may run, for the whole process (see {@link OneDnn}).
      *
-     * <p>The project disables oneDNN by default ({@link org.deepspg.ops.Backends}) because its convolution
-     * <em>input gradients</em> were wrong on some CPUs. The enhancement network does not need it (its depthwise and
-     * 1×1 convolutions, LayerNorms and attention run on this project's kernels: DeepSPG-S at 608×416, 738 ± 55 ms on
-     * vs 772 ± 155 ms off), but the HRNet-W48 prior of models with SEMs is dense 3×3 convolutions, which libtorch
-     * runs 2.25× faster with oneDNN (600×400: 618 vs 1,393 ms; BENCHMARKS.md). Forward results agree with the
-     * fallback to float rounding (checked by {@code EnhancerTest}). Use this in inference-only processes; do not turn
-     * it on in a process that also trains (the setting is global). The CLI's {@code enhance}, {@code demo} and
-     * {@code bench} do it unless {@code --no-onednn} is given.
+     * <p>oneDNN runs the dense convolutions of the HRNet prior about 2× faster than libtorch's fallback, but on some
+     * CPUs it computes wrong results (NaN forward passes of DeepSPG-S were seen on an AVX-512 AMD EPYC). Under
+     * {@link OneDnn.Mode#AUTO} (the default) {@link #build()} runs a self-check on this machine: a small forward of
+     * the loaded model (with its prior) on a fixed input and one convolution of each shape class the models use, with
+     * oneDNN off and on; oneDNN is enabled only if the results agree to float32 tolerance (costs well under a second
+     * the first time). {@link OneDnn.Mode#OFF} never enables it; {@link OneDnn.Mode#ON} enables it unchecked. The
+     * setting is process-wide: do not build an Enhancer with AUTO or ON in a process that also trains. Ignored on
+     * CUDA. Whatever the setting, the Enhancer refuses outputs that are non-finite or collapsed
+     * ({@link BadOutputException}). The verdict: {@link Enhancer#oneDnn()}.
      *
-     * @param on whether to enable oneDNN at build time (default false: the process setting is left alone)
+     * @param mode OFF, AUTO (default; system property {@value OneDnn#MODE_PROPERTY} changes the default) or ON
      * @return this
      */
-    public Builder oneDnn(boolean on) {
-      this.oneDnn = on;
+    public Builder oneDnn(OneDnn.Mode mode) {
+      if (mode == null) throw new IllegalArgumentException("oneDNN mode is null");
+      this.oneDnn = mode;
       return this;
     }
 
@@ -681,7 +722,6 @@ public final class Enhancer implements AutoCloseable {
 
     private Enhancer load(String dev) throws IOException {
       NativeLibrary.ensureLoaded();
-      if (oneDnn) torch.globalContext().setUserEnabledMkldnn(true);
       DeepSPG net;
       DeepSPGConfig cfg;
       String source;
@@ -732,7 +772,12 @@ public final class Enhancer implements AutoCloseable {
           net.to(d, false);
           if (hr != null) hr.to(d, false);
         }
-        return new Enhancer(this, net, cfg, source, ownsNet, hr, ownsHr, d, dev);
+        Enhancer e = new Enhancer(this, net, cfg, source, ownsNet, hr, ownsHr, d, dev);
+        if (d == null) {
+          e.oneDnnVerdict = OneDnn.apply(oneDnn, List.of(e.selfCheckProbe()));
+          e.resetStats();
+        }
+        return e;
       } catch (IOException | RuntimeException e) {
         if (ownsNet) net.close();
         if (ownsHr) hr.close();

@@ -11,16 +11,16 @@ import org.deepspg.kernels.global.kernels;
 /**
  * Process-wide libtorch backend settings of the project.
  *
- * <p><b>oneDNN (mkldnn) is disabled.</b> libtorch's oneDNN convolution was seen computing wrong input gradients for
- * out_channels &lt; 16 with bytedeco libtorch 2.10.0-1.5.13 on an AMD EPYC/AVX-512 CPU (STYLE §0). The project
- * therefore runs every CPU convolution through libtorch's native (non-oneDNN) kernels, for training and inference
- * alike, so that one configuration is tested ({@code ConvGradientTest} checks float32 conv input gradients against an
- * independent float64 im2col+matmul reference). The cost is CPU convolution speed only; CUDA (cuDNN) is unaffected.
+ * <p><b>oneDNN (mkldnn) starts disabled.</b> libtorch's oneDNN convolution computes wrong results on some CPUs (wrong
+ * input gradients for out_channels &lt; 16, NaN forward passes; seen with bytedeco libtorch 2.10.0-1.5.13 on an AMD
+ * EPYC with AVX-512, STYLE §0). Every process therefore starts with libtorch's native (non-oneDNN) kernels; only
+ * {@link OneDnn#apply} turns oneDNN on, after a self-check on the machine it runs on ({@code --onednn auto}, the
+ * CLI default) or when forced ({@code --onednn on}). CUDA (cuDNN) is unaffected. NNPACK is disabled too.
  *
  * <p>{@link #init()} is idempotent and is called by {@link NativeLibrary#ensureLoaded()}, i.e. by every op of this
  * package; code that uses only stock libtorch modules (nn, model, train) must call it once at start-up. Setting the
- * system property {@code deepspg.mkldnn=true} keeps oneDNN enabled (for experiments and for demonstrating the defect
- * with {@code ConvGradientTest}; not supported for training).
+ * system property {@code deepspg.mkldnn=true} starts with oneDNN enabled instead (for demonstrating the defect with
+ * {@code ConvGradientTest}; not supported).
  *
  * <p><b>glibc malloc is tuned for tensor workloads.</b> Every op output and gradient is a fresh block of a few MB to a
  * few hundred MB; with glibc's defaults such blocks are mmap'ed and unmapped (or trimmed off the heap top) on every
@@ -73,6 +73,10 @@ public final class Backends {
       if (initialised) return;
       NativeLibrary.loadLibtorch();
       globalContext().setUserEnabledMkldnn(Boolean.getBoolean(MKLDNN_PROPERTY));
+      // NNPACK is never the right choice here (it only serves some convolutions on CPUs it supports; ours run on
+      // our kernels), and asking for it prints "Could not initialize NNPACK! Reason: Unsupported hardware." before
+      // every convolution on CPUs it does not know. libtorch checks this flag before it initialises NNPACK.
+      globalContext().setUserEnabledNNPACK(false);
       allocator = tuneAllocator(System.getProperty(MALLOC_PROPERTY, "tuned"));
       initialised = true;
       StringBuilder missing = new StringBuilder();

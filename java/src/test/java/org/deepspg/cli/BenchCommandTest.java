@@ -10,25 +10,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.deepspg.infer.InferTestSupport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code deepspg bench}: table and JSON for every size x batch. */
 class BenchCommandTest {
-  private static boolean oneDnnBefore;
-
-  @BeforeAll
-  static void before() {
-    oneDnnBefore = InferTestSupport.enableOneDnn();
-  }
-
-  @AfterAll
-  static void after() {
-    InferTestSupport.restoreOneDnn(oneDnnBefore);
-  }
-
   @Test
   void measuresEverySizeAndBatch(@TempDir Path dir) throws IOException {
     Path model = InferTestSupport.exportRandom(dir, "tiny.pth", InferTestSupport.tinyBaseline(), 1);

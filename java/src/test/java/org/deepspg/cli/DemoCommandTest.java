@@ -15,25 +15,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.deepspg.data.Images;
 import org.deepspg.infer.InferTestSupport;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code deepspg demo}: before/after page with relative links that resolve. */
 class DemoCommandTest {
-  private static boolean oneDnnBefore;
-
-  @BeforeAll
-  static void before() {
-    oneDnnBefore = InferTestSupport.enableOneDnn();
-  }
-
-  @AfterAll
-  static void after() {
-    InferTestSupport.restoreOneDnn(oneDnnBefore);
-  }
-
   @Test
   void writesPairsAndAnIndexWithRelativeLinks(@TempDir Path dir) throws IOException {
     Path model = InferTestSupport.exportRandom(dir, "tiny.pth", InferTestSupport.tinyBaseline(), 1);

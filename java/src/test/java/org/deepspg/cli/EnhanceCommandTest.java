@@ -22,7 +22,6 @@ import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.InferTestSupport;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,17 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 class EnhanceCommandTest {
   @TempDir static Path shared;
   static Path model;
-  private static boolean oneDnnBefore;
 
   @BeforeAll
   static void exportModel() throws IOException {
-    oneDnnBefore = InferTestSupport.enableOneDnn(); // enhance turns oneDNN on; restored after the class
     model = InferTestSupport.exportRandom(shared, "tiny.pth", InferTestSupport.tinyBaseline(), 1);
-  }
-
-  @AfterAll
-  static void restore() {
-    InferTestSupport.restoreOneDnn(oneDnnBefore);
   }
 
   static Image img(int h, int w, long seed) {

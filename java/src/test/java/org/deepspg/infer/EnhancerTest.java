@@ -46,19 +46,16 @@ class EnhancerTest {
   /** Same network on the same pixels, different reduction splits possible across oneDNN primitives: float noise. */
   private static final float FLOAT_TOL = 1e-5f;
 
-  private static boolean oneDnnBefore;
   private static DeepSPG tiny;
 
   @BeforeAll
   static void setUp() {
-    oneDnnBefore = InferTestSupport.enableOneDnn();
     tiny = InferTestSupport.randomModel(InferTestSupport.tinyBaseline(), 1, InferTestSupport.TEST_TAU);
   }
 
   @AfterAll
   static void tearDown() {
     tiny.close();
-    InferTestSupport.restoreOneDnn(oneDnnBefore);
   }
 
   private static Enhancer enhancer(TileOptions t) throws IOException {
@@ -247,23 +244,6 @@ class EnhancerTest {
       assertFalse(java.util.Arrays.equals(got, Images.floatsOf(plain.enhance(x))), "ensemble changes the result");
     } finally {
       mild.close();
-    }
-  }
-
-  @Test
-  void oneDnnForwardMatchesTheFallback() throws IOException {
-    Image img = InferTestSupport.darkImage(48, 64, 8);
-    try (Enhancer e = enhancer(TileOptions.never())) {
-      float[] on = e.enhance(img).rgb();
-      torch.globalContext().setUserEnabledMkldnn(false);
-      float[] off;
-      try {
-        off = e.enhance(img).rgb();
-      } finally {
-        torch.globalContext().setUserEnabledMkldnn(true);
-      }
-      // Different convolution kernels, same math: float32 rounding only.
-      assertArrayEquals(off, on, 1e-4f);
     }
   }
 

@@ -179,26 +179,6 @@ public final class InferTestSupport {
   }
 
   /**
-   * Turns oneDNN on for a test class (inference is ~200× faster with it, see {@link Enhancer.Builder#oneDnn}).
-   *
-   * @return the previous setting, for {@link #restoreOneDnn(boolean)} in {@code @AfterAll} (training tests in the
-   *     same JVM rely on the project default)
-   */
-  public static boolean enableOneDnn() {
-    NativeLibrary.ensureLoaded();
-    boolean prev = torch.globalContext().userEnabledMkldnn();
-    torch.globalContext().setUserEnabledMkldnn(true);
-    return prev;
-  }
-
-  /**
-   * @param prev the value {@link #enableOneDnn()} returned
-   */
-  public static void restoreOneDnn(boolean prev) {
-    torch.globalContext().setUserEnabledMkldnn(prev);
-  }
-
-  /**
    * The bundled sample (repository {@code samples/}), or null when not found from the working directory.
    *
    * @param name file name, e.g. {@code aitzgorri.jpg}

@@ -1,0 +1,69 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import java.util.Locale;
+import org.deepspg.ops.OneDnn;
+
+/**
+ * Refuses enhanced images that cannot be right: non-finite values, or a constant (collapsed) image made from an input
+ * that is not constant. A numerical fault upstream (a CPU kernel library computing wrong results on this machine, a
+ * checkpoint with NaN weights) otherwise ends as a black or white picture written with exit code 0; the guard turns
+ * it into an error that names the likely cause, so that the caller can report the file and go on with the others.
+ */
+final class OutputGuard {
+  /** Output range below which an image counts as constant: a quarter of an 8-bit step. */
+  static final float COLLAPSED_RANGE = 1f / 1024;
+  /** Input range above which a constant output cannot be right: four 8-bit steps. */
+  static final float VARIED_INPUT_RANGE = 4f / 255;
+
+  private OutputGuard() {}
+
+  /**
+   * Checks one image.
+   *
+   * @param in the input, planar {@code [3, H, W]} values from {@code inOff}
+   * @param inOff offset of the image in {@code in}
+   * @param out the output, same layout, from {@code outOff}
+   * @param outOff offset of the image in {@code out}
+   * @param n values per image (3·H·W)
+   * @throws BadOutputException when the output is non-finite or collapsed while the input is neither
+   */
+  static void check(float[] in, int inOff, float[] out, int outOff, int n) {
+    float omin = Float.POSITIVE_INFINITY, omax = Float.NEGATIVE_INFINITY;
+    int nonFinite = 0;
+    for (int i = outOff; i < outOff + n; i++) {
+      float v = out[i];
+      if (!Float.isFinite(v)) {
+        nonFinite++;
+        continue;
+      }
+      omin = Math.min(omin, v);
+      omax = Math.max(omax, v);
+    }
+    float imin = Float.POSITIVE_INFINITY, imax = Float.NEGATIVE_INFINITY;
+    boolean inFinite = true;
+    for (int i = inOff; i < inOff + n; i++) {
+      float v = in[i];
+      if (!Float.isFinite(v)) {
+        inFinite = false;
+        continue;
+      }
+      imin = Math.min(imin, v);
+      imax = Math.max(imax, v);
+    }
+    String cause = "; likely cause: a numerical fault in the CPU kernels (oneDNN: " + OneDnn.verdict().describe()
+        + "; try --onednn off) or non-finite model weights";
+    if (nonFinite > 0 && inFinite) {
+      throw new BadOutputException(String.format(Locale.ROOT,
+          "refusing to write: %d of %d output values are NaN or infinite although the input is finite%s", nonFinite,
+          n, cause));
+    }
+    if (nonFinite == 0 && omax - omin < COLLAPSED_RANGE && imax - imin >= VARIED_INPUT_RANGE) {
+      throw new BadOutputException(String.format(Locale.ROOT,
+          "refusing to write: the output is a constant image (%.4f) although the input varies (%.4f to %.4f)%s",
+          omin, imin, imax, cause));
+    }
+  }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+# Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+"""Reference outputs of the bundled model on samples/, computed WITHOUT this project's Java or native code.
+
+The user-path golden tests (java/src/test/java/org/deepspg/cli/UserPathGoldenTest.java) compare what
+`deepspg enhance` / `deepspg demo` / the Java API write against these files. They come from an independent path:
+the spec's PyTorch reference program (deepspg_ref.py, beside the checkout in ../shared/reference; Debian's
+python3-torch runs it), the bundled weights read with torch.load, images decoded by Pillow, and the inference
+protocol of ARCHITECTURE.md §6 written out here: reflect-pad bottom/right to a multiple of 32, network, crop,
+clamp to [0, 1], round to 8 bits.
+
+The bundled model is the Baseline variant (no SEMs): the reference DeepSPG class always has SEMs, so its forward
+is rerun below with the SEM steps left out (every other module is the reference's own).
+
+  python3 scripts/make_user_path_golden.py [--ref ../shared/reference] [--out java/src/test/resources/org/deepspg/golden]
+"""
+import argparse, os, sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+def baseline_forward(m, I):
+    """deepspg_ref.DeepSPG.forward with the SEM calls removed (variant 'baseline', spec §1.6)."""
+    Fl, M = m.est(I)
+    Xr = I * M + I
+    f = m.embed(Xr); skips = []; ills = []
+    for l in range(2):
+        for blk in m.enc[l]: f = blk(f, Fl)
+        skips.append(f); ills.append(Fl)
+        f = m.down[l](f); Fl = m.down_i[l](Fl)
+    for blk in m.bott: f = blk(f, Fl)
+    for i, l in enumerate((1, 0)):
+        f = m.fuse[i](torch.cat([m.up[i](f), skips[l]], 1))
+        for blk in m.dec[i]: f = blk(f, ills[l])
+    return m.mapping(f) + Xr
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--ref', default=os.path.join(root, '..', 'shared', 'reference'))
+    ap.add_argument('--weights', default=os.path.join(root, 'java/src/main/resources/org/deepspg/models/deepspg-s-baseline.pth'))
+    ap.add_argument('--samples', default=os.path.join(root, 'samples'))
+    ap.add_argument('--out', default=os.path.join(root, 'java/src/test/resources/org/deepspg/golden/user-path'))
+    a = ap.parse_args()
+    sys.path.insert(0, a.ref)
+    import deepspg_ref as R
+    torch.set_num_threads(2)
+    m = R.DeepSPG()
+    sd = torch.load(a.weights, map_location='cpu')
+    res = m.load_state_dict(sd, strict=False)
+    assert not res.unexpected_keys, res.unexpected_keys
+    assert all('_sem' in k for k in res.missing_keys), res.missing_keys   # only the SEMs, which Baseline lacks
+    m.eval()
+    os.makedirs(a.out, exist_ok=True)
+    for name in sorted(os.listdir(a.samples)):
+        if not name.lower().endswith(('.jpg', '.jpeg', '.png')): continue
+        img = np.asarray(Image.open(os.path.join(a.samples, name)).convert('RGB'), dtype=np.float32) / 255.0
+        x = torch.from_numpy(img).permute(2, 0, 1)[None].contiguous()
+        h, w = x.shape[2:]
+        ph, pw = (-h) % 32, (-w) % 32
+        xp = F.pad(x, (0, pw, 0, ph), mode='reflect')
+        with torch.no_grad():
+            y = baseline_forward(m, xp)[:, :, :h, :w].clamp(0, 1)
+        out = (y[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+        dst = os.path.join(a.out, os.path.splitext(name)[0] + '.png')
+        Image.fromarray(out).save(dst, optimize=True)
+        print(dst, out.shape, 'mean', out.mean())
+
+if __name__ == '__main__':
+    main()
