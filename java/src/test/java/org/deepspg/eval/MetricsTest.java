@@ -43,7 +43,7 @@ class MetricsTest {
   @BeforeAll
   @SuppressWarnings("unchecked")
   static void load() throws IOException {
-    dir = Fixtures.shared().resolve("fixtures/metrics");
+    dir = Fixtures.dir("metrics");
     Map<String, Object> expected = (Map<String, Object>) MiniJson.parse(dir.resolve("expected.json"));
     pairs = (List<Map<String, Object>>) expected.get("pairs");
     assertEquals(4, pairs.size());

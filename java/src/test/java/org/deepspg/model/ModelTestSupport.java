@@ -23,8 +23,9 @@ import org.deepspg.testing.Fixtures;
 final class ModelTestSupport {
   private ModelTestSupport() {}
 
-  /** @return the shared fixtures folder (see {@link Fixtures#shared()}) */
+  /** @return the shared folder; the calling test is skipped when its fixtures are absent (see {@link Fixtures}) */
   static Path shared() {
+    Fixtures.assumePresent();
     return Fixtures.shared();
   }
 

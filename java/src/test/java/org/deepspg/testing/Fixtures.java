@@ -24,18 +24,41 @@ public final class Fixtures {
   }
 
   /**
+   * The fixtures folder, or a skip of the calling test (JUnit assumption naming the folder) when it is absent: a
+   * clone of the repository alone passes its tests; CI, which has {@code ../shared} beside the checkout, runs them.
+   *
+   * @return {@code <shared>/fixtures}
+   */
+  public static Path fixtures() {
+    assumePresent();
+    return shared().resolve("fixtures");
+  }
+
+  /**
    * @param relative path below {@code fixtures/}, e.g. {@code deepspg/attn_x.bin}
-   * @return the file; the calling test fails (not skips) when it is missing, because the fixtures are part of the
-   *     repository's test inputs
+   * @return the file; the calling test is skipped when the whole fixtures folder is absent, and fails when the
+   *     folder is there but this file is not (an incomplete fixtures folder is an error)
    */
   public static Path file(String relative) {
-    Path f = shared().resolve("fixtures").resolve(relative);
+    Path f = fixtures().resolve(relative);
     if (!Files.isRegularFile(f)) throw new IllegalStateException("missing fixture " + f.toAbsolutePath());
     return f;
   }
 
-  /** Skips the calling test when the fixtures folder is absent (e.g. a source-only checkout). */
+  /**
+   * @param relative folder below {@code fixtures/}, e.g. {@code tokenizer}
+   * @return the folder (skip / failure as for {@link #file})
+   */
+  public static Path dir(String relative) {
+    Path d = fixtures().resolve(relative);
+    if (!Files.isDirectory(d)) throw new IllegalStateException("missing fixture folder " + d.toAbsolutePath());
+    return d;
+  }
+
+  /** Skips the calling test when the fixtures folder is absent (a clone without {@code ../shared} beside it). */
   public static void assumePresent() {
-    assumeTrue(Files.isDirectory(shared().resolve("fixtures")), "fixtures folder not found under " + shared());
+    Path f = shared().resolve("fixtures").toAbsolutePath().normalize();
+    assumeTrue(Files.isDirectory(f), "skipped: the shared golden fixtures folder " + f + " is not there (it sits "
+        + "beside the checkout in CI; set -Ddeepspg.shared=DIR to point elsewhere)");
   }
 }

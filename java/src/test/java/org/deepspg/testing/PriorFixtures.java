@@ -11,7 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.FloatPointer;
@@ -27,22 +26,10 @@ public final class PriorFixtures {
   private PriorFixtures() {}
 
   /**
-   * The shared fixtures folder: system property {@code deepspg.shared} + "/fixtures", else {@code ../shared}
-   * (or {@code ../../shared}) relative to the working directory.
-   *
-   * @return the fixtures folder (may not exist)
+   * @return the shared fixtures folder ({@link Fixtures#fixtures()}: the calling test is skipped when it is absent)
    */
   public static Path fixtures() {
-    String p = System.getProperty("deepspg.shared");
-    if (p != null && Files.isDirectory(Paths.get(p, "fixtures"))) {
-      return Paths.get(p, "fixtures");
-    }
-    for (String c : new String[] {"../shared", "../../shared"}) {
-      if (Files.isDirectory(Paths.get(c, "fixtures"))) {
-        return Paths.get(c, "fixtures");
-      }
-    }
-    return Paths.get("../shared/fixtures");
+    return Fixtures.fixtures();
   }
 
   /**

@@ -41,7 +41,7 @@ class ClipTokenizerTest {
   @BeforeAll
   @SuppressWarnings("unchecked")
   static void load() throws IOException {
-    dir = Fixtures.shared().resolve("fixtures/tokenizer");
+    dir = Fixtures.dir("tokenizer");
     tok = ClipTokenizer.load(dir.resolve("bpe_simple_vocab_16e6.txt.gz"));
     rows = (List<Map<String, Object>>) MiniJson.parse(dir.resolve("tokens.json"));
   }
