@@ -185,25 +185,39 @@ class CorruptCheckpointTest {
     try (ZipFile z = new ZipFile(IoFixtures.file("clip/tiny_clip_jit.pt").toFile())) {
       pkl = z.getInputStream(z.getEntry("tiny_clip_jit/data.pkl")).readAllBytes();
     }
+    // The unmutated pickle must load: otherwise every case below would be "refused" for the wrong reason.
+    assertTrue(loadDataPkl(pkl) > 0, "the original data.pkl flattens to tensors");
     Random rnd = new Random(99);
+    int refused = 0;
+    int loaded = 0;
     for (int k = 0; k < FUZZ_CASES; k++) {
       byte[] b = pkl.clone();
       int at = rnd.nextInt(b.length);
       b[at] = (byte) rnd.nextInt(256);
       try {
-        Object o = new Unpickler(new PickleSource.Array(b, "fuzz.pkl"), (pid, where) -> {
-          if (!(pid instanceof java.util.List) || ((java.util.List<?>) pid).size() < 3) {
-            throw new CheckpointFormatException(where + ": bad pid");
-          }
-          return new Py.StorageRef(String.valueOf(((java.util.List<?>) pid).get(2)), DType.FLOAT32, "cpu", 0, 1 << 20);
-        }).load();
-        Flattener.flatten(o, "fuzz.pkl");
+        loadDataPkl(b);
+        loaded++;
       } catch (CheckpointFormatException e) {
-        // expected for most flips
+        refused++; // expected for most flips; the message must say where
+        assertTrue(e.getMessage().contains("fuzz.pkl"), "byte " + at + ": message without the file: " + e);
       } catch (RuntimeException | StackOverflowError e) {
         throw new AssertionError("byte " + at + " set to " + (b[at] & 0xff) + ": " + e, e);
       }
     }
+    // Both outcomes occur (a flip inside a string or a float payload is harmless, one in an opcode is not): the
+    // mutations reach the reader's checks instead of all failing, or all passing, at one place.
+    assertTrue(refused > 0 && loaded > 0, "refused " + refused + ", loaded " + loaded + " of " + FUZZ_CASES);
+  }
+
+  /** Unpickles a TorchScript {@code data.pkl} with a permissive storage resolver; returns the tensor count. */
+  private static int loadDataPkl(byte[] b) throws CheckpointFormatException {
+    Object o = new Unpickler(new PickleSource.Array(b, "fuzz.pkl"), (pid, where) -> {
+      if (!(pid instanceof java.util.List) || ((java.util.List<?>) pid).size() < 3) {
+        throw new CheckpointFormatException(where + ": bad pid");
+      }
+      return new Py.StorageRef(String.valueOf(((java.util.List<?>) pid).get(2)), DType.FLOAT32, "cpu", 0, 1 << 20);
+    }).load();
+    return Flattener.flatten(o, "fuzz.pkl").size();
   }
 
   private static int indexOf(byte[] hay, byte[] needle) {
