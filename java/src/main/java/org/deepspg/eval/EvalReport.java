@@ -17,9 +17,11 @@ import java.util.Locale;
  * means, and writes them as JSON or as a text table.
  *
  * <p>JSON ({@link #toJson(boolean)}) always has the keys {@code psnr}, {@code ssim}, {@code psnr_gtmean},
- * {@code ssim_gtmean} (arithmetic means over images) and {@code count}; then the extras {@code name},
+ * {@code ssim_gtmean} (arithmetic means over images), {@code newly_clipped} and {@code hue_error_deg} (means over
+ * the images where measured: {@link ColorFidelity}) and {@code count}; then the extras {@code name},
  * {@code gray_weights}, {@code images_per_second} (count / seconds; {@code null} when no time was recorded) and,
- * when asked for, {@code per_image}: a list of {@code {name, psnr, ssim, psnr_gtmean, ssim_gtmean, seconds}}.
+ * when asked for, {@code per_image}: a list of
+ * {@code {name, psnr, ssim, psnr_gtmean, ssim_gtmean, seconds, newly_clipped, hue_error_deg}}.
  * Non-finite numbers are written as {@code null} (JSON has no NaN); an empty report has {@code null} means. Numbers
  * use Java's shortest round-trip representation, so reading them back gives the same doubles.
  *
@@ -35,9 +37,25 @@ public final class EvalReport {
    * @param psnrGtMean GT-mean PSNR in dB
    * @param ssimGtMean GT-mean SSIM
    * @param seconds time spent on the image (inference, or whatever the caller times); 0 if not measured
+   * @param newlyClipped fraction of pixels the method clipped ({@link ColorFidelity#newlyClipped}); NaN if not measured
+   * @param hueError mean hue difference to the target in degrees ({@link ColorFidelity#hueError}); NaN if not measured
    */
-  public record ImageResult(
-      String name, double psnr, double ssim, double psnrGtMean, double ssimGtMean, double seconds) {
+  public record ImageResult(String name, double psnr, double ssim, double psnrGtMean, double ssimGtMean,
+      double seconds, double newlyClipped, double hueError) {
+    /**
+     * A result without the colour-fidelity measures.
+     *
+     * @param name image identifier
+     * @param psnr PSNR in dB
+     * @param ssim SSIM
+     * @param psnrGtMean GT-mean PSNR in dB
+     * @param ssimGtMean GT-mean SSIM
+     * @param seconds time spent on the image
+     */
+    public ImageResult(String name, double psnr, double ssim, double psnrGtMean, double ssimGtMean, double seconds) {
+      this(name, psnr, ssim, psnrGtMean, ssimGtMean, seconds, Double.NaN, Double.NaN);
+    }
+
     /**
      * Builds a result from {@link Metrics.Scores}.
      *
@@ -49,6 +67,15 @@ public final class EvalReport {
     public static ImageResult of(String name, Metrics.Scores scores, double seconds) {
       return new ImageResult(
           name, scores.psnr(), scores.ssim(), scores.psnrGtMean(), scores.ssimGtMean(), seconds);
+    }
+
+    /**
+     * @param newlyClippedFraction see {@link ColorFidelity#newlyClipped}
+     * @param hueDegrees see {@link ColorFidelity#hueError}
+     * @return this result with the colour-fidelity measures
+     */
+    public ImageResult withColor(double newlyClippedFraction, double hueDegrees) {
+      return new ImageResult(name, psnr, ssim, psnrGtMean, ssimGtMean, seconds, newlyClippedFraction, hueDegrees);
     }
   }
 
@@ -120,6 +147,16 @@ public final class EvalReport {
     return mean(3);
   }
 
+  /** Mean fraction of newly clipped pixels over the images where it was measured (NaN when none). */
+  public synchronized double meanNewlyClipped() {
+    return mean(4);
+  }
+
+  /** Mean hue error in degrees over the images where it was measured (NaN when none). */
+  public synchronized double meanHueError() {
+    return mean(5);
+  }
+
   /**
    * Throughput: count / wall time if {@link #setWallSeconds} was called, else count / sum of per-image seconds; NaN
    * when no time was recorded.
@@ -140,15 +177,22 @@ public final class EvalReport {
       return Double.NaN;
     }
     double s = 0;
+    int n = 0;
     for (ImageResult r : results) {
-      switch (which) {
-        case 0: s += r.psnr(); break;
-        case 1: s += r.ssim(); break;
-        case 2: s += r.psnrGtMean(); break;
-        default: s += r.ssimGtMean(); break;
-      }
+      double v = switch (which) {
+        case 0 -> r.psnr();
+        case 1 -> r.ssim();
+        case 2 -> r.psnrGtMean();
+        case 3 -> r.ssimGtMean();
+        case 4 -> r.newlyClipped();
+        default -> r.hueError();
+      };
+      // The colour measures may be missing for some images (not measured, or no coloured pixel): mean of the rest.
+      if (which >= 4 && Double.isNaN(v)) continue;
+      s += v;
+      n++;
     }
-    return s / results.size();
+    return n == 0 ? Double.NaN : s / n;
   }
 
   /**
@@ -164,6 +208,8 @@ public final class EvalReport {
     sb.append("  \"ssim\": ").append(num(meanSsim())).append(",\n");
     sb.append("  \"psnr_gtmean\": ").append(num(meanPsnrGtMean())).append(",\n");
     sb.append("  \"ssim_gtmean\": ").append(num(meanSsimGtMean())).append(",\n");
+    sb.append("  \"newly_clipped\": ").append(num(meanNewlyClipped())).append(",\n");
+    sb.append("  \"hue_error_deg\": ").append(num(meanHueError())).append(",\n");
     sb.append("  \"count\": ").append(results.size()).append(",\n");
     sb.append("  \"name\": ").append(str(name)).append(",\n");
     sb.append("  \"gray_weights\": ").append(str(grayWeights.name())).append(",\n");
@@ -179,6 +225,8 @@ public final class EvalReport {
             .append(", \"psnr_gtmean\": ").append(num(r.psnrGtMean()))
             .append(", \"ssim_gtmean\": ").append(num(r.ssimGtMean()))
             .append(", \"seconds\": ").append(num(r.seconds()))
+            .append(", \"newly_clipped\": ").append(num(r.newlyClipped()))
+            .append(", \"hue_error_deg\": ").append(num(r.hueError()))
             .append('}');
       }
       sb.append(results.isEmpty() ? "]" : "\n  ]");
@@ -217,16 +265,18 @@ public final class EvalReport {
     for (EvalReport r : reports) {
       w = Math.max(w, r.name.length());
     }
-    String head = "%-" + w + "s  %8s  %7s  %11s  %11s  %6s  %9s%n";
-    String row = "%-" + w + "s  %8s  %7s  %11s  %11s  %6d  %9s%n";
+    String head = "%-" + w + "s  %8s  %7s  %11s  %11s  %7s  %6s  %6s  %9s%n";
+    String row = "%-" + w + "s  %8s  %7s  %11s  %11s  %7s  %6s  %6d  %9s%n";
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, head, "run", "PSNR", "SSIM", "PSNR(GTm)", "SSIM(GTm)", "images", "images/s"));
-    sb.append("-".repeat(w + 2 + 8 + 2 + 7 + 2 + 11 + 2 + 11 + 2 + 6 + 2 + 9)).append('\n');
+    sb.append(String.format(Locale.ROOT, head, "run", "PSNR", "SSIM", "PSNR(GTm)", "SSIM(GTm)", "clip%", "hue°",
+        "images", "images/s"));
+    sb.append("-".repeat(w + 2 + 8 + 2 + 7 + 2 + 11 + 2 + 11 + 2 + 7 + 2 + 6 + 2 + 6 + 2 + 9)).append('\n');
     for (EvalReport r : reports) {
       synchronized (r) {
         sb.append(String.format(Locale.ROOT, row, r.name,
             fmt(r.meanPsnr(), 2), fmt(r.meanSsim(), 4), fmt(r.meanPsnrGtMean(), 2), fmt(r.meanSsimGtMean(), 4),
-            r.results.size(), fmt(r.imagesPerSecond(), 2)));
+            fmt(100 * r.meanNewlyClipped(), 2), fmt(r.meanHueError(), 1), r.results.size(),
+            fmt(r.imagesPerSecond(), 2)));
       }
     }
     return sb.toString();

@@ -17,6 +17,7 @@ import org.deepspg.data.Image;
 import org.deepspg.data.Images;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.eval.Baselines;
+import org.deepspg.eval.ColorFidelity;
 import org.deepspg.eval.EvalReport;
 import org.deepspg.eval.Metrics;
 import org.deepspg.model.DeepSPG;
@@ -71,7 +72,8 @@ public final class EvalRunner {
       double secs = (System.nanoTime() - t0) / 1e9;
       Metrics.Scores s = Metrics.evaluate(pred, l.high().rgb(), l.high().height(), l.high().width(),
           Metrics.Layout.CHW, Metrics.DEFAULT_GRAY_WEIGHTS);
-      rep.add(EvalReport.ImageResult.of(l.pair().name(), s, secs));
+      rep.add(EvalReport.ImageResult.of(l.pair().name(), s, secs).withColor(
+          ColorFidelity.newlyClipped(l.low().rgb(), pred), ColorFidelity.hueError(pred, l.high().rgb()).degrees()));
     }
     return rep;
   }

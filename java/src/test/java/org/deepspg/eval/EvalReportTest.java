@@ -25,7 +25,7 @@ class EvalReportTest {
   private static EvalReport sample() {
     EvalReport r = new EvalReport("DeepSPG-S \"LOL\"\tv1", Metrics.GrayWeights.RETINEXFORMER_CODE);
     r.add(new EvalReport.ImageResult("1.png", 20.0, 0.8, 25.0, 0.85, 0.5));
-    r.add(new EvalReport.ImageResult("22.png", 30.0, 0.9, 31.0, 0.95, 1.5));
+    r.add(new EvalReport.ImageResult("22.png", 30.0, 0.9, 31.0, 0.95, 1.5).withColor(0.25, 12.0));
     r.add(EvalReport.ImageResult.of("n\u00e4me\\3.png", new Metrics.Scores(100.0, 1.0, 100.0, 1.0, 1.0), 0.0));
     return r;
   }
@@ -38,6 +38,8 @@ class EvalReportTest {
     assertEquals((0.8 + 0.9 + 1.0) / 3, r.meanSsim(), TOL);
     assertEquals(52.0, r.meanPsnrGtMean(), TOL);
     assertEquals((0.85 + 0.95 + 1.0) / 3, r.meanSsimGtMean(), TOL);
+    assertEquals(0.25, r.meanNewlyClipped(), TOL, "means of the colour measures skip images without them");
+    assertEquals(12.0, r.meanHueError(), TOL);
     assertEquals(3 / 2.0, r.imagesPerSecond(), TOL, "count / sum of per-image seconds");
     r.setWallSeconds(6.0);
     assertEquals(0.5, r.imagesPerSecond(), TOL, "wall time wins once set");
@@ -52,8 +54,8 @@ class EvalReportTest {
     r.writeJson(file, true);
     Map<String, Object> m = (Map<String, Object>) MiniJson.parse(file);
     assertEquals(
-        List.of("psnr", "ssim", "psnr_gtmean", "ssim_gtmean", "count", "name", "gray_weights", "images_per_second",
-            "per_image"),
+        List.of("psnr", "ssim", "psnr_gtmean", "ssim_gtmean", "newly_clipped", "hue_error_deg", "count", "name",
+            "gray_weights", "images_per_second", "per_image"),
         List.copyOf(m.keySet()));
     assertEquals(r.meanPsnr(), num(m.get("psnr")), 0.0, "shortest round-trip doubles");
     assertEquals(r.meanSsim(), num(m.get("ssim")), 0.0);
@@ -68,6 +70,10 @@ class EvalReportTest {
     assertEquals("n\u00e4me\\3.png", per.get(2).get("name"));
     assertEquals(31.0, num(per.get(1).get("psnr_gtmean")));
     assertEquals(1.5, num(per.get(1).get("seconds")));
+    assertEquals(0.25, num(per.get(1).get("newly_clipped")));
+    assertEquals(12.0, num(per.get(1).get("hue_error_deg")));
+    assertEquals(null, per.get(0).get("hue_error_deg"), "not measured: null");
+    assertEquals(0.25, num(m.get("newly_clipped")));
 
     Map<String, Object> brief = (Map<String, Object>) MiniJson.parse(r.toJson(false));
     assertTrue(!brief.containsKey("per_image"));

@@ -1,0 +1,116 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.eval;
+
+/**
+ * Two failure modes of brightening that PSNR and SSIM hide on real photos: highlights the method itself clips (skies,
+ * lamps and lit walls that go flat white) and hue shifts (an orange lamp turned yellow, dusk blue turned cyan).
+ *
+ * <ul>
+ *   <li>{@link #newlyClipped}: the fraction of pixels whose output has a channel at the 8-bit ceiling while the input
+ *       has none there. It needs no ground truth, so it also scores real dark photos. (A pixel already clipped in the
+ *       input is not the method's fault.)</li>
+ *   <li>{@link #hueError}: the mean absolute difference of CIELAB hue angles (degrees, D65, sRGB input) between two
+ *       images, over the pixels where both are coloured enough for hue to mean something (chroma C*ab ≥
+ *       {@value #MIN_CHROMA} in both) and neither is near black or white (L* in [{@value #MIN_L}, {@value #MAX_L}]).
+ *       Against the ground truth it measures hue fidelity; against the input (no ground truth) the hue drift the
+ *       method adds, since brightening should not rotate hues.</li>
+ * </ul>
+ *
+ * Images are planar {@code [3, H, W]} sRGB values in [0, 1].
+ */
+public final class ColorFidelity {
+  /** A channel at or above this value counts as clipped: the upper half of the top 8-bit code. */
+  public static final float CLIP_LEVEL = 254.5f / 255f;
+  /** Minimum CIELAB chroma for a pixel's hue to count. */
+  public static final double MIN_CHROMA = 10;
+  /** Darkest L* whose hue counts. */
+  public static final double MIN_L = 5;
+  /** Brightest L* whose hue counts. */
+  public static final double MAX_L = 95;
+
+  private ColorFidelity() {}
+
+  /**
+   * Hue difference and how many pixels it was measured on.
+   *
+   * @param degrees mean absolute hue difference (0–180), NaN when no pixel qualifies
+   * @param fraction fraction of the pixels that qualified
+   */
+  public record Hue(double degrees, double fraction) {}
+
+  /**
+   * @param input the input image {@code [3, H, W]}
+   * @param output the output image, same size
+   * @return fraction in [0, 1] of pixels with a clipped channel in the output but none in the input
+   */
+  public static double newlyClipped(float[] input, float[] output) {
+    int n = pixels(input, output);
+    if (n == 0) return 0;
+    long count = 0;
+    for (int i = 0; i < n; i++) {
+      boolean out = output[i] >= CLIP_LEVEL || output[n + i] >= CLIP_LEVEL || output[2 * n + i] >= CLIP_LEVEL;
+      boolean in = input[i] >= CLIP_LEVEL || input[n + i] >= CLIP_LEVEL || input[2 * n + i] >= CLIP_LEVEL;
+      if (out && !in) count++;
+    }
+    return (double) count / n;
+  }
+
+  /**
+   * @param a an image {@code [3, H, W]}
+   * @param b another image of the same size (the reference)
+   * @return the mean absolute hue difference over the pixels coloured enough in both
+   */
+  public static Hue hueError(float[] a, float[] b) {
+    int n = pixels(a, b);
+    double sum = 0;
+    long used = 0;
+    double[] la = new double[3];
+    double[] lb = new double[3];
+    for (int i = 0; i < n; i++) {
+      lab(a[i], a[n + i], a[2 * n + i], la);
+      lab(b[i], b[n + i], b[2 * n + i], lb);
+      if (!qualifies(la) || !qualifies(lb)) continue;
+      double d = Math.abs(Math.atan2(la[2], la[1]) - Math.atan2(lb[2], lb[1]));
+      if (d > Math.PI) d = 2 * Math.PI - d;
+      sum += Math.toDegrees(d);
+      used++;
+    }
+    return new Hue(used == 0 ? Double.NaN : sum / used, n == 0 ? 0 : (double) used / n);
+  }
+
+  private static boolean qualifies(double[] lab) {
+    return lab[0] >= MIN_L && lab[0] <= MAX_L && Math.hypot(lab[1], lab[2]) >= MIN_CHROMA;
+  }
+
+  private static int pixels(float[] a, float[] b) {
+    if (a.length != b.length || a.length % 3 != 0) {
+      throw new IllegalArgumentException("images must be [3, H, W] of one size, got " + a.length + " and " + b.length
+          + " values");
+    }
+    return a.length / 3;
+  }
+
+  /** sRGB (D65) → CIELAB, into {@code out = {L*, a*, b*}}. */
+  static void lab(double r, double g, double b, double[] out) {
+    double rl = linear(r), gl = linear(g), bl = linear(b);
+    double x = (0.4124564 * rl + 0.3575761 * gl + 0.1804375 * bl) / 0.95047;
+    double y = 0.2126729 * rl + 0.7151522 * gl + 0.0721750 * bl;
+    double z = (0.0193339 * rl + 0.1191920 * gl + 0.9503041 * bl) / 1.08883;
+    double fx = f(x), fy = f(y), fz = f(z);
+    out[0] = 116 * fy - 16;
+    out[1] = 500 * (fx - fy);
+    out[2] = 200 * (fy - fz);
+  }
+
+  private static double linear(double s) {
+    double v = Math.min(1, Math.max(0, s));
+    return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  }
+
+  private static double f(double t) {
+    final double d = 6.0 / 29;
+    return t > d * d * d ? Math.cbrt(t) : t / (3 * d * d) + 4.0 / 29;
+  }
+}

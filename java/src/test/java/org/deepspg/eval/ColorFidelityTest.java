@@ -1,0 +1,71 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** Newly clipped pixels and CIELAB hue error on hand-made images with known answers. */
+class ColorFidelityTest {
+  /** n pixels of one colour. */
+  private static float[] solid(int n, float r, float g, float b) {
+    float[] a = new float[3 * n];
+    for (int i = 0; i < n; i++) {
+      a[i] = r;
+      a[n + i] = g;
+      a[2 * n + i] = b;
+    }
+    return a;
+  }
+
+  @Test
+  void labOfKnownColours() {
+    double[] lab = new double[3];
+    ColorFidelity.lab(1, 1, 1, lab); // D65 white
+    assertEquals(100, lab[0], 1e-3);
+    assertEquals(0, lab[1], 1e-3);
+    assertEquals(0, lab[2], 1e-3);
+    ColorFidelity.lab(1, 0, 0, lab); // sRGB red: L* 53.24, a* 80.09, b* 67.20 (standard tables)
+    assertEquals(53.24, lab[0], 0.02);
+    assertEquals(80.09, lab[1], 0.05);
+    assertEquals(67.20, lab[2], 0.05);
+  }
+
+  @Test
+  void countsOnlyPixelsTheMethodClipped() {
+    int n = 10;
+    float[] in = solid(n, 0.2f, 0.1f, 0.05f);
+    in[3] = 1f; // pixel 3 already clipped in the input (red channel)
+    float[] out = solid(n, 0.6f, 0.4f, 0.2f);
+    out[n + 3] = 1f; // clipped again: not the method's fault
+    out[7] = 0.999f; // the method clipped pixels 7 and 8 (one channel is enough)
+    out[2 * n + 8] = 1f;
+    out[9] = 254f / 255f; // just below the top code: not clipped
+    assertEquals(0.2, ColorFidelity.newlyClipped(in, out), 1e-12);
+    assertEquals(0, ColorFidelity.newlyClipped(in, in), 1e-12);
+    assertThrows(IllegalArgumentException.class, () -> ColorFidelity.newlyClipped(in, new float[3]));
+  }
+
+  @Test
+  void hueErrorIsTheAngleBetweenHues() {
+    float[] orange = solid(4, 0.9f, 0.5f, 0.1f);
+    assertEquals(0, ColorFidelity.hueError(orange, orange).degrees(), 1e-9);
+    assertEquals(1.0, ColorFidelity.hueError(orange, orange).fraction(), 1e-12);
+    // The same orange brightened (same chromaticity, higher L*) keeps its hue angle only approximately in Lab; an
+    // orange turned yellow rotates it by tens of degrees.
+    float[] yellow = solid(4, 0.9f, 0.85f, 0.1f);
+    double d = ColorFidelity.hueError(orange, yellow).degrees();
+    assertTrue(d > 20 && d < 60, "orange vs yellow: " + d);
+    // Red vs cyan: opposite hues, close to 180 degrees apart (the wrap-around is handled).
+    double opp = ColorFidelity.hueError(solid(4, 0.8f, 0.1f, 0.1f), solid(4, 0.1f, 0.6f, 0.6f)).degrees();
+    assertTrue(opp > 150 && opp <= 180, "red vs cyan: " + opp);
+    // Grey, black and white have no hue: not counted; with no coloured pixel the error is NaN.
+    ColorFidelity.Hue none = ColorFidelity.hueError(solid(4, 0.5f, 0.5f, 0.5f), orange);
+    assertTrue(Double.isNaN(none.degrees()));
+    assertEquals(0, none.fraction(), 1e-12);
+  }
+}
