@@ -38,13 +38,17 @@ public final class DataTool {
       "  --max-side N             downscale photos to this longer side, 0 = keep [1024]",
       "  --min-side N             skip photos whose shorter side is below this [64]",
       "  --threads N              worker threads [cores]",
-      "  --exposure MIN,MAX       exposure scale k, log-uniform [0.03,0.25]",
-      "  --gamma MIN,MAX          tone exponent, uniform [1.0,1.4]",
-      "  --photons MIN,MAX        photo-electrons at full scale a, log-uniform; 0,0 = no shot noise [300,3000]",
-      "  --read-sigma MIN,MAX     read noise sigma (linear), log-uniform [0.0005,0.004]",
-      "  --jpeg P,QMIN,QMAX       JPEG re-compression with probability P at quality QMIN..QMAX [0,70,95]",
+      "  --preset phone|legacy    phone: camera model (white balance after the noise, 10-bit raw, vignetting,",
+      "                           exposure varying over the frame, light sources) [phone]; legacy: the first set's",
+      "                           model (k 0.03-0.25, gamma 1-1.4, a 300-3000, sigma 0.0005-0.004, no JPEG)",
+      "  --exposure MIN,MAX       exposure scale k, log-uniform [phone: 0.01,0.3]",
+      "  --gamma MIN,MAX          tone exponent, uniform [phone: 1.0,1.2]",
+      "  --photons MIN,MAX        photo-electrons at full scale a, log-uniform; 0,0 = no shot noise [phone: 80,2000]",
+      "  --read-sigma MIN,MAX     read noise sigma (linear), log-uniform [phone: 0.001,0.02]",
+      "  --jpeg P,QMIN,QMAX       JPEG re-compression with probability P at quality QMIN..QMAX [phone: 0.5,60,95]",
       "  --max-pixels N           refuse larger photos (decompression-bomb guard) [100000000]",
-      "model: dark = k * EOTF(s)^gamma; y = Poisson(a * dark)/a + N(0, sigma^2); clip; s' = OETF(y); optional JPEG");
+      "model (docs/data.md): scene = EOTF(s) (+ light sources); dark = k * scene^gamma * field * vignette;",
+      "raw = dark / wb; y = Poisson(a * raw)/a + N(0, sigma^2); clip; quantise; y * wb; s' = OETF(y); optional JPEG");
 
   /**
    * Command-line entry point.
@@ -108,7 +112,12 @@ public final class DataTool {
     long seed = Long.parseLong(o.getOrDefault("seed", "0"));
     o.remove("seed");
     Synthesizer.Options d = Synthesizer.Options.defaults(seed);
-    Degradation.Params p = Degradation.Params.DEFAULT;
+    String preset = o.remove("preset");
+    Degradation.Params p = switch (preset == null ? "phone" : preset.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "phone" -> Degradation.Params.PHONE;
+      case "legacy" -> Degradation.Params.LEGACY;
+      default -> throw new IllegalArgumentException("--preset must be phone or legacy, got '" + preset + "'");
+    };
     double[] r;
     if ((r = pair(o.remove("exposure"), "exposure")) != null) p = p.withExposure(r[0], r[1]);
     if ((r = pair(o.remove("gamma"), "gamma")) != null) p = p.withGamma(r[0], r[1]);

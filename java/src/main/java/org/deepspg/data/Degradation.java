@@ -8,27 +8,38 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * Synthetic low-light degradation of a normal-light sRGB image, in linear light.
+ * Synthetic low-light degradation of a normal-light sRGB image, in linear light, as a camera would record the scene
+ * in the dark.
  *
- * <p><b>Model</b> (per pixel and channel, independently; {@code s} = sRGB value in [0, 1]):
+ * <p><b>Model</b> (per pixel and channel; {@code s} = sRGB value in [0, 1]; docs/data.md explains every range):
  * <ol>
- *   <li>{@code x = EOTF(s)}: exact sRGB decoding ({@link Srgb#toLinear(double)}).</li>
+ *   <li>{@code x = EOTF(s)}: exact sRGB decoding ({@link Srgb#toLinear(double)}). Optionally (camera stage) light
+ *       sources are added to the scene: in the target with their hue kept (scaled down where a channel would exceed
+ *       1), in the scene to be darkened boosted 4–40×, so that they stay bright in the dark frame.</li>
  *   <li>{@code d = k · x^γ}: exposure scale {@code k} (the fraction of light kept) and a tone exponent
- *       {@code γ >= 1} that crushes shadows more than highlights, as under-exposed camera output does; with
- *       {@code γ = 1} the mean linear brightness drops by exactly {@code k}.</li>
+ *       {@code γ >= 1} that crushes shadows more than highlights; with {@code γ = 1} the mean linear brightness drops
+ *       by exactly {@code k}. Camera stages: times a smooth exposure field {@code 2^(stops·f(x, y))} (light varies
+ *       over a night scene) and lens vignetting {@code 1 − v·r²}.</li>
+ *   <li>Camera stage: divide red and blue by the white-balance gains the camera will apply (the sensor's raw
+ *       values: under warm or dim light red and blue collect fewer photons than green).</li>
  *   <li>{@code y = Poisson(a · d) / a + N(0, σ²)}: signal-dependent shot noise for a sensor that collects
  *       {@code a} photo-electrons at full scale (so {@code Var = d / a}), plus signal-independent read noise
- *       {@code σ} (linear units). Total variance {@code d / a + σ²}; mean {@code d}. Set {@code a = 0} for no shot
- *       noise, {@code σ = 0} for no read noise.</li>
- *   <li>{@code y = clip(y, 0, 1)}, {@code s' = OETF(y)}: back to sRGB (quantised to 8 bits when written).</li>
+ *       {@code σ} (linear units), clipped to [0, 1] (sensor saturation). Set {@code a = 0} for no shot noise,
+ *       {@code σ = 0} for no read noise. Camera stage: quantised to the ADC's {@code rawBits}.</li>
+ *   <li>Camera stage: multiply red and blue by the white-balance gains, which amplifies their noise: the chroma
+ *       noise of real dark photos. Clip to 1.</li>
+ *   <li>{@code s' = OETF(y)}: back to sRGB (quantised to 8 bits when written).</li>
  *   <li>Optionally, with probability {@code jpegProbability}, JPEG re-compression at a quality drawn uniformly
  *       from {@code [jpegQualityMin, jpegQualityMax]} (ImageIO's encoder, 4:2:0 chroma).</li>
  * </ol>
- * Noise is independent per channel (no demosaicing correlation) and per pixel.
+ * Noise is independent per channel (no demosaicing correlation) and per pixel. {@link Params#LEGACY} has no camera
+ * stages (the model of the first synthetic set, with which the bundled model was trained); {@link Params#PHONE}, the
+ * default, has them all.
  *
  * <p><b>Random draws.</b> {@code k}, {@code a} and {@code σ} are log-uniform in their ranges ({@code σ} uniform
- * when its minimum is 0), {@code γ} uniform; a range with min == max is a constant. All draws, and the noise, come
- * from the {@link SplittableRandom} passed in, so a seed fixes everything; {@link Drawn} records the values used.
+ * when its minimum is 0), {@code γ} and the camera values uniform; a range with min == max is a constant. All draws,
+ * and the noise, come from the {@link SplittableRandom} passed in (the exposure field and light sources from a seed
+ * drawn from it), so a seed fixes everything; {@link Drawn} records the values used.
  */
 public final class Degradation {
   private Degradation() {}
@@ -50,13 +61,48 @@ public final class Degradation {
    */
   public record Params(double exposureMin, double exposureMax, double gammaMin, double gammaMax, double photonsMin,
       double photonsMax, double readSigmaMin, double readSigmaMax, double jpegProbability, int jpegQualityMin,
-      int jpegQualityMax) {
+      int jpegQualityMax, Camera camera) {
     /**
      * Defaults chosen to resemble LOL's low-light images (mean sRGB level about 0.05–0.2, visible chroma noise):
      * k in [0.03, 0.25], γ in [1.0, 1.4], a in [300, 3000] photons, σ in [0.0005, 0.004], no JPEG (quality
      * [70, 95] when enabled).
      */
-    public static final Params DEFAULT = new Params(0.03, 0.25, 1.0, 1.4, 300, 3000, 0.0005, 0.004, 0.0, 70, 95);
+    public static final Params LEGACY = new Params(0.03, 0.25, 1.0, 1.4, 300, 3000, 0.0005, 0.004, 0.0, 70, 95);
+
+    /**
+     * A phone or compact camera in the dark ({@link Camera#PHONE}: white-balance gains applied after the noise, so
+     * chroma noise; 10-bit raw; vignetting; exposure varying over the frame; bright light sources in half the
+     * frames), with a wider exposure range k in [0.01, 0.3], γ in [1.0, 1.2], a in [80, 2000] photo-electrons at full
+     * scale (high ISO), σ in [0.001, 0.02] and JPEG re-compression of half the images at quality [60, 95].
+     * docs/data.md explains each range.
+     */
+    public static final Params PHONE = new Params(0.01, 0.3, 1.0, 1.2, 80, 2000, 0.001, 0.02, 0.5, 60, 95,
+        Camera.PHONE);
+
+    /** The default of {@code deepspg data synth}: {@link #PHONE}. */
+    public static final Params DEFAULT = PHONE;
+
+    /**
+     * Ranges without the camera stages ({@link Camera#NONE}).
+     *
+     * @param exposureMin smallest k
+     * @param exposureMax largest k
+     * @param gammaMin smallest γ
+     * @param gammaMax largest γ
+     * @param photonsMin smallest a
+     * @param photonsMax largest a
+     * @param readSigmaMin smallest σ
+     * @param readSigmaMax largest σ
+     * @param jpegProbability probability of JPEG re-compression
+     * @param jpegQualityMin lowest JPEG quality
+     * @param jpegQualityMax highest JPEG quality
+     */
+    public Params(double exposureMin, double exposureMax, double gammaMin, double gammaMax, double photonsMin,
+        double photonsMax, double readSigmaMin, double readSigmaMax, double jpegProbability, int jpegQualityMin,
+        int jpegQualityMax) {
+      this(exposureMin, exposureMax, gammaMin, gammaMax, photonsMin, photonsMax, readSigmaMin, readSigmaMax,
+          jpegProbability, jpegQualityMin, jpegQualityMax, Camera.NONE);
+    }
 
     /** Validates the ranges. */
     public Params {
@@ -70,9 +116,10 @@ public final class Degradation {
       check(jpegProbability >= 0 && jpegProbability <= 1, "jpegProbability must be in [0, 1]", jpegProbability, jpegProbability);
       check(jpegQualityMin >= 1 && jpegQualityMin <= jpegQualityMax && jpegQualityMax <= 100,
           "JPEG quality range must satisfy 1 <= min <= max <= 100", jpegQualityMin, jpegQualityMax);
+      if (camera == null) throw new IllegalArgumentException("camera stages are null (use Camera.NONE)");
     }
 
-    private static void check(boolean ok, String msg, double a, double b) {
+    static void check(boolean ok, String msg, double a, double b) {
       if (!ok) throw new IllegalArgumentException(msg + ", got [" + a + ", " + b + "]");
     }
 
@@ -83,7 +130,7 @@ public final class Degradation {
      */
     public Params withExposure(double min, double max) {
       return new Params(min, max, gammaMin, gammaMax, photonsMin, photonsMax, readSigmaMin, readSigmaMax,
-          jpegProbability, jpegQualityMin, jpegQualityMax);
+          jpegProbability, jpegQualityMin, jpegQualityMax, camera);
     }
 
     /**
@@ -93,7 +140,7 @@ public final class Degradation {
      */
     public Params withGamma(double min, double max) {
       return new Params(exposureMin, exposureMax, min, max, photonsMin, photonsMax, readSigmaMin, readSigmaMax,
-          jpegProbability, jpegQualityMin, jpegQualityMax);
+          jpegProbability, jpegQualityMin, jpegQualityMax, camera);
     }
 
     /**
@@ -103,7 +150,7 @@ public final class Degradation {
      */
     public Params withPhotons(double min, double max) {
       return new Params(exposureMin, exposureMax, gammaMin, gammaMax, min, max, readSigmaMin, readSigmaMax,
-          jpegProbability, jpegQualityMin, jpegQualityMax);
+          jpegProbability, jpegQualityMin, jpegQualityMax, camera);
     }
 
     /**
@@ -113,7 +160,7 @@ public final class Degradation {
      */
     public Params withReadSigma(double min, double max) {
       return new Params(exposureMin, exposureMax, gammaMin, gammaMax, photonsMin, photonsMax, min, max,
-          jpegProbability, jpegQualityMin, jpegQualityMax);
+          jpegProbability, jpegQualityMin, jpegQualityMax, camera);
     }
 
     /**
@@ -124,7 +171,16 @@ public final class Degradation {
      */
     public Params withJpeg(double probability, int qMin, int qMax) {
       return new Params(exposureMin, exposureMax, gammaMin, gammaMax, photonsMin, photonsMax, readSigmaMin,
-          readSigmaMax, probability, qMin, qMax);
+          readSigmaMax, probability, qMin, qMax, camera);
+    }
+
+    /**
+     * @param c the camera stages
+     * @return a copy with other camera stages
+     */
+    public Params withCamera(Camera c) {
+      return new Params(exposureMin, exposureMax, gammaMin, gammaMax, photonsMin, photonsMax, readSigmaMin,
+          readSigmaMax, jpegProbability, jpegQualityMin, jpegQualityMax, c);
     }
 
     /** @return these ranges as a JSON object */
@@ -132,8 +188,74 @@ public final class Degradation {
       return new Json.Obj().put("exposureMin", exposureMin).put("exposureMax", exposureMax).put("gammaMin", gammaMin)
           .put("gammaMax", gammaMax).put("photonsMin", photonsMin).put("photonsMax", photonsMax)
           .put("readSigmaMin", readSigmaMin).put("readSigmaMax", readSigmaMax).put("jpegProbability", jpegProbability)
-          .put("jpegQualityMin", jpegQualityMin).put("jpegQualityMax", jpegQualityMax).toString();
+          .put("jpegQualityMin", jpegQualityMin).put("jpegQualityMax", jpegQualityMax)
+          .put("wbRedMin", camera.wbRedMin()).put("wbRedMax", camera.wbRedMax()).put("wbBlueMin", camera.wbBlueMin())
+          .put("wbBlueMax", camera.wbBlueMax()).put("rawBits", camera.rawBits()).put("vignetteMax", camera.vignetteMax())
+          .put("fieldStopsMax", camera.fieldStopsMax()).put("lightProbability", camera.lightProbability())
+          .put("lightsMax", camera.lightsMax()).put("lightBoostMin", camera.lightBoostMin())
+          .put("lightBoostMax", camera.lightBoostMax()).toString();
     }
+  }
+
+  /**
+   * Ranges of the camera stages (see the class comment; all off in {@link #NONE}).
+   *
+   * @param wbRedMin smallest white-balance gain of red relative to green (≥ 1 = the sensor's red is weaker)
+   * @param wbRedMax largest red gain
+   * @param wbBlueMin smallest blue gain
+   * @param wbBlueMax largest blue gain
+   * @param rawBits ADC bits of the raw values (0 = not quantised)
+   * @param vignetteMax largest corner light fall-off v (gain 1 − v·r², r = 1 in the corners)
+   * @param fieldStopsMax largest exposure variation over the frame, in stops (± this at the extremes)
+   * @param lightProbability chance that a frame gets light sources
+   * @param lightsMax most light sources in a frame (1..lightsMax when it gets any)
+   * @param lightBoostMin smallest factor by which a source outshines the scene's exposure in the dark frame
+   * @param lightBoostMax largest such factor
+   */
+  public record Camera(double wbRedMin, double wbRedMax, double wbBlueMin, double wbBlueMax, int rawBits,
+      double vignetteMax, double fieldStopsMax, double lightProbability, int lightsMax, double lightBoostMin,
+      double lightBoostMax) {
+    /** No camera stages: the model of the first synthetic set (noise independent of colour, uniform exposure). */
+    public static final Camera NONE = new Camera(1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1);
+    /**
+     * A phone/compact sensor: red gain [1.3, 2.6] and blue gain [1.3, 2.6] (daylight to tungsten white balance),
+     * 10-bit raw, vignetting up to 0.5, exposure varying by up to ±2 stops over the frame, 1–3 light sources in half
+     * the frames, outshining the scene by 4–40×.
+     */
+    public static final Camera PHONE = new Camera(1.3, 2.6, 1.3, 2.6, 10, 0.5, 2.0, 0.5, 3, 4, 40);
+
+    /** Validates the ranges. */
+    public Camera {
+      Params.check(wbRedMin > 0 && wbRedMin <= wbRedMax, "red gain range must satisfy 0 < min <= max", wbRedMin,
+          wbRedMax);
+      Params.check(wbBlueMin > 0 && wbBlueMin <= wbBlueMax, "blue gain range must satisfy 0 < min <= max", wbBlueMin,
+          wbBlueMax);
+      Params.check(rawBits == 0 || (rawBits >= 6 && rawBits <= 16), "raw bits must be 0 or 6..16", rawBits, rawBits);
+      Params.check(vignetteMax >= 0 && vignetteMax < 1, "vignetting must be in [0, 1)", vignetteMax, vignetteMax);
+      Params.check(fieldStopsMax >= 0 && fieldStopsMax <= 6, "exposure field must be 0..6 stops", fieldStopsMax,
+          fieldStopsMax);
+      Params.check(lightProbability >= 0 && lightProbability <= 1 && lightsMax >= 0 && lightsMax <= 16,
+          "light sources: probability in [0, 1], at most 16", lightProbability, lightsMax);
+      Params.check(lightBoostMin >= 1 && lightBoostMin <= lightBoostMax, "light boost must satisfy 1 <= min <= max",
+          lightBoostMin, lightBoostMax);
+    }
+  }
+
+  /**
+   * The camera values drawn for one image.
+   *
+   * @param wbRed red white-balance gain
+   * @param wbBlue blue white-balance gain
+   * @param rawBits ADC bits (0 = none)
+   * @param vignette corner fall-off v
+   * @param fieldStops exposure variation amplitude in stops
+   * @param lights number of light sources
+   * @param layoutSeed seed of the exposure field and the light sources' positions, sizes and colours
+   */
+  public record CameraDrawn(double wbRed, double wbBlue, int rawBits, double vignette, double fieldStops, int lights,
+      long layoutSeed) {
+    /** No camera stages. */
+    public static final CameraDrawn NONE = new CameraDrawn(1, 1, 0, 0, 0, 0, 0);
   }
 
   /**
@@ -144,8 +266,23 @@ public final class Degradation {
    * @param photons a (0 = no shot noise)
    * @param readSigma σ
    * @param jpegQuality JPEG quality used, or 0 when not re-compressed
+   * @param camera the camera stages' values ({@link CameraDrawn#NONE} for none)
    */
-  public record Drawn(double exposure, double gamma, double photons, double readSigma, int jpegQuality) {
+  public record Drawn(double exposure, double gamma, double photons, double readSigma, int jpegQuality,
+      CameraDrawn camera) {
+    /**
+     * Values without camera stages.
+     *
+     * @param exposure k
+     * @param gamma γ
+     * @param photons a
+     * @param readSigma σ
+     * @param jpegQuality JPEG quality or 0
+     */
+    public Drawn(double exposure, double gamma, double photons, double readSigma, int jpegQuality) {
+      this(exposure, gamma, photons, readSigma, jpegQuality, CameraDrawn.NONE);
+    }
+
     /** Validates the values. */
     public Drawn {
       if (!(exposure > 0 && exposure <= 1)) throw new IllegalArgumentException("exposure must be in (0, 1], got " + exposure);
@@ -153,11 +290,14 @@ public final class Degradation {
       if (!(photons >= 0)) throw new IllegalArgumentException("photons must be >= 0, got " + photons);
       if (!(readSigma >= 0)) throw new IllegalArgumentException("readSigma must be >= 0, got " + readSigma);
       if (jpegQuality < 0 || jpegQuality > 100) throw new IllegalArgumentException("jpegQuality must be 0..100, got " + jpegQuality);
+      if (camera == null) throw new IllegalArgumentException("camera values are null (use CameraDrawn.NONE)");
     }
   }
 
   /**
-   * Draws one image's parameters. Consumes exactly five values from {@code rng} (plus one when JPEG is possible).
+   * Draws one image's parameters. Consumes exactly five values from {@code rng} (plus one when JPEG is possible, plus
+   * seven more when the camera stages are on), so the draws of {@link Params#LEGACY} are those of the first
+   * synthetic set.
    *
    * @param p the ranges
    * @param rng the generator
@@ -173,7 +313,16 @@ public final class Degradation {
     if (p.jpegProbability() > 0 && u < p.jpegProbability()) {
       q = p.jpegQualityMin() + rng.nextInt(p.jpegQualityMax() - p.jpegQualityMin() + 1);
     }
-    return new Drawn(k, g, a, s, q);
+    Camera c = p.camera();
+    if (c.equals(Camera.NONE)) return new Drawn(k, g, a, s, q);
+    double wr = uniform(c.wbRedMin(), c.wbRedMax(), rng);
+    double wb = uniform(c.wbBlueMin(), c.wbBlueMax(), rng);
+    double v = uniform(0, c.vignetteMax(), rng);
+    double f = uniform(0, c.fieldStopsMax(), rng);
+    boolean lit = rng.nextDouble() < c.lightProbability() && c.lightsMax() > 0;
+    int lights = lit ? 1 + rng.nextInt(c.lightsMax()) : 0;
+    long layout = rng.nextLong();
+    return new Drawn(k, g, a, s, q, new CameraDrawn(wr, wb, c.rawBits(), v, f, lights, layout));
   }
 
   private static double uniform(double lo, double hi, SplittableRandom rng) {
@@ -194,13 +343,139 @@ public final class Degradation {
    * @return the low-light image, same size
    */
   public static Image apply(Image high, Drawn d, SplittableRandom rng) {
+    return applyPair(high, d, rng).low();
+  }
+
+  /**
+   * A training pair: the target and its degraded version.
+   *
+   * @param high the target (the input image, or with light sources added when the draw has any)
+   * @param low the low-light image
+   */
+  public record Pair(Image high, Image low) {}
+
+  /**
+   * Degrades an image and returns the pair (see the class comment): the target is the input itself unless the draw
+   * adds light sources, which then appear in both images.
+   *
+   * @param high the normal-light image
+   * @param d the parameters
+   * @param rng noise source
+   * @return the target and the low-light image, same size
+   */
+  public static Pair applyPair(Image high, Drawn d, SplittableRandom rng) {
+    int w = high.width(), h = high.height();
     float[] lin = Srgb.toLinear(high.rgb());
+    CameraDrawn c = d.camera();
+    SplittableRandom layout = new SplittableRandom(c.layoutSeed());
+    Image target = high;
+    if (c.lights() > 0) {
+      float[] gt = lin.clone();
+      addLightSources(gt, lin, w, h, c.lights(), d.exposure(), layout);
+      Image.Metadata hm = high.metadata();
+      target = new Image(w, h, Srgb.fromLinear(gt), null,
+          new Image.Metadata(8, false, hm.format(), hm.colorNote(), hm.exifOrientation()));
+    }
     darkenLinear(lin, d.exposure(), d.gamma());
+    if (c.fieldStops() > 0 || c.vignette() > 0) exposureField(lin, w, h, c.fieldStops(), c.vignette(), layout);
+    if (c.wbRed() != 1 || c.wbBlue() != 1) whiteBalance(lin, 1 / c.wbRed(), 1 / c.wbBlue()); // sensor raw
     addNoise(lin, d.photons(), d.readSigma(), rng);
+    if (c.rawBits() > 0) quantize(lin, c.rawBits());
+    if (c.wbRed() != 1 || c.wbBlue() != 1) {
+      whiteBalance(lin, c.wbRed(), c.wbBlue()); // the camera's white balance amplifies red and blue noise
+      for (int i = 0; i < lin.length; i++) lin[i] = Math.min(1f, lin[i]);
+    }
     Image.Metadata m = new Image.Metadata(8, false, high.metadata().format(), "sRGB", high.metadata().exifOrientation());
-    Image low = new Image(high.width(), high.height(), Srgb.fromLinear(lin), null, m);
+    Image low = new Image(w, h, Srgb.fromLinear(lin), null, m);
     if (d.jpegQuality() > 0) low = jpegRoundTrip(low, d.jpegQuality());
-    return low;
+    return new Pair(target, low);
+  }
+
+  /** In place: red and blue channels of planar linear values times the gains. */
+  static void whiteBalance(float[] lin, double red, double blue) {
+    int n = lin.length / 3;
+    for (int i = 0; i < n; i++) {
+      lin[i] = (float) (lin[i] * red);
+      lin[2 * n + i] = (float) (lin[2 * n + i] * blue);
+    }
+  }
+
+  /** In place: rounds [0, 1] values to {@code bits}-bit codes (the ADC). */
+  static void quantize(float[] lin, int bits) {
+    double levels = (1 << bits) - 1;
+    for (int i = 0; i < lin.length; i++) lin[i] = (float) (Math.rint(lin[i] * levels) / levels);
+  }
+
+  /**
+   * In place: multiplies by {@code 2^(stops·f(x, y)) · (1 − v·r²)}, f a smooth random field in [−1, 1] (four
+   * low-frequency cosines, 0.3–1.5 cycles per frame), r the distance from the centre (1 in the corners).
+   */
+  static void exposureField(float[] lin, int w, int h, double stops, double v, SplittableRandom rng) {
+    int waves = 4;
+    double[] fx = new double[waves], fy = new double[waves], ph = new double[waves], amp = new double[waves];
+    double norm = 0;
+    for (int k = 0; k < waves; k++) {
+      double f = 0.3 + 1.2 * rng.nextDouble(), a = 2 * Math.PI * rng.nextDouble();
+      fx[k] = f * Math.cos(a);
+      fy[k] = f * Math.sin(a);
+      ph[k] = 2 * Math.PI * rng.nextDouble();
+      amp[k] = 0.5 + rng.nextDouble();
+      norm += amp[k];
+    }
+    int n = w * h;
+    double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0, r2max = cx * cx + cy * cy;
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        double f = 0;
+        for (int k = 0; k < waves; k++) f += amp[k] * Math.cos(2 * Math.PI * (fx[k] * x / w + fy[k] * y / h) + ph[k]);
+        double r2 = r2max == 0 ? 0 : ((x - cx) * (x - cx) + (y - cy) * (y - cy)) / r2max;
+        float g = (float) (Math.pow(2, stops * f / norm) * (1 - v * r2));
+        int i = y * w + x;
+        lin[i] *= g;
+        lin[n + i] *= g;
+        lin[2 * n + i] *= g;
+      }
+    }
+  }
+
+  /**
+   * Adds {@code count} light sources (a bright core with a wider glow, warm tungsten/sodium or cool LED colour):
+   * to the target {@code gt} at an intensity of 0.6–1 with the pixel's colour scaled down where a channel would
+   * exceed 1 (the hue is kept, nothing clips), and to the scene {@code scene} that will be darkened by {@code k},
+   * boosted so that in the dark frame the source is as bright as {@code k · boost} times its target intensity (4–40×
+   * the rest of the scene, capped at 1/k: a lamp stays bright while the room goes dark).
+   */
+  static void addLightSources(float[] gt, float[] scene, int w, int h, int count, double k, SplittableRandom rng) {
+    int n = w * h;
+    for (int s = 0; s < count; s++) {
+      double cx = w * rng.nextDouble(), cy = h * rng.nextDouble();
+      double core = Math.max(1.5, Math.min(w, h) * (0.01 + 0.04 * rng.nextDouble()));
+      double intensity = 0.6 + 0.4 * rng.nextDouble();
+      double boost = Math.min(1 / k, 4 * Math.pow(10, rng.nextDouble()));
+      double[] col = rng.nextDouble() < 0.7
+          ? new double[] {1, 0.55 + 0.25 * rng.nextDouble(), 0.15 + 0.3 * rng.nextDouble()} // tungsten / sodium
+          : new double[] {0.8 + 0.15 * rng.nextDouble(), 0.9, 1}; // LED
+      int rad = (int) Math.ceil(core * 12);
+      int x0 = Math.max(0, (int) cx - rad), x1 = Math.min(w - 1, (int) cx + rad);
+      int y0 = Math.max(0, (int) cy - rad), y1 = Math.min(h - 1, (int) cy + rad);
+      for (int y = y0; y <= y1; y++) {
+        for (int x = x0; x <= x1; x++) {
+          double d2 = ((x - cx) * (x - cx) + (y - cy) * (y - cy)) / (core * core);
+          double p = intensity * (Math.exp(-d2 / 2) + 0.25 * Math.exp(-d2 / 32));
+          if (p < 1e-4) continue;
+          int i = y * w + x;
+          double r = gt[i] + p * col[0], g = gt[n + i] + p * col[1], b = gt[2 * n + i] + p * col[2];
+          double max = Math.max(r, Math.max(g, b));
+          double scale = max > 1 ? 1 / max : 1;
+          gt[i] = (float) (r * scale);
+          gt[n + i] = (float) (g * scale);
+          gt[2 * n + i] = (float) (b * scale);
+          scene[i] += (float) (boost * p * col[0]);
+          scene[n + i] += (float) (boost * p * col[1]);
+          scene[2 * n + i] += (float) (boost * p * col[2]);
+        }
+      }
+    }
   }
 
   /**

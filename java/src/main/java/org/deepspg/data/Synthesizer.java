@@ -27,7 +27,8 @@ import java.util.stream.Stream;
  *
  * <p>Output layout under {@code out}:
  * <pre>
- *   low/NAME.png, high/NAME.png          every pair (high = the source photo, upright, RGB, fitted to maxSide)
+ *   low/NAME.png, high/NAME.png          every pair (high = the source photo, upright, RGB, fitted to maxSide;
+ *                                        with the drawn light sources added when the draw has any)
  *   train/{low,high}/NAME.png            the training split (hard links to the files above; copies where the
  *   test/{low,high}/NAME.png             file system has no hard links)
  *   manifest.jsonl                       one JSON object per pair, sorted by name: source, split, sizes, the drawn
@@ -118,6 +119,11 @@ public final class Synthesizer {
           .put("readSigma", drawn.readSigma());
       if (drawn.jpegQuality() > 0) o.put("jpegQuality", drawn.jpegQuality());
       else o.put("jpegQuality", (String) null);
+      Degradation.CameraDrawn c = drawn.camera();
+      if (!c.equals(Degradation.CameraDrawn.NONE)) {
+        o.put("wbRed", c.wbRed()).put("wbBlue", c.wbBlue()).put("rawBits", c.rawBits()).put("vignette", c.vignette())
+            .put("fieldStops", c.fieldStops()).put("lights", c.lights()).put("layoutSeed", c.layoutSeed());
+      }
       return o.put("imageSeed", imageSeed).put("meanLinearHigh", meanLinearHigh).put("meanLinearLow", meanLinearLow)
           .toString();
     }
@@ -253,7 +259,9 @@ public final class Synthesizer {
     long seed = imageSeed(o.seed(), name);
     SplittableRandom rng = new SplittableRandom(seed);
     Degradation.Drawn d = Degradation.draw(o.params(), rng);
-    Image low = Degradation.apply(high, d, rng);
+    Degradation.Pair pair = Degradation.applyPair(high, d, rng);
+    high = pair.high(); // the input itself, or with the drawn light sources added
+    Image low = pair.low();
     String file = name + ".png";
     Path hp = dst.resolve("high").resolve(file), lp = dst.resolve("low").resolve(file);
     Images.writeAtomic(high, hp);

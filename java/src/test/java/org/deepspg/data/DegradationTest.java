@@ -155,4 +155,101 @@ class DegradationTest {
     // the same seed and quality give the same JPEG output
     assertArrayEquals(b.rgb(), Degradation.apply(high, jpeg, new SplittableRandom(10)).rgb());
   }
+
+  /** A flat grey image (sRGB 0.6 everywhere). */
+  private static Image flat(int w, int h) {
+    float[] rgb = new float[3 * w * h];
+    java.util.Arrays.fill(rgb, 0.6f);
+    return new Image(w, h, rgb, null, Image.Metadata.MEMORY);
+  }
+
+  private static double[] channelStats(float[] lin, int c) {
+    int n = lin.length / 3;
+    double m = 0, m2 = 0;
+    for (int i = 0; i < n; i++) {
+      m += lin[c * n + i];
+      m2 += (double) lin[c * n + i] * lin[c * n + i];
+    }
+    m /= n;
+    return new double[] {m, Math.sqrt(Math.max(0, m2 / n - m * m))};
+  }
+
+  private static Degradation.Drawn camera(double wbRed, double wbBlue, double vignette, double stops, int lights) {
+    return new Degradation.Drawn(0.1, 1.0, 200, 0.004, 0,
+        new Degradation.CameraDrawn(wbRed, wbBlue, 0, vignette, stops, lights, 77));
+  }
+
+  @Test
+  void whiteBalanceAfterTheNoiseMakesChromaNoise() {
+    Image high = flat(96, 96);
+    float[] cam = Srgb.toLinear(Degradation.apply(high, camera(2.4, 2.0, 0, 0, 0), new SplittableRandom(3)).rgb());
+    float[] plain = Srgb.toLinear(Degradation.apply(high, camera(1, 1, 0, 0, 0), new SplittableRandom(3)).rgb());
+    double[] r = channelStats(cam, 0), g = channelStats(cam, 1), b = channelStats(cam, 2);
+    // Same mean (the gains undo the sensor's weaker red/blue), noisier red and blue: shot-noise std scales with
+    // sqrt(gain), read noise with the gain, so red/green >= sqrt(2.4) ~ 1.55 and blue/green >= sqrt(2.0) ~ 1.41.
+    assertEquals(g[0], r[0], 0.05 * g[0]);
+    assertEquals(g[0], b[0], 0.05 * g[0]);
+    assertTrue(r[1] / g[1] > 1.4 && b[1] / g[1] > 1.25, "std r/g " + r[1] / g[1] + ", b/g " + b[1] / g[1]);
+    double[] pr = channelStats(plain, 0), pg = channelStats(plain, 1);
+    assertEquals(1.0, pr[1] / pg[1], 0.1, "without white balance the channels are equally noisy");
+  }
+
+  @Test
+  void vignettingAndTheExposureFieldVaryTheLightOverTheFrame() {
+    Image high = flat(120, 80);
+    Degradation.Drawn vig = new Degradation.Drawn(0.2, 1.0, 0, 0, 0,
+        new Degradation.CameraDrawn(1, 1, 0, 0.5, 0, 0, 5));
+    float[] v = Srgb.toLinear(Degradation.apply(high, vig, new SplittableRandom(1)).rgb());
+    int n = 120 * 80;
+    double centre = v[40 * 120 + 60], corner = v[0];
+    assertEquals(0.5, corner / centre, 0.03, "corner fall-off 1 - v (8-bit rounding)");
+    Degradation.Drawn field = new Degradation.Drawn(0.2, 1.0, 0, 0, 0,
+        new Degradation.CameraDrawn(1, 1, 0, 0, 2.0, 0, 5));
+    float[] f = Srgb.toLinear(Degradation.apply(high, field, new SplittableRandom(1)).rgb());
+    double lo = Double.MAX_VALUE, hi = 0;
+    for (int i = 0; i < n; i++) {
+      lo = Math.min(lo, f[n + i]);
+      hi = Math.max(hi, f[n + i]);
+    }
+    assertTrue(hi / lo > 1.5 && hi / lo <= 16.5, "exposure varies by up to +-2 stops: max/min " + hi / lo);
+  }
+
+  @Test
+  void lightSourcesStayBrightInTheDarkFrameAndKeepTheirHueInTheTarget() {
+    Image high = flat(128, 96);
+    Degradation.Pair p = Degradation.applyPair(high, camera(1, 1, 0, 0, 3), new SplittableRandom(2));
+    float[] gt = p.high().rgb();
+    assertFalse(Arrays.equals(gt, high.rgb()), "the sources are added to the target");
+    int n = 128 * 96;
+    int brightest = 0;
+    for (int i = 0; i < n; i++) if (gt[i] + gt[n + i] + gt[2 * n + i] > gt[brightest] + gt[n + brightest] + gt[2 * n + brightest]) brightest = i;
+    float min = Math.min(gt[brightest], Math.min(gt[n + brightest], gt[2 * n + brightest]));
+    assertTrue(min < 0.97f, "the brightest target pixel keeps a hue (not white): min channel " + min);
+    float[] low = Srgb.toLinear(p.low().rgb());
+    double meanScene = 0.1 * Srgb.toLinear(0.6);
+    double peak = 0;
+    for (float x : low) peak = Math.max(peak, x);
+    assertTrue(peak > 4 * meanScene, "a source outshines the darkened scene: peak " + peak + " vs " + meanScene);
+    // Reproducible: the same draw and seed give the same pair.
+    Degradation.Pair q = Degradation.applyPair(high, camera(1, 1, 0, 0, 3), new SplittableRandom(2));
+    assertArrayEquals(p.high().rgb(), q.high().rgb());
+    assertArrayEquals(p.low().rgb(), q.low().rgb());
+  }
+
+  @Test
+  void phonePresetDrawsEveryStageAndLegacyDrawsNone() {
+    SplittableRandom r = new SplittableRandom(4);
+    int lit = 0;
+    for (int i = 0; i < 1000; i++) {
+      Degradation.Drawn d = Degradation.draw(Degradation.Params.PHONE, r);
+      Degradation.CameraDrawn c = d.camera();
+      assertTrue(c.wbRed() >= 1.3 && c.wbRed() <= 2.6 && c.wbBlue() >= 1.3 && c.wbBlue() <= 2.6);
+      assertEquals(10, c.rawBits());
+      assertTrue(c.vignette() <= 0.5 && c.fieldStops() <= 2.0 && c.lights() <= 3);
+      if (c.lights() > 0) lit++;
+    }
+    assertEquals(500, lit, 60, "half the frames get light sources");
+    assertEquals(Degradation.CameraDrawn.NONE, Degradation.draw(Degradation.Params.LEGACY, r).camera());
+    assertEquals(Degradation.Params.PHONE, Degradation.Params.DEFAULT);
+  }
 }
