@@ -9,7 +9,7 @@ threads="${1:-2}"; h="${2:-416}"; w="${3:-608}"
 onnx="$(mktemp -d)/deepspg_s.onnx"
 # The same threading environment as ./deepspg (see Backends): the JMH forks inherit it.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}" \
-  MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"
+  MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== PyTorch eager (and ONNX export to $onnx)"
 /usr/bin/python3 "$root/benchmarks/peers/deepspg_peers.py" --threads "$threads" --height "$h" --width "$w" \

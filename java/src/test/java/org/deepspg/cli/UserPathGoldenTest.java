@@ -204,6 +204,7 @@ class UserPathGoldenTest {
     env.put("OMP_WAIT_POLICY", "PASSIVE"); // as ./deepspg sets them
     env.put("OPENBLAS_THREAD_TIMEOUT", "4");
     env.put("MALLOC_ARENA_MAX", "1");
+    env.put("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1");
     env.remove("ATEN_CPU_CAPABILITY");
     env.putAll(c.env);
     Process p = pb.start();
