@@ -50,7 +50,7 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Batch sizes (default: ${DEFAULT-VALUE}); tiled sizes run their images one by one.")
   List<Integer> batches;
 
-  @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: libtorch's).")
+  @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: OMP_NUM_THREADS, else every available processor).")
   Integer threads;
 
   @Option(names = "--model", paramLabel = "s|l|s-baseline|l-baseline|PATH", defaultValue = "s",

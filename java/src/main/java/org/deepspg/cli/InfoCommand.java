@@ -69,7 +69,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("java: " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
     out.println("platform: " + Loader.getPlatform());
     out.println("libtorch: bytedeco pytorch " + Versions.pytorchArtifact() + ", javacpp " + Versions.javacpp());
-    out.println("libtorch threads: " + torch.get_num_threads());
+    out.println("libtorch threads: " + Backends.threads());
     out.println("kernels: " + NativeLibrary.buildInfo());
     out.println("kernels library: " + NativeLibrary.libraryPath());
     out.println("malloc: " + Backends.allocator());

@@ -5,6 +5,7 @@ package org.deepspg.ops;
 
 import static org.bytedeco.pytorch.global.torch.get_num_threads;
 import static org.bytedeco.pytorch.global.torch.globalContext;
+import static org.bytedeco.pytorch.global.torch.set_num_threads;
 
 import org.deepspg.kernels.global.kernels;
 
@@ -64,6 +65,10 @@ public final class Backends {
 
   private static volatile boolean initialised;
   private static volatile String allocator = "not initialised";
+  private static volatile String threads = "not initialised";
+
+  /** System property: libtorch intra-op threads (default: {@code OMP_NUM_THREADS}, else every available processor). */
+  public static final String THREADS_PROPERTY = "deepspg.threads";
 
   /** Environment variables read at process or library start that this project recommends, with their values. */
   private static final String[][] RECOMMENDED_ENV = {
@@ -85,6 +90,7 @@ public final class Backends {
       // every convolution on CPUs it does not know. libtorch checks this flag before it initialises NNPACK.
       globalContext().setUserEnabledNNPACK(false);
       allocator = tuneAllocator(System.getProperty(MALLOC_PROPERTY, "tuned"));
+      threads = chooseThreads();
       initialised = true;
       StringBuilder missing = new StringBuilder();
       for (String[] kv : RECOMMENDED_ENV) {
@@ -98,6 +104,38 @@ public final class Backends {
                 + "native library start; see org.deepspg.ops.Backends)");
       }
     }
+  }
+
+  /**
+   * libtorch's own choice of intra-op threads is 1 on the 2-vCPU development VM (its core detection), which left half
+   * the machine idle: DeepSPG-S Baseline at 600×400 took 953 ms with 1 thread, 698 ms with 2 (BENCHMARKS.md). Unless
+   * {@code OMP_NUM_THREADS} or {@value #THREADS_PROPERTY} says otherwise, use every processor the JVM may use.
+   */
+  private static String chooseThreads() {
+    String prop = System.getProperty(THREADS_PROPERTY);
+    if (prop != null) {
+      int n;
+      try {
+        n = Integer.parseInt(prop.trim());
+      } catch (NumberFormatException e) {
+        n = 0;
+      }
+      if (n < 1) throw new IllegalArgumentException("system property " + THREADS_PROPERTY + " must be >= 1, got " + prop);
+      set_num_threads(n);
+      return n + " (" + THREADS_PROPERTY + ")";
+    }
+    if (System.getenv("OMP_NUM_THREADS") != null) {
+      return get_num_threads() + " (OMP_NUM_THREADS)";
+    }
+    int n = Runtime.getRuntime().availableProcessors();
+    if (get_num_threads() != n) set_num_threads(n);
+    return n + " (available processors)";
+  }
+
+  /** @return how many intra-op threads libtorch uses and why, as chosen at {@link #init()} */
+  public static String threads() {
+    init();
+    return threads;
   }
 
   private static String tuneAllocator(String mode) {
