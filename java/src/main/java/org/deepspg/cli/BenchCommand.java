@@ -18,10 +18,10 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.Images;
 import org.deepspg.infer.Enhancer;
-import org.deepspg.infer.Models;
 import org.deepspg.infer.TileOptions;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.ops.NativeLibrary;
@@ -53,9 +53,15 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "libtorch intra-op threads (default: OMP_NUM_THREADS, else every available processor).")
   Integer threads;
 
-  @Option(names = "--model", paramLabel = "s|l|s-baseline|l-baseline|PATH", defaultValue = "s",
-      description = "Architecture with random weights, or a weights file (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--model", paramLabel = "NAME|PATH",
+      description = "A trained model: a bundled model's name (`deepspg models`) or a weights file (default: the "
+          + "bundled default model, unless --arch is given).")
   String model;
+
+  @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
+      description = "Time an architecture with random weights instead (speed does not depend on the weights): s, l "
+          + "are the paper's DeepSPG-S/L with SEMs (and an HRNet-W48 prior), -baseline without.")
+  String arch;
 
   @Option(names = "--hrnet", paramLabel = "PATH|random", defaultValue = "random",
       description = "HRNet weights for models with SEMs; 'random' builds HRNet-W48 with random weights "
@@ -103,17 +109,17 @@ public final class BenchCommand implements Callable<Integer> {
     HRNet hr = null;
     Enhancer.Builder b = Enhancer.builder().device(device).oneDnn(oneDnn.mode());
     String modelDesc;
-    Path file = Path.of(model);
     DeepSPGConfig cfg;
-    if (Files.isRegularFile(file)) {
-      Models.Loaded l = Models.loadFile(file, null);
+    if (arch != null) {
+      if (model != null) throw new IllegalArgumentException("give --model or --arch, not both");
+      cfg = ModelFiles.preset(arch);
+      net = new DeepSPG(cfg);
+      modelDesc = "--arch " + arch + " " + cfg.describe() + " (random weights)";
+    } else {
+      ModelFiles.Loaded l = ModelFiles.load(model == null ? ModelFiles.DEFAULT_NAME : model, null);
       net = l.net();
       cfg = l.config();
-      modelDesc = model + " " + cfg.describe();
-    } else {
-      cfg = Models.preset(model);
-      net = new DeepSPG(cfg);
-      modelDesc = model + " " + cfg.describe() + " (random weights)";
+      modelDesc = l.source() + " " + cfg.describe();
     }
     b.model(net);
     if (cfg.semEnabled()) {

@@ -8,8 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.deepspg.infer.Enhancer;
-import org.deepspg.infer.Models;
 import org.deepspg.infer.TileOptions;
+import org.deepspg.model.ModelFiles;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -17,10 +17,10 @@ import picocli.CommandLine.Option;
  * Model, device and tiling options shared by {@code enhance}, {@code demo} and {@code bench} (a picocli mixin).
  */
 public final class EnhanceOptions {
-  @Option(names = "--model", paramLabel = "s|l|PATH", defaultValue = "s",
-      description = "Bundled model name (s = DeepSPG-S Baseline, the default; l) or a weights file (.pth with its "
-          + "configuration inside, e.g. exported by `deepspg train`).")
-  String model = "s";
+  @Option(names = "--model", paramLabel = "NAME|PATH", defaultValue = ModelFiles.DEFAULT_NAME,
+      description = "A trained model: a bundled model's name (`deepspg models`; default ${DEFAULT-VALUE}, DeepSPG-S "
+          + "Baseline) or a weights file (.pth with its configuration inside, e.g. exported by `deepspg train`).")
+  String model = ModelFiles.DEFAULT_NAME;
 
   @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
       description = "Architecture of a weights file that carries no configuration metadata.")
@@ -63,13 +63,12 @@ public final class EnhanceOptions {
   Enhancer.Builder builder() {
     Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble)
         .oneDnn(oneDnn.mode());
-    String m = model == null ? "s" : model.trim();
-    String lower = m.toLowerCase(Locale.ROOT);
-    if ((lower.equals("s") || lower.equals("l")) && !Files.exists(Path.of(m))) {
+    String m = model == null ? ModelFiles.DEFAULT_NAME : model.trim();
+    if (!Files.exists(Path.of(m)) && ModelFiles.bundled(m).isPresent()) {
       if (arch != null) throw new IllegalArgumentException("--arch applies to a weights file, not to bundled '" + m + "'");
-      b.bundled(lower);
+      b.bundled(m.toLowerCase(Locale.ROOT));
     } else {
-      b.checkpoint(Path.of(m), arch == null ? null : Models.preset(arch));
+      b.checkpoint(Path.of(m), arch == null ? null : ModelFiles.preset(arch));
     }
     if (hrnet != null) b.hrnetWeights(hrnet);
     return b;

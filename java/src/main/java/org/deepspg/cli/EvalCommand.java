@@ -15,14 +15,15 @@ import org.deepspg.data.Images;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.EvalReport;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.ops.Backends;
 import org.deepspg.ops.OneDnn;
 import org.deepspg.train.EvalRunner;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -56,15 +57,17 @@ public final class EvalCommand implements Callable<Integer> {
   String split;
 
   static final class Which {
-    @Option(names = "--model", paramLabel = "s|l|PATH",
-        description = "weights file (model_final.pth / model_best.pth / last.pth) or s|l for a randomly initialised network")
+    @Option(names = "--model", paramLabel = "NAME|PATH",
+        description = "a trained model: a bundled model's name (deepspg models) or a weights file (model_final.pth / "
+            + "model_best.pth / last.pth); the default when neither --model nor --baseline is given: the bundled "
+            + "default model")
     String model;
 
     @Option(names = "--baseline", paramLabel = "NAME", description = "identity, gamma or clahe")
     String baseline;
   }
 
-  @ArgGroup(exclusive = true, multiplicity = "1")
+  @ArgGroup(exclusive = true, multiplicity = "0..1")
   Which which;
 
   @Option(names = "--hrnet", paramLabel = "PATH", description = "HRNet weights (needed when the model has SEMs)")
@@ -107,6 +110,10 @@ public final class EvalCommand implements Callable<Integer> {
     } else {
       if (low == null || high == null) throw new IllegalArgumentException("need --low DIR and --high DIR (or --data ROOT)");
       ds = PairedDataset.fromFolders(low, high, PairedDataset.Options.DEFAULT);
+    }
+    if (which == null) {
+      which = new Which();
+      which.model = ModelFiles.DEFAULT_NAME;
     }
     EvalRunner.Method m;
     try {

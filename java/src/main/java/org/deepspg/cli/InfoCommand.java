@@ -12,21 +12,20 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.global.torch;
-import org.deepspg.infer.Models;
+import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.Padding;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.FlopCounter;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
-import org.deepspg.infer.Enhancer;
 import org.deepspg.ops.Backends;
-import org.deepspg.ops.OneDnn;
 import org.deepspg.ops.NativeLibrary;
-import org.deepspg.train.TrainCheckpoint;
+import org.deepspg.ops.OneDnn;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -39,10 +38,14 @@ import picocli.CommandLine.Spec;
 public final class InfoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", paramLabel = "s|l|s-baseline|l-baseline|PATH",
+  @Option(names = "--model", paramLabel = "NAME|PATH",
       description = "Print the parameter count and analytic FLOPs (G = MACs/2^30, fvcore convention of spec §1.7) "
-          + "of a DeepSPG architecture or of the configuration stored in a weights file.")
+          + "of a trained model: a bundled model's name (`deepspg models`) or a weights file.")
   String model;
+
+  @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
+      description = "The same for an architecture (s, l: the paper's DeepSPG-S/L with SEMs; -baseline: without).")
+  String arch;
 
   @Option(names = "--size", paramLabel = "HxW", defaultValue = "256x256",
       description = "Input size for --model FLOPs, height x width (default: ${DEFAULT-VALUE}; padded to a multiple "
@@ -59,8 +62,9 @@ public final class InfoCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     NativeLibrary.ensureLoaded();
-    if (model != null || hrnet != null) {
-      if (model != null) printModel(out);
+    if (model != null || arch != null || hrnet != null) {
+      if (model != null && arch != null) throw new IllegalArgumentException("give --model or --arch, not both");
+      if (model != null || arch != null) printModel(out);
       if (hrnet != null) printHrnet(out);
       out.flush();
       return 0;
@@ -84,7 +88,7 @@ public final class InfoCommand implements Callable<Integer> {
 
   /** The oneDNN decision for the bundled default model on this machine (what {@code enhance} would use). */
   private String oneDnnVerdict() {
-    if (!Models.bundledAvailable(Models.DEFAULT_NAME)) {
+    if (!ModelFiles.available(ModelFiles.bundled(ModelFiles.DEFAULT_NAME).orElseThrow())) {
       return OneDnn.apply(oneDnn.mode(), List.of()).describe() + " (convolutions only: no bundled model)";
     }
     try (Enhancer e = Enhancer.builder().oneDnn(oneDnn.mode()).build()) {
@@ -96,14 +100,17 @@ public final class InfoCommand implements Callable<Integer> {
 
   private void printModel(PrintWriter out) throws IOException {
     DeepSPGConfig cfg;
-    Path file = Path.of(model);
-    if (Files.isRegularFile(file)) {
-      cfg = Models.configOf(TrainCheckpoint.read(file).meta());
+    if (arch != null) {
+      cfg = ModelFiles.preset(arch);
+    } else if (Files.isRegularFile(Path.of(model))) {
+      cfg = ModelFiles.configOf(ModelFiles.read(Path.of(model)).meta());
       if (cfg == null) {
-        throw new IllegalArgumentException(file + " carries no DeepSPG configuration (deepspg.properties)");
+        throw new IllegalArgumentException(model + " carries no DeepSPG configuration (deepspg.properties)");
       }
     } else {
-      cfg = Models.preset(model);
+      ModelFiles.Loaded l = ModelFiles.load(model, null);
+      cfg = l.config();
+      l.net().close();
     }
     String[] hw = size.trim().toLowerCase(Locale.ROOT).split("x");
     int h;

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
     versionProvider = Versions.class,
     description = "Low-light image enhancement with deep semantic priors (DeepSPG) on libtorch and fused kernels.",
     subcommands = {InfoCommand.class, EnhanceCommand.class, DemoCommand.class, TrainCommand.class, EvalCommand.class,
-        DataCommand.class, BenchCommand.class,
+        DataCommand.class, BenchCommand.class, ModelsCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
   /** Exit code when some of the inputs of a batch command failed (the others were processed). */

@@ -27,7 +27,9 @@ import org.deepspg.data.Images;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.model.prior.PriorWeights;
 import org.deepspg.ops.AttentionContext;
@@ -528,9 +530,9 @@ public final class Enhancer implements AutoCloseable {
     private Builder() {}
 
     /**
-     * Uses a bundled model (the default is {@link Models#DEFAULT_NAME}).
+     * Uses a bundled model (the default is {@link ModelFiles#DEFAULT_NAME}; {@link ModelFiles#BUNDLED} lists them).
      *
-     * @param name {@code s} or {@code l}
+     * @param name a bundled model's name, e.g. {@code s}
      * @return this
      */
     public Builder bundled(String name) {
@@ -725,6 +727,7 @@ public final class Enhancer implements AutoCloseable {
       DeepSPG net;
       DeepSPGConfig cfg;
       String source;
+      InputNorm norm = InputNorm.IMAGENET;
       boolean ownsNet;
       if (module != null) {
         net = module;
@@ -732,8 +735,9 @@ public final class Enhancer implements AutoCloseable {
         source = "module " + cfg.describe();
         ownsNet = false;
       } else {
-        Models.Loaded l = checkpoint != null ? Models.loadFile(checkpoint, arch)
-            : Models.loadBundled(bundled == null ? Models.DEFAULT_NAME : bundled);
+        ModelFiles.Loaded l = checkpoint != null ? ModelFiles.loadFile(checkpoint, arch)
+            : ModelFiles.loadBundled(bundled == null ? ModelFiles.DEFAULT_NAME : bundled);
+        norm = l.hrnetInputNorm();
         net = l.net();
         cfg = l.config();
         source = l.source();
@@ -753,7 +757,7 @@ public final class Enhancer implements AutoCloseable {
               }
             }
           } else if (hrnetWeights != null) {
-            hr = HRNet.loadPretrained(hrnetWeights);
+            hr = HRNet.loadPretrained(hrnetWeights).inputNorm(norm); // as the model was trained
             ownsHr = true;
           } else {
             throw PriorWeights.HRNET_W48_ADE20K.missing(null, "the model " + cfg.describe() + " (" + source

@@ -7,8 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Properties;
-import java.util.Set;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -18,14 +16,12 @@ import org.deepspg.data.Images;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.eval.Baselines;
 import org.deepspg.eval.ColorFidelity;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.eval.EvalReport;
 import org.deepspg.eval.Metrics;
 import org.deepspg.model.DeepSPG;
-import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.InputNorm;
-import org.deepspg.model.io.LoadOptions;
-import org.deepspg.model.io.ModuleLoader;
 import org.deepspg.ops.Backends;
 
 /**
@@ -46,10 +42,6 @@ public final class EvalRunner {
     /** @return a short description for the report */
     String name();
   }
-
-  private static final Set<String> MODEL_KEYS = Set.of(DeepSPGConfig.KEY_CHANNELS, DeepSPGConfig.KEY_BLOCKS,
-      DeepSPGConfig.KEY_SEM_ENABLED, DeepSPGConfig.KEY_SEM_Q_DENSE, DeepSPGConfig.KEY_SEM_SHARED_LN,
-      DeepSPGConfig.KEY_SEM_SKF_RESIDUAL, DeepSPGConfig.KEY_SEM_FFN_EXPANSION, DeepSPGConfig.KEY_RETINEX_PRIOR);
 
   private EvalRunner() {}
 
@@ -113,11 +105,10 @@ public final class EvalRunner {
   }
 
   /**
-   * A DeepSPG network as a method.
+   * A trained DeepSPG network as a method.
    *
-   * @param spec {@code s} or {@code l} for a freshly initialised network of that size (seed 0; useful only for
-   *     timing and smoke tests), or the path of a weights file / training checkpoint carrying the model configuration
-   *     as metadata
+   * @param spec a bundled model name ({@code deepspg models}) or the path of a weights file / training checkpoint
+   *     carrying the model configuration as metadata ({@link ModelFiles})
    * @param hrnetWeights HRNet weights (needed when the network has SEMs), or null
    * @param hrnetTopology HRNet topology JSON (null = official W48 ADE20K)
    * @param device "cpu" or "cuda"
@@ -126,27 +117,11 @@ public final class EvalRunner {
    */
   public static Method model(String spec, Path hrnetWeights, Path hrnetTopology, String device) throws IOException {
     Backends.init();
-    DeepSPG net;
-    InputNorm norm = InputNorm.IMAGENET;
-    String name;
-    if (spec.equalsIgnoreCase("s") || spec.equalsIgnoreCase("l")) {
-      torch.manual_seed(0);
-      net = new DeepSPG(spec.equalsIgnoreCase("s") ? DeepSPGConfig.s() : DeepSPGConfig.l());
-      name = "DeepSPG-" + spec.toUpperCase(Locale.ROOT) + " (random init)";
-    } else {
-      Path p = Path.of(spec);
-      if (!Files.isRegularFile(p)) {
-        throw new IllegalArgumentException("--model: '" + spec + "' is neither s, l nor an existing weights file");
-      }
-      TrainCheckpoint.Loaded ld = TrainCheckpoint.read(p);
-      net = new DeepSPG(modelConfig(ld.meta(), p));
-      try (PointerScope s = new PointerScope()) {
-        ModuleLoader.load(net, ld.model(), LoadOptions.defaults().strictUnknown(true));
-      }
-      String n = ld.meta().getProperty("hrnet.input_norm");
-      if (n != null && n.equalsIgnoreCase("none")) norm = InputNorm.NONE;
-      name = "DeepSPG " + p.getFileName();
-    }
+    ModelFiles.Loaded ld = ModelFiles.load(spec, null);
+    DeepSPG net = ld.net();
+    InputNorm norm = ld.hrnetInputNorm();
+    String name = "DeepSPG " + (ModelFiles.bundled(spec).isPresent() && !Files.exists(Path.of(spec))
+        ? spec.trim().toLowerCase(Locale.ROOT) + " (bundled)" : Path.of(spec).getFileName().toString());
     HRNet hrnet = null;
     if (net.config().semEnabled()) hrnet = Priors.loadHrnet(hrnetWeights, hrnetTopology, norm);
     if (hrnet != null) Priors.checkSemChannels(hrnet);
@@ -172,22 +147,5 @@ public final class EvalRunner {
         return label;
       }
     };
-  }
-
-  /**
-   * The network configuration stored in a weights file's or checkpoint's metadata.
-   *
-   * @param meta the metadata
-   * @param file for messages
-   * @return the configuration
-   */
-  static DeepSPGConfig modelConfig(Properties meta, Path file) {
-    Properties p = new Properties();
-    for (String k : MODEL_KEYS) if (meta.getProperty(k) != null) p.setProperty(k, meta.getProperty(k));
-    if (p.getProperty(DeepSPGConfig.KEY_CHANNELS) == null) {
-      throw new IllegalArgumentException(file + " carries no DeepSPG configuration metadata (model.channels, ...);"
-          + " export weights with deepspg train (model_final.pth) or TrainCheckpoint.exportWeights");
-    }
-    return DeepSPGConfig.fromProperties(p);
   }
 }

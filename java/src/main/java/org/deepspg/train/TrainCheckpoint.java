@@ -3,20 +3,16 @@
  */
 package org.deepspg.train;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
-import org.deepspg.model.io.Checkpoints;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.model.io.StateDict;
 import org.deepspg.model.io.StateDictWriter;
 import org.deepspg.model.io.TensorData;
@@ -29,9 +25,9 @@ import org.deepspg.model.io.TensorData;
  */
 public final class TrainCheckpoint {
   /** Name of the properties entry inside the archive. */
-  public static final String META_ENTRY = "deepspg.properties";
+  public static final String META_ENTRY = ModelFiles.META_ENTRY;
   /** Key prefix of the model tensors. */
-  public static final String MODEL_PREFIX = "model.";
+  public static final String MODEL_PREFIX = ModelFiles.MODEL_PREFIX;
   /** Key prefix of the optimiser tensors. */
   public static final String OPTIM_PREFIX = "optim.";
 
@@ -104,21 +100,9 @@ public final class TrainCheckpoint {
    * @throws IOException when the file is missing, truncated or corrupt
    */
   public static Loaded read(Path file) throws IOException {
-    StateDict all = Checkpoints.read(file);
-    boolean prefixed = all.names().stream().anyMatch(n -> n.startsWith(MODEL_PREFIX));
-    StateDict model = prefixed ? all.filter(n -> n.startsWith(MODEL_PREFIX)).stripPrefix(MODEL_PREFIX) : all;
-    StateDict optim = all.filter(n -> n.startsWith(OPTIM_PREFIX)).stripPrefix(OPTIM_PREFIX);
-    Properties meta = new Properties();
-    try (ZipFile z = new ZipFile(file.toFile())) {
-      ZipEntry found = z.stream().filter(e -> e.getName().endsWith("/" + META_ENTRY)).findFirst().orElse(null);
-      if (found != null) {
-        byte[] b = z.getInputStream(found).readAllBytes();
-        meta.load(new java.io.InputStreamReader(new ByteArrayInputStream(b), StandardCharsets.UTF_8));
-      }
-    } catch (java.util.zip.ZipException e) {
-      // legacy (non-zip) PyTorch files carry no metadata entry
-    }
-    return new Loaded(model, optim, meta);
+    ModelFiles.Archive a = ModelFiles.read(file);
+    StateDict optim = a.tensors().filter(n -> n.startsWith(OPTIM_PREFIX)).stripPrefix(OPTIM_PREFIX);
+    return new Loaded(a.model(), optim, a.meta());
   }
 
   /**

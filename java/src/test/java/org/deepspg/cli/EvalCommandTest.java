@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Properties;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.ops.Backends;
 import org.deepspg.train.TrainCheckpoint;
 import org.deepspg.train.TrainTestSupport;
@@ -72,8 +73,18 @@ class EvalCommandTest {
     TrainCheckpoint.exportWeights(ws, sem, sem.config().toProperties());
     assertEquals(2, Main.run("eval", "--low", data.resolve("test/low").toString(), "--high",
         data.resolve("test/high").toString(), "--model", ws.toString()));
-    // usage error: neither --model nor --baseline
+    // usage error: a name that is neither bundled nor a file
     assertEquals(2, Main.run("eval", "--low", data.resolve("test/low").toString(), "--high",
-        data.resolve("test/high").toString()));
+        data.resolve("test/high").toString(), "--model", "no-such-model"));
+  }
+
+  /** Without --model or --baseline, eval evaluates the bundled default model: the same numbers as naming it. */
+  @Test
+  void withoutModelEvaluatesTheBundledDefault() throws IOException {
+    String unnamed = run();
+    String named = run("--model", ModelFiles.DEFAULT_NAME);
+    assertEquals(value(named, "psnr"), value(unnamed, "psnr"), 0.0);
+    assertEquals(value(named, "ssim"), value(unnamed, "ssim"), 0.0);
+    assertTrue(value(named, "psnr") > value(run("--baseline", "identity"), "psnr"), "the trained model brightens");
   }
 }

@@ -30,8 +30,8 @@ class InfoCommandTest {
   }
 
   @Test
-  void modelS() {
-    CliTestSupport.Result r = CliTestSupport.run("info", "--model", "s");
+  void archS() {
+    CliTestSupport.Result r = CliTestSupport.run("info", "--arch", "s");
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().lines().anyMatch(l -> l.equals("params: 567213")), r.out());
     double g = value(r.out(), "gflops");
@@ -39,12 +39,22 @@ class InfoCommandTest {
   }
 
   @Test
-  void modelLAtAnotherSizeIsPaddedLikeInference() {
-    CliTestSupport.Result r = CliTestSupport.run("info", "--model", "l", "--size", "400x600");
+  void archLAtAnotherSizeIsPaddedLikeInference() {
+    CliTestSupport.Result r = CliTestSupport.run("info", "--arch", "l", "--size", "400x600");
     assertEquals(0, r.code(), r.all());
     assertEquals(2142593, (long) value(r.out(), "params"));
     // Cost scales with the padded pixel count: 24.771 G at 256^2 -> x (416*608)/256^2.
     assertEquals(24.771 * 416 * 608 / (256.0 * 256), value(r.out(), "gflops"), 0.01);
+  }
+
+  /** --model names a trained model: the bundled s is the Baseline variant (no SEMs), unlike --arch s. */
+  @Test
+  void bundledModelS() {
+    CliTestSupport.Result r = CliTestSupport.run("info", "--model", "s");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("sem=off"), r.out());
+    long p = (long) value(r.out(), "params");
+    assertTrue(p > 0 && p < 567213, "the Baseline has fewer parameters than DeepSPG-S with SEMs: " + p);
   }
 
   @Test
@@ -56,8 +66,10 @@ class InfoCommandTest {
 
   @Test
   void badArguments() {
-    assertEquals(2, CliTestSupport.run("info", "--model", "xl").code());
+    assertEquals(2, CliTestSupport.run("info", "--arch", "xl").code());
+    assertEquals(2, CliTestSupport.run("info", "--model", "xl").code(), "neither bundled nor a file");
+    assertEquals(2, CliTestSupport.run("info", "--model", "s", "--arch", "s").code());
     assertEquals(2, CliTestSupport.run("info", "--hrnet", "w32").code());
-    assertEquals(2, CliTestSupport.run("info", "--model", "s", "--size", "big").code());
+    assertEquals(2, CliTestSupport.run("info", "--arch", "s", "--size", "big").code());
   }
 }

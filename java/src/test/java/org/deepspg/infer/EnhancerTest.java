@@ -26,6 +26,7 @@ import org.deepspg.data.Image;
 import org.deepspg.data.Images;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.model.prior.MissingWeightsException;
@@ -272,10 +273,10 @@ class EnhancerTest {
 
   @Test
   void missingBundledModelFailsWithAClearMessage() {
-    assumeFalse(Models.bundledAvailable("s"), "a bundled model exists in this build");
+    assumeFalse(ModelFiles.available(ModelFiles.bundled("s").orElseThrow()), "a bundled model exists in this build");
     IOException ex = assertThrows(IOException.class, () -> Enhancer.builder().build());
     assertTrue(ex.getMessage().contains("no bundled DeepSPG model 's'"), ex.getMessage());
-    assertTrue(ex.getMessage().contains(Models.resourceFor("s")), ex.getMessage());
+    assertTrue(ex.getMessage().contains(ModelFiles.bundled("s").orElseThrow().resource()), ex.getMessage());
   }
 
   @Test

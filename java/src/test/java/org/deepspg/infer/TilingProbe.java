@@ -9,6 +9,7 @@ import org.deepspg.data.Image;
 import org.deepspg.data.Images;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.ModelFiles;
 
 /**
  * Measures tiled inference against whole-image inference (the numbers in {@code docs/inference.md}): PSNR of the
@@ -29,7 +30,7 @@ public final class TilingProbe {
    */
   public static void main(String[] a) throws Exception {
     boolean trained = a[0].endsWith(".pth");
-    DeepSPGConfig cfg = trained ? null : a[0].equals("tiny") ? InferTestSupport.tinyBaseline() : Models.preset(a[0]);
+    DeepSPGConfig cfg = trained ? null : a[0].equals("tiny") ? InferTestSupport.tinyBaseline() : ModelFiles.preset(a[0]);
     double tau = Double.parseDouble(a[1]);
     Image img;
     if (a[2].matches("\\d+x\\d+")) {
@@ -48,7 +49,7 @@ public final class TilingProbe {
     int context = a.length > 5 ? Integer.parseInt(a[5]) : TileOptions.DEFAULT_CONTEXT;
     double gain = Double.parseDouble(System.getProperty("probe.gain", "" + InferTestSupport.TEST_GAIN));
     DeepSPG net =
-        trained ? Models.loadFile(Path.of(a[0]), null).net() : InferTestSupport.randomModel(cfg, 1, tau, gain);
+        trained ? ModelFiles.loadFile(Path.of(a[0]), null).net() : InferTestSupport.randomModel(cfg, 1, tau, gain);
     TileOptions tiled = new TileOptions(tile, overlap, context, 0);
     org.bytedeco.pytorch.global.torch.globalContext().setUserEnabledMkldnn(!Boolean.getBoolean("probe.slow"));
     try (Enhancer whole = Enhancer.builder().model(net).tiling(TileOptions.never()).build();

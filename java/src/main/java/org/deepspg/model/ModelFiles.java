@@ -1,0 +1,279 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.model;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.stream.Collectors;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import org.deepspg.model.hrnet.InputNorm;
+import org.deepspg.model.io.Checkpoints;
+import org.deepspg.model.io.LoadOptions;
+import org.deepspg.model.io.ModuleLoader;
+import org.deepspg.model.io.StateDict;
+
+/**
+ * The one place that turns a trained model into a network: bundled models by name, weights files by path.
+ *
+ * <p><b>Weights files</b> are PyTorch state dicts (zip format) whose archive carries an entry {@value #META_ENTRY}
+ * with the {@link DeepSPGConfig#toProperties()} keys and the training's prior settings ({@code hrnet.input_norm}).
+ * {@code deepspg train} writes them ({@code model_final.pth}, {@code model_best.pth}); its training checkpoints
+ * ({@code last.pth}: the same entry, tensors prefixed {@value #MODEL_PREFIX}) load too. A file without metadata needs
+ * an explicit architecture ({@link #loadFile(Path, DeepSPGConfig)}).
+ *
+ * <p><b>Bundled models</b> ({@link #BUNDLED}) are classpath resources with their configuration inside, listed by
+ * {@code deepspg models}. Nothing is ever downloaded.
+ *
+ * <p>Everything that runs a trained model — the Enhancer, {@code eval}, {@code bench}, {@code info} — loads it here,
+ * so that a name or a path means the same network everywhere.
+ */
+public final class ModelFiles {
+  /** Archive entry holding the configuration. */
+  public static final String META_ENTRY = "deepspg.properties";
+  /** Tensor-name prefix of the model in training checkpoints. */
+  public static final String MODEL_PREFIX = "model.";
+  /** Metadata key of the HRNet input normalisation the model was trained with. */
+  public static final String KEY_HRNET_INPUT_NORM = "hrnet.input_norm";
+
+  /**
+   * A model that ships inside the library.
+   *
+   * @param name what {@code --model} takes
+   * @param resource classpath resource of the weights file
+   * @param description what it is and how good, in one line
+   * @param needs external weights it needs at run time ("nothing" for none)
+   */
+  public record Bundled(String name, String resource, String description, String needs) {}
+
+  /** The bundled models. */
+  public static final List<Bundled> BUNDLED = List.of(new Bundled("s", "org/deepspg/models/deepspg-s-baseline.pth",
+      "DeepSPG-S, Baseline variant (no SEMs), trained on synthetic pairs from Debian-packaged photos; held-out "
+          + "synthetic test 24.18 dB PSNR / 0.698 SSIM (models/deepspg-s-baseline/)", "nothing"));
+
+  /** Name of the default bundled model. */
+  public static final String DEFAULT_NAME = "s";
+
+  private ModelFiles() {}
+
+  /**
+   * A network with loaded weights.
+   *
+   * @param net the network (owned by the caller, who closes it)
+   * @param config its configuration
+   * @param meta the file's metadata (configuration and training settings; may be empty)
+   * @param source where it came from, for messages ("bundled s (...)", a path)
+   */
+  public record Loaded(DeepSPG net, DeepSPGConfig config, Properties meta, String source) {
+    /** @return the HRNet input normalisation the model was trained with ({@code imagenet} when not recorded) */
+    public InputNorm hrnetInputNorm() {
+      return inputNormOf(meta);
+    }
+  }
+
+  /**
+   * The tensors and metadata of a weights file or training checkpoint.
+   *
+   * @param tensors every tensor in the archive (prefixes kept)
+   * @param meta the {@value #META_ENTRY} entry (empty when absent)
+   */
+  public record Archive(StateDict tensors, Properties meta) {
+    /** @return the model's tensors: those prefixed {@value #MODEL_PREFIX} with the prefix removed, else all */
+    public StateDict model() {
+      boolean prefixed = tensors.names().stream().anyMatch(n -> n.startsWith(MODEL_PREFIX));
+      return prefixed ? tensors.filter(n -> n.startsWith(MODEL_PREFIX)).stripPrefix(MODEL_PREFIX) : tensors;
+    }
+  }
+
+  /**
+   * Reads a weights file or checkpoint through the safe readers (no code execution).
+   *
+   * @param file the file
+   * @return its tensors and metadata
+   * @throws IOException when the file is missing, truncated or corrupt
+   */
+  public static Archive read(Path file) throws IOException {
+    StateDict all = Checkpoints.read(file);
+    Properties meta = new Properties();
+    try (ZipFile z = new ZipFile(file.toFile())) {
+      ZipEntry found = z.stream().filter(e -> e.getName().endsWith("/" + META_ENTRY)).findFirst().orElse(null);
+      if (found != null) {
+        byte[] b = z.getInputStream(found).readAllBytes();
+        meta.load(new InputStreamReader(new ByteArrayInputStream(b), StandardCharsets.UTF_8));
+      }
+    } catch (ZipException e) {
+      // legacy (non-zip) PyTorch files carry no metadata entry
+    }
+    return new Archive(all, meta);
+  }
+
+  /**
+   * Loads a bundled model by name or a weights file by path.
+   *
+   * @param nameOrPath a {@link #BUNDLED} name, or a path
+   * @param architecture for a file without metadata (else checked against it); null = the file must carry it
+   * @return the loaded network
+   * @throws IOException when the file is missing, corrupt or does not fit (messages name the file)
+   * @throws IllegalArgumentException for a name that is neither bundled nor an existing file
+   */
+  public static Loaded load(String nameOrPath, DeepSPGConfig architecture) throws IOException {
+    String s = nameOrPath == null ? DEFAULT_NAME : nameOrPath.trim();
+    Path p = Path.of(s);
+    if (Files.exists(p)) return loadFile(p, architecture);
+    if (bundled(s).isPresent()) {
+      if (architecture != null) {
+        throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + s + "'");
+      }
+      return loadBundled(s);
+    }
+    throw new IllegalArgumentException("--model: '" + nameOrPath + "' is neither a bundled model (" + names()
+        + "; see deepspg models) nor an existing weights file");
+  }
+
+  /**
+   * @param name a name
+   * @return the bundled model of that name (case-insensitive)
+   */
+  public static Optional<Bundled> bundled(String name) {
+    String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
+    return BUNDLED.stream().filter(b -> b.name().equals(n)).findFirst();
+  }
+
+  /**
+   * @param b a bundled model
+   * @return whether its resource is in this build
+   */
+  public static boolean available(Bundled b) {
+    return ModelFiles.class.getClassLoader().getResource(b.resource()) != null;
+  }
+
+  /**
+   * Loads a bundled model.
+   *
+   * @param name a {@link #BUNDLED} name
+   * @return the loaded network
+   * @throws IOException when its resource is missing from this build (the message says what to do) or unreadable
+   */
+  public static Loaded loadBundled(String name) throws IOException {
+    Bundled b = bundled(name).orElseThrow(() -> new IllegalArgumentException("unknown bundled model '" + name
+        + "'; bundled: " + names() + " (or pass a weights file path)"));
+    URL url = ModelFiles.class.getClassLoader().getResource(b.resource());
+    if (url == null) {
+      throw new IOException("no bundled DeepSPG model '" + b.name() + "': the classpath resource " + b.resource()
+          + " does not exist in this build. Pass a weights file instead: --model PATH "
+          + "(API: Enhancer.builder().checkpoint(path)).");
+    }
+    Path tmp = Files.createTempFile("deepspg-model-", ".pth");
+    try {
+      try (InputStream in = url.openStream()) {
+        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+      }
+      Loaded l = loadFile(tmp, null);
+      return new Loaded(l.net(), l.config(), l.meta(), "bundled " + b.name() + " (" + b.resource() + ")");
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * Loads a weights file.
+   *
+   * @param file weights file (state dict, optional {@value #META_ENTRY} entry)
+   * @param config the configuration to use when the file has no metadata, or to check against when it has (the
+   *     metadata wins but must agree on width, blocks and SEMs); null = the file must carry its metadata
+   * @return the loaded network
+   * @throws IOException when the file is missing, corrupt, has no configuration, or does not match it
+   */
+  public static Loaded loadFile(Path file, DeepSPGConfig config) throws IOException {
+    if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "model weights file not found");
+    Archive a = read(file);
+    DeepSPGConfig meta = configOf(a.meta());
+    DeepSPGConfig cfg;
+    if (meta == null) {
+      if (config == null) {
+        throw new IOException(file + ": the weights file carries no DeepSPG configuration (no " + META_ENTRY
+            + " entry with " + DeepSPGConfig.KEY_CHANNELS + "); name the architecture explicitly "
+            + "(CLI: --arch s|l|s-baseline|l-baseline)");
+      }
+      cfg = config;
+    } else {
+      if (config != null && (config.channels() != meta.channels() || config.semEnabled() != meta.semEnabled()
+          || !Arrays.equals(config.blocks(), meta.blocks()))) {
+        throw new IOException(file + ": the file holds " + meta.describe() + " but " + config.describe()
+            + " was requested");
+      }
+      cfg = meta;
+    }
+    inputNormOf(a.meta()); // a bad stored value fails here, before any allocation
+    DeepSPG net = new DeepSPG(cfg);
+    try {
+      ModuleLoader.load(net, a.model(), LoadOptions.defaults().strictUnknown(true));
+    } catch (IllegalArgumentException e) {
+      net.close();
+      throw new IOException(file + ": weights do not fit " + cfg.describe() + ": " + e.getMessage(), e);
+    }
+    return new Loaded(net, cfg, a.meta(), file.toString());
+  }
+
+  /**
+   * Reads the configuration stored in a weights file's metadata.
+   *
+   * @param meta the properties of the {@value #META_ENTRY} entry
+   * @return the configuration, or null when the properties hold no {@code model.channels} key
+   */
+  public static DeepSPGConfig configOf(Properties meta) {
+    if (meta == null || meta.getProperty(DeepSPGConfig.KEY_CHANNELS) == null) return null;
+    return DeepSPGConfig.fromProperties(meta);
+  }
+
+  /**
+   * Parses an architecture name: {@code s}, {@code l} (the paper's configurations with SEMs), {@code s-baseline},
+   * {@code l-baseline} (without SEMs).
+   *
+   * @param name the name (case-insensitive)
+   * @return the configuration
+   * @throws IllegalArgumentException for another name
+   */
+  public static DeepSPGConfig preset(String name) {
+    String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
+    return switch (n) {
+      case "s" -> DeepSPGConfig.s();
+      case "l" -> DeepSPGConfig.l();
+      case "s-baseline" -> DeepSPGConfig.baseline(DeepSPGConfig.Size.S);
+      case "l-baseline" -> DeepSPGConfig.baseline(DeepSPGConfig.Size.L);
+      default -> throw new IllegalArgumentException("unknown architecture '" + name
+          + "'; use s, l, s-baseline or l-baseline");
+    };
+  }
+
+  /** @return the bundled models' names, comma-separated */
+  public static String names() {
+    return BUNDLED.stream().map(Bundled::name).collect(Collectors.joining(", "));
+  }
+
+  private static InputNorm inputNormOf(Properties meta) {
+    String v = meta == null ? null : meta.getProperty(KEY_HRNET_INPUT_NORM);
+    if (v == null) return InputNorm.IMAGENET;
+    return switch (v.trim().toLowerCase(Locale.ROOT)) {
+      case "imagenet" -> InputNorm.IMAGENET;
+      case "none" -> InputNorm.NONE;
+      default -> throw new IllegalArgumentException("stored " + KEY_HRNET_INPUT_NORM + " must be imagenet or none, "
+          + "got '" + v + "'");
+    };
+  }
+}
