@@ -36,7 +36,43 @@ public final class ExifOrientation {
         && data[8] == 'W' && data[9] == 'E' && data[10] == 'B' && data[11] == 'P') {
       return fromWebp(data);
     }
+    // A TIFF file is itself a TIFF structure: its first IFD carries the orientation tag.
+    if (data.length >= 8 && ((data[0] == 'I' && data[1] == 'I' && data[2] == 42 && data[3] == 0)
+        || (data[0] == 'M' && data[1] == 'M' && data[2] == 0 && data[3] == 42))) {
+      return fromTiff(data, 0, data.length);
+    }
     return 1;
+  }
+
+  /**
+   * The number of colour components of a JPEG, from its frame header (SOF marker): 1 grey, 3 YCbCr/RGB, 4 CMYK or
+   * YCCK.
+   *
+   * @param d the encoded file
+   * @return the component count, or 0 when the data is not a JPEG or has no readable frame header
+   */
+  public static int jpegComponents(byte[] d) {
+    if (d.length < 4 || (d[0] & 0xff) != 0xff || (d[1] & 0xff) != 0xd8) return 0;
+    int pos = 2;
+    while (pos + 4 <= d.length) {
+      if ((d[pos] & 0xff) != 0xff) return 0;
+      int marker = d[pos + 1] & 0xff;
+      if (marker == 0xff) {
+        pos++;
+        continue;
+      }
+      if (marker == 0xda || marker == 0xd9) return 0; // scan or end before any frame header
+      if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+        pos += 2;
+        continue;
+      }
+      int len = u16be(d, pos + 2);
+      if (len < 2 || pos + 2 + len > d.length) return 0;
+      boolean sof = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+      if (sof) return len >= 8 ? d[pos + 9] & 0xff : 0;
+      pos += 2 + len;
+    }
+    return 0;
   }
 
   private static int fromJpeg(byte[] d) {

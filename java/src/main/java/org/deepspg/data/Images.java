@@ -161,6 +161,11 @@ public final class Images {
       ImageReader reader = readerFor(iis, data, path);
       try {
         format = normalizeFormat(reader.getFormatName());
+        if ("jpeg".equals(format) && ExifOrientation.jpegComponents(data) == 4) {
+          // The JDK decoder returns CMYK/YCCK samples as if they were RGB(+alpha): garbage, not an error.
+          throw new ImageReadException(path, "CMYK/YCCK JPEG (4 colour components) is not supported; convert it to "
+              + "RGB first (e.g. ImageMagick: convert IN.jpg -colorspace sRGB OUT.jpg)");
+        }
         int[] size = checkedSize(reader, path, options);
         List<String> warnings = new ArrayList<>();
         reader.addIIOReadWarningListener((src, msg) -> warnings.add(msg));
@@ -194,7 +199,7 @@ public final class Images {
     }
     if ("bmp".equals(format)) checkBmpComplete(data, bi, path);
     Image img = fromBufferedImage(bi, format, path);
-    if (options.applyExifOrientation() && !"bmp".equals(format) && !"tiff".equals(format)) {
+    if (options.applyExifOrientation() && !"bmp".equals(format)) {
       int o = ExifOrientation.find(data);
       if (o != 1) img = orient(img, o);
     }
