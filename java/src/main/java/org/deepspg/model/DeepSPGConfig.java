@@ -82,6 +82,13 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
       KEY_SEM_SHARED_LN, KEY_SEM_SKF_RESIDUAL, KEY_SEM_FFN_EXPANSION, KEY_RETINEX_PRIOR);
   private static final Set<String> PREFIXES = Set.of("model.", "sem.", "retinex.");
 
+  /** Largest base width C accepted (DeepSPG-L has 40). */
+  public static final int MAX_CHANNELS = 256;
+  /** Largest number of blocks per scale accepted (the paper's models have 2). */
+  public static final int MAX_BLOCKS = 16;
+  /** Largest SEM feed-forward expansion accepted (the paper's models have 2). */
+  public static final double MAX_FFN_EXPANSION = 8;
+
   /**
    * Validates the fields.
    *
@@ -105,11 +112,17 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
       throw new IllegalArgumentException("blocks per scale must be >= 0, got " + blocksL0 + "," + blocksL1 + ","
           + blocksL2);
     }
+    // Sane bounds before anything is allocated: a weights file's metadata is untrusted input, and 4,000 channels or
+    // 10^9 blocks would otherwise exhaust native memory while the network is built (DeepSPG-L has C = 40, 2/2/2).
+    if (channels > MAX_CHANNELS || blocksL0 > MAX_BLOCKS || blocksL1 > MAX_BLOCKS || blocksL2 > MAX_BLOCKS) {
+      throw new IllegalArgumentException("configuration out of bounds: channels " + channels + " (max " + MAX_CHANNELS
+          + "), blocks " + blocksL0 + "," + blocksL1 + "," + blocksL2 + " (max " + MAX_BLOCKS + " each)");
+    }
     if (retinexPrior == null) {
       throw new IllegalArgumentException("retinexPrior is null");
     }
-    if (!(semFfnExpansion > 0) || Double.isInfinite(semFfnExpansion) || (int) (channels * semFfnExpansion) < 1) {
-      throw new IllegalArgumentException("sem.ffn_expansion must be finite with int(C*e) >= 1, got "
+    if (!(semFfnExpansion > 0) || semFfnExpansion > MAX_FFN_EXPANSION || (int) (channels * semFfnExpansion) < 1) {
+      throw new IllegalArgumentException("sem.ffn_expansion must be in (0, " + MAX_FFN_EXPANSION + "] with int(C*e) >= 1, got "
           + semFfnExpansion);
     }
   }

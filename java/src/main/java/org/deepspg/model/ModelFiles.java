@@ -220,14 +220,39 @@ public final class ModelFiles {
       cfg = meta;
     }
     inputNormOf(a.meta()); // a bad stored value fails here, before any allocation
+    // The file must hold at least the values the configuration needs: metadata cannot make us allocate more than the
+    // file brings (a few KB claiming 2e9 channels is refused here, before the network is built).
+    long need = FlopCounter.parameterCount(cfg);
+    long have = 0;
+    for (org.deepspg.model.io.TensorData t : a.model()) have += t.numel();
+    if (need > have) {
+      throw new IOException(file + ": the configuration " + cfg.describe() + " needs " + need
+          + " parameters but the file holds " + have + " values");
+    }
     DeepSPG net = new DeepSPG(cfg);
     try {
       ModuleLoader.load(net, a.model(), LoadOptions.defaults().strictUnknown(true));
-    } catch (IllegalArgumentException e) {
+      requireFinite(net, file);
+    } catch (IllegalArgumentException | IOException e) {
       net.close();
+      if (e instanceof IOException io) throw io;
       throw new IOException(file + ": weights do not fit " + cfg.describe() + ": " + e.getMessage(), e);
     }
     return new Loaded(net, cfg, a.meta(), file.toString());
+  }
+
+  /** A NaN or infinite parameter would make every output NaN (a black image): refuse the file, naming the tensor. */
+  private static void requireFinite(DeepSPG net, Path file) throws IOException {
+    try (org.bytedeco.javacpp.PointerScope s = new org.bytedeco.javacpp.PointerScope()) {
+      org.bytedeco.pytorch.StringTensorDict ps = net.named_parameters(true);
+      for (long i = 0; i < ps.size(); i++) {
+        org.bytedeco.pytorch.Tensor t = ps.get(i).value();
+        if (!org.bytedeco.pytorch.global.torch.isfinite(t).all().item_bool()) {
+          throw new IOException(file + ": parameter " + ps.get(i).key().getString()
+              + " has NaN or infinite values; the file is damaged or the training diverged");
+        }
+      }
+    }
   }
 
   /**
