@@ -71,6 +71,11 @@ public final class EnhanceCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
+      err.println("deepspg: -o " + outDir + " is an existing file, not a folder; give an output folder");
+      err.flush();
+      return 2;
+    }
     List<String> errors = new ArrayList<>();
     List<Job> jobs = plan(errors);
     for (String e : errors) err.println("deepspg: " + e);

@@ -48,10 +48,24 @@ public final class Main {
             cmd.getErr().println("deepspg: " + ex.getMessage());
             return 2;
           }
+          String msg = String.valueOf(ex.getMessage());
+          if (msg.contains("can't allocate memory")
+              || msg.contains("DefaultCPUAllocator")) {
+            // libtorch's allocation failures carry a C++ frame dump after the first line: keep the first line.
+            cmd.getErr().println("deepspg: not enough memory: " + msg.lines().findFirst().orElse(msg)
+                + " (try smaller tiles, e.g. --tile 384, or a smaller image)");
+            return 2;
+          }
           cmd.getErr().println("deepspg: internal error: " + ex);
           ex.printStackTrace(cmd.getErr());
           return 3;
         });
-    return cl.execute(args);
+    try {
+      return cl.execute(args);
+    } catch (OutOfMemoryError e) {
+      System.err.println("deepspg: not enough Java heap: " + e.getMessage() + " (raise it with DEEPSPG_JAVA_OPTS=-Xmx..."
+          + " or use smaller inputs)");
+      return 2;
+    }
   }
 }

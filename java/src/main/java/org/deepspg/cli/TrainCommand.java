@@ -10,14 +10,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import org.deepspg.data.PairedDataset;
 import org.deepspg.model.prior.MissingWeightsException;
+import org.deepspg.ops.OneDnn;
 import org.deepspg.train.Priors;
 import org.deepspg.train.TrainConfig;
 import org.deepspg.train.Trainer;
-import org.deepspg.ops.OneDnn;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -102,6 +103,10 @@ public final class TrainCommand implements Callable<Integer> {
         if (Files.exists(last) && !overwrite) {
           throw new IllegalArgumentException(cfg.runDir() + " already holds a run (" + last + "): continue it with"
               + " --resume, pick another run.dir, or pass --overwrite to start over");
+        }
+        // Every path problem before any model work: the datasets must open (Trainer.run opens them again).
+        if (Trainer.openDataset(cfg, "data.train", PairedDataset.Options.DEFAULT) == null) {
+          throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
         }
         trainer = new Trainer(cfg, Priors.load(cfg));
       }

@@ -20,17 +20,11 @@ import java.awt.image.WritableRaster;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -48,6 +42,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.deepspg.io.AtomicFile;
 
 /**
  * Image file I/O and tensor conversion.
@@ -525,46 +520,17 @@ public final class Images {
   }
 
   /**
-   * Writes bytes atomically (temporary file in the same folder, fsync, atomic rename, fsync of the folder).
+   * Writes bytes atomically ({@link AtomicFile}: temporary file in the same folder, fsync, atomic rename, fsync of the
+   * folder; default file permissions; temporary files removed on exit and when abandoned).
    *
    * @param bytes the content
    * @param path target file
    * @throws IOException when writing fails
    */
   public static void writeBytesAtomic(byte[] bytes, Path path) throws IOException {
-    Path abs = path.toAbsolutePath();
-    Path dir = abs.getParent();
-    if (dir == null) throw new IllegalArgumentException("target has no parent folder: " + path);
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
-    boolean done = false;
-    try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        ByteBuffer buf = ByteBuffer.wrap(bytes);
-        while (buf.hasRemaining()) ch.write(buf);
-        ch.force(true);
-      }
-      try {
-        // createTempFile makes the file private (rw-------); give it the usual rw-r--r--.
-        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-      } catch (UnsupportedOperationException | IOException ignored) {
-        // non-POSIX file system: keep the default permissions
-      }
-      try {
-        Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-      }
-      done = true;
-      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-        d.force(true);
-      } catch (IOException ignored) {
-        // some file systems cannot open or sync a directory; the rename itself already happened
-      }
-    } finally {
-      if (!done) Files.deleteIfExists(tmp);
-    }
+    AtomicFile.write(path, bytes);
   }
+
 
   /**
    * Guard against overwriting an input with an output: throws when both paths name the same file (same file when

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.deepspg.io.AtomicFile;
 
 /**
  * Appends one JSON object per line ({@code metrics.jsonl}) for every record, and keeps the records in memory for the

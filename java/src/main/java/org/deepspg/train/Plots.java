@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import javax.imageio.ImageIO;
+import org.deepspg.io.AtomicFile;
 
 /**
  * PNG line charts of a training run (losses, learning rate, validation PSNR/SSIM) drawn with Java2D, no plotting

@@ -12,6 +12,7 @@ import java.util.Properties;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.io.AtomicFile;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.io.StateDict;
 import org.deepspg.model.io.StateDictWriter;

@@ -248,6 +248,10 @@ public final class TrainConfig {
    * @throws IOException when it cannot be read
    */
   public static Properties readProperties(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("--config: no such file: " + file.toAbsolutePath()
+          + " (the configs/ folder of the repository has examples)");
+    }
     Properties p = new Properties();
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       p.load(r);

@@ -31,6 +31,7 @@ import org.deepspg.data.PairLoader;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
+import org.deepspg.io.AtomicFile;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.io.LoadOptions;
 import org.deepspg.model.io.ModuleLoader;
@@ -288,13 +289,14 @@ public final class Trainer implements AutoCloseable {
    * @throws IOException on data or output failures
    */
   public Result run() throws IOException {
-    Path dir = cfg.runDir();
-    Files.createDirectories(dir.resolve("samples"));
-    AtomicFile.write(dir.resolve("config.properties"), o -> o.write(cfg.toText().getBytes(StandardCharsets.UTF_8)));
+    // The data first: a missing or empty dataset is reported before anything is created on disk.
     PairedDataset.Options dopt = PairedDataset.Options.DEFAULT.withCache(cfg.lng("data.cache_mb") << 20);
     PairedDataset train = openDataset(cfg, "data.train", dopt);
     if (train == null) throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
     PairedDataset val = openValidation(train, dopt);
+    Path dir = cfg.runDir();
+    Files.createDirectories(dir.resolve("samples"));
+    AtomicFile.write(dir.resolve("config.properties"), o -> o.write(cfg.toText().getBytes(StandardCharsets.UTF_8)));
     int pairs = train.size();
     CoarseToFine sched = cfg.schedule();
     long total = 0;
@@ -517,7 +519,8 @@ public final class Trainer implements AutoCloseable {
    * @return the dataset, or null when the root key is empty (and the layout is not {@code folders})
    * @throws IOException when folders cannot be listed
    */
-  static PairedDataset openDataset(TrainConfig cfg, String prefix, PairedDataset.Options opt) throws IOException {
+  public static PairedDataset openDataset(TrainConfig cfg, String prefix, PairedDataset.Options opt)
+      throws IOException {
     TrainConfig.DataLayout layout = cfg.dataLayout(prefix + ".layout");
     if (layout == TrainConfig.DataLayout.FOLDERS) {
       Path low = cfg.path(prefix + ".low"), high = cfg.path(prefix + ".high");

@@ -3,10 +3,6 @@
  */
 package org.deepspg.train;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -17,12 +13,16 @@ import java.util.Map;
 import java.util.Properties;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.io.AtomicFile;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.io.TensorData;
 import org.deepspg.ops.Backends;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Whole-run behaviour of the {@link Trainer} on a tiny dataset with tiny priors: exact resume (mid-epoch, across a
