@@ -48,6 +48,8 @@ public final class ModelFiles {
   public static final String META_ENTRY = "deepspg.properties";
   /** Tensor-name prefix of the model in training checkpoints. */
   public static final String MODEL_PREFIX = "model.";
+  /** Largest {@value #META_ENTRY} accepted (a real one is a few hundred bytes). */
+  public static final int MAX_META_BYTES = 1 << 20;
   /** Metadata key of the HRNet input normalisation the model was trained with. */
   public static final String KEY_HRNET_INPUT_NORM = "hrnet.input_norm";
 
@@ -113,7 +115,18 @@ public final class ModelFiles {
     try (ZipFile z = new ZipFile(file.toFile())) {
       ZipEntry found = z.stream().filter(e -> e.getName().endsWith("/" + META_ENTRY)).findFirst().orElse(null);
       if (found != null) {
-        byte[] b = z.getInputStream(found).readAllBytes();
+        if (found.getSize() > MAX_META_BYTES) {
+          throw new org.deepspg.model.io.CheckpointFormatException(file + ": " + META_ENTRY + " declares "
+              + found.getSize() + " bytes (at most " + MAX_META_BYTES + ")");
+        }
+        byte[] b;
+        try (InputStream in = z.getInputStream(found)) {
+          b = in.readNBytes(MAX_META_BYTES + 1);
+        }
+        if (b.length > MAX_META_BYTES) {
+          throw new org.deepspg.model.io.CheckpointFormatException(file + ": " + META_ENTRY + " is larger than "
+              + MAX_META_BYTES + " bytes");
+        }
         meta.load(new InputStreamReader(new ByteArrayInputStream(b), StandardCharsets.UTF_8));
       }
     } catch (ZipException e) {

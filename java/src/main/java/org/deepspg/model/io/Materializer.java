@@ -12,6 +12,9 @@ import java.util.Map;
 
 /** Applies storage offsets and strides: {@link Py.TensorRef}s plus raw storages become {@link TensorData}. */
 final class Materializer {
+  /** Largest tensor that may hold more elements than its storage view (broadcast-like strides): 1 MiB. */
+  static final long MAX_EXPANDED_BYTES = 1L << 20;
+
   private Materializer() {}
 
   /** Supplies the raw bytes of a root storage. */
@@ -61,6 +64,12 @@ final class Materializer {
     if (numel > 0 && maxIndex >= st.numel) {
       throw new CheckpointFormatException(what + ": reaches element " + maxIndex + " but the storage view has only "
           + st.numel + " elements");
+    }
+    // A view may not hold more elements than its storage (plus a small allowance): stride 0 or overlapping strides
+    // would otherwise expand a few bytes of file into gigabytes of copies.
+    if (numel > st.numel && numel * elem > MAX_EXPANDED_BYTES) {
+      throw new CheckpointFormatException(what + ": " + numel + " elements from a storage view of " + st.numel
+          + " (stride 0 or overlapping strides expanding it " + (numel / Math.max(1, st.numel)) + "-fold)");
     }
     if (numel * elem > Integer.MAX_VALUE - 8) {
       throw new CheckpointFormatException(what + ": " + numel * elem + " bytes; tensors over 2 GiB are not supported");

@@ -121,15 +121,15 @@ final class Unpickler {
           push((long) ((b[0] & 0xff) | (b[1] & 0xff) << 8));
           break;
         }
-        case 0x8a: { // LONG1
+        case 0x8a: { // LONG1 (at most 255 bytes)
           int n = in.readByte();
           push(decodeLong(in.readBytes(n, "LONG1")));
           break;
         }
         case 0x8b: { // LONG4
           int n = le(in.readBytes(4, "LONG4 length")).getInt();
-          if (n < 0) {
-            throw bad("negative LONG4 length " + n);
+          if (n < 0 || n > MAX_LONG_BYTES) {
+            throw bad("LONG4 length " + n + " outside [0, " + MAX_LONG_BYTES + "]");
           }
           push(decodeLong(in.readBytes(n, "LONG4")));
           break;
@@ -257,7 +257,7 @@ final class Unpickler {
         case 's': { // SETITEM
           Object v = pop();
           Object k = pop();
-          asMap(top()).put(k, v);
+          asMap(top()).put(key(k, "dict key"), v);
           break;
         }
         case 'u': { // SETITEMS
@@ -276,12 +276,15 @@ final class Unpickler {
           }
           @SuppressWarnings("unchecked")
           Set<Object> set = (Set<Object>) s;
-          set.addAll(items);
+          for (Object it : items) set.add(key(it, "set element"));
           break;
         }
-        case 0x91: // FROZENSET
-          push(new LinkedHashSet<>(popMark()));
+        case 0x91: { // FROZENSET
+          Set<Object> set = new LinkedHashSet<>();
+          for (Object it : popMark()) set.add(key(it, "frozenset element"));
+          push(set);
           break;
+        }
         // ---- memo
         case 'p': // PUT (text)
           memo.put(parseIndex(in.readLine("PUT")), top());
@@ -422,8 +425,38 @@ final class Unpickler {
       throw bad("odd number of items (" + items.size() + ") for a dict");
     }
     for (int i = 0; i < items.size(); i += 2) {
-      m.put(items.get(i), items.get(i + 1));
+      m.put(key(items.get(i), "dict key"), items.get(i + 1));
     }
+  }
+
+  /** Largest tuple accepted as a dict key or set element. */
+  private static final int MAX_KEY_TUPLE = 16;
+  /** Most digits of a text integer (Python's own default limit is 4300): parsing longer ones is quadratic. */
+  static final int MAX_INT_DIGITS = 4300;
+  /** Most bytes of a LONG1/LONG4 integer. */
+  static final int MAX_LONG_BYTES = 4096;
+
+  /**
+   * A dict key or set element must be hashable in constant time: a scalar (str, int, float, bool, None, bytes) or a
+   * short tuple of scalars. Checkpoints use string and integer keys; a container key is refused because hashing or
+   * comparing a shared (DAG) structure is exponential in its depth: a 2 KB pickle of nested tuples or frozensets
+   * used as keys ran for minutes.
+   */
+  private Object key(Object k, String role) throws CheckpointFormatException {
+    if (scalar(k)) return k;
+    if (k instanceof List<?> t && t.size() <= MAX_KEY_TUPLE) {
+      for (Object e : t) {
+        if (!scalar(e)) throw bad(role + " is a tuple holding a " + typeName(e) + " (only flat tuples of scalars)");
+      }
+      return k;
+    }
+    throw bad(role + " of type " + typeName(k) + " is not supported in a checkpoint (only strings, numbers, "
+        + "booleans, None, bytes and short flat tuples of them)");
+  }
+
+  private static boolean scalar(Object o) {
+    return o == null || o instanceof String || o instanceof Long || o instanceof BigInteger || o instanceof Double
+        || o instanceof Boolean || o instanceof byte[];
   }
 
   @SuppressWarnings("unchecked")
@@ -653,6 +686,9 @@ final class Unpickler {
   }
 
   private Object parseInt(String s) throws CheckpointFormatException {
+    if (s.length() > MAX_INT_DIGITS) {
+      throw bad("integer literal of " + s.length() + " characters (at most " + MAX_INT_DIGITS + ")");
+    }
     try {
       BigInteger v = new BigInteger(s.trim());
       return v.bitLength() < 64 ? (Object) v.longValue() : v;

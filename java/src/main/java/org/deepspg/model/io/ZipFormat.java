@@ -28,7 +28,18 @@ final class ZipFormat {
   /** The most a DEFLATE stream can expand (1032:1) plus slack: caps allocations for compressed records. */
   private static final long MAX_DEFLATE_RATIO = 1032;
 
+  /** Largest data.pkl accepted: a state dict's pickle is kilobytes, a TorchScript one at most a few MB. */
+  static final long MAX_PICKLE_BYTES = 64L << 20;
+
   private ZipFormat() {}
+
+  /**
+   * Bytes all storages of a file may inflate to: PyTorch stores them uncompressed, so a legitimate total is about the
+   * file's size; compressed archives get 16x plus 64 MiB.
+   */
+  static long inflateBudget(long fileSize) {
+    return Math.min(Long.MAX_VALUE / 2, fileSize * 16 + (64L << 20));
+  }
 
   static StateDict read(Path file, long fileSize) throws IOException {
     String fname = file.toString();
@@ -50,10 +61,15 @@ final class ZipFormat {
       }
       ZipEntry pkl = zf.getEntry(root + "data.pkl");
       String where = fname + "!" + pkl.getName();
+      if (pkl.getSize() > MAX_PICKLE_BYTES) {
+        throw new CheckpointFormatException(where + ": " + pkl.getSize() + " bytes of pickle (at most "
+            + MAX_PICKLE_BYTES + "; checkpoints hold kilobytes)");
+      }
       byte[] pickle = readEntry(zf, pkl, fname, fileSize);
       Object obj = new Unpickler(new PickleSource.Array(pickle, where), ZipFormat::storageRef).load();
       Map<String, Py.TensorRef> refs = Flattener.flatten(obj, where);
       Map<String, ByteBuffer> cache = new HashMap<>();
+      long[] inflated = {0};
       Materializer.Storages storages = ref -> {
         ByteBuffer b = cache.get(ref.key);
         if (b == null) {
@@ -61,6 +77,11 @@ final class ZipFormat {
           ZipEntry e = zf.getEntry(rec);
           if (e == null) {
             throw new CheckpointFormatException(fname + ": storage record '" + rec + "' (" + ref + ") is missing");
+          }
+          // All storages together may not inflate beyond a bound set by the file's size (zip bombs).
+          if (e.getSize() > 0 && (inflated[0] += e.getSize()) > inflateBudget(fileSize)) {
+            throw new CheckpointFormatException(fname + ": storages declare " + inflated[0] + " bytes in total, more "
+                + "than a " + fileSize + "-byte file can hold (" + inflateBudget(fileSize) + ")");
           }
           b = ByteBuffer.wrap(readEntry(zf, e, fname, fileSize)).order(ByteOrder.LITTLE_ENDIAN);
           cache.put(ref.key, b);
