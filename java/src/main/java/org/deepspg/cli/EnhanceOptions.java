@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.MemoryBudget;
 import org.deepspg.infer.TileOptions;
 import org.deepspg.model.ModelFiles;
 import picocli.CommandLine.Mixin;
@@ -45,6 +46,11 @@ public final class EnhanceOptions {
 
   @Mixin OneDnnOption oneDnn;
 
+  @Option(names = "--max-memory", paramLabel = "SIZE",
+      description = "Most native memory one forward pass may take, e.g. 6g (default: 80% of physical memory); a "
+          + "larger pass is refused before it runs. Tiling keeps passes small.")
+  String maxMemory;
+
   /** @return the tiling options these flags select */
   TileOptions tiling() {
     if (tile == null) return TileOptions.DEFAULT;
@@ -71,6 +77,7 @@ public final class EnhanceOptions {
       b.checkpoint(Path.of(m), arch == null ? null : ModelFiles.preset(arch));
     }
     if (hrnet != null) b.hrnetWeights(hrnet);
+    if (maxMemory != null) b.maxMemory(MemoryBudget.parse(maxMemory));
     return b;
   }
 

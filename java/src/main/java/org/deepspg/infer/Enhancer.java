@@ -84,6 +84,7 @@ public final class Enhancer implements AutoCloseable {
   private final boolean tileContext;
   private final int batchSize;
   private final ReadOptions readOptions;
+  private final long maxMemory;
   private final String modelSource;
   private volatile OneDnn.Verdict oneDnnVerdict = OneDnn.verdict();
   private final LongAdder hrnetNanos = new LongAdder();
@@ -107,6 +108,7 @@ public final class Enhancer implements AutoCloseable {
     this.tileContext = b.tileContext;
     this.batchSize = b.batchSize;
     this.readOptions = b.readOptions;
+    this.maxMemory = b.maxMemory;
   }
 
   /** @return a new builder (defaults: bundled model {@code s}, CPU, default tiling, no ensemble, batch 1) */
@@ -321,6 +323,7 @@ public final class Enhancer implements AutoCloseable {
 
   /** Whole-image inference of {@code b} planar images of one size. */
   private float[] runWholeFloats(float[] data, int b, int h, int w) {
+    checkMemory(b, h, w);
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
       Tensor x = toDevice(Images.tensorOf(data, b, 3, h, w));
@@ -329,6 +332,21 @@ public final class Enhancer implements AutoCloseable {
       int n = 3 * h * w;
       for (int k = 0; k < b; k++) OutputGuard.check(data, k * n, out, k * n, n);
       return out;
+    }
+  }
+
+  /**
+   * Refuses a forward pass whose estimated working set exceeds the memory limit ({@link MemoryBudget}), before it
+   * allocates anything: one clear message instead of the process growing until the system kills it.
+   */
+  private void checkMemory(long b, long h, long w) {
+    long ph = Padding.padded(h, Padding.MULTIPLE), pw = Padding.padded(w, Padding.MULTIPLE);
+    long need = MemoryBudget.estimate(config, b, ph, pw);
+    if (need > maxMemory) {
+      throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+          "a %dx%d pass (x%d) needs about %s, more than the memory limit of %s: let it be tiled (--tile 512, the "
+              + "default) or raise the limit (--max-memory / -D%s)", w, h, b, MemoryBudget.gb(need),
+          MemoryBudget.gb(maxMemory), MemoryBudget.PROPERTY));
     }
   }
 
@@ -357,8 +375,14 @@ public final class Enhancer implements AutoCloseable {
         // what it leaves mapped for reuse (Backends) would only raise the peak.
         Backends.releaseFreeMemory();
       }
-      TilePlan py = TilePlan.of(h, tiles.tileSize(), tiles.overlap(), Padding.MULTIPLE);
-      TilePlan px = TilePlan.of(w, tiles.tileSize(), tiles.overlap(), Padding.MULTIPLE);
+      // Square tiles, except for an image thinner than a tile: its short side is padded to 32 anyway, so its tiles
+      // grow along the long side to the same area (2x240,000: 30 tiles of 32x8192 instead of 536 of 32x512).
+      int tileH = tiles.tileSize(), tileW = tiles.tileSize();
+      long area = (long) tileH * tileW;
+      if (h < tiles.tileSize()) tileW = longSideTile(area, h);
+      else if (w < tiles.tileSize()) tileH = longSideTile(area, w);
+      TilePlan py = TilePlan.of(h, tileH, tiles.overlap(), Padding.MULTIPLE);
+      TilePlan px = TilePlan.of(w, tileW, tiles.overlap(), Padding.MULTIPLE);
       int n = h * w;
       float[] out = new float[3 * n];
       for (int ty = 0; ty < py.count(); ty++) {
@@ -367,6 +391,7 @@ public final class Enhancer implements AutoCloseable {
         for (int tx = 0; tx < px.count(); tx++) {
           int x0 = px.start(tx), tw = px.end(tx) - x0;
           float[] wx = px.weights(tx);
+          checkMemory(1, th, tw);
           float[] tile = new float[3 * th * tw];
           for (int c = 0; c < 3; c++) {
             for (int y = 0; y < th; y++) {
@@ -411,9 +436,16 @@ public final class Enhancer implements AutoCloseable {
     }
   }
 
+  /** Tile length along the long side of a thin image: the square tile's area over the padded short side. */
+  private int longSideTile(long area, int shortSide) {
+    long t = area / Padding.padded(shortSide, Padding.MULTIPLE) / Padding.MULTIPLE * Padding.MULTIPLE;
+    return (int) Math.max(tiles.tileSize(), Math.min(1 << 20, t));
+  }
+
   /** Pass 1: runs the (downscaled) image once per transform and records the attention matrices. */
   private void recordContext(float[] chw, int h, int w, AttentionContext.Recording[] rec) {
     int[] cs = AreaResize.fit(h, w, tiles.contextSize());
+    checkMemory(1, cs[0], cs[1]);
     float[] small = cs[0] == h && cs[1] == w ? chw : AreaResize.resize(chw, 3, h, w, cs[0], cs[1]);
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
@@ -526,8 +558,23 @@ public final class Enhancer implements AutoCloseable {
     private OneDnn.Mode oneDnn = OneDnn.defaultMode();
     private int batchSize = 1;
     private ReadOptions readOptions = ReadOptions.DEFAULT;
+    private long maxMemory = MemoryBudget.defaultLimit();
 
     private Builder() {}
+
+    /**
+     * The most native memory one forward pass may take (estimated from its shape before it runs,
+     * {@link MemoryBudget}); a larger pass is refused with an {@link IllegalArgumentException}. Default: system
+     * property {@value MemoryBudget#PROPERTY}, else 80 % of physical memory.
+     *
+     * @param bytes the limit (at least 64 MiB)
+     * @return this
+     */
+    public Builder maxMemory(long bytes) {
+      if (bytes < (64L << 20)) throw new IllegalArgumentException("memory limit below 64 MiB: " + bytes);
+      this.maxMemory = bytes;
+      return this;
+    }
 
     /**
      * Uses a bundled model (the default is {@link ModelFiles#DEFAULT_NAME}; {@link ModelFiles#BUNDLED} lists them).

@@ -102,11 +102,15 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
   }
 
   /**
+   * Whether an image is tiled: by the pixels a whole-image pass would really process, i.e. after padding both sides
+   * to a multiple of 32. A long thin image (2×240,000: 0.48 MP) pads to 32×240,000 = 7.7 MP and is tiled; by its
+   * nominal pixel count it ran whole and took 15–20 GB.
+   *
    * @param height image height
    * @param width image width
    * @return whether an image of that size is tiled
    */
   public boolean tiles(long height, long width) {
-    return height * width > maxWholePixels;
+    return Padding.padded(height, Padding.MULTIPLE) * Padding.padded(width, Padding.MULTIPLE) > maxWholePixels;
   }
 }

@@ -1,0 +1,74 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import org.deepspg.data.Image;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
+import org.junit.jupiter.api.Test;
+
+/** Tiling by the padded shape (thin images), the memory limit, and thin images enhanced correctly in long tiles. */
+class MemoryAndTilingTest {
+  @Test
+  void thinImagesAreTiledByTheirPaddedSize() {
+    TileOptions t = TileOptions.DEFAULT;
+    assertTrue(t.tiles(2, 240_000), "0.48 MP nominal, 7.7 MP padded");
+    assertTrue(t.tiles(100_000, 3));
+    assertFalse(t.tiles(600, 800), "0.48 MP, 608x800 padded = 0.486 MP: whole");
+    assertTrue(t.tiles(700, 800));
+  }
+
+  @Test
+  void memoryLimitParsesAndEstimates() {
+    assertEquals(6L << 30, MemoryBudget.parse("6g"));
+    assertEquals(512L << 20, MemoryBudget.parse(" 512M "));
+    assertEquals(1L << 27, MemoryBudget.parse(String.valueOf(1L << 27)));
+    assertThrows(IllegalArgumentException.class, () -> MemoryBudget.parse("lots"));
+    assertThrows(IllegalArgumentException.class, () -> MemoryBudget.parse("1m"), "below 64 MiB");
+    DeepSPGConfig s = DeepSPGConfig.baseline(DeepSPGConfig.Size.S);
+    // 2.6 KB per padded pixel for DeepSPG-S: 1 MP ~ 2.6 GB; twice that with SEMs; linear in C and batch.
+    assertEquals(2.6e9, MemoryBudget.estimate(s, 1, 1000, 1000), 1e7);
+    assertEquals(2 * MemoryBudget.estimate(s, 1, 1000, 1000), MemoryBudget.estimate(DeepSPGConfig.s(), 1, 1000, 1000));
+    assertEquals(4 * MemoryBudget.estimate(s, 1, 100, 100), MemoryBudget.estimate(s, 4, 100, 100));
+    assertTrue(MemoryBudget.defaultLimit() >= 64L << 20);
+  }
+
+  @Test
+  void aPassOverTheLimitIsRefusedBeforeItRuns() throws IOException {
+    DeepSPG net = InferTestSupport.randomModel(InferTestSupport.tinyBaseline(), 1, InferTestSupport.TEST_TAU);
+    Image img = InferTestSupport.darkImage(256, 320, 2);
+    try (Enhancer e = Enhancer.builder().model(net).tiling(TileOptions.never()).maxMemory(64L << 20).build()) {
+      IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.enhance(img));
+      assertTrue(ex.getMessage().contains("more than the memory limit"), ex.getMessage());
+    } finally {
+      net.close();
+    }
+  }
+
+  @Test
+  void thinImageInLongTilesMatchesWholeImageInference() throws IOException {
+    DeepSPG net = InferTestSupport.randomModel(InferTestSupport.tinyBaseline(), 1, InferTestSupport.TEST_TAU);
+    Image img = InferTestSupport.darkImage(5, 2000, 4);
+    try (Enhancer whole = Enhancer.builder().model(net).tiling(TileOptions.never()).build();
+        // The context pass sees the whole image (no downscaling), so only the tiling itself can differ.
+        Enhancer tiled = Enhancer.builder().model(net).tiling(TileOptions.always(128).withContextSize(2048)).build()) {
+      float[] a = whole.enhance(img).rgb();
+      float[] b = tiled.enhance(img).rgb();
+      double p = InferTestSupport.psnr(b, a);
+      assertTrue(p > 60, "long tiles agree with the whole image: " + p + " dB");
+      // 5 px tall, tile 128 (overlap 32): tiles of 5 x (128*128/32 = 512) along the width, 5 of them, where square
+      // tiles would have needed 2000/96 = 21.
+      long tilesRun = tiled.stats().tiles();
+      assertTrue(tilesRun <= 6, "tiles: " + tilesRun);
+    } finally {
+      net.close();
+    }
+  }
+}
