@@ -14,7 +14,13 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== PyTorch eager (and ONNX export to $onnx)"
 /usr/bin/python3 "$root/benchmarks/peers/deepspg_peers.py" --threads "$threads" --height "$h" --width "$w" \
   --iters 5 --onnx "$onnx" 2>/dev/null
+# Only configurations that compute right results on this machine are timed: oneDNN's row only where its
+# self-check passes (the benchmark also refuses the row itself when it does not).
+verdict="$("$root/deepspg" info 2>/dev/null | sed -n 's/^oneDNN: //p')"
+echo "== oneDNN on this machine: $verdict"
+mk=false
+case "$verdict" in on*) mk=false,true ;; esac
 echo "== ONNX Runtime Java and DeepSPG-Java (JMH, ms/op)"
 java -Ddeepspg.onnx="$onnx" -jar "$root/benchmarks/target/benchmarks.jar" EnhancementPeers \
-  -p threads="$threads" -p height="$h" -p width="$w" -p mkldnn=false,true -rf json -rff /tmp/peers-jmh.json 2>&1 \
+  -p threads="$threads" -p height="$h" -p width="$w" -p mkldnn="$mk" -rf json -rff /tmp/peers-jmh.json 2>&1 \
   | grep -E "^(Benchmark|EnhancementPeers)"

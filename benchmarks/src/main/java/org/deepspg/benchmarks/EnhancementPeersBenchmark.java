@@ -8,16 +8,20 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.ops.Backends;
+import org.deepspg.ops.OneDnn;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -68,7 +72,10 @@ public class EnhancementPeersBenchmark {
   @Param({"608"})
   public int width;
 
-  /** Keep oneDNN enabled for this inference-only run ("true") or use the project default (off). */
+  /**
+   * "true": oneDNN on, but only where its self-check passes on this machine ({@link OneDnn}); where it fails the trial
+   * is refused (a configuration that computes wrong results is not a row). "false": oneDNN off.
+   */
   @Param({"false"})
   public String mkldnn;
 
@@ -81,12 +88,26 @@ public class EnhancementPeersBenchmark {
   @Setup(Level.Trial)
   public void setup() throws Exception {
     if (engine.equals("deepspg")) {
-      System.setProperty(Backends.MKLDNN_PROPERTY, mkldnn);
       Backends.init();
       torch.set_num_threads(threads);
       torch.manual_seed(0);
       model = new DeepSPG(DeepSPGConfig.s());
       model.eval();
+      if (Boolean.parseBoolean(mkldnn)) {
+        OneDnn.Verdict v = OneDnn.apply(OneDnn.Mode.AUTO, List.of(new OneDnn.Probe("DeepSPG-S forward 1x3x96x128",
+            () -> {
+              try (NoGradGuard g = new NoGradGuard()) {
+                Tensor x = OneDnn.fixedRandom(new long[] {1, 3, 96, 128}, 5).abs().mul(new Scalar(0.3));
+                return model.forward(x, OneDnn.fixedRandom(new long[] {1, 48, 24, 32}, 6),
+                    OneDnn.fixedRandom(new long[] {1, 96, 12, 16}, 7), OneDnn.fixedRandom(new long[] {1, 192, 6, 8}, 8));
+              }
+            })));
+        if (!v.enabled()) {
+          throw new IllegalStateException("not timed: oneDNN " + v.describe() + " (wrong results on this machine)");
+        }
+      } else {
+        OneDnn.apply(OneDnn.Mode.OFF, null);
+      }
       try (PointerScope s = new PointerScope()) {
         input = keep(torch.rand(1, 3, height, width).mul(new org.bytedeco.pytorch.Scalar(0.3)));
         s0 = keep(torch.randn(1, 48, height / 4, width / 4));
