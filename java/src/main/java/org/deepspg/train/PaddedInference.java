@@ -5,11 +5,10 @@ package org.deepspg.train;
 
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
+import org.deepspg.infer.Padding;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.ops.Scopes;
@@ -17,12 +16,12 @@ import org.deepspg.ops.Scopes;
 /**
  * Minimal full-image inference for validation and {@code deepspg eval} (spec §6): reflect-pad the input at the
  * bottom/right to a multiple of 32, run HRNet on the padded input (when the SEMs are on), run the network, crop back,
- * clamp to [0, 1]. Package-private on purpose: the public, thread-safe inference API is {@code org.deepspg.infer};
- * this helper only exists so training and evaluation do not depend on it yet.
+ * clamp to [0, 1]. The padding is {@link Padding#reflectPad}, the one rule the Enhancer uses too. Package-private on
+ * purpose: the public, thread-safe inference API is {@code org.deepspg.infer}.
  */
 final class PaddedInference {
   /** Pad multiple (HRNet's stride 32 and the U-Net's two stride-2 levels). */
-  static final int MULTIPLE = 32;
+  static final int MULTIPLE = Padding.MULTIPLE;
 
   private final DeepSPG model;
   private final HRNet hrnet;
@@ -43,7 +42,7 @@ final class PaddedInference {
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       long h = x.size(2), w = x.size(3);
-      Tensor p = padTo(x, MULTIPLE);
+      Tensor p = Padding.reflectPad(x, MULTIPLE); // the one padding rule (infer.Padding), as the Enhancer pads
       Tensor y;
       if (hrnet != null) {
         List<Tensor> f = hrnet.forwardRaw(p).features();
@@ -57,15 +56,4 @@ final class PaddedInference {
     }
   }
 
-  /**
-   * Pads bottom/right to a multiple: reflection where the pad is smaller than the side, else replication (reflection
-   * needs pad &lt; size).
-   */
-  static Tensor padTo(Tensor x, int multiple) {
-    long h = x.size(2), w = x.size(3);
-    long ph = (multiple - h % multiple) % multiple, pw = (multiple - w % multiple) % multiple;
-    if (ph == 0 && pw == 0) return x;
-    String mode = ph < h && pw < w ? "reflect" : "replicate";
-    return torch.pad(x, new long[] {0, pw, 0, ph}, mode, new DoubleOptional());
-  }
 }

@@ -47,6 +47,35 @@ class PaddingTest {
     }
   }
 
+  /**
+   * The one padding rule, pinned for every side 1..64 (the sides where reflection needs repeating or, at 1, turns
+   * into replication): each padded value equals the image value at the repeatedly reflected index, computed here
+   * independently (period 2(n-1) for n > 1, the single value for n = 1).
+   */
+  @Test
+  void paddingRuleForSides1To64() {
+    for (int n = 1; n <= 64; n++) {
+      try (PointerScope s = new PointerScope()) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = i + 1;
+        float[] p = Images.floatsOf(Padding.reflectPad(Images.tensorOf(v, 1, 1, 1, n), 32));
+        int pw = (int) Padding.padded(n, 32);
+        assertEquals(32 * pw, p.length, "side " + n + " (the single row is padded to 32 rows too)");
+        for (int j = 0; j < pw; j++) { // row 0
+          int src;
+          if (n == 1) {
+            src = 0;
+          } else {
+            int period = 2 * (n - 1);
+            int m = j % period;
+            src = m < n ? m : period - m;
+          }
+          assertEquals(v[src], p[j], "side " + n + ", padded index " + j);
+        }
+      }
+    }
+  }
+
   /** The padded rows/columns mirror the image without repeating the edge (reflect, not symmetric). */
   @Test
   void padsByReflection() {
