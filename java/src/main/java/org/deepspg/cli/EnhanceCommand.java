@@ -23,7 +23,7 @@ import org.deepspg.data.Images;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
-import org.deepspg.train.ProgressBar;
+import org.deepspg.io.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -115,12 +115,30 @@ public final class EnhanceCommand implements Callable<Integer> {
           + enhancer.device() + (enhancer.ensemble() ? ", self-ensemble" : "")
           + (enhancer.device().equals("cpu") ? ", oneDNN " + enhancer.oneDnn().describe() : ""));
       out.flush();
-      ProgressBar bar = new ProgressBar(System.err, "enhance", jobs.size(), 0);
-      for (Job j : jobs) {
+      // The bar counts network passes: one per image that runs whole, one per tile of a tiled one (planned from the
+      // header's size), so a 24-megapixel photo moves it tile by tile.
+      long[] planned = new long[jobs.size()];
+      long total = 0;
+      for (int k = 0; k < jobs.size(); k++) {
+        planned[k] = plannedPasses(enhancer, jobs.get(k).input(), ro);
+        total += planned[k];
+      }
+      ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0);
+      for (int k = 0; k < jobs.size(); k++) {
+        Job j = jobs.get(k);
         String info = j.input().getFileName().toString();
+        long[] stepped = {0};
+        long plan = planned[k];
+        String name = info;
         try {
           Image in = Images.read(j.input(), ro);
-          Image res = enhancer.enhance(in);
+          int passes = enhancer.passes(in.height(), in.width());
+          Image res = enhancer.enhance(in, () -> {
+            if (stepped[0] < plan) {
+              stepped[0]++;
+              bar.step(1, name + (passes > 1 ? " tile " + stepped[0] + "/" + passes : ""));
+            }
+          });
           Images.writeAtomic(res, j.output(), wo);
           done++;
         } catch (ImageReadException e) {
@@ -133,14 +151,25 @@ public final class EnhanceCommand implements Callable<Integer> {
           info += " FAILED";
         }
         err.flush();
-        bar.step(1, info);
+        bar.step(planned[k] - stepped[0], info); // what the image did not step (a failure, a different plan)
       }
+      bar.finish();
     }
     double secs = (System.nanoTime() - t0) / 1e9;
     out.printf(Locale.ROOT, "enhanced %d of %d images in %.1f s (%.2f images/s), %d failed -> %s%n", done,
         done + failed, secs, done / Math.max(secs, 1e-9), failed, outDir);
     out.flush();
     return failed > 0 ? Main.EXIT_SOME_FAILED : 0;
+  }
+
+  /** Passes planned for a file from its header size (1 when it cannot be read: the error comes later). */
+  private static long plannedPasses(Enhancer e, Path file, ReadOptions ro) {
+    try {
+      int[] size = Images.probe(file, ro);
+      return Math.max(1, Math.max(e.passes(size[1], size[0]), e.passes(size[0], size[1])));
+    } catch (ImageReadException | RuntimeException ex) {
+      return 1;
+    }
   }
 
   /** Expands the inputs into jobs; problems with an input (not found, no match, output collision) go to errors. */

@@ -91,6 +91,8 @@ public final class Enhancer implements AutoCloseable {
   private final LongAdder networkNanos = new LongAdder();
   private final LongAdder images = new LongAdder();
   private final LongAdder tilesRun = new LongAdder();
+  /** The progress callback of the current {@link #enhance(Image, Runnable)} call on this thread, if any. */
+  private static final ThreadLocal<Runnable> PROGRESS = new ThreadLocal<>();
   private volatile boolean closed;
 
   private Enhancer(Builder b, DeepSPG net, DeepSPGConfig config, String source, boolean ownsNet, HRNet hrnet,
@@ -130,6 +132,23 @@ public final class Enhancer implements AutoCloseable {
     float[] out = locked(() -> enhancePlanar(img.rgb(), img.height(), img.width()));
     images.increment();
     return new Image(img.width(), img.height(), out, img.alpha(), img.metadata());
+  }
+
+  /**
+   * Enhances one image, calling {@code onPass} after each network pass: once per tile of a tiled image, once for an
+   * image that runs whole ({@link #passes} tells how many there will be).
+   *
+   * @param img the low-light image
+   * @param onPass progress callback, run on the calling thread
+   * @return the enhanced image, as {@link #enhance(Image)}
+   */
+  public Image enhance(Image img, Runnable onPass) {
+    PROGRESS.set(onPass);
+    try {
+      return enhance(img);
+    } finally {
+      PROGRESS.remove();
+    }
   }
 
   /**
@@ -318,7 +337,10 @@ public final class Enhancer implements AutoCloseable {
     if (chw.length != 3L * h * w) {
       throw new IllegalArgumentException("expected 3x" + h + "x" + w + " values, got " + chw.length);
     }
-    return tiles.tiles(h, w) ? enhanceTiled(chw, h, w) : runWholeFloats(chw, 1, h, w);
+    if (tiles.tiles(h, w)) return enhanceTiled(chw, h, w);
+    float[] out = runWholeFloats(chw, 1, h, w);
+    progressed();
+    return out;
   }
 
   /** Whole-image inference of {@code b} planar images of one size. */
@@ -350,6 +372,11 @@ public final class Enhancer implements AutoCloseable {
     }
   }
 
+  private static void progressed() {
+    Runnable r = PROGRESS.get();
+    if (r != null) r.run();
+  }
+
   /** Runs inference while no oneDNN self-check can flip the process-wide setting (see {@link OneDnn}). */
   private static float[] locked(Supplier<float[]> inference) {
     Lock l = OneDnn.shared();
@@ -375,14 +402,8 @@ public final class Enhancer implements AutoCloseable {
         // what it leaves mapped for reuse (Backends) would only raise the peak.
         Backends.releaseFreeMemory();
       }
-      // Square tiles, except for an image thinner than a tile: its short side is padded to 32 anyway, so its tiles
-      // grow along the long side to the same area (2x240,000: 30 tiles of 32x8192 instead of 536 of 32x512).
-      int tileH = tiles.tileSize(), tileW = tiles.tileSize();
-      long area = (long) tileH * tileW;
-      if (h < tiles.tileSize()) tileW = longSideTile(area, h);
-      else if (w < tiles.tileSize()) tileH = longSideTile(area, w);
-      TilePlan py = TilePlan.of(h, tileH, tiles.overlap(), Padding.MULTIPLE);
-      TilePlan px = TilePlan.of(w, tileW, tiles.overlap(), Padding.MULTIPLE);
+      TilePlan[] plan = plans(h, w);
+      TilePlan py = plan[0], px = plan[1];
       int n = h * w;
       float[] out = new float[3 * n];
       for (int ty = 0; ty < py.count(); ty++) {
@@ -405,6 +426,7 @@ public final class Enhancer implements AutoCloseable {
             res = Images.floatsOf(runTransforms(x, rec));
           }
           tilesRun.increment();
+          progressed();
           for (int c = 0; c < 3; c++) {
             for (int y = 0; y < th; y++) {
               float wyv = wy[y];
@@ -434,6 +456,34 @@ public final class Enhancer implements AutoCloseable {
       // and its encoding come next, so give it back (6000x4000 peak RSS: docs/inference.md).
       Backends.releaseFreeMemory();
     }
+  }
+
+  /**
+   * The tile plans of a tiled image (rows, columns). Square tiles, except for an image thinner than a tile: its short
+   * side is padded to 32 anyway, so its tiles grow along the long side to the same area (2×240,000: 30 tiles of
+   * 32×8192 instead of 536 of 32×512).
+   */
+  private TilePlan[] plans(int h, int w) {
+    int tileH = tiles.tileSize(), tileW = tiles.tileSize();
+    long area = (long) tileH * tileW;
+    if (h < tiles.tileSize()) tileW = longSideTile(area, h);
+    else if (w < tiles.tileSize()) tileH = longSideTile(area, w);
+    return new TilePlan[] {TilePlan.of(h, tileH, tiles.overlap(), Padding.MULTIPLE),
+        TilePlan.of(w, tileW, tiles.overlap(), Padding.MULTIPLE)};
+  }
+
+  /**
+   * The network passes {@link #enhance(Image)} makes for an image of this size (the context pass of a tiled image not
+   * counted): its tiles, or 1 when it runs whole. For progress reporting.
+   *
+   * @param height image height
+   * @param width image width
+   * @return the number of passes
+   */
+  public int passes(int height, int width) {
+    if (!tiles.tiles(height, width)) return 1;
+    TilePlan[] p = plans(height, width);
+    return p[0].count() * p[1].count();
   }
 
   /** Tile length along the long side of a thin image: the square tile's area over the padded short side. */

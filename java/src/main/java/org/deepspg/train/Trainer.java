@@ -32,6 +32,7 @@ import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
 import org.deepspg.io.AtomicFile;
+import org.deepspg.io.ProgressBar;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.io.LoadOptions;
 import org.deepspg.model.io.ModuleLoader;
@@ -319,7 +320,7 @@ public final class Trainer implements AutoCloseable {
             cfg.bool("data.augment.rotations")), cfg.seed(), (int) cfg.lng("data.workers"),
             (int) cfg.lng("data.prefetch"))) {
       Csv csv = new Csv(dir.resolve("metrics.csv"), metrics);
-      ProgressBar bar = new ProgressBar(console, "train", stopAt, step);
+      ProgressBar bar = new ProgressBar(console, "train", stopAt, step, 10.0); // plain lines in logs
       long lastSaved = resumed ? step : -1;
       long tLog = System.nanoTime(), stepsAtLog = step, imagesSinceLog = 0;
       while (step < stopAt && epoch <= sched.lastEpoch()) {

@@ -1,25 +1,30 @@
 /*
  * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
  */
-package org.deepspg.train;
+package org.deepspg.io;
 
 import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * A one-line terminal progress bar with rate and ETA, redrawn in place with '\r' on a terminal and printed as plain
- * lines at most every {@code plainEverySeconds} otherwise (log files, CI). Not thread-safe: one owner thread.
+ * A one-line terminal progress bar with rate and ETA, redrawn in place with '\r' on a terminal. When the output is not
+ * a terminal (log files, CI, pipes) it stays quiet and {@link #finish()} prints one summary line instead. Units are
+ * whatever the owner counts: training steps, or network passes (one per image, one per tile of a tiled image), so a
+ * 24-megapixel photo moves the bar tile by tile. Not thread-safe: one owner thread.
  */
 public final class ProgressBar {
   private final PrintStream out;
   private final String label;
   private final long total;
+  /** Least time between two redraws on a terminal. */
+  private static final double REDRAW_SECONDS = 0.2;
   private final boolean tty;
-  private final long startNanos = System.nanoTime();
   private final double plainEverySeconds;
+  private final long startNanos = System.nanoTime();
   private long lastPrintNanos;
   private long done;
   private final long doneAtStart;
+  private boolean finished;
 
   /**
    * @param out where to draw (usually System.err)
@@ -28,11 +33,23 @@ public final class ProgressBar {
    * @param alreadyDone units done before this bar started (resume), excluded from the rate
    */
   public ProgressBar(PrintStream out, String label, long total, long alreadyDone) {
+    this(out, label, total, alreadyDone, 0);
+  }
+
+  /**
+   * @param out where to draw (usually System.err)
+   * @param label prefix, e.g. "train"
+   * @param total number of units (steps, images)
+   * @param alreadyDone units done before this bar started (resume), excluded from the rate
+   * @param plainEverySeconds when the output is not a terminal: print a plain progress line at most this often (a
+   *     long training run's log), or 0 to stay quiet until {@link #finish()}
+   */
+  public ProgressBar(PrintStream out, String label, long total, long alreadyDone, double plainEverySeconds) {
     this.out = out;
     this.label = label;
     this.total = Math.max(1, total);
     this.tty = System.console() != null && !"dumb".equals(System.getenv("TERM"));
-    this.plainEverySeconds = tty ? 0.2 : 10.0;
+    this.plainEverySeconds = plainEverySeconds;
     this.done = alreadyDone;
     this.doneAtStart = alreadyDone;
   }
@@ -46,7 +63,8 @@ public final class ProgressBar {
   public void step(long units, String info) {
     done += units;
     long now = System.nanoTime();
-    if (done >= total || (now - lastPrintNanos) / 1e9 >= plainEverySeconds) {
+    double every = tty ? REDRAW_SECONDS : plainEverySeconds;
+    if ((tty || every > 0) && (done >= total || (now - lastPrintNanos) / 1e9 >= every)) {
       lastPrintNanos = now;
       draw(info);
     }
@@ -78,9 +96,23 @@ public final class ProgressBar {
     out.flush();
   }
 
-  /** Ends the line on a terminal. */
+  /** Ends the line on a terminal; elsewhere prints the one summary line (units, time, rate). */
   public void finish() {
-    if (tty) out.println();
+    if (finished) return;
+    finished = true;
+    if (tty) {
+      if (done < total) out.println();
+    } else if (plainEverySeconds <= 0) {
+      double secs = (System.nanoTime() - startNanos) / 1e9;
+      out.println(String.format(Locale.ROOT, "%s: %d/%d in %s (%.2f/s)", label, done, total, formatDuration(secs),
+          rate()));
+    }
+    out.flush();
+  }
+
+  /** @return units done so far */
+  public long done() {
+    return done;
   }
 
   /**
