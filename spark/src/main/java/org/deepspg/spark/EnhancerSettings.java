@@ -24,9 +24,10 @@ import org.deepspg.infer.TileOptions;
  * @param tile tile side (multiple of 32, ≥ 64), 0 = never tile, or null for the default tiling
  * @param ensemble average the 8 flips/rotations
  * @param batchSize images per forward pass for same-size images (1 = one at a time, byte-identical to {@code enhance})
+ * @param oneDnn turn libtorch's oneDNN CPU kernels on, as {@code deepspg enhance} does unless {@code --no-onednn}
  */
 public record EnhancerSettings(String model, String arch, String hrnet, String device, Integer tile, boolean ensemble,
-    int batchSize) implements Serializable {
+    int batchSize, boolean oneDnn) implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /**
@@ -45,7 +46,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
 
   /** @return the settings of {@code deepspg enhance} without flags: bundled model s, automatic device */
   public static EnhancerSettings defaults() {
-    return new EnhancerSettings("s", null, null, "auto", null, false, 1);
+    return new EnhancerSettings("s", null, null, "auto", null, false, 1, true);
   }
 
   /**
@@ -53,7 +54,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another model
    */
   public EnhancerSettings withModel(String name) {
-    return new EnhancerSettings(name, arch, hrnet, device, tile, ensemble, batchSize);
+    return new EnhancerSettings(name, arch, hrnet, device, tile, ensemble, batchSize, oneDnn);
   }
 
   /**
@@ -61,7 +62,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another prior
    */
   public EnhancerSettings withHrnet(String weights) {
-    return new EnhancerSettings(model, arch, weights, device, tile, ensemble, batchSize);
+    return new EnhancerSettings(model, arch, weights, device, tile, ensemble, batchSize, oneDnn);
   }
 
   /**
@@ -69,17 +70,25 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another batch size
    */
   public EnhancerSettings withBatchSize(int n) {
-    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, n);
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, n, oneDnn);
   }
 
   /**
-   * Builds the Enhancer the way {@code deepspg enhance} does for the same flags (oneDNN on for inference).
+   * @param on turn oneDNN on at build time (the default, like {@code deepspg enhance})
+   * @return a copy with the other choice
+   */
+  public EnhancerSettings withOneDnn(boolean on) {
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, on);
+  }
+
+  /**
+   * Builds the Enhancer the way {@code deepspg enhance} does for the same flags.
    *
    * @return the builder
    * @throws IllegalArgumentException for inconsistent settings
    */
   public Enhancer.Builder builder() {
-    Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble).oneDnn(true)
+    Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble).oneDnn(oneDnn)
         .batchSize(batchSize);
     String m = model.trim();
     String lower = m.toLowerCase(Locale.ROOT);

@@ -71,6 +71,9 @@ public final class SparkEnhance implements Callable<Integer> {
   @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower).")
   boolean ensemble;
 
+  @Option(names = "--no-onednn", description = "Keep libtorch's oneDNN CPU kernels off (as for enhance).")
+  boolean noOneDnn;
+
   @Option(names = "--batch", paramLabel = "N", defaultValue = "1",
       description = "Images per forward pass for same-size images (default ${DEFAULT-VALUE}: outputs byte-identical "
           + "to `deepspg enhance`; larger batches may differ in the last bit).")
@@ -107,7 +110,7 @@ public final class SparkEnhance implements Callable<Integer> {
       err.println("deepspg: refusing to run: the output folder " + output + " is inside the input folder " + input);
       return 2;
     }
-    EnhancerSettings settings = new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batch);
+    EnhancerSettings settings = new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batch, !noOneDnn);
     settings.builder(); // flag consistency, before a Spark session starts
     SparkSession.Builder sb = SparkSession.builder().appName("deepspg spark-enhance")
         .config("spark.ui.enabled", "false");
