@@ -23,6 +23,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.deepspg.cli.EnhanceCommand;
 import org.deepspg.data.Image;
 import org.deepspg.data.ImageReadException;
 import org.deepspg.data.Images;
@@ -184,7 +185,7 @@ public final class EnhanceImages extends Transformer {
 
   /**
    * The output file name of an input: its path relative to the root (its file name when it is outside or no root is
-   * given), with a format that can be written (WebP becomes PNG).
+   * given), named as {@code deepspg enhance} names it (WebP becomes PNG).
    *
    * @param input the input file
    * @param root the input folder, or null
@@ -197,13 +198,7 @@ public final class EnhanceImages extends Transformer {
       Path r = root.toAbsolutePath().normalize();
       if (a.startsWith(r) && !a.equals(r)) rel = r.relativize(a);
     }
-    String name = rel.getFileName().toString();
-    if (!Images.WRITE_EXTENSIONS.contains(Images.extension(rel))) {
-      int dot = name.lastIndexOf('.');
-      name = (dot < 0 ? name : name.substring(0, dot)) + ".png";
-    }
-    Path parent = rel.getParent();
-    return parent == null ? Path.of(name) : parent.resolve(name);
+    return EnhanceCommand.outputName(rel);
   }
 
   /** A path column value (a URI such as {@code file:/a/b.png} from binaryFile, or a plain path) as a local path. */
