@@ -134,6 +134,12 @@ public final class SparkEnhance implements Callable<Integer> {
       }
       out.printf(Locale.ROOT, "spark-enhance (%s): enhanced %d of %d images in %.1f s (%.2f images/s), %d failed -> %s%n",
           sparkMaster, s.ok(), s.total(), secs, s.ok() / Math.max(secs, 1e-9), s.failed(), output);
+      if (sparkMaster.startsWith("local")) {
+        // The executor is this JVM: how much of the time the model itself took (the rest is Spark, I/O, codecs).
+        org.deepspg.infer.Enhancer.Stats st = EnhancerPool.get(settings).stats();
+        out.printf(Locale.ROOT, "model: %d images, network %.1f s, HRNet prior %.1f s%n", st.images(),
+            st.networkNanos() / 1e9, st.hrnetNanos() / 1e9);
+      }
       out.flush();
       return s.failed() > 0 ? 1 : 0;
     } finally {
