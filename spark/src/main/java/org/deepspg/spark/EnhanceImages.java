@@ -4,7 +4,6 @@
 package org.deepspg.spark;
 
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -201,9 +200,16 @@ public final class EnhanceImages extends Transformer {
     return EnhanceCommand.outputName(rel);
   }
 
-  /** A path column value (a URI such as {@code file:/a/b.png} from binaryFile, or a plain path) as a local path. */
+  /**
+   * A path column value as a local path: binaryFile gives Hadoop path strings such as {@code file:/a/b c#1.png}
+   * (scheme, no percent-encoding), which are not URIs.
+   */
   static Path localPath(String p) {
-    if (p.startsWith("file:")) return Path.of(URI.create(p.replace(" ", "%20")));
+    if (p.startsWith("file:")) {
+      String rest = p.substring("file:".length());
+      if (rest.startsWith("//")) rest = rest.substring(2); // file:///a: empty authority
+      return Path.of(rest);
+    }
     return Path.of(p);
   }
 

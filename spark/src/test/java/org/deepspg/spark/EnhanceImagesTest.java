@@ -102,9 +102,10 @@ class EnhanceImagesTest {
     byte[] truncated = Files.readAllBytes(Path.of("..", "samples", "aitzgorri.jpg"));
     Files.write(in.resolve("b-truncated.jpg"), Arrays.copyOf(truncated, 600));
     Files.writeString(in.resolve("c-text.png"), "not an image");
-    Files.copy(Path.of("..", "samples", "paint-brushes.jpg"), in.resolve("d-good.jpg"));
+    Files.copy(Path.of("..", "samples", "paint-brushes.jpg"), in.resolve("d good #1%.jpg"));
     Files.writeString(in.resolve("notes.txt"), "not read: no image extension");
-    // Bytes mode (no output folder), two images per batch: one partition holds good and bad files together.
+    // Bytes mode (no output folder), two images per batch: one partition holds good and bad files together (and a
+    // name that is no valid URI).
     List<Row> rows = new EnhanceImages().setSettings(SETTINGS.withBatchSize(2))
         .transform(spark.read().format("binaryFile").load(in.toString())
             .filter(org.apache.spark.sql.functions.col("path").rlike(SparkEnhance.extensionPattern())).coalesce(1))
@@ -112,7 +113,7 @@ class EnhanceImagesTest {
     assertEquals(4, rows.size());
     Map<String, Row> byName = new HashMap<>();
     for (Row r : rows) byName.put(Path.of(r.<String>getAs("path")).getFileName().toString(), r);
-    for (String[] good : new String[][] {{"a-good.jpg", "fig-bowl.jpg"}, {"d-good.jpg", "paint-brushes.jpg"}}) {
+    for (String[] good : new String[][] {{"a-good.jpg", "fig-bowl.jpg"}, {"d good #1%.jpg", "paint-brushes.jpg"}}) {
       Row r = byName.get(good[0]);
       assertEquals(EnhanceImages.OK, r.getAs("status"));
       assertNull(r.getAs("error"));
@@ -132,7 +133,7 @@ class EnhanceImagesTest {
     assertEquals(2, s.failed());
     assertEquals(2, s.errors().size());
     assertTrue(s.errors().get(0).contains("b-truncated.jpg"), s.errors().toString());
-    assertEquals(java.util.Set.of("a-good.jpg", "d-good.jpg"), names(out));
+    assertEquals(java.util.Set.of("a-good.jpg", "d good #1%.jpg"), names(out));
   }
 
   @Test
