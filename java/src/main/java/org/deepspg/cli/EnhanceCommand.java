@@ -237,8 +237,14 @@ public final class EnhanceCommand implements Callable<Integer> {
     return jobs;
   }
 
-  /** Keeps the name; formats that cannot be written (WebP) become PNG. */
-  static Path outputName(Path rel) {
+  /**
+   * The output path of an input: keeps the name; formats that cannot be written (WebP) become PNG. Also used by
+   * {@code spark-enhance} (spark module), so that both commands name outputs alike.
+   *
+   * @param rel the input's path relative to its folder (or its file name)
+   * @return the relative output path
+   */
+  public static Path outputName(Path rel) {
     String name = rel.getFileName().toString();
     if (!Images.WRITE_EXTENSIONS.contains(Images.extension(rel))) {
       int dot = name.lastIndexOf('.');

@@ -15,7 +15,7 @@ public final class OneDnnOption {
   OneDnn.Mode mode = OneDnn.Mode.AUTO;
 
   /** @return the chosen mode */
-  OneDnn.Mode mode() {
+  public OneDnn.Mode mode() {
     return mode;
   }
 

@@ -1,0 +1,325 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.spark;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.deepspg.cli.EnhanceCommand;
+import org.deepspg.data.Image;
+import org.deepspg.data.ImageReadException;
+import org.deepspg.data.Images;
+import org.deepspg.data.ReadOptions;
+import org.deepspg.data.WriteOptions;
+import org.deepspg.infer.Enhancer;
+
+/**
+ * Spark ML transformer that enhances the images of a DataFrame with a {@code path} (string) and a {@code content}
+ * (binary) column, such as Spark's {@code binaryFile} source gives.
+ *
+ * <p>The result keeps every input column except {@code content} and adds {@code enhanced} (binary: the encoded
+ * output, in the format its name selects, null when written to a folder or on error), {@code output} (string: the
+ * file written, or null), {@code status} ({@code "ok"} or {@code "error"}) and {@code error} (string, null when
+ * ok). A bad image (not an image, truncated, too many pixels) becomes a row with an error, never a failed task.
+ *
+ * <p>Each executor JVM builds one {@link Enhancer} per settings on first use ({@link EnhancerPool}) and reuses it;
+ * rows are enhanced {@link EnhancerSettings#batchSize()} at a time (same-size images share a forward pass).
+ *
+ * <p>With {@link #setOutputDir(String)} every output is written to the output folder under the input's path
+ * relative to {@link #setInputRoot(String)} (WebP becomes PNG, like {@code deepspg enhance}), through a temporary
+ * file in the target folder renamed atomically onto its final name: a retried or speculative task rewrites the same
+ * name with the same bytes and never leaves a torn or second copy. Paths must name a file system that every
+ * executor shares.
+ */
+public final class EnhanceImages extends Transformer {
+  private static final long serialVersionUID = 1L;
+
+  /** The status of a row whose image was enhanced. */
+  public static final String OK = "ok";
+  /** The status of a row whose image failed; {@code error} says why. */
+  public static final String ERROR = "error";
+
+  /**
+   * Test-only fault injection, called after each output file is written with the input path and the task's attempt
+   * number; it may throw to fail the task. Only works where the executor runs in the driver's JVM (local mode).
+   */
+  interface AfterWrite {
+    void accept(String inputPath, int attempt);
+  }
+
+  static volatile AfterWrite afterWrite;
+
+  private final String uid;
+  private EnhancerSettings settings = EnhancerSettings.defaults();
+  private String outputDir;
+  private String inputRoot;
+  private long maxPixels = ReadOptions.DEFAULT_MAX_PIXELS;
+  private int jpegQuality = WriteOptions.DEFAULT.jpegQuality();
+
+  /** Creates a transformer with a random uid and the default settings. */
+  public EnhanceImages() {
+    this(Identifiable$.MODULE$.randomUID("enhanceImages"));
+  }
+
+  /**
+   * @param uid the ML pipeline uid
+   */
+  public EnhanceImages(String uid) {
+    this.uid = uid;
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  /**
+   * @param s model choices (weights paths readable by every executor)
+   * @return this
+   */
+  public EnhanceImages setSettings(EnhancerSettings s) {
+    if (s == null) throw new IllegalArgumentException("settings are null");
+    this.settings = s;
+    return this;
+  }
+
+  /** @return the model choices */
+  public EnhancerSettings getSettings() {
+    return settings;
+  }
+
+  /**
+   * @param dir folder (shared by the executors) to write outputs into, or null to return the bytes instead
+   * @return this
+   */
+  public EnhanceImages setOutputDir(String dir) {
+    this.outputDir = dir;
+    return this;
+  }
+
+  /**
+   * @param dir folder the inputs' relative output paths start from (default: outputs are named by file name only)
+   * @return this
+   */
+  public EnhanceImages setInputRoot(String dir) {
+    this.inputRoot = dir;
+    return this;
+  }
+
+  /**
+   * @param n refuse inputs with more pixels than this (checked from the header)
+   * @return this
+   */
+  public EnhanceImages setMaxPixels(long n) {
+    if (n < 1) throw new IllegalArgumentException("max pixels must be >= 1, got " + n);
+    this.maxPixels = n;
+    return this;
+  }
+
+  /**
+   * @param q JPEG quality of JPEG outputs (1-100)
+   * @return this
+   */
+  public EnhanceImages setJpegQuality(int q) {
+    WriteOptions.DEFAULT.withJpegQuality(q); // validates
+    this.jpegQuality = q;
+    return this;
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    List<String> names = Arrays.asList(schema.fieldNames());
+    if (!names.contains("path") || !names.contains("content")) {
+      throw new IllegalArgumentException("EnhanceImages needs string column 'path' and binary column 'content' "
+          + "(Spark's binaryFile source), got " + schema.simpleString());
+    }
+    if (!schema.apply("content").dataType().equals(DataTypes.BinaryType)) {
+      throw new IllegalArgumentException("column 'content' must be binary, got " + schema.apply("content").dataType());
+    }
+    List<StructField> out = new ArrayList<>();
+    for (StructField f : schema.fields()) if (!f.name().equals("content")) out.add(f);
+    out.add(DataTypes.createStructField("enhanced", DataTypes.BinaryType, true));
+    out.add(DataTypes.createStructField("output", DataTypes.StringType, true));
+    out.add(DataTypes.createStructField("status", DataTypes.StringType, false));
+    out.add(DataTypes.createStructField("error", DataTypes.StringType, true));
+    return DataTypes.createStructType(out);
+  }
+
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    StructType in = dataset.schema();
+    StructType out = transformSchema(in);
+    Job job = new Job(settings, outputDir, inputRoot, maxPixels, jpegQuality, in.fieldIndex("path"),
+        in.fieldIndex("content"), in.size());
+    return dataset.toDF().mapPartitions(job, Encoders.row(out));
+  }
+
+  @Override
+  public EnhanceImages copy(ParamMap extra) {
+    EnhanceImages c = new EnhanceImages(uid);
+    c.settings = settings;
+    c.outputDir = outputDir;
+    c.inputRoot = inputRoot;
+    c.maxPixels = maxPixels;
+    c.jpegQuality = jpegQuality;
+    return copyValues(c, extra);
+  }
+
+  /**
+   * The output file name of an input: its path relative to the root (its file name when it is outside or no root is
+   * given), named as {@code deepspg enhance} names it (WebP becomes PNG).
+   *
+   * @param input the input file
+   * @param root the input folder, or null
+   * @return the relative output path
+   */
+  static Path relativeOutput(Path input, Path root) {
+    Path rel = input.getFileName();
+    if (root != null) {
+      Path a = input.toAbsolutePath().normalize();
+      Path r = root.toAbsolutePath().normalize();
+      if (a.startsWith(r) && !a.equals(r)) rel = r.relativize(a);
+    }
+    return EnhanceCommand.outputName(rel);
+  }
+
+  /**
+   * A path column value as a local path: binaryFile gives Hadoop path strings such as {@code file:/a/b c#1.png}
+   * (scheme, no percent-encoding), which are not URIs.
+   */
+  static Path localPath(String p) {
+    if (p.startsWith("file:")) {
+      String rest = p.substring("file:".length());
+      if (rest.startsWith("//")) rest = rest.substring(2); // file:///a: empty authority
+      return Path.of(rest);
+    }
+    return Path.of(p);
+  }
+
+  /** The per-partition work, shipped to the executors (settings and column positions only). */
+  private record Job(EnhancerSettings settings, String outputDir, String inputRoot, long maxPixels, int jpegQuality,
+      int pathIdx, int contentIdx, int width) implements MapPartitionsFunction<Row, Row> {
+    @Override
+    public Iterator<Row> call(Iterator<Row> rows) {
+      return new Iterator<>() {
+        private final List<Row> ready = new ArrayList<>();
+        private int next;
+
+        @Override
+        public boolean hasNext() {
+          if (next < ready.size()) return true;
+          ready.clear();
+          next = 0;
+          List<Row> batch = new ArrayList<>();
+          while (batch.size() < settings.batchSize() && rows.hasNext()) batch.add(rows.next());
+          if (batch.isEmpty()) return false;
+          ready.addAll(process(batch));
+          return true;
+        }
+
+        @Override
+        public Row next() {
+          if (!hasNext()) throw new NoSuchElementException();
+          return ready.get(next++);
+        }
+      };
+    }
+
+    private List<Row> process(List<Row> batch) {
+      ReadOptions ro = ReadOptions.DEFAULT.withMaxPixels(maxPixels);
+      WriteOptions wo = WriteOptions.DEFAULT.withJpegQuality(jpegQuality);
+      int n = batch.size();
+      String[] errors = new String[n];
+      Image[] decoded = new Image[n];
+      Path[] inputs = new Path[n];
+      for (int i = 0; i < n; i++) {
+        Row r = batch.get(i);
+        String p = r.getString(pathIdx);
+        try {
+          inputs[i] = localPath(p);
+          byte[] bytes = r.isNullAt(contentIdx) ? new byte[0] : (byte[]) r.get(contentIdx);
+          decoded[i] = Images.decode(bytes, inputs[i], ro);
+        } catch (ImageReadException e) {
+          errors[i] = e.reason();
+        } catch (RuntimeException e) {
+          errors[i] = String.valueOf(e.getMessage());
+        }
+      }
+      List<Image> good = new ArrayList<>();
+      for (Image im : decoded) if (im != null) good.add(im);
+      List<Image> enhanced = List.of();
+      String batchError = null;
+      if (!good.isEmpty()) {
+        try {
+          Enhancer e = EnhancerPool.get(settings);
+          // Concurrent tasks of this executor share the Enhancer: one forward pass at a time.
+          synchronized (e) {
+            enhanced = e.enhance(good);
+          }
+        } catch (RuntimeException e) {
+          batchError = "enhance failed: " + e.getMessage();
+        }
+      }
+      List<Row> out = new ArrayList<>(n);
+      int k = 0;
+      for (int i = 0; i < n; i++) {
+        Row r = batch.get(i);
+        byte[] bytes = null;
+        String written = null;
+        String error = errors[i];
+        if (decoded[i] != null) {
+          Image res = batchError == null ? enhanced.get(k) : null;
+          k++;
+          if (res == null) {
+            error = batchError;
+          } else {
+            try {
+              Path rel = relativeOutput(inputs[i], inputRoot == null ? null : localPath(inputRoot));
+              byte[] enc = Images.encode(res, Images.formatForPath(rel), wo);
+              if (outputDir == null) {
+                bytes = enc;
+              } else {
+                Path target = localPath(outputDir).resolve(rel.toString());
+                Images.writeBytesAtomic(enc, target);
+                written = target.toString();
+              }
+            } catch (IOException | RuntimeException e) {
+              error = "write failed: " + e.getMessage();
+            }
+            AfterWrite hook = afterWrite;
+            if (hook != null && written != null) {
+              TaskContext tc = TaskContext.get();
+              hook.accept(r.getString(pathIdx), tc == null ? 0 : tc.attemptNumber());
+            }
+          }
+        }
+        Object[] vals = new Object[width - 1 + 4];
+        int c = 0;
+        for (int j = 0; j < width; j++) if (j != contentIdx) vals[c++] = r.get(j);
+        vals[c++] = error == null ? bytes : null;
+        vals[c++] = error == null ? written : null;
+        vals[c++] = error == null ? OK : ERROR;
+        vals[c] = error;
+        out.add(RowFactory.create(vals));
+      }
+      return out;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.spark;
+
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.TileOptions;
+import org.deepspg.model.ModelFiles;
+import org.deepspg.ops.OneDnn;
+
+/**
+ * What an executor needs to build its {@link Enhancer}: the same choices as {@code deepspg enhance}'s model flags,
+ * as plain serialisable values. Paths are strings that every executor must be able to read (a shared or replicated
+ * file system); they are not shipped with the task. Also the key of {@link EnhancerPool}: equal settings share one
+ * Enhancer per JVM.
+ *
+ * @param model bundled model name ({@code s}, {@code l}) or a weights file path
+ * @param arch architecture preset of a weights file without configuration metadata, or null
+ * @param hrnet HRNet-W48 prior weights path (models with SEMs), or null
+ * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code auto}
+ * @param tile tile side (multiple of 32, ≥ 64), 0 = never tile, or null for the default tiling
+ * @param ensemble average the 8 flips/rotations
+ * @param batchSize images per forward pass for same-size images (1 = one at a time, byte-identical to {@code enhance})
+ * @param oneDnn libtorch's oneDNN CPU kernels: {@code AUTO} (as {@code deepspg enhance}: only if its self-check passes on
+ *     the executor's machine), {@code OFF} or {@code ON}
+ */
+public record EnhancerSettings(String model, String arch, String hrnet, String device, Integer tile, boolean ensemble,
+    int batchSize, OneDnn.Mode oneDnn) implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /**
+   * Checks the values.
+   *
+   * @throws IllegalArgumentException for an empty model, a bad tile side or a batch size below 1
+   */
+  public EnhancerSettings {
+    if (model == null || model.isBlank()) throw new IllegalArgumentException("model is empty");
+    if (device == null || device.isBlank()) device = "auto";
+    if (tile != null && tile != 0 && (tile < 64 || tile % 32 != 0)) {
+      throw new IllegalArgumentException("tile must be 0 or a multiple of 32 that is >= 64, got " + tile);
+    }
+    if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+    if (oneDnn == null) oneDnn = OneDnn.Mode.AUTO;
+  }
+
+  /** @return the settings of {@code deepspg enhance} without flags: bundled model s, automatic device */
+  public static EnhancerSettings defaults() {
+    return new EnhancerSettings(ModelFiles.DEFAULT_NAME, null, null, "auto", null, false, 1, OneDnn.Mode.AUTO);
+  }
+
+  /**
+   * @param name bundled model name or weights path
+   * @return a copy with another model
+   */
+  public EnhancerSettings withModel(String name) {
+    return new EnhancerSettings(name, arch, hrnet, device, tile, ensemble, batchSize, oneDnn);
+  }
+
+  /**
+   * @param weights HRNet prior weights path, or null
+   * @return a copy with another prior
+   */
+  public EnhancerSettings withHrnet(String weights) {
+    return new EnhancerSettings(model, arch, weights, device, tile, ensemble, batchSize, oneDnn);
+  }
+
+  /**
+   * @param n images per forward pass (≥ 1)
+   * @return a copy with another batch size
+   */
+  public EnhancerSettings withBatchSize(int n) {
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, n, oneDnn);
+  }
+
+  /**
+   * @param on the oneDNN mode (default AUTO, like {@code deepspg enhance})
+   * @return a copy with the other choice
+   */
+  public EnhancerSettings withOneDnn(OneDnn.Mode on) {
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, on);
+  }
+
+  /**
+   * Builds the Enhancer the way {@code deepspg enhance} does for the same flags.
+   *
+   * @return the builder
+   * @throws IllegalArgumentException for inconsistent settings
+   */
+  public Enhancer.Builder builder() {
+    Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble).oneDnn(oneDnn)
+        .batchSize(batchSize);
+    String m = model.trim();
+    if (!Files.exists(Path.of(m)) && ModelFiles.bundled(m).isPresent()) {
+      if (arch != null) throw new IllegalArgumentException("arch applies to a weights file, not to bundled '" + m + "'");
+      b.bundled(m.toLowerCase(Locale.ROOT));
+    } else {
+      b.checkpoint(Path.of(m), arch == null ? null : ModelFiles.preset(arch));
+    }
+    if (hrnet != null) b.hrnetWeights(Path.of(hrnet));
+    return b;
+  }
+
+  private TileOptions tiling() {
+    if (tile == null) return TileOptions.DEFAULT;
+    if (tile == 0) return TileOptions.never();
+    int overlap = Math.min(TileOptions.DEFAULT_OVERLAP, tile / 4 / 32 * 32);
+    return new TileOptions(tile, overlap, TileOptions.DEFAULT_CONTEXT, (long) tile * tile);
+  }
+}

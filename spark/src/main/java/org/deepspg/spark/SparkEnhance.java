@@ -1,0 +1,234 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.spark;
+
+import java.io.PrintWriter;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.storage.StorageLevel;
+import org.deepspg.cli.OneDnnOption;
+import org.deepspg.data.Images;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine;
+
+/**
+ * {@code deepspg spark-enhance INPUT_DIR -o OUTPUT_DIR}: enhances every image under a folder with Spark, by default
+ * in an embedded local Spark ({@code --master local[*]}: no cluster, no Spark installation). The same class is the
+ * main class for {@code spark-submit} on a cluster (docs/scaling.md); there the folders must be on a file system
+ * that the driver and every executor share. Outputs keep the input's relative path and format (WebP becomes PNG)
+ * and are written atomically by the executors; a bad image is counted and reported, never a failed job. Exit codes:
+ * 0 all enhanced, 1 some images failed, 2 usage error, 3 internal error.
+ */
+@Command(name = "spark-enhance", mixinStandardHelpOptions = true,
+    description = "Enhance every image under INPUT_DIR into OUTPUT_DIR with Apache Spark (embedded local Spark "
+        + "unless --master names a cluster).")
+public final class SparkEnhance implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "INPUT_DIR", description = "Folder of images (searched recursively).")
+  String input;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUTPUT_DIR", description = "Output folder.")
+  String output;
+
+  @Option(names = "--master", paramLabel = "URL",
+      description = "Spark master: local[N] / local[*] (embedded, the default when spark-submit set none) or "
+          + "spark://host:7077. Default: spark.master from spark-submit, else local[*].")
+  String master;
+
+  @Option(names = "--model", paramLabel = "s|l|PATH", defaultValue = "s",
+      description = "Bundled model name (s, the default; l) or a weights file readable by every executor.")
+  String model;
+
+  @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
+      description = "Architecture of a weights file that carries no configuration metadata.")
+  String arch;
+
+  @Option(names = "--hrnet", paramLabel = "PATH",
+      description = "HRNet-W48 ADE20K prior weights (models with SEMs), readable by every executor.")
+  String hrnet;
+
+  @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto",
+      description = "Where executors run the model (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(names = "--tile", paramLabel = "N", description = "Tile side (as for enhance; 0 = never tile).")
+  Integer tile;
+
+  @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower).")
+  boolean ensemble;
+
+  @Mixin OneDnnOption oneDnn;
+
+  @Option(names = "--batch", paramLabel = "N", defaultValue = "1",
+      description = "Images per forward pass for same-size images (default ${DEFAULT-VALUE}: outputs byte-identical "
+          + "to `deepspg enhance`; larger batches may differ in the last bit).")
+  int batch;
+
+  @Option(names = "--partitions", paramLabel = "N",
+      description = "Spread the images over N partitions (default: Spark's split of the file listing).")
+  Integer partitions;
+
+  @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "100000000",
+      description = "Refuse inputs with more pixels than this. Default: ${DEFAULT-VALUE}.")
+  long maxPixels;
+
+  @Option(names = "--jpeg-quality", paramLabel = "Q", defaultValue = "95",
+      description = "Quality of JPEG outputs (1-100, default ${DEFAULT-VALUE}).")
+  int jpegQuality;
+
+  /** Regular expression (case-insensitive) of the file names the command reads. */
+  static String extensionPattern() {
+    return "(?i).*\\.(" + Images.READ_EXTENSIONS.stream().sorted().collect(Collectors.joining("|")) + ")$";
+  }
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    Path in = Path.of(input);
+    if (!input.contains("://") && !Files.isDirectory(in)) {
+      err.println("deepspg: " + input + ": no such folder");
+      return 2;
+    }
+    Path outAbs = Path.of(output).toAbsolutePath().normalize();
+    if (!input.contains("://") && outAbs.startsWith(in.toAbsolutePath().normalize())) {
+      err.println("deepspg: refusing to run: the output folder " + output + " is inside the input folder " + input);
+      return 2;
+    }
+    EnhancerSettings settings = new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batch,
+        oneDnn.mode());
+    settings.builder(); // flag consistency, before a Spark session starts
+    SparkSession.Builder sb = SparkSession.builder().appName("deepspg spark-enhance")
+        .config("spark.ui.enabled", "false");
+    boolean hasMaster = master != null || System.getProperty("spark.master") != null;
+    if (!hasMaster) sb.master("local[*]");
+    if (master != null) sb.master(master);
+    SparkSession spark = sb.getOrCreate();
+    try {
+      String sparkMaster = spark.sparkContext().master();
+      if (sparkMaster.startsWith("local")) {
+        // Driver and executor share this JVM: load the model once now, so that a bad model is one usage error.
+        EnhancerPool.get(settings);
+      }
+      long t0 = System.nanoTime();
+      Summary s = run(spark, settings, input, output, partitions, maxPixels, jpegQuality);
+      double secs = (System.nanoTime() - t0) / 1e9;
+      for (String e : s.errors()) err.println("deepspg: " + e);
+      if (s.total() == 0) {
+        err.println("deepspg: " + input + ": folder contains no images");
+        return 2;
+      }
+      out.printf(Locale.ROOT, "spark-enhance (%s): enhanced %d of %d images in %.1f s (%.2f images/s), %d failed -> %s%n",
+          sparkMaster, s.ok(), s.total(), secs, s.ok() / Math.max(secs, 1e-9), s.failed(), output);
+      if (sparkMaster.startsWith("local")) {
+        // The executor is this JVM: how much of the time the model itself took (the rest is Spark, I/O, codecs).
+        org.deepspg.infer.Enhancer.Stats st = EnhancerPool.get(settings).stats();
+        out.printf(Locale.ROOT, "model: %d images, network %.1f s, HRNet prior %.1f s%n", st.images(),
+            st.networkNanos() / 1e9, st.hrnetNanos() / 1e9);
+      }
+      out.flush();
+      return s.failed() > 0 ? 1 : 0;
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /**
+   * What a run did.
+   *
+   * @param total images found
+   * @param ok images enhanced and written
+   * @param failed images that failed
+   * @param errors "path: reason" of the first failures (at most 100)
+   */
+  public record Summary(long total, long ok, long failed, List<String> errors) {}
+
+  /**
+   * Enhances every image under a folder into another with {@link EnhanceImages} (outputs written by the executors).
+   *
+   * @param spark the session
+   * @param settings model choices
+   * @param input input folder (a path or URI every executor can read)
+   * @param output output folder (shared by the executors)
+   * @param partitions number of partitions, or null for Spark's split
+   * @param maxPixels pixel limit per image
+   * @param jpegQuality quality of JPEG outputs
+   * @return the counts and the first errors
+   */
+  public static Summary run(SparkSession spark, EnhancerSettings settings, String input, String output,
+      Integer partitions, long maxPixels, int jpegQuality) {
+    Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(input)
+        .filter(functions.col("path").rlike(extensionPattern()));
+    if (partitions != null) files = files.repartition(partitions);
+    String root = input.contains("://") ? input : Path.of(input).toAbsolutePath().normalize().toString();
+    EnhanceImages t = new EnhanceImages().setSettings(settings).setOutputDir(output).setInputRoot(root)
+        .setMaxPixels(maxPixels).setJpegQuality(jpegQuality);
+    // Only the small columns are kept; persisted so that the counts below do not enhance twice.
+    Dataset<Row> res = t.transform(files).select("path", "status", "error").persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      long total = 0, ok = 0, failed = 0;
+      for (Row r : res.groupBy("status").count().collectAsList()) {
+        long c = r.getLong(1);
+        total += c;
+        if (EnhanceImages.OK.equals(r.getString(0))) ok += c; else failed += c;
+      }
+      List<String> errors = failed == 0 ? List.of() : res.filter(functions.col("status").equalTo(EnhanceImages.ERROR))
+          .orderBy("path").limit(100).collectAsList().stream()
+          .map(r -> EnhanceImages.localPath(r.getString(0)) + ": " + r.getString(2)).toList();
+      return new Summary(total, ok, failed, errors);
+    } finally {
+      res.unpersist();
+    }
+  }
+
+  /**
+   * Entry point of {@code ./deepspg spark-enhance} and of {@code spark-submit --class org.deepspg.spark.SparkEnhance}.
+   *
+   * @param args command-line arguments
+   */
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /**
+   * Runs the command without exiting the JVM.
+   *
+   * @param args command-line arguments
+   * @return the exit code
+   */
+  public static int run(String... args) {
+    if (System.getProperty("log4j2.configurationFile") == null) {
+      URL quiet = SparkEnhance.class.getResource("log4j2-cli.properties");
+      if (quiet != null) System.setProperty("log4j2.configurationFile", quiet.toString());
+    }
+    org.deepspg.ops.NativeLibrary.extractLibraries();
+    CommandLine cl = new CommandLine(new SparkEnhance());
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      Throwable t = ex;
+      if (t instanceof IllegalArgumentException || t instanceof java.io.UncheckedIOException) {
+        cmd.getErr().println("deepspg: " + t.getMessage());
+        return 2;
+      }
+      cmd.getErr().println("deepspg: internal error: " + ex);
+      ex.printStackTrace(cmd.getErr());
+      return 3;
+    });
+    return cl.execute(args);
+  }
+}

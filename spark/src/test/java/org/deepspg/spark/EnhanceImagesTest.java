@@ -1,0 +1,173 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.deepspg.cli.Main;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.deepspg.ops.OneDnn;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link EnhanceImages} and {@link SparkEnhance#run} in an embedded {@code local[2,2]} Spark (2 threads, a task may
+ * fail once and be retried), one session for the class: outputs byte-identical to {@code deepspg enhance}, a bad file
+ * among good ones, a task that fails after writing and is retried.
+ */
+class EnhanceImagesTest {
+  /** oneDNN stays off in this JVM (its setting is process-wide), as in {@code enhance --onednn off}. */
+  private static final EnhancerSettings SETTINGS = EnhancerSettings.defaults().withOneDnn(OneDnn.Mode.OFF);
+
+  private static SparkSession spark;
+  /** {@code deepspg enhance --onednn off samples} outputs, by file name. */
+  private static Map<String, byte[]> expected;
+  @TempDir static Path shared;
+
+  @BeforeAll
+  static void start() throws IOException {
+    Path samples = Path.of("..", "samples");
+    Path out = shared.resolve("enhance");
+    assertEquals(0, Main.run("enhance", samples.toString(), "-o", out.toString(), "--onednn", "off"));
+    expected = new TreeMap<>();
+    try (Stream<Path> s = Files.list(out)) {
+      for (Path p : s.toList()) expected.put(p.getFileName().toString(), Files.readAllBytes(p));
+    }
+    assertEquals(5, expected.size(), "samples/ has five photos");
+    // A constant (e.g. all-black) output would make the byte comparisons below meaningless.
+    Image first = Images.read(out.resolve("fig-bowl.jpg"));
+    float[] rgb = first.rgb();
+    float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
+    for (float v : rgb) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+    assertTrue(max - min > 0.2f, "enhance output is nearly constant: " + min + ".." + max);
+    spark = SparkSession.builder().master("local[2,2]").appName("EnhanceImagesTest")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (spark != null) spark.stop();
+  }
+
+  @AfterEach
+  void clearHook() {
+    EnhanceImages.afterWrite = null;
+  }
+
+  @Test
+  void outputsAreByteIdenticalToEnhance() throws IOException {
+    Path out = shared.resolve("spark-all");
+    org.deepspg.infer.Enhancer pooled = EnhancerPool.get(SETTINGS);
+    int pools = EnhancerPool.size();
+    long before = pooled.stats().images();
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, Path.of("..", "samples").toString(), out.toString(), 2,
+        100_000_000L, 95);
+    assertEquals(new SparkEnhance.Summary(5, 5, 0, List.of()), s);
+    assertEquals(expected.keySet(), names(out));
+    for (var e : expected.entrySet()) {
+      assertArrayEquals(e.getValue(), Files.readAllBytes(out.resolve(e.getKey())), e.getKey());
+    }
+    // One Enhancer per JVM and settings, reused by every task: no new one, and it enhanced all five.
+    assertEquals(pools, EnhancerPool.size());
+    org.junit.jupiter.api.Assertions.assertSame(pooled, EnhancerPool.get(SETTINGS));
+    assertEquals(before + 5, pooled.stats().images());
+  }
+
+  @Test
+  void badFilesBecomeErrorRowsAmongGoodOnes(@TempDir Path in) throws IOException {
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("a-good.jpg"));
+    byte[] truncated = Files.readAllBytes(Path.of("..", "samples", "aitzgorri.jpg"));
+    Files.write(in.resolve("b-truncated.jpg"), Arrays.copyOf(truncated, 600));
+    Files.writeString(in.resolve("c-text.png"), "not an image");
+    Files.copy(Path.of("..", "samples", "paint-brushes.jpg"), in.resolve("d good #1%.jpg"));
+    Files.writeString(in.resolve("notes.txt"), "not read: no image extension");
+    // Bytes mode (no output folder), two images per batch: one partition holds good and bad files together (and a
+    // name that is no valid URI).
+    List<Row> rows = new EnhanceImages().setSettings(SETTINGS.withBatchSize(2))
+        .transform(spark.read().format("binaryFile").load(in.toString())
+            .filter(org.apache.spark.sql.functions.col("path").rlike(SparkEnhance.extensionPattern())).coalesce(1))
+        .orderBy("path").collectAsList();
+    assertEquals(4, rows.size());
+    Map<String, Row> byName = new HashMap<>();
+    for (Row r : rows) byName.put(Path.of(r.<String>getAs("path")).getFileName().toString(), r);
+    for (String[] good : new String[][] {{"a-good.jpg", "fig-bowl.jpg"}, {"d good #1%.jpg", "paint-brushes.jpg"}}) {
+      Row r = byName.get(good[0]);
+      assertEquals(EnhanceImages.OK, r.getAs("status"));
+      assertNull(r.getAs("error"));
+      assertArrayEquals(expected.get(good[1]), (byte[]) r.getAs("enhanced"), good[0]);
+    }
+    for (String bad : new String[] {"b-truncated.jpg", "c-text.png"}) {
+      Row r = byName.get(bad);
+      assertEquals(EnhanceImages.ERROR, r.getAs("status"), bad);
+      assertNotNull(r.getAs("error"), bad);
+      assertNull(r.getAs("enhanced"), bad);
+    }
+    // The same folder through the command's path: counts and one error line per bad file.
+    Path out = shared.resolve("spark-bad");
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95);
+    assertEquals(4, s.total());
+    assertEquals(2, s.ok());
+    assertEquals(2, s.failed());
+    assertEquals(2, s.errors().size());
+    assertTrue(s.errors().get(0).contains("b-truncated.jpg"), s.errors().toString());
+    assertEquals(java.util.Set.of("a-good.jpg", "d good #1%.jpg"), names(out));
+  }
+
+  @Test
+  void aTaskFailingAfterItsWriteIsRetriedIntoExactlyOneOutput(@TempDir Path in) throws IOException {
+    for (String n : List.of("fig-bowl.jpg", "picos-de-europa.jpg")) {
+      Files.copy(Path.of("..", "samples", n), in.resolve(n));
+    }
+    AtomicInteger failures = new AtomicInteger();
+    AtomicInteger retried = new AtomicInteger();
+    EnhanceImages.afterWrite = (path, attempt) -> {
+      if (!path.endsWith("picos-de-europa.jpg")) return;
+      if (attempt == 0) {
+        failures.incrementAndGet();
+        throw new IllegalStateException("injected failure after the output was written");
+      }
+      retried.incrementAndGet();
+    };
+    Path out = shared.resolve("spark-retry");
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), 1, 100_000_000L, 95);
+    assertEquals(new SparkEnhance.Summary(2, 2, 0, List.of()), s);
+    assertEquals(1, failures.get(), "the first attempt failed once");
+    assertTrue(retried.get() >= 1, "a later attempt wrote the output again");
+    // Exactly one file per input, no temporary leftovers, and the bytes of a clean run.
+    assertEquals(java.util.Set.of("fig-bowl.jpg", "picos-de-europa.jpg"), names(out));
+    for (String n : List.of("fig-bowl.jpg", "picos-de-europa.jpg")) {
+      assertArrayEquals(expected.get(n), Files.readAllBytes(out.resolve(n)), n);
+    }
+  }
+
+  /** Every entry of a folder, hidden temporaries included. */
+  private static java.util.Set<String> names(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return new java.util.TreeSet<>(s.map(p -> p.getFileName().toString()).toList());
+    }
+  }
+}
