@@ -18,7 +18,6 @@ import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.FlopCounter;
 import org.deepspg.model.ModelFiles;
-import org.deepspg.model.espnet.EspNetV2;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.ops.Backends;
@@ -57,25 +56,12 @@ public final class InfoCommand implements Callable<Integer> {
       description = "Print the parameter count of the HRNet prior (w48 = HRNetV2-W48 ADE20K, built without weights).")
   String hrnet;
 
-  @Option(names = "--prior", paramLabel = "espnetv2",
-      description = "Print a semantic prior's parameters, classes and input size (needs --prior-weights).")
-  String prior;
-
-  @Option(names = "--prior-weights", paramLabel = "FILE",
-      description = "The prior's weights, e.g. espnetv2_s_2.0_city_1024x512.pth (EdgeNets; see docs/priors.md).")
-  Path priorWeights;
-
   @Mixin OneDnnOption oneDnn;
 
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     NativeLibrary.ensureLoaded();
-    if (prior != null || priorWeights != null) {
-      printPrior(out);
-      out.flush();
-      return 0;
-    }
     if (model != null || arch != null || hrnet != null) {
       if (model != null && arch != null) throw new IllegalArgumentException("give --model or --arch, not both");
       if (model != null || arch != null) printModel(out);
@@ -143,25 +129,6 @@ public final class InfoCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "gflops: %.3f%n", FlopCounter.gflops(cfg, ph, pw));
     out.println("size: " + h + "x" + w + (ph != h || pw != w ? " (padded to " + ph + "x" + pw + ")" : "")
         + ", batch 1, G = fvcore MACs / 2^30 (spec §1.7), HRNet prior not included");
-  }
-
-  private void printPrior(PrintWriter out) throws IOException {
-    if (prior == null || !prior.trim().equalsIgnoreCase("espnetv2")) {
-      throw new IllegalArgumentException("--prior knows only espnetv2 (HRNet-W48: --hrnet w48), got '" + prior + "'");
-    }
-    if (priorWeights == null) {
-      throw new IllegalArgumentException("--prior espnetv2 needs --prior-weights FILE: an EdgeNets ESPNetv2 "
-          + "segmentation checkpoint such as espnetv2_s_2.0_city_1024x512.pth (see docs/priors.md)");
-    }
-    try (EspNetV2 net = EspNetV2.load(priorWeights)) {
-      out.printf(Locale.ROOT, "prior: ESPNetv2 s=%.1f (%s)%n", net.scale(), priorWeights);
-      out.println("params: " + net.parameterCount());
-      out.println("classes: " + net.classes() + (net.classes() == 20 ? " (Cityscapes train ids; index 19 unused)"
-          : net.classes() == 21 ? " (PASCAL VOC)" : ""));
-      out.println("features: " + java.util.Arrays.toString(net.featureWidths()) + " channels at strides 2, 4, 8, 16");
-      out.println("input: RGB normalised with the ImageNet mean/std, H and W multiples of 16 (trained at 1024x512 "
-          + "for Cityscapes, 384x384 for PASCAL VOC)");
-    }
   }
 
   private void printHrnet(PrintWriter out) {

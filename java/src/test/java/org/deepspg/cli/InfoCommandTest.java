@@ -72,20 +72,4 @@ class InfoCommandTest {
     assertEquals(2, CliTestSupport.run("info", "--hrnet", "w32").code());
     assertEquals(2, CliTestSupport.run("info", "--arch", "s", "--size", "big").code());
   }
-
-  /** info --prior espnetv2 --prior-weights FILE: parameters, classes, input; without the file: one line, exit 2. */
-  @Test
-  void espnetv2Prior() {
-    java.nio.file.Path w = org.deepspg.testing.Fixtures.shared()
-        .resolve("priors/espnetv2/espnetv2_s_0.5_city_1024x512.pth");
-    CliTestSupport.Result missing = CliTestSupport.run("info", "--prior", "espnetv2");
-    assertEquals(2, missing.code(), missing.all());
-    assertTrue(missing.err().contains("needs --prior-weights FILE"), missing.err());
-    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(w), "skipped: no " + w);
-    CliTestSupport.Result r = CliTestSupport.run("info", "--prior", "espnetv2", "--prior-weights", w.toString());
-    assertEquals(0, r.code(), r.all());
-    assertTrue(r.out().lines().anyMatch(l -> l.equals("params: 80342")), r.out());
-    assertTrue(r.out().contains("classes: 20"), r.out());
-    assertTrue(r.out().contains("features: [16, 32, 64, 128]"), r.out());
-  }
 }
