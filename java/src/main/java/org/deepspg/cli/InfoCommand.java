@@ -18,8 +18,12 @@ import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.FlopCounter;
 import org.deepspg.model.ModelFiles;
+import org.deepspg.model.espnet.ESPNetv2;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.model.prior.EspnetPrior;
+import org.deepspg.model.prior.MissingWeightsException;
+import org.deepspg.model.prior.PriorWeights;
 import org.deepspg.ops.Backends;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.OneDnn;
@@ -56,16 +60,26 @@ public final class InfoCommand implements Callable<Integer> {
       description = "Print the parameter count of the HRNet prior (w48 = HRNetV2-W48 ADE20K, built without weights).")
   String hrnet;
 
+  @Option(names = "--prior", paramLabel = "espnetv2",
+      description = "Print the parameter count, classes and input size of an image prior loaded from "
+          + "--prior-weights (espnetv2: EdgeNets ESPNetv2 segmentation weights; see docs/priors.md).")
+  String prior;
+
+  @Option(names = "--prior-weights", paramLabel = "FILE",
+      description = "Weights of the --prior network, e.g. espnetv2_s_2.0_city_1024x512.pth (never downloaded).")
+  Path priorWeights;
+
   @Mixin OneDnnOption oneDnn;
 
   @Override
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     NativeLibrary.ensureLoaded();
-    if (model != null || arch != null || hrnet != null) {
+    if (model != null || arch != null || hrnet != null || prior != null) {
       if (model != null && arch != null) throw new IllegalArgumentException("give --model or --arch, not both");
       if (model != null || arch != null) printModel(out);
       if (hrnet != null) printHrnet(out);
+      if (prior != null) printPrior(out);
       out.flush();
       return 0;
     }
@@ -141,6 +155,30 @@ public final class InfoCommand implements Callable<Integer> {
       out.println("params: " + net.parameterCount());
     } finally {
       net.close();
+    }
+  }
+
+  private void printPrior(PrintWriter out) {
+    if (!prior.trim().equalsIgnoreCase(EspnetPrior.ID)) {
+      throw new IllegalArgumentException("--prior knows only " + EspnetPrior.ID + ", got '" + prior + "'");
+    }
+    EspnetPrior p;
+    try {
+      p = EspnetPrior.load(priorWeights);
+    } catch (MissingWeightsException e) {
+      // One line: the first line of the message says what is wrong, the file that is needed and its origin.
+      throw new IllegalArgumentException(e.getMessage().split("\n")[0] + " Needed: --prior-weights "
+          + PriorWeights.ESPNETV2.fileName() + " from " + PriorWeights.ESPNETV2.source());
+    }
+    try (p) {
+      ESPNetv2.Config c = p.network().config();
+      int[] in = c.trainingInputSize();
+      out.println("prior: " + p.describe());
+      out.println("params: " + p.parameterCount());
+      out.println("classes: " + c.classes() + " (" + String.join(", ", p.classNames()) + ")");
+      out.println("input size: " + in[0] + "x" + in[1] + " (WxH the weights were fine-tuned at; any H, W multiple of "
+          + p.inputMultiple() + ")");
+      out.println("preprocessing: RGB in [0,1], " + p.preprocessing() + " mean/std");
     }
   }
 }

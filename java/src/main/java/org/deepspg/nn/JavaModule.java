@@ -6,6 +6,7 @@ package org.deepspg.nn;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.TensorVector;
 
 /**
  * Base class of every module this project creates from Java. A libtorch module made from Java keeps only a weak
@@ -39,5 +40,30 @@ public class JavaModule extends Module {
   public <M extends Module> M keep(M module) {
     owned.add(module);
     return module;
+  }
+
+  /**
+   * Eval mode and {@code requires_grad = false} on every parameter (how frozen prior networks are used).
+   */
+  protected final void freezeParameters() {
+    eval();
+    TensorVector ps = parameters();
+    for (long i = 0; i < ps.size(); i++) {
+      ps.get(i).requires_grad_(false);
+    }
+  }
+
+  /**
+   * Number of parameter elements of this module tree (buffers such as BN running statistics excluded).
+   *
+   * @return the sum of {@code numel()} over {@link #parameters()}
+   */
+  public final long parameterElements() {
+    TensorVector ps = parameters();
+    long n = 0;
+    for (long i = 0; i < ps.size(); i++) {
+      n += ps.get(i).numel();
+    }
+    return n;
   }
 }

@@ -27,6 +27,14 @@ public enum PriorWeights {
           + "43.1 mIoU single scale; released under hsfzxjy/models.storage, tag HRNet-OCR, mirror on BaiduYun)",
       "the image-level semantic prior: its stage-4 features feed the SEMs (semantic-aware embedding modules) "
           + "and its segmentation probabilities define the semantic KL loss L_sem"),
+  /** ESPNetv2 semantic segmentation from EdgeNets (Cityscapes or PASCAL VOC), the light image-level prior. */
+  ESPNETV2(
+      "ESPNetv2",
+      "espnetv2_s_2.0_city_1024x512.pth",
+      "EdgeNets (github.com/sacmehta/EdgeNets, model/segmentation/model_zoo/espnetv2/; also "
+          + "espnetv2_s_2.0_pascal_384x384.pth or espnetv2_s_0.5_city_1024x512.pth; licence: see docs/priors.md)",
+      "the light image-level semantic prior (instead of HRNet): its encoder maps feed the SEMs through "
+          + "projections and its segmentation probabilities define L_sem"),
   /** OpenAI CLIP ViT-B/16, the text-level prior. */
   CLIP_VIT_B16(
       "CLIP ViT-B/16",

@@ -1,0 +1,83 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.model.prior;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.model.espnet.ESPNetv2;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.testing.Fixtures;
+import org.deepspg.testing.PriorFixtures;
+import org.junit.jupiter.api.Test;
+
+/** Both {@link ImagePrior} implementations honour the contract the SEMs and L_sem rely on. */
+class ImagePriorTest {
+  /** Features at strides 4/8/16 with the declared channels, logits at the declared stride, frozen. */
+  private static void checkContract(ImagePrior p, int h, int w) {
+    try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      ImagePrior.Output o = p.run(torch.rand(2, 3, h, w));
+      int[] c = p.featureChannels();
+      int[] st = p.featureStrides();
+      assertEquals(3, o.features().length);
+      for (int i = 0; i < 3; i++) {
+        assertArrayEquals(new long[] {2, c[i], h / st[i], w / st[i]}, PriorFixtures.shape(o.features()[i]),
+            p.id() + " feature " + i);
+      }
+      assertArrayEquals(new long[] {2, p.classNames().size(), h / p.logitStride(), w / p.logitStride()},
+          PriorFixtures.shape(o.logits()), p.id() + " logits");
+      assertTrue(p.parameterCount() > 0);
+      assertEquals("imagenet", p.preprocessing());
+    }
+  }
+
+  @Test
+  void espnetPriorContract() {
+    try (EspnetPrior p = new EspnetPrior(new ESPNetv2(new ESPNetv2.Config(0.5, 20)))) {
+      assertEquals(EspnetPrior.ID, p.id());
+      assertArrayEquals(new int[] {32, 64, 128}, p.featureChannels());
+      assertEquals("sky", p.classNames().get(10));
+      assertFalse(p.network().is_training(), "frozen prior must be in eval mode");
+      checkContract(p, 64, 96);
+    }
+  }
+
+  @Test
+  void hrnetPriorContract() throws Exception {
+    Fixtures.assumePresent();
+    HRNetConfig cfg = HRNetConfig.fromJson(PriorFixtures.fixtures().resolve("hrnet/config.json"));
+    try (HrnetPrior p = new HrnetPrior(new HRNet(cfg))) {
+      assertEquals(HrnetPrior.ID, p.id());
+      assertFalse(p.network().is_training(), "frozen prior must be in eval mode");
+      checkContract(p, 64, 96);
+    }
+  }
+
+  @Test
+  void missingOrWrongEspnetWeightsNameTheFile() {
+    MissingWeightsException none = assertThrows(MissingWeightsException.class, () -> EspnetPrior.load(null));
+    assertTrue(none.getMessage().contains("espnetv2_s_2.0_city_1024x512.pth"), none.getMessage());
+    assertTrue(none.getMessage().contains("EdgeNets"), none.getMessage());
+    MissingWeightsException absent = assertThrows(MissingWeightsException.class,
+        () -> EspnetPrior.load(Path.of("no/such/espnet.pth")));
+    assertTrue(absent.getMessage().contains("file not found"), absent.getMessage());
+  }
+
+  @Test
+  void hrnetCheckpointIsNotEspnetWeights() {
+    Fixtures.assumePresent();
+    Path hrnet = PriorFixtures.fixtures().resolve("hrnet/tiny_zip.pth");
+    MissingWeightsException e = assertThrows(MissingWeightsException.class, () -> EspnetPrior.load(hrnet));
+    assertTrue(e.getMessage().contains("does not hold the ESPNetv2 weights"), e.getMessage());
+  }
+}
