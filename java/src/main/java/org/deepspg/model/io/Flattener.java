@@ -20,7 +20,7 @@ import java.util.Set;
  */
 final class Flattener {
   private static final int MAX_DEPTH = 1000;
-  private static final long MAX_VISITS = 10_000_000L;
+  private static final long MAX_VISITS = 1_000_000L; // a DAG walk this long takes well under a second
 
   private final String where;
   private final Map<String, Py.TensorRef> out = new LinkedHashMap<>();

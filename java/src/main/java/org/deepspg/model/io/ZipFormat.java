@@ -46,9 +46,10 @@ final class ZipFormat {
     ZipFile zf;
     try {
       zf = new ZipFile(file.toFile());
-    } catch (ZipException e) {
+    } catch (IOException e) {
+      // ZipException, or a bare EOFException from a central directory that points past the end of the file
       throw new CheckpointFormatException(fname + ": not a readable zip archive (truncated or corrupt?): "
-          + e.getMessage(), e);
+          + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()), e);
     }
     try (zf) {
       String root = findRoot(zf, fname);
@@ -175,7 +176,35 @@ final class ZipFormat {
   }
 
   static String describe(Object o) {
-    String s = o instanceof List ? o.toString() : Unpickler.typeName(o);
-    return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+    if (!(o instanceof List)) {
+      return Unpickler.typeName(o);
+    }
+    // Bounded rendering: toString() of a DAG of shared tuples is exponential in its depth.
+    StringBuilder sb = new StringBuilder();
+    render(o, sb, 0);
+    return sb.length() > 200 ? sb.substring(0, 200) + "..." : sb.toString();
+  }
+
+  private static void render(Object o, StringBuilder sb, int depth) {
+    if (sb.length() > 200) {
+      return;
+    }
+    if (!(o instanceof List<?> l)) {
+      sb.append(o instanceof String || o instanceof Number || o instanceof Boolean ? String.valueOf(o)
+          : Unpickler.typeName(o));
+      return;
+    }
+    if (depth > 8) {
+      sb.append("(...)");
+      return;
+    }
+    sb.append('(');
+    for (int i = 0; i < l.size() && sb.length() <= 200; i++) {
+      if (i > 0) {
+        sb.append(", ");
+      }
+      render(l.get(i), sb, depth + 1);
+    }
+    sb.append(')');
   }
 }

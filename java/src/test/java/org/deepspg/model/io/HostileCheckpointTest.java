@@ -95,4 +95,14 @@ class HostileCheckpointTest {
     PickleWriter.writeZip(g, "archive", ok.bytes(), List.of("0"), List.of(PickleWriter.f32(1f)), true);
     assertTrue(Checkpoints.read(g).size() == 1);
   }
+
+  /** A persistent id that is a 60-level shared DAG: its error message is rendered within bounds, quickly. */
+  @Test
+  void dagPersistentIdIsDescribedBoundedly() throws IOException {
+    PickleWriter w = dag(new PickleWriter().proto(2), 60).binpersid().stop();
+    Path f = dir.resolve("dagpid.pth");
+    PickleWriter.writeZip(f, "archive", w.bytes(), List.of(), List.of(), false);
+    CheckpointFormatException e = refusedQuickly(() -> Checkpoints.read(f));
+    assertTrue(e.getMessage().length() < 2000, "bounded message: " + e.getMessage().length() + " chars");
+  }
 }
