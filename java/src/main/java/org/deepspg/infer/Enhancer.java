@@ -168,7 +168,7 @@ public final class Enhancer implements AutoCloseable {
       int j = i + 1;
       if (!tiles.tiles(h, w)) {
         while (j < imgs.size() && j - i < batchSize && imgs.get(j).height() == h && imgs.get(j).width() == w
-            && !tiles.tiles((long) h * (j - i + 1), w)) {
+            && !tiles.tilesBatch(j - i + 1, h, w)) {
           j++;
         }
       }

@@ -111,6 +111,19 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    * @return whether an image of that size is tiled
    */
   public boolean tiles(long height, long width) {
-    return Padding.padded(height, Padding.MULTIPLE) * Padding.padded(width, Padding.MULTIPLE) > maxWholePixels;
+    return tilesBatch(1, height, width);
+  }
+
+  /**
+   * Whether a batch of same-size images would exceed the whole-image threshold together (each image padded).
+   *
+   * @param count images in the batch
+   * @param height image height
+   * @param width image width
+   * @return whether the batch is too large to run as one pass
+   */
+  public boolean tilesBatch(long count, long height, long width) {
+    return count * Padding.padded(height, Padding.MULTIPLE) * Padding.padded(width, Padding.MULTIPLE)
+        > maxWholePixels;
   }
 }
