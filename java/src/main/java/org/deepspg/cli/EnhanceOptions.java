@@ -4,9 +4,7 @@
 package org.deepspg.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.MemoryBudget;
 import org.deepspg.infer.TileOptions;
@@ -69,13 +67,7 @@ public final class EnhanceOptions {
   Enhancer.Builder builder() {
     Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble)
         .oneDnn(oneDnn.mode());
-    String m = model == null ? ModelFiles.DEFAULT_NAME : model.trim();
-    if (!Files.exists(Path.of(m)) && ModelFiles.bundled(m).isPresent()) {
-      if (arch != null) throw new IllegalArgumentException("--arch applies to a weights file, not to bundled '" + m + "'");
-      b.bundled(m.toLowerCase(Locale.ROOT));
-    } else {
-      b.checkpoint(Path.of(m), arch == null ? null : ModelFiles.preset(arch));
-    }
+    b.model(model, arch == null ? null : ModelFiles.preset(arch));
     if (hrnet != null) b.hrnetWeights(hrnet);
     if (maxMemory != null) b.maxMemory(MemoryBudget.parse(maxMemory));
     return b;

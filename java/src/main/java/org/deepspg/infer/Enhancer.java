@@ -640,6 +640,26 @@ public final class Enhancer implements AutoCloseable {
     }
 
     /**
+     * Uses a trained model named the way {@code --model} names it: a bundled model's name, else a weights file path
+     * (an existing file of that name wins over a bundled name, as in {@link ModelFiles#load}).
+     *
+     * @param nameOrPath a bundled name ({@link ModelFiles#BUNDLED}) or a weights file; null = the default model
+     * @param architecture for a weights file without metadata, or null; must be null for a bundled model
+     * @return this
+     * @throws IllegalArgumentException when an architecture is given for a bundled model
+     */
+    public Builder model(String nameOrPath, DeepSPGConfig architecture) {
+      String m = nameOrPath == null ? ModelFiles.DEFAULT_NAME : nameOrPath.trim();
+      if (!java.nio.file.Files.exists(Path.of(m)) && ModelFiles.bundled(m).isPresent()) {
+        if (architecture != null) {
+          throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + m + "'");
+        }
+        return bundled(m.toLowerCase(java.util.Locale.ROOT));
+      }
+      return checkpoint(Path.of(m), architecture);
+    }
+
+    /**
      * Uses a weights file that carries its configuration ({@code deepspg.properties} entry).
      *
      * @param file the weights file

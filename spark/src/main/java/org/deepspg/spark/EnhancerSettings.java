@@ -4,9 +4,7 @@
 package org.deepspg.spark;
 
 import java.io.Serializable;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.TileOptions;
 import org.deepspg.model.ModelFiles;
@@ -93,13 +91,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
   public Enhancer.Builder builder() {
     Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble).oneDnn(oneDnn)
         .batchSize(batchSize);
-    String m = model.trim();
-    if (!Files.exists(Path.of(m)) && ModelFiles.bundled(m).isPresent()) {
-      if (arch != null) throw new IllegalArgumentException("arch applies to a weights file, not to bundled '" + m + "'");
-      b.bundled(m.toLowerCase(Locale.ROOT));
-    } else {
-      b.checkpoint(Path.of(m), arch == null ? null : ModelFiles.preset(arch));
-    }
+    b.model(model, arch == null ? null : ModelFiles.preset(arch));
     if (hrnet != null) b.hrnetWeights(Path.of(hrnet));
     return b;
   }
