@@ -9,10 +9,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.ops.OneDnn;
+import org.deepspg.train.DataParallel;
 import org.deepspg.train.Priors;
 import org.deepspg.train.TrainConfig;
 import org.deepspg.train.Trainer;
@@ -24,8 +26,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code deepspg train --config FILE [key=value ...] [--resume [PATH]]}: trains DeepSPG ({@link Trainer}) with a
- * {@link TrainConfig}; {@code --help} lists every configuration key.
+ * {@code deepspg train --config FILE [key=value ...] [--resume [PATH]] [--nproc N | --rank R --world-size W --master
+ * HOST:PORT]}: trains DeepSPG ({@link Trainer}) with a {@link TrainConfig}, in one process or data-parallel over c10d
+ * ({@link DataParallel}, {@link TrainWorkers}); {@code --help} lists every configuration key.
  */
 @Command(
     name = "train",
@@ -37,7 +40,8 @@ import picocli.CommandLine.Spec;
       "Examples:",
       "  ./deepspg train --config configs/lol_v1_v3.properties hrnet.weights=W.pth clip.weights=ViT-B-16.pt",
       "  ./deepspg train --config configs/baseline_cpu.properties max_steps=200",
-      "  ./deepspg train --config configs/baseline_cpu.properties --resume"
+      "  ./deepspg train --config configs/baseline_cpu.properties --resume",
+      "  ./deepspg train --config configs/baseline_cpu.properties --nproc 2      (data-parallel, docs/scaling.md)"
     },
     footerHeading = "%nConfiguration keys (key = default: meaning):%n",
     footer = "${sys:deepspg.train.keys}")
@@ -64,6 +68,26 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Mixin OneDnnOption oneDnn;
 
+  @Option(names = "--nproc", paramLabel = "N", description = "data-parallel training with N worker processes on this "
+      + "host (c10d, Gloo over loopback; batch sizes are global and must divide by N; default 1)")
+  Integer nproc;
+
+  @Option(names = "--rank", paramLabel = "R", description = "this worker's rank, for one worker per host on several "
+      + "machines (with --world-size and --master)")
+  Integer rank;
+
+  @Option(names = "--world-size", paramLabel = "W", description = "number of workers in all (with --rank)")
+  Integer worldSize;
+
+  @Option(names = "--master", paramLabel = "HOST:PORT", description = "where rank 0 listens for the rendezvous "
+      + "(TCPStore; with --rank)")
+  String master;
+
+  @Option(names = "--dist-timeout", paramLabel = "SECONDS", defaultValue = "1800", description = "how long a worker "
+      + "waits for the others (rendezvous, each collective; a worker that dies is noticed at once; default: "
+      + "${DEFAULT-VALUE})")
+  int distTimeout;
+
   @Parameters(paramLabel = "key=value", arity = "0..*", description = "configuration overrides")
   List<String> overrides = new ArrayList<>();
 
@@ -80,14 +104,34 @@ public final class TrainCommand implements Callable<Integer> {
     if (config != null) explicit.putAll(TrainConfig.readProperties(config));
     explicit.putAll(TrainConfig.parseOverrides(overrides));
     TrainConfig cfg = TrainConfig.fromProperties(explicit);
+    if (distTimeout < 1) throw new IllegalArgumentException("--dist-timeout must be >= 1 second, got " + distTimeout);
+    if (nproc != null && nproc < 1) throw new IllegalArgumentException("--nproc must be >= 1, got " + nproc);
+    if (nproc != null && rank != null) {
+      throw new IllegalArgumentException("--nproc starts its own workers; --rank/--world-size/--master are for one "
+          + "worker per host");
+    }
+    if ((rank == null) != (worldSize == null) || (rank != null && master == null)) {
+      throw new IllegalArgumentException("--rank, --world-size and --master go together");
+    }
+    if (nproc != null && nproc > 1 && !printConfig) {
+      if (resume == null) Trainer.checkBatchesSplit(cfg, checkFreshRun(cfg), nproc); // before any worker starts
+      return TrainWorkers.launch(nproc, childArgs(), overrides, cfg, err);
+    }
+    DataParallel dp = DataParallel.single();
     try {
+      if (rank != null && worldSize > 1) {
+        dp = DataParallel.connect(DataParallel.Endpoint.parse(master), rank, worldSize,
+            Duration.ofSeconds(distTimeout), cfg.device().equals("cuda"));
+      } else if (rank != null && rank != 0) {
+        throw new IllegalArgumentException("--rank " + rank + " does not exist in a world of " + worldSize);
+      }
       Trainer trainer;
       if (resume != null) {
         Path ck = resume.isEmpty() ? cfg.runDir().resolve("last.pth") : Path.of(resume);
         if (!Files.isRegularFile(ck)) {
           throw new IllegalArgumentException("--resume: no checkpoint at " + ck);
         }
-        trainer = Trainer.resume(ck, explicit, null);
+        trainer = Trainer.resume(ck, explicit, null, dp);
         if (printConfig) {
           out.print(trainer.config().toText());
           out.flush();
@@ -99,29 +143,62 @@ public final class TrainCommand implements Callable<Integer> {
           out.flush();
           return 0;
         }
-        Path last = cfg.runDir().resolve("last.pth");
-        if (Files.exists(last) && !overwrite) {
-          throw new IllegalArgumentException(cfg.runDir() + " already holds a run (" + last + "): continue it with"
-              + " --resume, pick another run.dir, or pass --overwrite to start over");
-        }
-        // Every path problem before any model work: the datasets must open (Trainer.run opens them again).
-        if (Trainer.openDataset(cfg, "data.train", PairedDataset.Options.DEFAULT) == null) {
-          throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
-        }
-        trainer = new Trainer(cfg, Priors.load(cfg));
+        if (dp.isLeader()) checkFreshRun(cfg);
+        trainer = new Trainer(cfg, Priors.load(cfg), dp);
       }
       // auto: convolutions of every shape class, forward and input/weight gradients, must agree with oneDNN off.
-      out.println("oneDNN: " + OneDnn.apply(oneDnn.mode(), OneDnn.convProbes(true)).describe());
-      out.flush();
+      String verdict = OneDnn.apply(oneDnn.mode(), OneDnn.convProbes(true)).describe();
+      if (dp.isLeader()) {
+        out.println("oneDNN: " + verdict);
+        out.flush();
+      }
       Trainer.Result r = trainer.run();
-      out.printf("steps %d, best val PSNR %.3f dB (step %d), weights %s%n", r.steps(), r.bestPsnr(), r.bestStep(),
-          r.finalWeights());
-      out.flush();
+      if (dp.isLeader()) {
+        out.printf("steps %d, best val PSNR %.3f dB (step %d), weights %s%n", r.steps(), r.bestPsnr(), r.bestStep(),
+            r.finalWeights());
+        out.flush();
+      }
       return 0;
     } catch (MissingWeightsException e) {
       err.println("deepspg train: " + e.getMessage());
       err.flush();
       return 2;
+    } catch (DataParallel.DistributedException e) {
+      err.println("deepspg train: " + e.getMessage());
+      err.flush();
+      return 1;
+    } finally {
+      dp.close();
     }
+  }
+
+  /**
+   * A new run must not overwrite another, and its datasets must open: checked before any model work.
+   *
+   * @return the number of training pairs
+   */
+  private int checkFreshRun(TrainConfig cfg) throws java.io.IOException {
+    Path last = cfg.runDir().resolve("last.pth");
+    if (Files.exists(last) && !overwrite) {
+      throw new IllegalArgumentException(cfg.runDir() + " already holds a run (" + last + "): continue it with"
+          + " --resume, pick another run.dir, or pass --overwrite to start over");
+    }
+    // Every path problem before any model work: the datasets must open (Trainer.run opens them again).
+    PairedDataset train = Trainer.openDataset(cfg, "data.train", PairedDataset.Options.DEFAULT);
+    if (train == null) {
+      throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
+    }
+    return train.size();
+  }
+
+  /** This command's arguments for one worker of {@code --nproc} (rank options are added by the launcher). */
+  private List<String> childArgs() {
+    List<String> a = new ArrayList<>(List.of("train"));
+    if (config != null) a.addAll(List.of("--config", config.toString()));
+    if (resume != null) a.add(resume.isEmpty() ? "--resume" : "--resume=" + resume);
+    if (overwrite) a.add("--overwrite");
+    a.addAll(List.of("--onednn", oneDnn.mode().name().toLowerCase(java.util.Locale.ROOT)));
+    a.addAll(List.of("--dist-timeout", Integer.toString(distTimeout)));
+    return a;
   }
 }

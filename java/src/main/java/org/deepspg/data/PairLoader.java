@@ -174,7 +174,32 @@ public final class PairLoader implements AutoCloseable {
    * @return an iterator over the batches
    */
   public Iterator<BatchData> epochArrays(int epoch, int patch, int batch, boolean dropLast) {
+    return epochArrays(epoch, patch, batch, dropLast, 0, 1);
+  }
+
+  /**
+   * One worker's share of the batches of an epoch (data-parallel training): batch {@code b} of the epoch is the same
+   * global batch of {@code batch} pairs for every worker, and worker {@code shard} of {@code shards} gets the
+   * contiguous slice {@code [shard·n/shards, (shard+1)·n/shards)} of its {@code n} pairs, cropped exactly as the
+   * whole batch would be (the crop side is the one of the global batch: the images of the other slices are probed,
+   * not decoded). Concatenating the slices of all workers gives {@link #epochArrays(int, int, int, boolean)}'s batch.
+   *
+   * @param epoch epoch number
+   * @param patch requested patch side (multiple of 32)
+   * @param batch global batch size B
+   * @param dropLast drop a last incomplete batch
+   * @param shard this worker's index, 0 .. shards-1
+   * @param shards number of workers (B must be a multiple of it when dropLast)
+   * @return an iterator over this worker's slices
+   */
+  public Iterator<BatchData> epochArrays(int epoch, int patch, int batch, boolean dropLast, int shard, int shards) {
     if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+    if (shards < 1 || shard < 0 || shard >= shards) {
+      throw new IllegalArgumentException("shard " + shard + " of " + shards + " does not exist");
+    }
+    if (batch % shards != 0) {
+      throw new IllegalArgumentException("batch " + batch + " cannot be split evenly over " + shards + " workers");
+    }
     PairAugment.effectivePatch(patch, patch, patch); // validates the patch
     int[] order = order(epoch);
     int count = batchesPerEpoch(batch, dropLast);
@@ -186,7 +211,7 @@ public final class PairLoader implements AutoCloseable {
       private void fill() {
         while (pool != null && submitted < count && ahead.size() < prefetch) {
           int b = submitted++;
-          ahead.add(pool.submit(() -> make(epoch, order, b, batch, patch)));
+          ahead.add(pool.submit(() -> make(epoch, order, b, batch, patch, shard, shards)));
         }
       }
 
@@ -199,7 +224,7 @@ public final class PairLoader implements AutoCloseable {
       public BatchData next() {
         if (next >= count) throw new NoSuchElementException();
         int b = next++;
-        if (pool == null) return make(epoch, order, b, batch, patch);
+        if (pool == null) return make(epoch, order, b, batch, patch, shard, shards);
         fill();
         Future<BatchData> f = ahead.poll();
         try {
@@ -218,17 +243,23 @@ public final class PairLoader implements AutoCloseable {
     };
   }
 
-  private BatchData make(int epoch, int[] order, int b, int batch, int patch) {
-    int from = b * batch, to = Math.min(order.length, from + batch), n = to - from;
+  private BatchData make(int epoch, int[] order, int b, int batch, int patch, int shard, int shards) {
+    int start = b * batch, end = Math.min(order.length, start + batch), all = end - start;
+    int from = start + shard * all / shards, to = start + (shard + 1) * all / shards, n = to - from;
     PairedDataset.Loaded[] items = new PairedDataset.Loaded[n];
     int s = Integer.MAX_VALUE;
-    for (int i = 0; i < n; i++) {
-      try {
+    try {
+      for (int i = 0; i < n; i++) {
         items[i] = dataset.load(order[from + i]);
-      } catch (ImageReadException e) {
-        throw new UncheckedIOException(e);
+        s = Math.min(s, PairAugment.effectivePatch(patch, items[i].low().width(), items[i].low().height()));
       }
-      s = Math.min(s, PairAugment.effectivePatch(patch, items[i].low().width(), items[i].low().height()));
+      for (int j = start; j < end; j++) { // the other workers' pairs bound the crop side too
+        if (j >= from && j < to) continue;
+        int[] wh = Images.probe(dataset.pair(order[j]).low(), dataset.options().read());
+        s = Math.min(s, PairAugment.effectivePatch(patch, wh[0], wh[1]));
+      }
+    } catch (ImageReadException e) {
+      throw new UncheckedIOException(e);
     }
     int per = 3 * s * s;
     float[] lo = new float[n * per], hi = new float[n * per];

@@ -72,7 +72,7 @@ public final class Trainer implements AutoCloseable {
    * @param gradNorm global gradient norm before clipping
    * @param termGradNorms {@code ||∂(λ_i L_i)/∂X_out||} for pix, edge, sem, mul, or null when not requested
    * @param lr learning rate used
-   * @param batch batch size
+   * @param batch global batch size (over all workers)
    * @param patch patch side
    */
   public record StepStats(double[] losses, double gradNorm, double[] termGradNorms, double lr, int batch, int patch) {}
@@ -98,7 +98,8 @@ public final class Trainer implements AutoCloseable {
   private final Losses losses;
   private final TensorVector paramVec;
   private final Device device;
-  private PrintStream console = System.err;
+  private final DataParallel dp;
+  private PrintStream console;
 
   // Position in the run (what a checkpoint stores).
   private long step;
@@ -116,7 +117,22 @@ public final class Trainer implements AutoCloseable {
    * @param priors the frozen networks the configuration needs ({@link Priors#load})
    */
   public Trainer(TrainConfig cfg, Priors priors) {
+    this(cfg, priors, DataParallel.single());
+  }
+
+  /**
+   * Builds one worker of a data-parallel run ({@link DataParallel}): every worker builds the same network from the
+   * same seed, takes its slice of each global batch and averages gradients with the others; only rank 0 writes the run
+   * folder and prints.
+   *
+   * @param cfg the configuration (the same on every worker; batch sizes are global and must divide by the world size)
+   * @param priors the frozen networks the configuration needs ({@link Priors#load})
+   * @param dp the process group this worker belongs to ({@link DataParallel#single()} for a one-process run)
+   */
+  public Trainer(TrainConfig cfg, Priors priors, DataParallel dp) {
     Backends.init();
+    this.dp = dp;
+    setConsole(System.err);
     if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
     if (cfg.needsHrnet() && priors.hrnet() == null) {
       throw new IllegalArgumentException("this configuration needs HRNet (sem.enabled or loss.sem > 0) but none was given");
@@ -163,6 +179,22 @@ public final class Trainer implements AutoCloseable {
    * @throws IOException when the checkpoint cannot be read or the priors cannot be loaded
    */
   public static Trainer resume(Path checkpoint, Properties overrides, Priors priors) throws IOException {
+    return resume(checkpoint, overrides, priors, DataParallel.single());
+  }
+
+  /**
+   * {@link #resume(Path, Properties, Priors)} for one worker of a data-parallel run: every worker reads the same
+   * checkpoint (the run's position counts global batches, so a run may continue with a different number of workers).
+   *
+   * @param checkpoint a {@code last.pth}/{@code best.pth} written by a trainer
+   * @param overrides keys to change; may be empty
+   * @param priors the frozen networks, or null to load them from the configuration
+   * @param dp the process group this worker belongs to
+   * @return the trainer, positioned after the checkpoint's step
+   * @throws IOException when the checkpoint cannot be read or the priors cannot be loaded
+   */
+  public static Trainer resume(Path checkpoint, Properties overrides, Priors priors, DataParallel dp)
+      throws IOException {
     TrainCheckpoint.Loaded ld = TrainCheckpoint.read(checkpoint);
     if (!FORMAT.equals(ld.meta().getProperty("state.format"))) {
       throw new IllegalArgumentException(checkpoint + " is not a DeepSPG training checkpoint (state.format="
@@ -174,7 +206,7 @@ public final class Trainer implements AutoCloseable {
       if (v != null) stored.setProperty(k, v);
     }
     TrainConfig cfg = TrainConfig.fromProperties(stored).with(overrides == null ? new Properties() : overrides);
-    Trainer t = new Trainer(cfg, priors != null ? priors : Priors.load(cfg));
+    Trainer t = new Trainer(cfg, priors != null ? priors : Priors.load(cfg), dp);
     t.restore(ld);
     return t;
   }
@@ -193,9 +225,9 @@ public final class Trainer implements AutoCloseable {
     resumed = true;
   }
 
-  /** @param out where progress and messages go (default System.err) */
+  /** @param out where progress and messages go (default System.err; workers other than rank 0 print nothing) */
   public void setConsole(PrintStream out) {
-    this.console = out;
+    this.console = dp.isLeader() ? out : new PrintStream(java.io.OutputStream.nullOutputStream());
   }
 
   /** @return the configuration */
@@ -246,6 +278,10 @@ public final class Trainer implements AutoCloseable {
     Tensor out = forward(low);
     Losses.Terms t = losses.compute(out, high);
     double[] v = t.values();
+    if (dp.distributed()) { // the mean over the workers: what one process with the whole batch would see
+      v = dp.sum(v);
+      for (int i = 0; i < v.length; i++) v[i] /= dp.world();
+    }
     if (!Double.isFinite(v[4])) {
       throw new IllegalStateException(String.format(Locale.ROOT,
           "loss is not finite at step %d (pix %s, edge %s, sem %s, mul %s); training stopped, the last checkpoint is intact",
@@ -253,10 +289,11 @@ public final class Trainer implements AutoCloseable {
     }
     double[] gn = termGradNorms ? losses.gradNorms(t, out) : null;
     t.total().backward();
+    dp.averageGradients(paramVec);
     double clip = cfg.dbl("grad_clip");
     double norm = clip > 0 ? torch.clip_grad_norm_(paramVec, clip, 2.0, false) : gradNorm();
     adam.step(lr);
-    return new StepStats(v, norm, gn, lr, (int) low.size(0), (int) low.size(2));
+    return new StepStats(v, norm, gn, lr, (int) low.size(0) * dp.world(), (int) low.size(2));
   }
 
   private Tensor forward(Tensor low) {
@@ -294,12 +331,17 @@ public final class Trainer implements AutoCloseable {
     PairedDataset.Options dopt = PairedDataset.Options.DEFAULT.withCache(cfg.lng("data.cache_mb") << 20);
     PairedDataset train = openDataset(cfg, "data.train", dopt);
     if (train == null) throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
-    PairedDataset val = openValidation(train, dopt);
+    boolean leader = dp.isLeader();
+    PairedDataset val = leader ? openValidation(train, dopt) : null; // rank 0 validates
     Path dir = cfg.runDir();
-    Files.createDirectories(dir.resolve("samples"));
-    AtomicFile.write(dir.resolve("config.properties"), o -> o.write(cfg.toText().getBytes(StandardCharsets.UTF_8)));
     int pairs = train.size();
     CoarseToFine sched = cfg.schedule();
+    checkBatchesSplit(cfg, pairs, dp.world());
+    if (leader) {
+      Files.createDirectories(dir.resolve("samples"));
+      AtomicFile.write(dir.resolve("config.properties"), o -> o.write(cfg.toText().getBytes(StandardCharsets.UTF_8)));
+    }
+    dp.broadcast(paramVec); // rank 0's weights for all: they agree already (same seed, same checkpoint); now surely
     long total = 0;
     for (CoarseToFine.Stage s : sched.stages()) total += (long) s.epochs() * (pairs / Math.min(s.batch(), pairs));
     LrSchedule lrs = new LrSchedule(cfg.dbl("lr"), cfg.dbl("lr.min"), total, cfg.lng("lr.warmup_steps"));
@@ -313,20 +355,25 @@ public final class Trainer implements AutoCloseable {
         val == null ? "no" : val.size() + " pairs of", sched.lastEpoch(), total,
         stopAt < total ? " (stopping at max_steps=" + stopAt + ")" : "", dir);
     if (resumed) console.printf(Locale.ROOT, "resuming at step %d (epoch %d, batch %d)%n", step, epoch, batchInEpoch);
+    if (dp.distributed()) {
+      console.printf(Locale.ROOT, "data-parallel: %d workers (%s), %d pairs of each global batch per worker%n",
+          dp.world(), dp.backend(), Math.min(sched.stageOf(epoch).batch(), pairs) / dp.world());
+    }
 
     double lastPsnr = Double.NaN;
-    try (MetricsLog metrics = new MetricsLog(dir.resolve("metrics.jsonl"), resumed ? step : -1);
+    try (MetricsLog metrics = leader ? new MetricsLog(dir.resolve("metrics.jsonl"), resumed ? step : -1) : null;
         PairLoader loader = new PairLoader(train, new PairAugment(cfg.bool("data.augment.flips"),
             cfg.bool("data.augment.rotations")), cfg.seed(), (int) cfg.lng("data.workers"),
             (int) cfg.lng("data.prefetch"))) {
-      Csv csv = new Csv(dir.resolve("metrics.csv"), metrics);
+      Csv csv = leader ? new Csv(dir.resolve("metrics.csv"), metrics) : null;
       ProgressBar bar = new ProgressBar(console, "train", stopAt, step, 10.0); // plain lines in logs
       long lastSaved = resumed ? step : -1;
       long tLog = System.nanoTime(), stepsAtLog = step, imagesSinceLog = 0;
+      double commAtLog = dp.commSeconds();
       while (step < stopAt && epoch <= sched.lastEpoch()) {
         CoarseToFine.Stage st = sched.stageOf(epoch);
         int b = Math.min(st.batch(), pairs), nb = pairs / b, thisEpoch = epoch;
-        Iterator<PairLoader.BatchData> it = loader.epochArrays(thisEpoch, st.patch(), b, true);
+        Iterator<PairLoader.BatchData> it = loader.epochArrays(thisEpoch, st.patch(), b, true, dp.rank(), dp.world());
         for (int i = 0; i < batchInEpoch; i++) it.next(); // resume mid-epoch: skip the consumed batches
         while (epoch == thisEpoch && step < stopAt) {
           PairLoader.BatchData data = it.next();
@@ -345,11 +392,13 @@ public final class Trainer implements AutoCloseable {
             epoch++;
             batchInEpoch = 0;
           }
-          if (step % logEvery == 0 || wantGn || step == stopAt) {
+          if (leader && (step % logEvery == 0 || wantGn || step == stopAt)) {
             double secs = (System.nanoTime() - tLog) / 1e9;
             Map<String, Double> rec = trainRecord(s, thisEpoch, (step - stepsAtLog) / secs, imagesSinceLog / secs);
+            if (dp.distributed()) rec.put("comm_ms", (dp.commSeconds() - commAtLog) * 1e3 / (step - stepsAtLog));
             metrics.log("train", rec);
             csv.append(rec);
+            commAtLog = dp.commSeconds();
             tLog = System.nanoTime();
             stepsAtLog = step;
             imagesSinceLog = 0;
@@ -358,18 +407,18 @@ public final class Trainer implements AutoCloseable {
           boolean doVal = val != null && ((epochEnd && valEpochs > 0 && thisEpoch % valEpochs == 0)
               || (valSteps > 0 && step % valSteps == 0) || step == stopAt);
           if (doVal) lastPsnr = validate(val, metrics, thisEpoch);
-          if (doVal || (ckptSteps > 0 && step % ckptSteps == 0) || step == stopAt) {
+          if (leader && (doVal || (ckptSteps > 0 && step % ckptSteps == 0) || step == stopAt)) {
             TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
             lastSaved = step;
           }
         }
       }
       bar.finish();
-      if (lastSaved != step) TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
-      if (cfg.bool("plots")) Plots.writeTrainingPlots(metrics, dir);
+      if (leader && lastSaved != step) TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
+      if (leader && cfg.bool("plots")) Plots.writeTrainingPlots(metrics, dir);
     }
     Path fin = dir.resolve("model_final.pth");
-    TrainCheckpoint.exportWeights(fin, model, weightsMeta());
+    if (leader) TrainCheckpoint.exportWeights(fin, model, weightsMeta());
     console.printf(Locale.ROOT, "done: %d steps; best val PSNR %.3f dB at step %d; weights %s%n", step, bestPsnr,
         bestStep, fin);
     return new Result(step, epoch, bestPsnr, bestStep, lastPsnr, dir.resolve("last.pth"), fin);
@@ -506,6 +555,25 @@ public final class Trainer implements AutoCloseable {
     p.setProperty("variant", cfg.get("variant"));
     p.setProperty("state.step", Long.toString(step));
     return p;
+  }
+
+  /**
+   * Checks that every stage's global batch can be shared evenly by the workers of a data-parallel run.
+   *
+   * @param cfg the configuration
+   * @param pairs training pairs (a batch larger than the dataset is cut to it)
+   * @param world number of workers
+   * @throws IllegalArgumentException naming the first stage whose batch does not split
+   */
+  public static void checkBatchesSplit(TrainConfig cfg, int pairs, int world) {
+    for (CoarseToFine.Stage s : cfg.schedule().stages()) {
+      int b = Math.min(s.batch(), pairs);
+      if (b % world != 0) {
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "the batch of the stage from epoch %d is %d, "
+            + "which %d workers cannot share evenly: batch sizes are global, make them multiples of %d",
+            s.fromEpoch(), b, world, world));
+      }
+    }
   }
 
   // ------------------------------------------------------------------------------------------------------------

@@ -92,6 +92,38 @@ class PairLoaderTest {
   }
 
   @Test
+  void workerSlicesConcatenateToTheWholeBatch() throws Exception {
+    PairedDataset ds = dataset(8); // p3 (70x50) shrinks the crop of its batch to 32 on every worker's slice
+    try (PairLoader loader = new PairLoader(ds, new PairAugment(), 9, 1, 2)) {
+      List<PairLoader.BatchData> whole = all(loader.epochArrays(2, 96, 4, true));
+      List<PairLoader.BatchData> s0 = all(loader.epochArrays(2, 96, 4, true, 0, 2));
+      List<PairLoader.BatchData> s1 = all(loader.epochArrays(2, 96, 4, true, 1, 2));
+      assertEquals(2, whole.size());
+      assertEquals(whole.size(), s0.size());
+      assertEquals(whole.size(), s1.size());
+      boolean sawSmall = false;
+      for (int b = 0; b < whole.size(); b++) {
+        PairLoader.BatchData w = whole.get(b), a = s0.get(b), c = s1.get(b);
+        assertEquals(2, a.batch());
+        assertEquals(w.size(), a.size(), "crop side of the global batch");
+        assertEquals(w.size(), c.size());
+        sawSmall |= w.size() == 32;
+        int[] idx = new int[4];
+        System.arraycopy(a.indices(), 0, idx, 0, 2);
+        System.arraycopy(c.indices(), 0, idx, 2, 2);
+        assertArrayEquals(w.indices(), idx);
+        float[] lo = new float[w.low().length];
+        System.arraycopy(a.low(), 0, lo, 0, a.low().length);
+        System.arraycopy(c.low(), 0, lo, a.low().length, c.low().length);
+        assertArrayEquals(w.low(), lo);
+      }
+      assertTrue(sawSmall, "one batch holds the 70x50 pair");
+      assertThrows(IllegalArgumentException.class, () -> loader.epochArrays(2, 96, 3, true, 0, 2));
+      assertThrows(IllegalArgumentException.class, () -> loader.epochArrays(2, 96, 4, true, 2, 2));
+    }
+  }
+
+  @Test
   void tensorsHaveBatchShape() throws Exception {
     PairedDataset ds = dataset(4);
     try (PairLoader loader = new PairLoader(ds, new PairAugment(), 1, 1, 1);

@@ -1,0 +1,173 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.deepspg.train.TrainConfig;
+
+/**
+ * {@code deepspg train --nproc N}: starts N worker JVMs on this host, one per rank, that meet at a TCPStore on a free
+ * loopback port and train together ({@link org.deepspg.train.DataParallel}); waits for them and stops the rest when
+ * one fails, as {@code torchrun} does.
+ *
+ * <p>Each worker is this JVM's command again (same java, JVM options, class path, {@code deepspg.*} and
+ * {@code org.bytedeco.*} system properties, environment) running {@code train ... --rank r --world-size N --master
+ * 127.0.0.1:PORT}. Unless the configuration, {@code -Ddeepspg.threads} or {@code OMP_NUM_THREADS} says otherwise,
+ * each worker gets {@code max(1, processors / N)} libtorch threads so that the workers do not oversubscribe the cores.
+ * Rank 0 prints to this console; the others' lines are prefixed with {@code [rank r]} (they print only warnings and
+ * errors).
+ */
+final class TrainWorkers {
+  /** How long the other workers may take to stop by themselves after one failed, before they are killed. */
+  static final long GRACE_MS = 20_000;
+
+  private TrainWorkers() {}
+
+  /**
+   * Runs the workers to the end.
+   *
+   * @param n number of workers (≥ 2)
+   * @param args the train command's arguments without overrides
+   * @param overrides key=value overrides
+   * @param cfg the resolved configuration (for the thread default)
+   * @param err where the launcher reports
+   * @return 0 when every worker succeeded, else the exit code of the first that failed
+   * @throws IOException when a worker cannot be started
+   * @throws InterruptedException when interrupted while waiting
+   */
+  static int launch(int n, List<String> args, List<String> overrides, TrainConfig cfg, PrintWriter err)
+      throws IOException, InterruptedException {
+    int port = freePort();
+    List<String> jvm = jvmCommand(n, cfg);
+    List<Process> procs = new ArrayList<>();
+    Thread hook = new Thread(() -> procs.forEach(Process::destroyForcibly), "deepspg-train-workers-stop");
+    Runtime.getRuntime().addShutdownHook(hook);
+    int cores = Runtime.getRuntime().availableProcessors();
+    if (cfg.threads() * n > cores) {
+      err.printf(Locale.ROOT, "deepspg train: note: threads=%d per worker × %d workers > %d processors; oversubscribed "
+          + "OpenMP threads run much slower (leave threads=0 to share the processors)%n", cfg.threads(), n, cores);
+    }
+    err.printf(Locale.ROOT, "deepspg train: starting %d workers (rendezvous 127.0.0.1:%d)%n", n, port);
+    err.flush();
+    try {
+      List<Thread> pumps = new ArrayList<>();
+      for (int r = 0; r < n; r++) {
+        List<String> cmd = new ArrayList<>(jvm);
+        cmd.addAll(args);
+        cmd.addAll(List.of("--rank", Integer.toString(r), "--world-size", Integer.toString(n), "--master",
+            "127.0.0.1:" + port, "--"));
+        cmd.addAll(overrides);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        if (r == 0) {
+          pb.inheritIO();
+        } else {
+          pb.redirectErrorStream(true);
+        }
+        Process p = pb.start();
+        procs.add(p);
+        if (r > 0) pumps.add(pump(p, r, err));
+      }
+      int code = 0;
+      int failed = -1;
+      long failedAt = 0;
+      while (true) {
+        boolean allDone = true;
+        for (int r = 0; r < n; r++) {
+          Process p = procs.get(r);
+          if (p.isAlive()) {
+            allDone = false;
+          } else if (p.exitValue() != 0 && failed < 0) {
+            failed = r;
+            code = p.exitValue();
+            failedAt = System.currentTimeMillis();
+            err.printf(Locale.ROOT, "deepspg train: worker %d exited with code %d%s; stopping the others%n", r, code,
+                code > 128 ? " (killed by signal " + (code - 128) + ")" : "");
+            err.flush();
+          }
+        }
+        if (allDone) break;
+        if (failed >= 0 && System.currentTimeMillis() - failedAt > GRACE_MS) {
+          for (Process p : procs) p.destroyForcibly();
+        }
+        Thread.sleep(100);
+      }
+      for (Thread t : pumps) t.join(2000);
+      return failed < 0 ? 0 : (code == 0 ? Main.EXIT_SOME_FAILED : code);
+    } finally {
+      procs.forEach(Process::destroyForcibly);
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running already
+      }
+    }
+  }
+
+  /** The java command of this JVM up to (and including) the main class. */
+  private static List<String> jvmCommand(int n, TrainConfig cfg) {
+    String java = ProcessHandle.current().info().command()
+        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    List<String> cmd = new ArrayList<>(List.of(java));
+    List<String> given = ManagementFactory.getRuntimeMXBean().getInputArguments();
+    for (String a : given) {
+      if (a.startsWith("-agentlib:jdwp") || a.startsWith("-Xrunjdwp")) continue; // one debugger port per JVM
+      cmd.add(a);
+    }
+    for (Map.Entry<Object, Object> e : System.getProperties().entrySet()) {
+      String k = e.getKey().toString();
+      if ((k.startsWith("deepspg.") && !k.equals("deepspg.train.keys")) || k.startsWith("org.bytedeco.")) {
+        String d = "-D" + k + "=" + e.getValue();
+        if (!given.contains(d)) cmd.add(d);
+      }
+    }
+    boolean threadsSet = cfg.threads() > 0 || System.getProperty("deepspg.threads") != null
+        || System.getenv("OMP_NUM_THREADS") != null;
+    if (!threadsSet) {
+      cmd.add("-Ddeepspg.threads=" + Math.max(1, Runtime.getRuntime().availableProcessors() / n));
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    return cmd;
+  }
+
+  private static Thread pump(Process p, int rank, PrintWriter err) {
+    Thread t = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = r.readLine()) != null) {
+          synchronized (err) {
+            err.println("[rank " + rank + "] " + line);
+            err.flush();
+          }
+        }
+      } catch (IOException e) {
+        // the worker is gone; its exit code tells the story
+      }
+    }, "deepspg-train-worker-" + rank + "-output");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free loopback port for the workers' rendezvous", e);
+    }
+  }
+}
