@@ -74,9 +74,7 @@ public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
     } catch (IllegalArgumentException e) {
       throw PriorWeights.HRNET_W48_ADE20K.wrongModel(weights, e);
     }
-    // Not HRNet.freeze(): its recursive eval() can hit reclaimed Java peers (see ModuleModes).
-    ModuleModes.freeze(net);
-    return net.inputNorm(norm);
+    return net.freeze().inputNorm(norm);
   }
 
   /**
@@ -97,7 +95,7 @@ public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
     } catch (IllegalArgumentException e) {
       throw PriorWeights.CLIP_VIT_B16.wrongModel(weights, e);
     }
-    return ModuleModes.freeze(clip); // not Clip.freeze(): see ModuleModes
+    return clip.freeze();
   }
 
   /**

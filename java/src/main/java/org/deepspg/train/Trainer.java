@@ -133,7 +133,7 @@ public final class Trainer implements AutoCloseable {
     }
     torch.manual_seed(cfg.seed());
     this.model = new DeepSPG(cfg.model());
-    if (!cfg.device().equals("cpu")) { // Module.to recurses through Java peers (see ModuleModes): only when needed
+    if (!cfg.device().equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed
       model.to(device, false);
       if (priors.hrnet() != null) priors.hrnet().to(device, false);
       if (priors.clip() != null) priors.clip().to(device, false);
@@ -239,7 +239,7 @@ public final class Trainer implements AutoCloseable {
    */
   public StepStats trainStep(Tensor low, Tensor high, double lr, boolean termGradNorms) {
     if (!trainingMode) {
-      ModuleModes.setTraining(model, true);
+      model.train(true);
       trainingMode = true;
     }
     adam.zeroGrad();
@@ -427,7 +427,7 @@ public final class Trainer implements AutoCloseable {
     int nSamples = Math.min(n, (int) cfg.lng("sample.count"));
     List<Image[]> samples = new ArrayList<>();
     double[] sum = new double[4];
-    ModuleModes.setTraining(model, false);
+    model.train(false);
     trainingMode = false;
     try {
       PaddedInference inf = new PaddedInference(model, priors.hrnet());
@@ -448,7 +448,7 @@ public final class Trainer implements AutoCloseable {
         if (i < nSamples) samples.add(new Image[] {l.low(), Image.of(w, h, pred), l.high()});
       }
     } finally {
-      ModuleModes.setTraining(model, true);
+      model.train(true);
       trainingMode = true;
     }
     double psnr = sum[0] / n;
