@@ -44,13 +44,13 @@ public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
    */
   public static Priors load(TrainConfig cfg) throws IOException {
     HRNet hrnet = cfg.needsHrnet()
-        ? loadHrnet(cfg.path("hrnet.weights"), cfg.path("hrnet.config"), cfg.hrnetInputNorm()) : null;
+        ? loadHrnet(cfg.priorFiles().hrnetWeights(), cfg.priorFiles().hrnetConfig(), cfg.hrnetInputNorm()) : null;
     if (hrnet != null && cfg.model().semEnabled()) checkSemChannels(hrnet);
     Clip clip = null;
     ClipTokenizer tok = null;
     if (cfg.needsClip()) {
-      clip = loadClip(cfg.path("clip.weights"), cfg.path("clip.config"));
-      tok = loadTokenizer(cfg.path("clip.tokenizer"), cfg.path("clip.weights"));
+      clip = loadClip(cfg.priorFiles().clipWeights(), cfg.priorFiles().clipConfig());
+      tok = loadTokenizer(cfg.priorFiles().clipTokenizer(), cfg.priorFiles().clipWeights());
     }
     return new Priors(hrnet, clip, tok);
   }
