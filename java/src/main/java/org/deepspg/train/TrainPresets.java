@@ -120,7 +120,7 @@ public final class TrainPresets {
     for (Preset p : ALL) {
       sb.append("  ").append(p.selector()).append('=').append(p.name());
       if (!p.aliases().isEmpty()) sb.append(" (also ").append(String.join(", ", p.aliases())).append(')');
-      sb.append(": ").append(p.doc()).append("; sets");
+      sb.append(": ").append(p.doc()).append("\n      sets");
       p.settings().forEach((k, v) -> sb.append(' ').append(k).append('=').append(v));
       sb.append('\n');
     }
