@@ -599,6 +599,20 @@ public final class TrainConfig {
   }
 
   /**
+   * The training settings an exported weights file records next to the network configuration: {@code variant}
+   * (canonical preset name) and {@code hrnet.input_norm} (what the HRNet features fed to the SEMs were normalised
+   * with; {@code ModelFiles} reads it back).
+   *
+   * @return the two keys with their canonical text
+   */
+  public Properties weightsMetadata() {
+    Properties p = new Properties();
+    p.setProperty("hrnet.input_norm", ConfigValues.text(priorFiles.hrnetInputNorm()));
+    p.setProperty("variant", ConfigValues.text(variant));
+    return p;
+  }
+
+  /**
    * Equal when every typed setting is equal (so {@code lr=3e-4} and {@code lr=0.0003} give equal configurations).
    *
    * @param o another object

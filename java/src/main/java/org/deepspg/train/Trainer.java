@@ -306,8 +306,8 @@ public final class Trainer implements AutoCloseable {
     long valSteps = cfg.validation().everySteps(), ckptSteps = cfg.output().checkpointEverySteps();
     int valEpochs = cfg.validation().everyEpochs();
     console.printf(Locale.ROOT, "deepspg train: %s, variant %s, %s; %d training pairs, %s validation; %d epochs, %d steps"
-        + " in total%s; run dir %s%n", model.config().describe(), ConfigValues.text(cfg.variant()), describeLosses(), pairs,
-        val == null ? "no" : val.size() + " pairs of", sched.lastEpoch(), total,
+        + " in total%s; run dir %s%n", model.config().describe(), ConfigValues.text(cfg.variant()), describeLosses(),
+        pairs, val == null ? "no" : val.size() + " pairs of", sched.lastEpoch(), total,
         stopAt < total ? " (stopping at max_steps=" + stopAt + ")" : "", dir);
     if (resumed) console.printf(Locale.ROOT, "resuming at step %d (epoch %d, batch %d)%n", step, epoch, batchInEpoch);
 
@@ -498,8 +498,7 @@ public final class Trainer implements AutoCloseable {
   private Properties weightsMeta() {
     Properties p = model.config().toProperties();
     p.setProperty("format", WEIGHTS_FORMAT);
-    p.setProperty("hrnet.input_norm", ConfigValues.text(cfg.hrnetInputNorm()));
-    p.setProperty("variant", ConfigValues.text(cfg.variant()));
+    p.putAll(cfg.weightsMetadata());
     p.setProperty("state.step", Long.toString(step));
     return p;
   }

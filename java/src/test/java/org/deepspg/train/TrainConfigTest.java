@@ -269,8 +269,8 @@ class TrainConfigTest {
 
   @Test
   void everyKeySetRoundTripsThroughTheSavedText(@TempDir Path tmp) throws IOException {
-    TrainConfig c = of("run.dir=" + tmp.resolve("r"), "seed=7", "threads=3", "device=cuda", "variant=v1", "losses=pix+edge+sem",
-        "model.size=l", "model.channels=24", "model.blocks=1,2,3", "sem.q_dense=on", "sem.shared_ln=yes",
+    TrainConfig c = of("run.dir=" + tmp.resolve("r"), "seed=7", "threads=3", "device=cuda", "variant=v1",
+        "losses=pix+edge+sem", "model.size=l", "model.channels=24", "model.blocks=1,2,3", "sem.q_dense=on", "sem.shared_ln=yes",
         "sem.skf_residual=1", "sem.ffn_expansion=2.66", "retinex.prior=max", "hrnet.weights=/w/h.pth",
         "hrnet.config=/w/h.json", "hrnet.input_norm=none", "clip.weights=/w/c.pt", "clip.config=/w/c.json",
         "clip.tokenizer=/w/bpe.txt.gz", "loss.pix=2", "loss.edge=0.25", "loss.sem=0.03", "loss.mul=0.04",
@@ -315,6 +315,9 @@ class TrainConfigTest {
   void storedConfigurationsResumeWithAliasesAndIgnoreTheRunPosition() {
     Properties meta = of("variant=full", "epochs=3").toProperties();
     assertEquals("v3", meta.getProperty("variant"), "the canonical preset name is stored");
+    Properties w = of("variant=FULL", "hrnet.input_norm=None").weightsMetadata();
+    assertEquals("v3", w.getProperty("variant"));
+    assertEquals("none", w.getProperty("hrnet.input_norm"), "what ModelFiles reads back");
     meta.setProperty("state.step", "12");
     meta.setProperty("state.format", "deepspg-train-1");
     TrainConfig stored = TrainConfig.fromStored(meta);
