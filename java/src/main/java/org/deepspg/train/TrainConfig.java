@@ -288,8 +288,8 @@ public final class TrainConfig {
     this.values = values;
     this.model = model;
     Values v = new Values(values);
-    this.variant = Variant.valueOf(TrainPresets.find(TrainPresets.VARIANT, v.text("variant")).name()
-        .toUpperCase(java.util.Locale.ROOT));
+    this.variant = ConfigValues.enumValue("variant", TrainPresets.find(TrainPresets.VARIANT, v.text("variant")).name(),
+        Variant.class);
     this.lossPreset = v.text("losses");
     String run = v.text("run.dir");
     if (run.isEmpty()) throw new IllegalArgumentException("config key 'run.dir' must not be empty");
