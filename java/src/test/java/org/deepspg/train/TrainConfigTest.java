@@ -329,6 +329,14 @@ class TrainConfigTest {
     same.setProperty("variant", "v2");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> stored.with(same));
     assertTrue(e.getMessage().contains("'variant' cannot change on resume"), e.getMessage());
+    // Checkpoints written before the preset registry stored the user's spelling of the preset names.
+    Properties old = of("variant=full", "losses=PIX").toProperties();
+    old.setProperty("variant", "full");
+    old.setProperty("losses", "PIX");
+    assertEquals(of("variant=v3", "losses=pix"), TrainConfig.fromStored(old));
+    Properties keep = new Properties();
+    keep.setProperty("losses", "pix");
+    assertEquals("pix", TrainConfig.fromStored(old).with(keep).lossPreset());
   }
 
   @Test
