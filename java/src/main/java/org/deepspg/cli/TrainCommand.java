@@ -17,6 +17,7 @@ import org.deepspg.ops.OneDnn;
 import org.deepspg.train.DataParallel;
 import org.deepspg.train.Priors;
 import org.deepspg.train.TrainConfig;
+import org.deepspg.train.TrainPresets;
 import org.deepspg.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,11 +44,13 @@ import picocli.CommandLine.Spec;
       "  ./deepspg train --config configs/baseline_cpu.properties --resume",
       "  ./deepspg train --config configs/baseline_cpu.properties --nproc 2      (data-parallel, docs/scaling.md)"
     },
-    footerHeading = "%nConfiguration keys (key = default: meaning):%n",
+    footerHeading = "%nPresets (TrainPresets; explicit keys win over them):%n",
     footer = "${sys:deepspg.train.keys}")
 public final class TrainCommand implements Callable<Integer> {
   static {
-    System.setProperty("deepspg.train.keys", TrainConfig.describeKeys().replace("%", "%%"));
+    System.setProperty("deepspg.train.keys", (TrainPresets.describe()
+        + "\nConfiguration keys (key = default: meaning; booleans true/false, on/off, yes/no, 1/0):\n"
+        + TrainConfig.describeKeys()).replace("%", "%%"));
   }
 
   @Spec CommandSpec spec;
@@ -184,7 +187,7 @@ public final class TrainCommand implements Callable<Integer> {
           + " --resume, pick another run.dir, or pass --overwrite to start over");
     }
     // Every path problem before any model work: the datasets must open (Trainer.run opens them again).
-    PairedDataset train = Trainer.openDataset(cfg, "data.train", PairedDataset.Options.DEFAULT);
+    PairedDataset train = Trainer.openDataset(cfg.data().train(), PairedDataset.Options.DEFAULT);
     if (train == null) {
       throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
     }

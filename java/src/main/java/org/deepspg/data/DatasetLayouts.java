@@ -34,18 +34,29 @@ import java.util.stream.Stream;
 public final class DatasetLayouts {
   private DatasetLayouts() {}
 
-  /** The recognised layouts. */
+  /** The recognised layouts (also the values of the training configuration's {@code data.*.layout} keys). */
   public enum Layout {
     /** LOL-v1: {@code our485/} and {@code eval15/}, each with {@code low/} and {@code high/}. */
-    LOL_V1,
+    LOL_V1("lol-v1"),
     /** LOL-v2 real-captured: {@code Train/} and {@code Test/}, each with {@code Low/} and {@code Normal/}. */
-    LOL_V2_REAL,
+    LOL_V2_REAL("lol-v2-real"),
     /** LOL-v2 synthetic: same folders as the real part. */
-    LOL_V2_SYNTHETIC,
+    LOL_V2_SYNTHETIC("lol-v2-synthetic"),
     /** Generic split folders: {@code train/} and {@code test/}, each with {@code low/} and {@code high/}. */
-    SPLIT_FOLDERS,
+    SPLIT_FOLDERS("split"),
     /** One flat pair of folders {@code low/} and {@code high/}. */
-    FLAT
+    FLAT("flat");
+
+    private final String key;
+
+    Layout(String key) {
+      this.key = key;
+    }
+
+    /** @return the name of this layout in configuration files ({@code lol-v1}, ..., {@code split}, {@code flat}) */
+    public String key() {
+      return key;
+    }
   }
 
   private static final Set<String> TRAIN = Set.of("train", "our485");

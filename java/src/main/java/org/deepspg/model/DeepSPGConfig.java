@@ -9,8 +9,9 @@ import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
-import org.deepspg.nn.RetinexPrior;
+import org.deepspg.io.ConfigValues;
 import org.deepspg.nn.SEM;
+import org.deepspg.ops.PriorMode;
 
 /**
  * Configuration of the DeepSPG enhancement network (spec §1.7 and the config switches of §1–3).
@@ -26,6 +27,8 @@ import org.deepspg.nn.SEM;
  *   sem.ffn_expansion = 2.0      SEM GDFN expansion (hidden = (int) (d·e); 2.66 = SKF default)
  *   retinex.prior = mean         illumination prior channel: mean | max
  * </pre>
+ * Booleans and {@code retinex.prior} are parsed by {@link ConfigValues} (true/false, on/off, yes/no, 1/0; enum names
+ * case-insensitive), as in the training configuration.
  *
  * @param channels base width C (&gt; 0, multiple of 4)
  * @param blocksL0 IGABs in encoder L0 and decoder L0 (≥ 0)
@@ -40,7 +43,7 @@ import org.deepspg.nn.SEM;
  */
 public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocksL2, boolean semEnabled,
     boolean semQDense, boolean semSharedLn, boolean semSkfResidual, double semFfnExpansion,
-    RetinexPrior retinexPrior) {
+    PriorMode retinexPrior) {
 
   /** Model sizes of the paper. */
   public enum Size {
@@ -142,7 +145,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    * @return the paper configuration of that size
    */
   public static DeepSPGConfig of(Size size) {
-    return new DeepSPGConfig(size.channels(), 2, 2, 2, true, false, false, false, 2.0, RetinexPrior.MEAN);
+    return new DeepSPGConfig(size.channels(), 2, 2, 2, true, false, false, false, 2.0, PriorMode.MEAN);
   }
 
   /**
@@ -232,7 +235,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    * @param p retinex.prior
    * @return a copy with the prior set
    */
-  public DeepSPGConfig withRetinexPrior(RetinexPrior p) {
+  public DeepSPGConfig withRetinexPrior(PriorMode p) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn,
         semSkfResidual, semFfnExpansion, p);
   }
@@ -247,7 +250,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
     p.setProperty(KEY_SEM_SHARED_LN, Boolean.toString(semSharedLn));
     p.setProperty(KEY_SEM_SKF_RESIDUAL, Boolean.toString(semSkfResidual));
     p.setProperty(KEY_SEM_FFN_EXPANSION, Double.toString(semFfnExpansion));
-    p.setProperty(KEY_RETINEX_PRIOR, retinexPrior.key());
+    p.setProperty(KEY_RETINEX_PRIOR, ConfigValues.text(retinexPrior));
     return p;
   }
 
@@ -305,7 +308,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
     return new DeepSPGConfig(c, nb[0], nb[1], nb[2],
         parseBool(p, KEY_SEM_ENABLED, d.semEnabled), parseBool(p, KEY_SEM_Q_DENSE, d.semQDense),
         parseBool(p, KEY_SEM_SHARED_LN, d.semSharedLn), parseBool(p, KEY_SEM_SKF_RESIDUAL, d.semSkfResidual),
-        e, pr == null ? d.retinexPrior : RetinexPrior.parse(pr));
+        e, pr == null ? d.retinexPrior : ConfigValues.enumValue(KEY_RETINEX_PRIOR, pr, PriorMode.class));
   }
 
   /**
@@ -340,8 +343,8 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
         sb.append(", ffn_expansion=").append(semFfnExpansion);
       }
     }
-    if (retinexPrior != RetinexPrior.MEAN) {
-      sb.append(", prior=").append(retinexPrior.key());
+    if (retinexPrior != PriorMode.MEAN) {
+      sb.append(", prior=").append(ConfigValues.text(retinexPrior));
     }
     return sb.append(')').toString();
   }
@@ -360,16 +363,6 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
 
   private static boolean parseBool(Properties p, String key, boolean dflt) {
     String v = p.getProperty(key);
-    if (v == null) {
-      return dflt;
-    }
-    String t = v.trim().toLowerCase(Locale.ROOT);
-    if (t.equals("true")) {
-      return true;
-    }
-    if (t.equals("false")) {
-      return false;
-    }
-    throw new IllegalArgumentException(key + " must be true or false, got '" + v + "'");
+    return v == null ? dflt : ConfigValues.bool(key, v);
   }
 }

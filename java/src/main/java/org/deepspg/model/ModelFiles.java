@@ -22,6 +22,7 @@ import java.util.stream.Collectors;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
+import org.deepspg.io.ConfigValues;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.io.Checkpoints;
 import org.deepspg.model.io.LoadOptions;
@@ -306,12 +307,6 @@ public final class ModelFiles {
 
   private static InputNorm inputNormOf(Properties meta) {
     String v = meta == null ? null : meta.getProperty(KEY_HRNET_INPUT_NORM);
-    if (v == null) return InputNorm.IMAGENET;
-    return switch (v.trim().toLowerCase(Locale.ROOT)) {
-      case "imagenet" -> InputNorm.IMAGENET;
-      case "none" -> InputNorm.NONE;
-      default -> throw new IllegalArgumentException("stored " + KEY_HRNET_INPUT_NORM + " must be imagenet or none, "
-          + "got '" + v + "'");
-    };
+    return v == null ? InputNorm.IMAGENET : ConfigValues.enumValue(KEY_HRNET_INPUT_NORM, v, InputNorm.class);
   }
 }

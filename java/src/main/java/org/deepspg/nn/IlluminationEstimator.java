@@ -6,6 +6,7 @@ package org.deepspg.nn;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.ops.PriorMode;
 
 /**
  * Retinexformer's illumination estimator (spec §1.3): {@code Z = [I ; P]} (P the channel mean or max),
@@ -25,7 +26,7 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
   public record Result(Tensor features, Tensor residual) {}
 
   private final int channels;
-  private final RetinexPrior prior;
+  private final PriorMode prior;
   private final Conv2dImpl conv1;
   private final Conv2dImpl dconv;
   private final Conv2dImpl conv2;
@@ -34,7 +35,7 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
    * @param channels C (divisible by 4: the 5×5 conv has 4 groups)
    * @param prior the prior channel
    */
-  public IlluminationEstimator(int channels, RetinexPrior prior) {
+  public IlluminationEstimator(int channels, PriorMode prior) {
     if (channels <= 0 || channels % 4 != 0) {
       throw new IllegalArgumentException("IlluminationEstimator: C must be a positive multiple of 4, got " + channels);
     }
@@ -56,8 +57,7 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
     Shapes.requireNchw("IlluminationEstimator input", image, 3);
     // Prior/concat Z = [I ; mean_c I] (or max_c I) in one fused kernel (spec §3 Kernel A); on ties the max variant
     // routes the gradient to the first arg-max channel, like torch.max(dim).
-    Tensor z = org.deepspg.ops.Retinex.prior(image,
-        prior == RetinexPrior.MEAN ? org.deepspg.ops.PriorMode.MEAN : org.deepspg.ops.PriorMode.MAX);
+    Tensor z = org.deepspg.ops.Retinex.prior(image, prior);
     // 1x1 convs as matrix products, the 5x5 grouped conv on the native kernel (FastConv, SameConv).
     Tensor fl = FastConv.sameConv(dconv, FastConv.pointwise(conv1, z), 4);
     return new Result(fl, FastConv.pointwise(conv2, fl));
@@ -69,7 +69,7 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
   }
 
   /** @return the prior channel kind */
-  public RetinexPrior prior() {
+  public PriorMode prior() {
     return prior;
   }
 }

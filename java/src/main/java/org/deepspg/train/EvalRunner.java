@@ -126,11 +126,11 @@ public final class EvalRunner {
     if (net.config().semEnabled()) hrnet = Priors.loadHrnet(hrnetWeights, hrnetTopology, norm);
     if (hrnet != null) Priors.checkSemChannels(hrnet);
     Device dev = new Device(device);
-    if (!device.equals("cpu")) { // Module.to recurses through Java peers (see ModuleModes): only when needed
+    if (!device.equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed
       net.to(dev, false);
       if (hrnet != null) hrnet.to(dev, false);
     }
-    ModuleModes.setTraining(net, false);
+    net.eval();
     PaddedInference inf = new PaddedInference(net, hrnet);
     String label = name + ", " + net.config().describe();
     return new Method() {

@@ -44,13 +44,13 @@ public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
    */
   public static Priors load(TrainConfig cfg) throws IOException {
     HRNet hrnet = cfg.needsHrnet()
-        ? loadHrnet(cfg.path("hrnet.weights"), cfg.path("hrnet.config"), cfg.hrnetInputNorm()) : null;
+        ? loadHrnet(cfg.priorFiles().hrnetWeights(), cfg.priorFiles().hrnetConfig(), cfg.hrnetInputNorm()) : null;
     if (hrnet != null && cfg.model().semEnabled()) checkSemChannels(hrnet);
     Clip clip = null;
     ClipTokenizer tok = null;
     if (cfg.needsClip()) {
-      clip = loadClip(cfg.path("clip.weights"), cfg.path("clip.config"));
-      tok = loadTokenizer(cfg.path("clip.tokenizer"), cfg.path("clip.weights"));
+      clip = loadClip(cfg.priorFiles().clipWeights(), cfg.priorFiles().clipConfig());
+      tok = loadTokenizer(cfg.priorFiles().clipTokenizer(), cfg.priorFiles().clipWeights());
     }
     return new Priors(hrnet, clip, tok);
   }
@@ -74,9 +74,7 @@ public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
     } catch (IllegalArgumentException e) {
       throw PriorWeights.HRNET_W48_ADE20K.wrongModel(weights, e);
     }
-    // Not HRNet.freeze(): its recursive eval() can hit reclaimed Java peers (see ModuleModes).
-    ModuleModes.freeze(net);
-    return net.inputNorm(norm);
+    return net.freeze().inputNorm(norm);
   }
 
   /**
@@ -97,7 +95,7 @@ public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
     } catch (IllegalArgumentException e) {
       throw PriorWeights.CLIP_VIT_B16.wrongModel(weights, e);
     }
-    return ModuleModes.freeze(clip); // not Clip.freeze(): see ModuleModes
+    return clip.freeze();
   }
 
   /**

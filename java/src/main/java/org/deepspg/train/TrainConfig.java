@@ -12,25 +12,28 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import org.deepspg.data.DatasetLayouts;
+import org.deepspg.data.Split;
+import org.deepspg.io.ConfigValues;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.ops.EdgeOperator;
 
 /**
- * A training run's configuration: a properties file plus {@code key=value} command-line overrides, with presets for
- * the paper's ablations (Tables 2 and 3). Every key, its default and its meaning is in {@link #KEYS} (printed by
- * {@code deepspg train --help} and listed in {@code docs/training.md}).
+ * A training run's configuration: a properties file plus {@code key=value} command-line overrides, parsed once into
+ * typed settings grouped by concern ({@link #run()}, {@link #model()}, {@link #priorFiles()}, {@link #loss()},
+ * {@link #steps()}, {@link #optimizer()}, {@link #data()}, {@link #validation()}, {@link #output()}). Every key, its
+ * default and its meaning is in {@link #KEYS} (printed by {@code deepspg train --help} and listed in
+ * {@code docs/training.md}); this class is the only place that reads keys by name.
  *
  * <p><b>Resolution order</b> (later wins): built-in defaults → the {@code variant} preset → the {@code losses}
  * preset → every key written explicitly (file, then command line). So {@code variant=v1 loss.sem=0.05} is Variant 1
- * with a different λ3.
- *
- * <p><b>Variants</b> (Table 2, spec §4.6 ablation map):
+ * with a different λ3. The presets live in {@link TrainPresets}:
  * <pre>
  *   baseline   sem.enabled=false  loss.sem=0     loss.mul=0     c2f.enabled=false   (needs no weights)
  *   v1         sem.enabled=true   loss.sem=0.01  loss.mul=0     c2f.enabled=false   (needs HRNet)
@@ -41,7 +44,13 @@ import org.deepspg.ops.EdgeOperator;
  * {@code pix} (λ2=λ3=λ4=0), {@code pix+edge} (λ3=λ4=0), {@code pix+edge+sem} (λ4=0), {@code all} (defaults
  * λ = 1, 0.5, 0.01, 0.01).
  *
- * <p>Errors (unknown key, unparsable or out-of-range value) throw {@link IllegalArgumentException} naming the key.
+ * <p><b>Values</b>: booleans and enum-valued keys are read by {@link ConfigValues} (the parser the network
+ * configuration {@link DeepSPGConfig} shares): {@code true/false}, {@code on/off}, {@code yes/no}, {@code 1/0}; enum
+ * names case-insensitive. Errors (unknown key, unparsable or out-of-range value) throw one
+ * {@link IllegalArgumentException} naming the key and, for choices, the allowed values.
+ *
+ * <p><b>Text form</b>: {@link #toText()} / {@link #toProperties()} hold every resolved key as written (what
+ * {@code config.properties} and training checkpoints store); loading that text gives an equal configuration.
  */
 public final class TrainConfig {
   /**
@@ -53,7 +62,7 @@ public final class TrainConfig {
    */
   public record Key(String name, String defaultValue, String doc) {}
 
-  /** The ablation variants of Table 2. */
+  /** The ablation variants of Table 2 (presets {@link TrainPresets#VARIANT}; text {@code baseline}, {@code v1}...). */
   public enum Variant {
     /** No SEMs, λ3 = λ4 = 0, no C2F. */
     BASELINE,
@@ -65,23 +74,123 @@ public final class TrainConfig {
     V3
   }
 
-  /** Dataset layouts a config can ask for ({@code data.train.layout}). */
-  public enum DataLayout {
-    /** Detect (DatasetLayouts). */
-    AUTO,
-    /** LOL-v1: our485/eval15. */
-    LOL_V1,
-    /** LOL-v2 real-captured. */
-    LOL_V2_REAL,
-    /** LOL-v2 synthetic. */
-    LOL_V2_SYNTHETIC,
-    /** train|test/{low,high} (our synthesizer's output). */
-    SPLIT,
-    /** low/ + high/ in one folder (no split). */
-    FLAT,
-    /** Two explicit folders given by {@code data.*.low} and {@code data.*.high}. */
-    FOLDERS
+  /**
+   * Where the run happens and what it writes.
+   *
+   * @param dir {@code run.dir}: output folder
+   * @param seed {@code seed}
+   * @param threads {@code threads}: libtorch intra-op threads (0 = default)
+   * @param device {@code device}: "cpu" or "cuda"
+   */
+  public record Run(Path dir, long seed, int threads, String device) {}
+
+  /**
+   * The frozen prior networks' files.
+   *
+   * @param hrnetWeights {@code hrnet.weights} (null = not set)
+   * @param hrnetConfig {@code hrnet.config} (null = official W48 ADE20K topology)
+   * @param hrnetInputNorm {@code hrnet.input_norm}
+   * @param clipWeights {@code clip.weights} (null = not set)
+   * @param clipConfig {@code clip.config} (null = ViT-B/16)
+   * @param clipTokenizer {@code clip.tokenizer} (null = next to the CLIP weights)
+   */
+  public record PriorFiles(Path hrnetWeights, Path hrnetConfig, InputNorm hrnetInputNorm, Path clipWeights,
+      Path clipConfig, Path clipTokenizer) {}
+
+  /**
+   * The loss terms.
+   *
+   * @param weights {@code loss.pix}, {@code loss.edge}, {@code loss.sem}, {@code loss.mul}: λ1..λ4
+   * @param edgeOperator {@code loss.edge.operator}
+   * @param semTemperature {@code loss.sem.temperature}: T of L_sem
+   * @param lowText {@code loss.mul.low_text}: CLIP prompt t_L
+   * @param highText {@code loss.mul.high_text}: CLIP prompt t_H
+   */
+  public record LossSettings(Losses.Weights weights, EdgeOperator edgeOperator, double semTemperature,
+      String lowText, String highText) {}
+
+  /**
+   * How long and on what patches.
+   *
+   * @param epochs {@code epochs}
+   * @param patch {@code patch}: patch side when C2F is off
+   * @param batch {@code batch}: batch size when C2F is off
+   * @param c2fEnabled {@code c2f.enabled}
+   * @param c2fPatchScale {@code c2f.patch_scale}
+   * @param c2fBatchScale {@code c2f.batch_scale}
+   * @param maxSteps {@code max_steps} (0 = all epochs)
+   */
+  public record Steps(int epochs, int patch, int batch, boolean c2fEnabled, double c2fPatchScale,
+      double c2fBatchScale, long maxSteps) {
+    /** @return the patch/batch schedule over the epochs */
+    public CoarseToFine schedule() {
+      return c2fEnabled ? CoarseToFine.paper(epochs, c2fPatchScale, c2fBatchScale)
+          : CoarseToFine.fixed(epochs, patch, batch);
+    }
   }
+
+  /**
+   * Adam and its learning-rate schedule.
+   *
+   * @param lr {@code lr}: initial learning rate
+   * @param lrMin {@code lr.min}: final learning rate of the cosine decay
+   * @param warmupSteps {@code lr.warmup_steps}
+   * @param beta1 {@code adam.beta1}
+   * @param beta2 {@code adam.beta2}
+   * @param eps {@code adam.eps}
+   * @param gradClip {@code grad_clip}: global gradient-norm clip (0 = off)
+   */
+  public record Optimizer(double lr, double lrMin, long warmupSteps, double beta1, double beta2, double eps,
+      double gradClip) {}
+
+  /**
+   * One dataset ({@code data.train} or {@code data.val} with its {@code .layout}, {@code .low}, {@code .high}).
+   *
+   * @param key the root key, {@code data.train} or {@code data.val} (for messages)
+   * @param split the split a split layout contributes ({@code TRAIN} for data.train, {@code TEST} for data.val)
+   * @param root the dataset root (null = not set)
+   * @param layout the layout the root must have, or null to detect it ({@code auto}, and with {@code folders})
+   * @param folders whether the layout is {@code folders}: the pairs come from {@code low} and {@code high}
+   * @param low {@code .low} (null = not set)
+   * @param high {@code .high} (null = not set)
+   */
+  public record DataSource(String key, Split split, Path root, DatasetLayouts.Layout layout, boolean folders,
+      Path low, Path high) {}
+
+  /**
+   * The data pipeline.
+   *
+   * @param train {@code data.train*}
+   * @param val {@code data.val*}
+   * @param flips {@code data.augment.flips}
+   * @param rotations {@code data.augment.rotations}
+   * @param workers {@code data.workers}
+   * @param prefetch {@code data.prefetch}
+   * @param cacheMb {@code data.cache_mb}
+   */
+  public record Data(DataSource train, DataSource val, boolean flips, boolean rotations, int workers, int prefetch,
+      long cacheMb) {}
+
+  /**
+   * When and on what to validate.
+   *
+   * @param everyEpochs {@code val.every_epochs} (0 = never by epoch)
+   * @param everySteps {@code val.every_steps} (0 = off)
+   * @param maxImages {@code val.max_images} (0 = all)
+   * @param sampleCount {@code sample.count}: images in the sample grid
+   */
+  public record Validation(int everyEpochs, long everySteps, int maxImages, int sampleCount) {}
+
+  /**
+   * Checkpoints, logs and plots.
+   *
+   * @param checkpointEverySteps {@code checkpoint.every_steps}
+   * @param logEverySteps {@code log.every_steps}
+   * @param gradNormSteps {@code log.grad_norm_steps}
+   * @param plots {@code plots}
+   */
+  public record Output(long checkpointEverySteps, long logEverySteps, long gradNormSteps, boolean plots) {}
+
 
   private static final List<Key> KEY_LIST = List.of(
       new Key("run.dir", "runs/deepspg", "output folder: last.pth, best.pth, model_final.pth, metrics.jsonl, plots, samples"),
@@ -148,7 +257,6 @@ public final class TrainConfig {
       new Key("log.grad_norm_steps", "200", "log the per-term gradient norms w.r.t. X_out for the first N steps (spec §4 calibration)"),
       new Key("sample.count", "4", "validation images in the sample grid PNG (low / output / target rows)"),
       new Key("plots", "true", "refresh PNG charts (losses, lr, val PSNR/SSIM) at every validation"));
-
   /** All keys in documentation order. */
   public static final List<Key> KEYS = KEY_LIST;
 
@@ -163,13 +271,61 @@ public final class TrainConfig {
       DeepSPGConfig.KEY_SEM_SKF_RESIDUAL, DeepSPGConfig.KEY_SEM_FFN_EXPANSION, DeepSPGConfig.KEY_RETINEX_PRIOR);
 
   private final LinkedHashMap<String, String> values;
-  private final DeepSPGConfig model;
   private final Variant variant;
+  private final String lossPreset;
+  private final DeepSPGConfig model;
+  private final Run run;
+  private final PriorFiles priorFiles;
+  private final LossSettings loss;
+  private final Steps steps;
+  private final Optimizer optimizer;
+  private final Data data;
+  private final Validation validation;
+  private final Output output;
 
-  private TrainConfig(LinkedHashMap<String, String> values, DeepSPGConfig model, Variant variant) {
+  /** Parses every key of the resolved text once, in documentation order; errors name the key. */
+  private TrainConfig(LinkedHashMap<String, String> values, DeepSPGConfig model) {
     this.values = values;
     this.model = model;
-    this.variant = variant;
+    Values v = new Values(values);
+    this.variant = ConfigValues.enumValue("variant", TrainPresets.find(TrainPresets.VARIANT, v.text("variant")).name(),
+        Variant.class);
+    this.lossPreset = v.text("losses");
+    String run = v.text("run.dir");
+    if (run.isEmpty()) throw new IllegalArgumentException("config key 'run.dir' must not be empty");
+    String device = ConfigValues.oneOf("device", v.text("device"), List.of("cpu", "cuda"), s -> s);
+    this.run = new Run(Paths.get(run), v.intAtLeast("seed", Integer.MIN_VALUE), v.intAtLeast("threads", 0), device);
+    this.priorFiles = new PriorFiles(v.path("hrnet.weights"), v.path("hrnet.config"),
+        v.enumValue("hrnet.input_norm", InputNorm.class), v.path("clip.weights"), v.path("clip.config"),
+        v.path("clip.tokenizer"));
+    Losses.Weights w = new Losses.Weights(v.nonNegative("loss.pix"), v.nonNegative("loss.edge"),
+        v.nonNegative("loss.sem"), v.nonNegative("loss.mul"));
+    String low = v.text("loss.mul.low_text"), high = v.text("loss.mul.high_text");
+    if (low.isEmpty() || high.isEmpty()) {
+      throw new IllegalArgumentException("config keys 'loss.mul.low_text' and 'loss.mul.high_text' must not be empty");
+    }
+    this.loss = new LossSettings(w, v.enumValue("loss.edge.operator", EdgeOperator.class),
+        v.positive("loss.sem.temperature"), low, high);
+    int epochs = v.intAtLeast("epochs", 1);
+    int patch = v.intAtLeast("patch", 32);
+    if (patch % 32 != 0) throw new IllegalArgumentException("config key 'patch' must be a multiple of 32, got " + patch);
+    this.steps = new Steps(epochs, patch, v.intAtLeast("batch", 1), v.bool("c2f.enabled"),
+        v.positive("c2f.patch_scale"), v.positive("c2f.batch_scale"), v.longAtLeast("max_steps", 0));
+    double lr = v.positive("lr");
+    double min = v.nonNegative("lr.min");
+    if (min > lr) throw new IllegalArgumentException("config key 'lr.min' (" + min + ") must not exceed lr (" + lr + ")");
+    long warmup = v.longAtLeast("lr.warmup_steps", 0);
+    double b1 = v.nonNegative("adam.beta1"), b2 = v.nonNegative("adam.beta2");
+    if (b1 >= 1) throw new IllegalArgumentException("config key 'adam.beta1' must be in [0, 1), got " + b1);
+    if (b2 >= 1) throw new IllegalArgumentException("config key 'adam.beta2' must be in [0, 1), got " + b2);
+    this.optimizer = new Optimizer(lr, min, warmup, b1, b2, v.positive("adam.eps"), v.nonNegative("grad_clip"));
+    this.data = new Data(v.source("data.train", Split.TRAIN), v.source("data.val", Split.TEST),
+        v.bool("data.augment.flips"), v.bool("data.augment.rotations"), v.intAtLeast("data.workers", 0),
+        v.intAtLeast("data.prefetch", 1), v.longAtLeast("data.cache_mb", 0));
+    this.validation = new Validation(v.intAtLeast("val.every_epochs", 0), v.longAtLeast("val.every_steps", 0),
+        v.intAtLeast("val.max_images", 0), v.intAtLeast("sample.count", 0));
+    this.output = new Output(v.longAtLeast("checkpoint.every_steps", 0), v.longAtLeast("log.every_steps", 1),
+        v.longAtLeast("log.grad_norm_steps", 0), v.bool("plots"));
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -194,20 +350,20 @@ public final class TrainConfig {
     }
     LinkedHashMap<String, String> v = new LinkedHashMap<>();
     for (Key k : KEY_LIST) v.put(k.name, k.defaultValue);
-    Variant variant = parseVariant(ex.getOrDefault("variant", "v3"));
-    v.put("variant", variant.name().toLowerCase(Locale.ROOT));
-    applyVariant(v, variant);
+    TrainPresets.Preset variant = TrainPresets.find(TrainPresets.VARIANT, ex.getOrDefault("variant", "v3"));
+    v.putAll(variant.settings());
+    v.put("variant", variant.name());
     String losses = ex.getOrDefault("losses", "");
-    if (!losses.isEmpty()) applyLosses(v, losses);
+    if (!losses.isEmpty()) {
+      TrainPresets.Preset lp = TrainPresets.find(TrainPresets.LOSSES, losses);
+      v.putAll(lp.settings());
+      ex.put("losses", lp.name());
+    }
+    ex.remove("variant");
     v.putAll(ex);
     // The network: size defaults, then explicit model keys.
-    String size = v.get("model.size").toLowerCase(Locale.ROOT);
-    DeepSPGConfig base = switch (size) {
-      case "s" -> DeepSPGConfig.s();
-      case "l" -> DeepSPGConfig.l();
-      default -> throw new IllegalArgumentException("config key 'model.size' must be s or l, got '" + size + "'");
-    };
-    Properties mp = base.toProperties();
+    DeepSPGConfig.Size size = ConfigValues.enumValue("model.size", v.get("model.size"), DeepSPGConfig.Size.class);
+    Properties mp = DeepSPGConfig.of(size).toProperties();
     for (String mk : MODEL_KEYS) {
       String val = v.get(mk);
       if (val != null && !val.isEmpty()) mp.setProperty(mk, val);
@@ -218,10 +374,27 @@ public final class TrainConfig {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("model config: " + e.getMessage(), e);
     }
-    for (String mk : MODEL_KEYS) v.put(mk, model.toProperties().getProperty(mk));
-    TrainConfig c = new TrainConfig(v, model, variant);
-    c.validate();
-    return c;
+    Properties resolved = model.toProperties();
+    for (String mk : MODEL_KEYS) v.put(mk, resolved.getProperty(mk));
+    return new TrainConfig(v, model);
+  }
+
+  /**
+   * The configuration a training checkpoint (or a run's {@code config.properties}) stores: the known keys of
+   * {@code stored} resolved as by {@link #fromProperties}; other entries (the run position {@code state.*}) are
+   * ignored.
+   *
+   * @param stored the checkpoint's metadata
+   * @return the configuration
+   * @throws IllegalArgumentException on a bad stored value, naming the key
+   */
+  public static TrainConfig fromStored(Properties stored) {
+    Properties p = new Properties();
+    for (String k : BY_NAME.keySet()) {
+      String v = stored.getProperty(k);
+      if (v != null) p.setProperty(k, v);
+    }
+    return fromProperties(p);
   }
 
   /**
@@ -292,7 +465,8 @@ public final class TrainConfig {
     Properties p = toProperties();
     for (String k : more.stringPropertyNames()) {
       String val = more.getProperty(k).trim();
-      if ((k.equals("variant") || k.equals("losses")) && !val.equalsIgnoreCase(p.getProperty(k, ""))) {
+      boolean selector = k.equals(TrainPresets.VARIANT) || k.equals(TrainPresets.LOSSES);
+      if (selector && !presetName(k, val).equals(presetName(k, p.getProperty(k, "")))) {
         throw new IllegalArgumentException("config key '" + k + "' cannot change on resume (stored: '"
             + p.getProperty(k, "") + "', given: '" + val + "'); set the individual switches instead");
       }
@@ -301,300 +475,165 @@ public final class TrainConfig {
     return fromProperties(p);
   }
 
-  private static void applyVariant(Map<String, String> v, Variant variant) {
-    switch (variant) {
-      case BASELINE -> {
-        v.put(DeepSPGConfig.KEY_SEM_ENABLED, "false");
-        v.put("loss.sem", "0");
-        v.put("loss.mul", "0");
-        v.put("c2f.enabled", "false");
-      }
-      case V1 -> {
-        v.put(DeepSPGConfig.KEY_SEM_ENABLED, "true");
-        v.put("loss.mul", "0");
-        v.put("c2f.enabled", "false");
-      }
-      case V2 -> {
-        v.put(DeepSPGConfig.KEY_SEM_ENABLED, "true");
-        v.put("c2f.enabled", "false");
-      }
-      case V3 -> {
-        v.put(DeepSPGConfig.KEY_SEM_ENABLED, "true");
-        v.put("c2f.enabled", "true");
-      }
-    }
-  }
-
-  private static void applyLosses(Map<String, String> v, String preset) {
-    String p = preset.toLowerCase(Locale.ROOT).replace(" ", "");
-    v.put("loss.pix", BY_NAME.get("loss.pix").defaultValue);
-    v.put("loss.edge", BY_NAME.get("loss.edge").defaultValue);
-    v.put("loss.sem", BY_NAME.get("loss.sem").defaultValue);
-    v.put("loss.mul", BY_NAME.get("loss.mul").defaultValue);
-    switch (p) {
-      case "pix" -> {
-        v.put("loss.edge", "0");
-        v.put("loss.sem", "0");
-        v.put("loss.mul", "0");
-      }
-      case "pix+edge" -> {
-        v.put("loss.sem", "0");
-        v.put("loss.mul", "0");
-      }
-      case "pix+edge+sem" -> v.put("loss.mul", "0");
-      case "all" -> { }
-      default -> throw new IllegalArgumentException("config key 'losses' must be pix, pix+edge, pix+edge+sem or all, got '"
-          + preset + "'");
-    }
-    v.put("losses", p);
-  }
-
-  private static Variant parseVariant(String s) {
-    String t = s.trim().toLowerCase(Locale.ROOT);
-    return switch (t) {
-      case "baseline" -> Variant.BASELINE;
-      case "v1", "variant1" -> Variant.V1;
-      case "v2", "variant2" -> Variant.V2;
-      case "v3", "variant3", "full" -> Variant.V3;
-      default -> throw new IllegalArgumentException("config key 'variant' must be baseline, v1, v2 or v3, got '" + s + "'");
-    };
-  }
-
-  /** Parses every typed key once so that errors surface at load time, naming the key. */
-  private void validate() {
-    intAtLeast("seed", Integer.MIN_VALUE);
-    intAtLeast("threads", 0);
-    device();
-    edgeOperator();
-    hrnetInputNorm();
-    for (String k : new String[] {"loss.pix", "loss.edge", "loss.sem", "loss.mul"}) nonNegative(k);
-    positive("loss.sem.temperature");
-    intAtLeast("epochs", 1);
-    int patch = intAtLeast("patch", 32);
-    if (patch % 32 != 0) throw new IllegalArgumentException("config key 'patch' must be a multiple of 32, got " + patch);
-    intAtLeast("batch", 1);
-    bool("c2f.enabled");
-    positive("c2f.patch_scale");
-    positive("c2f.batch_scale");
-    double lr = positive("lr");
-    double min = nonNegative("lr.min");
-    if (min > lr) throw new IllegalArgumentException("config key 'lr.min' (" + min + ") must not exceed lr (" + lr + ")");
-    longAtLeast("lr.warmup_steps", 0);
-    double b1 = nonNegative("adam.beta1"), b2 = nonNegative("adam.beta2");
-    if (b1 >= 1) throw new IllegalArgumentException("config key 'adam.beta1' must be in [0, 1), got " + b1);
-    if (b2 >= 1) throw new IllegalArgumentException("config key 'adam.beta2' must be in [0, 1), got " + b2);
-    positive("adam.eps");
-    nonNegative("grad_clip");
-    longAtLeast("max_steps", 0);
-    dataLayout("data.train.layout");
-    dataLayout("data.val.layout");
-    bool("data.augment.flips");
-    bool("data.augment.rotations");
-    intAtLeast("data.workers", 0);
-    intAtLeast("data.prefetch", 1);
-    longAtLeast("data.cache_mb", 0);
-    intAtLeast("val.every_epochs", 0);
-    longAtLeast("val.every_steps", 0);
-    intAtLeast("val.max_images", 0);
-    longAtLeast("checkpoint.every_steps", 0);
-    longAtLeast("log.every_steps", 1);
-    longAtLeast("log.grad_norm_steps", 0);
-    intAtLeast("sample.count", 0);
-    bool("plots");
-    if (get("run.dir").isEmpty()) throw new IllegalArgumentException("config key 'run.dir' must not be empty");
-    if (get("loss.mul.low_text").isEmpty() || get("loss.mul.high_text").isEmpty()) {
-      throw new IllegalArgumentException("config keys 'loss.mul.low_text' and 'loss.mul.high_text' must not be empty");
-    }
+  /** The canonical name of a preset value ("" stays ""), so that aliases ({@code full} = {@code v3}) compare equal. */
+  private static String presetName(String selector, String value) {
+    return value.isBlank() ? "" : TrainPresets.find(selector, value).name();
   }
 
   // ------------------------------------------------------------------------------------------------------------
-  // Typed accessors
+  // Typed settings
 
   /** @return the resolved ablation variant */
   public Variant variant() {
     return variant;
   }
 
-  /** @return the network configuration */
+  /** @return the {@code losses} preset's name ("" = none: the λs come from the variant and the explicit keys) */
+  public String lossPreset() {
+    return lossPreset;
+  }
+
+  /** @return the network configuration ({@code model.size} and the keys of {@link DeepSPGConfig}) */
   public DeepSPGConfig model() {
     return model;
   }
 
-  /**
-   * @param key a key of {@link #KEYS}
-   * @return its resolved text ("" when unset)
-   */
-  public String get(String key) {
-    String v = values.get(key);
-    if (v == null) throw new IllegalArgumentException("unknown config key '" + key + "'");
-    return v;
+  /** @return run folder, seed, threads, device */
+  public Run run() {
+    return run;
   }
 
-  /** @return output folder */
+  /** @return the HRNet and CLIP files */
+  public PriorFiles priorFiles() {
+    return priorFiles;
+  }
+
+  /** @return loss weights, edge operator, L_sem temperature, CLIP prompts */
+  public LossSettings loss() {
+    return loss;
+  }
+
+  /** @return epochs, patches, batches, coarse-to-fine, step limit */
+  public Steps steps() {
+    return steps;
+  }
+
+  /** @return Adam, learning-rate schedule, gradient clipping */
+  public Optimizer optimizer() {
+    return optimizer;
+  }
+
+  /** @return datasets, augmentation, decoding threads and cache */
+  public Data data() {
+    return data;
+  }
+
+  /** @return validation cadence and size */
+  public Validation validation() {
+    return validation;
+  }
+
+  /** @return checkpoint and log cadence, plots */
+  public Output output() {
+    return output;
+  }
+
+  /** @return output folder ({@code run().dir()}) */
   public Path runDir() {
-    return Paths.get(get("run.dir"));
+    return run.dir();
   }
 
-  /** @return seed */
+  /** @return seed ({@code run().seed()}) */
   public long seed() {
-    return Long.parseLong(get("seed"));
+    return run.seed();
   }
 
-  /** @return libtorch threads (0 = default) */
+  /** @return libtorch threads, 0 = default ({@code run().threads()}) */
   public int threads() {
-    return Integer.parseInt(get("threads"));
+    return run.threads();
   }
 
-  /** @return "cpu" or "cuda" */
+  /** @return "cpu" or "cuda" ({@code run().device()}) */
   public String device() {
-    String d = get("device").toLowerCase(Locale.ROOT);
-    if (!d.equals("cpu") && !d.equals("cuda")) {
-      throw new IllegalArgumentException("config key 'device' must be cpu or cuda, got '" + d + "'");
-    }
-    return d;
+    return run.device();
   }
 
-  /** @return the loss weights λ1..λ4 */
+  /** @return the loss weights λ1..λ4 ({@code loss().weights()}) */
   public Losses.Weights lossWeights() {
-    return new Losses.Weights(dbl("loss.pix"), dbl("loss.edge"), dbl("loss.sem"), dbl("loss.mul"));
+    return loss.weights();
   }
 
-  /** @return edge operator */
+  /** @return edge operator ({@code loss().edgeOperator()}) */
   public EdgeOperator edgeOperator() {
-    String s = get("loss.edge.operator").toLowerCase(Locale.ROOT);
-    return switch (s) {
-      case "diff" -> EdgeOperator.DIFF;
-      case "sobel" -> EdgeOperator.SOBEL;
-      default -> throw new IllegalArgumentException("config key 'loss.edge.operator' must be diff or sobel, got '" + s + "'");
-    };
+    return loss.edgeOperator();
   }
 
-  /** @return T of L_sem */
+  /** @return T of L_sem ({@code loss().semTemperature()}) */
   public double semTemperature() {
-    return dbl("loss.sem.temperature");
+    return loss.semTemperature();
   }
 
-  /** @return HRNet input normalisation */
+  /** @return HRNet input normalisation ({@code priorFiles().hrnetInputNorm()}) */
   public InputNorm hrnetInputNorm() {
-    String s = get("hrnet.input_norm").toLowerCase(Locale.ROOT);
-    return switch (s) {
-      case "imagenet" -> InputNorm.IMAGENET;
-      case "none" -> InputNorm.NONE;
-      default -> throw new IllegalArgumentException("config key 'hrnet.input_norm' must be imagenet or none, got '" + s + "'");
-    };
+    return priorFiles.hrnetInputNorm();
   }
 
   /** @return whether the run needs HRNet (SEMs on, or λ3 &gt; 0) */
   public boolean needsHrnet() {
-    return model.semEnabled() || dbl("loss.sem") > 0;
+    return model.semEnabled() || loss.weights().sem() > 0;
   }
 
   /** @return whether the run needs CLIP (λ4 &gt; 0) */
   public boolean needsClip() {
-    return dbl("loss.mul") > 0;
+    return loss.weights().mul() > 0;
   }
 
-  /**
-   * @param key a path key
-   * @return the path, or null when empty
-   */
-  public Path path(String key) {
-    String s = get(key);
-    return s.isEmpty() ? null : Paths.get(s);
-  }
-
-  /** @return whether coarse-to-fine is on */
+  /** @return whether coarse-to-fine is on ({@code steps().c2fEnabled()}) */
   public boolean c2fEnabled() {
-    return bool("c2f.enabled");
+    return steps.c2fEnabled();
   }
 
-  /** @return the patch/batch schedule over the epochs */
+  /** @return the patch/batch schedule over the epochs ({@code steps().schedule()}) */
   public CoarseToFine schedule() {
-    int epochs = Integer.parseInt(get("epochs"));
-    return c2fEnabled()
-        ? CoarseToFine.paper(epochs, dbl("c2f.patch_scale"), dbl("c2f.batch_scale"))
-        : CoarseToFine.fixed(epochs, Integer.parseInt(get("patch")), Integer.parseInt(get("batch")));
+    return steps.schedule();
   }
 
   /**
-   * @param key a numeric key
-   * @return its value
+   * The training settings an exported weights file records next to the network configuration: {@code variant}
+   * (canonical preset name) and {@code hrnet.input_norm} (what the HRNet features fed to the SEMs were normalised
+   * with; {@code ModelFiles} reads it back).
+   *
+   * @return the two keys with their canonical text
    */
-  public double dbl(String key) {
-    try {
-      return Double.parseDouble(get(key));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("config key '" + key + "' must be a number, got '" + get(key) + "'", e);
-    }
+  public Properties weightsMetadata() {
+    Properties p = new Properties();
+    p.setProperty("hrnet.input_norm", ConfigValues.text(priorFiles.hrnetInputNorm()));
+    p.setProperty("variant", ConfigValues.text(variant));
+    return p;
   }
 
   /**
-   * @param key an integer key
-   * @return its value
+   * Equal when every typed setting is equal (so {@code lr=3e-4} and {@code lr=0.0003} give equal configurations).
+   *
+   * @param o another object
+   * @return whether it is an equal configuration
    */
-  public long lng(String key) {
-    try {
-      return Long.parseLong(get(key));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("config key '" + key + "' must be an integer, got '" + get(key) + "'", e);
-    }
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TrainConfig c && variant == c.variant && lossPreset.equals(c.lossPreset)
+        && model.equals(c.model) && run.equals(c.run) && priorFiles.equals(c.priorFiles) && loss.equals(c.loss)
+        && steps.equals(c.steps) && optimizer.equals(c.optimizer) && data.equals(c.data)
+        && validation.equals(c.validation) && output.equals(c.output);
   }
 
-  /**
-   * @param key a boolean key
-   * @return its value
-   */
-  public boolean bool(String key) {
-    String s = get(key).toLowerCase(Locale.ROOT);
-    if (s.equals("true") || s.equals("yes") || s.equals("on") || s.equals("1")) return true;
-    if (s.equals("false") || s.equals("no") || s.equals("off") || s.equals("0")) return false;
-    throw new IllegalArgumentException("config key '" + key + "' must be true or false, got '" + get(key) + "'");
+  @Override
+  public int hashCode() {
+    return Objects.hash(variant, lossPreset, model, run, priorFiles, loss, steps, optimizer, data, validation, output);
   }
 
-  /**
-   * @param key "data.train.layout" or "data.val.layout"
-   * @return the layout
-   */
-  public DataLayout dataLayout(String key) {
-    String s = get(key).toUpperCase(Locale.ROOT).replace('-', '_');
-    try {
-      return DataLayout.valueOf(s);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("config key '" + key
-          + "' must be auto, lol-v1, lol-v2-real, lol-v2-synthetic, split, flat or folders, got '" + get(key) + "'", e);
-    }
-  }
-
-  private double positive(String key) {
-    double d = dbl(key);
-    if (!(d > 0) || Double.isInfinite(d)) {
-      throw new IllegalArgumentException("config key '" + key + "' must be a finite number > 0, got '" + get(key) + "'");
-    }
-    return d;
-  }
-
-  private double nonNegative(String key) {
-    double d = dbl(key);
-    if (!(d >= 0) || Double.isInfinite(d)) {
-      throw new IllegalArgumentException("config key '" + key + "' must be a finite number >= 0, got '" + get(key) + "'");
-    }
-    return d;
-  }
-
-  private int intAtLeast(String key, int min) {
-    long v = lng(key);
-    if (v < min || v > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("config key '" + key + "' must be an integer >= " + min + ", got '" + get(key) + "'");
-    }
-    return (int) v;
-  }
-
-  private long longAtLeast(String key, long min) {
-    long v = lng(key);
-    if (v < min) {
-      throw new IllegalArgumentException("config key '" + key + "' must be an integer >= " + min + ", got '" + get(key) + "'");
-    }
-    return v;
+  @Override
+  public String toString() {
+    return "TrainConfig" + nonDefaults();
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -671,5 +710,95 @@ public final class TrainConfig {
   /** @return names of all keys */
   public static List<String> keyNames() {
     return new ArrayList<>(BY_NAME.keySet());
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Parsing of the resolved text: the only place keys are read by name
+
+  /** Typed reads of resolved values; every error names the key. */
+  private record Values(Map<String, String> map) {
+    String text(String key) {
+      String v = map.get(key);
+      if (v == null) throw new IllegalStateException("no config key '" + key + "' in KEYS");
+      return v;
+    }
+
+    Path path(String key) {
+      String s = text(key);
+      return s.isEmpty() ? null : Paths.get(s);
+    }
+
+    boolean bool(String key) {
+      return ConfigValues.bool(key, text(key));
+    }
+
+    <E extends Enum<E>> E enumValue(String key, Class<E> type) {
+      return ConfigValues.enumValue(key, text(key), type);
+    }
+
+    double dbl(String key) {
+      try {
+        return Double.parseDouble(text(key));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("config key '" + key + "' must be a number, got '" + text(key) + "'", e);
+      }
+    }
+
+    long lng(String key) {
+      try {
+        return Long.parseLong(text(key));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("config key '" + key + "' must be an integer, got '" + text(key) + "'", e);
+      }
+    }
+
+    double positive(String key) {
+      double d = dbl(key);
+      if (!(d > 0) || Double.isInfinite(d)) {
+        throw new IllegalArgumentException("config key '" + key + "' must be a finite number > 0, got '" + text(key)
+            + "'");
+      }
+      return d;
+    }
+
+    double nonNegative(String key) {
+      double d = dbl(key);
+      if (!(d >= 0) || Double.isInfinite(d)) {
+        throw new IllegalArgumentException("config key '" + key + "' must be a finite number >= 0, got '" + text(key)
+            + "'");
+      }
+      return d;
+    }
+
+    int intAtLeast(String key, int min) {
+      long v = lng(key);
+      if (v < min || v > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("config key '" + key + "' must be an integer >= " + min + ", got '"
+            + text(key) + "'");
+      }
+      return (int) v;
+    }
+
+    long longAtLeast(String key, long min) {
+      long v = lng(key);
+      if (v < min) {
+        throw new IllegalArgumentException("config key '" + key + "' must be an integer >= " + min + ", got '"
+            + text(key) + "'");
+      }
+      return v;
+    }
+
+    /** {@code prefix}, {@code prefix.layout} (auto | a {@link DatasetLayouts.Layout#key()} | folders), .low, .high. */
+    DataSource source(String prefix, Split split) {
+      String key = prefix + ".layout";
+      List<String> names = new ArrayList<>(List.of("auto"));
+      for (DatasetLayouts.Layout l : DatasetLayouts.Layout.values()) names.add(l.key());
+      names.add("folders");
+      String name = ConfigValues.oneOf(key, text(key), names, s -> s);
+      DatasetLayouts.Layout layout = null;
+      for (DatasetLayouts.Layout l : DatasetLayouts.Layout.values()) if (l.key().equals(name)) layout = l;
+      return new DataSource(prefix, split, path(prefix), layout, name.equals("folders"), path(prefix + ".low"),
+          path(prefix + ".high"));
+    }
   }
 }

@@ -32,6 +32,7 @@ import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
 import org.deepspg.io.AtomicFile;
+import org.deepspg.io.ConfigValues;
 import org.deepspg.io.ProgressBar;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.io.LoadOptions;
@@ -149,7 +150,7 @@ public final class Trainer implements AutoCloseable {
     }
     torch.manual_seed(cfg.seed());
     this.model = new DeepSPG(cfg.model());
-    if (!cfg.device().equals("cpu")) { // Module.to recurses through Java peers (see ModuleModes): only when needed
+    if (!cfg.device().equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed
       model.to(device, false);
       if (priors.hrnet() != null) priors.hrnet().to(device, false);
       if (priors.clip() != null) priors.clip().to(device, false);
@@ -163,9 +164,9 @@ public final class Trainer implements AutoCloseable {
       params.put(d.get(i).key().getString(), own);
     }
     this.paramVec = new TensorVector(params.values().toArray(new Tensor[0]));
-    this.adam = new Adam(params, cfg.dbl("adam.beta1"), cfg.dbl("adam.beta2"), cfg.dbl("adam.eps"));
+    this.adam = new Adam(params, cfg.optimizer().beta1(), cfg.optimizer().beta2(), cfg.optimizer().eps());
     this.losses = new Losses(cfg.lossWeights(), cfg.edgeOperator(), priors.hrnet(), cfg.semTemperature(),
-        priors.clip(), priors.tokenizer(), cfg.get("loss.mul.low_text"), cfg.get("loss.mul.high_text"));
+        priors.clip(), priors.tokenizer(), cfg.loss().lowText(), cfg.loss().highText());
   }
 
   /**
@@ -200,12 +201,7 @@ public final class Trainer implements AutoCloseable {
       throw new IllegalArgumentException(checkpoint + " is not a DeepSPG training checkpoint (state.format="
           + ld.meta().getProperty("state.format") + "); weights-only files cannot be resumed");
     }
-    Properties stored = new Properties();
-    for (String k : TrainConfig.keyNames()) {
-      String v = ld.meta().getProperty(k);
-      if (v != null) stored.setProperty(k, v);
-    }
-    TrainConfig cfg = TrainConfig.fromProperties(stored).with(overrides == null ? new Properties() : overrides);
+    TrainConfig cfg = TrainConfig.fromStored(ld.meta()).with(overrides == null ? new Properties() : overrides);
     Trainer t = new Trainer(cfg, priors != null ? priors : Priors.load(cfg), dp);
     t.restore(ld);
     return t;
@@ -271,7 +267,7 @@ public final class Trainer implements AutoCloseable {
    */
   public StepStats trainStep(Tensor low, Tensor high, double lr, boolean termGradNorms) {
     if (!trainingMode) {
-      ModuleModes.setTraining(model, true);
+      model.train(true);
       trainingMode = true;
     }
     adam.zeroGrad();
@@ -290,7 +286,7 @@ public final class Trainer implements AutoCloseable {
     double[] gn = termGradNorms ? losses.gradNorms(t, out) : null;
     t.total().backward();
     dp.averageGradients(paramVec);
-    double clip = cfg.dbl("grad_clip");
+    double clip = cfg.optimizer().gradClip();
     double norm = clip > 0 ? torch.clip_grad_norm_(paramVec, clip, 2.0, false) : gradNorm();
     adam.step(lr);
     return new StepStats(v, norm, gn, lr, (int) low.size(0) * dp.world(), (int) low.size(2));
@@ -328,8 +324,8 @@ public final class Trainer implements AutoCloseable {
    */
   public Result run() throws IOException {
     // The data first: a missing or empty dataset is reported before anything is created on disk.
-    PairedDataset.Options dopt = PairedDataset.Options.DEFAULT.withCache(cfg.lng("data.cache_mb") << 20);
-    PairedDataset train = openDataset(cfg, "data.train", dopt);
+    PairedDataset.Options dopt = PairedDataset.Options.DEFAULT.withCache(cfg.data().cacheMb() << 20);
+    PairedDataset train = openDataset(cfg.data().train(), dopt);
     if (train == null) throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
     boolean leader = dp.isLeader();
     PairedDataset val = leader ? openValidation(train, dopt) : null; // rank 0 validates
@@ -344,15 +340,16 @@ public final class Trainer implements AutoCloseable {
     dp.broadcast(paramVec); // rank 0's weights for all: they agree already (same seed, same checkpoint); now surely
     long total = 0;
     for (CoarseToFine.Stage s : sched.stages()) total += (long) s.epochs() * (pairs / Math.min(s.batch(), pairs));
-    LrSchedule lrs = new LrSchedule(cfg.dbl("lr"), cfg.dbl("lr.min"), total, cfg.lng("lr.warmup_steps"));
-    long maxSteps = cfg.lng("max_steps");
+    LrSchedule lrs = new LrSchedule(cfg.optimizer().lr(), cfg.optimizer().lrMin(), total,
+        cfg.optimizer().warmupSteps());
+    long maxSteps = cfg.steps().maxSteps();
     long stopAt = maxSteps > 0 ? Math.min(total, maxSteps) : total;
-    long logEvery = cfg.lng("log.every_steps"), gnSteps = cfg.lng("log.grad_norm_steps");
-    long valSteps = cfg.lng("val.every_steps"), ckptSteps = cfg.lng("checkpoint.every_steps");
-    int valEpochs = (int) cfg.lng("val.every_epochs");
+    long logEvery = cfg.output().logEverySteps(), gnSteps = cfg.output().gradNormSteps();
+    long valSteps = cfg.validation().everySteps(), ckptSteps = cfg.output().checkpointEverySteps();
+    int valEpochs = cfg.validation().everyEpochs();
     console.printf(Locale.ROOT, "deepspg train: %s, variant %s, %s; %d training pairs, %s validation; %d epochs, %d steps"
-        + " in total%s; run dir %s%n", model.config().describe(), cfg.get("variant"), describeLosses(), pairs,
-        val == null ? "no" : val.size() + " pairs of", sched.lastEpoch(), total,
+        + " in total%s; run dir %s%n", model.config().describe(), ConfigValues.text(cfg.variant()), describeLosses(),
+        pairs, val == null ? "no" : val.size() + " pairs of", sched.lastEpoch(), total,
         stopAt < total ? " (stopping at max_steps=" + stopAt + ")" : "", dir);
     if (resumed) console.printf(Locale.ROOT, "resuming at step %d (epoch %d, batch %d)%n", step, epoch, batchInEpoch);
     if (dp.distributed()) {
@@ -362,9 +359,8 @@ public final class Trainer implements AutoCloseable {
 
     double lastPsnr = Double.NaN;
     try (MetricsLog metrics = leader ? new MetricsLog(dir.resolve("metrics.jsonl"), resumed ? step : -1) : null;
-        PairLoader loader = new PairLoader(train, new PairAugment(cfg.bool("data.augment.flips"),
-            cfg.bool("data.augment.rotations")), cfg.seed(), (int) cfg.lng("data.workers"),
-            (int) cfg.lng("data.prefetch"))) {
+        PairLoader loader = new PairLoader(train, new PairAugment(cfg.data().flips(), cfg.data().rotations()),
+            cfg.seed(), cfg.data().workers(), cfg.data().prefetch())) {
       Csv csv = leader ? new Csv(dir.resolve("metrics.csv"), metrics) : null;
       ProgressBar bar = new ProgressBar(console, "train", stopAt, step, 10.0); // plain lines in logs
       long lastSaved = resumed ? step : -1;
@@ -415,7 +411,7 @@ public final class Trainer implements AutoCloseable {
       }
       bar.finish();
       if (leader && lastSaved != step) TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
-      if (leader && cfg.bool("plots")) Plots.writeTrainingPlots(metrics, dir);
+      if (leader && cfg.output().plots()) Plots.writeTrainingPlots(metrics, dir);
     }
     Path fin = dir.resolve("model_final.pth");
     if (leader) TrainCheckpoint.exportWeights(fin, model, weightsMeta());
@@ -471,12 +467,12 @@ public final class Trainer implements AutoCloseable {
   private double validate(PairedDataset val, MetricsLog metrics, int ep) throws IOException {
     long t0 = System.nanoTime();
     int n = val.size();
-    int limit = (int) cfg.lng("val.max_images");
+    int limit = cfg.validation().maxImages();
     if (limit > 0) n = Math.min(n, limit);
-    int nSamples = Math.min(n, (int) cfg.lng("sample.count"));
+    int nSamples = Math.min(n, cfg.validation().sampleCount());
     List<Image[]> samples = new ArrayList<>();
     double[] sum = new double[4];
-    ModuleModes.setTraining(model, false);
+    model.train(false);
     trainingMode = false;
     try {
       PaddedInference inf = new PaddedInference(model, priors.hrnet());
@@ -497,7 +493,7 @@ public final class Trainer implements AutoCloseable {
         if (i < nSamples) samples.add(new Image[] {l.low(), Image.of(w, h, pred), l.high()});
       }
     } finally {
-      ModuleModes.setTraining(model, true);
+      model.train(true);
       trainingMode = true;
     }
     double psnr = sum[0] / n;
@@ -522,7 +518,7 @@ public final class Trainer implements AutoCloseable {
       Images.writeAtomic(SampleGrid.compose(samples, 192), dir.resolve("samples")
           .resolve(String.format(Locale.ROOT, "step_%08d.png", step)));
     }
-    if (cfg.bool("plots")) Plots.writeTrainingPlots(metrics, dir);
+    if (cfg.output().plots()) Plots.writeTrainingPlots(metrics, dir);
     console.printf(Locale.ROOT, "%nval step %d epoch %d: PSNR %.3f dB SSIM %.4f (GT-mean %.3f / %.4f) on %d images, best %.3f"
         + " at step %d%n", step, ep, psnr, sum[1] / n, sum[2] / n, sum[3] / n, n, bestPsnr, bestStep);
     return psnr;
@@ -551,8 +547,7 @@ public final class Trainer implements AutoCloseable {
   private Properties weightsMeta() {
     Properties p = model.config().toProperties();
     p.setProperty("format", WEIGHTS_FORMAT);
-    p.setProperty("hrnet.input_norm", cfg.get("hrnet.input_norm"));
-    p.setProperty("variant", cfg.get("variant"));
+    p.putAll(cfg.weightsMetadata());
     p.setProperty("state.step", Long.toString(step));
     return p;
   }
@@ -582,48 +577,39 @@ public final class Trainer implements AutoCloseable {
   /**
    * Opens {@code data.train} (split train) or {@code data.val} (split test) as configured.
    *
-   * @param cfg configuration
-   * @param prefix "data.train" or "data.val"
+   * @param src {@code cfg.data().train()} or {@code cfg.data().val()}
    * @param opt dataset options
    * @return the dataset, or null when the root key is empty (and the layout is not {@code folders})
    * @throws IOException when folders cannot be listed
    */
-  public static PairedDataset openDataset(TrainConfig cfg, String prefix, PairedDataset.Options opt)
+  public static PairedDataset openDataset(TrainConfig.DataSource src, PairedDataset.Options opt)
       throws IOException {
-    TrainConfig.DataLayout layout = cfg.dataLayout(prefix + ".layout");
-    if (layout == TrainConfig.DataLayout.FOLDERS) {
-      Path low = cfg.path(prefix + ".low"), high = cfg.path(prefix + ".high");
+    String prefix = src.key();
+    if (src.folders()) {
+      Path low = src.low(), high = src.high();
       if (low == null || high == null) {
         throw new IllegalArgumentException("config keys '" + prefix + ".low' and '" + prefix
             + ".high' are needed with " + prefix + ".layout=folders");
       }
       return PairedDataset.fromFolders(low, high, opt);
     }
-    Path root = cfg.path(prefix);
+    Path root = src.root();
     if (root == null) return null;
     DatasetLayouts.Layout found = DatasetLayouts.detect(root);
-    DatasetLayouts.Layout want = switch (layout) {
-      case LOL_V1 -> DatasetLayouts.Layout.LOL_V1;
-      case LOL_V2_REAL -> DatasetLayouts.Layout.LOL_V2_REAL;
-      case LOL_V2_SYNTHETIC -> DatasetLayouts.Layout.LOL_V2_SYNTHETIC;
-      case SPLIT -> DatasetLayouts.Layout.SPLIT_FOLDERS;
-      case FLAT -> DatasetLayouts.Layout.FLAT;
-      default -> found;
-    };
+    DatasetLayouts.Layout want = src.layout() == null ? found : src.layout();
     if (want != found) {
-      throw new IllegalArgumentException("config key '" + prefix + ".layout' says " + layout + " but " + root
+      throw new IllegalArgumentException("config key '" + prefix + ".layout' says " + want + " but " + root
           + " looks like " + found);
     }
-    Split split = found == DatasetLayouts.Layout.FLAT ? Split.ALL
-        : prefix.equals("data.train") ? Split.TRAIN : Split.TEST;
+    Split split = found == DatasetLayouts.Layout.FLAT ? Split.ALL : src.split();
     return DatasetLayouts.open(root, split, opt);
   }
 
   private PairedDataset openValidation(PairedDataset train, PairedDataset.Options opt) throws IOException {
-    PairedDataset v = openDataset(cfg, "data.val", opt);
+    PairedDataset v = openDataset(cfg.data().val(), opt);
     if (v != null) return v;
-    Path root = cfg.path("data.train");
-    if (root == null || cfg.dataLayout("data.train.layout") == TrainConfig.DataLayout.FOLDERS) return null;
+    Path root = cfg.data().train().root();
+    if (root == null || cfg.data().train().folders()) return null;
     try {
       if (DatasetLayouts.detect(root) == DatasetLayouts.Layout.FLAT) return null;
       return DatasetLayouts.open(root, Split.TEST, opt);

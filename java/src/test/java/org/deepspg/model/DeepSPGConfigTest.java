@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Properties;
-import org.deepspg.nn.RetinexPrior;
+import org.deepspg.ops.PriorMode;
 import org.junit.jupiter.api.Test;
 
 /** Presets, validation and the properties text form of {@link DeepSPGConfig}. */
@@ -24,7 +24,7 @@ class DeepSPGConfigTest {
     assertTrue(s.semEnabled());
     assertFalse(s.semQDense() || s.semSharedLn() || s.semSkfResidual());
     assertEquals(2.0, s.semFfnExpansion());
-    assertEquals(RetinexPrior.MEAN, s.retinexPrior());
+    assertEquals(PriorMode.MEAN, s.retinexPrior());
     assertEquals(40, DeepSPGConfig.l().channels());
     DeepSPGConfig b = DeepSPGConfig.baseline(DeepSPGConfig.Size.L);
     assertEquals(40, b.channels());
@@ -35,7 +35,7 @@ class DeepSPGConfigTest {
   @Test
   void propertiesRoundTrip() {
     DeepSPGConfig c = DeepSPGConfig.l().withBlocks(1, 2, 3).withSemQDense(true).withSemSharedLn(true)
-        .withSemSkfResidual(true).withSemFfnExpansion(2.66).withRetinexPrior(RetinexPrior.MAX);
+        .withSemSkfResidual(true).withSemFfnExpansion(2.66).withRetinexPrior(PriorMode.MAX);
     assertEquals(c, DeepSPGConfig.fromProperties(c.toProperties()));
     assertEquals(c, DeepSPGConfig.fromText(c.toText()));
     assertEquals("1,2,3", c.toProperties().getProperty("model.blocks"));
@@ -60,9 +60,24 @@ class DeepSPGConfigTest {
     assertThrows(IllegalArgumentException.class, () -> DeepSPGConfig.fromText("model.channels=22"));
     assertThrows(IllegalArgumentException.class, () -> DeepSPGConfig.fromText("model.blocks=2,2"));
     assertThrows(IllegalArgumentException.class, () -> DeepSPGConfig.fromText("model.blocks=2,-1,2"));
-    assertThrows(IllegalArgumentException.class, () -> DeepSPGConfig.fromText("sem.enabled=yes"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> DeepSPGConfig.fromText("sem.enabled=maybe"));
+    assertTrue(e.getMessage().contains("'sem.enabled'") && e.getMessage().contains("'maybe'"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> DeepSPGConfig.fromText("sem.ffn_expansion=0"));
-    assertThrows(IllegalArgumentException.class, () -> DeepSPGConfig.fromText("retinex.prior=median"));
+    e = assertThrows(IllegalArgumentException.class, () -> DeepSPGConfig.fromText("retinex.prior=median"));
+    assertTrue(e.getMessage().contains("'retinex.prior' must be mean or max, got 'median'"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> DeepSPGConfig.s().withChannels(0));
+  }
+
+  /** The switches read every boolean spelling the training configuration reads (one shared parser). */
+  @Test
+  void booleansAndThePriorAcceptTheSharedSpellings() {
+    DeepSPGConfig c = DeepSPGConfig.fromText("sem.enabled=off\nsem.q_dense=YES\nsem.shared_ln=1\nsem.skf_residual=On\n"
+        + "retinex.prior=MAX\n");
+    assertFalse(c.semEnabled());
+    assertTrue(c.semQDense() && c.semSharedLn() && c.semSkfResidual());
+    assertEquals(PriorMode.MAX, c.retinexPrior());
+    assertEquals(c, DeepSPGConfig.fromText(c.toText()), "the canonical text round-trips");
+    assertTrue(c.toText().contains("retinex.prior=max\n") && c.toText().contains("sem.enabled=false\n"), c.toText());
   }
 }

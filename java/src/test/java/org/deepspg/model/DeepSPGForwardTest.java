@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.deepspg.nn.RetinexPrior;
+import org.deepspg.ops.PriorMode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -68,7 +68,7 @@ class DeepSPGForwardTest {
   void baselineRunsWithoutHrnetFeaturesAndVariantsRun() {
     DeepSPG base = new DeepSPG(DeepSPGConfig.baseline(DeepSPGConfig.Size.S));
     DeepSPG odd = new DeepSPG(DeepSPGConfig.s().withBlocks(0, 1, 3).withSemQDense(true).withSemSharedLn(true)
-        .withSemSkfResidual(true).withSemFfnExpansion(2.66).withRetinexPrior(RetinexPrior.MAX));
+        .withSemSkfResidual(true).withSemFfnExpansion(2.66).withRetinexPrior(PriorMode.MAX));
     try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
       assertShape(base.forward(rand(1, 3, 64, 96)), 1, 3, 64, 96);
       Tensor in = rand(1, 3, 32, 32);
@@ -117,7 +117,7 @@ class DeepSPGForwardTest {
     DeepSPGConfig[] cfgs = {
       DeepSPGConfig.s(),
       DeepSPGConfig.s().withSemQDense(true).withSemSharedLn(true).withSemSkfResidual(true)
-          .withRetinexPrior(RetinexPrior.MAX)
+          .withRetinexPrior(PriorMode.MAX)
     };
     for (DeepSPGConfig cfg : cfgs) {
       DeepSPG net = new DeepSPG(cfg);

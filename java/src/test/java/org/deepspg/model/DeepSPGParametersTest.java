@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
-import org.deepspg.nn.RetinexPrior;
+import org.deepspg.ops.PriorMode;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,7 +74,7 @@ class DeepSPGParametersTest {
     assertFalse(shared.named_parameters(true).contains("enc_sem.0.ln_s.ln.weight"));
     // Residual and prior switches have no parameters of their own.
     assertEquals(567_213L, new DeepSPG(DeepSPGConfig.s().withSemSkfResidual(true)).parameterCount());
-    assertEquals(567_213L, new DeepSPG(DeepSPGConfig.s().withRetinexPrior(RetinexPrior.MAX)).parameterCount());
+    assertEquals(567_213L, new DeepSPG(DeepSPGConfig.s().withRetinexPrior(PriorMode.MAX)).parameterCount());
   }
 
   @Test

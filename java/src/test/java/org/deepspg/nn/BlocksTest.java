@@ -21,6 +21,7 @@ import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.deepspg.ops.PriorMode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -157,8 +158,8 @@ class BlocksTest {
 
   @Test
   void maxPriorEqualsMeanOnGreyImagesAndRoutesGradientToFirstArgmax() {
-    IlluminationEstimator mean = new IlluminationEstimator(8, RetinexPrior.MEAN);
-    IlluminationEstimator max = new IlluminationEstimator(8, RetinexPrior.MAX);
+    IlluminationEstimator mean = new IlluminationEstimator(8, PriorMode.MEAN);
+    IlluminationEstimator max = new IlluminationEstimator(8, PriorMode.MAX);
     try (PointerScope s = new PointerScope()) {
       try (NoGradGuard g = new NoGradGuard()) {
         copyCommon(mean, max);

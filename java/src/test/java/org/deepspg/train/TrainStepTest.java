@@ -97,8 +97,8 @@ class TrainStepTest {
   @Test
   void lossTermsMatchIndependentComputationsWithFixturePriors(@TempDir Path tmp) throws IOException {
     Path fx = PriorFixtures.fixtures();
-    HRNet hr = ModuleModes.freeze(HRNet.load(fx.resolve("hrnet/tiny_zip.pth"),
-        HRNetConfig.fromJson(fx.resolve("hrnet/config.json"))));
+    HRNet hr = HRNet.load(fx.resolve("hrnet/tiny_zip.pth"),
+        HRNetConfig.fromJson(fx.resolve("hrnet/config.json"))).freeze();
     Clip clip = TrainTestSupport.tinyClip();
     Losses losses = new Losses(Losses.Weights.DEFAULT, EdgeOperator.DIFF, hr, 1.0, clip,
         TrainTestSupport.tokenizer(), "low-light image", "high-light image");
