@@ -41,7 +41,8 @@ import org.deepspg.nn.Shapes;
  * the sub-modules this object keeps).
  */
 public final class DeepSPG extends org.deepspg.nn.JavaModule {
-  /** Channels of HRNet-W48 branches 0, 1, 2 (strides 4, 8, 16) feeding the SEMs of scales L0, L1, L2. */
+  /** Channels of HRNet-W48 branches 0, 1, 2 (strides 4, 8, 16), the default {@code sem.channels} (the SEMs of scales
+   * L0, L1, L2 take the widths of the configured prior: {@link DeepSPGConfig#semChannels()}). */
   public static final int[] HRNET_CHANNELS = {48, 96, 192};
 
   /**
@@ -99,7 +100,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       enc.add(igabs(blocks, nb[l], d, c));
       encL.push_back(blocks);
       if (sem) {
-        encSem.add(pushed(encSemL, new SEM(d, HRNET_CHANNELS[l], d / c, so)));
+        encSem.add(pushed(encSemL, new SEM(d, config.semChannels().get(l), d / c, so)));
       }
       Conv2dImpl dn = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
       Conv2dImpl di = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
@@ -110,7 +111,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       d *= 2;
     }
     bott.addAll(igabs(register_module("bott", new ModuleListImpl()), nb[2], d, c));
-    this.bottSem = sem ? register_module("bott_sem", new SEM(d, HRNET_CHANNELS[2], d / c, so)) : null;
+    this.bottSem = sem ? register_module("bott_sem", new SEM(d, config.semChannels().get(2), d / c, so)) : null;
     ModuleListImpl upL = register_module("up", new ModuleListImpl());
     ModuleListImpl fuseL = register_module("fuse", new ModuleListImpl());
     ModuleListImpl decL = register_module("dec", new ModuleListImpl());
@@ -127,7 +128,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       dec.add(igabs(blocks, nb[l], d, c));
       decL.push_back(blocks);
       if (sem) {
-        decSem.add(pushed(decSemL, new SEM(d, HRNET_CHANNELS[l], d / c, so)));
+        decSem.add(pushed(decSemL, new SEM(d, config.semChannels().get(l), d / c, so)));
       }
     }
     this.mapping = register_module("mapping", Layers.conv2d(c, 3, 3, 1, 1, 1, false));
@@ -203,7 +204,8 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
     Tensor[] sx = {s0, s1, s2};
     if (config.semEnabled()) {
       for (int l = 0; l < 3; l++) {
-        Shapes.requireNchw("DeepSPG HRNet branch " + l, sx[l], HRNET_CHANNELS[l]);
+        Shapes.requireNchw("DeepSPG prior feature map " + l + " (" + config.semPrior() + ")", sx[l],
+            config.semChannels().get(l));
         if (sx[l].size(0) != input.size(0)) {
           throw new IllegalArgumentException("DeepSPG: HRNet branch " + l + " batch " + Shapes.str(sx[l])
               + " does not match input " + Shapes.str(input));

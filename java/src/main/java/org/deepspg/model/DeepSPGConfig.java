@@ -5,10 +5,13 @@ package org.deepspg.model;
 
 import java.io.IOException;
 import java.io.StringReader;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.deepspg.io.ConfigValues;
 import org.deepspg.nn.SEM;
 import org.deepspg.ops.PriorMode;
@@ -26,7 +29,11 @@ import org.deepspg.ops.PriorMode;
  *   sem.skf_residual = false     attention residual from LN(R) (SKF) instead of R
  *   sem.ffn_expansion = 2.0      SEM GDFN expansion (hidden = (int) (d·e); 2.66 = SKF default)
  *   retinex.prior = mean         illumination prior channel: mean | max
+ *   sem.prior = hrnet-w48        the image prior the SEMs were trained with ({@code ImagePrior.id()}): hrnet-w48 | espnetv2
+ *   sem.channels = 48,96,192     channels of that prior's three feature maps (the SEMs' learned 1×1 projections
+ *                                take them to the network's widths); ESPNetv2 s=2.0: 128,256,512
  * </pre>
+ * Weights files written before {@code sem.prior} existed were all trained with HRNet-W48 and read as such.
  * Booleans and {@code retinex.prior} are parsed by {@link ConfigValues} (true/false, on/off, yes/no, 1/0; enum names
  * case-insensitive), as in the training configuration.
  *
@@ -40,10 +47,12 @@ import org.deepspg.ops.PriorMode;
  * @param semSkfResidual switch {@code sem.skf_residual}
  * @param semFfnExpansion switch {@code sem.ffn_expansion}
  * @param retinexPrior switch {@code retinex.prior}
+ * @param semPrior identifier of the image prior the SEMs consume ({@code sem.prior})
+ * @param semChannels channels of its three feature maps ({@code sem.channels}, unmodifiable, 3 entries)
  */
 public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocksL2, boolean semEnabled,
     boolean semQDense, boolean semSharedLn, boolean semSkfResidual, double semFfnExpansion,
-    PriorMode retinexPrior) {
+    PriorMode retinexPrior, String semPrior, List<Integer> semChannels) {
 
   /** Model sizes of the paper. */
   public enum Size {
@@ -80,9 +89,19 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
   public static final String KEY_SEM_FFN_EXPANSION = "sem.ffn_expansion";
   /** Property key of {@link #retinexPrior()}. */
   public static final String KEY_RETINEX_PRIOR = "retinex.prior";
+  /** Property key of {@link #semPrior()}. */
+  public static final String KEY_SEM_PRIOR = "sem.prior";
+  /** Property key of {@link #semChannels()}. */
+  public static final String KEY_SEM_CHANNELS = "sem.channels";
+  /** The image priors the SEMs can be built for ({@code ImagePrior.id()} values). */
+  public static final Set<String> SEM_PRIORS = Set.of("hrnet-w48", "espnetv2");
+  /** The paper's prior: HRNetV2-W48, stage-4 branches 0..2. */
+  public static final String DEFAULT_SEM_PRIOR = "hrnet-w48";
+  /** Largest prior feature width accepted. */
+  public static final int MAX_SEM_CHANNELS = 4096;
 
   private static final Set<String> KEYS = Set.of(KEY_CHANNELS, KEY_BLOCKS, KEY_SEM_ENABLED, KEY_SEM_Q_DENSE,
-      KEY_SEM_SHARED_LN, KEY_SEM_SKF_RESIDUAL, KEY_SEM_FFN_EXPANSION, KEY_RETINEX_PRIOR);
+      KEY_SEM_SHARED_LN, KEY_SEM_SKF_RESIDUAL, KEY_SEM_FFN_EXPANSION, KEY_RETINEX_PRIOR, KEY_SEM_PRIOR, KEY_SEM_CHANNELS);
   private static final Set<String> PREFIXES = Set.of("model.", "sem.", "retinex.");
 
   /** Largest base width C accepted (DeepSPG-L has 40). */
@@ -105,8 +124,20 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    * @param semSkfResidual sem.skf_residual
    * @param semFfnExpansion sem.ffn_expansion
    * @param retinexPrior retinex.prior
+   * @param semPrior sem.prior (one of {@link #SEM_PRIORS})
+   * @param semChannels sem.channels (three widths in 1..{@value #MAX_SEM_CHANNELS})
    */
   public DeepSPGConfig {
+    if (semPrior == null || !SEM_PRIORS.contains(semPrior)) {
+      throw new IllegalArgumentException("config key '" + KEY_SEM_PRIOR + "' must be one of " + new TreeSet<>(SEM_PRIORS)
+          + ", got '" + semPrior + "'");
+    }
+    if (semChannels == null || semChannels.size() != 3
+        || semChannels.stream().anyMatch(x -> x == null || x < 1 || x > MAX_SEM_CHANNELS)) {
+      throw new IllegalArgumentException("config key '" + KEY_SEM_CHANNELS + "' must be three widths in 1.."
+          + MAX_SEM_CHANNELS + ", got " + semChannels);
+    }
+    semChannels = List.copyOf(semChannels);
     if (channels <= 0 || channels % 4 != 0) {
       throw new IllegalArgumentException("channels C must be a positive multiple of 4 (estimator 5x5 conv has 4 "
           + "groups), got " + channels);
@@ -145,7 +176,8 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    * @return the paper configuration of that size
    */
   public static DeepSPGConfig of(Size size) {
-    return new DeepSPGConfig(size.channels(), 2, 2, 2, true, false, false, false, 2.0, PriorMode.MEAN);
+    return new DeepSPGConfig(size.channels(), 2, 2, 2, true, false, false, false, 2.0, PriorMode.MEAN,
+        DEFAULT_SEM_PRIOR, List.of(48, 96, 192));
   }
 
   /**
@@ -172,7 +204,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withChannels(int c) {
     return new DeepSPGConfig(c, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn, semSkfResidual,
-        semFfnExpansion, retinexPrior);
+        semFfnExpansion, retinexPrior, semPrior, semChannels);
   }
 
   /**
@@ -183,7 +215,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withBlocks(int l0, int l1, int l2) {
     return new DeepSPGConfig(channels, l0, l1, l2, semEnabled, semQDense, semSharedLn, semSkfResidual,
-        semFfnExpansion, retinexPrior);
+        semFfnExpansion, retinexPrior, semPrior, semChannels);
   }
 
   /**
@@ -192,7 +224,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemEnabled(boolean on) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, on, semQDense, semSharedLn, semSkfResidual,
-        semFfnExpansion, retinexPrior);
+        semFfnExpansion, retinexPrior, semPrior, semChannels);
   }
 
   /**
@@ -201,7 +233,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemQDense(boolean on) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, on, semSharedLn, semSkfResidual,
-        semFfnExpansion, retinexPrior);
+        semFfnExpansion, retinexPrior, semPrior, semChannels);
   }
 
   /**
@@ -210,7 +242,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemSharedLn(boolean on) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, on, semSkfResidual,
-        semFfnExpansion, retinexPrior);
+        semFfnExpansion, retinexPrior, semPrior, semChannels);
   }
 
   /**
@@ -219,7 +251,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemSkfResidual(boolean on) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn, on,
-        semFfnExpansion, retinexPrior);
+        semFfnExpansion, retinexPrior, semPrior, semChannels);
   }
 
   /**
@@ -228,7 +260,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemFfnExpansion(double e) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn,
-        semSkfResidual, e, retinexPrior);
+        semSkfResidual, e, retinexPrior, semPrior, semChannels);
   }
 
   /**
@@ -237,7 +269,45 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withRetinexPrior(PriorMode p) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn,
-        semSkfResidual, semFfnExpansion, p);
+        semSkfResidual, semFfnExpansion, p, semPrior, semChannels);
+  }
+
+  /**
+   * @param prior the image prior's identifier ({@code ImagePrior.id()})
+   * @param featureChannels its three feature widths ({@code ImagePrior.featureChannels()})
+   * @return a copy whose SEMs consume that prior
+   */
+  public DeepSPGConfig withSemPrior(String prior, int[] featureChannels) {
+    if (featureChannels == null || featureChannels.length != 3) {
+      throw new IllegalArgumentException("a prior gives three feature maps, got " + Arrays.toString(featureChannels));
+    }
+    return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn,
+        semSkfResidual, semFfnExpansion, retinexPrior, prior,
+        List.of(featureChannels[0], featureChannels[1], featureChannels[2]));
+  }
+
+  /**
+   * Checks that an image prior is the one this network's SEMs were trained with (same identifier, same feature
+   * widths): a model trained with one prior gives wrong results with another, so the pairing is refused, not guessed.
+   *
+   * @param priorId the prior's {@code ImagePrior.id()}
+   * @param featureChannels its {@code ImagePrior.featureChannels()}
+   * @throws IllegalArgumentException naming both priors when they differ (or when the SEMs are disabled)
+   */
+  public void requireSemPrior(String priorId, int[] featureChannels) {
+    if (!semEnabled) {
+      throw new IllegalArgumentException("this network has no SEMs (sem.enabled=false): it takes no image prior");
+    }
+    if (!semPrior.equals(priorId) || !Arrays.equals(semChannelArray(), featureChannels)) {
+      throw new IllegalArgumentException("this network's SEMs were trained with the image prior " + semPrior + " "
+          + semChannels + ", not with " + priorId + " " + Arrays.toString(featureChannels)
+          + ": give the prior weights it was trained with");
+    }
+  }
+
+  /** @return {@link #semChannels()} as an array (a fresh copy) */
+  public int[] semChannelArray() {
+    return semChannels.stream().mapToInt(Integer::intValue).toArray();
   }
 
   /** @return all fields as properties (keys listed in the class comment); round-trips through {@link #fromProperties} */
@@ -251,6 +321,8 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
     p.setProperty(KEY_SEM_SKF_RESIDUAL, Boolean.toString(semSkfResidual));
     p.setProperty(KEY_SEM_FFN_EXPANSION, Double.toString(semFfnExpansion));
     p.setProperty(KEY_RETINEX_PRIOR, ConfigValues.text(retinexPrior));
+    p.setProperty(KEY_SEM_PRIOR, semPrior);
+    p.setProperty(KEY_SEM_CHANNELS, semChannels.get(0) + "," + semChannels.get(1) + "," + semChannels.get(2));
     return p;
   }
 
@@ -279,22 +351,8 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
     }
     DeepSPGConfig d = s();
     int c = parseInt(p, KEY_CHANNELS, d.channels);
-    int[] nb = d.blocks();
-    String b = p.getProperty(KEY_BLOCKS);
-    if (b != null) {
-      String[] parts = b.trim().split("\\s*,\\s*");
-      if (parts.length != 3) {
-        throw new IllegalArgumentException(KEY_BLOCKS + " must be three comma-separated integers, got '" + b + "'");
-      }
-      for (int i = 0; i < 3; i++) {
-        try {
-          nb[i] = Integer.parseInt(parts[i]);
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException(KEY_BLOCKS + " must be three comma-separated integers, got '" + b + "'",
-              e);
-        }
-      }
-    }
+    int[] nb = parseTriple(p, KEY_BLOCKS, d.blocks());
+    int[] sc = parseTriple(p, KEY_SEM_CHANNELS, d.semChannelArray());
     double e = d.semFfnExpansion;
     String es = p.getProperty(KEY_SEM_FFN_EXPANSION);
     if (es != null) {
@@ -308,7 +366,26 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
     return new DeepSPGConfig(c, nb[0], nb[1], nb[2],
         parseBool(p, KEY_SEM_ENABLED, d.semEnabled), parseBool(p, KEY_SEM_Q_DENSE, d.semQDense),
         parseBool(p, KEY_SEM_SHARED_LN, d.semSharedLn), parseBool(p, KEY_SEM_SKF_RESIDUAL, d.semSkfResidual),
-        e, pr == null ? d.retinexPrior : ConfigValues.enumValue(KEY_RETINEX_PRIOR, pr, PriorMode.class));
+        e, pr == null ? d.retinexPrior : ConfigValues.enumValue(KEY_RETINEX_PRIOR, pr, PriorMode.class),
+        p.getProperty(KEY_SEM_PRIOR, d.semPrior).trim().toLowerCase(Locale.ROOT), List.of(sc[0], sc[1], sc[2]));
+  }
+
+  private static int[] parseTriple(Properties p, String key, int[] dflt) {
+    String b = p.getProperty(key);
+    if (b == null) return dflt;
+    String[] parts = b.trim().split("\\s*,\\s*");
+    if (parts.length != 3) {
+      throw new IllegalArgumentException(key + " must be three comma-separated integers, got '" + b + "'");
+    }
+    int[] v = new int[3];
+    for (int i = 0; i < 3; i++) {
+      try {
+        v[i] = Integer.parseInt(parts[i]);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(key + " must be three comma-separated integers, got '" + b + "'", e);
+      }
+    }
+    return v;
   }
 
   /**
@@ -341,6 +418,9 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
       }
       if (semFfnExpansion != 2.0) {
         sb.append(", ffn_expansion=").append(semFfnExpansion);
+      }
+      if (!semPrior.equals(DEFAULT_SEM_PRIOR)) {
+        sb.append(", sem_prior=").append(semPrior).append(' ').append(semChannels);
       }
     }
     if (retinexPrior != PriorMode.MEAN) {

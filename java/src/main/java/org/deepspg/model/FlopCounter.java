@@ -52,7 +52,7 @@ public final class FlopCounter {
     final long hwFull = (long) h * w;
     final int c = cfg.channels();
     final int[] nb = cfg.blocks();
-    final int[] hr = DeepSPG.HRNET_CHANNELS;
+    final int[] hr = cfg.semChannelArray();
     List<Row> rows = new ArrayList<>();
     rows.add(estimator(c, hwFull));
     long[] e = conv(3, c, 3, hwFull, 1, false);
