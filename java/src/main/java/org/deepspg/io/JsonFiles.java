@@ -5,11 +5,13 @@ package org.deepspg.io;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.PrettyPrinter;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.Instantiatable;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,6 +19,7 @@ import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -46,7 +49,8 @@ import java.nio.file.Path;
  *   <li>{@link #toCompact}: one line without spaces (the training metrics log).</li>
  * </ul>
  * Non-finite {@code double}/{@code float} values (NaN, ±infinity) are written as {@code null}, since JSON has no
- * literal for them; readers take {@code null} as "not measured". Finite doubles use Java's shortest round-trip
+ * literal for them; readers take {@code null} as "not measured", and a typed read into a primitive {@code double}
+ * gives NaN for it. Finite doubles use Java's shortest round-trip
  * representation, so reading a file back gives the same values; {@link java.math.BigDecimal} values are written as
  * plain decimals with their scale (for fixed-decimal fields).
  */
@@ -77,9 +81,11 @@ public final class JsonFiles {
     nonFinite.addSerializer(Double.TYPE, new NonFiniteAsNull<>(Double.TYPE));
     nonFinite.addSerializer(Float.class, new NonFiniteAsNull<>(Float.class));
     nonFinite.addSerializer(Float.TYPE, new NonFiniteAsNull<>(Float.TYPE));
+    nonFinite.addDeserializer(Double.TYPE, new NullAsNaN());
     return JsonMapper.builder(factory)
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
         .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+        .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
         .enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN)
         .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)
         .addModule(nonFinite)
@@ -385,6 +391,27 @@ public final class JsonFiles {
         if (Double.isFinite(d)) g.writeNumber(d);
         else g.writeNull();
       }
+    }
+  }
+
+  /**
+   * Reads a primitive {@code double} strictly (numbers only, no strings) and {@code null} as NaN: the reverse of
+   * {@link NonFiniteAsNull}, so records with "not measured" values read back what was written.
+   */
+  private static final class NullAsNaN extends StdScalarDeserializer<Double> {
+    NullAsNaN() {
+      super(Double.TYPE);
+    }
+
+    @Override
+    public Double deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+      if (p.currentToken() != null && p.currentToken().isNumeric()) return p.getDoubleValue();
+      return (Double) ctxt.handleUnexpectedToken(Double.TYPE, p);
+    }
+
+    @Override
+    public Double getNullValue(DeserializationContext ctxt) {
+      return Double.NaN;
     }
   }
 

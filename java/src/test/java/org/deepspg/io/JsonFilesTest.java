@@ -113,7 +113,7 @@ class JsonFilesTest {
   }
 
   @Test
-  void nonFiniteNumbersAreNullAndFiniteOnesRoundTrip() {
+  void nonFiniteNumbersAreNullAndFiniteOnesRoundTrip() throws Exception {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("nan", Double.NaN);
     m.put("inf", Double.NEGATIVE_INFINITY);
@@ -127,6 +127,17 @@ class JsonFilesTest {
     JsonNode back = JsonFiles.parse(s);
     assertEquals(1.0 / 3, back.get("third").doubleValue(), 0.0);
     assertEquals(1e-300, back.get("tiny").doubleValue(), 0.0);
+    Row row = JsonFiles.mapper().treeToValue(JsonFiles.parse("{\"name\": \"x\", \"value\": null, \"count\": 3}"),
+        Row.class);
+    assertTrue(Double.isNaN(row.value()), "null reads back as NaN into a double");
+    assertEquals(new Row("y", 0.25, 1), JsonFiles.mapper().treeToValue(
+        JsonFiles.parse(JsonFiles.toCompact(new Row("y", 0.25, 1))), Row.class));
+    assertThrows(Exception.class, () -> JsonFiles.mapper().treeToValue(
+        JsonFiles.parse("{\"name\": \"x\", \"value\": \"1.5\", \"count\": 3}"), Row.class), "no string coercion");
+    assertThrows(Exception.class, () -> JsonFiles.mapper().treeToValue(
+        JsonFiles.parse("{\"name\": \"x\", \"value\": 1.5}"), Row.class), "every member required");
+    assertThrows(Exception.class, () -> JsonFiles.mapper().treeToValue(
+        JsonFiles.parse("{\"name\": \"x\", \"value\": 1.5, \"count\": null}"), Row.class), "null int");
   }
 
   @Test
