@@ -301,6 +301,18 @@ public final class JsonFiles {
   // ---------------------------------------------------------------------------------------------------------- writing
 
   /**
+   * A double as the shortest JSON number: an integral value as an integer ({@code 1} rather than {@code 1.0}), as
+   * the synthetic-dataset files have always written them; other values unchanged (non-finite ones become
+   * {@code null} when written).
+   *
+   * @param v the value
+   * @return a {@link Long} for integral values below 10^15 in magnitude, else the {@link Double}
+   */
+  public static Number shortNumber(double v) {
+    return Double.isFinite(v) && v == Math.rint(v) && Math.abs(v) < 1e15 ? (Number) (long) v : (Number) v;
+  }
+
+  /**
    * A value as report-style JSON (see the class comment), ending with a newline.
    *
    * @param value a record, map, list, tree or scalar
