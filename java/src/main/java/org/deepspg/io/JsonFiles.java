@@ -72,7 +72,6 @@ public final class JsonFiles {
     JsonFactory factory = JsonFactory.builder()
         .streamReadConstraints(StreamReadConstraints.builder()
             .maxNestingDepth(MAX_DEPTH)
-            .maxDocumentLength(DEFAULT_MAX_BYTES)
             .build())
         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
         .build();
