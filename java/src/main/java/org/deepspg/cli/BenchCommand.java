@@ -3,8 +3,12 @@
  */
 package org.deepspg.cli;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,15 +20,17 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.deepspg.data.Images;
 import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.TileOptions;
+import org.deepspg.io.AtomicFile;
+import org.deepspg.io.JsonFiles;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.ops.NativeLibrary;
+import org.deepspg.ops.OneDnn;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -185,7 +191,8 @@ public final class BenchCommand implements Callable<Integer> {
       if (net != null) net.close();
       if (hr != null) hr.close();
     }
-    Images.writeBytesAtomic(toJson(rows, modelDesc).getBytes(StandardCharsets.UTF_8), json);
+    AtomicFile.write(json, toJson(rows, modelDesc, device, torch.get_num_threads(),
+        OneDnn.verdict().describe()).getBytes(StandardCharsets.UTF_8));
     out.println("wrote " + json);
     out.flush();
     return 0;
@@ -204,19 +211,42 @@ public final class BenchCommand implements Callable<Integer> {
     throw new IllegalArgumentException("--size wants WIDTHxHEIGHT, got '" + s + "'");
   }
 
-  private String toJson(List<Row> rows, String modelDesc) {
-    StringBuilder sb = new StringBuilder("{\n  \"model\": \"").append(modelDesc.replace("\"", "'"))
-        .append("\",\n  \"device\": \"").append(device).append("\",\n  \"threads\": ")
-        .append(torch.get_num_threads()).append(",\n  \"onednn\": \"")
-        .append(org.deepspg.ops.OneDnn.verdict().describe().replace("\"", "'")).append('"')
-        .append(",\n  \"results\": [\n");
-    for (int i = 0; i < rows.size(); i++) {
-      Row r = rows.get(i);
-      sb.append(String.format(Locale.ROOT, "    {\"width\": %d, \"height\": %d, \"batch\": %d, \"mode\": \"%s\", "
-          + "\"images_per_s\": %.4f, \"ms_per_image\": %.2f, \"hrnet_ms_per_image\": %.2f, "
-          + "\"network_ms_per_image\": %.2f}%s%n", r.width(), r.height(), r.batch(), r.mode(), r.imagesPerSecond(),
-          r.msPerImage(), r.hrnetMsPerImage(), r.networkMsPerImage(), i + 1 < rows.size() ? "," : ""));
+  /**
+   * The results file: run description, then one line per measured configuration; rates with 4 decimals, times with
+   * 2 (a non-finite number, which a run never gives, would be null).
+   */
+  static String toJson(List<Row> rows, String modelDesc, String device, int threads, String oneDnn) {
+    List<JsonRow> out = new ArrayList<>();
+    for (Row r : rows) {
+      out.add(new JsonRow(r.width(), r.height(), r.batch(), r.mode(), fixed(r.imagesPerSecond(), 4),
+          fixed(r.msPerImage(), 2), fixed(r.hrnetMsPerImage(), 2), fixed(r.networkMsPerImage(), 2)));
     }
-    return sb.append("  ]\n}\n").toString();
+    return JsonFiles.toPretty(new JsonResults(modelDesc, device, threads, oneDnn, out));
   }
+
+  private static BigDecimal fixed(double v, int decimals) {
+    return Double.isFinite(v) ? BigDecimal.valueOf(v).setScale(decimals, RoundingMode.HALF_UP) : null;
+  }
+
+  /** Layout of the results file (member order as written). */
+  @JsonPropertyOrder({"model", "device", "threads", "onednn", "results"})
+  private record JsonResults(
+      @JsonProperty("model") String model,
+      @JsonProperty("device") String device,
+      @JsonProperty("threads") int threads,
+      @JsonProperty("onednn") String oneDnn,
+      @JsonProperty("results") List<JsonRow> results) {}
+
+  /** One configuration in the results file. */
+  @JsonPropertyOrder({"width", "height", "batch", "mode", "images_per_s", "ms_per_image", "hrnet_ms_per_image",
+      "network_ms_per_image"})
+  private record JsonRow(
+      @JsonProperty("width") int width,
+      @JsonProperty("height") int height,
+      @JsonProperty("batch") int batch,
+      @JsonProperty("mode") String mode,
+      @JsonProperty("images_per_s") BigDecimal imagesPerSecond,
+      @JsonProperty("ms_per_image") BigDecimal msPerImage,
+      @JsonProperty("hrnet_ms_per_image") BigDecimal hrnetMsPerImage,
+      @JsonProperty("network_ms_per_image") BigDecimal networkMsPerImage) {}
 }

@@ -5,7 +5,10 @@ package org.deepspg.data;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
+import org.deepspg.io.JsonFiles;
 
 /**
  * Synthetic low-light degradation of a normal-light sRGB image, in linear light, as a camera would record the scene
@@ -183,18 +186,43 @@ public final class Degradation {
           readSigmaMax, jpegProbability, jpegQualityMin, jpegQualityMax, c);
     }
 
-    /** @return these ranges as a JSON object */
+    /** @return these ranges as a JSON object on one line ({@link JsonFiles#toLine}) */
     public String toJson() {
-      return new Json.Obj().put("exposureMin", exposureMin).put("exposureMax", exposureMax).put("gammaMin", gammaMin)
-          .put("gammaMax", gammaMax).put("photonsMin", photonsMin).put("photonsMax", photonsMax)
-          .put("readSigmaMin", readSigmaMin).put("readSigmaMax", readSigmaMax).put("jpegProbability", jpegProbability)
-          .put("jpegQualityMin", jpegQualityMin).put("jpegQualityMax", jpegQualityMax)
-          .put("wbRedMin", camera.wbRedMin()).put("wbRedMax", camera.wbRedMax()).put("wbBlueMin", camera.wbBlueMin())
-          .put("wbBlueMax", camera.wbBlueMax()).put("rawBits", camera.rawBits()).put("vignetteMax", camera.vignetteMax())
-          .put("fieldStopsMax", camera.fieldStopsMax()).put("lightProbability", camera.lightProbability())
-          .put("lightsMax", camera.lightsMax()).put("lightBoostMin", camera.lightBoostMin())
-          .put("lightBoostMax", camera.lightBoostMax()).toString();
+      return JsonFiles.toLine(jsonFields());
     }
+
+    /** These ranges as JSON members, in the order of {@code params.json}. */
+    Map<String, Object> jsonFields() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      put(m, "exposureMin", exposureMin);
+      put(m, "exposureMax", exposureMax);
+      put(m, "gammaMin", gammaMin);
+      put(m, "gammaMax", gammaMax);
+      put(m, "photonsMin", photonsMin);
+      put(m, "photonsMax", photonsMax);
+      put(m, "readSigmaMin", readSigmaMin);
+      put(m, "readSigmaMax", readSigmaMax);
+      put(m, "jpegProbability", jpegProbability);
+      m.put("jpegQualityMin", jpegQualityMin);
+      m.put("jpegQualityMax", jpegQualityMax);
+      put(m, "wbRedMin", camera.wbRedMin());
+      put(m, "wbRedMax", camera.wbRedMax());
+      put(m, "wbBlueMin", camera.wbBlueMin());
+      put(m, "wbBlueMax", camera.wbBlueMax());
+      m.put("rawBits", camera.rawBits());
+      put(m, "vignetteMax", camera.vignetteMax());
+      put(m, "fieldStopsMax", camera.fieldStopsMax());
+      put(m, "lightProbability", camera.lightProbability());
+      m.put("lightsMax", camera.lightsMax());
+      put(m, "lightBoostMin", camera.lightBoostMin());
+      put(m, "lightBoostMax", camera.lightBoostMax());
+      return m;
+    }
+  }
+
+  /** Puts a double as {@link JsonFiles#shortNumber} (integral values as integers, as these files always had them). */
+  static void put(Map<String, Object> m, String key, double v) {
+    m.put(key, JsonFiles.shortNumber(v));
   }
 
   /**

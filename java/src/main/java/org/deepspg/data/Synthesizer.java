@@ -12,8 +12,10 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
@@ -21,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.deepspg.io.JsonFiles;
 
 /**
  * Builds a paired low/normal-light dataset from a folder of normal-light photos with {@link Degradation}.
@@ -85,12 +88,23 @@ public final class Synthesizer {
           Math.max(1, Runtime.getRuntime().availableProcessors()), ReadOptions.DEFAULT_MAX_PIXELS);
     }
 
-    /** @return these options as a JSON object */
+    /** @return these options as a JSON object on one line (the content of {@code params.json}) */
     public String toJson() {
-      return new Json.Obj().put("seed", seed).put("testFraction", testFraction).put("maxSide", maxSide)
-          .put("minSide", minSide).put("maxPixels", maxPixels).putRaw("degradation", params.toJson())
-          .put("model", "dark = k * EOTF(s)^gamma; y = Poisson(a * dark) / a + N(0, sigma^2); clip to [0, 1];"
-              + " s' = OETF(y); optional JPEG at quality q").toString();
+      return JsonFiles.toLine(jsonFields());
+    }
+
+    /** These options as JSON members: the run settings, the degradation ranges, the model in words. */
+    Map<String, Object> jsonFields() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("seed", seed);
+      Degradation.put(m, "testFraction", testFraction);
+      m.put("maxSide", maxSide);
+      m.put("minSide", minSide);
+      m.put("maxPixels", maxPixels);
+      m.put("degradation", params.jsonFields());
+      m.put("model", "dark = k * EOTF(s)^gamma; y = Poisson(a * dark) / a + N(0, sigma^2); clip to [0, 1];"
+          + " s' = OETF(y); optional JPEG at quality q");
+      return m;
     }
   }
 
@@ -111,21 +125,40 @@ public final class Synthesizer {
    */
   public record Entry(String name, String source, String split, int width, int height, int sourceWidth,
       int sourceHeight, Degradation.Drawn drawn, long imageSeed, double meanLinearHigh, double meanLinearLow) {
-    /** @return this entry as one JSON line */
+    /** @return this entry as one JSON line (a line of {@code manifest.jsonl}, without the newline) */
     public String toJson() {
-      Json.Obj o = new Json.Obj().put("name", name).put("source", source).put("split", split).put("width", width)
-          .put("height", height).put("sourceWidth", sourceWidth).put("sourceHeight", sourceHeight)
-          .put("exposure", drawn.exposure()).put("gamma", drawn.gamma()).put("photons", drawn.photons())
-          .put("readSigma", drawn.readSigma());
-      if (drawn.jpegQuality() > 0) o.put("jpegQuality", drawn.jpegQuality());
-      else o.put("jpegQuality", (String) null);
+      return JsonFiles.toLine(jsonFields());
+    }
+
+    /** This entry as JSON members; {@code jpegQuality} is null without JPEG, camera values only when drawn. */
+    Map<String, Object> jsonFields() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", name);
+      m.put("source", source);
+      m.put("split", split);
+      m.put("width", width);
+      m.put("height", height);
+      m.put("sourceWidth", sourceWidth);
+      m.put("sourceHeight", sourceHeight);
+      Degradation.put(m, "exposure", drawn.exposure());
+      Degradation.put(m, "gamma", drawn.gamma());
+      Degradation.put(m, "photons", drawn.photons());
+      Degradation.put(m, "readSigma", drawn.readSigma());
+      m.put("jpegQuality", drawn.jpegQuality() > 0 ? drawn.jpegQuality() : null);
       Degradation.CameraDrawn c = drawn.camera();
       if (!c.equals(Degradation.CameraDrawn.NONE)) {
-        o.put("wbRed", c.wbRed()).put("wbBlue", c.wbBlue()).put("rawBits", c.rawBits()).put("vignette", c.vignette())
-            .put("fieldStops", c.fieldStops()).put("lights", c.lights()).put("layoutSeed", c.layoutSeed());
+        Degradation.put(m, "wbRed", c.wbRed());
+        Degradation.put(m, "wbBlue", c.wbBlue());
+        m.put("rawBits", c.rawBits());
+        Degradation.put(m, "vignette", c.vignette());
+        Degradation.put(m, "fieldStops", c.fieldStops());
+        m.put("lights", c.lights());
+        m.put("layoutSeed", c.layoutSeed());
       }
-      return o.put("imageSeed", imageSeed).put("meanLinearHigh", meanLinearHigh).put("meanLinearLow", meanLinearLow)
-          .toString();
+      m.put("imageSeed", imageSeed);
+      Degradation.put(m, "meanLinearHigh", meanLinearHigh);
+      Degradation.put(m, "meanLinearLow", meanLinearLow);
+      return m;
     }
   }
 
@@ -233,10 +266,8 @@ public final class Synthesizer {
       pool.shutdownNow();
     }
     entries.sort(Comparator.comparing(Entry::name));
-    StringBuilder manifest = new StringBuilder();
-    for (Entry e : entries) manifest.append(e.toJson()).append('\n');
-    Images.writeBytesAtomic(manifest.toString().getBytes(StandardCharsets.UTF_8), dst.resolve("manifest.jsonl"));
-    Images.writeBytesAtomic((options.toJson() + "\n").getBytes(StandardCharsets.UTF_8), dst.resolve("params.json"));
+    JsonFiles.writeLines(dst.resolve("manifest.jsonl"), entries.stream().map(Entry::jsonFields).toList());
+    JsonFiles.writeLine(dst.resolve("params.json"), options.jsonFields());
     Files.deleteIfExists(dst.resolve("failures.txt"));
     if (!failures.isEmpty()) {
       Files.write(dst.resolve("failures.txt"), failures.stream().sorted().collect(Collectors.toList()), StandardCharsets.UTF_8);

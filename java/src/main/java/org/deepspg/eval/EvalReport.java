@@ -3,14 +3,18 @@
  */
 package org.deepspg.eval;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.deepspg.io.AtomicFile;
+import org.deepspg.io.JsonFiles;
 
 /**
  * Aggregates per-image metric results of one evaluation run (one method on one dataset split) into the protocol's
@@ -22,8 +26,9 @@ import java.util.Locale;
  * {@code gray_weights}, {@code images_per_second} (count / seconds; {@code null} when no time was recorded) and,
  * when asked for, {@code per_image}: a list of
  * {@code {name, psnr, ssim, psnr_gtmean, ssim_gtmean, seconds, newly_clipped, hue_error_deg}}.
- * Non-finite numbers are written as {@code null} (JSON has no NaN); an empty report has {@code null} means. Numbers
- * use Java's shortest round-trip representation, so reading them back gives the same doubles.
+ * Written with {@link JsonFiles} (Jackson): non-finite numbers are written as {@code null} (JSON has no NaN); an
+ * empty report has {@code null} means. Numbers use Java's shortest round-trip representation, so reading them back
+ * gives the same doubles. Each per-image record is one line of the file.
  *
  * <p>Thread-safe: {@link #add} may be called from several threads.
  */
@@ -40,8 +45,17 @@ public final class EvalReport {
    * @param newlyClipped fraction of pixels the method clipped ({@link ColorFidelity#newlyClipped}); NaN if not measured
    * @param hueError mean hue difference to the target in degrees ({@link ColorFidelity#hueError}); NaN if not measured
    */
-  public record ImageResult(String name, double psnr, double ssim, double psnrGtMean, double ssimGtMean,
-      double seconds, double newlyClipped, double hueError) {
+  @JsonPropertyOrder({"name", "psnr", "ssim", "psnr_gtmean", "ssim_gtmean", "seconds", "newly_clipped",
+      "hue_error_deg"})
+  public record ImageResult(
+      @JsonProperty("name") String name,
+      @JsonProperty("psnr") double psnr,
+      @JsonProperty("ssim") double ssim,
+      @JsonProperty("psnr_gtmean") double psnrGtMean,
+      @JsonProperty("ssim_gtmean") double ssimGtMean,
+      @JsonProperty("seconds") double seconds,
+      @JsonProperty("newly_clipped") double newlyClipped,
+      @JsonProperty("hue_error_deg") double hueError) {
     /**
      * A result without the colour-fidelity measures.
      *
@@ -199,59 +213,43 @@ public final class EvalReport {
    * The report as a JSON object (see the class comment).
    *
    * @param perImage include the {@code per_image} list
-   * @return pretty-printed JSON text ending with a newline
+   * @return pretty-printed JSON text ending with a newline ({@link JsonFiles#toPretty})
    */
   public synchronized String toJson(boolean perImage) {
-    StringBuilder sb = new StringBuilder();
-    sb.append("{\n");
-    sb.append("  \"psnr\": ").append(num(meanPsnr())).append(",\n");
-    sb.append("  \"ssim\": ").append(num(meanSsim())).append(",\n");
-    sb.append("  \"psnr_gtmean\": ").append(num(meanPsnrGtMean())).append(",\n");
-    sb.append("  \"ssim_gtmean\": ").append(num(meanSsimGtMean())).append(",\n");
-    sb.append("  \"newly_clipped\": ").append(num(meanNewlyClipped())).append(",\n");
-    sb.append("  \"hue_error_deg\": ").append(num(meanHueError())).append(",\n");
-    sb.append("  \"count\": ").append(results.size()).append(",\n");
-    sb.append("  \"name\": ").append(str(name)).append(",\n");
-    sb.append("  \"gray_weights\": ").append(str(grayWeights.name())).append(",\n");
-    sb.append("  \"images_per_second\": ").append(num(imagesPerSecond()));
-    if (perImage) {
-      sb.append(",\n  \"per_image\": [");
-      for (int i = 0; i < results.size(); i++) {
-        ImageResult r = results.get(i);
-        sb.append(i == 0 ? "\n" : ",\n");
-        sb.append("    {\"name\": ").append(str(r.name()))
-            .append(", \"psnr\": ").append(num(r.psnr()))
-            .append(", \"ssim\": ").append(num(r.ssim()))
-            .append(", \"psnr_gtmean\": ").append(num(r.psnrGtMean()))
-            .append(", \"ssim_gtmean\": ").append(num(r.ssimGtMean()))
-            .append(", \"seconds\": ").append(num(r.seconds()))
-            .append(", \"newly_clipped\": ").append(num(r.newlyClipped()))
-            .append(", \"hue_error_deg\": ").append(num(r.hueError()))
-            .append('}');
-      }
-      sb.append(results.isEmpty() ? "]" : "\n  ]");
-    }
-    sb.append("\n}\n");
-    return sb.toString();
+    return JsonFiles.toPretty(new JsonReport(meanPsnr(), meanSsim(), meanPsnrGtMean(), meanSsimGtMean(),
+        meanNewlyClipped(), meanHueError(), results.size(), name, grayWeights.name(), imagesPerSecond(),
+        perImage ? List.copyOf(results) : null));
   }
 
   /**
-   * Writes {@link #toJson(boolean)} to a file (UTF-8), creating parent folders.
+   * Writes {@link #toJson(boolean)} to a file (UTF-8) atomically, creating parent folders.
    *
    * @param file destination
    * @param perImage include the per-image list
    */
   public void writeJson(Path file, boolean perImage) {
     try {
-      Path parent = file.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-      Files.writeString(file, toJson(perImage), StandardCharsets.UTF_8);
+      AtomicFile.write(file, toJson(perImage).getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }
   }
+
+  /** The JSON layout of a report: member names and order of the class comment; the list is left out when null. */
+  @JsonPropertyOrder({"psnr", "ssim", "psnr_gtmean", "ssim_gtmean", "newly_clipped", "hue_error_deg", "count",
+      "name", "gray_weights", "images_per_second", "per_image"})
+  private record JsonReport(
+      @JsonProperty("psnr") double psnr,
+      @JsonProperty("ssim") double ssim,
+      @JsonProperty("psnr_gtmean") double psnrGtMean,
+      @JsonProperty("ssim_gtmean") double ssimGtMean,
+      @JsonProperty("newly_clipped") double newlyClipped,
+      @JsonProperty("hue_error_deg") double hueError,
+      @JsonProperty("count") int count,
+      @JsonProperty("name") String name,
+      @JsonProperty("gray_weights") String grayWeights,
+      @JsonProperty("images_per_second") double imagesPerSecond,
+      @JsonProperty("per_image") @JsonInclude(JsonInclude.Include.NON_NULL) List<ImageResult> perImage) {}
 
   /**
    * A fixed-width text table: one row per report (PSNR/GT-mean PSNR with 2 decimals, SSIM with 4, image count,
@@ -293,33 +291,5 @@ public final class EvalReport {
 
   private static String fmt(double v, int decimals) {
     return Double.isFinite(v) ? String.format(Locale.ROOT, "%." + decimals + "f", v) : "-";
-  }
-
-  private static String num(double v) {
-    return Double.isFinite(v) ? Double.toString(v) : "null";
-  }
-
-  /** JSON string literal with the mandatory escapes (quote, backslash, control characters). */
-  static String str(String s) {
-    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"': sb.append("\\\""); break;
-        case '\\': sb.append("\\\\"); break;
-        case '\n': sb.append("\\n"); break;
-        case '\r': sb.append("\\r"); break;
-        case '\t': sb.append("\\t"); break;
-        case '\b': sb.append("\\b"); break;
-        case '\f': sb.append("\\f"); break;
-        default:
-          if (c < 0x20) {
-            sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-      }
-    }
-    return sb.append('"').toString();
   }
 }

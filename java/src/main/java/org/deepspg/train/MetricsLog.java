@@ -3,6 +3,7 @@
  */
 package org.deepspg.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,18 +13,23 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.deepspg.io.AtomicFile;
+import org.deepspg.io.JsonFiles;
 
 /**
  * Appends one JSON object per line ({@code metrics.jsonl}) for every record, and keeps the records in memory for the
- * plots. Each record has a {@code kind} ("train" or "val") and numeric fields. On resume the existing file is read
- * back and records after the resumed step are dropped, so the log matches the weights.
+ * plots. Each record has a {@code kind} ("train" or "val") first and numeric fields after it, written compactly by
+ * {@link JsonFiles#toCompact}, e.g. {@code {"kind":"train","step":10.0,"loss":0.0123}}: numbers in Java's shortest
+ * round-trip form (logs of earlier versions used 8 significant digits, e.g. {@code 10.000000}; they read back the
+ * same way), non-finite values as {@code null} (read back as NaN). On resume the existing file is read back and
+ * records after the resumed step are dropped, so the log matches the weights.
  */
 public final class MetricsLog implements AutoCloseable {
   /** One logged record. */
   public record Entry(String kind, Map<String, Double> values) {}
+
+  private static final String KIND = "kind";
 
   private final Path file;
   private final List<Entry> entries = new ArrayList<>();
@@ -58,6 +64,7 @@ public final class MetricsLog implements AutoCloseable {
    * @throws IOException on I/O failure
    */
   public synchronized void log(String kind, Map<String, Double> values) throws IOException {
+    if (values.containsKey(KIND)) throw new IllegalArgumentException("'" + KIND + "' is the record's kind, not a value");
     Entry e = new Entry(kind, new LinkedHashMap<>(values));
     entries.add(e);
     out.write(format(e));
@@ -75,34 +82,36 @@ public final class MetricsLog implements AutoCloseable {
     return file;
   }
 
+  /** One record as its JSON line (without the newline). */
   static String format(Entry e) {
-    StringBuilder sb = new StringBuilder("{\"kind\":\"").append(e.kind).append('"');
-    for (Map.Entry<String, Double> v : e.values.entrySet()) {
-      double d = v.getValue();
-      sb.append(",\"").append(v.getKey()).append("\":");
-      sb.append(Double.isFinite(d) ? String.format(Locale.ROOT, "%.8g", d) : "null");
-    }
-    return sb.append('}').toString();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put(KIND, e.kind);
+    m.putAll(e.values);
+    return JsonFiles.toCompact(m);
   }
 
-  /** Parses a line written by {@link #format}; returns null for anything else. */
+  /**
+   * Parses a line written by {@link #format} (or by earlier versions); returns null for anything else: blank or
+   * malformed lines (a line cut short by a crash), a missing or non-string {@code kind}, non-numeric values.
+   */
   static Entry parse(String line) {
-    line = line.trim();
-    if (!line.startsWith("{") || !line.endsWith("}")) return null;
-    String kind = null;
-    LinkedHashMap<String, Double> values = new LinkedHashMap<>();
-    for (String part : line.substring(1, line.length() - 1).split(",")) {
-      int colon = part.indexOf(':');
-      if (colon < 0) return null;
-      String k = part.substring(0, colon).trim().replace("\"", "");
-      String v = part.substring(colon + 1).trim();
-      if (k.equals("kind")) {
-        kind = v.replace("\"", "");
-      } else {
-        values.put(k, v.equals("null") ? Double.NaN : Double.parseDouble(v));
-      }
+    if (line.isBlank()) return null;
+    JsonNode n;
+    try {
+      n = JsonFiles.parse(line);
+    } catch (IllegalArgumentException malformed) {
+      return null;
     }
-    return kind == null ? null : new Entry(kind, values);
+    if (!n.isObject() || !n.path(KIND).isTextual()) return null;
+    LinkedHashMap<String, Double> values = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> f : n.properties()) {
+      if (f.getKey().equals(KIND)) continue;
+      JsonNode v = f.getValue();
+      if (v.isNumber()) values.put(f.getKey(), v.doubleValue());
+      else if (v.isNull()) values.put(f.getKey(), Double.NaN);
+      else return null;
+    }
+    return new Entry(n.get(KIND).textValue(), values);
   }
 
   @Override

@@ -6,10 +6,12 @@ package org.deepspg.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
+import org.deepspg.io.JsonFiles;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.ModelFiles;
@@ -46,9 +48,11 @@ class EvalCommandTest {
     return text;
   }
 
+  /** A number of the report; NaN for null (not measured). */
   private static double value(String json, String key) {
-    int i = json.indexOf("\"" + key + "\": ") + key.length() + 4;
-    return Double.parseDouble(json.substring(i, json.indexOf(',', i)).trim());
+    JsonNode v = JsonFiles.parse(json).get(key);
+    assertTrue(v != null && (v.isNumber() || v.isNull()), key + " in " + json);
+    return v.isNull() ? Double.NaN : v.doubleValue();
   }
 
   @Test

@@ -9,13 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import org.deepspg.io.JsonFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,9 +36,41 @@ class SynthesizerTest {
   }
 
   private static double num(String json, String key) {
-    Matcher m = Pattern.compile("\"" + key + "\": ([-0-9.eE]+)").matcher(json);
-    assertTrue(m.find(), key + " in " + json);
-    return Double.parseDouble(m.group(1));
+    JsonNode v = JsonFiles.parse(json).get(key);
+    assertTrue(v != null && v.isNumber(), key + " in " + json);
+    return v.doubleValue();
+  }
+
+  /** manifest.jsonl and params.json lines: the layout of earlier versions (integral values without ".0"). */
+  @Test
+  void metadataLayout() {
+    Degradation.Drawn plain = new Degradation.Drawn(0.125, 2.0, 1e6, 0.0, 0, Degradation.CameraDrawn.NONE);
+    Degradation.Drawn camera = new Degradation.Drawn(0.0312, 1.7, 350.5, 0.002, 85,
+        new Degradation.CameraDrawn(1.5, 2.0, 12, 0.1, 0.33, 2, -99));
+    assertEquals("{\"name\": \"a__b\\\"c\", \"source\": \"a/b\\\"c.png\", \"split\": \"train\", \"width\": 64, "
+        + "\"height\": 48, \"sourceWidth\": 640, \"sourceHeight\": 480, \"exposure\": 0.125, \"gamma\": 2, "
+        + "\"photons\": 1000000, \"readSigma\": 0, \"jpegQuality\": null, \"imageSeed\": 12345678901, "
+        + "\"meanLinearHigh\": 0.5, \"meanLinearLow\": 0.0625}",
+        new Synthesizer.Entry("a__b\"c", "a/b\"c.png", "train", 64, 48, 640, 480, plain, 12345678901L, 0.5, 0.0625)
+            .toJson());
+    assertEquals("{\"name\": \"x\", \"source\": \"x.jpg\", \"split\": \"test\", \"width\": 3, \"height\": 2, "
+        + "\"sourceWidth\": 3, \"sourceHeight\": 2, \"exposure\": 0.0312, \"gamma\": 1.7, \"photons\": 350.5, "
+        + "\"readSigma\": 0.002, \"jpegQuality\": 85, \"wbRed\": 1.5, \"wbBlue\": 2, \"rawBits\": 12, "
+        + "\"vignette\": 0.1, \"fieldStops\": 0.33, \"lights\": 2, \"layoutSeed\": -99, \"imageSeed\": -1, "
+        + "\"meanLinearHigh\": 0.3333333333333333, \"meanLinearLow\": 1.0E-9}",
+        new Synthesizer.Entry("x", "x.jpg", "test", 3, 2, 3, 2, camera, -1, 1.0 / 3, 1e-9).toJson());
+    assertEquals("{\"seed\": -3, \"testFraction\": 1, \"maxSide\": 0, \"minSide\": 1, \"maxPixels\": 5, "
+        + "\"degradation\": {\"exposureMin\": 0.03, \"exposureMax\": 0.25, \"gammaMin\": 1, \"gammaMax\": 1.4, "
+        + "\"photonsMin\": 300, \"photonsMax\": 3000, \"readSigmaMin\": 5.0E-4, \"readSigmaMax\": 0.004, "
+        + "\"jpegProbability\": 0, \"jpegQualityMin\": 70, \"jpegQualityMax\": 95, \"wbRedMin\": 1, \"wbRedMax\": 1, "
+        + "\"wbBlueMin\": 1, \"wbBlueMax\": 1, \"rawBits\": 0, \"vignetteMax\": 0, \"fieldStopsMax\": 0, "
+        + "\"lightProbability\": 0, \"lightsMax\": 0, \"lightBoostMin\": 1, \"lightBoostMax\": 1}, "
+        + "\"model\": \"dark = k * EOTF(s)^gamma; y = Poisson(a * dark) / a + N(0, sigma^2); clip to [0, 1]; "
+        + "s' = OETF(y); optional JPEG at quality q\"}",
+        new Synthesizer.Options(Degradation.Params.LEGACY, -3, 1.0, 0, 1, 1, 5).toJson());
+    JsonNode back = JsonFiles.parse(Degradation.Params.DEFAULT.toJson());
+    assertEquals(Degradation.Params.DEFAULT.camera().lightBoostMax(), back.get("lightBoostMax").doubleValue(), 0);
+    assertEquals(Degradation.Params.DEFAULT.exposureMin(), back.get("exposureMin").doubleValue(), 0);
   }
 
   @Test
@@ -63,10 +95,12 @@ class SynthesizerTest {
       assertTrue(line.contains("\"name\": \"" + e.name() + "\""), line);
       assertEquals(e.drawn().exposure(), num(line, "exposure"), 0, "exact value recorded");
       assertEquals(e.drawn().photons(), num(line, "photons"), 0);
-      Matcher seed = Pattern.compile("\"imageSeed\": (-?[0-9]+)").matcher(line);
-      assertTrue(seed.find());
-      assertEquals(e.imageSeed(), Long.parseLong(seed.group(1)));
       assertTrue(line.contains("\"split\": \"" + e.split() + "\""));
+      JsonNode parsed = JsonFiles.parse(line);
+      assertEquals(e.name(), parsed.get("name").textValue());
+      assertEquals(e.drawn().gamma(), parsed.get("gamma").doubleValue(), 0, "round trip");
+      assertEquals(e.meanLinearHigh(), parsed.get("meanLinearHigh").doubleValue(), 0);
+      assertEquals(e.imageSeed(), parsed.get("imageSeed").longValue());
       // the files exist in the flat folders and in the split folders, same bytes
       Path lo = out.resolve("low/" + e.name() + ".png"), hi = out.resolve("high/" + e.name() + ".png");
       assertArrayEquals(Files.readAllBytes(lo), Files.readAllBytes(out.resolve(e.split() + "/low/" + e.name() + ".png")));
@@ -87,6 +121,10 @@ class SynthesizerTest {
     assertTrue(r.entries().stream().anyMatch(e -> e.name().equals("pkg__sub__p1")));
     String params = Files.readString(out.resolve("params.json"));
     assertTrue(params.contains("\"seed\": 7") && params.contains("\"exposureMin\": 0.03"), params);
+    assertEquals(o.toJson() + "\n", params);
+    JsonNode p = JsonFiles.parse(params);
+    assertEquals(0.25, p.get("testFraction").doubleValue());
+    assertEquals(Degradation.Params.LEGACY.readSigmaMin(), p.get("degradation").get("readSigmaMin").doubleValue(), 0);
 
     // the output opens as a dataset
     PairedDataset train = DatasetLayouts.open(out, Split.TRAIN);

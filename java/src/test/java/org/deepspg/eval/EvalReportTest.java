@@ -4,16 +4,16 @@
 package org.deepspg.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.IntStream;
-import org.deepspg.model.prior.MiniJson;
+import org.deepspg.io.JsonFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,50 +47,84 @@ class EvalReportTest {
   }
 
   @Test
-  @SuppressWarnings("unchecked")
   void jsonHasTheProtocolKeysAndParsesBack(@TempDir Path tmp) throws Exception {
     EvalReport r = sample();
     Path file = tmp.resolve("sub/report.json");
     r.writeJson(file, true);
-    Map<String, Object> m = (Map<String, Object>) MiniJson.parse(file);
+    JsonNode m = JsonFiles.readTree(file);
+    List<String> keys = new ArrayList<>();
+    m.fieldNames().forEachRemaining(keys::add);
     assertEquals(
         List.of("psnr", "ssim", "psnr_gtmean", "ssim_gtmean", "newly_clipped", "hue_error_deg", "count", "name",
             "gray_weights", "images_per_second", "per_image"),
-        List.copyOf(m.keySet()));
+        keys);
     assertEquals(r.meanPsnr(), num(m.get("psnr")), 0.0, "shortest round-trip doubles");
     assertEquals(r.meanSsim(), num(m.get("ssim")), 0.0);
     assertEquals(r.meanPsnrGtMean(), num(m.get("psnr_gtmean")), 0.0);
     assertEquals(r.meanSsimGtMean(), num(m.get("ssim_gtmean")), 0.0);
     assertEquals(3.0, num(m.get("count")));
-    assertEquals("DeepSPG-S \"LOL\"\tv1", m.get("name"));
-    assertEquals("RETINEXFORMER_CODE", m.get("gray_weights"));
+    assertEquals("DeepSPG-S \"LOL\"\tv1", m.get("name").textValue());
+    assertEquals("RETINEXFORMER_CODE", m.get("gray_weights").textValue());
     assertEquals(1.5, num(m.get("images_per_second")), TOL);
-    List<Map<String, Object>> per = (List<Map<String, Object>>) m.get("per_image");
+    JsonNode per = m.get("per_image");
     assertEquals(3, per.size());
-    assertEquals("n\u00e4me\\3.png", per.get(2).get("name"));
+    assertEquals("n\u00e4me\\3.png", per.get(2).get("name").textValue());
+    for (int i = 0; i < 3; i++) {
+      EvalReport.ImageResult back = JsonFiles.mapper().treeToValue(per.get(i), EvalReport.ImageResult.class);
+      EvalReport.ImageResult orig = r.results().get(i);
+      assertEquals(orig.name(), back.name());
+      assertEquals(orig.psnr(), back.psnr(), 0.0);
+      assertEquals(orig.ssimGtMean(), back.ssimGtMean(), 0.0);
+      assertEquals(orig.seconds(), back.seconds(), 0.0);
+    }
     assertEquals(31.0, num(per.get(1).get("psnr_gtmean")));
     assertEquals(1.5, num(per.get(1).get("seconds")));
     assertEquals(0.25, num(per.get(1).get("newly_clipped")));
     assertEquals(12.0, num(per.get(1).get("hue_error_deg")));
-    assertEquals(null, per.get(0).get("hue_error_deg"), "not measured: null");
+    assertTrue(per.get(0).get("hue_error_deg").isNull(), "not measured: null");
     assertEquals(0.25, num(m.get("newly_clipped")));
 
-    Map<String, Object> brief = (Map<String, Object>) MiniJson.parse(r.toJson(false));
-    assertTrue(!brief.containsKey("per_image"));
+    JsonNode brief = JsonFiles.parse(r.toJson(false));
+    assertTrue(!brief.has("per_image"));
     assertTrue(Files.readString(file).endsWith("}\n"));
   }
 
   @Test
-  @SuppressWarnings("unchecked")
   void emptyReportWritesNullsNotNaN() {
     EvalReport r = new EvalReport("empty", Metrics.GrayWeights.REC601);
     String json = r.toJson(true);
     assertTrue(!json.contains("NaN"), json);
-    Map<String, Object> m = (Map<String, Object>) MiniJson.parse(json);
-    assertNull(m.get("psnr"));
-    assertNull(m.get("images_per_second"));
+    JsonNode m = JsonFiles.parse(json);
+    assertTrue(m.get("psnr").isNull());
+    assertTrue(m.get("images_per_second").isNull());
     assertEquals(0.0, num(m.get("count")));
-    assertEquals(List.of(), m.get("per_image"));
+    assertTrue(m.get("per_image").isArray() && m.get("per_image").isEmpty());
+  }
+
+  /** The file layout scripts and people read: one member per line, one line per image, as before Jackson. */
+  @Test
+  void jsonLayoutIsStable() {
+    EvalReport r = new EvalReport("run", Metrics.GrayWeights.REC601);
+    r.add(new EvalReport.ImageResult("a.png", 20.5, 0.75, 21.0, 0.8, 0.25));
+    r.add(new EvalReport.ImageResult("b.png", 30.0, 0.5, 31.0, 0.5, 0.25).withColor(0.125, 3.5));
+    assertEquals("{\n"
+        + "  \"psnr\": 25.25,\n"
+        + "  \"ssim\": 0.625,\n"
+        + "  \"psnr_gtmean\": 26.0,\n"
+        + "  \"ssim_gtmean\": 0.65,\n"
+        + "  \"newly_clipped\": 0.125,\n"
+        + "  \"hue_error_deg\": 3.5,\n"
+        + "  \"count\": 2,\n"
+        + "  \"name\": \"run\",\n"
+        + "  \"gray_weights\": \"REC601\",\n"
+        + "  \"images_per_second\": 4.0,\n"
+        + "  \"per_image\": [\n"
+        + "    {\"name\": \"a.png\", \"psnr\": 20.5, \"ssim\": 0.75, \"psnr_gtmean\": 21.0, \"ssim_gtmean\": 0.8, "
+        + "\"seconds\": 0.25, \"newly_clipped\": null, \"hue_error_deg\": null},\n"
+        + "    {\"name\": \"b.png\", \"psnr\": 30.0, \"ssim\": 0.5, \"psnr_gtmean\": 31.0, \"ssim_gtmean\": 0.5, "
+        + "\"seconds\": 0.25, \"newly_clipped\": 0.125, \"hue_error_deg\": 3.5}\n"
+        + "  ]\n"
+        + "}\n", r.toJson(true));
   }
 
   @Test
@@ -117,8 +151,9 @@ class EvalReportTest {
     assertEquals(a.toTable(), EvalReport.table(List.of(a)));
   }
 
-  /** A JSON number as a double (MiniJson gives integer literals as Long, others as Double). */
-  private static double num(Object v) {
-    return ((Number) v).doubleValue();
+  /** A JSON number as a double, failing for anything else. */
+  private static double num(JsonNode v) {
+    assertTrue(v.isNumber(), "not a number: " + v);
+    return v.doubleValue();
   }
 }

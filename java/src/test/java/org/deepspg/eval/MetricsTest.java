@@ -17,7 +17,7 @@ import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 import org.deepspg.eval.Metrics.GrayWeights;
 import org.deepspg.eval.Metrics.Layout;
-import org.deepspg.model.prior.MiniJson;
+import org.deepspg.io.JsonFiles;
 import org.deepspg.testing.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,7 +44,7 @@ class MetricsTest {
   @SuppressWarnings("unchecked")
   static void load() throws IOException {
     dir = Fixtures.dir("metrics");
-    Map<String, Object> expected = (Map<String, Object>) MiniJson.parse(dir.resolve("expected.json"));
+    Map<String, Object> expected = JsonFiles.mapper().treeToValue(JsonFiles.readTree(dir.resolve("expected.json")), Map.class);
     pairs = (List<Map<String, Object>>) expected.get("pairs");
     assertEquals(4, pairs.size());
   }

@@ -3,10 +3,10 @@
  */
 package org.deepspg.model.clip;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Map;
-import org.deepspg.model.prior.MiniJson;
+import org.deepspg.io.JsonFiles;
 
 /**
  * Hyper-parameters of an OpenAI CLIP model with a ViT image tower ({@code clip/model.py}), spec §5.2. Unlike
@@ -87,15 +87,13 @@ public record ClipConfig(
    * @throws IOException if the file cannot be read
    * @throws IllegalArgumentException if a key is missing or invalid
    */
-  @SuppressWarnings("unchecked")
   public static ClipConfig fromManifest(Path manifest) throws IOException {
-    Object root = MiniJson.parse(manifest);
-    if (!(root instanceof Map)) {
+    JsonNode m = JsonFiles.readTree(manifest);
+    if (!m.isObject()) {
       throw new IllegalArgumentException(manifest + ": the JSON root is not an object");
     }
-    Map<String, Object> m = (Map<String, Object>) root;
     try {
-      return fromJsonObject(m.containsKey("config") ? MiniJson.object(m, "config") : m);
+      return fromJsonObject(m.has("config") ? JsonFiles.object(m, "config") : m);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(manifest + ": " + e.getMessage(), e);
     }
@@ -106,20 +104,21 @@ public record ClipConfig(
    *
    * @param c the JSON object
    * @return the configuration
+   * @throws IllegalArgumentException if a key is missing or invalid
    */
-  public static ClipConfig fromJsonObject(Map<String, Object> c) {
+  public static ClipConfig fromJsonObject(JsonNode c) {
     return new ClipConfig(
-        MiniJson.integer(c, "embed_dim"),
-        MiniJson.integer(c, "image_resolution"),
-        MiniJson.integer(c, "vision_layers"),
-        MiniJson.integer(c, "vision_width"),
-        MiniJson.integer(c, "vision_patch_size"),
-        MiniJson.integer(c, "vision_heads"),
-        MiniJson.integer(c, "context_length"),
-        MiniJson.integer(c, "vocab_size"),
-        MiniJson.integer(c, "transformer_width"),
-        MiniJson.integer(c, "transformer_heads"),
-        MiniJson.integer(c, "transformer_layers"));
+        JsonFiles.integer(c, "embed_dim"),
+        JsonFiles.integer(c, "image_resolution"),
+        JsonFiles.integer(c, "vision_layers"),
+        JsonFiles.integer(c, "vision_width"),
+        JsonFiles.integer(c, "vision_patch_size"),
+        JsonFiles.integer(c, "vision_heads"),
+        JsonFiles.integer(c, "context_length"),
+        JsonFiles.integer(c, "vocab_size"),
+        JsonFiles.integer(c, "transformer_width"),
+        JsonFiles.integer(c, "transformer_heads"),
+        JsonFiles.integer(c, "transformer_layers"));
   }
 
   /**

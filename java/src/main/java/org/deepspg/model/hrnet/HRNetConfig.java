@@ -3,12 +3,12 @@
  */
 package org.deepspg.model.hrnet;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.Map;
-import org.deepspg.model.prior.MiniJson;
+import org.deepspg.io.JsonFiles;
 
 /**
  * Topology of an HRNetV2 segmentation network ("seg_hrnet" of HRNet-Semantic-Segmentation), spec §5.1.
@@ -206,14 +206,13 @@ public record HRNetConfig(
    * @throws IOException if the file cannot be read
    * @throws IllegalArgumentException if the JSON does not describe a valid configuration
    */
-  @SuppressWarnings("unchecked")
   public static HRNetConfig fromJson(Path file) throws IOException {
-    Object root = MiniJson.parse(file);
-    if (!(root instanceof Map)) {
+    JsonNode root = JsonFiles.readTree(file);
+    if (!root.isObject()) {
       throw new IllegalArgumentException(file + ": the JSON root is not an object");
     }
     try {
-      return fromJsonObject((Map<String, Object>) root);
+      return fromJsonObject(root);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
     }
@@ -224,55 +223,56 @@ public record HRNetConfig(
    *
    * @param m the JSON object
    * @return the configuration
+   * @throws IllegalArgumentException if the JSON does not describe a valid configuration
    */
-  public static HRNetConfig fromJsonObject(Map<String, Object> m) {
-    if (m.containsKey("stages")) {
-      Map<String, Object> stages = MiniJson.object(m, "stages");
+  public static HRNetConfig fromJsonObject(JsonNode m) {
+    if (m.has("stages")) {
+      JsonNode stages = JsonFiles.object(m, "stages");
       Stage[] st = new Stage[4];
       for (int i = 0; i < 4; i++) {
-        Map<String, Object> s = MiniJson.object(stages, "STAGE" + (i + 1));
-        st[i] = new Stage(MiniJson.integer(s, "num_modules"), blockType(MiniJson.string(s, "block")),
-            MiniJson.intArray(s, "num_blocks"), MiniJson.intArray(s, "num_channels"));
+        JsonNode s = JsonFiles.object(stages, "STAGE" + (i + 1));
+        st[i] = new Stage(JsonFiles.integer(s, "num_modules"), blockType(JsonFiles.string(s, "block")),
+            JsonFiles.intArray(s, "num_blocks"), JsonFiles.intArray(s, "num_channels"));
         checkFuse(s, "fuse_method");
       }
-      boolean align = !m.containsKey("align_corners") || Boolean.TRUE.equals(m.get("align_corners"));
+      boolean align = !m.has("align_corners") || m.get("align_corners").booleanValue();
       double eps = 1e-5;
       double mom = 0.1;
-      if (m.containsKey("bn")) {
-        Map<String, Object> bn = MiniJson.object(m, "bn");
-        eps = bn.containsKey("eps") ? MiniJson.number(bn, "eps") : eps;
-        mom = bn.containsKey("momentum") ? MiniJson.number(bn, "momentum") : mom;
+      if (m.has("bn")) {
+        JsonNode bn = JsonFiles.object(m, "bn");
+        eps = bn.has("eps") ? JsonFiles.number(bn, "eps") : eps;
+        mom = bn.has("momentum") ? JsonFiles.number(bn, "momentum") : mom;
       }
-      HRNetConfig cfg = new HRNetConfig(st[0], st[1], st[2], st[3], MiniJson.integer(m, "num_classes"),
-          MiniJson.integer(m, "final_conv_kernel"), align, eps, mom);
-      if (m.containsKey("last_layer_channels") && MiniJson.integer(m, "last_layer_channels")
+      HRNetConfig cfg = new HRNetConfig(st[0], st[1], st[2], st[3], JsonFiles.integer(m, "num_classes"),
+          JsonFiles.integer(m, "final_conv_kernel"), align, eps, mom);
+      if (m.has("last_layer_channels") && JsonFiles.integer(m, "last_layer_channels")
           != cfg.lastLayerChannels()) {
         throw new IllegalArgumentException("last_layer_channels " + m.get("last_layer_channels")
             + " does not match the stage-4 channels (" + cfg.lastLayerChannels() + ")");
       }
       return cfg;
     }
-    Map<String, Object> y = m.containsKey("yaml_equivalent") ? MiniJson.object(m, "yaml_equivalent") : m;
-    if (!y.containsKey("MODEL")) {
+    JsonNode y = m.has("yaml_equivalent") ? JsonFiles.object(m, "yaml_equivalent") : m;
+    if (!y.has("MODEL")) {
       throw new IllegalArgumentException("neither 'stages' (neutral form) nor 'MODEL' (yacs form) present");
     }
-    Map<String, Object> model = MiniJson.object(y, "MODEL");
-    Map<String, Object> extra = MiniJson.object(model, "EXTRA");
+    JsonNode model = JsonFiles.object(y, "MODEL");
+    JsonNode extra = JsonFiles.object(model, "EXTRA");
     Stage[] st = new Stage[4];
     for (int i = 0; i < 4; i++) {
-      Map<String, Object> s = MiniJson.object(extra, "STAGE" + (i + 1));
-      st[i] = new Stage(MiniJson.integer(s, "NUM_MODULES"), blockType(MiniJson.string(s, "BLOCK")),
-          MiniJson.intArray(s, "NUM_BLOCKS"), MiniJson.intArray(s, "NUM_CHANNELS"));
+      JsonNode s = JsonFiles.object(extra, "STAGE" + (i + 1));
+      st[i] = new Stage(JsonFiles.integer(s, "NUM_MODULES"), blockType(JsonFiles.string(s, "BLOCK")),
+          JsonFiles.intArray(s, "NUM_BLOCKS"), JsonFiles.intArray(s, "NUM_CHANNELS"));
       checkFuse(s, "FUSE_METHOD");
     }
-    boolean align = !model.containsKey("ALIGN_CORNERS") || Boolean.TRUE.equals(model.get("ALIGN_CORNERS"));
-    int classes = MiniJson.integer(MiniJson.object(y, "DATASET"), "NUM_CLASSES");
-    return new HRNetConfig(st[0], st[1], st[2], st[3], classes, MiniJson.integer(extra, "FINAL_CONV_KERNEL"),
+    boolean align = !model.has("ALIGN_CORNERS") || model.get("ALIGN_CORNERS").booleanValue();
+    int classes = JsonFiles.integer(JsonFiles.object(y, "DATASET"), "NUM_CLASSES");
+    return new HRNetConfig(st[0], st[1], st[2], st[3], classes, JsonFiles.integer(extra, "FINAL_CONV_KERNEL"),
         align, 1e-5, 0.1);
   }
 
-  private static void checkFuse(Map<String, Object> s, String key) {
-    if (s.containsKey(key) && !"SUM".equals(s.get(key))) {
+  private static void checkFuse(JsonNode s, String key) {
+    if (s.has(key) && !"SUM".equals(s.get(key).textValue())) {
       throw new IllegalArgumentException("only fuse method SUM exists in seg_hrnet, got " + s.get(key));
     }
   }

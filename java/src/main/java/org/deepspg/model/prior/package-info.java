@@ -3,7 +3,7 @@
  */
 /**
  * What HRNet and CLIP share: the user-brought weight files and the guidance when they are missing
- * ({@link org.deepspg.model.prior.PriorWeights}, {@link org.deepspg.model.prior.MissingWeightsException}), and a
- * tiny JSON reader for their configuration files ({@link org.deepspg.model.prior.MiniJson}).
+ * ({@link org.deepspg.model.prior.PriorWeights}, {@link org.deepspg.model.prior.MissingWeightsException}). Their
+ * JSON configuration files are read with {@link org.deepspg.io.JsonFiles}.
  */
 package org.deepspg.model.prior;

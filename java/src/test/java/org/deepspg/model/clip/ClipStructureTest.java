@@ -12,14 +12,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.deepspg.model.prior.MiniJson;
+import org.deepspg.io.JsonFiles;
 import org.junit.jupiter.api.Test;
 
 /** Names, shapes, counts and forward shapes of {@link Clip} (random weights, no checkpoint needed). */
@@ -58,14 +58,12 @@ class ClipStructureTest {
   void tinyConfigFromManifestMatchesItsStateDictIndex() throws Exception {
     ClipConfig c = ClipConfig.fromManifest(fixtures().resolve("clip/manifest.json"));
     assertEquals(new ClipConfig(32, 32, 2, 64, 16, 1, 77, 49408, 32, 2, 2), c);
-    @SuppressWarnings("unchecked")
-    Map<String, Object> manifest = (Map<String, Object>) MiniJson.parse(fixtures().resolve("clip/manifest.json"));
+    JsonNode manifest = JsonFiles.readTree(fixtures().resolve("clip/manifest.json"));
     Map<String, long[]> expected = new LinkedHashMap<>();
-    for (Object o : (List<?>) manifest.get("state_dict_index")) {
-      @SuppressWarnings("unchecked")
-      Map<String, Object> e = (Map<String, Object>) o;
-      expected.put((String) e.get("name"), ((List<?>) e.get("shape")).stream()
-          .mapToLong(v -> ((Number) v).longValue()).toArray());
+    for (JsonNode e : manifest.get("state_dict_index")) {
+      long[] shape = new long[e.get("shape").size()];
+      for (int i = 0; i < shape.length; i++) shape[i] = e.get("shape").get(i).longValue();
+      expected.put(JsonFiles.string(e, "name"), shape);
     }
     try (PointerScope scope = new PointerScope()) {
       Clip clip = new Clip(c);
@@ -85,7 +83,7 @@ class ClipStructureTest {
     assertTrue(e.getMessage().contains("visionHeads 3"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> new ClipConfig(32, 30, 2, 64, 16, 1, 77, 49408, 32, 2, 2));
     assertThrows(IllegalArgumentException.class,
-        () -> ClipConfig.fromJsonObject(Map.of("embed_dim", 32L)));
+        () -> ClipConfig.fromJsonObject(JsonFiles.parse("{\"embed_dim\": 32}")));
   }
 
   @Test

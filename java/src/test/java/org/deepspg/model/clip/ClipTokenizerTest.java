@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.deepspg.model.prior.MiniJson;
+import org.deepspg.io.JsonFiles;
 import org.deepspg.testing.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,7 +42,7 @@ class ClipTokenizerTest {
   static void load() throws IOException {
     dir = Fixtures.dir("tokenizer");
     tok = ClipTokenizer.load(dir.resolve("bpe_simple_vocab_16e6.txt.gz"));
-    rows = (List<Map<String, Object>>) MiniJson.parse(dir.resolve("tokens.json"));
+    rows = JsonFiles.mapper().treeToValue(JsonFiles.readTree(dir.resolve("tokens.json")), List.class);
   }
 
   @Test
@@ -200,7 +199,7 @@ class ClipTokenizerTest {
   void agreesWithPythonOnRandomEntityText() throws Exception {
     List<Map<String, Object>> cases;
     try (java.io.InputStream in = ClipTokenizerTest.class.getResourceAsStream("python_text_cases.json")) {
-      cases = (List<Map<String, Object>>) MiniJson.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      cases = JsonFiles.mapper().treeToValue(JsonFiles.readTree(in, JsonFiles.DEFAULT_MAX_BYTES), List.class);
     }
     assertEquals(300, cases.size());
     for (Map<String, Object> c : cases) {

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.deepspg.io.JsonFiles;
 import org.junit.jupiter.api.Test;
 
 /** Module tree names/shapes/counts of {@link HRNet} and its configuration parsing (no weights needed). */
@@ -114,12 +116,9 @@ class HRNetStructureTest {
 
   @Test
   void yacsFormIsEquivalentToNeutralForm() throws Exception {
-    String json = Files.readString(fixtures().resolve("hrnet/config.json"));
-    @SuppressWarnings("unchecked")
-    Map<String, Object> root = (Map<String, Object>) org.deepspg.model.prior.MiniJson.parse(json);
+    JsonNode root = JsonFiles.readTree(fixtures().resolve("hrnet/config.json"));
     HRNetConfig neutral = HRNetConfig.fromJsonObject(root);
-    @SuppressWarnings("unchecked")
-    HRNetConfig yacs = HRNetConfig.fromJsonObject((Map<String, Object>) root.get("yaml_equivalent"));
+    HRNetConfig yacs = HRNetConfig.fromJsonObject(root.get("yaml_equivalent"));
     assertEquals(neutral, yacs);
   }
 
@@ -135,7 +134,7 @@ class HRNetStructureTest {
     assertThrows(IllegalArgumentException.class,
         () -> new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {4, 4}, new int[] {48}));
     assertThrows(IllegalArgumentException.class,
-        () -> HRNetConfig.fromJsonObject(Map.of("num_classes", 3L)));
+        () -> HRNetConfig.fromJsonObject(JsonFiles.parse("{\"num_classes\": 3}")));
   }
 
   @Test

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,8 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import org.deepspg.io.JsonFiles;
 import org.junit.jupiter.api.Test;
 
 /** Reads the golden PyTorch files of {@code shared/fixtures} (README sections A, B, D). */
@@ -99,14 +99,12 @@ class FixtureCheckpointsTest {
 
   /** {@code state_dict_index} of clip/manifest.json: name -> {dtype, shape, jit_dtype}. */
   private static Map<String, String[]> clipIndex() throws IOException {
-    String json = Files.readString(IoFixtures.file("clip/manifest.json"), StandardCharsets.UTF_8);
-    // Entries are pretty-printed over several lines: allow any whitespace between the tokens.
-    Pattern p = Pattern.compile("\\{\\s*\"name\":\\s*\"([^\"]+)\",\\s*\"dtype\":\\s*\"(\\w+)\",\\s*"
-        + "\"shape\":\\s*\\[([0-9,\\s]*)\\],\\s*\"jit_dtype\":\\s*\"(\\w+)\"\\s*\\}");
-    Matcher m = p.matcher(json);
     Map<String, String[]> out = new LinkedHashMap<>();
-    while (m.find()) {
-      out.put(m.group(1), new String[] {m.group(2), m.group(3), m.group(4)});
+    for (JsonNode e : JsonFiles.readTree(IoFixtures.file("clip/manifest.json")).get("state_dict_index")) {
+      StringBuilder shape = new StringBuilder();
+      for (JsonNode d : e.get("shape")) shape.append(shape.length() > 0 ? "," : "").append(d.longValue());
+      out.put(JsonFiles.string(e, "name"),
+          new String[] {JsonFiles.string(e, "dtype"), shape.toString(), JsonFiles.string(e, "jit_dtype")});
     }
     return out;
   }
