@@ -21,8 +21,8 @@ import org.deepspg.ops.OneDnn;
 /**
  * Enhances low-light images with a trained DeepSPG network: the one-call entry point for applications and the
  * {@code deepspg enhance} command. A facade over {@link Pipeline} (pad → prior → network → crop, spec §6), the
- * {@link Tiler} (images over {@link TileOptions#maxWholePixels()}, memory bounded by the tile size, attention kept
- * consistent across tiles by a context pass) and the {@link Batcher}; {@link EnhancerLoader} builds it.
+ * {@code Tiler} (images over {@link TileOptions#maxWholePixels()}, memory bounded by the tile size, attention kept
+ * consistent across tiles by a context pass) and the {@code Batcher}; {@code EnhancerLoader} builds it.
  *
  * <pre>{@code
  * try (Enhancer e = Enhancer.builder().checkpoint(Path.of("deepspg-s.pth")).build()) {

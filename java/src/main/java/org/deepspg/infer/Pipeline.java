@@ -23,7 +23,7 @@ import org.deepspg.ops.Scopes;
  * The one forward pipeline of a DeepSPG network (spec §6), on tensors: reflect-pad the bottom/right edges to a
  * multiple of 32 ({@link Padding}, the one padding rule), run the image prior on the padded input (HRNet-W48
  * features, when the model has SEMs), run the network, crop back. Training ({@code Trainer}), evaluation
- * ({@code EvalRunner}), tiling ({@link Tiler}), batching ({@link Batcher}) and the {@link Enhancer} all run it.
+ * ({@code EvalRunner}), tiling ({@code Tiler}), batching ({@code Batcher}) and the {@link Enhancer} all run it.
  *
  * <p><b>Gradients.</b> The pipeline opens no no-grad guard around the network: under grad mode (training) the
  * result carries the autograd graph to the network's parameters; callers that only infer open a
