@@ -50,6 +50,7 @@ public final class Enhancer implements AutoCloseable {
   private final Batcher batcher;
   private final TileOptions tiles;
   private final ReadOptions readOptions;
+  /** Set once by {@code EnhancerLoader} after the self-check, before the Enhancer is handed out. */
   volatile OneDnn.Verdict oneDnnVerdict = OneDnn.verdict();
   private final LongAdder images = new LongAdder();
   private volatile boolean closed;
@@ -243,10 +244,12 @@ public final class Enhancer implements AutoCloseable {
     if (closed) throw new IllegalStateException("Enhancer is closed");
   }
 
+  /** {@link Pipeline#transform}, under the name EnhancerTest has used since the ensemble was added here. */
   static Tensor transform(Tensor x, int t) {
     return Pipeline.transform(x, t);
   }
 
+  /** {@link Pipeline#inverse}, likewise. */
   static Tensor inverse(Tensor y, int t) {
     return Pipeline.inverse(y, t);
   }
