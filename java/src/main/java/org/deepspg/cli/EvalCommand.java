@@ -11,7 +11,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.DatasetLayouts;
 import org.deepspg.data.Image;
-import org.deepspg.data.Images;
+import org.deepspg.data.ImageTensors;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.EvalReport;
@@ -127,10 +127,10 @@ public final class EvalCommand implements Callable<Integer> {
     if (which.model != null && device.equals("cpu")) {
       // auto: the model itself on a fixed dark input must give the same result with oneDNN on and off.
       EvalRunner.Method mm = m;
-      Image probe = new Image(128, 96, Images.floatsOf(OneDnn.fixedRandom(new long[] {1, 3, 96, 128}, 42).abs()
+      Image probe = new Image(128, 96, ImageTensors.floatsOf(OneDnn.fixedRandom(new long[] {1, 3, 96, 128}, 42).abs()
           .mul(new Scalar(0.3))), null, Image.Metadata.MEMORY);
       out.println("oneDNN: " + OneDnn.apply(oneDnn.mode(), List.of(new OneDnn.Probe("model forward",
-          () -> Images.tensorOf(mm.enhance(probe, probe), 1, 3, 96, 128)))).describe());
+          () -> ImageTensors.tensorOf(mm.enhance(probe, probe), 1, 3, 96, 128)))).describe());
     }
     EvalReport rep = EvalRunner.run(ds, m, limit);
     out.print(EvalReport.table(List.of(rep)));

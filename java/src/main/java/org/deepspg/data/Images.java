@@ -3,8 +3,6 @@
  */
 package org.deepspg.data;
 
-import static org.bytedeco.pytorch.global.torch.from_blob;
-
 import java.awt.Transparency;
 import java.awt.color.ColorSpace;
 import java.awt.color.ICC_ColorSpace;
@@ -37,15 +35,11 @@ import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.deepspg.io.AtomicFile;
 
 /**
- * Image file I/O and tensor conversion.
+ * Image file I/O: decoding, encoding and atomic writes. The image/tensor bridge is {@link ImageTensors}.
  *
  * <p><b>Formats.</b> Read: PNG (1–16 bit, grey, palette, alpha), JPEG (grey, RGB; CMYK is rejected), BMP, TIFF (the
  * JDK's built-in plugin), WebP (TwelveMonkeys' pure-Java reader, lossy and lossless). Written: PNG, JPEG, BMP, TIFF
@@ -688,106 +682,58 @@ public final class Images {
   }
 
   // ------------------------------------------------------------------------------------------------------------
-  // Tensors
+  // Tensors: moved to ImageTensors (the counted image/tensor bridge); these forward to it.
 
   /**
-   * Copies an image into a new float tensor.
-   *
-   * @param img the image (alpha is not included)
-   * @return a new CPU float32 tensor {@code [1, 3, H, W]}, attached to the caller's innermost {@link PointerScope}
-   *     if one is open (else the caller closes it)
+   * @param img the image
+   * @return {@link ImageTensors#toTensor(Image)}
+   * @deprecated use {@link ImageTensors#toTensor(Image)}
    */
+  @Deprecated
   public static Tensor toTensor(Image img) {
-    return tensorOf(img.rgb(), 1, 3, img.height(), img.width());
+    return ImageTensors.toTensor(img);
   }
 
   /**
-   * Copies a float array into a new CPU float32 tensor of the given shape (from_blob + clone).
-   *
-   * @param data values in row-major order; length must equal the product of {@code shape}
-   * @param shape the tensor shape, e.g. {@code [B, 3, P, P]}
-   * @return a new tensor that owns its memory
+   * @param data values in row-major order
+   * @param shape the tensor shape
+   * @return {@link ImageTensors#tensorOf(float[], long...)}
+   * @deprecated use {@link ImageTensors#tensorOf(float[], long...)}
    */
+  @Deprecated
   public static Tensor tensorOf(float[] data, long... shape) {
-    long numel = 1;
-    for (long s : shape) {
-      if (s < 0) throw new IllegalArgumentException("negative size in shape " + java.util.Arrays.toString(shape));
-      numel *= s;
-    }
-    if (numel != data.length) {
-      throw new IllegalArgumentException("data has " + data.length + " values but shape "
-          + java.util.Arrays.toString(shape) + " needs " + numel);
-    }
-    Tensor out;
-    try (PointerScope scope = new PointerScope()) {
-      FloatPointer fp = new FloatPointer(data);
-      TensorOptions opts = new TensorOptions(ScalarType.Float);
-      Tensor blob = from_blob(fp, shape, opts);
-      out = blob.clone();
-      // Escape the result from the temporary scope: one reference for the caller.
-      out.retainReference();
-    }
-    PointerScope outer = PointerScope.getInnerScope();
-    if (outer != null) {
-      outer.attach(out);
-      out.releaseReference();
-    }
-    return out;
+    return ImageTensors.tensorOf(data, shape);
   }
 
   /**
-   * Copies a tensor into a float array (moved to CPU, converted to float32, made contiguous; the tensor itself is
-   * not changed).
-   *
    * @param t any tensor
-   * @return its values in row-major order
+   * @return {@link ImageTensors#floatsOf(Tensor)}
+   * @deprecated use {@link ImageTensors#floatsOf(Tensor)}
    */
+  @Deprecated
   public static float[] floatsOf(Tensor t) {
-    long numel = t.numel();
-    if (numel > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor too large for one array: " + numel);
-    float[] out = new float[(int) numel];
-    try (PointerScope scope = new PointerScope()) {
-      Tensor c = t.detach().to(ScalarType.Float).cpu().contiguous();
-      c.data_ptr_float().get(out);
-    }
-    return out;
+    return ImageTensors.floatsOf(t);
   }
 
   /**
-   * Copies a tensor into an image with in-memory 8-bit RGB metadata.
-   *
-   * @param t {@code [1, 3, H, W]} or {@code [3, H, W]}, any dtype and device
-   * @return the image (values are not clamped here; writers clamp to [0, 1])
+   * @param t {@code [1, 3, H, W]} or {@code [3, H, W]}
+   * @return {@link ImageTensors#fromTensor(Tensor)}
+   * @deprecated use {@link ImageTensors#fromTensor(Tensor)}
    */
+  @Deprecated
   public static Image fromTensor(Tensor t) {
-    return fromTensor(t, null);
+    return ImageTensors.fromTensor(t);
   }
 
   /**
-   * Copies a tensor into an image and carries over the metadata of the image it was computed from: bit depth,
-   * grey flag, format and colour note, and the alpha plane when the size is unchanged. Use this to write an
-   * enhanced image back in the form of its input.
-   *
-   * @param t {@code [1, 3, H, W]} or {@code [3, H, W]}, any dtype and device
-   * @param like the source image, or null for in-memory 8-bit RGB metadata
-   * @return the image
+   * @param t {@code [1, 3, H, W]} or {@code [3, H, W]}
+   * @param like the source image, or null
+   * @return {@link ImageTensors#fromTensor(Tensor, Image)}
+   * @deprecated use {@link ImageTensors#fromTensor(Tensor, Image)}
    */
+  @Deprecated
   public static Image fromTensor(Tensor t, Image like) {
-    long dim = t.dim();
-    if (!(dim == 4 && t.size(0) == 1 && t.size(1) == 3) && !(dim == 3 && t.size(0) == 3)) {
-      throw new IllegalArgumentException("expected a tensor [1, 3, H, W] or [3, H, W], got " + shapeOf(t));
-    }
-    int h = (int) t.size(dim - 2), w = (int) t.size(dim - 1);
-    float[] data = floatsOf(t);
-    if (like == null) return Image.of(w, h, data);
-    float[] a = like.width() == w && like.height() == h ? like.alpha() : null;
-    return new Image(w, h, data, a, like.metadata());
-  }
-
-  private static String shapeOf(Tensor t) {
-    StringBuilder sb = new StringBuilder("[");
-    for (long i = 0; i < t.dim(); i++) sb.append(i == 0 ? "" : ", ").append(t.size(i));
-    return sb.append(']').toString();
+    return ImageTensors.fromTensor(t, like);
   }
 
   /**

@@ -49,7 +49,8 @@ public final class PairLoader implements AutoCloseable {
      *     the caller's innermost {@code PointerScope} if one is open
      */
     public Tensor[] toTensors() {
-      return new Tensor[] {Images.tensorOf(low, batch, 3, size, size), Images.tensorOf(high, batch, 3, size, size)};
+      return new Tensor[] {ImageTensors.tensorOf(low, batch, 3, size, size),
+          ImageTensors.tensorOf(high, batch, 3, size, size)};
     }
   }
 

@@ -4,6 +4,9 @@
 package org.deepspg.infer;
 
 import java.util.Locale;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.OneDnn;
 
 /**
@@ -53,6 +56,35 @@ final class OutputGuard {
       imin = Math.min(imin, v);
       imax = Math.max(imax, v);
     }
+    decide(nonFinite, n, omin, omax, inFinite, imin, imax);
+  }
+
+  /**
+   * Checks each image of a batch on its device (a few reductions; only scalars come back to the host).
+   *
+   * @param in the inputs {@code [B, 3, H, W]}
+   * @param out the outputs, same shape and device
+   * @throws BadOutputException when an output is non-finite or collapsed while its input is neither
+   */
+  static void check(Tensor in, Tensor out) {
+    try (PointerScope scope = new PointerScope()) {
+      for (long b = 0; b < out.size(0); b++) {
+        Tensor o = out.select(0, b), i = in.select(0, b);
+        long nonFinite = o.numel() - torch.isfinite(o).sum().item_long();
+        // Only a finite output can be collapsed: its range matters then alone (as in the array check).
+        float omin = nonFinite == 0 ? o.min().item_float() : Float.NaN;
+        float omax = nonFinite == 0 ? o.max().item_float() : Float.NaN;
+        Tensor iFinite = torch.isfinite(i);
+        long inNonFinite = i.numel() - iFinite.sum().item_long();
+        Tensor iv = inNonFinite == 0 ? i : i.masked_select(iFinite);
+        float imin = iv.numel() == 0 ? Float.POSITIVE_INFINITY : iv.min().item_float();
+        float imax = iv.numel() == 0 ? Float.NEGATIVE_INFINITY : iv.max().item_float();
+        decide((int) Math.min(Integer.MAX_VALUE, nonFinite), o.numel(), omin, omax, inNonFinite == 0, imin, imax);
+      }
+    }
+  }
+
+  private static void decide(int nonFinite, long n, float omin, float omax, boolean inFinite, float imin, float imax) {
     String cause = "; likely cause: a numerical fault in the CPU kernels (oneDNN: " + OneDnn.verdict().describe()
         + "; try --onednn off) or non-finite model weights";
     if (nonFinite > 0 && inFinite) {

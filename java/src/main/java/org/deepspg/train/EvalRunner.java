@@ -9,16 +9,16 @@ import java.nio.file.Path;
 import java.util.Locale;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.deepspg.data.Image;
-import org.deepspg.data.Images;
+import org.deepspg.data.ImageTensors;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.eval.Baselines;
 import org.deepspg.eval.ColorFidelity;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.eval.EvalReport;
 import org.deepspg.eval.Metrics;
+import org.deepspg.infer.Pipeline;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.InputNorm;
@@ -131,14 +131,13 @@ public final class EvalRunner {
       if (hrnet != null) hrnet.to(dev, false);
     }
     net.eval();
-    PaddedInference inf = new PaddedInference(net, hrnet);
+    Pipeline inf = new Pipeline(net, hrnet);
     String label = name + ", " + net.config().describe();
     return new Method() {
       @Override
       public float[] enhance(Image low, Image high) {
-        try (PointerScope s = new PointerScope()) {
-          Tensor x = Images.toTensor(low).to(dev, torch.ScalarType.Float);
-          return Images.floatsOf(inf.enhance(x));
+        try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+          return ImageTensors.floatsOf(inf.enhance(ImageTensors.toTensor(low, dev)));
         }
       }
 

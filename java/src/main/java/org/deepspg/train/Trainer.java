@@ -25,12 +25,14 @@ import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.DatasetException;
 import org.deepspg.data.DatasetLayouts;
 import org.deepspg.data.Image;
+import org.deepspg.data.ImageTensors;
 import org.deepspg.data.Images;
 import org.deepspg.data.PairAugment;
 import org.deepspg.data.PairLoader;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
+import org.deepspg.infer.Pipeline;
 import org.deepspg.io.AtomicFile;
 import org.deepspg.io.ConfigValues;
 import org.deepspg.io.ProgressBar;
@@ -292,13 +294,9 @@ public final class Trainer implements AutoCloseable {
     return new StepStats(v, norm, gn, lr, (int) low.size(0) * dp.world(), (int) low.size(2));
   }
 
+  /** The one pipeline (pad → frozen prior → network → crop; patches are multiples of 32, so nothing is padded). */
   private Tensor forward(Tensor low) {
-    if (!cfg.model().semEnabled()) return model.forward(low);
-    List<Tensor> f;
-    try (NoGradGuard ng = new NoGradGuard()) {
-      f = priors.hrnet().forwardRaw(low).features();
-    }
-    return model.forward(low, f.get(0), f.get(1), f.get(2));
+    return new Pipeline(model, priors.hrnet()).forward(low);
   }
 
   private double gradNorm() {
@@ -475,13 +473,12 @@ public final class Trainer implements AutoCloseable {
     model.train(false);
     trainingMode = false;
     try {
-      PaddedInference inf = new PaddedInference(model, priors.hrnet());
+      Pipeline inf = new Pipeline(model, priors.hrnet());
       for (int i = 0; i < n; i++) {
         PairedDataset.Loaded l = val.load(i);
         float[] pred;
-        try (PointerScope s = new PointerScope()) {
-          Tensor x = Images.toTensor(l.low()).to(device, torch.ScalarType.Float);
-          pred = Images.floatsOf(inf.enhance(x));
+        try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+          pred = ImageTensors.floatsOf(inf.enhance(ImageTensors.toTensor(l.low(), device)));
         }
         int h = l.high().height(), w = l.high().width();
         Metrics.Scores sc = Metrics.evaluate(pred, l.high().rgb(), h, w, Metrics.Layout.CHW,

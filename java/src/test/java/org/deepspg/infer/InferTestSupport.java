@@ -62,6 +62,19 @@ public final class InferTestSupport {
     return randomModel(cfg, seed, tau, TEST_GAIN);
   }
 
+  private static DeepSPG shared;
+
+  /**
+   * The tiny baseline of seed 1 with {@link #TEST_TAU}, built once and shared by the inference tests that only run
+   * it (never closed; tests that compute gradients reset them).
+   *
+   * @return the network
+   */
+  public static synchronized DeepSPG sharedTiny() {
+    if (shared == null) shared = randomModel(tinyBaseline(), 1, TEST_TAU);
+    return shared;
+  }
+
   /**
    * Builds a randomly initialised network (outside any PointerScope), sets every attention temperature and scales the
    * final mapping conv.

@@ -1,0 +1,160 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.ModelFiles;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.hrnet.InputNorm;
+import org.deepspg.model.prior.PriorWeights;
+import org.deepspg.ops.NativeLibrary;
+import org.deepspg.ops.OneDnn;
+
+/**
+ * Builds an {@link Enhancer} from its {@link Enhancer.Builder}: resolves the device, loads the network
+ * ({@link ModelFiles}) and the HRNet prior (with the input normalisation the model was trained with), moves them to
+ * the device and runs the oneDNN self-check ({@link OneDnn}) with the Enhancer's own computation.
+ */
+final class EnhancerLoader {
+  private EnhancerLoader() {}
+
+  /** What the loader hands to the Enhancer. */
+  record Loaded(Pipeline pipeline, DeepSPG net, boolean ownsNet, HRNet hrnet, boolean ownsHrnet, Device device,
+      String deviceName, String source) {}
+
+  /**
+   * Loads on a fresh thread: modules must be built outside any PointerScope (a scope would release their Java
+   * handles), and scopes are thread-local.
+   */
+  static Enhancer load(Enhancer.Builder b) throws IOException {
+    String dev = resolveDevice(b.device);
+    AtomicReference<Object> result = new AtomicReference<>();
+    Thread t = new Thread(() -> {
+      try {
+        result.set(loadHere(b, dev));
+      } catch (Throwable e) {
+        result.set(e);
+      }
+    }, "deepspg-enhancer-load");
+    t.start();
+    try {
+      t.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while loading the model", e);
+    }
+    Object r = result.get();
+    if (r instanceof Enhancer e) return e;
+    if (r instanceof IOException e) throw e;
+    if (r instanceof RuntimeException e) throw e;
+    if (r instanceof Error e) throw e;
+    throw new IllegalStateException("loading failed", (Throwable) r);
+  }
+
+  private static Enhancer loadHere(Enhancer.Builder b, String dev) throws IOException {
+    NativeLibrary.ensureLoaded();
+    DeepSPG net;
+    String source;
+    InputNorm norm = InputNorm.IMAGENET;
+    boolean ownsNet = b.module == null;
+    if (!ownsNet) {
+      net = b.module;
+      source = "module " + net.config().describe();
+    } else {
+      ModelFiles.Loaded l = b.checkpoint != null ? ModelFiles.loadFile(b.checkpoint, b.arch)
+          : ModelFiles.loadBundled(b.bundled == null ? ModelFiles.DEFAULT_NAME : b.bundled);
+      norm = l.hrnetInputNorm();
+      net = l.net();
+      source = l.source();
+    }
+    DeepSPGConfig cfg = net.config();
+    HRNet hr = null;
+    boolean ownsHr = false;
+    try {
+      if (cfg.semEnabled()) {
+        if (b.hrnetModule != null) {
+          hr = b.hrnetModule;
+          int[] ch = hr.config().featureChannels();
+          for (int i = 0; i < 3; i++) {
+            if (ch[i] != DeepSPG.HRNET_CHANNELS[i]) {
+              throw new IllegalArgumentException("HRNet branch " + i + " has " + ch[i] + " channels; the SEMs need "
+                  + DeepSPG.HRNET_CHANNELS[i]);
+            }
+          }
+        } else if (b.hrnetWeights != null) {
+          hr = HRNet.loadPretrained(b.hrnetWeights).inputNorm(norm); // as the model was trained
+          ownsHr = true;
+        } else {
+          throw PriorWeights.HRNET_W48_ADE20K.missing(null, "the model " + cfg.describe() + " (" + source
+              + ") has SEMs, which need HRNet-W48 features, but no HRNet weights were given (CLI: --hrnet PATH; "
+              + "API: Enhancer.builder().hrnetWeights(path))", null);
+        }
+        // No eval() calls here: DeepSPG has no mode-dependent layers, and Module.eval() on a network whose
+        // container sub-modules lost their Java peers to GC fails (see docs/inference.md, known issues).
+        if (hr.is_training()) {
+          throw new IllegalArgumentException("the HRNet module is in training mode; call freeze() first");
+        }
+      }
+      Device d = null;
+      if (dev.equals("cuda")) {
+        d = new Device("cuda");
+        net.to(d, false);
+        if (hr != null) hr.to(d, false);
+      }
+      Pipeline p = new Pipeline(net, hr);
+      Enhancer e = new Enhancer(b, new Loaded(p, net, ownsNet, hr, ownsHr, d, dev, source));
+      if (d == null) {
+        e.oneDnnVerdict = OneDnn.apply(b.oneDnn, List.of(selfCheckProbe(p)));
+        e.resetStats();
+      }
+      return e;
+    } catch (IOException | RuntimeException e) {
+      if (ownsNet) net.close();
+      if (ownsHr) hr.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The Enhancer's own computation for the oneDNN self-check: prior (if any) and network on a fixed dark 96×128
+   * input, unclamped (a clamp could hide differences in the saturated range).
+   */
+  private static OneDnn.Probe selfCheckProbe(Pipeline p) {
+    return new OneDnn.Probe("model forward (" + p.config().describe() + ", 1x3x96x128)", () -> {
+      try (NoGradGuard ng = new NoGradGuard(); InferenceMode im = new InferenceMode()) {
+        Tensor x = OneDnn.fixedRandom(new long[] {1, 3, 96, 128}, 42).abs().mul(new Scalar(0.3));
+        return p.forward(x).clone();
+      }
+    });
+  }
+
+  private static String resolveDevice(String name) {
+    String n = name == null ? "cpu" : name.trim().toLowerCase(Locale.ROOT);
+    boolean gpu = NativeLibrary.cudaKernelsCompiled() && torch.cuda_is_available();
+    return switch (n) {
+      case "cpu" -> "cpu";
+      case "auto" -> gpu ? "cuda" : "cpu";
+      case "cuda", "gpu" -> {
+        if (!gpu) {
+          throw new IllegalArgumentException("device cuda requested but "
+              + (torch.cuda_is_available() ? "the kernels were built without CUDA (build with -Pgpu)"
+                  : "libtorch sees no CUDA device") + "; use --device cpu or auto");
+        }
+        yield "cuda";
+      }
+      default -> throw new IllegalArgumentException("unknown device '" + name + "'; use cpu, cuda or auto");
+    };
+  }
+}

@@ -1,0 +1,233 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.deepspg.data.ReadOptions;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.ModelFiles;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.ops.OneDnn;
+
+/**
+ * The settings of an {@link Enhancer.Builder} and their setters (the builder adds {@link Enhancer.Builder#build()});
+ * kept apart so that {@link Enhancer} stays a small facade. Not thread-safe.
+ */
+abstract class EnhancerOptions {
+  String bundled;
+  Path checkpoint;
+  DeepSPGConfig arch;
+  DeepSPG module;
+  Path hrnetWeights;
+  HRNet hrnetModule;
+  String device = "cpu";
+  TileOptions tiles = TileOptions.DEFAULT;
+  boolean ensemble;
+  boolean tileContext = true;
+  OneDnn.Mode oneDnn = OneDnn.defaultMode();
+  int batchSize = 1;
+  ReadOptions readOptions = ReadOptions.DEFAULT;
+  long maxMemory = MemoryBudget.defaultLimit();
+
+  EnhancerOptions() {}
+
+  private Enhancer.Builder self() {
+    return (Enhancer.Builder) this;
+  }
+
+  /**
+   * The most native memory one forward pass may take (estimated from its shape before it runs,
+   * {@link MemoryBudget}); a larger pass is refused with an {@link IllegalArgumentException}. Default: system
+   * property {@value MemoryBudget#PROPERTY}, else 80 % of physical memory.
+   *
+   * @param bytes the limit (at least 64 MiB)
+   * @return this
+   */
+  public Enhancer.Builder maxMemory(long bytes) {
+    if (bytes < (64L << 20)) throw new IllegalArgumentException("memory limit below 64 MiB: " + bytes);
+    this.maxMemory = bytes;
+    return self();
+  }
+
+  /**
+   * Uses a bundled model (the default is {@link ModelFiles#DEFAULT_NAME}; {@link ModelFiles#BUNDLED} lists them).
+   *
+   * @param name a bundled model's name, e.g. {@code s}
+   * @return this
+   */
+  public Enhancer.Builder bundled(String name) {
+    this.bundled = name;
+    this.checkpoint = null;
+    this.module = null;
+    return self();
+  }
+
+  /**
+   * Uses a trained model named the way {@code --model} names it: a bundled model's name, else a weights file path
+   * (an existing file of that name wins over a bundled name, as in {@link ModelFiles#load}).
+   *
+   * @param nameOrPath a bundled name ({@link ModelFiles#BUNDLED}) or a weights file; null = the default model
+   * @param architecture for a weights file without metadata, or null; must be null for a bundled model
+   * @return this
+   * @throws IllegalArgumentException when an architecture is given for a bundled model
+   */
+  public Enhancer.Builder model(String nameOrPath, DeepSPGConfig architecture) {
+    String m = nameOrPath == null ? ModelFiles.DEFAULT_NAME : nameOrPath.trim();
+    if (!Files.exists(Path.of(m)) && ModelFiles.bundled(m).isPresent()) {
+      if (architecture != null) {
+        throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + m + "'");
+      }
+      return bundled(m.toLowerCase(Locale.ROOT));
+    }
+    return checkpoint(Path.of(m), architecture);
+  }
+
+  /**
+   * Uses a weights file that carries its configuration ({@code deepspg.properties} entry).
+   *
+   * @param file the weights file
+   * @return this
+   */
+  public Enhancer.Builder checkpoint(Path file) {
+    return checkpoint(file, null);
+  }
+
+  /**
+   * Uses a weights file with an explicit architecture (needed when the file has no metadata; checked against it
+   * otherwise).
+   *
+   * @param file the weights file
+   * @param architecture e.g. {@link DeepSPGConfig#s()}, or null to require the file's metadata
+   * @return this
+   */
+  public Enhancer.Builder checkpoint(Path file, DeepSPGConfig architecture) {
+    this.checkpoint = file;
+    this.arch = architecture;
+    this.bundled = null;
+    this.module = null;
+    return self();
+  }
+
+  /**
+   * Uses an already loaded network (not closed by the Enhancer; must not be modified while in use).
+   *
+   * @param net the network
+   * @return this
+   */
+  public Enhancer.Builder model(DeepSPG net) {
+    this.module = net;
+    this.bundled = null;
+    this.checkpoint = null;
+    return self();
+  }
+
+  /**
+   * HRNet-W48 ADE20K weights for models with SEMs (ignored otherwise).
+   *
+   * @param weights {@code hrnet_ade20k_4312_torch04.pth}
+   * @return this
+   */
+  public Enhancer.Builder hrnetWeights(Path weights) {
+    this.hrnetWeights = weights;
+    this.hrnetModule = null;
+    return self();
+  }
+
+  /**
+   * An already loaded HRNet whose branches 0–2 have 48/96/192 channels (not closed by the Enhancer).
+   *
+   * @param net the network (frozen / eval mode)
+   * @return this
+   */
+  public Enhancer.Builder hrnet(HRNet net) {
+    this.hrnetModule = net;
+    this.hrnetWeights = null;
+    return self();
+  }
+
+  /**
+   * @param name {@code cpu}, {@code cuda} (fails at build time without a GPU and CUDA kernels) or {@code auto}
+   * @return this
+   */
+  public Enhancer.Builder device(String name) {
+    this.device = name;
+    return self();
+  }
+
+  /**
+   * @param options tiling options (default {@link TileOptions#DEFAULT})
+   * @return this
+   */
+  public Enhancer.Builder tiling(TileOptions options) {
+    if (options == null) throw new IllegalArgumentException("tile options are null");
+    this.tiles = options;
+    return self();
+  }
+
+  /**
+   * @param on average the 8 flips/rotations (8× the compute)
+   * @return this
+   */
+  public Enhancer.Builder ensemble(boolean on) {
+    this.ensemble = on;
+    return self();
+  }
+
+  /**
+   * Switches the shared attention context of tiled inference off (each tile then computes its own attention
+   * matrices: visible seams). Only for measuring what the context buys; default on.
+   *
+   * @param on whether tiles replay the attention matrices of the context pass
+   * @return this
+   */
+  public Enhancer.Builder tileContext(boolean on) {
+    this.tileContext = on;
+    return self();
+  }
+
+  /**
+   * Whether libtorch's oneDNN (mkldnn) CPU kernels may run, for the whole process (see {@link OneDnn}).
+   *
+   * <p>oneDNN runs the dense convolutions of the HRNet prior about 2× faster than libtorch's fallback, but on some
+   * CPUs it computes wrong results (NaN forward passes of DeepSPG-S were seen on an AVX-512 AMD EPYC). Under
+   * {@link OneDnn.Mode#AUTO} (the default) {@link Enhancer.Builder#build()} runs a self-check on this machine: a
+   * small forward of the loaded model (with its prior) on a fixed input and one convolution of each shape class the
+   * models use, with oneDNN off and on; oneDNN is enabled only if the results agree to float32 tolerance (costs well
+   * under a second the first time). {@link OneDnn.Mode#OFF} never enables it; {@link OneDnn.Mode#ON} enables it
+   * unchecked. The setting is process-wide: do not build an Enhancer with AUTO or ON in a process that also trains.
+   * Ignored on CUDA. Whatever the setting, the Enhancer refuses outputs that are non-finite or collapsed
+   * ({@link BadOutputException}). The verdict: {@link Enhancer#oneDnn()}.
+   *
+   * @param mode OFF, AUTO (default; system property {@value OneDnn#MODE_PROPERTY} changes the default) or ON
+   * @return this
+   */
+  public Enhancer.Builder oneDnn(OneDnn.Mode mode) {
+    if (mode == null) throw new IllegalArgumentException("oneDNN mode is null");
+    this.oneDnn = mode;
+    return self();
+  }
+
+  /**
+   * @param n images per forward pass for same-size images run whole (≥ 1, default 1)
+   * @return this
+   */
+  public Enhancer.Builder batchSize(int n) {
+    if (n < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + n);
+    this.batchSize = n;
+    return self();
+  }
+
+  /**
+   * @param options pixel limit etc. for {@link Enhancer#enhance(Path)}
+   * @return this
+   */
+  public Enhancer.Builder readOptions(ReadOptions options) {
+    if (options == null) throw new IllegalArgumentException("read options are null");
+    this.readOptions = options;
+    return self();
+  }
+}

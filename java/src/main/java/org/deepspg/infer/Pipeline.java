@@ -1,0 +1,201 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import static org.bytedeco.pytorch.global.torch.rot90;
+
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.deepspg.data.ImageTensors;
+import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.ops.AttentionContext;
+import org.deepspg.ops.Scopes;
+
+/**
+ * The one forward pipeline of a DeepSPG network (spec §6), on tensors: reflect-pad the bottom/right edges to a
+ * multiple of 32 ({@link Padding}, the one padding rule), run the image prior on the padded input (HRNet-W48
+ * features, when the model has SEMs), run the network, crop back. Training ({@code Trainer}), evaluation
+ * ({@code EvalRunner}), tiling ({@code Tiler}), batching ({@code Batcher}) and the {@link Enhancer} all run it.
+ *
+ * <p><b>Gradients.</b> The pipeline opens no no-grad guard around the network: under grad mode (training) the
+ * result carries the autograd graph to the network's parameters; callers that only infer open a
+ * {@link NoGradGuard} (and {@code InferenceMode}) themselves. The prior is frozen and always runs without recording
+ * gradients (its features are inputs of the SEMs, never trained). Training patches are multiples of 32, so the
+ * padding is a no-op there.
+ *
+ * <p><b>Threading.</b> Immutable; the modules are shared read-only, so many threads may run one pipeline at once.
+ * Results are attached to the caller's innermost {@link PointerScope}; temporaries are released on return.
+ */
+public final class Pipeline {
+  /** Number of self-ensemble transforms (identity, 3 rotations, and the 4 mirrored versions). */
+  public static final int ENSEMBLE_SIZE = 8;
+
+  private final DeepSPG net;
+  private final HRNet prior;
+  private final LongAdder priorNanos = new LongAdder();
+  private final LongAdder networkNanos = new LongAdder();
+
+  /**
+   * @param net the network (on the device the inputs will be on)
+   * @param prior HRNet with branches of 48/96/192 channels when the network has SEMs (ignored otherwise)
+   * @throws IllegalArgumentException when the network has SEMs and no prior is given
+   */
+  public Pipeline(DeepSPG net, HRNet prior) {
+    if (net.config().semEnabled() && prior == null) {
+      throw new IllegalArgumentException("the model has SEMs (sem.enabled=true): HRNet weights are needed");
+    }
+    this.net = net;
+    this.prior = net.config().semEnabled() ? prior : null;
+  }
+
+  /** @return the network's configuration */
+  public DeepSPGConfig config() {
+    return net.config();
+  }
+
+  /**
+   * Pad → prior → network → crop.
+   *
+   * @param x {@code [B, 3, H, W]} float in [0, 1], on the network's device
+   * @return {@code [B, 3, H, W]}, not clamped (the training losses see the raw output)
+   * @throws IllegalArgumentException for a tensor that is not {@code [B, 3, H, W]}
+   */
+  public Tensor forward(Tensor x) {
+    if (x == null || x.dim() != 4 || x.size(1) != 3) {
+      throw new IllegalArgumentException("expected [B, 3, H, W], got " + ImageTensors.shape(x));
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      long h = x.size(2), w = x.size(3);
+      Tensor xp = Padding.reflectPad(x, Padding.MULTIPLE).contiguous();
+      long t0 = System.nanoTime();
+      Tensor y;
+      if (prior != null) {
+        List<Tensor> f;
+        try (NoGradGuard ng = new NoGradGuard()) {
+          f = prior.forwardRaw(xp).features();
+        }
+        long t1 = System.nanoTime();
+        priorNanos.add(t1 - t0);
+        y = net.forward(xp, f.get(0), f.get(1), f.get(2));
+        networkNanos.add(System.nanoTime() - t1);
+      } else {
+        y = net.forward(xp);
+        networkNanos.add(System.nanoTime() - t0);
+      }
+      return Scopes.escape(Padding.crop(y, h, w), outer);
+    }
+  }
+
+  /**
+   * {@link #forward} clamped to [0, 1]: what evaluation and inference keep.
+   *
+   * @param x {@code [B, 3, H, W]} in [0, 1], on the network's device
+   * @return {@code [B, 3, H, W]} in [0, 1], contiguous
+   */
+  public Tensor enhance(Tensor x) {
+    return enhance(x, false, null);
+  }
+
+  /**
+   * The enhanced image with optional self-ensemble (the mean of the outputs of the 8 flips/rotations, each inverted)
+   * and optional replay of recorded attention matrices ({@link AttentionContext}), clamped to [0, 1].
+   *
+   * @param x {@code [B, 3, H, W]} in [0, 1], on the network's device
+   * @param ensemble whether to average the {@value #ENSEMBLE_SIZE} transforms
+   * @param replay per transform, the recording to replay (tiles of a large image), or null
+   * @return {@code [B, 3, H, W]} in [0, 1], contiguous
+   */
+  public Tensor enhance(Tensor x, boolean ensemble, AttentionContext.Recording[] replay) {
+    int nt = ensemble ? ENSEMBLE_SIZE : 1;
+    if (replay != null && replay.length != nt) {
+      throw new IllegalArgumentException(replay.length + " recordings for " + nt + " transforms");
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor acc = null;
+      for (int t = 0; t < nt; t++) {
+        Tensor y;
+        if (replay != null) {
+          try (AttentionContext.Scope r = AttentionContext.replay(replay[t])) {
+            y = forward(transform(x, t));
+          }
+        } else {
+          y = forward(transform(x, t));
+        }
+        y = inverse(y, t);
+        acc = acc == null ? y : acc.add(y);
+      }
+      if (nt > 1) acc = acc.div(new Scalar((double) nt));
+      Tensor out = acc.clamp(new ScalarOptional(new Scalar(0.0)), new ScalarOptional(new Scalar(1.0))).contiguous();
+      return Scopes.escape(out, outer);
+    }
+  }
+
+  /**
+   * Runs {@code x} once per transform and records each transform's attention matrices (the context pass of tiled
+   * inference); the outputs are discarded.
+   *
+   * @param x {@code [1, 3, H, W]} on the network's device
+   * @param into one new recording per transform ({@code 1} or {@value #ENSEMBLE_SIZE})
+   */
+  public void record(Tensor x, AttentionContext.Recording[] into) {
+    try (PointerScope scope = new PointerScope()) {
+      for (int t = 0; t < into.length; t++) {
+        try (AttentionContext.Scope r = AttentionContext.record(into[t])) {
+          forward(transform(x, t));
+        }
+      }
+    }
+  }
+
+  /** @return nanoseconds spent in the prior since construction or {@link #resetTimings()} (all threads) */
+  public long priorNanos() {
+    return priorNanos.sum();
+  }
+
+  /** @return nanoseconds spent in the network since construction or {@link #resetTimings()} (all threads) */
+  public long networkNanos() {
+    return networkNanos.sum();
+  }
+
+  /** Zeroes the timings. */
+  public void resetTimings() {
+    priorNanos.reset();
+    networkNanos.reset();
+  }
+
+  /**
+   * Self-ensemble transform t ∈ [0, 8): optional horizontal flip (t ≥ 4), then t mod 4 quarter turns.
+   *
+   * @param x {@code [B, C, H, W]}
+   * @param t the transform
+   * @return the transformed tensor
+   */
+  public static Tensor transform(Tensor x, int t) {
+    Tensor y = (t & 4) != 0 ? x.flip(3) : x;
+    int k = t & 3;
+    return k == 0 ? y : rot90(y, k, 2, 3);
+  }
+
+  /**
+   * Inverse of {@link #transform}.
+   *
+   * @param y a transformed tensor
+   * @param t the transform
+   * @return the tensor in the original orientation
+   */
+  public static Tensor inverse(Tensor y, int t) {
+    int k = t & 3;
+    Tensor z = k == 0 ? y : rot90(y, 4 - k, 2, 3);
+    return (t & 4) != 0 ? z.flip(3) : z;
+  }
+}

@@ -1,0 +1,141 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import java.util.concurrent.atomic.LongAdder;
+import org.deepspg.ops.AttentionContext;
+import org.deepspg.ops.Backends;
+
+/**
+ * Tiled inference of large images, so that memory is bounded by the tile size, not the image size: tiles with
+ * overlap ({@link TilePlan}), each run through the {@link Engine} (one upload and one download per tile), blended on
+ * the host with raised-cosine weights.
+ *
+ * <p>The only global statistic in the network, the c×c matrix of each channel attention (sums over all pixels), is
+ * kept consistent across tiles by {@link AttentionContext}: pass 1 runs the network on a copy downscaled to
+ * {@link TileOptions#contextSize()} ({@link AreaResize}, one upload) and records every matrix; pass 2 replays them in
+ * each full-resolution tile. All other layers are local. Recordings are per call, so one Tiler serves many threads.
+ */
+final class Tiler {
+  private final Engine engine;
+  private final TileOptions tiles;
+  private final boolean context;
+  private final LongAdder tilesRun = new LongAdder();
+
+  /**
+   * @param engine runs the passes
+   * @param tiles the tile size, overlap and context size
+   * @param context whether tiles replay the attention matrices of a context pass (off only to measure what it buys)
+   */
+  Tiler(Engine engine, TileOptions tiles, boolean context) {
+    this.engine = engine;
+    this.tiles = tiles;
+    this.context = context;
+  }
+
+  /** @return the tiles run since construction or {@link #resetCount()} (all threads) */
+  long tilesRun() {
+    return tilesRun.sum();
+  }
+
+  void resetCount() {
+    tilesRun.reset();
+  }
+
+  /**
+   * The tile plans of an image (rows, columns). Square tiles, except for an image thinner than a tile: its short side
+   * is padded to 32 anyway, so its tiles grow along the long side to the same area (2×240,000: 30 tiles of 32×8192
+   * instead of 536 of 32×512).
+   */
+  TilePlan[] plans(int h, int w) {
+    int tileH = tiles.tileSize(), tileW = tiles.tileSize();
+    long area = (long) tileH * tileW;
+    if (h < tiles.tileSize()) tileW = longSideTile(area, h);
+    else if (w < tiles.tileSize()) tileH = longSideTile(area, w);
+    return new TilePlan[] {TilePlan.of(h, tileH, tiles.overlap(), Padding.MULTIPLE),
+        TilePlan.of(w, tileW, tiles.overlap(), Padding.MULTIPLE)};
+  }
+
+  /** @return the number of tiles of an image of this size */
+  int tileCount(int h, int w) {
+    TilePlan[] p = plans(h, w);
+    return p[0].count() * p[1].count();
+  }
+
+  /** Tile length along the long side of a thin image: the square tile's area over the padded short side. */
+  private int longSideTile(long area, int shortSide) {
+    long t = area / Padding.padded(shortSide, Padding.MULTIPLE) / Padding.MULTIPLE * Padding.MULTIPLE;
+    return (int) Math.max(tiles.tileSize(), Math.min(1 << 20, t));
+  }
+
+  /**
+   * Enhances one planar image tile by tile (the caller holds the oneDNN read lock).
+   *
+   * @param chw {@code [3, h, w]} row-major
+   * @param onTile run after each tile, or null
+   * @return the blended result, checked by {@link OutputGuard}
+   */
+  float[] enhance(float[] chw, int h, int w, Runnable onTile) {
+    int nt = engine.transforms();
+    AttentionContext.Recording[] rec = context ? new AttentionContext.Recording[nt] : null;
+    try {
+      if (rec != null) {
+        for (int t = 0; t < nt; t++) rec[t] = new AttentionContext.Recording();
+        int[] cs = AreaResize.fit(h, w, tiles.contextSize());
+        float[] small = cs[0] == h && cs[1] == w ? chw : AreaResize.resize(chw, 3, h, w, cs[0], cs[1]);
+        engine.record(small, cs[0], cs[1], rec);
+        // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so
+        // what it leaves mapped for reuse (Backends) would only raise the peak.
+        Backends.releaseFreeMemory();
+      }
+      TilePlan[] plan = plans(h, w);
+      TilePlan py = plan[0], px = plan[1];
+      int n = h * w;
+      float[] out = new float[3 * n];
+      for (int ty = 0; ty < py.count(); ty++) {
+        int y0 = py.start(ty), th = py.end(ty) - y0;
+        float[] wy = py.weights(ty);
+        for (int tx = 0; tx < px.count(); tx++) {
+          int x0 = px.start(tx), tw = px.end(tx) - x0;
+          float[] wx = px.weights(tx);
+          float[] tile = new float[3 * th * tw];
+          for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < th; y++) {
+              System.arraycopy(chw, c * n + (y0 + y) * w + x0, tile, (c * th + y) * tw, tw);
+            }
+          }
+          float[] res = engine.run(tile, 1, th, tw, rec);
+          tilesRun.increment();
+          if (onTile != null) onTile.run();
+          for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < th; y++) {
+              float wyv = wy[y];
+              int o = c * n + (y0 + y) * w + x0;
+              int r = (c * th + y) * tw;
+              for (int x = 0; x < tw; x++) out[o + x] += wyv * wx[x] * res[r + x];
+            }
+          }
+        }
+      }
+      float[] sy = py.weightSum(), sx = px.weightSum();
+      for (int c = 0; c < 3; c++) {
+        for (int y = 0; y < h; y++) {
+          int o = c * n + y * w;
+          for (int x = 0; x < w; x++) out[o + x] /= sy[y] * sx[x];
+        }
+      }
+      OutputGuard.check(chw, 0, out, 0, 3 * n);
+      return out;
+    } finally {
+      if (rec != null) {
+        for (AttentionContext.Recording r : rec) {
+          if (r != null) r.close();
+        }
+      }
+      // The tiles leave up to ~1 GiB of freed tensor memory mapped for reuse (Backends); the large image's output
+      // and its encoding come next, so give it back (6000x4000 peak RSS: docs/inference.md).
+      Backends.releaseFreeMemory();
+    }
+  }
+}

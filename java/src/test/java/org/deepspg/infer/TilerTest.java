@@ -1,0 +1,91 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.deepspg.data.ReadOptions;
+import org.deepspg.model.DeepSPG;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Tiler}: the tiled output (seams included) is the one the Enhancer computed before the pipeline was split out
+ * of it, tile plans, progress per tile.
+ */
+class TilerTest {
+  /**
+   * Goldens: {@code golden/tiling/tiled-{plain,ensemble}-80x96.png}, 16-bit PNGs written by the Enhancer of commit
+   * beb44d5 (before the split into Pipeline/Tiler/Batcher) for the model and image below, 2×2 tiles of 64 px with
+   * 32 px overlap and the attention context on. Tolerance: half a 16-bit step plus float noise.
+   */
+  private static final float GOLDEN_TOL = 2f / 65535;
+  private static final TileOptions TILES = new TileOptions(64, 32, 768, 0);
+
+  private static final DeepSPG tiny = InferTestSupport.sharedTiny();
+
+  private static float[] golden(String name) throws Exception {
+    try (InputStream in = TilerTest.class.getResourceAsStream("/org/deepspg/golden/tiling/" + name)) {
+      assertNotNull(in, "golden " + name + " missing from test resources");
+      return Images.decode(in.readAllBytes(), java.nio.file.Path.of(name), ReadOptions.DEFAULT).rgb();
+    }
+  }
+
+  @Test
+  void tiledOutputIsThePreviousImplementations() throws Exception {
+    Image img = InferTestSupport.darkImage(80, 96, 11);
+    for (boolean ensemble : new boolean[] {false, true}) {
+      try (Enhancer e = Enhancer.builder().model(tiny).tiling(TILES).ensemble(ensemble).build()) {
+        float[] got = e.enhance(img).rgb();
+        assertEquals(4, e.stats().tiles(), "2 x 2 tiles");
+        float[] want = golden("tiled-" + (ensemble ? "ensemble" : "plain") + "-80x96.png");
+        assertArrayEquals(want, got, GOLDEN_TOL, ensemble ? "ensemble" : "plain");
+        // Not vacuous: the tiles differ from whole-image inference (the seams are what the golden pins).
+        try (Enhancer whole = Enhancer.builder().model(tiny).tiling(TileOptions.never()).ensemble(ensemble).build()) {
+          float[] w = whole.enhance(img).rgb();
+          double maxDiff = 0;
+          for (int i = 0; i < w.length; i++) maxDiff = Math.max(maxDiff, Math.abs(w[i] - got[i]));
+          assertTrue(maxDiff > 10 * GOLDEN_TOL, "tiled differs from whole: " + maxDiff);
+        }
+      }
+    }
+  }
+
+  @Test
+  void tilerDirectlyCallsBackOncePerTile() throws IOException {
+    Image img = InferTestSupport.darkImage(80, 96, 11);
+    try (Enhancer e = Enhancer.builder().model(tiny).tiling(TILES).build()) {
+      Engine engine = new Engine(new Pipeline(tiny, null), null, false, MemoryBudget.defaultLimit());
+      Tiler t = new Tiler(engine, TILES, true);
+      assertEquals(4, t.tileCount(80, 96));
+      AtomicInteger calls = new AtomicInteger();
+      float[] direct = t.enhance(img.rgb(), 80, 96, calls::incrementAndGet);
+      assertEquals(4, calls.get());
+      assertEquals(4, t.tilesRun());
+      assertArrayEquals(e.enhance(img).rgb(), direct, 0f, "the Enhancer's tiled path is the Tiler");
+      AtomicInteger passes = new AtomicInteger();
+      e.enhance(img, passes::incrementAndGet);
+      assertEquals(e.passes(80, 96), passes.get(), "progress moves tile by tile");
+    }
+  }
+
+  @Test
+  void thinImagesGetLongTiles() {
+    Engine engine = new Engine(new Pipeline(tiny, null), null, false, MemoryBudget.defaultLimit());
+    Tiler t = new Tiler(engine, TileOptions.DEFAULT, true);
+    // 512x512 tiles hold 262,144 px; a 32-row strip takes tiles of 8192 columns instead of 512.
+    TilePlan[] p = t.plans(2, 240_000);
+    assertEquals(1, p[0].count());
+    assertEquals(30, p[1].count(), "2x240,000: 30 tiles of 32x8192, not 536 of 32x512");
+    assertEquals(TilePlan.of(3000, 512, 64, 32).count() * TilePlan.of(4000, 512, 64, 32).count(),
+        t.tileCount(3000, 4000), "square tiles otherwise");
+  }
+}
