@@ -24,6 +24,8 @@ import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
 import org.deepspg.io.ProgressBar;
+import org.deepspg.model.prior.MissingWeightsException;
+import org.deepspg.model.prior.PriorWeights;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -100,6 +102,13 @@ public final class EnhanceCommand implements Callable<Integer> {
     Enhancer enhancer;
     try {
       enhancer = options.build();
+    } catch (MissingWeightsException e) {
+      // One line: which file, where it comes from, how to pass it (the full guidance is in docs/priors.md).
+      PriorWeights w = e.weights();
+      err.println("deepspg: this model needs the " + w.title() + " prior weights (" + w.fileName() + ", from "
+          + w.source() + "): pass --prior-weights FILE" + (e.path() == null ? "" : "; " + e.path() + " is unusable"));
+      err.flush();
+      return 2;
     } catch (IOException e) {
       err.println("deepspg: " + e.getMessage());
       err.flush();

@@ -25,8 +25,10 @@ public final class EnhanceOptions {
       description = "Architecture of a weights file that carries no configuration metadata.")
   String arch;
 
-  @Option(names = "--hrnet", paramLabel = "PATH",
-      description = "HRNet-W48 ADE20K weights (hrnet_ade20k_4312_torch04.pth); required by models with SEMs.")
+  @Option(names = {"--prior-weights", "--hrnet"}, paramLabel = "FILE",
+      description = "Weights of the image prior a model with SEMs was trained with (its sem.prior, see `deepspg "
+          + "models`/`info`): HRNet-W48 ADE20K (hrnet_ade20k_4312_torch04.pth) or ESPNetv2 "
+          + "(espnetv2_s_2.0_city_1024x512.pth ...); required by models with SEMs, never downloaded.")
   Path hrnet;
 
   @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto",
@@ -68,7 +70,7 @@ public final class EnhanceOptions {
     Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble)
         .oneDnn(oneDnn.mode());
     b.model(model, arch == null ? null : ModelFiles.preset(arch));
-    if (hrnet != null) b.hrnetWeights(hrnet);
+    if (hrnet != null) b.priorWeights(hrnet);
     if (maxMemory != null) b.maxMemory(MemoryBudget.parse(maxMemory));
     return b;
   }

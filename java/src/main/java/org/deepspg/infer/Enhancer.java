@@ -178,7 +178,7 @@ public final class Enhancer implements AutoCloseable {
    *
    * @param images images enhanced
    * @param tiles tiles run by the tiled path (0 when every image ran whole)
-   * @param hrnetNanos time in HRNet forward passes (0 for models without SEMs)
+   * @param hrnetNanos time in image-prior forward passes (HRNet or ESPNetv2; 0 for models without SEMs)
    * @param networkNanos time in the enhancement network (including the context pass of tiled images)
    */
   public record Stats(long images, long tiles, long hrnetNanos, long networkNanos) {}
@@ -237,7 +237,7 @@ public final class Enhancer implements AutoCloseable {
     if (closed) return;
     closed = true;
     if (loaded.ownsNet()) loaded.net().close();
-    if (loaded.ownsHrnet()) loaded.hrnet().close();
+    if (loaded.ownsPrior()) loaded.prior().close();
   }
 
   private void checkOpen() {

@@ -4,6 +4,7 @@
 package org.deepspg.infer;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
@@ -18,20 +19,24 @@ import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.InputNorm;
+import org.deepspg.model.prior.EspnetPrior;
+import org.deepspg.model.prior.HrnetPrior;
+import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.model.prior.PriorWeights;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.OneDnn;
 
 /**
  * Builds an {@link Enhancer} from its {@link Enhancer.Builder}: resolves the device, loads the network
- * ({@link ModelFiles}) and the HRNet prior (with the input normalisation the model was trained with), moves them to
+ * ({@link ModelFiles}) and its image prior (the one named by {@code sem.prior}; HRNet with the input normalisation the
+ * model was trained with), moves them to
  * the device and runs the oneDNN self-check ({@link OneDnn}) with the Enhancer's own computation.
  */
 final class EnhancerLoader {
   private EnhancerLoader() {}
 
   /** What the loader hands to the Enhancer. */
-  record Loaded(Pipeline pipeline, DeepSPG net, boolean ownsNet, HRNet hrnet, boolean ownsHrnet, Device device,
+  record Loaded(Pipeline pipeline, DeepSPG net, boolean ownsNet, ImagePrior prior, boolean ownsPrior, Device device,
       String deviceName, String source) {}
 
   /**
@@ -80,41 +85,27 @@ final class EnhancerLoader {
       source = l.source();
     }
     DeepSPGConfig cfg = net.config();
-    HRNet hr = null;
-    boolean ownsHr = false;
+    ImagePrior prior = null;
+    boolean ownsPrior = false;
     try {
       if (cfg.semEnabled()) {
-        if (b.hrnetModule != null) {
-          hr = b.hrnetModule;
-          int[] ch = hr.config().featureChannels();
-          for (int i = 0; i < 3; i++) {
-            if (ch[i] != DeepSPG.HRNET_CHANNELS[i]) {
-              throw new IllegalArgumentException("HRNet branch " + i + " has " + ch[i] + " channels; the SEMs need "
-                  + DeepSPG.HRNET_CHANNELS[i]);
-            }
-          }
-        } else if (b.hrnetWeights != null) {
-          hr = HRNet.loadPretrained(b.hrnetWeights).inputNorm(norm); // as the model was trained
-          ownsHr = true;
+        if (b.priorModule != null) {
+          prior = b.priorModule;
         } else {
-          throw PriorWeights.HRNET_W48_ADE20K.missing(null, "the model " + cfg.describe() + " (" + source
-              + ") has SEMs, which need HRNet-W48 features, but no HRNet weights were given (CLI: --hrnet PATH; "
-              + "API: Enhancer.builder().hrnetWeights(path))", null);
+          prior = loadPrior(cfg, b.priorWeights, norm, source);
+          ownsPrior = true;
         }
-        // No eval() calls here: DeepSPG has no mode-dependent layers, and Module.eval() on a network whose
-        // container sub-modules lost their Java peers to GC fails (see docs/inference.md, known issues).
-        if (hr.is_training()) {
-          throw new IllegalArgumentException("the HRNet module is in training mode; call freeze() first");
-        }
+        // Another prior than the one the SEMs were trained with gives wrong results: refused by name.
+        cfg.requireSemPrior(prior.id(), prior.featureChannels());
       }
       Device d = null;
       if (dev.equals("cuda")) {
         d = new Device("cuda");
         net.to(d, false);
-        if (hr != null) hr.to(d, false);
+        if (prior != null) prior.to(d, torch.ScalarType.Float);
       }
-      Pipeline p = new Pipeline(net, hr);
-      Enhancer e = new Enhancer(b, new Loaded(p, net, ownsNet, hr, ownsHr, d, dev, source));
+      Pipeline p = new Pipeline(net, prior);
+      Enhancer e = new Enhancer(b, new Loaded(p, net, ownsNet, prior, ownsPrior, d, dev, source));
       if (d == null) {
         e.oneDnnVerdict = OneDnn.apply(b.oneDnn, List.of(selfCheckProbe(p)));
         e.resetStats();
@@ -122,9 +113,26 @@ final class EnhancerLoader {
       return e;
     } catch (IOException | RuntimeException e) {
       if (ownsNet) net.close();
-      if (ownsHr) hr.close();
+      if (ownsPrior) prior.close();
       throw e;
     }
+  }
+
+  /**
+   * Loads the prior named by the model's {@code sem.prior} from the user's file; a missing or wrong file is a
+   * {@link org.deepspg.model.prior.MissingWeightsException} that names the file needed and where it comes from.
+   */
+  private static ImagePrior loadPrior(DeepSPGConfig cfg, Path weights, InputNorm norm, String source)
+      throws IOException {
+    String why = "the model " + cfg.describe() + " (" + source + ") has SEMs trained with the " + cfg.semPrior()
+        + " image prior, but no prior weights were given (CLI: --prior-weights FILE; API: "
+        + "Enhancer.builder().priorWeights(path))";
+    if (cfg.semPrior().equals(EspnetPrior.ID)) {
+      if (weights == null) throw PriorWeights.ESPNETV2.missing(null, why, null);
+      return EspnetPrior.load(weights);
+    }
+    if (weights == null) throw PriorWeights.HRNET_W48_ADE20K.missing(null, why, null);
+    return new HrnetPrior(HRNet.loadPretrained(weights).inputNorm(norm)); // the normalisation it was trained with
   }
 
   /**

@@ -11,6 +11,8 @@ import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.prior.HrnetPrior;
+import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.ops.OneDnn;
 
 /**
@@ -22,8 +24,8 @@ abstract class EnhancerOptions {
   Path checkpoint;
   DeepSPGConfig arch;
   DeepSPG module;
-  Path hrnetWeights;
-  HRNet hrnetModule;
+  Path priorWeights;
+  ImagePrior priorModule;
   String device = "cpu";
   TileOptions tiles = TileOptions.DEFAULT;
   boolean ensemble;
@@ -126,14 +128,38 @@ abstract class EnhancerOptions {
   }
 
   /**
-   * HRNet-W48 ADE20K weights for models with SEMs (ignored otherwise).
+   * Weights of the image prior that a model with SEMs was trained with (ignored for models without SEMs): the
+   * model's {@code sem.prior} picks the network (HRNet-W48 ADE20K: {@code hrnet_ade20k_4312_torch04.pth}; ESPNetv2:
+   * e.g. {@code espnetv2_s_2.0_city_1024x512.pth}); weights of another prior are refused by name.
+   *
+   * @param weights the prior's {@code .pth} file
+   * @return this
+   */
+  public Enhancer.Builder priorWeights(Path weights) {
+    this.priorWeights = weights;
+    this.priorModule = null;
+    return self();
+  }
+
+  /**
+   * HRNet-W48 ADE20K weights for models with SEMs trained with HRNet: {@link #priorWeights(Path)}.
    *
    * @param weights {@code hrnet_ade20k_4312_torch04.pth}
    * @return this
    */
   public Enhancer.Builder hrnetWeights(Path weights) {
-    this.hrnetWeights = weights;
-    this.hrnetModule = null;
+    return priorWeights(weights);
+  }
+
+  /**
+   * An already loaded image prior (not closed by the Enhancer).
+   *
+   * @param prior the prior the model's SEMs were trained with
+   * @return this
+   */
+  public Enhancer.Builder prior(ImagePrior prior) {
+    this.priorModule = prior;
+    this.priorWeights = null;
     return self();
   }
 
@@ -144,9 +170,7 @@ abstract class EnhancerOptions {
    * @return this
    */
   public Enhancer.Builder hrnet(HRNet net) {
-    this.hrnetModule = net;
-    this.hrnetWeights = null;
-    return self();
+    return prior(net == null ? null : HrnetPrior.borrow(net));
   }
 
   /**

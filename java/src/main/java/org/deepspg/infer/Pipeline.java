@@ -5,7 +5,6 @@ package org.deepspg.infer;
 
 import static org.bytedeco.pytorch.global.torch.rot90;
 
-import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -15,14 +14,15 @@ import org.bytedeco.pytorch.Tensor;
 import org.deepspg.data.ImageTensors;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
-import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.ops.AttentionContext;
 import org.deepspg.ops.Scopes;
 
 /**
  * The one forward pipeline of a DeepSPG network (spec §6), on tensors: reflect-pad the bottom/right edges to a
- * multiple of 32 ({@link Padding}, the one padding rule), run the image prior on the padded input (HRNet-W48
- * features, when the model has SEMs), run the network, crop back. Training ({@code Trainer}), evaluation
+ * multiple of 32 ({@link Padding}, the one padding rule), run the image prior on the padded input (the
+ * {@link ImagePrior} the model's SEMs were trained with: HRNet-W48 or ESPNetv2, when the model has SEMs), run the
+ * network, crop back. Training ({@code Trainer}), evaluation
  * ({@code EvalRunner}), tiling ({@code Tiler}), batching ({@code Batcher}) and the {@link Enhancer} all run it.
  *
  * <p><b>Gradients.</b> The pipeline opens no no-grad guard around the network: under grad mode (training) the
@@ -39,21 +39,31 @@ public final class Pipeline {
   public static final int ENSEMBLE_SIZE = 8;
 
   private final DeepSPG net;
-  private final HRNet prior;
+  private final ImagePrior prior;
   private final LongAdder priorNanos = new LongAdder();
   private final LongAdder networkNanos = new LongAdder();
 
   /**
    * @param net the network (on the device the inputs will be on)
-   * @param prior HRNet with branches of 48/96/192 channels when the network has SEMs (ignored otherwise)
-   * @throws IllegalArgumentException when the network has SEMs and no prior is given
+   * @param prior the image prior the network's SEMs were trained with ({@link DeepSPGConfig#semPrior()}), when the
+   *     network has SEMs (ignored otherwise); the pipeline does not close it
+   * @throws IllegalArgumentException when the network has SEMs and no prior, or another prior, is given
    */
-  public Pipeline(DeepSPG net, HRNet prior) {
-    if (net.config().semEnabled() && prior == null) {
-      throw new IllegalArgumentException("the model has SEMs (sem.enabled=true): HRNet weights are needed");
+  public Pipeline(DeepSPG net, ImagePrior prior) {
+    if (net.config().semEnabled()) {
+      if (prior == null) {
+        throw new IllegalArgumentException("the model has SEMs (sem.enabled=true): " + net.config().semPrior()
+            + " weights are needed");
+      }
+      net.config().requireSemPrior(prior.id(), prior.featureChannels());
     }
     this.net = net;
     this.prior = net.config().semEnabled() ? prior : null;
+  }
+
+  /** @return the image prior (null for a model without SEMs) */
+  public ImagePrior prior() {
+    return prior;
   }
 
   /** @return the network's configuration */
@@ -79,13 +89,13 @@ public final class Pipeline {
       long t0 = System.nanoTime();
       Tensor y;
       if (prior != null) {
-        List<Tensor> f;
+        Tensor[] f;
         try (NoGradGuard ng = new NoGradGuard()) {
-          f = prior.forwardRaw(xp).features();
+          f = prior.run(xp).features();
         }
         long t1 = System.nanoTime();
         priorNanos.add(t1 - t0);
-        y = net.forward(xp, f.get(0), f.get(1), f.get(2));
+        y = net.forward(xp, f[0], f[1], f[2]);
         networkNanos.add(System.nanoTime() - t1);
       } else {
         y = net.forward(xp);

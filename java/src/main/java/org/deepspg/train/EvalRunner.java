@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.deepspg.data.Image;
 import org.deepspg.data.ImageTensors;
@@ -20,7 +21,9 @@ import org.deepspg.eval.EvalReport;
 import org.deepspg.eval.Metrics;
 import org.deepspg.infer.Pipeline;
 import org.deepspg.model.DeepSPG;
-import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.prior.EspnetPrior;
+import org.deepspg.model.prior.HrnetPrior;
+import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.ops.Backends;
 
@@ -109,8 +112,9 @@ public final class EvalRunner {
    *
    * @param spec a bundled model name ({@code deepspg models}) or the path of a weights file / training checkpoint
    *     carrying the model configuration as metadata ({@link ModelFiles})
-   * @param hrnetWeights HRNet weights (needed when the network has SEMs), or null
-   * @param hrnetTopology HRNet topology JSON (null = official W48 ADE20K)
+   * @param hrnetWeights weights of the image prior the network's SEMs were trained with (HRNet-W48 or ESPNetv2, as
+   *     its {@code sem.prior} says; needed when the network has SEMs), or null
+   * @param hrnetTopology HRNet topology JSON (null = official W48 ADE20K; HRNet only)
    * @param device "cpu" or "cuda"
    * @return the method
    * @throws IOException when a file cannot be read (MissingWeightsException for unusable HRNet weights)
@@ -122,16 +126,18 @@ public final class EvalRunner {
     InputNorm norm = ld.hrnetInputNorm();
     String name = "DeepSPG " + (ModelFiles.bundled(spec).isPresent() && !Files.exists(Path.of(spec))
         ? spec.trim().toLowerCase(Locale.ROOT) + " (bundled)" : Path.of(spec).getFileName().toString());
-    HRNet hrnet = null;
-    if (net.config().semEnabled()) hrnet = Priors.loadHrnet(hrnetWeights, hrnetTopology, norm);
-    if (hrnet != null) Priors.checkSemChannels(hrnet);
+    ImagePrior prior = null;
+    if (net.config().semEnabled()) {
+      prior = net.config().semPrior().equals(EspnetPrior.ID) ? EspnetPrior.load(hrnetWeights)
+          : new HrnetPrior(Priors.loadHrnet(hrnetWeights, hrnetTopology, norm));
+    }
     Device dev = new Device(device);
     if (!device.equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed
       net.to(dev, false);
-      if (hrnet != null) hrnet.to(dev, false);
+      if (prior != null) prior.to(dev, torch.ScalarType.Float);
     }
     net.eval();
-    Pipeline inf = new Pipeline(net, hrnet);
+    Pipeline inf = new Pipeline(net, prior); // refuses a prior other than the one the SEMs were trained with
     String label = name + ", " + net.config().describe();
     return new Method() {
       @Override

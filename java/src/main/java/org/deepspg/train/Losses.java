@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.deepspg.model.clip.Clip;
 import org.deepspg.model.clip.ClipPreprocess;
 import org.deepspg.model.clip.ClipTokenizer;
-import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.ops.EdgeLoss;
 import org.deepspg.ops.EdgeOperator;
 import org.deepspg.ops.KlLoss;
@@ -26,9 +26,10 @@ import org.deepspg.ops.Scopes;
  * <ul>
  *   <li>{@code L_pix} = mean squared error over {@code [B, 3, H, W]}.</li>
  *   <li>{@code L_edge} = {@link EdgeLoss} with the configured operator (forward differences or Sobel).</li>
- *   <li>{@code L_sem} = {@link KlLoss}{@code (z_out, z_gt, T)} on the HRNet logits at 1/4 resolution:
- *       {@code z_gt = HRNet(X_gt)} without gradient, {@code z_out = HRNet(X_out)} with the gradient flowing through
- *       the frozen HRNet into X_out (HRNet applies its own input normalisation, {@link HRNet#forwardRaw}).</li>
+ *   <li>{@code L_sem} = {@link KlLoss}{@code (z_out, z_gt, T)} on the image prior's class logits (HRNet-W48 at 1/4
+ *       resolution, ESPNetv2 at 1/2): {@code z_gt = P(X_gt)} without gradient, {@code z_out = P(X_out)} with the
+ *       gradient flowing through the frozen prior into X_out (the prior applies its own input normalisation,
+ *       {@link ImagePrior#run}).</li>
  *   <li>{@code L_mul = mean_b(⟨e_b, t_L⟩ − ⟨e_b, t_H⟩)}, {@code e_b} = L2-normalised CLIP image embedding of
  *       {@link ClipPreprocess#differentiable} (X_out) (no clamp), {@code t_L, t_H} = L2-normalised text embeddings of
  *       the two prompts, computed once at construction.</li>
@@ -98,7 +99,7 @@ public final class Losses {
 
   private final Weights weights;
   private final EdgeOperator edgeOperator;
-  private final HRNet hrnet;
+  private final ImagePrior prior;
   private final double temperature;
   private final Clip clip;
   private final Tensor textDiff; // [1, D] = t_L − t_H (normalised), or null
@@ -106,17 +107,19 @@ public final class Losses {
   /**
    * @param weights λ1..λ4
    * @param edgeOperator derivative of L_edge
-   * @param hrnet frozen HRNet (required when λ3 &gt; 0, else may be null)
+   * @param prior the frozen image prior (required when λ3 &gt; 0, else may be null)
    * @param temperature T of L_sem (&gt; 0)
    * @param clip frozen CLIP (required when λ4 &gt; 0, else may be null)
    * @param tokenizer CLIP tokenizer (required when λ4 &gt; 0)
    * @param lowText prompt t_L, e.g. "low-light image"
    * @param highText prompt t_H, e.g. "high-light image"
    */
-  public Losses(Weights weights, EdgeOperator edgeOperator, HRNet hrnet, double temperature, Clip clip,
+  public Losses(Weights weights, EdgeOperator edgeOperator, ImagePrior prior, double temperature, Clip clip,
       ClipTokenizer tokenizer, String lowText, String highText) {
     if (weights == null || edgeOperator == null) throw new IllegalArgumentException("weights and edge operator are required");
-    if (weights.sem > 0 && hrnet == null) throw new IllegalArgumentException("L_sem has weight " + weights.sem + " but no HRNet was given");
+    if (weights.sem > 0 && prior == null) {
+      throw new IllegalArgumentException("L_sem has weight " + weights.sem + " but no image prior was given");
+    }
     if (weights.mul > 0 && (clip == null || tokenizer == null)) {
       throw new IllegalArgumentException("L_mul has weight " + weights.mul + " but no CLIP model/tokenizer was given");
     }
@@ -126,7 +129,7 @@ public final class Losses {
     if (!(temperature > 0)) throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
     this.weights = weights;
     this.edgeOperator = edgeOperator;
-    this.hrnet = hrnet;
+    this.prior = prior;
     this.temperature = temperature;
     this.clip = clip;
     if (weights.mul > 0) {
@@ -209,9 +212,9 @@ public final class Losses {
       if (weights.sem > 0) {
         Tensor zGt;
         try (NoGradGuard ng = new NoGradGuard()) {
-          zGt = hrnet.forwardRaw(gt).logits();
+          zGt = prior.run(gt).logits();
         }
-        Tensor zOut = hrnet.forwardRaw(out).logits();
+        Tensor zOut = prior.run(out).logits();
         sem = KlLoss.apply(zOut, zGt, temperature);
         total = plus(total, sem.mul(new Scalar(weights.sem)));
       }

@@ -15,23 +15,40 @@ import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.io.StateDict;
+import org.deepspg.model.prior.EspnetPrior;
+import org.deepspg.model.prior.HrnetPrior;
+import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.model.prior.PriorWeights;
 
 /**
- * The frozen prior networks a run needs: HRNet (SEM features and L_sem) and CLIP + tokenizer (L_mul). Each may be
- * null when the configuration does not need it.
+ * The frozen prior networks a run needs: the image prior named by {@code sem.prior} (HRNet-W48 or ESPNetv2: SEM
+ * features and L_sem) and CLIP + tokenizer (L_mul). Each may be null when the configuration does not need it.
  *
- * @param hrnet frozen HRNet in eval mode, or null
+ * @param image the frozen image prior, or null
  * @param clip frozen CLIP, or null
  * @param tokenizer CLIP tokenizer, or null
  */
-public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
+public record Priors(ImagePrior image, Clip clip, ClipTokenizer tokenizer) {
+  /**
+   * @param hrnet frozen HRNet (the image prior; owned by the caller), or null
+   * @param clip frozen CLIP, or null
+   * @param tokenizer CLIP tokenizer, or null
+   */
+  public Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
+    this(hrnet == null ? null : HrnetPrior.borrow(hrnet), clip, tokenizer);
+  }
+
+  /** @return the HRNet when the image prior is HRNet, else null */
+  public HRNet hrnet() {
+    return image instanceof HrnetPrior h ? h.network() : null;
+  }
+
   /** File name of OpenAI's BPE merges, looked for next to the CLIP weights when {@code clip.tokenizer} is empty. */
   public static final String VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz";
 
   /** No priors (ablation Baseline with λ3 = λ4 = 0). */
-  public static final Priors NONE = new Priors(null, null, null);
+  public static final Priors NONE = new Priors((ImagePrior) null, null, null);
 
   /**
    * Loads what a configuration needs. Construct outside any {@code PointerScope}.
@@ -43,16 +60,31 @@ public record Priors(HRNet hrnet, Clip clip, ClipTokenizer tokenizer) {
    * @throws IOException when a topology JSON cannot be read
    */
   public static Priors load(TrainConfig cfg) throws IOException {
-    HRNet hrnet = cfg.needsHrnet()
-        ? loadHrnet(cfg.priorFiles().hrnetWeights(), cfg.priorFiles().hrnetConfig(), cfg.hrnetInputNorm()) : null;
-    if (hrnet != null && cfg.model().semEnabled()) checkSemChannels(hrnet);
+    ImagePrior image = cfg.needsImagePrior() ? loadImagePrior(cfg) : null;
     Clip clip = null;
     ClipTokenizer tok = null;
     if (cfg.needsClip()) {
       clip = loadClip(cfg.priorFiles().clipWeights(), cfg.priorFiles().clipConfig());
       tok = loadTokenizer(cfg.priorFiles().clipTokenizer(), cfg.priorFiles().clipWeights());
     }
-    return new Priors(hrnet, clip, tok);
+    return new Priors(image, clip, tok);
+  }
+
+  /**
+   * Loads the image prior named by the model's {@code sem.prior}: ESPNetv2 from {@code prior.weights}, HRNet from
+   * {@code prior.weights} or else {@code hrnet.weights} (with {@code hrnet.config} and {@code hrnet.input_norm}).
+   *
+   * @param cfg the configuration
+   * @return the frozen prior
+   * @throws IOException when the weights are missing or wrong (a {@link MissingWeightsException} naming the file)
+   */
+  public static ImagePrior loadImagePrior(TrainConfig cfg) throws IOException {
+    TrainConfig.PriorFiles f = cfg.priorFiles();
+    if (cfg.model().semPrior().equals(EspnetPrior.ID)) return EspnetPrior.load(f.priorWeights());
+    HRNet hrnet = loadHrnet(f.priorWeights() != null ? f.priorWeights() : f.hrnetWeights(), f.hrnetConfig(),
+        cfg.hrnetInputNorm());
+    if (cfg.model().semEnabled()) checkSemChannels(hrnet);
+    return new HrnetPrior(hrnet);
   }
 
   /**

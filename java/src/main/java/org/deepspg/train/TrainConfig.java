@@ -87,6 +87,7 @@ public final class TrainConfig {
   /**
    * The frozen prior networks' files.
    *
+   * @param priorWeights {@code prior.weights}: weights of the prior named by {@code sem.prior} (null = not set)
    * @param hrnetWeights {@code hrnet.weights} (null = not set)
    * @param hrnetConfig {@code hrnet.config} (null = official W48 ADE20K topology)
    * @param hrnetInputNorm {@code hrnet.input_norm}
@@ -94,7 +95,7 @@ public final class TrainConfig {
    * @param clipConfig {@code clip.config} (null = ViT-B/16)
    * @param clipTokenizer {@code clip.tokenizer} (null = next to the CLIP weights)
    */
-  public record PriorFiles(Path hrnetWeights, Path hrnetConfig, InputNorm hrnetInputNorm, Path clipWeights,
+  public record PriorFiles(Path priorWeights, Path hrnetWeights, Path hrnetConfig, InputNorm hrnetInputNorm, Path clipWeights,
       Path clipConfig, Path clipTokenizer) {}
 
   /**
@@ -208,6 +209,10 @@ public final class TrainConfig {
       new Key(DeepSPGConfig.KEY_SEM_SKF_RESIDUAL, "", "SEM attention residual from LN(R) (SKF) (empty = false)"),
       new Key(DeepSPGConfig.KEY_SEM_FFN_EXPANSION, "", "SEM GDFN expansion (empty = 2.0)"),
       new Key(DeepSPGConfig.KEY_RETINEX_PRIOR, "", "illumination prior channel mean | max (empty = mean)"),
+      new Key(DeepSPGConfig.KEY_SEM_PRIOR, "", "image prior of the SEMs and of L_sem: hrnet-w48 (the paper's) | "
+          + "espnetv2 (light; its weights in prior.weights) (empty = hrnet-w48)"),
+      new Key("prior.weights", "", "weights of the image prior named by sem.prior (espnetv2: "
+          + "espnetv2_s_2.0_city_1024x512.pth ...; hrnet-w48: as hrnet.weights, which it overrides)"),
       new Key("hrnet.weights", "", "HRNet-W48 ADE20K checkpoint (hrnet_ade20k_4312_torch04.pth); needed when sem.enabled or loss.sem > 0"),
       new Key("hrnet.config", "", "HRNet topology JSON (empty = official W48 ADE20K); stage-4 branches 0-2 must have 48/96/192 channels for the SEMs"),
       new Key("hrnet.input_norm", "imagenet", "HRNet input normalisation: imagenet (what the weights expect) | none (SKF)"),
@@ -268,7 +273,8 @@ public final class TrainConfig {
 
   private static final Set<String> MODEL_KEYS = Set.of(DeepSPGConfig.KEY_CHANNELS, DeepSPGConfig.KEY_BLOCKS,
       DeepSPGConfig.KEY_SEM_ENABLED, DeepSPGConfig.KEY_SEM_Q_DENSE, DeepSPGConfig.KEY_SEM_SHARED_LN,
-      DeepSPGConfig.KEY_SEM_SKF_RESIDUAL, DeepSPGConfig.KEY_SEM_FFN_EXPANSION, DeepSPGConfig.KEY_RETINEX_PRIOR);
+      DeepSPGConfig.KEY_SEM_SKF_RESIDUAL, DeepSPGConfig.KEY_SEM_FFN_EXPANSION, DeepSPGConfig.KEY_RETINEX_PRIOR,
+      DeepSPGConfig.KEY_SEM_PRIOR);
 
   private final LinkedHashMap<String, String> values;
   private final Variant variant;
@@ -295,7 +301,7 @@ public final class TrainConfig {
     if (run.isEmpty()) throw new IllegalArgumentException("config key 'run.dir' must not be empty");
     String device = ConfigValues.oneOf("device", v.text("device"), List.of("cpu", "cuda"), s -> s);
     this.run = new Run(Paths.get(run), v.intAtLeast("seed", Integer.MIN_VALUE), v.intAtLeast("threads", 0), device);
-    this.priorFiles = new PriorFiles(v.path("hrnet.weights"), v.path("hrnet.config"),
+    this.priorFiles = new PriorFiles(v.path("prior.weights"), v.path("hrnet.weights"), v.path("hrnet.config"),
         v.enumValue("hrnet.input_norm", InputNorm.class), v.path("clip.weights"), v.path("clip.config"),
         v.path("clip.tokenizer"));
     Losses.Weights w = new Losses.Weights(v.nonNegative("loss.pix"), v.nonNegative("loss.edge"),
@@ -578,8 +584,8 @@ public final class TrainConfig {
     return priorFiles.hrnetInputNorm();
   }
 
-  /** @return whether the run needs HRNet (SEMs on, or λ3 &gt; 0) */
-  public boolean needsHrnet() {
+  /** @return whether the run needs the image prior {@code sem.prior} (SEMs on, or λ3 &gt; 0) */
+  public boolean needsImagePrior() {
     return model.semEnabled() || loss.weights().sem() > 0;
   }
 

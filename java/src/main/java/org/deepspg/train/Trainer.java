@@ -37,6 +37,7 @@ import org.deepspg.io.AtomicFile;
 import org.deepspg.io.ConfigValues;
 import org.deepspg.io.ProgressBar;
 import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.io.LoadOptions;
 import org.deepspg.model.io.ModuleLoader;
 import org.deepspg.ops.Backends;
@@ -44,7 +45,7 @@ import org.deepspg.ops.Backends;
 /**
  * Trains DeepSPG (spec §4.5 per-step recipe) with exact resume.
  *
- * <p><b>One step:</b> HRNet features of X_in without gradient (when the SEMs are on) → forward → {@link Losses}
+ * <p><b>One step:</b> image-prior features (HRNet-W48 or ESPNetv2, {@code sem.prior}) of X_in without gradient (when the SEMs are on) → forward → {@link Losses}
  * → backward → global grad-norm clip → {@link Adam} step with the cosine LR of that step. Each step runs inside its own
  * {@link PointerScope}.
  *
@@ -137,13 +138,22 @@ public final class Trainer implements AutoCloseable {
     this.dp = dp;
     setConsole(System.err);
     if (cfg.threads() > 0) torch.set_num_threads(cfg.threads());
-    if (cfg.needsHrnet() && priors.hrnet() == null) {
-      throw new IllegalArgumentException("this configuration needs HRNet (sem.enabled or loss.sem > 0) but none was given");
+    if (cfg.needsImagePrior() && priors.image() == null) {
+      throw new IllegalArgumentException("this configuration needs the image prior " + cfg.model().semPrior()
+          + " (sem.enabled or loss.sem > 0) but none was given");
     }
     if (cfg.needsClip() && (priors.clip() == null || priors.tokenizer() == null)) {
       throw new IllegalArgumentException("this configuration needs CLIP and its tokenizer (loss.mul > 0) but none was given");
     }
-    if (cfg.model().semEnabled()) Priors.checkSemChannels(priors.hrnet());
+    // The SEMs take the prior's feature widths (their 1x1 projections are sized by them); recorded in the weights.
+    DeepSPGConfig mc = cfg.model();
+    if (mc.semEnabled()) {
+      if (!priors.image().id().equals(mc.semPrior())) {
+        throw new IllegalArgumentException("sem.prior is " + mc.semPrior() + " but the loaded image prior is "
+            + priors.image().id());
+      }
+      mc = mc.withSemPrior(priors.image().id(), priors.image().featureChannels());
+    }
     this.cfg = cfg;
     this.priors = priors;
     this.device = new Device(cfg.device());
@@ -151,10 +161,10 @@ public final class Trainer implements AutoCloseable {
       throw new IllegalArgumentException("config key 'device' is cuda but libtorch sees no CUDA device");
     }
     torch.manual_seed(cfg.seed());
-    this.model = new DeepSPG(cfg.model());
+    this.model = new DeepSPG(mc);
     if (!cfg.device().equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed
       model.to(device, false);
-      if (priors.hrnet() != null) priors.hrnet().to(device, false);
+      if (priors.image() != null) priors.image().to(device, torch.ScalarType.Float);
       if (priors.clip() != null) priors.clip().to(device, false);
     }
     LinkedHashMap<String, Tensor> params = new LinkedHashMap<>();
@@ -167,7 +177,7 @@ public final class Trainer implements AutoCloseable {
     }
     this.paramVec = new TensorVector(params.values().toArray(new Tensor[0]));
     this.adam = new Adam(params, cfg.optimizer().beta1(), cfg.optimizer().beta2(), cfg.optimizer().eps());
-    this.losses = new Losses(cfg.lossWeights(), cfg.edgeOperator(), priors.hrnet(), cfg.semTemperature(),
+    this.losses = new Losses(cfg.lossWeights(), cfg.edgeOperator(), priors.image(), cfg.semTemperature(),
         priors.clip(), priors.tokenizer(), cfg.loss().lowText(), cfg.loss().highText());
   }
 
@@ -296,7 +306,7 @@ public final class Trainer implements AutoCloseable {
 
   /** The one pipeline (pad → frozen prior → network → crop; patches are multiples of 32, so nothing is padded). */
   private Tensor forward(Tensor low) {
-    return new Pipeline(model, priors.hrnet()).forward(low);
+    return new Pipeline(model, priors.image()).forward(low);
   }
 
   private double gradNorm() {
@@ -473,7 +483,7 @@ public final class Trainer implements AutoCloseable {
     model.train(false);
     trainingMode = false;
     try {
-      Pipeline inf = new Pipeline(model, priors.hrnet());
+      Pipeline inf = new Pipeline(model, priors.image());
       for (int i = 0; i < n; i++) {
         PairedDataset.Loaded l = val.load(i);
         float[] pred;

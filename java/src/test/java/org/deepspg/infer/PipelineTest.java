@@ -71,7 +71,7 @@ class PipelineTest {
     try (PointerScope s = new PointerScope()) {
       TensorVector hp = hr.parameters();
       for (long i = 0; i < hp.size(); i++) hp.get(i).requires_grad_(true); // would be trained if it recorded
-      Pipeline p = new Pipeline(sem, hr);
+      Pipeline p = new Pipeline(sem, org.deepspg.model.prior.HrnetPrior.borrow(hr));
       p.forward(rand(1, 3, 32, 40).mul(new Scalar(0.3))).sum().backward();
       for (long i = 0; i < hp.size(); i++) assertFalse(hp.get(i).grad().defined(), "HRNet parameter " + i);
       assertTrue(p.priorNanos() > 0 && p.networkNanos() > 0, "timed");

@@ -38,14 +38,14 @@ class TrainConfigTest {
     assertFalse(b.model().semEnabled());
     assertEquals(new Losses.Weights(1, 0.5, 0, 0), b.lossWeights());
     assertFalse(b.c2fEnabled());
-    assertFalse(b.needsHrnet());
+    assertFalse(b.needsImagePrior());
     assertFalse(b.needsClip());
 
     TrainConfig v1 = of("variant=v1");
     assertTrue(v1.model().semEnabled());
     assertEquals(new Losses.Weights(1, 0.5, 0.01, 0), v1.lossWeights());
     assertFalse(v1.c2fEnabled());
-    assertTrue(v1.needsHrnet());
+    assertTrue(v1.needsImagePrior());
     assertFalse(v1.needsClip());
 
     TrainConfig v2 = of("variant=v2");
@@ -167,7 +167,7 @@ class TrainConfigTest {
     // What the bundled model was trained with.
     TrainConfig b = TrainConfig.load(configsDir().resolve("baseline_cpu.properties"), List.of());
     assertEquals(TrainConfig.Variant.BASELINE, b.variant());
-    assertFalse(b.model().semEnabled() || b.needsHrnet() || b.needsClip() || b.c2fEnabled());
+    assertFalse(b.model().semEnabled() || b.needsImagePrior() || b.needsClip() || b.c2fEnabled());
     assertEquals(new TrainConfig.Steps(96, 128, 4, false, 1, 1, 0), b.steps());
     assertEquals(new TrainConfig.Validation(16, 0, 8, 4), b.validation());
     assertEquals(100, b.output().checkpointEverySteps());
@@ -217,7 +217,7 @@ class TrainConfigTest {
     }
     // The disagreement this parser removed: the network's switch read only true/false, the trainer's read on/off too.
     assertTrue(of("variant=baseline", "sem.enabled=on").model().semEnabled());
-    assertTrue(of("variant=baseline", "sem.enabled=on").needsHrnet());
+    assertTrue(of("variant=baseline", "sem.enabled=on").needsImagePrior());
   }
 
   @Test
@@ -304,7 +304,7 @@ class TrainConfigTest {
             false, null, null),
         new TrainConfig.DataSource("data.val", Split.TEST, null, null, true, Path.of("/d/vl"), Path.of("/d/vh")),
         false, false, 0, 2, 64), back.data());
-    assertEquals(new TrainConfig.PriorFiles(Path.of("/w/h.pth"), Path.of("/w/h.json"), InputNorm.NONE,
+    assertEquals(new TrainConfig.PriorFiles(null, Path.of("/w/h.pth"), Path.of("/w/h.json"), InputNorm.NONE,
         Path.of("/w/c.pt"), Path.of("/w/c.json"), Path.of("/w/bpe.txt.gz")), back.priorFiles());
     // Another spelling of the same values is the same configuration; a changed value is not.
     assertEquals(of("lr=0.0003", "plots=on"), of("lr=3e-4", "plots=TRUE"));

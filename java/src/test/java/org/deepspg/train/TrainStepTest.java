@@ -22,6 +22,7 @@ import org.deepspg.model.clip.Clip;
 import org.deepspg.model.clip.ClipPreprocess;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.model.prior.HrnetPrior;
 import org.deepspg.ops.Backends;
 import org.deepspg.ops.EdgeOperator;
 import org.deepspg.testing.PriorFixtures;
@@ -100,7 +101,7 @@ class TrainStepTest {
     HRNet hr = HRNet.load(fx.resolve("hrnet/tiny_zip.pth"),
         HRNetConfig.fromJson(fx.resolve("hrnet/config.json"))).freeze();
     Clip clip = TrainTestSupport.tinyClip();
-    Losses losses = new Losses(Losses.Weights.DEFAULT, EdgeOperator.DIFF, hr, 1.0, clip,
+    Losses losses = new Losses(Losses.Weights.DEFAULT, EdgeOperator.DIFF, HrnetPrior.borrow(hr), 1.0, clip,
         TrainTestSupport.tokenizer(), "low-light image", "high-light image");
     try (PointerScope s = new PointerScope()) {
       torch.manual_seed(3);

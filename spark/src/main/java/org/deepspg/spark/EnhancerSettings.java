@@ -18,7 +18,7 @@ import org.deepspg.ops.OneDnn;
  *
  * @param model bundled model name ({@code s}, {@code l}) or a weights file path
  * @param arch architecture preset of a weights file without configuration metadata, or null
- * @param hrnet HRNet-W48 prior weights path (models with SEMs), or null
+ * @param hrnet weights path of the image prior (models with SEMs: HRNet-W48 or ESPNetv2), or null
  * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code auto}
  * @param tile tile side (multiple of 32, ≥ 64), 0 = never tile, or null for the default tiling
  * @param ensemble average the 8 flips/rotations
@@ -92,7 +92,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
     Enhancer.Builder b = Enhancer.builder().device(device).tiling(tiling()).ensemble(ensemble).oneDnn(oneDnn)
         .batchSize(batchSize);
     b.model(model, arch == null ? null : ModelFiles.preset(arch));
-    if (hrnet != null) b.hrnetWeights(Path.of(hrnet));
+    if (hrnet != null) b.priorWeights(Path.of(hrnet));
     return b;
   }
 

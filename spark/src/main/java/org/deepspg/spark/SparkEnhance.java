@@ -59,8 +59,9 @@ public final class SparkEnhance implements Callable<Integer> {
       description = "Architecture of a weights file that carries no configuration metadata.")
   String arch;
 
-  @Option(names = "--hrnet", paramLabel = "PATH",
-      description = "HRNet-W48 ADE20K prior weights (models with SEMs), readable by every executor.")
+  @Option(names = {"--prior-weights", "--hrnet"}, paramLabel = "FILE",
+      description = "Weights of the image prior a model with SEMs was trained with (HRNet-W48 or ESPNetv2), "
+          + "readable by every executor.")
   String hrnet;
 
   @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto",

@@ -20,6 +20,7 @@ public final class HrnetPrior implements ImagePrior {
   public static final String ID = "hrnet-w48";
 
   private final HRNet net;
+  private final boolean owned;
 
   /**
    * Wraps a loaded network and freezes it.
@@ -31,7 +32,31 @@ public final class HrnetPrior implements ImagePrior {
       throw new IllegalArgumentException("net must not be null");
     }
     this.net = net;
+    this.owned = true;
     net.freeze();
+  }
+
+  /**
+   * Views a network owned elsewhere as an image prior: it must be frozen already, and {@link #close()} of the view
+   * leaves it open.
+   *
+   * @param net a frozen HRNet (eval mode, no gradients)
+   * @return the view
+   * @throws IllegalArgumentException when the network is in training mode
+   */
+  public static HrnetPrior borrow(HRNet net) {
+    if (net == null) {
+      throw new IllegalArgumentException("net must not be null");
+    }
+    if (net.is_training()) {
+      throw new IllegalArgumentException("the HRNet module is in training mode; call freeze() first");
+    }
+    return new HrnetPrior(net, false);
+  }
+
+  private HrnetPrior(HRNet net, boolean owned) {
+    this.net = net;
+    this.owned = owned;
   }
 
   /** @return the wrapped network */
@@ -106,6 +131,6 @@ public final class HrnetPrior implements ImagePrior {
 
   @Override
   public void close() {
-    net.close();
+    if (owned) net.close();
   }
 }
