@@ -35,7 +35,6 @@ import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
-import org.bytedeco.pytorch.Tensor;
 import org.deepspg.io.AtomicFile;
 
 /**
@@ -679,61 +678,6 @@ public final class Images {
     if (!(v > 0)) return 0;
     if (v >= 1) return max;
     return Math.round(v * max);
-  }
-
-  // ------------------------------------------------------------------------------------------------------------
-  // Tensors: moved to ImageTensors (the counted image/tensor bridge); these forward to it.
-
-  /**
-   * @param img the image
-   * @return {@link ImageTensors#toTensor(Image)}
-   * @deprecated use {@link ImageTensors#toTensor(Image)}
-   */
-  @Deprecated
-  public static Tensor toTensor(Image img) {
-    return ImageTensors.toTensor(img);
-  }
-
-  /**
-   * @param data values in row-major order
-   * @param shape the tensor shape
-   * @return {@link ImageTensors#tensorOf(float[], long...)}
-   * @deprecated use {@link ImageTensors#tensorOf(float[], long...)}
-   */
-  @Deprecated
-  public static Tensor tensorOf(float[] data, long... shape) {
-    return ImageTensors.tensorOf(data, shape);
-  }
-
-  /**
-   * @param t any tensor
-   * @return {@link ImageTensors#floatsOf(Tensor)}
-   * @deprecated use {@link ImageTensors#floatsOf(Tensor)}
-   */
-  @Deprecated
-  public static float[] floatsOf(Tensor t) {
-    return ImageTensors.floatsOf(t);
-  }
-
-  /**
-   * @param t {@code [1, 3, H, W]} or {@code [3, H, W]}
-   * @return {@link ImageTensors#fromTensor(Tensor)}
-   * @deprecated use {@link ImageTensors#fromTensor(Tensor)}
-   */
-  @Deprecated
-  public static Image fromTensor(Tensor t) {
-    return ImageTensors.fromTensor(t);
-  }
-
-  /**
-   * @param t {@code [1, 3, H, W]} or {@code [3, H, W]}
-   * @param like the source image, or null
-   * @return {@link ImageTensors#fromTensor(Tensor, Image)}
-   * @deprecated use {@link ImageTensors#fromTensor(Tensor, Image)}
-   */
-  @Deprecated
-  public static Image fromTensor(Tensor t, Image like) {
-    return ImageTensors.fromTensor(t, like);
   }
 
   /**

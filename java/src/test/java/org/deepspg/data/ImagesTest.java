@@ -435,18 +435,18 @@ class ImagesTest {
   void tensorRoundTrip() throws Exception {
     Image img = random8(6, 4, 12);
     try (PointerScope scope = new PointerScope()) {
-      Tensor t = Images.toTensor(img);
+      Tensor t = ImageTensors.toTensor(img);
       assertEquals(4, t.dim());
       assertArrayEquals(new long[] {1, 3, 4, 6}, new long[] {t.size(0), t.size(1), t.size(2), t.size(3)});
       assertEquals(img.get(2, 3, 5), t.get(0).get(2).get(3).get(5).item_float(), 0f);
-      Image back = Images.fromTensor(t);
+      Image back = ImageTensors.fromTensor(t);
       assertClose(img.rgb(), back.rgb(), EXACT, "tensor [1,3,H,W]");
-      Image back3 = Images.fromTensor(t.squeeze(0), img.withAlpha(new float[24]));
+      Image back3 = ImageTensors.fromTensor(t.squeeze(0), img.withAlpha(new float[24]));
       assertTrue(back3.hasAlpha(), "alpha carried over from the source image");
       assertClose(img.rgb(), back3.rgb(), EXACT, "tensor [3,H,W]");
-      assertThrows(IllegalArgumentException.class, () -> Images.fromTensor(t.narrow(1, 0, 2)));
+      assertThrows(IllegalArgumentException.class, () -> ImageTensors.fromTensor(t.narrow(1, 0, 2)));
     }
-    assertThrows(IllegalArgumentException.class, () -> Images.tensorOf(new float[5], 2, 3));
+    assertThrows(IllegalArgumentException.class, () -> ImageTensors.tensorOf(new float[5], 2, 3));
   }
 
   @Test

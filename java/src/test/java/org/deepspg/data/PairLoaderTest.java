@@ -137,7 +137,7 @@ class PairLoaderTest {
         assertEquals(3, b.low().size(1));
         assertEquals(32, b.low().size(2));
         assertEquals(32, b.high().size(3));
-        float[] lo = Images.floatsOf(b.low()), hi = Images.floatsOf(b.high());
+        float[] lo = ImageTensors.floatsOf(b.low()), hi = ImageTensors.floatsOf(b.high());
         for (int k = 0; k < lo.length; k++) assertEquals(1 - lo[k], hi[k], ROUNDING);
         count++;
       }

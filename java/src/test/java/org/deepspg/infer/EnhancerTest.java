@@ -23,6 +23,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.Image;
+import org.deepspg.data.ImageTensors;
 import org.deepspg.data.Images;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
@@ -129,10 +130,10 @@ class EnhancerTest {
         float[] both = new float[ra.length * 2];
         System.arraycopy(a.rgb(), 0, both, 0, ra.length);
         System.arraycopy(b.rgb(), 0, both, ra.length, ra.length);
-        Tensor x = Images.tensorOf(both, 2, 3, 40, 56);
+        Tensor x = ImageTensors.tensorOf(both, 2, 3, 40, 56);
         Tensor y = e.enhance(x);
         assertArrayEquals(new long[] {2, 3, 40, 56}, y.sizes().vec().get());
-        float[] ys = Images.floatsOf(y);
+        float[] ys = ImageTensors.floatsOf(y);
         float[] expect = new float[both.length];
         System.arraycopy(ra, 0, expect, 0, ra.length);
         System.arraycopy(rb, 0, expect, ra.length, ra.length);
@@ -219,7 +220,7 @@ class EnhancerTest {
       Tensor x = torch.rand(1, 3, 5, 7);
       for (int t = 0; t < Enhancer.ENSEMBLE_SIZE; t++) {
         Tensor y = Enhancer.inverse(Enhancer.transform(x, t), t);
-        assertArrayEquals(Images.floatsOf(x), Images.floatsOf(y), 0f, "transform " + t + " round trip");
+        assertArrayEquals(ImageTensors.floatsOf(x), ImageTensors.floatsOf(y), 0f, "transform " + t + " round trip");
       }
       Tensor r = Enhancer.transform(x, 1);
       assertArrayEquals(new long[] {1, 3, 7, 5}, r.sizes().vec().get(), "a quarter turn swaps H and W");
@@ -239,10 +240,10 @@ class EnhancerTest {
         Tensor y = Enhancer.inverse(plain.enhance(Enhancer.transform(x, t).contiguous()), t);
         acc = acc == null ? y : acc.add(y);
       }
-      float[] manual = Images.floatsOf(acc.div(new org.bytedeco.pytorch.Scalar(8.0)));
-      float[] got = Images.floatsOf(ens.enhance(x));
+      float[] manual = ImageTensors.floatsOf(acc.div(new org.bytedeco.pytorch.Scalar(8.0)));
+      float[] got = ImageTensors.floatsOf(ens.enhance(x));
       assertArrayEquals(manual, got, FLOAT_TOL);
-      assertFalse(java.util.Arrays.equals(got, Images.floatsOf(plain.enhance(x))), "ensemble changes the result");
+      assertFalse(java.util.Arrays.equals(got, ImageTensors.floatsOf(plain.enhance(x))), "ensemble changes the result");
     } finally {
       mild.close();
     }

@@ -13,7 +13,7 @@ import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.Image;
-import org.deepspg.data.Images;
+import org.deepspg.data.ImageTensors;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.ops.NativeLibrary;
@@ -219,6 +219,6 @@ public final class InferTestSupport {
    * @return its pixels as a {@code [1, 3, H, W]} tensor
    */
   public static Tensor tensor(Image img) {
-    return Images.toTensor(img);
+    return ImageTensors.toTensor(img);
   }
 }

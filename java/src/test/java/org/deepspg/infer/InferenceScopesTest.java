@@ -10,7 +10,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.deepspg.data.Images;
+import org.deepspg.data.ImageTensors;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.junit.jupiter.api.Test;
@@ -34,15 +34,15 @@ class InferenceScopesTest {
       float[] scopedNoScope;
       try (NoGradGuard g = new NoGradGuard()) {
         try (PointerScope inner = new PointerScope()) {
-          scopedInScope = Images.floatsOf(sem ? net.forward(x, s0, s1, s2) : net.forward(x));
+          scopedInScope = ImageTensors.floatsOf(sem ? net.forward(x, s0, s1, s2) : net.forward(x));
         }
         Tensor y = forwardWithoutScope(net, x, s0, s1, s2, sem); // the result belongs to the caller
         assertNotNull(y);
-        scopedNoScope = Images.floatsOf(y);
+        scopedNoScope = ImageTensors.floatsOf(y);
         y.releaseReference();
       }
       // Same ops in the same order on the same data: bit-identical.
-      float[] ref = Images.floatsOf(kept.detach());
+      float[] ref = ImageTensors.floatsOf(kept.detach());
       assertArrayEquals(ref, scopedInScope, 0f);
       assertArrayEquals(ref, scopedNoScope, 0f);
     } finally {

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.deepspg.data.Images;
+import org.deepspg.data.ImageTensors;
 import org.deepspg.ops.NativeLibrary;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,7 +42,7 @@ class PaddingTest {
         assertEquals(Padding.padded(hw[0], 32), p.size(2), "height of " + hw[0] + "x" + hw[1]);
         assertEquals(Padding.padded(hw[1], 32), p.size(3), "width of " + hw[0] + "x" + hw[1]);
         Tensor c = Padding.crop(p, hw[0], hw[1]);
-        assertArrayEquals(Images.floatsOf(x), Images.floatsOf(c), 0f, "round trip " + hw[0] + "x" + hw[1]);
+        assertArrayEquals(ImageTensors.floatsOf(x), ImageTensors.floatsOf(c), 0f, "round trip " + hw[0] + "x" + hw[1]);
       }
     }
   }
@@ -58,7 +58,7 @@ class PaddingTest {
       try (PointerScope s = new PointerScope()) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = i + 1;
-        float[] p = Images.floatsOf(Padding.reflectPad(Images.tensorOf(v, 1, 1, 1, n), 32));
+        float[] p = ImageTensors.floatsOf(Padding.reflectPad(ImageTensors.tensorOf(v, 1, 1, 1, n), 32));
         int pw = (int) Padding.padded(n, 32);
         assertEquals(32 * pw, p.length, "side " + n + " (the single row is padded to 32 rows too)");
         for (int j = 0; j < pw; j++) { // row 0
@@ -82,8 +82,8 @@ class PaddingTest {
     try (PointerScope s = new PointerScope()) {
       float[] v = new float[3 * 4];
       for (int i = 0; i < v.length; i++) v[i] = i;
-      Tensor x = Images.tensorOf(v, 1, 1, 3, 4); // rows 0..2, columns 0..3
-      float[] p = Images.floatsOf(Padding.reflectPad(x, 32));
+      Tensor x = ImageTensors.tensorOf(v, 1, 1, 3, 4); // rows 0..2, columns 0..3
+      float[] p = ImageTensors.floatsOf(Padding.reflectPad(x, 32));
       int w = 32;
       // Row 0: 0 1 2 3 | 2 1 0 1 2 3 2 1 ... (repeated reflection once the pad exceeds the side).
       assertEquals(2f, p[4]);
