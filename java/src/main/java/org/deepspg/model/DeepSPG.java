@@ -168,7 +168,33 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
    * @return X_out {@code [B, 3, H, W]}
    */
   public Tensor forward(Tensor input, Tensor s0, Tensor s1, Tensor s2) {
-    return run(input, s0, s1, s2, false).output();
+    return run(input, s0, s1, s2, null, false).output();
+  }
+
+  /**
+   * The image prior as a function of what it sees, for {@code sem.prior_input = retinex}: the network calls it once
+   * per forward with its own Retinex light-up X_r (detached, under no-grad) and feeds the three maps to the SEMs.
+   */
+  @FunctionalInterface
+  public interface LitUpPrior {
+    /**
+     * @param litUp X_r {@code [B, 3, H, W]} (detached)
+     * @return the prior's three feature maps for the SEMs of scales L0, L1, L2
+     */
+    Tensor[] features(Tensor litUp);
+  }
+
+  /**
+   * Enhances a batch with SEM guidance whose prior sees the network's light-up X_r ({@code sem.prior_input =
+   * retinex}; docs/priors.md: a dark input misleads a segmentation prior, the lit-up image much less).
+   *
+   * @param input low-light image X_in {@code [B, 3, H, W]}
+   * @param prior computes the features from X_r
+   * @return X_out {@code [B, 3, H, W]}
+   */
+  public Tensor forward(Tensor input, LitUpPrior prior) {
+    if (prior == null) throw new IllegalArgumentException("prior is null");
+    return run(input, null, null, null, prior, false).output();
   }
 
   /**
@@ -178,7 +204,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
    * @return X_out {@code [B, 3, H, W]}
    */
   public Tensor forward(Tensor input) {
-    return run(input, null, null, null, false).output();
+    return run(input, null, null, null, null, false).output();
   }
 
   /**
@@ -192,25 +218,31 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
    * @return output and intermediates
    */
   public Intermediates forwardWithIntermediates(Tensor input, Tensor s0, Tensor s1, Tensor s2) {
-    return run(input, s0, s1, s2, true);
+    return run(input, s0, s1, s2, null, true);
   }
 
-  private Intermediates run(Tensor input, Tensor s0, Tensor s1, Tensor s2, boolean keep) {
+  private void checkPriorFeatures(Tensor[] sx, Tensor input) {
+    for (int l = 0; l < 3; l++) {
+      Shapes.requireNchw("DeepSPG prior feature map " + l + " (" + config.semPrior() + ")", sx[l],
+          config.semChannels().get(l));
+      if (sx[l].size(0) != input.size(0)) {
+        throw new IllegalArgumentException("DeepSPG: prior feature map " + l + " batch " + Shapes.str(sx[l])
+            + " does not match input " + Shapes.str(input));
+      }
+    }
+  }
+
+  private Intermediates run(Tensor input, Tensor s0, Tensor s1, Tensor s2, LitUpPrior litUpPrior, boolean keep) {
     Shapes.requireNchw("DeepSPG input", input, 3);
     if (input.size(2) % 4 != 0 || input.size(3) % 4 != 0) {
       throw new IllegalArgumentException("DeepSPG input: H and W must be multiples of 4 (two stride-2 levels), got "
           + Shapes.str(input));
     }
     Tensor[] sx = {s0, s1, s2};
-    if (config.semEnabled()) {
-      for (int l = 0; l < 3; l++) {
-        Shapes.requireNchw("DeepSPG prior feature map " + l + " (" + config.semPrior() + ")", sx[l],
-            config.semChannels().get(l));
-        if (sx[l].size(0) != input.size(0)) {
-          throw new IllegalArgumentException("DeepSPG: HRNet branch " + l + " batch " + Shapes.str(sx[l])
-              + " does not match input " + Shapes.str(input));
-        }
-      }
+    if (config.semEnabled() && litUpPrior == null) {
+      checkPriorFeatures(sx, input);
+    } else if (litUpPrior != null && !config.semEnabled()) {
+      throw new IllegalArgumentException("DeepSPG: SEMs are disabled (sem.enabled=false); pass no prior");
     } else if (s0 != null || s1 != null || s2 != null) {
       throw new IllegalArgumentException("DeepSPG: SEMs are disabled (sem.enabled=false); pass no HRNet features");
     }
@@ -225,6 +257,15 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
         em[1] = keep ? er.residual() : null;
         return lightUp(input, er.residual());
       });
+      if (litUpPrior != null) { // sem.prior_input = retinex: the prior sees X_r; its features are constants
+        Tensor[] pf;
+        try (org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+          pf = litUpPrior.features(xr.detach());
+        }
+        if (pf == null || pf.length != 3) throw new IllegalStateException("the prior must give three feature maps");
+        System.arraycopy(pf, 0, sx, 0, 3);
+        checkPriorFeatures(sx, input);
+      }
       Tensor fl = em[0];
       Tensor f = st.run(() -> org.deepspg.nn.FastConv.sameConv(embed, xr, 1)); // native 3x3 3->C: ~2x Conv2dImpl
       Tensor[] skips = new Tensor[2];

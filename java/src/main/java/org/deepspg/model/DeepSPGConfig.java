@@ -32,6 +32,8 @@ import org.deepspg.ops.PriorMode;
  *   sem.prior = hrnet-w48        the image prior the SEMs were trained with ({@code ImagePrior.id()}): hrnet-w48 | espnetv2
  *   sem.channels = 48,96,192     channels of that prior's three feature maps (the SEMs' learned 1×1 projections
  *                                take them to the network's widths); ESPNetv2 s=2.0: 128,256,512
+ *   sem.prior_input = input      what the prior sees: input (the dark image, as in the paper) | retinex (the
+ *                                network's own light-up X_r, docs/priors.md)
  * </pre>
  * Weights files written before {@code sem.prior} existed were all trained with HRNet-W48 and read as such.
  * Booleans and {@code retinex.prior} are parsed by {@link ConfigValues} (true/false, on/off, yes/no, 1/0; enum names
@@ -49,10 +51,12 @@ import org.deepspg.ops.PriorMode;
  * @param retinexPrior switch {@code retinex.prior}
  * @param semPrior identifier of the image prior the SEMs consume ({@code sem.prior})
  * @param semChannels channels of its three feature maps ({@code sem.channels}, unmodifiable, 3 entries)
+ * @param semPriorInput what the prior sees ({@code sem.prior_input}: {@link #PRIOR_INPUT_DARK} or
+ *     {@link #PRIOR_INPUT_RETINEX})
  */
 public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocksL2, boolean semEnabled,
     boolean semQDense, boolean semSharedLn, boolean semSkfResidual, double semFfnExpansion,
-    PriorMode retinexPrior, String semPrior, List<Integer> semChannels) {
+    PriorMode retinexPrior, String semPrior, List<Integer> semChannels, String semPriorInput) {
 
   /** Model sizes of the paper. */
   public enum Size {
@@ -93,6 +97,12 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
   public static final String KEY_SEM_PRIOR = "sem.prior";
   /** Property key of {@link #semChannels()}. */
   public static final String KEY_SEM_CHANNELS = "sem.channels";
+  /** Property key of {@link #semPriorInput()}. */
+  public static final String KEY_SEM_PRIOR_INPUT = "sem.prior_input";
+  /** {@code sem.prior_input}: the prior sees the (padded) network input, as in the paper. */
+  public static final String PRIOR_INPUT_DARK = "input";
+  /** {@code sem.prior_input}: the prior sees the network's Retinex light-up X_r (computed before the U-Net). */
+  public static final String PRIOR_INPUT_RETINEX = "retinex";
   /** The image priors the SEMs can be built for ({@code ImagePrior.id()} values). */
   public static final Set<String> SEM_PRIORS = Set.of("hrnet-w48", "espnetv2");
   /** The paper's prior: HRNetV2-W48, stage-4 branches 0..2. */
@@ -101,7 +111,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
   public static final int MAX_SEM_CHANNELS = 4096;
 
   private static final Set<String> KEYS = Set.of(KEY_CHANNELS, KEY_BLOCKS, KEY_SEM_ENABLED, KEY_SEM_Q_DENSE,
-      KEY_SEM_SHARED_LN, KEY_SEM_SKF_RESIDUAL, KEY_SEM_FFN_EXPANSION, KEY_RETINEX_PRIOR, KEY_SEM_PRIOR, KEY_SEM_CHANNELS);
+      KEY_SEM_SHARED_LN, KEY_SEM_SKF_RESIDUAL, KEY_SEM_FFN_EXPANSION, KEY_RETINEX_PRIOR, KEY_SEM_PRIOR, KEY_SEM_CHANNELS, KEY_SEM_PRIOR_INPUT);
   private static final Set<String> PREFIXES = Set.of("model.", "sem.", "retinex.");
 
   /** Largest base width C accepted (DeepSPG-L has 40). */
@@ -126,8 +136,13 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    * @param retinexPrior retinex.prior
    * @param semPrior sem.prior (one of {@link #SEM_PRIORS})
    * @param semChannels sem.channels (three widths in 1..{@value #MAX_SEM_CHANNELS})
+   * @param semPriorInput sem.prior_input ({@code input} or {@code retinex})
    */
   public DeepSPGConfig {
+    if (!PRIOR_INPUT_DARK.equals(semPriorInput) && !PRIOR_INPUT_RETINEX.equals(semPriorInput)) {
+      throw new IllegalArgumentException("config key '" + KEY_SEM_PRIOR_INPUT + "' must be one of [input, retinex], "
+          + "got '" + semPriorInput + "'");
+    }
     if (semPrior == null || !SEM_PRIORS.contains(semPrior)) {
       throw new IllegalArgumentException("config key '" + KEY_SEM_PRIOR + "' must be one of " + new TreeSet<>(SEM_PRIORS)
           + ", got '" + semPrior + "'");
@@ -177,7 +192,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public static DeepSPGConfig of(Size size) {
     return new DeepSPGConfig(size.channels(), 2, 2, 2, true, false, false, false, 2.0, PriorMode.MEAN,
-        DEFAULT_SEM_PRIOR, List.of(48, 96, 192));
+        DEFAULT_SEM_PRIOR, List.of(48, 96, 192), PRIOR_INPUT_DARK);
   }
 
   /**
@@ -204,7 +219,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withChannels(int c) {
     return new DeepSPGConfig(c, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn, semSkfResidual,
-        semFfnExpansion, retinexPrior, semPrior, semChannels);
+        semFfnExpansion, retinexPrior, semPrior, semChannels, semPriorInput);
   }
 
   /**
@@ -215,7 +230,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withBlocks(int l0, int l1, int l2) {
     return new DeepSPGConfig(channels, l0, l1, l2, semEnabled, semQDense, semSharedLn, semSkfResidual,
-        semFfnExpansion, retinexPrior, semPrior, semChannels);
+        semFfnExpansion, retinexPrior, semPrior, semChannels, semPriorInput);
   }
 
   /**
@@ -224,7 +239,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemEnabled(boolean on) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, on, semQDense, semSharedLn, semSkfResidual,
-        semFfnExpansion, retinexPrior, semPrior, semChannels);
+        semFfnExpansion, retinexPrior, semPrior, semChannels, semPriorInput);
   }
 
   /**
@@ -233,7 +248,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemQDense(boolean on) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, on, semSharedLn, semSkfResidual,
-        semFfnExpansion, retinexPrior, semPrior, semChannels);
+        semFfnExpansion, retinexPrior, semPrior, semChannels, semPriorInput);
   }
 
   /**
@@ -242,7 +257,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemSharedLn(boolean on) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, on, semSkfResidual,
-        semFfnExpansion, retinexPrior, semPrior, semChannels);
+        semFfnExpansion, retinexPrior, semPrior, semChannels, semPriorInput);
   }
 
   /**
@@ -251,7 +266,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemSkfResidual(boolean on) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn, on,
-        semFfnExpansion, retinexPrior, semPrior, semChannels);
+        semFfnExpansion, retinexPrior, semPrior, semChannels, semPriorInput);
   }
 
   /**
@@ -260,7 +275,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withSemFfnExpansion(double e) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn,
-        semSkfResidual, e, retinexPrior, semPrior, semChannels);
+        semSkfResidual, e, retinexPrior, semPrior, semChannels, semPriorInput);
   }
 
   /**
@@ -269,7 +284,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
    */
   public DeepSPGConfig withRetinexPrior(PriorMode p) {
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn,
-        semSkfResidual, semFfnExpansion, p, semPrior, semChannels);
+        semSkfResidual, semFfnExpansion, p, semPrior, semChannels, semPriorInput);
   }
 
   /**
@@ -283,7 +298,16 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
     }
     return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn,
         semSkfResidual, semFfnExpansion, retinexPrior, prior,
-        List.of(featureChannels[0], featureChannels[1], featureChannels[2]));
+        List.of(featureChannels[0], featureChannels[1], featureChannels[2]), semPriorInput);
+  }
+
+  /**
+   * @param what {@link #PRIOR_INPUT_DARK} or {@link #PRIOR_INPUT_RETINEX}
+   * @return a copy whose prior sees that image
+   */
+  public DeepSPGConfig withSemPriorInput(String what) {
+    return new DeepSPGConfig(channels, blocksL0, blocksL1, blocksL2, semEnabled, semQDense, semSharedLn,
+        semSkfResidual, semFfnExpansion, retinexPrior, semPrior, semChannels, what);
   }
 
   /**
@@ -323,6 +347,7 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
     p.setProperty(KEY_RETINEX_PRIOR, ConfigValues.text(retinexPrior));
     p.setProperty(KEY_SEM_PRIOR, semPrior);
     p.setProperty(KEY_SEM_CHANNELS, semChannels.get(0) + "," + semChannels.get(1) + "," + semChannels.get(2));
+    p.setProperty(KEY_SEM_PRIOR_INPUT, semPriorInput);
     return p;
   }
 
@@ -367,7 +392,8 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
         parseBool(p, KEY_SEM_ENABLED, d.semEnabled), parseBool(p, KEY_SEM_Q_DENSE, d.semQDense),
         parseBool(p, KEY_SEM_SHARED_LN, d.semSharedLn), parseBool(p, KEY_SEM_SKF_RESIDUAL, d.semSkfResidual),
         e, pr == null ? d.retinexPrior : ConfigValues.enumValue(KEY_RETINEX_PRIOR, pr, PriorMode.class),
-        p.getProperty(KEY_SEM_PRIOR, d.semPrior).trim().toLowerCase(Locale.ROOT), List.of(sc[0], sc[1], sc[2]));
+        p.getProperty(KEY_SEM_PRIOR, d.semPrior).trim().toLowerCase(Locale.ROOT), List.of(sc[0], sc[1], sc[2]),
+        p.getProperty(KEY_SEM_PRIOR_INPUT, d.semPriorInput).trim().toLowerCase(Locale.ROOT));
   }
 
   private static int[] parseTriple(Properties p, String key, int[] dflt) {
@@ -421,6 +447,9 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
       }
       if (!semPrior.equals(DEFAULT_SEM_PRIOR)) {
         sb.append(", sem_prior=").append(semPrior).append(' ').append(semChannels);
+      }
+      if (!semPriorInput.equals(PRIOR_INPUT_DARK)) {
+        sb.append(", prior_input=").append(semPriorInput);
       }
     }
     if (retinexPrior != PriorMode.MEAN) {

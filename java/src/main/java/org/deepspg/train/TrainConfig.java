@@ -211,6 +211,8 @@ public final class TrainConfig {
       new Key(DeepSPGConfig.KEY_RETINEX_PRIOR, "", "illumination prior channel mean | max (empty = mean)"),
       new Key(DeepSPGConfig.KEY_SEM_PRIOR, "", "image prior of the SEMs and of L_sem: hrnet-w48 (the paper's) | "
           + "espnetv2 (light; its weights in prior.weights) (empty = hrnet-w48)"),
+      new Key(DeepSPGConfig.KEY_SEM_PRIOR_INPUT, "", "what the image prior sees: input (the dark image, as in the "
+          + "paper) | retinex (the network's light-up X_r; docs/priors.md) (empty = input)"),
       new Key("prior.weights", "", "weights of the image prior named by sem.prior (espnetv2: "
           + "espnetv2_s_2.0_city_1024x512.pth ...; hrnet-w48: as hrnet.weights, which it overrides)"),
       new Key("hrnet.weights", "", "HRNet-W48 ADE20K checkpoint (hrnet_ade20k_4312_torch04.pth); needed when sem.enabled or loss.sem > 0"),
@@ -274,7 +276,7 @@ public final class TrainConfig {
   private static final Set<String> MODEL_KEYS = Set.of(DeepSPGConfig.KEY_CHANNELS, DeepSPGConfig.KEY_BLOCKS,
       DeepSPGConfig.KEY_SEM_ENABLED, DeepSPGConfig.KEY_SEM_Q_DENSE, DeepSPGConfig.KEY_SEM_SHARED_LN,
       DeepSPGConfig.KEY_SEM_SKF_RESIDUAL, DeepSPGConfig.KEY_SEM_FFN_EXPANSION, DeepSPGConfig.KEY_RETINEX_PRIOR,
-      DeepSPGConfig.KEY_SEM_PRIOR);
+      DeepSPGConfig.KEY_SEM_PRIOR, DeepSPGConfig.KEY_SEM_PRIOR_INPUT);
 
   private final LinkedHashMap<String, String> values;
   private final Variant variant;

@@ -82,9 +82,12 @@ class EspnetPriorModelTest {
   @Test
   void randomEspnetPriorTrainsRecordsAndIsRequiredByName() throws IOException {
     EspnetPrior prior = new EspnetPrior(new ESPNetv2(new ESPNetv2.Config(0.5, 20)));
-    Path weights = train(TrainConfig.fromProperties(tinySem(work.resolve("random"))), new Priors(prior, null, null));
+    Properties p = tinySem(work.resolve("random"));
+    p.setProperty(DeepSPGConfig.KEY_SEM_PRIOR_INPUT, DeepSPGConfig.PRIOR_INPUT_RETINEX); // the prior sees X_r
+    Path weights = train(TrainConfig.fromProperties(p), new Priors(prior, null, null));
     DeepSPGConfig cfg = ModelFiles.loadFile(weights, null).net().config();
     assertEquals(EspnetPrior.ID, cfg.semPrior());
+    assertEquals(DeepSPGConfig.PRIOR_INPUT_RETINEX, cfg.semPriorInput());
     assertEquals(List.of(prior.featureChannels()[0], prior.featureChannels()[1], prior.featureChannels()[2]),
         cfg.semChannels());
     Image img = Images.read(data.resolve("test/low/000.png"));

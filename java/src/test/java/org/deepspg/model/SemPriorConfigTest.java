@@ -61,6 +61,41 @@ class SemPriorConfigTest {
   }
 
   @Test
+  void retinexPriorInputSeesTheLightUpAndActsLikePassingItsFeatures() {
+    DeepSPGConfig cfg = DeepSPGConfig.s().withSemPriorInput(DeepSPGConfig.PRIOR_INPUT_RETINEX);
+    assertEquals(cfg, DeepSPGConfig.fromText(cfg.toText()));
+    assertTrue(cfg.describe().contains("prior_input=retinex"), cfg.describe());
+    DeepSPG net = new DeepSPG(cfg);
+    try (PointerScope sc = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      Tensor in = rand(1, 3, 64, 96).mul_(new Scalar(0.3));
+      // A stand-in prior: fixed random projections of the average-pooled image it is given.
+      Tensor[] w = {rand(48, 3), rand(96, 3), rand(192, 3)};
+      int[] pool = {4, 8, 16};
+      DeepSPG.LitUpPrior prior = x -> {
+        Tensor[] f = new Tensor[3];
+        for (int l = 0; l < 3; l++) {
+          Tensor p = org.bytedeco.pytorch.global.torch.avg_pool2d(x, new long[] {pool[l], pool[l]});
+          f[l] = org.bytedeco.pytorch.global.torch.einsum("oc,bchw->bohw",
+              new org.bytedeco.pytorch.TensorVector(w[l], p));
+        }
+        return f;
+      };
+      Tensor[] seen = new Tensor[1];
+      Tensor out = net.forward(in, x -> {
+        seen[0] = x.clone();
+        return prior.features(x);
+      });
+      Tensor[] f = prior.features(seen[0]);
+      DeepSPG.Intermediates ref = net.forwardWithIntermediates(in, f[0], f[1], f[2]);
+      assertTrue(seen[0].equal(ref.litUp()), "the prior sees X_r");
+      assertTrue(out.equal(ref.output()), "same as passing the features of X_r");
+      Tensor[] fd = prior.features(in);
+      double d = net.forward(in, fd[0], fd[1], fd[2]).sub(out).abs().max().item_double();
+      assertTrue(d > 1e-6, "the dark input's features give another output: " + d);
+    }
+  }
+
+  @Test
   void theWrongPriorIsRefusedByName() {
     DeepSPGConfig cfg = DeepSPGConfig.s().withSemPrior(EspnetPrior.ID, ESP);
     cfg.requireSemPrior(EspnetPrior.ID, ESP);

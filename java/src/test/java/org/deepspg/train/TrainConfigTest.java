@@ -272,7 +272,7 @@ class TrainConfigTest {
     TrainConfig c = of("run.dir=" + tmp.resolve("r"), "seed=7", "threads=3", "device=cuda", "variant=v1",
         "losses=pix+edge+sem", "model.size=l", "model.channels=24", "model.blocks=1,2,3", "sem.q_dense=on",
         "sem.shared_ln=yes", "sem.skf_residual=1", "sem.ffn_expansion=2.66", "retinex.prior=max", "sem.prior=espnetv2",
-        "prior.weights=/w/p.pth", "hrnet.weights=/w/h.pth",
+        "sem.prior_input=retinex", "prior.weights=/w/p.pth", "hrnet.weights=/w/h.pth",
         "hrnet.config=/w/h.json", "hrnet.input_norm=none", "clip.weights=/w/c.pt", "clip.config=/w/c.json",
         "clip.tokenizer=/w/bpe.txt.gz", "loss.pix=2", "loss.edge=0.25", "loss.sem=0.03", "loss.mul=0.04",
         "loss.edge.operator=sobel", "loss.sem.temperature=2", "loss.mul.low_text=dark photo",
@@ -306,6 +306,7 @@ class TrainConfigTest {
         new TrainConfig.DataSource("data.val", Split.TEST, null, null, true, Path.of("/d/vl"), Path.of("/d/vh")),
         false, false, 0, 2, 64), back.data());
     assertEquals("espnetv2", back.model().semPrior());
+    assertEquals("retinex", back.model().semPriorInput());
     assertEquals(new TrainConfig.PriorFiles(Path.of("/w/p.pth"), Path.of("/w/h.pth"), Path.of("/w/h.json"),
         InputNorm.NONE, Path.of("/w/c.pt"), Path.of("/w/c.json"), Path.of("/w/bpe.txt.gz")), back.priorFiles());
     // Another spelling of the same values is the same configuration; a changed value is not.
