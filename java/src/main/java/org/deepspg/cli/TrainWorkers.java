@@ -58,8 +58,9 @@ final class TrainWorkers {
     Runtime.getRuntime().addShutdownHook(hook);
     int cores = Runtime.getRuntime().availableProcessors();
     if (cfg.threads() * n > cores) {
-      err.printf(Locale.ROOT, "deepspg train: note: threads=%d per worker × %d workers > %d processors; oversubscribed "
-          + "OpenMP threads run much slower (leave threads=0 to share the processors)%n", cfg.threads(), n, cores);
+      err.printf(Locale.ROOT, "deepspg train: note: threads=%d per worker × %d workers > %d processors; "
+          + "oversubscribed OpenMP threads run much slower (leave threads=0 to share the processors)%n",
+          cfg.threads(), n, cores);
     }
     err.printf(Locale.ROOT, "deepspg train: starting %d workers (rendezvous 127.0.0.1:%d)%n", n, port);
     err.flush();

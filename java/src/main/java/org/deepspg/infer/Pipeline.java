@@ -22,8 +22,9 @@ import org.deepspg.ops.Scopes;
  * The one forward pipeline of a DeepSPG network (spec §6), on tensors: reflect-pad the bottom/right edges to a
  * multiple of 32 ({@link Padding}, the one padding rule), run the image prior (the {@link ImagePrior} the model's
  * SEMs were trained with: HRNet-W48 or ESPNetv2, when the model has SEMs) on the padded input or, with
- * {@code sem.prior_input = retinex}, on the network's own light-up X_r, run the network, crop back. Training ({@code Trainer}), evaluation
- * ({@code EvalRunner}), tiling ({@code Tiler}), batching ({@code Batcher}) and the {@link Enhancer} all run it.
+ * {@code sem.prior_input = retinex}, on the network's own light-up X_r, run the network, crop back. Training
+ * ({@code Trainer}), evaluation ({@code EvalRunner}), tiling ({@code Tiler}), batching ({@code Batcher}) and the
+ * {@link Enhancer} all run it.
  *
  * <p><b>Gradients.</b> The pipeline opens no no-grad guard around the network: under grad mode (training) the
  * result carries the autograd graph to the network's parameters; callers that only infer open a

@@ -29,7 +29,8 @@ import org.deepspg.ops.PriorMode;
  *   sem.skf_residual = false     attention residual from LN(R) (SKF) instead of R
  *   sem.ffn_expansion = 2.0      SEM GDFN expansion (hidden = (int) (d·e); 2.66 = SKF default)
  *   retinex.prior = mean         illumination prior channel: mean | max
- *   sem.prior = hrnet-w48        the image prior the SEMs were trained with ({@code ImagePrior.id()}): hrnet-w48 | espnetv2
+ *   sem.prior = hrnet-w48        the image prior the SEMs were trained with ({@code ImagePrior.id()}):
+ *                                hrnet-w48 | espnetv2
  *   sem.channels = 48,96,192     channels of that prior's three feature maps (the SEMs' learned 1×1 projections
  *                                take them to the network's widths); ESPNetv2 s=2.0: 128,256,512
  *   sem.prior_input = input      what the prior sees: input (the dark image, as in the paper) | retinex (the
@@ -111,7 +112,8 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
   public static final int MAX_SEM_CHANNELS = 4096;
 
   private static final Set<String> KEYS = Set.of(KEY_CHANNELS, KEY_BLOCKS, KEY_SEM_ENABLED, KEY_SEM_Q_DENSE,
-      KEY_SEM_SHARED_LN, KEY_SEM_SKF_RESIDUAL, KEY_SEM_FFN_EXPANSION, KEY_RETINEX_PRIOR, KEY_SEM_PRIOR, KEY_SEM_CHANNELS, KEY_SEM_PRIOR_INPUT);
+      KEY_SEM_SHARED_LN, KEY_SEM_SKF_RESIDUAL, KEY_SEM_FFN_EXPANSION, KEY_RETINEX_PRIOR, KEY_SEM_PRIOR, KEY_SEM_CHANNELS,
+      KEY_SEM_PRIOR_INPUT);
   private static final Set<String> PREFIXES = Set.of("model.", "sem.", "retinex.");
 
   /** Largest base width C accepted (DeepSPG-L has 40). */
@@ -144,8 +146,8 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
           + "got '" + semPriorInput + "'");
     }
     if (semPrior == null || !SEM_PRIORS.contains(semPrior)) {
-      throw new IllegalArgumentException("config key '" + KEY_SEM_PRIOR + "' must be one of " + new TreeSet<>(SEM_PRIORS)
-          + ", got '" + semPrior + "'");
+      throw new IllegalArgumentException("config key '" + KEY_SEM_PRIOR + "' must be one of "
+          + new TreeSet<>(SEM_PRIORS) + ", got '" + semPrior + "'");
     }
     if (semChannels == null || semChannels.size() != 3
         || semChannels.stream().anyMatch(x -> x == null || x < 1 || x > MAX_SEM_CHANNELS)) {

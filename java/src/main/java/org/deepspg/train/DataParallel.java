@@ -143,7 +143,8 @@ public final class DataParallel implements AutoCloseable {
   public static DataParallel connect(Endpoint master, int rank, int world, Duration timeout, boolean cuda) {
     if (world < 1) throw new IllegalArgumentException("world size must be >= 1, got " + world);
     if (rank < 0 || rank >= world) {
-      throw new IllegalArgumentException("rank must be 0.." + (world - 1) + " for world size " + world + ", got " + rank);
+      throw new IllegalArgumentException("rank must be 0.." + (world - 1) + " for world size " + world + ", got "
+          + rank);
     }
     if (world == 1) return single();
     Backends.init();

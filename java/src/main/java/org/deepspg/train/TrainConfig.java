@@ -95,8 +95,8 @@ public final class TrainConfig {
    * @param clipConfig {@code clip.config} (null = ViT-B/16)
    * @param clipTokenizer {@code clip.tokenizer} (null = next to the CLIP weights)
    */
-  public record PriorFiles(Path priorWeights, Path hrnetWeights, Path hrnetConfig, InputNorm hrnetInputNorm, Path clipWeights,
-      Path clipConfig, Path clipTokenizer) {}
+  public record PriorFiles(Path priorWeights, Path hrnetWeights, Path hrnetConfig, InputNorm hrnetInputNorm,
+      Path clipWeights, Path clipConfig, Path clipTokenizer) {}
 
   /**
    * The loss terms.

@@ -45,8 +45,9 @@ import org.deepspg.ops.Backends;
 /**
  * Trains DeepSPG (spec §4.5 per-step recipe) with exact resume.
  *
- * <p><b>One step:</b> image-prior features (HRNet-W48 or ESPNetv2, {@code sem.prior}) of X_in without gradient (when the SEMs are on) → forward → {@link Losses}
- * → backward → global grad-norm clip → {@link Adam} step with the cosine LR of that step. Each step runs inside its own
+ * <p><b>One step:</b> image-prior features (HRNet-W48 or ESPNetv2, {@code sem.prior}) of X_in (or of X_r, with
+ * {@code sem.prior_input = retinex}) without gradient (when the SEMs are on) → forward → {@link Losses} → backward
+ * → global grad-norm clip → {@link Adam} step with the cosine LR of that step. Each step runs inside its own
  * {@link PointerScope}.
  *
  * <p><b>Determinism and resume.</b> Every random choice is a function of (seed, epoch, batch index): the weight
