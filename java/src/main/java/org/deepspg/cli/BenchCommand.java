@@ -38,13 +38,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code deepspg bench}: inference throughput (images/s) and the split between the HRNet prior and the enhancement
+ * {@code deepspg bench}: inference throughput (images/s) and the split between the image prior and the enhancement
  * network, per image size and batch size, through the same {@link Enhancer} path as {@code enhance} (padding,
  * automatic tiling). Architecture names run randomly initialised weights (speed does not depend on the values); a
  * path runs that weights file. Prints a table and writes JSON.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Measure inference speed (images/s, HRNet prior vs enhancement network) on random inputs.")
+    description = "Measure inference speed (images/s, image prior vs enhancement network) on random inputs.")
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -69,9 +69,9 @@ public final class BenchCommand implements Callable<Integer> {
           + "are the paper's DeepSPG-S/L with SEMs (and an HRNet-W48 prior), -baseline without.")
   String arch;
 
-  @Option(names = "--hrnet", paramLabel = "PATH|random", defaultValue = "random",
-      description = "HRNet weights for models with SEMs; 'random' builds HRNet-W48 with random weights "
-          + "(default: ${DEFAULT-VALUE}).")
+  @Option(names = {"--prior-weights", "--hrnet"}, paramLabel = "FILE|random", defaultValue = "random",
+      description = "Weights of the image prior of a model with SEMs (HRNet-W48 or ESPNetv2, as the model's sem.prior "
+          + "says); 'random' builds HRNet-W48 with random weights (default: ${DEFAULT-VALUE}).")
   String hrnet;
 
   @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "cpu",
@@ -152,11 +152,11 @@ public final class BenchCommand implements Callable<Integer> {
       return 2;
     }
     try (e) {
-      out.printf(Locale.ROOT, "bench: %s, HRNet %s, device %s, libtorch threads %d, oneDNN %s%n", modelDesc,
+      out.printf(Locale.ROOT, "bench: %s, prior %s, device %s, libtorch threads %d, oneDNN %s%n", modelDesc,
           e.usesHrnet() ? hrnet : "not used", e.device(), torch.get_num_threads(),
           e.oneDnn().describe());
       out.printf(Locale.ROOT, "%-11s %5s %-6s %9s %11s %11s %11s%n", "size", "batch", "mode", "images/s", "ms/image",
-          "hrnet ms", "network ms");
+          "prior ms", "network ms");
       out.flush();
       for (int[] s : wh) {
         for (int batch : batches) {

@@ -226,7 +226,7 @@ public final class Enhancer implements AutoCloseable {
     return engine.ensemble;
   }
 
-  /** @return whether an HRNet prior runs (the model has SEMs) */
+  /** @return whether an image prior (HRNet or ESPNetv2) runs: the model has SEMs */
   public boolean usesHrnet() {
     return config().semEnabled();
   }
