@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
     description = {
       "Evaluate a model or a baseline on paired low/normal-light images (PSNR, SSIM, GT-mean PSNR/SSIM).",
       "Examples:",
-      "  ./deepspg eval --low LOL/eval15/low --high LOL/eval15/high --model runs/v3/model_best.pth --hrnet W.pth",
+      "  ./deepspg eval --low LOL/eval15/low --high LOL/eval15/high --model runs/v3/model_best.pth --prior-weights W.pth",
       "  ./deepspg eval --data LOL --baseline gamma --json gamma.json"
     })
 public final class EvalCommand implements Callable<Integer> {
@@ -70,7 +70,9 @@ public final class EvalCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "0..1")
   Which which;
 
-  @Option(names = "--hrnet", paramLabel = "PATH", description = "HRNet weights (needed when the model has SEMs)")
+  @Option(names = {"--prior-weights", "--hrnet"}, paramLabel = "FILE",
+      description = "weights of the image prior the model's SEMs were trained with (HRNet-W48 or ESPNetv2, as its "
+          + "sem.prior says; needed when the model has SEMs)")
   Path hrnet;
 
   @Option(names = "--hrnet-config", paramLabel = "JSON", description = "HRNet topology (default: official W48 ADE20K)")
