@@ -298,13 +298,11 @@ public final class DataParallel implements AutoCloseable {
     long t0 = System.nanoTime();
     for (long i = 0; i < tensors.size(); i++) {
       Tensor t = tensors.get(i);
-      Tensor c = t.detach().contiguous();
+      // detach() shares t's storage: a contiguous tensor is received in place; only a strided one needs a copy back
+      boolean inPlace = t.is_contiguous();
+      Tensor c = inPlace ? t.detach() : t.detach().contiguous();
       finish(run(() -> group.broadcast(new TensorVector(c))), "broadcast of the weights");
-      if (!c.is_same(t)) {
-        try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-          t.copy_(c);
-        }
-      }
+      if (!inPlace) t.detach().copy_(c);
     }
     commNanos += System.nanoTime() - t0;
   }

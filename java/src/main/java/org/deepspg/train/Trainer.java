@@ -101,6 +101,7 @@ public final class Trainer implements AutoCloseable {
   private final DeepSPG model;
   private final Adam adam;
   private final Losses losses;
+  private final Pipeline pipeline; // pad → prior → network → crop, for training steps and validation
   private final TensorVector paramVec;
   private final Device device;
   private final DataParallel dp;
@@ -178,6 +179,7 @@ public final class Trainer implements AutoCloseable {
     }
     this.paramVec = new TensorVector(params.values().toArray(new Tensor[0]));
     this.adam = new Adam(params, cfg.optimizer().beta1(), cfg.optimizer().beta2(), cfg.optimizer().eps());
+    this.pipeline = new Pipeline(model, priors.image());
     this.losses = new Losses(cfg.lossWeights(), cfg.edgeOperator(), priors.image(), cfg.semTemperature(),
         priors.clip(), priors.tokenizer(), cfg.loss().lowText(), cfg.loss().highText());
   }
@@ -307,7 +309,7 @@ public final class Trainer implements AutoCloseable {
 
   /** The one pipeline (pad → frozen prior → network → crop; patches are multiples of 32, so nothing is padded). */
   private Tensor forward(Tensor low) {
-    return new Pipeline(model, priors.image()).forward(low);
+    return pipeline.forward(low);
   }
 
   private double gradNorm() {
@@ -484,12 +486,11 @@ public final class Trainer implements AutoCloseable {
     model.train(false);
     trainingMode = false;
     try {
-      Pipeline inf = new Pipeline(model, priors.image());
       for (int i = 0; i < n; i++) {
         PairedDataset.Loaded l = val.load(i);
         float[] pred;
         try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-          pred = ImageTensors.floatsOf(inf.enhance(ImageTensors.toTensor(l.low(), device)));
+          pred = ImageTensors.floatsOf(pipeline.enhance(ImageTensors.toTensor(l.low(), device)));
         }
         int h = l.high().height(), w = l.high().width();
         Metrics.Scores sc = Metrics.evaluate(pred, l.high().rgb(), h, w, Metrics.Layout.CHW,
