@@ -19,12 +19,10 @@ import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.InputNorm;
-import org.deepspg.model.prior.EspnetPrior;
-import org.deepspg.model.prior.HrnetPrior;
 import org.deepspg.model.prior.ImagePrior;
-import org.deepspg.model.prior.PriorWeights;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.OneDnn;
+import org.deepspg.model.prior.ImagePriors;
 
 /**
  * Builds an {@link Enhancer} from its {@link Enhancer.Builder}: resolves the device, loads the network
@@ -92,7 +90,8 @@ final class EnhancerLoader {
         if (b.priorModule != null) {
           prior = b.priorModule;
         } else {
-          prior = loadPrior(cfg, b.priorWeights, norm, source);
+          prior = ImagePriors.load(cfg.semPrior(), b.priorWeights, null, norm, ImagePriors.whyNeeded(cfg, source,
+              "CLI: --prior-weights FILE; API: Enhancer.builder().priorWeights(path)"));
           ownsPrior = true;
         }
         // Another prior than the one the SEMs were trained with gives wrong results: refused by name.
@@ -116,23 +115,6 @@ final class EnhancerLoader {
       if (ownsPrior) prior.close();
       throw e;
     }
-  }
-
-  /**
-   * Loads the prior named by the model's {@code sem.prior} from the user's file; a missing or wrong file is a
-   * {@link org.deepspg.model.prior.MissingWeightsException} that names the file needed and where it comes from.
-   */
-  private static ImagePrior loadPrior(DeepSPGConfig cfg, Path weights, InputNorm norm, String source)
-      throws IOException {
-    String why = "the model " + cfg.describe() + " (" + source + ") has SEMs trained with the " + cfg.semPrior()
-        + " image prior, but no prior weights were given (CLI: --prior-weights FILE; API: "
-        + "Enhancer.builder().priorWeights(path))";
-    if (cfg.semPrior().equals(EspnetPrior.ID)) {
-      if (weights == null) throw PriorWeights.ESPNETV2.missing(null, why, null);
-      return EspnetPrior.load(weights);
-    }
-    if (weights == null) throw PriorWeights.HRNET_W48_ADE20K.missing(null, why, null);
-    return new HrnetPrior(HRNet.loadPretrained(weights).inputNorm(norm)); // the normalisation it was trained with
   }
 
   /**

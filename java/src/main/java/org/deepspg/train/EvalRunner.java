@@ -21,11 +21,10 @@ import org.deepspg.eval.EvalReport;
 import org.deepspg.eval.Metrics;
 import org.deepspg.infer.Pipeline;
 import org.deepspg.model.DeepSPG;
-import org.deepspg.model.prior.EspnetPrior;
-import org.deepspg.model.prior.HrnetPrior;
 import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.ops.Backends;
+import org.deepspg.model.prior.ImagePriors;
 
 /**
  * Evaluation of a method on paired images (spec §6): PSNR, SSIM and their GT-mean variants per image, averaged, with
@@ -128,8 +127,8 @@ public final class EvalRunner {
         ? spec.trim().toLowerCase(Locale.ROOT) + " (bundled)" : Path.of(spec).getFileName().toString());
     ImagePrior prior = null;
     if (net.config().semEnabled()) {
-      prior = net.config().semPrior().equals(EspnetPrior.ID) ? EspnetPrior.load(hrnetWeights)
-          : new HrnetPrior(Priors.loadHrnet(hrnetWeights, hrnetTopology, norm));
+      prior = ImagePriors.load(net.config().semPrior(), hrnetWeights, hrnetTopology, norm,
+          ImagePriors.whyNeeded(net.config(), ld.source(), "CLI: eval --prior-weights FILE"));
     }
     Device dev = new Device(device);
     if (!device.equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed

@@ -12,12 +12,11 @@ import org.deepspg.model.clip.Clip;
 import org.deepspg.model.clip.ClipConfig;
 import org.deepspg.model.clip.ClipTokenizer;
 import org.deepspg.model.hrnet.HRNet;
-import org.deepspg.model.hrnet.HRNetConfig;
-import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.io.StateDict;
 import org.deepspg.model.prior.EspnetPrior;
 import org.deepspg.model.prior.HrnetPrior;
 import org.deepspg.model.prior.ImagePrior;
+import org.deepspg.model.prior.ImagePriors;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.model.prior.PriorWeights;
 
@@ -80,33 +79,11 @@ public record Priors(ImagePrior image, Clip clip, ClipTokenizer tokenizer) {
    */
   public static ImagePrior loadImagePrior(TrainConfig cfg) throws IOException {
     TrainConfig.PriorFiles f = cfg.priorFiles();
-    if (cfg.model().semPrior().equals(EspnetPrior.ID)) return EspnetPrior.load(f.priorWeights());
-    HRNet hrnet = loadHrnet(f.priorWeights() != null ? f.priorWeights() : f.hrnetWeights(), f.hrnetConfig(),
-        cfg.hrnetInputNorm());
-    if (cfg.model().semEnabled()) checkSemChannels(hrnet);
-    return new HrnetPrior(hrnet);
-  }
-
-  /**
-   * Loads and freezes an HRNet (the same checks and messages as {@link HRNet#loadPretrained}).
-   *
-   * @param weights checkpoint (null = not configured)
-   * @param topology JSON topology, or null for the official W48 ADE20K network
-   * @param norm input normalisation
-   * @return the frozen network
-   * @throws MissingWeightsException when the weights are unusable
-   * @throws IOException when the topology cannot be read
-   */
-  public static HRNet loadHrnet(Path weights, Path topology, InputNorm norm) throws IOException {
-    HRNetConfig hc = topology == null ? HRNetConfig.w48Ade20k() : HRNetConfig.fromJson(topology);
-    StateDict sd = PriorWeights.HRNET_W48_ADE20K.read(weights);
-    HRNet net = new HRNet(hc);
-    try {
-      net.loadStateDict(sd);
-    } catch (IllegalArgumentException e) {
-      throw PriorWeights.HRNET_W48_ADE20K.wrongModel(weights, e);
-    }
-    return net.freeze().inputNorm(norm);
+    String id = cfg.model().semPrior();
+    Path weights = f.priorWeights() != null || id.equals(EspnetPrior.ID) ? f.priorWeights() : f.hrnetWeights();
+    ImagePrior prior = ImagePriors.load(id, weights, f.hrnetConfig(), cfg.hrnetInputNorm(), null);
+    if (cfg.model().semEnabled() && prior instanceof HrnetPrior h) checkSemChannels(h.network());
+    return prior;
   }
 
   /**

@@ -21,6 +21,7 @@ import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.io.StateDictWriter;
 import org.deepspg.ops.Backends;
 import org.deepspg.testing.PriorFixtures;
+import org.deepspg.model.prior.ImagePriors;
 
 /**
  * Shared helpers for the training tests: tiny prior networks and a tiny paired dataset on disk.
@@ -75,10 +76,10 @@ public final class TrainTestSupport {
     return new HrnetFiles(dir.resolve("hrnet_tiny_w48.pth"), json);
   }
 
-  /** @return the W48-width tiny HRNet loaded through the production path ({@link Priors#loadHrnet}) */
+  /** @return the W48-width tiny HRNet loaded through the production path ({@link ImagePriors#loadHrnet}) */
   public static HRNet tinyHrnet(Path dir) throws IOException {
     HrnetFiles f = writeTinyHrnet(dir, 1234);
-    return Priors.loadHrnet(f.weights(), f.config(), InputNorm.IMAGENET);
+    return ImagePriors.loadHrnet(f.weights(), f.config(), InputNorm.IMAGENET);
   }
 
   /** @return the shared tiny CLIP fixture, frozen */

@@ -80,4 +80,19 @@ class ImagePriorTest {
     MissingWeightsException e = assertThrows(MissingWeightsException.class, () -> EspnetPrior.load(hrnet));
     assertTrue(e.getMessage().contains("does not hold the ESPNetv2 weights"), e.getMessage());
   }
+
+  /** The one factory: unknown names refused, a missing file named with the caller's reason, for both priors. */
+  @Test
+  void factoryNamesTheMissingFileAndWhy() {
+    assertThrows(IllegalArgumentException.class, () -> ImagePriors.load("segformer", null, null, null, null));
+    for (String id : new String[] {EspnetPrior.ID, HrnetPrior.ID}) {
+      MissingWeightsException e = assertThrows(MissingWeightsException.class,
+          () -> ImagePriors.load(id, null, null, null, "model M needs it (CLI: --prior-weights FILE)"));
+      assertTrue(e.getMessage().contains("model M needs it (CLI: --prior-weights FILE)"), e.getMessage());
+      assertTrue(e.getMessage().contains(id.equals(EspnetPrior.ID) ? "espnetv2" : "hrnet"), e.getMessage());
+      MissingWeightsException g = assertThrows(MissingWeightsException.class,
+          () -> ImagePriors.load(id, Path.of("/nonexistent/prior.pth"), null, null, "unused"));
+      assertTrue(g.getMessage().contains("file not found (/nonexistent/prior.pth)"), g.getMessage());
+    }
+  }
 }
