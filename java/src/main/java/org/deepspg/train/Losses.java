@@ -8,6 +8,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -21,7 +22,8 @@ import org.deepspg.ops.KlLoss;
 import org.deepspg.ops.Scopes;
 
 /**
- * The DeepSPG objective (spec §4, paper eq. 15): {@code L = λ1·L_pix + λ2·L_edge + λ3·L_sem + λ4·L_mul}.
+ * The DeepSPG objective (spec §4, paper eq. 15) plus our colour term:
+ * {@code L = λ1·L_pix + λ2·L_edge + λ3·L_sem + λ4·L_mul + λ5·L_color}.
  *
  * <ul>
  *   <li>{@code L_pix} = mean squared error over {@code [B, 3, H, W]}.</li>
@@ -33,6 +35,9 @@ import org.deepspg.ops.Scopes;
  *   <li>{@code L_mul = mean_b(⟨e_b, t_L⟩ − ⟨e_b, t_H⟩)}, {@code e_b} = L2-normalised CLIP image embedding of
  *       {@link ClipPreprocess#differentiable} (X_out) (no clamp), {@code t_L, t_H} = L2-normalised text embeddings of
  *       the two prompts, computed once at construction.</li>
+ *   <li>{@code L_color = L_over + L_hue} ({@link #color}; not in the paper, off unless {@code loss.color} &gt; 0):
+ *       punishes the two faults seen on real dark photos, highlights that saturate where the target does not and
+ *       hue shifts.</li>
  * </ul>
  * A term whose weight is 0 is not computed (its network is not needed). Each term is returned unweighted as a
  * 0-dim tensor, plus the weighted total.
@@ -48,29 +53,48 @@ public final class Losses {
    * @param edge λ2 (L_edge)
    * @param sem λ3 (L_sem)
    * @param mul λ4 (L_mul)
+   * @param color λ5 (L_color; 0 in the paper's objective)
    */
-  public record Weights(double pix, double edge, double sem, double mul) {
-    /** The spec's defaults λ = 1, 0.5, 0.01, 0.01. */
+  public record Weights(double pix, double edge, double sem, double mul, double color) {
+    /** The spec's defaults λ = 1, 0.5, 0.01, 0.01 (no colour term). */
     public static final Weights DEFAULT = new Weights(1, 0.5, 0.01, 0.01);
 
     /** Validates the weights (finite, ≥ 0). */
     public Weights {
-      for (double w : new double[] {pix, edge, sem, mul}) {
+      for (double w : new double[] {pix, edge, sem, mul, color}) {
         if (!(w >= 0) || Double.isInfinite(w)) {
           throw new IllegalArgumentException("loss weights must be finite and >= 0, got pix=" + pix + " edge=" + edge
-              + " sem=" + sem + " mul=" + mul);
+              + " sem=" + sem + " mul=" + mul + " color=" + color);
         }
       }
     }
 
-    /** @return the weights as an array in the order pix, edge, sem, mul */
+    /**
+     * The paper's four terms, without the colour term.
+     *
+     * @param pix λ1
+     * @param edge λ2
+     * @param sem λ3
+     * @param mul λ4
+     */
+    public Weights(double pix, double edge, double sem, double mul) {
+      this(pix, edge, sem, mul, 0);
+    }
+
+    /** @return the weights as an array in the order of {@link #NAMES} */
     public double[] toArray() {
-      return new double[] {pix, edge, sem, mul};
+      return new double[] {pix, edge, sem, mul, color};
     }
   }
 
   /** Term names in the order of {@link Terms#terms()} and {@link #gradNorms}. */
-  public static final List<String> NAMES = List.of("pix", "edge", "sem", "mul");
+  public static final List<String> NAMES = List.of("pix", "edge", "sem", "mul", "color");
+
+  /** Index of the weighted total in {@link Terms#values()} (after the {@link #NAMES} terms). */
+  public static final int TOTAL = 5;
+
+  /** L_over's margin m: an output channel above {@code max(target, 1 − m)} counts as newly saturated. */
+  public static final double OVER_MARGIN = 0.05;
 
   /**
    * The losses of one batch.
@@ -79,20 +103,21 @@ public final class Losses {
    * @param edge L_edge, 0-dim (null when λ2 = 0)
    * @param sem L_sem, 0-dim (null when λ3 = 0)
    * @param mul L_mul, 0-dim (null when λ4 = 0)
+   * @param color L_color, 0-dim (null when λ5 = 0)
    * @param total the weighted sum, 0-dim
    */
-  public record Terms(Tensor pix, Tensor edge, Tensor sem, Tensor mul, Tensor total) {
-    /** @return the four unweighted terms in the order of {@link #NAMES} (null entries for skipped terms) */
+  public record Terms(Tensor pix, Tensor edge, Tensor sem, Tensor mul, Tensor color, Tensor total) {
+    /** @return the unweighted terms in the order of {@link #NAMES} (null entries for skipped terms) */
     public Tensor[] terms() {
-      return new Tensor[] {pix, edge, sem, mul};
+      return new Tensor[] {pix, edge, sem, mul, color};
     }
 
-    /** @return the values as doubles (NaN for skipped terms), order pix, edge, sem, mul, total */
+    /** @return the values as doubles (NaN for skipped terms) in the order of {@link #NAMES}, then the total */
     public double[] values() {
       Tensor[] t = terms();
-      double[] v = new double[5];
-      for (int i = 0; i < 4; i++) v[i] = t[i] == null ? Double.NaN : t[i].item_double();
-      v[4] = total.item_double();
+      double[] v = new double[TOTAL + 1];
+      for (int i = 0; i < TOTAL; i++) v[i] = t[i] == null ? Double.NaN : t[i].item_double();
+      v[TOTAL] = total.item_double();
       return v;
     }
   }
@@ -105,7 +130,7 @@ public final class Losses {
   private final Tensor textDiff; // [1, D] = t_L − t_H (normalised), or null
 
   /**
-   * @param weights λ1..λ4
+   * @param weights λ1..λ5
    * @param edgeOperator derivative of L_edge
    * @param prior the frozen image prior (required when λ3 &gt; 0, else may be null)
    * @param temperature T of L_sem (&gt; 0)
@@ -123,7 +148,7 @@ public final class Losses {
     if (weights.mul > 0 && (clip == null || tokenizer == null)) {
       throw new IllegalArgumentException("L_mul has weight " + weights.mul + " but no CLIP model/tokenizer was given");
     }
-    if (weights.pix + weights.edge + weights.sem + weights.mul <= 0) {
+    if (weights.pix + weights.edge + weights.sem + weights.mul + weights.color <= 0) {
       throw new IllegalArgumentException("at least one loss weight must be > 0");
     }
     if (!(temperature > 0)) throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
@@ -199,7 +224,7 @@ public final class Losses {
     }
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope inner = new PointerScope()) {
-      Tensor pix = null, edge = null, sem = null, mul = null;
+      Tensor pix = null, edge = null, sem = null, mul = null, color = null;
       Tensor total = null;
       if (weights.pix > 0) {
         pix = out.sub(gt).pow(new Scalar(2.0)).mean();
@@ -224,10 +249,60 @@ public final class Losses {
         mul = e.matmul(textDiff.to(e).t()).mean();
         total = plus(total, mul.mul(new Scalar(weights.mul)));
       }
-      Tensor[] keep = {pix, edge, sem, mul, total};
+      if (weights.color > 0) {
+        color = color(out, gt);
+        total = plus(total, color.mul(new Scalar(weights.color)));
+      }
+      Tensor[] keep = {pix, edge, sem, mul, color, total};
       for (Tensor t : keep) if (t != null) Scopes.escape(t, outer);
-      return new Terms(pix, edge, sem, mul, total);
+      return new Terms(pix, edge, sem, mul, color, total);
     }
+  }
+
+  /**
+   * {@code L_color = L_over + L_hue} of an output against its target, both {@code [B, 3, H, W]} in [0, 1] sRGB.
+   *
+   * <ul>
+   *   <li>{@code L_over = mean(relu(X − max(Y, 1 − m)) · [Y < 1 − m])} over all channel values, m =
+   *       {@value #OVER_MARGIN}: zero unless an output channel rises above both its target and 1 − m where the target
+   *       is not itself saturated, i.e. the "newly clipped" values of {@code deepspg eval}. L_pix punishes such an
+   *       overshoot no more than any other error of the same size; this term adds a push that only highlights get.
+   *       Exceeding a saturated target costs nothing here (the output is clamped to 1 anyway).</li>
+   *   <li>{@code L_hue = mean_p(|x|·|y| − ⟨x, y⟩) / (mean_p |y|² + f)} with {@code x = X − mean_c X},
+   *       {@code y = Y − mean_c Y} the pixels' chroma vectors (the RGB components off the grey axis):
+   *       {@code |x|·|y|·(1 − cos θ)}, zero when every pixel keeps its target's hue whatever its brightness or
+   *       saturation, weighted by chroma so that near-grey pixels, whose hue is noise, hardly count; normalised by
+   *       the target's chroma energy (plus a floor of {@value #CHROMA_FLOOR}) so that its size does not depend on how
+   *       colourful the scene is.</li>
+   * </ul>
+   *
+   * @param out X {@code [B, 3, H, W]} (gradients flow into it)
+   * @param gt Y {@code [B, 3, H, W]}
+   * @return the 0-dim loss
+   */
+  public static Tensor color(Tensor out, Tensor gt) {
+    Scalar knee = new Scalar(1 - OVER_MARGIN);
+    Tensor over = out.sub(gt.clamp_min(knee)).relu().mul(gt.lt(knee)).mean();
+    Tensor x = out.sub(out.mean(CHANNEL, true, new ScalarTypeOptional()));
+    Tensor y = gt.sub(gt.mean(CHANNEL, true, new ScalarTypeOptional()));
+    Tensor y2 = channelSum(y.pow(new Scalar(2.0)));
+    // ε = 1e-12 under the roots keeps the gradient finite at grey; against the 1e-4 floor of the denominator a grey
+    // pixel then adds ≤ 1e-8
+    Tensor nx = channelSum(x.pow(new Scalar(2.0))).add(new Scalar(ROOT_EPS)).sqrt();
+    Tensor ny = y2.add(new Scalar(ROOT_EPS)).sqrt();
+    Tensor hue = nx.mul(ny).sub(channelSum(x.mul(y))).mean().div(y2.mean().add(new Scalar(CHROMA_FLOOR)));
+    return over.add(hue);
+  }
+
+  /** ε under L_hue's square roots. */
+  static final double ROOT_EPS = 1e-12;
+  /** Added to L_hue's denominator: a scene with less chroma energy than this has no hue worth keeping. */
+  static final double CHROMA_FLOOR = 1e-4;
+
+  private static final long[] CHANNEL = {1};
+
+  private static Tensor channelSum(Tensor t) {
+    return t.sum(CHANNEL, false, new ScalarTypeOptional());
   }
 
   private static Tensor plus(Tensor a, Tensor b) {
@@ -241,14 +316,14 @@ public final class Losses {
    *
    * @param terms the result of {@link #compute} (with a graph)
    * @param out the X_out the terms were computed from
-   * @return {@code ||∂(λ_i·L_i)/∂X_out||_2} in the order pix, edge, sem, mul (NaN for skipped terms)
+   * @return {@code ||∂(λ_i·L_i)/∂X_out||_2} in the order of {@link #NAMES} (NaN for skipped terms)
    */
   public double[] gradNorms(Terms terms, Tensor out) {
     double[] w = weights.toArray();
     Tensor[] t = terms.terms();
-    double[] r = new double[4];
+    double[] r = new double[TOTAL];
     try (PointerScope s = new PointerScope()) {
-      for (int i = 0; i < 4; i++) {
+      for (int i = 0; i < TOTAL; i++) {
         if (t[i] == null || !t[i].requires_grad()) {
           r[i] = Double.NaN;
           continue;

@@ -101,7 +101,8 @@ public final class TrainConfig {
   /**
    * The loss terms.
    *
-   * @param weights {@code loss.pix}, {@code loss.edge}, {@code loss.sem}, {@code loss.mul}: λ1..λ4
+   * @param weights {@code loss.pix}, {@code loss.edge}, {@code loss.sem}, {@code loss.mul}, {@code loss.color}:
+   *     λ1..λ5
    * @param edgeOperator {@code loss.edge.operator}
    * @param semTemperature {@code loss.sem.temperature}: T of L_sem
    * @param lowText {@code loss.mul.low_text}: CLIP prompt t_L
@@ -225,6 +226,8 @@ public final class TrainConfig {
       new Key("loss.edge", "0.5", "λ2, weight of L_edge"),
       new Key("loss.sem", "0.01", "λ3, weight of the semantic KL loss L_sem (HRNet)"),
       new Key("loss.mul", "0.01", "λ4, weight of the multimodal CLIP loss L_mul"),
+      new Key("loss.color", "0", "λ5, weight of L_color = L_over + L_hue (saturated highlights, hue shifts; not in "
+          + "the paper)"),
       new Key("loss.edge.operator", "diff", "edge derivative: diff (forward differences) | sobel"),
       new Key("loss.sem.temperature", "1", "softmax temperature T of L_sem"),
       new Key("loss.mul.low_text", "low-light image", "CLIP prompt t_L"),
@@ -307,7 +310,7 @@ public final class TrainConfig {
         v.enumValue("hrnet.input_norm", InputNorm.class), v.path("clip.weights"), v.path("clip.config"),
         v.path("clip.tokenizer"));
     Losses.Weights w = new Losses.Weights(v.nonNegative("loss.pix"), v.nonNegative("loss.edge"),
-        v.nonNegative("loss.sem"), v.nonNegative("loss.mul"));
+        v.nonNegative("loss.sem"), v.nonNegative("loss.mul"), v.nonNegative("loss.color"));
     String low = v.text("loss.mul.low_text"), high = v.text("loss.mul.high_text");
     if (low.isEmpty() || high.isEmpty()) {
       throw new IllegalArgumentException("config keys 'loss.mul.low_text' and 'loss.mul.high_text' must not be empty");

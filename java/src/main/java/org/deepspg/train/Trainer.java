@@ -73,9 +73,11 @@ public final class Trainer implements AutoCloseable {
   /**
    * What one optimisation step did.
    *
-   * @param losses unweighted pix, edge, sem, mul (NaN when skipped) and the weighted total
+   * @param losses the unweighted terms in the order of {@link Losses#NAMES} (NaN when skipped), then the weighted
+   *     total (index {@link Losses#TOTAL})
    * @param gradNorm global gradient norm before clipping
-   * @param termGradNorms {@code ||∂(λ_i L_i)/∂X_out||} for pix, edge, sem, mul, or null when not requested
+   * @param termGradNorms {@code ||∂(λ_i L_i)/∂X_out||} in the order of {@link Losses#NAMES}, or null when not
+   *     requested
    * @param lr learning rate used
    * @param batch global batch size (over all workers)
    * @param patch patch side
@@ -293,10 +295,10 @@ public final class Trainer implements AutoCloseable {
       v = dp.sum(v);
       for (int i = 0; i < v.length; i++) v[i] /= dp.world();
     }
-    if (!Double.isFinite(v[4])) {
+    if (!Double.isFinite(v[Losses.TOTAL])) {
       throw new IllegalStateException(String.format(Locale.ROOT,
-          "loss is not finite at step %d (pix %s, edge %s, sem %s, mul %s); training stopped, the last checkpoint is intact",
-          step, v[0], v[1], v[2], v[3]));
+          "loss is not finite at step %d (pix %s, edge %s, sem %s, mul %s, color %s); training stopped, the last "
+              + "checkpoint is intact", step, v[0], v[1], v[2], v[3], v[4]));
     }
     double[] gn = termGradNorms ? losses.gradNorms(t, out) : null;
     t.total().backward();
@@ -433,8 +435,8 @@ public final class Trainer implements AutoCloseable {
 
   private String describeLosses() {
     Losses.Weights w = cfg.lossWeights();
-    return String.format(Locale.ROOT, "λ = %g/%g/%g/%g, C2F %s", w.pix(), w.edge(), w.sem(), w.mul(),
-        cfg.c2fEnabled() ? "on" : "off");
+    return String.format(Locale.ROOT, "λ = %g/%g/%g/%g%s, C2F %s", w.pix(), w.edge(), w.sem(), w.mul(),
+        w.color() > 0 ? String.format(Locale.ROOT, ", color %g", w.color()) : "", cfg.c2fEnabled() ? "on" : "off");
   }
 
   private Map<String, Double> trainRecord(StepStats s, int ep, double stepsPerS, double imagesPerS) {
@@ -442,15 +444,15 @@ public final class Trainer implements AutoCloseable {
     r.put("step", (double) step);
     r.put("epoch", (double) ep);
     r.put("lr", s.lr());
-    r.put("loss", s.losses()[4]);
-    for (int i = 0; i < 4; i++) if (!Double.isNaN(s.losses()[i])) r.put("loss_" + Losses.NAMES.get(i), s.losses()[i]);
+    r.put("loss", s.losses()[Losses.TOTAL]);
+    for (int i = 0; i < Losses.TOTAL; i++) if (!Double.isNaN(s.losses()[i])) r.put("loss_" + Losses.NAMES.get(i), s.losses()[i]);
     r.put("grad_norm", s.gradNorm());
     r.put("patch", (double) s.patch());
     r.put("batch", (double) s.batch());
     r.put("steps_per_s", stepsPerS);
     r.put("images_per_s", imagesPerS);
     if (s.termGradNorms() != null) {
-      for (int i = 0; i < 4; i++) {
+      for (int i = 0; i < Losses.TOTAL; i++) {
         if (!Double.isNaN(s.termGradNorms()[i])) r.put("gn_" + Losses.NAMES.get(i), s.termGradNorms()[i]);
       }
     }
@@ -459,8 +461,8 @@ public final class Trainer implements AutoCloseable {
 
   private static String progressInfo(StepStats s, int ep) {
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "ep %d p%d b%d loss %.4g", ep, s.patch(), s.batch(),
-        s.losses()[4]));
-    for (int i = 0; i < 4; i++) {
+        s.losses()[Losses.TOTAL]));
+    for (int i = 0; i < Losses.TOTAL; i++) {
       if (!Double.isNaN(s.losses()[i])) sb.append(String.format(Locale.ROOT, " %s %.3g", Losses.NAMES.get(i), s.losses()[i]));
     }
     return sb.append(String.format(Locale.ROOT, " lr %.2e", s.lr())).toString();
@@ -636,7 +638,8 @@ public final class Trainer implements AutoCloseable {
   /** Appends train records to a CSV with fixed columns (rewritten from the JSONL log at start, so resume agrees). */
   private static final class Csv {
     private static final String[] COLS = {"step", "epoch", "lr", "loss", "loss_pix", "loss_edge", "loss_sem", "loss_mul",
-        "grad_norm", "patch", "batch", "steps_per_s", "images_per_s", "gn_pix", "gn_edge", "gn_sem", "gn_mul"};
+        "grad_norm", "patch", "batch", "steps_per_s", "images_per_s", "gn_pix", "gn_edge", "gn_sem", "gn_mul",
+        "loss_color", "gn_color"}; // columns added later go last, so older readers keep their positions
     private final Path file;
 
     Csv(Path file, MetricsLog log) throws IOException {

@@ -275,7 +275,7 @@ class TrainConfigTest {
         "sem.prior_input=retinex", "prior.weights=/w/p.pth", "hrnet.weights=/w/h.pth",
         "hrnet.config=/w/h.json", "hrnet.input_norm=none", "clip.weights=/w/c.pt", "clip.config=/w/c.json",
         "clip.tokenizer=/w/bpe.txt.gz", "loss.pix=2", "loss.edge=0.25", "loss.sem=0.03", "loss.mul=0.04",
-        "loss.edge.operator=sobel", "loss.sem.temperature=2", "loss.mul.low_text=dark photo",
+        "loss.color=0.2", "loss.edge.operator=sobel", "loss.sem.temperature=2", "loss.mul.low_text=dark photo",
         "loss.mul.high_text=bright photo", "epochs=9", "patch=64", "batch=3", "c2f.enabled=off",
         "c2f.patch_scale=0.5", "c2f.batch_scale=0.5", "lr=1e-3", "lr.min=1e-5", "lr.warmup_steps=5",
         "adam.beta1=0.8", "adam.beta2=0.99", "adam.eps=1e-7", "grad_clip=0", "max_steps=11", "data.train=/d/t",
@@ -297,7 +297,7 @@ class TrainConfigTest {
     assertEquals(c.hashCode(), back.hashCode());
     assertEquals(c.toText(), back.toText());
     assertEquals(new TrainConfig.Optimizer(1e-3, 1e-5, 5, 0.8, 0.99, 1e-7, 0), back.optimizer());
-    assertEquals(new TrainConfig.LossSettings(new Losses.Weights(2, 0.25, 0.03, 0.04), EdgeOperator.SOBEL, 2,
+    assertEquals(new TrainConfig.LossSettings(new Losses.Weights(2, 0.25, 0.03, 0.04, 0.2), EdgeOperator.SOBEL, 2,
         "dark photo", "bright photo"), back.loss());
     assertEquals(new TrainConfig.Output(7, 2, 0, false), back.output());
     assertEquals(new TrainConfig.Data(

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** One training step with all four losses, and the loss terms against independent computations. */
+/** One training step with all five losses, and the loss terms against independent computations. */
 class TrainStepTest {
   /** float32 losses recomputed through a different code path; sums over ≤ 25k elements: 1e-5 relative is ample. */
   private static final double REL_TOL = 1e-5;
@@ -47,6 +47,7 @@ class TrainStepTest {
     Clip clip = TrainTestSupport.tinyClip();
     Properties p = new Properties();
     p.setProperty("variant", "v3");
+    p.setProperty("loss.color", "0.1"); // and our colour term: every term of Losses.NAMES takes part
     p.setProperty("threads", "1");
     p.setProperty("run.dir", tmp.resolve("run").toString());
     TrainConfig cfg = TrainConfig.fromProperties(p);
@@ -57,9 +58,11 @@ class TrainStepTest {
       Tensor low = torch.rand(2, 3, 64, 64).mul(new Scalar(0.2));
       Tensor high = torch.rand(2, 3, 64, 64);
       Trainer.StepStats st = t.trainStep(low, high, 3e-4, true);
-      for (int i = 0; i < 5; i++) assertTrue(Double.isFinite(st.losses()[i]), "loss term " + i + " = " + st.losses()[i]);
+      for (int i = 0; i <= Losses.TOTAL; i++) {
+        assertTrue(Double.isFinite(st.losses()[i]), "loss term " + i + " = " + st.losses()[i]);
+      }
       assertTrue(st.losses()[0] > 0 && st.losses()[1] > 0 && st.losses()[2] > 0, "pix, edge, sem > 0");
-      for (int i = 0; i < 4; i++) {
+      for (int i = 0; i < Losses.TOTAL; i++) {
         assertTrue(st.termGradNorms()[i] > 0 && Double.isFinite(st.termGradNorms()[i]),
             Losses.NAMES.get(i) + " gradient norm w.r.t. X_out = " + st.termGradNorms()[i]);
       }
