@@ -47,7 +47,7 @@ public final class EnhanceOptions {
   @Mixin OneDnnOption oneDnn;
 
   @Option(names = "--max-memory", paramLabel = "SIZE",
-      description = "Most native memory one forward pass may take, e.g. 6g (default: 80% of physical memory); a "
+      description = "Most native memory one forward pass may take, e.g. 6g (default: 80%% of physical memory); a "
           + "larger pass is refused before it runs. Tiling keeps passes small.")
   String maxMemory;
 

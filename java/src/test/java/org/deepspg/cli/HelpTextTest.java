@@ -1,0 +1,50 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * Every command's {@code --help} renders cleanly: a bare {@code %} in an option description once made
+ * {@code deepspg enhance --help} print three "[picocli WARN] Could not format" lines around the text.
+ */
+class HelpTextTest {
+  private static void collect(CommandLine cl, List<CommandLine> into) {
+    into.add(cl);
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      if (!into.contains(sub)) collect(sub, into);
+    }
+  }
+
+  @Test
+  void everyUsageMessageFormatsWithoutWarnings() {
+    List<CommandLine> all = new ArrayList<>();
+    collect(new CommandLine(new Main()), all);
+    assertTrue(all.size() >= 9, "main and its commands: " + all.size());
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    try {
+      System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+      for (CommandLine cl : all) {
+        String usage = cl.getUsageMessage(CommandLine.Help.Ansi.OFF);
+        String name = cl.getCommandSpec().qualifiedName();
+        assertTrue(usage.contains("Usage: " + name), name + ": " + usage.lines().findFirst().orElse(""));
+        assertFalse(usage.contains("%n"), name + " shows an unformatted %n");
+      }
+    } finally {
+      System.setErr(err);
+    }
+    assertEquals("", captured.toString(StandardCharsets.UTF_8), "warnings while rendering the help");
+  }
+}
