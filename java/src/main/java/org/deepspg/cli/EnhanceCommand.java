@@ -105,7 +105,7 @@ public final class EnhanceCommand implements Callable<Integer> {
     } catch (MissingWeightsException e) {
       // One line: which file, where it comes from, how to pass it (the full guidance is in docs/priors.md).
       PriorWeights w = e.weights();
-      err.println("deepspg: this model needs the " + w.title() + " prior weights (" + w.fileName() + ", from "
+      err.println("deepspg: this model needs the " + w.title() + " prior weights (" + e.expectedFile() + ", from "
           + w.source() + "): pass --prior-weights FILE" + (e.path() == null ? "" : "; " + e.path() + " is unusable"));
       err.flush();
       return 2;

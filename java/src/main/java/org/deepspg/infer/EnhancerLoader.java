@@ -90,8 +90,8 @@ final class EnhancerLoader {
         if (b.priorModule != null) {
           prior = b.priorModule;
         } else {
-          prior = ImagePriors.load(cfg.semPrior(), b.priorWeights, null, norm, ImagePriors.whyNeeded(cfg, source,
-              "CLI: --prior-weights FILE; API: Enhancer.builder().priorWeights(path)"));
+          prior = ImagePriors.forModel(cfg, b.priorWeights, null, norm, source,
+              "CLI: --prior-weights FILE; API: Enhancer.builder().priorWeights(path)");
           ownsPrior = true;
         }
         // Another prior than the one the SEMs were trained with gives wrong results: refused by name.

@@ -127,8 +127,8 @@ public final class EvalRunner {
         ? spec.trim().toLowerCase(Locale.ROOT) + " (bundled)" : Path.of(spec).getFileName().toString());
     ImagePrior prior = null;
     if (net.config().semEnabled()) {
-      prior = ImagePriors.load(net.config().semPrior(), hrnetWeights, hrnetTopology, norm,
-          ImagePriors.whyNeeded(net.config(), ld.source(), "CLI: eval --prior-weights FILE"));
+      prior = ImagePriors.forModel(net.config(), hrnetWeights, hrnetTopology, norm, ld.source(),
+          "CLI: eval --prior-weights FILE");
     }
     Device dev = new Device(device);
     if (!device.equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed

@@ -81,7 +81,7 @@ public record Priors(ImagePrior image, Clip clip, ClipTokenizer tokenizer) {
     TrainConfig.PriorFiles f = cfg.priorFiles();
     String id = cfg.model().semPrior();
     Path weights = f.priorWeights() != null || id.equals(EspnetPrior.ID) ? f.priorWeights() : f.hrnetWeights();
-    ImagePrior prior = ImagePriors.load(id, weights, f.hrnetConfig(), cfg.hrnetInputNorm(), null);
+    ImagePrior prior = ImagePriors.load(id, weights, f.hrnetConfig(), cfg.hrnetInputNorm());
     if (cfg.model().semEnabled() && prior instanceof HrnetPrior h) checkSemChannels(h.network());
     return prior;
   }

@@ -27,23 +27,42 @@ public final class ImagePriors {
    * @param hrnetTopology HRNet topology JSON (null = the official W48 ADE20K network; ignored for ESPNetv2, whose
    *     scale and classes are read from the file)
    * @param norm the HRNet input normalisation the model was trained with (ignored for ESPNetv2)
-   * @param whyNeeded when {@code weights} is null: the sentence that says which model needs the file and how to
-   *     pass it (see {@link #whyNeeded}); null for the generic "no weights file configured"
    * @return the frozen prior, owned by the caller
    * @throws MissingWeightsException when the file is not given, missing, unreadable or holds another network (the
    *     message names the file needed and where it comes from)
    * @throws IOException when the HRNet topology cannot be read
    */
-  public static ImagePrior load(String id, Path weights, Path hrnetTopology, InputNorm norm, String whyNeeded)
-      throws IOException {
+  public static ImagePrior load(String id, Path weights, Path hrnetTopology, InputNorm norm) throws IOException {
     boolean espnet = EspnetPrior.ID.equals(id);
     if (!espnet && !HrnetPrior.ID.equals(id)) {
       throw new IllegalArgumentException("unknown image prior '" + id + "'; known: " + DeepSPGConfig.SEM_PRIORS);
     }
-    if (weights == null && whyNeeded != null) {
-      throw (espnet ? PriorWeights.ESPNETV2 : PriorWeights.HRNET_W48_ADE20K).missing(null, whyNeeded, null);
-    }
     return espnet ? EspnetPrior.load(weights) : new HrnetPrior(loadHrnet(weights, hrnetTopology, norm));
+  }
+
+  /**
+   * Loads the prior a trained model's SEMs need; without a file, the message names the model, where it came from,
+   * the official file that fits it ({@link #expectedFile}) and how to pass one.
+   *
+   * @param cfg the model's configuration
+   * @param weights the user's weights file (null = not given)
+   * @param hrnetTopology HRNet topology JSON, or null
+   * @param norm the HRNet input normalisation the model was trained with
+   * @param source where the model came from (a bundled name or a file)
+   * @param howToPass how this entry point takes the file, e.g. {@code "CLI: --prior-weights FILE"}
+   * @return the frozen prior, owned by the caller
+   * @throws IOException as {@link #load}
+   */
+  public static ImagePrior forModel(DeepSPGConfig cfg, Path weights, Path hrnetTopology, InputNorm norm,
+      String source, String howToPass) throws IOException {
+    if (weights == null) {
+      PriorWeights w = EspnetPrior.ID.equals(cfg.semPrior()) ? PriorWeights.ESPNETV2 : PriorWeights.HRNET_W48_ADE20K;
+      String file = expectedFile(cfg);
+      throw w.missing(null, "the model " + cfg.describe() + " (" + source + ") has SEMs trained with the "
+          + cfg.semPrior() + " image prior, but no prior weights were given (" + howToPass + ")", null,
+          file == null ? w.fileName() : file);
+    }
+    return load(cfg.semPrior(), weights, hrnetTopology, norm);
   }
 
   /**
@@ -70,15 +89,19 @@ public final class ImagePriors {
   }
 
   /**
-   * The sentence for a model with SEMs that was given no prior weights.
+   * The official weights file that fits a model's SEMs: ESPNetv2's scale shows in the widths the SEMs were built
+   * for (s = 0.5: 32/64/128; s = 2.0: 128/256/512, Cityscapes or PASCAL VOC).
    *
    * @param cfg the model's configuration
-   * @param source where the model came from (a bundled name or a file)
-   * @param howToPass how this entry point takes the file, e.g. {@code "CLI: --prior-weights FILE"}
-   * @return the sentence
+   * @return the file name (for s = 2.0 the Cityscapes one, naming the PASCAL one too), or null when it is the
+   *     prior's usual file
    */
-  public static String whyNeeded(DeepSPGConfig cfg, String source, String howToPass) {
-    return "the model " + cfg.describe() + " (" + source + ") has SEMs trained with the " + cfg.semPrior()
-        + " image prior, but no prior weights were given (" + howToPass + ")";
+  public static String expectedFile(DeepSPGConfig cfg) {
+    if (!EspnetPrior.ID.equals(cfg.semPrior())) return null;
+    return switch (cfg.semChannels().get(0)) {
+      case 32 -> "espnetv2_s_0.5_city_1024x512.pth";
+      case 128 -> "espnetv2_s_2.0_city_1024x512.pth (or espnetv2_s_2.0_pascal_384x384.pth)";
+      default -> null;
+    };
   }
 }

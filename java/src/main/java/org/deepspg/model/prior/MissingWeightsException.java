@@ -16,6 +16,7 @@ public class MissingWeightsException extends IOException {
 
   private final PriorWeights weights;
   private final transient Path path;
+  private final String expectedFile;
 
   /**
    * @param weights which prior
@@ -24,9 +25,32 @@ public class MissingWeightsException extends IOException {
    * @param cause the underlying error, or null
    */
   public MissingWeightsException(PriorWeights weights, Path path, String message, Throwable cause) {
+    this(weights, path, message, cause, weights.fileName());
+  }
+
+  /**
+   * @param weights which prior
+   * @param path the path the user gave (may be null)
+   * @param message the full, user-facing message
+   * @param cause the underlying error, or null
+   * @param expectedFile the file that fits, when it is known more precisely than {@link PriorWeights#fileName()}
+   *     (e.g. the ESPNetv2 scale a model's SEMs were trained with)
+   */
+  public MissingWeightsException(PriorWeights weights, Path path, String message, Throwable cause,
+      String expectedFile) {
     super(message, cause);
     this.weights = weights;
     this.path = path;
+    this.expectedFile = expectedFile;
+  }
+
+  /**
+   * The file the user should pass.
+   *
+   * @return the official file name that fits
+   */
+  public String expectedFile() {
+    return expectedFile;
   }
 
   /**

@@ -107,12 +107,25 @@ public enum PriorWeights {
    * @return the exception (not thrown)
    */
   public MissingWeightsException missing(Path path, String problem, Throwable cause) {
+    return missing(path, problem, cause, fileName);
+  }
+
+  /**
+   * As {@link #missing(Path, String, Throwable)}, naming a more precise file than {@link #fileName()}.
+   *
+   * @param path the path that was given (may be null)
+   * @param problem what is wrong
+   * @param cause the underlying error, or null
+   * @param expected the official file that fits
+   * @return the exception (not thrown)
+   */
+  public MissingWeightsException missing(Path path, String problem, Throwable cause, String expected) {
     String msg = title + " weights unusable: " + problem + (path == null ? "" : " (" + path + ")") + ".\n"
-        + "Expected " + fileName + ": " + source + ".\n"
+        + "Expected " + expected + ": " + source + ".\n"
         + "DeepSPG uses it as " + purpose + ".\n"
         + "Nothing is downloaded at run time: obtain the file yourself and pass its path.\n"
         + RUN_WITHOUT;
-    return new MissingWeightsException(this, path, msg, cause);
+    return new MissingWeightsException(this, path, msg, cause, expected);
   }
 
   /**

@@ -14,9 +14,11 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.espnet.ESPNetv2;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.testing.Fixtures;
 import org.deepspg.testing.PriorFixtures;
 import org.junit.jupiter.api.Test;
@@ -81,17 +83,26 @@ class ImagePriorTest {
     assertTrue(e.getMessage().contains("does not hold the ESPNetv2 weights"), e.getMessage());
   }
 
-  /** The one factory: unknown names refused, a missing file named with the caller's reason, for both priors. */
+  /** The one factory: unknown names refused; a model without its prior's file told which file fits it and why. */
   @Test
-  void factoryNamesTheMissingFileAndWhy() {
-    assertThrows(IllegalArgumentException.class, () -> ImagePriors.load("segformer", null, null, null, null));
-    for (String id : new String[] {EspnetPrior.ID, HrnetPrior.ID}) {
+  void factoryNamesTheFileThatFitsTheModel() {
+    assertThrows(IllegalArgumentException.class, () -> ImagePriors.load("segformer", null, null, null));
+    DeepSPGConfig small = DeepSPGConfig.s().withSemPrior(EspnetPrior.ID, new int[] {32, 64, 128});
+    DeepSPGConfig big = DeepSPGConfig.s().withSemPrior(EspnetPrior.ID, new int[] {128, 256, 512});
+    String[][] cases = {
+        {"espnetv2_s_0.5_city_1024x512.pth", null}, {"espnetv2_s_2.0_city_1024x512.pth", "pascal"},
+        {"hrnet_ade20k_4312_torch04.pth", null}};
+    DeepSPGConfig[] cfgs = {small, big, DeepSPGConfig.s()};
+    for (int i = 0; i < cfgs.length; i++) {
+      DeepSPGConfig c = cfgs[i];
       MissingWeightsException e = assertThrows(MissingWeightsException.class,
-          () -> ImagePriors.load(id, null, null, null, "model M needs it (CLI: --prior-weights FILE)"));
-      assertTrue(e.getMessage().contains("model M needs it (CLI: --prior-weights FILE)"), e.getMessage());
-      assertTrue(e.getMessage().contains(id.equals(EspnetPrior.ID) ? "espnetv2" : "hrnet"), e.getMessage());
-      MissingWeightsException g = assertThrows(MissingWeightsException.class,
-          () -> ImagePriors.load(id, Path.of("/nonexistent/prior.pth"), null, null, "unused"));
+          () -> ImagePriors.forModel(c, null, null, InputNorm.IMAGENET, "bundled x", "CLI: --prior-weights FILE"));
+      assertTrue(e.expectedFile().startsWith(cases[i][0]), e.expectedFile());
+      if (cases[i][1] != null) assertTrue(e.expectedFile().contains(cases[i][1]), e.expectedFile());
+      assertTrue(e.getMessage().contains("(bundled x) has SEMs trained with the " + c.semPrior()), e.getMessage());
+      assertTrue(e.getMessage().contains("(CLI: --prior-weights FILE)"), e.getMessage());
+      MissingWeightsException g = assertThrows(MissingWeightsException.class, () -> ImagePriors.forModel(c,
+          Path.of("/nonexistent/prior.pth"), null, InputNorm.IMAGENET, "bundled x", "unused"));
       assertTrue(g.getMessage().contains("file not found (/nonexistent/prior.pth)"), g.getMessage());
     }
   }
