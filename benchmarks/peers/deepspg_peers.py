@@ -8,6 +8,11 @@ Builds the spec's PyTorch reference (../shared/reference/deepspg_ref.py, random 
 Runs with Debian's python3-torch (1.13): `apt-get install python3-torch`, then
   /usr/bin/python3 benchmarks/peers/deepspg_peers.py --threads 2 --height 416 --width 608 --onnx /tmp/deepspg_s.onnx
 Prints one JSON line with the eager timings (ms per forward: median, mean, min over --iters runs after warm-up).
+
+--train-step times one training step of the Baseline configuration instead (configs/baseline_cpu.properties: no
+SEMs, batch 4 of 128x128 crops, L = MSE + 0.5 * L_edge of spec §4, Adam lr 3e-4, grad-norm clip 0.01): zero_grad,
+forward, losses, backward, clip, Adam step, the same work as org.deepspg.train.Trainer#trainStep
+(JMH TrainStepBenchmark).
 """
 import argparse
 import json
@@ -32,12 +37,16 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--onnx", default=None, help="write the ONNX export here")
+    ap.add_argument("--train-step", action="store_true", help="time a Baseline training step instead (batch 4 @ 128)")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(a.shared, "reference"))
     import deepspg_ref as ref
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    if a.train_step:
+        train_step(ref, a)
+        return
     net = ref.DeepSPG(C=20 if a.model == "s" else 40).eval()
     B, H, W = a.batch, a.height, a.width
     x = torch.rand(B, 3, H, W) * 0.3
@@ -57,6 +66,55 @@ def main():
     print(json.dumps({"peer": "pytorch-eager", "torch": torch.__version__, "threads": a.threads, "model": a.model,
                       "shape": [B, 3, H, W], "ms_median": statistics.median(times), "ms_mean": statistics.mean(times),
                       "ms_min": min(times), "iters": a.iters, "onnx": a.onnx}))
+
+
+def baseline_forward(m, I):
+    """deepspg_ref.DeepSPG.forward without the SEM calls (variant 'baseline', spec §1.6)."""
+    Fl, M = m.est(I)
+    Xr = I * M + I
+    f = m.embed(Xr); skips = []; ills = []
+    for l in range(2):
+        for blk in m.enc[l]: f = blk(f, Fl)
+        skips.append(f); ills.append(Fl)
+        f = m.down[l](f); Fl = m.down_i[l](Fl)
+    for blk in m.bott: f = blk(f, Fl)
+    for i, l in enumerate((1, 0)):
+        f = m.fuse[i](torch.cat([m.up[i](f), skips[l]], 1))
+        for blk in m.dec[i]: f = blk(f, ills[l])
+    return m.mapping(f) + Xr
+
+
+def train_step(ref, a):
+    net = ref.DeepSPG(C=20 if a.model == "s" else 40)
+    for n, p in net.named_parameters():   # the Baseline has no SEMs: they take no part
+        if "_sem" in n: p.requires_grad_(False)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=3e-4, betas=(0.9, 0.999), eps=1e-8)
+    B, S = 4, 128
+    low, high = torch.rand(B, 3, S, S) * 0.2, torch.rand(B, 3, S, S)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out = baseline_forward(net, low)
+        e = out - high
+        edge = (e[..., :, 1:] - e[..., :, :-1]).pow(2).mean() + (e[..., 1:, :] - e[..., :-1, :]).pow(2).mean()
+        loss = (out - high).pow(2).mean() + 0.5 * edge
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 0.01)
+        opt.step()
+        return loss.item()
+
+    for _ in range(a.warmup):
+        step()
+    times = []
+    for _ in range(a.iters):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1e3)
+    print(json.dumps({"peer": "pytorch-eager-train-step", "torch": torch.__version__, "threads": a.threads,
+                      "model": a.model, "batch": [B, 3, S, S], "ms_median": statistics.median(times),
+                      "ms_mean": statistics.mean(times), "ms_min": min(times), "iters": a.iters,
+                      "steps_per_s": 1e3 / statistics.median(times)}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark of the DeepSPG-S enhancement-network forward, one run, same machine and thread count:
-#   PyTorch eager (Debian python3-torch) on the spec reference, ONNX Runtime Java on its ONNX export, DeepSPG-Java.
+# Side-by-side benchmark, one run, same machine and thread count:
+#   DeepSPG-S enhancement-network forward: PyTorch eager (Debian python3-torch) on the spec reference, ONNX Runtime
+#   Java on its ONNX export, DeepSPG-Java;
+#   one Baseline training step (batch 4 @ 128x128): PyTorch eager on the reference, DeepSPG-Java's Trainer.
 # Usage: benchmarks/peers/run-peers.sh [threads=2] [height=416] [width=608]
 # Needs: /usr/bin/python3 with torch (apt-get install python3-torch), benchmarks/target/benchmarks.jar (mvn install).
 set -euo pipefail
@@ -24,3 +26,9 @@ echo "== ONNX Runtime Java and DeepSPG-Java (JMH, ms/op)"
 java -Ddeepspg.onnx="$onnx" -jar "$root/benchmarks/target/benchmarks.jar" EnhancementPeers \
   -p threads="$threads" -p height="$h" -p width="$w" -p mkldnn="$mk" -rf json -rff /tmp/peers-jmh.json 2>&1 \
   | grep -E "^(Benchmark|EnhancementPeers)"
+echo "== one Baseline training step, batch 4 @ 128x128: PyTorch eager"
+/usr/bin/python3 "$root/benchmarks/peers/deepspg_peers.py" --threads "$threads" --train-step --warmup 3 --iters 20 \
+  2>/dev/null
+echo "== one Baseline training step: DeepSPG-Java (JMH, ms/op)"
+java -jar "$root/benchmarks/target/benchmarks.jar" TrainStep -p threads="$threads" -rf json -rff /tmp/peers-train.json \
+  2>&1 | grep -E "^(Benchmark|TrainStep)"
