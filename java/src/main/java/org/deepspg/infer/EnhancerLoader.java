@@ -4,7 +4,6 @@
 package org.deepspg.infer;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
@@ -17,12 +16,11 @@ import org.bytedeco.pytorch.global.torch;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.ModelFiles;
-import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.prior.ImagePrior;
+import org.deepspg.model.prior.ImagePriors;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.OneDnn;
-import org.deepspg.model.prior.ImagePriors;
 
 /**
  * Builds an {@link Enhancer} from its {@link Enhancer.Builder}: resolves the device, loads the network
