@@ -58,6 +58,50 @@ public final class DepthwiseConv {
     return apply(OP + "_gelu", x, weight, kernels.DEEPSPG_ACT_GELU);
   }
 
+  /**
+   * Depthwise 3×3 convolution with dilation d and stride 1 or 2, zero padding d ("same"), no bias —
+   * {@code F.conv2d(x, w, stride=s, padding=d, dilation=d, groups=C)}, as in ESPNetv2's EESP branches — on the
+   * kernel above. libtorch's CPU fallback (oneDNN off) runs such a grouped, dilated convolution one channel at a time
+   * through im2col; here the d×d interleaved sub-images of x are stacked into the batch ({@code x[.., r::d, s::d]}),
+   * where the dilated kernel becomes a plain 3×3 one with padding 1, and the result is interleaved back. Stride 2 keeps
+   * every other row and column of the stride-1 result. Differentiable w.r.t. x and weight (the rearrangements are
+   * libtorch views and copies).
+   *
+   * @param x input {@code [B, C, H, W]}
+   * @param weight depthwise kernel {@code [C, 1, 3, 3]}
+   * @param dilation d ≥ 1
+   * @param stride 1 or 2
+   * @return y {@code [B, C, ⌈H/s⌉, ⌈W/s⌉]}
+   * @throws IllegalArgumentException on shape, dtype or device mismatch, or other dilation/stride values
+   */
+  public static Tensor conv3x3(Tensor x, Tensor weight, int dilation, int stride) {
+    if (dilation < 1 || (stride != 1 && stride != 2)) {
+      throw new IllegalArgumentException(OP + ": dilation must be >= 1 and stride 1 or 2, got dilation " + dilation
+          + ", stride " + stride);
+    }
+    checkDim(OP, "x", x, 4, "[B, C, H, W]");
+    long b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    Tensor y;
+    if (dilation == 1) {
+      y = conv3x3(x, weight);
+    } else {
+      long d = dilation, hs = (h + d - 1) / d, ws = (w + d - 1) / d;
+      Tensor xp = hs * d == h && ws * d == w ? x
+          : org.bytedeco.pytorch.global.torch.constant_pad_nd(x, new long[] {0, ws * d - w, 0, hs * d - h},
+              new org.bytedeco.pytorch.Scalar(0.0));
+      // [B, C, hs, d(r), ws, d(s)] -> [B, r, s, C, hs, ws]: sub-image (r, s) = x[.., r::d, s::d]
+      Tensor sub = xp.reshape(b, c, hs, d, ws, d).permute(0, 3, 5, 1, 2, 4).reshape(b * d * d, c, hs, ws);
+      Tensor ys = conv3x3(sub, weight);
+      y = ys.view(b, d, d, c, hs, ws).permute(0, 3, 4, 1, 5, 2).reshape(b, c, hs * d, ws * d);
+      if (hs * d != h || ws * d != w) y = y.narrow(2, 0, h).narrow(3, 0, w);
+    }
+    if (stride == 2) {
+      y = y.slice(2, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional(h), 2)
+          .slice(3, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional(w), 2);
+    }
+    return y;
+  }
+
   private static Tensor apply(String op, Tensor x, Tensor weight, int act) {
     NativeLibrary.ensureLoaded();
     checkFloat(op, "x", x);

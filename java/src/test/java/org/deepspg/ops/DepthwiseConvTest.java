@@ -93,6 +93,44 @@ class DepthwiseConvTest {
     }
   }
 
+  /** The dilated/strided form (ESPNetv2's EESP branches) against conv2d(stride s, padding d, dilation d, groups C). */
+  @ParameterizedTest(name = "{0} d={1} s={2}")
+  @MethodSource("dilatedCases")
+  void dilatedMatchesStockConv(long[] s, int d, int stride) {
+    try (PointerScope scope = new PointerScope()) {
+      torch.manual_seed(d * 10L + stride + s[2]);
+      Tensor x = torch.randn(s).requires_grad_(true);
+      Tensor w = torch.randn(s[1], 1, 3, 3).mul(new org.bytedeco.pytorch.Scalar(0.5)).requires_grad_(true);
+      Parity.check("dwconv d=" + d + " s=" + stride,
+          t -> new Tensor[] {DepthwiseConv.conv3x3(t[0], t[1], d, stride)},
+          t -> new Tensor[] {torch.conv2d(t[0], t[1], new TensorOptional(), new long[] {stride, stride},
+              new long[] {d, d}, new long[] {d, d}, t[0].size(1))},
+          new Tensor[] {x, w}, FWD_TOL, GRAD_TOL, 7);
+    }
+  }
+
+  static Stream<Arguments> dilatedCases() {
+    List<Arguments> c = new ArrayList<>();
+    long[][] shapes = {{2, 3, 12, 16}, {1, 5, 13, 10}, {1, 4, 7, 9}, {2, 2, 1, 5}, {1, 32, 26, 38}};
+    for (long[] s : shapes)
+      for (int d : new int[] {1, 2, 3, 4})
+        for (int st : new int[] {1, 2}) c.add(Arguments.of(s, d, st));
+    return c.stream();
+  }
+
+  @Test
+  void dilatedGradCheckFloat64() {
+    try (PointerScope scope = new PointerScope()) {
+      torch.manual_seed(21);
+      Tensor x = torch.randn(1, 2, 7, 5).to(ScalarType.Double).requires_grad_(true);
+      Tensor w = torch.randn(2, 1, 3, 3).to(ScalarType.Double).requires_grad_(true);
+      GradCheck.check("dwconv d=3 s=2", t -> new Tensor[] {DepthwiseConv.conv3x3(t[0], t[1], 3, 2)},
+          new Tensor[] {x, w}, 22);
+      assertThrows(IllegalArgumentException.class, () -> DepthwiseConv.conv3x3(x, w, 0, 1));
+      assertThrows(IllegalArgumentException.class, () -> DepthwiseConv.conv3x3(x, w, 2, 3));
+    }
+  }
+
   /** Only one of the two inputs requires grad: the other gets none and the first matches the oracle. */
   @ParameterizedTest(name = "gelu={0}")
   @ValueSource(booleans = {false, true})

@@ -20,6 +20,7 @@ import org.bytedeco.pytorch.PReLUOptions;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.deepspg.nn.JavaModule;
+import org.deepspg.ops.DepthwiseConv;
 
 /** The building blocks of {@link ESPNetv2} (package-private); child names follow the upstream state dict. */
 final class EspBlocks {
@@ -102,16 +103,24 @@ final class EspBlocks {
     }
   }
 
-  /** A conv with no BN, registered as child {@code conv} (the depthwise branches {@code spp_dw.i}). */
+  /**
+   * A depthwise 3×3 conv with no BN, registered as child {@code conv} (the branches {@code spp_dw.i}), run by
+   * {@link DepthwiseConv#conv3x3(Tensor, Tensor, int, int)} instead of libtorch's CPU fallback for grouped, dilated
+   * convolutions: ESPNetv2 s = 2.0 at 608×416 on 2 threads 400 → 210 ms, s = 0.5 185 → 163 ms (BENCHMARKS.md).
+   */
   static final class ConvOnly extends JavaModule {
     private final Conv2dImpl conv;
+    private final int dilation;
+    private final int stride;
 
-    ConvOnly(Conv2dImpl c) {
-      conv = register_module("conv", c);
+    ConvOnly(int channels, int stride, int dilation) {
+      conv = register_module("conv", EspBlocks.conv(channels, channels, 3, stride, dilation, channels, false));
+      this.dilation = dilation;
+      this.stride = stride;
     }
 
     Tensor forward(Tensor x) {
-      return conv.forward(x);
+      return DepthwiseConv.conv3x3(x, conv.weight(), dilation, stride);
     }
   }
 
@@ -153,7 +162,7 @@ final class EspBlocks {
       JavaModule spp = register_module("spp_dw", new JavaModule());
       int[] d = dilations(rLim);
       for (int i = 0; i < 4; i++) {
-        branches[i] = spp.register_module(Integer.toString(i), new ConvOnly(conv(n, n, 3, stride, d[i], n, false)));
+        branches[i] = spp.register_module(Integer.toString(i), new ConvOnly(n, stride, d[i]));
       }
       exp = register_module("conv_1x1_exp", new Cbr(out, out, 1, 1, 4, false));
       brAfterCat = register_module("br_after_cat", new Br(out));
