@@ -46,8 +46,8 @@ import org.deepspg.kernels.global.kernels;
  * them; an application embedding this library should set them in its launch environment.
  *
  * <p><b>Huge pages.</b> {@code GLIBC_TUNABLES=glibc.malloc.hugetlb=1} (glibc ≥ 2.35) makes malloc ask for transparent
- * huge pages for its heap. {@link #releaseFreeMemory()} (after a tiled image) hands free pages back to the system, and
- * the next image then faults its working set in again: with 4 KiB pages that cost 2.5 s on the development VM (a
+ * huge pages for its heap. {@link #releaseFreeMemory()} (inside a tiled image, and once inference has been idle for a
+ * few seconds after one) hands free pages back to the system, and the next image then faults its working set in again: with 4 KiB pages that cost 2.5 s on the development VM (a
  * 640×433 image took 3.5 s instead of 1.05 s right after a tiled one), with 2 MiB pages 0.2 s (1.3 s); a 6000×4000
  * image's peak RSS fell from 2.72 to 2.54 GB with it. Like the variables above it is read at process start. {@link #init()} logs a
  * one-time hint when they are missing, and {@link #environment()} reports them.
