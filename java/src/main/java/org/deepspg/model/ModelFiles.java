@@ -67,7 +67,12 @@ public final class ModelFiles {
   /** The bundled models. */
   public static final List<Bundled> BUNDLED = List.of(new Bundled("s", "org/deepspg/models/deepspg-s-baseline.pth",
       "DeepSPG-S, Baseline variant (no SEMs), trained on synthetic pairs from Debian-packaged photos; held-out "
-          + "synthetic test 24.18 dB PSNR / 0.698 SSIM (models/deepspg-s-baseline/)", "nothing"));
+          + "synthetic test 24.18 dB PSNR / 0.698 SSIM (models/deepspg-s-baseline/)", "nothing"),
+      new Bundled("s-sem", "org/deepspg/models/deepspg-s-sem.pth",
+          "DeepSPG-S with SEMs guided by ESPNetv2 s=0.5 Cityscapes (it sees the network's light-up X_r), same data "
+              + "and schedule as s; held-out synthetic test 23.11 dB PSNR / 0.701 SSIM, i.e. not better than s; "
+              + "LOL-v1 eval15 17.56 dB vs 17.49 (models/deepspg-s-sem/)",
+          "ESPNetv2 weights espnetv2_s_0.5_city_1024x512.pth (--prior-weights FILE; docs/priors.md)"));
 
   /** Name of the default bundled model. */
   public static final String DEFAULT_NAME = "s";

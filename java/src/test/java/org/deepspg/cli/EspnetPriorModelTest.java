@@ -101,12 +101,13 @@ class EspnetPriorModelTest {
     assertTrue(wrong.getMessage().contains("trained with the image prior espnetv2"), wrong.getMessage());
     MissingWeightsException missing = assertThrows(MissingWeightsException.class,
         () -> Enhancer.builder().checkpoint(weights).build());
-    assertTrue(missing.getMessage().contains("espnetv2_s_2.0_city_1024x512.pth"), missing.getMessage());
+    // the file that fits this model's s = 0.5 widths, not the usual s = 2.0 one
+    assertTrue(missing.getMessage().contains("Expected espnetv2_s_0.5_city_1024x512.pth"), missing.getMessage());
     CliTestSupport.Result r = CliTestSupport.run("enhance", data.resolve("test/low").toString(), "-o",
         work.resolve("none").toString(), "--model", weights.toString(), "--onednn", "off");
     assertEquals(2, r.code(), r.all());
     assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
-    assertTrue(r.err().contains("ESPNetv2 prior weights (espnetv2_s_2.0_city_1024x512.pth, from EdgeNets"), r.err());
+    assertTrue(r.err().contains("ESPNetv2 prior weights (espnetv2_s_0.5_city_1024x512.pth, from EdgeNets"), r.err());
     assertTrue(r.err().contains("--prior-weights FILE"), r.err());
     prior.close();
   }

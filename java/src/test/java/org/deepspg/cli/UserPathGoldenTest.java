@@ -153,7 +153,7 @@ class UserPathGoldenTest {
   }
 
   /** What a writer stores: 8-bit values. */
-  private static float[] quantized(float[] v) {
+  static float[] quantized(float[] v) {
     float[] q = new float[v.length];
     for (int i = 0; i < v.length; i++) q[i] = Math.round(Math.min(1f, Math.max(0f, v[i])) * 255f) / 255f;
     return q;
@@ -184,8 +184,14 @@ class UserPathGoldenTest {
    * sides then carry the same compression, so only differences in the enhanced pixels remain.
    */
   private static double psnrAgainstReference(Path jpeg, String name) throws IOException {
-    Image ref = Images.read(golden.resolve(name + ".png"));
-    Path refJpeg = work.resolve("ref-" + name + ".jpg");
+    return psnrAgainstReference(jpeg, golden.resolve(name + ".png"), work);
+  }
+
+  /** As above, for any reference PNG; the re-encoded reference goes to {@code tmp}. */
+  static double psnrAgainstReference(Path jpeg, Path png, Path tmp) throws IOException {
+    String name = png.getFileName().toString().replaceAll("\\.png$", "");
+    Image ref = Images.read(png);
+    Path refJpeg = tmp.resolve("ref-" + png.getParent().getFileName() + "-" + name + ".jpg");
     if (!Files.exists(refJpeg)) Images.write(ref, refJpeg, WriteOptions.DEFAULT);
     Image a = Images.read(jpeg);
     Image b = Images.read(refJpeg);
@@ -198,12 +204,25 @@ class UserPathGoldenTest {
 
   /** Runs {@code org.deepspg.cli.Main} in a fresh JVM in the repository root, with ./deepspg's environment. */
   private static Run fork(Config c, List<String> args) throws IOException, InterruptedException {
+    return fork(work, c, args);
+  }
+
+  /**
+   * As above, for other tests.
+   *
+   * @param tmp where the log goes
+   * @param c the environment cell
+   * @param args the command line after {@code deepspg}
+   * @return exit code and output
+   */
+  static Run fork(Path tmp, Config c, List<String> args) throws IOException, InterruptedException {
+    Path repo = Path.of("").toAbsolutePath().getParent(); // surefire runs in java/
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx3g", "-cp", cp, Main.class.getName()));
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(repo.toFile()).redirectErrorStream(true);
-    Path log = Files.createTempFile(work, "run-", ".log");
+    Path log = Files.createTempFile(tmp, "run-", ".log");
     pb.redirectOutput(log.toFile());
     Map<String, String> env = pb.environment();
     env.put("OMP_WAIT_POLICY", "PASSIVE"); // as ./deepspg sets them

@@ -33,6 +33,17 @@ public final class PriorFixtures {
   }
 
   /**
+   * The user's ESPNetv2 weights as the shared data has them ({@code ../shared/priors/espnetv2/FILE}); the calling
+   * test is skipped when the shared folder is absent.
+   *
+   * @param file e.g. {@code espnetv2_s_0.5_city_1024x512.pth}
+   * @return its path (may not exist)
+   */
+  public static Path espnetWeights(String file) {
+    return fixtures().getParent().resolve("priors").resolve("espnetv2").resolve(file);
+  }
+
+  /**
    * Reads a float32 raw tensor.
    *
    * @param file the .bin file

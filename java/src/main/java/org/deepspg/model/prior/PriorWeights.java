@@ -31,8 +31,8 @@ public enum PriorWeights {
   ESPNETV2(
       "ESPNetv2",
       "espnetv2_s_2.0_city_1024x512.pth",
-      "EdgeNets (github.com/sacmehta/EdgeNets, model/segmentation/model_zoo/espnetv2/; also "
-          + "espnetv2_s_2.0_pascal_384x384.pth or espnetv2_s_0.5_city_1024x512.pth; licence: see docs/priors.md)",
+      "EdgeNets (github.com/sacmehta/EdgeNets, model/segmentation/model_zoo/espnetv2/, which holds all three "
+          + "ESPNetv2 segmentation files: s_2.0 city and pascal, s_0.5 city; licence: see docs/priors.md)",
       "the light image-level semantic prior (instead of HRNet): its encoder maps feed the SEMs through "
           + "projections and its segmentation probabilities define L_sem"),
   /** OpenAI CLIP ViT-B/16, the text-level prior. */
