@@ -85,23 +85,33 @@ final class TrainWorkers {
       int code = 0;
       int failed = -1;
       long failedAt = 0;
+      boolean[] reported = new boolean[n];
+      boolean killed = false;
       while (true) {
         boolean allDone = true;
         for (int r = 0; r < n; r++) {
           Process p = procs.get(r);
           if (p.isAlive()) {
             allDone = false;
-          } else if (p.exitValue() != 0 && failed < 0) {
-            failed = r;
-            code = p.exitValue();
-            failedAt = System.currentTimeMillis();
-            err.printf(Locale.ROOT, "deepspg train: worker %d exited with code %d%s; stopping the others%n", r, code,
-                code > 128 ? " (killed by signal " + (code - 128) + ")" : "");
+          } else if (p.exitValue() != 0 && !reported[r] && !killed) {
+            // Every worker that fails on its own is named: when one dies, the others stop with a collective error
+            // soon after, and within one poll either may be seen first.
+            reported[r] = true;
+            int c = p.exitValue();
+            boolean first = failed < 0;
+            if (first) {
+              failed = r;
+              code = c;
+              failedAt = System.currentTimeMillis();
+            }
+            err.printf(Locale.ROOT, "deepspg train: worker %d exited with code %d%s%s%n", r, c,
+                c > 128 ? " (killed by signal " + (c - 128) + ")" : "", first ? "; stopping the others" : "");
             err.flush();
           }
         }
         if (allDone) break;
         if (failed >= 0 && System.currentTimeMillis() - failedAt > GRACE_MS) {
+          killed = true; // exits from here on are ours
           for (Process p : procs) p.destroyForcibly();
         }
         Thread.sleep(100);

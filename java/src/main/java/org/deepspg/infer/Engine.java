@@ -50,13 +50,13 @@ final class Engine {
    */
   float[] run(float[] data, int b, int h, int w, AttentionContext.Recording[] replay) {
     checkMemory(b, h, w);
-    IdleRelease.enter();
+    IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
       Tensor x = ImageTensors.tensorOf(data, device, b, 3, h, w);
       return ImageTensors.floatsOf(pipeline.enhance(x, ensemble, replay));
     } finally {
-      IdleRelease.exit();
+      IdleRelease.PROCESS.exit();
     }
   }
 
@@ -70,12 +70,12 @@ final class Engine {
   Tensor run(Tensor x) {
     checkMemory(x.size(0), x.size(2), x.size(3));
     PointerScope outer = PointerScope.getInnerScope();
-    IdleRelease.enter();
+    IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
       return Scopes.escape(pipeline.enhance(x, ensemble, null), outer);
     } finally {
-      IdleRelease.exit();
+      IdleRelease.PROCESS.exit();
     }
   }
 
@@ -88,12 +88,12 @@ final class Engine {
    */
   void record(float[] chw, int h, int w, AttentionContext.Recording[] into) {
     checkMemory(1, h, w);
-    IdleRelease.enter();
+    IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
       pipeline.record(ImageTensors.tensorOf(chw, device, 1, 3, h, w), into);
     } finally {
-      IdleRelease.exit();
+      IdleRelease.PROCESS.exit();
     }
   }
 

@@ -13,67 +13,69 @@ import org.deepspg.ops.Backends;
 
 /**
  * Gives the C heap's free pages back to the system ({@link Backends#releaseFreeMemory()}) once inference has been
- * idle for {@link #DELAY_MS} ms, instead of right after a tiled image.
+ * idle for a while, instead of right after a tiled image.
  *
  * <p>Why: a tiled (large) image leaves up to ~1 GiB of freed tensor memory mapped for reuse (the malloc tuning of
  * {@link Backends}). Returning it at once made the next image of a batch fault its whole working set in again, page
- * by page: 3.5 s instead of 1.05 s for a 640×433 photo right after a 2400×1600 one (BENCHMARKS.md, "The image after a
- * tiled one"). Returned only when no pass has run for a while, it is still handed back by a server that goes quiet,
- * but never between the images of a batch. The process-wide heap makes this process-wide too: every {@link Engine}
- * reports its passes here.
+ * by page: 2.6 s instead of 0.86 s for a 640×433 photo right after a 2400×1600 one without huge pages (BENCHMARKS.md,
+ * "The image after a tiled one"). Returned only when no pass has run for {@link #DELAY_MS} ms, it is still handed back
+ * by a server that goes quiet, but never between the images of a batch. The heap is process-wide, so is
+ * {@link #PROCESS}: every {@link Engine} reports its passes to it.
  */
 final class IdleRelease {
   /** How long no inference pass may have run before the free memory is returned. */
   static final long DELAY_MS = 5000;
 
-  private static final AtomicInteger RUNNING = new AtomicInteger();
-  private static final AtomicLong LAST_END = new AtomicLong(System.nanoTime());
-  private static final AtomicBoolean PENDING = new AtomicBoolean();
-  private static final AtomicLong RELEASES = new AtomicLong();
+  /** The process's instance (the C heap is shared by all Enhancers). */
+  static final IdleRelease PROCESS = new IdleRelease(DELAY_MS, Backends::releaseFreeMemory);
+
   private static volatile ScheduledExecutorService timer;
 
-  private IdleRelease() {}
+  private final long delayMs;
+  private final Runnable release;
+  private final AtomicInteger running = new AtomicInteger();
+  private final AtomicLong lastEnd = new AtomicLong(System.nanoTime());
+  private final AtomicBoolean pending = new AtomicBoolean();
+  private final AtomicLong releases = new AtomicLong();
+
+  /**
+   * @param delayMs idle time needed before {@code release} runs
+   * @param release what returns the memory
+   */
+  IdleRelease(long delayMs, Runnable release) {
+    this.delayMs = delayMs;
+    this.release = release;
+  }
 
   /** A pass starts. */
-  static void enter() {
-    RUNNING.incrementAndGet();
+  void enter() {
+    running.incrementAndGet();
   }
 
   /** A pass has ended. */
-  static void exit() {
-    LAST_END.set(System.nanoTime());
-    RUNNING.decrementAndGet();
+  void exit() {
+    lastEnd.set(System.nanoTime());
+    running.decrementAndGet();
   }
 
-  /** Asks for the free memory to be returned once inference has been idle for {@link #DELAY_MS}. */
-  static void request() {
-    request(DELAY_MS);
+  /** Asks for the free memory to be returned once inference has been idle for the delay (one release per request). */
+  void request() {
+    if (pending.compareAndSet(false, true)) timer().schedule(this::check, delayMs, TimeUnit.MILLISECONDS);
   }
 
-  /**
-   * As {@link #request()} with another delay (tests).
-   *
-   * @param delayMs idle time needed, in ms
-   */
-  static void request(long delayMs) {
-    if (PENDING.compareAndSet(false, true)) {
-      timer().schedule(() -> check(delayMs), delayMs, TimeUnit.MILLISECONDS);
-    }
+  /** @return how many times the memory has been returned */
+  long releases() {
+    return releases.get();
   }
 
-  /** @return how many times the free memory has been returned (for tests) */
-  static long releases() {
-    return RELEASES.get();
-  }
-
-  private static void check(long delayMs) {
-    long idleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - LAST_END.get());
-    if (RUNNING.get() == 0 && idleMs >= delayMs) {
-      PENDING.set(false);
-      Backends.releaseFreeMemory();
-      RELEASES.incrementAndGet();
+  private void check() {
+    long idleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastEnd.get());
+    if (running.get() == 0 && idleMs >= delayMs) {
+      pending.set(false);
+      release.run();
+      releases.incrementAndGet();
     } else { // a pass is running or ended less than delayMs ago: look again when it could have been idle long enough
-      timer().schedule(() -> check(delayMs), Math.max(1, delayMs - idleMs), TimeUnit.MILLISECONDS);
+      timer().schedule(this::check, Math.max(1, delayMs - idleMs), TimeUnit.MILLISECONDS);
     }
   }
 

@@ -136,7 +136,7 @@ final class Tiler {
       // The tiles leave up to ~1 GiB of freed tensor memory mapped for reuse (Backends). Returned at once, the next
       // image of a batch faulted it all in again (3.5 s instead of 1.05 s); returned once inference is idle, a batch
       // keeps reusing it and a quiet process still gives it back.
-      IdleRelease.request();
+      IdleRelease.PROCESS.request();
     }
   }
 }

@@ -5,28 +5,32 @@ package org.deepspg.infer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** The free heap goes back to the system only after inference has been idle, never during a pass or a batch. */
 class IdleReleaseTest {
   @Test
   void releasesOnlyOnceIdleForTheDelay() throws Exception {
-    long before = IdleRelease.releases();
-    IdleRelease.enter(); // a pass is running (e.g. the next image of a batch)
-    IdleRelease.request(300);
+    AtomicInteger returned = new AtomicInteger();
+    IdleRelease r = new IdleRelease(300, returned::incrementAndGet);
+    r.enter(); // a pass is running (e.g. the next image of a batch)
+    r.request();
     Thread.sleep(900);
-    assertEquals(before, IdleRelease.releases(), "released while a pass was running");
-    IdleRelease.exit();
+    assertEquals(0, returned.get(), "released while a pass was running");
+    r.exit();
     for (int i = 0; i < 8; i++) { // passes end every 50 ms: a batch keeps going, nothing is released
       Thread.sleep(50);
-      IdleRelease.enter();
-      IdleRelease.exit();
+      r.enter();
+      r.exit();
     }
-    assertEquals(before, IdleRelease.releases(), "released between the passes of a batch");
-    long deadline = System.currentTimeMillis() + 5000;
-    while (IdleRelease.releases() == before && System.currentTimeMillis() < deadline) Thread.sleep(20);
-    assertEquals(before + 1, IdleRelease.releases(), "released once when idle");
+    assertEquals(0, returned.get(), "released between the passes of a batch");
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (returned.get() == 0 && System.currentTimeMillis() < deadline) Thread.sleep(20);
+    assertEquals(1, returned.get(), "released once when idle");
+    r.request(); // a second request after the release: one more release
     Thread.sleep(700);
-    assertEquals(before + 1, IdleRelease.releases(), "one request, one release");
+    assertEquals(2, r.releases());
+    assertEquals(2, returned.get());
   }
 }
