@@ -21,9 +21,7 @@ from (sem.prior_input=retinex).
   python3 scripts/make_user_path_golden.py [--ref ../shared/reference] [--out java/src/test/resources/org/deepspg/golden]
   python3 scripts/make_user_path_golden.py --weights W.pth --features DIR --out DIR [--samples DIR]
 """
-import json
-import zipfile
-import argparse, os, sys
+import argparse, json, os, sys, zipfile
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -80,8 +78,8 @@ def main():
     sys.path.insert(0, a.ref)
     import deepspg_ref as R
     torch.set_num_threads(2)
-    meta = model_meta(a.weights)
     if a.features:
+        meta = model_meta(a.weights)
         widths = [int(c) for c in meta['sem.channels'].split(',')]
         assert meta.get('sem.prior_input') == 'retinex', meta
         R.DeepSPG.HR = tuple(widths) + (2 * widths[-1],)   # the SEMs' 1x1 adapters take the prior's widths

@@ -68,23 +68,11 @@ def main():
                       "ms_min": min(times), "iters": a.iters, "onnx": a.onnx}))
 
 
-def baseline_forward(m, I):
-    """deepspg_ref.DeepSPG.forward without the SEM calls (variant 'baseline', spec §1.6)."""
-    Fl, M = m.est(I)
-    Xr = I * M + I
-    f = m.embed(Xr); skips = []; ills = []
-    for l in range(2):
-        for blk in m.enc[l]: f = blk(f, Fl)
-        skips.append(f); ills.append(Fl)
-        f = m.down[l](f); Fl = m.down_i[l](Fl)
-    for blk in m.bott: f = blk(f, Fl)
-    for i, l in enumerate((1, 0)):
-        f = m.fuse[i](torch.cat([m.up[i](f), skips[l]], 1))
-        for blk in m.dec[i]: f = blk(f, ills[l])
-    return m.mapping(f) + Xr
-
-
 def train_step(ref, a):
+    # the Baseline forward (the reference's DeepSPG without its SEM calls) of the user-path golden script
+    sys.path.insert(0, os.path.join(here, "..", "..", "scripts"))
+    from make_user_path_golden import baseline_forward
+
     net = ref.DeepSPG(C=20 if a.model == "s" else 40)
     for n, p in net.named_parameters():   # the Baseline has no SEMs: they take no part
         if "_sem" in n: p.requires_grad_(False)

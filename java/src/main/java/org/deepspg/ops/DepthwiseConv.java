@@ -14,7 +14,10 @@ import static org.deepspg.ops.OpSupport.f64;
 import static org.deepspg.ops.OpSupport.isF64;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.deepspg.kernels.global.kernels;
 
 /**
@@ -87,8 +90,7 @@ public final class DepthwiseConv {
     } else {
       long d = dilation, hs = (h + d - 1) / d, ws = (w + d - 1) / d;
       Tensor xp = hs * d == h && ws * d == w ? x
-          : org.bytedeco.pytorch.global.torch.constant_pad_nd(x, new long[] {0, ws * d - w, 0, hs * d - h},
-              new org.bytedeco.pytorch.Scalar(0.0));
+          : torch.constant_pad_nd(x, new long[] {0, ws * d - w, 0, hs * d - h}, new Scalar(0.0));
       // [B, C, hs, d(r), ws, d(s)] -> [B, r, s, C, hs, ws]: sub-image (r, s) = x[.., r::d, s::d]
       Tensor sub = xp.reshape(b, c, hs, d, ws, d).permute(0, 3, 5, 1, 2, 4).reshape(b * d * d, c, hs, ws);
       Tensor ys = conv3x3(sub, weight);
@@ -96,8 +98,7 @@ public final class DepthwiseConv {
       if (hs * d != h || ws * d != w) y = y.narrow(2, 0, h).narrow(3, 0, w);
     }
     if (stride == 2) {
-      y = y.slice(2, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional(h), 2)
-          .slice(3, new org.bytedeco.pytorch.LongOptional(0), new org.bytedeco.pytorch.LongOptional(w), 2);
+      y = y.slice(2, new LongOptional(0), new LongOptional(h), 2).slice(3, new LongOptional(0), new LongOptional(w), 2);
     }
     return y;
   }

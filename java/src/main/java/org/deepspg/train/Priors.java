@@ -12,7 +12,6 @@ import org.deepspg.model.clip.Clip;
 import org.deepspg.model.clip.ClipConfig;
 import org.deepspg.model.clip.ClipTokenizer;
 import org.deepspg.model.hrnet.HRNet;
-import org.deepspg.model.io.StateDict;
 import org.deepspg.model.prior.EspnetPrior;
 import org.deepspg.model.prior.HrnetPrior;
 import org.deepspg.model.prior.ImagePrior;
@@ -97,14 +96,7 @@ public record Priors(ImagePrior image, Clip clip, ClipTokenizer tokenizer) {
    */
   public static Clip loadClip(Path weights, Path manifest) throws IOException {
     ClipConfig cc = manifest == null ? ClipConfig.vitB16() : ClipConfig.fromManifest(manifest);
-    StateDict sd = PriorWeights.CLIP_VIT_B16.read(weights);
-    Clip clip = new Clip(cc);
-    try {
-      clip.loadStateDict(sd);
-    } catch (IllegalArgumentException e) {
-      throw PriorWeights.CLIP_VIT_B16.wrongModel(weights, e);
-    }
-    return clip.freeze();
+    return PriorWeights.CLIP_VIT_B16.loadInto(weights, () -> new Clip(cc), Clip::loadStateDict).freeze();
   }
 
   /**

@@ -9,7 +9,6 @@ import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.model.hrnet.InputNorm;
-import org.deepspg.model.io.StateDict;
 
 /**
  * The one place that turns a prior's identifier ({@code sem.prior}) and the user's weights file into a frozen
@@ -77,15 +76,8 @@ public final class ImagePriors {
    */
   public static HRNet loadHrnet(Path weights, Path topology, InputNorm norm) throws IOException {
     HRNetConfig hc = topology == null ? HRNetConfig.w48Ade20k() : HRNetConfig.fromJson(topology);
-    StateDict sd = PriorWeights.HRNET_W48_ADE20K.read(weights);
-    HRNet net = new HRNet(hc);
-    try {
-      net.loadStateDict(sd);
-    } catch (IllegalArgumentException e) {
-      net.close();
-      throw PriorWeights.HRNET_W48_ADE20K.wrongModel(weights, e);
-    }
-    return net.freeze().inputNorm(norm);
+    return PriorWeights.HRNET_W48_ADE20K.loadInto(weights, () -> new HRNet(hc), HRNet::loadStateDict).freeze()
+        .inputNorm(norm);
   }
 
   /**
