@@ -5,6 +5,7 @@ package org.deepspg.model.espnet;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -87,7 +88,8 @@ public final class ESPNetv2 extends JavaModule {
   /**
    * Forward results.
    *
-   * @param logits [B, C, H, W] at the input resolution (align_corners bilinear resize of {@code logitsS2})
+   * @param logits [B, C, H, W] at the input resolution (align_corners bilinear resize of {@code logitsS2}); null
+   *     from {@link #forward(Tensor, boolean) forward(x, false)}
    * @param logitsS2 [B, C, H/2, W/2], the last learned layer's output
    * @param features the encoder maps l1..l4: strides 2, 4, 8, 16 with {@link Config#widths()} channels
    */
@@ -163,6 +165,19 @@ public final class ESPNetv2 extends JavaModule {
    * @throws IllegalArgumentException on another shape
    */
   public Output forward(Tensor normalizedInput) {
+    return forward(normalizedInput, true);
+  }
+
+  /**
+   * Runs the network, with or without the full-resolution logits (the image prior needs only the stride-2 ones and
+   * the encoder maps; the resize is a full-size pass over every class map).
+   *
+   * @param normalizedInput [B, 3, H, W] float, ImageNet-normalised RGB, H and W positive multiples of 16
+   * @param fullLogits whether to compute {@link Output#logits()} (else it is null)
+   * @return the outputs
+   * @throws IllegalArgumentException on another shape
+   */
+  public Output forward(Tensor normalizedInput, boolean fullLogits) {
     Tensor x = normalizedInput;
     if (x == null || x.dim() != 4 || x.size(1) != 3 || x.size(2) < 16 || x.size(3) < 16
         || x.size(2) % 16 != 0 || x.size(3) % 16 != 0) {
@@ -172,12 +187,13 @@ public final class ESPNetv2 extends JavaModule {
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope inner = new PointerScope()) {
       Tensor l1 = level1.forward(x);
-      Tensor l2 = level2.forward(l1, x);
-      Tensor l3 = level3Down.forward(l2, x);
+      List<Tensor> pyramid = new ArrayList<>(List.of(x));
+      Tensor l2 = level2.forward(l1, pyramid);
+      Tensor l3 = level3Down.forward(l2, pyramid);
       for (EspBlocks.Eesp b : level3) {
         l3 = b.forward(l3);
       }
-      Tensor l4 = level4Down.forward(l3, x);
+      Tensor l4 = level4Down.forward(l3, pyramid);
       for (EspBlocks.Eesp b : level4) {
         l4 = b.forward(l4);
       }
@@ -185,9 +201,12 @@ public final class ESPNetv2 extends JavaModule {
       d = dec2.forward(br2.forward(up2(d).add(merge2.forward(l3))));
       d = dec3.forward(br3.forward(up2(d).add(merge3.forward(l2))));
       d = dec4.forward(br4.forward(up2(d).add(merge4.forward(l1))));
-      Tensor full = EspBlocks.resize(d, x.size(2), x.size(3));
+      Tensor full = fullLogits ? EspBlocks.resize(d, x.size(2), x.size(3)) : null;
       Tensor[] keep = {full, d, l1, l2, l3, l4};
       for (Tensor t : keep) {
+        if (t == null) {
+          continue;
+        }
         if (outer != null) {
           outer.attach(t);
         } else {

@@ -9,6 +9,7 @@ import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.sigmoid;
 import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d;
 
+import java.util.List;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.BatchNorm2dImpl;
 import org.bytedeco.pytorch.BatchNormOptions;
@@ -19,6 +20,7 @@ import org.bytedeco.pytorch.PReLUImpl;
 import org.bytedeco.pytorch.PReLUOptions;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.deepspg.nn.FastConv;
 import org.deepspg.nn.JavaModule;
 import org.deepspg.ops.DepthwiseConv;
 
@@ -42,6 +44,52 @@ final class EspBlocks {
     o.groups().put(groups);
     o.bias().put(bias);
     return new Conv2dImpl(o);
+  }
+
+  /**
+   * Runs a convolution built by {@link #conv} on the project's fast paths where its geometry has one, else through
+   * {@code Conv2dImpl.forward}: 1×1 (stride 1) as matrix products ({@link FastConv#pointwise}; grouped: one batched
+   * product over the groups), 3×3 stride-1 undilated depthwise on {@link DepthwiseConv}, other 3×3 stride-1
+   * undilated grouped convolutions on {@link FastConv#sameConv}. libtorch's CPU fallback (oneDNN off) runs a grouped
+   * convolution one group at a time through im2col and a tiny matrix product: most of ESPNetv2's decoder (the EPP
+   * branches and merges, the EPW expansions) and the EESP 1×1s. Same function, same parameters and state dict;
+   * differentiable (stock autograd or the native backward).
+   */
+  static Tensor run(Conv2dImpl conv, int k, int stride, int dilation, int groups, Tensor x) {
+    if (stride != 1 || dilation != 1) {
+      return conv.forward(x);
+    }
+    if (k == 1) {
+      return groups == 1 ? FastConv.pointwise(conv, x) : pointwiseGrouped(conv, groups, x);
+    }
+    if (k == 3) {
+      Tensor w = conv.weight();
+      boolean depthwise = w.size(1) == 1 && w.size(0) == x.size(1) && groups == x.size(1);
+      Tensor bias = conv.bias();
+      if (depthwise && (bias == null || !bias.defined())) {
+        return FastConv.depthwise3x3(conv, x);
+      }
+      return FastConv.sameConv(conv, x, groups);
+    }
+    return conv.forward(x);
+  }
+
+  /** A grouped 1×1 convolution as one batched product: [G, out/G, in/G] × [B, G, in/G, H·W]. */
+  private static Tensor pointwiseGrouped(Conv2dImpl conv, int groups, Tensor x) {
+    Tensor w = conv.weight();
+    long b = x.size(0), in = x.size(1), h = x.size(2), wd = x.size(3), out = w.size(0);
+    if (w.dim() != 4 || w.size(1) * groups != in || out % groups != 0) {
+      throw new IllegalArgumentException("grouped 1x1 conv: weight [" + out + ", " + w.size(1) + ", ...] with "
+          + groups + " groups does not apply to " + in + " input channels");
+    }
+    Tensor wg = w.reshape(groups, out / groups, in / groups);
+    Tensor y = b == 1 ? wg.bmm(x.reshape(groups, in / groups, h * wd))
+        : wg.matmul(x.reshape(b, groups, in / groups, h * wd));
+    Tensor bias = conv.bias();
+    if (bias != null && bias.defined()) {
+      y = y.reshape(b, out, h * wd).add(bias.reshape(1, out, 1));
+    }
+    return y.reshape(b, out, h, wd);
   }
 
   static BatchNorm2dImpl bn(int c) {
@@ -75,15 +123,21 @@ final class EspBlocks {
     private final Conv2dImpl conv;
     private final BatchNorm2dImpl bn;
     private final PReLUImpl act;
+    private final int k;
+    private final int stride;
+    private final int groups;
 
     Cbr(int in, int out, int k, int stride, int groups, boolean act) {
       conv = register_module("conv", EspBlocks.conv(in, out, k, stride, 1, groups, false));
       bn = register_module("bn", bn(out));
       this.act = act ? register_module("act", prelu(out)) : null;
+      this.k = k;
+      this.stride = stride;
+      this.groups = groups;
     }
 
     Tensor forward(Tensor x) {
-      Tensor y = bn.forward(conv.forward(x));
+      Tensor y = bn.forward(run(conv, k, stride, 1, groups, x));
       return act == null ? y : act.forward(y);
     }
   }
@@ -197,13 +251,21 @@ final class EspBlocks {
       act = register_module("act", prelu(out));
     }
 
-    Tensor forward(Tensor x, Tensor input) {
+    /**
+     * @param x the previous level's output
+     * @param pyramid the network input followed by its repeated 3×3/2 average pools, extended here as needed and
+     *     shared by the three down-samplers (each used to pool the full-size input again)
+     */
+    Tensor forward(Tensor x, List<Tensor> pyramid) {
       Tensor a = avgPool(x);
       Tensor out = cat2(a, eesp.forward(x));
-      Tensor r = avgPool(input);
-      while (r.size(2) != a.size(2)) {
-        r = avgPool(r);
-      }
+      int i = 0;
+      do {
+        if (++i == pyramid.size()) {
+          pyramid.add(avgPool(pyramid.get(i - 1)));
+        }
+      } while (pyramid.get(i).size(2) != a.size(2));
+      Tensor r = pyramid.get(i);
       return act.forward(out.add(reinf1.forward(reinf0.forward(r))));
     }
   }
@@ -213,15 +275,19 @@ final class EspBlocks {
     private final Conv2dImpl conv;
     private final BatchNorm2dImpl bn;
     private final PReLUImpl act;
+    private final int k;
+    private final int groups;
 
     SeqCbr(int in, int out, int k, int groups) {
       conv = register_module("0", EspBlocks.conv(in, out, k, 1, 1, groups, false));
       bn = register_module("1", bn(out));
       act = register_module("2", prelu(out));
+      this.k = k;
+      this.groups = groups;
     }
 
     Tensor forward(Tensor x) {
-      return act.forward(bn.forward(conv.forward(x)));
+      return act.forward(bn.forward(run(conv, k, 1, 1, groups, x)));
     }
   }
 
@@ -276,18 +342,23 @@ final class EspBlocks {
         long hs = Math.max(5, (long) Math.ceil(h * s));
         long ws = Math.max(5, (long) Math.ceil(w * s));
         if (s > 1) {
-          parts[i] = adaptive_avg_pool2d(stages[i].forward(resize(y, hs, ws)), h, w);
+          parts[i] = adaptive_avg_pool2d(stage(i, resize(y, hs, ws)), h, w);
         } else if (s < 1) {
-          parts[i] = resize(stages[i].forward(adaptive_avg_pool2d(y, hs, ws)), h, w);
+          parts[i] = resize(stage(i, adaptive_avg_pool2d(y, hs, ws)), h, w);
         } else {
-          parts[i] = stages[i].forward(y);
+          parts[i] = stage(i, y);
         }
       }
       Tensor m = mergeBr.forward(cat(new TensorVector(parts), 1));
       // Channel shuffle, 5 groups: new channel j·5 + g <- old g·P + j.
       m = m.view(m.size(0), SCALES.length, p, h, w).transpose(1, 2).reshape(m.size(0), SCALES.length * p, h, w);
-      Tensor o = mergeOut.forward(mergeConv.forward(m));
+      Tensor o = run(mergeOut, 1, 1, 1, 1, mergeConv.forward(m));
       return finalBr == null ? o : finalBr.forward(o);
+    }
+
+    /** Branch i: a depthwise 3×3 on P channels. */
+    private Tensor stage(int i, Tensor x) {
+      return run(stages[i], 3, 1, 1, p, x);
     }
   }
 
@@ -303,7 +374,7 @@ final class EspBlocks {
     }
 
     Tensor forward(Tensor x) {
-      Tensor gate = sigmoid(wt.forward(adaptive_avg_pool2d(x, 1, 1)));
+      Tensor gate = sigmoid(run(wt, 1, 1, 1, 1, adaptive_avg_pool2d(x, 1, 1)));
       return expansion.forward(x).mul(gate);
     }
   }

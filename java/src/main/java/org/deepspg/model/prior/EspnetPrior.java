@@ -84,7 +84,7 @@ public final class EspnetPrior implements ImagePrior {
 
   @Override
   public Output run(Tensor rgb01) {
-    ESPNetv2.Output o = net.forward(normalize(rgb01));
+    ESPNetv2.Output o = net.forward(normalize(rgb01), false);
     Tensor[] f = o.features();
     return new Output(new Tensor[] {f[1], f[2], f[3]}, o.logitsS2());
   }

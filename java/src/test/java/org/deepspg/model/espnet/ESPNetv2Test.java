@@ -32,9 +32,10 @@ import org.junit.jupiter.api.Test;
 class ESPNetv2Test {
   /**
    * Logits (|values| ≤ 23) and encoder maps. SOURCES.md: float64 vs float32 of the same weights differ by up to
-   * 2.4e-5. Measured here (libtorch 2.10 CPU float32 vs the golden float32, 2026-12-04): city random logits_s2
-   * 2.10e-5, enc_l4 2.26e-6, corner crops 1.00e-5, photo logits_s2_sub8 7.45e-6; pascal random 7.63e-6,
-   * 1.64e-6, 2.86e-6, photo 1.14e-5. Argmax of the photo: 0 differing pixels for both models.
+   * 2.4e-5. Measured here (libtorch 2.10 CPU float32 vs the golden float32, 2026-12-04, with the convolutions on
+   * the fast paths of {@code EspBlocks.run}): city random logits_s2 2.29e-5, enc_l4 1.67e-6, corner crops 6.68e-6,
+   * photo logits_s2_sub8 1.82e-5; pascal random 7.63e-6, 1.25e-6, 3.34e-6, photo 1.34e-5. Argmax of the photo: 0
+   * differing pixels for both models.
    */
   private static final double TOL = 1e-4;
   /** Top-2 margin under which an argmax disagreement counts as a tie. */

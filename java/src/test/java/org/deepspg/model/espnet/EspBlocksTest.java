@@ -1,0 +1,68 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.model.espnet;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@link EspBlocks#run}, the fast paths of ESPNetv2's convolutions, against libtorch's {@code Conv2dImpl.forward} of the
+ * same layer: output and the gradients w.r.t. input and weight (the semantic KL loss backpropagates through the
+ * prior), for every geometry the network has, batch 1 and 2.
+ */
+class EspBlocksTest {
+  @ParameterizedTest(name = "{0}->{1} k{2} groups {3} bias {4} batch {5}")
+  @CsvSource({
+    "16, 16, 1, 1, false, 1", // decoder projection, EESP-free 1x1
+    "64, 20, 1, 1, true, 2", // last merge 1x1 with bias
+    "16, 4, 1, 4, false, 1", // EESP proj_1x1, 4 groups
+    "32, 128, 1, 4, false, 2", // EESP conv_1x1_exp, 4 groups
+    "10, 10, 3, 10, false, 2", // EPP branch: depthwise 3x3
+    "50, 10, 3, 10, false, 1", // EPP merge: 5 inputs per group
+    "32, 48, 3, 16, false, 2", // EPW expansion, gcd groups: 2 in, 3 out per group
+    "16, 32, 3, 16, false, 1", // EPW expansion: 1 in, 2 out per group
+    "3, 3, 3, 1, false, 2", // input reinforcement: dense 3x3
+  })
+  void fastPathMatchesLibtorch(int in, int out, int k, int groups, boolean bias, int batch) {
+    try (PointerScope s = new PointerScope()) {
+      torch.manual_seed(in * 31L + out * 7L + k + groups);
+      Conv2dImpl conv = EspBlocks.conv(in, out, k, 1, 1, groups, bias);
+      Tensor x = torch.randn(batch, in, 13, 18);
+      Tensor g = torch.randn(batch, out, 13, 18);
+
+      Tensor xa = x.clone().requires_grad_(true);
+      Tensor ya = EspBlocks.run(conv, k, 1, 1, groups, xa);
+      Tensor[] ga = grads(ya, g, xa, conv);
+
+      Tensor xb = x.clone().requires_grad_(true);
+      Tensor yb = conv.forward(xb);
+      Tensor[] gb = grads(yb, g, xb, conv);
+
+      assertArrayEquals(yb.sizes().vec().get(), ya.sizes().vec().get());
+      assertClose("output", yb, ya);
+      assertClose("grad x", gb[0], ga[0]);
+      assertClose("grad weight", gb[1], ga[1]);
+    }
+  }
+
+  private static Tensor[] grads(Tensor y, Tensor g, Tensor x, Conv2dImpl conv) {
+    Tensor w = conv.weight();
+    TensorVector r = torch.grad(new TensorVector(y.mul(g).sum()), new TensorVector(x, w));
+    return new Tensor[] {r.get(0), r.get(1)};
+  }
+
+  private static void assertClose(String what, Tensor expected, Tensor actual) {
+    double scale = Math.max(1, expected.abs().max().item_double());
+    double diff = expected.sub(actual).abs().max().item_double();
+    assertTrue(diff <= 1e-5 * scale, what + ": max |diff| " + diff + " (scale " + scale + ")");
+  }
+}
