@@ -7,12 +7,13 @@ Builds the spec's PyTorch reference (../shared/reference/deepspg_ref.py, random 
   2. exports the same module to ONNX (opset 14) for ONNX Runtime's Java API (benchmarks/.../PeerBenchmark.java).
 Runs with Debian's python3-torch (1.13): `apt-get install python3-torch`, then
   /usr/bin/python3 benchmarks/peers/deepspg_peers.py --threads 2 --height 416 --width 608 --onnx /tmp/deepspg_s.onnx
-Prints one JSON line with the eager timings (ms per forward: median, mean, min over --iters runs after warm-up).
+Prints one JSON line with the eager timings (ms per forward: median, mean, min over --iters runs after warm-up) and
+the multiply-accumulates of one forward (peers_common.py), row "network"; benchmarks/peers/peers_table.py reads it.
 
 --train-step times one training step of the Baseline configuration instead (configs/baseline_cpu.properties: no
 SEMs, batch 4 of 128x128 crops, L = MSE + 0.5 * L_edge of spec §4, Adam lr 3e-4, grad-norm clip 0.01): zero_grad,
 forward, losses, backward, clip, Adam step, the same work as org.deepspg.train.Trainer#trainStep
-(JMH TrainStepBenchmark).
+(JMH TrainStepBenchmark). Row "train-step"; its "macs" are those of one forward of the batch.
 """
 import argparse
 import json
@@ -23,20 +24,15 @@ import time
 
 import torch
 
+from peers_common import add_common_args, count_macs
+
 here = os.path.dirname(os.path.abspath(__file__))
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.path.join(here, "..", "..", "..", "shared"))
+    add_common_args(ap, here)
     ap.add_argument("--model", choices=["s", "l"], default="s")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--height", type=int, default=416)
-    ap.add_argument("--width", type=int, default=608)
-    ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--iters", type=int, default=5)
-    ap.add_argument("--onnx", default=None, help="write the ONNX export here")
     ap.add_argument("--train-step", action="store_true", help="time a Baseline training step instead (batch 4 @ 128)")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(a.shared, "reference"))
@@ -63,9 +59,15 @@ def main():
         with torch.no_grad():
             torch.onnx.export(net, (x, s0, s1, s2), a.onnx, opset_version=14,
                               input_names=["input", "s0", "s1", "s2"], output_names=["output"])
-    print(json.dumps({"peer": "pytorch-eager", "torch": torch.__version__, "threads": a.threads, "model": a.model,
-                      "shape": [B, 3, H, W], "ms_median": statistics.median(times), "ms_mean": statistics.mean(times),
-                      "ms_min": min(times), "iters": a.iters, "onnx": a.onnx}))
+    print(json.dumps({"peer": "pytorch-eager", "row": "network", "script": script(a), "torch": torch.__version__,
+                      "threads": a.threads, "model": a.model, "shape": [B, 3, H, W],
+                      "ms_median": statistics.median(times), "ms_mean": statistics.mean(times), "ms_min": min(times),
+                      "iters": a.iters, "macs": count_macs(net, x, s0, s1, s2), "onnx": a.onnx}))
+
+
+def script(a):
+    return (f"deepspg_peers.py --threads {a.threads}" + (" --train-step" if a.train_step else
+            f" --height {a.height} --width {a.width}") + f" --iters {a.iters}")
 
 
 def train_step(ref, a):
@@ -99,10 +101,13 @@ def train_step(ref, a):
         t = time.perf_counter()
         step()
         times.append((time.perf_counter() - t) * 1e3)
-    print(json.dumps({"peer": "pytorch-eager-train-step", "torch": torch.__version__, "threads": a.threads,
-                      "model": a.model, "batch": [B, 3, S, S], "ms_median": statistics.median(times),
-                      "ms_mean": statistics.mean(times), "ms_min": min(times), "iters": a.iters,
-                      "steps_per_s": 1e3 / statistics.median(times)}))
+    fwd = torch.nn.Module()
+    fwd.net = net
+    fwd.forward = lambda x: baseline_forward(net, x)
+    print(json.dumps({"peer": "pytorch-eager-train-step", "row": "train-step", "script": script(a),
+                      "torch": torch.__version__, "threads": a.threads, "model": a.model, "batch": [B, 3, S, S],
+                      "ms_median": statistics.median(times), "ms_mean": statistics.mean(times), "ms_min": min(times),
+                      "iters": a.iters, "steps_per_s": 1e3 / statistics.median(times), "macs": count_macs(fwd, low)}))
 
 
 if __name__ == "__main__":

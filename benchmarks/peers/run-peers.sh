@@ -1,34 +1,64 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark, one run, same machine and thread count:
+# Side-by-side benchmark, one run, same machine and thread count, ending in one Markdown table (peers_table.py):
 #   DeepSPG-S enhancement-network forward: PyTorch eager (Debian python3-torch) on the spec reference, ONNX Runtime
 #   Java on its ONNX export, DeepSPG-Java;
-#   one Baseline training step (batch 4 @ 128x128): PyTorch eager on the reference, DeepSPG-Java's Trainer.
-# Usage: benchmarks/peers/run-peers.sh [threads=2] [height=416] [width=608]
-# Needs: /usr/bin/python3 with torch (apt-get install python3-torch), benchmarks/target/benchmarks.jar (mvn install).
+#   the image priors' forward (HRNet-W48, ESPNetv2 s=0.5): PyTorch eager on our translation (prior_peers.py), ONNX
+#   Runtime Java on its export, DeepSPG-Java's HrnetPrior / EspnetPrior;
+#   one Baseline training step (batch 4 @ 128x128): PyTorch eager on the reference, DeepSPG-Java's Trainer;
+#   the machine's fp32 FMA peak, measured (fma_peak.c), for the "% of FMA peak" column.
+# Only configurations that compute right results on this machine are timed: oneDNN's row only where its self-check
+# passes (the benchmark also refuses the row itself when it does not).
+# Usage: benchmarks/peers/run-peers.sh [threads=2] [height=416] [width=608]   (PEERS_OUT=DIR keeps the raw results)
+# Needs: /usr/bin/python3 with torch (apt-get install python3-torch), a C compiler with OpenMP,
+# benchmarks/target/benchmarks.jar (mvn install); ESPNetv2 runs with the real s=0.5 Cityscapes weights when
+# ../shared/priors/espnetv2 is beside the checkout (random weights otherwise: the same work).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+here="$root/benchmarks/peers"
 threads="${1:-2}"; h="${2:-416}"; w="${3:-608}"
-onnx="$(mktemp -d)/deepspg_s.onnx"
+out="${PEERS_OUT:-$(mktemp -d)}"; mkdir -p "$out"
+jar="$root/benchmarks/target/benchmarks.jar"
+py=/usr/bin/python3
 # The same threading environment as ./deepspg (see Backends): the JMH forks inherit it.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}" \
   MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}"
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== PyTorch eager (and ONNX export to $onnx)"
-/usr/bin/python3 "$root/benchmarks/peers/deepspg_peers.py" --threads "$threads" --height "$h" --width "$w" \
-  --iters 5 --onnx "$onnx" 2>/dev/null
-# Only configurations that compute right results on this machine are timed: oneDNN's row only where its
-# self-check passes (the benchmark also refuses the row itself when it does not).
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+isa="$(grep -m1 -o -w avx512f /proc/cpuinfo || echo avx2)"
+echo "== machine: $(nproc) cores, $cpu ($isa); load: $(cut -d' ' -f1-3 /proc/loadavg); results in $out"
+$py - "$out/meta.json" "$(nproc) vCPU $cpu ($isa), $(free -g | awk '/Mem:/{print $2}') GiB" "$threads" "$h" "$w" \
+  "benchmarks/peers/run-peers.sh $threads $h $w" <<'PY'
+import json, sys, datetime
+f, machine, threads, h, w, cmd = sys.argv[1:]
+json.dump({"machine": machine, "threads": int(threads), "height": int(h), "width": int(w), "command": cmd,
+           "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")}, open(f, "w"))
+PY
+echo "== FMA peak ($threads threads)"
+cc -O2 -march=native -fopenmp "$here/fma_peak.c" -o "$out/fma_peak"
+OMP_NUM_THREADS="$threads" OMP_WAIT_POLICY=ACTIVE "$out/fma_peak" | tee "$out/fma-peak.txt"
+echo "== PyTorch eager: network, priors, training step (and the ONNX exports)"
+$py "$here/deepspg_peers.py" --threads "$threads" --height "$h" --width "$w" --iters 5 \
+  --onnx "$out/network.onnx" 2>/dev/null | tee "$out/eager-network.json"
+$py "$here/prior_peers.py" --prior hrnet-w48 --threads "$threads" --height "$h" --width "$w" --iters 5 \
+  --onnx "$out/prior-hrnet-w48.onnx" 2>/dev/null | tee "$out/eager-prior-hrnet-w48.json"
+espnet="$root/../shared/priors/espnetv2/espnetv2_s_0.5_city_1024x512.pth"
+ew=(); [ -f "$espnet" ] && ew=(--weights "$espnet")
+$py "$here/prior_peers.py" --prior espnetv2 --scale 0.5 --classes 20 "${ew[@]}" --threads "$threads" \
+  --height "$h" --width "$w" --iters 9 --onnx "$out/prior-espnetv2.onnx" 2>/dev/null \
+  | tee "$out/eager-prior-espnetv2.json"
+$py "$here/deepspg_peers.py" --threads "$threads" --train-step --warmup 3 --iters 20 2>/dev/null \
+  | tee "$out/eager-train-step.json"
 verdict="$("$root/deepspg" info 2>/dev/null | sed -n 's/^oneDNN: //p')"
 echo "== oneDNN on this machine: $verdict"
 mk=false
 case "$verdict" in on*) mk=false,true ;; esac
 echo "== ONNX Runtime Java and DeepSPG-Java (JMH, ms/op)"
-java -Ddeepspg.onnx="$onnx" -jar "$root/benchmarks/target/benchmarks.jar" EnhancementPeers \
-  -p threads="$threads" -p height="$h" -p width="$w" -p mkldnn="$mk" -rf json -rff /tmp/peers-jmh.json 2>&1 \
+java -Ddeepspg.onnx="$out/network.onnx" -Ddeepspg.onnx.prior-hrnet-w48="$out/prior-hrnet-w48.onnx" \
+  -Ddeepspg.onnx.prior-espnetv2="$out/prior-espnetv2.onnx" -Ddeepspg.espnetWeights="$([ -f "$espnet" ] && echo "$espnet")" \
+  -jar "$jar" EnhancementPeers -p threads="$threads" -p height="$h" -p width="$w" -p mkldnn="$mk" \
+  -p workload=network,prior-hrnet-w48,prior-espnetv2 -rf json -rff "$out/jmh-peers.json" 2>&1 \
   | grep -E "^(Benchmark|EnhancementPeers)"
-echo "== one Baseline training step, batch 4 @ 128x128: PyTorch eager"
-/usr/bin/python3 "$root/benchmarks/peers/deepspg_peers.py" --threads "$threads" --train-step --warmup 3 --iters 20 \
-  2>/dev/null
 echo "== one Baseline training step: DeepSPG-Java (JMH, ms/op)"
-java -jar "$root/benchmarks/target/benchmarks.jar" TrainStep -p threads="$threads" -rf json -rff /tmp/peers-train.json \
-  2>&1 | grep -E "^(Benchmark|TrainStep)"
+java -jar "$jar" TrainStep -p threads="$threads" -rf json -rff "$out/jmh-train.json" 2>&1 \
+  | grep -E "^(Benchmark|TrainStep)"
+echo "== the table"
+$py "$here/peers_table.py" "$out" | tee "$out/table.md"

@@ -7,6 +7,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,12 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.espnet.ESPNetv2;
+import org.deepspg.model.hrnet.HRNet;
+import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.model.prior.EspnetPrior;
+import org.deepspg.model.prior.HrnetPrior;
+import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.ops.Backends;
 import org.deepspg.ops.OneDnn;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -37,17 +44,28 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The DeepSPG-S enhancement-network forward (no HRNet: the three semantic inputs are random stand-ins, as in the
- * reference's {@code hr_feats}) in DeepSPG-Java against ONNX Runtime's Java API running the same network exported
- * from the spec's PyTorch reference ({@code benchmarks/peers/deepspg_peers.py}), same input size, same JVM, same
- * intra-op thread count. PyTorch eager is timed by the same script; {@code benchmarks/peers/run-peers.sh} runs all
- * three in one go. Random weights: timing only.
+ * Three inference workloads in DeepSPG-Java against ONNX Runtime's Java API running the same network exported from
+ * PyTorch, same input size, same JVM, same intra-op thread count:
+ *
+ * <ul>
+ *   <li>{@code network}: the DeepSPG-S enhancement-network forward with SEMs (no prior: the three semantic inputs are
+ *       random stand-ins, as in the reference's {@code hr_feats}); ONNX from the spec's PyTorch reference
+ *       ({@code benchmarks/peers/deepspg_peers.py});
+ *   <li>{@code prior-hrnet-w48}: the paper's prior, {@code HrnetPrior.run} (normalisation, HRNetV2-W48, ADE20K head),
+ *       random weights; ONNX from our PyTorch translation ({@code benchmarks/peers/prior_peers.py});
+ *   <li>{@code prior-espnetv2}: the light prior, {@code EspnetPrior.run}, with the weights of
+ *       {@code -Ddeepspg.espnetWeights=FILE} (else random, s = 0.5, 20 classes); ONNX from the same script.
+ * </ul>
+ *
+ * <p>PyTorch eager is timed by the Python scripts; {@code benchmarks/peers/run-peers.sh} runs everything in one go
+ * and prints the table of ratios. Random weights: timing only.
  *
  * <p>Measured: milliseconds per forward, batch 1. Setup builds the model and inputs once per trial; each invocation
  * closes its output (PointerScope / try-with-resources), returns a value so nothing is dead code.
  *
  * <p>Run: {@code java -Ddeepspg.onnx=/tmp/deepspg_s.onnx -jar benchmarks/target/benchmarks.jar EnhancementPeers
- * -p threads=2}
+ * -p threads=2}; the priors' ONNX files come from {@code -Ddeepspg.onnx.prior-hrnet-w48=...} and
+ * {@code -Ddeepspg.onnx.prior-espnetv2=...}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -59,6 +77,10 @@ public class EnhancementPeersBenchmark {
   /** deepspg: our Java network; onnxruntime: ORT Java on the exported reference. */
   @Param({"deepspg", "onnxruntime"})
   public String engine;
+
+  /** network: the enhancement network; prior-hrnet-w48 / prior-espnetv2: an image prior's {@code run}. */
+  @Param({"network"})
+  public String workload;
 
   /** Intra-op threads for both engines. */
   @Param({"2"})
@@ -80,6 +102,7 @@ public class EnhancementPeersBenchmark {
   public String mkldnn;
 
   private DeepSPG model;
+  private ImagePrior prior;
   private Tensor input, s0, s1, s2;
   private OrtEnvironment env;
   private OrtSession session;
@@ -108,6 +131,13 @@ public class EnhancementPeersBenchmark {
       } else {
         OneDnn.apply(OneDnn.Mode.OFF, null);
       }
+      if (!workload.equals("network")) {
+        prior = buildPrior();
+        try (PointerScope s = new PointerScope()) {
+          input = keep(torch.rand(1, 3, height, width));
+        }
+        return;
+      }
       try (PointerScope s = new PointerScope()) {
         input = keep(torch.rand(1, 3, height, width).mul(new org.bytedeco.pytorch.Scalar(0.3)));
         s0 = keep(torch.randn(1, 48, height / 4, width / 4));
@@ -115,7 +145,8 @@ public class EnhancementPeersBenchmark {
         s2 = keep(torch.randn(1, 192, height / 16, width / 16));
       }
     } else {
-      String path = System.getProperty("deepspg.onnx", "/tmp/deepspg_s.onnx");
+      String path = workload.equals("network") ? System.getProperty("deepspg.onnx", "/tmp/deepspg_s.onnx")
+          : System.getProperty("deepspg.onnx." + workload, "/tmp/deepspg_" + workload + ".onnx");
       env = OrtEnvironment.getEnvironment();
       OrtSession.SessionOptions o = new OrtSession.SessionOptions();
       o.setIntraOpNumThreads(threads);
@@ -123,10 +154,27 @@ public class EnhancementPeersBenchmark {
       o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       session = env.createSession(path, o);
       feeds = new HashMap<>();
+      if (!workload.equals("network")) {
+        feeds.put("input", random(new long[] {1, 3, height, width}, 1, 1f));
+        return;
+      }
       feeds.put("input", random(new long[] {1, 3, height, width}, 1, 0.3f));
       feeds.put("s0", random(new long[] {1, 48, height / 4, width / 4}, 2, 1));
       feeds.put("s1", random(new long[] {1, 96, height / 8, width / 8}, 3, 1));
       feeds.put("s2", random(new long[] {1, 192, height / 16, width / 16}, 4, 1));
+    }
+  }
+
+  private ImagePrior buildPrior() throws Exception {
+    switch (workload) {
+      case "prior-hrnet-w48":
+        return new HrnetPrior(new HRNet(HRNetConfig.w48Ade20k()));
+      case "prior-espnetv2":
+        String w = System.getProperty("deepspg.espnetWeights");
+        return w == null || w.isEmpty() ? new EspnetPrior(new ESPNetv2(new ESPNetv2.Config(0.5, 20)))
+            : EspnetPrior.load(Path.of(w));
+      default:
+        throw new IllegalArgumentException("workload: network, prior-hrnet-w48 or prior-espnetv2, got " + workload);
     }
   }
 
@@ -150,7 +198,8 @@ public class EnhancementPeersBenchmark {
       for (OnnxTensor t : feeds.values()) t.close();
       session.close();
     }
-    if (input != null) for (Tensor t : new Tensor[] {input, s0, s1, s2}) t.close();
+    if (input != null) for (Tensor t : new Tensor[] {input, s0, s1, s2}) if (t != null) t.close();
+    if (prior != null) prior.close();
   }
 
   @Benchmark
@@ -161,6 +210,9 @@ public class EnhancementPeersBenchmark {
       }
     }
     try (PointerScope s = new PointerScope(); InferenceMode im = new InferenceMode()) {
+      if (prior != null) {
+        return prior.run(input).logits().data_ptr_float().get();
+      }
       Tensor o = model.forward(input, s0, s1, s2);
       return o.data_ptr_float().get();
     }
