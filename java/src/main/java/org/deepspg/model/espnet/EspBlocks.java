@@ -48,39 +48,49 @@ final class EspBlocks {
 
   /**
    * Runs a convolution built by {@link #conv} on the project's fast paths where its geometry has one, else through
-   * {@code Conv2dImpl.forward}: 1×1 (stride 1) as matrix products ({@link FastConv#pointwise}; grouped: one batched
-   * product over the groups), 3×3 stride-1 undilated depthwise on {@link DepthwiseConv}, other 3×3 stride-1
-   * undilated grouped convolutions on {@link FastConv#sameConv}. libtorch's CPU fallback (oneDNN off) runs a grouped
-   * convolution one group at a time through im2col and a tiny matrix product: most of ESPNetv2's decoder (the EPP
-   * branches and merges, the EPW expansions) and the EESP 1×1s. Same function, same parameters and state dict;
-   * differentiable (stock autograd or the native backward).
+   * {@code Conv2dImpl.forward}: depthwise 3×3 without bias (any dilation, stride 1 or 2) on
+   * {@link DepthwiseConv#conv3x3(Tensor, Tensor, int, int)}; at stride 1 without dilation, 1×1 as matrix products
+   * ({@link FastConv#pointwise}; grouped: one batched product over the groups) and other 3×3 (grouped or dense) on
+   * {@link FastConv#sameConv}. Kernel size and groups are read from the weight and the input. libtorch's CPU fallback
+   * (oneDNN off) runs a grouped convolution one group at a time through im2col and a tiny matrix product: the EESP
+   * branches and 1×1s and most of ESPNetv2's decoder (the EPP branches and merges, the EPW expansions). Same function,
+   * same parameters and state dict; differentiable (stock autograd or the native backward).
+   *
+   * @param conv the layer, built by {@link #conv} ("same" padding d·(k−1)/2)
+   * @param stride its stride
+   * @param dilation its dilation
+   * @param x {@code [B, in, H, W]}
+   * @return the layer's output
    */
-  static Tensor run(Conv2dImpl conv, int k, int stride, int dilation, int groups, Tensor x) {
+  static Tensor run(Conv2dImpl conv, int stride, int dilation, Tensor x) {
+    Tensor w = conv.weight();
+    long in = x.size(1);
+    if (w.dim() != 4 || in % w.size(1) != 0) {
+      return conv.forward(x); // libtorch names the mismatch
+    }
+    int groups = (int) (in / w.size(1));
+    long k = w.size(2);
+    Tensor bias = conv.bias();
+    boolean hasBias = bias != null && bias.defined();
+    if (k == 3 && w.size(1) == 1 && w.size(0) == in && !hasBias && (stride == 1 || stride == 2)) {
+      return DepthwiseConv.conv3x3(x, w, dilation, stride);
+    }
     if (stride != 1 || dilation != 1) {
       return conv.forward(x);
     }
     if (k == 1) {
       return groups == 1 ? FastConv.pointwise(conv, x) : pointwiseGrouped(conv, groups, x);
     }
-    if (k == 3) {
-      Tensor w = conv.weight();
-      boolean depthwise = w.size(1) == 1 && w.size(0) == x.size(1) && groups == x.size(1);
-      Tensor bias = conv.bias();
-      if (depthwise && (bias == null || !bias.defined())) {
-        return FastConv.depthwise3x3(conv, x);
-      }
-      return FastConv.sameConv(conv, x, groups);
-    }
-    return conv.forward(x);
+    return k == 3 ? FastConv.sameConv(conv, x, groups) : conv.forward(x);
   }
 
   /** A grouped 1×1 convolution as one batched product: [G, out/G, in/G] × [B, G, in/G, H·W]. */
   private static Tensor pointwiseGrouped(Conv2dImpl conv, int groups, Tensor x) {
     Tensor w = conv.weight();
     long b = x.size(0), in = x.size(1), h = x.size(2), wd = x.size(3), out = w.size(0);
-    if (w.dim() != 4 || w.size(1) * groups != in || out % groups != 0) {
-      throw new IllegalArgumentException("grouped 1x1 conv: weight [" + out + ", " + w.size(1) + ", ...] with "
-          + groups + " groups does not apply to " + in + " input channels");
+    if (out % groups != 0) {
+      throw new IllegalArgumentException("grouped 1x1 conv: " + out + " output channels not divisible by " + groups
+          + " groups");
     }
     Tensor wg = w.reshape(groups, out / groups, in / groups);
     Tensor y = b == 1 ? wg.bmm(x.reshape(groups, in / groups, h * wd))
@@ -123,21 +133,17 @@ final class EspBlocks {
     private final Conv2dImpl conv;
     private final BatchNorm2dImpl bn;
     private final PReLUImpl act;
-    private final int k;
     private final int stride;
-    private final int groups;
 
     Cbr(int in, int out, int k, int stride, int groups, boolean act) {
       conv = register_module("conv", EspBlocks.conv(in, out, k, stride, 1, groups, false));
       bn = register_module("bn", bn(out));
       this.act = act ? register_module("act", prelu(out)) : null;
-      this.k = k;
       this.stride = stride;
-      this.groups = groups;
     }
 
     Tensor forward(Tensor x) {
-      Tensor y = bn.forward(run(conv, k, stride, 1, groups, x));
+      Tensor y = bn.forward(run(conv, stride, 1, x));
       return act == null ? y : act.forward(y);
     }
   }
@@ -158,9 +164,9 @@ final class EspBlocks {
   }
 
   /**
-   * A depthwise 3×3 conv with no BN, registered as child {@code conv} (the branches {@code spp_dw.i}), run by
-   * {@link DepthwiseConv#conv3x3(Tensor, Tensor, int, int)} instead of libtorch's CPU fallback for grouped, dilated
-   * convolutions: ESPNetv2 s = 2.0 at 608×416 on 2 threads 400 → 210 ms, s = 0.5 185 → 163 ms (BENCHMARKS.md).
+   * A depthwise 3×3 conv with no BN, registered as child {@code conv} (the branches {@code spp_dw.i}); {@link #run}
+   * sends it to {@link DepthwiseConv#conv3x3(Tensor, Tensor, int, int)} instead of libtorch's CPU fallback for grouped,
+   * dilated convolutions: ESPNetv2 s = 2.0 at 608×416 on 2 threads 400 → 210 ms, s = 0.5 185 → 163 ms (BENCHMARKS.md).
    */
   static final class ConvOnly extends JavaModule {
     private final Conv2dImpl conv;
@@ -174,7 +180,7 @@ final class EspBlocks {
     }
 
     Tensor forward(Tensor x) {
-      return DepthwiseConv.conv3x3(x, conv.weight(), dilation, stride);
+      return run(conv, stride, dilation, x);
     }
   }
 
@@ -275,19 +281,15 @@ final class EspBlocks {
     private final Conv2dImpl conv;
     private final BatchNorm2dImpl bn;
     private final PReLUImpl act;
-    private final int k;
-    private final int groups;
 
     SeqCbr(int in, int out, int k, int groups) {
       conv = register_module("0", EspBlocks.conv(in, out, k, 1, 1, groups, false));
       bn = register_module("1", bn(out));
       act = register_module("2", prelu(out));
-      this.k = k;
-      this.groups = groups;
     }
 
     Tensor forward(Tensor x) {
-      return act.forward(bn.forward(run(conv, k, 1, 1, groups, x)));
+      return act.forward(bn.forward(run(conv, 1, 1, x)));
     }
   }
 
@@ -342,23 +344,18 @@ final class EspBlocks {
         long hs = Math.max(5, (long) Math.ceil(h * s));
         long ws = Math.max(5, (long) Math.ceil(w * s));
         if (s > 1) {
-          parts[i] = adaptive_avg_pool2d(stage(i, resize(y, hs, ws)), h, w);
+          parts[i] = adaptive_avg_pool2d(run(stages[i], 1, 1, resize(y, hs, ws)), h, w);
         } else if (s < 1) {
-          parts[i] = resize(stage(i, adaptive_avg_pool2d(y, hs, ws)), h, w);
+          parts[i] = resize(run(stages[i], 1, 1, adaptive_avg_pool2d(y, hs, ws)), h, w);
         } else {
-          parts[i] = stage(i, y);
+          parts[i] = run(stages[i], 1, 1, y);
         }
       }
       Tensor m = mergeBr.forward(cat(new TensorVector(parts), 1));
       // Channel shuffle, 5 groups: new channel j·5 + g <- old g·P + j.
       m = m.view(m.size(0), SCALES.length, p, h, w).transpose(1, 2).reshape(m.size(0), SCALES.length * p, h, w);
-      Tensor o = run(mergeOut, 1, 1, 1, 1, mergeConv.forward(m));
+      Tensor o = run(mergeOut, 1, 1, mergeConv.forward(m));
       return finalBr == null ? o : finalBr.forward(o);
-    }
-
-    /** Branch i: a depthwise 3×3 on P channels. */
-    private Tensor stage(int i, Tensor x) {
-      return run(stages[i], 3, 1, 1, p, x);
     }
   }
 
@@ -374,7 +371,7 @@ final class EspBlocks {
     }
 
     Tensor forward(Tensor x) {
-      Tensor gate = sigmoid(run(wt, 1, 1, 1, 1, adaptive_avg_pool2d(x, 1, 1)));
+      Tensor gate = sigmoid(run(wt, 1, 1, adaptive_avg_pool2d(x, 1, 1)));
       return expansion.forward(x).mul(gate);
     }
   }

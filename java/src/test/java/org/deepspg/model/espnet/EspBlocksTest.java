@@ -17,37 +17,40 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * {@link EspBlocks#run}, the fast paths of ESPNetv2's convolutions, against libtorch's {@code Conv2dImpl.forward} of the
  * same layer: output and the gradients w.r.t. input and weight (the semantic KL loss backpropagates through the
- * prior), for every geometry the network has, batch 1 and 2.
+ * prior), for every geometry the network has (dilated and strided depthwise branches included), batch 1 and 2.
  */
 class EspBlocksTest {
-  @ParameterizedTest(name = "{0}->{1} k{2} groups {3} bias {4} batch {5}")
+  @ParameterizedTest(name = "{0}->{1} k{2} groups {3} bias {4} batch {5} stride {6} dilation {7}")
   @CsvSource({
-    "16, 16, 1, 1, false, 1", // decoder projection, EESP-free 1x1
-    "64, 20, 1, 1, true, 2", // last merge 1x1 with bias
-    "16, 4, 1, 4, false, 1", // EESP proj_1x1, 4 groups
-    "32, 128, 1, 4, false, 2", // EESP conv_1x1_exp, 4 groups
-    "10, 10, 3, 10, false, 2", // EPP branch: depthwise 3x3
-    "50, 10, 3, 10, false, 1", // EPP merge: 5 inputs per group
-    "32, 48, 3, 16, false, 2", // EPW expansion, gcd groups: 2 in, 3 out per group
-    "16, 32, 3, 16, false, 1", // EPW expansion: 1 in, 2 out per group
-    "3, 3, 3, 1, false, 2", // input reinforcement: dense 3x3
+    "16, 16, 1, 1, false, 1, 1, 1", // decoder projection, EESP-free 1x1
+    "64, 20, 1, 1, true, 2, 1, 1", // last merge 1x1 with bias
+    "16, 4, 1, 4, false, 1, 1, 1", // EESP proj_1x1, 4 groups
+    "32, 128, 1, 4, false, 2, 1, 1", // EESP conv_1x1_exp, 4 groups
+    "8, 8, 3, 8, false, 2, 1, 3", // EESP branch: dilated depthwise 3x3
+    "8, 8, 3, 8, false, 1, 2, 4", // strided EESP branch: dilated, stride 2
+    "10, 10, 3, 10, false, 2, 1, 1", // EPP branch: depthwise 3x3
+    "50, 10, 3, 10, false, 1, 1, 1", // EPP merge: 5 inputs per group
+    "32, 48, 3, 16, false, 2, 1, 1", // EPW expansion, gcd groups: 2 in, 3 out per group
+    "16, 32, 3, 16, false, 1, 1, 1", // EPW expansion: 1 in, 2 out per group
+    "3, 3, 3, 1, false, 2, 1, 1", // input reinforcement: dense 3x3
+    "3, 16, 3, 1, false, 1, 2, 1", // level 1: dense 3x3, stride 2 (libtorch's path)
   })
-  void fastPathMatchesLibtorch(int in, int out, int k, int groups, boolean bias, int batch) {
+  void fastPathMatchesLibtorch(int in, int out, int k, int groups, boolean bias, int batch, int stride, int dilation) {
     try (PointerScope s = new PointerScope()) {
-      torch.manual_seed(in * 31L + out * 7L + k + groups);
-      Conv2dImpl conv = EspBlocks.conv(in, out, k, 1, 1, groups, bias);
+      torch.manual_seed(in * 31L + out * 7L + k + groups + stride * 3L + dilation);
+      Conv2dImpl conv = EspBlocks.conv(in, out, k, stride, dilation, groups, bias);
       Tensor x = torch.randn(batch, in, 13, 18);
-      Tensor g = torch.randn(batch, out, 13, 18);
-
-      Tensor xa = x.clone().requires_grad_(true);
-      Tensor ya = EspBlocks.run(conv, k, 1, 1, groups, xa);
-      Tensor[] ga = grads(ya, g, xa, conv);
 
       Tensor xb = x.clone().requires_grad_(true);
       Tensor yb = conv.forward(xb);
+      Tensor g = torch.randn(yb.sizes().vec().get());
       Tensor[] gb = grads(yb, g, xb, conv);
 
+      Tensor xa = x.clone().requires_grad_(true);
+      Tensor ya = EspBlocks.run(conv, stride, dilation, xa);
       assertArrayEquals(yb.sizes().vec().get(), ya.sizes().vec().get());
+      Tensor[] ga = grads(ya, g, xa, conv);
+
       assertClose("output", yb, ya);
       assertClose("grad x", gb[0], ga[0]);
       assertClose("grad weight", gb[1], ga[1]);
