@@ -15,6 +15,7 @@ import org.deepspg.data.ImageTensors;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.EvalReport;
+import org.deepspg.eval.NoReferenceReport;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.ops.Backends;
@@ -30,7 +31,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code deepspg eval}: PSNR / SSIM (and GT-mean variants) of a DeepSPG model or a classical baseline on paired
  * images (spec §6); prints a table and optionally writes JSON with the keys {@code psnr, ssim, psnr_gtmean,
- * ssim_gtmean, count, images_per_second}.
+ * ssim_gtmean, count, images_per_second}. With {@code --low} alone (real dark photos have no ground truth) it
+ * prints the no-reference measures of {@link NoReferenceReport} instead: newly clipped pixels, hue drift, noise and
+ * brightness; {@code --enhanced DIR} scores another method's outputs of the same photos the same way.
  */
 @Command(
     name = "eval",
@@ -39,7 +42,11 @@ import picocli.CommandLine.Spec;
       "Evaluate a model or a baseline on paired low/normal-light images (PSNR, SSIM, GT-mean PSNR/SSIM).",
       "Examples:",
       "  ./deepspg eval --low LOL/eval15/low --high LOL/eval15/high --model runs/v3/model_best.pth --prior-weights W.pth",
-      "  ./deepspg eval --data LOL --baseline gamma --json gamma.json"
+      "  ./deepspg eval --data LOL --baseline gamma --json gamma.json",
+      "Without ground truth (real dark photos): --low alone prints newly clipped pixels, hue drift against the input,",
+      "noise and brightness of the output; --enhanced scores another method's outputs of the same photos:",
+      "  ./deepspg eval --low dark/ --model s",
+      "  ./deepspg eval --low dark/ --enhanced other-method-out/"
     })
 public final class EvalCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -47,8 +54,13 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--low", paramLabel = "DIR", description = "low-light images (paired with --high by file name)")
   Path low;
 
-  @Option(names = "--high", paramLabel = "DIR", description = "normal-light targets")
+  @Option(names = "--high", paramLabel = "DIR", description = "normal-light targets (none: no-reference measures)")
   Path high;
+
+  @Option(names = "--enhanced", paramLabel = "DIR",
+      description = "another method's outputs of the --low images (same file names, any image format): score them "
+          + "without ground truth instead of running a model")
+  Path enhanced;
 
   @Option(names = "--data", paramLabel = "ROOT", description = "dataset root (LOL-v1, LOL-v2, train|test/{low,high}, low/+high/) instead of --low/--high")
   Path data;
@@ -103,36 +115,58 @@ public final class EvalCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     Backends.init();
     if (threads > 0) torch.set_num_threads(threads);
+    if (enhanced != null && (high != null || data != null || low == null || which != null)) {
+      throw new IllegalArgumentException("--enhanced scores another method's outputs without ground truth: give "
+          + "--low DIR and --enhanced DIR only (no --high, --data, --model or --baseline)");
+    }
+    boolean noReference = data == null && low != null && high == null;
     PairedDataset ds;
-    if (data != null) {
+    if (noReference) {
+      // The inputs paired with the other method's outputs by file name (sizes checked), or with themselves.
+      ds = PairedDataset.fromFolders(low, enhanced != null ? enhanced : low, PairedDataset.Options.DEFAULT);
+    } else if (data != null) {
       if (low != null || high != null) throw new IllegalArgumentException("give either --data or --low/--high, not both");
       Split sp = Split.parse(split);
       if (DatasetLayouts.detect(data) == DatasetLayouts.Layout.FLAT) sp = Split.ALL;
       ds = DatasetLayouts.open(data, sp);
     } else {
-      if (low == null || high == null) throw new IllegalArgumentException("need --low DIR and --high DIR (or --data ROOT)");
+      if (low == null || high == null) {
+        throw new IllegalArgumentException("need --low DIR (with --high DIR for PSNR/SSIM) or --data ROOT");
+      }
       ds = PairedDataset.fromFolders(low, high, PairedDataset.Options.DEFAULT);
     }
-    if (which == null) {
+    if (which == null && enhanced == null) {
       which = new Which();
       which.model = ModelFiles.DEFAULT_NAME;
     }
+    if (noReference && which != null && "gamma".equalsIgnoreCase(which.baseline) && gamma == null) {
+      throw new IllegalArgumentException("--baseline gamma without --high picks its exponent from the ground truth, "
+          + "which real photos lack: give a fixed --gamma G");
+    }
     EvalRunner.Method m;
     try {
-      m = which.model != null ? EvalRunner.model(which.model, hrnet, hrnetConfig, device)
+      m = enhanced != null ? EvalRunner.precomputed(enhanced.toString())
+          : which.model != null ? EvalRunner.model(which.model, hrnet, hrnetConfig, device)
           : EvalRunner.baseline(which.baseline, gamma);
     } catch (MissingWeightsException e) {
       spec.commandLine().getErr().println("deepspg eval: " + e.getMessage());
       spec.commandLine().getErr().flush();
       return 2;
     }
-    if (which.model != null && device.equals("cpu")) {
+    if (enhanced == null && which.model != null && device.equals("cpu")) {
       // auto: the model itself on a fixed dark input must give the same result with oneDNN on and off.
       EvalRunner.Method mm = m;
       Image probe = new Image(128, 96, ImageTensors.floatsOf(OneDnn.fixedRandom(new long[] {1, 3, 96, 128}, 42).abs()
           .mul(new Scalar(0.3))), null, Image.Metadata.MEMORY);
       out.println("oneDNN: " + OneDnn.apply(oneDnn.mode(), List.of(new OneDnn.Probe("model forward",
           () -> ImageTensors.tensorOf(mm.enhance(probe, probe), 1, 3, 96, 128)))).describe());
+    }
+    if (noReference) {
+      NoReferenceReport nr = EvalRunner.runNoReference(ds, m, limit);
+      out.print(nr.toTable());
+      out.flush();
+      if (json != null) nr.writeJson(json, perImage);
+      return 0;
     }
     EvalReport rep = EvalRunner.run(ds, m, limit);
     out.print(EvalReport.table(List.of(rep)));

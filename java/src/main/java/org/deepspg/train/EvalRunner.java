@@ -19,6 +19,7 @@ import org.deepspg.eval.ColorFidelity;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.eval.EvalReport;
 import org.deepspg.eval.Metrics;
+import org.deepspg.eval.NoReferenceReport;
 import org.deepspg.infer.Pipeline;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.prior.ImagePrior;
@@ -70,6 +71,49 @@ public final class EvalRunner {
           ColorFidelity.newlyClipped(l.low().rgb(), pred), ColorFidelity.hueError(pred, l.high().rgb()).degrees()));
     }
     return rep;
+  }
+
+  /**
+   * Scores a method on dark images without ground truth ({@link NoReferenceReport}): newly clipped pixels, hue drift
+   * against the input, noise and brightness of the output.
+   *
+   * @param ds pairs whose low image is the dark input; the high image is what {@link #precomputed} returns (another
+   *     method's output) and is not shown to other methods
+   * @param method the method
+   * @param limit maximum images (0 = all)
+   * @return the report
+   * @throws IOException when an image cannot be read
+   */
+  public static NoReferenceReport runNoReference(PairedDataset ds, Method method, int limit) throws IOException {
+    NoReferenceReport rep = new NoReferenceReport(method.name());
+    int n = limit > 0 ? Math.min(limit, ds.size()) : ds.size();
+    for (int i = 0; i < n; i++) {
+      PairedDataset.Loaded l = ds.load(i);
+      long t0 = System.nanoTime();
+      float[] pred = method.enhance(l.low(), l.high());
+      double secs = method instanceof Precomputed ? 0 : (System.nanoTime() - t0) / 1e9;
+      rep.add(NoReferenceReport.Result.measure(l.pair().name(), l.low().rgb(), pred, l.low().height(),
+          l.low().width(), secs));
+    }
+    return rep;
+  }
+
+  /**
+   * Images another method already made: pair the inputs (low) with its outputs (high) by file name, and this method
+   * returns the output, so that {@link #runNoReference} scores any method's results the same way as ours.
+   *
+   * @param label the report's name for it, e.g. its folder
+   * @return the method
+   */
+  public static Method precomputed(String label) {
+    return new Precomputed(label);
+  }
+
+  private record Precomputed(String name) implements Method {
+    @Override
+    public float[] enhance(Image low, Image high) {
+      return high.rgb();
+    }
   }
 
   /**

@@ -11,6 +11,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.deepspg.eval.Baselines;
+import org.deepspg.eval.NoReferenceReport;
 import org.deepspg.io.JsonFiles;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
@@ -80,6 +84,86 @@ class EvalCommandTest {
     // usage error: a name that is neither bundled nor a file
     assertEquals(2, Main.run("eval", "--low", data.resolve("test/low").toString(), "--high",
         data.resolve("test/high").toString(), "--model", "no-such-model"));
+  }
+
+  /** {@code eval --low DIR [more args]} without --high: the no-reference report's JSON. */
+  private static String runNoReference(String... args) throws IOException {
+    Path json = tmp.resolve("noref-" + System.nanoTime() + ".json");
+    String[] all = new String[args.length + 6];
+    System.arraycopy(new String[] {"eval", "--threads", "1", "--low", data.resolve("test/low").toString()}, 0, all, 0,
+        5);
+    System.arraycopy(args, 0, all, 5, args.length);
+    all[all.length - 1] = "--json=" + json;
+    assertEquals(0, Main.run(all), String.join(" ", all));
+    String text = Files.readString(json);
+    assertEquals(3, JsonFiles.parse(text).get("count").intValue(), text);
+    return text;
+  }
+
+  /** The identity changes nothing: no clipping, no hue drift, the input's noise and brightness exactly. */
+  @Test
+  void noReferenceIdentityMeasuresTheInput() throws IOException {
+    String json = runNoReference("--baseline", "identity", "--per-image");
+    assertEquals(0, value(json, "newly_clipped"), 0.0);
+    double drift = value(json, "hue_drift_deg");
+    assertTrue(Double.isNaN(drift) || drift == 0, json);
+    assertEquals(value(json, "input_noise_sigma"), value(json, "noise_sigma"), 0.0);
+    assertEquals(value(json, "input_mean_luma"), value(json, "mean_luma"), 0.0);
+    assertTrue(value(json, "input_mean_luma") > 5 && value(json, "input_mean_luma") < 60, json);
+  }
+
+  /**
+   * Another method's outputs in a folder (PNGs of a fixed gamma curve, named like the inputs): the report holds
+   * exactly the measures of those files against their inputs; a missing output is an error naming it.
+   */
+  @Test
+  void noReferenceScoresAnotherMethodsOutputs() throws IOException {
+    Path outDir = tmp.resolve("other-method");
+    Files.createDirectories(outDir);
+    java.util.List<NoReferenceReport.Result> expected = new java.util.ArrayList<>();
+    try (var files = Files.list(data.resolve("test/low"))) {
+      for (Path f : files.sorted().toList()) {
+        Image lo = Images.read(f);
+        Path o = outDir.resolve(f.getFileName());
+        Images.write(Image.of(lo.width(), lo.height(), Baselines.gamma(lo.rgb(), 0.3)), o);
+        String stem = f.getFileName().toString().replaceFirst("\\.png$", "");
+        expected.add(NoReferenceReport.Result.measure(stem, lo.rgb(), Images.read(o).rgb(), lo.height(), lo.width(), 0));
+      }
+    }
+    String json = runNoReference("--enhanced", outDir.toString(), "--per-image");
+    JsonNode per = JsonFiles.parse(json).get("per_image");
+    for (int i = 0; i < expected.size(); i++) {
+      NoReferenceReport.Result e = expected.get(i);
+      JsonNode r = per.get(i);
+      assertEquals(e.name(), r.get("name").asText());
+      assertEquals(e.newlyClipped(), r.get("newly_clipped").doubleValue(), 0.0);
+      assertEquals(e.noise(), r.get("noise_sigma").doubleValue(), 0.0);
+      assertEquals(e.meanLuma(), r.get("mean_luma").doubleValue(), 0.0);
+      if (!Double.isNaN(e.hueDrift())) assertEquals(e.hueDrift(), r.get("hue_drift_deg").doubleValue(), 0.0);
+    }
+    assertTrue(value(json, "mean_luma") > 2 * value(json, "input_mean_luma"), "gamma 0.3 brightens: " + json);
+    assertTrue(value(json, "noise_sigma") > value(json, "input_noise_sigma"), "and amplifies the noise: " + json);
+    // An output missing: the files without a partner are listed, exit code 2.
+    Files.delete(outDir.resolve("001.png"));
+    CliTestSupport.Result r = CliTestSupport.run("eval", "--low", data.resolve("test/low").toString(), "--enhanced",
+        outDir.toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("001.png"), r.err());
+    // --enhanced does not mix with a model or with ground truth.
+    assertEquals(2, Main.run("eval", "--low", data.resolve("test/low").toString(), "--enhanced", outDir.toString(),
+        "--baseline", "identity"));
+    assertEquals(2, Main.run("eval", "--low", data.resolve("test/low").toString(), "--high",
+        data.resolve("test/high").toString(), "--enhanced", outDir.toString()));
+    // The oracle gamma needs ground truth.
+    assertEquals(2, Main.run("eval", "--low", data.resolve("test/low").toString(), "--baseline", "gamma"));
+  }
+
+  /** The bundled default model on dark inputs without ground truth: it brightens them. */
+  @Test
+  void noReferenceDefaultModelBrightens() throws IOException {
+    String json = runNoReference();
+    assertTrue(value(json, "mean_luma") > 2 * value(json, "input_mean_luma"), json);
+    assertTrue(value(json, "images_per_second") > 0, json);
   }
 
   /** Without --model or --baseline, eval evaluates the bundled default model: the same numbers as naming it. */
