@@ -175,7 +175,9 @@ public final class InfoCommand implements Callable<Integer> {
       int[] in = c.trainingInputSize();
       out.println("prior: " + p.describe());
       out.println("params: " + p.parameterCount());
-      out.println("classes: " + c.classes() + " (" + String.join(", ", p.classNames()) + ")");
+      out.println("classes: " + p.classNames().size() + " (" + String.join(", ", p.classNames()) + ")"
+          + (p.classNames().size() < c.classes() ? "; the file's " + c.classes() + "th output was never trained and "
+          + "is left out" : ""));
       out.println("input size: " + in[0] + "x" + in[1] + " (WxH the weights were fine-tuned at; any H, W multiple of "
           + p.inputMultiple() + ")");
       out.println("preprocessing: RGB in [0,1], " + p.preprocessing() + " mean/std");

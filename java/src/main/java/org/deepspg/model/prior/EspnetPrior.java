@@ -15,12 +15,20 @@ import org.deepspg.model.io.StateDict;
  * {@link ImagePrior} over ESPNetv2 (EdgeNets weights, Cityscapes or PASCAL VOC): encoder maps l2, l3, l4
  * (strides 4, 8, 16; 128/256/512 channels for s = 2.0, 32/64/128 for s = 0.5) and the stride-2 logits of the
  * last learned layer. Preprocessing: ImageNet normalisation of RGB in [0, 1].
+ *
+ * <p>The Cityscapes weights have 20 outputs, but index 19 ("background") was never a training target (its labels
+ * were ignored and its loss weight was 0: SOURCES.md of the weights), so its logit is meaningless: {@link #run}
+ * gives the 19 trained logits only, and the semantic KL loss compares distributions over those.
  */
 public final class EspnetPrior implements ImagePrior {
   /** The identifier recorded with models trained with this prior. */
   public static final String ID = "espnetv2";
 
+  /** Outputs of the Cityscapes weights; the last one was never trained. */
+  static final int CITYSCAPES_OUTPUTS = 20;
+
   private final ESPNetv2 net;
+  private final int logitClasses;
 
   /**
    * Wraps a loaded network and freezes it.
@@ -32,6 +40,8 @@ public final class EspnetPrior implements ImagePrior {
       throw new IllegalArgumentException("net must not be null");
     }
     this.net = net.freeze();
+    int c = net.config().classes();
+    this.logitClasses = c == CITYSCAPES_OUTPUTS ? c - 1 : c;
   }
 
   /**
@@ -86,7 +96,9 @@ public final class EspnetPrior implements ImagePrior {
   public Output run(Tensor rgb01) {
     ESPNetv2.Output o = net.forward(normalize(rgb01), false);
     Tensor[] f = o.features();
-    return new Output(new Tensor[] {f[1], f[2], f[3]}, o.logitsS2());
+    Tensor logits = o.logitsS2();
+    if (logitClasses < net.config().classes()) logits = logits.narrow(1, 0, logitClasses);
+    return new Output(new Tensor[] {f[1], f[2], f[3]}, logits);
   }
 
   @Override
@@ -105,9 +117,10 @@ public final class EspnetPrior implements ImagePrior {
     return 16;
   }
 
+  /** @return the names of the logits {@link #run} gives (Cityscapes: the 19 trained classes) */
   @Override
   public List<String> classNames() {
-    return net.config().classNames();
+    return net.config().classNames().subList(0, logitClasses);
   }
 
   @Override

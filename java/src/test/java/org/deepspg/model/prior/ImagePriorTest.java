@@ -54,6 +54,27 @@ class ImagePriorTest {
     }
   }
 
+  /**
+   * The Cityscapes weights' 20th output was never trained: the prior gives the 19 trained logits (those of the
+   * network, unchanged); the PASCAL VOC weights keep all 21.
+   */
+  @Test
+  void espnetPriorLeavesOutTheUntrainedCityscapesLogit() {
+    try (EspnetPrior city = new EspnetPrior(new ESPNetv2(new ESPNetv2.Config(0.5, 20)));
+        EspnetPrior voc = new EspnetPrior(new ESPNetv2(new ESPNetv2.Config(0.5, 21)));
+        PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      assertEquals(19, city.classNames().size());
+      assertEquals("bicycle", city.classNames().get(18));
+      Tensor x = torch.rand(1, 3, 32, 48);
+      Tensor all = city.network().forward(ESPNetv2.normalize(x), false).logitsS2();
+      Tensor mine = city.run(x).logits();
+      assertEquals(20, all.size(1));
+      assertEquals(0, mine.sub(all.narrow(1, 0, 19)).abs().max().item_float(), 0f);
+      assertEquals(21, voc.classNames().size());
+      assertEquals(21, voc.run(x).logits().size(1));
+    }
+  }
+
   @Test
   void hrnetPriorContract() throws Exception {
     Fixtures.assumePresent();
