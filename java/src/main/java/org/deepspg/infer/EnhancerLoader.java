@@ -69,6 +69,7 @@ final class EnhancerLoader {
     DeepSPG net;
     String source;
     InputNorm norm = InputNorm.IMAGENET;
+    java.util.Properties meta = null;
     boolean ownsNet = b.module == null;
     if (!ownsNet) {
       net = b.module;
@@ -77,6 +78,7 @@ final class EnhancerLoader {
       ModelFiles.Loaded l = b.checkpoint != null ? ModelFiles.loadFile(b.checkpoint, b.arch)
           : ModelFiles.loadBundled(b.bundled == null ? ModelFiles.DEFAULT_NAME : b.bundled);
       norm = l.hrnetInputNorm();
+      meta = l.meta();
       net = l.net();
       source = l.source();
     }
@@ -94,6 +96,7 @@ final class EnhancerLoader {
         }
         // Another prior than the one the SEMs were trained with gives wrong results: refused by name.
         cfg.requireSemPrior(prior.id(), prior.featureChannels());
+        ImagePriors.requireTrainedWith(meta, prior);
       }
       Device d = null;
       if (dev.equals("cuda")) {

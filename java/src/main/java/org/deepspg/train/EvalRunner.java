@@ -173,6 +173,7 @@ public final class EvalRunner {
     if (net.config().semEnabled()) {
       prior = ImagePriors.forModel(net.config(), hrnetWeights, hrnetTopology, norm, ld.source(),
           "CLI: eval --prior-weights FILE");
+      ImagePriors.requireTrainedWith(ld.meta(), prior);
     }
     Device dev = new Device(device);
     if (!device.equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed

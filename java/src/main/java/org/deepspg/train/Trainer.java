@@ -40,6 +40,7 @@ import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.io.LoadOptions;
 import org.deepspg.model.io.ModuleLoader;
+import org.deepspg.model.prior.ImagePriors;
 import org.deepspg.ops.Backends;
 
 /**
@@ -553,12 +554,14 @@ public final class Trainer implements AutoCloseable {
 
   /**
    * Metadata of exported weights: the network configuration ({@link org.deepspg.model.DeepSPGConfig#toProperties})
-   * plus {@code hrnet.input_norm}, {@code variant}, {@code format} and {@code state.step}.
+   * plus {@code hrnet.input_norm}, {@code variant}, {@code format}, {@code state.step} and which prior file the SEMs
+   * were trained with ({@link ImagePriors#record}).
    */
   private Properties weightsMeta() {
     Properties p = model.config().toProperties();
     p.setProperty("format", WEIGHTS_FORMAT);
     p.putAll(cfg.weightsMetadata());
+    ImagePriors.record(priors.image(), p);
     p.setProperty("state.step", Long.toString(step));
     return p;
   }

@@ -21,6 +21,7 @@ import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.espnet.ESPNetv2;
 import org.deepspg.model.prior.EspnetPrior;
+import org.deepspg.model.prior.ImagePriors;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.ops.Backends;
 import org.deepspg.testing.Fixtures;
@@ -95,6 +96,15 @@ class EspnetPriorModelTest {
       Image out = e.enhance(img);
       assertEquals(img.width(), out.width());
       for (float v : out.rgb()) assertTrue(v >= 0 && v <= 1);
+    }
+    // The weights record which ESPNetv2 file the SEMs learned from: the same widths from another training set (here
+    // 21 classes, as PASCAL VOC's s = 2.0 file is to Cityscapes') are refused, naming the file to give.
+    assertEquals("20", ModelFiles.loadFile(weights, null).meta().getProperty(ImagePriors.KEY_PRIOR_CLASSES));
+    try (EspnetPrior voc = new EspnetPrior(new ESPNetv2(new ESPNetv2.Config(0.5, 21)))) {
+      IllegalArgumentException other = assertThrows(IllegalArgumentException.class,
+          () -> Enhancer.builder().checkpoint(weights).prior(voc).build());
+      assertTrue(other.getMessage().contains("weights of 20 classes (Cityscapes), but the given weights have 21 "
+          + "(PASCAL VOC): give espnetv2_s_0.5_city_1024x512.pth"), other.getMessage());
     }
     IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
         () -> Enhancer.builder().checkpoint(weights).hrnet(TrainTestSupport.tinyHrnet(work.resolve("hr"))).build());

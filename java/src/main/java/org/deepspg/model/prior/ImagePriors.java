@@ -5,7 +5,9 @@ package org.deepspg.model.prior;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Properties;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.espnet.ESPNetv2;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.model.hrnet.InputNorm;
@@ -16,7 +18,57 @@ import org.deepspg.model.hrnet.InputNorm;
  * same files and says the same thing about a missing one.
  */
 public final class ImagePriors {
+  /**
+   * Metadata key of exported weights: the number of outputs of the ESPNetv2 file the SEMs were trained with (20
+   * Cityscapes, 21 PASCAL VOC). The feature widths tell s = 0.5 from s = 2.0 but not the two s = 2.0 files apart,
+   * whose features differ.
+   */
+  public static final String KEY_PRIOR_CLASSES = "prior.classes";
+
   private ImagePriors() {}
+
+  /**
+   * Records in a model's metadata which prior file its SEMs are trained with, beyond what its configuration says
+   * ({@link #KEY_PRIOR_CLASSES} for ESPNetv2).
+   *
+   * @param prior the training's image prior (null: nothing to record)
+   * @param meta the metadata to add to
+   */
+  public static void record(ImagePrior prior, Properties meta) {
+    if (prior instanceof EspnetPrior e) {
+      meta.setProperty(KEY_PRIOR_CLASSES, Integer.toString(e.network().config().classes()));
+    }
+  }
+
+  /**
+   * Refuses prior weights of the right network and widths but of another training set than the model's SEMs were
+   * trained with (checked when the model's metadata has {@link #KEY_PRIOR_CLASSES}).
+   *
+   * @param meta the model file's metadata
+   * @param prior the prior the user gave
+   * @throws IllegalArgumentException naming both files' classes and the file to give instead
+   */
+  public static void requireTrainedWith(Properties meta, ImagePrior prior) {
+    String want = meta == null ? null : meta.getProperty(KEY_PRIOR_CLASSES);
+    if (want == null || !(prior instanceof EspnetPrior e)) return;
+    ESPNetv2.Config c = e.network().config();
+    if (Integer.parseInt(want.trim()) == c.classes()) return;
+    ESPNetv2.Config trained = new ESPNetv2.Config(c.scale(), Integer.parseInt(want.trim()));
+    throw new IllegalArgumentException("this model's SEMs were trained with ESPNetv2 s=" + c.scale() + " weights of "
+        + want.trim() + " classes (" + datasetOf(trained) + "), but the given weights have " + c.classes() + " ("
+        + datasetOf(c) + "): give " + officialFile(trained));
+  }
+
+  private static String datasetOf(ESPNetv2.Config c) {
+    return c.classes() == 20 ? "Cityscapes" : c.classes() == 21 ? "PASCAL VOC" : "custom";
+  }
+
+  private static String officialFile(ESPNetv2.Config c) {
+    String size = c.classes() == 21 ? "384x384" : "1024x512";
+    String set = c.classes() == 21 ? "pascal" : c.classes() == 20 ? "city" : null;
+    return set == null ? "the weights it was trained with"
+        : "espnetv2_s_" + c.scale() + "_" + set + "_" + size + ".pth";
+  }
 
   /**
    * Loads and freezes the image prior named {@code id}.
