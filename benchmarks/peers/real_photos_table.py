@@ -37,7 +37,7 @@ def main():
           "luma (input) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for arg in sys.argv[1:]:
-        label, f = arg.split("=", 1)
+        label, f = arg.rsplit("=", 1)
         for r in rows(label, f):
             print(r)
 
