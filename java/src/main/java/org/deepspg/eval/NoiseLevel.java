@@ -57,7 +57,7 @@ public final class NoiseLevel {
     float[] sorted = grad.clone();
     Arrays.sort(sorted);
     // Keep the (100 - EDGE_PERCENT) % weakest gradients; ties at the threshold are kept (a flat image keeps all).
-    float threshold = sorted[Math.max(0, (int) Math.ceil(m * (100 - EDGE_PERCENT) / 100.0) - 1)];
+    float threshold = sorted[Math.max(0, (int) Math.ceil(m * ((100 - EDGE_PERCENT) / 100.0)) - 1)];
     double sum = 0;
     long count = 0;
     for (int i = 0; i < m; i++) {
