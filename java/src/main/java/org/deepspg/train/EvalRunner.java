@@ -59,17 +59,12 @@ public final class EvalRunner {
    */
   public static EvalReport run(PairedDataset ds, Method method, int limit) throws IOException {
     EvalReport rep = new EvalReport(method.name(), Metrics.DEFAULT_GRAY_WEIGHTS);
-    int n = limit > 0 ? Math.min(limit, ds.size()) : ds.size();
-    for (int i = 0; i < n; i++) {
-      PairedDataset.Loaded l = ds.load(i);
-      long t0 = System.nanoTime();
-      float[] pred = method.enhance(l.low(), l.high());
-      double secs = (System.nanoTime() - t0) / 1e9;
+    forEach(ds, method, limit, (l, pred, secs) -> {
       Metrics.Scores s = Metrics.evaluate(pred, l.high().rgb(), l.high().height(), l.high().width(),
           Metrics.Layout.CHW, Metrics.DEFAULT_GRAY_WEIGHTS);
       rep.add(EvalReport.ImageResult.of(l.pair().name(), s, secs).withColor(
           ColorFidelity.newlyClipped(l.low().rgb(), pred), ColorFidelity.hueError(pred, l.high().rgb()).degrees()));
-    }
+    });
     return rep;
   }
 
@@ -86,16 +81,25 @@ public final class EvalRunner {
    */
   public static NoReferenceReport runNoReference(PairedDataset ds, Method method, int limit) throws IOException {
     NoReferenceReport rep = new NoReferenceReport(method.name());
+    forEach(ds, method, limit, (l, pred, secs) -> rep.add(NoReferenceReport.Result.measure(l.pair().name(),
+        l.low().rgb(), pred, l.low().height(), l.low().width(), method instanceof Precomputed ? 0 : secs)));
+    return rep;
+  }
+
+  /** What an evaluation does with one pair, the method's output and the seconds it took. */
+  private interface PerImage {
+    void accept(PairedDataset.Loaded pair, float[] output, double seconds);
+  }
+
+  /** Runs the method on (the first {@code limit} pairs of) a dataset, timing the enhancement alone. */
+  private static void forEach(PairedDataset ds, Method method, int limit, PerImage f) throws IOException {
     int n = limit > 0 ? Math.min(limit, ds.size()) : ds.size();
     for (int i = 0; i < n; i++) {
       PairedDataset.Loaded l = ds.load(i);
       long t0 = System.nanoTime();
       float[] pred = method.enhance(l.low(), l.high());
-      double secs = method instanceof Precomputed ? 0 : (System.nanoTime() - t0) / 1e9;
-      rep.add(NoReferenceReport.Result.measure(l.pair().name(), l.low().rgb(), pred, l.low().height(),
-          l.low().width(), secs));
+      f.accept(l, pred, (System.nanoTime() - t0) / 1e9);
     }
-    return rep;
   }
 
   /**

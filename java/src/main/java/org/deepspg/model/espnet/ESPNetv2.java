@@ -79,6 +79,11 @@ public final class ESPNetv2 extends JavaModule {
       return List.of(n);
     }
 
+    /** @return the dataset the classes are those of: "Cityscapes" for 20, "PASCAL VOC" for 21, else "custom" */
+    public String dataset() {
+      return classes == 20 ? "Cityscapes" : classes == 21 ? "PASCAL VOC" : "custom";
+    }
+
     /** @return the input size (W×H) the weights were fine-tuned at: 1024x512 for 20 classes, 384x384 for 21 */
     public int[] trainingInputSize() {
       return classes == 21 ? new int[] {384, 384} : new int[] {1024, 512};

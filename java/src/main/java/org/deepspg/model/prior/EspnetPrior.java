@@ -77,9 +77,8 @@ public final class EspnetPrior implements ImagePrior {
   @Override
   public String describe() {
     ESPNetv2.Config c = net.config();
-    return "ESPNetv2 s=" + c.scale() + " (" + c.classes() + " classes: "
-        + (c.classes() == 20 ? "Cityscapes" : c.classes() == 21 ? "PASCAL VOC" : "custom") + "), "
-        + parameterCount() + " parameters";
+    return "ESPNetv2 s=" + c.scale() + " (" + c.classes() + " classes: " + c.dataset() + "), " + parameterCount()
+        + " parameters";
   }
 
   @Override

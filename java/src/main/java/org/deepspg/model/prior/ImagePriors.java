@@ -52,22 +52,19 @@ public final class ImagePriors {
     String want = meta == null ? null : meta.getProperty(KEY_PRIOR_CLASSES);
     if (want == null || !(prior instanceof EspnetPrior e)) return;
     ESPNetv2.Config c = e.network().config();
-    if (Integer.parseInt(want.trim()) == c.classes()) return;
     ESPNetv2.Config trained = new ESPNetv2.Config(c.scale(), Integer.parseInt(want.trim()));
+    if (trained.classes() == c.classes()) return;
     throw new IllegalArgumentException("this model's SEMs were trained with ESPNetv2 s=" + c.scale() + " weights of "
-        + want.trim() + " classes (" + datasetOf(trained) + "), but the given weights have " + c.classes() + " ("
-        + datasetOf(c) + "): give " + officialFile(trained));
+        + trained.classes() + " classes (" + trained.dataset() + "), but the given weights have " + c.classes() + " ("
+        + c.dataset() + "): give " + officialFile(trained));
   }
 
-  private static String datasetOf(ESPNetv2.Config c) {
-    return c.classes() == 20 ? "Cityscapes" : c.classes() == 21 ? "PASCAL VOC" : "custom";
-  }
-
+  /** The upstream file name of a configuration's weights, e.g. {@code espnetv2_s_2.0_pascal_384x384.pth}. */
   private static String officialFile(ESPNetv2.Config c) {
-    String size = c.classes() == 21 ? "384x384" : "1024x512";
     String set = c.classes() == 21 ? "pascal" : c.classes() == 20 ? "city" : null;
+    int[] in = c.trainingInputSize();
     return set == null ? "the weights it was trained with"
-        : "espnetv2_s_" + c.scale() + "_" + set + "_" + size + ".pth";
+        : "espnetv2_s_" + c.scale() + "_" + set + "_" + in[0] + "x" + in[1] + ".pth";
   }
 
   /**
