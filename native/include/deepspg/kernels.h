@@ -302,6 +302,35 @@ int32_t deepspg_conv_same_backward_cpu_f64(const double* dy, const double* x, co
                                            int64_t in_channels, int64_t out_channels, int64_t groups, int64_t k,
                                            int64_t h, int64_t w, double* dx, double* dweight, double* dbias);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * 8. Dense k x k convolution, stride 1 or 2, zero padding k/2, forward only, float32, CPU only, fused epilogue
+ *
+ * The frozen priors' inference path (HRNet-W48 with BatchNorm folded into weight and bias by the caller). With
+ * p = k/2, s the stride, Ho = (h + 2p - k)/s + 1, Wo likewise:
+ *   y[b,o][r][x] = act(bias[o] + residual[b,o][r][x] + sum_{i<in, u,v<k} w[o,i,u,v] x[b,i][s r + u - p][s x + v - p])
+ * (x zero outside the image; act = ReLU when relu != 0, else identity). x [B, in, h, w], weight [out, in, k, k]
+ * (PyTorch's layout), bias [out] or NULL, residual [B, out, Ho, Wo] or NULL, y [B, out, Ho, Wo].
+ * Unlike the rest of this library it accumulates in float (like a BLAS sgemm), in a fixed order per ISA: results
+ * do not depend on the thread count, but do differ between ISAs by float rounding.
+ * The micro-kernel's instruction set is chosen at first use from CPUID (AVX-512F, else AVX2+FMA, else portable
+ * C++); deepspg_conv2d_select_isa forces one (DEEPSPG_CONV2D_ISA_AUTO restores the choice) so that a caller can
+ * check each path against a reference on the machine it runs on. Not thread-safe against concurrent
+ * deepspg_conv2d_select_isa calls (a call in flight uses the ISA it started with).
+ * ------------------------------------------------------------------------------------------------------------- */
+
+#define DEEPSPG_CONV2D_ISA_AUTO (-1)
+#define DEEPSPG_CONV2D_ISA_GENERIC 0
+#define DEEPSPG_CONV2D_ISA_AVX2 2
+#define DEEPSPG_CONV2D_ISA_AVX512 3
+
+/** Forces the ISA of deepspg_conv2d_forward_cpu_f32; DEEPSPG_ERR_NOT_COMPILED when this CPU lacks it. */
+int32_t deepspg_conv2d_select_isa(int32_t isa);
+/** The ISA deepspg_conv2d_forward_cpu_f32 uses now (one of DEEPSPG_CONV2D_ISA_*, never AUTO). */
+int32_t deepspg_conv2d_isa(void);
+int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, const float* bias, const float* residual,
+                                       int64_t batch, int64_t in_channels, int64_t out_channels, int64_t k,
+                                       int64_t stride, int64_t h, int64_t w, int32_t relu, float* y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -239,8 +239,8 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     checkImage(normalizedInput, "normalizedInput");
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope inner = new PointerScope()) {
-      Tensor x = bn1.forward(conv1.forward(normalizedInput)).relu();
-      x = bn2.forward(conv2.forward(x)).relu();
+      Tensor x = Layers.convBn(conv1, bn1, 2, normalizedInput, null, true);
+      x = Layers.convBn(conv2, bn2, 2, x, null, true);
       x = layer1.forward(x);
       Tensor[] ys = {x};
       for (int t = 0; t < 3; t++) {
@@ -268,7 +268,7 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
       for (int i = 1; i < ys.length; i++) {
         parts.push_back(upsample_bilinear2d(ys[i], new long[] {h, w}, config.alignCorners()));
       }
-      Tensor head = lastBn1.forward(lastConv0.forward(cat(parts, 1))).relu();
+      Tensor head = Layers.convBn(lastConv0, lastBn1, 1, cat(parts, 1), null, true);
       Tensor logits = lastConv3.forward(head);
       escape(outer, logits);
       List<Tensor> feats = new ArrayList<>(ys.length);

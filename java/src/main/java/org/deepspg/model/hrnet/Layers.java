@@ -9,7 +9,9 @@ import org.bytedeco.pytorch.BatchNormOptions;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.ops.DenseConv;
 
 /** Small building blocks of the HRNet module tree (package-private). */
 final class Layers {
@@ -32,6 +34,35 @@ final class Layers {
     return new BatchNorm2dImpl(o);
   }
 
+  /**
+   * {@code act(bn(conv(x)) + residual)}: in inference (no gradient needed, BN in eval mode, float32 CPU) on the native
+   * direct convolution with the BatchNorm folded into weight and bias ({@code w·γ/√(σ²+ε)}, {@code β − μ·γ/√(σ²+ε)})
+   * and residual and ReLU fused ({@link DenseConv}); otherwise libtorch's modules, so that training and gradients
+   * through the prior (the KL loss) see the exact PyTorch graph.
+   *
+   * @param conv the convolution (padding k/2, as {@link #conv} builds it)
+   * @param bn its BatchNorm
+   * @param stride the convolution's stride
+   * @param x the input
+   * @param residual added before the activation, or null
+   * @param relu whether to apply ReLU last
+   * @return the result
+   */
+  static Tensor convBn(Conv2dImpl conv, BatchNorm2dImpl bn, int stride, Tensor x, Tensor residual, boolean relu) {
+    Tensor cb = conv.bias();
+    boolean hasBias = cb != null && cb.defined();
+    if (!bn.is_training() && DenseConv.usable(x, conv.weight(), hasBias ? cb : null, bn.weight(), bn.bias())) {
+      Tensor scale = bn.weight().div(bn.running_var().add(new Scalar(bn.options().eps().get())).sqrt());
+      Tensor w = conv.weight().mul(scale.view(-1, 1, 1, 1));
+      Tensor b = bn.bias().sub(bn.running_mean().mul(scale));
+      if (hasBias) b = b.add(cb.mul(scale));
+      return DenseConv.forward(x, w, b, residual, stride, relu);
+    }
+    Tensor y = bn.forward(conv.forward(x));
+    if (residual != null) y = y.add(residual);
+    return relu ? y.relu() : y;
+  }
+
   /** A residual block (BASIC or BOTTLENECK). */
   abstract static class Block extends org.deepspg.nn.JavaModule {
     abstract Tensor forward(Tensor x);
@@ -45,16 +76,17 @@ final class Layers {
     private final Conv2dImpl conv;
     private final BatchNorm2dImpl bn;
     private final boolean relu;
+    private final int stride;
 
     ConvBn(int in, int out, int k, int stride, boolean relu, HRNetConfig cfg) {
       this.conv = register_module("0", conv(in, out, k, stride, false));
       this.bn = register_module("1", bn(out, cfg));
       this.relu = relu;
+      this.stride = stride;
     }
 
     Tensor forward(Tensor x) {
-      Tensor y = bn.forward(conv.forward(x));
-      return relu ? y.relu() : y;
+      return convBn(conv, bn, stride, x, null, relu);
     }
   }
 
@@ -126,8 +158,10 @@ final class Layers {
     private final Conv2dImpl conv2;
     private final BatchNorm2dImpl bn2;
     private final ConvBn downsample;
+    private final int stride;
 
     BasicBlock(int in, int planes, int stride, boolean downsample, HRNetConfig cfg) {
+      this.stride = stride;
       conv1 = register_module("conv1", conv(in, planes, 3, stride, false));
       bn1 = register_module("bn1", bn(planes, cfg));
       conv2 = register_module("conv2", conv(planes, planes, 3, 1, false));
@@ -138,10 +172,9 @@ final class Layers {
 
     @Override
     Tensor forward(Tensor x) {
-      Tensor out = bn1.forward(conv1.forward(x)).relu();
-      out = bn2.forward(conv2.forward(out));
+      Tensor out = convBn(conv1, bn1, stride, x, null, true);
       Tensor residual = downsample == null ? x : downsample.forward(x);
-      return out.add(residual).relu();
+      return convBn(conv2, bn2, 1, out, residual, true);
     }
   }
 
@@ -157,8 +190,10 @@ final class Layers {
     private final Conv2dImpl conv3;
     private final BatchNorm2dImpl bn3;
     private final ConvBn downsample;
+    private final int stride;
 
     Bottleneck(int in, int planes, int stride, boolean downsample, HRNetConfig cfg) {
+      this.stride = stride;
       int out = planes * HRNetConfig.BlockType.BOTTLENECK.expansion();
       conv1 = register_module("conv1", conv(in, planes, 1, 1, false));
       bn1 = register_module("bn1", bn(planes, cfg));
@@ -172,11 +207,10 @@ final class Layers {
 
     @Override
     Tensor forward(Tensor x) {
-      Tensor out = bn1.forward(conv1.forward(x)).relu();
-      out = bn2.forward(conv2.forward(out)).relu();
-      out = bn3.forward(conv3.forward(out));
+      Tensor out = convBn(conv1, bn1, 1, x, null, true);
+      out = convBn(conv2, bn2, stride, out, null, true);
       Tensor residual = downsample == null ? x : downsample.forward(x);
-      return out.add(residual).relu();
+      return convBn(conv3, bn3, 1, out, residual, true);
     }
   }
 }

@@ -1,0 +1,84 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.model.hrnet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.ops.DenseConv;
+import org.deepspg.testing.Tensors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * HRNet's inference path (BatchNorm folded into the native direct convolution, residual and ReLU fused: {@link
+ * Layers#convBn}) against the same network through libtorch's modules, which it takes when the input needs a
+ * gradient. A small HRNet (every block type, stride-2 stem, transitions and fuse layers, 4 branches) with random
+ * weights and non-trivial BatchNorm statistics; no fixtures needed.
+ */
+class HRNetDirectConvTest {
+  /** float32 through ~30 convolutions in another summation order: relative to the largest value. */
+  private static final double TOL = 1e-4;
+
+  private static HRNetConfig small() {
+    return new HRNetConfig(
+        new HRNetConfig.Stage(1, HRNetConfig.BlockType.BOTTLENECK, new int[] {2}, new int[] {8}),
+        new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1}, new int[] {8, 16}),
+        new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1, 1}, new int[] {8, 16, 32}),
+        new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1, 1, 1}, new int[] {8, 16, 32, 64}),
+        7, 1, true, 1e-5, 0.1);
+  }
+
+  @Test
+  void foldedDirectPathEqualsModulePath() {
+    assertTrue(DenseConv.status().enabled(), DenseConv.status().describe());
+    try (PointerScope scope = new PointerScope()) {
+      torch.manual_seed(3);
+      HRNet net = new HRNet(small());
+      try (NoGradGuard ng = new NoGradGuard()) {
+        // BatchNorm statistics and affine parameters away from the identity, so that folding is exercised
+        StringTensorDict buffers = net.named_buffers();
+        for (long i = 0; i < buffers.size(); i++) {
+          String name = buffers.get(i).key().getString();
+          Tensor b = buffers.get(i).value();
+          if (name.endsWith("running_mean")) b.copy_(Tensors.randn(b.size(0)).mul(new Scalar(0.2)));
+          if (name.endsWith("running_var")) b.copy_(Tensors.randn(b.size(0)).abs().add(new Scalar(0.5)));
+        }
+        StringTensorDict params = net.named_parameters();
+        for (long i = 0; i < params.size(); i++) {
+          String name = params.get(i).key().getString();
+          Tensor p = params.get(i).value();
+          if (p.dim() == 1 && name.contains("bn") || name.matches(".*\\.1\\.(weight|bias)")) {
+            p.copy_(Tensors.randn(p.size(0)).mul(new Scalar(0.3)).add(new Scalar(name.endsWith("weight") ? 1 : 0)));
+          }
+        }
+      }
+      net.freeze();
+      Tensor x = Tensors.randn(1, 3, 64, 96);
+      HRNet.Output fast;
+      long before = DenseConv.calls();
+      try (NoGradGuard ng = new NoGradGuard()) {
+        fast = net.forward(x);
+      }
+      long direct = DenseConv.calls() - before;
+      assertTrue(direct >= 30, "convolutions on the direct path: " + direct);
+      before = DenseConv.calls();
+      HRNet.Output slow = net.forward(x.clone().requires_grad_(true)); // needs a gradient: libtorch modules
+      assertEquals(before, DenseConv.calls(), "the gradient path must not use the direct convolution");
+      assertTrue(slow.logits().requires_grad(), "the reference went through autograd");
+      for (int i = 0; i < 4; i++) {
+        Tensor ref = slow.features().get(i).detach();
+        double scale = Math.max(1.0, Tensors.maxAbs(ref));
+        Tensors.assertClose("feature " + i, fast.features().get(i), ref, 0, TOL * scale);
+      }
+      Tensor ref = slow.logits().detach();
+      Tensors.assertClose("logits", fast.logits(), ref, 0, TOL * Math.max(1.0, Tensors.maxAbs(ref)));
+    }
+  }
+}

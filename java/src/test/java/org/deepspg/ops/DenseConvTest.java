@@ -1,0 +1,148 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.ops;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.kernels.global.kernels;
+import org.deepspg.testing.Tensors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@link DenseConv} against libtorch's {@code conv2d} (float64 reference of float32 inputs) on HRNet-W48's shape
+ * classes, on every micro-kernel ISA this CPU has; the self-check's verdict; when the op may be used.
+ */
+class DenseConvTest {
+  /** float32 sums of ≤ 3,456 products (384 channels × 9 taps): ~1e-6 relative to the output's magnitude. */
+  static final double TOL = 2e-5;
+
+  @BeforeAll
+  static void load() {
+    NativeLibrary.ensureLoaded();
+  }
+
+  @AfterAll
+  static void restore() {
+    restoreIsa();
+  }
+
+  private static void restoreIsa() {
+    // back to the ISA the self-check accepted, for the tests that run after this class in the same JVM
+    String isa = DenseConv.status().isa();
+    int id = switch (isa) {
+      case "avx512" -> kernels.DEEPSPG_CONV2D_ISA_AVX512;
+      case "avx2" -> kernels.DEEPSPG_CONV2D_ISA_AVX2;
+      default -> kernels.DEEPSPG_CONV2D_ISA_GENERIC;
+    };
+    kernels.deepspg_conv2d_select_isa(id);
+  }
+
+  private static List<Integer> isasOfThisCpu() {
+    List<Integer> out = new ArrayList<>();
+    for (int isa : new int[] {kernels.DEEPSPG_CONV2D_ISA_GENERIC, kernels.DEEPSPG_CONV2D_ISA_AVX2,
+        kernels.DEEPSPG_CONV2D_ISA_AVX512}) {
+      if (kernels.deepspg_conv2d_select_isa(isa) == kernels.DEEPSPG_OK) out.add(isa);
+    }
+    restoreIsa();
+    return out;
+  }
+
+  @Test
+  void selfCheckAcceptsTheBestIsaOfThisCpu() {
+    DenseConv.Status s = DenseConv.status();
+    assertTrue(s.enabled(), s.describe());
+    assertTrue(s.maxRelError() <= DenseConv.TOLERANCE, s.describe());
+    List<Integer> isas = isasOfThisCpu();
+    String best = switch (isas.get(isas.size() - 1)) {
+      case kernels.DEEPSPG_CONV2D_ISA_AVX512 -> "avx512";
+      case kernels.DEEPSPG_CONV2D_ISA_AVX2 -> "avx2";
+      default -> "generic";
+    };
+    assertEquals(best, s.isa(), s.describe());
+    assertTrue(s.describe().startsWith("direct conv: " + best), s.describe());
+  }
+
+  @ParameterizedTest(name = "in={0} out={1} k={2} s={3} {4}x{5} bias={6} res={7} relu={8}")
+  @CsvSource({
+    "3, 64, 3, 2, 40, 56, true, false, true", // HRNet stem conv1
+    "64, 64, 3, 2, 20, 28, true, false, true", // stem conv2
+    "48, 48, 3, 1, 26, 38, true, true, true", // branch 1 BasicBlock conv2 + residual
+    "384, 384, 3, 1, 3, 5, true, true, true", // branch 4, a grid shorter than one tile
+    "256, 64, 1, 1, 13, 19, true, false, true", // Bottleneck 1x1
+    "96, 48, 1, 1, 7, 9, true, false, false", // fuse 1x1
+    "48, 96, 3, 2, 14, 19, true, false, false", // transition / fuse 3x3 stride 2, odd width
+    "720, 7, 1, 1, 6, 11, true, false, false", // head, 7 classes
+    "5, 13, 5, 1, 9, 12, false, true, false" // k = 5, no bias
+  })
+  void matchesConv2dOnEveryIsa(int in, int out, int k, int s, int h, int w, boolean bias, boolean res, boolean relu) {
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      torch.manual_seed(7);
+      Tensor x = Tensors.randn(2, in, h, w);
+      Tensor wt = Tensors.randn(out, in, k, k).mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(in * k * k)));
+      Tensor b = bias ? Tensors.randn(out) : null;
+      long ho = (h + 2 * (k / 2) - k) / s + 1, wo = (w + 2 * (k / 2) - k) / s + 1;
+      Tensor r = res ? Tensors.randn(2, out, ho, wo) : null;
+      Tensor ref = torch.conv2d(x.to(torch.ScalarType.Double), wt.to(torch.ScalarType.Double),
+          b == null ? new TensorOptional() : new TensorOptional(b.to(torch.ScalarType.Double)), new long[] {s, s},
+          new long[] {k / 2, k / 2}, new long[] {1, 1}, 1);
+      if (r != null) ref = ref.add(r.to(torch.ScalarType.Double));
+      if (relu) ref = ref.relu();
+      for (int isa : isasOfThisCpu()) {
+        assertEquals(kernels.DEEPSPG_OK, kernels.deepspg_conv2d_select_isa(isa));
+        Tensor y = DenseConv.forward(x, wt, b, r, s, relu);
+        Tensors.assertClose("isa " + isa, y.to(torch.ScalarType.Double), ref, TOL, TOL);
+      }
+      restoreIsa();
+    }
+  }
+
+  @Test
+  void usableOnlyWhenNoGradientIsNeeded() {
+    try (PointerScope scope = new PointerScope()) {
+      Tensor x = Tensors.randn(1, 4, 8, 8);
+      Tensor w = Tensors.randn(4, 4, 3, 3);
+      assertTrue(DenseConv.usable(x, w, null));
+      Tensor wg = w.clone().requires_grad_(true);
+      assertFalse(DenseConv.usable(x, wg, null), "a parameter that needs a gradient");
+      Tensor xg = x.clone().requires_grad_(true);
+      assertFalse(DenseConv.usable(xg, w, null), "an input that needs a gradient");
+      try (NoGradGuard ng = new NoGradGuard()) {
+        assertTrue(DenseConv.usable(xg, wg, null), "grad mode off");
+      }
+      assertFalse(DenseConv.usable(x.to(torch.ScalarType.Double), w, null), "float64");
+    }
+  }
+
+  @Test
+  void refusesBadShapes() {
+    try (PointerScope scope = new PointerScope()) {
+      Tensor x = Tensors.randn(1, 4, 8, 8);
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.forward(x, Tensors.randn(4, 3, 3, 3), null, null, 1, false), "in channels");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.forward(x, Tensors.randn(4, 4, 2, 2), null, null, 1, false), "even k");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.forward(x, Tensors.randn(4, 4, 3, 3), null, null, 3, false), "stride 3");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.forward(x, Tensors.randn(4, 4, 3, 3), Tensors.randn(5), null, 1, false), "bias");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.forward(x, Tensors.randn(4, 4, 3, 3), null, Tensors.randn(1, 4, 4, 4), 1, false),
+          "residual");
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+//
+// Dense direct convolution (forward, float32, fused bias/residual/ReLU) against a naive double reference, on every
+// ISA this CPU has (the others print a skip line). Geometries: HRNet's 3x3 stride 1 and 2 and 1x1, output channels
+// not a multiple of any micro-kernel's block, grids shorter than one tile and longer than several chunks, H or W = 1,
+// odd sizes at stride 2, k = 5, batch 2.
+#include <cmath>
+
+#include "test_common.h"
+
+namespace {
+
+void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t H, int64_t W, bool bias,
+              bool residual, bool relu, unsigned seed) {
+  const int64_t p = k / 2, Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+  auto x = dt::randn<float>(B * in * H * W, seed), wt = dt::randn<float>(out * in * k * k, seed + 1, 0.2),
+       bs = dt::randn<float>(out, seed + 2), res = dt::randn<float>(B * out * Ho * Wo, seed + 3);
+  std::vector<double> want(B * out * Ho * Wo);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t r = 0; r < Ho; ++r)
+        for (int64_t c = 0; c < Wo; ++c) {
+          const int64_t yi = ((b * out + o) * Ho + r) * Wo + c;
+          double acc = (bias ? bs[o] : 0.0) + (residual ? res[yi] : 0.0);
+          for (int64_t i = 0; i < in; ++i)
+            for (int64_t u = 0; u < k; ++u)
+              for (int64_t v = 0; v < k; ++v) {
+                const int64_t sr = s * r + u - p, sc = s * c + v - p;
+                if (sr < 0 || sr >= H || sc < 0 || sc >= W) continue;
+                acc += double(wt[((o * in + i) * k + u) * k + v]) * x[((b * in + i) * H + sr) * W + sc];
+              }
+          want[yi] = relu ? std::fmax(acc, 0.0) : acc;
+        }
+  for (int32_t isa : {DEEPSPG_CONV2D_ISA_GENERIC, DEEPSPG_CONV2D_ISA_AVX2, DEEPSPG_CONV2D_ISA_AVX512}) {
+    char what[200];
+    std::snprintf(what, sizeof what, "isa=%d B=%lld in=%lld out=%lld k=%lld s=%lld H=%lld W=%lld bias=%d res=%d relu=%d",
+                  isa, (long long)B, (long long)in, (long long)out, (long long)k, (long long)s, (long long)H,
+                  (long long)W, bias, residual, relu);
+    if (deepspg_conv2d_select_isa(isa) != DEEPSPG_OK) {
+      std::printf("skip %s: %s\n", what, deepspg_last_error());
+      continue;
+    }
+    dt::expect(deepspg_conv2d_isa() == isa, "selected ISA in use");
+    std::vector<float> y(want.size(), NAN);
+    dt::expect_ok(deepspg_conv2d_forward_cpu_f32(x.data(), wt.data(), bias ? bs.data() : nullptr,
+                                                 residual ? res.data() : nullptr, B, in, out, k, s, H, W, relu ? 1 : 0,
+                                                 y.data()),
+                  what);
+    // float sums of in*k*k products of ~N(0, 0.2^2) terms: ~1e-6 relative to their magnitude
+    dt::validate(what, y, want, 2e-5 * std::sqrt(double(in * k * k)), 1e-5);
+  }
+  deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
+}
+
+}  // namespace
+
+int main() {
+  run_case(1, 3, 5, 3, 1, 7, 9, true, false, false, 1);
+  run_case(2, 16, 13, 3, 1, 19, 13, true, true, true, 2);     // HRNet's narrowest rows; 13 = 2*6 + 1 = 3*4 + 1
+  run_case(1, 48, 48, 3, 1, 26, 38, false, true, true, 3);    // several chunks of 384
+  run_case(1, 8, 7, 3, 2, 17, 23, true, false, true, 4);      // stride 2, odd sizes
+  run_case(2, 6, 10, 3, 2, 16, 12, false, false, false, 5);   // stride 2, even sizes
+  run_case(1, 24, 9, 1, 1, 11, 31, true, false, true, 6);     // 1x1
+  run_case(1, 5, 4, 1, 2, 9, 9, true, false, false, 7);       // 1x1 stride 2 (HRNet's downsample)
+  run_case(1, 4, 3, 5, 1, 6, 8, true, true, false, 8);        // k = 5
+  run_case(1, 2, 3, 3, 1, 1, 1, true, false, false, 9);       // 1x1 image
+  run_case(1, 3, 2, 3, 2, 1, 17, false, false, true, 10);     // H = 1, stride 2
+  run_case(1, 70, 6, 3, 1, 3, 200, true, true, true, 11);     // many channels, one chunk per row pair
+  // bad geometry is refused with a message
+  std::vector<float> z(16);
+  dt::expect(deepspg_conv2d_forward_cpu_f32(z.data(), z.data(), nullptr, nullptr, 1, 1, 1, 2, 1, 2, 2, 0, z.data()) ==
+                 DEEPSPG_ERR_INVALID_ARGUMENT,
+             "even k refused");
+  dt::expect(deepspg_conv2d_forward_cpu_f32(z.data(), z.data(), nullptr, nullptr, 1, 1, 1, 3, 3, 2, 2, 0, z.data()) ==
+                 DEEPSPG_ERR_INVALID_ARGUMENT,
+             "stride 3 refused");
+  dt::expect(deepspg_conv2d_select_isa(42) == DEEPSPG_ERR_INVALID_ARGUMENT, "unknown ISA refused");
+  return dt::finish("conv2d_direct");
+}
