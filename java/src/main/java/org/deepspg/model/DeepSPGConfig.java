@@ -34,7 +34,8 @@ import org.deepspg.ops.PriorMode;
  *   sem.channels = 48,96,192     channels of that prior's three feature maps (the SEMs' learned 1×1 projections
  *                                take them to the network's widths); ESPNetv2 s=2.0: 128,256,512
  *   sem.prior_input = input      what the prior sees: input (the dark image, as in the paper) | retinex (the
- *                                network's own light-up X_r, docs/priors.md)
+ *                                network's own light-up X_r, docs/priors.md); trained side by side the two were
+ *                                level (21.27 vs 21.22 dB, BENCHMARKS.md), so the default is the paper's
  * </pre>
  * Weights files written before {@code sem.prior} existed were all trained with HRNet-W48 and read as such.
  * Booleans and {@code retinex.prior} are parsed by {@link ConfigValues} (true/false, on/off, yes/no, 1/0; enum names
