@@ -91,7 +91,7 @@ public final class DenseConv {
    * Whether {@link #forward} can compute this convolution: float32 CPU input, no gradient needed, self-check passed.
    *
    * @param x the input
-   * @param params weight, bias (each may be null)
+   * @param params weight, bias and any other tensor the result depends on (each may be null)
    * @return true when the native kernel may be used
    */
   public static boolean usable(Tensor x, Tensor... params) {

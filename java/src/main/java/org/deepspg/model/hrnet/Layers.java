@@ -51,7 +51,8 @@ final class Layers {
   static Tensor convBn(Conv2dImpl conv, BatchNorm2dImpl bn, int stride, Tensor x, Tensor residual, boolean relu) {
     Tensor cb = conv.bias();
     boolean hasBias = cb != null && cb.defined();
-    if (!bn.is_training() && DenseConv.usable(x, conv.weight(), hasBias ? cb : null, bn.weight(), bn.bias())) {
+    if (!bn.is_training()
+        && DenseConv.usable(x, conv.weight(), hasBias ? cb : null, bn.weight(), bn.bias(), residual)) {
       Tensor scale = bn.weight().div(bn.running_var().add(new Scalar(bn.options().eps().get())).sqrt());
       Tensor w = conv.weight().mul(scale.view(-1, 1, 1, 1));
       Tensor b = bn.bias().sub(bn.running_mean().mul(scale));
