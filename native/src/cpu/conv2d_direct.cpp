@@ -142,15 +142,21 @@ int32_t best_isa() {
 
 std::atomic<int32_t> g_isa{-1};
 
+/** The entry of kIsas with this id, or nullptr. */
+const Isa* find_isa(int32_t id) {
+  for (const Isa& i : kIsas)
+    if (i.id == id) return &i;
+  return nullptr;
+}
+
 const Isa& current_isa() {
   int32_t id = g_isa.load(std::memory_order_relaxed);
   if (id < 0) {
     id = best_isa();
     g_isa.store(id, std::memory_order_relaxed);
   }
-  for (const Isa& i : kIsas)
-    if (i.id == id) return i;
-  return kIsas[0];
+  const Isa* isa = find_isa(id);
+  return isa ? *isa : kIsas[0];
 }
 
 int32_t check_geometry(const Geometry& g) {
@@ -197,7 +203,7 @@ extern "C" {
 
 int32_t deepspg_conv2d_select_isa(int32_t isa) {
   if (isa == DEEPSPG_CONV2D_ISA_AUTO) isa = best_isa();
-  if (isa != DEEPSPG_CONV2D_ISA_GENERIC && isa != DEEPSPG_CONV2D_ISA_AVX2 && isa != DEEPSPG_CONV2D_ISA_AVX512) {
+  if (find_isa(isa) == nullptr) {
     return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
                         "deepspg_conv2d_select_isa: unknown ISA " + std::to_string(isa));
   }

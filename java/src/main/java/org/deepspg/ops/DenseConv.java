@@ -160,13 +160,28 @@ public final class DenseConv {
     return CALLS.get();
   }
 
-  private static String isaName(int isa) {
-    return switch (isa) {
-      case kernels.DEEPSPG_CONV2D_ISA_AVX512 -> "avx512";
-      case kernels.DEEPSPG_CONV2D_ISA_AVX2 -> "avx2";
-      case kernels.DEEPSPG_CONV2D_ISA_GENERIC -> "generic";
-      default -> "isa " + isa;
-    };
+  /** The kernel's ISA ids, best first, and their names in {@link Status#isa()}. */
+  static final int[] ISAS = {kernels.DEEPSPG_CONV2D_ISA_AVX512, kernels.DEEPSPG_CONV2D_ISA_AVX2,
+      kernels.DEEPSPG_CONV2D_ISA_GENERIC};
+  private static final String[] ISA_NAMES = {"avx512", "avx2", "generic"};
+
+  static String isaName(int isa) {
+    for (int i = 0; i < ISAS.length; i++) {
+      if (ISAS[i] == isa) return ISA_NAMES[i];
+    }
+    return "isa " + isa;
+  }
+
+  /**
+   * @param name a {@link Status#isa()} name
+   * @return its kernel ISA id
+   * @throws IllegalArgumentException for "off" or an unknown name
+   */
+  static int isaId(String name) {
+    for (int i = 0; i < ISAS.length; i++) {
+      if (ISA_NAMES[i].equals(name)) return ISAS[i];
+    }
+    throw new IllegalArgumentException("no direct-convolution ISA named " + name);
   }
 
   private static Status selfCheck() {
@@ -175,8 +190,7 @@ public final class DenseConv {
     }
     NativeLibrary.ensureLoaded();
     StringBuilder refused = new StringBuilder();
-    for (int isa : new int[] {kernels.DEEPSPG_CONV2D_ISA_AVX512, kernels.DEEPSPG_CONV2D_ISA_AVX2,
-        kernels.DEEPSPG_CONV2D_ISA_GENERIC}) {
+    for (int isa : ISAS) {
       if (kernels.deepspg_conv2d_select_isa(isa) != kernels.DEEPSPG_OK) continue; // this CPU lacks it
       double err = probeError();
       if (err <= TOLERANCE) {

@@ -43,19 +43,12 @@ class DenseConvTest {
 
   private static void restoreIsa() {
     // back to the ISA the self-check accepted, for the tests that run after this class in the same JVM
-    String isa = DenseConv.status().isa();
-    int id = switch (isa) {
-      case "avx512" -> kernels.DEEPSPG_CONV2D_ISA_AVX512;
-      case "avx2" -> kernels.DEEPSPG_CONV2D_ISA_AVX2;
-      default -> kernels.DEEPSPG_CONV2D_ISA_GENERIC;
-    };
-    kernels.deepspg_conv2d_select_isa(id);
+    kernels.deepspg_conv2d_select_isa(DenseConv.isaId(DenseConv.status().isa()));
   }
 
   private static List<Integer> isasOfThisCpu() {
     List<Integer> out = new ArrayList<>();
-    for (int isa : new int[] {kernels.DEEPSPG_CONV2D_ISA_GENERIC, kernels.DEEPSPG_CONV2D_ISA_AVX2,
-        kernels.DEEPSPG_CONV2D_ISA_AVX512}) {
+    for (int isa : DenseConv.ISAS) { // best first
       if (kernels.deepspg_conv2d_select_isa(isa) == kernels.DEEPSPG_OK) out.add(isa);
     }
     restoreIsa();
@@ -68,11 +61,7 @@ class DenseConvTest {
     assertTrue(s.enabled(), s.describe());
     assertTrue(s.maxRelError() <= DenseConv.TOLERANCE, s.describe());
     List<Integer> isas = isasOfThisCpu();
-    String best = switch (isas.get(isas.size() - 1)) {
-      case kernels.DEEPSPG_CONV2D_ISA_AVX512 -> "avx512";
-      case kernels.DEEPSPG_CONV2D_ISA_AVX2 -> "avx2";
-      default -> "generic";
-    };
+    String best = DenseConv.isaName(isas.get(0));
     assertEquals(best, s.isa(), s.describe());
     assertTrue(s.describe().startsWith("direct conv: " + best), s.describe());
   }
