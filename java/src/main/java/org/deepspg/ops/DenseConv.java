@@ -115,11 +115,17 @@ public final class DenseConv {
    * @param stride 1 or 2
    * @param relu whether to apply ReLU last
    * @return [B, out, Ho, Wo], Ho = (H + 2(k/2) − k)/stride + 1
-   * @throws IllegalArgumentException on shape mismatch or an unsupported stride
+   * @throws IllegalArgumentException on shape mismatch, an unsupported stride, or a tensor that is not float32 on CPU
    */
   public static Tensor forward(Tensor x, Tensor weight, Tensor bias, Tensor residual, int stride, boolean relu) {
     NativeLibrary.ensureLoaded();
-    long k = weight.size(2);
+    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
+      throw new IllegalArgumentException(OP + ": x " + describe(x) + " must be float32 on CPU");
+    }
+    OpSupport.checkLike(OP, "x", x, "weight", weight);
+    if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
+    if (residual != null) OpSupport.checkLike(OP, "x", x, "residual", residual);
+    long k = weight.dim() == 4 ? weight.size(2) : 0;
     if (x.dim() != 4 || weight.dim() != 4 || weight.size(1) != x.size(1) || weight.size(3) != k || k % 2 == 0
         || (stride != 1 && stride != 2)) {
       throw new IllegalArgumentException(OP + ": weight " + describe(weight) + " / stride " + stride

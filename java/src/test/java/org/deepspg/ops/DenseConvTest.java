@@ -132,6 +132,11 @@ class DenseConvTest {
       assertThrows(IllegalArgumentException.class,
           () -> DenseConv.forward(x, Tensors.randn(4, 4, 3, 3), null, Tensors.randn(1, 4, 4, 4), 1, false),
           "residual");
+      assertThrows(IllegalArgumentException.class, () -> DenseConv.forward(x.to(torch.ScalarType.Double),
+          Tensors.randn(4, 4, 3, 3).to(torch.ScalarType.Double), null, null, 1, false), "float64");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.forward(x, Tensors.randn(4, 4, 3, 3).to(torch.ScalarType.Double), null, null, 1, false),
+          "weight dtype");
     }
   }
 }
