@@ -2,7 +2,8 @@
 //
 // CPU micro-benchmark of the dense direct convolution (deepspg_conv2d_forward_cpu_f32), straight through the C ABI:
 // HRNet-W48's convolution shapes at a 608x416 input (3x3 stride 1 on each branch, the stem's stride-2 3x3, a 1x1),
-// best of reps, for every ISA this CPU has, as GFLOP/s (2 FLOP per multiply-accumulate).
+// best of reps, for every ISA this CPU has, as GFLOP/s (2 FLOP per multiply-accumulate); with the weight packed on
+// each call (deepspg_conv2d_forward_cpu_f32) and packed once (deepspg_conv2d_forward_packed_cpu_f32).
 //   cmake --build build --target conv2d_direct_bench && OMP_NUM_THREADS=2 build/bench/conv2d_direct_bench [reps]
 #include <algorithm>
 #include <chrono>
@@ -31,17 +32,29 @@ void run(const char* name, int64_t in, int64_t out, int64_t k, int64_t s, int64_
   const double gflop = 2.0 * out * in * k * k * ho * wo * 1e-9;
   for (int32_t isa : {DEEPSPG_CONV2D_ISA_AVX2, DEEPSPG_CONV2D_ISA_AVX512}) {
     if (deepspg_conv2d_select_isa(isa) != DEEPSPG_OK) continue;
-    double best = 1e30;
+    int64_t floats = 0;
+    deepspg_conv2d_packed_weight_floats(isa, out, in, k, &floats);
+    std::vector<float> wp(floats);
+    deepspg_conv2d_pack_weight_f32(isa, wt.data(), out, in, k, wp.data());
+    double best = 1e30, best_packed = 1e30;
     for (int r = 0; r < reps; ++r) {
-      const double t0 = now_ms();
+      double t0 = now_ms();
       if (deepspg_conv2d_forward_cpu_f32(x.data(), wt.data(), b.data(), nullptr, 1, in, out, k, s, h, w, 1,
                                          y.data()) != DEEPSPG_OK) {
         std::fprintf(stderr, "%s: %s\n", name, deepspg_last_error());
         std::exit(1);
       }
       best = std::min(best, now_ms() - t0);
+      t0 = now_ms();
+      if (deepspg_conv2d_forward_packed_cpu_f32(x.data(), isa, wp.data(), b.data(), nullptr, 1, in, out, k, s, h, w,
+                                                1, y.data()) != DEEPSPG_OK) {
+        std::fprintf(stderr, "%s: %s\n", name, deepspg_last_error());
+        std::exit(1);
+      }
+      best_packed = std::min(best_packed, now_ms() - t0);
     }
-    std::printf("%-28s isa %d  %8.3f ms  %6.1f GFLOP/s  (%.3f GFLOP)\n", name, isa, best, gflop / best * 1e3, gflop);
+    std::printf("%-28s isa %d  %8.3f ms  %6.1f GFLOP/s | packed once: %8.3f ms  %6.1f GFLOP/s  (%.3f GFLOP)\n", name,
+                isa, best, gflop / best * 1e3, best_packed, gflop / best_packed * 1e3, gflop);
   }
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
 }

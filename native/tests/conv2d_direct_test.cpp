@@ -3,8 +3,9 @@
 // Dense direct convolution (forward, float32, fused bias/residual/ReLU) against a naive double reference, on every
 // ISA this CPU has (the others print a skip line). Geometries: HRNet's 3x3 stride 1 and 2 and 1x1, output channels
 // not a multiple of any micro-kernel's block, grids shorter than one tile and longer than several chunks, H or W = 1,
-// odd sizes at stride 2, k = 5, batch 2.
+// odd sizes at stride 2, k = 5, batch 2. The weight packed once (deepspg_conv2d_pack_weight_f32) gives the same bits.
 #include <cmath>
+#include <cstring>
 
 #include "test_common.h"
 
@@ -48,6 +49,17 @@ void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
                   what);
     // float sums of in*k*k products of ~N(0, 0.2^2) terms: ~1e-6 relative to their magnitude
     dt::validate(what, y, want, 2e-5 * std::sqrt(double(in * k * k)), 1e-5);
+    // the weight packed once for this ISA (the selection back on another ISA: the packed forward runs its own)
+    int64_t floats = -1;
+    dt::expect_ok(deepspg_conv2d_packed_weight_floats(isa, out, in, k, &floats), what);
+    std::vector<float> wp(floats, NAN), yp(want.size(), NAN);
+    dt::expect_ok(deepspg_conv2d_pack_weight_f32(isa, wt.data(), out, in, k, wp.data()), what);
+    deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_GENERIC);
+    dt::expect_ok(deepspg_conv2d_forward_packed_cpu_f32(x.data(), isa, wp.data(), bias ? bs.data() : nullptr,
+                                                        residual ? res.data() : nullptr, B, in, out, k, s, H, W,
+                                                        relu ? 1 : 0, yp.data()),
+                  what);
+    dt::expect(std::memcmp(y.data(), yp.data(), y.size() * sizeof(float)) == 0, "packed forward bit-identical");
   }
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
 }
@@ -75,5 +87,16 @@ int main() {
                  DEEPSPG_ERR_INVALID_ARGUMENT,
              "stride 3 refused");
   dt::expect(deepspg_conv2d_select_isa(42) == DEEPSPG_ERR_INVALID_ARGUMENT, "unknown ISA refused");
+  int64_t floats = 0;
+  dt::expect(deepspg_conv2d_packed_weight_floats(42, 1, 1, 3, &floats) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "packing for an unknown ISA refused");
+  dt::expect(deepspg_conv2d_pack_weight_f32(DEEPSPG_CONV2D_ISA_AUTO, z.data(), 1, 1, 2, z.data()) ==
+                 DEEPSPG_ERR_INVALID_ARGUMENT,
+             "packing an even k refused");
+  dt::expect(deepspg_conv2d_forward_packed_cpu_f32(z.data(), 42, z.data(), nullptr, nullptr, 1, 1, 1, 1, 1, 2, 2, 0,
+                                                   z.data()) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "packed forward on an unknown ISA refused");
+  dt::expect_ok(deepspg_conv2d_packed_weight_floats(DEEPSPG_CONV2D_ISA_GENERIC, 13, 5, 3, &floats), "size");
+  dt::expect(floats == 4 * 5 * 9 * 4, "generic packing: 13 outputs in 4 blocks of 4");
   return dt::finish("conv2d_direct");
 }

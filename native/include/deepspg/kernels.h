@@ -316,6 +316,13 @@ int32_t deepspg_conv_same_backward_cpu_f64(const double* dy, const double* x, co
  * C++); deepspg_conv2d_select_isa forces one (DEEPSPG_CONV2D_ISA_AUTO restores the choice) so that a caller can
  * check each path against a reference on the machine it runs on. Not thread-safe against concurrent
  * deepspg_conv2d_select_isa calls (a call in flight uses the ISA it started with).
+ *
+ * A frozen network can pack each weight once for an ISA (deepspg_conv2d_pack_weight_f32 into
+ * deepspg_conv2d_packed_weight_floats floats, layout [ceil(out/OB)][in][k k][OB] with the ISA's OB output channels
+ * per block, zero-filled) and run deepspg_conv2d_forward_packed_cpu_f32 with the same ISA on every call:
+ * deepspg_conv2d_forward_cpu_f32 packs the weight anew on each call (one pass over it, a pure copy) and is otherwise
+ * the same computation, bit for bit. The packed forward runs the ISA it is given (AUTO: the current one), which
+ * must be the one the weight was packed for.
  * ------------------------------------------------------------------------------------------------------------- */
 
 #define DEEPSPG_CONV2D_ISA_AUTO (-1)
@@ -330,6 +337,17 @@ int32_t deepspg_conv2d_isa(void);
 int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, const float* bias, const float* residual,
                                        int64_t batch, int64_t in_channels, int64_t out_channels, int64_t k,
                                        int64_t stride, int64_t h, int64_t w, int32_t relu, float* y);
+/** Floats of a [out, in, k, k] weight packed for `isa` (AUTO: the current one), into *floats. */
+int32_t deepspg_conv2d_packed_weight_floats(int32_t isa, int64_t out_channels, int64_t in_channels, int64_t k,
+                                            int64_t* floats);
+/** Packs a [out, in, k, k] weight for `isa` (AUTO: the current one) into `packed`. */
+int32_t deepspg_conv2d_pack_weight_f32(int32_t isa, const float* weight, int64_t out_channels, int64_t in_channels,
+                                       int64_t k, float* packed);
+/** deepspg_conv2d_forward_cpu_f32 with a weight packed for `isa`, on that ISA's micro-kernel. */
+int32_t deepspg_conv2d_forward_packed_cpu_f32(const float* x, int32_t isa, const float* packed, const float* bias,
+                                              const float* residual, int64_t batch, int64_t in_channels,
+                                              int64_t out_channels, int64_t k, int64_t stride, int64_t h, int64_t w,
+                                              int32_t relu, float* y);
 
 #ifdef __cplusplus
 }

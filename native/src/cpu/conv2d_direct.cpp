@@ -163,7 +163,7 @@ int32_t check_geometry(const Geometry& g) {
   if (g.batch < 0 || g.in < 1 || g.out < 1 || g.k < 1 || g.k % 2 == 0 || (g.s != 1 && g.s != 2) || g.h < 1 ||
       g.w < 1 || g.ho() < 1 || g.wo() < 1) {
     return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
-                        "deepspg_conv2d_forward_cpu_f32: bad geometry batch=" + std::to_string(g.batch) +
+                        "deepspg_conv2d: bad geometry batch=" + std::to_string(g.batch) +
                             " in=" + std::to_string(g.in) + " out=" + std::to_string(g.out) +
                             " k=" + std::to_string(g.k) + " stride=" + std::to_string(g.s) +
                             " h=" + std::to_string(g.h) + " w=" + std::to_string(g.w) +
@@ -194,42 +194,44 @@ void pack_input(const Geometry& g, const float* x, float* dst) {
   }
 }
 
-}  // namespace
-}  // namespace deepspg::ops
-
-using namespace deepspg::ops;
-
-extern "C" {
-
-int32_t deepspg_conv2d_select_isa(int32_t isa) {
-  if (isa == DEEPSPG_CONV2D_ISA_AUTO) isa = best_isa();
-  if (find_isa(isa) == nullptr) {
-    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
-                        "deepspg_conv2d_select_isa: unknown ISA " + std::to_string(isa));
-  }
-  if (!cpu_has(isa)) {
-    return detail::fail(DEEPSPG_ERR_NOT_COMPILED,
-                        "deepspg_conv2d_select_isa: this CPU lacks ISA " + std::to_string(isa));
-  }
-  g_isa.store(isa, std::memory_order_relaxed);
-  return detail::ok();
+/** Floats of a weight [out][in][k][k] packed for `isa`: [ceil(out/OB)][in][k k][OB], zero past `out`. */
+int64_t packed_floats(const Isa& isa, int64_t out, int64_t in, int64_t k) {
+  return (out + isa.ob - 1) / isa.ob * in * k * k * isa.ob;
 }
 
-int32_t deepspg_conv2d_isa(void) { return current_isa().id; }
+void pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, int64_t k, float* wp) {
+  const int64_t ob = isa.ob, taps = k * k, ocb = (out + ob - 1) / ob;
+#pragma omp parallel for schedule(static) if (out * in * taps >= detail::kOmpMinWork)
+  for (int64_t blk = 0; blk < ocb; ++blk)
+    for (int64_t c = 0; c < in; ++c)
+      for (int64_t t = 0; t < taps; ++t) {
+        float* d = wp + ((blk * in + c) * taps + t) * ob;
+        for (int64_t j = 0; j < ob; ++j) {
+          const int64_t o = blk * ob + j;
+          d[j] = o < out ? weight[(o * in + c) * taps + t] : 0.0f;
+        }
+      }
+}
 
-int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, const float* bias, const float* residual,
-                                       int64_t batch, int64_t in_channels, int64_t out_channels, int64_t k,
-                                       int64_t stride, int64_t h, int64_t w, int32_t relu, float* y) {
-  const char* fn = "deepspg_conv2d_forward_cpu_f32";
-  const Geometry g{batch, in_channels, out_channels, k, stride, h, w};
-  if (int32_t rc = check_geometry(g)) return rc;
-  if (batch == 0) return detail::ok();
-  DEEPSPG_CHECK_PTR(fn, x);
-  DEEPSPG_CHECK_PTR(fn, weight);
-  DEEPSPG_CHECK_PTR(fn, y);
-  const Isa& isa = current_isa();
+/** Sets *out to the ISA a caller names (AUTO: the current one); an error when unknown or not on this CPU. */
+int32_t resolve_isa(const char* fn, int32_t id, const Isa** out) {
+  if (id == DEEPSPG_CONV2D_ISA_AUTO) id = current_isa().id;
+  *out = find_isa(id);
+  if (*out == nullptr) {
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": unknown ISA " + std::to_string(id));
+  }
+  if (!cpu_has(id)) {
+    return detail::fail(DEEPSPG_ERR_NOT_COMPILED, std::string(fn) + ": this CPU lacks ISA " + std::to_string(id));
+  }
+  return DEEPSPG_OK;
+}
+
+/** The convolution with a weight already packed for `isa` (geometry checked, pointers non-null). */
+int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, const float* wpack, const float* bias,
+            const float* residual, int32_t relu, float* y) {
+  const int64_t batch = g.batch, in_channels = g.in, out_channels = g.out, k = g.k;
   const int ob = isa.ob, taps = static_cast<int>(k * k);
-  const int64_t s = stride, wq = g.wq(), ho = g.ho(), wo = g.wo(), grid = g.grid();
+  const int64_t s = g.s, h = g.h, w = g.w, wq = g.wq(), ho = g.ho(), wo = g.wo(), grid = g.grid();
   const int64_t ocb = (out_channels + ob - 1) / ob, chunks = (grid + kChunk - 1) / kChunk;
   const int64_t cstride = g.channel_stride();
   std::vector<int64_t> off(taps);
@@ -245,11 +247,9 @@ int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, cons
   const int64_t tail0 = direct ? grid / isa.tile * isa.tile : grid;  // first position whose tile would overrun
   const int64_t tail_stride = isa.tile;
   std::unique_ptr<float[]> packed, tail;
-  std::vector<float> wpack;
   try {
     if (!direct) packed.reset(new float[batch * item + slack]);  // pack_input writes every element but the slack
     if (direct && tail0 < grid) tail.reset(new float[batch * in_channels * tail_stride]());
-    wpack.assign(ocb * in_channels * taps * ob, 0.0f);
   } catch (const std::bad_alloc&) {
     return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the packed input");
   }
@@ -262,10 +262,6 @@ int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, cons
         std::copy(x + (b * in_channels + c) * grid + tail0, x + (b * in_channels + c + 1) * grid,
                   tail.get() + (b * in_channels + c) * tail_stride);
   }
-  for (int64_t o = 0; o < out_channels; ++o)
-    for (int64_t c = 0; c < in_channels; ++c)
-      for (int t = 0; t < taps; ++t)
-        wpack[((o / ob * in_channels + c) * taps + t) * ob + o % ob] = weight[(o * in_channels + c) * taps + t];
   const float* base = direct ? x : packed.get();
   const int64_t in_cstride = direct ? grid : cstride;
   const int64_t items = batch * chunks * ocb;
@@ -278,7 +274,7 @@ int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, cons
       const int64_t blk = it % ocb, chunk = (it / ocb) % chunks, b = it / (ocb * chunks);
       const int64_t j0 = chunk * kChunk, j1 = std::min(grid, j0 + kChunk);
       const float* in = base + b * item;
-      const float* wp = wpack.data() + blk * in_channels * taps * ob;
+      const float* wp = wpack + blk * in_channels * taps * ob;
       for (int64_t j = j0; j < j1; j += isa.tile) {
         if (j < tail0) {
           isa.kernel(in + j, in_cstride, off.data(), taps, in_channels, wp, buf + (j - j0));
@@ -309,6 +305,84 @@ int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, cons
     }
   }
   return detail::ok();
+}
+
+}  // namespace
+}  // namespace deepspg::ops
+
+using namespace deepspg::ops;
+
+extern "C" {
+
+int32_t deepspg_conv2d_select_isa(int32_t isa) {
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa("deepspg_conv2d_select_isa", isa == DEEPSPG_CONV2D_ISA_AUTO ? best_isa() : isa, &i)) {
+    return rc;
+  }
+  g_isa.store(i->id, std::memory_order_relaxed);
+  return detail::ok();
+}
+
+int32_t deepspg_conv2d_isa(void) { return current_isa().id; }
+
+int32_t deepspg_conv2d_packed_weight_floats(int32_t isa, int64_t out_channels, int64_t in_channels, int64_t k,
+                                            int64_t* floats) {
+  const char* fn = "deepspg_conv2d_packed_weight_floats";
+  DEEPSPG_CHECK_PTR(fn, floats);
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
+  if (int32_t rc = check_geometry(Geometry{0, in_channels, out_channels, k, 1, k, k})) return rc;
+  *floats = packed_floats(*i, out_channels, in_channels, k);
+  return detail::ok();
+}
+
+int32_t deepspg_conv2d_pack_weight_f32(int32_t isa, const float* weight, int64_t out_channels, int64_t in_channels,
+                                       int64_t k, float* packed) {
+  const char* fn = "deepspg_conv2d_pack_weight_f32";
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
+  if (int32_t rc = check_geometry(Geometry{0, in_channels, out_channels, k, 1, k, k})) return rc;
+  DEEPSPG_CHECK_PTR(fn, weight);
+  DEEPSPG_CHECK_PTR(fn, packed);
+  pack_weight(*i, weight, out_channels, in_channels, k, packed);
+  return detail::ok();
+}
+
+int32_t deepspg_conv2d_forward_packed_cpu_f32(const float* x, int32_t isa, const float* packed, const float* bias,
+                                              const float* residual, int64_t batch, int64_t in_channels,
+                                              int64_t out_channels, int64_t k, int64_t stride, int64_t h, int64_t w,
+                                              int32_t relu, float* y) {
+  const char* fn = "deepspg_conv2d_forward_packed_cpu_f32";
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
+  const Geometry g{batch, in_channels, out_channels, k, stride, h, w};
+  if (int32_t rc = check_geometry(g)) return rc;
+  if (batch == 0) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, packed);
+  DEEPSPG_CHECK_PTR(fn, y);
+  return run(fn, *i, g, x, packed, bias, residual, relu, y);
+}
+
+int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, const float* bias, const float* residual,
+                                       int64_t batch, int64_t in_channels, int64_t out_channels, int64_t k,
+                                       int64_t stride, int64_t h, int64_t w, int32_t relu, float* y) {
+  const char* fn = "deepspg_conv2d_forward_cpu_f32";
+  const Geometry g{batch, in_channels, out_channels, k, stride, h, w};
+  if (int32_t rc = check_geometry(g)) return rc;
+  if (batch == 0) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, weight);
+  DEEPSPG_CHECK_PTR(fn, y);
+  const Isa& isa = current_isa();
+  std::unique_ptr<float[]> wpack;
+  try {
+    wpack.reset(new float[packed_floats(isa, out_channels, in_channels, k)]);
+  } catch (const std::bad_alloc&) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the packed weight");
+  }
+  pack_weight(isa, weight, out_channels, in_channels, k, wpack.get());
+  return run(fn, isa, g, x, wpack.get(), bias, residual, relu, y);
 }
 
 }  // extern "C"
