@@ -6,6 +6,7 @@ package org.deepspg.ops;
 import static org.deepspg.ops.OpSupport.describe;
 import static org.deepspg.ops.OpSupport.f32;
 
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
@@ -33,6 +34,10 @@ import org.deepspg.kernels.global.kernels;
  *
  * <p>Callers ask {@link #usable} first: it is true only for float32 CPU tensors when no gradient is needed (grad mode
  * off, or neither input nor parameters require grad), because the op records no autograd graph.
+ *
+ * <p>A frozen network packs each weight once ({@link #pack}, for the ISA in use) and passes the {@link Packed} weight
+ * on every call; the plain {@link #forward(Tensor, Tensor, Tensor, Tensor, int, boolean)} packs it per call (a pass
+ * over the weight: HRNet-W48 has 66 M of them).
  */
 public final class DenseConv {
   /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
@@ -106,7 +111,70 @@ public final class DenseConv {
   }
 
   /**
-   * {@code act(conv2d(x, weight, bias, stride, padding=k/2) + residual)}.
+   * A convolution weight packed once for one ISA's micro-kernel ({@link #pack}), for a frozen network that runs the
+   * same weights on every image: {@link #forward(Tensor, Packed, Tensor, Tensor, int, boolean)} then skips the
+   * per-call packing pass over the weight. Holds its own copy of the weight (native memory, same size); freed by
+   * {@link #close()} or, failing that, when collected.
+   */
+  public static final class Packed implements AutoCloseable {
+    private final Tensor data;
+    private final int isa;
+    private final long out;
+    private final long in;
+    private final long k;
+
+    private Packed(Tensor data, int isa, long out, long in, long k) {
+      this.data = data;
+      this.isa = isa;
+      this.out = out;
+      this.in = in;
+      this.k = k;
+    }
+
+    /** @return the ISA id the weight was packed for */
+    public int isa() {
+      return isa;
+    }
+
+    /** @return the weight's shape, [out, in, k, k] */
+    public long[] shape() {
+      return new long[] {out, in, k, k};
+    }
+
+    @Override
+    public void close() {
+      data.releaseReference();
+    }
+  }
+
+  /**
+   * Packs a weight for the ISA in use now.
+   *
+   * @param weight [out, in, k, k], k odd, float32 CPU
+   * @return the packed weight (the caller closes it)
+   * @throws IllegalArgumentException for another shape, dtype or device
+   */
+  public static Packed pack(Tensor weight) {
+    NativeLibrary.ensureLoaded();
+    if (weight.is_cuda() || weight.scalar_type().value != OpSupport.F32 || weight.dim() != 4
+        || weight.size(2) != weight.size(3) || weight.size(2) % 2 == 0) {
+      throw new IllegalArgumentException(
+          OP + ": weight " + describe(weight) + " must be float32 on CPU, [out, in, k, k], k odd");
+    }
+    long out = weight.size(0), in = weight.size(1), k = weight.size(2);
+    int isa = kernels.deepspg_conv2d_isa();
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      Tensor wc = weight.contiguous();
+      long[] floats = new long[1];
+      NativeLibrary.check(kernels.deepspg_conv2d_packed_weight_floats(isa, out, in, k, floats), OP + " pack");
+      Tensor packed = OpSupport.empty(wc, floats[0]);
+      NativeLibrary.check(kernels.deepspg_conv2d_pack_weight_f32(isa, f32(wc), out, in, k, f32(packed)), OP + " pack");
+      return new Packed(Scopes.escape(packed, null), isa, out, in, k);
+    }
+  }
+
+  /**
+   * {@code act(conv2d(x, weight, bias, stride, padding=k/2) + residual)}, packing the weight for this call.
    *
    * @param x [B, in, H, W] float32 CPU
    * @param weight [out, in, k, k], k odd
@@ -118,20 +186,40 @@ public final class DenseConv {
    * @throws IllegalArgumentException on shape mismatch, an unsupported stride, or a tensor that is not float32 on CPU
    */
   public static Tensor forward(Tensor x, Tensor weight, Tensor bias, Tensor residual, int stride, boolean relu) {
-    NativeLibrary.ensureLoaded();
-    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
-      throw new IllegalArgumentException(OP + ": x " + describe(x) + " must be float32 on CPU");
-    }
+    checkInput(x);
     OpSupport.checkLike(OP, "x", x, "weight", weight);
+    if (weight.dim() != 4 || weight.size(1) != x.size(1)) {
+      throw new IllegalArgumentException(OP + ": weight " + describe(weight) + " does not fit x " + describe(x)
+          + " (need [out, in, k, k], k odd)");
+    }
+    try (Packed w = pack(weight)) {
+      return forward(x, w, bias, residual, stride, relu);
+    }
+  }
+
+  /**
+   * {@code act(conv2d(x, weight, bias, stride, padding=k/2) + residual)} with a weight packed by {@link #pack}, on
+   * the micro-kernel of the ISA it was packed for; the same bits as the unpacked overload on that ISA.
+   *
+   * @param x [B, in, H, W] float32 CPU
+   * @param weight the packed [out, in, k, k] weight
+   * @param bias [out] or null
+   * @param residual [B, out, Ho, Wo] or null
+   * @param stride 1 or 2
+   * @param relu whether to apply ReLU last
+   * @return [B, out, Ho, Wo], Ho = (H + 2(k/2) − k)/stride + 1
+   * @throws IllegalArgumentException on shape mismatch, an unsupported stride, or a tensor that is not float32 on CPU
+   */
+  public static Tensor forward(Tensor x, Packed weight, Tensor bias, Tensor residual, int stride, boolean relu) {
+    checkInput(x);
     if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
     if (residual != null) OpSupport.checkLike(OP, "x", x, "residual", residual);
-    long k = weight.dim() == 4 ? weight.size(2) : 0;
-    if (x.dim() != 4 || weight.dim() != 4 || weight.size(1) != x.size(1) || weight.size(3) != k || k % 2 == 0
-        || (stride != 1 && stride != 2)) {
-      throw new IllegalArgumentException(OP + ": weight " + describe(weight) + " / stride " + stride
-          + " do not fit x " + describe(x) + " (need [out, in, k, k], k odd, stride 1 or 2)");
+    long k = weight.k;
+    if (x.dim() != 4 || weight.in != x.size(1) || (stride != 1 && stride != 2)) {
+      throw new IllegalArgumentException(OP + ": weight " + Arrays.toString(weight.shape()) + " / stride "
+          + stride + " do not fit x " + describe(x) + " (need [out, in, k, k], k odd, stride 1 or 2)");
     }
-    long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3), out = weight.size(0);
+    long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3), out = weight.out;
     long ho = (h + 2 * (k / 2) - k) / stride + 1, wo = (w + 2 * (k / 2) - k) / stride + 1;
     if (bias != null && (bias.dim() != 1 || bias.size(0) != out)) {
       throw new IllegalArgumentException(OP + ": bias " + describe(bias) + " must be [" + out + "]");
@@ -144,15 +232,22 @@ public final class DenseConv {
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope()) {
       Tensor xc = x.contiguous();
-      Tensor wc = weight.contiguous();
       Tensor bc = bias == null ? null : bias.contiguous();
       Tensor rc = residual == null ? null : residual.contiguous();
       Tensor y = OpSupport.empty(xc, b, out, ho, wo);
-      int st = kernels.deepspg_conv2d_forward_cpu_f32(f32(xc), f32(wc), bc == null ? null : f32(bc),
-          rc == null ? null : f32(rc), b, in, out, k, stride, h, w, relu ? 1 : 0, f32(y));
+      int st = kernels.deepspg_conv2d_forward_packed_cpu_f32(f32(xc), weight.isa, f32(weight.data),
+          bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, k, stride, h, w, relu ? 1 : 0,
+          f32(y));
       NativeLibrary.check(st, OP + " forward");
       CALLS.incrementAndGet();
       return Scopes.escape(y, outer);
+    }
+  }
+
+  private static void checkInput(Tensor x) {
+    NativeLibrary.ensureLoaded();
+    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
+      throw new IllegalArgumentException(OP + ": x " + describe(x) + " must be float32 on CPU");
     }
   }
 
@@ -164,6 +259,16 @@ public final class DenseConv {
    */
   public static long calls() {
     return CALLS.get();
+  }
+
+  /**
+   * The ISA {@link #pack} packs for now: the self-check's choice once {@link #status()} has run.
+   *
+   * @return its id (one of the kernel's {@code DEEPSPG_CONV2D_ISA_*})
+   */
+  public static int currentIsa() {
+    NativeLibrary.ensureLoaded();
+    return kernels.deepspg_conv2d_isa();
   }
 
   /** The kernel's ISA ids, best first, and their names in {@link Status#isa()}. */

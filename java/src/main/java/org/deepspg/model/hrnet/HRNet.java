@@ -54,17 +54,14 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
 
   private final HRNetConfig config;
   private InputNorm inputNorm = InputNorm.IMAGENET;
-  private final Conv2dImpl conv1;
-  private final BatchNorm2dImpl bn1;
-  private final Conv2dImpl conv2;
-  private final BatchNorm2dImpl bn2;
+  private final Layers.FusedConvBn stem1;
+  private final Layers.FusedConvBn stem2;
   private final Layers.BlockSeq layer1;
   /** transitions[t][i] feeds branch i of stage t+2; null where seg_hrnet has None. */
   private final Module[][] transitions = new Module[3][];
   private final HighResolutionModule[][] stages = new HighResolutionModule[3][];
-  private final Conv2dImpl lastConv0;
-  private final BatchNorm2dImpl lastBn1;
-  private final Conv2dImpl lastConv3;
+  private final Layers.FusedConvBn head1;
+  private final Layers.FusedConvBn classifier;
 
   /**
    * Builds the network with PyTorch's default initialisation (load weights afterwards).
@@ -77,10 +74,10 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     }
     this.config = config;
     int stem = HRNetConfig.STEM_CHANNELS;
-    conv1 = register_module("conv1", Layers.conv(3, stem, 3, 2, false));
-    bn1 = register_module("bn1", Layers.bn(stem, config));
-    conv2 = register_module("conv2", Layers.conv(stem, stem, 3, 2, false));
-    bn2 = register_module("bn2", Layers.bn(stem, config));
+    Conv2dImpl conv1 = register_module("conv1", Layers.conv(3, stem, 3, 2, false));
+    stem1 = new Layers.FusedConvBn(conv1, register_module("bn1", Layers.bn(stem, config)), 2);
+    Conv2dImpl conv2 = register_module("conv2", Layers.conv(stem, stem, 3, 2, false));
+    stem2 = new Layers.FusedConvBn(conv2, register_module("bn2", Layers.bn(stem, config)), 2);
     HRNetConfig.Stage s1 = config.stage1();
     layer1 = register_module("layer1",
         Layers.makeLayer(s1.block(), stem, s1.numChannels()[0], s1.numBlocks()[0], 1, config));
@@ -98,10 +95,10 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     }
     int last = config.lastLayerChannels();
     Module head = register_module("last_layer", new org.deepspg.nn.JavaModule());
-    lastConv0 = head.register_module("0", Layers.conv(last, last, 1, 1, true));
-    lastBn1 = head.register_module("1", Layers.bn(last, config));
-    lastConv3 = head.register_module("3",
-        Layers.conv(last, config.numClasses(), config.finalConvKernel(), 1, true));
+    Conv2dImpl lastConv0 = head.register_module("0", Layers.conv(last, last, 1, 1, true));
+    head1 = new Layers.FusedConvBn(lastConv0, head.register_module("1", Layers.bn(last, config)), 1);
+    classifier = new Layers.FusedConvBn(head.register_module("3",
+        Layers.conv(last, config.numClasses(), config.finalConvKernel(), 1, true)), null, 1);
   }
 
   /** {@code _make_transition_layer}: registered as "transition{index}" with children per branch. */
@@ -239,8 +236,8 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     checkImage(normalizedInput, "normalizedInput");
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope inner = new PointerScope()) {
-      Tensor x = Layers.convBn(conv1, bn1, 2, normalizedInput, null, true);
-      x = Layers.convBn(conv2, bn2, 2, x, null, true);
+      Tensor x = stem1.forward(normalizedInput, null, true);
+      x = stem2.forward(x, null, true);
       x = layer1.forward(x);
       Tensor[] ys = {x};
       for (int t = 0; t < 3; t++) {
@@ -268,8 +265,8 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
       for (int i = 1; i < ys.length; i++) {
         parts.push_back(upsample_bilinear2d(ys[i], new long[] {h, w}, config.alignCorners()));
       }
-      Tensor head = Layers.convBn(lastConv0, lastBn1, 1, cat(parts, 1), null, true);
-      Tensor logits = lastConv3.forward(head);
+      Tensor head = head1.forward(cat(parts, 1), null, true);
+      Tensor logits = classifier.forward(head, null, false);
       escape(outer, logits);
       List<Tensor> feats = new ArrayList<>(ys.length);
       for (Tensor f : ys) {

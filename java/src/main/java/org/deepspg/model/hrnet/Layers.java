@@ -3,14 +3,19 @@
  */
 package org.deepspg.model.hrnet;
 
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.BatchNorm2dImpl;
 import org.bytedeco.pytorch.BatchNormOptions;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.DenseConv;
 
 /** Small building blocks of the HRNet module tree (package-private). */
@@ -35,33 +40,119 @@ final class Layers {
   }
 
   /**
-   * {@code act(bn(conv(x)) + residual)}: in inference (no gradient needed, BN in eval mode, float32 CPU) on the native
-   * direct convolution with the BatchNorm folded into weight and bias ({@code w·γ/√(σ²+ε)}, {@code β − μ·γ/√(σ²+ε)})
-   * and residual and ReLU fused ({@link DenseConv}); otherwise libtorch's modules, so that training and gradients
-   * through the prior (the KL loss) see the exact PyTorch graph.
+   * {@code act(bn(conv(x)) + residual)} for one (convolution, BatchNorm) pair of the module tree. In inference (no
+   * gradient needed, BN in eval mode, float32 CPU) it runs on the native direct convolution ({@link DenseConv}) with
+   * the BatchNorm folded into weight and bias ({@code w·γ/√(σ²+ε)}, {@code β − μ·γ/√(σ²+ε)}), residual and ReLU fused;
+   * otherwise on libtorch's modules, so that training and gradients through the prior (the KL loss) see the exact
+   * PyTorch graph.
    *
-   * @param conv the convolution (padding k/2, as {@link #conv} builds it)
-   * @param bn its BatchNorm
-   * @param stride the convolution's stride
-   * @param x the input
-   * @param residual added before the activation, or null
-   * @param relu whether to apply ReLU last
-   * @return the result
+   * <p>The folded weight is packed once and kept (a second copy of the weight: +264 MB for HRNet-W48) until one of
+   * the pair's parameters or buffers changes (its storage or its version counter, which every in-place write such as
+   * loading weights or a BN statistics update bumps) or the kernel's ISA does; then it is folded anew. Changing the
+   * parameters while a forward runs is not supported (no more than it is for the modules themselves).
    */
-  static Tensor convBn(Conv2dImpl conv, BatchNorm2dImpl bn, int stride, Tensor x, Tensor residual, boolean relu) {
-    Tensor cb = conv.bias();
-    boolean hasBias = cb != null && cb.defined();
-    if (!bn.is_training()
-        && DenseConv.usable(x, conv.weight(), hasBias ? cb : null, bn.weight(), bn.bias(), residual)) {
-      Tensor scale = bn.weight().div(bn.running_var().add(new Scalar(bn.options().eps().get())).sqrt());
-      Tensor w = conv.weight().mul(scale.view(-1, 1, 1, 1));
-      Tensor b = bn.bias().sub(bn.running_mean().mul(scale));
-      if (hasBias) b = b.add(cb.mul(scale));
-      return DenseConv.forward(x, w, b, residual, stride, relu);
+  static final class FusedConvBn {
+    /** The folded, packed weight and bias, and the stamp of what they were computed from. */
+    private record Folded(long[] stamp, DenseConv.Packed weight, Tensor bias) {
+      void close() {
+        weight.close();
+        bias.releaseReference();
+      }
     }
-    Tensor y = bn.forward(conv.forward(x));
-    if (residual != null) y = y.add(residual);
-    return relu ? y.relu() : y;
+
+    /** Folds computed in this process (tests see from it whether a forward reused the cache). */
+    static final AtomicLong FOLDS = new AtomicLong();
+
+    private final Conv2dImpl conv;
+    private final BatchNorm2dImpl bn;
+    private final int stride;
+    private volatile Folded folded;
+
+    /**
+     * @param conv the convolution (padding k/2, as {@link #conv} builds it)
+     * @param bn its BatchNorm, or null for a plain convolution
+     * @param stride the convolution's stride
+     */
+    FusedConvBn(Conv2dImpl conv, BatchNorm2dImpl bn, int stride) {
+      this.conv = conv;
+      this.bn = bn;
+      this.stride = stride;
+    }
+
+    /**
+     * @param x the input
+     * @param residual added before the activation, or null
+     * @param relu whether to apply ReLU last
+     * @return the result
+     */
+    Tensor forward(Tensor x, Tensor residual, boolean relu) {
+      Tensor cb = bias();
+      boolean fast = bn == null
+          ? DenseConv.usable(x, conv.weight(), cb, residual)
+          : !bn.is_training() && DenseConv.usable(x, conv.weight(), cb, bn.weight(), bn.bias(), residual);
+      if (fast) {
+        Folded f = folded();
+        return DenseConv.forward(x, f.weight(), f.bias(), residual, stride, relu);
+      }
+      Tensor y = conv.forward(x);
+      if (bn != null) y = bn.forward(y);
+      if (residual != null) y = y.add(residual);
+      return relu ? y.relu() : y;
+    }
+
+    private Tensor bias() {
+      Tensor cb = conv.bias();
+      return cb != null && cb.defined() ? cb : null;
+    }
+
+    private Folded folded() {
+      long[] stamp = stamp();
+      Folded f = folded;
+      if (f != null && Arrays.equals(f.stamp(), stamp)) return f;
+      synchronized (this) {
+        f = folded;
+        if (f != null && Arrays.equals(f.stamp(), stamp)) return f;
+        Folded next = fold(stamp);
+        folded = next;
+        if (f != null) f.close();
+        return next;
+      }
+    }
+
+    /** The kernel's ISA, then storage address and version counter of every tensor the folded weight depends on. */
+    private long[] stamp() {
+      Tensor cb = bias();
+      Tensor[] ts = bn == null
+          ? new Tensor[] {conv.weight(), cb}
+          : new Tensor[] {conv.weight(), cb, bn.weight(), bn.bias(), bn.running_mean(), bn.running_var()};
+      long[] stamp = new long[1 + 2 * ts.length];
+      stamp[0] = DenseConv.currentIsa();
+      for (int i = 0; i < ts.length; i++) {
+        if (ts[i] == null) continue;
+        stamp[1 + 2 * i] = ts[i].data_ptr_float().address();
+        stamp[2 + 2 * i] = ts[i].__dispatch__version();
+      }
+      return stamp;
+    }
+
+    private Folded fold(long[] stamp) {
+      try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+        Tensor w = conv.weight();
+        Tensor cb = bias();
+        Tensor b;
+        if (bn == null) {
+          b = cb == null ? torch.zeros(w.size(0)) : cb.clone();
+        } else {
+          Tensor scale = bn.weight().div(bn.running_var().add(new Scalar(bn.options().eps().get())).sqrt());
+          w = w.mul(scale.view(-1, 1, 1, 1));
+          b = bn.bias().sub(bn.running_mean().mul(scale));
+          if (cb != null) b = b.add(cb.mul(scale));
+        }
+        b.retainReference(); // owned by the Folded from now on
+        FOLDS.incrementAndGet();
+        return new Folded(stamp, DenseConv.pack(w), b);
+      }
+    }
   }
 
   /** A residual block (BASIC or BOTTLENECK). */
@@ -74,20 +165,17 @@ final class Layers {
    * parameters and therefore no module here.
    */
   static final class ConvBn extends org.deepspg.nn.JavaModule {
-    private final Conv2dImpl conv;
-    private final BatchNorm2dImpl bn;
+    private final FusedConvBn path;
     private final boolean relu;
-    private final int stride;
 
     ConvBn(int in, int out, int k, int stride, boolean relu, HRNetConfig cfg) {
-      this.conv = register_module("0", conv(in, out, k, stride, false));
-      this.bn = register_module("1", bn(out, cfg));
+      Conv2dImpl conv = register_module("0", conv(in, out, k, stride, false));
+      this.path = new FusedConvBn(conv, register_module("1", bn(out, cfg)), stride);
       this.relu = relu;
-      this.stride = stride;
     }
 
     Tensor forward(Tensor x) {
-      return convBn(conv, bn, stride, x, null, relu);
+      return path.forward(x, null, relu);
     }
   }
 
@@ -154,28 +242,24 @@ final class Layers {
 
   /** BasicBlock: conv3×3-BN-ReLU-conv3×3-BN + residual, ReLU (keys conv1, bn1, conv2, bn2, downsample.0/1). */
   static final class BasicBlock extends Block {
-    private final Conv2dImpl conv1;
-    private final BatchNorm2dImpl bn1;
-    private final Conv2dImpl conv2;
-    private final BatchNorm2dImpl bn2;
+    private final FusedConvBn path1;
+    private final FusedConvBn path2;
     private final ConvBn downsample;
-    private final int stride;
 
     BasicBlock(int in, int planes, int stride, boolean downsample, HRNetConfig cfg) {
-      this.stride = stride;
-      conv1 = register_module("conv1", conv(in, planes, 3, stride, false));
-      bn1 = register_module("bn1", bn(planes, cfg));
-      conv2 = register_module("conv2", conv(planes, planes, 3, 1, false));
-      bn2 = register_module("bn2", bn(planes, cfg));
+      Conv2dImpl conv1 = register_module("conv1", conv(in, planes, 3, stride, false));
+      path1 = new FusedConvBn(conv1, register_module("bn1", bn(planes, cfg)), stride);
+      Conv2dImpl conv2 = register_module("conv2", conv(planes, planes, 3, 1, false));
+      path2 = new FusedConvBn(conv2, register_module("bn2", bn(planes, cfg)), 1);
       this.downsample = downsample
           ? register_module("downsample", new ConvBn(in, planes, 1, stride, false, cfg)) : null;
     }
 
     @Override
     Tensor forward(Tensor x) {
-      Tensor out = convBn(conv1, bn1, stride, x, null, true);
+      Tensor out = path1.forward(x, null, true);
       Tensor residual = downsample == null ? x : downsample.forward(x);
-      return convBn(conv2, bn2, 1, out, residual, true);
+      return path2.forward(out, residual, true);
     }
   }
 
@@ -184,34 +268,29 @@ final class Layers {
    * (keys conv1..3, bn1..3, downsample.0/1).
    */
   static final class Bottleneck extends Block {
-    private final Conv2dImpl conv1;
-    private final BatchNorm2dImpl bn1;
-    private final Conv2dImpl conv2;
-    private final BatchNorm2dImpl bn2;
-    private final Conv2dImpl conv3;
-    private final BatchNorm2dImpl bn3;
+    private final FusedConvBn path1;
+    private final FusedConvBn path2;
+    private final FusedConvBn path3;
     private final ConvBn downsample;
-    private final int stride;
 
     Bottleneck(int in, int planes, int stride, boolean downsample, HRNetConfig cfg) {
-      this.stride = stride;
       int out = planes * HRNetConfig.BlockType.BOTTLENECK.expansion();
-      conv1 = register_module("conv1", conv(in, planes, 1, 1, false));
-      bn1 = register_module("bn1", bn(planes, cfg));
-      conv2 = register_module("conv2", conv(planes, planes, 3, stride, false));
-      bn2 = register_module("bn2", bn(planes, cfg));
-      conv3 = register_module("conv3", conv(planes, out, 1, 1, false));
-      bn3 = register_module("bn3", bn(out, cfg));
+      Conv2dImpl conv1 = register_module("conv1", conv(in, planes, 1, 1, false));
+      path1 = new FusedConvBn(conv1, register_module("bn1", bn(planes, cfg)), 1);
+      Conv2dImpl conv2 = register_module("conv2", conv(planes, planes, 3, stride, false));
+      path2 = new FusedConvBn(conv2, register_module("bn2", bn(planes, cfg)), stride);
+      Conv2dImpl conv3 = register_module("conv3", conv(planes, out, 1, 1, false));
+      path3 = new FusedConvBn(conv3, register_module("bn3", bn(out, cfg)), 1);
       this.downsample = downsample
           ? register_module("downsample", new ConvBn(in, out, 1, stride, false, cfg)) : null;
     }
 
     @Override
     Tensor forward(Tensor x) {
-      Tensor out = convBn(conv1, bn1, 1, x, null, true);
-      out = convBn(conv2, bn2, stride, out, null, true);
+      Tensor out = path1.forward(x, null, true);
+      out = path2.forward(out, null, true);
       Tensor residual = downsample == null ? x : downsample.forward(x);
-      return convBn(conv3, bn3, 1, out, residual, true);
+      return path3.forward(out, residual, true);
     }
   }
 }

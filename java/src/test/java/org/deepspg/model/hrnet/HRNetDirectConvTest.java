@@ -18,9 +18,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * HRNet's inference path (BatchNorm folded into the native direct convolution, residual and ReLU fused: {@link
- * Layers#convBn}) against the same network through libtorch's modules, which it takes when the input needs a
+ * Layers.FusedConvBn}) against the same network through libtorch's modules, which it takes when the input needs a
  * gradient. A small HRNet (every block type, stride-2 stem, transitions and fuse layers, 4 branches) with random
- * weights and non-trivial BatchNorm statistics; no fixtures needed.
+ * weights and non-trivial BatchNorm statistics; no fixtures needed. The folded, packed weights are reused while the
+ * parameters stay and folded anew when one changes in place.
  */
 class HRNetDirectConvTest {
   /** float32 through ~30 convolutions in another summation order: relative to the largest value. */
@@ -63,22 +64,47 @@ class HRNetDirectConvTest {
       Tensor x = Tensors.randn(1, 3, 64, 96);
       HRNet.Output fast;
       long before = DenseConv.calls();
+      long folds = Layers.FusedConvBn.FOLDS.get();
       try (NoGradGuard ng = new NoGradGuard()) {
         fast = net.forward(x);
       }
       long direct = DenseConv.calls() - before;
       assertTrue(direct >= 30, "convolutions on the direct path: " + direct);
-      before = DenseConv.calls();
-      HRNet.Output slow = net.forward(x.clone().requires_grad_(true)); // needs a gradient: libtorch modules
-      assertEquals(before, DenseConv.calls(), "the gradient path must not use the direct convolution");
-      assertTrue(slow.logits().requires_grad(), "the reference went through autograd");
-      for (int i = 0; i < 4; i++) {
-        Tensor ref = slow.features().get(i).detach();
-        double scale = Math.max(1.0, Tensors.maxAbs(ref));
-        Tensors.assertClose("feature " + i, fast.features().get(i), ref, 0, TOL * scale);
+      assertEquals(direct, Layers.FusedConvBn.FOLDS.get() - folds, "every convolution folded once on first use");
+      assertMatchesModules(net, x, fast);
+
+      // the same weights again: no folding, the same bits
+      folds = Layers.FusedConvBn.FOLDS.get();
+      try (NoGradGuard ng = new NoGradGuard()) {
+        HRNet.Output again = net.forward(x);
+        assertEquals(folds, Layers.FusedConvBn.FOLDS.get(), "unchanged weights are not folded again");
+        assertTrue(again.logits().equal(fast.logits()), "the cached weights give the same bits");
       }
-      Tensor ref = slow.logits().detach();
-      Tensors.assertClose("logits", fast.logits(), ref, 0, TOL * Math.max(1.0, Tensors.maxAbs(ref)));
+
+      // in-place changes (as loading weights makes): one BN's statistics, another layer's convolution weight
+      try (NoGradGuard ng = new NoGradGuard()) {
+        net.named_buffers().get("stage4.0.branches.3.0.bn2.running_var").copy_(Tensors.randn(64).abs());
+        net.named_parameters().get("transition3.3.0.0.weight").mul_(new Scalar(-1.5));
+        folds = Layers.FusedConvBn.FOLDS.get();
+        fast = net.forward(x);
+        assertEquals(folds + 2, Layers.FusedConvBn.FOLDS.get(), "exactly the two changed layers folded anew");
+      }
+      assertMatchesModules(net, x, fast);
     }
+  }
+
+  /** The same network through libtorch's modules (the input needs a gradient) gives {@code fast} to {@link #TOL}. */
+  private static void assertMatchesModules(HRNet net, Tensor x, HRNet.Output fast) {
+    long before = DenseConv.calls();
+    HRNet.Output slow = net.forward(x.clone().requires_grad_(true)); // needs a gradient: libtorch modules
+    assertEquals(before, DenseConv.calls(), "the gradient path must not use the direct convolution");
+    assertTrue(slow.logits().requires_grad(), "the reference went through autograd");
+    for (int i = 0; i < 4; i++) {
+      Tensor ref = slow.features().get(i).detach();
+      double scale = Math.max(1.0, Tensors.maxAbs(ref));
+      Tensors.assertClose("feature " + i, fast.features().get(i), ref, 0, TOL * scale);
+    }
+    Tensor ref = slow.logits().detach();
+    Tensors.assertClose("logits", fast.logits(), ref, 0, TOL * Math.max(1.0, Tensors.maxAbs(ref)));
   }
 }
