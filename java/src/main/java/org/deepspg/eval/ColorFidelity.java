@@ -16,6 +16,10 @@ package org.deepspg.eval;
  *       {@value #MIN_CHROMA} in both) and neither is near black or white (L* in [{@value #MIN_L}, {@value #MAX_L}]).
  *       Against the ground truth it measures hue fidelity; against the input (no ground truth) the hue drift the
  *       method adds, since brightening should not rotate hues.</li>
+ *   <li>{@link #saturationKept}: how much of the input's colourfulness, relative to its brightness, the output keeps
+ *       (mean chroma {@code max(R,G,B) − min(R,G,B)} over mean Rec. 601 luma, output's over input's). 1 keeps the
+ *       colours as bright as the light; below 1 the output is washed out (a grey cast), above 1 oversaturated.
+ *       Hue drift cannot see this: a method that turns colours grey rotates no hue.</li>
  * </ul>
  *
  * Images are planar {@code [3, H, W]} sRGB values in [0, 1].
@@ -55,6 +59,32 @@ public final class ColorFidelity {
       if (out && !in) count++;
     }
     return (double) count / n;
+  }
+
+  /**
+   * @param input the input {@code [3, H, W]}
+   * @param output the output, same size
+   * @return (mean chroma / mean luma of the output) / (the same of the input); NaN when the input is black or grey
+   *     (no colour to keep) or the output black
+   */
+  public static double saturationKept(float[] input, float[] output) {
+    double in = chromaPerLuma(input, pixels(input, output));
+    double out = chromaPerLuma(output, pixels(input, output));
+    return in > 0 && Double.isFinite(out) ? out / in : Double.NaN;
+  }
+
+  /** Mean chroma over mean luma of an image of n pixels (NaN when its luma is 0). */
+  private static double chromaPerLuma(float[] x, int n) {
+    double chroma = 0;
+    double luma = 0;
+    for (int i = 0; i < n; i++) {
+      float r = x[i];
+      float g = x[n + i];
+      float b = x[2 * n + i];
+      chroma += Math.max(r, Math.max(g, b)) - Math.min(r, Math.min(g, b));
+      luma += 0.299 * r + 0.587 * g + 0.114 * b;
+    }
+    return luma > 0 ? chroma / luma : Double.NaN;
   }
 
   /**

@@ -109,6 +109,7 @@ class EvalCommandTest {
     assertTrue(Double.isNaN(drift) || drift == 0, json);
     assertEquals(value(json, "input_noise_sigma"), value(json, "noise_sigma"), 0.0);
     assertEquals(value(json, "input_mean_luma"), value(json, "mean_luma"), 0.0);
+    assertEquals(1.0, value(json, "saturation_kept"), 1e-12);
     assertTrue(value(json, "input_mean_luma") > 5 && value(json, "input_mean_luma") < 60, json);
   }
 
@@ -139,6 +140,7 @@ class EvalCommandTest {
       assertEquals(e.newlyClipped(), r.get("newly_clipped").doubleValue(), 0.0);
       assertEquals(e.noise(), r.get("noise_sigma").doubleValue(), 0.0);
       assertEquals(e.meanLuma(), r.get("mean_luma").doubleValue(), 0.0);
+      assertEquals(e.saturationKept(), r.get("saturation_kept").doubleValue(), 0.0);
       if (!Double.isNaN(e.hueDrift())) assertEquals(e.hueDrift(), r.get("hue_drift_deg").doubleValue(), 0.0);
     }
     assertTrue(value(json, "mean_luma") > 2 * value(json, "input_mean_luma"), "gamma 0.3 brightens: " + json);

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** Newly clipped pixels and CIELAB hue error on hand-made images with known answers. */
+/** Newly clipped pixels, CIELAB hue error and kept saturation on hand-made images with known answers. */
 class ColorFidelityTest {
   /** n pixels of one colour. */
   private static float[] solid(int n, float r, float g, float b) {
@@ -67,5 +67,21 @@ class ColorFidelityTest {
     ColorFidelity.Hue none = ColorFidelity.hueError(solid(4, 0.5f, 0.5f, 0.5f), orange);
     assertTrue(Double.isNaN(none.degrees()));
     assertEquals(0, none.fraction(), 1e-12);
+  }
+
+  @Test
+  void saturationKeptSeesGreyCastsButNotBrightening() {
+    int n = 4;
+    float[] in = solid(n, 0.2f, 0.1f, 0.05f); // chroma 0.15, luma 0.1245
+    // brightening 3x keeps every ratio: 1
+    assertEquals(1.0, ColorFidelity.saturationKept(in, solid(n, 0.6f, 0.3f, 0.15f)), 1e-6);
+    // half-way to grey at the same luma: chroma halves
+    float l = 3 * (0.299f * 0.2f + 0.587f * 0.1f + 0.114f * 0.05f);
+    float[] half = solid(n, (0.6f + l) / 2, (0.3f + l) / 2, (0.15f + l) / 2);
+    assertEquals(0.5, ColorFidelity.saturationKept(in, half), 1e-5);
+    assertEquals(0.0, ColorFidelity.saturationKept(in, solid(n, l, l, l)), 1e-12); // all grey
+    assertTrue(ColorFidelity.saturationKept(in, solid(n, 0.9f, 0.2f, 0.0f)) > 1, "oversaturated");
+    assertTrue(Double.isNaN(ColorFidelity.saturationKept(solid(n, 0.3f, 0.3f, 0.3f), in)), "grey input: nothing kept");
+    assertTrue(Double.isNaN(ColorFidelity.saturationKept(in, solid(n, 0, 0, 0))), "black output");
   }
 }
