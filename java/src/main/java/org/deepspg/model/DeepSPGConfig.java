@@ -362,6 +362,14 @@ public record DeepSPGConfig(int channels, int blocksL0, int blocksL1, int blocks
   }
 
   /**
+   * @param key a properties key
+   * @return whether {@link #fromProperties} reads it
+   */
+  public static boolean isKey(String key) {
+    return KEYS.contains(key);
+  }
+
+  /**
    * Reads a configuration. Keys missing from {@code p} take the DeepSPG-S defaults; keys under {@code model.},
    * {@code sem.}, {@code retinex.} that are not known are rejected (typos must not silently change the network);
    * other keys are ignored so the same properties can carry training settings.

@@ -103,8 +103,27 @@ public final class ModelFiles {
   public record Archive(StateDict tensors, Properties meta) {
     /** @return the model's tensors: those prefixed {@value #MODEL_PREFIX} with the prefix removed, else all */
     public StateDict model() {
-      boolean prefixed = tensors.names().stream().anyMatch(n -> n.startsWith(MODEL_PREFIX));
-      return prefixed ? tensors.filter(n -> n.startsWith(MODEL_PREFIX)).stripPrefix(MODEL_PREFIX) : tensors;
+      return isTrainingState() ? tensors.filter(n -> n.startsWith(MODEL_PREFIX)).stripPrefix(MODEL_PREFIX) : tensors;
+    }
+
+    /** @return whether this is a training checkpoint ({@code last.pth}, {@code best.pth}: prefixed tensors) */
+    public boolean isTrainingState() {
+      return tensors.names().stream().anyMatch(n -> n.startsWith(MODEL_PREFIX));
+    }
+
+    /**
+     * The network's keys of a training checkpoint's metadata, which also holds the whole training configuration
+     * (validated when the run started, and with keys such as {@code model.size} that the network's parser does not
+     * know); every other key of a weights file.
+     *
+     * @return the metadata the network's configuration is read from
+     */
+    Properties networkMeta() {
+      Properties p = new Properties();
+      for (String k : meta.stringPropertyNames()) {
+        if (!isTrainingState() || DeepSPGConfig.isKey(k)) p.setProperty(k, meta.getProperty(k));
+      }
+      return p;
     }
   }
 
@@ -221,7 +240,7 @@ public final class ModelFiles {
   public static Loaded loadFile(Path file, DeepSPGConfig config) throws IOException {
     if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "model weights file not found");
     Archive a = read(file);
-    DeepSPGConfig meta = configOf(a.meta());
+    DeepSPGConfig meta = configOf(a.isTrainingState() ? a.networkMeta() : a.meta());
     DeepSPGConfig cfg;
     if (meta == null) {
       if (config == null) {

@@ -56,4 +56,33 @@ class StoredSwitchesTest {
       net.close();
     }
   }
+
+  /** A training checkpoint ({@code last.pth}) loads as a model: its training keys do not trip the network's parser. */
+  @Test
+  void trainingCheckpointLoadsAsAModel() throws IOException {
+    Backends.init();
+    DeepSPGConfig cfg = DeepSPGConfig.baseline(DeepSPGConfig.Size.S).withChannels(8).withBlocks(1, 1, 1);
+    DeepSPG net = new DeepSPG(cfg);
+    try {
+      Properties meta = cfg.toProperties();
+      meta.setProperty("model.size", "s"); // training keys under the network's prefixes
+      meta.setProperty("sem.prior_weights_typo_checked_at_training", "x");
+      meta.setProperty("lr", "3e-4");
+      Path f = dir.resolve("last.pth");
+      TrainCheckpoint.save(f, net, null, meta);
+      ModelFiles.Loaded ld = ModelFiles.loadFile(f, null);
+      try {
+        assertEquals(cfg, ld.config());
+      } finally {
+        ld.net().close();
+      }
+      // the same keys in a weights file are still refused: there a typo must not silently change the network
+      Path w = dir.resolve("w.pth");
+      TrainCheckpoint.exportWeights(w, net, meta);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFiles.loadFile(w, null));
+      assertTrue(e.getMessage().contains("unknown DeepSPG config key"), e.getMessage());
+    } finally {
+      net.close();
+    }
+  }
 }
