@@ -35,9 +35,9 @@ import org.deepspg.ops.Scopes;
  *   <li>{@code L_mul = mean_b(⟨e_b, t_L⟩ − ⟨e_b, t_H⟩)}, {@code e_b} = L2-normalised CLIP image embedding of
  *       {@link ClipPreprocess#differentiable} (X_out) (no clamp), {@code t_L, t_H} = L2-normalised text embeddings of
  *       the two prompts, computed once at construction.</li>
- *   <li>{@code L_color = L_over + L_hue} ({@link #color}; not in the paper, off unless {@code loss.color} &gt; 0):
- *       punishes the two faults seen on real dark photos, highlights that saturate where the target does not and
- *       hue shifts.</li>
+ *   <li>{@code L_color = L_over + L_chroma} ({@link #color}; not in the paper, off unless {@code loss.color} &gt; 0):
+ *       punishes the faults seen on real dark photos, highlights that saturate where the target does not, and hue
+ *       shifts, casts and washed-out colour.</li>
  * </ul>
  * A term whose weight is 0 is not computed (its network is not needed). Each term is returned unweighted as a
  * 0-dim tensor, plus the weighted total.
@@ -260,7 +260,7 @@ public final class Losses {
   }
 
   /**
-   * {@code L_color = L_over + L_hue} of an output against its target, both {@code [B, 3, H, W]} in [0, 1] sRGB.
+   * {@code L_color = L_over + L_chroma} of an output against its target, both {@code [B, 3, H, W]} in [0, 1] sRGB.
    *
    * <ul>
    *   <li>{@code L_over = mean(relu(X − max(Y, 1 − m)) · [Y < 1 − m])} over all channel values, m =
@@ -268,15 +268,16 @@ public final class Losses {
    *       is not itself saturated, i.e. the "newly clipped" values of {@code deepspg eval}. L_pix punishes such an
    *       overshoot no more than any other error of the same size; this term adds a push that only highlights get.
    *       Exceeding a saturated target costs nothing here (the output is clamped to 1 anyway).</li>
-   *   <li>{@code L_hue = mean_p(|y|² − |y|·⟨x, y⟩ / √(|x|² + δ²)) / (mean_p |y|² + f)} with {@code x = X − mean_c X},
-   *       {@code y = Y − mean_c Y} the pixels' chroma vectors (the RGB components off the grey axis) and δ =
-   *       {@value #SOFT_CHROMA}: {@code |y|²·(1 − cos θ)}, zero when every pixel keeps its target's hue whatever its
-   *       brightness or saturation, weighted by the target's chroma so that near-grey targets, whose hue is noise,
-   *       hardly count; normalised by the target's chroma energy (plus a floor of {@value #CHROMA_FLOOR}) so that its
-   *       size does not depend on how colourful the scene is. A grey output pixel costs what a 90° hue error does
-   *       (δ keeps the gradient bounded there). The first version weighted by {@code |x|·|y|} instead of
-   *       {@code |y|²}, which a grey output also zeroes: trained with it, the network washed real photos out
-   *       (saturation kept 0.40 against 0.88 without the term, {@code deepspg eval --low}).</li>
+   *   <li>{@code L_chroma = mean_p |x − y|² / (mean_p |y|² + f)} with {@code x = X − mean_c X},
+   *       {@code y = Y − mean_c Y} the pixels' chroma vectors (the RGB components off the grey axis): the colour
+   *       part of the pixel error, {@code |x − y|² = (|x| − |y|)² + 2·|x|·|y|·(1 − cos θ)}, i.e. saturation error
+   *       plus hue error weighted by both chromas; a cast on a grey target costs {@code |x|²}. Normalised by the
+   *       target's chroma energy (plus a floor of {@value #CHROMA_FLOOR}), so a dim, nearly grey scene, where L_pix
+   *       hardly sees a colour error, weighs its colours as much as a vivid one.
+   *       History: the first version was the hue term alone, {@code |x|·|y|·(1 − cos θ)}, which a grey output zeroes:
+   *       the network learnt to wash colours out (saturation kept 0.40 on real dark photos, against 0.90 without the
+   *       term). Weighting the hue term by {@code |y|²} instead left colour on grey targets free: half-way through
+   *       training the outputs had casts and 1.31× the input's saturation. Both failure modes are one term here.</li>
    * </ul>
    *
    * @param out X {@code [B, 3, H, W]} (gradients flow into it)
@@ -289,18 +290,11 @@ public final class Losses {
     Tensor x = out.sub(out.mean(CHANNEL, true, new ScalarTypeOptional()));
     Tensor y = gt.sub(gt.mean(CHANNEL, true, new ScalarTypeOptional()));
     Tensor y2 = channelSum(y.pow(new Scalar(2.0)));
-    // ε = 1e-12 under |y|'s root keeps the gradient finite at a grey target; δ under |x|'s bounds it at a grey output
-    Tensor nx = channelSum(x.pow(new Scalar(2.0))).add(new Scalar(SOFT_CHROMA * SOFT_CHROMA)).sqrt();
-    Tensor ny = y2.add(new Scalar(ROOT_EPS)).sqrt();
-    Tensor hue = y2.sub(ny.mul(channelSum(x.mul(y))).div(nx)).mean().div(y2.mean().add(new Scalar(CHROMA_FLOOR)));
-    return over.add(hue);
+    Tensor chroma = channelSum(x.sub(y).pow(new Scalar(2.0))).mean().div(y2.mean().add(new Scalar(CHROMA_FLOOR)));
+    return over.add(chroma);
   }
 
-  /** ε under the square root of the target's chroma in L_hue. */
-  static final double ROOT_EPS = 1e-12;
-  /** δ of L_hue: output chroma below this (half an 8-bit step) counts as grey. */
-  static final double SOFT_CHROMA = 0.002;
-  /** Added to L_hue's denominator: a scene with less chroma energy than this has no hue worth keeping. */
+  /** Added to L_chroma's denominator: a scene with less chroma energy than this has no hue worth keeping. */
   static final double CHROMA_FLOOR = 1e-4;
 
   private static final long[] CHANNEL = {1};

@@ -226,8 +226,8 @@ public final class TrainConfig {
       new Key("loss.edge", "0.5", "λ2, weight of L_edge"),
       new Key("loss.sem", "0.01", "λ3, weight of the semantic KL loss L_sem (HRNet)"),
       new Key("loss.mul", "0.01", "λ4, weight of the multimodal CLIP loss L_mul"),
-      new Key("loss.color", "0", "λ5, weight of L_color = L_over + L_hue (saturated highlights, hue shifts; not in "
-          + "the paper)"),
+      new Key("loss.color", "0", "λ5, weight of L_color = L_over + L_chroma (saturated highlights, hue shifts, "
+          + "casts, washed-out colour; not in the paper)"),
       new Key("loss.edge.operator", "diff", "edge derivative: diff (forward differences) | sobel"),
       new Key("loss.sem.temperature", "1", "softmax temperature T of L_sem"),
       new Key("loss.mul.low_text", "low-light image", "CLIP prompt t_L"),
