@@ -49,7 +49,9 @@ final class Layers {
    * <p>The folded weight is packed once and kept (a second copy of the weight: +264 MB for HRNet-W48) until one of
    * the pair's parameters or buffers changes (its storage or its version counter, which every in-place write such as
    * loading weights or a BN statistics update bumps) or the kernel's ISA does; then it is folded anew. Changing the
-   * parameters while a forward runs is not supported (no more than it is for the modules themselves).
+   * parameters while a forward runs is not supported (no more than it is for the modules themselves), nor is changing
+   * in place the parameters of a network built under {@code InferenceMode} (inference tensors have no version
+   * counter; only a new storage is seen).
    */
   static final class FusedConvBn {
     /** The folded, packed weight and bias, and the stamp of what they were computed from. */
@@ -130,9 +132,15 @@ final class Layers {
       for (int i = 0; i < ts.length; i++) {
         if (ts[i] == null) continue;
         stamp[1 + 2 * i] = ts[i].data_ptr_float().address();
-        stamp[2 + 2 * i] = ts[i].__dispatch__version();
+        stamp[2 + 2 * i] = version(ts[i]);
       }
       return stamp;
+    }
+
+    /** The tensor's version counter; −1 for an inference tensor (made under InferenceMode), which has none. */
+    private static long version(Tensor t) {
+      if (t.__dispatch_is_inference()) return -1;
+      return t.__dispatch__version();
     }
 
     private Folded fold(long[] stamp) {

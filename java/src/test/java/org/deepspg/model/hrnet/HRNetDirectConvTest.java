@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.StringTensorDict;
@@ -90,6 +91,21 @@ class HRNetDirectConvTest {
         assertEquals(folds + 2, Layers.FusedConvBn.FOLDS.get(), "exactly the two changed layers folded anew");
       }
       assertMatchesModules(net, x, fast);
+    }
+  }
+
+  /** A network built under InferenceMode has inference tensors (no version counter): the direct path still serves it. */
+  @Test
+  void networkBuiltUnderInferenceModeRuns() {
+    try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
+      torch.manual_seed(4);
+      HRNet net = new HRNet(small());
+      net.freeze();
+      long before = DenseConv.calls();
+      HRNet.Output a = net.forward(Tensors.randn(1, 3, 32, 32));
+      HRNet.Output b = net.forward(Tensors.randn(1, 3, 32, 32));
+      assertTrue(DenseConv.calls() - before >= 60, "both forwards on the direct path");
+      assertTrue(a.logits().isfinite().all().item_bool() && b.logits().isfinite().all().item_bool());
     }
   }
 
