@@ -275,9 +275,11 @@ public final class Losses {
    *       target's chroma energy (plus a floor of {@value #CHROMA_FLOOR}), so a dim, nearly grey scene, where L_pix
    *       hardly sees a colour error, weighs its colours as much as a vivid one.
    *       History: the first version was the hue term alone, {@code |x|·|y|·(1 − cos θ)}, which a grey output zeroes:
-   *       the network learnt to wash colours out (saturation kept 0.40 on real dark photos, against 0.90 without the
-   *       term). Weighting the hue term by {@code |y|²} instead left colour on grey targets free: half-way through
-   *       training the outputs had casts and 1.31× the input's saturation. Both failure modes are one term here.</li>
+   *       the network learnt to grey colours out (saturation kept 0.44 on 26 real dark photos, against 0.93 for the
+   *       bundled {@code s}). Weighting the hue term by {@code |y|²} instead left colour on grey targets free: a
+   *       quarter of the way through training the outputs had casts and 1.31× the input's saturation. This term
+   *       covers both; on the phone data preset, whose shadows are magenta, it teaches a green cast instead
+   *       (docs/data.md).</li>
    * </ul>
    *
    * @param out X {@code [B, 3, H, W]} (gradients flow into it)
