@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
  * images (spec §6); prints a table and optionally writes JSON with the keys {@code psnr, ssim, psnr_gtmean,
  * ssim_gtmean, count, images_per_second}. With {@code --low} alone (real dark photos have no ground truth) it
  * prints the no-reference measures of {@link NoReferenceReport} instead: newly clipped pixels, hue drift, saturation
- * kept, noise and brightness; {@code --enhanced DIR} scores another method's outputs of the same photos the same way.
+ * kept, shadow cast, noise and brightness; {@code --enhanced DIR} scores another method's outputs of the same photos the same way.
  */
 @Command(
     name = "eval",
@@ -44,8 +44,8 @@ import picocli.CommandLine.Spec;
       "  ./deepspg eval --low LOL/eval15/low --high LOL/eval15/high --model runs/v3/model_best.pth --prior-weights W.pth",
       "  ./deepspg eval --data LOL --baseline gamma --json gamma.json",
       "Without ground truth (real dark photos): --low alone prints newly clipped pixels, hue drift against the input,",
-      "saturation kept, noise and brightness of the output; --enhanced scores another method's outputs of the same",
-      "photos:",
+      "saturation kept, cast in the input's grey regions, noise and brightness of the output; --enhanced scores",
+      "another method's outputs of the same photos:",
       "  ./deepspg eval --low dark/ --model s",
       "  ./deepspg eval --low dark/ --enhanced other-method-out/"
     })

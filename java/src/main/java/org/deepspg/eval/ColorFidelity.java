@@ -23,6 +23,11 @@ package org.deepspg.eval;
  *       truth over the dark input scores 0.65–0.80 on the synthetic and LOL eval15 test pairs, 0.39 on noisy LOL
  *       training pairs). Far below its peers an output is washed out, far above them it has casts or
  *       oversaturation; hue drift sees neither (a method that turns colours grey rotates no hue).</li>
+ *   <li>{@link #shadowCast}: the colour an output puts where the input has none: the mean CIELAB (a*, b*) of the
+ *       output over the pixels whose input chroma C*ab is below {@value #GREY_CHROMA} and whose output L* lies in
+ *       [{@value #MIN_L}, {@value #MAX_L}]. Hue drift leaves such pixels out (no hue in the input), so a network that
+ *       tints dark grey regions green passes it; this sees the tint and its direction (a* &lt; 0 green, b* &gt; 0
+ *       yellow).</li>
  * </ul>
  *
  * Images are planar {@code [3, H, W]} sRGB values in [0, 1].
@@ -46,6 +51,51 @@ public final class ColorFidelity {
    * @param fraction fraction of the pixels that qualified
    */
   public record Hue(double degrees, double fraction) {}
+
+  /** Input chroma C*ab below which {@link #shadowCast} counts a pixel as grey. */
+  public static final double GREY_CHROMA = 3;
+  /** Fewest qualifying pixels for {@link #shadowCast} to report a cast. */
+  public static final int MIN_CAST_PIXELS = 100;
+
+  /**
+   * A tint over the input's grey regions.
+   *
+   * @param a mean a* of the output there (NaN when too few pixels qualified)
+   * @param b mean b* of the output there
+   * @param pixels how many pixels qualified
+   */
+  public record Cast(double a, double b, long pixels) {
+    /** @return |(a*, b*)|, the strength of the cast (NaN when too few pixels qualified) */
+    public double strength() {
+      return Math.hypot(a, b);
+    }
+  }
+
+  /**
+   * @param input the input {@code [3, H, W]}
+   * @param output the output, same size
+   * @return the output's mean (a*, b*) over the pixels grey in the input and neither black nor white in the output
+   *     (NaN when fewer than {@value #MIN_CAST_PIXELS} qualify)
+   */
+  public static Cast shadowCast(float[] input, float[] output) {
+    int n = pixels(input, output);
+    double[] li = new double[3];
+    double[] lo = new double[3];
+    double sa = 0;
+    double sb = 0;
+    long used = 0;
+    for (int i = 0; i < n; i++) {
+      lab(input[i], input[n + i], input[2 * n + i], li);
+      if (Math.hypot(li[1], li[2]) >= GREY_CHROMA) continue;
+      lab(output[i], output[n + i], output[2 * n + i], lo);
+      if (lo[0] < MIN_L || lo[0] > MAX_L) continue;
+      sa += lo[1];
+      sb += lo[2];
+      used++;
+    }
+    if (used < MIN_CAST_PIXELS) return new Cast(Double.NaN, Double.NaN, used);
+    return new Cast(sa / used, sb / used, used);
+  }
 
   /**
    * @param input the input image {@code [3, H, W]}

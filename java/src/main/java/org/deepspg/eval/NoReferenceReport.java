@@ -19,14 +19,17 @@ import org.deepspg.io.JsonFiles;
 /**
  * What a method does to real dark photos, which have no ground truth: per image the pixels it newly clipped
  * ({@link ColorFidelity#newlyClipped}), the hue it added ({@link ColorFidelity#hueError} of output against input),
- * the colourfulness it kept ({@link ColorFidelity#saturationKept}), the noise left in the output ({@link NoiseLevel#sigma}) and the output's brightness ({@link NoiseLevel#meanLuma}),
- * with the input's noise and brightness beside them; means over images, as JSON or a text table.
+ * the colourfulness it kept ({@link ColorFidelity#saturationKept}), the tint it put into the input's grey regions
+ * ({@link ColorFidelity#shadowCast}), the noise left in the output ({@link NoiseLevel#sigma}) and the output's
+ * brightness ({@link NoiseLevel#meanLuma}), with the input's noise and brightness beside them; means over images, as
+ * JSON or a text table.
  *
- * <p>JSON ({@link #toJson(boolean)}): {@code newly_clipped, hue_drift_deg, saturation_kept, noise_sigma, mean_luma,
- * input_noise_sigma, input_mean_luma} (means; the hue drift over the images where some pixel qualified), then
+ * <p>JSON ({@link #toJson(boolean)}): {@code newly_clipped, hue_drift_deg, saturation_kept, shadow_cast, noise_sigma,
+ * mean_luma, input_noise_sigma, input_mean_luma} (means; hue drift and shadow cast over the images where enough
+ * pixels qualified), then
  * {@code count, name, images_per_second} and, when asked for, {@code per_image}: a list of
- * {@code {name, newly_clipped, hue_drift_deg, saturation_kept, noise_sigma, mean_luma, input_noise_sigma,
- * input_mean_luma, seconds}}.
+ * {@code {name, newly_clipped, hue_drift_deg, saturation_kept, shadow_cast, shadow_cast_a, shadow_cast_b,
+ * noise_sigma, mean_luma, input_noise_sigma, input_mean_luma, seconds}}.
  * Non-finite numbers are written as {@code null}.
  *
  * <p>Thread-safe: {@link #add} may be called from several threads.
@@ -39,19 +42,26 @@ public final class NoReferenceReport {
    * @param newlyClipped fraction of pixels with a channel clipped in the output but none in the input
    * @param hueDrift mean hue difference output vs input in degrees (NaN: no pixel coloured enough in both)
    * @param saturationKept the output's colourfulness per brightness over the input's (NaN: a grey input)
+   * @param shadowCast |(a*, b*)| of the output over the input's grey regions (NaN: too few such pixels)
+   * @param shadowCastA its a*
+   * @param shadowCastB its b*
    * @param noise noise σ of the output's luma, 8-bit units
    * @param meanLuma mean luma of the output, 8-bit units
    * @param inputNoise noise σ of the input's luma
    * @param inputMeanLuma mean luma of the input
    * @param seconds time the method took on the image (0 when it did not run here)
    */
-  @JsonPropertyOrder({"name", "newly_clipped", "hue_drift_deg", "saturation_kept", "noise_sigma", "mean_luma", "input_noise_sigma",
+  @JsonPropertyOrder({"name", "newly_clipped", "hue_drift_deg", "saturation_kept", "shadow_cast", "shadow_cast_a",
+      "shadow_cast_b", "noise_sigma", "mean_luma", "input_noise_sigma",
       "input_mean_luma", "seconds"})
   public record Result(
       @JsonProperty("name") String name,
       @JsonProperty("newly_clipped") double newlyClipped,
       @JsonProperty("hue_drift_deg") double hueDrift,
       @JsonProperty("saturation_kept") double saturationKept,
+      @JsonProperty("shadow_cast") double shadowCast,
+      @JsonProperty("shadow_cast_a") double shadowCastA,
+      @JsonProperty("shadow_cast_b") double shadowCastB,
       @JsonProperty("noise_sigma") double noise,
       @JsonProperty("mean_luma") double meanLuma,
       @JsonProperty("input_noise_sigma") double inputNoise,
@@ -73,9 +83,10 @@ public final class NoReferenceReport {
         throw new IllegalArgumentException(name + ": output of " + output.length + " values for an input of "
             + input.length + " values, expected 3 x " + h + " x " + w);
       }
+      ColorFidelity.Cast cast = ColorFidelity.shadowCast(input, output);
       return new Result(name, ColorFidelity.newlyClipped(input, output),
           ColorFidelity.hueError(output, input).degrees(), ColorFidelity.saturationKept(input, output),
-          NoiseLevel.sigma(output, h, w), NoiseLevel.meanLuma(output),
+          cast.strength(), cast.a(), cast.b(), NoiseLevel.sigma(output, h, w), NoiseLevel.meanLuma(output),
           NoiseLevel.sigma(input, h, w), NoiseLevel.meanLuma(input), seconds);
     }
   }
@@ -132,7 +143,7 @@ public final class NoReferenceReport {
    */
   public synchronized String toJson(boolean perImage) {
     return JsonFiles.toPretty(new Json(mean(Result::newlyClipped), mean(Result::hueDrift),
-        mean(Result::saturationKept), mean(Result::noise),
+        mean(Result::saturationKept), mean(Result::shadowCast), mean(Result::noise),
         mean(Result::meanLuma), mean(Result::inputNoise), mean(Result::inputMeanLuma), results.size(), name,
         imagesPerSecond(), perImage ? List.copyOf(results) : null));
   }
@@ -148,12 +159,13 @@ public final class NoReferenceReport {
     AtomicFile.write(file, toJson(perImage).getBytes(StandardCharsets.UTF_8));
   }
 
-  @JsonPropertyOrder({"newly_clipped", "hue_drift_deg", "saturation_kept", "noise_sigma", "mean_luma",
-      "input_noise_sigma", "input_mean_luma", "count", "name", "images_per_second", "per_image"})
+  @JsonPropertyOrder({"newly_clipped", "hue_drift_deg", "saturation_kept", "shadow_cast", "noise_sigma",
+      "mean_luma", "input_noise_sigma", "input_mean_luma", "count", "name", "images_per_second", "per_image"})
   private record Json(
       @JsonProperty("newly_clipped") double newlyClipped,
       @JsonProperty("hue_drift_deg") double hueDrift,
       @JsonProperty("saturation_kept") double saturationKept,
+      @JsonProperty("shadow_cast") double shadowCast,
       @JsonProperty("noise_sigma") double noise,
       @JsonProperty("mean_luma") double meanLuma,
       @JsonProperty("input_noise_sigma") double inputNoise,
@@ -164,19 +176,19 @@ public final class NoReferenceReport {
       @JsonProperty("per_image") @JsonInclude(JsonInclude.Include.NON_NULL) List<Result> perImage) {}
 
   /**
-   * @return a one-row text table: newly clipped %, hue drift, saturation kept, output noise σ and luma (input's in brackets), images,
-   *     images/s
+   * @return a one-row text table: newly clipped %, hue drift, saturation kept, shadow cast, output noise σ and luma
+   *     (input's in brackets), images, images/s
    */
   public synchronized String toTable() {
     int w = Math.max("run".length(), name.length());
-    String fmt = "%-" + w + "s  %6s  %10s  %9s  %15s  %15s  %6s  %9s%n";
+    String fmt = "%-" + w + "s  %6s  %10s  %9s  %11s  %15s  %15s  %6s  %9s%n";
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, fmt, "run", "clip%", "hue drift°", "sat. kept", "noise σ (input)",
-        "luma (input)",
+    sb.append(String.format(Locale.ROOT, fmt, "run", "clip%", "hue drift°", "sat. kept", "shadow cast",
+        "noise σ (input)", "luma (input)",
         "images", "images/s"));
-    sb.append("-".repeat(w + 2 + 6 + 2 + 10 + 2 + 9 + 2 + 15 + 2 + 15 + 2 + 6 + 2 + 9)).append('\n');
+    sb.append("-".repeat(w + 2 + 6 + 2 + 10 + 2 + 9 + 2 + 11 + 2 + 15 + 2 + 15 + 2 + 6 + 2 + 9)).append('\n');
     sb.append(String.format(Locale.ROOT, fmt, name, f(100 * mean(Result::newlyClipped), 2),
-        f(mean(Result::hueDrift), 1), f(mean(Result::saturationKept), 2),
+        f(mean(Result::hueDrift), 1), f(mean(Result::saturationKept), 2), f(mean(Result::shadowCast), 1),
         f(mean(Result::noise), 2) + " (" + f(mean(Result::inputNoise), 2) + ")",
         f(mean(Result::meanLuma), 1) + " (" + f(mean(Result::inputMeanLuma), 1) + ")",
         String.valueOf(results.size()), f(imagesPerSecond(), 2)));

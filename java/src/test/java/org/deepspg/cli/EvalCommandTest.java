@@ -110,6 +110,8 @@ class EvalCommandTest {
     assertEquals(value(json, "input_noise_sigma"), value(json, "noise_sigma"), 0.0);
     assertEquals(value(json, "input_mean_luma"), value(json, "mean_luma"), 0.0);
     assertEquals(1.0, value(json, "saturation_kept"), 1e-12);
+    double cast = value(json, "shadow_cast"); // the input's own grey regions: grey
+    assertTrue(Double.isNaN(cast) || cast < 3, json);
     assertTrue(value(json, "input_mean_luma") > 5 && value(json, "input_mean_luma") < 60, json);
   }
 
@@ -141,6 +143,7 @@ class EvalCommandTest {
       assertEquals(e.noise(), r.get("noise_sigma").doubleValue(), 0.0);
       assertEquals(e.meanLuma(), r.get("mean_luma").doubleValue(), 0.0);
       assertEquals(e.saturationKept(), r.get("saturation_kept").doubleValue(), 0.0);
+      if (!Double.isNaN(e.shadowCast())) assertEquals(e.shadowCast(), r.get("shadow_cast").doubleValue(), 0.0);
       if (!Double.isNaN(e.hueDrift())) assertEquals(e.hueDrift(), r.get("hue_drift_deg").doubleValue(), 0.0);
     }
     assertTrue(value(json, "mean_luma") > 2 * value(json, "input_mean_luma"), "gamma 0.3 brightens: " + json);

@@ -84,4 +84,24 @@ class ColorFidelityTest {
     assertTrue(Double.isNaN(ColorFidelity.saturationKept(solid(n, 0.3f, 0.3f, 0.3f), in)), "grey input: nothing kept");
     assertTrue(Double.isNaN(ColorFidelity.saturationKept(in, solid(n, 0, 0, 0))), "black output");
   }
+
+  @Test
+  void shadowCastSeesTintsWhereTheInputIsGrey() {
+    int n = 400;
+    float[] grey = solid(n, 0.1f, 0.1f, 0.1f);
+    double[] lab = new double[3];
+    // a grey input brightened to a greenish grey: the cast is that colour's (a*, b*)
+    ColorFidelity.lab(0.45, 0.5, 0.42, lab);
+    ColorFidelity.Cast c = ColorFidelity.shadowCast(grey, solid(n, 0.45f, 0.5f, 0.42f));
+    assertEquals(n, c.pixels());
+    assertEquals(lab[1], c.a(), 1e-4); // the image holds the float values
+    assertEquals(lab[2], c.b(), 1e-4);
+    assertTrue(c.a() < -3 && c.strength() > 3, "green: " + c);
+    // brightened to neutral grey: no cast
+    assertEquals(0, ColorFidelity.shadowCast(grey, solid(n, 0.5f, 0.5f, 0.5f)).strength(), 1e-3);
+    // a coloured input counts nowhere (hue drift's business), nor does an output near black or white
+    assertTrue(Double.isNaN(ColorFidelity.shadowCast(solid(n, 0.3f, 0.1f, 0.05f), solid(n, 0.45f, 0.5f, 0.42f))
+        .strength()));
+    assertEquals(0, ColorFidelity.shadowCast(grey, solid(n, 1f, 1f, 0.98f)).pixels());
+  }
 }
