@@ -17,7 +17,7 @@ import java.util.Map;
  * <pre>
  *   synth --from DIR --out DIR [--seed N] [--test-fraction F] [--max-side N] [--min-side N] [--threads N]
  *         [--exposure MIN,MAX] [--gamma MIN,MAX] [--photons MIN,MAX] [--read-sigma MIN,MAX]
- *         [--jpeg PROB,QMIN,QMAX] [--max-pixels N]
+ *         [--jpeg PROB,QMIN,QMAX] [--chroma-nr SIGMA] [--max-pixels N]
  *   check ROOT [--split train|test|all]        detect the layout and validate every pair
  *   check --low DIR --high DIR                  validate two folders matched by file name
  * </pre>
@@ -46,6 +46,8 @@ public final class DataTool {
       "  --photons MIN,MAX        photo-electrons at full scale a, log-uniform; 0,0 = no shot noise [phone: 80,2000]",
       "  --read-sigma MIN,MAX     read noise sigma (linear), log-uniform [phone: 0.001,0.02]",
       "  --jpeg P,QMIN,QMAX       JPEG re-compression with probability P at quality QMIN..QMAX [phone: 0.5,60,95]",
+      "  --chroma-nr SIGMA        the ISP's chroma noise reduction (Gaussian, SIGMA px) before the final clip,",
+      "                           raw kept signed until then; 0 = none, as before: then the shadows turn magenta [0]",
       "  --max-pixels N           refuse larger photos (decompression-bomb guard) [100000000]",
       "model (docs/data.md): scene = EOTF(s) (+ light sources); dark = k * scene^gamma * field * vignette;",
       "raw = dark / wb; y = Poisson(a * raw)/a + N(0, sigma^2); clip; quantise; y * wb; s' = OETF(y); optional JPEG");
@@ -123,6 +125,8 @@ public final class DataTool {
     if ((r = pair(o.remove("gamma"), "gamma")) != null) p = p.withGamma(r[0], r[1]);
     if ((r = pair(o.remove("photons"), "photons")) != null) p = p.withPhotons(r[0], r[1]);
     if ((r = pair(o.remove("read-sigma"), "read-sigma")) != null) p = p.withReadSigma(r[0], r[1]);
+    String nr = o.remove("chroma-nr");
+    if (nr != null) p = p.withCamera(p.camera().withChromaNr(Double.parseDouble(nr.trim())));
     String jpeg = o.remove("jpeg");
     if (jpeg != null) {
       String[] s = jpeg.split(",");

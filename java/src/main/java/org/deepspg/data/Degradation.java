@@ -216,6 +216,7 @@ public final class Degradation {
       m.put("lightsMax", camera.lightsMax());
       put(m, "lightBoostMin", camera.lightBoostMin());
       put(m, "lightBoostMax", camera.lightBoostMax());
+      put(m, "chromaNr", camera.chromaNr());
       return m;
     }
   }
@@ -239,18 +240,20 @@ public final class Degradation {
    * @param lightsMax most light sources in a frame (1..lightsMax when it gets any)
    * @param lightBoostMin smallest factor by which a source outshines the scene's exposure in the dark frame
    * @param lightBoostMax largest such factor
+   * @param chromaNr σ in pixels of the ISP's chroma noise reduction before the final clip (0 = none; then the sensor
+   *     clips its noise at 0 before the gains, and the shadows of the dark image turn magenta: docs/data.md)
    */
   public record Camera(double wbRedMin, double wbRedMax, double wbBlueMin, double wbBlueMax, int rawBits,
       double vignetteMax, double fieldStopsMax, double lightProbability, int lightsMax, double lightBoostMin,
-      double lightBoostMax) {
+      double lightBoostMax, double chromaNr) {
     /** No camera stages: the model of the first synthetic set (noise independent of colour, uniform exposure). */
-    public static final Camera NONE = new Camera(1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1);
+    public static final Camera NONE = new Camera(1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0);
     /**
      * A phone/compact sensor: red gain [1.3, 2.6] and blue gain [1.3, 2.6] (daylight to tungsten white balance),
      * 10-bit raw, vignetting up to 0.5, exposure varying by up to ±2 stops over the frame, 1–3 light sources in half
      * the frames, outshining the scene by 4–40×.
      */
-    public static final Camera PHONE = new Camera(1.3, 2.6, 1.3, 2.6, 10, 0.5, 2.0, 0.5, 3, 4, 40);
+    public static final Camera PHONE = new Camera(1.3, 2.6, 1.3, 2.6, 10, 0.5, 2.0, 0.5, 3, 4, 40, 0);
 
     /** Validates the ranges. */
     public Camera {
@@ -266,6 +269,17 @@ public final class Degradation {
           "light sources: probability in [0, 1], at most 16", lightProbability, lightsMax);
       Params.check(lightBoostMin >= 1 && lightBoostMin <= lightBoostMax, "light boost must satisfy 1 <= min <= max",
           lightBoostMin, lightBoostMax);
+      Params.check(chromaNr >= 0 && chromaNr <= 16, "chroma noise reduction σ must be in [0, 16] pixels", chromaNr,
+          chromaNr);
+    }
+
+    /**
+     * @param sigma σ in pixels of the chroma noise reduction (0 = none)
+     * @return these stages with it
+     */
+    public Camera withChromaNr(double sigma) {
+      return new Camera(wbRedMin, wbRedMax, wbBlueMin, wbBlueMax, rawBits, vignetteMax, fieldStopsMax,
+          lightProbability, lightsMax, lightBoostMin, lightBoostMax, sigma);
     }
   }
 
@@ -279,11 +293,12 @@ public final class Degradation {
    * @param fieldStops exposure variation amplitude in stops
    * @param lights number of light sources
    * @param layoutSeed seed of the exposure field and the light sources' positions, sizes and colours
+   * @param chromaNr σ of the chroma noise reduction (the camera's, not drawn)
    */
   public record CameraDrawn(double wbRed, double wbBlue, int rawBits, double vignette, double fieldStops, int lights,
-      long layoutSeed) {
+      long layoutSeed, double chromaNr) {
     /** No camera stages. */
-    public static final CameraDrawn NONE = new CameraDrawn(1, 1, 0, 0, 0, 0, 0);
+    public static final CameraDrawn NONE = new CameraDrawn(1, 1, 0, 0, 0, 0, 0, 0);
   }
 
   /**
@@ -350,7 +365,7 @@ public final class Degradation {
     boolean lit = rng.nextDouble() < c.lightProbability() && c.lightsMax() > 0;
     int lights = lit ? 1 + rng.nextInt(c.lightsMax()) : 0;
     long layout = rng.nextLong();
-    return new Drawn(k, g, a, s, q, new CameraDrawn(wr, wb, c.rawBits(), v, f, lights, layout));
+    return new Drawn(k, g, a, s, q, new CameraDrawn(wr, wb, c.rawBits(), v, f, lights, layout, c.chromaNr()));
   }
 
   private static double uniform(double lo, double hi, SplittableRandom rng) {
@@ -407,12 +422,15 @@ public final class Degradation {
     darkenLinear(lin, d.exposure(), d.gamma());
     if (c.fieldStops() > 0 || c.vignette() > 0) exposureField(lin, w, h, c.fieldStops(), c.vignette(), layout);
     if (c.wbRed() != 1 || c.wbBlue() != 1) whiteBalance(lin, 1 / c.wbRed(), 1 / c.wbBlue()); // sensor raw
-    addNoise(lin, d.photons(), d.readSigma(), rng);
+    boolean isp = c.chromaNr() > 0;
+    // With an ISP the raw stays signed (black level subtracted, noise below it kept) until the final clip
+    addNoise(lin, d.photons(), d.readSigma(), rng, isp);
     if (c.rawBits() > 0) quantize(lin, c.rawBits());
     if (c.wbRed() != 1 || c.wbBlue() != 1) {
       whiteBalance(lin, c.wbRed(), c.wbBlue()); // the camera's white balance amplifies red and blue noise
-      for (int i = 0; i < lin.length; i++) lin[i] = Math.min(1f, lin[i]);
     }
+    if (isp) chromaDenoise(lin, w, h, c.chromaNr());
+    for (int i = 0; i < lin.length; i++) lin[i] = Math.min(1f, Math.max(0f, lin[i])); // without an ISP: only the top
     Image.Metadata m = new Image.Metadata(8, false, high.metadata().format(), "sRGB", high.metadata().exifOrientation());
     Image low = new Image(w, h, Srgb.fromLinear(lin), null, m);
     if (d.jpegQuality() > 0) low = jpegRoundTrip(low, d.jpegQuality());
@@ -425,6 +443,57 @@ public final class Degradation {
     for (int i = 0; i < n; i++) {
       lin[i] = (float) (lin[i] * red);
       lin[2 * n + i] = (float) (lin[2 * n + i] * blue);
+    }
+  }
+
+  /**
+   * In place: the ISP's chroma noise reduction. Splits linear RGB into luma {@code Y = 0.2126 R + 0.7152 G +
+   * 0.0722 B} and the chroma differences {@code R − Y}, {@code B − Y}, blurs the two differences with a Gaussian of
+   * σ pixels (edges clamped), and recombines with Y unchanged: the fine red/blue blotches of the gains become low
+   * frequency, and near black every channel carries about the same noise, so the final clip's bias is grey.
+   */
+  static void chromaDenoise(float[] lin, int w, int h, double sigma) {
+    int n = w * h;
+    float[] y = new float[n];
+    float[] cr = new float[n];
+    float[] cb = new float[n];
+    for (int i = 0; i < n; i++) {
+      y[i] = 0.2126f * lin[i] + 0.7152f * lin[n + i] + 0.0722f * lin[2 * n + i];
+      cr[i] = lin[i] - y[i];
+      cb[i] = lin[2 * n + i] - y[i];
+    }
+    gaussianBlur(cr, w, h, sigma);
+    gaussianBlur(cb, w, h, sigma);
+    for (int i = 0; i < n; i++) {
+      float r = y[i] + cr[i];
+      float b = y[i] + cb[i];
+      lin[i] = r;
+      lin[2 * n + i] = b;
+      lin[n + i] = (y[i] - 0.2126f * r - 0.0722f * b) / 0.7152f;
+    }
+  }
+
+  /** In place: separable Gaussian blur of one plane, radius ⌈3σ⌉, edges clamped. */
+  static void gaussianBlur(float[] p, int w, int h, double sigma) {
+    int r = (int) Math.ceil(3 * sigma);
+    float[] k = new float[2 * r + 1];
+    double sum = 0;
+    for (int i = -r; i <= r; i++) sum += k[i + r] = (float) Math.exp(-i * i / (2 * sigma * sigma));
+    for (int i = 0; i < k.length; i++) k[i] /= (float) sum;
+    float[] t = new float[p.length];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        float acc = 0;
+        for (int i = -r; i <= r; i++) acc += k[i + r] * p[y * w + Math.min(w - 1, Math.max(0, x + i))];
+        t[y * w + x] = acc;
+      }
+    }
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        float acc = 0;
+        for (int i = -r; i <= r; i++) acc += k[i + r] * t[Math.min(h - 1, Math.max(0, y + i)) * w + x];
+        p[y * w + x] = acc;
+      }
     }
   }
 
@@ -546,11 +615,25 @@ public final class Degradation {
    * @param rng noise source
    */
   public static void addNoise(float[] lin, double photons, double sigma, SplittableRandom rng) {
+    addNoise(lin, photons, sigma, rng, false);
+  }
+
+  /**
+   * As {@link #addNoise(float[], double, double, SplittableRandom)}, optionally keeping values below 0 (a raw with
+   * its black level subtracted, for an ISP that clips only at the end); the same random draws either way.
+   *
+   * @param lin linear values
+   * @param photons a (0 = no shot noise)
+   * @param sigma read-noise σ
+   * @param rng noise source
+   * @param signed keep values below 0
+   */
+  static void addNoise(float[] lin, double photons, double sigma, SplittableRandom rng, boolean signed) {
     for (int i = 0; i < lin.length; i++) {
       double x = Math.max(0, lin[i]);
       double y = photons > 0 ? poisson(photons * x, rng) / photons : x;
       if (sigma > 0) y += sigma * rng.nextGaussian();
-      lin[i] = (float) Math.min(1, Math.max(0, y));
+      lin[i] = (float) Math.min(1, signed ? y : Math.max(0, y));
     }
   }
 

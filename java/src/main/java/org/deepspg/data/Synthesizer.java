@@ -154,6 +154,7 @@ public final class Synthesizer {
         Degradation.put(m, "fieldStops", c.fieldStops());
         m.put("lights", c.lights());
         m.put("layoutSeed", c.layoutSeed());
+        if (c.chromaNr() > 0) Degradation.put(m, "chromaNr", c.chromaNr());
       }
       m.put("imageSeed", imageSeed);
       Degradation.put(m, "meanLinearHigh", meanLinearHigh);

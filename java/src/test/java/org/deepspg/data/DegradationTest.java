@@ -176,7 +176,7 @@ class DegradationTest {
 
   private static Degradation.Drawn camera(double wbRed, double wbBlue, double vignette, double stops, int lights) {
     return new Degradation.Drawn(0.1, 1.0, 200, 0.004, 0,
-        new Degradation.CameraDrawn(wbRed, wbBlue, 0, vignette, stops, lights, 77));
+        new Degradation.CameraDrawn(wbRed, wbBlue, 0, vignette, stops, lights, 77, 0));
   }
 
   @Test
@@ -194,17 +194,39 @@ class DegradationTest {
     assertEquals(1.0, pr[1] / pg[1], 0.1, "without white balance the channels are equally noisy");
   }
 
+  /**
+   * The phone preset's magenta shadows and their fix: a deep-shadow grey (noise of the order of the signal) through
+   * red/blue gains of 2.5 comes out with red and blue above green when the sensor clips its noise at 0 before the
+   * gains; with the ISP's chroma noise reduction before the final clip (raw kept signed until then) it stays grey.
+   */
+  @Test
+  void chromaNoiseReductionKeepsShadowsGrey() {
+    float[] rgb = new float[3 * 128 * 128];
+    java.util.Arrays.fill(rgb, 0.05f); // sRGB 0.05: linear 0.004, times k = 0.5 -> 0.002, read σ 0.01
+    Image shadow = new Image(128, 128, rgb, null, Image.Metadata.MEMORY);
+    double[] bias = new double[2];
+    for (int nr = 0; nr < 2; nr++) {
+      Degradation.Drawn d = new Degradation.Drawn(0.5, 1.0, 2000, 0.01, 0,
+          new Degradation.CameraDrawn(2.5, 2.5, 10, 0, 0, 0, 7, nr == 0 ? 0 : 2.0));
+      float[] lin = Srgb.toLinear(Degradation.apply(shadow, d, new SplittableRandom(11)).rgb());
+      double r = channelStats(lin, 0)[0], g = channelStats(lin, 1)[0], b = channelStats(lin, 2)[0];
+      bias[nr] = Math.max(r, b) / g;
+    }
+    assertTrue(bias[0] > 1.3, "without the ISP step red/blue exceed green (magenta): " + bias[0]);
+    assertTrue(bias[1] < 1.1, "with chroma noise reduction the shadow stays grey: " + bias[1]);
+  }
+
   @Test
   void vignettingAndTheExposureFieldVaryTheLightOverTheFrame() {
     Image high = flat(120, 80);
     Degradation.Drawn vig = new Degradation.Drawn(0.2, 1.0, 0, 0, 0,
-        new Degradation.CameraDrawn(1, 1, 0, 0.5, 0, 0, 5));
+        new Degradation.CameraDrawn(1, 1, 0, 0.5, 0, 0, 5, 0));
     float[] v = Srgb.toLinear(Degradation.apply(high, vig, new SplittableRandom(1)).rgb());
     int n = 120 * 80;
     double centre = v[40 * 120 + 60], corner = v[0];
     assertEquals(0.5, corner / centre, 0.03, "corner fall-off 1 - v (8-bit rounding)");
     Degradation.Drawn field = new Degradation.Drawn(0.2, 1.0, 0, 0, 0,
-        new Degradation.CameraDrawn(1, 1, 0, 0, 2.0, 0, 5));
+        new Degradation.CameraDrawn(1, 1, 0, 0, 2.0, 0, 5, 0));
     float[] f = Srgb.toLinear(Degradation.apply(high, field, new SplittableRandom(1)).rgb());
     double lo = Double.MAX_VALUE, hi = 0;
     for (int i = 0; i < n; i++) {

@@ -46,7 +46,7 @@ class SynthesizerTest {
   void metadataLayout() {
     Degradation.Drawn plain = new Degradation.Drawn(0.125, 2.0, 1e6, 0.0, 0, Degradation.CameraDrawn.NONE);
     Degradation.Drawn camera = new Degradation.Drawn(0.0312, 1.7, 350.5, 0.002, 85,
-        new Degradation.CameraDrawn(1.5, 2.0, 12, 0.1, 0.33, 2, -99));
+        new Degradation.CameraDrawn(1.5, 2.0, 12, 0.1, 0.33, 2, -99, 0));
     assertEquals("{\"name\": \"a__b\\\"c\", \"source\": \"a/b\\\"c.png\", \"split\": \"train\", \"width\": 64, "
         + "\"height\": 48, \"sourceWidth\": 640, \"sourceHeight\": 480, \"exposure\": 0.125, \"gamma\": 2, "
         + "\"photons\": 1000000, \"readSigma\": 0, \"jpegQuality\": null, \"imageSeed\": 12345678901, "
@@ -64,7 +64,7 @@ class SynthesizerTest {
         + "\"photonsMin\": 300, \"photonsMax\": 3000, \"readSigmaMin\": 5.0E-4, \"readSigmaMax\": 0.004, "
         + "\"jpegProbability\": 0, \"jpegQualityMin\": 70, \"jpegQualityMax\": 95, \"wbRedMin\": 1, \"wbRedMax\": 1, "
         + "\"wbBlueMin\": 1, \"wbBlueMax\": 1, \"rawBits\": 0, \"vignetteMax\": 0, \"fieldStopsMax\": 0, "
-        + "\"lightProbability\": 0, \"lightsMax\": 0, \"lightBoostMin\": 1, \"lightBoostMax\": 1}, "
+        + "\"lightProbability\": 0, \"lightsMax\": 0, \"lightBoostMin\": 1, \"lightBoostMax\": 1, \"chromaNr\": 0}, "
         + "\"model\": \"dark = k * EOTF(s)^gamma; y = Poisson(a * dark) / a + N(0, sigma^2); clip to [0, 1]; "
         + "s' = OETF(y); optional JPEG at quality q\"}",
         new Synthesizer.Options(Degradation.Params.LEGACY, -3, 1.0, 0, 1, 1, 5).toJson());
