@@ -121,8 +121,9 @@ public final class ColorFidelity {
    *     (no colour to keep) or the output black
    */
   public static double saturationKept(float[] input, float[] output) {
-    double in = chromaPerLuma(input, pixels(input, output));
-    double out = chromaPerLuma(output, pixels(input, output));
+    int n = pixels(input, output);
+    double in = chromaPerLuma(input, n);
+    double out = chromaPerLuma(output, n);
     return in > 0 && Double.isFinite(out) ? out / in : Double.NaN;
   }
 

@@ -42,9 +42,8 @@ public final class NoReferenceReport {
    * @param newlyClipped fraction of pixels with a channel clipped in the output but none in the input
    * @param hueDrift mean hue difference output vs input in degrees (NaN: no pixel coloured enough in both)
    * @param saturationKept the output's colourfulness per brightness over the input's (NaN: a grey input)
-   * @param shadowCast |(a*, b*)| of the output over the input's grey regions (NaN: too few such pixels)
-   * @param shadowCastA its a*
-   * @param shadowCastB its b*
+   * @param shadowCastA mean a* of the output over the input's grey regions (NaN: too few such pixels)
+   * @param shadowCastB its mean b*
    * @param noise noise σ of the output's luma, 8-bit units
    * @param meanLuma mean luma of the output, 8-bit units
    * @param inputNoise noise σ of the input's luma
@@ -59,7 +58,6 @@ public final class NoReferenceReport {
       @JsonProperty("newly_clipped") double newlyClipped,
       @JsonProperty("hue_drift_deg") double hueDrift,
       @JsonProperty("saturation_kept") double saturationKept,
-      @JsonProperty("shadow_cast") double shadowCast,
       @JsonProperty("shadow_cast_a") double shadowCastA,
       @JsonProperty("shadow_cast_b") double shadowCastB,
       @JsonProperty("noise_sigma") double noise,
@@ -86,8 +84,14 @@ public final class NoReferenceReport {
       ColorFidelity.Cast cast = ColorFidelity.shadowCast(input, output);
       return new Result(name, ColorFidelity.newlyClipped(input, output),
           ColorFidelity.hueError(output, input).degrees(), ColorFidelity.saturationKept(input, output),
-          cast.strength(), cast.a(), cast.b(), NoiseLevel.sigma(output, h, w), NoiseLevel.meanLuma(output),
+          cast.a(), cast.b(), NoiseLevel.sigma(output, h, w), NoiseLevel.meanLuma(output),
           NoiseLevel.sigma(input, h, w), NoiseLevel.meanLuma(input), seconds);
+    }
+
+    /** @return |(a*, b*)| of the output over the input's grey regions (NaN: too few such pixels) */
+    @JsonProperty("shadow_cast")
+    public double shadowCast() {
+      return Math.hypot(shadowCastA, shadowCastB);
     }
   }
 

@@ -112,16 +112,17 @@ public final class ModelFiles {
     }
 
     /**
-     * The network's keys of a training checkpoint's metadata, which also holds the whole training configuration
-     * (validated when the run started, and with keys such as {@code model.size} that the network's parser does not
-     * know); every other key of a weights file.
+     * The metadata the network's configuration is read from: a weights file's as it is; of a training checkpoint's,
+     * which also holds the whole training configuration (validated when the run started, and with keys such as
+     * {@code model.size} that the network's parser does not know), only the network's keys.
      *
-     * @return the metadata the network's configuration is read from
+     * @return those properties
      */
     Properties networkMeta() {
+      if (!isTrainingState()) return meta;
       Properties p = new Properties();
       for (String k : meta.stringPropertyNames()) {
-        if (!isTrainingState() || DeepSPGConfig.isKey(k)) p.setProperty(k, meta.getProperty(k));
+        if (DeepSPGConfig.isKey(k)) p.setProperty(k, meta.getProperty(k));
       }
       return p;
     }
@@ -240,7 +241,7 @@ public final class ModelFiles {
   public static Loaded loadFile(Path file, DeepSPGConfig config) throws IOException {
     if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "model weights file not found");
     Archive a = read(file);
-    DeepSPGConfig meta = configOf(a.isTrainingState() ? a.networkMeta() : a.meta());
+    DeepSPGConfig meta = configOf(a.networkMeta());
     DeepSPGConfig cfg;
     if (meta == null) {
       if (config == null) {
