@@ -3,7 +3,8 @@
 // CPU micro-benchmark of the dense direct convolution (deepspg_conv2d_forward_cpu_f32), straight through the C ABI:
 // HRNet-W48's convolution shapes at a 608x416 input (3x3 stride 1 on each branch, the stem's stride-2 3x3, a 1x1),
 // best of reps, for every ISA this CPU has, as GFLOP/s (2 FLOP per multiply-accumulate); with the weight packed on
-// each call (deepspg_conv2d_forward_cpu_f32) and packed once (deepspg_conv2d_forward_packed_cpu_f32).
+// each call (deepspg_conv2d_forward_cpu_f32) and packed once (deepspg_conv2d_forward_packed_cpu_f32); the 3x3
+// stride-1 shapes also through Winograd F(4x4, 3x3) (deepspg_conv2d_winograd_forward_cpu_f32), in effective GFLOP/s.
 //   cmake --build build --target conv2d_direct_bench && OMP_NUM_THREADS=2 build/bench/conv2d_direct_bench [reps]
 #include <algorithm>
 #include <chrono>
@@ -55,6 +56,23 @@ void run(const char* name, int64_t in, int64_t out, int64_t k, int64_t s, int64_
     }
     std::printf("%-28s isa %d  %8.3f ms  %6.1f GFLOP/s | packed once: %8.3f ms  %6.1f GFLOP/s  (%.3f GFLOP)\n", name,
                 isa, best, gflop / best * 1e3, best_packed, gflop / best_packed * 1e3, gflop);
+    if (k == 3 && s == 1) {  // Winograd F(4x4, 3x3): "GFLOP/s" of the direct convolution's FLOPs (effective)
+      deepspg_conv2d_winograd_weight_floats(isa, out, in, &floats);
+      std::vector<float> up(floats);
+      deepspg_conv2d_winograd_pack_weight_f32(isa, wt.data(), out, in, up.data());
+      double best_w = 1e30;
+      for (int r = 0; r < reps; ++r) {
+        const double t0 = now_ms();
+        if (deepspg_conv2d_winograd_forward_cpu_f32(x.data(), isa, up.data(), b.data(), nullptr, 1, in, out, h, w, 1,
+                                                    y.data()) != DEEPSPG_OK) {
+          std::fprintf(stderr, "%s: %s\n", name, deepspg_last_error());
+          std::exit(1);
+        }
+        best_w = std::min(best_w, now_ms() - t0);
+      }
+      std::printf("%-28s isa %d  winograd F(4,3): %8.3f ms  %6.1f effective GFLOP/s  (%.2fx the packed direct)\n", name,
+                  isa, best_w, gflop / best_w * 1e3, best_packed / best_w);
+    }
   }
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
 }

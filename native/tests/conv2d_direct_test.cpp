@@ -6,6 +6,7 @@
 // odd sizes at stride 2, k = 5, batch 2. The weight packed once (deepspg_conv2d_pack_weight_f32) gives the same bits.
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "test_common.h"
 
@@ -60,6 +61,24 @@ void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
                                                         relu ? 1 : 0, yp.data()),
                   what);
     dt::expect(std::memcmp(y.data(), yp.data(), y.size() * sizeof(float)) == 0, "packed forward bit-identical");
+    if (k == 3 && s == 1) {  // Winograd F(4x4, 3x3) on the same ISA: its transforms add rounding (constants up to 8)
+      std::vector<float> uw, yw(want.size(), NAN);
+      dt::expect_ok(deepspg_conv2d_winograd_weight_floats(isa, out, in, &floats), what);
+      uw.assign(floats, NAN);
+      dt::expect_ok(deepspg_conv2d_winograd_pack_weight_f32(isa, wt.data(), out, in, uw.data()), what);
+      dt::expect_ok(deepspg_conv2d_winograd_forward_cpu_f32(x.data(), isa, uw.data(), bias ? bs.data() : nullptr,
+                                                            residual ? res.data() : nullptr, B, in, out, H, W,
+                                                            relu ? 1 : 0, yw.data()),
+                    what);
+      double worst = 0, scale = 1;
+      for (size_t i = 0; i < want.size(); ++i) {
+        worst = std::fmax(worst, std::fabs(yw[i] - want[i]));
+        scale = std::fmax(scale, std::fabs(want[i]));
+      }
+      std::printf("winograd %s: max |err| %.2e (scale %.1f)\n", what, worst, scale);
+      std::string ww = std::string("winograd ") + what;
+      dt::validate(ww.c_str(), yw, want, 1e-4 * std::sqrt(double(in * k * k)), 1e-4);
+    }
   }
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
 }
@@ -96,6 +115,19 @@ int main() {
   dt::expect(deepspg_conv2d_forward_packed_cpu_f32(z.data(), 42, z.data(), nullptr, nullptr, 1, 1, 1, 1, 1, 2, 2, 0,
                                                    z.data()) == DEEPSPG_ERR_INVALID_ARGUMENT,
              "packed forward on an unknown ISA refused");
+  run_case(1, 48, 48, 3, 1, 104, 152, true, true, true, 12);  // HRNet-W48's first branch at 608x416: 988 tiles
+  run_case(1, 384, 20, 3, 1, 13, 19, true, false, true, 13);   // its fourth: 20 tiles, 384 channels
+  dt::expect(deepspg_conv2d_winograd_weight_floats(DEEPSPG_CONV2D_ISA_GENERIC, 0, 5, &floats) ==
+                 DEEPSPG_ERR_INVALID_ARGUMENT,
+             "Winograd weight without outputs refused");
+  dt::expect(deepspg_conv2d_winograd_forward_cpu_f32(z.data(), 42, z.data(), nullptr, nullptr, 1, 1, 1, 2, 2, 0,
+                                                     z.data()) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "Winograd forward on an unknown ISA refused");
+  dt::expect(deepspg_conv2d_winograd_forward_cpu_f32(nullptr, DEEPSPG_CONV2D_ISA_GENERIC, z.data(), nullptr, nullptr,
+                                                     1, 1, 1, 2, 2, 0, z.data()) != DEEPSPG_OK,
+             "Winograd forward without x refused");
+  dt::expect_ok(deepspg_conv2d_winograd_weight_floats(DEEPSPG_CONV2D_ISA_GENERIC, 13, 5, &floats), "size");
+  dt::expect(floats == 36 * 4 * 5 * 4, "generic Winograd packing: 36 1x1 weights of 13 outputs in 4 blocks of 4");
   dt::expect_ok(deepspg_conv2d_packed_weight_floats(DEEPSPG_CONV2D_ISA_GENERIC, 13, 5, 3, &floats), "size");
   dt::expect(floats == 4 * 5 * 9 * 4, "generic packing: 13 outputs in 4 blocks of 4");
   return dt::finish("conv2d_direct");

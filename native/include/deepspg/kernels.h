@@ -349,6 +349,20 @@ int32_t deepspg_conv2d_forward_packed_cpu_f32(const float* x, int32_t isa, const
                                               int64_t out_channels, int64_t k, int64_t stride, int64_t h, int64_t w,
                                               int32_t relu, float* y);
 
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions (pad 1): the same result as deepspg_conv2d_forward_cpu_f32
+ * with k = 3, stride = 1, up to float32 rounding of the transforms (errors a few times the direct path's; callers
+ * self-check them), with 4x fewer multiply-adds. The weight is transformed once (U = G g G^T in double, then 36
+ * [out][in] matrices packed like 1x1 weights for `isa`: deepspg_conv2d_winograd_weight_floats floats); the forward
+ * runs on that ISA's micro-kernels. Scratch: 36 (in + out) x ceil(H/4) ceil(W/4) floats (rounded up to whole
+ * micro-tiles), kept per calling thread for its next call. */
+int32_t deepspg_conv2d_winograd_weight_floats(int32_t isa, int64_t out_channels, int64_t in_channels,
+                                              int64_t* floats);
+int32_t deepspg_conv2d_winograd_pack_weight_f32(int32_t isa, const float* weight, int64_t out_channels,
+                                                int64_t in_channels, float* packed);
+int32_t deepspg_conv2d_winograd_forward_cpu_f32(const float* x, int32_t isa, const float* packed, const float* bias,
+                                                const float* residual, int64_t batch, int64_t in_channels,
+                                                int64_t out_channels, int64_t h, int64_t w, int32_t relu, float* y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -307,6 +307,183 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
   return detail::ok();
 }
 
+
+// ---- Winograd F(4x4, 3x3) for 3x3 stride-1 layers (Lavin and Gray, CVPR 2016) ---------------------------------
+// Y = A^T [ (G g G^T) . (B^T d B) ] A per 4x4 output tile, d the 6x6 input patch around it. The 36 element-wise
+// products summed over input channels are 36 independent matrix products M[xi] = U[xi] V[xi] ([out x in] times
+// [in x tiles]), which run on the same micro-kernels as a 1x1 convolution whose "pixels" are the tiles: 36 per 16
+// outputs instead of 9 per output, 4x fewer multiply-adds, plus the two transforms (O(in + out) per tile).
+// The transformed weight U is computed in double and packed like 36 1x1 weights. float32 error grows with the
+// transform's constants (up to 8 in A, 5 in B): the Java side self-checks it like the direct path.
+
+constexpr int kWinoN = 36;  // transformed tile elements (6 x 6)
+
+/** Floats of a Winograd-packed [out][in][3][3] weight: 36 packed 1x1 weights. */
+int64_t wino_packed_floats(const Isa& isa, int64_t out, int64_t in) { return kWinoN * packed_floats(isa, out, in, 1); }
+
+void wino_pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, float* wp) {
+  static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                 {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+  std::vector<float> u(static_cast<size_t>(kWinoN) * out * in);  // [36][out][in]
+  const int64_t pairs = out * in;
+#pragma omp parallel for schedule(static) if (pairs * 36 * 6 >= detail::kOmpMinWork)
+  for (int64_t oc = 0; oc < pairs; ++oc) {
+    const float* g = weight + oc * 9;
+    double t[6][3];  // G g
+    for (int i = 0; i < 6; ++i)
+      for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+    for (int i = 0; i < 6; ++i)
+      for (int j = 0; j < 6; ++j)
+        u[(i * 6 + j) * pairs + oc] = static_cast<float>(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+  }
+  const int64_t per = packed_floats(isa, out, in, 1);
+  for (int xi = 0; xi < kWinoN; ++xi) pack_weight(isa, u.data() + xi * pairs, out, in, 1, wp + xi * per);
+}
+
+/** The Winograd convolution of one batch item (3x3, stride 1, pad 1; geometry checked, U packed for `isa`). */
+int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_t out_channels, int64_t h,
+                     int64_t w, const float* x, const float* upack, const float* bias, const float* residual,
+                     int32_t relu, float* y) {
+  const int64_t th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw;
+  // V's row stride: whole micro-tiles, plus 16 floats so that a channel's row never lies a multiple of 4 KB from the
+  // next one (the micro-kernel reads one run of tiles from every channel in turn: at tp = 1024 those loads all fell
+  // into one L1 set)
+  const int64_t tp = (tiles + isa.tile - 1) / isa.tile * isa.tile + 16;
+  const int64_t cols = 4 * tw + 2;                                   // padded input columns a tile row spans
+  const int ob = isa.ob;
+  const int64_t ocb = (out_channels + ob - 1) / ob;
+  const int64_t per = packed_floats(isa, out_channels, in_channels, 1);
+  // Scratch kept per calling thread and grown on demand: a fresh multi-megabyte allocation per call costs its page
+  // faults on every image (HRNet-W48 at 608x416: 7 MB for its first branch).
+  static thread_local std::vector<float> scratch;
+  const size_t need = static_cast<size_t>(kWinoN) * in_channels * tp;
+  try {
+    if (scratch.size() < need) scratch.resize(need);
+  } catch (const std::bad_alloc&) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the Winograd tiles");
+  }
+  float* vb = scratch.data();
+  // 1. V[xi][c][t] = (B^T d B)[xi] for tile t of channel c: a vertical pass over whole rows (contiguous), then a
+  // horizontal one per tile. Padding tiles (t >= tiles) are zero.
+  const int64_t rows_work = in_channels * th;
+#pragma omp parallel if (rows_work * cols * 12 >= detail::kOmpMinWork)
+  {
+    std::vector<float> tmp(6 * cols), pad(6 * cols);
+#pragma omp for schedule(static)
+    for (int64_t idx = 0; idx < rows_work; ++idx) {
+      const int64_t c = idx / th, ti = idx % th;
+      const float* xc = x + c * h * w;
+      for (int k = 0; k < 6; ++k) {  // the six input rows, zero-padded: padded column xx is image column xx - 1
+        const int64_t r = 4 * ti - 1 + k;
+        float* pk = pad.data() + k * cols;
+        std::fill(pk, pk + cols, 0.0f);
+        if (r >= 0 && r < h) std::copy(xc + r * w, xc + (r + 1) * w, pk + 1);
+      }
+      const float *p0 = pad.data(), *p1 = p0 + cols, *p2 = p1 + cols, *p3 = p2 + cols, *p4 = p3 + cols,
+                  *p5 = p4 + cols;
+      float *t0 = tmp.data(), *t1 = t0 + cols, *t2 = t1 + cols, *t3 = t2 + cols, *t4 = t3 + cols, *t5 = t4 + cols;
+#pragma omp simd
+      for (int64_t xx = 0; xx < cols; ++xx) {
+        const float d0 = p0[xx], d1 = p1[xx], d2 = p2[xx], d3 = p3[xx], d4 = p4[xx], d5 = p5[xx];
+        t0[xx] = 4 * d0 - 5 * d2 + d4;
+        t1[xx] = -4 * (d1 + d2) + d3 + d4;
+        t2[xx] = 4 * (d1 - d2) - d3 + d4;
+        t3[xx] = 2 * (d3 - d1) - d2 + d4;
+        t4[xx] = 2 * (d1 - d3) - d2 + d4;
+        t5[xx] = 4 * d1 - 5 * d3 + d5;
+      }
+      const int64_t xs = in_channels * tp;  // between xi = 6k + l and 6k + l + 1
+      for (int k = 0; k < 6; ++k) {
+        const float* t = tmp.data() + k * cols;
+        float* dst = vb + (k * 6 * in_channels + c) * tp + ti * tw;
+#pragma omp simd
+        for (int64_t tj = 0; tj < tw; ++tj) {
+          const float* q = t + 4 * tj;
+          const float d0 = q[0], d1 = q[1], d2 = q[2], d3 = q[3], d4 = q[4], d5 = q[5];
+          dst[tj] = 4 * d0 - 5 * d2 + d4;
+          dst[xs + tj] = -4 * (d1 + d2) + d3 + d4;
+          dst[2 * xs + tj] = 4 * (d1 - d2) - d3 + d4;
+          dst[3 * xs + tj] = 2 * (d3 - d1) - d2 + d4;
+          dst[4 * xs + tj] = 2 * (d1 - d3) - d2 + d4;
+          dst[5 * xs + tj] = 4 * d1 - 5 * d3 + d5;
+        }
+      }
+      if (ti == th - 1)
+        for (int xi = 0; xi < kWinoN; ++xi) std::fill(vb + (xi * in_channels + c) * tp + tiles, vb + (xi * in_channels + c + 1) * tp, 0.0f);
+    }
+  }
+  // 2 + 3, fused per (run of tc tiles, block of ob output channels): M[xi] = U[xi] V[xi] on the 1x1 micro-kernels
+  // into a thread-local buffer, then Y = A^T M A for those tiles and channels, bias, residual and ReLU, straight into
+  // y: M never goes to memory. Runs outer, blocks inner, so a run's V (36 in x tc floats) stays in cache across its
+  // blocks.
+  const int64_t tc = isa.tile * std::max<int64_t>(1, 64 / isa.tile);
+  const int64_t runs = (tiles + tc - 1) / tc, items = runs * ocb;
+  const int64_t zero = 0;
+#pragma omp parallel if (items * tc * ob * in_channels * kWinoN >= detail::kOmpMinWork)
+  {
+    std::vector<float> mloc(static_cast<size_t>(kWinoN) * kMaxOb * kChunk), wv(24 * tc), out(16 * tc);
+#pragma omp for schedule(static)
+    for (int64_t it = 0; it < items; ++it) {
+      const int64_t blk = it % ocb, run = it / ocb;
+      const int64_t t0 = run * tc, t1 = std::min(tiles, t0 + tc), n = t1 - t0;
+      for (int xi = 0; xi < kWinoN; ++xi) {
+        const float* in = vb + xi * in_channels * tp;
+        const float* wp = upack + xi * per + blk * in_channels * ob;
+        float* buf = mloc.data() + xi * kMaxOb * kChunk;
+        for (int64_t j = t0; j < t1; j += isa.tile) isa.kernel(in + j, tp, &zero, 1, in_channels, wp, buf + (j - t0));
+      }
+      const int64_t o0 = blk * ob, o1 = std::min(out_channels, o0 + ob);
+      for (int64_t o = o0; o < o1; ++o) {
+        // vertical: wv[r][k][t] = sum_i A^T[r][i] M[6 i + k][t]
+        for (int k = 0; k < 6; ++k) {
+          const float* p[6];
+          for (int i = 0; i < 6; ++i) p[i] = mloc.data() + ((6 * i + k) * kMaxOb + (o - o0)) * kChunk;
+          float *w0 = wv.data() + k * tc, *w1 = w0 + 6 * tc, *w2 = w1 + 6 * tc, *w3 = w2 + 6 * tc;
+#pragma omp simd
+          for (int64_t t = 0; t < n; ++t) {
+            const float a1 = p[1][t] + p[2][t], s1 = p[1][t] - p[2][t];
+            const float a2 = p[3][t] + p[4][t], s2 = p[3][t] - p[4][t];
+            w0[t] = p[0][t] + a1 + a2;
+            w1[t] = s1 + 2 * s2;
+            w2[t] = a1 + 4 * a2;
+            w3[t] = s1 + 8 * s2 + p[5][t];
+          }
+        }
+        // horizontal: out[r][s][t] = sum_k A^T[s][k] wv[r][k][t]
+        for (int r = 0; r < 4; ++r) {
+          const float* q = wv.data() + r * 6 * tc;
+          float *u0 = out.data() + r * 4 * tc, *u1 = u0 + tc, *u2 = u1 + tc, *u3 = u2 + tc;
+#pragma omp simd
+          for (int64_t t = 0; t < n; ++t) {
+            const float a1 = q[tc + t] + q[2 * tc + t], s1 = q[tc + t] - q[2 * tc + t];
+            const float a2 = q[3 * tc + t] + q[4 * tc + t], s2 = q[3 * tc + t] - q[4 * tc + t];
+            u0[t] = q[t] + a1 + a2;
+            u1[t] = s1 + 2 * s2;
+            u2[t] = a1 + 4 * a2;
+            u3[t] = s1 + 8 * s2 + q[5 * tc + t];
+          }
+        }
+        const float bo = bias ? bias[o] : 0.0f;
+        float* yo = y + o * h * w;
+        const float* ro = residual ? residual + o * h * w : nullptr;
+        for (int64_t t = 0; t < n; ++t) {
+          const int64_t ti = (t0 + t) / tw, tj = (t0 + t) % tw;
+          const int64_t rn = std::min<int64_t>(4, h - 4 * ti), cn = std::min<int64_t>(4, w - 4 * tj);
+          for (int64_t r = 0; r < rn; ++r) {
+            const int64_t base = (4 * ti + r) * w + 4 * tj;
+            for (int64_t c = 0; c < cn; ++c) {
+              float v = out[(r * 4 + c) * tc + t] + bo;
+              if (ro) v += ro[base + c];
+              yo[base + c] = relu && v < 0.0f ? 0.0f : v;
+            }
+          }
+        }
+      }
+    }
+  }
+  return detail::ok();
+}
+
 }  // namespace
 }  // namespace deepspg::ops
 
@@ -383,6 +560,54 @@ int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, cons
   }
   pack_weight(isa, weight, out_channels, in_channels, k, wpack.get());
   return run(fn, isa, g, x, wpack.get(), bias, residual, relu, y);
+}
+
+int32_t deepspg_conv2d_winograd_weight_floats(int32_t isa, int64_t out_channels, int64_t in_channels,
+                                              int64_t* floats) {
+  const char* fn = "deepspg_conv2d_winograd_weight_floats";
+  DEEPSPG_CHECK_PTR(fn, floats);
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
+  if (int32_t rc = check_geometry(Geometry{0, in_channels, out_channels, 3, 1, 3, 3})) return rc;
+  *floats = wino_packed_floats(*i, out_channels, in_channels);
+  return detail::ok();
+}
+
+int32_t deepspg_conv2d_winograd_pack_weight_f32(int32_t isa, const float* weight, int64_t out_channels,
+                                                int64_t in_channels, float* packed) {
+  const char* fn = "deepspg_conv2d_winograd_pack_weight_f32";
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
+  if (int32_t rc = check_geometry(Geometry{0, in_channels, out_channels, 3, 1, 3, 3})) return rc;
+  DEEPSPG_CHECK_PTR(fn, weight);
+  DEEPSPG_CHECK_PTR(fn, packed);
+  try {
+    wino_pack_weight(*i, weight, out_channels, in_channels, packed);
+  } catch (const std::bad_alloc&) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the transformed weight");
+  }
+  return detail::ok();
+}
+
+int32_t deepspg_conv2d_winograd_forward_cpu_f32(const float* x, int32_t isa, const float* packed, const float* bias,
+                                                const float* residual, int64_t batch, int64_t in_channels,
+                                                int64_t out_channels, int64_t h, int64_t w, int32_t relu, float* y) {
+  const char* fn = "deepspg_conv2d_winograd_forward_cpu_f32";
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
+  if (int32_t rc = check_geometry(Geometry{batch, in_channels, out_channels, 3, 1, h, w})) return rc;
+  if (batch == 0) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, packed);
+  DEEPSPG_CHECK_PTR(fn, y);
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t xo = b * in_channels * h * w, yo = b * out_channels * h * w;
+    if (int32_t rc = run_winograd(fn, *i, in_channels, out_channels, h, w, x + xo, packed, bias,
+                                  residual ? residual + yo : nullptr, relu, y + yo)) {
+      return rc;
+    }
+  }
+  return detail::ok();
 }
 
 }  // extern "C"
