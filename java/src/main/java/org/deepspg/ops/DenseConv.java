@@ -38,10 +38,24 @@ import org.deepspg.kernels.global.kernels;
  * <p>A frozen network packs each weight once ({@link #pack}, for the ISA in use) and passes the {@link Packed} weight
  * on every call; the plain {@link #forward(Tensor, Tensor, Tensor, Tensor, int, boolean)} packs it per call (a pass
  * over the weight: HRNet-W48 has 66 M of them).
+ *
+ * <p><b>Winograd.</b> 3×3 stride-1 layers can instead run Winograd F(4×4, 3×3) ({@link #packWinograd}): 4× fewer
+ * multiply-adds on the same micro-kernels, a transformed weight 4× the size of the weight, float32 errors a few times
+ * the direct path's (about 1e-5 of the output's magnitude). It is self-checked like the direct path (its own probes,
+ * same tolerance; system property {@value #WINOGRAD_PROPERTY} = {@code off} disables it) and pays only where there
+ * are many 4×4 tiles and few channels ({@link #winogradPays}): measured on the 2-vCPU AVX-512 EPYC (BENCHMARKS.md),
+ * 1.3–1.7× the direct kernel on HRNet-W48's first two branches at 608×416, 0.6–0.8× on its 192- and 384-channel
+ * branches (20–70 tiles, padded to whole 64-tile micro-tiles).
  */
 public final class DenseConv {
   /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
   public static final String MODE_PROPERTY = "deepspg.conv2d";
+  /** System property: {@code auto} (self-check Winograd, then use it where it pays; the default) or {@code off}. */
+  public static final String WINOGRAD_PROPERTY = "deepspg.conv2d.winograd";
+  /** Fewest 4×4 output tiles ({@code ⌈H/4⌉·⌈W/4⌉}) for which {@link #winogradPays} (measured: 247 pays, 70 not). */
+  static final long WINOGRAD_MIN_TILES = 128;
+  /** Most {@code in·out} channel pairs for which {@link #winogradPays} (measured: 96·96 pays, 192·192 not). */
+  static final long WINOGRAD_MAX_PAIRS = 128L * 128;
   /** Largest accepted self-check error, relative to max(1, max |reference|). */
   static final double TOLERANCE = 1e-4;
   private static final String OP = "conv2d_direct";
@@ -54,22 +68,31 @@ public final class DenseConv {
    * @param maxRelError the largest probe error of the accepted ISA relative to the reference's magnitude (NaN when
    *     none was accepted or the check did not run)
    * @param note why an ISA was refused or the kernel is off (empty when the best ISA passed)
+   * @param winograd whether {@link #packWinograd} may be used (its probes passed on the accepted ISA)
+   * @param winogradError the largest Winograd probe error, relative like {@code maxRelError} (NaN when not run)
    */
-  public record Status(boolean enabled, String isa, double maxRelError, String note) {
+  public record Status(boolean enabled, String isa, double maxRelError, String note, boolean winograd,
+      double winogradError) {
     /**
      * One line for {@code deepspg info} and {@code bench}.
      *
-     * @return e.g. "direct conv: avx512 (self-check passed, max rel. error 3.1e-07)"
+     * @return e.g. "direct conv: avx512 (self-check passed, max rel. error 3.1e-07); Winograd 3x3: on (max rel.
+     *     error 1.2e-06)"
      */
     public String describe() {
       if (!enabled) return "direct conv: off (" + note + "); libtorch's conv2d serves the priors";
-      return String.format(Locale.ROOT, "direct conv: %s (self-check passed, max rel. error %.1e)%s", isa,
-          maxRelError, note.isEmpty() ? "" : "; " + note);
+      String wino = winograd
+          ? String.format(Locale.ROOT, "Winograd 3x3: on (max rel. error %.1e)", winogradError)
+          : Double.isNaN(winogradError) ? "Winograd 3x3: off"
+          : String.format(Locale.ROOT, "Winograd 3x3: off (self-check error %.2g)", winogradError);
+      return String.format(Locale.ROOT, "direct conv: %s (self-check passed, max rel. error %.1e)%s; %s", isa,
+          maxRelError, note.isEmpty() ? "" : "; " + note, wino);
     }
   }
 
   private static volatile Status status;
   private static final AtomicLong CALLS = new AtomicLong();
+  private static final AtomicLong WINOGRAD_CALLS = new AtomicLong();
 
   private DenseConv() {}
 
@@ -122,13 +145,20 @@ public final class DenseConv {
     private final long out;
     private final long in;
     private final long k;
+    private final boolean winograd;
 
-    private Packed(Tensor data, int isa, long out, long in, long k) {
+    private Packed(Tensor data, int isa, long out, long in, long k, boolean winograd) {
       this.data = data;
       this.isa = isa;
       this.out = out;
       this.in = in;
       this.k = k;
+      this.winograd = winograd;
+    }
+
+    /** @return whether this is a Winograd-transformed 3×3 weight ({@link #packWinograd}): stride 1 only */
+    public boolean winograd() {
+      return winograd;
     }
 
     /** @return the ISA id the weight was packed for */
@@ -169,8 +199,65 @@ public final class DenseConv {
       NativeLibrary.check(kernels.deepspg_conv2d_packed_weight_floats(isa, out, in, k, floats), OP + " pack");
       Tensor packed = OpSupport.empty(wc, floats[0]);
       NativeLibrary.check(kernels.deepspg_conv2d_pack_weight_f32(isa, f32(wc), out, in, k, f32(packed)), OP + " pack");
-      return new Packed(Scopes.escape(packed, null), isa, out, in, k);
+      return new Packed(Scopes.escape(packed, null), isa, out, in, k, false);
     }
+  }
+
+  /**
+   * Transforms and packs a 3×3 weight for Winograd F(4×4, 3×3) on the ISA in use now (see the class comment); the
+   * result runs stride-1 convolutions only.
+   *
+   * @param weight [out, in, 3, 3], float32 CPU
+   * @return the packed weight (the caller closes it), 4× the weight's size
+   * @throws IllegalArgumentException for another shape, dtype or device
+   */
+  public static Packed packWinograd(Tensor weight) {
+    NativeLibrary.ensureLoaded();
+    if (weight.is_cuda() || weight.scalar_type().value != OpSupport.F32 || weight.dim() != 4 || weight.size(2) != 3
+        || weight.size(3) != 3) {
+      throw new IllegalArgumentException(
+          OP + ": Winograd weight " + describe(weight) + " must be float32 on CPU, [out, in, 3, 3]");
+    }
+    long out = weight.size(0), in = weight.size(1);
+    int isa = kernels.deepspg_conv2d_isa();
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      Tensor wc = weight.contiguous();
+      long[] floats = new long[1];
+      NativeLibrary.check(kernels.deepspg_conv2d_winograd_weight_floats(isa, out, in, floats), OP + " Winograd pack");
+      Tensor packed = OpSupport.empty(wc, floats[0]);
+      NativeLibrary.check(kernels.deepspg_conv2d_winograd_pack_weight_f32(isa, f32(wc), out, in, f32(packed)),
+          OP + " Winograd pack");
+      return new Packed(Scopes.escape(packed, null), isa, out, in, 3, true);
+    }
+  }
+
+  /**
+   * Whether a 3×3 stride-1 layer of these channels on an H×W input should run Winograd: the self-check accepted it
+   * and the layer has at least {@value #WINOGRAD_MIN_TILES} output tiles and at most {@value #WINOGRAD_MAX_PAIRS}
+   * channel pairs (the measured break-even, see the class comment; wider layers would also need hundreds of MB of
+   * transformed weights in HRNet-W48).
+   *
+   * @param in input channels
+   * @param out output channels
+   * @param h input height
+   * @param w input width
+   * @return true when {@link #packWinograd} and its forward should serve the layer
+   */
+  public static boolean winogradPays(long in, long out, long h, long w) {
+    return winogradFits(in, out) && ((h + 3) / 4) * ((w + 3) / 4) >= WINOGRAD_MIN_TILES;
+  }
+
+  /**
+   * Whether a 3×3 stride-1 layer of these channels may run Winograd on some input size ({@link #winogradPays} for
+   * large enough ones): the self-check accepted it and the layer has at most {@value #WINOGRAD_MAX_PAIRS} channel
+   * pairs. A frozen network packs {@link #packWinograd} weights for these layers only.
+   *
+   * @param in input channels
+   * @param out output channels
+   * @return true when a Winograd weight for the layer can serve
+   */
+  public static boolean winogradFits(long in, long out) {
+    return status().winograd() && in * out <= WINOGRAD_MAX_PAIRS;
   }
 
   /**
@@ -199,7 +286,8 @@ public final class DenseConv {
 
   /**
    * {@code act(conv2d(x, weight, bias, stride, padding=k/2) + residual)} with a weight packed by {@link #pack}, on
-   * the micro-kernel of the ISA it was packed for; the same bits as the unpacked overload on that ISA.
+   * the micro-kernel of the ISA it was packed for (the same bits as the unpacked overload on that ISA), or by
+   * {@link #packWinograd} (stride 1 only; Winograd's own rounding).
    *
    * @param x [B, in, H, W] float32 CPU
    * @param weight the packed [out, in, k, k] weight
@@ -215,7 +303,7 @@ public final class DenseConv {
     if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
     if (residual != null) OpSupport.checkLike(OP, "x", x, "residual", residual);
     long k = weight.k;
-    if (x.dim() != 4 || weight.in != x.size(1) || (stride != 1 && stride != 2)) {
+    if (x.dim() != 4 || weight.in != x.size(1) || (stride != 1 && stride != 2) || (weight.winograd && stride != 1)) {
       throw new IllegalArgumentException(OP + ": weight " + Arrays.toString(weight.shape()) + " / stride "
           + stride + " do not fit x " + describe(x) + " (need [out, in, k, k], k odd, stride 1 or 2)");
     }
@@ -235,11 +323,15 @@ public final class DenseConv {
       Tensor bc = bias == null ? null : bias.contiguous();
       Tensor rc = residual == null ? null : residual.contiguous();
       Tensor y = OpSupport.empty(xc, b, out, ho, wo);
-      int st = kernels.deepspg_conv2d_forward_packed_cpu_f32(f32(xc), weight.isa, f32(weight.data),
-          bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, k, stride, h, w, relu ? 1 : 0,
-          f32(y));
+      int st = weight.winograd
+          ? kernels.deepspg_conv2d_winograd_forward_cpu_f32(f32(xc), weight.isa, f32(weight.data),
+              bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, h, w, relu ? 1 : 0, f32(y))
+          : kernels.deepspg_conv2d_forward_packed_cpu_f32(f32(xc), weight.isa, f32(weight.data),
+              bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, k, stride, h, w, relu ? 1 : 0,
+              f32(y));
       NativeLibrary.check(st, OP + " forward");
       CALLS.incrementAndGet();
+      if (weight.winograd) WINOGRAD_CALLS.incrementAndGet();
       return Scopes.escape(y, outer);
     }
   }
@@ -259,6 +351,15 @@ public final class DenseConv {
    */
   public static long calls() {
     return CALLS.get();
+  }
+
+  /**
+   * How many of the {@link #calls()} ran Winograd ({@link #packWinograd} weights).
+   *
+   * @return the count
+   */
+  public static long winogradCalls() {
+    return WINOGRAD_CALLS.get();
   }
 
   /**
@@ -297,31 +398,38 @@ public final class DenseConv {
 
   private static Status selfCheck() {
     if ("off".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "auto").trim())) {
-      return new Status(false, "off", Double.NaN, MODE_PROPERTY + "=off");
+      return new Status(false, "off", Double.NaN, MODE_PROPERTY + "=off", false, Double.NaN);
     }
     NativeLibrary.ensureLoaded();
     StringBuilder refused = new StringBuilder();
     for (int isa : ISAS) {
       if (kernels.deepspg_conv2d_select_isa(isa) != kernels.DEEPSPG_OK) continue; // this CPU lacks it
-      double err = probeError();
+      double err = probeError(false);
       if (err <= TOLERANCE) {
-        return new Status(true, isaName(isa), err, refused.toString());
+        boolean wanted = !"off".equalsIgnoreCase(System.getProperty(WINOGRAD_PROPERTY, "auto").trim());
+        double werr = wanted ? probeError(true) : Double.NaN;
+        return new Status(true, isaName(isa), err, refused.toString(), werr <= TOLERANCE, werr);
       }
       if (refused.length() > 0) refused.append("; ");
       refused.append(String.format(Locale.ROOT, "%s refused: error %.2g", isaName(isa), err));
     }
     kernels.deepspg_conv2d_select_isa(kernels.DEEPSPG_CONV2D_ISA_AUTO);
-    return new Status(false, "off", Double.NaN, "self-check failed: " + refused);
+    return new Status(false, "off", Double.NaN, "self-check failed: " + refused, false, Double.NaN);
   }
 
-  /** Largest error of the selected ISA over the probes, relative to max(1, max |reference|); +inf when non-finite. */
-  static double probeError() {
+  /**
+   * Largest error of the selected ISA over the probes, relative to max(1, max |reference|); +inf when non-finite.
+   *
+   * @param winograd false: the direct path's probes; true: Winograd's (3×3 stride 1, {@link #packWinograd})
+   */
+  static double probeError(boolean winograd) {
     // {in, out, k, stride, h, w, bias, residual, relu}: every shape class the priors use, with output channel
-    // counts that are not multiples of the micro-kernels' blocks (4, 6) and grids longer than one 384-wide chunk
-    int[][] probes = {
-      {8, 13, 3, 1, 21, 23, 1, 1, 1}, {6, 7, 3, 2, 13, 10, 0, 0, 1}, {20, 9, 1, 1, 5, 7, 1, 0, 0},
-      {16, 6, 1, 2, 9, 9, 0, 1, 0}, {3, 5, 3, 2, 24, 31, 1, 0, 1}
-    };
+    // counts that are not multiples of the micro-kernels' blocks (4, 6) and grids longer than one 384-wide chunk;
+    // Winograd: sizes not multiples of 4, more tiles than one 64-tile run, 96 channels summed
+    int[][] probes = winograd
+        ? new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1}, {96, 7, 3, 1, 37, 30, 1, 0, 0}, {3, 5, 3, 1, 1, 2, 0, 1, 1}}
+        : new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1}, {6, 7, 3, 2, 13, 10, 0, 0, 1}, {20, 9, 1, 1, 5, 7, 1, 0, 0},
+            {16, 6, 1, 2, 9, 9, 0, 1, 0}, {3, 5, 3, 2, 24, 31, 1, 0, 1}};
     double worst = 0;
     long seed = 1234;
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
@@ -336,7 +444,14 @@ public final class DenseConv {
             new long[] {s, s}, new long[] {k / 2, k / 2}, new long[] {1, 1}, 1);
         if (res != null) ref = ref.add(f64(res));
         if (p[8] == 1) ref = ref.relu();
-        Tensor got = f64(forward(x, wt, bias, res, s, p[8] == 1));
+        Tensor got;
+        if (winograd) {
+          try (Packed pw = packWinograd(wt)) {
+            got = f64(forward(x, pw, bias, res, s, p[8] == 1));
+          }
+        } else {
+          got = f64(forward(x, wt, bias, res, s, p[8] == 1));
+        }
         double scale = Math.max(1.0, ref.abs().max().item_double());
         double err = got.sub(ref).abs().max().item_double() / scale;
         if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // NaN or inf

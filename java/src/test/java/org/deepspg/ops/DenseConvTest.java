@@ -101,6 +101,63 @@ class DenseConvTest {
   }
 
   @Test
+  void winogradSelfCheckedAndChosenByShape() {
+    DenseConv.Status s = DenseConv.status();
+    assertTrue(s.winograd(), s.describe());
+    assertTrue(s.winogradError() <= DenseConv.TOLERANCE, s.describe());
+    assertTrue(s.describe().contains("Winograd 3x3: on"), s.describe());
+    assertTrue(DenseConv.winogradPays(48, 48, 104, 152), "HRNet-W48 branch 1 at 608x416: 988 tiles");
+    assertTrue(DenseConv.winogradPays(96, 96, 52, 76), "branch 2: 247 tiles");
+    assertFalse(DenseConv.winogradPays(192, 192, 26, 38), "branch 3: wide and 70 tiles");
+    assertFalse(DenseConv.winogradPays(48, 48, 40, 44), "110 tiles");
+    assertFalse(DenseConv.winogradPays(384, 384, 1000, 1000), "too wide at any size");
+  }
+
+  @ParameterizedTest(name = "in={0} out={1} {2}x{3} bias={4} res={5} relu={6}")
+  @CsvSource({
+    "48, 48, 53, 75, true, true, true", // HRNet branch-1 BasicBlock, sizes not multiples of 4, 266 tiles
+    "96, 13, 9, 7, false, false, false", // one tile row, outputs not a multiple of any block
+    "3, 5, 1, 1, true, false, true" // a 1x1 image: one tile, mostly padding
+  })
+  void winogradMatchesConv2dOnEveryIsa(int in, int out, int h, int w, boolean bias, boolean res, boolean relu) {
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      torch.manual_seed(11);
+      Tensor x = Tensors.randn(2, in, h, w);
+      Tensor wt = Tensors.randn(out, in, 3, 3).mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(in * 9)));
+      Tensor b = bias ? Tensors.randn(out) : null;
+      Tensor r = res ? Tensors.randn(2, out, h, w) : null;
+      Tensor ref = torch.conv2d(x.to(torch.ScalarType.Double), wt.to(torch.ScalarType.Double),
+          b == null ? new TensorOptional() : new TensorOptional(b.to(torch.ScalarType.Double)), new long[] {1, 1},
+          new long[] {1, 1}, new long[] {1, 1}, 1);
+      if (r != null) ref = ref.add(r.to(torch.ScalarType.Double));
+      if (relu) ref = ref.relu();
+      for (int isa : isasOfThisCpu()) {
+        assertEquals(kernels.DEEPSPG_OK, kernels.deepspg_conv2d_select_isa(isa));
+        try (DenseConv.Packed pw = DenseConv.packWinograd(wt)) {
+          assertTrue(pw.winograd());
+          assertEquals(isa, pw.isa());
+          Tensor y = DenseConv.forward(x, pw, b, r, 1, relu);
+          // the transforms' constants (up to 8) cost a few times the direct path's rounding
+          Tensors.assertClose("isa " + isa, y.to(torch.ScalarType.Double), ref, 4 * TOL, 4 * TOL);
+        }
+      }
+      restoreIsa();
+    }
+  }
+
+  @Test
+  void winogradRefusesOtherKernelsAndStrides() {
+    try (PointerScope scope = new PointerScope()) {
+      assertThrows(IllegalArgumentException.class, () -> DenseConv.packWinograd(Tensors.randn(4, 4, 1, 1)), "1x1");
+      assertThrows(IllegalArgumentException.class, () -> DenseConv.packWinograd(Tensors.randn(4, 4, 5, 5)), "5x5");
+      try (DenseConv.Packed pw = DenseConv.packWinograd(Tensors.randn(4, 4, 3, 3))) {
+        assertThrows(IllegalArgumentException.class,
+            () -> DenseConv.forward(Tensors.randn(1, 4, 8, 8), pw, null, null, 2, false), "stride 2");
+      }
+    }
+  }
+
+  @Test
   void usableOnlyWhenNoGradientIsNeeded() {
     try (PointerScope scope = new PointerScope()) {
       Tensor x = Tensors.randn(1, 4, 8, 8);

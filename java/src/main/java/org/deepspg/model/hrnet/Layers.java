@@ -46,7 +46,9 @@ final class Layers {
    * otherwise on libtorch's modules, so that training and gradients through the prior (the KL loss) see the exact
    * PyTorch graph.
    *
-   * <p>The folded weight is packed once and kept (a second copy of the weight: +264 MB for HRNet-W48) until one of
+   * <p>The folded weight is packed once and kept (a second copy of the weight: +264 MB for HRNet-W48; narrow 3×3
+   * stride-1 layers also keep a Winograd-transformed copy, 4× their size, used on inputs with enough tiles,
+   * {@link DenseConv#winogradPays}: about +110 MB for HRNet-W48, mostly its first two branches) until one of
    * the pair's parameters or buffers changes (its storage or its version counter, which every in-place write such as
    * loading weights or a BN statistics update bumps) or the kernel's ISA does; then it is folded anew. Changing the
    * parameters while a forward runs is not supported (no more than it is for the modules themselves), nor is changing
@@ -54,10 +56,14 @@ final class Layers {
    * counter; only a new storage is seen).
    */
   static final class FusedConvBn {
-    /** The folded, packed weight and bias, and the stamp of what they were computed from. */
-    private record Folded(long[] stamp, DenseConv.Packed weight, Tensor bias) {
+    /**
+     * The folded, packed weight and bias, and the stamp of what they were computed from; for a 3×3 stride-1 layer
+     * that {@link DenseConv#winogradFits} also the Winograd-packed weight (else null).
+     */
+    private record Folded(long[] stamp, DenseConv.Packed weight, DenseConv.Packed winograd, Tensor bias) {
       void close() {
         weight.close();
+        if (winograd != null) winograd.close();
         bias.releaseReference();
       }
     }
@@ -94,7 +100,10 @@ final class Layers {
           : !bn.is_training() && DenseConv.usable(x, conv.weight(), cb, bn.weight(), bn.bias(), residual);
       if (fast) {
         Folded f = folded();
-        return DenseConv.forward(x, f.weight(), f.bias(), residual, stride, relu);
+        boolean wino = f.winograd() != null
+            && DenseConv.winogradPays(x.size(1), f.weight().shape()[0], x.size(2), x.size(3));
+        DenseConv.Packed w = wino ? f.winograd() : f.weight();
+        return DenseConv.forward(x, w, f.bias(), residual, stride, relu);
       }
       Tensor y = conv.forward(x);
       if (bn != null) y = bn.forward(y);
@@ -158,7 +167,8 @@ final class Layers {
         }
         b.retainReference(); // owned by the Folded from now on
         FOLDS.incrementAndGet();
-        return new Folded(stamp, DenseConv.pack(w), b);
+        boolean wino = stride == 1 && w.size(2) == 3 && DenseConv.winogradFits(w.size(1), w.size(0));
+        return new Folded(stamp, DenseConv.pack(w), wino ? DenseConv.packWinograd(w) : null, b);
       }
     }
   }

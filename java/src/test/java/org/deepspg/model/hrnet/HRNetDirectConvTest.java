@@ -37,31 +37,37 @@ class HRNetDirectConvTest {
         7, 1, true, 1e-5, 0.1);
   }
 
+  /** A frozen small HRNet whose BatchNorms are away from the identity, so that folding is exercised. */
+  private static HRNet randomNet(long seed) {
+    torch.manual_seed(seed);
+    HRNet net = new HRNet(small());
+    try (NoGradGuard ng = new NoGradGuard()) {
+      // BatchNorm statistics and affine parameters away from the identity, so that folding is exercised
+      StringTensorDict buffers = net.named_buffers();
+      for (long i = 0; i < buffers.size(); i++) {
+        String name = buffers.get(i).key().getString();
+        Tensor b = buffers.get(i).value();
+        if (name.endsWith("running_mean")) b.copy_(Tensors.randn(b.size(0)).mul(new Scalar(0.2)));
+        if (name.endsWith("running_var")) b.copy_(Tensors.randn(b.size(0)).abs().add(new Scalar(0.5)));
+      }
+      StringTensorDict params = net.named_parameters();
+      for (long i = 0; i < params.size(); i++) {
+        String name = params.get(i).key().getString();
+        Tensor p = params.get(i).value();
+        if (p.dim() == 1 && name.contains("bn") || name.matches(".*\\.1\\.(weight|bias)")) {
+          p.copy_(Tensors.randn(p.size(0)).mul(new Scalar(0.3)).add(new Scalar(name.endsWith("weight") ? 1 : 0)));
+        }
+      }
+    }
+    net.freeze();
+    return net;
+  }
+
   @Test
   void foldedDirectPathEqualsModulePath() {
     assertTrue(DenseConv.status().enabled(), DenseConv.status().describe());
     try (PointerScope scope = new PointerScope()) {
-      torch.manual_seed(3);
-      HRNet net = new HRNet(small());
-      try (NoGradGuard ng = new NoGradGuard()) {
-        // BatchNorm statistics and affine parameters away from the identity, so that folding is exercised
-        StringTensorDict buffers = net.named_buffers();
-        for (long i = 0; i < buffers.size(); i++) {
-          String name = buffers.get(i).key().getString();
-          Tensor b = buffers.get(i).value();
-          if (name.endsWith("running_mean")) b.copy_(Tensors.randn(b.size(0)).mul(new Scalar(0.2)));
-          if (name.endsWith("running_var")) b.copy_(Tensors.randn(b.size(0)).abs().add(new Scalar(0.5)));
-        }
-        StringTensorDict params = net.named_parameters();
-        for (long i = 0; i < params.size(); i++) {
-          String name = params.get(i).key().getString();
-          Tensor p = params.get(i).value();
-          if (p.dim() == 1 && name.contains("bn") || name.matches(".*\\.1\\.(weight|bias)")) {
-            p.copy_(Tensors.randn(p.size(0)).mul(new Scalar(0.3)).add(new Scalar(name.endsWith("weight") ? 1 : 0)));
-          }
-        }
-      }
-      net.freeze();
+      HRNet net = randomNet(3);
       Tensor x = Tensors.randn(1, 3, 64, 96);
       HRNet.Output fast;
       long before = DenseConv.calls();
@@ -90,6 +96,28 @@ class HRNetDirectConvTest {
         fast = net.forward(x);
         assertEquals(folds + 2, Layers.FusedConvBn.FOLDS.get(), "exactly the two changed layers folded anew");
       }
+      assertMatchesModules(net, x, fast);
+    }
+  }
+
+  /**
+   * On an input large enough for Winograd in the first branch (192×192: 48×48 there, 144 tiles), those layers run
+   * Winograd and the network still matches the module path.
+   */
+  @Test
+  void winogradLayersMatchModulePath() {
+    assertTrue(DenseConv.status().winograd(), DenseConv.status().describe());
+    try (PointerScope scope = new PointerScope()) {
+      HRNet net = randomNet(5);
+      Tensor x = Tensors.randn(1, 3, 192, 192);
+      long before = DenseConv.winogradCalls();
+      HRNet.Output fast;
+      try (NoGradGuard ng = new NoGradGuard()) {
+        fast = net.forward(x);
+      }
+      long wino = DenseConv.winogradCalls() - before;
+      // branch 1 of stages 2-4: one BasicBlock of two 3x3 stride-1 convolutions each
+      assertTrue(wino >= 6, "Winograd layers: " + wino);
       assertMatchesModules(net, x, fast);
     }
   }
