@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.TensorVector;
+import org.deepspg.ops.Backends;
 
 /**
  * Base class of every module this project creates from Java. A libtorch module made from Java keeps only a weak
@@ -18,9 +19,15 @@ import org.bytedeco.pytorch.TensorVector;
 public class JavaModule extends Module {
   private final List<Module> owned = new ArrayList<>();
 
-  /** Creates an empty module (also usable as a named container). */
+  /**
+   * Creates an empty module (also usable as a named container), applying the project's backend settings first
+   * ({@link Backends#init()}: oneDNN off unless verified, NNPACK off, threads). A module built and run through
+   * libtorch alone, with no kernel of ours touched, used to run on libtorch's defaults: oneDNN on, which computes
+   * NaN gradients through HRNet on the AVX-512 EPYC of CI (1 run in 4 of {@code HRNetStructureTest} alone).
+   */
   public JavaModule() {
     super();
+    Backends.init();
   }
 
   @Override
