@@ -38,8 +38,10 @@ public final class DataTool {
       "  --max-side N             downscale photos to this longer side, 0 = keep [1024]",
       "  --min-side N             skip photos whose shorter side is below this [64]",
       "  --threads N              worker threads [cores]",
-      "  --preset phone|legacy    phone: camera model (white balance after the noise, 10-bit raw, vignetting,",
-      "                           exposure varying over the frame, light sources) [phone]; legacy: the first set's",
+      "  --preset NAME            phone: camera model (white balance after the noise, 10-bit raw, vignetting,",
+      "                           exposure varying over the frame, light sources) [phone]; phone-isp: the same as",
+      "                           the phone's image processor delivers it (chroma NR 2 px, a 2000-100000, sigma",
+      "                           0.0002-0.004: the noise of real phone JPEGs in the dark); legacy: the first set's",
       "                           model (k 0.03-0.25, gamma 1-1.4, a 300-3000, sigma 0.0005-0.004, no JPEG)",
       "  --exposure MIN,MAX       exposure scale k, log-uniform [phone: 0.01,0.3]",
       "  --gamma MIN,MAX          tone exponent, uniform [phone: 1.0,1.2]",
@@ -117,8 +119,9 @@ public final class DataTool {
     String preset = o.remove("preset");
     Degradation.Params p = switch (preset == null ? "phone" : preset.trim().toLowerCase(java.util.Locale.ROOT)) {
       case "phone" -> Degradation.Params.PHONE;
+      case "phone-isp" -> Degradation.Params.PHONE_ISP;
       case "legacy" -> Degradation.Params.LEGACY;
-      default -> throw new IllegalArgumentException("--preset must be phone or legacy, got '" + preset + "'");
+      default -> throw new IllegalArgumentException("--preset must be phone, phone-isp or legacy, got '" + preset + "'");
     };
     double[] r;
     if ((r = pair(o.remove("exposure"), "exposure")) != null) p = p.withExposure(r[0], r[1]);

@@ -216,6 +216,33 @@ class DegradationTest {
     assertTrue(bias[1] < 1.1, "with chroma noise reduction the shadow stays grey: " + bias[1]);
   }
 
+  /**
+   * The phone-isp preset is the phone preset with the image processor's noise (the ranges the set behind the bundled
+   * s-night was made with on the command line), and its dark images are several times cleaner relative to their
+   * brightness: real phone JPEGs in the dark are (docs/data.md).
+   */
+  @Test
+  void phoneIspPresetIsThePhoneWithTheProcessorsNoise() {
+    Degradation.Params flags = Degradation.Params.PHONE.withPhotons(2000, 100000).withReadSigma(0.0002, 0.004)
+        .withCamera(Degradation.Params.PHONE.camera().withChromaNr(2));
+    assertEquals(flags, Degradation.Params.PHONE_ISP);
+    float[] rgb = new float[3 * 96 * 96];
+    java.util.Arrays.fill(rgb, 0.5f);
+    Image grey = new Image(96, 96, rgb, null, Image.Metadata.MEMORY);
+    double[] rel = new double[2];
+    for (int i = 0; i < 2; i++) {
+      Degradation.Params p = i == 0 ? Degradation.Params.PHONE : Degradation.Params.PHONE_ISP;
+      // the same mid draw of each range: k 0.05, a and sigma at their geometric means, neutral white balance
+      double a = Math.sqrt(p.photonsMin() * p.photonsMax()), sigma = Math.sqrt(p.readSigmaMin() * p.readSigmaMax());
+      Degradation.Drawn d = new Degradation.Drawn(0.05, 1.0, a, sigma, 0,
+          new Degradation.CameraDrawn(1, 1, 10, 0, 0, 0, 3, p.camera().chromaNr()));
+      float[] lin = Degradation.apply(grey, d, new SplittableRandom(5)).rgb();
+      double[] g = channelStats(lin, 1);
+      rel[i] = g[1] / g[0];
+    }
+    assertTrue(rel[0] > 4 * rel[1], "phone-isp noise relative to the signal is far lower: " + rel[0] + " vs " + rel[1]);
+  }
+
   @Test
   void vignettingAndTheExposureFieldVaryTheLightOverTheFrame() {
     Image high = flat(120, 80);
