@@ -20,6 +20,8 @@
 // ISAs: AVX-512F (OB 6 x NV 4 x 16 lanes), AVX2+FMA (OB 4 x NV 3 x 8 lanes), portable C++ (any x86-64); chosen at
 // run time from CPUID, overridable (deepspg_conv2d_select_isa) so that callers can self-check each path. float
 // accumulation in a fixed order per ISA: results do not depend on the thread count.
+// 3x3 stride-1 layers can also run Winograd F(4x4, 3x3) on the same micro-kernels (deepspg_conv2d_winograd_*, at the
+// end of this file).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -322,8 +324,12 @@ constexpr int kWinoN = 36;  // transformed tile elements (6 x 6)
 int64_t wino_packed_floats(const Isa& isa, int64_t out, int64_t in) { return kWinoN * packed_floats(isa, out, in, 1); }
 
 void wino_pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, float* wp) {
-  static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                 {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+  static const double G[6][3] = {{1.0 / 4, 0, 0},
+                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                 {0, 0, 1}};
   std::vector<float> u(static_cast<size_t>(kWinoN) * out * in);  // [36][out][in]
   const int64_t pairs = out * in;
 #pragma omp parallel for schedule(static) if (pairs * 36 * 6 >= detail::kOmpMinWork)
@@ -349,7 +355,7 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   // next one (the micro-kernel reads one run of tiles from every channel in turn: at tp = 1024 those loads all fell
   // into one L1 set)
   const int64_t tp = (tiles + isa.tile - 1) / isa.tile * isa.tile + 16;
-  const int64_t cols = 4 * tw + 2;                                   // padded input columns a tile row spans
+  const int64_t cols = 4 * tw + 2;  // padded input columns a tile row spans
   const int ob = isa.ob;
   const int64_t ocb = (out_channels + ob - 1) / ob;
   const int64_t per = packed_floats(isa, out_channels, in_channels, 1);
@@ -408,8 +414,12 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
           dst[5 * xs + tj] = 4 * d1 - 5 * d3 + d5;
         }
       }
-      if (ti == th - 1)
-        for (int xi = 0; xi < kWinoN; ++xi) std::fill(vb + (xi * in_channels + c) * tp + tiles, vb + (xi * in_channels + c + 1) * tp, 0.0f);
+      if (ti == th - 1) {  // the row's padding tiles
+        for (int xi = 0; xi < kWinoN; ++xi) {
+          float* row = vb + (xi * in_channels + c) * tp;
+          std::fill(row + tiles, row + tp, 0.0f);
+        }
+      }
     }
   }
   // 2 + 3, fused per (run of tc tiles, block of ob output channels): M[xi] = U[xi] V[xi] on the 1x1 micro-kernels
