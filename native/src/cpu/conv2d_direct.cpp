@@ -174,6 +174,11 @@ int32_t check_geometry(const Geometry& g) {
   return DEEPSPG_OK;
 }
 
+/** Checks a weight's shape alone ([out][in][k][k]: channels >= 1, k odd), as the packing entry points need. */
+int32_t check_weight(int64_t in_channels, int64_t out_channels, int64_t k) {
+  return check_geometry(Geometry{0, in_channels, out_channels, k, 1, k, k});
+}
+
 // The phase planes of one batch item: dst[c][qr s + qc][i][j] = xpad[c][s i + qr][s j + qc].
 void pack_input(const Geometry& g, const float* x, float* dst) {
   const int64_t s = g.s, p = g.p(), hq = g.hq(), wq = g.wq(), plane = g.plane();
@@ -518,7 +523,7 @@ int32_t deepspg_conv2d_packed_weight_floats(int32_t isa, int64_t out_channels, i
   DEEPSPG_CHECK_PTR(fn, floats);
   const Isa* i = nullptr;
   if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
-  if (int32_t rc = check_geometry(Geometry{0, in_channels, out_channels, k, 1, k, k})) return rc;
+  if (int32_t rc = check_weight(in_channels, out_channels, k)) return rc;
   *floats = packed_floats(*i, out_channels, in_channels, k);
   return detail::ok();
 }
@@ -528,7 +533,7 @@ int32_t deepspg_conv2d_pack_weight_f32(int32_t isa, const float* weight, int64_t
   const char* fn = "deepspg_conv2d_pack_weight_f32";
   const Isa* i = nullptr;
   if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
-  if (int32_t rc = check_geometry(Geometry{0, in_channels, out_channels, k, 1, k, k})) return rc;
+  if (int32_t rc = check_weight(in_channels, out_channels, k)) return rc;
   DEEPSPG_CHECK_PTR(fn, weight);
   DEEPSPG_CHECK_PTR(fn, packed);
   pack_weight(*i, weight, out_channels, in_channels, k, packed);
@@ -578,7 +583,7 @@ int32_t deepspg_conv2d_winograd_weight_floats(int32_t isa, int64_t out_channels,
   DEEPSPG_CHECK_PTR(fn, floats);
   const Isa* i = nullptr;
   if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
-  if (int32_t rc = check_geometry(Geometry{0, in_channels, out_channels, 3, 1, 3, 3})) return rc;
+  if (int32_t rc = check_weight(in_channels, out_channels, 3)) return rc;
   *floats = wino_packed_floats(*i, out_channels, in_channels);
   return detail::ok();
 }
@@ -588,7 +593,7 @@ int32_t deepspg_conv2d_winograd_pack_weight_f32(int32_t isa, const float* weight
   const char* fn = "deepspg_conv2d_winograd_pack_weight_f32";
   const Isa* i = nullptr;
   if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
-  if (int32_t rc = check_geometry(Geometry{0, in_channels, out_channels, 3, 1, 3, 3})) return rc;
+  if (int32_t rc = check_weight(in_channels, out_channels, 3)) return rc;
   DEEPSPG_CHECK_PTR(fn, weight);
   DEEPSPG_CHECK_PTR(fn, packed);
   try {

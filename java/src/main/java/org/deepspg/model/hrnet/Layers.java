@@ -94,12 +94,9 @@ final class Layers {
      * @return the result
      */
     Tensor forward(Tensor x, Tensor residual, boolean relu) {
-      Tensor cb = bias();
-      boolean fast = bn == null
-          ? DenseConv.usable(x, conv.weight(), cb, residual)
-          : !bn.is_training() && DenseConv.usable(x, conv.weight(), cb, bn.weight(), bn.bias(), residual);
-      if (fast) {
-        Folded f = folded();
+      Tensor[] deps = bn != null && bn.is_training() ? null : dependencies(); // parameter handles fetched once
+      if (deps != null && DenseConv.usable(x, deps) && (residual == null || DenseConv.usable(x, residual))) {
+        Folded f = folded(deps);
         boolean wino = f.winograd() != null
             && DenseConv.winogradPays(x.size(1), f.weight().shape()[0], x.size(2), x.size(3));
         DenseConv.Packed w = wino ? f.winograd() : f.weight();
@@ -116,8 +113,8 @@ final class Layers {
       return cb != null && cb.defined() ? cb : null;
     }
 
-    private Folded folded() {
-      long[] stamp = stamp();
+    private Folded folded(Tensor[] deps) {
+      long[] stamp = stamp(deps);
       Folded f = folded;
       if (f != null && Arrays.equals(f.stamp(), stamp)) return f;
       synchronized (this) {
@@ -130,12 +127,16 @@ final class Layers {
       }
     }
 
-    /** The kernel's ISA, then storage address and version counter of every tensor the folded weight depends on. */
-    private long[] stamp() {
+    /** The tensors the folded weight depends on: the convolution's weight and bias (may be null), the BN's four. */
+    private Tensor[] dependencies() {
       Tensor cb = bias();
-      Tensor[] ts = bn == null
+      return bn == null
           ? new Tensor[] {conv.weight(), cb}
           : new Tensor[] {conv.weight(), cb, bn.weight(), bn.bias(), bn.running_mean(), bn.running_var()};
+    }
+
+    /** The kernel's ISA, then storage address and version counter of each of {@link #dependencies()}. */
+    private static long[] stamp(Tensor[] ts) {
       long[] stamp = new long[1 + 2 * ts.length];
       stamp[0] = DenseConv.currentIsa();
       for (int i = 0; i < ts.length; i++) {
