@@ -72,7 +72,13 @@ public final class ModelFiles {
           "DeepSPG-S with SEMs guided by ESPNetv2 s=0.5 Cityscapes (it sees the network's light-up X_r), same data "
               + "and schedule as s; held-out synthetic test 23.11 dB PSNR / 0.701 SSIM, i.e. not better than s; "
               + "LOL-v1 eval15 17.56 dB vs 17.49 (models/deepspg-s-sem/)",
-          "ESPNetv2 weights espnetv2_s_0.5_city_1024x512.pth (--prior-weights FILE; docs/priors.md)"));
+          "ESPNetv2 weights espnetv2_s_0.5_city_1024x512.pth (--prior-weights FILE; docs/priors.md)"),
+      new Bundled("s-night", "org/deepspg/models/deepspg-s-night.pth",
+          "DeepSPG-S Baseline for real dark photos: trained on phone-isp synthetic pairs (a phone JPEG's noise, light "
+              + "sources, white balance) with the colour loss; on 26 dark real photos 3.6 % pixels newly clipped (s: "
+              + "6.1 %), hue drift 6.2 deg (s: 10.2), shadow cast 6.8 (s: 8.9); phone-isp test 18.26 dB (s: 16.66) "
+              + "(models/deepspg-s-night/)",
+          "nothing"));
 
   /** Name of the default bundled model. */
   public static final String DEFAULT_NAME = "s";

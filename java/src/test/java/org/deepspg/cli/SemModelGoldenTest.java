@@ -7,13 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 import org.deepspg.data.Image;
 import org.deepspg.data.Images;
 import org.deepspg.eval.Metrics;
@@ -40,13 +38,8 @@ class SemModelGoldenTest {
 
   @BeforeAll
   static void locate() throws Exception {
-    URL u = SemModelGoldenTest.class.getResource("/org/deepspg/golden/s-sem");
-    assertTrue(u != null, "golden folder missing from test resources");
-    golden = Path.of(u.toURI());
-    try (Stream<Path> s = Files.list(golden)) {
-      names = s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".png"))
-          .map(n -> n.replaceAll("\\.png$", "")).sorted().toList();
-    }
+    golden = UserPathGoldenTest.goldenFolder("s-sem");
+    names = UserPathGoldenTest.referenceNames(golden);
     assertEquals(2, names.size(), "two reference outputs");
   }
 

@@ -83,15 +83,32 @@ class UserPathGoldenTest {
 
   @BeforeAll
   static void locate() throws URISyntaxException, IOException {
-    URL u = UserPathGoldenTest.class.getResource("/org/deepspg/golden/user-path");
-    assertTrue(u != null, "golden folder missing from test resources");
-    golden = Path.of(u.toURI());
+    golden = goldenFolder("user-path");
     repo = Path.of("").toAbsolutePath().getParent(); // surefire runs in java/
     assertTrue(Files.isDirectory(repo.resolve("samples")), "samples/ not found beside " + Path.of("").toAbsolutePath());
-    try (Stream<Path> s = Files.list(golden)) {
-      names = s.map(p -> p.getFileName().toString().replaceAll("\\.png$", "")).sorted().toList();
-    }
+    names = referenceNames(golden);
     assertEquals(5, names.size(), "one reference per bundled sample");
+  }
+
+  /**
+   * @param name a folder under the test resources' {@code org/deepspg/golden/}
+   * @return its path
+   */
+  static Path goldenFolder(String name) throws URISyntaxException {
+    URL u = UserPathGoldenTest.class.getResource("/org/deepspg/golden/" + name);
+    assertTrue(u != null, "golden folder " + name + " missing from test resources");
+    return Path.of(u.toURI());
+  }
+
+  /**
+   * @param dir a golden folder
+   * @return the names of its reference PNGs without the extension (the samples they were computed from), sorted
+   */
+  static List<String> referenceNames(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".png"))
+          .map(n -> n.replaceAll("\\.png$", "")).sorted().toList();
+    }
   }
 
   @AfterAll
