@@ -121,7 +121,8 @@ public final class DataTool {
       case "phone" -> Degradation.Params.PHONE;
       case "phone-isp" -> Degradation.Params.PHONE_ISP;
       case "legacy" -> Degradation.Params.LEGACY;
-      default -> throw new IllegalArgumentException("--preset must be phone, phone-isp or legacy, got '" + preset + "'");
+      default -> throw new IllegalArgumentException(
+          "--preset must be phone, phone-isp or legacy, got '" + preset + "'");
     };
     double[] r;
     if ((r = pair(o.remove("exposure"), "exposure")) != null) p = p.withExposure(r[0], r[1]);

@@ -87,9 +87,9 @@ public final class Degradation {
      * reduction (σ 2 px, raw kept signed until the final clip) and the noise a multi-frame night mode and denoiser
      * leave, a in [2000, 100000] photo-electrons at full scale and σ in [0.0002, 0.004]. {@link #PHONE}'s dark images
      * are 8–9× noisier, relative to their brightness, than real phone photos in the dark (Immerkær σ over mean luma:
-     * median 32–38 % against 4.2 % on the 26 darkest of 73 real photos; these: 4.5–5.6 %), so that the network met in
-     * real photos shadows cleaner than any it was trained on and filled them with the training scenes' average
-     * colour. docs/data.md has the measurements.
+     * median 32–38 % against 4.2 % on the 26 darkest of 73 real photos; these: 4.5–5.6 %): in real photos the network
+     * met shadows cleaner than any it was trained on, and filled them with the training scenes' average colour.
+     * docs/data.md has the measurements.
      */
     public static final Params PHONE_ISP = new Params(0.01, 0.3, 1.0, 1.2, 2000, 100000, 0.0002, 0.004, 0.5, 60, 95,
         Camera.PHONE.withChromaNr(2));
