@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
  * images (spec §6); prints a table and optionally writes JSON with the keys {@code psnr, ssim, psnr_gtmean,
  * ssim_gtmean, count, images_per_second}. With {@code --low} alone (real dark photos have no ground truth) it
  * prints the no-reference measures of {@link NoReferenceReport} instead: newly clipped pixels, hue drift, saturation
- * kept, shadow cast, noise and brightness; {@code --enhanced DIR} scores another method's outputs of the same photos the same way.
+ * kept, shadow cast, noise and brightness; {@code --enhanced DIR} scores another method's outputs of the same photos
+ * the same way.
  */
 @Command(
     name = "eval",

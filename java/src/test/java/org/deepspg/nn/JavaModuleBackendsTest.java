@@ -27,7 +27,8 @@ class JavaModuleBackendsTest {
       assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM finished");
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertEquals(0, p.exitValue(), out);
-      assertTrue(out.contains("before=true"), "libtorch's default is oneDNN on (else this test proves nothing): " + out);
+      assertTrue(out.contains("before=true"),
+          "libtorch's default is oneDNN on (else this test proves nothing): " + out);
       assertTrue(out.contains("after=false"), "oneDNN left on after building a module: " + out);
     } finally {
       p.destroyForcibly();
