@@ -4,6 +4,7 @@
 package org.deepspg.model;
 
 import static org.bytedeco.pytorch.global.torch.cat;
+import static org.bytedeco.pytorch.global.torch.pixel_shuffle;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,6 +23,8 @@ import org.deepspg.nn.IlluminationEstimator;
 import org.deepspg.nn.Layers;
 import org.deepspg.nn.SEM;
 import org.deepspg.nn.Shapes;
+import org.deepspg.ops.DenseConv;
+import org.deepspg.ops.WeightPack;
 
 /**
  * The DeepSPG enhancement network (spec §1): illumination estimator + Retinex light-up {@code X_r = I·M + I}, then a
@@ -69,6 +72,8 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
   private final SEM bottSem;
   private final List<ConvTranspose2dImpl> up = new ArrayList<>();
   private final List<Conv2dImpl> fuse = new ArrayList<>();
+  private final List<WeightPack> upFusePack = new ArrayList<>();
+  private final List<WeightPack> skipPack = new ArrayList<>();
   private final List<List<IGAB>> dec = new ArrayList<>();
   private final List<SEM> decSem = new ArrayList<>();
   private final Conv2dImpl mapping;
@@ -123,6 +128,8 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       fuseL.push_back(f);
       up.add(u);
       fuse.add(f);
+      upFusePack.add(new WeightPack());
+      skipPack.add(new WeightPack());
       d /= 2;
       ModuleListImpl blocks = keep(new ModuleListImpl());
       dec.add(igabs(blocks, nb[l], d, c));
@@ -298,7 +305,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
         final int l = 1 - i;
         final int ii = i;
         final Tensor ff = f;
-        f = st.run(() -> fuse.get(ii).forward(cat(new TensorVector(up.get(ii).forward(ff), skips[l]), 1)));
+        f = st.run(() -> upFuse(ii, ff, skips[l]));
         st.release(ff);
         st.release(skips[l]);
         for (IGAB blk : dec.get(i)) {
@@ -314,6 +321,30 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       return keep ? new Intermediates(out, fl, em[1], xr, skips[1], bottleneck)
           : new Intermediates(out, null, null, null, null, null);
     }
+  }
+
+  /**
+   * Decoder step i: {@code fuse(cat(up(f), skip))}, the 2×2 stride-2 transposed convolution and the 1×1 fuse. In
+   * inference ({@link DenseConv#usable}) the transposed convolution and the fuse's first half compose into one 1×1
+   * convolution at the low resolution ({@code d → 4·d/2} channels, weight {@code Wc[(o,a,b), c] = Σ_m Wf[o, m]
+   * Wu[c, m, a, b]}, bias {@code Σ_m Wf[o, m] b_u[m]}) followed by a pixel shuffle, plus the fuse's second half on the
+   * skip: the same linear map with 2/3 of the multiply-adds and no concatenation (float rounding differs).
+   */
+  private Tensor upFuse(int i, Tensor f, Tensor skip) {
+    ConvTranspose2dImpl u = up.get(i);
+    Conv2dImpl fz = fuse.get(i);
+    Tensor wu = u.weight(), bu = u.bias(), wf = fz.weight();
+    if (!DenseConv.usable(f, wu, bu, wf) || !DenseConv.usable(skip)) {
+      return fz.forward(cat(new TensorVector(u.forward(f), skip), 1));
+    }
+    long in = wu.size(0), mid = wu.size(1), out = wf.size(0);
+    Tensor wfa = wf.reshape(out, 2 * mid).narrow(1, 0, mid);
+    Tensor y = org.deepspg.nn.FastConv.linear(skipPack.get(i),
+        () -> wf.reshape(out, 2 * mid).narrow(1, mid, mid), null, skip, null, wf);
+    Tensor bc = wfa.mv(bu).repeat_interleave(4);
+    Tensor t = org.deepspg.nn.FastConv.linear(upFusePack.get(i),
+        () -> wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in), bc, f, null, wu, wf);
+    return y.add_(pixel_shuffle(t, 2));
   }
 
   /**

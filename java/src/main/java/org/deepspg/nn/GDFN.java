@@ -19,9 +19,9 @@ import org.bytedeco.pytorch.Tensor;
 public final class GDFN extends org.deepspg.nn.JavaModule {
   private final int dim;
   private final int hidden;
-  private final Conv2dImpl pin;
+  private final FastConv.Pointwise pin;
   private final Conv2dImpl dw;
-  private final Conv2dImpl pout;
+  private final FastConv.Pointwise pout;
 
   /**
    * @param dim d
@@ -30,9 +30,9 @@ public final class GDFN extends org.deepspg.nn.JavaModule {
   public GDFN(int dim, double expansion) {
     this.dim = dim;
     this.hidden = hiddenWidth(dim, expansion);
-    this.pin = register_module("pin", Layers.pointwise(dim, 2L * hidden, false));
+    this.pin = new FastConv.Pointwise(register_module("pin", Layers.pointwise(dim, 2L * hidden, false)));
     this.dw = register_module("dw", Layers.depthwise3x3(2L * hidden));
-    this.pout = register_module("pout", Layers.pointwise(hidden, dim, false));
+    this.pout = new FastConv.Pointwise(register_module("pout", Layers.pointwise(hidden, dim, false)));
   }
 
   /**
@@ -53,8 +53,17 @@ public final class GDFN extends org.deepspg.nn.JavaModule {
    * @return {@code [B, d, H, W]}
    */
   public Tensor forward(Tensor x) {
-    Tensor u = FastConv.depthwise3x3(dw, FastConv.pointwise(pin, x));
-    return FastConv.pointwise(pout, gelu(u.narrow(1, 0, hidden)).mul(u.narrow(1, hidden, hidden)));
+    return forward(x, null);
+  }
+
+  /**
+   * @param x {@code [B, d, H, W]}
+   * @param residual {@code [B, d, H, W]} added to the output (fused into the last projection in inference), or null
+   * @return {@code GDFN(x) + residual}, {@code [B, d, H, W]}
+   */
+  public Tensor forward(Tensor x, Tensor residual) {
+    Tensor u = FastConv.depthwise3x3(dw, pin.apply(x));
+    return pout.apply(gelu(u.narrow(1, 0, hidden)).mul(u.narrow(1, hidden, hidden)), residual);
   }
 
   /** @return h_f */

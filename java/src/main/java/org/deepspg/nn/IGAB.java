@@ -22,9 +22,9 @@ public final class IGAB extends org.deepspg.nn.JavaModule {
   private final int dim;
   private final IGMSA attn;
   private final ChannelLayerNorm norm;
-  private final Conv2dImpl ffn0;
+  private final FastConv.Pointwise ffn0;
   private final Conv2dImpl ffn2;
-  private final Conv2dImpl ffn4;
+  private final FastConv.Pointwise ffn4;
 
   /**
    * @param dim d (divisible by heads)
@@ -35,9 +35,9 @@ public final class IGAB extends org.deepspg.nn.JavaModule {
     this.attn = register_module("attn", new IGMSA(dim, heads));
     this.norm = register_module("norm", new ChannelLayerNorm(dim));
     Module ffn = register_module("ffn", Layers.container());
-    this.ffn0 = ffn.register_module("0", Layers.pointwise(dim, 4L * dim, false));
+    this.ffn0 = new FastConv.Pointwise(ffn.register_module("0", Layers.pointwise(dim, 4L * dim, false)));
     this.ffn2 = ffn.register_module("2", Layers.depthwise3x3(4L * dim));
-    this.ffn4 = ffn.register_module("4", Layers.pointwise(4L * dim, dim, false));
+    this.ffn4 = new FastConv.Pointwise(ffn.register_module("4", Layers.pointwise(4L * dim, dim, false)));
   }
 
   /**
@@ -47,9 +47,7 @@ public final class IGAB extends org.deepspg.nn.JavaModule {
    */
   public Tensor forward(Tensor x, Tensor illu) {
     Tensor y = attn.forward(x, illu).add(x);
-    Tensor f = FastConv.pointwise(ffn4,
-        FastConv.depthwise3x3Gelu(ffn2, gelu(FastConv.pointwise(ffn0, norm.forward(y)))));
-    return f.add(y);
+    return ffn4.apply(FastConv.depthwise3x3Gelu(ffn2, gelu(ffn0.apply(norm.forward(y)))), y);
   }
 
   /** @return d */

@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.deepspg.ops.ChannelAttention;
+import org.deepspg.ops.WeightPack;
 
 /**
  * Illumination-guided multi-head self-attention (Retinexformer IG-MSA, spec §1.5).
@@ -35,6 +36,8 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
   private final LinearImpl proj;
   private final Conv2dImpl pos0;
   private final Conv2dImpl pos2;
+  private final WeightPack qkvPack = new WeightPack();
+  private final WeightPack projPack = new WeightPack();
 
   /**
    * @param dim d (divisible by heads)
@@ -72,16 +75,18 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
     Shapes.requireNchw("IGMSA(" + dim + ") illu", illu, dim);
     Shapes.requireSameBatchAndSize("IGMSA x vs illu", x, illu);
     // The three per-pixel linears as one [3d, d] x [B, d, N] product (same math as Linear on NHWC tokens).
-    Tensor wqkv = cat(new TensorVector(q.weight(), k.weight(), v.weight()), 0);
-    Tensor qkv = FastConv.channelLinear(wqkv, null, x);
+    Tensor wq = q.weight(), wk = k.weight(), wv = v.weight();
+    Tensor qkv = FastConv.linear(qkvPack, () -> cat(new TensorVector(wq, wk, wv), 0), null, x, null, wq, wk, wv);
     Tensor qq = qkv.narrow(1, 0, dim);
     Tensor kk = qkv.narrow(1, dim, dim);
     Tensor vv = qkv.narrow(1, 2L * dim, dim);
     // Rows indexed by K channels, softmax over Q channels, values gated by the illumination features.
     Tensor o = ChannelAttention.apply(kk, qq, vv, illu, rescale, heads);
-    Tensor out = FastConv.channelLinear(proj.weight(), proj.bias(), o);
-    // Positional branch: dw3x3 -> GELU -> dw3x3 on the native kernel (the first two fused).
-    return out.add(FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv)));
+    // Positional branch: dw3x3 -> GELU -> dw3x3 on the native kernel (the first two fused), added to the
+    // projection (fused into it in inference).
+    Tensor pos = FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
+    Tensor wp = proj.weight();
+    return FastConv.linear(projPack, () -> wp, proj.bias(), o, pos, wp);
   }
 
   /** @return d */

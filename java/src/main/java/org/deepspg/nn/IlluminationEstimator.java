@@ -27,9 +27,9 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
 
   private final int channels;
   private final PriorMode prior;
-  private final Conv2dImpl conv1;
+  private final FastConv.Pointwise conv1;
   private final Conv2dImpl dconv;
-  private final Conv2dImpl conv2;
+  private final FastConv.Pointwise conv2;
 
   /**
    * @param channels C (divisible by 4: the 5×5 conv has 4 groups)
@@ -44,9 +44,9 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
     }
     this.channels = channels;
     this.prior = prior;
-    this.conv1 = register_module("conv1", Layers.pointwise(4, channels, true));
+    this.conv1 = new FastConv.Pointwise(register_module("conv1", Layers.pointwise(4, channels, true)));
     this.dconv = register_module("dconv", Layers.conv2d(channels, channels, 5, 1, 2, 4, true));
-    this.conv2 = register_module("conv2", Layers.pointwise(channels, 3, true));
+    this.conv2 = new FastConv.Pointwise(register_module("conv2", Layers.pointwise(channels, 3, true)));
   }
 
   /**
@@ -58,9 +58,9 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
     // Prior/concat Z = [I ; mean_c I] (or max_c I) in one fused kernel (spec §3 Kernel A); on ties the max variant
     // routes the gradient to the first arg-max channel, like torch.max(dim).
     Tensor z = org.deepspg.ops.Retinex.prior(image, prior);
-    // 1x1 convs as matrix products, the 5x5 grouped conv on the native kernel (FastConv, SameConv).
-    Tensor fl = FastConv.sameConv(dconv, FastConv.pointwise(conv1, z), 4);
-    return new Result(fl, FastConv.pointwise(conv2, fl));
+    // 1x1 convs on FastConv.Pointwise, the 5x5 grouped conv on the native kernel (SameConv).
+    Tensor fl = FastConv.sameConv(dconv, conv1.apply(z), 4);
+    return new Result(fl, conv2.apply(fl));
   }
 
   /** @return C */

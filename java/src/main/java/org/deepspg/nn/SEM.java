@@ -56,15 +56,15 @@ public final class SEM extends org.deepspg.nn.JavaModule {
   private final int heads;
   private final Options options;
   private final Tensor temperature;
-  private final Conv2dImpl adapt;
+  private final FastConv.Pointwise adapt;
   private final ChannelLayerNorm lnR;
   private final ChannelLayerNorm lnS;
   private final ChannelLayerNorm lnF;
-  private final Conv2dImpl kv;
+  private final FastConv.Pointwise kv;
   private final Conv2dImpl kvDw;
-  private final Conv2dImpl q;
+  private final FastConv.Pointwise q;
   private final Conv2dImpl qDw;
-  private final Conv2dImpl proj;
+  private final FastConv.Pointwise proj;
   private final GDFN ffn;
 
   /**
@@ -85,15 +85,15 @@ public final class SEM extends org.deepspg.nn.JavaModule {
     // Keep our own handle (same TensorImpl): the returned reference points into the module's dict storage.
     this.temperature = ones(heads, 1, 1);
     register_parameter("temperature", temperature);
-    this.adapt = register_module("adapt", Layers.pointwise(semChannels, dim, true));
+    this.adapt = new FastConv.Pointwise(register_module("adapt", Layers.pointwise(semChannels, dim, true)));
     this.lnR = register_module("ln_r", new ChannelLayerNorm(dim));
     this.lnS = options.sharedLn() ? lnR : register_module("ln_s", new ChannelLayerNorm(dim));
     this.lnF = register_module("ln_f", new ChannelLayerNorm(dim));
-    this.kv = register_module("kv", Layers.pointwise(dim, 2L * dim, false));
+    this.kv = new FastConv.Pointwise(register_module("kv", Layers.pointwise(dim, 2L * dim, false)));
     this.kvDw = register_module("kv_dw", Layers.depthwise3x3(2L * dim));
-    this.q = register_module("q", Layers.pointwise(dim, dim, false));
+    this.q = new FastConv.Pointwise(register_module("q", Layers.pointwise(dim, dim, false)));
     this.qDw = register_module("q_dw", Layers.conv2d(dim, dim, 3, 1, 1, options.qDense() ? 1 : dim, false));
-    this.proj = register_module("proj", Layers.pointwise(dim, dim, false));
+    this.proj = new FastConv.Pointwise(register_module("proj", Layers.pointwise(dim, dim, false)));
     this.ffn = register_module("ffn", new GDFN(dim, options.ffnExpansion()));
   }
 
@@ -112,20 +112,20 @@ public final class SEM extends org.deepspg.nn.JavaModule {
     long hh = r.size(2);
     long ww = r.size(3);
     // The 1×1 adapter commutes with nearest upsampling, so it runs at the (16× smaller) HRNet resolution.
-    Tensor s = FastConv.pointwise(adapt, sem);
+    Tensor s = adapt.apply(sem);
     if (s.size(2) != hh || s.size(3) != ww) {
       s = upsample_nearest2d(s, hh, ww);
     }
     Tensor rn = lnR.forward(r);
     Tensor sn = lnS.forward(s);
-    Tensor kvt = FastConv.depthwise3x3(kvDw, FastConv.pointwise(kv, rn));
+    Tensor kvt = FastConv.depthwise3x3(kvDw, kv.apply(rn));
     Tensor kk = kvt.narrow(1, 0, dim);
     Tensor vv = kvt.narrow(1, dim, dim);
-    Tensor qp = FastConv.pointwise(q, sn);
+    Tensor qp = q.apply(sn);
     Tensor qq = options.qDense() ? qDw.forward(qp) : FastConv.depthwise3x3(qDw, qp);
     Tensor o = ChannelAttention.apply(qq, kk, vv, null, temperature, heads);
-    Tensor r1 = (options.skfResidual() ? rn : r).add(FastConv.pointwise(proj, o));
-    return r1.add(ffn.forward(lnF.forward(r1)));
+    Tensor r1 = proj.apply(o, options.skfResidual() ? rn : r);
+    return ffn.forward(lnF.forward(r1), r1);
   }
 
   /** @return d */

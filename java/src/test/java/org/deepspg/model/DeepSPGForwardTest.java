@@ -64,6 +64,43 @@ class DeepSPGForwardTest {
     }
   }
 
+  /**
+   * Inference (no gradient needed) runs the 1×1 convolutions, the decoder's transposed convolution + fuse and the
+   * down-sampling on the native {@link DenseConv} with packed weights and fused residuals; with a gradient to record
+   * the same network runs libtorch's ops. Both must compute the same function, within float32 rounding of a
+   * different summation order, for DeepSPG-S with SEMs and for a variant with the other SEM switches.
+   */
+  @Test
+  void inferencePathMatchesTheAutogradPath() {
+    DeepSPGConfig[] cfgs = {DeepSPGConfig.s(), DeepSPGConfig.s().withBlocks(1, 1, 1).withSemQDense(true)
+        .withSemSharedLn(true).withSemSkfResidual(true).withSemFfnExpansion(2.66)};
+    for (DeepSPGConfig cfg : cfgs) {
+      DeepSPG net = new DeepSPG(cfg);
+      try (PointerScope s = new PointerScope()) {
+        Tensor in = rand(1, 3, 64, 96).mul_(new org.bytedeco.pytorch.Scalar(0.3));
+        Tensor[] f = hr(1, 64, 96);
+        long before = org.deepspg.ops.DenseConv.calls();
+        Tensor graph = net.forward(in, f[0], f[1], f[2]);
+        assertTrue(graph.requires_grad(), "the reference pass records a graph");
+        assertTrue(org.deepspg.ops.DenseConv.calls() == before, "with a graph to record, libtorch's ops serve");
+        Tensor fast;
+        try (NoGradGuard g = new NoGradGuard()) {
+          fast = net.forward(in, f[0], f[1], f[2]);
+        }
+        if (org.deepspg.ops.DenseConv.status().enabled()) {
+          assertTrue(org.deepspg.ops.DenseConv.calls() >= before + 20, "inference took the native path");
+        }
+        double diff = fast.sub(graph.detach()).abs().max().item_double();
+        double mag = graph.detach().abs().max().item_double();
+        assertTrue(diff <= F32_VS_F64_TOL * Math.max(1, mag), "max |fast - autograd| " + diff + " on values of "
+            + mag);
+        try (NoGradGuard g = new NoGradGuard()) { // the packed weights are reused, the result is the same
+          assertTrue(net.forward(in, f[0], f[1], f[2]).equal(fast), "second inference pass, same bits");
+        }
+      }
+    }
+  }
+
   @Test
   void baselineRunsWithoutHrnetFeaturesAndVariantsRun() {
     DeepSPG base = new DeepSPG(DeepSPGConfig.baseline(DeepSPGConfig.Size.S));

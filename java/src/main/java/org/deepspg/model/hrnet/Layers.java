@@ -17,6 +17,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.DenseConv;
+import org.deepspg.ops.WeightPack;
 
 /** Small building blocks of the HRNet module tree (package-private). */
 final class Layers {
@@ -114,7 +115,7 @@ final class Layers {
     }
 
     private Folded folded(Tensor[] deps) {
-      long[] stamp = stamp(deps);
+      long[] stamp = WeightPack.stamp(deps);
       Folded f = folded;
       if (f != null && Arrays.equals(f.stamp(), stamp)) return f;
       synchronized (this) {
@@ -133,24 +134,6 @@ final class Layers {
       return bn == null
           ? new Tensor[] {conv.weight(), cb}
           : new Tensor[] {conv.weight(), cb, bn.weight(), bn.bias(), bn.running_mean(), bn.running_var()};
-    }
-
-    /** The kernel's ISA, then storage address and version counter of each of {@link #dependencies()}. */
-    private static long[] stamp(Tensor[] ts) {
-      long[] stamp = new long[1 + 2 * ts.length];
-      stamp[0] = DenseConv.currentIsa();
-      for (int i = 0; i < ts.length; i++) {
-        if (ts[i] == null) continue;
-        stamp[1 + 2 * i] = ts[i].data_ptr_float().address();
-        stamp[2 + 2 * i] = version(ts[i]);
-      }
-      return stamp;
-    }
-
-    /** The tensor's version counter; −1 for an inference tensor (made under InferenceMode), which has none. */
-    private static long version(Tensor t) {
-      if (t.__dispatch_is_inference()) return -1;
-      return t.__dispatch__version();
     }
 
     private Folded fold(long[] stamp) {
