@@ -3,7 +3,8 @@
 // Dense direct convolution (forward, float32, fused bias/residual/ReLU) against a naive double reference, on every
 // ISA this CPU has (the others print a skip line). Geometries: HRNet's 3x3 stride 1 and 2 and 1x1, output channels
 // not a multiple of any micro-kernel's block, grids shorter than one tile and longer than several chunks, H or W = 1,
-// odd sizes at stride 2, k = 5, batch 2. The weight packed once (deepspg_conv2d_pack_weight_f32) gives the same bits.
+// odd sizes at stride 2, k = 5, batch 2; through the _ex entry point an even k with pad 1 (DeepSPG's 4x4 stride-2
+// down-sampling) and the GELU epilogue. The weight packed once (deepspg_conv2d_pack_weight_f32) gives the same bits.
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -12,9 +13,11 @@
 
 namespace {
 
+/** act: DEEPSPG_ACT_NONE / _RELU / _GELU; pad -1: k / 2 (the plain entry points are then checked too). */
 void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t H, int64_t W, bool bias,
-              bool residual, bool relu, unsigned seed) {
-  const int64_t p = k / 2, Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+              bool residual, int32_t act, unsigned seed, int64_t pad = -1) {
+  const bool relu = act == DEEPSPG_ACT_RELU, plain = pad < 0 && act != DEEPSPG_ACT_GELU;
+  const int64_t p = pad < 0 ? k / 2 : pad, Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
   auto x = dt::randn<float>(B * in * H * W, seed), wt = dt::randn<float>(out * in * k * k, seed + 1, 0.2),
        bs = dt::randn<float>(out, seed + 2), res = dt::randn<float>(B * out * Ho * Wo, seed + 3);
   std::vector<double> want(B * out * Ho * Wo);
@@ -31,37 +34,55 @@ void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
                 if (sr < 0 || sr >= H || sc < 0 || sc >= W) continue;
                 acc += double(wt[((o * in + i) * k + u) * k + v]) * x[((b * in + i) * H + sr) * W + sc];
               }
-          want[yi] = relu ? std::fmax(acc, 0.0) : acc;
+          want[yi] = relu                      ? std::fmax(acc, 0.0)
+                     : act == DEEPSPG_ACT_GELU ? 0.5 * acc * (1 + std::erf(acc / std::sqrt(2.0)))
+                                               : acc;
         }
   for (int32_t isa : {DEEPSPG_CONV2D_ISA_GENERIC, DEEPSPG_CONV2D_ISA_AVX2, DEEPSPG_CONV2D_ISA_AVX512}) {
     char what[200];
-    std::snprintf(what, sizeof what, "isa=%d B=%lld in=%lld out=%lld k=%lld s=%lld H=%lld W=%lld bias=%d res=%d relu=%d",
-                  isa, (long long)B, (long long)in, (long long)out, (long long)k, (long long)s, (long long)H,
-                  (long long)W, bias, residual, relu);
+    std::snprintf(what, sizeof what,
+                  "isa=%d B=%lld in=%lld out=%lld k=%lld s=%lld pad=%lld H=%lld W=%lld bias=%d res=%d act=%d", isa,
+                  (long long)B, (long long)in, (long long)out, (long long)k, (long long)s, (long long)p, (long long)H,
+                  (long long)W, bias, residual, act);
     if (deepspg_conv2d_select_isa(isa) != DEEPSPG_OK) {
       std::printf("skip %s: %s\n", what, deepspg_last_error());
       continue;
     }
     dt::expect(deepspg_conv2d_isa() == isa, "selected ISA in use");
     std::vector<float> y(want.size(), NAN);
-    dt::expect_ok(deepspg_conv2d_forward_cpu_f32(x.data(), wt.data(), bias ? bs.data() : nullptr,
-                                                 residual ? res.data() : nullptr, B, in, out, k, s, H, W, relu ? 1 : 0,
-                                                 y.data()),
-                  what);
-    // float sums of in*k*k products of ~N(0, 0.2^2) terms: ~1e-6 relative to their magnitude
-    dt::validate(what, y, want, 2e-5 * std::sqrt(double(in * k * k)), 1e-5);
+    if (plain) {
+      dt::expect_ok(deepspg_conv2d_forward_cpu_f32(x.data(), wt.data(), bias ? bs.data() : nullptr,
+                                                   residual ? res.data() : nullptr, B, in, out, k, s, H, W,
+                                                   relu ? 1 : 0, y.data()),
+                    what);
+      // float sums of in*k*k products of ~N(0, 0.2^2) terms: ~1e-6 relative to their magnitude
+      dt::validate(what, y, want, 2e-5 * std::sqrt(double(in * k * k)), 1e-5);
+    }
     // the weight packed once for this ISA (the selection back on another ISA: the packed forward runs its own)
     int64_t floats = -1;
     dt::expect_ok(deepspg_conv2d_packed_weight_floats(isa, out, in, k, &floats), what);
-    std::vector<float> wp(floats, NAN), yp(want.size(), NAN);
+    std::vector<float> wp(floats, NAN), yp(want.size(), NAN), ye(want.size(), NAN);
     dt::expect_ok(deepspg_conv2d_pack_weight_f32(isa, wt.data(), out, in, k, wp.data()), what);
     deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_GENERIC);
-    dt::expect_ok(deepspg_conv2d_forward_packed_cpu_f32(x.data(), isa, wp.data(), bias ? bs.data() : nullptr,
-                                                        residual ? res.data() : nullptr, B, in, out, k, s, H, W,
-                                                        relu ? 1 : 0, yp.data()),
+    if (plain) {
+      dt::expect_ok(deepspg_conv2d_forward_packed_cpu_f32(x.data(), isa, wp.data(), bias ? bs.data() : nullptr,
+                                                          residual ? res.data() : nullptr, B, in, out, k, s, H, W,
+                                                          relu ? 1 : 0, yp.data()),
+                    what);
+      dt::expect(std::memcmp(y.data(), yp.data(), y.size() * sizeof(float)) == 0, "packed forward bit-identical");
+    }
+    dt::expect_ok(deepspg_conv2d_forward_packed_ex_cpu_f32(x.data(), isa, wp.data(), bias ? bs.data() : nullptr,
+                                                           residual ? res.data() : nullptr, B, in, out, k, s, p, H,
+                                                           W, act, ye.data()),
                   what);
-    dt::expect(std::memcmp(y.data(), yp.data(), y.size() * sizeof(float)) == 0, "packed forward bit-identical");
-    if (k == 3 && s == 1) {  // Winograd F(4x4, 3x3) on the same ISA: its transforms add rounding (constants up to 8)
+    if (plain) {
+      dt::expect(std::memcmp(y.data(), ye.data(), y.size() * sizeof(float)) == 0, "_ex forward bit-identical");
+    } else {
+      std::string we = std::string("_ex ") + what;
+      dt::validate(we.c_str(), ye, want, 2e-5 * std::sqrt(double(in * k * k)), 1e-5);
+    }
+    // Winograd F(4x4, 3x3) on the same ISA: its transforms add rounding (constants up to 8)
+    if (k == 3 && s == 1 && p == 1 && act != DEEPSPG_ACT_GELU) {
       std::vector<float> uw, yw(want.size(), NAN);
       dt::expect_ok(deepspg_conv2d_winograd_weight_floats(isa, out, in, &floats), what);
       uw.assign(floats, NAN);
@@ -86,17 +107,17 @@ void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
 }  // namespace
 
 int main() {
-  run_case(1, 3, 5, 3, 1, 7, 9, true, false, false, 1);
-  run_case(2, 16, 13, 3, 1, 19, 13, true, true, true, 2);     // HRNet's narrowest rows; 13 = 2*6 + 1 = 3*4 + 1
-  run_case(1, 48, 48, 3, 1, 26, 38, false, true, true, 3);    // several chunks of 384
-  run_case(1, 8, 7, 3, 2, 17, 23, true, false, true, 4);      // stride 2, odd sizes
-  run_case(2, 6, 10, 3, 2, 16, 12, false, false, false, 5);   // stride 2, even sizes
-  run_case(1, 24, 9, 1, 1, 11, 31, true, false, true, 6);     // 1x1
-  run_case(1, 5, 4, 1, 2, 9, 9, true, false, false, 7);       // 1x1 stride 2 (HRNet's downsample)
-  run_case(1, 4, 3, 5, 1, 6, 8, true, true, false, 8);        // k = 5
-  run_case(1, 2, 3, 3, 1, 1, 1, true, false, false, 9);       // 1x1 image
-  run_case(1, 3, 2, 3, 2, 1, 17, false, false, true, 10);     // H = 1, stride 2
-  run_case(1, 70, 6, 3, 1, 3, 200, true, true, true, 11);     // many channels, one chunk per row pair
+  run_case(1, 3, 5, 3, 1, 7, 9, true, false, DEEPSPG_ACT_NONE, 1);
+  run_case(2, 16, 13, 3, 1, 19, 13, true, true, DEEPSPG_ACT_RELU, 2);  // HRNet's narrowest rows; 13 = 2*6 + 1 = 3*4 + 1
+  run_case(1, 48, 48, 3, 1, 26, 38, false, true, DEEPSPG_ACT_RELU, 3);    // several chunks of 384
+  run_case(1, 8, 7, 3, 2, 17, 23, true, false, DEEPSPG_ACT_RELU, 4);      // stride 2, odd sizes
+  run_case(2, 6, 10, 3, 2, 16, 12, false, false, DEEPSPG_ACT_NONE, 5);   // stride 2, even sizes
+  run_case(1, 24, 9, 1, 1, 11, 31, true, false, DEEPSPG_ACT_RELU, 6);     // 1x1
+  run_case(1, 5, 4, 1, 2, 9, 9, true, false, DEEPSPG_ACT_NONE, 7);       // 1x1 stride 2 (HRNet's downsample)
+  run_case(1, 4, 3, 5, 1, 6, 8, true, true, DEEPSPG_ACT_NONE, 8);        // k = 5
+  run_case(1, 2, 3, 3, 1, 1, 1, true, false, DEEPSPG_ACT_NONE, 9);       // 1x1 image
+  run_case(1, 3, 2, 3, 2, 1, 17, false, false, DEEPSPG_ACT_RELU, 10);     // H = 1, stride 2
+  run_case(1, 70, 6, 3, 1, 3, 200, true, true, DEEPSPG_ACT_RELU, 11);     // many channels, one chunk per row pair
   // bad geometry is refused with a message
   std::vector<float> z(16);
   dt::expect(deepspg_conv2d_forward_cpu_f32(z.data(), z.data(), nullptr, nullptr, 1, 1, 1, 2, 1, 2, 2, 0, z.data()) ==
@@ -109,14 +130,27 @@ int main() {
   int64_t floats = 0;
   dt::expect(deepspg_conv2d_packed_weight_floats(42, 1, 1, 3, &floats) == DEEPSPG_ERR_INVALID_ARGUMENT,
              "packing for an unknown ISA refused");
-  dt::expect(deepspg_conv2d_pack_weight_f32(DEEPSPG_CONV2D_ISA_AUTO, z.data(), 1, 1, 2, z.data()) ==
+  dt::expect(deepspg_conv2d_pack_weight_f32(DEEPSPG_CONV2D_ISA_AUTO, z.data(), 1, 1, 0, z.data()) ==
                  DEEPSPG_ERR_INVALID_ARGUMENT,
-             "packing an even k refused");
+             "packing k = 0 refused");
+  dt::expect(deepspg_conv2d_forward_packed_ex_cpu_f32(z.data(), DEEPSPG_CONV2D_ISA_GENERIC, z.data(), nullptr,
+                                                      nullptr, 1, 1, 1, 2, 1, 2, 2, 2, DEEPSPG_ACT_NONE, z.data()) ==
+                 DEEPSPG_ERR_INVALID_ARGUMENT,
+             "pad >= k refused");
+  dt::expect(deepspg_conv2d_forward_packed_ex_cpu_f32(z.data(), DEEPSPG_CONV2D_ISA_GENERIC, z.data(), nullptr,
+                                                      nullptr, 1, 1, 1, 1, 1, 0, 2, 2, 7, z.data()) ==
+                 DEEPSPG_ERR_INVALID_ARGUMENT,
+             "unknown activation refused");
+  run_case(1, 20, 40, 4, 2, 26, 38, false, false, DEEPSPG_ACT_NONE, 14, 1);  // DeepSPG's down-sampling 4x4/2, pad 1
+  run_case(2, 7, 5, 4, 2, 9, 13, true, true, DEEPSPG_ACT_RELU, 15, 1);     // odd sizes, batch 2
+  run_case(1, 20, 80, 1, 1, 17, 45, false, false, DEEPSPG_ACT_GELU, 16);   // IGAB's 1x1 d -> 4d with its GELU
+  run_case(1, 6, 11, 3, 1, 12, 20, true, true, DEEPSPG_ACT_GELU, 17, 0);   // 3x3 "valid" (pad 0), GELU
   dt::expect(deepspg_conv2d_forward_packed_cpu_f32(z.data(), 42, z.data(), nullptr, nullptr, 1, 1, 1, 1, 1, 2, 2, 0,
                                                    z.data()) == DEEPSPG_ERR_INVALID_ARGUMENT,
              "packed forward on an unknown ISA refused");
-  run_case(1, 48, 48, 3, 1, 104, 152, true, true, true, 12);  // HRNet-W48's first branch at 608x416: 988 tiles
-  run_case(1, 384, 20, 3, 1, 13, 19, true, false, true, 13);   // its fourth: 20 tiles, 384 channels
+  // HRNet-W48's first branch at 608x416: 988 tiles
+  run_case(1, 48, 48, 3, 1, 104, 152, true, true, DEEPSPG_ACT_RELU, 12);
+  run_case(1, 384, 20, 3, 1, 13, 19, true, false, DEEPSPG_ACT_RELU, 13);   // its fourth: 20 tiles, 384 channels
   dt::expect(deepspg_conv2d_winograd_weight_floats(DEEPSPG_CONV2D_ISA_GENERIC, 0, 5, &floats) ==
                  DEEPSPG_ERR_INVALID_ARGUMENT,
              "Winograd weight without outputs refused");

@@ -223,6 +223,8 @@ int32_t deepspg_kl_loss_cuda_f32(const float* z_out, const float* z_gt, int64_t 
 
 #define DEEPSPG_ACT_NONE 0
 #define DEEPSPG_ACT_GELU 1
+/** ReLU: the dense convolution's epilogue only (section 8). */
+#define DEEPSPG_ACT_RELU 2
 
 int32_t deepspg_dwconv3x3_forward_cpu_f32(const float* x, const float* weight, int64_t batch, int64_t channels,
                                           int64_t h, int64_t w, int32_t act, float* y, float* pre);
@@ -303,7 +305,8 @@ int32_t deepspg_conv_same_backward_cpu_f64(const double* dy, const double* x, co
                                            int64_t h, int64_t w, double* dx, double* dweight, double* dbias);
 
 /* ---------------------------------------------------------------------------------------------------------------
- * 8. Dense k x k convolution, stride 1 or 2, zero padding k/2, forward only, float32, CPU only, fused epilogue
+ * 8. Dense k x k convolution, stride 1 or 2, zero padding k/2 (or any, _ex), forward only, float32, CPU only,
+ *    fused epilogue
  *
  * The frozen priors' inference path (HRNet-W48 with BatchNorm folded into weight and bias by the caller). With
  * p = k/2, s the stride, Ho = (h + 2p - k)/s + 1, Wo likewise:
@@ -348,6 +351,14 @@ int32_t deepspg_conv2d_forward_packed_cpu_f32(const float* x, int32_t isa, const
                                               const float* residual, int64_t batch, int64_t in_channels,
                                               int64_t out_channels, int64_t k, int64_t stride, int64_t h, int64_t w,
                                               int32_t relu, float* y);
+
+/** The packed forward with any zero padding 0 <= pad < k (even k allowed, e.g. the 4x4 stride-2 pad-1
+ * down-sampling of DeepSPG; Ho = (h + 2 pad - k)/s + 1) and an activation applied last: DEEPSPG_ACT_NONE,
+ * DEEPSPG_ACT_RELU or DEEPSPG_ACT_GELU (exact erf form, the rational approximation of section 5, |error| < 5e-7). */
+int32_t deepspg_conv2d_forward_packed_ex_cpu_f32(const float* x, int32_t isa, const float* packed, const float* bias,
+                                                 const float* residual, int64_t batch, int64_t in_channels,
+                                                 int64_t out_channels, int64_t k, int64_t stride, int64_t pad,
+                                                 int64_t h, int64_t w, int32_t act, float* y);
 
 /* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions (pad 1): the same result as deepspg_conv2d_forward_cpu_f32
  * with k = 3, stride = 1, up to float32 rounding of the transforms (errors a few times the direct path's; callers

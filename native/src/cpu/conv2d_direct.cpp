@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "../common/common.h"
+#include "gelu_math.h"
 
 namespace deepspg::ops {
 namespace {
@@ -42,7 +43,8 @@ constexpr int64_t kChunk = 384;
 
 struct Geometry {
   int64_t batch, in, out, k, s, h, w;
-  int64_t p() const { return k / 2; }
+  int64_t pad = -1;  // zero padding on every side; -1: k / 2 ("same" for odd k)
+  int64_t p() const { return pad < 0 ? k / 2 : pad; }
   int64_t ho() const { return (h + 2 * p() - k) / s + 1; }
   int64_t wo() const { return (w + 2 * p() - k) / s + 1; }
   int64_t wq() const { return wo() + (k - 1) / s; }
@@ -162,21 +164,22 @@ const Isa& current_isa() {
 }
 
 int32_t check_geometry(const Geometry& g) {
-  if (g.batch < 0 || g.in < 1 || g.out < 1 || g.k < 1 || g.k % 2 == 0 || (g.s != 1 && g.s != 2) || g.h < 1 ||
-      g.w < 1 || g.ho() < 1 || g.wo() < 1) {
+  if (g.batch < 0 || g.in < 1 || g.out < 1 || g.k < 1 || (g.pad < 0 && g.k % 2 == 0) || g.p() >= g.k ||
+      (g.s != 1 && g.s != 2) || g.h < 1 || g.w < 1 || g.h + 2 * g.p() < g.k || g.w + 2 * g.p() < g.k) {
     return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
                         "deepspg_conv2d: bad geometry batch=" + std::to_string(g.batch) +
                             " in=" + std::to_string(g.in) + " out=" + std::to_string(g.out) +
                             " k=" + std::to_string(g.k) + " stride=" + std::to_string(g.s) +
-                            " h=" + std::to_string(g.h) + " w=" + std::to_string(g.w) +
-                            " (need k odd, stride 1 or 2, a non-empty output)");
+                            " pad=" + std::to_string(g.p()) + " h=" + std::to_string(g.h) +
+                            " w=" + std::to_string(g.w) +
+                            " (need k odd with pad k/2, or 0 <= pad < k; stride 1 or 2; a non-empty output)");
   }
   return DEEPSPG_OK;
 }
 
-/** Checks a weight's shape alone ([out][in][k][k]: channels >= 1, k odd), as the packing entry points need. */
+/** Checks a weight's shape alone ([out][in][k][k]: channels >= 1, k >= 1), as the packing entry points need. */
 int32_t check_weight(int64_t in_channels, int64_t out_channels, int64_t k) {
-  return check_geometry(Geometry{0, in_channels, out_channels, k, 1, k, k});
+  return check_geometry(Geometry{0, in_channels, out_channels, k, 1, k, k, 0});
 }
 
 // The phase planes of one batch item: dst[c][qr s + qc][i][j] = xpad[c][s i + qr][s j + qc].
@@ -235,7 +238,8 @@ int32_t resolve_isa(const char* fn, int32_t id, const Isa** out) {
 
 /** The convolution with a weight already packed for `isa` (geometry checked, pointers non-null). */
 int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, const float* wpack, const float* bias,
-            const float* residual, int32_t relu, float* y) {
+            const float* residual, int32_t act, float* y) {
+  const bool relu = act == DEEPSPG_ACT_RELU, gelu = act == DEEPSPG_ACT_GELU;
   const int64_t batch = g.batch, in_channels = g.in, out_channels = g.out, k = g.k;
   const int ob = isa.ob, taps = static_cast<int>(k * k);
   const int64_t s = g.s, h = g.h, w = g.w, wq = g.wq(), ho = g.ho(), wo = g.wo(), grid = g.grid();
@@ -305,6 +309,11 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
             float v = acc[j - j0 + (xx - x)] + bo;
             if (ro) v += ro[r * wo + xx];
             yo[r * wo + xx] = relu && v < 0.0f ? 0.0f : v;
+          }
+          if (gelu) {
+            float* seg = yo + r * wo;
+#pragma omp simd
+            for (int64_t xx = x; xx < xe; ++xx) seg[xx] = gelu_math::gelu(seg[xx]);
           }
           j = end;
         }
@@ -553,7 +562,31 @@ int32_t deepspg_conv2d_forward_packed_cpu_f32(const float* x, int32_t isa, const
   DEEPSPG_CHECK_PTR(fn, x);
   DEEPSPG_CHECK_PTR(fn, packed);
   DEEPSPG_CHECK_PTR(fn, y);
-  return run(fn, *i, g, x, packed, bias, residual, relu, y);
+  return run(fn, *i, g, x, packed, bias, residual, relu ? DEEPSPG_ACT_RELU : DEEPSPG_ACT_NONE, y);
+}
+
+int32_t deepspg_conv2d_forward_packed_ex_cpu_f32(const float* x, int32_t isa, const float* packed, const float* bias,
+                                                 const float* residual, int64_t batch, int64_t in_channels,
+                                                 int64_t out_channels, int64_t k, int64_t stride, int64_t pad,
+                                                 int64_t h, int64_t w, int32_t act, float* y) {
+  const char* fn = "deepspg_conv2d_forward_packed_ex_cpu_f32";
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
+  if (pad < 0) {
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": pad must be >= 0, got " +
+                                                          std::to_string(pad));
+  }
+  if (act != DEEPSPG_ACT_NONE && act != DEEPSPG_ACT_RELU && act != DEEPSPG_ACT_GELU) {
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": unknown activation " +
+                                                          std::to_string(act));
+  }
+  const Geometry g{batch, in_channels, out_channels, k, stride, h, w, pad};
+  if (int32_t rc = check_geometry(g)) return rc;
+  if (batch == 0) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, packed);
+  DEEPSPG_CHECK_PTR(fn, y);
+  return run(fn, *i, g, x, packed, bias, residual, act, y);
 }
 
 int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, const float* bias, const float* residual,
@@ -574,7 +607,7 @@ int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, cons
     return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the packed weight");
   }
   pack_weight(isa, weight, out_channels, in_channels, k, wpack.get());
-  return run(fn, isa, g, x, wpack.get(), bias, residual, relu, y);
+  return run(fn, isa, g, x, wpack.get(), bias, residual, relu ? DEEPSPG_ACT_RELU : DEEPSPG_ACT_NONE, y);
 }
 
 int32_t deepspg_conv2d_winograd_weight_floats(int32_t isa, int64_t out_channels, int64_t in_channels,

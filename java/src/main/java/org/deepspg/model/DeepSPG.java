@@ -18,6 +18,7 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.ModuleListImpl;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.deepspg.nn.FastConv;
 import org.deepspg.nn.IGAB;
 import org.deepspg.nn.IlluminationEstimator;
 import org.deepspg.nn.Layers;
@@ -66,8 +67,8 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
   private final Conv2dImpl embed;
   private final List<List<IGAB>> enc = new ArrayList<>();
   private final List<SEM> encSem = new ArrayList<>();
-  private final List<Conv2dImpl> down = new ArrayList<>();
-  private final List<Conv2dImpl> downI = new ArrayList<>();
+  private final List<FastConv.Dense> down = new ArrayList<>();
+  private final List<FastConv.Dense> downI = new ArrayList<>();
   private final List<IGAB> bott = new ArrayList<>();
   private final SEM bottSem;
   private final List<ConvTranspose2dImpl> up = new ArrayList<>();
@@ -111,8 +112,8 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       Conv2dImpl di = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
       downL.push_back(dn);
       downIL.push_back(di);
-      down.add(dn);
-      downI.add(di);
+      down.add(new FastConv.Dense(dn, 2, 1));
+      downI.add(new FastConv.Dense(di, 2, 1));
       d *= 2;
     }
     bott.addAll(igabs(register_module("bott", new ModuleListImpl()), nb[2], d, c));
@@ -274,7 +275,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
         checkPriorFeatures(sx, input);
       }
       Tensor fl = em[0];
-      Tensor f = st.run(() -> org.deepspg.nn.FastConv.sameConv(embed, xr, 1)); // native 3x3 3->C: ~2x Conv2dImpl
+      Tensor f = st.run(() -> FastConv.sameConv(embed, xr, 1)); // native 3x3 3->C: ~2x Conv2dImpl
       Tensor[] skips = new Tensor[2];
       Tensor[] ills = new Tensor[2];
       Tensor g = fl;
@@ -290,8 +291,8 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
         final Tensor ff = f;
         final Tensor gg = g;
         final int ll = l;
-        f = st.run(() -> down.get(ll).forward(ff));
-        g = st.run(() -> downI.get(ll).forward(gg));
+        f = st.run(() -> down.get(ll).apply(ff));
+        g = st.run(() -> downI.get(ll).apply(gg));
       }
       for (IGAB blk : bott) {
         f = st.replace(f, blk, g);
@@ -317,7 +318,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
         }
       }
       final Tensor ff = f;
-      Tensor out = st.result(st.run(() -> org.deepspg.nn.FastConv.sameConv(mapping, ff, 1).add(xr)));
+      Tensor out = st.result(st.run(() -> FastConv.sameConv(mapping, ff, 1).add(xr)));
       return keep ? new Intermediates(out, fl, em[1], xr, skips[1], bottleneck)
           : new Intermediates(out, null, null, null, null, null);
     }
@@ -339,11 +340,11 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
     }
     long in = wu.size(0), mid = wu.size(1), out = wf.size(0);
     Tensor wfa = wf.reshape(out, 2 * mid).narrow(1, 0, mid);
-    Tensor y = org.deepspg.nn.FastConv.linear(skipPack.get(i),
-        () -> wf.reshape(out, 2 * mid).narrow(1, mid, mid), null, skip, null, wf);
+    Tensor y = FastConv.linear(skipPack.get(i),
+        () -> wf.reshape(out, 2 * mid).narrow(1, mid, mid), null, skip, null, false, wf);
     Tensor bc = wfa.mv(bu).repeat_interleave(4);
-    Tensor t = org.deepspg.nn.FastConv.linear(upFusePack.get(i),
-        () -> wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in), bc, f, null, wu, wf);
+    Tensor t = FastConv.linear(upFusePack.get(i),
+        () -> wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in), bc, f, null, false, wu, wf);
     return y.add_(pixel_shuffle(t, 2));
   }
 

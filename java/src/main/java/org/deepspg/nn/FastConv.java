@@ -6,6 +6,7 @@ package org.deepspg.nn;
 import java.util.function.Supplier;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.DepthwiseConv;
 import org.deepspg.ops.SameConv;
@@ -91,7 +92,17 @@ public final class FastConv {
     public Tensor apply(Tensor x, Tensor residual) {
       Tensor w = conv.weight();
       Tensor bias = conv.bias();
-      return linear(pack, () -> w, bias != null && bias.defined() ? bias : null, x, residual, w);
+      return linear(pack, () -> w, bias != null && bias.defined() ? bias : null, x, residual, false, w);
+    }
+
+    /**
+     * @param x {@code [B, in, H, W]}
+     * @return {@code gelu(conv(x))} (exact erf form; fused into the convolution's epilogue in inference)
+     */
+    public Tensor applyGelu(Tensor x) {
+      Tensor w = conv.weight();
+      Tensor bias = conv.bias();
+      return linear(pack, () -> w, bias != null && bias.defined() ? bias : null, x, null, true, w);
     }
 
     /** @return the layer */
@@ -110,21 +121,66 @@ public final class FastConv {
    * @param bias {@code [out]} or null
    * @param x {@code [B, in, H, W]}
    * @param residual {@code [B, out, H, W]} or null
+   * @param gelu whether to apply GELU (exact erf form) last
    * @param sources every parameter W is computed from (their change is what repacks)
    * @return {@code [B, out, H, W]}
    */
   public static Tensor linear(WeightPack pack, Supplier<Tensor> weight, Tensor bias, Tensor x, Tensor residual,
-      Tensor... sources) {
+      boolean gelu, Tensor... sources) {
     if (DenseConv.usable(x, sources) && DenseConv.usable(x, bias, residual)) {
       DenseConv.Packed p = pack.get(() -> {
         Tensor w = weight.get();
         return w.dim() == 4 ? w : w.reshape(w.size(0), w.size(1), 1, 1);
       }, sources);
-      return DenseConv.forward(x, p, bias, residual, 1, false);
+      return DenseConv.forward(x, p, bias, residual, 1, 0, gelu ? DenseConv.Act.GELU : DenseConv.Act.NONE);
     }
     Tensor w = weight.get();
     Tensor y = channelLinear(w.dim() == 4 ? w.reshape(w.size(0), w.size(1)) : w, bias, x);
-    return residual == null ? y : y.add(residual);
+    if (residual != null) y = y.add(residual);
+    return gelu ? torch.gelu(y) : y;
+  }
+
+  /**
+   * A dense k×k convolution layer with a given stride and zero padding (e.g. DeepSPG's 4×4 stride-2 pad-1
+   * down-sampling) whose inference runs on {@link DenseConv} with its weight packed once; with a gradient to record,
+   * on other devices or dtypes, or where the kernel's self-check failed, it runs the module's own forward. The layer
+   * must have been built with this stride and padding, groups 1 and no dilation.
+   */
+  public static final class Dense {
+    private final Conv2dImpl conv;
+    private final int stride;
+    private final int pad;
+    private final WeightPack pack = new WeightPack();
+
+    /**
+     * @param conv the layer (weight {@code [out, in, k, k]}, optional bias)
+     * @param stride its stride (1 or 2)
+     * @param pad its zero padding
+     */
+    public Dense(Conv2dImpl conv, int stride, int pad) {
+      this.conv = conv;
+      this.stride = stride;
+      this.pad = pad;
+    }
+
+    /**
+     * @param x {@code [B, in, H, W]}
+     * @return {@code conv(x)}
+     */
+    public Tensor apply(Tensor x) {
+      Tensor w = conv.weight();
+      Tensor b = conv.bias();
+      Tensor bias = b != null && b.defined() ? b : null;
+      if (DenseConv.usable(x, w, bias) && x.size(2) + 2L * pad >= w.size(2) && x.size(3) + 2L * pad >= w.size(3)) {
+        return DenseConv.forward(x, pack.get(() -> w, w), bias, null, stride, pad, DenseConv.Act.NONE);
+      }
+      return conv.forward(x);
+    }
+
+    /** @return the layer */
+    public Conv2dImpl conv() {
+      return conv;
+    }
   }
 
   /**

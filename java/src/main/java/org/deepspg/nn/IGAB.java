@@ -3,7 +3,6 @@
  */
 package org.deepspg.nn;
 
-import static org.bytedeco.pytorch.global.torch.gelu;
 
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
@@ -47,7 +46,7 @@ public final class IGAB extends org.deepspg.nn.JavaModule {
    */
   public Tensor forward(Tensor x, Tensor illu) {
     Tensor y = attn.forward(x, illu).add(x);
-    return ffn4.apply(FastConv.depthwise3x3Gelu(ffn2, gelu(ffn0.apply(norm.forward(y)))), y);
+    return ffn4.apply(FastConv.depthwise3x3Gelu(ffn2, ffn0.applyGelu(norm.forward(y))), y);
   }
 
   /** @return d */

@@ -76,7 +76,8 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
     Shapes.requireSameBatchAndSize("IGMSA x vs illu", x, illu);
     // The three per-pixel linears as one [3d, d] x [B, d, N] product (same math as Linear on NHWC tokens).
     Tensor wq = q.weight(), wk = k.weight(), wv = v.weight();
-    Tensor qkv = FastConv.linear(qkvPack, () -> cat(new TensorVector(wq, wk, wv), 0), null, x, null, wq, wk, wv);
+    Tensor qkv = FastConv.linear(qkvPack, () -> cat(new TensorVector(wq, wk, wv), 0), null, x, null, false,
+        wq, wk, wv);
     Tensor qq = qkv.narrow(1, 0, dim);
     Tensor kk = qkv.narrow(1, dim, dim);
     Tensor vv = qkv.narrow(1, 2L * dim, dim);
@@ -86,7 +87,7 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
     // projection (fused into it in inference).
     Tensor pos = FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
     Tensor wp = proj.weight();
-    return FastConv.linear(projPack, () -> wp, proj.bias(), o, pos, wp);
+    return FastConv.linear(projPack, () -> wp, proj.bias(), o, pos, false, wp);
   }
 
   /** @return d */

@@ -180,16 +180,16 @@ public final class DenseConv {
   /**
    * Packs a weight for the ISA in use now.
    *
-   * @param weight [out, in, k, k], k odd, float32 CPU
+   * @param weight [out, in, k, k], float32 CPU (an even k runs only through the padded overload of forward)
    * @return the packed weight (the caller closes it)
    * @throws IllegalArgumentException for another shape, dtype or device
    */
   public static Packed pack(Tensor weight) {
     NativeLibrary.ensureLoaded();
     if (weight.is_cuda() || weight.scalar_type().value != OpSupport.F32 || weight.dim() != 4
-        || weight.size(2) != weight.size(3) || weight.size(2) % 2 == 0) {
+        || weight.size(2) != weight.size(3)) {
       throw new IllegalArgumentException(
-          OP + ": weight " + describe(weight) + " must be float32 on CPU, [out, in, k, k], k odd");
+          OP + ": weight " + describe(weight) + " must be float32 on CPU, [out, in, k, k]");
     }
     long out = weight.size(0), in = weight.size(1), k = weight.size(2);
     int isa = kernels.deepspg_conv2d_isa();
@@ -299,16 +299,59 @@ public final class DenseConv {
    * @throws IllegalArgumentException on shape mismatch, an unsupported stride, or a tensor that is not float32 on CPU
    */
   public static Tensor forward(Tensor x, Packed weight, Tensor bias, Tensor residual, int stride, boolean relu) {
+    if (weight.k % 2 == 0) {
+      throw new IllegalArgumentException(OP + ": weight " + Arrays.toString(weight.shape())
+          + " has an even k: give its padding (the overload with pad)");
+    }
+    return forward(x, weight, bias, residual, stride, (int) (weight.k / 2), relu ? Act.RELU : Act.NONE);
+  }
+
+  /** The activation applied last by {@link #forward(Tensor, Packed, Tensor, Tensor, int, int, Act)}. */
+  public enum Act {
+    /** Identity. */
+    NONE(kernels.DEEPSPG_ACT_NONE),
+    /** max(0, v). */
+    RELU(kernels.DEEPSPG_ACT_RELU),
+    /** GELU, exact erf form (a rational erf approximation, |error| < 5e-7, like the depthwise kernel's). */
+    GELU(kernels.DEEPSPG_ACT_GELU);
+
+    final int code;
+
+    Act(int code) {
+      this.code = code;
+    }
+  }
+
+  /**
+   * {@code act(conv2d(x, weight, bias, stride, padding) + residual)} with a packed weight and any zero padding
+   * {@code 0 ≤ pad < k} (an even k too, e.g. a 4×4 stride-2 pad-1 down-sampling); a Winograd weight needs stride 1,
+   * pad 1 and no GELU.
+   *
+   * @param x [B, in, H, W] float32 CPU
+   * @param weight the packed [out, in, k, k] weight
+   * @param bias [out] or null
+   * @param residual [B, out, Ho, Wo] or null
+   * @param stride 1 or 2
+   * @param pad zero padding on every side
+   * @param act the activation applied last
+   * @return [B, out, Ho, Wo], Ho = (H + 2·pad − k)/stride + 1
+   * @throws IllegalArgumentException on shape mismatch, an unsupported stride or padding, or a tensor that is not
+   *     float32 on CPU
+   */
+  public static Tensor forward(Tensor x, Packed weight, Tensor bias, Tensor residual, int stride, int pad, Act act) {
     checkInput(x);
     if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
     if (residual != null) OpSupport.checkLike(OP, "x", x, "residual", residual);
     long k = weight.k;
-    if (x.dim() != 4 || weight.in != x.size(1) || (stride != 1 && stride != 2) || (weight.winograd && stride != 1)) {
+    if (x.dim() != 4 || weight.in != x.size(1) || (stride != 1 && stride != 2) || pad < 0 || pad >= k
+        || x.size(2) + 2L * pad < k || x.size(3) + 2L * pad < k
+        || (weight.winograd && (stride != 1 || pad != 1 || act == Act.GELU))) {
       throw new IllegalArgumentException(OP + ": weight " + Arrays.toString(weight.shape()) + " / stride "
-          + stride + " do not fit x " + describe(x) + " (need [out, in, k, k], k odd, stride 1 or 2)");
+          + stride + " / pad " + pad + " / " + act + " do not fit x " + describe(x)
+          + " (need [out, in, k, k], stride 1 or 2, 0 <= pad < k; Winograd: stride 1, pad 1, no GELU)");
     }
     long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3), out = weight.out;
-    long ho = (h + 2 * (k / 2) - k) / stride + 1, wo = (w + 2 * (k / 2) - k) / stride + 1;
+    long ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
     if (bias != null && (bias.dim() != 1 || bias.size(0) != out)) {
       throw new IllegalArgumentException(OP + ": bias " + describe(bias) + " must be [" + out + "]");
     }
@@ -325,9 +368,10 @@ public final class DenseConv {
       Tensor y = OpSupport.empty(xc, b, out, ho, wo);
       int st = weight.winograd
           ? kernels.deepspg_conv2d_winograd_forward_cpu_f32(f32(xc), weight.isa, f32(weight.data),
-              bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, h, w, relu ? 1 : 0, f32(y))
-          : kernels.deepspg_conv2d_forward_packed_cpu_f32(f32(xc), weight.isa, f32(weight.data),
-              bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, k, stride, h, w, relu ? 1 : 0,
+              bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, h, w, act == Act.RELU ? 1 : 0,
+              f32(y))
+          : kernels.deepspg_conv2d_forward_packed_ex_cpu_f32(f32(xc), weight.isa, f32(weight.data),
+              bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, k, stride, pad, h, w, act.code,
               f32(y));
       NativeLibrary.check(st, OP + " forward");
       CALLS.incrementAndGet();
@@ -423,34 +467,35 @@ public final class DenseConv {
    * @param winograd false: the direct path's probes; true: Winograd's (3×3 stride 1, {@link #packWinograd})
    */
   static double probeError(boolean winograd) {
-    // {in, out, k, stride, h, w, bias, residual, relu}: every shape class the priors use, with output channel
-    // counts that are not multiples of the micro-kernels' blocks (4, 6) and grids longer than one 384-wide chunk;
-    // Winograd: sizes not multiples of 4, more tiles than one 64-tile run, 96 channels summed
+    // {in, out, k, stride, h, w, bias, residual, act (0 none, 1 ReLU, 2 GELU), pad (-1: k/2)}: every shape class
+    // the priors and the enhancement network use (DeepSPG's 4x4 stride-2 pad-1 down-sampling, its 1x1 with GELU),
+    // with output channel counts that are not multiples of the micro-kernels' blocks (4, 6) and grids longer than
+    // one 384-wide chunk; Winograd: sizes not multiples of 4, more tiles than one 64-tile run, 96 channels summed
     int[][] probes = winograd
-        ? new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1}, {96, 7, 3, 1, 37, 30, 1, 0, 0}, {3, 5, 3, 1, 1, 2, 0, 1, 1}}
-        : new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1}, {6, 7, 3, 2, 13, 10, 0, 0, 1}, {20, 9, 1, 1, 5, 7, 1, 0, 0},
-            {16, 6, 1, 2, 9, 9, 0, 1, 0}, {3, 5, 3, 2, 24, 31, 1, 0, 1}};
+        ? new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1, -1}, {96, 7, 3, 1, 37, 30, 1, 0, 0, -1},
+            {3, 5, 3, 1, 1, 2, 0, 1, 1, -1}}
+        : new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1, -1}, {6, 7, 3, 2, 13, 10, 0, 0, 1, -1},
+            {20, 9, 1, 1, 5, 7, 1, 0, 0, -1}, {16, 6, 1, 2, 9, 9, 0, 1, 0, -1}, {3, 5, 3, 2, 24, 31, 1, 0, 1, -1},
+            {20, 11, 4, 2, 18, 26, 0, 1, 0, 1}, {20, 13, 1, 1, 9, 50, 0, 0, 2, -1}};
     double worst = 0;
     long seed = 1234;
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
       for (int[] p : probes) {
-        int in = p[0], out = p[1], k = p[2], s = p[3], h = p[4], w = p[5];
-        long ho = (h + 2 * (k / 2) - k) / s + 1, wo = (w + 2 * (k / 2) - k) / s + 1;
+        int in = p[0], out = p[1], k = p[2], s = p[3], h = p[4], w = p[5], pad = p[9] < 0 ? k / 2 : p[9];
+        Act act = p[8] == 2 ? Act.GELU : p[8] == 1 ? Act.RELU : Act.NONE;
+        long ho = (h + 2 * pad - k) / s + 1, wo = (w + 2 * pad - k) / s + 1;
         Tensor x = OneDnn.fixedRandom(new long[] {2, in, h, w}, seed++);
         Tensor wt = OneDnn.fixedRandom(new long[] {out, in, k, k}, seed++);
         Tensor bias = p[6] == 1 ? OneDnn.fixedRandom(new long[] {out}, seed++) : null;
         Tensor res = p[7] == 1 ? OneDnn.fixedRandom(new long[] {2, out, ho, wo}, seed++) : null;
         Tensor ref = torch.conv2d(f64(x), f64(wt), bias == null ? new TensorOptional() : new TensorOptional(f64(bias)),
-            new long[] {s, s}, new long[] {k / 2, k / 2}, new long[] {1, 1}, 1);
+            new long[] {s, s}, new long[] {pad, pad}, new long[] {1, 1}, 1);
         if (res != null) ref = ref.add(f64(res));
-        if (p[8] == 1) ref = ref.relu();
+        if (act == Act.RELU) ref = ref.relu();
+        if (act == Act.GELU) ref = torch.gelu(ref);
         Tensor got;
-        if (winograd) {
-          try (Packed pw = packWinograd(wt)) {
-            got = f64(forward(x, pw, bias, res, s, p[8] == 1));
-          }
-        } else {
-          got = f64(forward(x, wt, bias, res, s, p[8] == 1));
+        try (Packed pw = winograd ? packWinograd(wt) : pack(wt)) {
+          got = f64(forward(x, pw, bias, res, s, pad, act));
         }
         double scale = Math.max(1.0, ref.abs().max().item_double());
         double err = got.sub(ref).abs().max().item_double() / scale;

@@ -100,6 +100,43 @@ class DenseConvTest {
     }
   }
 
+  @ParameterizedTest(name = "in={0} out={1} k={2} s={3} pad={4} {5}x{6} bias={7} res={8} act={9}")
+  @CsvSource({
+    "20, 40, 4, 2, 1, 26, 38, false, false, NONE", // DeepSPG-S's down-sampling 4x4 stride 2 pad 1
+    "40, 80, 4, 2, 1, 13, 19, false, true, RELU", // odd sizes, residual
+    "20, 80, 1, 1, 0, 17, 45, false, false, GELU", // IGAB's 1x1 d -> 4d with its GELU
+    "6, 11, 3, 1, 0, 12, 20, true, true, GELU" // "valid" 3x3, GELU after bias and residual
+  })
+  void paddedAndGeluMatchConv2dOnEveryIsa(int in, int out, int k, int s, int pad, int h, int w, boolean bias,
+      boolean res, String act) {
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      torch.manual_seed(13);
+      Tensor x = Tensors.randn(2, in, h, w);
+      Tensor wt = Tensors.randn(out, in, k, k).mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(in * k * k)));
+      Tensor b = bias ? Tensors.randn(out) : null;
+      long ho = (h + 2 * pad - k) / s + 1, wo = (w + 2 * pad - k) / s + 1;
+      Tensor r = res ? Tensors.randn(2, out, ho, wo) : null;
+      Tensor ref = torch.conv2d(x.to(torch.ScalarType.Double), wt.to(torch.ScalarType.Double),
+          b == null ? new TensorOptional() : new TensorOptional(b.to(torch.ScalarType.Double)), new long[] {s, s},
+          new long[] {pad, pad}, new long[] {1, 1}, 1);
+      if (r != null) ref = ref.add(r.to(torch.ScalarType.Double));
+      DenseConv.Act a = DenseConv.Act.valueOf(act);
+      if (a == DenseConv.Act.RELU) ref = ref.relu();
+      if (a == DenseConv.Act.GELU) ref = torch.gelu(ref);
+      for (int isa : isasOfThisCpu()) {
+        assertEquals(kernels.DEEPSPG_OK, kernels.deepspg_conv2d_select_isa(isa));
+        try (DenseConv.Packed pw = DenseConv.pack(wt)) {
+          Tensor y = DenseConv.forward(x, pw, b, r, s, pad, a);
+          Tensors.assertClose("isa " + isa, y.to(torch.ScalarType.Double), ref, TOL, TOL);
+        }
+      }
+      restoreIsa();
+      try (DenseConv.Packed pw = DenseConv.pack(wt)) {
+        assertThrows(IllegalArgumentException.class, () -> DenseConv.forward(x, pw, b, r, s, k, a), "pad >= k");
+      }
+    }
+  }
+
   @Test
   void winogradSelfCheckedAndChosenByShape() {
     DenseConv.Status s = DenseConv.status();
