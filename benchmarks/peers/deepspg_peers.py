@@ -34,6 +34,7 @@ def main():
     add_common_args(ap, here)
     ap.add_argument("--model", choices=["s", "l"], default="s")
     ap.add_argument("--train-step", action="store_true", help="time a Baseline training step instead (batch 4 @ 128)")
+    ap.add_argument("--row", default="network", help="the table row this result belongs to (network-large: 1080p)")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(a.shared, "reference"))
     import deepspg_ref as ref
@@ -59,7 +60,7 @@ def main():
         with torch.no_grad():
             torch.onnx.export(net, (x, s0, s1, s2), a.onnx, opset_version=14,
                               input_names=["input", "s0", "s1", "s2"], output_names=["output"])
-    print(json.dumps({"peer": "pytorch-eager", "row": "network", "script": script(a), "torch": torch.__version__,
+    print(json.dumps({"peer": "pytorch-eager", "row": a.row, "script": script(a), "torch": torch.__version__,
                       "threads": a.threads, "model": a.model, "shape": [B, 3, H, W],
                       "ms_median": statistics.median(times), "ms_mean": statistics.mean(times), "ms_min": min(times),
                       "iters": a.iters, "macs": count_macs(net, x, s0, s1, s2), "onnx": a.onnx}))

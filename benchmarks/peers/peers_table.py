@@ -31,7 +31,7 @@ def load_eager(d):
 
 
 def load_jmh(d):
-    """{(benchmark short name, workload, engine): (ms, error)}"""
+    """{(benchmark short name, workload, engine, (height, width) or None): (ms, error)}"""
     out = {}
     for f in sorted(glob.glob(os.path.join(d, "jmh-*.json"))):
         try:
@@ -44,7 +44,8 @@ def load_jmh(d):
             m = r["primaryMetric"]
             if m.get("scoreUnit") != "ms/op":
                 continue
-            out[(name, p.get("workload", "network"), p.get("engine", "deepspg"))] = (m["score"], m["scoreError"])
+            size = (int(p["height"]), int(p["width"])) if "height" in p else None
+            out[(name, p.get("workload", "network"), p.get("engine", "deepspg"), size)] = (m["score"], m["scoreError"])
     return out
 
 
@@ -67,31 +68,37 @@ def main():
             if line.startswith("peak_gflops"):
                 peak = float(line.split()[1])
     h, w = meta["height"], meta["width"]
+    large = tuple(meta["large"]) if meta.get("large") else None
     specs = [
-        ("DeepSPG-S network forward (SEMs, no prior), 1x3x%dx%d" % (h, w), "EnhancementPeers", "network", "network"),
+        ("DeepSPG-S network forward (SEMs, no prior), 1x3x%dx%d" % (h, w), "EnhancementPeers", "network", "network",
+         (h, w)),
         ("HRNet-W48 prior `HrnetPrior.run`, 1x3x%dx%d" % (h, w), "EnhancementPeers", "prior-hrnet-w48",
-         "prior-hrnet-w48"),
+         "prior-hrnet-w48", (h, w)),
         ("ESPNetv2 s=0.5 prior `EspnetPrior.run`, 1x3x%dx%d" % (h, w), "EnhancementPeers", "prior-espnetv2",
-         "prior-espnetv2-s0.5"),
-        ("Baseline training step, batch 4 @ 128x128", "TrainStep", "network", "train-step"),
+         "prior-espnetv2-s0.5", (h, w)),
+        ("Baseline training step, batch 4 @ 128x128", "TrainStep", "network", "train-step", None),
     ]
+    if large:
+        specs.insert(1, ("DeepSPG-S network forward (SEMs, no prior), 1x3x%dx%d" % large, "EnhancementPeers",
+                         "network", "network-large", large))
     print(f"Machine: {meta['machine']}; {meta['threads']} threads; {meta['date']}; command: `{meta['command']}`"
           + (f"; measured FMA peak {peak:.0f} GFLOP/s" if peak else ""))
     print()
     print("| workload | DeepSPG-Java ms | ONNX Runtime ms | PyTorch eager ms | ours / ORT | ours / eager | GFLOP |"
           " ours, % of FMA peak | how |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-    for label, bench, workload, eager_row in specs:
-        ours = jmh.get((bench, workload, "deepspg"))
+    for label, bench, workload, eager_row, size in specs:
+        ours = jmh.get((bench, workload, "deepspg", size))
         if ours is None:
             continue  # not run, or refused by the self-check: not a row
-        ort = jmh.get((bench, workload, "onnxruntime"))
+        ort = jmh.get((bench, workload, "onnxruntime", size))
         e = eager.get(eager_row)
         e_ms = e["ms_median"] if e else None
         macs = e.get("macs") if e else None
         gflop = 2 * macs / 1e9 * (3 if bench == "TrainStep" else 1) if macs else None
         pct = f"{100 * gflop / (ours[0] / 1e3) / peak:.0f} %" if gflop and peak else "—"
-        how = f"JMH `{bench}" + (f" -p workload={workload}" if bench == "EnhancementPeers" else "") + "`"
+        how = f"JMH `{bench}" + (f" -p workload={workload}" if bench == "EnhancementPeers" else "") \
+            + (f" -p height={size[0]} -p width={size[1]}" if size and size != (h, w) else "") + "`"
         if e:
             how += f"; eager: `{e.get('script', 'peers script')}`"
         cells = [label, fmt_ms(ours), fmt_ms(ort), fmt_ms(e_ms),

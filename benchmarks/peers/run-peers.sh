@@ -8,14 +8,19 @@
 #   the machine's fp32 FMA peak, measured (fma_peak.c), for the "% of FMA peak" column.
 # Only configurations that compute right results on this machine are timed: oneDNN's row only where its self-check
 # passes (the benchmark also refuses the row itself when it does not).
-# Usage: benchmarks/peers/run-peers.sh [threads=2] [height=416] [width=608]   (PEERS_OUT=DIR keeps the raw results)
+#   and the network forward once more at a large size (default 1088x1920, i.e. 1920x1080 padded to a multiple of 32;
+#   "none" skips it: ~10 min of the run).
+# Usage: benchmarks/peers/run-peers.sh [threads=2] [height=416] [width=608] [large=1088x1920|none]
+#   (PEERS_OUT=DIR keeps the raw results)
 # Needs: /usr/bin/python3 with torch (apt-get install python3-torch), a C compiler with OpenMP,
 # benchmarks/target/benchmarks.jar (mvn install); ESPNetv2 runs with the real s=0.5 Cityscapes weights when
 # ../shared/priors/espnetv2 is beside the checkout (random weights otherwise: the same work).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 here="$root/benchmarks/peers"
-threads="${1:-2}"; h="${2:-416}"; w="${3:-608}"
+threads="${1:-2}"; h="${2:-416}"; w="${3:-608}"; large="${4:-1088x1920}"
+lh=""; lw=""
+if [ "$large" != none ]; then lh="${large%x*}"; lw="${large#*x}"; fi
 out="${PEERS_OUT:-$(mktemp -d)}"; mkdir -p "$out"
 jar="$root/benchmarks/target/benchmarks.jar"
 py=/usr/bin/python3
@@ -26,10 +31,11 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 isa="$(grep -m1 -o -w avx512f /proc/cpuinfo || echo avx2)"
 echo "== machine: $(nproc) cores, $cpu ($isa); load: $(cut -d' ' -f1-3 /proc/loadavg); results in $out"
 $py - "$out/meta.json" "$(nproc) vCPU $cpu ($isa), $(free -g | awk '/Mem:/{print $2}') GiB" "$threads" "$h" "$w" \
-  "benchmarks/peers/run-peers.sh $threads $h $w" <<'PY'
+  "benchmarks/peers/run-peers.sh $threads $h $w $large" "$lh" "$lw" <<'PY'
 import json, sys, datetime
-f, machine, threads, h, w, cmd = sys.argv[1:]
+f, machine, threads, h, w, cmd, lh, lw = sys.argv[1:]
 json.dump({"machine": machine, "threads": int(threads), "height": int(h), "width": int(w), "command": cmd,
+           "large": [int(lh), int(lw)] if lh else None,
            "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")}, open(f, "w"))
 PY
 echo "== FMA peak ($threads threads)"
@@ -47,6 +53,10 @@ $py "$here/prior_peers.py" --prior espnetv2 --scale 0.5 --classes 20 "${ew[@]}" 
   | tee "$out/eager-prior-espnetv2.json"
 $py "$here/deepspg_peers.py" --threads "$threads" --train-step --warmup 3 --iters 20 2>/dev/null \
   | tee "$out/eager-train-step.json"
+if [ -n "$lh" ]; then
+  $py "$here/deepspg_peers.py" --threads "$threads" --height "$lh" --width "$lw" --warmup 1 --iters 2 \
+    --row network-large --onnx "$out/network-large.onnx" 2>/dev/null | tee "$out/eager-network-large.json"
+fi
 verdict="$("$root/deepspg" info 2>/dev/null | sed -n 's/^oneDNN: //p')"
 echo "== oneDNN on this machine: $verdict"
 mk=false
@@ -57,6 +67,12 @@ java -Ddeepspg.onnx="$out/network.onnx" -Ddeepspg.onnx.prior-hrnet-w48="$out/pri
   -jar "$jar" EnhancementPeers -p threads="$threads" -p height="$h" -p width="$w" -p mkldnn="$mk" \
   -p workload=network,prior-hrnet-w48,prior-espnetv2 -rf json -rff "$out/jmh-peers.json" 2>&1 \
   | grep -E "^(Benchmark|EnhancementPeers)"
+if [ -n "$lh" ]; then
+  echo "== the network at ${lh}x${lw}: ONNX Runtime Java and DeepSPG-Java (JMH, ms/op)"
+  java -Ddeepspg.onnx="$out/network-large.onnx" -jar "$jar" EnhancementPeers -p threads="$threads" \
+    -p height="$lh" -p width="$lw" -p mkldnn="$mk" -p workload=network -wi 2 -i 3 -w 10 -r 10 \
+    -rf json -rff "$out/jmh-peers-large.json" 2>&1 | grep -E "^(Benchmark|EnhancementPeers)"
+fi
 echo "== one Baseline training step: DeepSPG-Java (JMH, ms/op)"
 java -jar "$jar" TrainStep -p threads="$threads" -rf json -rff "$out/jmh-train.json" 2>&1 \
   | grep -E "^(Benchmark|TrainStep)"
