@@ -18,19 +18,21 @@ import org.bytedeco.pytorch.global.torch;
 import org.deepspg.kernels.global.kernels;
 
 /**
- * Dense k×k convolution, stride 1 or 2, zero padding k/2, with a fused epilogue (bias, residual add, ReLU), forward
- * only, on the native direct-convolution kernel: the inference path of the frozen priors (HRNet-W48 with its
- * BatchNorms folded into weight and bias). libtorch's CPU path with oneDNN off (im2col + OpenBLAS) ran HRNet-W48's
- * convolutions at about 28 % of this project's 2-vCPU AVX-512 machine's FMA peak (457 GFLOP/s); the kernel runs
+ * Dense k×k convolution, stride 1 or 2, zero padding k/2 (or any padding below k, even k included), with a fused
+ * epilogue (bias, residual add, ReLU or GELU), forward only, on the native direct-convolution kernel: the inference
+ * path of the frozen priors (HRNet-W48 with its BatchNorms folded into weight and bias) and of the enhancement
+ * network's 1×1, down-sampling and up-sampling layers ({@code FastConv.Pointwise}, {@code FastConv.Dense}).
+ * libtorch's CPU path with oneDNN off (im2col + OpenBLAS) ran HRNet-W48's convolutions at about 28 % of this
+ * project's 2-vCPU AVX-512 machine's FMA peak (457 GFLOP/s); the kernel runs
  * HRNet-W48's 3×3 stride-1 layers at 194–322 GFLOP/s (42–70 %), its 1×1 layers at about 300 and the stem's stride-2
  * 3×3 at 164 ({@code native/bench/conv2d_direct_bench}, BENCHMARKS.md).
  *
  * <p><b>Proved on the machine it runs on.</b> The kernel picks its micro-kernel from CPUID (AVX-512F, AVX2+FMA or
  * portable C++). Before the first use in a process, {@link #status()} runs a self-check: the kernel against
  * libtorch's float64 {@code conv2d} on one probe per shape class (3×3 and 1×1, stride 1 and 2, output channels not a
- * multiple of the micro-kernel's block, bias, residual, ReLU). A failing ISA is dropped for the next one down; when
- * all fail, {@link #usable} is false and callers keep libtorch's convolution. System property
- * {@value #MODE_PROPERTY} = {@code off} disables the kernel (default {@code auto}).
+ * multiple of the micro-kernel's block, bias, residual, ReLU; 4×4 stride 2 pad 1; 1×1 with GELU). A failing ISA is
+ * dropped for the next one down; when all fail, {@link #usable} is false and callers keep libtorch's convolution.
+ * System property {@value #MODE_PROPERTY} = {@code off} disables the kernel (default {@code auto}).
  *
  * <p>Callers ask {@link #usable} first: it is true only for float32 CPU tensors when no gradient is needed (grad mode
  * off, or neither input nor parameters require grad), because the op records no autograd graph.
