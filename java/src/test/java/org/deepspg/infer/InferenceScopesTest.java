@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link DeepSPG#forward} without autograd runs every stage in its own scope and releases intermediates early (what
- * bounds inference memory); with autograd it keeps them all. Both must compute the same values bit for bit, and the
- * scoped result must outlive the stages, inside a caller's scope or without one.
+ * bounds inference memory); with autograd it keeps them all. Scoped passes must give the same bits inside a caller's
+ * scope or without one, agree with the autograd pass (libtorch's ops instead of our inference kernels) to float
+ * rounding, and the scoped result must outlive the stages.
  */
 class InferenceScopesTest {
   private static void check(DeepSPGConfig cfg, boolean sem) {
@@ -41,10 +42,11 @@ class InferenceScopesTest {
         scopedNoScope = ImageTensors.floatsOf(y);
         y.releaseReference();
       }
-      // Same ops in the same order on the same data: bit-identical.
+      // The two no-grad passes run the same ops in the same order on the same data: bit-identical. The autograd pass
+      // runs libtorch's ops where inference runs our kernels (FastConv), so it agrees to float rounding.
+      assertArrayEquals(scopedInScope, scopedNoScope, 0f);
       float[] ref = ImageTensors.floatsOf(kept.detach());
-      assertArrayEquals(ref, scopedInScope, 0f);
-      assertArrayEquals(ref, scopedNoScope, 0f);
+      assertArrayEquals(ref, scopedInScope, 1e-5f);
     } finally {
       net.close();
     }
