@@ -94,7 +94,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("malloc: " + Backends.allocator());
     out.println("environment: " + Backends.environment());
     out.println("oneDNN: " + oneDnnVerdict());
-    out.println("priors' convolutions: " + DenseConv.status().describe());
+    out.println("inference convolutions (priors, network): " + DenseConv.status().describe());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));
     out.println("cuda devices (kernels): " + NativeLibrary.cudaDeviceCount());
     out.println("cuda available (libtorch): " + (torch.cuda_is_available() ? "yes" : "no"));

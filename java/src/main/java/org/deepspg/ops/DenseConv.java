@@ -82,7 +82,7 @@ public final class DenseConv {
      *     error 6.1e-06)"
      */
     public String describe() {
-      if (!enabled) return "direct conv: off (" + note + "); libtorch's conv2d serves the priors";
+      if (!enabled) return "direct conv: off (" + note + "); libtorch's ops serve the priors and the network";
       String wino = winograd
           ? String.format(Locale.ROOT, "Winograd 3x3: on (max rel. error %.1e)", winogradError)
           : Double.isNaN(winogradError) ? "Winograd 3x3: off"

@@ -27,9 +27,9 @@ class InfoCommandTest {
     // surefire runs the tests in the launcher's environment (java/pom.xml), which info reports back.
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("environment: ") && l.contains("MALLOC_ARENA_MAX=1")
         && l.contains("OPENBLAS_THREAD_TIMEOUT=4") && l.contains("OMP_WAIT_POLICY=PASSIVE")), r.out());
-    // the priors' direct convolution passed its self-check on this machine, with the ISA it uses
-    assertTrue(r.out().lines().anyMatch(l -> l.matches(
-        "priors' convolutions: direct conv: (avx512|avx2|generic) \\(self-check passed, max rel\\. error .*")),
+    // the direct convolution (priors, network inference) passed its self-check on this machine, with the ISA it uses
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("inference convolutions \\(priors, network\\): direct conv: "
+        + "(avx512|avx2|generic) \\(self-check passed, max rel\\. error .*")),
         r.out());
   }
 
