@@ -1,8 +1,10 @@
 // Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
 //
-// Dense k x k convolution, stride 1 or 2, zero padding k/2, forward only, float32, with a fused epilogue
-// (bias, residual add, ReLU). Serves the frozen priors' inference (HRNet-W48: BN folded into the weights by the
-// caller), where libtorch's oneDNN-off path (im2col + OpenBLAS) reached ~28 % of this CPU's FMA peak.
+// Dense k x k convolution, stride 1 or 2, zero padding k/2 (or any pad < k, even k included: the _ex entry point),
+// forward only, float32, with a fused epilogue (bias, residual add, ReLU or GELU). Serves the frozen priors'
+// inference (HRNet-W48: BN folded into the weights by the caller), where libtorch's oneDNN-off path (im2col +
+// OpenBLAS) reached ~28 % of this CPU's FMA peak, and the enhancement network's 1x1 and 4x4 stride-2 layers in
+// inference (OpenBLAS ran those on its 256-bit kernels with extra packing and scaling passes).
 //
 //   y[b,o][r][x] = act( bias[o] + residual[b,o][r][x] + sum_{i<C, u,v<k} w[o,i,u,v] xpad[b,i][s r + u][s x + v] )
 //
