@@ -6,10 +6,10 @@
 #   Runtime Java on its export, DeepSPG-Java's HrnetPrior / EspnetPrior;
 #   one Baseline training step (batch 4 @ 128x128): PyTorch eager on the reference, DeepSPG-Java's Trainer;
 #   the machine's fp32 FMA peak, measured (fma_peak.c), for the "% of FMA peak" column.
+#   the network forward once more at a large size (default 1088x1920, i.e. 1920x1080 padded to a multiple of 32;
+#   "none" skips it: ~10 min of the run).
 # Only configurations that compute right results on this machine are timed: oneDNN's row only where its self-check
 # passes (the benchmark also refuses the row itself when it does not).
-#   and the network forward once more at a large size (default 1088x1920, i.e. 1920x1080 padded to a multiple of 32;
-#   "none" skips it: ~10 min of the run).
 # Usage: benchmarks/peers/run-peers.sh [threads=2] [height=416] [width=608] [large=1088x1920|none]
 #   (PEERS_OUT=DIR keeps the raw results)
 # Needs: /usr/bin/python3 with torch (apt-get install python3-torch), a C compiler with OpenMP,
