@@ -5,7 +5,7 @@
 #   the image priors' forward (HRNet-W48, ESPNetv2 s=0.5): PyTorch eager on our translation (prior_peers.py), ONNX
 #   Runtime Java on its export, DeepSPG-Java's HrnetPrior / EspnetPrior;
 #   one Baseline training step (batch 4 @ 128x128): PyTorch eager on the reference, DeepSPG-Java's Trainer;
-#   the machine's fp32 FMA peak, measured (fma_peak.c), for the "% of FMA peak" column.
+#   the machine's fp32 FMA peak, measured (fma_peak.c), for the "% of FMA peak" column;
 #   the network forward once more at a large size (default 1088x1920, i.e. 1920x1080 padded to a multiple of 32;
 #   "none" skips it: ~10 min of the run).
 # Only configurations that compute right results on this machine are timed: oneDNN's row only where its self-check
