@@ -9,12 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import org.deepspg.data.Image;
-import org.deepspg.data.Images;
-import org.deepspg.eval.Metrics;
 import org.deepspg.infer.Enhancer;
 import org.deepspg.testing.PriorFixtures;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,40 +44,18 @@ class SemModelGoldenTest {
     return p;
   }
 
-  private static List<Path> samples() {
-    Path repo = Path.of("").toAbsolutePath().getParent();
-    return names.stream().map(n -> repo.resolve("samples").resolve(n + ".jpg")).toList();
-  }
-
   @Test
   void enhanceWithThePriorMatchesTheReference() throws Exception {
     Path prior = priorWeights();
-    Path out = work.resolve("cli");
-    List<String> cmd = new ArrayList<>(List.of("enhance"));
-    for (String n : names) cmd.add("samples/" + n + ".jpg");
-    cmd.addAll(List.of("-o", out.toString(), "--model", "s-sem", "--prior-weights", prior.toString()));
-    UserPathGoldenTest.Run r = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT, cmd);
-    assertEquals(0, r.code(), r.log());
-    for (String n : names) {
-      double p = UserPathGoldenTest.psnrAgainstReference(out.resolve(n + ".jpg"), golden.resolve(n + ".png"), work);
-      System.out.printf(Locale.ROOT, "[s-sem cli] %s: %.2f dB%n", n, p);
-      assertTrue(p >= UserPathGoldenTest.MIN_PSNR, String.format(Locale.ROOT, "%s: %.2f dB against the reference\n%s",
-          n, p, r.log()));
-    }
+    UserPathGoldenTest.assertCliMatchesReferences("s-sem", work, golden, names,
+        List.of("--model", "s-sem", "--prior-weights", prior.toString()));
   }
 
   @Test
   void javaApiMatchesTheReference() throws Exception {
     Path prior = priorWeights();
     try (Enhancer e = Enhancer.builder().bundled("s-sem").priorWeights(prior).build()) {
-      List<Path> in = samples();
-      for (int i = 0; i < names.size(); i++) {
-        Image got = e.enhance(in.get(i));
-        Image ref = Images.read(golden.resolve(names.get(i) + ".png"));
-        double p = Metrics.psnr(UserPathGoldenTest.quantized(got.rgb()), ref.rgb());
-        System.out.printf(Locale.ROOT, "[s-sem api] %s: %.2f dB%n", names.get(i), p);
-        assertTrue(p >= UserPathGoldenTest.MIN_PSNR, String.format(Locale.ROOT, "%s: %.2f dB", names.get(i), p));
-      }
+      UserPathGoldenTest.assertApiMatchesReferences("s-sem", e, golden, names);
     }
   }
 

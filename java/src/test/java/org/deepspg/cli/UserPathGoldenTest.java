@@ -216,6 +216,55 @@ class UserPathGoldenTest {
     return Metrics.psnr(a.rgb(), b.rgb());
   }
 
+  /**
+   * Forks {@code deepspg enhance samples/<name>.jpg ... -o OUT <modelArgs>} for every reference name and asserts that
+   * each written JPEG is within {@value #MIN_PSNR} dB of its reference ({@link #psnrAgainstReference(Path, Path,
+   * Path)}); prints each figure with {@code label}.
+   *
+   * @param label e.g. "s-night"
+   * @param tmp scratch folder (outputs, re-encoded references)
+   * @param golden the golden folder
+   * @param names its reference names ({@link #referenceNames})
+   * @param modelArgs the model's options, e.g. {@code --model s-night}
+   */
+  static void assertCliMatchesReferences(String label, Path tmp, Path golden, List<String> names,
+      List<String> modelArgs) throws IOException, InterruptedException {
+    Path out = tmp.resolve("cli");
+    List<String> cmd = new ArrayList<>(List.of("enhance"));
+    for (String n : names) cmd.add("samples/" + n + ".jpg");
+    cmd.add("-o");
+    cmd.add(out.toString());
+    cmd.addAll(modelArgs);
+    Run r = fork(tmp, Config.DEFAULT, cmd);
+    assertEquals(0, r.code(), r.log());
+    for (String n : names) {
+      double p = psnrAgainstReference(out.resolve(n + ".jpg"), golden.resolve(n + ".png"), tmp);
+      System.out.printf(Locale.ROOT, "[%s cli] %s: %.2f dB%n", label, n, p);
+      assertTrue(p >= MIN_PSNR, String.format(Locale.ROOT, "%s: %.2f dB against the reference\n%s", n, p, r.log()));
+    }
+  }
+
+  /**
+   * Enhances {@code samples/<name>.jpg} with {@code e} for every reference name and asserts that each 8-bit result is
+   * within {@value #MIN_PSNR} dB of its reference; prints each figure with {@code label}.
+   *
+   * @param label e.g. "s-night"
+   * @param e the Enhancer under test
+   * @param golden the golden folder
+   * @param names its reference names ({@link #referenceNames})
+   */
+  static void assertApiMatchesReferences(String label, Enhancer e, Path golden, List<String> names)
+      throws IOException {
+    Path repo = Path.of("").toAbsolutePath().getParent();
+    for (String n : names) {
+      Image got = e.enhance(repo.resolve("samples").resolve(n + ".jpg"));
+      Image ref = Images.read(golden.resolve(n + ".png"));
+      double p = Metrics.psnr(quantized(got.rgb()), ref.rgb());
+      System.out.printf(Locale.ROOT, "[%s api] %s: %.2f dB%n", label, n, p);
+      assertTrue(p >= MIN_PSNR, String.format(Locale.ROOT, "%s: %.2f dB", n, p));
+    }
+  }
+
   /** Exit code and combined output of a forked CLI run. */
   record Run(int code, String log) {}
 
