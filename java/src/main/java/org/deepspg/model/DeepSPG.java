@@ -339,9 +339,9 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       return fz.forward(cat(new TensorVector(u.forward(f), skip), 1));
     }
     long in = wu.size(0), mid = wu.size(1), out = wf.size(0);
-    Tensor wfa = wf.reshape(out, 2 * mid).narrow(1, 0, mid);
-    Tensor y = FastConv.linear(skipPack.get(i),
-        () -> wf.reshape(out, 2 * mid).narrow(1, mid, mid), null, skip, null, false, wf);
+    Tensor wf2 = wf.reshape(out, 2 * mid);
+    Tensor wfa = wf2.narrow(1, 0, mid);
+    Tensor y = FastConv.linear(skipPack.get(i), () -> wf2.narrow(1, mid, mid), null, skip, null, false, wf);
     Tensor bc = wfa.mv(bu).repeat_interleave(4);
     Tensor t = FastConv.linear(upFusePack.get(i),
         () -> wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in), bc, f, null, false, wu, wf);

@@ -50,8 +50,7 @@ public final class FastConv {
       throw new IllegalArgumentException("FastConv.pointwise: expected a 1x1 conv weight [out, in, 1, 1], got "
           + Shapes.str(w));
     }
-    Tensor bias = conv.bias();
-    return channelLinear(w.reshape(w.size(0), w.size(1)), bias != null && bias.defined() ? bias : null, x);
+    return channelLinear(w.reshape(w.size(0), w.size(1)), biasOf(conv), x);
   }
 
   /**
@@ -90,9 +89,7 @@ public final class FastConv {
      * @return {@code conv(x) + residual}, {@code [B, out, H, W]}
      */
     public Tensor apply(Tensor x, Tensor residual) {
-      Tensor w = conv.weight();
-      Tensor bias = conv.bias();
-      return linear(pack, () -> w, bias != null && bias.defined() ? bias : null, x, residual, false, w);
+      return run(x, residual, false);
     }
 
     /**
@@ -100,9 +97,12 @@ public final class FastConv {
      * @return {@code gelu(conv(x))} (exact erf form; fused into the convolution's epilogue in inference)
      */
     public Tensor applyGelu(Tensor x) {
+      return run(x, null, true);
+    }
+
+    private Tensor run(Tensor x, Tensor residual, boolean gelu) {
       Tensor w = conv.weight();
-      Tensor bias = conv.bias();
-      return linear(pack, () -> w, bias != null && bias.defined() ? bias : null, x, null, true, w);
+      return linear(pack, () -> w, biasOf(conv), x, residual, gelu, w);
     }
 
     /** @return the layer */
@@ -169,8 +169,7 @@ public final class FastConv {
      */
     public Tensor apply(Tensor x) {
       Tensor w = conv.weight();
-      Tensor b = conv.bias();
-      Tensor bias = b != null && b.defined() ? b : null;
+      Tensor bias = biasOf(conv);
       if (DenseConv.usable(x, w, bias) && x.size(2) + 2L * pad >= w.size(2) && x.size(3) + 2L * pad >= w.size(3)) {
         return DenseConv.forward(x, pack.get(() -> w, w), bias, null, stride, pad, DenseConv.Act.NONE);
       }
@@ -221,8 +220,7 @@ public final class FastConv {
    * @return {@code [B, out, H, W]}
    */
   public static Tensor sameConv(Conv2dImpl conv, Tensor x, long groups) {
-    Tensor bias = conv.bias();
-    return SameConv.apply(x, conv.weight(), bias != null && bias.defined() ? bias : null, groups);
+    return SameConv.apply(x, conv.weight(), biasOf(conv), groups);
   }
 
   /**
@@ -245,5 +243,11 @@ public final class FastConv {
    */
   public static Tensor depthwise3x3Gelu(Conv2dImpl conv, Tensor x) {
     return DepthwiseConv.conv3x3Gelu(x, conv.weight());
+  }
+
+  /** The layer's bias, or null when it has none. */
+  private static Tensor biasOf(Conv2dImpl conv) {
+    Tensor b = conv.bias();
+    return b != null && b.defined() ? b : null;
   }
 }
