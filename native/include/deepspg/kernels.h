@@ -374,6 +374,33 @@ int32_t deepspg_conv2d_winograd_forward_cpu_f32(const float* x, int32_t isa, con
                                                 const float* residual, int64_t batch, int64_t in_channels,
                                                 int64_t out_channels, int64_t h, int64_t w, int32_t relu, float* y);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * 9. Fused feed-forward block (IGAB's FFN, SEM's GDFN) with its LayerNorm and residual, forward only, float32, CPU
+ *
+ *   n = LN_c(x) (the channel LayerNorm of section 6 with ln_gamma, ln_beta, eps; n = x when both are NULL)
+ *   h = W_in n                                               W_in [hidden, channels], 1x1, no bias
+ *   DEEPSPG_FFN_GELU_DW_GELU (IGAB):  m = gelu(dw(gelu(h)))   mid = hidden channels
+ *   DEEPSPG_FFN_DW_GATE (GDFN):       [u1; u2] = dw(h) (u1 the first hidden/2 channels), m = gelu(u1) * u2,
+ *                                     mid = hidden / 2 channels
+ *   y = W_out m + residual                                   W_out [out, mid], 1x1, no bias; residual may be NULL
+ * dw: the depthwise 3x3 convolution of section 5 (w_dw [hidden, 1, 3, 3], zero padding 1); gelu: the float GELU of
+ * section 5. x [B, channels, h, w], residual and y [B, out, h, w] (y must not overlap x or residual). W_in and W_out
+ * are packed by deepspg_conv2d_pack_weight_f32 (k = 1) for `isa`, the ISA this call runs (AUTO: the current one).
+ * One pass per strip of 62 columns and band of 32 rows, the hidden maps kept in per-thread buffers (1.5 channels +
+ * 1.5 hidden + 1 mid kB per thread) instead of memory. The same arithmetic as the unfused native path (LN,
+ * packed 1x1 with GELU epilogue, depthwise with GELU, packed 1x1 with residual) to float rounding; independent of the
+ * thread count.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+#define DEEPSPG_FFN_GELU_DW_GELU 0
+#define DEEPSPG_FFN_DW_GATE 1
+
+int32_t deepspg_ffn_forward_cpu_f32(const float* x, const float* ln_gamma, const float* ln_beta, double eps,
+                                    int32_t isa, const float* w_in_packed, const float* w_dw,
+                                    const float* w_out_packed, const float* residual, int64_t batch,
+                                    int64_t channels, int64_t hidden, int64_t out_channels, int32_t mode, int64_t h,
+                                    int64_t w, float* y);
+
 #ifdef __cplusplus
 }
 #endif

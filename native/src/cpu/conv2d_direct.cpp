@@ -34,14 +34,15 @@
 #include <vector>
 
 #include "../common/common.h"
+#include "conv2d_direct.h"
 #include "gelu_math.h"
 
 namespace deepspg::ops {
 namespace {
 
-constexpr int kMaxOb = 6;
-/** Output positions per work item: a multiple of every ISA's tile width (16 x 4 = 64, 8 x 3 = 24, 8). */
-constexpr int64_t kChunk = 384;
+using direct::Isa;
+using direct::kChunk;
+using direct::kMaxOb;
 
 struct Geometry {
   int64_t batch, in, out, k, s, h, w;
@@ -118,12 +119,6 @@ void tile_generic(const float* in, int64_t cstride, const int64_t* off, int taps
   for (int o = 0; o < OB; ++o)
     for (int x = 0; x < TW; ++x) buf[o * kChunk + x] = acc[o][x];
 }
-
-struct Isa {
-  int32_t id;
-  int ob, tile;  // output channels and grid positions per micro-kernel call
-  void (*kernel)(const float*, int64_t, const int64_t*, int, int64_t, const float*, float*);
-};
 
 constexpr Isa kIsas[] = {
     {DEEPSPG_CONV2D_ISA_GENERIC, 4, 8, tile_generic},
@@ -511,6 +506,9 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
 }
 
 }  // namespace
+
+int32_t direct::resolve(const char* fn, int32_t id, const Isa** out) { return resolve_isa(fn, id, out); }
+
 }  // namespace deepspg::ops
 
 using namespace deepspg::ops;
