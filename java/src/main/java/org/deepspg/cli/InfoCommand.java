@@ -27,6 +27,7 @@ import org.deepspg.model.prior.PriorWeights;
 import org.deepspg.ops.Backends;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.DenseConv;
+import org.deepspg.ops.FusedFfn;
 import org.deepspg.ops.OneDnn;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -95,6 +96,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("environment: " + Backends.environment());
     out.println("oneDNN: " + oneDnnVerdict());
     out.println("inference convolutions (priors, network): " + DenseConv.status().describe());
+    out.println("network feed-forward blocks (inference): " + FusedFfn.status().describe());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));
     out.println("cuda devices (kernels): " + NativeLibrary.cudaDeviceCount());
     out.println("cuda available (libtorch): " + (torch.cuda_is_available() ? "yes" : "no"));

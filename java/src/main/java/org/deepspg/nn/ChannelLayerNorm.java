@@ -51,6 +51,16 @@ public final class ChannelLayerNorm extends org.deepspg.nn.JavaModule {
     return ChannelLayerNormOp.apply(x, ln.weight(), ln.bias(), EPS);
   }
 
+  /** @return γ {@code [d]} (the wrapped LayerNorm's weight) */
+  public Tensor weight() {
+    return ln.weight();
+  }
+
+  /** @return β {@code [d]} (the wrapped LayerNorm's bias) */
+  public Tensor bias() {
+    return ln.bias();
+  }
+
   /** @return d */
   public long channels() {
     return channels;

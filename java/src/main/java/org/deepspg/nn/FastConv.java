@@ -105,6 +105,18 @@ public final class FastConv {
       return linear(pack, () -> w, biasOf(conv), x, residual, gelu, w);
     }
 
+    /**
+     * The weight packed for {@link DenseConv} (packed on first use and after the weight changes), for fused kernels
+     * that run this layer inside a larger block ({@link org.deepspg.ops.FusedFfn}); call only where
+     * {@link DenseConv#usable} holds.
+     *
+     * @return the packed weight, owned by this layer (do not close it)
+     */
+    public DenseConv.Packed packed() {
+      Tensor w = conv.weight();
+      return pack.get(() -> w, w);
+    }
+
     /** @return the layer */
     public Conv2dImpl conv() {
       return conv;

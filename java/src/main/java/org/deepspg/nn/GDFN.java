@@ -8,6 +8,7 @@ import static org.bytedeco.pytorch.global.torch.gelu;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.ops.FusedFfn;
 
 /**
  * Gated-Dconv feed-forward network (Restormer GDFN, spec §2.2 step 9): {@code [U₁ ; U₂] = DW₃(W_in x)},
@@ -64,6 +65,25 @@ public final class GDFN extends org.deepspg.nn.JavaModule {
   public Tensor forward(Tensor x, Tensor residual) {
     Tensor u = FastConv.depthwise3x3(dw, pin.apply(x));
     return pout.apply(gelu(u.narrow(1, 0, hidden)).mul(u.narrow(1, hidden, hidden)), residual);
+  }
+
+  /**
+   * {@code GDFN(norm(x)) + residual}: in inference (no gradient, float32 CPU, self-checked kernel) one native pass
+   * ({@link FusedFfn}), the hidden maps never in memory; otherwise {@code forward(norm.forward(x), residual)}.
+   *
+   * @param norm the channel LayerNorm applied first (d channels)
+   * @param x {@code [B, d, H, W]}, before the norm
+   * @param residual {@code [B, d, H, W]} or null
+   * @return {@code [B, d, H, W]}
+   */
+  public Tensor forward(ChannelLayerNorm norm, Tensor x, Tensor residual) {
+    Tensor wIn = pin.conv().weight();
+    Tensor wOut = pout.conv().weight();
+    if (FusedFfn.usable(x, norm.weight(), norm.bias(), wIn, dw.weight(), wOut, residual)) {
+      return FusedFfn.forward(x, norm.weight(), norm.bias(), ChannelLayerNorm.EPS, pin.packed(), dw.weight(),
+          pout.packed(), residual, FusedFfn.Mode.DW_GATE);
+    }
+    return forward(norm.forward(x), residual);
   }
 
   /** @return h_f */

@@ -7,11 +7,13 @@ package org.deepspg.nn;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.ops.FusedFfn;
 
 /**
  * Illumination-guided attention block (Retinexformer IGAB, spec §1.5):
  * {@code x ← IGMSA(x, F) + x ; x ← FFN(LN_c(x)) + x} (no norm before the IG-MSA).
- * FFN = 1×1 d→4d → GELU → 3×3 dw (4d) → GELU → 1×1 4d→d, all without bias.
+ * FFN = 1×1 d→4d → GELU → 3×3 dw (4d) → GELU → 1×1 4d→d, all without bias; in inference LN, FFN and the residual
+ * add run as one native pass ({@link FusedFfn}).
  *
  * <p>Parameters {@code 12d² + 57d + h}. State-dict names: {@code attn.*} ({@link IGMSA}), {@code norm.ln.weight},
  * {@code norm.ln.bias} {@code [d]}, {@code ffn.0.weight [4d,d,1,1]}, {@code ffn.2.weight [4d,1,3,3]},
@@ -46,6 +48,12 @@ public final class IGAB extends org.deepspg.nn.JavaModule {
    */
   public Tensor forward(Tensor x, Tensor illu) {
     Tensor y = attn.forward(x, illu).add(x);
+    Tensor w0 = ffn0.conv().weight();
+    Tensor w4 = ffn4.conv().weight();
+    if (FusedFfn.usable(y, norm.weight(), norm.bias(), w0, ffn2.weight(), w4)) { // inference: one native pass
+      return FusedFfn.forward(y, norm.weight(), norm.bias(), ChannelLayerNorm.EPS, ffn0.packed(), ffn2.weight(),
+          ffn4.packed(), y, FusedFfn.Mode.GELU_DW_GELU);
+    }
     return ffn4.apply(FastConv.depthwise3x3Gelu(ffn2, ffn0.applyGelu(norm.forward(y))), y);
   }
 

@@ -125,7 +125,7 @@ public final class SEM extends org.deepspg.nn.JavaModule {
     Tensor qq = options.qDense() ? qDw.forward(qp) : FastConv.depthwise3x3(qDw, qp);
     Tensor o = ChannelAttention.apply(qq, kk, vv, null, temperature, heads);
     Tensor r1 = proj.apply(o, options.skfResidual() ? rn : r);
-    return ffn.forward(lnF.forward(r1), r1);
+    return ffn.forward(lnF, r1, r1);
   }
 
   /** @return d */

@@ -142,11 +142,11 @@ public final class DenseConv {
    * {@link #close()} or, failing that, when collected.
    */
   public static final class Packed implements AutoCloseable {
-    private final Tensor data;
+    final Tensor data;
     private final int isa;
-    private final long out;
-    private final long in;
-    private final long k;
+    final long out;
+    final long in;
+    final long k;
     private final boolean winograd;
 
     private Packed(Tensor data, int isa, long out, long in, long k, boolean winograd) {

@@ -31,6 +31,9 @@ class InfoCommandTest {
     assertTrue(r.out().lines().anyMatch(l -> l.matches("inference convolutions \\(priors, network\\): direct conv: "
         + "(avx512|avx2|generic) \\(self-check passed, max rel\\. error .*")),
         r.out());
+    // and so did the fused feed-forward block that runs on it
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("network feed-forward blocks \\(inference\\): fused "
+        + "feed-forward: on \\(self-check passed, max rel\\. error .*")), r.out());
   }
 
   @Test

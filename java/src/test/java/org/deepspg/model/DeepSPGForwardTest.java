@@ -80,6 +80,7 @@ class DeepSPGForwardTest {
         Tensor in = rand(1, 3, 64, 96).mul_(new org.bytedeco.pytorch.Scalar(0.3));
         Tensor[] f = hr(1, 64, 96);
         long before = org.deepspg.ops.DenseConv.calls();
+        long fusedBefore = org.deepspg.ops.FusedFfn.calls();
         Tensor graph = net.forward(in, f[0], f[1], f[2]);
         assertTrue(graph.requires_grad(), "the reference pass records a graph");
         assertTrue(org.deepspg.ops.DenseConv.calls() == before, "with a graph to record, libtorch's ops serve");
@@ -89,6 +90,9 @@ class DeepSPGForwardTest {
         }
         if (org.deepspg.ops.DenseConv.status().enabled()) {
           assertTrue(org.deepspg.ops.DenseConv.calls() >= before + 20, "inference took the native path");
+        }
+        if (org.deepspg.ops.FusedFfn.status().enabled()) { // every IGAB FFN and SEM GDFN: at least 5 + 5
+          assertTrue(org.deepspg.ops.FusedFfn.calls() >= fusedBefore + 10, "the fused feed-forward blocks ran");
         }
         double diff = fast.sub(graph.detach()).abs().max().item_double();
         double mag = graph.detach().abs().max().item_double();
