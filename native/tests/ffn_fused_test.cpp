@@ -2,9 +2,9 @@
 //
 // Fused feed-forward block (IGAB's FFN, SEM's GDFN with LN and residual) against a naive double reference, on every
 // ISA this CPU has; the IGAB mode also against the unfused native chain it replaces (LN kernel, packed 1x1 with GELU,
-// depthwise with GELU, packed 1x1 with residual): bit for bit but in the image's side columns; one thread against all. Geometries: several column
-// strips (62 wide) and row bands (32 high) with partial last ones, H or W = 1, hidden widths that are not multiples of
-// any micro-kernel's block, no LN, no residual, out != channels, batch 2.
+// depthwise with GELU, packed 1x1 with residual): bit for bit but in the image's side columns; one thread against all.
+// Geometries: several column strips (62 wide) and row bands (32 high) with partial last ones, H or W = 1, hidden widths
+// that are not multiples of any micro-kernel's block, no LN, no residual, out != channels, batch 2.
 #include <omp.h>
 
 #include <cmath>
@@ -56,13 +56,15 @@ std::vector<double> reference(const Case& k, const std::vector<float>& x, const 
           for (int64_t i = 0; i < 3; ++i)
             for (int64_t j = 0; j < 3; ++j) {
               const int64_t rr = r + i - 1, cc = c + j - 1;
-              if (rr >= 0 && rr < k.H && cc >= 0 && cc < k.W) a += double(wdw[o * 9 + i * 3 + j]) * h[o * HW + rr * k.W + cc];
+              if (rr < 0 || rr >= k.H || cc < 0 || cc >= k.W) continue;
+              a += double(wdw[o * 9 + i * 3 + j]) * h[o * HW + rr * k.W + cc];
             }
           u[o * HW + r * k.W + c] = a;
         }
     for (int64_t o = 0; o < mid; ++o)
       for (int64_t p = 0; p < HW; ++p)
-        m[o * HW + p] = k.mode == DEEPSPG_FFN_GELU_DW_GELU ? gelu(u[o * HW + p]) : gelu(u[o * HW + p]) * u[(o + mid) * HW + p];
+        m[o * HW + p] = k.mode == DEEPSPG_FFN_GELU_DW_GELU ? gelu(u[o * HW + p])
+                                                           : gelu(u[o * HW + p]) * u[(o + mid) * HW + p];
     for (int64_t o = 0; o < k.out; ++o)
       for (int64_t p = 0; p < HW; ++p) {
         double a = k.residual ? res[(b * k.out + o) * HW + p] : 0.0;

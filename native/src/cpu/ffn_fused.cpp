@@ -50,6 +50,10 @@ constexpr int64_t kRows = kGroup + 2;       // hidden rows held (a group and its
 constexpr int64_t kBandRows = 32;           // output rows per work item
 static_assert(kRows * kGridW <= kChunk, "one step's hidden rows must fit the micro-kernel's output buffer");
 
+// The LN, depthwise and GELU loops are built twice, for AVX-512F (16 lanes) and the library's baseline, and picked at
+// load time from CPUID: the same operations in the same order per element, so both give the same bits.
+#define DEEPSPG_VECTOR_CLONES __attribute__((target_clones("avx512f", "default")))
+
 struct Shape {
   int64_t batch, channels, hidden, mid, out, h, w;
   int32_t mode;
@@ -75,8 +79,9 @@ int64_t scratch_floats(const Shape& s) {
  * Hidden rows [r_first, r_first + m) of strip column c0 into hid rows [slot, slot + m): gathers x (zero outside the
  * image), applies LN per position, W_in on the micro-kernel, then GELU (IGAB) and zeroes positions outside the image.
  */
-void hidden_rows(const Shape& s, const Isa& isa, const float* xb, const float* gamma, const float* beta, float eps,
-                 const float* w_in, int64_t c0, int64_t r_first, int64_t m, int64_t slot, const Scratch& t) {
+DEEPSPG_VECTOR_CLONES void hidden_rows(const Shape& s, const Isa& isa, const float* xb, const float* gamma,
+                                       const float* beta, float eps, const float* w_in, int64_t c0, int64_t r_first,
+                                       int64_t m, int64_t slot, const Scratch& t) {
   const int64_t C = s.channels, n = m * kGridW, hw = s.h * s.w;
   const int64_t g_lo = std::max<int64_t>(0, 1 - c0), g_hi = std::min<int64_t>(kGridW, s.w - c0 + 1);  // valid cols
   const int64_t xs = kRows * kGridW;  // xn channel stride
@@ -174,7 +179,7 @@ inline void stencil(const float* __restrict r0, const float* __restrict r1, cons
 }
 
 /** The depthwise pass and the mid activation for `rows` output rows (hidden rows [0, rows + 2) of the grid). */
-void mid_rows(const Shape& s, const float* w_dw, int64_t rows, const Scratch& t) {
+DEEPSPG_VECTOR_CLONES void mid_rows(const Shape& s, const float* w_dw, int64_t rows, const Scratch& t) {
   alignas(64) float u[kGridW], v[kGridW];
   const int64_t hs = kRows * kGridW, ms = kGroup * kGridW;
   for (int64_t c = 0; c < s.mid; ++c) {
