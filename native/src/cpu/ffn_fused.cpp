@@ -16,8 +16,9 @@
 // Method: the image is cut into column strips of kStripW = 62 output columns and bands of kBandRows output rows (one
 // work item each). A strip's hidden grid is 64 columns wide (the 62 plus the depthwise halo, one column each side,
 // zero outside the image). Down a band, kGroup output rows at a time: the LN + W_in of the hidden rows not yet
-// computed (kGroup + 2 for the first group, kGroup after it, the two rows above kept from the previous group), the
-// depthwise pass on the kGroup rows, then W_out + residual into y. The band's first group recomputes two hidden rows
+// computed (kGroup + 2 for the first group, kGroup after it: the hidden rows live in a ring of kGroup + 2 slots, so
+// the two rows above stay in place from the previous group), the depthwise pass on the kGroup rows, then W_out +
+// residual into y. The band's first group recomputes two hidden rows
 // of the band above (2 of kBandRows + 2 rows) and each strip two columns of its neighbours (2 of 64).
 // The 1x1 projections run on the direct convolution's micro-kernels (conv2d_direct.h) with weights packed by
 // deepspg_conv2d_pack_weight_f32 for the same ISA; the LN, the depthwise stencil and GELU use the same arithmetic, in
@@ -76,7 +77,8 @@ int64_t scratch_floats(const Shape& s) {
 }
 
 /**
- * Hidden rows [r_first, r_first + m) of strip column c0 into hid rows [slot, slot + m): gathers x (zero outside the
+ * Hidden rows [r_first, r_first + m) of strip column c0 into the ring of hidden rows, row r_first + k at slot
+ * (slot + k) mod kRows: gathers x (zero outside the
  * image), applies LN per position, W_in on the micro-kernel, then GELU (IGAB) and zeroes positions outside the image.
  */
 DEEPSPG_VECTOR_CLONES void hidden_rows(const Shape& s, const Isa& isa, const float* xb, const float* gamma,
@@ -141,7 +143,7 @@ DEEPSPG_VECTOR_CLONES void hidden_rows(const Shape& s, const Isa& isa, const flo
     for (int64_t o = blk * ob; o < o1; ++o) {
       const float* acc = t.buf + (o - blk * ob) * kChunk;
       for (int64_t k = 0; k < m; ++k) {
-        float* d = t.hid + o * kRows * kGridW + (slot + k) * kGridW;
+        float* d = t.hid + o * kRows * kGridW + (slot + k) % kRows * kGridW;
         const int64_t r = r_first + k;
         if (r < 0 || r >= s.h) {
           std::fill(d, d + kGridW, 0.0f);
@@ -178,21 +180,26 @@ inline void stencil(const float* __restrict r0, const float* __restrict r1, cons
   }
 }
 
-/** The depthwise pass and the mid activation for `rows` output rows (hidden rows [0, rows + 2) of the grid). */
-DEEPSPG_VECTOR_CLONES void mid_rows(const Shape& s, const float* w_dw, int64_t rows, const Scratch& t) {
+/**
+ * The depthwise pass and the mid activation for `rows` output rows: output row i reads the hidden rows at ring slots
+ * (top + i), (top + i + 1), (top + i + 2) mod kRows.
+ */
+DEEPSPG_VECTOR_CLONES void mid_rows(const Shape& s, const float* w_dw, int64_t rows, int64_t top, const Scratch& t) {
   alignas(64) float u[kGridW], v[kGridW];
   const int64_t hs = kRows * kGridW, ms = kGroup * kGridW;
   for (int64_t c = 0; c < s.mid; ++c) {
     for (int64_t i = 0; i < rows; ++i) {
       float* o = t.mid + c * ms + i * kGridW;
-      const float* h1 = t.hid + c * hs + i * kGridW;
-      stencil(h1, h1 + kGridW, h1 + 2 * kGridW, w_dw + c * 9, u);
+      const int64_t s0 = (top + i) % kRows * kGridW, s1 = (top + i + 1) % kRows * kGridW,
+                    s2 = (top + i + 2) % kRows * kGridW;
+      const float* h1 = t.hid + c * hs;
+      stencil(h1 + s0, h1 + s1, h1 + s2, w_dw + c * 9, u);
       if (s.mode == DEEPSPG_FFN_GELU_DW_GELU) {
 #pragma omp simd
         for (int64_t x = 0; x < kGridW; ++x) o[x] = gelu_math::gelu(u[x]);
       } else {
-        const float* h2 = t.hid + (c + s.mid) * hs + i * kGridW;
-        stencil(h2, h2 + kGridW, h2 + 2 * kGridW, w_dw + (c + s.mid) * 9, v);
+        const float* h2 = t.hid + (c + s.mid) * hs;
+        stencil(h2 + s0, h2 + s1, h2 + s2, w_dw + (c + s.mid) * 9, v);
 #pragma omp simd
         for (int64_t x = 0; x < kGridW; ++x) o[x] = gelu_math::gelu(u[x]) * v[x];
       }
@@ -255,17 +262,15 @@ int32_t run(const char* fn, const Isa& isa, const Shape& s, const float* x, cons
       const int64_t c0 = strip * kStripW, r_begin = band * kBandRows, r_end = std::min(s.h, r_begin + kBandRows);
       const float* xb = x + b * chw;
       for (int64_t r = r_begin; r < r_end; r += kGroup) {
-        const int64_t rows = std::min(kGroup, r_end - r);
+        // hidden row q of the band lives at ring slot (q - r_begin + 1) mod kRows: the previous group's last two
+        // rows stay where they are as this group's first two, the four new ones take the slots freed
+        const int64_t rows = std::min(kGroup, r_end - r), top = (r - r_begin) % kRows;
         if (r == r_begin) {
           hidden_rows(s, isa, xb, gamma, beta, eps, w_in, c0, r - 1, rows + 2, 0, t);
-        } else {  // keep the previous group's last two hidden rows as this group's first two
-          for (int64_t c = 0; c < s.hidden; ++c) {
-            float* hc = t.hid + c * kRows * kGridW;
-            std::memmove(hc, hc + kGroup * kGridW, sizeof(float) * 2 * kGridW);
-          }
-          hidden_rows(s, isa, xb, gamma, beta, eps, w_in, c0, r + 1, rows, 2, t);
+        } else {
+          hidden_rows(s, isa, xb, gamma, beta, eps, w_in, c0, r + 1, rows, (top + 2) % kRows, t);
         }
-        mid_rows(s, w_dw, rows, t);
+        mid_rows(s, w_dw, rows, top, t);
         out_rows(s, isa, w_out, residual ? residual + b * ohw : nullptr, c0, r, rows, y + b * ohw, t);
       }
     }
