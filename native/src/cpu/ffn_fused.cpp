@@ -10,16 +10,16 @@
 //
 // Why: unfused, the hidden maps (4 C channels at full resolution: 80 x 416 x 608 floats = 81 MB at DeepSPG-S's L0)
 // are written by W_in, read and written by the depthwise pass and read by W_out: four trips through memory per block,
-// each a few hundred multiply-adds per pixel, so the passes ran at memory speed (the W_in epilogue's stores alone
-// were 19 % of a DeepSPG-S forward's samples on the 2-vCPU EPYC). Here they stay in L2.
+// each a few hundred multiply-adds per pixel, so the passes ran at memory speed (the convolution epilogue's stores
+// were 19 % and the depthwise pass 16 % of a DeepSPG-S forward's samples on the 2-vCPU EPYC). Here they stay in L2.
 //
 // Method: the image is cut into column strips of kStripW = 62 output columns and bands of kBandRows output rows (one
 // work item each). A strip's hidden grid is 64 columns wide (the 62 plus the depthwise halo, one column each side,
 // zero outside the image). Down a band, kGroup output rows at a time: the LN + W_in of the hidden rows not yet
 // computed (kGroup + 2 for the first group, kGroup after it: the hidden rows live in a ring of kGroup + 2 slots, so
 // the two rows above stay in place from the previous group), the depthwise pass on the kGroup rows, then W_out +
-// residual into y. The band's first group recomputes two hidden rows
-// of the band above (2 of kBandRows + 2 rows) and each strip two columns of its neighbours (2 of 64).
+// residual into y. The band's first group recomputes two hidden rows of the band above (2 of kBandRows + 2 rows)
+// and each strip two columns of its neighbours (2 of 64).
 // The 1x1 projections run on the direct convolution's micro-kernels (conv2d_direct.h) with weights packed by
 // deepspg_conv2d_pack_weight_f32 for the same ISA; the LN, the depthwise stencil and GELU use the same arithmetic, in
 // the same order, as the unfused kernels (channel_layer_norm.cpp, depthwise_conv.cpp, the conv epilogue). The result
@@ -78,8 +78,8 @@ int64_t scratch_floats(const Shape& s) {
 
 /**
  * Hidden rows [r_first, r_first + m) of strip column c0 into the ring of hidden rows, row r_first + k at slot
- * (slot + k) mod kRows: gathers x (zero outside the
- * image), applies LN per position, W_in on the micro-kernel, then GELU (IGAB) and zeroes positions outside the image.
+ * (slot + k) mod kRows: gathers x (zero outside the image), applies LN per position, W_in on the micro-kernel, then
+ * GELU (IGAB) and zeroes positions outside the image.
  */
 DEEPSPG_VECTOR_CLONES void hidden_rows(const Shape& s, const Isa& isa, const float* xb, const float* gamma,
                                        const float* beta, float eps, const float* w_in, int64_t c0, int64_t r_first,

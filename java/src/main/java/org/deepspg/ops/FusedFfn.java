@@ -6,6 +6,7 @@ package org.deepspg.ops;
 import static org.deepspg.ops.OpSupport.describe;
 import static org.deepspg.ops.OpSupport.f32;
 
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
@@ -127,8 +128,8 @@ public final class FusedFfn {
     if ((lnWeight == null) != (lnBias == null) || wIn.in != c || wIn.k != 1 || wOut.k != 1 || wOut.in != mid
         || (mode == Mode.DW_GATE && hidden % 2 != 0) || wIn.winograd() || wOut.winograd()
         || wIn.isa() != wOut.isa()) {
-      throw new IllegalArgumentException(OP + ": weights W_in " + java.util.Arrays.toString(wIn.shape()) + ", W_out "
-          + java.util.Arrays.toString(wOut.shape()) + " (ISA " + wIn.isa() + "/" + wOut.isa() + ") do not fit x "
+      throw new IllegalArgumentException(OP + ": weights W_in " + Arrays.toString(wIn.shape()) + ", W_out "
+          + Arrays.toString(wOut.shape()) + " (ISA " + wIn.isa() + "/" + wOut.isa() + ") do not fit x "
           + describe(x) + " in mode " + mode + " (need 1x1 weights packed for one ISA, [hidden, C], [out, mid])");
     }
     OpSupport.checkLike(OP, "x", x, "wDw", wDw);
