@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../common/common.h"
+#include "layer_norm_math.h"
 
 namespace deepspg::ops {
 namespace {
@@ -49,42 +50,12 @@ int32_t forward_impl(const char* fn, const T* x, const T* gamma, const T* beta, 
   DEEPSPG_CHECK_PTR(fn, beta);
   DEEPSPG_CHECK_PTR(fn, y);
   const int64_t tiles = (hw + kTile - 1) / kTile, C = channels;
-  const T inv_c = T(1) / static_cast<T>(C), teps = static_cast<T>(eps);
+  const T teps = static_cast<T>(eps);
 #pragma omp parallel for schedule(static) if (batch * C * hw >= detail::kOmpMinWork)
   for (int64_t item = 0; item < batch * tiles; ++item) {
     const int64_t b = item / tiles, n0 = (item % tiles) * kTile, len = std::min(kTile, hw - n0);
-    const T* xb = x + b * C * hw + n0;
-    T* yb = y + b * C * hw + n0;
     T mu[kTile], rs[kTile];
-#pragma omp simd
-    for (int64_t k = 0; k < len; ++k) mu[k] = 0;
-    for (int64_t c = 0; c < C; ++c) {
-      const T* xc = xb + c * hw;
-#pragma omp simd
-      for (int64_t k = 0; k < len; ++k) mu[k] += xc[k];
-    }
-#pragma omp simd
-    for (int64_t k = 0; k < len; ++k) {
-      mu[k] *= inv_c;
-      rs[k] = 0;
-    }
-    for (int64_t c = 0; c < C; ++c) {
-      const T* xc = xb + c * hw;
-#pragma omp simd
-      for (int64_t k = 0; k < len; ++k) {
-        const T d = xc[k] - mu[k];
-        rs[k] += d * d;
-      }
-    }
-#pragma omp simd
-    for (int64_t k = 0; k < len; ++k) rs[k] = T(1) / std::sqrt(rs[k] * inv_c + teps);
-    for (int64_t c = 0; c < C; ++c) {
-      const T* xc = xb + c * hw;
-      T* yc = yb + c * hw;
-      const T gc = gamma[c], bc = beta[c];
-#pragma omp simd
-      for (int64_t k = 0; k < len; ++k) yc[k] = (xc[k] - mu[k]) * rs[k] * gc + bc;
-    }
+    ln_math::tile(x + b * C * hw + n0, hw, C, len, gamma, beta, teps, y + b * C * hw + n0, hw, mu, rs);
     if (mean != nullptr)
       for (int64_t k = 0; k < len; ++k) mean[b * hw + n0 + k] = mu[k];
     if (rstd != nullptr)

@@ -21,15 +21,14 @@
 // residual into y. The band's first group recomputes two hidden rows of the band above (2 of kBandRows + 2 rows)
 // and each strip two columns of its neighbours (2 of 64).
 // The 1x1 projections run on the direct convolution's micro-kernels (conv2d_direct.h) with weights packed by
-// deepspg_conv2d_pack_weight_f32 for the same ISA; the LN, the depthwise stencil and GELU use the same arithmetic, in
-// the same order, as the unfused kernels (channel_layer_norm.cpp, depthwise_conv.cpp, the conv epilogue). The result
-// is the unfused native path's bit for bit except in the image's first and last columns, where depthwise_conv.cpp
-// drops the zero terms and the compiler's FMA contraction rounds the shorter sum differently (a few ulp); it does
-// not depend on the thread count.
+// deepspg_conv2d_pack_weight_f32 for the same ISA; the LN is the LN kernel's own code (layer_norm_math.h), the
+// depthwise stencil and GELU the same arithmetic in the same order as depthwise_conv.cpp and the conv epilogue. The
+// result is the unfused native path's bit for bit except in the image's first and last columns, where
+// depthwise_conv.cpp drops the zero terms and the compiler's FMA contraction rounds the shorter sum differently (a few
+// ulp); it does not depend on the thread count.
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -37,6 +36,7 @@
 #include "../common/common.h"
 #include "conv2d_direct.h"
 #include "gelu_math.h"
+#include "layer_norm_math.h"
 
 namespace deepspg::ops {
 namespace {
@@ -101,37 +101,9 @@ DEEPSPG_VECTOR_CLONES void hidden_rows(const Shape& s, const Isa& isa, const flo
       std::fill(d + g_hi, d + kGridW, 0.0f);
     }
   }
-  if (gamma != nullptr) {  // LN over channels per position: the two-pass order of channel_layer_norm.cpp
+  if (gamma != nullptr) {  // LN per position, in place: the LN kernel's code (layer_norm_math.h), so its bits
     alignas(64) float mu[kRows * kGridW], rs[kRows * kGridW];
-    const float inv_c = 1.0f / static_cast<float>(C);
-#pragma omp simd
-    for (int64_t k = 0; k < n; ++k) mu[k] = 0;
-    for (int64_t c = 0; c < C; ++c) {
-      const float* xc = t.xn + c * xs;
-#pragma omp simd
-      for (int64_t k = 0; k < n; ++k) mu[k] += xc[k];
-    }
-#pragma omp simd
-    for (int64_t k = 0; k < n; ++k) {
-      mu[k] *= inv_c;
-      rs[k] = 0;
-    }
-    for (int64_t c = 0; c < C; ++c) {
-      const float* xc = t.xn + c * xs;
-#pragma omp simd
-      for (int64_t k = 0; k < n; ++k) {
-        const float d = xc[k] - mu[k];
-        rs[k] += d * d;
-      }
-    }
-#pragma omp simd
-    for (int64_t k = 0; k < n; ++k) rs[k] = 1.0f / std::sqrt(rs[k] * inv_c + eps);
-    for (int64_t c = 0; c < C; ++c) {
-      float* xc = t.xn + c * xs;
-      const float gc = gamma[c], bc = beta[c];
-#pragma omp simd
-      for (int64_t k = 0; k < n; ++k) xc[k] = (xc[k] - mu[k]) * rs[k] * gc + bc;
-    }
+    ln_math::tile(t.xn, xs, C, n, gamma, beta, eps, t.xn, xs, mu, rs);
   }
   const int64_t zero = 0;
   const int ob = isa.ob;
