@@ -41,12 +41,14 @@ class DenseConvTest {
     restoreIsa();
   }
 
-  private static void restoreIsa() {
+  /** Back to the ISA the self-check accepted (also for {@link FusedFfnTest}). */
+  static void restoreIsa() {
     // back to the ISA the self-check accepted, for the tests that run after this class in the same JVM
     kernels.deepspg_conv2d_select_isa(DenseConv.isaId(DenseConv.status().isa()));
   }
 
-  private static List<Integer> isasOfThisCpu() {
+  /** @return the micro-kernel ISAs this CPU has, best first (also for {@link FusedFfnTest}) */
+  static List<Integer> isasOfThisCpu() {
     List<Integer> out = new ArrayList<>();
     for (int isa : DenseConv.ISAS) { // best first
       if (kernels.deepspg_conv2d_select_isa(isa) == kernels.DEEPSPG_OK) out.add(isa);

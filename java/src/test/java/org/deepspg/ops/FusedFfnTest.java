@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -38,7 +36,7 @@ class FusedFfnTest {
 
   @AfterAll
   static void restore() {
-    kernels.deepspg_conv2d_select_isa(DenseConv.isaId(DenseConv.status().isa()));
+    DenseConvTest.restoreIsa();
   }
 
   @Test
@@ -69,7 +67,7 @@ class FusedFfnTest {
       Tensor ref = FusedFfn.reference(f64(x), ln ? f64(g) : null, ln ? f64(b) : null, f64(win), f64(wdw), f64(wout),
           res ? f64(r) : null, mode);
       double scale = Math.max(1, ref.abs().max().item_double());
-      for (int isa : isasOfThisCpu()) {
+      for (int isa : DenseConvTest.isasOfThisCpu()) {
         assertEquals(kernels.DEEPSPG_OK, kernels.deepspg_conv2d_select_isa(isa));
         Tensor got;
         try (DenseConv.Packed pin = DenseConv.pack(win); DenseConv.Packed pout = DenseConv.pack(wout)) {
@@ -109,15 +107,6 @@ class FusedFfnTest {
           pin, dw, pout, null, m), "float64");
       assertEquals(4, FusedFfn.forward(x, g, g, 1e-5, pin, dw, pout, x, m).size(1), "the good call runs");
     }
-  }
-
-  private static List<Integer> isasOfThisCpu() {
-    List<Integer> out = new ArrayList<>();
-    for (int isa : DenseConv.ISAS) {
-      if (kernels.deepspg_conv2d_select_isa(isa) == kernels.DEEPSPG_OK) out.add(isa);
-    }
-    restore();
-    return out;
   }
 
   private static Tensor f64(Tensor t) {
