@@ -357,6 +357,73 @@ void wino_pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t 
   for (int xi = 0; xi < kWinoN; ++xi) pack_weight(isa, u.data() + xi * pairs, out, in, 1, wp + xi * per);
 }
 
+/** A run of n output tiles t0 .. t0 + n - 1 (row-major, tw tiles per tile row) of an h x w output plane; the
+ * output transform leaves tile t0 + t's value at row r, column s in u[(4 r + s) tc + t]. */
+struct TileRun {
+  int64_t t0, n, tc, tw, h, w;
+};
+
+/** Writes a run's tiles to one output channel's plane yo: u + bias (+ residual ro), ReLU'd when asked. Per tile row
+ * of the run and output row, the run's columns are one contiguous segment of yo. */
+void store_tiles(const TileRun& g, const float* u, float bias, const float* ro, bool relu, float* yo) {
+  for (int64_t t = 0; t < g.n;) {
+    const int64_t ti = (g.t0 + t) / g.tw, tj = (g.t0 + t) % g.tw, m = std::min(g.n - t, g.tw - tj);
+    const int64_t rn = std::min<int64_t>(4, g.h - 4 * ti), cols = std::min(4 * m, g.w - 4 * tj);
+    for (int64_t r = 0; r < rn; ++r) {
+      const int64_t base = (4 * ti + r) * g.w + 4 * tj;
+      const float* ur = u + 4 * r * g.tc + t;
+      for (int64_t x = 0; x < cols; ++x) {
+        float v = ur[(x & 3) * g.tc + (x >> 2)] + bias;
+        if (ro) v += ro[base + x];
+        yo[base + x] = relu && v < 0.0f ? 0.0f : v;
+      }
+    }
+    t += m;
+  }
+}
+
+/** store_tiles with AVX-512: 16 tiles' four columns interleaved into 64 consecutive outputs by two rounds of
+ * permutes, masked at the segment's end; the same arithmetic per element (the ReLU a blend on v < 0, as in the
+ * scalar code: NaN and -0 pass). */
+__attribute__((target("avx512f"))) void store_tiles_avx512(const TileRun& g, const float* u, float bias,
+                                                            const float* ro, bool relu, float* yo) {
+  // round 1: (a, b) -> a0 b0 a1 b1 .. of tiles 0-7 (lo) or 8-15 (hi); round 2: (ab, cd) -> a b c d of 4 tiles
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+  for (int64_t t = 0; t < g.n;) {
+    const int64_t ti = (g.t0 + t) / g.tw, tj = (g.t0 + t) % g.tw, m = std::min(g.n - t, g.tw - tj);
+    const int64_t rn = std::min<int64_t>(4, g.h - 4 * ti), cols = std::min(4 * m, g.w - 4 * tj);
+    for (int64_t r = 0; r < rn; ++r) {
+      const int64_t base = (4 * ti + r) * g.w + 4 * tj;
+      const float* ur = u + 4 * r * g.tc + t;
+      for (int64_t x = 0; x < cols; x += 64) {
+        const int64_t left = std::min<int64_t>(64, cols - x);
+        const __mmask16 tm = static_cast<__mmask16>((1u << ((left + 3) / 4)) - 1);
+        const float* us = ur + x / 4;
+        const __m512 a = _mm512_maskz_loadu_ps(tm, us), b = _mm512_maskz_loadu_ps(tm, us + g.tc),
+                     c = _mm512_maskz_loadu_ps(tm, us + 2 * g.tc), d = _mm512_maskz_loadu_ps(tm, us + 3 * g.tc);
+        const __m512 ab0 = _mm512_permutex2var_ps(a, lo, b), ab1 = _mm512_permutex2var_ps(a, hi, b);
+        const __m512 cd0 = _mm512_permutex2var_ps(c, lo, d), cd1 = _mm512_permutex2var_ps(c, hi, d);
+        const __m512 v[4] = {_mm512_permutex2var_ps(ab0, q0, cd0), _mm512_permutex2var_ps(ab0, q1, cd0),
+                             _mm512_permutex2var_ps(ab1, q0, cd1), _mm512_permutex2var_ps(ab1, q1, cd1)};
+        for (int k = 0; k < 4 && 16 * k < left; ++k) {
+          const int64_t cnt = std::min<int64_t>(16, left - 16 * k);
+          const __mmask16 mk = static_cast<__mmask16>((1u << cnt) - 1);
+          float* dst = yo + base + x + 16 * k;
+          __m512 val = _mm512_add_ps(v[k], vb);
+          if (ro) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(mk, ro + base + x + 16 * k));
+          if (relu) val = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ), val, zero);
+          _mm512_mask_storeu_ps(dst, mk, val);
+        }
+      }
+    }
+    t += m;
+  }
+}
+
 /** The Winograd convolution of one batch item (3x3, stride 1, pad 1; geometry checked, U packed for `isa`). */
 int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_t out_channels, int64_t h,
                      int64_t w, const float* x, const float* upack, const float* bias, const float* residual,
@@ -440,9 +507,11 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   const int64_t tc = isa.tile * std::max<int64_t>(1, 64 / isa.tile);
   const int64_t runs = (tiles + tc - 1) / tc, items = runs * ocb;
   const int64_t zero = 0;
+  const auto store = isa.id == DEEPSPG_CONV2D_ISA_AVX512 ? store_tiles_avx512 : store_tiles;
 #pragma omp parallel if (items * tc * ob * in_channels * kWinoN >= detail::kOmpMinWork)
   {
-    std::vector<float> mloc(static_cast<size_t>(kWinoN) * kMaxOb * kChunk), wv(24 * tc), out(16 * tc);
+    // out: 16 floats of slack, which the AVX-512 store's masked-off lanes may address
+    std::vector<float> mloc(static_cast<size_t>(kWinoN) * kMaxOb * kChunk), wv(24 * tc), out(16 * tc + 16);
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t blk = it % ocb, run = it / ocb;
@@ -484,21 +553,8 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
             u3[t] = s1 + 8 * s2 + q[5 * tc + t];
           }
         }
-        const float bo = bias ? bias[o] : 0.0f;
-        float* yo = y + o * h * w;
-        const float* ro = residual ? residual + o * h * w : nullptr;
-        for (int64_t t = 0; t < n; ++t) {
-          const int64_t ti = (t0 + t) / tw, tj = (t0 + t) % tw;
-          const int64_t rn = std::min<int64_t>(4, h - 4 * ti), cn = std::min<int64_t>(4, w - 4 * tj);
-          for (int64_t r = 0; r < rn; ++r) {
-            const int64_t base = (4 * ti + r) * w + 4 * tj;
-            for (int64_t c = 0; c < cn; ++c) {
-              float v = out[(r * 4 + c) * tc + t] + bo;
-              if (ro) v += ro[base + c];
-              yo[base + c] = relu && v < 0.0f ? 0.0f : v;
-            }
-          }
-        }
+        store(TileRun{t0, n, tc, tw, h, w}, out.data(), bias ? bias[o] : 0.0f,
+              residual ? residual + o * h * w : nullptr, relu != 0, y + o * h * w);
       }
     }
   }
