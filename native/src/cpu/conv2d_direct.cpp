@@ -363,22 +363,32 @@ struct TileRun {
   int64_t t0, n, tc, tw, h, w;
 };
 
-/** Writes a run's tiles to one output channel's plane yo: u + bias (+ residual ro), ReLU'd when asked. Per tile row
- * of the run and output row, the run's columns are one contiguous segment of yo. */
+/** The run's tiles t .. t + m - 1 that lie in one tile row: rows (4 rows of y from (4 ti) * w + 4 tj on) and cols
+ * (the valid output columns of each such row). */
+struct Segment {
+  int64_t m, rows, cols, base;
+};
+
+inline Segment segment(const TileRun& g, int64_t t) {
+  const int64_t ti = (g.t0 + t) / g.tw, tj = (g.t0 + t) % g.tw, m = std::min(g.n - t, g.tw - tj);
+  return {m, std::min<int64_t>(4, g.h - 4 * ti), std::min(4 * m, g.w - 4 * tj), 4 * ti * g.w + 4 * tj};
+}
+
+/** Writes a run's tiles to one output channel's plane yo: u + bias (+ residual ro), ReLU'd when asked. Per segment
+ * and output row, the run's columns are contiguous in yo. */
 void store_tiles(const TileRun& g, const float* u, float bias, const float* ro, bool relu, float* yo) {
   for (int64_t t = 0; t < g.n;) {
-    const int64_t ti = (g.t0 + t) / g.tw, tj = (g.t0 + t) % g.tw, m = std::min(g.n - t, g.tw - tj);
-    const int64_t rn = std::min<int64_t>(4, g.h - 4 * ti), cols = std::min(4 * m, g.w - 4 * tj);
-    for (int64_t r = 0; r < rn; ++r) {
-      const int64_t base = (4 * ti + r) * g.w + 4 * tj;
+    const Segment sg = segment(g, t);
+    for (int64_t r = 0; r < sg.rows; ++r) {
+      const int64_t base = sg.base + r * g.w;
       const float* ur = u + 4 * r * g.tc + t;
-      for (int64_t x = 0; x < cols; ++x) {
+      for (int64_t x = 0; x < sg.cols; ++x) {
         float v = ur[(x & 3) * g.tc + (x >> 2)] + bias;
         if (ro) v += ro[base + x];
         yo[base + x] = relu && v < 0.0f ? 0.0f : v;
       }
     }
-    t += m;
+    t += sg.m;
   }
 }
 
@@ -394,13 +404,12 @@ __attribute__((target("avx512f"))) void store_tiles_avx512(const TileRun& g, con
   const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
   const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
   for (int64_t t = 0; t < g.n;) {
-    const int64_t ti = (g.t0 + t) / g.tw, tj = (g.t0 + t) % g.tw, m = std::min(g.n - t, g.tw - tj);
-    const int64_t rn = std::min<int64_t>(4, g.h - 4 * ti), cols = std::min(4 * m, g.w - 4 * tj);
-    for (int64_t r = 0; r < rn; ++r) {
-      const int64_t base = (4 * ti + r) * g.w + 4 * tj;
+    const Segment sg = segment(g, t);
+    for (int64_t r = 0; r < sg.rows; ++r) {
+      const int64_t base = sg.base + r * g.w;
       const float* ur = u + 4 * r * g.tc + t;
-      for (int64_t x = 0; x < cols; x += 64) {
-        const int64_t left = std::min<int64_t>(64, cols - x);
+      for (int64_t x = 0; x < sg.cols; x += 64) {
+        const int64_t left = std::min<int64_t>(64, sg.cols - x);
         const __mmask16 tm = static_cast<__mmask16>((1u << ((left + 3) / 4)) - 1);
         const float* us = ur + x / 4;
         const __m512 a = _mm512_maskz_loadu_ps(tm, us), b = _mm512_maskz_loadu_ps(tm, us + g.tc),
@@ -420,7 +429,7 @@ __attribute__((target("avx512f"))) void store_tiles_avx512(const TileRun& g, con
         }
       }
     }
-    t += m;
+    t += sg.m;
   }
 }
 
