@@ -461,22 +461,23 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   const int64_t rows_work = in_channels * th;
 #pragma omp parallel if (rows_work * cols * 12 >= detail::kOmpMinWork)
   {
-    std::vector<float> tmp(6 * cols), pad(6 * cols);
+    // tmp: the vertical pass over the tile row's six input rows, on padded columns (xx is image column xx - 1);
+    // rows above or below the image read `zero`, and the padding columns of tmp are zero, as the transform of zeros
+    std::vector<float> tmp(6 * cols, 0.0f), zero(w, 0.0f);
 #pragma omp for schedule(static)
     for (int64_t idx = 0; idx < rows_work; ++idx) {
       const int64_t c = idx / th, ti = idx % th;
       const float* xc = x + c * h * w;
-      for (int k = 0; k < 6; ++k) {  // the six input rows, zero-padded: padded column xx is image column xx - 1
+      const float* p[6];
+      for (int k = 0; k < 6; ++k) {
         const int64_t r = 4 * ti - 1 + k;
-        float* pk = pad.data() + k * cols;
-        std::fill(pk, pk + cols, 0.0f);
-        if (r >= 0 && r < h) std::copy(xc + r * w, xc + (r + 1) * w, pk + 1);
+        p[k] = r >= 0 && r < h ? xc + r * w : zero.data();
       }
-      const float *p0 = pad.data(), *p1 = p0 + cols, *p2 = p1 + cols, *p3 = p2 + cols, *p4 = p3 + cols,
-                  *p5 = p4 + cols;
-      float *t0 = tmp.data(), *t1 = t0 + cols, *t2 = t1 + cols, *t3 = t2 + cols, *t4 = t3 + cols, *t5 = t4 + cols;
+      const float *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3], *p4 = p[4], *p5 = p[5];
+      float *t0 = tmp.data() + 1, *t1 = t0 + cols, *t2 = t1 + cols, *t3 = t2 + cols, *t4 = t3 + cols,
+            *t5 = t4 + cols;
 #pragma omp simd
-      for (int64_t xx = 0; xx < cols; ++xx) {
+      for (int64_t xx = 0; xx < w; ++xx) {
         const float d0 = p0[xx], d1 = p1[xx], d2 = p2[xx], d3 = p3[xx], d4 = p4[xx], d5 = p5[xx];
         t0[xx] = 4 * d0 - 5 * d2 + d4;
         t1[xx] = -4 * (d1 + d2) + d3 + d4;
