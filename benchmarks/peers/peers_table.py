@@ -76,6 +76,10 @@ def main():
          "prior-hrnet-w48", (h, w)),
         ("ESPNetv2 s=0.5 prior `EspnetPrior.run`, 1x3x%dx%d" % (h, w), "EnhancementPeers", "prior-espnetv2",
          "prior-espnetv2-s0.5", (h, w)),
+        ("HRNet-W48 prior's SEM features alone `HrnetPrior.features` (what enhancement runs), 1x3x%dx%d" % (h, w),
+         "EnhancementPeers", "prior-hrnet-w48-features", "prior-hrnet-w48-features", (h, w)),
+        ("ESPNetv2 s=0.5 SEM features alone `EspnetPrior.features` (what enhancement runs), 1x3x%dx%d" % (h, w),
+         "EnhancementPeers", "prior-espnetv2-features", "prior-espnetv2-s0.5-features", (h, w)),
         ("Baseline training step, batch 4 @ 128x128", "TrainStep", "network", "train-step", None),
     ]
     if large:

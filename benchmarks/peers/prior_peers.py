@@ -16,7 +16,8 @@ Then
   1. times PyTorch eager (torch.inference_mode, fp32, batch 1, torch.rand input) with a given intra-op thread count,
   2. counts the multiply-accumulates of one forward (peers_common.py: Conv2d / ConvTranspose2d / Linear hooks),
   3. with --onnx, exports the same module to ONNX (opset 14; input "input", outputs "f0", "f1", "f2", "logits") for
-     ONNX Runtime's Java API (benchmarks/.../EnhancementPeersBenchmark.java). ESPNetv2's pyramid pooling uses adaptive
+     ONNX Runtime's Java API (benchmarks/.../EnhancementPeersBenchmark.java). With --features-only the workload is
+     ImagePrior#features instead (f0, f1, f2 alone: no HRNet head, no ESPNetv2 decoder), timed and exported so. ESPNetv2's pyramid pooling uses adaptive
      average pools whose sizes do not divide, which torch.onnx cannot export; while exporting (and only then) those
      pools are computed per axis from stride-1 average pools (one per bin width) and a gather of each bin (the same
      function: output i averages [floor(i*In/Out), ceil((i+1)*In/Out)), at about the cost of the pool itself).
@@ -83,15 +84,18 @@ class Normalize(nn.Module):
 
 
 class Prior(nn.Module):
-    """ImagePrior#run: normalise RGB in [0, 1], run the network, return (f0, f1, f2, logits)."""
+    """ImagePrior#run: normalise RGB in [0, 1], run the network, return (f0, f1, f2, logits); with features_only,
+    ImagePrior#features: (f0, f1, f2) without the work that only the logits need."""
 
-    def __init__(self, net):
+    def __init__(self, net, features_only=False):
         super().__init__()
         self.norm = Normalize()
         self.net = net
+        self.features_only = features_only
 
     def forward(self, rgb01):
-        return self.net.prior_outputs(self.norm(rgb01))
+        x = self.norm(rgb01)
+        return self.net.prior_features(x) if self.features_only else self.net.prior_outputs(x)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -232,12 +236,13 @@ class HighResolutionModule(nn.Module):
             rows.append(nn.ModuleList(row))
         self.fuse_layers = nn.ModuleList(rows)
 
-    def forward(self, x):
+    def forward(self, x, outputs=None):
+        """outputs: how many fused outputs (the first ones; None: all), as HighResolutionModule.forward(x, outputs)."""
         y = [self.branches[i](x[i]) for i in range(self.n)]
         if self.n == 1:
             return y
         outs = []
-        for i in range(self.n):
+        for i in range(self.n if outputs is None else min(outputs, self.n)):
             acc = y[0] if i == 0 else self._apply(i, 0, y[0], y[i])
             for j in range(1, self.n):
                 acc = acc + (y[j] if i == j else self._apply(i, j, y[j], y[i]))
@@ -289,6 +294,14 @@ class HRNet(nn.Module):
 
     def forward(self, x):
         """Already normalised input -> (logits at stride 4, [the four stage-4 branch outputs])."""
+        ys = self.body(x)
+        h, w = int(ys[0].shape[2]), int(ys[0].shape[3])
+        parts = [ys[0]] + [F.interpolate(y, size=(h, w), mode="bilinear", align_corners=self.cfg.align_corners)
+                           for y in ys[1:]]
+        return self.last_layer(torch.cat(parts, 1)), ys
+
+    def body(self, x, outputs=None):
+        """Stem to stage 4; the last module fuses only its first `outputs` branches (HRNet.body)."""
         x = F.relu(self.bn1(self.conv1(x)))
         x = F.relu(self.bn2(self.conv2(x)))
         ys = [self.layer1(x)]
@@ -298,18 +311,21 @@ class HRNet(nn.Module):
             for i, m in enumerate(tr):
                 src = ys[i] if i < len(ys) else ys[-1]
                 xs.append(src if m is None else m(src))
-            for m in getattr(self, "stage%d" % (t + 2)):
-                xs = m(xs)
+            stage = getattr(self, "stage%d" % (t + 2))
+            for k, m in enumerate(stage):
+                xs = m(xs, outputs if t == 2 and k == len(stage) - 1 else None)
             ys = xs
-        h, w = int(ys[0].shape[2]), int(ys[0].shape[3])
-        parts = [ys[0]] + [F.interpolate(y, size=(h, w), mode="bilinear", align_corners=self.cfg.align_corners)
-                           for y in ys[1:]]
-        return self.last_layer(torch.cat(parts, 1)), ys
+        return ys
 
     def prior_outputs(self, x):
         """HrnetPrior.run: branches 0, 1, 2 and the stride-4 logits."""
         logits, f = self.forward(x)
         return f[0], f[1], f[2], logits
+
+    def prior_features(self, x):
+        """HrnetPrior.features: branches 0, 1, 2 without the head (HRNet.features(x, 3))."""
+        f = self.body(x, 3)
+        return f[0], f[1], f[2]
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -528,6 +544,16 @@ class ESPNetv2(nn.Module):
         """Already normalised input (H, W multiples of 16) -> (full-size logits or None, stride-2 logits, [l1..l4])."""
         if x.dim() != 4 or x.shape[1] != 3 or int(x.shape[2]) % 16 or int(x.shape[3]) % 16:
             raise ValueError("ESPNetv2 input must be [B, 3, H, W] with H, W multiples of 16, got %s" % list(x.shape))
+        l1, l2, l3, l4 = self.encode(x)
+        d = self.bu_dec_l1(l4)
+        d = self.bu_dec_l2(self.bu_br_l2(up2(d) + self.merge_enc_dec_l2(l3)))
+        d = self.bu_dec_l3(self.bu_br_l3(up2(d) + self.merge_enc_dec_l3(l2)))
+        d = self.bu_dec_l4(self.bu_br_l4(up2(d) + self.merge_enc_dec_l4(l1)))
+        full = resize(d, x.shape[2], x.shape[3]) if full_logits else None
+        return full, d, [l1, l2, l3, l4]
+
+    def encode(self, x):
+        """The encoder's maps l1 .. l4 (ESPNetv2.encode)."""
         b = self.base_net
         l1 = b.level1(x)
         pyramid = [x]
@@ -538,17 +564,16 @@ class ESPNetv2(nn.Module):
         l4 = b.level4_0(l3, pyramid)
         for m in b.level4:
             l4 = m(l4)
-        d = self.bu_dec_l1(l4)
-        d = self.bu_dec_l2(self.bu_br_l2(up2(d) + self.merge_enc_dec_l2(l3)))
-        d = self.bu_dec_l3(self.bu_br_l3(up2(d) + self.merge_enc_dec_l3(l2)))
-        d = self.bu_dec_l4(self.bu_br_l4(up2(d) + self.merge_enc_dec_l4(l1)))
-        full = resize(d, x.shape[2], x.shape[3]) if full_logits else None
-        return full, d, [l1, l2, l3, l4]
+        return l1, l2, l3, l4
 
     def prior_outputs(self, x):
         """EspnetPrior.run: l2, l3, l4 and the stride-2 logits (forward(x, false))."""
         _, d, f = self.forward(x, False)
         return f[1], f[2], f[3], d
+
+    def prior_features(self, x):
+        """EspnetPrior.features: l2, l3, l4, the encoder alone (ESPNetv2.features)."""
+        return self.encode(x)[1:]
 
 
 def up2(d):
@@ -777,6 +802,8 @@ def main():
     ap.add_argument("--classes", type=int, default=None, help="ESPNetv2: 20 (default) or 21; HRNet: 150 (default)")
     ap.add_argument("--hrnet-config", default=None, help="an HRNet config.json instead of W48 (e.g. the fixture's)")
     ap.add_argument("--check", action="store_true", help="verify the translation against the goldens")
+    ap.add_argument("--features-only", action="store_true",
+                    help="ImagePrior#features: the three SEM maps alone (no HRNet head, no ESPNetv2 decoder)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -785,7 +812,7 @@ def main():
         raise SystemExit("%s: --height and --width must be multiples of %d" % (a.prior, mult))
 
     net, info = build(a)
-    prior = Prior(net).eval()
+    prior = Prior(net, a.features_only).eval()
     B, H, W = a.batch, a.height, a.width
     x = torch.rand(B, 3, H, W)
     times = []
@@ -800,11 +827,13 @@ def main():
     if a.onnx:
         with torch.no_grad():
             torch.onnx.export(prior, (x,), a.onnx, opset_version=14, input_names=["input"],
-                              output_names=["f0", "f1", "f2", "logits"])
+                              output_names=["f0", "f1", "f2"] + ([] if a.features_only else ["logits"]))
     if a.prior == "hrnet-w48":
         row = "prior-hrnet-custom" if a.hrnet_config else "prior-hrnet-w48"
     else:
         row = "prior-espnetv2-s%s" % info["scale"]
+    if a.features_only:
+        row += "-features"
     res = {"peer": "pytorch-eager", "row": row, "script": script(a, info), "torch": torch.__version__,
            "threads": a.threads, "prior": a.prior, **info, "shape": [B, 3, H, W],
            "outputs": {n: list(o.shape) for n, o in zip(("f0", "f1", "f2", "logits"), outs)},
@@ -832,6 +861,8 @@ def script(a, info):
         s += " --hrnet-config %s --classes %d" % (os.path.basename(a.hrnet_config), info["classes"])
     if a.prior == "espnetv2":
         s += " --scale %s --classes %d" % (info["scale"], info["classes"])
+    if a.features_only:
+        s += " --features-only"
     return s + " --threads %d --height %d --width %d --iters %d" % (a.threads, a.height, a.width, a.iters)
 
 

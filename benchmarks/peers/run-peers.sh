@@ -3,7 +3,8 @@
 #   DeepSPG-S enhancement-network forward: PyTorch eager (Debian python3-torch) on the spec reference, ONNX Runtime
 #   Java on its ONNX export, DeepSPG-Java;
 #   the image priors' forward (HRNet-W48, ESPNetv2 s=0.5): PyTorch eager on our translation (prior_peers.py), ONNX
-#   Runtime Java on its export, DeepSPG-Java's HrnetPrior / EspnetPrior;
+#   Runtime Java on its export, DeepSPG-Java's HrnetPrior / EspnetPrior; each as `run` (features + class logits) and
+#   as `features` (the three SEM maps alone: what enhancement runs);
 #   one Baseline training step (batch 4 @ 128x128): PyTorch eager on the reference, DeepSPG-Java's Trainer;
 #   the machine's fp32 FMA peak, measured (fma_peak.c), for the "% of FMA peak" column;
 #   the network forward once more at a large size (default 1088x1920, i.e. 1920x1080 padded to a multiple of 32;
@@ -51,6 +52,12 @@ ew=(); [ -f "$espnet" ] && ew=(--weights "$espnet")
 $py "$here/prior_peers.py" --prior espnetv2 --scale 0.5 --classes 20 "${ew[@]}" --threads "$threads" \
   --height "$h" --width "$w" --iters 9 --onnx "$out/prior-espnetv2.onnx" 2>/dev/null \
   | tee "$out/eager-prior-espnetv2.json"
+# the same priors' SEM features alone (ImagePrior#features: what enhancement runs)
+$py "$here/prior_peers.py" --prior hrnet-w48 --features-only --threads "$threads" --height "$h" --width "$w" \
+  --iters 5 --onnx "$out/prior-hrnet-w48-features.onnx" 2>/dev/null | tee "$out/eager-prior-hrnet-w48-features.json"
+$py "$here/prior_peers.py" --prior espnetv2 --features-only --scale 0.5 --classes 20 "${ew[@]}" \
+  --threads "$threads" --height "$h" --width "$w" --iters 9 --onnx "$out/prior-espnetv2-features.onnx" 2>/dev/null \
+  | tee "$out/eager-prior-espnetv2-features.json"
 $py "$here/deepspg_peers.py" --threads "$threads" --train-step --warmup 3 --iters 20 2>/dev/null \
   | tee "$out/eager-train-step.json"
 if [ -n "$lh" ]; then
@@ -63,10 +70,13 @@ mk=false
 case "$verdict" in on*) mk=false,true ;; esac
 echo "== ONNX Runtime Java and DeepSPG-Java (JMH, ms/op)"
 java -Ddeepspg.onnx="$out/network.onnx" -Ddeepspg.onnx.prior-hrnet-w48="$out/prior-hrnet-w48.onnx" \
-  -Ddeepspg.onnx.prior-espnetv2="$out/prior-espnetv2.onnx" -Ddeepspg.espnetWeights="$([ -f "$espnet" ] && echo "$espnet")" \
+  -Ddeepspg.onnx.prior-espnetv2="$out/prior-espnetv2.onnx" \
+  -Ddeepspg.onnx.prior-hrnet-w48-features="$out/prior-hrnet-w48-features.onnx" \
+  -Ddeepspg.onnx.prior-espnetv2-features="$out/prior-espnetv2-features.onnx" \
+  -Ddeepspg.espnetWeights="$([ -f "$espnet" ] && echo "$espnet")" \
   -jar "$jar" EnhancementPeers -p threads="$threads" -p height="$h" -p width="$w" -p mkldnn="$mk" \
-  -p workload=network,prior-hrnet-w48,prior-espnetv2 -rf json -rff "$out/jmh-peers.json" 2>&1 \
-  | grep -E "^(Benchmark|EnhancementPeers)"
+  -p workload=network,prior-hrnet-w48,prior-espnetv2,prior-hrnet-w48-features,prior-espnetv2-features \
+  -rf json -rff "$out/jmh-peers.json" 2>&1 | grep -E "^(Benchmark|EnhancementPeers)"
 if [ -n "$lh" ]; then
   echo "== the network at ${lh}x${lw}: ONNX Runtime Java and DeepSPG-Java (JMH, ms/op)"
   java -Ddeepspg.onnx="$out/network-large.onnx" -jar "$jar" EnhancementPeers -p threads="$threads" \

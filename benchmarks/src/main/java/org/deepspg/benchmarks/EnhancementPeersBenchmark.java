@@ -54,7 +54,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code prior-hrnet-w48}: the paper's prior, {@code HrnetPrior.run} (normalisation, HRNetV2-W48, ADE20K head),
  *       random weights; ONNX from our PyTorch translation ({@code benchmarks/peers/prior_peers.py});
  *   <li>{@code prior-espnetv2}: the light prior, {@code EspnetPrior.run}, with the weights of
- *       {@code -Ddeepspg.espnetWeights=FILE} (else random, s = 0.5, 20 classes); ONNX from the same script.
+ *       {@code -Ddeepspg.espnetWeights=FILE} (else random, s = 0.5, 20 classes); ONNX from the same script;
+ *   <li>{@code prior-hrnet-w48-features}, {@code prior-espnetv2-features}: the same priors' {@code features} (the
+ *       three SEM maps alone, what enhancement runs: no HRNet head, no ESPNetv2 decoder); ONNX exported with
+ *       {@code prior_peers.py --features-only} (outputs f0, f1, f2).
  * </ul>
  *
  * <p>PyTorch eager is timed by the Python scripts; {@code benchmarks/peers/run-peers.sh} runs everything in one go
@@ -78,7 +81,10 @@ public class EnhancementPeersBenchmark {
   @Param({"deepspg", "onnxruntime"})
   public String engine;
 
-  /** network: the enhancement network; prior-hrnet-w48 / prior-espnetv2: an image prior's {@code run}. */
+  /**
+   * network: the enhancement network; prior-hrnet-w48 / prior-espnetv2: an image prior's {@code run}; with the
+   * suffix -features: its {@code features}.
+   */
   @Param({"network"})
   public String workload;
 
@@ -102,6 +108,9 @@ public class EnhancementPeersBenchmark {
   public String mkldnn;
 
   private DeepSPG model;
+  /** Suffix of a prior workload that times {@code ImagePrior.features} (what enhancement runs) instead of run. */
+  private static final String FEATURES = "-features";
+
   private ImagePrior prior;
   private Tensor input, s0, s1, s2;
   private OrtEnvironment env;
@@ -166,7 +175,7 @@ public class EnhancementPeersBenchmark {
   }
 
   private ImagePrior buildPrior() throws Exception {
-    switch (workload) {
+    switch (workload.replace(FEATURES, "")) {
       case "prior-hrnet-w48":
         return new HrnetPrior(new HRNet(HRNetConfig.w48Ade20k()));
       case "prior-espnetv2":
@@ -174,7 +183,8 @@ public class EnhancementPeersBenchmark {
         return w == null || w.isEmpty() ? new EspnetPrior(new ESPNetv2(new ESPNetv2.Config(0.5, 20)))
             : EspnetPrior.load(Path.of(w));
       default:
-        throw new IllegalArgumentException("workload: network, prior-hrnet-w48 or prior-espnetv2, got " + workload);
+        throw new IllegalArgumentException("workload: network, prior-hrnet-w48 or prior-espnetv2 (+ " + FEATURES
+            + "), got " + workload);
     }
   }
 
@@ -211,6 +221,9 @@ public class EnhancementPeersBenchmark {
     }
     try (PointerScope s = new PointerScope(); InferenceMode im = new InferenceMode()) {
       if (prior != null) {
+        if (workload.endsWith(FEATURES)) {
+          return prior.features(input)[0].data_ptr_float().get();
+        }
         return prior.run(input).logits().data_ptr_float().get();
       }
       Tensor o = model.forward(input, s0, s1, s2);

@@ -94,7 +94,7 @@ public final class Pipeline {
           long[] inPrior = new long[1];
           y = net.forward(xp, litUp -> { // the network calls it under no-grad with its light-up X_r
             long a = System.nanoTime();
-            Tensor[] f = prior.run(litUp).features();
+            Tensor[] f = prior.features(litUp);
             inPrior[0] += System.nanoTime() - a;
             return f;
           });
@@ -103,7 +103,7 @@ public final class Pipeline {
         } else {
           Tensor[] f;
           try (NoGradGuard ng = new NoGradGuard()) {
-            f = prior.run(xp).features();
+            f = prior.features(xp);
           }
           long t1 = System.nanoTime();
           priorNanos.add(t1 - t0);

@@ -184,41 +184,73 @@ public final class ESPNetv2 extends JavaModule {
    */
   public Output forward(Tensor normalizedInput, boolean fullLogits) {
     Tensor x = normalizedInput;
+    checkInput(x);
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope inner = new PointerScope()) {
+      Tensor[] l = encode(x);
+      Tensor d = dec1.forward(l[3]);
+      d = dec2.forward(br2.forward(up2(d).add(merge2.forward(l[2]))));
+      d = dec3.forward(br3.forward(up2(d).add(merge3.forward(l[1]))));
+      d = dec4.forward(br4.forward(up2(d).add(merge4.forward(l[0]))));
+      Tensor full = fullLogits ? EspBlocks.resize(d, x.size(2), x.size(3)) : null;
+      keep(outer, full, d, l[0], l[1], l[2], l[3]);
+      return new Output(full, d, l);
+    }
+  }
+
+  /**
+   * Runs the encoder alone: the maps {@link Output#features()} holds, without the decoder that only the logits need
+   * (what an image prior's SEM features cost).
+   *
+   * @param normalizedInput [B, 3, H, W] float, ImageNet-normalised RGB, H and W positive multiples of 16
+   * @return the encoder maps l1 .. l4 (strides 2, 4, 8, 16), the same values as {@link #forward}'s features
+   * @throws IllegalArgumentException on another shape
+   */
+  public Tensor[] features(Tensor normalizedInput) {
+    checkInput(normalizedInput);
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope inner = new PointerScope()) {
+      Tensor[] l = encode(normalizedInput);
+      keep(outer, l);
+      return l;
+    }
+  }
+
+  private static void checkInput(Tensor x) {
     if (x == null || x.dim() != 4 || x.size(1) != 3 || x.size(2) < 16 || x.size(3) < 16
         || x.size(2) % 16 != 0 || x.size(3) % 16 != 0) {
       throw new IllegalArgumentException("ESPNetv2 input must be [B, 3, H, W] with H, W positive multiples of 16, "
           + "got " + (x == null ? "null" : shape(x)));
     }
-    PointerScope outer = PointerScope.getInnerScope();
-    try (PointerScope inner = new PointerScope()) {
-      Tensor l1 = level1.forward(x);
-      List<Tensor> pyramid = new ArrayList<>(List.of(x));
-      Tensor l2 = level2.forward(l1, pyramid);
-      Tensor l3 = level3Down.forward(l2, pyramid);
-      for (EspBlocks.Eesp b : level3) {
-        l3 = b.forward(l3);
+  }
+
+  /** The encoder's four levels, in the caller's scope. */
+  private Tensor[] encode(Tensor x) {
+    Tensor l1 = level1.forward(x);
+    List<Tensor> pyramid = new ArrayList<>(List.of(x));
+    Tensor l2 = level2.forward(l1, pyramid);
+    Tensor l3 = level3Down.forward(l2, pyramid);
+    for (EspBlocks.Eesp b : level3) {
+      l3 = b.forward(l3);
+    }
+    Tensor l4 = level4Down.forward(l3, pyramid);
+    for (EspBlocks.Eesp b : level4) {
+      l4 = b.forward(l4);
+    }
+    return new Tensor[] {l1, l2, l3, l4};
+  }
+
+  /** Moves the outputs (null skipped) into the caller's scope, or keeps them alive when it has none. */
+  private static void keep(PointerScope outer, Tensor... outputs) {
+    for (Tensor t : outputs) {
+      if (t == null) {
+        continue;
       }
-      Tensor l4 = level4Down.forward(l3, pyramid);
-      for (EspBlocks.Eesp b : level4) {
-        l4 = b.forward(l4);
+      if (outer != null) {
+        outer.attach(t);
+      } else {
+        t.retainReference();
       }
-      Tensor d = dec1.forward(l4);
-      d = dec2.forward(br2.forward(up2(d).add(merge2.forward(l3))));
-      d = dec3.forward(br3.forward(up2(d).add(merge3.forward(l2))));
-      d = dec4.forward(br4.forward(up2(d).add(merge4.forward(l1))));
-      Tensor full = fullLogits ? EspBlocks.resize(d, x.size(2), x.size(3)) : null;
-      Tensor[] keep = {full, d, l1, l2, l3, l4};
-      for (Tensor t : keep) {
-        if (t == null) {
-          continue;
-        }
-        if (outer != null) {
-          outer.attach(t);
-        } else {
-          t.retainReference();
-        }
-      }
-      return new Output(full, d, new Tensor[] {l1, l2, l3, l4});
     }
   }
 

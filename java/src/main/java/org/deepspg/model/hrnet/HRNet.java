@@ -236,28 +236,7 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     checkImage(normalizedInput, "normalizedInput");
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope inner = new PointerScope()) {
-      Tensor x = stem1.forward(normalizedInput, null, true);
-      x = stem2.forward(x, null, true);
-      x = layer1.forward(x);
-      Tensor[] ys = {x};
-      for (int t = 0; t < 3; t++) {
-        Module[] tr = transitions[t];
-        Tensor[] xs = new Tensor[tr.length];
-        for (int i = 0; i < tr.length; i++) {
-          Tensor src = i < ys.length ? ys[i] : ys[ys.length - 1];
-          if (tr[i] == null) {
-            xs[i] = src;
-          } else if (tr[i] instanceof Layers.ConvBn cb) {
-            xs[i] = cb.forward(src);
-          } else {
-            xs[i] = ((Layers.ConvBnChain) tr[i]).forward(src);
-          }
-        }
-        for (HighResolutionModule m : stages[t]) {
-          xs = m.forward(xs);
-        }
-        ys = xs;
-      }
+      Tensor[] ys = body(normalizedInput, Integer.MAX_VALUE);
       long h = ys[0].size(2);
       long w = ys[0].size(3);
       TensorVector parts = new TensorVector();
@@ -275,6 +254,60 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
       }
       return new Output(logits, List.copyOf(feats));
     }
+  }
+
+  /**
+   * Runs the network up to the first {@code branches} stage-4 outputs: without the head (the bilinear up-sampling
+   * and concatenation of all four branches, two 1×1 convolutions at stride 4) and without the last module's fused
+   * outputs for later branches, which only the logits need. What an image prior's SEM features cost.
+   *
+   * @param normalizedInput [B, 3, H, W] float, any H, W ≥ 1 (multiples of 32 recommended)
+   * @param branches how many stage-4 outputs, 1 .. the number of branches
+   * @return the first {@code branches} stage-4 features, the same values as {@link #forward}'s
+   * @throws IllegalArgumentException if the input is not [B, 3, H, W] or {@code branches} is out of range
+   */
+  public Tensor[] features(Tensor normalizedInput, int branches) {
+    checkImage(normalizedInput, "normalizedInput");
+    int n = config.stage(4).numChannels().length;
+    if (branches < 1 || branches > n) {
+      throw new IllegalArgumentException("branches must be 1.." + n + ", got " + branches);
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope inner = new PointerScope()) {
+      Tensor[] ys = body(normalizedInput, branches);
+      for (Tensor f : ys) {
+        escape(outer, f);
+      }
+      return ys;
+    }
+  }
+
+  /** Stem, layer 1, transitions and stages; the last module fuses only its first {@code outputs} branches. */
+  private Tensor[] body(Tensor normalizedInput, int outputs) {
+    Tensor x = stem1.forward(normalizedInput, null, true);
+    x = stem2.forward(x, null, true);
+    x = layer1.forward(x);
+    Tensor[] ys = {x};
+    for (int t = 0; t < 3; t++) {
+      Module[] tr = transitions[t];
+      Tensor[] xs = new Tensor[tr.length];
+      for (int i = 0; i < tr.length; i++) {
+        Tensor src = i < ys.length ? ys[i] : ys[ys.length - 1];
+        if (tr[i] == null) {
+          xs[i] = src;
+        } else if (tr[i] instanceof Layers.ConvBn cb) {
+          xs[i] = cb.forward(src);
+        } else {
+          xs[i] = ((Layers.ConvBnChain) tr[i]).forward(src);
+        }
+      }
+      HighResolutionModule[] st = stages[t];
+      for (int k = 0; k < st.length; k++) {
+        xs = st[k].forward(xs, t == 2 && k == st.length - 1 ? outputs : Integer.MAX_VALUE);
+      }
+      ys = xs;
+    }
+    return ys;
   }
 
   /**

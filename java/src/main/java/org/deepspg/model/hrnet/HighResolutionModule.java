@@ -73,6 +73,16 @@ final class HighResolutionModule extends org.deepspg.nn.JavaModule {
    * @return one tensor per branch after blocks and fuse (+ReLU)
    */
   Tensor[] forward(Tensor[] x) {
+    return forward(x, numBranches);
+  }
+
+  /**
+   * @param x one tensor per branch, [B, C_i, H_i, W_i]
+   * @param outputs how many of the fused outputs to compute (the first ones; more than the branches: all). Every
+   *     branch's blocks still run: each output fuses all of them.
+   * @return the first min(outputs, branches) tensors of {@link #forward(Tensor[])}
+   */
+  Tensor[] forward(Tensor[] x, int outputs) {
     if (x.length != numBranches) {
       throw new IllegalArgumentException("expected " + numBranches + " branch inputs, got " + x.length);
     }
@@ -83,8 +93,8 @@ final class HighResolutionModule extends org.deepspg.nn.JavaModule {
     if (numBranches == 1) {
       return y;
     }
-    Tensor[] outs = new Tensor[numBranches];
-    for (int i = 0; i < numBranches; i++) {
+    Tensor[] outs = new Tensor[Math.min(outputs, numBranches)];
+    for (int i = 0; i < outs.length; i++) {
       Tensor acc = i == 0 ? y[0] : apply(i, 0, y[0], y[i]);
       for (int j = 1; j < numBranches; j++) {
         acc = acc.add(i == j ? y[j] : apply(i, j, y[j], y[i]));

@@ -101,6 +101,12 @@ public final class EspnetPrior implements ImagePrior {
   }
 
   @Override
+  public Tensor[] features(Tensor rgb01) {
+    Tensor[] f = net.features(normalize(rgb01));
+    return new Tensor[] {f[1], f[2], f[3]};
+  }
+
+  @Override
   public int[] featureChannels() {
     int[] w = net.config().widths();
     return new int[] {w[1], w[2], w[3]};

@@ -95,6 +95,11 @@ public final class HrnetPrior implements ImagePrior {
   }
 
   @Override
+  public Tensor[] features(Tensor rgb01) {
+    return net.features(normalize(rgb01), 3);
+  }
+
+  @Override
   public int[] featureChannels() {
     int[] c = net.config().featureChannels();
     return new int[] {c[0], c[1], c[2]};

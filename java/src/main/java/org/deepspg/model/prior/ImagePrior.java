@@ -63,6 +63,18 @@ public interface ImagePrior extends AutoCloseable {
   Output run(Tensor rgb01);
 
   /**
+   * The three SEM feature maps of {@link #run} alone, which is all that enhancement consumes: implementations skip
+   * the work that only the class logits need (HRNet: its head; ESPNetv2: its decoder). Call under no-grad.
+   *
+   * @param rgb01 [B, 3, H, W], H and W multiples of {@link #inputMultiple()}
+   * @return the same values as {@code run(rgb01).features()}
+   * @throws IllegalArgumentException on another shape
+   */
+  default Tensor[] features(Tensor rgb01) {
+    return run(rgb01).features();
+  }
+
+  /**
    * Channels of the three feature maps.
    *
    * @return e.g. {48, 96, 192} for HRNet-W48, {128, 256, 512} for ESPNetv2 s = 2.0

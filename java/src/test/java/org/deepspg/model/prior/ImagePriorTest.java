@@ -86,6 +86,40 @@ class ImagePriorTest {
     }
   }
 
+  /**
+   * {@code features} (what enhancement calls: HRNet without its head and the last module's fourth output, ESPNetv2
+   * without its decoder) gives the very values of {@code run(x).features()}, and a batch item's features do not
+   * depend on the rest of the batch.
+   */
+  @Test
+  void featuresAloneEqualRunFeatures() {
+    HRNetConfig twoModules = new HRNetConfig(
+        new HRNetConfig.Stage(1, HRNetConfig.BlockType.BOTTLENECK, new int[] {1}, new int[] {8}),
+        new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1}, new int[] {8, 16}),
+        new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1, 1}, new int[] {8, 16, 32}),
+        new HRNetConfig.Stage(2, HRNetConfig.BlockType.BASIC, new int[] {1, 1, 1, 1}, new int[] {8, 16, 32, 64}),
+        7, 1, true, 1e-5, 0.1);
+    torch.manual_seed(3);
+    try (HrnetPrior hr = new HrnetPrior(new HRNet(twoModules));
+        EspnetPrior esp = new EspnetPrior(new ESPNetv2(new ESPNetv2.Config(0.5, 20)))) {
+      for (ImagePrior p : new ImagePrior[] {hr, esp}) {
+        try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+          Tensor x = torch.rand(2, 3, 64, 96);
+          Tensor[] want = p.run(x).features();
+          Tensor[] got = p.features(x);
+          Tensor[] first = p.features(x.narrow(0, 0, 1));
+          assertEquals(3, got.length, p.id());
+          for (int i = 0; i < 3; i++) {
+            assertArrayEquals(PriorFixtures.shape(want[i]), PriorFixtures.shape(got[i]), p.id() + " feature " + i);
+            assertTrue(torch.equal(want[i], got[i]), p.id() + " feature " + i + " differs from run()'s");
+            assertTrue(first[i].sub(got[i].narrow(0, 0, 1)).abs().max().item_float() <= 1e-5f,
+                p.id() + " feature " + i + " of batch item 0 alone");
+          }
+        }
+      }
+    }
+  }
+
   @Test
   void missingOrWrongEspnetWeightsNameTheFile() {
     MissingWeightsException none = assertThrows(MissingWeightsException.class, () -> EspnetPrior.load(null));
