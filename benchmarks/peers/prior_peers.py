@@ -17,11 +17,11 @@ Then
   2. counts the multiply-accumulates of one forward (peers_common.py: Conv2d / ConvTranspose2d / Linear hooks),
   3. with --onnx, exports the same module to ONNX (opset 14; input "input", outputs "f0", "f1", "f2", "logits") for
      ONNX Runtime's Java API (benchmarks/.../EnhancementPeersBenchmark.java). With --features-only the workload is
-     ImagePrior#features instead (f0, f1, f2 alone: no HRNet head, no ESPNetv2 decoder), timed and exported so. ESPNetv2's pyramid pooling uses adaptive
-     average pools whose sizes do not divide, which torch.onnx cannot export; while exporting (and only then) those
-     pools are computed per axis from stride-1 average pools (one per bin width) and a gather of each bin (the same
-     function: output i averages [floor(i*In/Out), ceil((i+1)*In/Out)), at about the cost of the pool itself).
-     --check measures that path against the eager one.
+     ImagePrior#features instead (f0, f1, f2 alone: no HRNet head, no ESPNetv2 decoder), timed and exported so.
+     ESPNetv2's pyramid pooling uses adaptive average pools whose sizes do not divide, which torch.onnx cannot
+     export; while exporting (and only then) those pools are computed per axis from stride-1 average pools (one per
+     bin width) and a gather of each bin (the same function: output i averages [floor(i*In/Out), ceil((i+1)*In/Out)),
+     at about the cost of the pool itself). --check measures that path against the eager one.
   4. with --check, verifies the translation:
      hrnet: the tiny-HRNet fixture (../shared/fixtures/hrnet: config.json, tiny_*.pth, goldens of the official
             seg_hrnet code; case 1 from input_norm.bin and from input_raw.bin through the normalisation, case 2 batch 2

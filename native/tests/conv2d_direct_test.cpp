@@ -118,7 +118,7 @@ int main() {
   run_case(1, 2, 3, 3, 1, 1, 1, true, false, DEEPSPG_ACT_NONE, 9);       // 1x1 image
   run_case(1, 3, 2, 3, 2, 1, 17, false, false, DEEPSPG_ACT_RELU, 10);     // H = 1, stride 2
   run_case(1, 70, 6, 3, 1, 3, 200, true, true, DEEPSPG_ACT_RELU, 11);     // many channels, one chunk per row pair
-  run_case(1, 5, 7, 3, 1, 23, 70, true, true, DEEPSPG_ACT_RELU, 12);     // Winograd: 18 x 6 tiles, runs across tile rows
+  run_case(1, 5, 7, 3, 1, 23, 70, true, true, DEEPSPG_ACT_RELU, 12);     // Winograd: 18x6 tiles, runs span tile rows
   // bad geometry is refused with a message
   std::vector<float> z(16);
   dt::expect(deepspg_conv2d_forward_cpu_f32(z.data(), z.data(), nullptr, nullptr, 1, 1, 1, 2, 1, 2, 2, 0, z.data()) ==

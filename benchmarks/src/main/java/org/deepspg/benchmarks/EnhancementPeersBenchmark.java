@@ -77,6 +77,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"-Xmx6g"})
 @State(Scope.Benchmark)
 public class EnhancementPeersBenchmark {
+  /** Suffix of a prior workload that times {@code ImagePrior.features} (what enhancement runs) instead of run. */
+  private static final String FEATURES = "-features";
+
   /** deepspg: our Java network; onnxruntime: ORT Java on the exported reference. */
   @Param({"deepspg", "onnxruntime"})
   public String engine;
@@ -108,9 +111,6 @@ public class EnhancementPeersBenchmark {
   public String mkldnn;
 
   private DeepSPG model;
-  /** Suffix of a prior workload that times {@code ImagePrior.features} (what enhancement runs) instead of run. */
-  private static final String FEATURES = "-features";
-
   private ImagePrior prior;
   private Tensor input, s0, s1, s2;
   private OrtEnvironment env;
