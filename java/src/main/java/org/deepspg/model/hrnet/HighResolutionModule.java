@@ -70,17 +70,9 @@ final class HighResolutionModule extends org.deepspg.nn.JavaModule {
 
   /**
    * @param x one tensor per branch, [B, C_i, H_i, W_i]
-   * @return one tensor per branch after blocks and fuse (+ReLU)
-   */
-  Tensor[] forward(Tensor[] x) {
-    return forward(x, numBranches);
-  }
-
-  /**
-   * @param x one tensor per branch, [B, C_i, H_i, W_i]
    * @param outputs how many of the fused outputs to compute (the first ones; more than the branches: all). Every
    *     branch's blocks still run: each output fuses all of them.
-   * @return the first min(outputs, branches) tensors of {@link #forward(Tensor[])}
+   * @return the first min(outputs, branches) branch tensors after blocks and fuse (+ReLU)
    */
   Tensor[] forward(Tensor[] x, int outputs) {
     if (x.length != numBranches) {
