@@ -1,8 +1,9 @@
 // Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
 //
 // Channel attention: CPU kernels (f32, f64) against a naive double reference written straight from the spec
-// formulas (normalise rows, Gram, softmax, A V, and the backward by the chain rule through each step), then CUDA
-// against CPU when a GPU is present. Shapes: odd sizes, N = 1, a zero row, tau = 0 and large tau, gating.
+// formulas (normalise rows, Gram, softmax, A V, and the backward by the chain rule through each step), float on
+// each CPU kernel set (AVX-512, portable), then CUDA against CPU when a GPU is present. Shapes: odd sizes, N = 1,
+// a zero row, tau = 0 and large tau, gating.
 #include <algorithm>
 #include <cstring>
 
@@ -115,7 +116,7 @@ struct Case {
 };
 
 template <typename T>
-void run_cpu(const Case& k, unsigned seed) {
+void run_cpu(const Case& k, unsigned seed, const char* isa = "") {
   const bool f64 = sizeof(T) == 8;
   const size_t tot = static_cast<size_t>(k.B * k.H * k.c * k.n);
   auto x = dt::randn<double>(tot, seed), y = dt::randn<double>(tot, seed + 1), v = dt::randn<double>(tot, seed + 2),
@@ -153,10 +154,11 @@ void run_cpu(const Case& k, unsigned seed) {
   }
   dt::expect_ok(st, "backward");
   // f64: the kernel and the reference differ only in summation order (~1e-15 relative). f32: inputs are exact, sums
-  // of up to N products in float per 256-column tile, so ~1e-6 relative; gradients of a zero row scale by 1/eps.
+  // of up to N products in float per 256- or 512-column tile, so ~1e-6 relative; gradients of a zero row scale by
+  // 1/eps.
   const double atol = f64 ? 1e-10 : 2e-4, rtol = f64 ? 1e-9 : 2e-3;
   char name[160];
-  std::snprintf(name, sizeof name, "%s B=%lld H=%lld c=%lld n=%lld tau=%g/%g%s%s", f64 ? "f64" : "f32",
+  std::snprintf(name, sizeof name, "%s%s B=%lld H=%lld c=%lld n=%lld tau=%g/%g%s%s", f64 ? "f64" : "f32", isa,
                 (long long)k.B, (long long)k.H, (long long)k.c, (long long)k.n, k.tau0, k.tau1,
                 k.zero_row ? " zero-row" : "", k.gated ? " gated" : "");
   std::printf("-- %s\n", name);
@@ -216,13 +218,29 @@ int main() {
       {1, 2, 5, 63, 0.0, 25.0, true, false},   {2, 1, 20, 300, 1.0, 1.0, false, true},
       {1, 4, 3, 513, 0.5, 2.0, false, true},   {1, 1, 64, 97, 1.0, 1.0, false, false},
       {2, 2, 40, 257, 1.0, 3.0, false, false},
+      // the AVX-512 kernels' edges: c = 7 and 23 (row blocks of 4 and 5 with rests), three 512-column tiles with a
+      // 76-column rest (one 64-column strip, no 16-column strip, a 12-lane masked tail), gated and not
+      {1, 2, 7, 1100, 1.0, 2.0, false, true},  {1, 1, 23, 1100, 1.0, 1.0, true, false},
+      {3, 1, 20, 4096 + 29, 1.0, 1.0, false, true},
   };
   unsigned seed = 1;
+  // float runs on each kernel set this CPU has: AVX-512 (where present) and the portable vector code.
+  const int32_t isas[] = {DEEPSPG_CONV2D_ISA_AVX512, DEEPSPG_CONV2D_ISA_GENERIC};
+  const char* isa_names[] = {" avx512", " portable"};
   for (const Case& k : cases) {
     run_cpu<double>(k, seed);
-    run_cpu<float>(k, seed);
+    for (int q = 0; q < 2; ++q) {
+      if (deepspg_channel_attention_select_isa(isas[q]) != DEEPSPG_OK) {
+        std::printf("-- f32%s: not on this CPU\n", isa_names[q]);
+        continue;
+      }
+      dt::expect(deepspg_channel_attention_isa() == isas[q], "the selected ISA is in use");
+      run_cpu<float>(k, seed, isa_names[q]);
+    }
+    dt::expect_ok(deepspg_channel_attention_select_isa(DEEPSPG_CONV2D_ISA_AUTO), "back to the automatic choice");
     seed += 10;
   }
+  dt::expect(deepspg_channel_attention_select_isa(7) == DEEPSPG_ERR_INVALID_ARGUMENT, "an unknown ISA is refused");
   // Error paths: c above the limit and NULL pointers must be refused with a message, not crash.
   float one = 1;
   dt::expect(deepspg_channel_attention_forward_cpu_f32(&one, &one, &one, nullptr, &one, 1, 1, 65, 1, &one, &one, &one,

@@ -16,7 +16,12 @@
 // Dtypes: float, double. Deterministic: N is cut into fixed tiles, per-tile partial sums are kept in double and
 // reduced in tile order, so the result does not depend on the OpenMP thread count.
 // Source: DeepSPG (SEM, eq. 7-8) and Retinexformer's IG-MSA, both "transposed" attention over channels.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -209,11 +214,246 @@ inline void mix_tile(const T* M, const T* src, int64_t src_ld, int64_t c, int64_
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// forward
+// kernel sets: the drivers below run either the portable vector-extension kernels above (any dtype; AVX2 in the
+// default build) or the AVX-512 ones below (float only), chosen per call from the selected ISA.
 
 template <typename T>
+struct PortableKernels {
+  static constexpr int64_t kTile = ::deepspg::ops::kTile;
+  static void gram(const T* a, int64_t lda, const T* b, int64_t ldb, int64_t c, int64_t len, double* out) {
+    gram_tile(a, lda, b, ldb, c, len, out);
+  }
+  static void sumsq(const T* a, int64_t c, int64_t ld, int64_t len, double* out) { sumsq_tile(a, c, ld, len, out); }
+  static void mix(const T* M, const T* src, int64_t src_ld, int64_t c, int64_t len, T* out, int64_t out_ld,
+                  bool transpose, const T* diag, const T* self, int64_t self_ld) {
+    mix_tile(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld);
+  }
+};
+
+#if defined(__x86_64__)
+#define DEEPSPG_ATTENTION_AVX512 1
+#define DEEPSPG_AVX512 __attribute__((target("avx512f")))
+#define DEEPSPG_AVX512_INLINE __attribute__((target("avx512f"), always_inline)) inline
+
+// AVX-512F kernels (16 floats per register, 32 registers). Gram: blocks of 4 rows of `a` x 5 rows of `b` hold 20
+// accumulators (9 loads per 20 FMAs), reduced to scalars once per tile; mixing: blocks of 5 output rows x 4
+// vectors (64 columns) hold 20 accumulators while j runs over the source rows (4 loads + 5 broadcasts per 20
+// FMAs); column tails use masked loads and stores, so no scalar loops remain. Tiles of 512 columns halve the
+// per-tile reductions against 256 while a tile's two c = 20 row blocks (80 KB) stay in L2.
+// GCC 12 warns, wrongly, about the _mm256_undefined_pd() inside its own _mm512_reduce_add_ps.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+namespace avx512 {
+
+constexpr int64_t kTile = 512;
+constexpr int kGramI = 4, kGramJ = 5, kMixI = 5;
+
+inline __mmask16 tail_mask(int64_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
+
+template <int I, int J, bool Masked>
+DEEPSPG_AVX512_INLINE void gram_step(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k,
+                                     __mmask16 m, __m512 (&acc)[I][J]) {
+  __m512 yb[J];
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j)
+    yb[j] = Masked ? _mm512_maskz_loadu_ps(m, b + j * ldb + k) : _mm512_loadu_ps(b + j * ldb + k);
+#pragma GCC unroll 8
+  for (int i = 0; i < I; ++i) {
+    const __m512 x = Masked ? _mm512_maskz_loadu_ps(m, a + i * lda + k) : _mm512_loadu_ps(a + i * lda + k);
+#pragma GCC unroll 8
+    for (int j = 0; j < J; ++j) acc[i][j] = _mm512_fmadd_ps(x, yb[j], acc[i][j]);
+  }
+}
+
+/** out[i*ldo + j] += sum_k a[i, k] b[j, k] for the I x J block (double). */
+template <int I, int J>
+DEEPSPG_AVX512 void gram_block(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t len, double* out,
+                               int64_t ldo) {
+  __m512 acc[I][J];
+#pragma GCC unroll 8
+  for (int i = 0; i < I; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < J; ++j) acc[i][j] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= len; k += 16) gram_step<I, J, false>(a, lda, b, ldb, k, 0xFFFF, acc);
+  if (k < len) gram_step<I, J, true>(a, lda, b, ldb, k, tail_mask(len - k), acc);
+  for (int i = 0; i < I; ++i)
+    for (int j = 0; j < J; ++j) out[i * ldo + j] += static_cast<double>(_mm512_reduce_add_ps(acc[i][j]));
+}
+
+template <int I>
+DEEPSPG_AVX512 void gram_rows(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t c, int64_t len,
+                              double* out) {
+  int64_t j = 0;
+  for (; j + kGramJ <= c; j += kGramJ) gram_block<I, kGramJ>(a, lda, b + j * ldb, ldb, len, out + j, c);
+  switch (c - j) {
+    case 1: gram_block<I, 1>(a, lda, b + j * ldb, ldb, len, out + j, c); break;
+    case 2: gram_block<I, 2>(a, lda, b + j * ldb, ldb, len, out + j, c); break;
+    case 3: gram_block<I, 3>(a, lda, b + j * ldb, ldb, len, out + j, c); break;
+    case 4: gram_block<I, 4>(a, lda, b + j * ldb, ldb, len, out + j, c); break;
+    default: break;
+  }
+}
+
+/**
+ * gram_tile on AVX-512: out[i*c + j] += sum_k a[i, k] b[j, k] over one tile of len columns.
+ */
+DEEPSPG_AVX512 void gram(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t c, int64_t len,
+                         double* out) {
+  int64_t i = 0;
+  for (; i + kGramI <= c; i += kGramI) gram_rows<kGramI>(a + i * lda, lda, b, ldb, c, len, out + i * c);
+  switch (c - i) {
+    case 1: gram_rows<1>(a + i * lda, lda, b, ldb, c, len, out + i * c); break;
+    case 2: gram_rows<2>(a + i * lda, lda, b, ldb, c, len, out + i * c); break;
+    case 3: gram_rows<3>(a + i * lda, lda, b, ldb, c, len, out + i * c); break;
+    default: break;
+  }
+}
+
+/** Squared row norms of one tile, += into out[i] (double): four rows at a time, so eight FMA chains are in flight. */
+DEEPSPG_AVX512 void sumsq(const float* a, int64_t c, int64_t ld, int64_t len, double* out) {
+  int64_t i = 0;
+  for (; i + 4 <= c; i += 4) {
+    __m512 s[4][2];
+    for (int u = 0; u < 4; ++u) s[u][0] = s[u][1] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= len; k += 32)
+      for (int u = 0; u < 4; ++u) {
+        const __m512 p = _mm512_loadu_ps(a + (i + u) * ld + k), q = _mm512_loadu_ps(a + (i + u) * ld + k + 16);
+        s[u][0] = _mm512_fmadd_ps(p, p, s[u][0]), s[u][1] = _mm512_fmadd_ps(q, q, s[u][1]);
+      }
+    for (; k < len; k += 16)
+      for (int u = 0; u < 4; ++u) {
+        const __m512 p = _mm512_maskz_loadu_ps(tail_mask(std::min<int64_t>(16, len - k)), a + (i + u) * ld + k);
+        s[u][0] = _mm512_fmadd_ps(p, p, s[u][0]);
+      }
+    for (int u = 0; u < 4; ++u)
+      out[i + u] += static_cast<double>(_mm512_reduce_add_ps(_mm512_add_ps(s[u][0], s[u][1])));
+  }
+  for (; i < c; ++i) {
+    __m512 s0 = _mm512_setzero_ps();
+    for (int64_t k = 0; k < len; k += 16) {
+      const __m512 p = _mm512_maskz_loadu_ps(tail_mask(std::min<int64_t>(16, len - k)), a + i * ld + k);
+      s0 = _mm512_fmadd_ps(p, p, s0);
+    }
+    out[i] += static_cast<double>(_mm512_reduce_add_ps(s0));
+  }
+}
+
+/**
+ * Rows i0 .. i0+I-1 of out = M src (+ diag .* self) for K vectors of columns from k: M element (i, j) at
+ * M[i*mi + j*mj] (so that M or its transpose is read without a copy). Masked: K == 1 and only the lanes of m.
+ */
+template <int I, int K, bool Masked>
+DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int64_t c, const float* src,
+                                     int64_t src_ld, float* out, int64_t out_ld, const float* diag,
+                                     const float* self, int64_t self_ld, __mmask16 m) {
+  __m512 acc[I][K];
+#pragma GCC unroll 8
+  for (int i = 0; i < I; ++i)
+#pragma GCC unroll 8
+    for (int q = 0; q < K; ++q) {
+      if (diag == nullptr) {
+        acc[i][q] = _mm512_setzero_ps();
+      } else {
+        const float* p = self + i * self_ld + 16 * q;
+        acc[i][q] = _mm512_mul_ps(_mm512_set1_ps(diag[i]), Masked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p));
+      }
+    }
+  for (int64_t j = 0; j < c; ++j) {
+    const float* sj = src + j * src_ld;
+    __m512 s[K];
+#pragma GCC unroll 8
+    for (int q = 0; q < K; ++q) s[q] = Masked ? _mm512_maskz_loadu_ps(m, sj + 16 * q) : _mm512_loadu_ps(sj + 16 * q);
+#pragma GCC unroll 8
+    for (int i = 0; i < I; ++i) {
+      const __m512 w = _mm512_set1_ps(M[i * mi + j * mj]);
+#pragma GCC unroll 8
+      for (int q = 0; q < K; ++q) acc[i][q] = _mm512_fmadd_ps(w, s[q], acc[i][q]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < I; ++i)
+#pragma GCC unroll 8
+    for (int q = 0; q < K; ++q) {
+      float* p = out + i * out_ld + 16 * q;
+      if (Masked) {
+        _mm512_mask_storeu_ps(p, m, acc[i][q]);
+      } else {
+        _mm512_storeu_ps(p, acc[i][q]);
+      }
+    }
+}
+
+/** One strip of K vectors (or one masked vector) of columns of every output row: row blocks of kMixI, then the rest. */
+template <int K, bool Masked>
+DEEPSPG_AVX512 void mix_strip(const float* M, int64_t mi, int64_t mj, int64_t c, const float* src, int64_t src_ld,
+                              float* out, int64_t out_ld, const float* diag, const float* self, int64_t self_ld,
+                              __mmask16 m) {
+  int64_t i = 0;
+  for (; i + kMixI <= c; i += kMixI)
+    mix_block<kMixI, K, Masked>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,
+                                diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld, m);
+  switch (c - i) {
+#define DEEPSPG_MIX_TAIL(R)                                                                                  \
+  case R:                                                                                                    \
+    mix_block<R, K, Masked>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,                    \
+                            diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld, m);     \
+    break;
+    DEEPSPG_MIX_TAIL(1)
+    DEEPSPG_MIX_TAIL(2)
+    DEEPSPG_MIX_TAIL(3)
+    DEEPSPG_MIX_TAIL(4)
+#undef DEEPSPG_MIX_TAIL
+    default: break;
+  }
+}
+
+/**
+ * mix_tile on AVX-512 (same contract). Column strips outer: a 64-column strip of all c source rows (5 KB at
+ * c = 20) stays in L1 while every row block reads it.
+ */
+DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
+                        int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld) {
+  const int64_t mi = transpose ? 1 : c, mj = transpose ? c : 1;
+  int64_t k = 0;
+  for (; k + 64 <= len; k += 64)
+    mix_strip<4, false>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
+                        0xFFFF);
+  for (; k + 16 <= len; k += 16)
+    mix_strip<1, false>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
+                        0xFFFF);
+  if (k < len)
+    mix_strip<1, true>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
+                       tail_mask(len - k));
+}
+
+}  // namespace avx512
+#pragma GCC diagnostic pop
+
+struct Avx512Kernels {
+  static constexpr int64_t kTile = avx512::kTile;
+  static void gram(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t c, int64_t len, double* out) {
+    avx512::gram(a, lda, b, ldb, c, len, out);
+  }
+  static void sumsq(const float* a, int64_t c, int64_t ld, int64_t len, double* out) {
+    avx512::sumsq(a, c, ld, len, out);
+  }
+  static void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
+                  int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld) {
+    avx512::mix(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld);
+  }
+};
+#endif  // __x86_64__
+
+// ---------------------------------------------------------------------------------------------------------------
+// forward
+
+template <typename T, typename KS>
 int32_t forward_impl(const ChannelAttentionParams<T>& p) {
-  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = num_tiles(n);
+  constexpr int64_t tile = KS::kTile;
+  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = (n + tile - 1) / tile;
   const int64_t cc = c * c, part = cc + 2 * c;  // per tile: P (c*c), a (c), b (c)
   if (bh == 0) return detail::ok();
   std::vector<double> partial(static_cast<size_t>(bh * tiles * part), 0.0);
@@ -223,11 +463,11 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t w = 0; w < bh * tiles; ++w) {
     const int64_t g = w / tiles, t = w % tiles;
-    const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
+    const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
     double* pp = partial.data() + w * part;
-    gram_tile(p.x + off, n, p.y + off, n, c, len, pp);
-    sumsq_tile(p.x + off, c, n, len, pp + cc);
-    sumsq_tile(p.y + off, c, n, len, pp + cc + c);
+    KS::gram(p.x + off, n, p.y + off, n, c, len, pp);
+    KS::sumsq(p.x + off, c, n, len, pp + cc);
+    KS::sumsq(p.y + off, c, n, len, pp + cc + c);
   }
 
   // Finalize per (b, head): reduce tiles in order, normalise, softmax.
@@ -269,14 +509,14 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
   // Sweep 2: O = A V'.
 #pragma omp parallel if (par)
   {
-    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * kTile) : 0);
+    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0);
 #pragma omp for schedule(static)
     for (int64_t w = 0; w < bh * tiles; ++w) {
       const int64_t g = w / tiles, t = w % tiles;
-      const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
+      const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
       int64_t vld = 0;
       const T* vt = gated_tile(p.v + off, p.gate ? p.gate + off : nullptr, c, n, len, vbuf.data(), &vld);
-      mix_tile(p.A + g * cc, vt, vld, c, len, p.out + off, n, /*transpose=*/false);
+      KS::mix(p.A + g * cc, vt, vld, c, len, p.out + off, n, /*transpose=*/false, nullptr, nullptr, 0);
     }
   }
   return detail::ok();
@@ -285,26 +525,50 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
 // ---------------------------------------------------------------------------------------------------------------
 // backward
 
-template <typename T>
+template <typename T, typename KS>
 int32_t backward_impl(const ChannelAttentionParams<T>& p) {
-  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = num_tiles(n), cc = c * c;
+  constexpr int64_t tile = KS::kTile;
+  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = (n + tile - 1) / tile, cc = c * c;
   if (p.dtau != nullptr)
     for (int64_t h = 0; h < p.heads; ++h) p.dtau[h] = 0;
   if (bh == 0) return detail::ok();
   std::vector<double> partial(static_cast<size_t>(bh * tiles * cc), 0.0);
   const bool par = bh * c * n >= detail::kOmpMinWork;
+  const bool want_dv = p.dv != nullptr || (p.gate != nullptr && p.dgate != nullptr);
 
-  // Sweep 1: dA = dO V'^T (per-tile partials).
+  // Sweep 1, over dO and V (and F) only: dA = dO V'^T (per-tile partials), and dV' = A^T dO (A is known from the
+  // forward), split into dv = dV' (.* F) and dgate = dV' .* V while the tile is in cache.
 #pragma omp parallel if (par)
   {
-    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * kTile) : 0);
+    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0), dbuf(static_cast<size_t>(c * tile));
 #pragma omp for schedule(static)
     for (int64_t w = 0; w < bh * tiles; ++w) {
       const int64_t g = w / tiles, t = w % tiles;
-      const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
+      const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
       int64_t vld = 0;
       const T* vt = gated_tile(p.v + off, p.gate ? p.gate + off : nullptr, c, n, len, vbuf.data(), &vld);
-      gram_tile(p.dout + off, n, vt, vld, c, len, partial.data() + w * cc);
+      KS::gram(p.dout + off, n, vt, vld, c, len, partial.data() + w * cc);
+      if (!want_dv) continue;
+      if (p.gate == nullptr) {  // dv = A^T dO straight into dv
+        KS::mix(p.A + g * cc, p.dout + off, n, c, len, p.dv + off, n, /*transpose=*/true, nullptr, nullptr, 0);
+        continue;
+      }
+      KS::mix(p.A + g * cc, p.dout + off, n, c, len, dbuf.data(), len, /*transpose=*/true, nullptr, nullptr, 0);
+      for (int64_t j = 0; j < c; ++j) {
+        const T* bj = dbuf.data() + j * len;
+        const T* fj = p.gate + off + j * n;
+        const T* vj = p.v + off + j * n;
+        if (p.dv != nullptr) {
+          T* dvj = p.dv + off + j * n;
+#pragma omp simd
+          for (int64_t k = 0; k < len; ++k) dvj[k] = bj[k] * fj[k];
+        }
+        if (p.dgate != nullptr) {
+          T* dfj = p.dgate + off + j * n;
+#pragma omp simd
+          for (int64_t k = 0; k < len; ++k) dfj[k] = bj[k] * vj[k];
+        }
+      }
     }
   }
 
@@ -357,47 +621,63 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
     for (int64_t g = 0; g < bh; ++g) p.dtau[g % p.heads] += static_cast<T>(dtau_part[g]);
   }
 
-  // Sweep 2: dx, dy, dv (and dgate).
-#pragma omp parallel if (par)
-  {
-    std::vector<T> buf(static_cast<size_t>(c * kTile));
-#pragma omp for schedule(static)
-    for (int64_t w = 0; w < bh * tiles; ++w) {
-      const int64_t g = w / tiles, t = w % tiles;
-      const int64_t off = g * c * n + t * kTile, len = std::min(kTile, n - t * kTile);
-      const T* M = cxy.data() + g * cc;
-      if (p.dx != nullptr)
-        mix_tile(M, p.y + off, n, c, len, p.dx + off, n, false, dxdiag.data() + g * c, p.x + off, n);
-      if (p.dy != nullptr)
-        mix_tile(M, p.x + off, n, c, len, p.dy + off, n, true, dydiag.data() + g * c, p.y + off, n);
-      if (p.dv != nullptr || (p.gate != nullptr && p.dgate != nullptr)) {
-        // dv' = A^T dO into buf, then split into dv and dgate.
-        mix_tile(p.A + g * cc, p.dout + off, n, c, len, buf.data(), len, true);
-        for (int64_t j = 0; j < c; ++j) {
-          const T* bj = buf.data() + j * len;
-          if (p.gate == nullptr) {
-            T* dvj = p.dv + off + j * n;
-#pragma omp simd
-            for (int64_t k = 0; k < len; ++k) dvj[k] = bj[k];
-            continue;
-          }
-          const T* fj = p.gate + off + j * n;
-          const T* vj = p.v + off + j * n;
-          if (p.dv != nullptr) {
-            T* dvj = p.dv + off + j * n;
-#pragma omp simd
-            for (int64_t k = 0; k < len; ++k) dvj[k] = bj[k] * fj[k];
-          }
-          if (p.dgate != nullptr) {
-            T* dfj = p.dgate + off + j * n;
-#pragma omp simd
-            for (int64_t k = 0; k < len; ++k) dfj[k] = bj[k] * vj[k];
-          }
-        }
-      }
-    }
+  // Sweep 2, over X and Y only: dx and dy.
+  if (p.dx == nullptr && p.dy == nullptr) return detail::ok();
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t w = 0; w < bh * tiles; ++w) {
+    const int64_t g = w / tiles, t = w % tiles;
+    const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
+    const T* M = cxy.data() + g * cc;
+    if (p.dx != nullptr)
+      KS::mix(M, p.y + off, n, c, len, p.dx + off, n, false, dxdiag.data() + g * c, p.x + off, n);
+    if (p.dy != nullptr)
+      KS::mix(M, p.x + off, n, c, len, p.dy + off, n, true, dydiag.data() + g * c, p.y + off, n);
   }
   return detail::ok();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ISA selection
+
+std::atomic<int32_t> g_isa{-1};
+
+bool cpu_has_avx512() {
+#if DEEPSPG_ATTENTION_AVX512
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+int32_t best_isa() { return cpu_has_avx512() ? DEEPSPG_CONV2D_ISA_AVX512 : DEEPSPG_CONV2D_ISA_GENERIC; }
+
+int32_t current_isa() {
+  int32_t id = g_isa.load(std::memory_order_relaxed);
+  if (id < 0) {
+    id = best_isa();
+    g_isa.store(id, std::memory_order_relaxed);
+  }
+  return id;
+}
+
+int32_t run_forward(const ChannelAttentionParams<float>& p) {
+#if DEEPSPG_ATTENTION_AVX512
+  if (current_isa() == DEEPSPG_CONV2D_ISA_AVX512) return forward_impl<float, Avx512Kernels>(p);
+#endif
+  return forward_impl<float, PortableKernels<float>>(p);
+}
+int32_t run_forward(const ChannelAttentionParams<double>& p) {
+  return forward_impl<double, PortableKernels<double>>(p);
+}
+int32_t run_backward(const ChannelAttentionParams<float>& p) {
+#if DEEPSPG_ATTENTION_AVX512
+  if (current_isa() == DEEPSPG_CONV2D_ISA_AVX512) return backward_impl<float, Avx512Kernels>(p);
+#endif
+  return backward_impl<float, PortableKernels<float>>(p);
+}
+int32_t run_backward(const ChannelAttentionParams<double>& p) {
+  return backward_impl<double, PortableKernels<double>>(p);
 }
 
 template <typename T>
@@ -417,7 +697,7 @@ int32_t forward_entry(const char* fn, const T* x, const T* y, const T* v, const 
   p.x = x, p.y = y, p.v = v, p.gate = gate, p.tau = tau;
   p.batch = batch, p.heads = heads, p.c = c, p.n = n;
   p.out = out, p.G = G, p.A = A, p.r = r, p.s = s;
-  return forward_impl(p);
+  return run_forward(p);
 }
 
 template <typename T>
@@ -439,7 +719,7 @@ int32_t backward_entry(const char* fn, const T* dout, const T* x, const T* y, co
   p.G = const_cast<T*>(G), p.A = const_cast<T*>(A), p.r = const_cast<T*>(r), p.s = const_cast<T*>(s);
   p.batch = batch, p.heads = heads, p.c = c, p.n = n;
   p.dx = dx, p.dy = dy, p.dv = dv, p.dgate = gate ? dgate : nullptr, p.dtau = dtau;
-  return backward_impl(p);
+  return run_backward(p);
 }
 
 }  // namespace
@@ -449,6 +729,22 @@ int32_t backward_entry(const char* fn, const T* dout, const T* x, const T* y, co
 // C ABI
 
 extern "C" {
+
+int32_t deepspg_channel_attention_select_isa(int32_t isa) {
+  const char* fn = "deepspg_channel_attention_select_isa";
+  if (isa == DEEPSPG_CONV2D_ISA_AUTO) isa = deepspg::ops::best_isa();
+  if (isa != DEEPSPG_CONV2D_ISA_GENERIC && isa != DEEPSPG_CONV2D_ISA_AVX512) {
+    return deepspg::ops::detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": unknown ISA " +
+                                                                        std::to_string(isa));
+  }
+  if (isa == DEEPSPG_CONV2D_ISA_AVX512 && !deepspg::ops::cpu_has_avx512()) {
+    return deepspg::ops::detail::fail(DEEPSPG_ERR_NOT_COMPILED, std::string(fn) + ": this CPU lacks AVX-512F");
+  }
+  deepspg::ops::g_isa.store(isa, std::memory_order_relaxed);
+  return deepspg::ops::detail::ok();
+}
+
+int32_t deepspg_channel_attention_isa(void) { return deepspg::ops::current_isa(); }
 
 int32_t deepspg_channel_attention_forward_cpu_f32(const float* x, const float* y, const float* v, const float* gate,
                                                   const float* tau, int64_t batch, int64_t heads, int64_t c, int64_t n,

@@ -5,7 +5,9 @@ package org.deepspg.benchmarks;
 
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.NativeLibrary;
@@ -34,6 +36,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>Measured: calls per second (the score) and, through the {@code bytes} aux counter, bytes per second under the
  * spec §2.3 traffic model (forward 4·B·d·N floats, forward+backward 12·B·d·N), i.e. the achieved bandwidth of our
  * kernel; for the baseline it is the same model bytes over its time (the stock chain really moves ≈10 and ≈24·B·d·N).
+ *
+ * <p>Forward+backward hands {@code dout} to autograd as the output's gradient ({@code o.backward(dout)}), the
+ * same for both; until 2026-12-05 it ran {@code o.mul(dout).sum().backward()}, whose own stock ops (a product, a
+ * sum and their backward, ≈ 150 MB of traffic at L0) were a fixed cost in both columns.
  *
  * <p>Pitfalls avoided: inputs are made once per trial and retained (no allocation in the measured loop besides the
  * op's own outputs), each invocation closes its outputs through a PointerScope (no scope crosses invocations), and
@@ -110,7 +116,7 @@ public class ChannelAttentionBenchmark {
   private double forwardBackward(boolean fused, Traffic tr) {
     try (PointerScope s = new PointerScope()) {
       Tensor o = fused ? ChannelAttention.apply(x, y, v, f, tau, heads) : Oracles.attention(x, y, v, f, tau, heads);
-      o.mul(dout).sum().backward();
+      o.backward(dout, new BoolOptional(), false, new TensorArrayRefOptional()); // upstream gradient = dout
       double r = x.grad().data_ptr_float().get();
       for (Tensor t : new Tensor[] {x, y, v, tau}) t.mutable_grad().reset();
       tr.bytes += 12L * elems * 4;

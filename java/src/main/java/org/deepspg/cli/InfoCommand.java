@@ -25,6 +25,7 @@ import org.deepspg.model.prior.EspnetPrior;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.model.prior.PriorWeights;
 import org.deepspg.ops.Backends;
+import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.FusedFfn;
@@ -97,6 +98,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("oneDNN: " + oneDnnVerdict());
     out.println("inference convolutions (priors, network): " + DenseConv.status().describe());
     out.println("network feed-forward blocks (inference): " + FusedFfn.status().describe());
+    out.println("channel attention (CPU float32, training and inference): " + ChannelAttention.status().describe());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));
     out.println("cuda devices (kernels): " + NativeLibrary.cudaDeviceCount());
     out.println("cuda available (libtorch): " + (torch.cuda_is_available() ? "yes" : "no"));

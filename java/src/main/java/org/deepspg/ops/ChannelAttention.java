@@ -13,9 +13,14 @@ import static org.deepspg.ops.OpSupport.f32;
 import static org.deepspg.ops.OpSupport.f64;
 import static org.deepspg.ops.OpSupport.isF64;
 
+import java.util.Locale;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.deepspg.kernels.global.kernels;
 
 /**
@@ -35,13 +40,183 @@ import org.deepspg.kernels.global.kernels;
  * (float32/float64) on the current stream. Deterministic on both (fixed reduction order). Differentiable w.r.t. x, y,
  * v, gate and tau (backward: one native call; gradients of the zero-row clamp follow PyTorch's
  * {@code F.normalize}: the clamped norm passes no gradient). Double backward is not supported.
+ *
+ * <p>CPU float32 runs the AVX-512 kernels where the CPU has them, else the portable ones, whichever first passes a
+ * self-check against libtorch's stock ops in float64 on this machine ({@link #status}, once per process, forward and
+ * every gradient); when neither passes, or with {@code -Ddeepspg.attention=off}, the op is computed by the stock ops
+ * ({@link #reference}). {@code -Ddeepspg.attention=portable} skips AVX-512.
  */
 public final class ChannelAttention {
   private static final String OP = "channel_attention";
   /** Largest per-head channel count the kernels support. */
   public static final int MAX_HEAD_CHANNELS = 64;
+  /** System property: "auto" (default), "portable" (never AVX-512) or "off" (stock libtorch ops). */
+  public static final String MODE_PROPERTY = "deepspg.attention";
+  /** Largest accepted self-check error, relative to max(1, max |reference|). */
+  static final double TOLERANCE = 1e-4;
+  private static final int[] ISAS = {kernels.DEEPSPG_CONV2D_ISA_AVX512, kernels.DEEPSPG_CONV2D_ISA_GENERIC};
+  private static final String[] ISA_NAMES = {"avx512", "portable"};
+
+  /**
+   * The self-check's outcome for the CPU float32 kernels.
+   *
+   * @param isa the kernel set in use ("avx512", "portable") or "off" (stock ops)
+   * @param maxRelError the accepted kernel set's largest probe error relative to max(1, max |reference|) (NaN when
+   *     none was accepted or the check did not run)
+   * @param note why a kernel set was refused or the kernels are off (empty when the best one passed)
+   */
+  public record Status(String isa, double maxRelError, String note) {
+    /** @return whether the fused kernels compute CPU float32 calls */
+    public boolean enabled() {
+      return !"off".equals(isa);
+    }
+
+    /** @return e.g. "fused attention: avx512 (self-check passed, max rel. error 3.1e-07)" */
+    public String describe() {
+      if (!enabled()) return "fused attention: off (" + note + "); libtorch's stock ops serve it";
+      return String.format(Locale.ROOT, "fused attention: %s (self-check passed, max rel. error %.1e)%s", isa,
+          maxRelError, note.isEmpty() ? "" : "; " + note);
+    }
+  }
+
+  private static volatile Status status;
+  /** True while {@link #selfCheck} runs (its probes call the kernels through {@link #forward}). */
+  private static volatile boolean checking;
 
   private ChannelAttention() {}
+
+  /**
+   * The self-check's verdict, running the check on the first call of the process.
+   *
+   * @return the status
+   */
+  public static Status status() {
+    Status s = status;
+    if (s == null) {
+      synchronized (ChannelAttention.class) {
+        s = status;
+        if (s == null) {
+          s = selfCheck();
+          status = s;
+        }
+      }
+    }
+    return s;
+  }
+
+  /** Runs the self-check again (after {@link #MODE_PROPERTY} changed; tests) and returns its verdict. */
+  static synchronized Status recheck() {
+    status = selfCheck();
+    return status;
+  }
+
+  private static Status selfCheck() {
+    checking = true;
+    try {
+      return check();
+    } finally {
+      checking = false;
+    }
+  }
+
+  private static Status check() {
+    NativeLibrary.ensureLoaded();
+    String mode = System.getProperty(MODE_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+    if (mode.equals("off")) {
+      kernels.deepspg_channel_attention_select_isa(kernels.DEEPSPG_CONV2D_ISA_AUTO);
+      return new Status("off", Double.NaN, MODE_PROPERTY + "=off");
+    }
+    StringBuilder refused = new StringBuilder();
+    for (int i = 0; i < ISAS.length; i++) {
+      if (mode.equals("portable") && ISAS[i] == kernels.DEEPSPG_CONV2D_ISA_AVX512) continue;
+      if (kernels.deepspg_channel_attention_select_isa(ISAS[i]) != kernels.DEEPSPG_OK) continue; // CPU lacks it
+      double err = probeError();
+      if (err <= TOLERANCE) return new Status(ISA_NAMES[i], err, refused.toString());
+      if (refused.length() > 0) refused.append("; ");
+      refused.append(String.format(Locale.ROOT, "%s refused: error %.2g", ISA_NAMES[i], err));
+    }
+    kernels.deepspg_channel_attention_select_isa(kernels.DEEPSPG_CONV2D_ISA_AUTO);
+    return new Status("off", Double.NaN, "self-check failed: " + refused);
+  }
+
+  /**
+   * Largest error of the selected kernel set over the probes (output and the gradients of x, y, v, gate and tau
+   * against {@link #reference} in float64 with autograd), relative to max(1, max |reference|); +inf when non-finite.
+   */
+  static double probeError() {
+    // {batch, heads, c, h, w, gated}: row blocks with rests (c = 7, 23), several 512-column tiles with a masked rest,
+    // the model's c = 20 with two heads
+    int[][] probes = {{1, 2, 7, 25, 44, 1}, {2, 1, 23, 9, 37, 0}, {1, 2, 20, 16, 33, 1}};
+    double worst = 0;
+    long seed = 777;
+    // The first call may come from code under a NoGradGuard (a oneDNN self-check's model forward): the probes need
+    // autograd.
+    try (PointerScope scope = new PointerScope(); AutoGradMode grad = new AutoGradMode(true)) {
+      for (int[] p : probes) {
+        long[] shape = {p[0], (long) p[1] * p[2], p[3], p[4]};
+        Tensor x = OneDnn.fixedRandom(shape, seed++);
+        Tensor y = OneDnn.fixedRandom(shape, seed++);
+        Tensor v = OneDnn.fixedRandom(shape, seed++);
+        Tensor g = p[5] == 1 ? OneDnn.fixedRandom(shape, seed++) : null;
+        Tensor tau = OneDnn.fixedRandom(new long[] {p[1], 1, 1}, seed++).add(new Scalar(1.5));
+        Tensor dout = OneDnn.fixedRandom(shape, seed++);
+        Tensor[] ref = outputAndGrads(false, x, y, v, g, tau, dout, p[1]);
+        Tensor[] got = outputAndGrads(true, x, y, v, g, tau, dout, p[1]);
+        for (int k = 0; k < ref.length; k++) {
+          if (ref[k] == null) continue;
+          double err = OneDnn.relDiff(ref[k], got[k].to(torch.ScalarType.Double));
+          if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // non-finite values
+          worst = Math.max(worst, err);
+        }
+      }
+    }
+    return worst;
+  }
+
+  /** {out, dx, dy, dv, dgate, dtau} of the kernels (float32) or of {@link #reference} (float64). */
+  private static Tensor[] outputAndGrads(boolean kernel, Tensor x, Tensor y, Tensor v, Tensor g, Tensor tau,
+      Tensor dout, int heads) {
+    torch.ScalarType type = kernel ? torch.ScalarType.Float : torch.ScalarType.Double;
+    Tensor[] in = {x, y, v, g, tau};
+    for (int k = 0; k < in.length; k++) {
+      if (in[k] != null) in[k] = in[k].to(type).detach().set_requires_grad(true);
+    }
+    Tensor o = kernel ? kernelApply(in[0], in[1], in[2], in[3], in[4], heads)
+        : reference(in[0], in[1], in[2], in[3], in[4], heads);
+    o.mul(dout.to(type)).sum().backward();
+    Tensor[] r = new Tensor[6];
+    r[0] = o.detach();
+    for (int k = 0; k < in.length; k++) r[k + 1] = in[k] == null ? null : in[k].grad();
+    return r;
+  }
+
+  /**
+   * The op in libtorch's stock ops (spec §2.3 as the reference writes it: normalize → matmul → softmax → matmul),
+   * any dtype and device, differentiable by autograd: the self-check's reference and the path when the kernels are
+   * off.
+   *
+   * @return O [B, heads*c, H, W]
+   */
+  static Tensor reference(Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, int heads) {
+    long b = x.size(0), d = x.size(1), c = d / heads, n = x.size(2) * x.size(3);
+    Tensor vv = gate == null ? v : v.mul(gate);
+    Tensor a = attentionMatrix(x, y, tau, heads);
+    return a.matmul(vv.reshape(b, heads, c, n)).reshape(b, d, x.size(2), x.size(3));
+  }
+
+  /** A = softmax_row(τ · normalize(X) normalize(Y)ᵀ) [B, heads, c, c] in stock ops. */
+  private static Tensor attentionMatrix(Tensor x, Tensor y, Tensor tau, int heads) {
+    long b = x.size(0), c = x.size(1) / heads, n = x.size(2) * x.size(3);
+    Tensor xn = normalized(x.reshape(b, heads, c, n));
+    Tensor yn = normalized(y.reshape(b, heads, c, n));
+    return xn.matmul(yn.transpose(-2, -1)).mul(tau.reshape(1, heads, 1, 1)).softmax(-1);
+  }
+
+  /** Rows divided by max(‖row‖₂, 1e-12), as F.normalize(t, dim=-1). */
+  private static Tensor normalized(Tensor t) {
+    Tensor norm = torch.linalg_vector_norm(t, new Scalar(2.0), new long[] {-1}, true, new ScalarTypeOptional());
+    return t.div(norm.clamp_min(new Scalar(1e-12)));
+  }
 
   /**
    * @param x [B, heads*c, H, W] rows of the softmax ("queries" of the c x c map)
@@ -78,14 +253,24 @@ public final class ChannelAttention {
     if (!tau.isfinite().all().item_bool()) {
       throw new IllegalArgumentException(OP + ": tau " + describe(tau) + " must be finite");
     }
-    long[] tauShape = NativeFunction.shape(tau);
-    long[] shape = NativeFunction.shape(x);
     // --- tiled-inference hook (AttentionContext, owned by org.deepspg.infer): record A, or replay a recorded A.
     // Returns null unless a record/replay scope is open on this thread (one ThreadLocal read otherwise).
     Tensor intercepted = AttentionContext.intercept(x, y, v, gate, tau, heads);
     if (intercepted != null) return intercepted;
     // --- end of hook
+    if (cpuFloat(x) && !status().enabled()) return reference(x, y, v, gate, tau, heads);
+    return kernelApply(x, y, v, gate, tau, heads);
+  }
 
+  private static boolean cpuFloat(Tensor x) {
+    return !x.is_cuda() && !isF64(x);
+  }
+
+  /** {@link #apply} on the kernels, arguments already checked. */
+  private static Tensor kernelApply(Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, int heads) {
+    long b = x.size(0), d = x.size(1), n = x.size(2) * x.size(3), c = d / heads;
+    long[] tauShape = NativeFunction.shape(tau);
+    long[] shape = NativeFunction.shape(x);
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope()) {
       Tensor[] out =
@@ -128,6 +313,20 @@ public final class ChannelAttention {
   static void forward( // package-private for AttentionContext's record mode
       Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, long b, long heads, long c, long n,
       Tensor o, Tensor g, Tensor a, Tensor r, Tensor s) {
+    if (cpuFloat(x) && !checking && !status().enabled()) {
+      // stock ops fill A and the output (G, r and s, which no caller of this path reads, are zeroed)
+      try (PointerScope scope = new PointerScope()) {
+        long[] four = NativeFunction.shape(x);
+        Tensor m = attentionMatrix(x.reshape(b, heads * c, 1, n), y.reshape(b, heads * c, 1, n), tau, (int) heads);
+        a.copy_(m);
+        Tensor vv = gate == null ? v : v.mul(gate);
+        o.copy_(m.matmul(vv.reshape(b, heads, c, n)).reshape(four));
+        g.zero_();
+        r.zero_();
+        s.zero_();
+      }
+      return;
+    }
     int st;
     if (x.is_cuda()) {
       Tensor ws = OpSupport.workspace(x, kernels.deepspg_channel_attention_workspace_bytes(b, heads, c, n, isF64(x) ? 1 : 0));
