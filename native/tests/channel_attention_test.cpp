@@ -154,7 +154,7 @@ void run_cpu(const Case& k, unsigned seed, const char* isa = "") {
   }
   dt::expect_ok(st, "backward");
   // f64: the kernel and the reference differ only in summation order (~1e-15 relative). f32: inputs are exact, sums
-  // of up to N products in float per 256- or 512-column tile, so ~1e-6 relative; gradients of a zero row scale by
+  // of up to N products in float per 256- or 1024-column tile, so ~1e-6 relative; gradients of a zero row scale by
   // 1/eps.
   const double atol = f64 ? 1e-10 : 2e-4, rtol = f64 ? 1e-9 : 2e-3;
   char name[160];
@@ -218,7 +218,7 @@ int main() {
       {1, 2, 5, 63, 0.0, 25.0, true, false},   {2, 1, 20, 300, 1.0, 1.0, false, true},
       {1, 4, 3, 513, 0.5, 2.0, false, true},   {1, 1, 64, 97, 1.0, 1.0, false, false},
       {2, 2, 40, 257, 1.0, 3.0, false, false},
-      // the AVX-512 kernels' edges: c = 7 and 23 (row blocks of 4 and 5 with rests), three 512-column tiles with a
+      // the AVX-512 kernels' edges: c = 7 and 23 (row blocks of 5 with rests), two 1024-column tiles with a
       // 76-column rest (one 64-column strip, no 16-column strip, a 12-lane masked tail), gated and not
       {1, 2, 7, 1100, 1.0, 2.0, false, true},  {1, 1, 23, 1100, 1.0, 1.0, true, false},
       {3, 1, 20, 4096 + 29, 1.0, 1.0, false, true},

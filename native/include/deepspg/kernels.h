@@ -84,7 +84,7 @@ int32_t deepspg_release_free_memory(void);
  * dgate [B, heads*c, N] (only when gate != NULL; may be NULL to skip) and dtau [heads] (summed over batch).
  * Any of dx, dy, dv, dtau may be NULL to skip that gradient. Deterministic. c <= 64, N >= 1.
  * CPU float32 runs AVX-512F micro-kernels where the CPU has them, else the build's portable vector code (AVX2 in
- * the default x86-64-v3 build); float64 always the portable code. Both accumulate per fixed tile of N (512 and 256
+ * the default x86-64-v3 build); float64 always the portable code. Both accumulate per fixed tile of N (1024 and 256
  * columns) and sum the tiles in double: results do not depend on the thread count, but the two differ by float
  * rounding. deepspg_channel_attention_select_isa forces one (DEEPSPG_CONV2D_ISA_AVX512 or _GENERIC, ids of
  * section 8; _AUTO restores the choice; DEEPSPG_ERR_NOT_COMPILED when the CPU lacks it) so that a caller can check

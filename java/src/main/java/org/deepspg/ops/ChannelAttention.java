@@ -144,7 +144,7 @@ public final class ChannelAttention {
    * against {@link #reference} in float64 with autograd), relative to max(1, max |reference|); +inf when non-finite.
    */
   static double probeError() {
-    // {batch, heads, c, h, w, gated}: row blocks with rests (c = 7, 23), several 512-column tiles with a masked rest,
+    // {batch, heads, c, h, w, gated}: row blocks with rests (c = 7, 23), two 1024-column tiles (a 76-column rest),
     // the model's c = 20 with two heads
     int[][] probes = {{1, 2, 7, 25, 44, 1}, {2, 1, 23, 9, 37, 0}, {1, 2, 20, 16, 33, 1}};
     double worst = 0;
