@@ -633,8 +633,8 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   // Sweep 2, over X and Y only: dx and dy. The tile of X and Y is first copied row by row into buffers: each
   // mixing strip reads (and writes) all c rows a few lines at a time, c streams a row stride apart each, which the
   // hardware prefetchers follow worse than the copy's one contiguous run per row. Measured at the level-0 shape in
-  // alternating runs: backward 8.6-8.8 -> 7.7-8.0 ms; the same copy before the Gram sweeps made them slower (there
-  // a tile is read once, and the copy's second pass over it costs more than it saves).
+  // alternating runs: backward 8.8-8.9 -> 7.7-8.0 ms; the same copy before the Gram sweeps, and buffering the
+  // forward's output rows, measured slower (not understood; the Gram's loads are already mostly L2 hits).
   if (p.dx == nullptr && p.dy == nullptr) return detail::ok();
 #pragma omp parallel if (par)
   {
