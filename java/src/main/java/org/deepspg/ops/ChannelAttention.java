@@ -17,6 +17,7 @@ import java.util.Locale;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -149,9 +150,10 @@ public final class ChannelAttention {
     int[][] probes = {{1, 2, 7, 25, 44, 1}, {2, 1, 23, 9, 37, 0}, {1, 2, 20, 16, 33, 1}};
     double worst = 0;
     long seed = 777;
-    // The first call may come from code under a NoGradGuard (a oneDNN self-check's model forward): the probes need
-    // autograd.
-    try (PointerScope scope = new PointerScope(); AutoGradMode grad = new AutoGradMode(true)) {
+    // The first call may come from code under InferenceMode or a NoGradGuard (the CLI's enhancement, a oneDNN
+    // self-check's model forward): the probes need autograd, and tensors that are not inference tensors.
+    try (PointerScope scope = new PointerScope(); InferenceMode notInference = new InferenceMode(false);
+        AutoGradMode grad = new AutoGradMode(true)) {
       for (int[] p : probes) {
         long[] shape = {p[0], (long) p[1] * p[2], p[3], p[4]};
         Tensor x = OneDnn.fixedRandom(shape, seed++);

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -44,6 +46,15 @@ class ChannelAttentionIsaTest {
     assertEquals(avx512 ? "avx512" : "portable", ChannelAttention.status().isa(), s.describe());
     assertEquals(avx512 ? kernels.DEEPSPG_CONV2D_ISA_AVX512 : kernels.DEEPSPG_CONV2D_ISA_GENERIC,
         kernels.deepspg_channel_attention_isa());
+  }
+
+  @Test
+  void selfCheckRunsUnderInferenceModeAndNoGrad() {
+    // the CLI's first attention call comes inside NoGradGuard + InferenceMode (the probes need autograd)
+    try (NoGradGuard ng = new NoGradGuard(); InferenceMode im = new InferenceMode()) {
+      ChannelAttention.Status s = ChannelAttention.recheck();
+      assertTrue(s.enabled(), s.describe());
+    }
   }
 
   @Test
