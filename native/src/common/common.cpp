@@ -31,6 +31,15 @@ int32_t ok() {
 
 const char* last_error_cstr() { return g_last_error.c_str(); }
 
+bool cpu_has_avx512f() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
 int32_t check_attention_sizes(const char* fn, int64_t batch, int64_t heads, int64_t c, int64_t n) {
   if (batch < 0 || heads < 1 || c < 1 || n < 1) {
     return fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": need batch >= 0, heads >= 1, c >= 1, n >= 1, got batch=" +

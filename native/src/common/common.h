@@ -82,6 +82,9 @@ struct ChannelAttentionParams {
   T* dtau;
 };
 
+/** Whether this CPU has AVX-512F (CPUID; false off x86-64): the run-time choice of the kernels' AVX-512 paths. */
+bool cpu_has_avx512f();
+
 /** Validates the sizes shared by every attention entry point; returns DEEPSPG_OK or an error (message set). */
 int32_t check_attention_sizes(const char* fn, int64_t batch, int64_t heads, int64_t c, int64_t n);
 

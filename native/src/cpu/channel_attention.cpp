@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../common/common.h"
@@ -38,11 +39,12 @@ namespace {
 // ---------------------------------------------------------------------------------------------------------------
 // tiling
 
-// 256 columns per tile: the x, y (or do, v) rows of one tile for c = 20 take 2*20*256*4 B = 40 KB, about one L1/L2
-// working set, and N = 65536 still gives 256 tiles per (batch, head) to share between threads.
+// The portable kernels' tile, 256 columns: the x, y (or do, v) rows of one tile for c = 20 take 2*20*256*4 B = 40 KB,
+// about one L1/L2 working set, and N = 65536 still gives 256 tiles per (batch, head) to share between threads (the
+// AVX-512 kernels use 1024, avx512::kTile).
 constexpr int64_t kTile = 256;
 
-inline int64_t num_tiles(int64_t n) { return (n + kTile - 1) / kTile; }
+inline int64_t num_tiles(int64_t n, int64_t tile) { return (n + tile - 1) / tile; }
 
 // Register-blocked micro-kernels written with GCC/Clang vector extensions: 32-byte vectors are AVX2 registers in
 // the default x86-64-v3 build (two SSE registers on x86-64-v2, plain scalar code elsewhere). This file is compiled
@@ -462,7 +464,7 @@ struct Avx512Kernels {
 template <typename T, typename KS>
 int32_t forward_impl(const ChannelAttentionParams<T>& p) {
   constexpr int64_t tile = KS::kTile;
-  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = (n + tile - 1) / tile;
+  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = num_tiles(n, tile);
   const int64_t cc = c * c, part = cc + 2 * c;  // per tile: P (c*c), a (c), b (c)
   if (bh == 0) return detail::ok();
   std::vector<double> partial(static_cast<size_t>(bh * tiles * part), 0.0);
@@ -537,7 +539,7 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
 template <typename T, typename KS>
 int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   constexpr int64_t tile = KS::kTile;
-  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = (n + tile - 1) / tile, cc = c * c;
+  const int64_t c = p.c, n = p.n, bh = p.batch * p.heads, tiles = num_tiles(n, tile), cc = c * c;
   if (p.dtau != nullptr)
     for (int64_t h = 0; h < p.heads; ++h) p.dtau[h] = 0;
   if (bh == 0) return detail::ok();
@@ -549,7 +551,8 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   // forward), split into dv = dV' (.* F) and dgate = dV' .* V while the tile is in cache.
 #pragma omp parallel if (par)
   {
-    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0), dbuf(static_cast<size_t>(c * tile));
+    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0),
+        dbuf(p.gate && want_dv ? static_cast<size_t>(c * tile) : 0);
 #pragma omp for schedule(static)
     for (int64_t w = 0; w < bh * tiles; ++w) {
       const int64_t g = w / tiles, t = w % tiles;
@@ -658,10 +661,10 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
 
 std::atomic<int32_t> g_isa{-1};
 
+/** AVX-512 needs the CPU's AVX-512F and this build's AVX-512 kernels (x86-64 only). */
 bool cpu_has_avx512() {
 #if DEEPSPG_ATTENTION_AVX512
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
+  return detail::cpu_has_avx512f();
 #else
   return false;
 #endif
@@ -678,23 +681,15 @@ int32_t current_isa() {
   return id;
 }
 
-int32_t run_forward(const ChannelAttentionParams<float>& p) {
+/** run(KS{}) with the kernel set of the selected ISA: AVX-512 for float when selected, else the portable one. */
+template <typename T, typename Run>
+int32_t with_kernels(Run run) {
 #if DEEPSPG_ATTENTION_AVX512
-  if (current_isa() == DEEPSPG_CONV2D_ISA_AVX512) return forward_impl<float, Avx512Kernels>(p);
+  if constexpr (std::is_same_v<T, float>) {
+    if (current_isa() == DEEPSPG_CONV2D_ISA_AVX512) return run(Avx512Kernels{});
+  }
 #endif
-  return forward_impl<float, PortableKernels<float>>(p);
-}
-int32_t run_forward(const ChannelAttentionParams<double>& p) {
-  return forward_impl<double, PortableKernels<double>>(p);
-}
-int32_t run_backward(const ChannelAttentionParams<float>& p) {
-#if DEEPSPG_ATTENTION_AVX512
-  if (current_isa() == DEEPSPG_CONV2D_ISA_AVX512) return backward_impl<float, Avx512Kernels>(p);
-#endif
-  return backward_impl<float, PortableKernels<float>>(p);
-}
-int32_t run_backward(const ChannelAttentionParams<double>& p) {
-  return backward_impl<double, PortableKernels<double>>(p);
+  return run(PortableKernels<T>{});
 }
 
 template <typename T>
@@ -714,7 +709,7 @@ int32_t forward_entry(const char* fn, const T* x, const T* y, const T* v, const 
   p.x = x, p.y = y, p.v = v, p.gate = gate, p.tau = tau;
   p.batch = batch, p.heads = heads, p.c = c, p.n = n;
   p.out = out, p.G = G, p.A = A, p.r = r, p.s = s;
-  return run_forward(p);
+  return with_kernels<T>([&](auto ks) { return forward_impl<T, decltype(ks)>(p); });
 }
 
 template <typename T>
@@ -736,7 +731,7 @@ int32_t backward_entry(const char* fn, const T* dout, const T* x, const T* y, co
   p.G = const_cast<T*>(G), p.A = const_cast<T*>(A), p.r = const_cast<T*>(r), p.s = const_cast<T*>(s);
   p.batch = batch, p.heads = heads, p.c = c, p.n = n;
   p.dx = dx, p.dy = dy, p.dv = dv, p.dgate = gate ? dgate : nullptr, p.dtau = dtau;
-  return run_backward(p);
+  return with_kernels<T>([&](auto ks) { return backward_impl<T, decltype(ks)>(p); });
 }
 
 }  // namespace

@@ -129,7 +129,7 @@ constexpr Isa kIsas[] = {
 bool cpu_has(int32_t isa) {
   __builtin_cpu_init();
   switch (isa) {
-    case DEEPSPG_CONV2D_ISA_AVX512: return __builtin_cpu_supports("avx512f");
+    case DEEPSPG_CONV2D_ISA_AVX512: return detail::cpu_has_avx512f();
     case DEEPSPG_CONV2D_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     default: return true;
   }
