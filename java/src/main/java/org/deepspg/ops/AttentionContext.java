@@ -3,8 +3,6 @@
  */
 package org.deepspg.ops;
 
-import static org.bytedeco.pytorch.global.torch.matmul;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -221,10 +219,7 @@ public final class AttentionContext {
     }
     a.cursor++;
     try (PointerScope scope = new PointerScope()) {
-      Tensor vv = gate == null ? v : v.mul(gate);
-      Tensor m = rec.to(x);
-      Tensor o = matmul(m, vv.reshape(b, heads, c, n)).reshape(b, d, x.size(2), x.size(3));
-      return Scopes.escape(o, outer);
+      return Scopes.escape(ChannelAttention.applyMatrix(rec.to(x), v, gate), outer);
     }
   }
 }

@@ -200,10 +200,22 @@ public final class ChannelAttention {
    * @return O [B, heads*c, H, W]
    */
   static Tensor reference(Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, int heads) {
-    long b = x.size(0), d = x.size(1), c = d / heads, n = x.size(2) * x.size(3);
+    return applyMatrix(attentionMatrix(x, y, tau, heads), v, gate);
+  }
+
+  /**
+   * O = A (V ⊙ gate) in stock ops, differentiable: the second half of {@link #reference}, also what the tiled
+   * inference's replay computes with a recorded A.
+   *
+   * @param a [B or 1, heads, c, c]
+   * @param v [B, heads*c, H, W]
+   * @param gate like v, or null
+   * @return O, v's shape
+   */
+  static Tensor applyMatrix(Tensor a, Tensor v, Tensor gate) {
+    long b = v.size(0), heads = a.size(1), c = a.size(2), n = v.size(2) * v.size(3);
     Tensor vv = gate == null ? v : v.mul(gate);
-    Tensor a = attentionMatrix(x, y, tau, heads);
-    return a.matmul(vv.reshape(b, heads, c, n)).reshape(b, d, x.size(2), x.size(3));
+    return a.matmul(vv.reshape(b, heads, c, n)).reshape(v.shape());
   }
 
   /** A = softmax_row(τ · normalize(X) normalize(Y)ᵀ) [B, heads, c, c] in stock ops. */
@@ -318,11 +330,9 @@ public final class ChannelAttention {
     if (cpuFloat(x) && !checking && !status().enabled()) {
       // stock ops fill A and the output (G, r and s, which no caller of this path reads, are zeroed)
       try (PointerScope scope = new PointerScope()) {
-        long[] four = NativeFunction.shape(x);
-        Tensor m = attentionMatrix(x.reshape(b, heads * c, 1, n), y.reshape(b, heads * c, 1, n), tau, (int) heads);
+        Tensor m = attentionMatrix(x, y, tau, (int) heads);
         a.copy_(m);
-        Tensor vv = gate == null ? v : v.mul(gate);
-        o.copy_(m.matmul(vv.reshape(b, heads, c, n)).reshape(four));
+        o.copy_(applyMatrix(m, v, gate));
         g.zero_();
         r.zero_();
         s.zero_();
