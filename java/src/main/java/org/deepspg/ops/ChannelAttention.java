@@ -80,7 +80,7 @@ public final class ChannelAttention {
     }
   }
 
-  private static volatile Status status;
+  private static final Verdict<Status> STATUS = new Verdict<>(ChannelAttention::selfCheck);
   /** True while {@link #selfCheck} runs (its probes call the kernels through {@link #forward}). */
   private static volatile boolean checking;
 
@@ -92,23 +92,12 @@ public final class ChannelAttention {
    * @return the status
    */
   public static Status status() {
-    Status s = status;
-    if (s == null) {
-      synchronized (ChannelAttention.class) {
-        s = status;
-        if (s == null) {
-          s = selfCheck();
-          status = s;
-        }
-      }
-    }
-    return s;
+    return STATUS.get();
   }
 
   /** Runs the self-check again (after {@link #MODE_PROPERTY} changed; tests) and returns its verdict. */
-  static synchronized Status recheck() {
-    status = selfCheck();
-    return status;
+  static Status recheck() {
+    return STATUS.recheck();
   }
 
   private static Status selfCheck() {

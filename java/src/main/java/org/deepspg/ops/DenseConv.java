@@ -92,7 +92,7 @@ public final class DenseConv {
     }
   }
 
-  private static volatile Status status;
+  private static final Verdict<Status> STATUS = new Verdict<>(DenseConv::selfCheck);
   private static final AtomicLong CALLS = new AtomicLong();
   private static final AtomicLong WINOGRAD_CALLS = new AtomicLong();
 
@@ -104,17 +104,7 @@ public final class DenseConv {
    * @return the status
    */
   public static Status status() {
-    Status s = status;
-    if (s == null) {
-      synchronized (DenseConv.class) {
-        s = status;
-        if (s == null) {
-          s = selfCheck();
-          status = s;
-        }
-      }
-    }
-    return s;
+    return STATUS.get();
   }
 
   /**

@@ -41,7 +41,7 @@ public final class FusedFfn {
   /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
   public static final String MODE_PROPERTY = "deepspg.ffn";
   private static final String OP = "ffn_fused";
-  private static volatile Status status;
+  private static final Verdict<Status> STATUS = new Verdict<>(FusedFfn::selfCheck);
   private static final AtomicLong CALLS = new AtomicLong();
 
   private FusedFfn() {}
@@ -78,17 +78,7 @@ public final class FusedFfn {
 
   /** @return the self-check's verdict, running the check on the first call of the process */
   public static Status status() {
-    Status s = status;
-    if (s == null) {
-      synchronized (FusedFfn.class) {
-        s = status;
-        if (s == null) {
-          s = selfCheck();
-          status = s;
-        }
-      }
-    }
-    return s;
+    return STATUS.get();
   }
 
   /**
