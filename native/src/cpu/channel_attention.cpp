@@ -28,6 +28,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "gram_avx512.h"
+
 #include "../common/common.h"
 
 namespace deepspg::ops {
@@ -244,8 +246,8 @@ struct PortableKernels {
 #define DEEPSPG_AVX512 __attribute__((target("avx512f")))
 #define DEEPSPG_AVX512_INLINE __attribute__((target("avx512f"), always_inline)) inline
 
-// AVX-512F kernels (16 floats per register, 32 registers). Gram: blocks of 5 rows of `a` x 5 rows of `b` hold 25
-// accumulators (10 loads per 25 FMAs), reduced to scalars once per tile; mixing: blocks of 5 output rows x 4
+// AVX-512F kernels (16 floats per register, 32 registers). Gram: gram_avx512.h's 5 x 5 register blocks (10 loads per
+// 25 FMAs), reduced to scalars once per tile; mixing: blocks of 5 output rows x 4
 // vectors (64 columns) hold 20 accumulators while j runs over the source rows (4 loads + 5 broadcasts per 20
 // FMAs); column tails use masked loads and stores, so no scalar loops remain. Tiles of 1024 columns (4 KB of a
 // row, one page) cut the per-tile reductions to a quarter of 256-column tiles' while a tile's two c = 20 row blocks
@@ -257,70 +259,9 @@ struct PortableKernels {
 namespace avx512 {
 
 constexpr int64_t kTile = 1024;
-constexpr int kGramI = 5, kGramJ = 5, kMixI = 5;
+constexpr int kMixI = 5;
 
-inline __mmask16 tail_mask(int64_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
-
-template <int I, int J, bool Masked>
-DEEPSPG_AVX512_INLINE void gram_step(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k,
-                                     __mmask16 m, __m512 (&acc)[I][J]) {
-  __m512 yb[J];
-#pragma GCC unroll 8
-  for (int j = 0; j < J; ++j)
-    yb[j] = Masked ? _mm512_maskz_loadu_ps(m, b + j * ldb + k) : _mm512_loadu_ps(b + j * ldb + k);
-#pragma GCC unroll 8
-  for (int i = 0; i < I; ++i) {
-    const __m512 x = Masked ? _mm512_maskz_loadu_ps(m, a + i * lda + k) : _mm512_loadu_ps(a + i * lda + k);
-#pragma GCC unroll 8
-    for (int j = 0; j < J; ++j) acc[i][j] = _mm512_fmadd_ps(x, yb[j], acc[i][j]);
-  }
-}
-
-/** out[i*ldo + j] += sum_k a[i, k] b[j, k] for the I x J block (double). */
-template <int I, int J>
-DEEPSPG_AVX512 void gram_block(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t len, double* out,
-                               int64_t ldo) {
-  __m512 acc[I][J];
-#pragma GCC unroll 8
-  for (int i = 0; i < I; ++i)
-#pragma GCC unroll 8
-    for (int j = 0; j < J; ++j) acc[i][j] = _mm512_setzero_ps();
-  int64_t k = 0;
-  for (; k + 16 <= len; k += 16) gram_step<I, J, false>(a, lda, b, ldb, k, 0xFFFF, acc);
-  if (k < len) gram_step<I, J, true>(a, lda, b, ldb, k, tail_mask(len - k), acc);
-  for (int i = 0; i < I; ++i)
-    for (int j = 0; j < J; ++j) out[i * ldo + j] += static_cast<double>(_mm512_reduce_add_ps(acc[i][j]));
-}
-
-template <int I>
-DEEPSPG_AVX512 void gram_rows(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t c, int64_t len,
-                              double* out) {
-  int64_t j = 0;
-  for (; j + kGramJ <= c; j += kGramJ) gram_block<I, kGramJ>(a, lda, b + j * ldb, ldb, len, out + j, c);
-  switch (c - j) {
-    case 1: gram_block<I, 1>(a, lda, b + j * ldb, ldb, len, out + j, c); break;
-    case 2: gram_block<I, 2>(a, lda, b + j * ldb, ldb, len, out + j, c); break;
-    case 3: gram_block<I, 3>(a, lda, b + j * ldb, ldb, len, out + j, c); break;
-    case 4: gram_block<I, 4>(a, lda, b + j * ldb, ldb, len, out + j, c); break;
-    default: break;
-  }
-}
-
-/**
- * gram_tile on AVX-512: out[i*c + j] += sum_k a[i, k] b[j, k] over one tile of len columns.
- */
-DEEPSPG_AVX512 void gram(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t c, int64_t len,
-                         double* out) {
-  int64_t i = 0;
-  for (; i + kGramI <= c; i += kGramI) gram_rows<kGramI>(a + i * lda, lda, b, ldb, c, len, out + i * c);
-  switch (c - i) {
-    case 1: gram_rows<1>(a + i * lda, lda, b, ldb, c, len, out + i * c); break;
-    case 2: gram_rows<2>(a + i * lda, lda, b, ldb, c, len, out + i * c); break;
-    case 3: gram_rows<3>(a + i * lda, lda, b, ldb, c, len, out + i * c); break;
-    case 4: gram_rows<4>(a + i * lda, lda, b, ldb, c, len, out + i * c); break;
-    default: break;
-  }
-}
+using gram512::tail_mask;
 
 /** Squared row norms of one tile, += into out[i] (double): four rows at a time, so eight FMA chains are in flight. */
 DEEPSPG_AVX512 void sumsq(const float* a, int64_t c, int64_t ld, int64_t len, double* out) {
@@ -446,7 +387,7 @@ DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_
 struct Avx512Kernels {
   static constexpr int64_t kTile = avx512::kTile;
   static void gram(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t c, int64_t len, double* out) {
-    avx512::gram(a, lda, b, ldb, c, len, out);
+    gram512::gram(a, lda, c, b, ldb, c, len, out, c);
   }
   static void sumsq(const float* a, int64_t c, int64_t ld, int64_t len, double* out) {
     avx512::sumsq(a, c, ld, len, out);
