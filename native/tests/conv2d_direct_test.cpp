@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include <omp.h>
+
 #include "test_common.h"
 
 namespace {
@@ -104,6 +106,40 @@ void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
 }
 
+/** The 1x1 weight gradient on every ISA against a double reference; bitwise the same with 1 and 2 OpenMP threads. */
+void grad_case(int64_t B, int64_t in, int64_t out, int64_t hw, unsigned seed) {
+  auto dy = dt::randn<float>(B * out * hw, seed), x = dt::randn<float>(B * in * hw, seed + 1);
+  std::vector<double> want(out * in, 0.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t i = 0; i < in; ++i) {
+        double acc = 0;
+        for (int64_t p = 0; p < hw; ++p) acc += double(dy[(b * out + o) * hw + p]) * x[(b * in + i) * hw + p];
+        want[o * in + i] += acc;
+      }
+  for (int32_t isa : {DEEPSPG_CONV2D_ISA_GENERIC, DEEPSPG_CONV2D_ISA_AVX2, DEEPSPG_CONV2D_ISA_AVX512}) {
+    char what[160];
+    std::snprintf(what, sizeof what, "weight grad isa=%d B=%lld in=%lld out=%lld hw=%lld", isa, (long long)B,
+                  (long long)in, (long long)out, (long long)hw);
+    if (deepspg_conv2d_select_isa(isa) != DEEPSPG_OK) {
+      std::printf("skip %s: %s\n", what, deepspg_last_error());
+      continue;
+    }
+    std::vector<float> g1(out * in, NAN), g2(out * in, NAN);
+    omp_set_num_threads(1);
+    dt::expect_ok(deepspg_conv2d_weight_grad_1x1_cpu_f32(isa, dy.data(), x.data(), B, in, out, hw, g1.data()), what);
+    omp_set_num_threads(2);
+    dt::expect_ok(deepspg_conv2d_weight_grad_1x1_cpu_f32(DEEPSPG_CONV2D_ISA_AUTO, dy.data(), x.data(), B, in, out,
+                                                         hw, g2.data()),
+                  what);
+    // sums of B*hw products of N(0, 1) terms in float per 1024-column tile: ~1e-7 * sqrt(1024) relative per tile
+    dt::validate(what, g1, want, 2e-6 * std::sqrt(double(B * hw)), 1e-5);
+    dt::expect(std::memcmp(g1.data(), g2.data(), g1.size() * sizeof(float)) == 0,
+               "weight grad independent of the thread count");
+  }
+  deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
+}
+
 }  // namespace
 
 int main() {
@@ -165,5 +201,25 @@ int main() {
   dt::expect(floats == 36 * 4 * 5 * 4, "generic Winograd packing: 36 1x1 weights of 13 outputs in 4 blocks of 4");
   dt::expect_ok(deepspg_conv2d_packed_weight_floats(DEEPSPG_CONV2D_ISA_GENERIC, 13, 5, 3, &floats), "size");
   dt::expect(floats == 4 * 5 * 9 * 4, "generic packing: 13 outputs in 4 blocks of 4");
+  // the 1x1 weight gradient: tails of the 5x5 blocks and of 16 lanes, several tiles and chunks, DeepSPG's shapes
+  grad_case(1, 1, 1, 1, 20);
+  grad_case(3, 7, 13, 37, 21);
+  grad_case(2, 11, 9, 2500, 22);    // 3 tiles per item, the last one partial
+  grad_case(4, 20, 80, 4096, 23);   // IGAB's d -> 4d at L0 on 64x64 crops: 16 units in 16 chunks
+  grad_case(9, 6, 4, 1030, 24);     // 18 units in 16 chunks
+  grad_case(1, 80, 320, 64, 25);
+  {
+    std::vector<float> g(6, NAN);
+    dt::expect_ok(deepspg_conv2d_weight_grad_1x1_cpu_f32(DEEPSPG_CONV2D_ISA_AUTO, nullptr, nullptr, 0, 2, 3, 5,
+                                                         g.data()),
+                  "weight grad of an empty batch");
+    dt::expect(g[0] == 0.0f && g[5] == 0.0f, "weight grad of an empty batch is zero");
+    dt::expect(deepspg_conv2d_weight_grad_1x1_cpu_f32(DEEPSPG_CONV2D_ISA_AUTO, g.data(), g.data(), 1, 0, 3, 5,
+                                                      g.data()) == DEEPSPG_ERR_INVALID_ARGUMENT,
+               "weight grad without input channels refused");
+    dt::expect(deepspg_conv2d_weight_grad_1x1_cpu_f32(42, g.data(), g.data(), 1, 1, 1, 1, g.data()) ==
+                   DEEPSPG_ERR_INVALID_ARGUMENT,
+               "weight grad on an unknown ISA refused");
+  }
   return dt::finish("conv2d_direct");
 }

@@ -315,8 +315,8 @@ int32_t deepspg_conv_same_backward_cpu_f64(const double* dy, const double* x, co
                                            int64_t h, int64_t w, double* dx, double* dweight, double* dbias);
 
 /* ---------------------------------------------------------------------------------------------------------------
- * 8. Dense k x k convolution, stride 1 or 2, zero padding k/2 (or any, _ex), forward only, float32, CPU only,
- *    fused epilogue
+ * 8. Dense k x k convolution, stride 1 or 2, zero padding k/2 (or any, _ex), forward (and the 1x1 layer's weight
+ *    gradient), float32, CPU only, fused epilogue
  *
  * The frozen priors' inference path (HRNet-W48 with BatchNorm folded into weight and bias by the caller). With
  * p = k/2, s the stride, Ho = (h + 2p - k)/s + 1, Wo likewise:
@@ -369,6 +369,16 @@ int32_t deepspg_conv2d_forward_packed_ex_cpu_f32(const float* x, int32_t isa, co
                                                  const float* residual, int64_t batch, int64_t in_channels,
                                                  int64_t out_channels, int64_t k, int64_t stride, int64_t pad,
                                                  int64_t h, int64_t w, int32_t act, float* y);
+
+/* The weight gradient of a 1x1 stride-1 layer (the backward's dweight; its dx is this section's forward with the
+ * transposed weight [in, out, 1, 1]): dweight[o, i] = sum_{b < batch, p < hw} dy[b, o, p] x[b, i, p], dy [B, out, hw],
+ * x [B, in, hw], dweight [out, in] (overwritten; zeros for batch 0). On `isa`'s Gram kernel (AUTO: the current one;
+ * AVX-512F blocks of 5 x 5 row pairs, otherwise portable C++): float sums over tiles of 1024 columns, added in
+ * double in an order fixed by the shape, so results do not depend on the thread count. Keeps a scratch of up to
+ * 16 x out x in doubles per calling thread for its next call. */
+int32_t deepspg_conv2d_weight_grad_1x1_cpu_f32(int32_t isa, const float* dy, const float* x, int64_t batch,
+                                               int64_t in_channels, int64_t out_channels, int64_t hw,
+                                               float* dweight);
 
 /* Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions (pad 1): the same result as deepspg_conv2d_forward_cpu_f32
  * with k = 3, stride = 1, up to float32 rounding of the transforms (errors a few times the direct path's; callers

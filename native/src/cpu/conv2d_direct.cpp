@@ -1,10 +1,12 @@
 // Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
 //
 // Dense k x k convolution, stride 1 or 2, zero padding k/2 (or any pad < k, even k included: the _ex entry point),
-// forward only, float32, with a fused epilogue (bias, residual add, ReLU or GELU). Serves the frozen priors'
-// inference (HRNet-W48: BN folded into the weights by the caller), where libtorch's oneDNN-off path (im2col +
-// OpenBLAS) reached ~28 % of this CPU's FMA peak, and the enhancement network's 1x1 and 4x4 stride-2 layers in
-// inference (OpenBLAS ran those on its 256-bit kernels with extra packing and scaling passes).
+// float32, with a fused epilogue (bias, residual add, ReLU or GELU), and the weight gradient of 1x1 layers (at the
+// end of this file; with the forward on the transposed weight for dx, a 1x1 layer's whole backward). Serves the
+// frozen priors' inference (HRNet-W48: BN folded into the weights by the caller), where libtorch's oneDNN-off path
+// (im2col + OpenBLAS) reached ~28 % of this CPU's FMA peak, the enhancement network's 1x1 and 4x4 stride-2 layers
+// in inference (OpenBLAS ran those on its 256-bit kernels with extra packing and scaling passes), and its 1x1 layers
+// in training.
 //
 //   y[b,o][r][x] = act( bias[o] + residual[b,o][r][x] + sum_{i<C, u,v<k} w[o,i,u,v] xpad[b,i][s r + u][s x + v] )
 //
@@ -36,6 +38,7 @@
 #include "../common/common.h"
 #include "conv2d_direct.h"
 #include "gelu_math.h"
+#include "gram_avx512.h"
 
 namespace deepspg::ops {
 namespace {
@@ -571,6 +574,77 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   return detail::ok();
 }
 
+// ---- 1x1 weight gradient: dweight[o][i] = sum_{b, p} dy[b][o][p] x[b][i][p] (the backward of a 1x1 layer's weight)
+//
+// The columns of each batch item are cut into tiles of kGradTile; the units (b, tile) are dealt, in order, to at
+// most kGradChunks chunks fixed by the shape alone, each summing into its own double partial; the partials are then
+// added in chunk order. Within a unit the ISA's Gram kernel sums in float (AVX-512: gram_avx512.h's 5 x 5 register
+// blocks; otherwise 16-lane partial sums in a fixed order). Results therefore do not depend on the thread count.
+// The x tile (in x kGradTile floats: 320 KB for in = 80) stays in L2 while 5-row blocks of dy stream past it once.
+
+constexpr int64_t kGradTile = 1024;
+constexpr int64_t kGradChunks = 16;
+
+/** acc[o in + i] += sum_{k < len} a[o lda + k] b[i ldb + k], 16 float lanes per pair then one double add. */
+void grad_tile_generic(const float* a, int64_t lda, int64_t ra, const float* b, int64_t ldb, int64_t rb, int64_t len,
+                       double* acc) {
+  constexpr int L = 16;
+  for (int64_t o = 0; o < ra; ++o) {
+    const float* ao = a + o * lda;
+    for (int64_t i = 0; i < rb; ++i) {
+      const float* bi = b + i * ldb;
+      float lanes[L] = {};
+      int64_t k = 0;
+      for (; k + L <= len; k += L) {
+#pragma omp simd
+        for (int l = 0; l < L; ++l) lanes[l] += ao[k + l] * bi[k + l];
+      }
+      for (int l = 0; k + l < len; ++l) lanes[l] += ao[k + l] * bi[k + l];
+      float s = 0.0f;
+      for (int l = 0; l < L; ++l) s += lanes[l];
+      acc[o * rb + i] += static_cast<double>(s);
+    }
+  }
+}
+
+int32_t weight_grad_1x1(const char* fn, const Isa& isa, const float* dy, const float* x, int64_t batch, int64_t in,
+                        int64_t out, int64_t hw, float* dweight) {
+  const int64_t tiles = (hw + kGradTile - 1) / kGradTile, units = batch * tiles;
+  const int64_t chunks = std::min(units, kGradChunks), pairs = out * in;
+  thread_local std::vector<double> partial;  // chunks x pairs, kept for the calling thread's next call
+  try {
+    if (partial.size() < static_cast<size_t>(chunks * pairs)) partial.resize(chunks * pairs);
+  } catch (const std::bad_alloc&) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the partial sums");
+  }
+  double* part = partial.data();
+  const bool avx512 = isa.id == DEEPSPG_CONV2D_ISA_AVX512;
+#pragma omp parallel for schedule(static) if (units * pairs * kGradTile >= detail::kOmpMinWork)
+  for (int64_t c = 0; c < chunks; ++c) {
+    double* acc = part + c * pairs;
+    std::fill(acc, acc + pairs, 0.0);
+    for (int64_t u = c * units / chunks; u < (c + 1) * units / chunks; ++u) {
+      const int64_t b = u / tiles, k0 = (u % tiles) * kGradTile, len = std::min(kGradTile, hw - k0);
+      const float* a = dy + b * out * hw + k0;
+      const float* xb = x + b * in * hw + k0;
+#if defined(__x86_64__)
+      if (avx512) {
+        gram512::gram(a, hw, out, xb, hw, in, len, acc, in);
+        continue;
+      }
+#endif
+      grad_tile_generic(a, hw, out, xb, hw, in, len, acc);
+    }
+  }
+#pragma omp parallel for schedule(static) if (pairs * chunks >= detail::kOmpMinWork)
+  for (int64_t e = 0; e < pairs; ++e) {
+    double s = 0.0;
+    for (int64_t c = 0; c < chunks; ++c) s += part[c * pairs + e];
+    dweight[e] = static_cast<float>(s);
+  }
+  return detail::ok();
+}
+
 }  // namespace
 
 int32_t direct::resolve(const char* fn, int32_t id, const Isa** out) { return resolve_isa(fn, id, out); }
@@ -722,6 +796,28 @@ int32_t deepspg_conv2d_winograd_forward_cpu_f32(const float* x, int32_t isa, con
     }
   }
   return detail::ok();
+}
+
+int32_t deepspg_conv2d_weight_grad_1x1_cpu_f32(int32_t isa, const float* dy, const float* x, int64_t batch,
+                                               int64_t in_channels, int64_t out_channels, int64_t hw,
+                                               float* dweight) {
+  const char* fn = "deepspg_conv2d_weight_grad_1x1_cpu_f32";
+  const Isa* i = nullptr;
+  if (int32_t rc = resolve_isa(fn, isa, &i)) return rc;
+  if (batch < 0 || in_channels < 1 || out_channels < 1 || hw < 1) {
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
+                        std::string(fn) + ": bad shape batch=" + std::to_string(batch) + " in=" +
+                            std::to_string(in_channels) + " out=" + std::to_string(out_channels) + " hw=" +
+                            std::to_string(hw) + " (need batch >= 0, channels >= 1, hw >= 1)");
+  }
+  DEEPSPG_CHECK_PTR(fn, dweight);
+  if (batch == 0) {
+    std::fill(dweight, dweight + out_channels * in_channels, 0.0f);
+    return detail::ok();
+  }
+  DEEPSPG_CHECK_PTR(fn, dy);
+  DEEPSPG_CHECK_PTR(fn, x);
+  return weight_grad_1x1(fn, *i, dy, x, batch, in_channels, out_channels, hw, dweight);
 }
 
 }  // extern "C"
