@@ -329,20 +329,28 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
    * inference ({@link DenseConv#usable}) the transposed convolution and the fuse's first half compose into one 1×1
    * convolution at the low resolution ({@code d → 4·d/2} channels, weight {@code Wc[(o,a,b), c] = Σ_m Wf[o, m]
    * Wu[c, m, a, b]}, bias {@code Σ_m Wf[o, m] b_u[m]}) followed by a pixel shuffle, plus the fuse's second half on the
-   * skip: the same linear map with 2/3 of the multiply-adds and no concatenation (float rounding differs).
+   * skip: the same linear map with 2/3 of the multiply-adds and no concatenation (float rounding differs). Training
+   * on float32 CPU ({@link DenseConv#trainable}) runs the same composition on the differentiable
+   * {@link DenseConv#pointwise}, the composed weight and bias computed from the parameters in the graph.
    */
   private Tensor upFuse(int i, Tensor f, Tensor skip) {
     ConvTranspose2dImpl u = up.get(i);
     Conv2dImpl fz = fuse.get(i);
     Tensor wu = u.weight(), bu = u.bias(), wf = fz.weight();
-    if (!DenseConv.usable(f, wu, bu, wf) || !DenseConv.usable(skip)) {
+    boolean inference = DenseConv.usable(f, wu, bu, wf) && DenseConv.usable(skip);
+    if (!inference && !(DenseConv.trainable(f, wu, bu, wf) && DenseConv.trainable(skip))) {
       return fz.forward(cat(new TensorVector(u.forward(f), skip), 1));
     }
     long in = wu.size(0), mid = wu.size(1), out = wf.size(0);
     Tensor wf2 = wf.reshape(out, 2 * mid);
     Tensor wfa = wf2.narrow(1, 0, mid);
-    Tensor y = FastConv.linear(skipPack.get(i), () -> wf2.narrow(1, mid, mid), null, skip, null, false, wf);
     Tensor bc = wfa.mv(bu).repeat_interleave(4);
+    if (!inference) { // training: the same composition, differentiable (weight and bias built from the parameters)
+      Tensor wc = wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in);
+      Tensor t = pixel_shuffle(DenseConv.pointwise(f, wc, bc, null), 2);
+      return DenseConv.pointwise(skip, wf2.narrow(1, mid, mid), null, t);
+    }
+    Tensor y = FastConv.linear(skipPack.get(i), () -> wf2.narrow(1, mid, mid), null, skip, null, false, wf);
     Tensor t = FastConv.linear(upFusePack.get(i),
         () -> wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in), bc, f, null, false, wu, wf);
     return y.add_(pixel_shuffle(t, 2));

@@ -23,6 +23,8 @@ import org.deepspg.ops.WeightPack;
  *       needed, float32 CPU) on the native direct convolution {@link DenseConv} instead, with the weight packed
  *       once and the residual add fused (OpenBLAS picks its 256-bit Haswell kernels on AVX-512 CPUs and adds a
  *       packing and a scaling pass per product: about half of a DeepSPG-S forward's time in a 2026-12-05 profile);
+ *       in training (float32 CPU, gradients recorded) on {@link DenseConv#pointwise}, whose backward runs on the same
+ *       native kernels; the matrix product remains for other devices and dtypes and where the self-check failed;
  *   <li>3×3 depthwise convolutions (stride 1, padding 1, no bias) run on the native kernel {@link DepthwiseConv}
  *       (libtorch's CPU depthwise path was ~3 s per 80-channel 416×608 call with oneDNN off), optionally fused with
  *       the GELU that follows them;
@@ -30,14 +32,15 @@ import org.deepspg.ops.WeightPack;
  *       {@link SameConv}.
  * </ul>
  *
- * <p>All are differentiable with stock autograd (matmul) or the native backward (depthwise), on any device and in
+ * <p>All are differentiable with stock autograd (matmul) or the native backward (1×1, depthwise), on any device and in
  * float32/float64, and compute the same function as the module's {@code forward} (to float rounding).
  */
 public final class FastConv {
   private FastConv() {}
 
   /**
-   * A 1×1 convolution (stride 1, no padding, groups 1) as a matrix product.
+   * A 1×1 convolution (stride 1, no padding, groups 1): {@link DenseConv#pointwise} on float32 CPU tensors where the
+   * self-check passed, else a matrix product.
    *
    * @param conv the layer (weight {@code [out, in, 1, 1]}, optional bias {@code [out]})
    * @param x {@code [B, in, H, W]}
@@ -50,6 +53,7 @@ public final class FastConv {
       throw new IllegalArgumentException("FastConv.pointwise: expected a 1x1 conv weight [out, in, 1, 1], got "
           + Shapes.str(w));
     }
+    if (DenseConv.trainable(x, w, biasOf(conv))) return DenseConv.pointwise(x, w, biasOf(conv), null);
     return channelLinear(w.reshape(w.size(0), w.size(1)), biasOf(conv), x);
   }
 
@@ -147,8 +151,13 @@ public final class FastConv {
       return DenseConv.forward(x, p, bias, residual, 1, 0, gelu ? DenseConv.Act.GELU : DenseConv.Act.NONE);
     }
     Tensor w = weight.get();
-    Tensor y = channelLinear(w.dim() == 4 ? w.reshape(w.size(0), w.size(1)) : w, bias, x);
-    if (residual != null) y = y.add(residual);
+    Tensor y;
+    if (DenseConv.trainable(x, w, bias, residual)) {
+      y = DenseConv.pointwise(x, w, bias, residual);
+    } else {
+      y = channelLinear(w.dim() == 4 ? w.reshape(w.size(0), w.size(1)) : w, bias, x);
+      if (residual != null) y = y.add(residual);
+    }
     return gelu ? torch.gelu(y) : y;
   }
 

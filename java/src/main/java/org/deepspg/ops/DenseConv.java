@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
@@ -30,12 +31,15 @@ import org.deepspg.kernels.global.kernels;
  * <p><b>Proved on the machine it runs on.</b> The kernel picks its micro-kernel from CPUID (AVX-512F, AVX2+FMA or
  * portable C++). Before the first use in a process, {@link #status()} runs a self-check: the kernel against
  * libtorch's float64 {@code conv2d} on one probe per shape class (3×3 and 1×1, stride 1 and 2, output channels not a
- * multiple of the micro-kernel's block, bias, residual, ReLU; 4×4 stride 2 pad 1; 1×1 with GELU). A failing ISA is
+ * multiple of the micro-kernel's block, bias, residual, ReLU; 4×4 stride 2 pad 1; 1×1 with GELU; the 1×1 weight
+ * gradient of {@link #pointwise} against float64 matrix products). A failing ISA is
  * dropped for the next one down; when all fail, {@link #usable} is false and callers keep libtorch's convolution.
  * System property {@value #MODE_PROPERTY} = {@code off} disables the kernel (default {@code auto}).
  *
  * <p>Callers ask {@link #usable} first: it is true only for float32 CPU tensors when no gradient is needed (grad mode
- * off, or neither input nor parameters require grad), because the op records no autograd graph.
+ * off, or neither input nor parameters require grad), because the op records no autograd graph. The exception is the
+ * 1×1 layer {@link #pointwise}: differentiable (its backward on the same kernels), the training path, asked for with
+ * {@link #trainable}.
  *
  * <p>A frozen network packs each weight once ({@link #pack}, for the ISA in use) and passes the {@link Packed} weight
  * on every call; the plain {@link #forward(Tensor, Tensor, Tensor, Tensor, int, boolean)} packs it per call (a pass
@@ -372,6 +376,105 @@ public final class DenseConv {
     }
   }
 
+  /**
+   * Whether {@link #pointwise} can compute this 1×1 layer: float32 CPU tensors and the self-check passed. Unlike
+   * {@link #usable}, gradients may be needed.
+   *
+   * @param x the input
+   * @param params weight, bias, residual (each may be null)
+   * @return true when the native kernels may serve the layer, forward and backward
+   */
+  public static boolean trainable(Tensor x, Tensor... params) {
+    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32 || x.dim() != 4 || x.numel() == 0) return false;
+    for (Tensor p : params) {
+      if (p != null && (p.is_cuda() || p.scalar_type().value != OpSupport.F32)) return false;
+    }
+    return status().enabled();
+  }
+
+  /**
+   * A differentiable 1×1 convolution {@code y = W x + bias + residual} (per pixel) on the native kernels: the forward
+   * on the direct convolution, the input gradient {@code Wᵀ dy} on the same kernel with the transposed weight, the
+   * weight gradient {@code Σ dy xᵀ} on its Gram kernel ({@code deepspg_conv2d_weight_grad_1x1_cpu_f32}), the bias
+   * gradient as a sum and the residual's as {@code dy} itself. The training path of the network's 1×1 layers (with
+   * oneDNN off, libtorch's batched matrix products ran them on OpenBLAS's 256-bit kernels with packing and scaling
+   * passes: about a third of a training step). Each weight is packed per call (a pass over it). Call only where
+   * {@link #trainable} holds; double backward is not supported.
+   *
+   * @param x [B, in, H, W] float32 CPU
+   * @param weight [out, in] or [out, in, 1, 1]
+   * @param bias [out] or null
+   * @param residual [B, out, H, W] or null
+   * @return [B, out, H, W]
+   * @throws IllegalArgumentException on a shape mismatch or a tensor that is not float32 on CPU
+   */
+  public static Tensor pointwise(Tensor x, Tensor weight, Tensor bias, Tensor residual) {
+    checkInput(x);
+    if (x.dim() != 4 || !(weight.dim() == 2 || weight.dim() == 4 && weight.size(2) == 1 && weight.size(3) == 1)
+        || weight.size(1) != x.size(1)) {
+      throw new IllegalArgumentException(OP + ": 1x1 weight " + describe(weight) + " does not fit x " + describe(x)
+          + " (need [out, in] or [out, in, 1, 1] and [B, in, H, W])");
+    }
+    OpSupport.checkLike(OP, "x", x, "weight", weight);
+    long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3), out = weight.size(0);
+    long[] wShape = NativeFunction.shape(weight);
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor[] y = NativeFunction.apply(OP + "_1x1", new Tensor[] {x, weight, bias, residual}, ctx -> {
+        Tensor w4 = weight.reshape(out, in, 1, 1);
+        Tensor xc = x.contiguous();
+        Tensor ws = ctx.needsInputGrad(0) ? ctx.save(w4.contiguous()) : null;
+        Tensor xs = ctx.needsInputGrad(1) ? ctx.save(xc) : null;
+        Tensor yy;
+        try (Packed p = pack(w4)) {
+          yy = forward(xc, p, bias, residual, 1, 0, Act.NONE);
+        }
+        ctx.setBackward((grads, needs) -> {
+          Tensor dy = grads[0].contiguous();
+          Tensor dx = null;
+          if (needs[0]) {
+            try (Packed pt = pack(ws.permute(1, 0, 2, 3))) {
+              dx = forward(dy, pt, null, null, 1, 0, Act.NONE);
+            }
+          }
+          Tensor dw = needs[1] ? weightGrad1x1(dy, xs).reshape(wShape) : null;
+          Tensor db = needs[2] ? dy.sum(new long[] {0, 2, 3}, false, new ScalarTypeOptional()) : null;
+          return new Tensor[] {dx, dw, db, needs[3] ? dy : null};
+        });
+        return new Tensor[] {yy};
+      });
+      return Scopes.escape(y[0], outer);
+    }
+  }
+
+  /**
+   * The weight gradient of a 1×1 layer, {@code dW[o, i] = Σ_{b,p} dy[b, o, p] x[b, i, p]}, on the Gram kernel of the
+   * ISA in use.
+   *
+   * @param dy [B, out, H, W] float32 CPU
+   * @param x [B, in, H, W] float32 CPU
+   * @return [out, in]
+   */
+  static Tensor weightGrad1x1(Tensor dy, Tensor x) {
+    checkInput(dy);
+    checkInput(x);
+    if (dy.dim() != 4 || x.dim() != 4 || dy.size(0) != x.size(0) || dy.size(2) != x.size(2)
+        || dy.size(3) != x.size(3)) {
+      throw new IllegalArgumentException(OP + ": weight gradient: dy " + describe(dy) + " and x " + describe(x)
+          + " must be [B, out, H, W] and [B, in, H, W]");
+    }
+    long b = x.size(0), in = x.size(1), out = dy.size(1), hw = x.size(2) * x.size(3);
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor dyc = dy.contiguous(), xc = x.contiguous();
+      Tensor dw = OpSupport.empty(xc, out, in);
+      if (hw == 0) return Scopes.escape(dw.zero_(), outer);
+      NativeLibrary.check(kernels.deepspg_conv2d_weight_grad_1x1_cpu_f32(kernels.DEEPSPG_CONV2D_ISA_AUTO, f32(dyc),
+          f32(xc), b, in, out, hw, f32(dw)), OP + " weight gradient");
+      return Scopes.escape(dw, outer);
+    }
+  }
+
   private static void checkInput(Tensor x) {
     NativeLibrary.ensureLoaded();
     if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
@@ -492,6 +595,18 @@ public final class DenseConv {
         double err = OneDnn.relDiff(ref, got);
         if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // non-finite values
         worst = Math.max(worst, err);
+      }
+      if (!winograd) { // the 1x1 weight gradient ({B, in, out, H, W}): block tails; two 1024-column tiles per item
+        for (int[] p : new int[][] {{2, 7, 13, 5, 9}, {3, 20, 11, 40, 30}}) {
+          Tensor dy = OneDnn.fixedRandom(new long[] {p[0], p[2], p[3], p[4]}, seed++);
+          Tensor x = OneDnn.fixedRandom(new long[] {p[0], p[1], p[3], p[4]}, seed++);
+          long hw = (long) p[3] * p[4];
+          Tensor ref = f64(dy).reshape(p[0], p[2], hw).bmm(f64(x).reshape(p[0], p[1], hw).transpose(1, 2))
+              .sum(new long[] {0}, false, new ScalarTypeOptional());
+          double err = OneDnn.relDiff(ref, f64(weightGrad1x1(dy, x)));
+          if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY;
+          worst = Math.max(worst, err);
+        }
       }
     }
     return worst;

@@ -1,0 +1,141 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.ops;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.deepspg.kernels.global.kernels;
+import org.deepspg.testing.Tensors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The differentiable 1×1 layer {@link DenseConv#pointwise} (the training path of the network's 1×1 convolutions) and
+ * its weight-gradient kernel, against float64 stock ops on every micro-kernel ISA of this CPU: output and the
+ * gradients of x, weight, bias and residual.
+ */
+class PointwiseTrainingTest {
+  /** float32 sums of ≤ 2,400 products per 1024-column tile, in double across tiles: ~1e-6 of the magnitude. */
+  private static final double TOL = 2e-5;
+
+  @AfterAll
+  static void restore() {
+    DenseConvTest.restoreIsa();
+  }
+
+  @ParameterizedTest(name = "B={0} in={1} out={2} {3}x{4} bias={5} residual={6} 4-d weight={7}")
+  @CsvSource({
+    "3, 7, 13, 5, 9, true, true, false", // block tails (5 x 5 Gram blocks, 6-channel micro-kernel)
+    "2, 20, 80, 40, 30, false, false, true", // IGAB's d -> 4d; 1,200 columns: two tiles per item
+    "1, 80, 20, 3, 4, true, false, true",
+    "4, 6, 4, 33, 33, false, true, false" // 4 x 2 units over 8 chunks
+  })
+  void matchesFloat64StockOpsOnEveryIsa(int b, int in, int out, int h, int w, boolean bias, boolean residual,
+      boolean fourD) {
+    assumeTrue(DenseConv.status().enabled(), "direct convolution off: " + DenseConv.status().note());
+    for (int isa : DenseConvTest.isasOfThisCpu()) {
+      kernels.deepspg_conv2d_select_isa(isa);
+      try (PointerScope scope = new PointerScope()) {
+        Tensor x = Tensors.randn(b, in, h, w).requires_grad_(true);
+        Tensor wt = (fourD ? Tensors.randn(out, in, 1, 1) : Tensors.randn(out, in)).requires_grad_(true);
+        Tensor bs = bias ? Tensors.randn(out).requires_grad_(true) : null;
+        Tensor rs = residual ? Tensors.randn(b, out, h, w).requires_grad_(true) : null;
+        Tensor dy = Tensors.randn(b, out, h, w);
+        Tensor y = DenseConv.pointwise(x, wt, bs, rs);
+        y.backward(dy, new BoolOptional(), false, new TensorArrayRefOptional());
+
+        Tensor x64 = f64(x).requires_grad_(true), w64 = f64(wt).requires_grad_(true);
+        Tensor b64 = bias ? f64(bs).requires_grad_(true) : null, r64 = residual ? f64(rs).requires_grad_(true) : null;
+        Tensor ref = w64.reshape(out, in).matmul(x64.reshape(b, in, (long) h * w)).reshape(b, out, h, w);
+        if (bias) ref = ref.add(b64.reshape(1, out, 1, 1));
+        if (residual) ref = ref.add(r64);
+        ref.backward(f64(dy), new BoolOptional(), false, new TensorArrayRefOptional());
+
+        String what = DenseConv.isaName(isa) + " ";
+        close(what + "y", y, ref);
+        close(what + "dx", x.grad(), x64.grad());
+        close(what + "dweight", wt.grad(), w64.grad());
+        if (bias) close(what + "dbias", bs.grad(), b64.grad());
+        if (residual) close(what + "dresidual", rs.grad(), r64.grad());
+      }
+    }
+  }
+
+  @Test
+  void computesOnlyTheGradientsAskedFor() {
+    assumeTrue(DenseConv.status().enabled());
+    try (PointerScope scope = new PointerScope()) {
+      Tensor x = Tensors.randn(2, 5, 6, 7);
+      Tensor wt = Tensors.randn(3, 5).requires_grad_(true);
+      DenseConv.pointwise(x, wt, null, null).sum().backward();
+      assertTrue(wt.grad().defined(), "weight gradient");
+      assertFalse(x.grad().defined(), "no gradient for an input that does not require one");
+      Tensor x2 = Tensors.randn(2, 5, 6, 7).requires_grad_(true);
+      Tensor w2 = Tensors.randn(3, 5);
+      DenseConv.pointwise(x2, w2, null, null).mul(new Scalar(2.0)).sum().backward();
+      // d/dx sum(2 W x) = 2 W^T 1
+      Tensor want = w2.sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).mul(new Scalar(2.0))
+          .reshape(1, 5, 1, 1).expand(2, 5, 6, 7);
+      Tensors.assertClose("dx", x2.grad(), want.contiguous(), TOL, TOL);
+    }
+  }
+
+  @Test
+  void weightGradientOfAnEmptyBatchIsZero() {
+    assumeTrue(DenseConv.status().enabled());
+    try (PointerScope scope = new PointerScope()) {
+      Tensor dw = DenseConv.weightGrad1x1(torch.zeros(0, 3, 4, 4), torch.zeros(0, 2, 4, 4));
+      assertTrue(dw.size(0) == 3 && dw.size(1) == 2 && dw.abs().sum().item_double() == 0, "zeros [3, 2]");
+    }
+  }
+
+  @Test
+  void trainableOnlyForFloat32CpuTensors() {
+    try (PointerScope scope = new PointerScope()) {
+      Tensor x = Tensors.randn(1, 4, 8, 8);
+      assertFalse(DenseConv.trainable(x.to(torch.ScalarType.Double)), "float64");
+      assertFalse(DenseConv.trainable(x, Tensors.randn(4, 4).to(torch.ScalarType.Double)), "float64 weight");
+      assertFalse(DenseConv.trainable(Tensors.randn(1, 4, 0, 8)), "empty");
+      assertTrue(DenseConv.trainable(x, Tensors.randn(4, 4).requires_grad_(true), null)
+          == DenseConv.status().enabled(), "gradients allowed");
+    }
+  }
+
+  @Test
+  void refusesBadShapes() {
+    assumeTrue(DenseConv.status().enabled());
+    try (PointerScope scope = new PointerScope()) {
+      Tensor x = Tensors.randn(1, 4, 8, 8);
+      assertThrows(IllegalArgumentException.class, () -> DenseConv.pointwise(x, Tensors.randn(3, 5), null, null),
+          "in channels");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.pointwise(x, Tensors.randn(3, 4, 3, 3), null, null), "3x3 weight");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.pointwise(x, Tensors.randn(3, 4), Tensors.randn(4), null), "bias");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.weightGrad1x1(Tensors.randn(1, 3, 8, 7), x), "grid mismatch");
+    }
+  }
+
+  private static Tensor f64(Tensor t) {
+    return t.detach().to(torch.ScalarType.Double);
+  }
+
+  private static void close(String what, Tensor got, Tensor ref) {
+    double scale = Math.max(1, ref.abs().max().item_double());
+    double err = got.to(torch.ScalarType.Double).sub(ref).abs().max().item_double();
+    assertTrue(err <= TOL * scale, what + ": max error " + err + " on values up to " + scale);
+  }
+}
