@@ -398,7 +398,8 @@ public final class DenseConv {
    * weight gradient {@code Σ dy xᵀ} on its Gram kernel ({@code deepspg_conv2d_weight_grad_1x1_cpu_f32}), the bias
    * gradient as a sum and the residual's as {@code dy} itself. The training path of the network's 1×1 layers (with
    * oneDNN off, libtorch's batched matrix products ran them on OpenBLAS's 256-bit kernels with packing and scaling
-   * passes: about a third of a training step). Each weight is packed per call (a pass over it). Call only where
+   * passes: OpenBLAS held 57 % of a training step's CPU samples in a 2026-12-05 profile, mostly for these layers;
+   * BENCHMARKS.md, session 16). Each weight is packed per call (a pass over it). Call only where
    * {@link #trainable} holds; double backward is not supported.
    *
    * @param x [B, in, H, W] float32 CPU
