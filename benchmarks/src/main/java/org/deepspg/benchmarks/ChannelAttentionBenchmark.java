@@ -86,18 +86,13 @@ public class ChannelAttentionBenchmark {
     elems = b * d * hw * hw;
     try (PointerScope s = new PointerScope()) {
       torch.manual_seed(0);
-      x = keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
-      y = keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
-      v = keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
-      f = keep(torch.rand(b, d, hw, hw));
-      tau = keep(torch.ones(heads, 1, 1).set_requires_grad(true));
-      dout = keep(torch.randn(b, d, hw, hw));
+      x = Retained.keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
+      y = Retained.keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
+      v = Retained.keep(torch.randn(b, d, hw, hw).set_requires_grad(true));
+      f = Retained.keep(torch.rand(b, d, hw, hw));
+      tau = Retained.keep(torch.ones(heads, 1, 1).set_requires_grad(true));
+      dout = Retained.keep(torch.randn(b, d, hw, hw));
     }
-  }
-
-  private static Tensor keep(Tensor t) {
-    t.retainReference();
-    return t;
   }
 
   @TearDown(Level.Trial)

@@ -143,15 +143,15 @@ public class EnhancementPeersBenchmark {
       if (!workload.equals("network")) {
         prior = buildPrior();
         try (PointerScope s = new PointerScope()) {
-          input = keep(torch.rand(1, 3, height, width));
+          input = Retained.keep(torch.rand(1, 3, height, width));
         }
         return;
       }
       try (PointerScope s = new PointerScope()) {
-        input = keep(torch.rand(1, 3, height, width).mul(new org.bytedeco.pytorch.Scalar(0.3)));
-        s0 = keep(torch.randn(1, 48, height / 4, width / 4));
-        s1 = keep(torch.randn(1, 96, height / 8, width / 8));
-        s2 = keep(torch.randn(1, 192, height / 16, width / 16));
+        input = Retained.keep(torch.rand(1, 3, height, width).mul(new org.bytedeco.pytorch.Scalar(0.3)));
+        s0 = Retained.keep(torch.randn(1, 48, height / 4, width / 4));
+        s1 = Retained.keep(torch.randn(1, 96, height / 8, width / 8));
+        s2 = Retained.keep(torch.randn(1, 192, height / 16, width / 16));
       }
     } else {
       String path = workload.equals("network") ? System.getProperty("deepspg.onnx", "/tmp/deepspg_s.onnx")
@@ -195,11 +195,6 @@ public class EnhancementPeersBenchmark {
     SplittableRandom r = new SplittableRandom(seed);
     for (int i = 0; i < n; i++) a[i] = (float) r.nextDouble() * scale;
     return OnnxTensor.createTensor(env, FloatBuffer.wrap(a), shape);
-  }
-
-  private static Tensor keep(Tensor t) {
-    t.retainReference();
-    return t;
   }
 
   @TearDown(Level.Trial)

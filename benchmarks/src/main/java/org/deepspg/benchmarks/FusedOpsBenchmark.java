@@ -68,19 +68,14 @@ public class FusedOpsBenchmark {
     try (PointerScope s = new PointerScope()) {
       torch.manual_seed(0);
       if (op.equals("kl")) {
-        a = keep(torch.randn(4, 150, 64, 64).mul(new Scalar(3)).set_requires_grad(true));
-        b = keep(torch.randn(4, 150, 64, 64).mul(new Scalar(3)));
+        a = Retained.keep(torch.randn(4, 150, 64, 64).mul(new Scalar(3)).set_requires_grad(true));
+        b = Retained.keep(torch.randn(4, 150, 64, 64).mul(new Scalar(3)));
       } else {
-        a = keep(torch.rand(4, 3, 256, 256).set_requires_grad(true));
-        b = keep(op.equals("retinex") ? torch.randn(4, 3, 256, 256).mul(new Scalar(0.3)).set_requires_grad(true)
+        a = Retained.keep(torch.rand(4, 3, 256, 256).set_requires_grad(true));
+        b = Retained.keep(op.equals("retinex") ? torch.randn(4, 3, 256, 256).mul(new Scalar(0.3)).set_requires_grad(true)
             : torch.rand(4, 3, 256, 256));
       }
     }
-  }
-
-  private static Tensor keep(Tensor t) {
-    t.retainReference();
-    return t;
   }
 
   @TearDown(Level.Trial)

@@ -66,18 +66,13 @@ public class PointwiseTrainBenchmark {
     long in = Long.parseLong(io[0]), out = Long.parseLong(io[1]), side = Long.parseLong(layer.split("@")[1]);
     try (PointerScope s = new PointerScope()) {
       torch.manual_seed(0);
-      x = keep(torch.randn(4, in, side, side).set_requires_grad(true));
-      w = keep(torch.randn(out, in).set_requires_grad(true));
-      dy = keep(torch.randn(4, out, side, side));
+      x = Retained.keep(torch.randn(4, in, side, side).set_requires_grad(true));
+      w = Retained.keep(torch.randn(out, in).set_requires_grad(true));
+      dy = Retained.keep(torch.randn(4, out, side, side));
     }
     if (impl.equals("native") && !DenseConv.trainable(x, w)) {
       throw new IllegalStateException("DenseConv.pointwise unusable here: " + DenseConv.status().describe());
     }
-  }
-
-  private static Tensor keep(Tensor t) {
-    t.retainReference();
-    return t;
   }
 
   @TearDown(Level.Trial)
