@@ -243,8 +243,6 @@ struct PortableKernels {
 
 #if defined(__x86_64__)
 #define DEEPSPG_ATTENTION_AVX512 1
-#define DEEPSPG_AVX512 __attribute__((target("avx512f")))
-#define DEEPSPG_AVX512_INLINE __attribute__((target("avx512f"), always_inline)) inline
 
 // AVX-512F kernels (16 floats per register, 32 registers). Gram: gram_avx512.h's 5 x 5 register blocks (10 loads per
 // 25 FMAs), reduced to scalars once per tile; mixing: blocks of 5 output rows x 4

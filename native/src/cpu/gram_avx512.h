@@ -13,8 +13,9 @@
 
 #include <cstdint>
 
-#define DEEPSPG_GRAM_AVX512 __attribute__((target("avx512f")))
-#define DEEPSPG_GRAM_AVX512_INLINE __attribute__((target("avx512f"), always_inline)) inline
+// Function attributes for AVX-512F code in a file built for a lower ISA (also used by channel_attention.cpp).
+#define DEEPSPG_AVX512 __attribute__((target("avx512f")))
+#define DEEPSPG_AVX512_INLINE __attribute__((target("avx512f"), always_inline)) inline
 
 // GCC 12 warns, wrongly, about the _mm256_undefined_pd() inside its own _mm512_reduce_add_ps.
 #pragma GCC diagnostic push
@@ -27,7 +28,7 @@ constexpr int kBlockI = 5, kBlockJ = 5;
 inline __mmask16 tail_mask(int64_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
 
 template <int I, int J, bool Masked>
-DEEPSPG_GRAM_AVX512_INLINE void step(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k,
+DEEPSPG_AVX512_INLINE void step(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k,
                                      __mmask16 m, __m512 (&acc)[I][J]) {
   __m512 yb[J];
 #pragma GCC unroll 8
@@ -43,7 +44,7 @@ DEEPSPG_GRAM_AVX512_INLINE void step(const float* a, int64_t lda, const float* b
 
 /** out[i ldo + j] += sum_k a[i, k] b[j, k] for the I x J block (double). */
 template <int I, int J>
-DEEPSPG_GRAM_AVX512 void block(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t len, double* out,
+DEEPSPG_AVX512 void block(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t len, double* out,
                                int64_t ldo) {
   __m512 acc[I][J];
 #pragma GCC unroll 8
@@ -58,7 +59,7 @@ DEEPSPG_GRAM_AVX512 void block(const float* a, int64_t lda, const float* b, int6
 }
 
 template <int I>
-DEEPSPG_GRAM_AVX512 void rows(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t rb, int64_t len,
+DEEPSPG_AVX512 void rows(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t rb, int64_t len,
                               double* out, int64_t ldo) {
   int64_t j = 0;
   for (; j + kBlockJ <= rb; j += kBlockJ) block<I, kBlockJ>(a, lda, b + j * ldb, ldb, len, out + j, ldo);
@@ -75,7 +76,7 @@ DEEPSPG_GRAM_AVX512 void rows(const float* a, int64_t lda, const float* b, int64
  * out[i ldo + j] += sum_{k < len} a[i lda + k] b[j ldb + k] for i < ra, j < rb (double), in a fixed order: the float
  * sums of each 5 x 5 block over the `len` columns, then one double add per entry.
  */
-DEEPSPG_GRAM_AVX512 inline void gram(const float* a, int64_t lda, int64_t ra, const float* b, int64_t ldb,
+DEEPSPG_AVX512 inline void gram(const float* a, int64_t lda, int64_t ra, const float* b, int64_t ldb,
                                      int64_t rb, int64_t len, double* out, int64_t ldo) {
   int64_t i = 0;
   for (; i + kBlockI <= ra; i += kBlockI) rows<kBlockI>(a + i * lda, lda, b, ldb, rb, len, out + i * ldo, ldo);
