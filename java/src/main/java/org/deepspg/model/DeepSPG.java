@@ -345,14 +345,14 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
     Tensor wf2 = wf.reshape(out, 2 * mid);
     Tensor wfa = wf2.narrow(1, 0, mid);
     Tensor bc = wfa.mv(bu).repeat_interleave(4);
+    Supplier<Tensor> composed = () -> wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in);
+    Supplier<Tensor> second = () -> wf2.narrow(1, mid, mid);
     if (!inference) { // training: the same composition, differentiable (weight and bias built from the parameters)
-      Tensor wc = wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in);
-      Tensor t = pixel_shuffle(DenseConv.pointwise(f, wc, bc, null), 2);
-      return DenseConv.pointwise(skip, wf2.narrow(1, mid, mid), null, t);
+      Tensor t = pixel_shuffle(DenseConv.pointwise(f, composed.get(), bc, null), 2);
+      return DenseConv.pointwise(skip, second.get(), null, t);
     }
-    Tensor y = FastConv.linear(skipPack.get(i), () -> wf2.narrow(1, mid, mid), null, skip, null, false, wf);
-    Tensor t = FastConv.linear(upFusePack.get(i),
-        () -> wfa.mm(wu.permute(1, 2, 3, 0).reshape(mid, 4 * in)).reshape(out * 4, in), bc, f, null, false, wu, wf);
+    Tensor y = FastConv.linear(skipPack.get(i), second, null, skip, null, false, wf);
+    Tensor t = FastConv.linear(upFusePack.get(i), composed, bc, f, null, false, wu, wf);
     return y.add_(pixel_shuffle(t, 2));
   }
 
