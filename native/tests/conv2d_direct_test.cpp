@@ -155,6 +155,10 @@ int main() {
   run_case(1, 3, 2, 3, 2, 1, 17, false, false, DEEPSPG_ACT_RELU, 10);     // H = 1, stride 2
   run_case(1, 70, 6, 3, 1, 3, 200, true, true, DEEPSPG_ACT_RELU, 11);     // many channels, one chunk per row pair
   run_case(1, 5, 7, 3, 1, 23, 70, true, true, DEEPSPG_ACT_RELU, 12);     // Winograd: 18x6 tiles, runs span tile rows
+  // Winograd of wide layers (more than 128*128 channel pairs: AVX-512's 24 x 16 kernel): 20 tiles with 130 outputs
+  // (a tail block of 10), then 342 tiles (two runs of at most 256) with 2 batch items
+  run_case(1, 136, 130, 3, 1, 13, 19, true, true, DEEPSPG_ACT_RELU, 13);
+  run_case(2, 129, 129, 3, 1, 70, 75, true, false, DEEPSPG_ACT_NONE, 14);
   // bad geometry is refused with a message
   std::vector<float> z(16);
   dt::expect(deepspg_conv2d_forward_cpu_f32(z.data(), z.data(), nullptr, nullptr, 1, 1, 1, 2, 1, 2, 2, 0, z.data()) ==

@@ -384,8 +384,10 @@ int32_t deepspg_conv2d_weight_grad_1x1_cpu_f32(int32_t isa, const float* dy, con
  * with k = 3, stride = 1, up to float32 rounding of the transforms (errors a few times the direct path's; callers
  * self-check them), with 4x fewer multiply-adds. The weight is transformed once (U = G g G^T in double, then 36
  * [out][in] matrices packed like 1x1 weights for `isa`: deepspg_conv2d_winograd_weight_floats floats); the forward
- * runs on that ISA's micro-kernels. Scratch: 36 (in + out) x ceil(H/4) ceil(W/4) floats (rounded up to whole
- * micro-tiles), kept per calling thread for its next call. */
+ * runs on that ISA's micro-kernels. On AVX-512, layers of more than 128 x 128 channel pairs run a second
+ * micro-kernel (24 output channels x 16 tiles, weights packed in blocks of 24) that suits few tiles, with the 36
+ * products of runs of up to 256 tiles going through a buffer. Scratch: 36 (in + out) x ceil(H/4) ceil(W/4) floats
+ * (rounded up to whole micro-tiles), kept per calling thread for its next call. */
 int32_t deepspg_conv2d_winograd_weight_floats(int32_t isa, int64_t out_channels, int64_t in_channels,
                                               int64_t* floats);
 int32_t deepspg_conv2d_winograd_pack_weight_f32(int32_t isa, const float* weight, int64_t out_channels,

@@ -24,8 +24,8 @@
 // ISAs: AVX-512F (OB 6 x NV 4 x 16 lanes), AVX2+FMA (OB 4 x NV 3 x 8 lanes), portable C++ (any x86-64); chosen at
 // run time from CPUID, overridable (deepspg_conv2d_select_isa) so that callers can self-check each path. float
 // accumulation in a fixed order per ISA: results do not depend on the thread count.
-// 3x3 stride-1 layers can also run Winograd F(4x4, 3x3) on the same micro-kernels (deepspg_conv2d_winograd_*, at the
-// end of this file).
+// 3x3 stride-1 layers can also run Winograd F(4x4, 3x3) on the same micro-kernels, wide ones on AVX-512's own
+// (deepspg_conv2d_winograd_*, at the end of this file).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -209,8 +209,9 @@ int64_t packed_floats(const Isa& isa, int64_t out, int64_t in, int64_t k) {
   return (out + isa.ob - 1) / isa.ob * in * k * k * isa.ob;
 }
 
-void pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, int64_t k, float* wp) {
-  const int64_t ob = isa.ob, taps = k * k, ocb = (out + ob - 1) / ob;
+/** Packs a weight [out][in][k][k] in blocks of ob output channels: [ceil(out/ob)][in][k k][ob], zero past `out`. */
+void pack_weight_blocks(int64_t ob, const float* weight, int64_t out, int64_t in, int64_t k, float* wp) {
+  const int64_t taps = k * k, ocb = (out + ob - 1) / ob;
 #pragma omp parallel for schedule(static) if (out * in * taps >= detail::kOmpMinWork)
   for (int64_t blk = 0; blk < ocb; ++blk)
     for (int64_t c = 0; c < in; ++c)
@@ -221,6 +222,10 @@ void pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, i
           d[j] = o < out ? weight[(o * in + c) * taps + t] : 0.0f;
         }
       }
+}
+
+void pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, int64_t k, float* wp) {
+  pack_weight_blocks(isa.ob, weight, out, in, k, wp);
 }
 
 /** Sets *out to the ISA a caller names (AUTO: the current one); an error when unknown or not on this CPU. */
@@ -334,8 +339,52 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
 
 constexpr int kWinoN = 36;  // transformed tile elements (6 x 6)
 
-/** Floats of a Winograd-packed [out][in][3][3] weight: 36 packed 1x1 weights. */
-int64_t wino_packed_floats(const Isa& isa, int64_t out, int64_t in) { return kWinoN * packed_floats(isa, out, in, 1); }
+// The 36 products of a layer with few tiles and many channels (HRNet-W48's third and fourth branches: 70 and 20
+// tiles at 608x416, 192 and 384 channels) would pad the 64-tile micro-tiles of the 1x1 kernel to 1.8x and 3.2x their
+// work. On AVX-512 such "wide" layers (more than kWinoWidePairs channel pairs) run a second micro-kernel instead:
+// 24 output channels x 16 tiles per call (one vector load and 24 broadcast FMAs per input channel), weights packed in
+// blocks of 24.
+constexpr int64_t kWinoWidePairs = 128 * 128;
+
+/** How a Winograd layer's products run: the micro-kernel's output channels (ob) and tiles (tile) per call, the
+ * tiles per work item (tc, a multiple of tile), the row stride of its output buffer (ldm); wide: the 24 x 16 kernel,
+ * else the ISA's 1x1 kernel. */
+struct WinoGemm {
+  bool wide;
+  int ob;
+  int64_t tile, tc, ldm;
+};
+
+WinoGemm wino_gemm(const Isa& isa, int64_t out, int64_t in, int64_t tiles) {
+  // wide: runs of up to 256 tiles (wino_wide_products), ldm = tc
+  if (isa.id == DEEPSPG_CONV2D_ISA_AVX512 && in * out > kWinoWidePairs) {
+    const int64_t tc = std::min<int64_t>(256, (tiles + 15) / 16 * 16);
+    return {true, 24, 16, tc, tc};
+  }
+  return {false, isa.ob, isa.tile, isa.tile * std::max<int64_t>(1, 64 / isa.tile), kChunk};
+}
+
+/** The wide layers' micro-kernel: m[o ldm + t] = sum_{c < channels} wp[24 c + o] v[c vstride + t], o < 24, t < 16. */
+DEEPSPG_AVX512 void wino_tile_avx512_wide(const float* v, int64_t vstride, int64_t channels, const float* wp,
+                                          float* m, int64_t ldm) {
+  constexpr int OB = 24;
+  __m512 acc[OB];  // the loops over o unrolled, so that the 24 accumulators live in registers
+#pragma GCC unroll 24
+  for (int o = 0; o < OB; ++o) acc[o] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < channels; ++c, wp += OB) {
+    const __m512 xv = _mm512_loadu_ps(v + c * vstride);
+#pragma GCC unroll 24
+    for (int o = 0; o < OB; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wp[o]), xv, acc[o]);
+  }
+#pragma GCC unroll 24
+  for (int o = 0; o < OB; ++o) _mm512_storeu_ps(m + o * ldm, acc[o]);
+}
+
+/** Floats of a Winograd-packed [out][in][3][3] weight: 36 [out][in] matrices packed in blocks of the GEMM's ob. */
+int64_t wino_packed_floats(const Isa& isa, int64_t out, int64_t in) {
+  const int64_t ob = wino_gemm(isa, out, in, 1).ob;
+  return kWinoN * ((out + ob - 1) / ob) * in * ob;
+}
 
 void wino_pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, float* wp) {
   static const double G[6][3] = {{1.0 / 4, 0, 0},
@@ -356,8 +405,8 @@ void wino_pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t 
       for (int j = 0; j < 6; ++j)
         u[(i * 6 + j) * pairs + oc] = static_cast<float>(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
   }
-  const int64_t per = packed_floats(isa, out, in, 1);
-  for (int xi = 0; xi < kWinoN; ++xi) pack_weight(isa, u.data() + xi * pairs, out, in, 1, wp + xi * per);
+  const int64_t per = wino_packed_floats(isa, out, in) / kWinoN, ob = wino_gemm(isa, out, in, 1).ob;
+  for (int xi = 0; xi < kWinoN; ++xi) pack_weight_blocks(ob, u.data() + xi * pairs, out, in, 1, wp + xi * per);
 }
 
 /** A run of n output tiles t0 .. t0 + n - 1 (row-major, tw tiles per tile row) of an h x w output plane; the
@@ -436,19 +485,97 @@ __attribute__((target("avx512f"))) void store_tiles_avx512(const TileRun& g, con
   }
 }
 
+/** Y = A^T M A for one output channel and a run of n tiles: M[xi][t] = m[xi xs + t] (xi < 36), into
+ * out[(4 r + s) tc + t]; wv (24 tc floats) holds the vertical pass. */
+void output_transform(const float* m, int64_t xs, int64_t n, int64_t tc, float* wv, float* out) {
+  // vertical: wv[r][k][t] = sum_i A^T[r][i] M[6 i + k][t]
+  for (int k = 0; k < 6; ++k) {
+    const float* p[6];
+    for (int i = 0; i < 6; ++i) p[i] = m + (6 * i + k) * xs;
+    float *w0 = wv + k * tc, *w1 = w0 + 6 * tc, *w2 = w1 + 6 * tc, *w3 = w2 + 6 * tc;
+#pragma omp simd
+    for (int64_t t = 0; t < n; ++t) {
+      const float a1 = p[1][t] + p[2][t], s1 = p[1][t] - p[2][t];
+      const float a2 = p[3][t] + p[4][t], s2 = p[3][t] - p[4][t];
+      w0[t] = p[0][t] + a1 + a2;
+      w1[t] = s1 + 2 * s2;
+      w2[t] = a1 + 4 * a2;
+      w3[t] = s1 + 8 * s2 + p[5][t];
+    }
+  }
+  // horizontal: out[r][s][t] = sum_k A^T[s][k] wv[r][k][t]
+  for (int r = 0; r < 4; ++r) {
+    const float* q = wv + r * 6 * tc;
+    float *u0 = out + r * 4 * tc, *u1 = u0 + tc, *u2 = u1 + tc, *u3 = u2 + tc;
+#pragma omp simd
+    for (int64_t t = 0; t < n; ++t) {
+      const float a1 = q[tc + t] + q[2 * tc + t], s1 = q[tc + t] - q[2 * tc + t];
+      const float a2 = q[3 * tc + t] + q[4 * tc + t], s2 = q[3 * tc + t] - q[4 * tc + t];
+      u0[t] = q[t] + a1 + a2;
+      u1[t] = s1 + 2 * s2;
+      u2[t] = a1 + 4 * a2;
+      u3[t] = s1 + 8 * s2 + q[5 * tc + t];
+    }
+  }
+}
+
+/** Stages 2 and 3 of a wide layer (WinoGemm::wide), per run of up to gm.tc tiles: first all 36 products M[xi] =
+ * U[xi] V[xi] into a buffer of the calling thread, items (xi, block of 24 outputs) in order so that a thread's
+ * consecutive items share U[xi] and V[xi] (147 + 100 KB for 192 channels and 128 tiles, at most 590 + 390 KB: in
+ * L2); then the output transform per
+ * output channel. M goes through memory (36 out x tc floats, 7 MB for 192 channels and 256 tiles), where the fused
+ * order of the narrow layers would read all of V once per block of outputs (8 to 16 times). */
+void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels, int64_t out_channels, int64_t h,
+                        int64_t w, const float* vb, int64_t tp, const float* upack, int64_t per, const float* bias,
+                        const float* residual, int32_t relu, float* y) {
+  const int64_t tw = (w + 3) / 4, tiles = (h + 3) / 4 * tw, ob = gm.ob, ocb = (out_channels + ob - 1) / ob;
+  const int64_t tc = gm.tc, mo = ocb * ob, runs = (tiles + tc - 1) / tc;
+  const auto store = isa.id == DEEPSPG_CONV2D_ISA_AVX512 ? store_tiles_avx512 : store_tiles;
+  static thread_local std::vector<float> mbuf;  // [36][mo][tc], the calling thread's
+  mbuf.resize(std::max(mbuf.size(), static_cast<size_t>(kWinoN) * mo * tc));
+  float* const m = mbuf.data();
+  for (int64_t run = 0; run < runs; ++run) {
+    const int64_t t0 = run * tc, t1 = std::min(tiles, t0 + tc), n = t1 - t0;
+    const int64_t items = kWinoN * ocb;
+#pragma omp parallel for schedule(static) if (items * tc * ob * in_channels >= detail::kOmpMinWork)
+    for (int64_t it = 0; it < items; ++it) {
+      const int64_t xi = it / ocb, blk = it % ocb;
+      const float* in = vb + xi * in_channels * tp;
+      const float* wp = upack + xi * per + blk * in_channels * ob;
+      float* dst = m + (xi * mo + blk * ob) * tc;
+      for (int64_t j = t0; j < t1; j += gm.tile) wino_tile_avx512_wide(in + j, tp, in_channels, wp, dst + (j - t0), tc);
+    }
+#pragma omp parallel if (out_channels * n * kWinoN * 4 >= detail::kOmpMinWork)
+    {
+      // wv, out: output_transform's buffers (out: 16 floats of slack, which the AVX-512 store's masked-off lanes
+      // may address), kept per thread
+      static thread_local std::vector<float> wv, out;
+      wv.resize(std::max(wv.size(), static_cast<size_t>(24 * tc)));
+      out.resize(std::max(out.size(), static_cast<size_t>(16 * tc + 16)));
+#pragma omp for schedule(static)
+      for (int64_t o = 0; o < out_channels; ++o) {
+        output_transform(m + o * tc, mo * tc, n, tc, wv.data(), out.data());
+        store(TileRun{t0, n, tc, tw, h, w}, out.data(), bias ? bias[o] : 0.0f,
+              residual ? residual + o * h * w : nullptr, relu != 0, y + o * h * w);
+      }
+    }
+  }
+}
+
 /** The Winograd convolution of one batch item (3x3, stride 1, pad 1; geometry checked, U packed for `isa`). */
 int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_t out_channels, int64_t h,
                      int64_t w, const float* x, const float* upack, const float* bias, const float* residual,
                      int32_t relu, float* y) {
   const int64_t th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw;
+  const WinoGemm gm = wino_gemm(isa, out_channels, in_channels, tiles);
   // V's row stride: whole micro-tiles, plus 16 floats so that a channel's row never lies a multiple of 4 KB from the
   // next one (the micro-kernel reads one run of tiles from every channel in turn: at tp = 1024 those loads all fell
   // into one L1 set)
-  const int64_t tp = (tiles + isa.tile - 1) / isa.tile * isa.tile + 16;
+  const int64_t padded = (tiles + gm.tile - 1) / gm.tile * gm.tile, tp = padded + 16;
   const int64_t cols = 4 * tw + 2;  // padded input columns a tile row spans
-  const int ob = isa.ob;
+  const int ob = gm.ob;
   const int64_t ocb = (out_channels + ob - 1) / ob;
-  const int64_t per = packed_floats(isa, out_channels, in_channels, 1);
+  const int64_t per = wino_packed_floats(isa, out_channels, in_channels) / kWinoN;
   // Scratch kept per calling thread and grown on demand: a fresh multi-megabyte allocation per call costs its page
   // faults on every image (HRNet-W48 at 608x416: 7 MB for its first branch).
   static thread_local std::vector<float> scratch;
@@ -505,26 +632,34 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
           dst[5 * xs + tj] = 4 * d1 - 5 * d3 + d5;
         }
       }
-      if (ti == th - 1) {  // the row's padding tiles
+      if (ti == th - 1 && padded > tiles) {  // the padding tiles the micro-kernels read: zeros
         for (int xi = 0; xi < kWinoN; ++xi) {
           float* row = vb + (xi * in_channels + c) * tp;
-          std::fill(row + tiles, row + tp, 0.0f);
+          std::fill(row + tiles, row + padded, 0.0f);
         }
       }
     }
+  }
+  const auto store = isa.id == DEEPSPG_CONV2D_ISA_AVX512 ? store_tiles_avx512 : store_tiles;
+  if (gm.wide) {
+    wino_wide_products(isa, gm, in_channels, out_channels, h, w, vb, tp, upack, per, bias, residual, relu, y);
+    return detail::ok();
   }
   // 2 + 3, fused per (run of tc tiles, block of ob output channels): M[xi] = U[xi] V[xi] on the 1x1 micro-kernels
   // into a thread-local buffer, then Y = A^T M A for those tiles and channels, bias, residual and ReLU, straight into
   // y: M never goes to memory. Runs outer, blocks inner, so a run's V (36 in x tc floats) stays in cache across its
   // blocks.
-  const int64_t tc = isa.tile * std::max<int64_t>(1, 64 / isa.tile);
+  const int64_t tc = gm.tc, ldm = gm.ldm;
   const int64_t runs = (tiles + tc - 1) / tc, items = runs * ocb;
   const int64_t zero = 0;
-  const auto store = isa.id == DEEPSPG_CONV2D_ISA_AVX512 ? store_tiles_avx512 : store_tiles;
 #pragma omp parallel if (items * tc * ob * in_channels * kWinoN >= detail::kOmpMinWork)
   {
-    // out: 16 floats of slack, which the AVX-512 store's masked-off lanes may address
-    std::vector<float> mloc(static_cast<size_t>(kWinoN) * kMaxOb * kChunk), wv(24 * tc), out(16 * tc + 16);
+    // mloc: M of the item, [36][ob][ldm]; wv, out: output_transform's buffers. Kept per thread (a fresh mloc per
+    // call cost its page faults and zero fill on each layer)
+    static thread_local std::vector<float> mloc, wv, out;
+    mloc.resize(std::max(mloc.size(), static_cast<size_t>(kWinoN) * ob * ldm));
+    wv.resize(std::max(wv.size(), static_cast<size_t>(24 * tc)));
+    out.resize(std::max(out.size(), static_cast<size_t>(16 * tc + 16)));
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t blk = it % ocb, run = it / ocb;
@@ -532,40 +667,12 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
       for (int xi = 0; xi < kWinoN; ++xi) {
         const float* in = vb + xi * in_channels * tp;
         const float* wp = upack + xi * per + blk * in_channels * ob;
-        float* buf = mloc.data() + xi * kMaxOb * kChunk;
+        float* buf = mloc.data() + xi * ob * ldm;
         for (int64_t j = t0; j < t1; j += isa.tile) isa.kernel(in + j, tp, &zero, 1, in_channels, wp, buf + (j - t0));
       }
       const int64_t o0 = blk * ob, o1 = std::min(out_channels, o0 + ob);
       for (int64_t o = o0; o < o1; ++o) {
-        // vertical: wv[r][k][t] = sum_i A^T[r][i] M[6 i + k][t]
-        for (int k = 0; k < 6; ++k) {
-          const float* p[6];
-          for (int i = 0; i < 6; ++i) p[i] = mloc.data() + ((6 * i + k) * kMaxOb + (o - o0)) * kChunk;
-          float *w0 = wv.data() + k * tc, *w1 = w0 + 6 * tc, *w2 = w1 + 6 * tc, *w3 = w2 + 6 * tc;
-#pragma omp simd
-          for (int64_t t = 0; t < n; ++t) {
-            const float a1 = p[1][t] + p[2][t], s1 = p[1][t] - p[2][t];
-            const float a2 = p[3][t] + p[4][t], s2 = p[3][t] - p[4][t];
-            w0[t] = p[0][t] + a1 + a2;
-            w1[t] = s1 + 2 * s2;
-            w2[t] = a1 + 4 * a2;
-            w3[t] = s1 + 8 * s2 + p[5][t];
-          }
-        }
-        // horizontal: out[r][s][t] = sum_k A^T[s][k] wv[r][k][t]
-        for (int r = 0; r < 4; ++r) {
-          const float* q = wv.data() + r * 6 * tc;
-          float *u0 = out.data() + r * 4 * tc, *u1 = u0 + tc, *u2 = u1 + tc, *u3 = u2 + tc;
-#pragma omp simd
-          for (int64_t t = 0; t < n; ++t) {
-            const float a1 = q[tc + t] + q[2 * tc + t], s1 = q[tc + t] - q[2 * tc + t];
-            const float a2 = q[3 * tc + t] + q[4 * tc + t], s2 = q[3 * tc + t] - q[4 * tc + t];
-            u0[t] = q[t] + a1 + a2;
-            u1[t] = s1 + 2 * s2;
-            u2[t] = a1 + 4 * a2;
-            u3[t] = s1 + 8 * s2 + q[5 * tc + t];
-          }
-        }
+        output_transform(mloc.data() + (o - o0) * ldm, ob * ldm, n, tc, wv.data(), out.data());
         store(TileRun{t0, n, tc, tw, h, w}, out.data(), bias ? bias[o] : 0.0f,
               residual ? residual + o * h * w : nullptr, relu != 0, y + o * h * w);
       }

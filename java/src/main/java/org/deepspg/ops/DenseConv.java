@@ -49,9 +49,12 @@ import org.deepspg.kernels.global.kernels;
  * multiply-adds on the same micro-kernels, a transformed weight 4× the size of the weight, float32 errors a few times
  * the direct path's (about 1e-5 of the output's magnitude). It is self-checked like the direct path (its own probes,
  * same tolerance; system property {@value #WINOGRAD_PROPERTY} = {@code off} disables it) and pays only where there
- * are many 4×4 tiles and few channels ({@link #winogradPays}): measured on the 2-vCPU AVX-512 EPYC (BENCHMARKS.md),
- * 1.3–1.7× the direct kernel on HRNet-W48's first two branches at 608×416, 0.6–0.8× on its 192- and 384-channel
- * branches (20–70 tiles, padded to whole 64-tile micro-tiles).
+ * are enough 4×4 tiles ({@link #winogradPays}). Layers of at most {@value #WINOGRAD_MAX_PAIRS} channel pairs run the
+ * direct path's 1×1 micro-kernels (64-tile micro-tiles: they need {@value #WINOGRAD_MIN_TILES} tiles); on AVX-512,
+ * wider layers (up to {@value #WINOGRAD_WIDE_MAX_PAIRS} pairs) run a second micro-kernel of 24 output channels × 16
+ * tiles and need {@value #WINOGRAD_WIDE_MIN_TILES}. Measured on the 2-vCPU AVX-512 EPYC (BENCHMARKS.md): 1.3–1.7×
+ * the direct kernel on HRNet-W48's first two branches at 608×416, 1.3–1.5× on its 192- and 384-channel branches
+ * (70 and 20 tiles), 2.1–2.3× on those at 1088×1920.
  */
 public final class DenseConv {
   /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
@@ -60,8 +63,15 @@ public final class DenseConv {
   public static final String WINOGRAD_PROPERTY = "deepspg.conv2d.winograd";
   /** Fewest 4×4 output tiles ({@code ⌈H/4⌉·⌈W/4⌉}) for which {@link #winogradPays} (measured: 247 pays, 70 not). */
   static final long WINOGRAD_MIN_TILES = 128;
-  /** Most {@code in·out} channel pairs for which {@link #winogradPays} (measured: 96·96 pays, 192·192 not). */
+  /**
+   * Most {@code in·out} channel pairs of a layer on the 1×1 micro-kernels; wider ones run the native "wide" kernel
+   * (kWinoWidePairs in conv2d_direct.cpp: the same bound), which only AVX-512 has.
+   */
   static final long WINOGRAD_MAX_PAIRS = 128L * 128;
+  /** Most channel pairs of a wide Winograd layer (HRNet-W48's widest 3×3: its transformed weight is 21 MB). */
+  static final long WINOGRAD_WIDE_MAX_PAIRS = 384L * 384;
+  /** Fewest tiles for which a wide layer's Winograd pays (measured at 192 channels: 20 tiles 1.2×, 6 tiles 0.66×). */
+  static final long WINOGRAD_WIDE_MIN_TILES = 16;
   /** Largest accepted self-check error, relative to max(1, max |reference|). */
   static final double TOLERANCE = 1e-4;
   private static final String OP = "conv2d_direct";
@@ -228,10 +238,9 @@ public final class DenseConv {
   }
 
   /**
-   * Whether a 3×3 stride-1 layer of these channels on an H×W input should run Winograd: the self-check accepted it
-   * and the layer has at least {@value #WINOGRAD_MIN_TILES} output tiles and at most {@value #WINOGRAD_MAX_PAIRS}
-   * channel pairs (the measured break-even, see the class comment; wider layers would also need hundreds of MB of
-   * transformed weights in HRNet-W48).
+   * Whether a 3×3 stride-1 layer of these channels on an H×W input should run Winograd: {@link #winogradFits} and
+   * at least {@value #WINOGRAD_MIN_TILES} output tiles ({@value #WINOGRAD_WIDE_MIN_TILES} for a wide layer on
+   * AVX-512), the measured break-even (see the class comment).
    *
    * @param in input channels
    * @param out output channels
@@ -240,20 +249,26 @@ public final class DenseConv {
    * @return true when {@link #packWinograd} and its forward should serve the layer
    */
   public static boolean winogradPays(long in, long out, long h, long w) {
-    return winogradFits(in, out) && ((h + 3) / 4) * ((w + 3) / 4) >= WINOGRAD_MIN_TILES;
+    long tiles = ((h + 3) / 4) * ((w + 3) / 4);
+    return winogradFits(in, out) && tiles >= (in * out <= WINOGRAD_MAX_PAIRS ? WINOGRAD_MIN_TILES
+        : WINOGRAD_WIDE_MIN_TILES);
   }
 
   /**
    * Whether a 3×3 stride-1 layer of these channels may run Winograd on some input size ({@link #winogradPays} for
    * large enough ones): the self-check accepted it and the layer has at most {@value #WINOGRAD_MAX_PAIRS} channel
-   * pairs. A frozen network packs {@link #packWinograd} weights for these layers only.
+   * pairs, or at most {@value #WINOGRAD_WIDE_MAX_PAIRS} on AVX-512 (its wide kernel). A frozen network packs
+   * {@link #packWinograd} weights for these layers only.
    *
    * @param in input channels
    * @param out output channels
    * @return true when a Winograd weight for the layer can serve
    */
   public static boolean winogradFits(long in, long out) {
-    return status().winograd() && in * out <= WINOGRAD_MAX_PAIRS;
+    Status s = status();
+    long pairs = in * out;
+    return s.winograd() && (pairs <= WINOGRAD_MAX_PAIRS
+        || (pairs <= WINOGRAD_WIDE_MAX_PAIRS && "avx512".equals(s.isa())));
   }
 
   /**
@@ -566,10 +581,11 @@ public final class DenseConv {
     // {in, out, k, stride, h, w, bias, residual, act (0 none, 1 ReLU, 2 GELU), pad (-1: k/2)}: every shape class
     // the priors and the enhancement network use (DeepSPG's 4x4 stride-2 pad-1 down-sampling, its 1x1 with GELU),
     // with output channel counts that are not multiples of the micro-kernels' blocks (4, 6) and grids longer than
-    // one 384-wide chunk; Winograd: sizes not multiples of 4, more tiles than one 64-tile run, 96 channels summed
+    // one 384-wide chunk; Winograd: sizes not multiples of 4, more tiles than one 64-tile run, 96 channels summed,
+    // a wide layer (more than WINOGRAD_MAX_PAIRS channel pairs: AVX-512's second kernel, a tail block of outputs)
     int[][] probes = winograd
         ? new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1, -1}, {96, 7, 3, 1, 37, 30, 1, 0, 0, -1},
-            {3, 5, 3, 1, 1, 2, 0, 1, 1, -1}}
+            {3, 5, 3, 1, 1, 2, 0, 1, 1, -1}, {136, 130, 3, 1, 9, 22, 1, 1, 1, -1}}
         : new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1, -1}, {6, 7, 3, 2, 13, 10, 0, 0, 1, -1},
             {20, 9, 1, 1, 5, 7, 1, 0, 0, -1}, {16, 6, 1, 2, 9, 9, 0, 1, 0, -1}, {3, 5, 3, 2, 24, 31, 1, 0, 1, -1},
             {20, 11, 4, 2, 18, 26, 0, 1, 0, 1}, {20, 13, 1, 1, 9, 50, 0, 0, 2, -1}};

@@ -147,16 +147,23 @@ class DenseConvTest {
     assertTrue(s.describe().contains("Winograd 3x3: on"), s.describe());
     assertTrue(DenseConv.winogradPays(48, 48, 104, 152), "HRNet-W48 branch 1 at 608x416: 988 tiles");
     assertTrue(DenseConv.winogradPays(96, 96, 52, 76), "branch 2: 247 tiles");
-    assertFalse(DenseConv.winogradPays(192, 192, 26, 38), "branch 3: wide and 70 tiles");
     assertFalse(DenseConv.winogradPays(48, 48, 40, 44), "110 tiles");
-    assertFalse(DenseConv.winogradPays(384, 384, 1000, 1000), "too wide at any size");
+    // wide layers: AVX-512's 24 x 16 kernel from 16 tiles on, up to 384 * 384 pairs; other ISAs never
+    boolean wide = "avx512".equals(s.isa());
+    assertEquals(wide, DenseConv.winogradPays(192, 192, 26, 38), "branch 3: wide, 70 tiles");
+    assertEquals(wide, DenseConv.winogradPays(384, 384, 13, 19), "branch 4: wide, 20 tiles");
+    assertEquals(wide, DenseConv.winogradFits(384, 384), "branch 4 fits");
+    assertFalse(DenseConv.winogradPays(192, 192, 7, 10), "wide, 6 tiles");
+    assertFalse(DenseConv.winogradPays(385, 384, 1000, 1000), "too wide at any size");
   }
 
   @ParameterizedTest(name = "in={0} out={1} {2}x{3} bias={4} res={5} relu={6}")
   @CsvSource({
     "48, 48, 53, 75, true, true, true", // HRNet branch-1 BasicBlock, sizes not multiples of 4, 266 tiles
     "96, 13, 9, 7, false, false, false", // one tile row, outputs not a multiple of any block
-    "3, 5, 1, 1, true, false, true" // a 1x1 image: one tile, mostly padding
+    "3, 5, 1, 1, true, false, true", // a 1x1 image: one tile, mostly padding
+    "192, 150, 26, 38, true, true, true", // wide (AVX-512's 24 x 16 kernel), HRNet branch 3's 70 tiles, a tail block
+    "130, 136, 70, 75, false, false, false" // wide, 342 tiles: two runs of at most 256
   })
   void winogradMatchesConv2dOnEveryIsa(int in, int out, int h, int w, boolean bias, boolean res, boolean relu) {
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
