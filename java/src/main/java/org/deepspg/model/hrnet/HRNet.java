@@ -3,7 +3,6 @@
  */
 package org.deepspg.model.hrnet;
 
-import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.softmax;
 import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d;
 
@@ -96,7 +95,8 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     int last = config.lastLayerChannels();
     Module head = register_module("last_layer", new org.deepspg.nn.JavaModule());
     Conv2dImpl lastConv0 = head.register_module("0", Layers.conv(last, last, 1, 1, true));
-    head1 = new Layers.FusedConvBn(lastConv0, head.register_module("1", Layers.bn(last, config)), 1);
+    head1 = new Layers.FusedConvBn(lastConv0, head.register_module("1", Layers.bn(last, config)), 1,
+        config.featureChannels());
     classifier = new Layers.FusedConvBn(head.register_module("3",
         Layers.conv(last, config.numClasses(), config.finalConvKernel(), 1, true)), null, 1);
   }
@@ -237,14 +237,9 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope inner = new PointerScope()) {
       Tensor[] ys = body(normalizedInput, Integer.MAX_VALUE);
-      long h = ys[0].size(2);
-      long w = ys[0].size(3);
-      TensorVector parts = new TensorVector();
-      parts.push_back(ys[0]);
-      for (int i = 1; i < ys.length; i++) {
-        parts.push_back(upsample_bilinear2d(ys[i], new long[] {h, w}, config.alignCorners()));
-      }
-      Tensor head = head1.forward(cat(parts, 1), null, true);
+      // last_layer(cat(y0, up(y1), up(y2), up(y3))); in inference each branch's share of the 1x1 conv runs first,
+      // at the branch's resolution (see Layers.FusedConvBn#forwardUpsampledConcat)
+      Tensor head = head1.forwardUpsampledConcat(ys, config.alignCorners(), true);
       Tensor logits = classifier.forward(head, null, false);
       escape(outer, logits);
       List<Tensor> feats = new ArrayList<>(ys.length);

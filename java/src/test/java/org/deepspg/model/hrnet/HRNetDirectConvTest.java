@@ -6,6 +6,7 @@ package org.deepspg.model.hrnet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -29,18 +30,30 @@ class HRNetDirectConvTest {
   private static final double TOL = 1e-4;
 
   private static HRNetConfig small() {
+    return small(true);
+  }
+
+  private static HRNetConfig small(boolean alignCorners) {
     return new HRNetConfig(
         new HRNetConfig.Stage(1, HRNetConfig.BlockType.BOTTLENECK, new int[] {2}, new int[] {8}),
         new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1}, new int[] {8, 16}),
         new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1, 1}, new int[] {8, 16, 32}),
         new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1, 1, 1}, new int[] {8, 16, 32, 64}),
-        7, 1, true, 1e-5, 0.1);
+        7, 1, alignCorners, 1e-5, 0.1);
   }
 
   /** A frozen small HRNet whose BatchNorms are away from the identity, so that folding is exercised. */
   private static HRNet randomNet(long seed) {
+    return randomNet(seed, true);
+  }
+
+  private static HRNet randomNet(long seed, boolean alignCorners) {
+    return randomNet(seed, small(alignCorners));
+  }
+
+  private static HRNet randomNet(long seed, HRNetConfig config) {
     torch.manual_seed(seed);
-    HRNet net = new HRNet(small());
+    HRNet net = new HRNet(config);
     try (NoGradGuard ng = new NoGradGuard()) {
       // BatchNorm statistics and affine parameters away from the identity, so that folding is exercised
       StringTensorDict buffers = net.named_buffers();
@@ -77,7 +90,8 @@ class HRNetDirectConvTest {
       }
       long direct = DenseConv.calls() - before;
       assertTrue(direct >= 30, "convolutions on the direct path: " + direct);
-      assertEquals(direct, Layers.FusedConvBn.FOLDS.get() - folds, "every convolution folded once on first use");
+      // the head's layer runs one convolution per branch (headOnBranchResolutionsMatchesModulePath) on one fold
+      assertEquals(direct - 3, Layers.FusedConvBn.FOLDS.get() - folds, "every layer folded once on first use");
       assertMatchesModules(net, x, fast);
 
       // the same weights again: no folding, the same bits
@@ -119,6 +133,67 @@ class HRNetDirectConvTest {
       // branch 1 of stages 2-4: one BasicBlock of two 3x3 stride-1 convolutions each
       assertTrue(wino >= 6, "Winograd layers: " + wino);
       assertMatchesModules(net, x, fast);
+    }
+  }
+
+  /**
+   * A fourth branch of 136 channels (136² channel pairs: a "wide" layer) at 16×16 (16 tiles, a 512×512 input): on
+   * AVX-512 its two 3×3 layers run Winograd on the wide kernel, elsewhere the direct path; against a network whose
+   * fourth branch has 64 channels (never Winograd at 16 tiles), and the module path.
+   */
+  @Test
+  void wideWinogradLayersMatchModulePath() {
+    assertTrue(DenseConv.status().winograd(), DenseConv.status().describe());
+    long[] calls = new long[2];
+    int[] widths = {136, 64};
+    for (int k = 0; k < 2; k++) {
+      HRNetConfig c = small();
+      HRNetConfig cfg = new HRNetConfig(c.stage1(), c.stage(2), c.stage(3),
+          new HRNetConfig.Stage(1, HRNetConfig.BlockType.BASIC, new int[] {1, 1, 1, 1},
+              new int[] {8, 16, 32, widths[k]}),
+          c.numClasses(), c.finalConvKernel(), c.alignCorners(), c.bnEps(), c.bnMomentum());
+      try (PointerScope scope = new PointerScope()) {
+        HRNet net = randomNet(9, cfg);
+        Tensor x = Tensors.randn(1, 3, 512, 512);
+        long before = DenseConv.winogradCalls();
+        HRNet.Output fast;
+        try (NoGradGuard ng = new NoGradGuard()) {
+          fast = net.forward(x);
+        }
+        calls[k] = DenseConv.winogradCalls() - before;
+        assertMatchesModules(net, x, fast);
+      }
+    }
+    boolean wide = "avx512".equals(DenseConv.status().isa());
+    assertEquals(wide ? 2 : 0, calls[0] - calls[1], "Winograd calls of the wide branch: " + Arrays.toString(calls));
+  }
+
+  /**
+   * The segmentation head on the branches' own resolutions ({@link Layers.FusedConvBn#forwardUpsampledConcat}: the
+   * 1×1 convolution's column slice for each branch before the bilinear resize) against the module path's resize,
+   * concatenation and convolution, with both align_corners settings, on a size whose branches up-sample 2×, 4× and
+   * 8× exactly (64×96) and on an odd one whose stride-2 convolutions round up (70×90, batch 2: branches 18×23, 9×12,
+   * 5×6, 3×3).
+   */
+  @Test
+  void headOnBranchResolutionsMatchesModulePath() {
+    for (boolean alignCorners : new boolean[] {true, false}) {
+      try (PointerScope scope = new PointerScope()) {
+        HRNet net = randomNet(7, alignCorners);
+        for (long[] shape : new long[][] {{1, 3, 64, 96}, {2, 3, 70, 90}}) {
+          Tensor x = Tensors.randn(shape);
+          HRNet.Output fast;
+          try (NoGradGuard ng = new NoGradGuard()) {
+            long before = DenseConv.calls();
+            net.features(x, 4);
+            long body = DenseConv.calls() - before;
+            before = DenseConv.calls();
+            fast = net.forward(x);
+            assertEquals(body + 5, DenseConv.calls() - before, "the head: one convolution per branch, the classifier");
+          }
+          assertMatchesModules(net, x, fast);
+        }
+      }
     }
   }
 
