@@ -182,10 +182,25 @@ int32_t check_weight(int64_t in_channels, int64_t out_channels, int64_t k) {
   return check_geometry(Geometry{0, in_channels, out_channels, k, 1, k, k, 0});
 }
 
-// The phase planes of one batch item: dst[c][qr s + qc][i][j] = xpad[c][s i + qr][s j + qc].
-void pack_input(const Geometry& g, const float* x, float* dst) {
+/** dst[j] = src[2 j] for j < n, 16 at a time (the even elements of two vector loads) while those stay within the
+ * `avail` readable floats from src, the rest one by one. */
+DEEPSPG_AVX512 void even_elements_avx512(const float* src, int64_t n, int64_t avail, float* dst) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  int64_t j = 0;
+  for (; j + 16 <= n && 2 * j + 32 <= avail; j += 16) {
+    _mm512_storeu_ps(dst + j, _mm512_permutex2var_ps(_mm512_loadu_ps(src + 2 * j), even,
+                                                     _mm512_loadu_ps(src + 2 * j + 16)));
+  }
+  for (; j < n; ++j) dst[j] = src[2 * j];
+}
+
+// The phase planes of one batch item: dst[c][qr s + qc][i][j] = xpad[c][s i + qr][s j + qc]. Per row, the columns
+// that fall inside the image are [j0, j1): a copy (stride 1) or the even/odd elements (stride 2, AVX-512 when the
+// caller runs it), zeros outside.
+void pack_input(const Geometry& g, const Isa& isa, const float* x, float* dst) {
   const int64_t s = g.s, p = g.p(), hq = g.hq(), wq = g.wq(), plane = g.plane();
   const int64_t rows = g.in * s * s * hq;
+  const bool avx512 = isa.id == DEEPSPG_CONV2D_ISA_AVX512;
 #pragma omp parallel for schedule(static) if (rows * wq >= detail::kOmpMinWork)
   for (int64_t idx = 0; idx < rows; ++idx) {
     const int64_t i = idx % hq, ph = (idx / hq) % (s * s), c = idx / (hq * s * s);
@@ -196,10 +211,18 @@ void pack_input(const Geometry& g, const float* x, float* dst) {
       std::fill(d, d + wq, 0.0f);
       continue;
     }
-    const float* src = x + (c * g.h + r) * g.w;
-    for (int64_t j = 0; j < wq; ++j) {
-      const int64_t col = s * j + qc - p;
-      d[j] = (col >= 0 && col < g.w) ? src[col] : 0.0f;
+    // column s j + qc - p lies in [0, w) for j in [j0, j1)
+    const int64_t j0 = std::min(wq, std::max<int64_t>(0, (p - qc + s - 1) / s));
+    const int64_t j1 = std::max(j0, std::min(wq, (g.w - 1 + p - qc) / s + 1));
+    std::fill(d, d + j0, 0.0f);
+    std::fill(d + j1, d + wq, 0.0f);
+    const float* src = x + (c * g.h + r) * g.w + s * j0 + qc - p;
+    if (s == 1) {
+      std::copy(src, src + (j1 - j0), d + j0);
+    } else if (avx512) {
+      even_elements_avx512(src, j1 - j0, g.w - (s * j0 + qc - p), d + j0);
+    } else {
+      for (int64_t j = j0; j < j1; ++j) d[j] = src[s * (j - j0)];
     }
   }
 }
@@ -271,7 +294,7 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
   }
   if (!direct) {
     std::fill(packed.get() + batch * item, packed.get() + batch * item + slack, 0.0f);
-    for (int64_t b = 0; b < batch; ++b) pack_input(g, x + b * in_channels * h * w, packed.get() + b * item);
+    for (int64_t b = 0; b < batch; ++b) pack_input(g, isa, x + b * in_channels * h * w, packed.get() + b * item);
   } else if (tail) {
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t c = 0; c < in_channels; ++c)
@@ -364,20 +387,51 @@ WinoGemm wino_gemm(const Isa& isa, int64_t out, int64_t in, int64_t tiles) {
   return {false, isa.ob, isa.tile, isa.tile * std::max<int64_t>(1, 64 / isa.tile), kChunk};
 }
 
-/** The wide layers' micro-kernel: m[o ldm + t] = sum_{c < channels} wp[24 c + o] v[c vstride + t], o < 24, t < 16. */
-DEEPSPG_AVX512 void wino_tile_avx512_wide(const float* v, int64_t vstride, int64_t channels, const float* wp,
-                                          float* m, int64_t ldm) {
+/** 16 or 8 float lanes for the wide kernel (zmm; ymm, which needs AVX-512VL for 24 accumulators in registers). */
+struct Lanes16 {
+  using V = __m512;
+  DEEPSPG_AVX512_INLINE static V zero() { return _mm512_setzero_ps(); }
+  DEEPSPG_AVX512_INLINE static V load(const float* p) { return _mm512_loadu_ps(p); }
+  DEEPSPG_AVX512_INLINE static V fma(float w, V x, V acc) { return _mm512_fmadd_ps(_mm512_set1_ps(w), x, acc); }
+  DEEPSPG_AVX512_INLINE static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+};
+struct Lanes8 {
+  using V = __m256;
+  DEEPSPG_AVX512_INLINE static V zero() { return _mm256_setzero_ps(); }
+  DEEPSPG_AVX512_INLINE static V load(const float* p) { return _mm256_loadu_ps(p); }
+  DEEPSPG_AVX512_INLINE static V fma(float w, V x, V acc) { return _mm256_fmadd_ps(_mm256_set1_ps(w), x, acc); }
+  DEEPSPG_AVX512_INLINE static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+};
+
+/** The wide layers' micro-kernel: m[o ldm + t] = sum_{c < channels} wp[24 c + o] v[c vstride + t], o < 24, t < the
+ * lanes, one FMA per (c, o) in order of c: a tile's sum is the same whichever width computes it. */
+template <class L>
+DEEPSPG_AVX512_INLINE void wino_tile_wide(const float* v, int64_t vstride, int64_t channels, const float* wp, float* m,
+                                          int64_t ldm) {
   constexpr int OB = 24;
-  __m512 acc[OB];  // the loops over o unrolled, so that the 24 accumulators live in registers
+  typename L::V acc[OB];  // the loops over o unrolled, so that the 24 accumulators live in registers
 #pragma GCC unroll 24
-  for (int o = 0; o < OB; ++o) acc[o] = _mm512_setzero_ps();
+  for (int o = 0; o < OB; ++o) acc[o] = L::zero();
   for (int64_t c = 0; c < channels; ++c, wp += OB) {
-    const __m512 xv = _mm512_loadu_ps(v + c * vstride);
+    const typename L::V xv = L::load(v + c * vstride);
 #pragma GCC unroll 24
-    for (int o = 0; o < OB; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wp[o]), xv, acc[o]);
+    for (int o = 0; o < OB; ++o) acc[o] = L::fma(wp[o], xv, acc[o]);
   }
 #pragma GCC unroll 24
-  for (int o = 0; o < OB; ++o) _mm512_storeu_ps(m + o * ldm, acc[o]);
+  for (int o = 0; o < OB; ++o) L::store(m + o * ldm, acc[o]);
+}
+
+DEEPSPG_AVX512 void wino_tile_avx512_wide(const float* v, int64_t vstride, int64_t channels, const float* wp,
+                                          float* m, int64_t ldm) {
+  wino_tile_wide<Lanes16>(v, vstride, channels, wp, m, ldm);
+}
+
+/** The wide kernel on 8 tiles, for a run's last ones when at most 8 remain (HRNet-W48's fourth branch: 20 tiles at
+ * 608x416, 16 + 8 instead of 2 x 16). */
+__attribute__((target("avx512f,avx512vl"))) void wino_tile_avx512_wide8(const float* v, int64_t vstride,
+                                                                        int64_t channels, const float* wp, float* m,
+                                                                        int64_t ldm) {
+  wino_tile_wide<Lanes8>(v, vstride, channels, wp, m, ldm);
 }
 
 /** Floats of a Winograd-packed [out][in][3][3] weight: 36 [out][in] matrices packed in blocks of the GEMM's ob. */
@@ -393,20 +447,31 @@ void wino_pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t 
                                  {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                  {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                  {0, 0, 1}};
-  std::vector<float> u(static_cast<size_t>(kWinoN) * out * in);  // [36][out][in]
+  // U[xi][o][c] written straight into the packed layout, wp[xi per + ((o / ob) in + c) ob + o % ob] (no [36][out][in]
+  // intermediate: for HRNet-W48 that was 0.9 GB allocated, zeroed and copied once more at the first forward)
+  const int64_t per = wino_packed_floats(isa, out, in) / kWinoN, ob = wino_gemm(isa, out, in, 1).ob;
   const int64_t pairs = out * in;
 #pragma omp parallel for schedule(static) if (pairs * 36 * 6 >= detail::kOmpMinWork)
   for (int64_t oc = 0; oc < pairs; ++oc) {
+    const int64_t o = oc / in, c = oc % in;
     const float* g = weight + oc * 9;
     double t[6][3];  // G g
     for (int i = 0; i < 6; ++i)
       for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+    float* dst = wp + ((o / ob) * in + c) * ob + o % ob;
     for (int i = 0; i < 6; ++i)
       for (int j = 0; j < 6; ++j)
-        u[(i * 6 + j) * pairs + oc] = static_cast<float>(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+        dst[(i * 6 + j) * per] = static_cast<float>(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
   }
-  const int64_t per = wino_packed_floats(isa, out, in) / kWinoN, ob = wino_gemm(isa, out, in, 1).ob;
-  for (int xi = 0; xi < kWinoN; ++xi) pack_weight_blocks(ob, u.data() + xi * pairs, out, in, 1, wp + xi * per);
+  // the last block's padding outputs: zeros
+  const int64_t ocb = (out + ob - 1) / ob;
+  if (ocb * ob > out) {
+    for (int xi = 0; xi < kWinoN; ++xi)
+      for (int64_t c = 0; c < in; ++c) {
+        float* d = wp + xi * per + ((ocb - 1) * in + c) * ob;
+        std::fill(d + out - (ocb - 1) * ob, d + ob, 0.0f);
+      }
+  }
 }
 
 /** A run of n output tiles t0 .. t0 + n - 1 (row-major, tw tiles per tile row) of an h x w output plane; the
@@ -485,6 +550,48 @@ __attribute__((target("avx512f"))) void store_tiles_avx512(const TileRun& g, con
   }
 }
 
+/** The input transform's horizontal pass over one row of the vertical pass (t: 4 tw + 2 floats, readable up to
+ * 4 tw + 72), 16 tiles per step: the tiles' six inputs t[4 j + i], i < 6, de-interleaved from four (and, shifted by
+ * one tile, two more) vector loads by permutes; dst[l xs + j] = (d B)[l] of tile j, masked at the row's end. */
+DEEPSPG_AVX512 void wino_input_row_avx512(const float* t, int64_t tw, float* dst, int64_t xs) {
+  // (a, b) -> [t[4 j] for j < 8, t[4 j + 1] for j < 8]; odd: t[4 j + 2], t[4 j + 3]
+  const __m512i even = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+  const __m512i odd = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+  const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
+  for (int64_t j = 0; j < tw; j += 16) {
+    const float* q = t + 4 * j;
+    const __m512 a = _mm512_loadu_ps(q), b = _mm512_loadu_ps(q + 16), c = _mm512_loadu_ps(q + 32),
+                 d = _mm512_loadu_ps(q + 48);
+    const __m512 a4 = _mm512_loadu_ps(q + 4), b4 = _mm512_loadu_ps(q + 20), c4 = _mm512_loadu_ps(q + 36),
+                 d4 = _mm512_loadu_ps(q + 52);
+    const __m512 ab01 = _mm512_permutex2var_ps(a, even, b), cd01 = _mm512_permutex2var_ps(c, even, d);
+    const __m512 ab23 = _mm512_permutex2var_ps(a, odd, b), cd23 = _mm512_permutex2var_ps(c, odd, d);
+    const __m512 ab45 = _mm512_permutex2var_ps(a4, even, b4), cd45 = _mm512_permutex2var_ps(c4, even, d4);
+    // the low and the high halves of each pair joined (maskz: GCC 12 warns on the unmasked form's undefined source)
+    const __m512 x0 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab01, cd01, 0x44);
+    const __m512 x1 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab01, cd01, 0xEE);
+    const __m512 x2 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab23, cd23, 0x44);
+    const __m512 x3 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab23, cd23, 0xEE);
+    const __m512 x4 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab45, cd45, 0x44);
+    const __m512 x5 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab45, cd45, 0xEE);
+    const __mmask16 m = static_cast<__mmask16>(tw - j >= 16 ? 0xFFFF : (1u << (tw - j)) - 1);
+    // the scalar pass's formulas: 4 d0 - 5 d2 + d4, -4 (d1 + d2) + d3 + d4, 4 (d1 - d2) - d3 + d4,
+    // 2 (d3 - d1) - d2 + d4, 2 (d1 - d3) - d2 + d4, 4 d1 - 5 d3 + d5
+    const __m512 y0 = _mm512_add_ps(_mm512_fmsub_ps(four, x0, _mm512_mul_ps(five, x2)), x4);
+    const __m512 y1 = _mm512_add_ps(_mm512_fnmadd_ps(four, _mm512_add_ps(x1, x2), x3), x4);
+    const __m512 y2 = _mm512_add_ps(_mm512_fmsub_ps(four, _mm512_sub_ps(x1, x2), x3), x4);
+    const __m512 y3 = _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(x3, x1), x2), x4);
+    const __m512 y4 = _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(x1, x3), x2), x4);
+    const __m512 y5 = _mm512_add_ps(_mm512_fmsub_ps(four, x1, _mm512_mul_ps(five, x3)), x5);
+    _mm512_mask_storeu_ps(dst + j, m, y0);
+    _mm512_mask_storeu_ps(dst + xs + j, m, y1);
+    _mm512_mask_storeu_ps(dst + 2 * xs + j, m, y2);
+    _mm512_mask_storeu_ps(dst + 3 * xs + j, m, y3);
+    _mm512_mask_storeu_ps(dst + 4 * xs + j, m, y4);
+    _mm512_mask_storeu_ps(dst + 5 * xs + j, m, y5);
+  }
+}
+
 /** Y = A^T M A for one output channel and a run of n tiles: M[xi][t] = m[xi xs + t] (xi < 36), into
  * out[(4 r + s) tc + t]; wv (24 tc floats) holds the vertical pass. */
 void output_transform(const float* m, int64_t xs, int64_t n, int64_t tc, float* wv, float* out) {
@@ -532,6 +639,7 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
   const int64_t tc = gm.tc, mo = ocb * ob, runs = (tiles + tc - 1) / tc;
   const auto store = isa.id == DEEPSPG_CONV2D_ISA_AVX512 ? store_tiles_avx512 : store_tiles;
   static thread_local std::vector<float> mbuf;  // [36][mo][tc], the calling thread's
+  static const bool vl = __builtin_cpu_supports("avx512vl");
   mbuf.resize(std::max(mbuf.size(), static_cast<size_t>(kWinoN) * mo * tc));
   float* const m = mbuf.data();
   for (int64_t run = 0; run < runs; ++run) {
@@ -543,7 +651,13 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
       const float* in = vb + xi * in_channels * tp;
       const float* wp = upack + xi * per + blk * in_channels * ob;
       float* dst = m + (xi * mo + blk * ob) * tc;
-      for (int64_t j = t0; j < t1; j += gm.tile) wino_tile_avx512_wide(in + j, tp, in_channels, wp, dst + (j - t0), tc);
+      for (int64_t j = t0; j < t1; j += gm.tile) {
+        if (vl && t1 - j <= 8) {
+          wino_tile_avx512_wide8(in + j, tp, in_channels, wp, dst + (j - t0), tc);
+        } else {
+          wino_tile_avx512_wide(in + j, tp, in_channels, wp, dst + (j - t0), tc);
+        }
+      }
     }
 #pragma omp parallel if (out_channels * n * kWinoN * 4 >= detail::kOmpMinWork)
     {
@@ -593,7 +707,7 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   {
     // tmp: the vertical pass over the tile row's six input rows, on padded columns (xx is image column xx - 1);
     // rows above or below the image read `zero`, and the padding columns of tmp are zero, as the transform of zeros
-    std::vector<float> tmp(6 * cols, 0.0f), zero(w, 0.0f);
+    std::vector<float> tmp(6 * cols + 72, 0.0f), zero(w, 0.0f);  // + the AVX-512 pass's over-read
 #pragma omp for schedule(static)
     for (int64_t idx = 0; idx < rows_work; ++idx) {
       const int64_t c = idx / th, ti = idx % th;
@@ -620,6 +734,10 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
       for (int k = 0; k < 6; ++k) {
         const float* t = tmp.data() + k * cols;
         float* dst = vb + (k * 6 * in_channels + c) * tp + ti * tw;
+        if (isa.id == DEEPSPG_CONV2D_ISA_AVX512) {
+          wino_input_row_avx512(t, tw, dst, xs);
+          continue;
+        }
 #pragma omp simd
         for (int64_t tj = 0; tj < tw; ++tj) {
           const float* q = t + 4 * tj;
