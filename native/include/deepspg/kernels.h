@@ -423,6 +423,23 @@ int32_t deepspg_ffn_forward_cpu_f32(const float* x, const float* ln_gamma, const
                                     int64_t channels, int64_t hidden, int64_t out_channels, int32_t mode, int64_t h,
                                     int64_t w, float* y);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * 10. Sum of bilinear up-samplings (HRNet's fuse layers and segmentation head), forward only, float32, CPU
+ *
+ *   out[p] = act(base[p] + sum_{j < n} resize_j(z_j[p]))      p < planes (batch x channels), act = ReLU if relu
+ *
+ * resize_j is PyTorch's upsample_bilinear2d (align_corners as given, no scale factors) of z_j [planes, h_j, w_j]
+ * (sizes[2j], sizes[2j+1]) to [planes, ho, wo]: the same source indices and weights, computed in float as libtorch's
+ * CPU kernel does, the same order of the four products; the sum over maps in order j = 0, 1, ... after base. base
+ * [planes, ho, wo] may be NULL (zero) or equal to out (in place); n may be 0 (out = act(base)). One pass over the
+ * output, parallel over planes (results independent of the thread count); scratch: h_j x wo floats per map and
+ * thread.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+int32_t deepspg_upsample_bilinear_sum_cpu_f32(const float* base, int32_t n, const float* const* z,
+                                              const int64_t* sizes, int64_t planes, int64_t ho, int64_t wo,
+                                              int32_t align_corners, int32_t relu, float* out);
+
 #ifdef __cplusplus
 }
 #endif

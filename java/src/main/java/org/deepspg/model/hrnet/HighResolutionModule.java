@@ -7,12 +7,15 @@ import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d;
 
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.ops.UpsampleSum;
 
 /**
  * One HighResolutionModule of seg_hrnet: per-branch residual blocks ({@code branches.i.k.*}) then the
  * multi-resolution fuse ({@code fuse_layers.i.j.*}). For output i and input j: j &gt; i 1×1 conv + BN then
  * bilinear resize to branch i's size; j &lt; i a chain of (i−j) 3×3/s2 conv + BN (ReLU after all but the
- * last); j = i identity; sum in order j = 0, 1, …; ReLU. Package-private.
+ * last); j = i identity; sum in order j = 0, 1, …; ReLU. In inference ({@link UpsampleSum#usable}) the sum runs in
+ * another order: the chains' last convolutions add it in their epilogue, one native pass adds the resized products
+ * and applies the ReLU ({@link UpsampleSum}). Package-private.
  */
 final class HighResolutionModule extends org.deepspg.nn.JavaModule {
   private final int numBranches;
@@ -86,6 +89,22 @@ final class HighResolutionModule extends org.deepspg.nn.JavaModule {
       return y;
     }
     Tensor[] outs = new Tensor[Math.min(outputs, numBranches)];
+    if (UpsampleSum.usable(y)) {
+      // inference: each stride-2 chain's last convolution adds the sum so far in its epilogue, then one pass adds
+      // the coarser branches' resized 1x1 products and applies the ReLU (the same sum in another order)
+      for (int i = 0; i < outs.length; i++) {
+        Tensor acc = y[i];
+        for (int j = 0; j < i; j++) {
+          acc = ((Layers.ConvBnChain) fuse[i][j]).forwardAdd(y[j], acc);
+        }
+        Tensor[] ups = new Tensor[numBranches - 1 - i];
+        for (int j = i + 1; j < numBranches; j++) {
+          ups[j - i - 1] = ((Layers.ConvBn) fuse[i][j]).forward(y[j]);
+        }
+        outs[i] = UpsampleSum.forward(acc, ups, y[i].size(2), y[i].size(3), alignCorners, true);
+      }
+      return outs;
+    }
     for (int i = 0; i < outs.length; i++) {
       Tensor acc = i == 0 ? y[0] : apply(i, 0, y[0], y[i]);
       for (int j = 1; j < numBranches; j++) {

@@ -5,10 +5,10 @@ package org.deepspg.model.hrnet;
 
 import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d;
-import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d_out;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.BatchNorm2dImpl;
@@ -23,6 +23,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.Scopes;
+import org.deepspg.ops.UpsampleSum;
 import org.deepspg.ops.WeightPack;
 
 /** Small building blocks of the HRNet module tree (package-private). */
@@ -53,14 +54,15 @@ final class Layers {
    * otherwise on libtorch's modules, so that training and gradients through the prior (the KL loss) see the exact
    * PyTorch graph.
    *
-   * <p>The folded weight is packed once and kept (a second copy of the weight: +264 MB for HRNet-W48; narrow 3×3
-   * stride-1 layers also keep a Winograd-transformed copy, 4× their size, used on inputs with enough tiles,
-   * {@link DenseConv#winogradPays}: about +110 MB for HRNet-W48, mostly its first two branches) until one of
+   * <p>The folded weight is packed once and kept (a second copy of the weight: +264 MB for HRNet-W48) until one of
    * the pair's parameters or buffers changes (its storage or its version counter, which every in-place write such as
    * loading weights or a BN statistics update bumps) or the kernel's ISA does; then it is folded anew. Changing the
    * parameters while a forward runs is not supported (no more than it is for the modules themselves), nor is changing
    * in place the parameters of a network built under {@code InferenceMode} (inference tensors have no version
-   * counter; only a new storage is seen).
+   * counter; only a new storage is seen). A 3×3 stride-1 layer that {@link DenseConv#winogradFits} keeps a
+   * Winograd-transformed copy instead (4× its size: +0.9 GB for HRNet-W48, 0.8 GB of it for the 192- and
+   * 384-channel branches, whose Winograd pays from 16 tiles on) and packs the direct weight only when an input
+   * with too few tiles for Winograd ({@link DenseConv#winogradPays}) first needs it.
    *
    * <p>A 1×1 layer built with the channel counts of a concatenated input ({@code parts}) also serves
    * {@link #forwardUpsampledConcat}, HRNet's segmentation head; it keeps the column slices of its folded weight
@@ -69,13 +71,15 @@ final class Layers {
   static final class FusedConvBn {
     /**
      * The folded, packed weight and bias, and the stamp of what they were computed from; for a 3×3 stride-1 layer
-     * that {@link DenseConv#winogradFits} also the Winograd-packed weight (else null); for a layer built with
-     * {@code parts} the packed column slices of the weight, one per part (else null).
+     * that {@link DenseConv#winogradFits} the Winograd-packed weight (else null) and the direct one only once an
+     * input needed it; for a layer built with {@code parts} the packed column slices of the weight, one per part
+     * (else null).
      */
-    private record Folded(long[] stamp, DenseConv.Packed weight, DenseConv.Packed winograd, DenseConv.Packed[] slices,
-        Tensor bias) {
+    private record Folded(long[] stamp, AtomicReference<DenseConv.Packed> weight, DenseConv.Packed winograd,
+        DenseConv.Packed[] slices, Tensor bias) {
       void close() {
-        weight.close();
+        DenseConv.Packed w = weight.get();
+        if (w != null) w.close();
         if (winograd != null) winograd.close();
         if (slices != null) for (DenseConv.Packed p : slices) p.close();
         bias.releaseReference();
@@ -135,8 +139,8 @@ final class Layers {
       if (deps != null && DenseConv.usable(x, deps) && (residual == null || DenseConv.usable(x, residual))) {
         Folded f = folded(deps);
         boolean wino = f.winograd() != null
-            && DenseConv.winogradPays(x.size(1), f.weight().shape()[0], x.size(2), x.size(3));
-        DenseConv.Packed w = wino ? f.winograd() : f.weight();
+            && DenseConv.winogradPays(x.size(1), f.winograd().shape()[0], x.size(2), x.size(3));
+        DenseConv.Packed w = wino ? f.winograd() : direct(f);
         return DenseConv.forward(x, w, f.bias(), residual, stride, relu);
       }
       Tensor y = conv.forward(x);
@@ -193,18 +197,12 @@ final class Layers {
           return Scopes.escape(forward(cat(cat, 1), null, relu), outer);
         }
         Folded f = folded(deps);
-        Tensor sum = null; // Σ up(W_j·x_j), accumulated in place
-        Tensor up = null; // one resize buffer, reused
+        Tensor[] zs = new Tensor[xs.length - 1]; // W_j·x_j at each part's resolution
         for (int j = 1; j < xs.length; j++) {
-          Tensor z = DenseConv.forward(xs[j], f.slices()[j], null, null, 1, false);
-          if (sum == null) {
-            sum = upsample_bilinear2d(z, size, alignCorners);
-          } else {
-            up = up == null ? upsample_bilinear2d(z, size, alignCorners)
-                : upsample_bilinear2d_out(up, z, size, alignCorners);
-            sum.add_(up);
-          }
+          zs[j - 1] = DenseConv.forward(xs[j], f.slices()[j], null, null, 1, false);
         }
+        // Σ up(W_j·x_j) in one pass over the output (not three resized maps and two adds)
+        Tensor sum = zs.length == 0 ? null : UpsampleSum.forward(null, zs, size[0], size[1], alignCorners, false);
         return Scopes.escape(DenseConv.forward(xs[0], f.slices()[0], f.bias(), sum, 1, relu), outer);
       }
     }
@@ -212,6 +210,22 @@ final class Layers {
     private Tensor bias() {
       Tensor cb = conv.bias();
       return cb != null && cb.defined() ? cb : null;
+    }
+
+    /** The fold's direct-path weight, packed now if the fold has none yet (a Winograd layer's first small input). */
+    private DenseConv.Packed direct(Folded f) {
+      DenseConv.Packed p = f.weight().get();
+      if (p != null) return p;
+      synchronized (this) {
+        p = f.weight().get();
+        if (p == null) {
+          try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+            p = DenseConv.pack(foldedWeight());
+          }
+          f.weight().set(p);
+        }
+        return p;
+      }
     }
 
     private Folded folded(Tensor[] deps) {
@@ -236,16 +250,26 @@ final class Layers {
           : new Tensor[] {conv.weight(), cb, bn.weight(), bn.bias(), bn.running_mean(), bn.running_var()};
     }
 
+    /** The BN's scale {@code γ/√(σ²+ε)} (null without a BN); call under a scope and a no-grad guard. */
+    private Tensor bnScale() {
+      return bn == null ? null : bn.weight().div(bn.running_var().add(new Scalar(bn.options().eps().get())).sqrt());
+    }
+
+    /** The convolution's weight with the BN folded in; call under a scope and a no-grad guard. */
+    private Tensor foldedWeight() {
+      Tensor scale = bnScale();
+      return scale == null ? conv.weight() : conv.weight().mul(scale.view(-1, 1, 1, 1));
+    }
+
     private Folded fold(long[] stamp) {
       try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-        Tensor w = conv.weight();
+        Tensor w = foldedWeight();
         Tensor cb = bias();
+        Tensor scale = bnScale();
         Tensor b;
-        if (bn == null) {
+        if (scale == null) {
           b = cb == null ? torch.zeros(w.size(0)) : cb.clone();
         } else {
-          Tensor scale = bn.weight().div(bn.running_var().add(new Scalar(bn.options().eps().get())).sqrt());
-          w = w.mul(scale.view(-1, 1, 1, 1));
           b = bn.bias().sub(bn.running_mean().mul(scale));
           if (cb != null) b = b.add(cb.mul(scale));
         }
@@ -259,7 +283,8 @@ final class Layers {
             slices[j] = DenseConv.pack(w.narrow(1, at, parts[j]));
           }
         }
-        return new Folded(stamp, DenseConv.pack(w), wino ? DenseConv.packWinograd(w) : null, slices, b);
+        return new Folded(stamp, new AtomicReference<>(wino ? null : DenseConv.pack(w)),
+            wino ? DenseConv.packWinograd(w) : null, slices, b);
       }
     }
   }
@@ -286,6 +311,11 @@ final class Layers {
     Tensor forward(Tensor x) {
       return path.forward(x, null, relu);
     }
+
+    /** {@code bn(conv(x)) + residual} (no activation): a fuse chain's last link with the sum so far fused in. */
+    Tensor forwardAdd(Tensor x, Tensor residual) {
+      return path.forward(x, residual, false);
+    }
   }
 
   /** {@code nn.Sequential(ConvBn, ConvBn, ...)}: children "0", "1", … applied in order. */
@@ -305,6 +335,15 @@ final class Layers {
         y = s.forward(y);
       }
       return y;
+    }
+
+    /** {@code forward(x) + residual}, the add fused into the last convolution's epilogue. */
+    Tensor forwardAdd(Tensor x, Tensor residual) {
+      Tensor y = x;
+      for (int i = 0; i < steps.length - 1; i++) {
+        y = steps[i].forward(y);
+      }
+      return steps[steps.length - 1].forwardAdd(y, residual);
     }
   }
 
