@@ -116,7 +116,7 @@ int32_t deepspg_upsample_bilinear_sum_cpu_f32(const float* base, int32_t n, cons
       for (int64_t y = 0; y < ho; ++y) {
         float* dst = op + y * wo;
         if (bp) {
-          std::copy(bp + y * wo, bp + (y + 1) * wo, dst);  // in place when base == out
+          if (bp != op) std::copy(bp + y * wo, bp + (y + 1) * wo, dst);  // in place (base == out): already there
         } else {
           std::fill(dst, dst + wo, 0.0f);
         }

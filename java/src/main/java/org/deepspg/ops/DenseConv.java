@@ -53,7 +53,7 @@ import org.deepspg.kernels.global.kernels;
  * direct path's 1×1 micro-kernels (64-tile micro-tiles: they need {@value #WINOGRAD_MIN_TILES} tiles); on AVX-512,
  * wider layers (up to {@value #WINOGRAD_WIDE_MAX_PAIRS} pairs) run a second micro-kernel of 24 output channels × 16
  * tiles and need {@value #WINOGRAD_WIDE_MIN_TILES}. Measured on the 2-vCPU AVX-512 EPYC (BENCHMARKS.md): 1.3–1.7×
- * the direct kernel on HRNet-W48's first two branches at 608×416, 1.3–1.5× on its 192- and 384-channel branches
+ * the direct kernel on HRNet-W48's first two branches at 608×416, 1.4–1.8× on its 192- and 384-channel branches
  * (70 and 20 tiles), 2.1–2.3× on those at 1088×1920.
  */
 public final class DenseConv {
