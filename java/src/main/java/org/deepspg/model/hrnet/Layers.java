@@ -222,7 +222,7 @@ final class Layers {
         p = f.weight().get();
         if (p == null) {
           try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-            p = DenseConv.pack(foldedWeight());
+            p = DenseConv.pack(foldedWeight(bnScale()));
           }
           f.weight().set(p);
         }
@@ -257,17 +257,16 @@ final class Layers {
       return bn == null ? null : bn.weight().div(bn.running_var().add(new Scalar(bn.options().eps().get())).sqrt());
     }
 
-    /** The convolution's weight with the BN folded in; call under a scope and a no-grad guard. */
-    private Tensor foldedWeight() {
-      Tensor scale = bnScale();
+    /** The convolution's weight with the BN's {@link #bnScale} (or null) folded in; under a scope and no-grad. */
+    private Tensor foldedWeight(Tensor scale) {
       return scale == null ? conv.weight() : conv.weight().mul(scale.view(-1, 1, 1, 1));
     }
 
     private Folded fold(long[] stamp) {
       try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-        Tensor w = foldedWeight();
-        Tensor cb = bias();
         Tensor scale = bnScale();
+        Tensor w = foldedWeight(scale);
+        Tensor cb = bias();
         Tensor b;
         if (scale == null) {
           b = cb == null ? torch.zeros(w.size(0)) : cb.clone();
