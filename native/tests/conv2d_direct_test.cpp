@@ -150,6 +150,7 @@ int main() {
   run_case(2, 6, 10, 3, 2, 16, 12, false, false, DEEPSPG_ACT_NONE, 5);   // stride 2, even sizes
   run_case(1, 24, 9, 1, 1, 11, 31, true, false, DEEPSPG_ACT_RELU, 6);     // 1x1
   run_case(1, 5, 4, 1, 2, 9, 9, true, false, DEEPSPG_ACT_NONE, 7);       // 1x1 stride 2 (HRNet's downsample)
+  run_case(1, 5, 4, 1, 2, 7, 1, true, false, DEEPSPG_ACT_NONE, 15);      // 1x1 stride 2 on one column (no odd phase)
   run_case(1, 4, 3, 5, 1, 6, 8, true, true, DEEPSPG_ACT_NONE, 8);        // k = 5
   run_case(1, 2, 3, 3, 1, 1, 1, true, false, DEEPSPG_ACT_NONE, 9);       // 1x1 image
   run_case(1, 3, 2, 3, 2, 1, 17, false, false, DEEPSPG_ACT_RELU, 10);     // H = 1, stride 2

@@ -213,7 +213,8 @@ void pack_input(const Geometry& g, const Isa& isa, const float* x, float* dst) {
     }
     // column s j + qc - p lies in [0, w) for j in [j0, j1)
     const int64_t j0 = std::min(wq, std::max<int64_t>(0, (p - qc + s - 1) / s));
-    const int64_t j1 = std::max(j0, std::min(wq, (g.w - 1 + p - qc) / s + 1));
+    const int64_t last = g.w - 1 + p - qc;  // s j <= last; negative (w = 1, qc = 1, p = 0): no column
+    const int64_t j1 = last < 0 ? j0 : std::max(j0, std::min(wq, last / s + 1));
     std::fill(d, d + j0, 0.0f);
     std::fill(d + j1, d + wq, 0.0f);
     const float* src = x + (c * g.h + r) * g.w + s * j0 + qc - p;
@@ -232,9 +233,8 @@ int64_t packed_floats(const Isa& isa, int64_t out, int64_t in, int64_t k) {
   return (out + isa.ob - 1) / isa.ob * in * k * k * isa.ob;
 }
 
-/** Packs a weight [out][in][k][k] in blocks of ob output channels: [ceil(out/ob)][in][k k][ob], zero past `out`. */
-void pack_weight_blocks(int64_t ob, const float* weight, int64_t out, int64_t in, int64_t k, float* wp) {
-  const int64_t taps = k * k, ocb = (out + ob - 1) / ob;
+void pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, int64_t k, float* wp) {
+  const int64_t ob = isa.ob, taps = k * k, ocb = (out + ob - 1) / ob;
 #pragma omp parallel for schedule(static) if (out * in * taps >= detail::kOmpMinWork)
   for (int64_t blk = 0; blk < ocb; ++blk)
     for (int64_t c = 0; c < in; ++c)
@@ -245,10 +245,6 @@ void pack_weight_blocks(int64_t ob, const float* weight, int64_t out, int64_t in
           d[j] = o < out ? weight[(o * in + c) * taps + t] : 0.0f;
         }
       }
-}
-
-void pack_weight(const Isa& isa, const float* weight, int64_t out, int64_t in, int64_t k, float* wp) {
-  pack_weight_blocks(isa.ob, weight, out, in, k, wp);
 }
 
 /** Sets *out to the ISA a caller names (AUTO: the current one); an error when unknown or not on this CPU. */
@@ -428,9 +424,9 @@ DEEPSPG_AVX512 void wino_tile_avx512_wide(const float* v, int64_t vstride, int64
 
 /** The wide kernel on 8 tiles, for a run's last ones when at most 8 remain (HRNet-W48's fourth branch: 20 tiles at
  * 608x416, 16 + 8 instead of 2 x 16). */
-__attribute__((target("avx512f,avx512vl"))) void wino_tile_avx512_wide8(const float* v, int64_t vstride,
-                                                                        int64_t channels, const float* wp, float* m,
-                                                                        int64_t ldm) {
+__attribute__((target("avx512f,avx512vl,fma"))) void wino_tile_avx512_wide8(const float* v, int64_t vstride,
+                                                                            int64_t channels, const float* wp,
+                                                                            float* m, int64_t ldm) {
   wino_tile_wide<Lanes8>(v, vstride, channels, wp, m, ldm);
 }
 
