@@ -430,7 +430,7 @@ int32_t deepspg_ffn_forward_cpu_f32(const float* x, const float* ln_gamma, const
  *
  * resize_j is PyTorch's upsample_bilinear2d (align_corners as given, no scale factors) of z_j [planes, h_j, w_j]
  * (sizes[2j], sizes[2j+1]) to [planes, ho, wo]: the same source indices and weights, computed in float as libtorch's
- * CPU kernel does, the same order of the four products; the sum over maps in order j = 0, 1, ... after base. base
+ * CPU kernel does (within a few float roundings of it); the sum over maps in order j = 0, 1, ... after base. base
  * [planes, ho, wo] may be NULL (zero) or equal to out (in place); n may be 0 (out = act(base)). One pass over the
  * output, parallel over planes (results independent of the thread count); scratch: h_j x wo floats per map and
  * thread.

@@ -12,7 +12,8 @@
 // scale = align_corners ? (in - 1)/(out - 1) (0 when out = 1) : in/out, source coordinate
 // s = align_corners ? scale d : max(scale (d + 0.5) - 0.5, 0), i0 = min(floor(s), in - 1), i1 = i0 + (i0 < in - 1),
 // l1 = clamp(s - i0, 0, 1), l0 = 1 - l1, in float as libtorch's CPU kernel computes them; the value
-// (z[i0][j0] l0w + z[i0][j1] l1w) l0h + (z[i1][j0] l0w + z[i1][j1] l1w) l1h, the same order as libtorch's.
+// (z[i0][j0] l0w + z[i0][j1] l1w) l0h + (z[i1][j0] l0w + z[i1][j1] l1w) l1h (UpsampleSumTest: within 2e-6 of
+// libtorch's float32 resize).
 // Per plane, each source row is first interpolated along the width into a thread-local buffer (h_j x wo floats),
 // then each output row is the base row plus two such rows per map, weighted: contiguous, vectorised over the width.
 // Parallel over planes; results do not depend on the thread count. base may be NULL (zero) or equal to out.
