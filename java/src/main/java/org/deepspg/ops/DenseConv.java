@@ -5,6 +5,7 @@ package org.deepspg.ops;
 
 import static org.deepspg.ops.OpSupport.describe;
 import static org.deepspg.ops.OpSupport.f32;
+import static org.deepspg.ops.OpSupport.toDouble;
 
 import java.util.Arrays;
 import java.util.Locale;
@@ -600,14 +601,15 @@ public final class DenseConv {
         Tensor wt = OneDnn.fixedRandom(new long[] {out, in, k, k}, seed++);
         Tensor bias = p[6] == 1 ? OneDnn.fixedRandom(new long[] {out}, seed++) : null;
         Tensor res = p[7] == 1 ? OneDnn.fixedRandom(new long[] {2, out, ho, wo}, seed++) : null;
-        Tensor ref = torch.conv2d(f64(x), f64(wt), bias == null ? new TensorOptional() : new TensorOptional(f64(bias)),
-            new long[] {s, s}, new long[] {pad, pad}, new long[] {1, 1}, 1);
-        if (res != null) ref = ref.add(f64(res));
+        Tensor ref = torch.conv2d(toDouble(x), toDouble(wt),
+            bias == null ? new TensorOptional() : new TensorOptional(toDouble(bias)), new long[] {s, s},
+            new long[] {pad, pad}, new long[] {1, 1}, 1);
+        if (res != null) ref = ref.add(toDouble(res));
         if (act == Act.RELU) ref = ref.relu();
         if (act == Act.GELU) ref = torch.gelu(ref);
         Tensor got;
         try (Packed pw = winograd ? packWinograd(wt) : pack(wt)) {
-          got = f64(forward(x, pw, bias, res, s, pad, act));
+          got = toDouble(forward(x, pw, bias, res, s, pad, act));
         }
         double err = OneDnn.relDiff(ref, got);
         if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // non-finite values
@@ -618,18 +620,14 @@ public final class DenseConv {
           Tensor dy = OneDnn.fixedRandom(new long[] {p[0], p[2], p[3], p[4]}, seed++);
           Tensor x = OneDnn.fixedRandom(new long[] {p[0], p[1], p[3], p[4]}, seed++);
           long hw = (long) p[3] * p[4];
-          Tensor ref = f64(dy).reshape(p[0], p[2], hw).bmm(f64(x).reshape(p[0], p[1], hw).transpose(1, 2))
+          Tensor ref = toDouble(dy).reshape(p[0], p[2], hw).bmm(toDouble(x).reshape(p[0], p[1], hw).transpose(1, 2))
               .sum(new long[] {0}, false, new ScalarTypeOptional());
-          double err = OneDnn.relDiff(ref, f64(weightGrad1x1(dy, x)));
+          double err = OneDnn.relDiff(ref, toDouble(weightGrad1x1(dy, x)));
           if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY;
           worst = Math.max(worst, err);
         }
       }
     }
     return worst;
-  }
-
-  private static Tensor f64(Tensor t) {
-    return t.to(torch.ScalarType.Double);
   }
 }

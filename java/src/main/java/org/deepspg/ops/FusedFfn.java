@@ -5,6 +5,7 @@ package org.deepspg.ops;
 
 import static org.deepspg.ops.OpSupport.describe;
 import static org.deepspg.ops.OpSupport.f32;
+import static org.deepspg.ops.OpSupport.toDouble;
 
 import java.util.Arrays;
 import java.util.Locale;
@@ -201,11 +202,11 @@ public final class FusedFfn {
         Tensor wdw = OneDnn.fixedRandom(new long[] {hidden, 1, 3, 3}, seed++).mul(new Scalar(0.3));
         Tensor wout = OneDnn.fixedRandom(new long[] {out, mid, 1, 1}, seed++).mul(new Scalar(0.3));
         Tensor res = p[7] == 1 ? OneDnn.fixedRandom(new long[] {2, out, h, w}, seed++) : null;
-        Tensor ref = reference(f64(x), g == null ? null : f64(g), be == null ? null : f64(be), f64(win), f64(wdw),
-            f64(wout), res == null ? null : f64(res), mode);
+        Tensor ref = reference(toDouble(x), g == null ? null : toDouble(g), be == null ? null : toDouble(be),
+            toDouble(win), toDouble(wdw), toDouble(wout), res == null ? null : toDouble(res), mode);
         Tensor got;
         try (DenseConv.Packed pin = DenseConv.pack(win); DenseConv.Packed pout = DenseConv.pack(wout)) {
-          got = f64(forward(x, g, be, 1e-5, pin, wdw, pout, res, mode));
+          got = toDouble(forward(x, g, be, 1e-5, pin, wdw, pout, res, mode));
         }
         double err = OneDnn.relDiff(ref, got);
         if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // non-finite values
@@ -231,9 +232,5 @@ public final class FusedFfn {
         : torch.gelu(u.narrow(1, 0, u.size(1) / 2)).mul(u.narrow(1, u.size(1) / 2, u.size(1) / 2));
     Tensor y = torch.conv2d(m, wout, new TensorOptional(), new long[] {1, 1}, new long[] {0, 0}, new long[] {1, 1}, 1);
     return res == null ? y : y.add(res);
-  }
-
-  private static Tensor f64(Tensor t) {
-    return t.to(torch.ScalarType.Double);
   }
 }

@@ -92,6 +92,11 @@ final class OpSupport {
     return t == null ? null : t.data_ptr_double();
   }
 
+  /** {@code t} converted to float64 (a copy unless it already is): the self-checks' references compare in it. */
+  static Tensor toDouble(Tensor t) {
+    return t.to(ScalarType.Double);
+  }
+
   /** Uninitialised tensor of {@code shape} with the dtype and device of {@code like}. */
   static Tensor empty(Tensor like, long... shape) {
     return like.new_empty(shape);

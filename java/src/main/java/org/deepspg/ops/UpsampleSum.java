@@ -6,7 +6,9 @@ package org.deepspg.ops;
 import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d;
 import static org.deepspg.ops.OpSupport.describe;
 import static org.deepspg.ops.OpSupport.f32;
+import static org.deepspg.ops.OpSupport.toDouble;
 
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.FloatPointer;
@@ -16,7 +18,6 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.deepspg.kernels.global.kernels;
 
 /**
@@ -72,10 +73,13 @@ public final class UpsampleSum {
    * @return true for the native path
    */
   public static boolean usable(Tensor... ts) {
+    boolean grad = GradMode.is_enabled();
     for (Tensor t : ts) {
-      if (t != null && (t.is_cuda() || t.scalar_type().value != OpSupport.F32)) return false;
+      if (t != null && (t.is_cuda() || t.scalar_type().value != OpSupport.F32 || grad && t.requires_grad())) {
+        return false;
+      }
     }
-    return !recordsGrad(null, ts) && status().enabled();
+    return status().enabled();
   }
 
   /**
@@ -108,9 +112,9 @@ public final class UpsampleSum {
       }
     }
     if (ho < 1 || wo < 1) throw new IllegalArgumentException(OP + ": output size " + ho + "x" + wo);
-    boolean nativePath = !first.is_cuda() && first.scalar_type().value == OpSupport.F32 && !recordsGrad(base, zs)
-        && status().enabled();
-    return nativePath ? nativeSum(base, zs, b * c, ho, wo, alignCorners, relu)
+    Tensor[] all = Arrays.copyOf(zs, zs.length + 1);
+    all[zs.length] = base;
+    return usable(all) ? nativeSum(base, zs, b * c, ho, wo, alignCorners, relu)
         : reference(base, zs, ho, wo, alignCorners, relu);
   }
 
@@ -122,15 +126,6 @@ public final class UpsampleSum {
    */
   public static long calls() {
     return CALLS.get();
-  }
-
-  private static boolean recordsGrad(Tensor base, Tensor[] zs) {
-    if (!GradMode.is_enabled()) return false;
-    if (base != null && base.requires_grad()) return true;
-    for (Tensor z : zs) {
-      if (z != null && z.requires_grad()) return true;
-    }
-    return false;
   }
 
   private static Tensor nativeSum(Tensor base, Tensor[] zs, long planes, long ho, long wo, boolean alignCorners,
@@ -195,18 +190,14 @@ public final class UpsampleSum {
           zs[j] = OneDnn.fixedRandom(new long[] {2, 5, p[5 + 2 * j], p[6 + 2 * j]}, seed++);
         }
         Tensor[] zs64 = new Tensor[zs.length];
-        for (int j = 0; j < zs.length; j++) zs64[j] = f64(zs[j]);
-        Tensor ref = reference(base == null ? null : f64(base), zs64, ho, wo, align, p[3] == 1);
-        Tensor got = f64(nativeSum(base, zs, 10, ho, wo, align, p[3] == 1));
+        for (int j = 0; j < zs.length; j++) zs64[j] = toDouble(zs[j]);
+        Tensor ref = reference(base == null ? null : toDouble(base), zs64, ho, wo, align, p[3] == 1);
+        Tensor got = toDouble(nativeSum(base, zs, 10, ho, wo, align, p[3] == 1));
         double err = OneDnn.relDiff(ref, got);
         if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // non-finite values
         worst = Math.max(worst, err);
       }
     }
     return worst;
-  }
-
-  private static Tensor f64(Tensor t) {
-    return t.to(torch.ScalarType.Double);
   }
 }
