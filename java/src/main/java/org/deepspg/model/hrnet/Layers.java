@@ -68,14 +68,14 @@ final class Layers {
    *
    * <p>A 1×1 layer built with the channel counts of a concatenated input ({@code parts}) also serves
    * {@link #forwardUpsampledConcat}, HRNet's segmentation head; it keeps the column slices of its folded weight
-   * packed as well (a copy of the weight: 2 MB for HRNet-W48's 720×720 head).
+   * packed instead of the whole weight (2 MB for HRNet-W48's 720×720 head).
    */
   static final class FusedConvBn {
     /**
      * The folded, packed weight and bias, and the stamp of what they were computed from; for a 3×3 stride-1 layer
      * that {@link DenseConv#winogradFits} the Winograd-packed weight (else null) and the direct one only once an
      * input needed it; for a layer built with {@code parts} the packed column slices of the weight, one per part
-     * (else null).
+     * (else null), and the whole weight only once {@link #forward} needed it.
      */
     private record Folded(long[] stamp, AtomicReference<DenseConv.Packed> weight, DenseConv.Packed winograd,
         DenseConv.Packed[] slices, Tensor bias) {
@@ -284,7 +284,8 @@ final class Layers {
             slices[j] = DenseConv.pack(w.narrow(1, at, parts[j]));
           }
         }
-        return new Folded(stamp, new AtomicReference<>(wino ? null : DenseConv.pack(w)),
+        // a Winograd layer and a concatenation's layer (its slices serve) pack the whole weight only when needed
+        return new Folded(stamp, new AtomicReference<>(wino || slices != null ? null : DenseConv.pack(w)),
             wino ? DenseConv.packWinograd(w) : null, slices, b);
       }
     }
