@@ -140,6 +140,38 @@ void grad_case(int64_t B, int64_t in, int64_t out, int64_t hw, unsigned seed) {
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
 }
 
+/** A narrow Winograd layer runs per run of tiles on each thread when there are at least two runs per thread, else it
+ * transforms the whole image first: with 1 thread and with 8 the same shape takes the two paths, which must give the
+ * same bits (they compute every value with the same operations). */
+void winograd_paths_case(int64_t B, int64_t in, int64_t out, int64_t H, int64_t W, unsigned seed) {
+  auto x = dt::randn<float>(B * in * H * W, seed), wt = dt::randn<float>(out * in * 9, seed + 1, 0.2),
+       bs = dt::randn<float>(out, seed + 2), res = dt::randn<float>(B * out * H * W, seed + 3);
+  for (int32_t isa : {DEEPSPG_CONV2D_ISA_GENERIC, DEEPSPG_CONV2D_ISA_AVX2, DEEPSPG_CONV2D_ISA_AVX512}) {
+    char what[160];
+    std::snprintf(what, sizeof what, "winograd paths isa=%d B=%lld in=%lld out=%lld %lldx%lld", isa, (long long)B,
+                  (long long)in, (long long)out, (long long)H, (long long)W);
+    if (deepspg_conv2d_select_isa(isa) != DEEPSPG_OK) {
+      std::printf("skip %s: %s\n", what, deepspg_last_error());
+      continue;
+    }
+    int64_t floats = 0;
+    dt::expect_ok(deepspg_conv2d_winograd_weight_floats(isa, out, in, &floats), what);
+    std::vector<float> uw(floats), y1(B * out * H * W, NAN), y8(B * out * H * W, NAN);
+    dt::expect_ok(deepspg_conv2d_winograd_pack_weight_f32(isa, wt.data(), out, in, uw.data()), what);
+    omp_set_num_threads(1);
+    dt::expect_ok(deepspg_conv2d_winograd_forward_cpu_f32(x.data(), isa, uw.data(), bs.data(), res.data(), B, in, out,
+                                                          H, W, 1, y1.data()),
+                  what);
+    omp_set_num_threads(8);
+    dt::expect_ok(deepspg_conv2d_winograd_forward_cpu_f32(x.data(), isa, uw.data(), bs.data(), res.data(), B, in, out,
+                                                          H, W, 1, y8.data()),
+                  what);
+    dt::expect(std::memcmp(y1.data(), y8.data(), y1.size() * sizeof(float)) == 0, what);
+  }
+  omp_set_num_threads(2);
+  deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
+}
+
 }  // namespace
 
 int main() {
@@ -156,6 +188,10 @@ int main() {
   run_case(1, 3, 2, 3, 2, 1, 17, false, false, DEEPSPG_ACT_RELU, 10);     // H = 1, stride 2
   run_case(1, 70, 6, 3, 1, 3, 200, true, true, DEEPSPG_ACT_RELU, 11);     // many channels, one chunk per row pair
   run_case(1, 5, 7, 3, 1, 23, 70, true, true, DEEPSPG_ACT_RELU, 12);     // Winograd: 18x6 tiles, runs span tile rows
+  // Winograd per run of tiles (at least two runs per thread: 12x18 tiles, 4 runs of 64 or 5 of 48), odd sizes
+  run_case(2, 5, 7, 3, 1, 45, 70, true, true, DEEPSPG_ACT_RELU, 16);
+  winograd_paths_case(2, 5, 7, 45, 70, 17);
+  winograd_paths_case(1, 48, 20, 37, 61, 18);  // 10x16 tiles: 3 runs of 64
   // Winograd of wide layers (more than 128*128 channel pairs: AVX-512's 24 x 16 kernel): 20 tiles with 130 outputs
   // (a tail block of 10), then 342 tiles (two runs of at most 256) with 2 batch items
   run_case(1, 136, 130, 3, 1, 13, 19, true, true, DEEPSPG_ACT_RELU, 13);

@@ -27,6 +27,7 @@
 // 3x3 stride-1 layers can also run Winograd F(4x4, 3x3) on the same micro-kernels, wide ones on AVX-512's own
 // (deepspg_conv2d_winograd_*, at the end of this file).
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -355,6 +356,9 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
 // outputs instead of 9 per output, 4x fewer multiply-adds, plus the two transforms (O(in + out) per tile).
 // The transformed weight U is computed in double and packed like 36 1x1 weights. float32 error grows with the
 // transform's constants (up to 8 in A, 5 in B): the Java side self-checks it like the direct path.
+// Three orders of the stages: narrow layers with at least two runs of tiles per thread transform, multiply and
+// transform back one run at a time on one thread (wino_narrow_runs: V stays in L2); other narrow layers transform the
+// whole image, then share each run's products out by block of outputs; wide layers (below) keep M in a buffer.
 
 constexpr int kWinoN = 36;  // transformed tile elements (6 x 6)
 
@@ -505,47 +509,6 @@ void store_tiles(const TileRun& g, const float* u, float bias, const float* ro, 
   }
 }
 
-/** store_tiles with AVX-512: 16 tiles' four columns interleaved into 64 consecutive outputs by two rounds of
- * permutes, masked at the segment's end; the same arithmetic per element (the ReLU a blend on v < 0, as in the
- * scalar code: NaN and -0 pass). */
-__attribute__((target("avx512f"))) void store_tiles_avx512(const TileRun& g, const float* u, float bias,
-                                                            const float* ro, bool relu, float* yo) {
-  // round 1: (a, b) -> a0 b0 a1 b1 .. of tiles 0-7 (lo) or 8-15 (hi); round 2: (ab, cd) -> a b c d of 4 tiles
-  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
-  const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-  const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
-  for (int64_t t = 0; t < g.n;) {
-    const Segment sg = segment(g, t);
-    for (int64_t r = 0; r < sg.rows; ++r) {
-      const int64_t base = sg.base + r * g.w;
-      const float* ur = u + 4 * r * g.tc + t;
-      for (int64_t x = 0; x < sg.cols; x += 64) {
-        const int64_t left = std::min<int64_t>(64, sg.cols - x);
-        const __mmask16 tm = static_cast<__mmask16>((1u << ((left + 3) / 4)) - 1);
-        const float* us = ur + x / 4;
-        const __m512 a = _mm512_maskz_loadu_ps(tm, us), b = _mm512_maskz_loadu_ps(tm, us + g.tc),
-                     c = _mm512_maskz_loadu_ps(tm, us + 2 * g.tc), d = _mm512_maskz_loadu_ps(tm, us + 3 * g.tc);
-        const __m512 ab0 = _mm512_permutex2var_ps(a, lo, b), ab1 = _mm512_permutex2var_ps(a, hi, b);
-        const __m512 cd0 = _mm512_permutex2var_ps(c, lo, d), cd1 = _mm512_permutex2var_ps(c, hi, d);
-        const __m512 v[4] = {_mm512_permutex2var_ps(ab0, q0, cd0), _mm512_permutex2var_ps(ab0, q1, cd0),
-                             _mm512_permutex2var_ps(ab1, q0, cd1), _mm512_permutex2var_ps(ab1, q1, cd1)};
-        for (int k = 0; k < 4 && 16 * k < left; ++k) {
-          const int64_t cnt = std::min<int64_t>(16, left - 16 * k);
-          const __mmask16 mk = static_cast<__mmask16>((1u << cnt) - 1);
-          float* dst = yo + base + x + 16 * k;
-          __m512 val = _mm512_add_ps(v[k], vb);
-          if (ro) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(mk, ro + base + x + 16 * k));
-          if (relu) val = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ), val, zero);
-          _mm512_mask_storeu_ps(dst, mk, val);
-        }
-      }
-    }
-    t += sg.m;
-  }
-}
-
 /** The input transform's horizontal pass over one row of the vertical pass (t: 4 tw + 2 floats, readable up to
  * 4 tw + 72), 16 tiles per step: the tiles' six inputs t[4 j + i], i < 6, de-interleaved from four (and, shifted by
  * one tile, two more) vector loads by permutes; dst[l xs + j] = (d B)[l] of tile j, masked at the row's end. */
@@ -588,6 +551,59 @@ DEEPSPG_AVX512 void wino_input_row_avx512(const float* t, int64_t tw, float* dst
   }
 }
 
+/** The input transform of tiles tj0 .. tj0 + m - 1 of tile row ti of one channel xc (h x w): V[xi] of tile tj0 + j
+ * into dst[xi xs + j]. First a vertical pass over the six input rows (contiguous) into tmp, on the padded columns
+ * the tiles span (4 m + 2; rows above or below the image read `zero`, w zeros; columns outside it are zero, as the
+ * transform of zeros), then the horizontal one per tile. tmp: 6 (4 m + 2) + 72 floats (the AVX-512 pass's
+ * over-read). */
+void transform_segment(const Isa& isa, const float* xc, int64_t h, int64_t w, int64_t ti, int64_t tj0, int64_t m,
+                       float* tmp, const float* zero, float* dst, int64_t xs) {
+  const int64_t cols = 4 * m + 2, c0 = 4 * tj0 - 1;  // padded column pc is image column c0 + pc
+  const int64_t lo = std::max<int64_t>(0, c0), hi = std::min(w, c0 + cols);  // the image columns read
+  const float* p[6];
+  for (int k = 0; k < 6; ++k) {
+    const int64_t r = 4 * ti - 1 + k;
+    p[k] = (r >= 0 && r < h ? xc + r * w : zero) + lo;
+  }
+  for (int k = 0; k < 6; ++k) {  // the padding columns: zeros
+    float* t = tmp + k * cols;
+    std::fill(t, t + (lo - c0), 0.0f);
+    std::fill(t + (hi - c0), t + cols, 0.0f);
+  }
+  const float *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3], *p4 = p[4], *p5 = p[5];
+  float *t0 = tmp + (lo - c0), *t1 = t0 + cols, *t2 = t1 + cols, *t3 = t2 + cols, *t4 = t3 + cols, *t5 = t4 + cols;
+  const int64_t n = hi - lo;
+#pragma omp simd
+  for (int64_t xx = 0; xx < n; ++xx) {
+    const float d0 = p0[xx], d1 = p1[xx], d2 = p2[xx], d3 = p3[xx], d4 = p4[xx], d5 = p5[xx];
+    t0[xx] = 4 * d0 - 5 * d2 + d4;
+    t1[xx] = -4 * (d1 + d2) + d3 + d4;
+    t2[xx] = 4 * (d1 - d2) - d3 + d4;
+    t3[xx] = 2 * (d3 - d1) - d2 + d4;
+    t4[xx] = 2 * (d1 - d3) - d2 + d4;
+    t5[xx] = 4 * d1 - 5 * d3 + d5;
+  }
+  for (int k = 0; k < 6; ++k) {  // xi = 6 k + l at dst + (6 k + l) xs
+    const float* t = tmp + k * cols;
+    float* dk = dst + 6 * k * xs;
+    if (isa.id == DEEPSPG_CONV2D_ISA_AVX512) {
+      wino_input_row_avx512(t, m, dk, xs);
+      continue;
+    }
+#pragma omp simd
+    for (int64_t tj = 0; tj < m; ++tj) {
+      const float* q = t + 4 * tj;
+      const float d0 = q[0], d1 = q[1], d2 = q[2], d3 = q[3], d4 = q[4], d5 = q[5];
+      dk[tj] = 4 * d0 - 5 * d2 + d4;
+      dk[xs + tj] = -4 * (d1 + d2) + d3 + d4;
+      dk[2 * xs + tj] = 4 * (d1 - d2) - d3 + d4;
+      dk[3 * xs + tj] = 2 * (d3 - d1) - d2 + d4;
+      dk[4 * xs + tj] = 2 * (d1 - d3) - d2 + d4;
+      dk[5 * xs + tj] = 4 * d1 - 5 * d3 + d5;
+    }
+  }
+}
+
 /** Y = A^T M A for one output channel and a run of n tiles: M[xi][t] = m[xi xs + t] (xi < 36), into
  * out[(4 r + s) tc + t]; wv (24 tc floats) holds the vertical pass. */
 void output_transform(const float* m, int64_t xs, int64_t n, int64_t tc, float* wv, float* out) {
@@ -622,6 +638,77 @@ void output_transform(const float* m, int64_t xs, int64_t n, int64_t tc, float* 
   }
 }
 
+/** output_transform and store_tiles_avx512 in one pass, in registers: per segment and 16 of its tiles, the 36
+ * elements of M loaded (masked at the segment's end), A^T M A computed as in output_transform (the products by 2,
+ * 4 and 8 exact, so FMA or not gives the same floats), then each output row's four columns interleaved and stored
+ * as store_tiles_avx512 does. The intermediate buffers of the two-pass form (wv, out: 40 floats per tile written
+ * and read again) go away. m: M of one output channel, M[xi][t] = m[xi xs + t] for the run's tiles t < g.n. */
+DEEPSPG_AVX512 void transform_store_avx512(const TileRun& g, const float* m, int64_t xs, float bias, const float* ro,
+                                           bool relu, float* yo) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps(), two = _mm512_set1_ps(2.0f),
+               four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
+  for (int64_t t = 0; t < g.n;) {
+    const Segment sg = segment(g, t);
+    for (int64_t x = 0; x < sg.cols; x += 64) {  // 16 tiles, output columns x .. x + 63 of the segment
+      const int64_t left = std::min<int64_t>(64, sg.cols - x);
+      const __mmask16 tm = static_cast<__mmask16>((1u << ((left + 3) / 4)) - 1);
+      const float* mt = m + t + x / 4;
+      // vertical: wv[r][k] = sum_i A^T[r][i] M[6 i + k]
+      __m512 wv[4][6];
+#pragma GCC unroll 6
+      for (int k = 0; k < 6; ++k) {
+        __m512 p[6];
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; ++i) p[i] = _mm512_maskz_loadu_ps(tm, mt + (6 * i + k) * xs);
+        const __m512 a1 = _mm512_add_ps(p[1], p[2]), s1 = _mm512_sub_ps(p[1], p[2]);
+        const __m512 a2 = _mm512_add_ps(p[3], p[4]), s2 = _mm512_sub_ps(p[3], p[4]);
+        wv[0][k] = _mm512_add_ps(_mm512_add_ps(p[0], a1), a2);
+        wv[1][k] = _mm512_fmadd_ps(two, s2, s1);
+        wv[2][k] = _mm512_fmadd_ps(four, a2, a1);
+        wv[3][k] = _mm512_add_ps(_mm512_fmadd_ps(eight, s2, s1), p[5]);
+      }
+      for (int64_t r = 0; r < sg.rows; ++r) {
+        // horizontal: the row's four columns u[s] = sum_k A^T[s][k] wv[r][k]
+        const __m512* q = wv[r];
+        const __m512 a1 = _mm512_add_ps(q[1], q[2]), s1 = _mm512_sub_ps(q[1], q[2]);
+        const __m512 a2 = _mm512_add_ps(q[3], q[4]), s2 = _mm512_sub_ps(q[3], q[4]);
+        const __m512 a = _mm512_add_ps(_mm512_add_ps(q[0], a1), a2), b = _mm512_fmadd_ps(two, s2, s1),
+                     c = _mm512_fmadd_ps(four, a2, a1), d = _mm512_add_ps(_mm512_fmadd_ps(eight, s2, s1), q[5]);
+        const __m512 ab0 = _mm512_permutex2var_ps(a, lo, b), ab1 = _mm512_permutex2var_ps(a, hi, b);
+        const __m512 cd0 = _mm512_permutex2var_ps(c, lo, d), cd1 = _mm512_permutex2var_ps(c, hi, d);
+        const __m512 v[4] = {_mm512_permutex2var_ps(ab0, q0, cd0), _mm512_permutex2var_ps(ab0, q1, cd0),
+                             _mm512_permutex2var_ps(ab1, q0, cd1), _mm512_permutex2var_ps(ab1, q1, cd1)};
+        const int64_t base = sg.base + r * g.w + x;
+        for (int kk = 0; kk < 4 && 16 * kk < left; ++kk) {
+          const int64_t cnt = std::min<int64_t>(16, left - 16 * kk);
+          const __mmask16 mk = static_cast<__mmask16>((1u << cnt) - 1);
+          __m512 val = _mm512_add_ps(v[kk], vb);
+          if (ro) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(mk, ro + base + 16 * kk));
+          if (relu) val = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ), val, zero);
+          _mm512_mask_storeu_ps(yo + base + 16 * kk, mk, val);
+        }
+      }
+    }
+    t += sg.m;
+  }
+}
+
+/** Y = A^T M A of one output channel's run, + bias (+ residual), ReLU'd when asked, into its plane yo: one pass on
+ * AVX-512, else output_transform into (wv, out) and store_tiles. */
+void finish_tiles(const Isa& isa, const TileRun& g, const float* m, int64_t xs, float* wv, float* out, float bias,
+                  const float* ro, bool relu, float* yo) {
+  if (isa.id == DEEPSPG_CONV2D_ISA_AVX512) {
+    transform_store_avx512(g, m, xs, bias, ro, relu, yo);
+    return;
+  }
+  output_transform(m, xs, g.n, g.tc, wv, out);
+  store_tiles(g, out, bias, ro, relu, yo);
+}
+
 /** Stages 2 and 3 of a wide layer (WinoGemm::wide), per run of up to gm.tc tiles: first all 36 products M[xi] =
  * U[xi] V[xi] into a buffer of the calling thread, items (xi, block of 24 outputs) in order so that a thread's
  * consecutive items share U[xi] and V[xi] (147 + 100 KB for 192 channels and 128 tiles, at most 590 + 390 KB: in
@@ -633,7 +720,6 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
                         const float* residual, int32_t relu, float* y) {
   const int64_t tw = (w + 3) / 4, tiles = (h + 3) / 4 * tw, ob = gm.ob, ocb = (out_channels + ob - 1) / ob;
   const int64_t tc = gm.tc, mo = ocb * ob, runs = (tiles + tc - 1) / tc;
-  const auto store = isa.id == DEEPSPG_CONV2D_ISA_AVX512 ? store_tiles_avx512 : store_tiles;
   static thread_local std::vector<float> mbuf;  // [36][mo][tc], the calling thread's
   static const bool vl = __builtin_cpu_supports("avx512vl");
   mbuf.resize(std::max(mbuf.size(), static_cast<size_t>(kWinoN) * mo * tc));
@@ -664,9 +750,66 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
       out.resize(std::max(out.size(), static_cast<size_t>(16 * tc + 16)));
 #pragma omp for schedule(static)
       for (int64_t o = 0; o < out_channels; ++o) {
-        output_transform(m + o * tc, mo * tc, n, tc, wv.data(), out.data());
-        store(TileRun{t0, n, tc, tw, h, w}, out.data(), bias ? bias[o] : 0.0f,
-              residual ? residual + o * h * w : nullptr, relu != 0, y + o * h * w);
+        finish_tiles(isa, TileRun{t0, n, tc, tw, h, w}, m + o * tc, mo * tc, wv.data(), out.data(),
+                     bias ? bias[o] : 0.0f, residual ? residual + o * h * w : nullptr, relu != 0, y + o * h * w);
+      }
+    }
+  }
+}
+
+/** A narrow layer's Winograd convolution, all three stages per run of gm.tc tiles on one thread: the run's V
+ * (36 x in x tc floats: 442 KB for 48 channels) transformed into a buffer of that thread, then for each block of
+ * ob outputs M[xi] = U[xi] V[xi] on the 1x1 micro-kernel and Y = A^T M A into y. V never leaves the thread's L2
+ * (transformed for the whole image first, it made a round trip through L3 or memory: 7 MB for HRNet-W48's first
+ * branch at 608x416, more than the layer's input and output together). */
+void wino_narrow_runs(const Isa& isa, const WinoGemm& gm, int64_t in_channels, int64_t out_channels, int64_t h,
+                      int64_t w, const float* x, const float* upack, int64_t per, const float* bias,
+                      const float* residual, int32_t relu, float* y) {
+  const int64_t th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw;
+  const int64_t tc = gm.tc, ldm = gm.ldm, ob = gm.ob, ocb = (out_channels + ob - 1) / ob;
+  const int64_t runs = (tiles + tc - 1) / tc;
+  const int64_t zero_off = 0;
+#pragma omp parallel if (runs > 1 && tc * out_channels * in_channels * kWinoN >= detail::kOmpMinWork)
+  {
+    // per thread: vrun [36][in][tc]; tmp, zero: transform_segment's; mloc [36][ob][ldm]; wv, out: finish_tiles'
+    static thread_local std::vector<float> vrun, tmp, zero, mloc, wv, out;
+    vrun.resize(std::max(vrun.size(), static_cast<size_t>(kWinoN) * in_channels * tc));
+    tmp.resize(std::max(tmp.size(), static_cast<size_t>(6 * (4 * tc + 2) + 72)));
+    zero.assign(std::max(zero.size(), static_cast<size_t>(w)), 0.0f);
+    mloc.resize(std::max(mloc.size(), static_cast<size_t>(kWinoN) * ob * ldm));
+    wv.resize(std::max(wv.size(), static_cast<size_t>(24 * tc)));
+    out.resize(std::max(out.size(), static_cast<size_t>(16 * tc + 16)));
+#pragma omp for schedule(static)
+    for (int64_t run = 0; run < runs; ++run) {
+      const int64_t t0 = run * tc, n = std::min(tiles, t0 + tc) - t0;
+      const int64_t padded = (n + gm.tile - 1) / gm.tile * gm.tile, xs = in_channels * tc;
+      for (int64_t c = 0; c < in_channels; ++c) {
+        for (int64_t t = 0; t < n;) {
+          const int64_t ti = (t0 + t) / tw, tj = (t0 + t) % tw, m = std::min(n - t, tw - tj);
+          transform_segment(isa, x + c * h * w, h, w, ti, tj, m, tmp.data(), zero.data(), vrun.data() + c * tc + t,
+                            xs);
+          t += m;
+        }
+        if (padded > n) {  // the padding tiles the micro-kernel reads: zeros
+          for (int xi = 0; xi < kWinoN; ++xi) {
+            float* row = vrun.data() + (xi * in_channels + c) * tc;
+            std::fill(row + n, row + padded, 0.0f);
+          }
+        }
+      }
+      for (int64_t blk = 0; blk < ocb; ++blk) {
+        for (int xi = 0; xi < kWinoN; ++xi) {
+          const float* in = vrun.data() + xi * xs;
+          const float* wp = upack + xi * per + blk * in_channels * ob;
+          float* buf = mloc.data() + xi * ob * ldm;
+          for (int64_t j = 0; j < n; j += gm.tile) isa.kernel(in + j, tc, &zero_off, 1, in_channels, wp, buf + j);
+        }
+        const int64_t o0 = blk * ob, o1 = std::min(out_channels, o0 + ob);
+        for (int64_t o = o0; o < o1; ++o) {
+          finish_tiles(isa, TileRun{t0, n, tc, tw, h, w}, mloc.data() + (o - o0) * ldm, ob * ldm, wv.data(),
+                       out.data(), bias ? bias[o] : 0.0f, residual ? residual + o * h * w : nullptr, relu != 0,
+                       y + o * h * w);
+        }
       }
     }
   }
@@ -678,6 +821,14 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
                      int32_t relu, float* y) {
   const int64_t th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw;
   const WinoGemm gm = wino_gemm(isa, out_channels, in_channels, tiles);
+  // Narrow layers with runs enough for every thread go per run (wino_narrow_runs); the others transform the whole
+  // image first and share each run's products out by block. Both compute every value with the same operations in
+  // the same order: the results do not depend on the path.
+  if (!gm.wide && (tiles + gm.tc - 1) / gm.tc >= 2 * omp_get_max_threads()) {
+    wino_narrow_runs(isa, gm, in_channels, out_channels, h, w, x, upack,
+                     wino_packed_floats(isa, out_channels, in_channels) / kWinoN, bias, residual, relu, y);
+    return detail::ok();
+  }
   // V's row stride: whole micro-tiles, plus 16 floats so that a channel's row never lies a multiple of 4 KB from the
   // next one (the micro-kernel reads one run of tiles from every channel in turn: at tp = 1024 those loads all fell
   // into one L1 set)
@@ -687,7 +838,7 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   const int64_t ocb = (out_channels + ob - 1) / ob;
   const int64_t per = wino_packed_floats(isa, out_channels, in_channels) / kWinoN;
   // Scratch kept per calling thread and grown on demand: a fresh multi-megabyte allocation per call costs its page
-  // faults on every image (HRNet-W48 at 608x416: 7 MB for its first branch).
+  // faults on every image (HRNet-W48 at 608x416: 2.2 MB for its third branch).
   static thread_local std::vector<float> scratch;
   const size_t need = static_cast<size_t>(kWinoN) * in_channels * tp;
   try {
@@ -696,56 +847,17 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
     return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the Winograd tiles");
   }
   float* vb = scratch.data();
-  // 1. V[xi][c][t] = (B^T d B)[xi] for tile t of channel c: a vertical pass over whole rows (contiguous), then a
-  // horizontal one per tile. Padding tiles (t >= tiles) are zero.
+  // 1. V[xi][c][t] = (B^T d B)[xi] for tile t of channel c, per (channel, tile row). Padding tiles (t >= tiles)
+  // are zero.
   const int64_t rows_work = in_channels * th;
 #pragma omp parallel if (rows_work * cols * 12 >= detail::kOmpMinWork)
   {
-    // tmp: the vertical pass over the tile row's six input rows, on padded columns (xx is image column xx - 1);
-    // rows above or below the image read `zero`, and the padding columns of tmp are zero, as the transform of zeros
-    std::vector<float> tmp(6 * cols + 72, 0.0f), zero(w, 0.0f);  // + the AVX-512 pass's over-read
+    std::vector<float> tmp(6 * cols + 72, 0.0f), zero(w, 0.0f);
 #pragma omp for schedule(static)
     for (int64_t idx = 0; idx < rows_work; ++idx) {
       const int64_t c = idx / th, ti = idx % th;
-      const float* xc = x + c * h * w;
-      const float* p[6];
-      for (int k = 0; k < 6; ++k) {
-        const int64_t r = 4 * ti - 1 + k;
-        p[k] = r >= 0 && r < h ? xc + r * w : zero.data();
-      }
-      const float *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3], *p4 = p[4], *p5 = p[5];
-      float *t0 = tmp.data() + 1, *t1 = t0 + cols, *t2 = t1 + cols, *t3 = t2 + cols, *t4 = t3 + cols,
-            *t5 = t4 + cols;
-#pragma omp simd
-      for (int64_t xx = 0; xx < w; ++xx) {
-        const float d0 = p0[xx], d1 = p1[xx], d2 = p2[xx], d3 = p3[xx], d4 = p4[xx], d5 = p5[xx];
-        t0[xx] = 4 * d0 - 5 * d2 + d4;
-        t1[xx] = -4 * (d1 + d2) + d3 + d4;
-        t2[xx] = 4 * (d1 - d2) - d3 + d4;
-        t3[xx] = 2 * (d3 - d1) - d2 + d4;
-        t4[xx] = 2 * (d1 - d3) - d2 + d4;
-        t5[xx] = 4 * d1 - 5 * d3 + d5;
-      }
-      const int64_t xs = in_channels * tp;  // between xi = 6k + l and 6k + l + 1
-      for (int k = 0; k < 6; ++k) {
-        const float* t = tmp.data() + k * cols;
-        float* dst = vb + (k * 6 * in_channels + c) * tp + ti * tw;
-        if (isa.id == DEEPSPG_CONV2D_ISA_AVX512) {
-          wino_input_row_avx512(t, tw, dst, xs);
-          continue;
-        }
-#pragma omp simd
-        for (int64_t tj = 0; tj < tw; ++tj) {
-          const float* q = t + 4 * tj;
-          const float d0 = q[0], d1 = q[1], d2 = q[2], d3 = q[3], d4 = q[4], d5 = q[5];
-          dst[tj] = 4 * d0 - 5 * d2 + d4;
-          dst[xs + tj] = -4 * (d1 + d2) + d3 + d4;
-          dst[2 * xs + tj] = 4 * (d1 - d2) - d3 + d4;
-          dst[3 * xs + tj] = 2 * (d3 - d1) - d2 + d4;
-          dst[4 * xs + tj] = 2 * (d1 - d3) - d2 + d4;
-          dst[5 * xs + tj] = 4 * d1 - 5 * d3 + d5;
-        }
-      }
+      transform_segment(isa, x + c * h * w, h, w, ti, 0, tw, tmp.data(), zero.data(),
+                        vb + c * tp + ti * tw, in_channels * tp);
       if (ti == th - 1 && padded > tiles) {  // the padding tiles the micro-kernels read: zeros
         for (int xi = 0; xi < kWinoN; ++xi) {
           float* row = vb + (xi * in_channels + c) * tp;
@@ -754,7 +866,6 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
       }
     }
   }
-  const auto store = isa.id == DEEPSPG_CONV2D_ISA_AVX512 ? store_tiles_avx512 : store_tiles;
   if (gm.wide) {
     wino_wide_products(isa, gm, in_channels, out_channels, h, w, vb, tp, upack, per, bias, residual, relu, y);
     return detail::ok();
@@ -786,9 +897,9 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
       }
       const int64_t o0 = blk * ob, o1 = std::min(out_channels, o0 + ob);
       for (int64_t o = o0; o < o1; ++o) {
-        output_transform(mloc.data() + (o - o0) * ldm, ob * ldm, n, tc, wv.data(), out.data());
-        store(TileRun{t0, n, tc, tw, h, w}, out.data(), bias ? bias[o] : 0.0f,
-              residual ? residual + o * h * w : nullptr, relu != 0, y + o * h * w);
+        finish_tiles(isa, TileRun{t0, n, tc, tw, h, w}, mloc.data() + (o - o0) * ldm, ob * ldm, wv.data(),
+                     out.data(), bias ? bias[o] : 0.0f, residual ? residual + o * h * w : nullptr, relu != 0,
+                     y + o * h * w);
       }
     }
   }
