@@ -565,10 +565,12 @@ void transform_segment(const Isa& isa, const float* xc, int64_t h, int64_t w, in
     const int64_t r = 4 * ti - 1 + k;
     p[k] = (r >= 0 && r < h ? xc + r * w : zero) + lo;
   }
-  for (int k = 0; k < 6; ++k) {  // the padding columns: zeros
-    float* t = tmp + k * cols;
-    std::fill(t, t + (lo - c0), 0.0f);
-    std::fill(t + (hi - c0), t + cols, 0.0f);
+  if (lo > c0 || hi < c0 + cols) {  // the padding columns (at the image's edges): zeros
+    for (int k = 0; k < 6; ++k) {
+      float* t = tmp + k * cols;
+      std::fill(t, t + (lo - c0), 0.0f);
+      std::fill(t + (hi - c0), t + cols, 0.0f);
+    }
   }
   const float *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3], *p4 = p[4], *p5 = p[5];
   float *t0 = tmp + (lo - c0), *t1 = t0 + cols, *t2 = t1 + cols, *t3 = t2 + cols, *t4 = t3 + cols, *t5 = t4 + cols;
@@ -775,7 +777,7 @@ void wino_narrow_runs(const Isa& isa, const WinoGemm& gm, int64_t in_channels, i
     static thread_local std::vector<float> vrun, tmp, zero, mloc, wv, out;
     vrun.resize(std::max(vrun.size(), static_cast<size_t>(kWinoN) * in_channels * tc));
     tmp.resize(std::max(tmp.size(), static_cast<size_t>(6 * (4 * tc + 2) + 72)));
-    zero.assign(std::max(zero.size(), static_cast<size_t>(w)), 0.0f);
+    if (zero.size() < static_cast<size_t>(w)) zero.assign(w, 0.0f);
     mloc.resize(std::max(mloc.size(), static_cast<size_t>(kWinoN) * ob * ldm));
     wv.resize(std::max(wv.size(), static_cast<size_t>(24 * tc)));
     out.resize(std::max(out.size(), static_cast<size_t>(16 * tc + 16)));
