@@ -182,6 +182,9 @@ int main() {
   run_case(2, 6, 10, 3, 2, 16, 12, false, false, DEEPSPG_ACT_NONE, 5);   // stride 2, even sizes
   run_case(1, 24, 9, 1, 1, 11, 31, true, false, DEEPSPG_ACT_RELU, 6);     // 1x1
   run_case(1, 5, 4, 1, 2, 9, 9, true, false, DEEPSPG_ACT_NONE, 7);       // 1x1 stride 2 (HRNet's downsample)
+  // 1x1 layers store whole tiles' epilogues straight to y on AVX-512: full tiles, a partial one, a tail block of 1
+  run_case(2, 20, 13, 1, 1, 17, 29, true, true, DEEPSPG_ACT_RELU, 19);
+  run_case(1, 7, 8, 1, 2, 33, 41, false, true, DEEPSPG_ACT_NONE, 20);  // stride 2: 17x21 outputs
   run_case(1, 5, 4, 1, 2, 7, 1, true, false, DEEPSPG_ACT_NONE, 15);      // 1x1 stride 2 on one column (no odd phase)
   run_case(1, 4, 3, 5, 1, 6, 8, true, true, DEEPSPG_ACT_NONE, 8);        // k = 5
   run_case(1, 2, 3, 3, 1, 1, 1, true, false, DEEPSPG_ACT_NONE, 9);       // 1x1 image

@@ -64,10 +64,10 @@ struct Geometry {
 // ---- micro-kernels: acc[o][j0 + t] for t < NV*VL, o < OB, over all channels and taps, stored to buf[o*kChunk + t]
 // in: the packed input of one batch item at grid offset j0; off[t]: offset of tap t; wp: [C][taps][OB].
 
-__attribute__((target("avx512f"))) void tile_avx512(const float* in, int64_t cstride, const int64_t* off, int taps,
-                                                     int64_t channels, const float* wp, float* buf) {
+/** tile_avx512's accumulation: acc[o][v] over all channels and taps, one FMA per (c, tap, o, v) in that order. */
+DEEPSPG_AVX512_INLINE void accumulate_avx512(const float* in, int64_t cstride, const int64_t* off, int taps,
+                                             int64_t channels, const float* wp, __m512 (&acc)[6][4]) {
   constexpr int OB = 6, NV = 4, VL = 16;
-  __m512 acc[OB][NV];
   for (int o = 0; o < OB; ++o)
     for (int v = 0; v < NV; ++v) acc[o][v] = _mm512_setzero_ps();
   for (int64_t c = 0; c < channels; ++c) {
@@ -82,8 +82,36 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* in, int64_t cst
       }
     }
   }
-  for (int o = 0; o < OB; ++o)
-    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(buf + o * kChunk + v * VL, acc[o][v]);
+}
+
+DEEPSPG_AVX512 void tile_avx512(const float* in, int64_t cstride, const int64_t* off, int taps, int64_t channels,
+                                const float* wp, float* buf) {
+  __m512 acc[6][4];
+  accumulate_avx512(in, cstride, off, taps, channels, wp, acc);
+  for (int o = 0; o < 6; ++o)
+    for (int v = 0; v < 4; ++v) _mm512_storeu_ps(buf + o * kChunk + v * 16, acc[o][v]);
+}
+
+/** tile_avx512 with run's epilogue applied to the accumulators, for layers whose grid is the output plane (k = 1):
+ * the first `nout` outputs' 64 positions stored straight to y[o plane] (+ bias[o], + residual res[o plane], ReLU'd
+ * when asked), where the buffer path would write them to the buffer, read them back and store them. The same
+ * arithmetic per element as that path (bias added even when it is 0, as there; the ReLU a blend on v < 0). */
+DEEPSPG_AVX512 void tile_avx512_out(const float* in, int64_t cstride, const int64_t* off, int taps, int64_t channels,
+                                    const float* wp, int64_t nout, const float* bias, const float* res, bool relu,
+                                    int64_t plane, float* y) {
+  __m512 acc[6][4];
+  accumulate_avx512(in, cstride, off, taps, channels, wp, acc);
+  const __m512 zero = _mm512_setzero_ps();
+  for (int o = 0; o < 6; ++o) {
+    if (o >= nout) break;
+    const __m512 bo = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+    for (int v = 0; v < 4; ++v) {
+      __m512 val = _mm512_add_ps(acc[o][v], bo);
+      if (res) val = _mm512_add_ps(val, _mm512_loadu_ps(res + o * plane + v * 16));
+      if (relu) val = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ), val, zero);
+      _mm512_storeu_ps(y + o * plane + v * 16, val);
+    }
+  }
 }
 
 __attribute__((target("avx2,fma"))) void tile_avx2(const float* in, int64_t cstride, const int64_t* off, int taps,
@@ -281,6 +309,9 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
   const bool direct = k == 1 && s == 1;
   const int64_t item = direct ? in_channels * h * w : in_channels * cstride, slack = kChunk + k + 64;
   const int64_t tail0 = direct ? grid / isa.tile * isa.tile : grid;  // first position whose tile would overrun
+  // k = 1: the grid is the output plane (Wq = Wo), so AVX-512 tiles that end inside it store their epilogue straight
+  // to y (tile_avx512_out); GELU and partial tiles take the buffer
+  const bool out_direct = k == 1 && isa.id == DEEPSPG_CONV2D_ISA_AVX512 && !gelu;
   const int64_t tail_stride = isa.tile;
   std::unique_ptr<float[]> packed, tail;
   try {
@@ -311,7 +342,16 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
       const int64_t j0 = chunk * kChunk, j1 = std::min(grid, j0 + kChunk);
       const float* in = base + b * item;
       const float* wp = wpack + blk * in_channels * taps * ob;
+      const int64_t o0 = blk * ob, o1 = std::min(out_channels, o0 + ob);
+      int64_t jb = j1;  // the chunk's positions from jb on went through buf
       for (int64_t j = j0; j < j1; j += isa.tile) {
+        if (out_direct && j + isa.tile <= tail0) {
+          const int64_t plane0 = (b * out_channels + o0) * ho * wo + j;
+          tile_avx512_out(in + j, in_cstride, off.data(), taps, in_channels, wp, o1 - o0, bias ? bias + o0 : nullptr,
+                          residual ? residual + plane0 : nullptr, relu, ho * wo, y + plane0);
+          continue;
+        }
+        jb = std::min(jb, j);
         if (j < tail0) {
           isa.kernel(in + j, in_cstride, off.data(), taps, in_channels, wp, buf + (j - j0));
         } else {  // direct 1x1 only: the image's last, partial tile
@@ -319,15 +359,14 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
                      buf + (j - j0));
         }
       }
-      const int64_t o0 = blk * ob, o1 = std::min(out_channels, o0 + ob);
-      for (int64_t o = o0; o < o1; ++o) {
+      for (int64_t o = o0; o < o1 && jb < j1; ++o) {
         const float* acc = buf + (o - o0) * kChunk;
         const float bo = bias ? bias[o] : 0.0f;
         const int64_t plane = (b * out_channels + o) * ho * wo;
         float* yo = y + plane;
         const float* ro = residual ? residual + plane : nullptr;
         // walk the chunk row segment by row segment of the Wq-wide grid, keeping columns x < wo
-        for (int64_t j = j0; j < j1;) {
+        for (int64_t j = jb; j < j1;) {
           const int64_t r = j / wq, x = j % wq, end = std::min(j1, (r + 1) * wq);
           const int64_t xe = std::min(wo, x + (end - j));
           for (int64_t xx = x; xx < xe; ++xx) {
