@@ -26,8 +26,9 @@ out="${PEERS_OUT:-$(mktemp -d)}"; mkdir -p "$out"
 jar="$root/benchmarks/target/benchmarks.jar"
 py=/usr/bin/python3
 # The same threading environment as ./deepspg (see Backends): the JMH forks inherit it.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}" \
+export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}" \
   MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}"
+if [ -z "${OMP_WAIT_POLICY:-}" ]; then export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-10000}"; fi
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 isa="$(grep -m1 -o -w avx512f /proc/cpuinfo || echo avx2)"
 echo "== machine: $(nproc) cores, $cpu ($isa); load: $(cut -d' ' -f1-3 /proc/loadavg); results in $out"

@@ -40,10 +40,14 @@ import org.deepspg.kernels.global.kernels;
  * <p><b>Environment.</b> libtorch (bytedeco, CPU) runs matrix products on OpenBLAS, whose own thread pool spins for
  * about 2^28 cycles (~0.1 s) after each product before sleeping; on a machine with few cores that spinning takes the
  * cores from libtorch's and our OpenMP threads (seen: ~30 % of all CPU samples of a DeepSPG-S forward in OpenBLAS's
- * wait loop; 608×416 forward 1.5 s → 1.05 s with {@code OPENBLAS_THREAD_TIMEOUT=4}). That variable,
- * {@code OMP_WAIT_POLICY=PASSIVE} and {@code MALLOC_ARENA_MAX=1} (above) are read when the process or the native
- * libraries start, so they can only come from the environment: {@code ./deepspg}, the test and benchmark scripts set
- * them; an application embedding this library should set them in its launch environment.
+ * wait loop; 608×416 forward 1.5 s → 1.05 s with {@code OPENBLAS_THREAD_TIMEOUT=4}). The OpenMP threads themselves
+ * spin {@code GOMP_SPINCOUNT=10000} rounds (a fraction of a millisecond) before they sleep: sleeping at once
+ * ({@code OMP_WAIT_POLICY=PASSIVE}, the earlier default, which the tests' environment keeps) made every parallel
+ * region wake its threads through the kernel, ~5 % of an HRNet-W48 forward (~500 regions per image). These
+ * variables and {@code MALLOC_ARENA_MAX=1} (above) are read when the process or the native libraries start, so they
+ * can only come from the environment: {@code ./deepspg} and the benchmark scripts set them, the tests' (java/pom.xml)
+ * set {@code OMP_WAIT_POLICY=PASSIVE} instead; an application embedding this library should set them in its launch
+ * environment.
  *
  * <p><b>Huge pages.</b> {@code GLIBC_TUNABLES=glibc.malloc.hugetlb=1} (glibc ≥ 2.35) makes malloc ask for transparent
  * huge pages for its heap. {@link #releaseFreeMemory()} (inside a tiled image, and once inference has been idle for a
@@ -70,11 +74,23 @@ public final class Backends {
   /** System property: libtorch intra-op threads (default: {@code OMP_NUM_THREADS}, else every available processor). */
   public static final String THREADS_PROPERTY = "deepspg.threads";
 
-  /** Environment variables read at process or library start that this project recommends, with their values. */
+  /**
+   * Environment variables read at process or library start that this project recommends, with their values; a third
+   * element names a variable that, when set instead, counts as the same choice (the OpenMP wait: a spin count, or a
+   * policy chosen by the user).
+   */
   private static final String[][] RECOMMENDED_ENV = {
-    {"OMP_WAIT_POLICY", "PASSIVE"}, {"OPENBLAS_THREAD_TIMEOUT", "4"}, {"MALLOC_ARENA_MAX", "1"},
+    {"GOMP_SPINCOUNT", "10000", "OMP_WAIT_POLICY"}, {"OPENBLAS_THREAD_TIMEOUT", "4"}, {"MALLOC_ARENA_MAX", "1"},
     {"GLIBC_TUNABLES", "glibc.malloc.hugetlb=1"}
   };
+
+  /** @return the variable of {@code kv} that is set (its alternative when only that one is), else null */
+  private static String setName(String[] kv) {
+    if (System.getenv(kv[0]) != null) {
+      return kv[0];
+    }
+    return kv.length > 2 && System.getenv(kv[2]) != null ? kv[2] : null;
+  }
 
   private Backends() {}
 
@@ -94,7 +110,7 @@ public final class Backends {
       initialised = true;
       StringBuilder missing = new StringBuilder();
       for (String[] kv : RECOMMENDED_ENV) {
-        if (System.getenv(kv[0]) == null) {
+        if (setName(kv) == null) {
           missing.append(missing.length() == 0 ? "" : " ").append(kv[0]).append("=").append(kv[1]);
         }
       }
@@ -176,9 +192,9 @@ public final class Backends {
   public static String environment() {
     StringBuilder b = new StringBuilder();
     for (String[] kv : RECOMMENDED_ENV) {
-      String v = System.getenv(kv[0]);
-      b.append(b.length() == 0 ? "" : ", ").append(kv[0]);
-      b.append(v == null ? " unset (recommended " + kv[1] + ")" : "=" + v);
+      String name = setName(kv);
+      b.append(b.length() == 0 ? "" : ", ");
+      b.append(name == null ? kv[0] + " unset (recommended " + kv[1] + ")" : name + "=" + System.getenv(name));
     }
     return b.toString();
   }

@@ -291,7 +291,8 @@ class UserPathGoldenTest {
     Path log = Files.createTempFile(tmp, "run-", ".log");
     pb.redirectOutput(log.toFile());
     Map<String, String> env = pb.environment();
-    env.put("OMP_WAIT_POLICY", "PASSIVE"); // as ./deepspg sets them
+    env.remove("OMP_WAIT_POLICY"); // as ./deepspg sets them (surefire's environment has PASSIVE)
+    env.put("GOMP_SPINCOUNT", "10000");
     env.put("OPENBLAS_THREAD_TIMEOUT", "4");
     env.put("MALLOC_ARENA_MAX", "1");
     env.put("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1");
