@@ -679,11 +679,12 @@ void output_transform(const float* m, int64_t xs, int64_t n, int64_t tc, float* 
   }
 }
 
-/** output_transform and store_tiles_avx512 in one pass, in registers: per segment and 16 of its tiles, the 36
+/** output_transform and store_tiles in one pass, in registers, on AVX-512: per segment and 16 of its tiles, the 36
  * elements of M loaded (masked at the segment's end), A^T M A computed as in output_transform (the products by 2,
- * 4 and 8 exact, so FMA or not gives the same floats), then each output row's four columns interleaved and stored
- * as store_tiles_avx512 does. The intermediate buffers of the two-pass form (wv, out: 40 floats per tile written
- * and read again) go away. m: M of one output channel, M[xi][t] = m[xi xs + t] for the run's tiles t < g.n. */
+ * 4 and 8 exact, so FMA or not gives the same floats), then each output row's four columns (16 tiles each)
+ * interleaved into 64 consecutive outputs by two rounds of permutes and stored with store_tiles' arithmetic (the
+ * ReLU a blend on v < 0: NaN and -0 pass). The two-pass form's buffers (wv, out: 40 floats per tile written and read
+ * again) go away. m: M of one output channel, M[xi][t] = m[xi xs + t] for the run's tiles t < g.n. */
 DEEPSPG_AVX512 void transform_store_avx512(const TileRun& g, const float* m, int64_t xs, float bias, const float* ro,
                                            bool relu, float* yo) {
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
@@ -803,25 +804,34 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
  * ob outputs M[xi] = U[xi] V[xi] on the 1x1 micro-kernel and Y = A^T M A into y. V never leaves the thread's L2
  * (transformed for the whole image first, it made a round trip through L3 or memory: 7 MB for HRNet-W48's first
  * branch at 608x416, more than the layer's input and output together). */
-void wino_narrow_runs(const Isa& isa, const WinoGemm& gm, int64_t in_channels, int64_t out_channels, int64_t h,
-                      int64_t w, const float* x, const float* upack, int64_t per, const float* bias,
-                      const float* residual, int32_t relu, float* y) {
+int32_t wino_narrow_runs(const char* fn, const Isa& isa, const WinoGemm& gm, int64_t in_channels,
+                         int64_t out_channels, int64_t h, int64_t w, const float* x, const float* upack, int64_t per,
+                         const float* bias, const float* residual, int32_t relu, float* y) {
   const int64_t th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw;
   const int64_t tc = gm.tc, ldm = gm.ldm, ob = gm.ob, ocb = (out_channels + ob - 1) / ob;
   const int64_t runs = (tiles + tc - 1) / tc;
   const int64_t zero_off = 0;
+  std::atomic<bool> out_of_memory{false};
 #pragma omp parallel if (runs > 1 && tc * out_channels * in_channels * kWinoN >= detail::kOmpMinWork)
   {
-    // per thread: vrun [36][in][tc]; tmp, zero: transform_segment's; mloc [36][ob][ldm]; wv, out: finish_tiles'
+    // per thread: vrun [36][in][tc]; tmp, zero: transform_segment's; mloc [36][ob][ldm]; wv, out: finish_tiles'.
+    // A thread that cannot grow them skips its runs (no exception may leave the parallel region) and the call fails.
     static thread_local std::vector<float> vrun, tmp, zero, mloc, wv, out;
-    vrun.resize(std::max(vrun.size(), static_cast<size_t>(kWinoN) * in_channels * tc));
-    tmp.resize(std::max(tmp.size(), static_cast<size_t>(6 * (4 * tc + 2) + 72)));
-    if (zero.size() < static_cast<size_t>(w)) zero.assign(w, 0.0f);
-    mloc.resize(std::max(mloc.size(), static_cast<size_t>(kWinoN) * ob * ldm));
-    wv.resize(std::max(wv.size(), static_cast<size_t>(24 * tc)));
-    out.resize(std::max(out.size(), static_cast<size_t>(16 * tc + 16)));
+    bool ready = true;
+    try {
+      vrun.resize(std::max(vrun.size(), static_cast<size_t>(kWinoN) * in_channels * tc));
+      tmp.resize(std::max(tmp.size(), static_cast<size_t>(6 * (4 * tc + 2) + 72)));
+      if (zero.size() < static_cast<size_t>(w)) zero.assign(w, 0.0f);
+      mloc.resize(std::max(mloc.size(), static_cast<size_t>(kWinoN) * ob * ldm));
+      wv.resize(std::max(wv.size(), static_cast<size_t>(24 * tc)));
+      out.resize(std::max(out.size(), static_cast<size_t>(16 * tc + 16)));
+    } catch (const std::bad_alloc&) {
+      ready = false;
+      out_of_memory.store(true);
+    }
 #pragma omp for schedule(static)
     for (int64_t run = 0; run < runs; ++run) {
+      if (!ready) continue;
       const int64_t t0 = run * tc, n = std::min(tiles, t0 + tc) - t0;
       const int64_t padded = (n + gm.tile - 1) / gm.tile * gm.tile, xs = in_channels * tc;
       for (int64_t c = 0; c < in_channels; ++c) {
@@ -854,6 +864,10 @@ void wino_narrow_runs(const Isa& isa, const WinoGemm& gm, int64_t in_channels, i
       }
     }
   }
+  if (out_of_memory.load()) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the Winograd tiles");
+  }
+  return detail::ok();
 }
 
 /** The Winograd convolution of one batch item (3x3, stride 1, pad 1; geometry checked, U packed for `isa`). */
@@ -866,9 +880,8 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   // image first and share each run's products out by block. Both compute every value with the same operations in
   // the same order: the results do not depend on the path.
   if (!gm.wide && (tiles + gm.tc - 1) / gm.tc >= 2 * omp_get_max_threads()) {
-    wino_narrow_runs(isa, gm, in_channels, out_channels, h, w, x, upack,
-                     wino_packed_floats(isa, out_channels, in_channels) / kWinoN, bias, residual, relu, y);
-    return detail::ok();
+    return wino_narrow_runs(fn, isa, gm, in_channels, out_channels, h, w, x, upack,
+                            wino_packed_floats(isa, out_channels, in_channels) / kWinoN, bias, residual, relu, y);
   }
   // V's row stride: whole micro-tiles, plus 16 floats so that a channel's row never lies a multiple of 4 KB from the
   // next one (the micro-kernel reads one run of tiles from every channel in turn: at tp = 1024 those loads all fell
