@@ -92,6 +92,18 @@ DEEPSPG_AVX512 void tile_avx512(const float* in, int64_t cstride, const int64_t*
     for (int v = 0; v < 4; ++v) _mm512_storeu_ps(buf + o * kChunk + v * 16, acc[o][v]);
 }
 
+/** The store epilogue's arithmetic on 16 lanes, as run's scalar loop has it: v + bias, + res[0..15] where m is set
+ * (res may be null), ReLU'd when asked (a blend on v < 0: NaN and -0 pass). */
+DEEPSPG_AVX512_INLINE __m512 epilogue_avx512(__m512 v, __m512 bias, const float* res, __mmask16 m, bool relu) {
+  __m512 val = _mm512_add_ps(v, bias);
+  if (res) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(m, res));
+  if (relu) {
+    const __m512 zero = _mm512_setzero_ps();
+    val = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ), val, zero);
+  }
+  return val;
+}
+
 /** tile_avx512 with run's epilogue applied to the accumulators, for layers whose grid is the output plane (k = 1):
  * the first `nout` outputs' 64 positions stored straight to y[o plane] (+ bias[o], + residual res[o plane], ReLU'd
  * when asked), where the buffer path would write them to the buffer, read them back and store them. The same
@@ -101,15 +113,12 @@ DEEPSPG_AVX512 void tile_avx512_out(const float* in, int64_t cstride, const int6
                                     int64_t plane, float* y) {
   __m512 acc[6][4];
   accumulate_avx512(in, cstride, off, taps, channels, wp, acc);
-  const __m512 zero = _mm512_setzero_ps();
   for (int o = 0; o < 6; ++o) {
     if (o >= nout) break;
     const __m512 bo = _mm512_set1_ps(bias ? bias[o] : 0.0f);
     for (int v = 0; v < 4; ++v) {
-      __m512 val = _mm512_add_ps(acc[o][v], bo);
-      if (res) val = _mm512_add_ps(val, _mm512_loadu_ps(res + o * plane + v * 16));
-      if (relu) val = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ), val, zero);
-      _mm512_storeu_ps(y + o * plane + v * 16, val);
+      const float* r = res ? res + o * plane + v * 16 : nullptr;
+      _mm512_storeu_ps(y + o * plane + v * 16, epilogue_avx512(acc[o][v], bo, r, 0xFFFF, relu));
     }
   }
 }
@@ -682,17 +691,16 @@ void output_transform(const float* m, int64_t xs, int64_t n, int64_t tc, float* 
 /** output_transform and store_tiles in one pass, in registers, on AVX-512: per segment and 16 of its tiles, the 36
  * elements of M loaded (masked at the segment's end), A^T M A computed as in output_transform (the products by 2,
  * 4 and 8 exact, so FMA or not gives the same floats), then each output row's four columns (16 tiles each)
- * interleaved into 64 consecutive outputs by two rounds of permutes and stored with store_tiles' arithmetic (the
- * ReLU a blend on v < 0: NaN and -0 pass). The two-pass form's buffers (wv, out: 40 floats per tile written and read
- * again) go away. m: M of one output channel, M[xi][t] = m[xi xs + t] for the run's tiles t < g.n. */
+ * interleaved into 64 consecutive outputs by two rounds of permutes and stored through epilogue_avx512. The
+ * two-pass form's buffers (wv, out: 40 floats per tile written and read again) go away. m: M of one output channel, M[xi][t] = m[xi xs + t] for the run's tiles t < g.n. */
 DEEPSPG_AVX512 void transform_store_avx512(const TileRun& g, const float* m, int64_t xs, float bias, const float* ro,
                                            bool relu, float* yo) {
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
   const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-  const __m512 vb = _mm512_set1_ps(bias), zero = _mm512_setzero_ps(), two = _mm512_set1_ps(2.0f),
-               four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
+  const __m512 vb = _mm512_set1_ps(bias), two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f),
+               eight = _mm512_set1_ps(8.0f);
   for (int64_t t = 0; t < g.n;) {
     const Segment sg = segment(g, t);
     for (int64_t x = 0; x < sg.cols; x += 64) {  // 16 tiles, output columns x .. x + 63 of the segment
@@ -728,10 +736,8 @@ DEEPSPG_AVX512 void transform_store_avx512(const TileRun& g, const float* m, int
         for (int kk = 0; kk < 4 && 16 * kk < left; ++kk) {
           const int64_t cnt = std::min<int64_t>(16, left - 16 * kk);
           const __mmask16 mk = static_cast<__mmask16>((1u << cnt) - 1);
-          __m512 val = _mm512_add_ps(v[kk], vb);
-          if (ro) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(mk, ro + base + 16 * kk));
-          if (relu) val = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ), val, zero);
-          _mm512_mask_storeu_ps(yo + base + 16 * kk, mk, val);
+          const float* r = ro ? ro + base + 16 * kk : nullptr;
+          _mm512_mask_storeu_ps(yo + base + 16 * kk, mk, epilogue_avx512(v[kk], vb, r, mk, relu));
         }
       }
     }
