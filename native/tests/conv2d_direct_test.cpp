@@ -15,6 +15,13 @@
 
 namespace {
 
+/** Selects `isa`; false (and a skip line naming `what`) when this CPU or build lacks it. */
+bool select_or_skip(int32_t isa, const char* what) {
+  if (deepspg_conv2d_select_isa(isa) == DEEPSPG_OK) return true;
+  std::printf("skip %s: %s\n", what, deepspg_last_error());
+  return false;
+}
+
 /** act: DEEPSPG_ACT_NONE / _RELU / _GELU; pad -1: k / 2 (the plain entry points are then checked too). */
 void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t H, int64_t W, bool bias,
               bool residual, int32_t act, unsigned seed, int64_t pad = -1) {
@@ -46,10 +53,7 @@ void run_case(int64_t B, int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
                   "isa=%d B=%lld in=%lld out=%lld k=%lld s=%lld pad=%lld H=%lld W=%lld bias=%d res=%d act=%d", isa,
                   (long long)B, (long long)in, (long long)out, (long long)k, (long long)s, (long long)p, (long long)H,
                   (long long)W, bias, residual, act);
-    if (deepspg_conv2d_select_isa(isa) != DEEPSPG_OK) {
-      std::printf("skip %s: %s\n", what, deepspg_last_error());
-      continue;
-    }
+    if (!select_or_skip(isa, what)) continue;
     dt::expect(deepspg_conv2d_isa() == isa, "selected ISA in use");
     std::vector<float> y(want.size(), NAN);
     if (plain) {
@@ -121,10 +125,7 @@ void grad_case(int64_t B, int64_t in, int64_t out, int64_t hw, unsigned seed) {
     char what[160];
     std::snprintf(what, sizeof what, "weight grad isa=%d B=%lld in=%lld out=%lld hw=%lld", isa, (long long)B,
                   (long long)in, (long long)out, (long long)hw);
-    if (deepspg_conv2d_select_isa(isa) != DEEPSPG_OK) {
-      std::printf("skip %s: %s\n", what, deepspg_last_error());
-      continue;
-    }
+    if (!select_or_skip(isa, what)) continue;
     std::vector<float> g1(out * in, NAN), g2(out * in, NAN);
     omp_set_num_threads(1);
     dt::expect_ok(deepspg_conv2d_weight_grad_1x1_cpu_f32(isa, dy.data(), x.data(), B, in, out, hw, g1.data()), what);
@@ -150,10 +151,7 @@ void winograd_paths_case(int64_t B, int64_t in, int64_t out, int64_t H, int64_t 
     char what[160];
     std::snprintf(what, sizeof what, "winograd paths isa=%d B=%lld in=%lld out=%lld %lldx%lld", isa, (long long)B,
                   (long long)in, (long long)out, (long long)H, (long long)W);
-    if (deepspg_conv2d_select_isa(isa) != DEEPSPG_OK) {
-      std::printf("skip %s: %s\n", what, deepspg_last_error());
-      continue;
-    }
+    if (!select_or_skip(isa, what)) continue;
     int64_t floats = 0;
     dt::expect_ok(deepspg_conv2d_winograd_weight_floats(isa, out, in, &floats), what);
     std::vector<float> uw(floats), y1(B * out * H * W, NAN), y8(B * out * H * W, NAN);
@@ -167,6 +165,51 @@ void winograd_paths_case(int64_t B, int64_t in, int64_t out, int64_t H, int64_t 
                                                           H, W, 1, y8.data()),
                   what);
     dt::expect(std::memcmp(y1.data(), y8.data(), y1.size() * sizeof(float)) == 0, what);
+  }
+  omp_set_num_threads(2);
+  deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
+}
+
+/** A 1x1 layer whose output exceeds 8 MB stores AVX-512 tiles non-temporally when y is 64-byte aligned: the same
+ * bits as the cached stores into a misaligned copy of y, on 1 and 8 threads, and the double reference's values.
+ * 250x264 = 66000 positions: 1031 whole tiles and a tail of 16 (the buffer path) in each of 36 planes (9.5 MB). */
+void stream_case(unsigned seed) {
+  const int64_t in = 8, out = 36, H = 250, W = 264, hw = H * W;
+  auto x = dt::randn<float>(in * hw, seed), wt = dt::randn<float>(out * in, seed + 1, 0.2),
+       bs = dt::randn<float>(out, seed + 2), res = dt::randn<float>(out * hw, seed + 3);
+  std::vector<double> want(out * hw);
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t j = 0; j < hw; ++j) {
+      double acc = bs[o] + double(res[o * hw + j]);
+      for (int64_t i = 0; i < in; ++i) acc += double(wt[o * in + i]) * x[i * hw + j];
+      want[o * hw + j] = std::fmax(acc, 0.0);
+    }
+  // 64-byte aligned storage with one spare cache line: y at +0 floats streams, y at +1 float does not
+  std::vector<float> store(out * hw + 16 + 16);
+  float* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(store.data()) + 63) / 64 * 64);
+  for (int32_t isa : {DEEPSPG_CONV2D_ISA_AVX2, DEEPSPG_CONV2D_ISA_AVX512}) {
+    char what[120];
+    std::snprintf(what, sizeof what, "1x1 streaming stores isa=%d in=%lld out=%lld %lldx%lld", isa, (long long)in,
+                  (long long)out, (long long)H, (long long)W);
+    if (!select_or_skip(isa, what)) continue;
+    std::vector<float> cached;
+    for (int threads : {1, 8}) {
+      for (int64_t shift : {1, 0}) {
+        float* y = aligned + shift;
+        std::fill(y, y + out * hw, NAN);
+        omp_set_num_threads(threads);
+        dt::expect_ok(deepspg_conv2d_forward_cpu_f32(x.data(), wt.data(), bs.data(), res.data(), 1, in, out, 1, 1, H,
+                                                     W, 1, y),
+                      what);
+        std::vector<float> got(y, y + out * hw);
+        if (cached.empty()) {
+          dt::validate(what, got, want, 2e-5 * std::sqrt(double(in)), 1e-5);
+          cached = got;
+        } else {
+          dt::expect(std::memcmp(got.data(), cached.data(), got.size() * sizeof(float)) == 0, what);
+        }
+      }
+    }
   }
   omp_set_num_threads(2);
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
@@ -186,6 +229,7 @@ int main() {
   run_case(2, 20, 13, 1, 1, 17, 29, true, true, DEEPSPG_ACT_RELU, 19);
   run_case(1, 7, 8, 1, 2, 33, 41, false, true, DEEPSPG_ACT_NONE, 20);  // stride 2: 17x21 outputs
   run_case(1, 5, 4, 1, 2, 7, 1, true, false, DEEPSPG_ACT_NONE, 15);      // 1x1 stride 2 on one column (no odd phase)
+  stream_case(21);
   run_case(1, 4, 3, 5, 1, 6, 8, true, true, DEEPSPG_ACT_NONE, 8);        // k = 5
   run_case(1, 2, 3, 3, 1, 1, 1, true, false, DEEPSPG_ACT_NONE, 9);       // 1x1 image
   run_case(1, 3, 2, 3, 2, 1, 17, false, false, DEEPSPG_ACT_RELU, 10);     // H = 1, stride 2

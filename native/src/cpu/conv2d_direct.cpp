@@ -47,6 +47,7 @@ namespace {
 using direct::Isa;
 using direct::kChunk;
 using direct::kMaxOb;
+using direct::kStreamMinBytes;
 
 struct Geometry {
   int64_t batch, in, out, k, s, h, w;
@@ -107,7 +108,9 @@ DEEPSPG_AVX512_INLINE __m512 epilogue_avx512(__m512 v, __m512 bias, const float*
 /** tile_avx512 with run's epilogue applied to the accumulators, for layers whose grid is the output plane (k = 1):
  * the first `nout` outputs' 64 positions stored straight to y[o plane] (+ bias[o], + residual res[o plane], ReLU'd
  * when asked), where the buffer path would write them to the buffer, read them back and store them. The same
- * arithmetic per element as that path (bias added even when it is 0, as there; the ReLU a blend on v < 0). */
+ * arithmetic per element as that path (bias added even when it is 0, as there; the ReLU a blend on v < 0).
+ * Stream: non-temporal stores (y + o plane 64-byte aligned, the caller's _mm_sfence before y is read). */
+template <bool Stream>
 DEEPSPG_AVX512 void tile_avx512_out(const float* in, int64_t cstride, const int64_t* off, int taps, int64_t channels,
                                     const float* wp, int64_t nout, const float* bias, const float* res, bool relu,
                                     int64_t plane, float* y) {
@@ -118,7 +121,12 @@ DEEPSPG_AVX512 void tile_avx512_out(const float* in, int64_t cstride, const int6
     const __m512 bo = _mm512_set1_ps(bias ? bias[o] : 0.0f);
     for (int v = 0; v < 4; ++v) {
       const float* r = res ? res + o * plane + v * 16 : nullptr;
-      _mm512_storeu_ps(y + o * plane + v * 16, epilogue_avx512(acc[o][v], bo, r, 0xFFFF, relu));
+      const __m512 val = epilogue_avx512(acc[o][v], bo, r, 0xFFFF, relu);
+      if constexpr (Stream) {
+        _mm512_stream_ps(y + o * plane + v * 16, val);
+      } else {
+        _mm512_storeu_ps(y + o * plane + v * 16, val);
+      }
     }
   }
 }
@@ -321,6 +329,11 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
   // k = 1: the grid is the output plane (Wq = Wo), so AVX-512 tiles that end inside it store their epilogue straight
   // to y (tile_avx512_out); GELU and partial tiles take the buffer
   const bool out_direct = k == 1 && isa.id == DEEPSPG_CONV2D_ISA_AVX512 && !gelu;
+  // An output far larger than the caches is stored non-temporally: the stores skip reading each line in first (the
+  // read-for-ownership that otherwise doubles the write traffic) and do not evict the input. Needs every plane of y
+  // 64-byte aligned (libtorch aligns its CPU tensors to 64 bytes; the network's planes are multiples of 16 floats).
+  const bool stream = out_direct && batch * out_channels * ho * wo * int64_t(sizeof(float)) >= kStreamMinBytes &&
+                      reinterpret_cast<uintptr_t>(y) % 64 == 0 && (ho * wo) % 16 == 0;
   const int64_t tail_stride = isa.tile;
   std::unique_ptr<float[]> packed, tail;
   try {
@@ -345,7 +358,7 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
 #pragma omp parallel if (work >= detail::kOmpMinWork)
   {
     alignas(64) float buf[kMaxOb * kChunk];
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t it = 0; it < items; ++it) {
       const int64_t blk = it % ocb, chunk = (it / ocb) % chunks, b = it / (ocb * chunks);
       const int64_t j0 = chunk * kChunk, j1 = std::min(grid, j0 + kChunk);
@@ -356,8 +369,9 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
       for (int64_t j = j0; j < j1; j += isa.tile) {
         if (out_direct && j + isa.tile <= tail0) {
           const int64_t plane0 = (b * out_channels + o0) * ho * wo + j;
-          tile_avx512_out(in + j, in_cstride, off.data(), taps, in_channels, wp, o1 - o0, bias ? bias + o0 : nullptr,
-                          residual ? residual + plane0 : nullptr, relu, ho * wo, y + plane0);
+          (stream ? tile_avx512_out<true> : tile_avx512_out<false>)(
+              in + j, in_cstride, off.data(), taps, in_channels, wp, o1 - o0, bias ? bias + o0 : nullptr,
+              residual ? residual + plane0 : nullptr, relu, ho * wo, y + plane0);
           continue;
         }
         jb = std::min(jb, j);
@@ -392,6 +406,7 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
         }
       }
     }
+    if (stream) _mm_sfence();  // this thread's non-temporal stores visible before the region's closing barrier
   }
   return detail::ok();
 }
