@@ -4,7 +4,8 @@
 // HRNet-W48's convolution shapes at a 608x416 input (3x3 stride 1 on each branch, the stem's stride-2 3x3, a 1x1),
 // best of reps, for every ISA this CPU has, as GFLOP/s (2 FLOP per multiply-accumulate); with the weight packed on
 // each call (deepspg_conv2d_forward_cpu_f32) and packed once (deepspg_conv2d_forward_packed_cpu_f32); the 3x3
-// stride-1 shapes also through Winograd F(4x4, 3x3) (deepspg_conv2d_winograd_forward_cpu_f32), in effective GFLOP/s.
+// stride-1 shapes also through Winograd F(4x4, 3x3) (deepspg_conv2d_winograd_forward_cpu_f32), in effective GFLOP/s;
+// then DeepSPG-S's IG-MSA q/k/v 1x1 layers (outputs of 8 MB or more: the non-temporal stores).
 //   cmake --build build --target conv2d_direct_bench && OMP_NUM_THREADS=2 build/bench/conv2d_direct_bench [reps]
 #include <algorithm>
 #include <chrono>
@@ -17,6 +18,21 @@
 
 namespace {
 
+/** 64-byte aligned storage, as libtorch allocates tensors (the 1x1 path's non-temporal stores need it). */
+template <class T>
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <class U>
+  Aligned64(const Aligned64<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64)); }
+  void deallocate(T* p, size_t) { std::free(p); }
+  template <class U>
+  bool operator==(const Aligned64<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const Aligned64<U>&) const { return false; }
+};
+
 double now_ms() {
   using namespace std::chrono;
   return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
@@ -26,7 +42,7 @@ void run(const char* name, int64_t in, int64_t out, int64_t k, int64_t s, int64_
   const int64_t p = k / 2, ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
   std::mt19937 rng(0);
   std::normal_distribution<float> normal;
-  std::vector<float> x(in * h * w), wt(out * in * k * k), b(out), y(out * ho * wo);
+  std::vector<float, Aligned64<float>> x(in * h * w), wt(out * in * k * k), b(out), y(out * ho * wo);
   for (auto& v : x) v = normal(rng);
   for (auto& v : wt) v = 0.1f * normal(rng);
   for (auto& v : b) v = normal(rng);
@@ -91,5 +107,10 @@ int main(int argc, char** argv) {
   run("fuse 96->192 3x3/2 52x76", 96, 192, 3, 2, 52, 76, reps);
   run("fuse 192->384 3x3/2 26x38", 192, 384, 3, 2, 26, 38, reps);
   run("head 720->720 1x1 104x152", 720, 720, 1, 1, 104, 152, reps);
+  // DeepSPG-S's IG-MSA q/k/v (d -> 3d) at L0, L1, L2 of a 1088x1920 input, and at L0 of 416x608
+  run("qkv 20->60 1x1 1088x1920", 20, 60, 1, 1, 1088, 1920, reps);
+  run("qkv 40->120 1x1 544x960", 40, 120, 1, 1, 544, 960, reps);
+  run("qkv 80->240 1x1 272x480", 80, 240, 1, 1, 272, 480, reps);
+  run("qkv 20->60 1x1 416x608", 20, 60, 1, 1, 416, 608, reps);
   return 0;
 }
