@@ -5,7 +5,7 @@
 // best of reps, for every ISA this CPU has, as GFLOP/s (2 FLOP per multiply-accumulate); with the weight packed on
 // each call (deepspg_conv2d_forward_cpu_f32) and packed once (deepspg_conv2d_forward_packed_cpu_f32); the 3x3
 // stride-1 shapes also through Winograd F(4x4, 3x3) (deepspg_conv2d_winograd_forward_cpu_f32), in effective GFLOP/s;
-// then DeepSPG-S's IG-MSA q/k/v 1x1 layers (outputs of 8 MB or more: the non-temporal stores).
+// then DeepSPG-S's IG-MSA q/k/v 1x1 layers (outputs of 32 MB or more: the non-temporal stores).
 //   cmake --build build --target conv2d_direct_bench && OMP_NUM_THREADS=2 build/bench/conv2d_direct_bench [reps]
 #include <algorithm>
 #include <chrono>

@@ -170,11 +170,11 @@ void winograd_paths_case(int64_t B, int64_t in, int64_t out, int64_t H, int64_t 
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
 }
 
-/** A 1x1 layer whose output exceeds 8 MB stores AVX-512 tiles non-temporally when y is 64-byte aligned: the same
+/** A 1x1 layer whose output exceeds 32 MB stores AVX-512 tiles non-temporally when y is 64-byte aligned: the same
  * bits as the cached stores into a misaligned copy of y, on 1 and 8 threads, and the double reference's values.
- * 250x264 = 66000 positions: 1031 whole tiles and a tail of 16 (the buffer path) in each of 36 planes (9.5 MB). */
+ * 500x520 = 260000 positions: 4062 whole tiles and a tail of 32 (the buffer path) in each of 36 planes (37 MB). */
 void stream_case(unsigned seed) {
-  const int64_t in = 8, out = 36, H = 250, W = 264, hw = H * W;
+  const int64_t in = 8, out = 36, H = 500, W = 520, hw = H * W;
   auto x = dt::randn<float>(in * hw, seed), wt = dt::randn<float>(out * in, seed + 1, 0.2),
        bs = dt::randn<float>(out, seed + 2), res = dt::randn<float>(out * hw, seed + 3);
   std::vector<double> want(out * hw);
