@@ -47,7 +47,11 @@ namespace {
 using direct::Isa;
 using direct::kChunk;
 using direct::kMaxOb;
-using direct::kStreamMinBytes;
+
+/** 1x1 outputs of at least this many bytes are stored non-temporally (run): past the L3 (about 16-24 MB effective on
+ * the 2-vCPU EPYC VM), so the next op would read them from memory anyway. Smaller outputs stay cached (DeepSPG-S at
+ * 608x416, alternating launches: an 8 MB threshold ran 0-4 % slower than this one). */
+constexpr int64_t kStreamMinBytes = int64_t(32) << 20;
 
 struct Geometry {
   int64_t batch, in, out, k, s, h, w;
@@ -65,10 +69,13 @@ struct Geometry {
 // ---- micro-kernels: acc[o][j0 + t] for t < NV*VL, o < OB, over all channels and taps, stored to buf[o*kChunk + t]
 // in: the packed input of one batch item at grid offset j0; off[t]: offset of tap t; wp: [C][taps][OB].
 
+// The AVX-512 micro-tile: kOb512 output channels x kNv512 vectors of 16 positions (24 accumulators in registers).
+constexpr int kOb512 = 6, kNv512 = 4;
+
 /** tile_avx512's accumulation: acc[o][v] over all channels and taps, one FMA per (c, tap, o, v) in that order. */
 DEEPSPG_AVX512_INLINE void accumulate_avx512(const float* in, int64_t cstride, const int64_t* off, int taps,
-                                             int64_t channels, const float* wp, __m512 (&acc)[6][4]) {
-  constexpr int OB = 6, NV = 4, VL = 16;
+                                             int64_t channels, const float* wp, __m512 (&acc)[kOb512][kNv512]) {
+  constexpr int OB = kOb512, NV = kNv512, VL = 16;
   for (int o = 0; o < OB; ++o)
     for (int v = 0; v < NV; ++v) acc[o][v] = _mm512_setzero_ps();
   for (int64_t c = 0; c < channels; ++c) {
@@ -87,10 +94,10 @@ DEEPSPG_AVX512_INLINE void accumulate_avx512(const float* in, int64_t cstride, c
 
 DEEPSPG_AVX512 void tile_avx512(const float* in, int64_t cstride, const int64_t* off, int taps, int64_t channels,
                                 const float* wp, float* buf) {
-  __m512 acc[6][4];
+  __m512 acc[kOb512][kNv512];
   accumulate_avx512(in, cstride, off, taps, channels, wp, acc);
-  for (int o = 0; o < 6; ++o)
-    for (int v = 0; v < 4; ++v) _mm512_storeu_ps(buf + o * kChunk + v * 16, acc[o][v]);
+  for (int o = 0; o < kOb512; ++o)
+    for (int v = 0; v < kNv512; ++v) _mm512_storeu_ps(buf + o * kChunk + v * 16, acc[o][v]);
 }
 
 /** The store epilogue's arithmetic on 16 lanes, as run's scalar loop has it: v + bias, + res[0..15] where m is set
@@ -114,12 +121,11 @@ template <bool Stream>
 DEEPSPG_AVX512 void tile_avx512_out(const float* in, int64_t cstride, const int64_t* off, int taps, int64_t channels,
                                     const float* wp, int64_t nout, const float* bias, const float* res, bool relu,
                                     int64_t plane, float* y) {
-  __m512 acc[6][4];
+  __m512 acc[kOb512][kNv512];
   accumulate_avx512(in, cstride, off, taps, channels, wp, acc);
-  for (int o = 0; o < 6; ++o) {
-    if (o >= nout) break;
+  for (int o = 0; o < kOb512 && o < nout; ++o) {
     const __m512 bo = _mm512_set1_ps(bias ? bias[o] : 0.0f);
-    for (int v = 0; v < 4; ++v) {
+    for (int v = 0; v < kNv512; ++v) {
       const float* r = res ? res + o * plane + v * 16 : nullptr;
       const __m512 val = epilogue_avx512(acc[o][v], bo, r, 0xFFFF, relu);
       if constexpr (Stream) {
@@ -172,7 +178,7 @@ void tile_generic(const float* in, int64_t cstride, const int64_t* off, int taps
 constexpr Isa kIsas[] = {
     {DEEPSPG_CONV2D_ISA_GENERIC, 4, 8, tile_generic},
     {DEEPSPG_CONV2D_ISA_AVX2, 4, 24, tile_avx2},
-    {DEEPSPG_CONV2D_ISA_AVX512, 6, 64, tile_avx512},
+    {DEEPSPG_CONV2D_ISA_AVX512, kOb512, 16 * kNv512, tile_avx512},
 };
 
 bool cpu_has(int32_t isa) {
@@ -707,7 +713,8 @@ void output_transform(const float* m, int64_t xs, int64_t n, int64_t tc, float* 
  * elements of M loaded (masked at the segment's end), A^T M A computed as in output_transform (the products by 2,
  * 4 and 8 exact, so FMA or not gives the same floats), then each output row's four columns (16 tiles each)
  * interleaved into 64 consecutive outputs by two rounds of permutes and stored through epilogue_avx512. The
- * two-pass form's buffers (wv, out: 40 floats per tile written and read again) go away. m: M of one output channel, M[xi][t] = m[xi xs + t] for the run's tiles t < g.n. */
+ * two-pass form's buffers (wv, out: 40 floats per tile written and read again) go away. m: M of one output channel,
+ * M[xi][t] = m[xi xs + t] for the run's tiles t < g.n. */
 DEEPSPG_AVX512 void transform_store_avx512(const TileRun& g, const float* m, int64_t xs, float bias, const float* ro,
                                            bool relu, float* yo) {
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);

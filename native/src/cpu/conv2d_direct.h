@@ -13,10 +13,6 @@ constexpr int kMaxOb = 6;
 /** Output positions per work item, and the row stride of the micro-kernels' output buffer: a multiple of every ISA's
  * tile width (16 x 4 = 64, 8 x 3 = 24, 8). */
 constexpr int64_t kChunk = 384;
-/** Outputs of at least this many bytes are stored non-temporally where a kernel can: past the L3 (about 16-24 MB
- * effective on the 2-vCPU EPYC VM), so the next op would read them from memory anyway. Smaller outputs stay cached
- * (DeepSPG-S at 608x416, alternating launches: an 8 MB threshold ran 0-4 % slower than this one). */
-constexpr int64_t kStreamMinBytes = int64_t(32) << 20;
 
 /**
  * One ISA's micro-kernel: kernel(in, cstride, off, taps, channels, wp, buf) accumulates, for OB output channels o and
