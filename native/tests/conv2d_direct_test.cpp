@@ -5,6 +5,7 @@
 // not a multiple of any micro-kernel's block, grids shorter than one tile and longer than several chunks, H or W = 1,
 // odd sizes at stride 2, k = 5, batch 2; through the _ex entry point an even k with pad 1 (DeepSPG's 4x4 stride-2
 // down-sampling) and the GELU epilogue. The weight packed once (deepspg_conv2d_pack_weight_f32) gives the same bits.
+// Grouped convolutions (deepspg_conv2d_forward_grouped_cpu_f32) against a grouped reference.
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -215,6 +216,65 @@ void stream_case(unsigned seed) {
   deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
 }
 
+/**
+ * The grouped entry point against a double grouped reference on every ISA (bias, residual, GELU or none), the same
+ * bits on 1 and 8 threads; with groups = 1, the same bits as the dense entry point.
+ */
+void grouped_case(int64_t B, int64_t in, int64_t out, int64_t groups, int64_t k, int64_t H, int64_t W, bool bias,
+                  bool residual, int32_t act, unsigned seed) {
+  const int64_t ci = in / groups, co = out / groups, p = k / 2;
+  auto x = dt::randn<float>(B * in * H * W, seed), wt = dt::randn<float>(out * ci * k * k, seed + 1, 0.2),
+       bs = dt::randn<float>(out, seed + 2), res = dt::randn<float>(B * out * H * W, seed + 3);
+  std::vector<double> want(B * out * H * W);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t r = 0; r < H; ++r)
+        for (int64_t c = 0; c < W; ++c) {
+          const int64_t yi = ((b * out + o) * H + r) * W + c;
+          double acc = (bias ? bs[o] : 0.0) + (residual ? res[yi] : 0.0);
+          for (int64_t i = 0; i < ci; ++i)
+            for (int64_t u = 0; u < k; ++u)
+              for (int64_t v = 0; v < k; ++v) {
+                const int64_t sr = r + u - p, sc = c + v - p;
+                if (sr < 0 || sr >= H || sc < 0 || sc >= W) continue;
+                acc += double(wt[((o * ci + i) * k + u) * k + v]) * x[((b * in + o / co * ci + i) * H + sr) * W + sc];
+              }
+          want[yi] = act == DEEPSPG_ACT_GELU ? 0.5 * acc * (1 + std::erf(acc / std::sqrt(2.0))) : acc;
+        }
+  for (int32_t isa : {DEEPSPG_CONV2D_ISA_GENERIC, DEEPSPG_CONV2D_ISA_AVX2, DEEPSPG_CONV2D_ISA_AVX512}) {
+    char what[200];
+    std::snprintf(what, sizeof what, "grouped isa=%d B=%lld in=%lld out=%lld groups=%lld k=%lld H=%lld W=%lld act=%d",
+                  isa, (long long)B, (long long)in, (long long)out, (long long)groups, (long long)k, (long long)H,
+                  (long long)W, act);
+    if (!select_or_skip(isa, what)) continue;
+    std::vector<float> first;
+    for (int threads : {1, 8}) {
+      omp_set_num_threads(threads);
+      std::vector<float> y(want.size(), NAN);
+      dt::expect_ok(deepspg_conv2d_forward_grouped_cpu_f32(x.data(), wt.data(), bias ? bs.data() : nullptr,
+                                                           residual ? res.data() : nullptr, B, in, out, groups, k, H,
+                                                           W, act, y.data()),
+                    what);
+      if (first.empty()) {
+        dt::validate(what, y, want, 2e-5 * std::sqrt(double(ci * k * k)), 1e-5);
+        first = y;
+      } else {
+        dt::expect(std::memcmp(y.data(), first.data(), y.size() * sizeof(float)) == 0, "grouped: any thread count");
+      }
+    }
+    if (groups == 1 && act != DEEPSPG_ACT_GELU) {
+      std::vector<float> yd(want.size(), NAN);
+      dt::expect_ok(deepspg_conv2d_forward_cpu_f32(x.data(), wt.data(), bias ? bs.data() : nullptr,
+                                                   residual ? res.data() : nullptr, B, in, out, k, 1, H, W, 0,
+                                                   yd.data()),
+                    what);
+      dt::expect(std::memcmp(yd.data(), first.data(), yd.size() * sizeof(float)) == 0, "groups = 1: dense bits");
+    }
+  }
+  omp_set_num_threads(2);
+  deepspg_conv2d_select_isa(DEEPSPG_CONV2D_ISA_AUTO);
+}
+
 }  // namespace
 
 int main() {
@@ -243,6 +303,19 @@ int main() {
   // (a tail block of 10), then 342 tiles (two runs of at most 256) with 2 batch items
   run_case(1, 136, 130, 3, 1, 13, 19, true, true, DEEPSPG_ACT_RELU, 13);
   run_case(2, 129, 129, 3, 1, 70, 75, true, false, DEEPSPG_ACT_NONE, 14);
+  // grouped: the illumination estimator's 5x5 with 4 groups of 5 (5 of a 6-output block), several chunks, batch 2;
+  // 3x3 with 2 groups of 7 outputs (a block and a tail); 1x1 grouped (the in-place path, its tail tile); groups = 1
+  grouped_case(2, 20, 20, 4, 5, 21, 37, true, false, DEEPSPG_ACT_NONE, 22);
+  grouped_case(1, 6, 14, 2, 3, 9, 11, true, true, DEEPSPG_ACT_GELU, 23);
+  grouped_case(2, 8, 12, 4, 1, 7, 13, false, true, DEEPSPG_ACT_NONE, 24);
+  grouped_case(1, 5, 7, 1, 3, 8, 10, true, true, DEEPSPG_ACT_NONE, 25);
+  std::vector<float> zg(64);
+  dt::expect(deepspg_conv2d_forward_grouped_cpu_f32(zg.data(), zg.data(), nullptr, nullptr, 1, 6, 4, 4, 3, 2, 2, 0,
+                                                    zg.data()) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "channels not divisible by groups refused");
+  dt::expect(deepspg_conv2d_forward_grouped_cpu_f32(zg.data(), zg.data(), nullptr, nullptr, 1, 4, 4, 0, 3, 2, 2, 0,
+                                                    zg.data()) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "groups = 0 refused");
   // bad geometry is refused with a message
   std::vector<float> z(16);
   dt::expect(deepspg_conv2d_forward_cpu_f32(z.data(), z.data(), nullptr, nullptr, 1, 1, 1, 2, 1, 2, 2, 0, z.data()) ==

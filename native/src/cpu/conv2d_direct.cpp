@@ -1,12 +1,13 @@
 // Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
 //
-// Dense k x k convolution, stride 1 or 2, zero padding k/2 (or any pad < k, even k included: the _ex entry point),
+// Dense k x k convolution, stride 1 or 2, zero padding k/2 (or any pad < k, even k included: the _ex entry point;
+// channel groups: the _grouped entry point, stride 1, each group's blocks of outputs on its own input channels),
 // float32, with a fused epilogue (bias, residual add, ReLU or GELU), and the weight gradient of 1x1 layers (at the
 // end of this file; with the forward on the transposed weight for dx, a 1x1 layer's whole backward). Serves the
 // frozen priors' inference (HRNet-W48: BN folded into the weights by the caller), where libtorch's oneDNN-off path
 // (im2col + OpenBLAS) reached ~28 % of this CPU's FMA peak, the enhancement network's 1x1 and 4x4 stride-2 layers
-// in inference (OpenBLAS ran those on its 256-bit kernels with extra packing and scaling passes), and its 1x1 layers
-// in training.
+// in inference (OpenBLAS ran those on its 256-bit kernels with extra packing and scaling passes), its illumination
+// estimator's grouped 5x5 in inference (conv_same.cpp's row passes: 2-3.5x slower), and its 1x1 layers in training.
 //
 //   y[b,o][r][x] = act( bias[o] + residual[b,o][r][x] + sum_{i<C, u,v<k} w[o,i,u,v] xpad[b,i][s r + u][s x + v] )
 //
@@ -56,6 +57,9 @@ constexpr int64_t kStreamMinBytes = int64_t(32) << 20;
 struct Geometry {
   int64_t batch, in, out, k, s, h, w;
   int64_t pad = -1;  // zero padding on every side; -1: k / 2 ("same" for odd k)
+  int64_t groups = 1;  // channel groups: output o reads input channels [o / co * ci, + ci), ci = in / groups
+  int64_t ci() const { return in / groups; }
+  int64_t co() const { return out / groups; }
   int64_t p() const { return pad < 0 ? k / 2 : pad; }
   int64_t ho() const { return (h + 2 * p() - k) / s + 1; }
   int64_t wo() const { return (w + 2 * p() - k) / s + 1; }
@@ -217,14 +221,16 @@ const Isa& current_isa() {
 
 int32_t check_geometry(const Geometry& g) {
   if (g.batch < 0 || g.in < 1 || g.out < 1 || g.k < 1 || (g.pad < 0 && g.k % 2 == 0) || g.p() >= g.k ||
+      g.groups < 1 || g.in % g.groups != 0 || g.out % g.groups != 0 ||
       (g.s != 1 && g.s != 2) || g.h < 1 || g.w < 1 || g.h + 2 * g.p() < g.k || g.w + 2 * g.p() < g.k) {
     return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
                         "deepspg_conv2d: bad geometry batch=" + std::to_string(g.batch) +
                             " in=" + std::to_string(g.in) + " out=" + std::to_string(g.out) +
                             " k=" + std::to_string(g.k) + " stride=" + std::to_string(g.s) +
                             " pad=" + std::to_string(g.p()) + " h=" + std::to_string(g.h) +
-                            " w=" + std::to_string(g.w) +
-                            " (need k odd with pad k/2, or 0 <= pad < k; stride 1 or 2; a non-empty output)");
+                            " w=" + std::to_string(g.w) + " groups=" + std::to_string(g.groups) +
+                            " (need k odd with pad k/2, or 0 <= pad < k; stride 1 or 2; a non-empty output;"
+                            " channels divisible by groups)");
   }
   return DEEPSPG_OK;
 }
@@ -319,7 +325,9 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
   const int64_t batch = g.batch, in_channels = g.in, out_channels = g.out, k = g.k;
   const int ob = isa.ob, taps = static_cast<int>(k * k);
   const int64_t s = g.s, h = g.h, w = g.w, wq = g.wq(), ho = g.ho(), wo = g.wo(), grid = g.grid();
-  const int64_t ocb = (out_channels + ob - 1) / ob, chunks = (grid + kChunk - 1) / kChunk;
+  // per group: ci input and co output channels, ocb blocks of OB outputs, the group's packed weight at wg floats
+  const int64_t groups = g.groups, ci = g.ci(), co = g.co(), ocb = (co + ob - 1) / ob;
+  const int64_t wg = packed_floats(isa, co, ci, k), chunks = (grid + kChunk - 1) / kChunk;
   const int64_t cstride = g.channel_stride();
   std::vector<int64_t> off(taps);
   for (int u = 0; u < k; ++u)
@@ -359,32 +367,33 @@ int32_t run(const char* fn, const Isa& isa, const Geometry& g, const float* x, c
   }
   const float* base = direct ? x : packed.get();
   const int64_t in_cstride = direct ? grid : cstride;
-  const int64_t items = batch * chunks * ocb;
-  const int64_t work = items * kChunk * ob * in_channels * taps;
+  const int64_t items = batch * chunks * groups * ocb;
+  const int64_t work = items * kChunk * ob * ci * taps;
 #pragma omp parallel if (work >= detail::kOmpMinWork)
   {
     alignas(64) float buf[kMaxOb * kChunk];
 #pragma omp for schedule(static) nowait
     for (int64_t it = 0; it < items; ++it) {
-      const int64_t blk = it % ocb, chunk = (it / ocb) % chunks, b = it / (ocb * chunks);
+      const int64_t blk = it % ocb, grp = (it / ocb) % groups, chunk = (it / (ocb * groups)) % chunks;
+      const int64_t b = it / (ocb * groups * chunks);
       const int64_t j0 = chunk * kChunk, j1 = std::min(grid, j0 + kChunk);
-      const float* in = base + b * item;
-      const float* wp = wpack + blk * in_channels * taps * ob;
-      const int64_t o0 = blk * ob, o1 = std::min(out_channels, o0 + ob);
+      const float* in = base + b * item + grp * ci * in_cstride;
+      const float* wp = wpack + grp * wg + blk * ci * taps * ob;
+      const int64_t o0 = grp * co + blk * ob, o1 = std::min(grp * co + co, o0 + ob);
       int64_t jb = j1;  // the chunk's positions from jb on went through buf
       for (int64_t j = j0; j < j1; j += isa.tile) {
         if (out_direct && j + isa.tile <= tail0) {
           const int64_t plane0 = (b * out_channels + o0) * ho * wo + j;
           (stream ? tile_avx512_out<true> : tile_avx512_out<false>)(
-              in + j, in_cstride, off.data(), taps, in_channels, wp, o1 - o0, bias ? bias + o0 : nullptr,
+              in + j, in_cstride, off.data(), taps, ci, wp, o1 - o0, bias ? bias + o0 : nullptr,
               residual ? residual + plane0 : nullptr, relu, ho * wo, y + plane0);
           continue;
         }
         jb = std::min(jb, j);
         if (j < tail0) {
-          isa.kernel(in + j, in_cstride, off.data(), taps, in_channels, wp, buf + (j - j0));
+          isa.kernel(in + j, in_cstride, off.data(), taps, ci, wp, buf + (j - j0));
         } else {  // direct 1x1 only: the image's last, partial tile
-          isa.kernel(tail.get() + b * in_channels * tail_stride, tail_stride, off.data(), taps, in_channels, wp,
+          isa.kernel(tail.get() + (b * in_channels + grp * ci) * tail_stride, tail_stride, off.data(), taps, ci, wp,
                      buf + (j - j0));
         }
       }
@@ -1059,6 +1068,28 @@ int32_t weight_grad_1x1(const char* fn, const Isa& isa, const float* dy, const f
   return detail::ok();
 }
 
+/** The forward on the current ISA with the weight [out][in / groups][k][k] packed for this call (group by group). */
+int32_t forward_unpacked(const char* fn, const Geometry& g, const float* x, const float* weight, const float* bias,
+                         const float* residual, int32_t act, float* y) {
+  if (int32_t rc = check_geometry(g)) return rc;
+  if (g.batch == 0) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, weight);
+  DEEPSPG_CHECK_PTR(fn, y);
+  const Isa& isa = current_isa();
+  const int64_t ci = g.ci(), co = g.co(), wg = packed_floats(isa, co, ci, g.k);
+  std::unique_ptr<float[]> wpack;
+  try {
+    wpack.reset(new float[g.groups * wg]);
+  } catch (const std::bad_alloc&) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the packed weight");
+  }
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    pack_weight(isa, weight + grp * co * ci * g.k * g.k, co, ci, g.k, wpack.get() + grp * wg);
+  }
+  return run(fn, isa, g, x, wpack.get(), bias, residual, act, y);
+}
+
 }  // namespace
 
 int32_t direct::resolve(const char* fn, int32_t id, const Isa** out) { return resolve_isa(fn, id, out); }
@@ -1146,22 +1177,23 @@ int32_t deepspg_conv2d_forward_packed_ex_cpu_f32(const float* x, int32_t isa, co
 int32_t deepspg_conv2d_forward_cpu_f32(const float* x, const float* weight, const float* bias, const float* residual,
                                        int64_t batch, int64_t in_channels, int64_t out_channels, int64_t k,
                                        int64_t stride, int64_t h, int64_t w, int32_t relu, float* y) {
-  const char* fn = "deepspg_conv2d_forward_cpu_f32";
   const Geometry g{batch, in_channels, out_channels, k, stride, h, w};
-  if (int32_t rc = check_geometry(g)) return rc;
-  if (batch == 0) return detail::ok();
-  DEEPSPG_CHECK_PTR(fn, x);
-  DEEPSPG_CHECK_PTR(fn, weight);
-  DEEPSPG_CHECK_PTR(fn, y);
-  const Isa& isa = current_isa();
-  std::unique_ptr<float[]> wpack;
-  try {
-    wpack.reset(new float[packed_floats(isa, out_channels, in_channels, k)]);
-  } catch (const std::bad_alloc&) {
-    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the packed weight");
+  return forward_unpacked("deepspg_conv2d_forward_cpu_f32", g, x, weight, bias, residual,
+                          relu ? DEEPSPG_ACT_RELU : DEEPSPG_ACT_NONE, y);
+}
+
+int32_t deepspg_conv2d_forward_grouped_cpu_f32(const float* x, const float* weight, const float* bias,
+                                               const float* residual, int64_t batch, int64_t in_channels,
+                                               int64_t out_channels, int64_t groups, int64_t k, int64_t h, int64_t w,
+                                               int32_t act, float* y) {
+  const char* fn = "deepspg_conv2d_forward_grouped_cpu_f32";
+  if (act != DEEPSPG_ACT_NONE && act != DEEPSPG_ACT_RELU && act != DEEPSPG_ACT_GELU) {
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": unknown activation " +
+                                                          std::to_string(act));
   }
-  pack_weight(isa, weight, out_channels, in_channels, k, wpack.get());
-  return run(fn, isa, g, x, wpack.get(), bias, residual, relu ? DEEPSPG_ACT_RELU : DEEPSPG_ACT_NONE, y);
+  Geometry g{batch, in_channels, out_channels, k, 1, h, w};
+  g.groups = groups;
+  return forward_unpacked(fn, g, x, weight, bias, residual, act, y);
 }
 
 int32_t deepspg_conv2d_winograd_weight_floats(int32_t isa, int64_t out_channels, int64_t in_channels,

@@ -2,7 +2,9 @@
 //
 // Grouped k x k convolution, stride 1, zero padding k/2 ("same" size, k odd), optional bias, CPU backend. Serves
 // the illumination estimator's 5x5 conv with 4 groups (spec ARCHITECTURE.md section 1.3), ~0.9 s per 416x608 call
-// in libtorch's CPU path with oneDNN off, and any dense 3x3 "same" conv (embedding, mapping).
+// in libtorch's CPU path with oneDNN off, in training and where the direct convolution is off (inference runs
+// conv2d_direct.cpp's grouped entry point, 2-3.5x faster), any dense 3x3 "same" conv (embedding, mapping) and
+// ESPNetv2's narrow grouped 3x3.
 //
 // With p = k/2, G groups, ci = in/G and co = out/G channels per group, output channel o in group g = o / co:
 //   forward   y[b,o][r][x] = bias[o] + sum_{i<ci, u,v<k} w[o,i,u,v] x[b, g ci + i][r+u-p][x+v-p]

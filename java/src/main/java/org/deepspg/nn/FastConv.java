@@ -29,13 +29,21 @@ import org.deepspg.ops.WeightPack;
  *       (libtorch's CPU depthwise path was ~3 s per 80-channel 416×608 call with oneDNN off), optionally fused with
  *       the GELU that follows them;
  *   <li>other stride-1 "same" convolutions (the estimator's 5×5 with 4 groups, dense 3×3) run on the native kernel
- *       {@link SameConv}.
+ *       {@link SameConv}; in inference, grouped ones with at least {@link #GROUPED_MIN_OUT} outputs per group (the
+ *       estimator's) on the direct convolution's micro-kernels ({@link DenseConv#grouped}).
  * </ul>
  *
  * <p>All are differentiable with stock autograd (matmul) or the native backward (1×1, depthwise), on any device and in
  * float32/float64, and compute the same function as the module's {@code forward} (to float rounding).
  */
 public final class FastConv {
+  /**
+   * Fewest output channels per group for which {@link #sameConv} takes {@link DenseConv#grouped} in inference: its
+   * micro-kernel computes blocks of 6 (AVX-512) or 4 (AVX2) outputs of one group, so narrower groups (ESPNetv2's
+   * 5→1 merges) would waste most of each block and stay on {@link SameConv}.
+   */
+  static final long GROUPED_MIN_OUT = 4;
+
   private FastConv() {}
 
   /**
@@ -232,8 +240,10 @@ public final class FastConv {
 
   /**
    * A k×k convolution with stride 1 and padding k/2 (k odd, any groups, optional bias) on the native kernel
-   * {@link SameConv} (libtorch's conv2d on CUDA). The layer must have been built with that geometry; only the weight
-   * shape is checked here.
+   * {@link SameConv} (libtorch's conv2d on CUDA); in inference, grouped layers with at least
+   * {@link #GROUPED_MIN_OUT} outputs per group (the illumination estimator's 5×5) on the direct convolution's
+   * micro-kernels ({@link DenseConv#grouped}, where {@link DenseConv#usable} holds: the same result to float rounding,
+   * 2–3.5× faster). The layer must have been built with that geometry; only the weight shape is checked here.
    *
    * @param conv the layer (weight {@code [out, in/groups, k, k]}, optional bias {@code [out]})
    * @param x {@code [B, in, H, W]}
@@ -241,7 +251,11 @@ public final class FastConv {
    * @return {@code [B, out, H, W]}
    */
   public static Tensor sameConv(Conv2dImpl conv, Tensor x, long groups) {
-    return SameConv.apply(x, conv.weight(), biasOf(conv), groups);
+    Tensor w = conv.weight();
+    if (groups > 1 && w.size(0) / groups >= GROUPED_MIN_OUT && DenseConv.usable(x, w, biasOf(conv))) {
+      return DenseConv.grouped(x, w, biasOf(conv), null, groups);
+    }
+    return SameConv.apply(x, w, biasOf(conv), groups);
   }
 
   /**

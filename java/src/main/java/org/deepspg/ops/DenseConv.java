@@ -393,6 +393,56 @@ public final class DenseConv {
   }
 
   /**
+   * {@code conv2d(x, weight, bias, stride=1, padding=k/2, groups=groups) + residual} (k odd) on the current ISA's
+   * micro-kernels, packing the weight for this call (a few thousand floats for the layers it serves): the illumination
+   * estimator's 5×5 conv with 4 groups and other grouped "same" convolutions in inference, where the row-by-row
+   * {@link SameConv} kernel is 2–3.5× slower (one FMA chain per vector). Float accumulation in this kernel's order:
+   * the result differs from {@link SameConv}'s by float rounding. Call where {@link #usable} holds.
+   *
+   * @param x [B, in, H, W] float32 CPU
+   * @param weight [out, in/groups, k, k], k odd
+   * @param bias [out] or null
+   * @param residual [B, out, H, W] or null
+   * @param groups channel groups (in and out divisible by it)
+   * @return [B, out, H, W]
+   * @throws IllegalArgumentException on shape mismatch or a tensor that is not float32 on CPU
+   */
+  public static Tensor grouped(Tensor x, Tensor weight, Tensor bias, Tensor residual, long groups) {
+    checkInput(x);
+    OpSupport.checkLike(OP, "x", x, "weight", weight);
+    if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
+    if (residual != null) OpSupport.checkLike(OP, "x", x, "residual", residual);
+    long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3);
+    if (x.dim() != 4 || groups < 1 || in % groups != 0 || weight.dim() != 4 || weight.size(0) % groups != 0
+        || weight.size(1) * groups != in || weight.size(2) != weight.size(3) || weight.size(2) % 2 == 0) {
+      throw new IllegalArgumentException(OP + ": weight " + describe(weight) + " is not [out, in/groups, k, k] with k"
+          + " odd for x " + describe(x) + " and groups=" + groups);
+    }
+    long out = weight.size(0), k = weight.size(2);
+    if (bias != null && (bias.dim() != 1 || bias.size(0) != out)) {
+      throw new IllegalArgumentException(OP + ": bias " + describe(bias) + " must be [" + out + "]");
+    }
+    if (residual != null && (residual.dim() != 4 || residual.size(0) != b || residual.size(1) != out
+        || residual.size(2) != h || residual.size(3) != w)) {
+      throw new IllegalArgumentException(OP + ": residual " + describe(residual) + " must be [" + b + ", " + out
+          + ", " + h + ", " + w + "]");
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor xc = x.contiguous();
+      Tensor wc = weight.contiguous();
+      Tensor bc = bias == null ? null : bias.contiguous();
+      Tensor rc = residual == null ? null : residual.contiguous();
+      Tensor y = OpSupport.empty(xc, b, out, h, w);
+      NativeLibrary.check(kernels.deepspg_conv2d_forward_grouped_cpu_f32(f32(xc), f32(wc),
+          bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, groups, k, h, w,
+          kernels.DEEPSPG_ACT_NONE, f32(y)), OP + " grouped forward");
+      CALLS.incrementAndGet();
+      return Scopes.escape(y, outer);
+    }
+  }
+
+  /**
    * Whether {@link #pointwise} can compute this 1×1 layer: float32 CPU tensors and the self-check passed. Unlike
    * {@link #usable}, gradients may be needed.
    *

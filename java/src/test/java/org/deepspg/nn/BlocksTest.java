@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -21,6 +22,7 @@ import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.PriorMode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -185,6 +187,32 @@ class BlocksTest {
         Tensor colour = rand(1, 3, 6, 10);
         assertTrue(maxAbs(mean.forward(colour).residual().sub(max.forward(colour).residual())) > 1e-4);
       }
+    }
+  }
+
+  @Test
+  void groupedSameConvRunsTheDirectKernelInInferenceOnly() {
+    // the estimator's 5x5 with 4 groups: DenseConv.grouped without a gradient, SameConv with one; the same function
+    Conv2dImpl dconv = Layers.conv2d(20, 20, 5, 1, 2, 4, true);
+    Conv2dImpl merge = Layers.conv2d(10, 2, 3, 1, 1, 2, false); // 1 output per group: stays on SameConv
+    try (PointerScope s = new PointerScope()) {
+      Tensor x = randn(1, 20, 13, 29);
+      Tensor ref = conv2d(x.to(torch.ScalarType.Double), dconv.weight().to(torch.ScalarType.Double),
+          new TensorOptional(dconv.bias().to(torch.ScalarType.Double)), new long[] {1, 1}, new long[] {2, 2},
+          new long[] {1, 1}, 4);
+      Tensor trained = FastConv.sameConv(dconv, x, 4); // the weight needs a gradient: SameConv
+      long calls = DenseConv.calls();
+      Tensor inferred;
+      try (NoGradGuard g = new NoGradGuard()) {
+        inferred = FastConv.sameConv(dconv, x, 4);
+        FastConv.sameConv(merge, randn(1, 10, 6, 7), 2);
+      }
+      assertEquals(DenseConv.status().enabled() ? calls + 1 : calls, DenseConv.calls(),
+          "inference of the 5-output groups on the direct kernel, the 1-output groups not");
+      assertTrue(trained.requires_grad());
+      double scale = maxAbs(ref);
+      assertTrue(maxAbs(inferred.to(torch.ScalarType.Double).sub(ref)) <= 1e-5 * scale);
+      assertTrue(maxAbs(trained.detach().to(torch.ScalarType.Double).sub(ref)) <= 1e-5 * scale);
     }
   }
 

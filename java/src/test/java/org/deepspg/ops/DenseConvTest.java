@@ -25,7 +25,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link DenseConv} against libtorch's {@code conv2d} (float64 reference of float32 inputs) on HRNet-W48's shape
- * classes, on every micro-kernel ISA this CPU has; the self-check's verdict; when the op may be used.
+ * classes and the illumination estimator's grouped 5×5, on every micro-kernel ISA this CPU has; the self-check's
+ * verdict; when the op may be used.
  */
 class DenseConvTest {
   /** float32 sums of ≤ 3,456 products (384 channels × 9 taps): ~1e-6 relative to the output's magnitude. */
@@ -200,6 +201,37 @@ class DenseConvTest {
         assertThrows(IllegalArgumentException.class,
             () -> DenseConv.forward(Tensors.randn(1, 4, 8, 8), pw, null, null, 2, false), "stride 2");
       }
+    }
+  }
+
+  @ParameterizedTest(name = "in={0} out={1} groups={2} k={3} {4}x{5} bias={6} res={7}")
+  @CsvSource({
+    "20, 20, 4, 5, 26, 38, true, false", // DeepSPG-S's illumination estimator: 5x5, 4 groups of 5
+    "40, 40, 4, 5, 13, 19, true, true", // DeepSPG-L's, with a residual
+    "6, 14, 2, 3, 9, 70, false, false", // 3x3, 2 groups of 7 outputs, several chunks
+    "5, 7, 1, 3, 8, 10, true, false" // groups = 1: the dense convolution
+  })
+  void groupedMatchesConv2dOnEveryIsa(int in, int out, int groups, int k, int h, int w, boolean bias, boolean res) {
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      torch.manual_seed(17);
+      Tensor x = Tensors.randn(2, in, h, w);
+      Tensor wt = Tensors.randn(out, in / groups, k, k)
+          .mul(new org.bytedeco.pytorch.Scalar(1.0 / Math.sqrt(in / groups * k * k)));
+      Tensor b = bias ? Tensors.randn(out) : null;
+      Tensor r = res ? Tensors.randn(2, out, h, w) : null;
+      Tensor ref = torch.conv2d(x.to(torch.ScalarType.Double), wt.to(torch.ScalarType.Double),
+          b == null ? new TensorOptional() : new TensorOptional(b.to(torch.ScalarType.Double)), new long[] {1, 1},
+          new long[] {k / 2, k / 2}, new long[] {1, 1}, groups);
+      if (r != null) ref = ref.add(r.to(torch.ScalarType.Double));
+      for (int isa : isasOfThisCpu()) {
+        assertEquals(kernels.DEEPSPG_OK, kernels.deepspg_conv2d_select_isa(isa));
+        Tensor y = DenseConv.grouped(x, wt, b, r, groups);
+        Tensors.assertClose("isa " + isa, y.to(torch.ScalarType.Double), ref, TOL, TOL);
+      }
+      restoreIsa();
+      assertThrows(IllegalArgumentException.class, () -> DenseConv.grouped(x, wt, b, r, groups + 1), "groups");
+      assertThrows(IllegalArgumentException.class,
+          () -> DenseConv.grouped(x, wt, Tensors.randn(out + 1), null, groups), "bias");
     }
   }
 
