@@ -192,9 +192,12 @@ class BlocksTest {
 
   @Test
   void groupedSameConvRunsTheDirectKernelInInferenceOnly() {
-    // the estimator's 5x5 with 4 groups: DenseConv.grouped without a gradient, SameConv with one; the same function
+    // the estimator's 5x5 with 4 groups: DenseConv.grouped without a gradient, SameConv with one; the same function;
+    // the embedding's 3x3 3->20 too, the mapping's 20->3 and 1-output groups not
     Conv2dImpl dconv = Layers.conv2d(20, 20, 5, 1, 2, 4, true);
     Conv2dImpl merge = Layers.conv2d(10, 2, 3, 1, 1, 2, false); // 1 output per group: stays on SameConv
+    Conv2dImpl mapping = Layers.conv2d(20, 3, 3, 1, 1, 1, true); // 3 outputs: stays on SameConv
+    Conv2dImpl embed = Layers.conv2d(3, 20, 3, 1, 1, 1, true); // dense, 20 outputs: the direct kernel
     try (PointerScope s = new PointerScope()) {
       Tensor x = randn(1, 20, 13, 29);
       Tensor ref = conv2d(x.to(torch.ScalarType.Double), dconv.weight().to(torch.ScalarType.Double),
@@ -206,9 +209,14 @@ class BlocksTest {
       try (NoGradGuard g = new NoGradGuard()) {
         inferred = FastConv.sameConv(dconv, x, 4);
         FastConv.sameConv(merge, randn(1, 10, 6, 7), 2);
+        FastConv.sameConv(mapping, x, 1);
+        Tensor e = randn(1, 3, 6, 7);
+        Tensor ref3 = conv2d(e, embed.weight(), new TensorOptional(embed.bias()), new long[] {1, 1}, new long[] {1, 1},
+            new long[] {1, 1}, 1);
+        assertTrue(maxAbs(FastConv.sameConv(embed, e, 1).sub(ref3)) <= 1e-5 * maxAbs(ref3));
       }
-      assertEquals(DenseConv.status().enabled() ? calls + 1 : calls, DenseConv.calls(),
-          "inference of the 5-output groups on the direct kernel, the 1-output groups not");
+      assertEquals(DenseConv.status().enabled() ? calls + 2 : calls, DenseConv.calls(),
+          "inference of the 5-output groups and the 20-output dense layer on the direct kernel, 1 or 3 outputs not");
       assertTrue(trained.requires_grad());
       double scale = maxAbs(ref);
       assertTrue(maxAbs(inferred.to(torch.ScalarType.Double).sub(ref)) <= 1e-5 * scale);
