@@ -3,8 +3,13 @@
 // Depthwise 3x3 convolution (+ optional GELU): CPU (double and float) against a naive double reference written as a
 // scatter (every input pixel sends k * value to the outputs it touches, so the backward is not the kernel's
 // flipped-stencil formulation), CUDA against CPU when a GPU is present. Sizes cover H or W = 1, C = 1, odd sizes and
-// H > 16 (several row bands per plane).
+// H > 16 (several row bands per plane). The pair (IG-MSA's positional branch + residual) against the chain of single
+// calls, bit for bit.
 #include <cmath>
+
+#include <omp.h>
+
+#include <cstring>
 
 #include "test_common.h"
 
@@ -136,6 +141,38 @@ void bad_arguments() {
   dt::expect_ok(deepspg_dwconv3x3_forward_cpu_f32(nullptr, nullptr, 0, 3, 4, 4, 0, nullptr, nullptr), "empty batch");
 }
 
+/**
+ * The pair y = dw(gelu(dw(x; k1)); k2) + residual against the chain of two single calls and a float add: the same
+ * bits, on 1 and 8 threads (bands of 32 rows: shapes with several bands and partial last ones).
+ */
+void pair_case(int64_t B, int64_t C, int64_t H, int64_t W, bool residual, unsigned seed) {
+  const int64_t n = B * C * H * W;
+  auto x = dt::randn<float>(n, seed), k1 = dt::randn<float>(C * 9, seed + 1, 0.4),
+       k2 = dt::randn<float>(C * 9, seed + 2, 0.4), res = dt::randn<float>(n, seed + 3);
+  std::vector<float> t(n), want(n);
+  dt::expect_ok(deepspg_dwconv3x3_forward_cpu_f32(x.data(), k1.data(), B, C, H, W, DEEPSPG_ACT_GELU, t.data(),
+                                                  nullptr),
+                "pair: chain, first");
+  dt::expect_ok(deepspg_dwconv3x3_forward_cpu_f32(t.data(), k2.data(), B, C, H, W, DEEPSPG_ACT_NONE, want.data(),
+                                                  nullptr),
+                "pair: chain, second");
+  if (residual) {
+    for (int64_t i = 0; i < n; ++i) want[i] = want[i] + res[i];
+  }
+  char what[120];
+  std::snprintf(what, sizeof what, "pair B=%lld C=%lld H=%lld W=%lld residual=%d", (long long)B, (long long)C,
+                (long long)H, (long long)W, residual);
+  for (int threads : {1, 8}) {
+    omp_set_num_threads(threads);
+    std::vector<float> y(n, NAN);
+    dt::expect_ok(deepspg_dwconv3x3_pair_forward_cpu_f32(x.data(), k1.data(), k2.data(),
+                                                         residual ? res.data() : nullptr, B, C, H, W, y.data()),
+                  what);
+    dt::expect(std::memcmp(y.data(), want.data(), n * sizeof(float)) == 0, what);
+  }
+  omp_set_num_threads(2);
+}
+
 }  // namespace
 
 int main() {
@@ -144,6 +181,9 @@ int main() {
                                {1, 4, 37, 45}, {3, 5, 17, 3}, {1, 2, 33, 64}, {2, 3, 50, 70}};
   for (const auto& s : shapes)
     for (int act : {DEEPSPG_ACT_NONE, DEEPSPG_ACT_GELU}) run_case(s[0], s[1], s[2], s[3], act, seed += 7);
+  const int64_t pairs[][4] = {{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 2, 1, 9}, {1, 2, 33, 64}, {2, 3, 70, 41}, {1, 4, 64, 17}};
+  for (const auto& s : pairs)
+    for (bool res : {false, true}) pair_case(s[0], s[1], s[2], s[3], res, seed += 7);
   bad_arguments();
   return dt::finish("depthwise_conv_test");
 }

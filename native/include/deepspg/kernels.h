@@ -238,6 +238,15 @@ int32_t deepspg_kl_loss_cuda_f32(const float* z_out, const float* z_gt, int64_t 
 
 int32_t deepspg_dwconv3x3_forward_cpu_f32(const float* x, const float* weight, int64_t batch, int64_t channels,
                                           int64_t h, int64_t w, int32_t act, float* y, float* pre);
+/**
+ * IG-MSA's positional branch and its block's residual in one pass (inference, CPU, float):
+ * y = dwconv3x3(gelu(dwconv3x3(x, weight1)), weight2) + residual (residual [B, C, H, W] or NULL), both convolutions
+ * as deepspg_dwconv3x3_forward_cpu_f32 computes them (stride 1, zero padding 1, no bias, GELU exact erf form). The
+ * same bits as the two calls and a float add, without writing and reading the intermediate and the sum.
+ */
+int32_t deepspg_dwconv3x3_pair_forward_cpu_f32(const float* x, const float* weight1, const float* weight2,
+                                               const float* residual, int64_t batch, int64_t channels, int64_t h,
+                                               int64_t w, float* y);
 int32_t deepspg_dwconv3x3_forward_cpu_f64(const double* x, const double* weight, int64_t batch, int64_t channels,
                                           int64_t h, int64_t w, int32_t act, double* y, double* pre);
 int32_t deepspg_dwconv3x3_backward_cpu_f32(const float* dy, const float* x, const float* weight, const float* pre,

@@ -15,8 +15,12 @@
 // the rows outside the plane) and handle the first and last column apart, so the interior loop is branch-free and
 // vectorises over the width. dweight: one partial of 9 doubles per (plane, band), reduced in (batch, band) order,
 // so results do not depend on the thread count.
+// The pair (inference, float): IG-MSA's positional branch dw(gelu(dw(x; k1)); k2) plus the block's residual in one
+// pass, the intermediate rows in a per-thread ring of three: x and the residual read once, y written once, where the
+// chain and the add wrote and read two more full maps.
 #include <algorithm>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../common/common.h"
@@ -97,6 +101,37 @@ int32_t check_args(const char* fn, int64_t batch, int64_t channels, int64_t h, i
   return DEEPSPG_OK;
 }
 
+// The float row loops are built twice, for AVX-512F (16 lanes) and the library's baseline (AVX2, 8 lanes), and
+// picked at load time from CPUID: the same operations in the same order per element, so both give the same bits.
+#define DEEPSPG_VECTOR_CLONES __attribute__((target_clones("avx512f", "default")))
+
+/**
+ * Output rows [y0, y1) of one plane: y = stencil (act none) or gelu(stencil) with the pre-activation in `pre` (a row
+ * of the plane's pre-activation map when the caller keeps one, else one scratch row: pre_stride 0).
+ */
+template <typename T>
+inline void forward_band(const T* xp, const T* k, int64_t h, int64_t w, int64_t y0, int64_t y1, bool gelu, T* pre,
+                         int64_t pre_stride, const T* zero, T* yp) {
+  for (int64_t r = y0; r < y1; ++r) {
+    const T* r0 = r > 0 ? xp + (r - 1) * w : zero;
+    const T* r2 = r + 1 < h ? xp + (r + 1) * w : zero;
+    if (!gelu) {
+      stencil_row(r0, xp + r * w, r2, k, w, yp + r * w);
+      continue;
+    }
+    T* dst = pre + r * pre_stride;
+    stencil_row(r0, xp + r * w, r2, k, w, dst);
+    gelu_row(dst, w, yp + r * w);
+  }
+}
+
+/** forward_band for float on AVX-512 where the CPU has it. */
+DEEPSPG_VECTOR_CLONES void forward_band_f32(const float* xp, const float* k, int64_t h, int64_t w, int64_t y0,
+                                            int64_t y1, bool gelu, float* pre, int64_t pre_stride, const float* zero,
+                                            float* yp) {
+  forward_band(xp, k, h, w, y0, y1, gelu, pre, pre_stride, zero, yp);
+}
+
 template <typename T>
 int32_t forward_impl(const char* fn, const T* x, const T* weight, int64_t batch, int64_t channels, int64_t h,
                      int64_t w, int32_t act, T* y, T* pre) {
@@ -119,17 +154,75 @@ int32_t forward_impl(const char* fn, const T* x, const T* weight, int64_t batch,
       const T* xp = x + p * hw;
       const T* k = weight + (p % channels) * 9;
       T* yp = y + p * hw;
-      for (int64_t r = y0; r < y1; ++r) {
-        const T* r0 = r > 0 ? xp + (r - 1) * w : zero.data();
-        const T* r2 = r + 1 < h ? xp + (r + 1) * w : zero.data();
-        if (!gelu) {
-          stencil_row(r0, xp + r * w, r2, k, w, yp + r * w);
-          continue;
-        }
-        T* dst = pre != nullptr ? pre + p * hw + r * w : row.data();
-        stencil_row(r0, xp + r * w, r2, k, w, dst);
-        gelu_row(dst, w, yp + r * w);
+      // the kept pre-activation's rows, or one scratch row for all
+      T* pr = pre != nullptr ? pre + p * hw : row.data();
+      const int64_t ps = pre != nullptr ? w : 0;
+      if constexpr (std::is_same_v<T, float>) {
+        forward_band_f32(xp, k, h, w, y0, y1, gelu, pr, ps, zero.data(), yp);
+      } else {
+        forward_band(xp, k, h, w, y0, y1, gelu, pr, ps, zero.data(), yp);
       }
+    }
+  }
+  return detail::ok();
+}
+
+// Rows per work item of the pair: each band recomputes the two intermediate rows at its edges (2 of 34).
+constexpr int64_t kPairBand = 32;
+
+/**
+ * y = dw(gelu(dw(x; k1)); k2) (+ residual) in one pass: per (plane, band of kPairBand rows), the intermediate rows
+ * t = gelu(dw(x; k1)) of the band and its two edge rows go through a ring of three rows, each output row is the stencil
+ * of three of them. The two-pass chain's arithmetic in its order (stencil_row, gelu_row, stencil_row, then one add):
+ * the same bits.
+ */
+/** One work item of the pair: output rows [y0, y1) of plane xp / yp (see pair_forward_impl). */
+DEEPSPG_VECTOR_CLONES void pair_band(const float* xp, const float* w1, const float* w2, const float* rp, int64_t h,
+                                     int64_t w, int64_t y0, int64_t y1, const float* zero, float* ring, float* pre,
+                                     float* yp) {
+  // intermediate row q (y0 - 1 <= q <= y1) at ring slot (q - y0 + 1) % 3; rows outside the plane are zero
+  auto t_row = [&](int64_t q) -> const float* { return q < 0 || q >= h ? zero : ring + (q - y0 + 1) % 3 * w; };
+  auto make = [&](int64_t q) {
+    if (q < 0 || q >= h) return;
+    const float* r0 = q > 0 ? xp + (q - 1) * w : zero;
+    const float* r2 = q + 1 < h ? xp + (q + 1) * w : zero;
+    stencil_row(r0, xp + q * w, r2, w1, w, pre);
+    gelu_row(pre, w, ring + (q - y0 + 1) % 3 * w);
+  };
+  make(y0 - 1);
+  make(y0);
+  for (int64_t r = y0; r < y1; ++r) {
+    make(r + 1);
+    float* yr = yp + r * w;
+    stencil_row(t_row(r - 1), t_row(r), t_row(r + 1), w2, w, yr);
+    if (rp != nullptr) {
+      const float* rr = rp + r * w;
+#pragma omp simd
+      for (int64_t c = 0; c < w; ++c) yr[c] = yr[c] + rr[c];
+    }
+  }
+}
+
+int32_t pair_forward_impl(const char* fn, const float* x, const float* k1, const float* k2, const float* residual,
+                          int64_t batch, int64_t channels, int64_t h, int64_t w, float* y) {
+  if (int32_t st = check_args<float>(fn, batch, channels, h, w, DEEPSPG_ACT_NONE)) return st;
+  const int64_t planes = batch * channels, hw = h * w;
+  if (planes * hw == 0) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, k1);
+  DEEPSPG_CHECK_PTR(fn, k2);
+  DEEPSPG_CHECK_PTR(fn, y);
+  const int64_t bands = (h + kPairBand - 1) / kPairBand;
+  const std::vector<float> zero(static_cast<size_t>(w), 0.0f);
+#pragma omp parallel if (planes * hw >= detail::kOmpMinWork)
+  {
+    std::vector<float> ring(static_cast<size_t>(3 * w)), pre(static_cast<size_t>(w));
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < planes * bands; ++item) {
+      const int64_t p = item / bands, y0 = (item % bands) * kPairBand, y1 = std::min(h, y0 + kPairBand);
+      pair_band(x + p * hw, k1 + (p % channels) * 9, k2 + (p % channels) * 9,
+                residual != nullptr ? residual + p * hw : nullptr, h, w, y0, y1, zero.data(), ring.data(),
+                pre.data(), y + p * hw);
     }
   }
   return detail::ok();
@@ -222,6 +315,12 @@ extern "C" {
 int32_t deepspg_dwconv3x3_forward_cpu_f32(const float* x, const float* weight, int64_t batch, int64_t channels,
                                           int64_t h, int64_t w, int32_t act, float* y, float* pre) {
   return deepspg::ops::forward_impl(__func__, x, weight, batch, channels, h, w, act, y, pre);
+}
+
+int32_t deepspg_dwconv3x3_pair_forward_cpu_f32(const float* x, const float* weight1, const float* weight2,
+                                               const float* residual, int64_t batch, int64_t channels, int64_t h,
+                                               int64_t w, float* y) {
+  return deepspg::ops::pair_forward_impl(__func__, x, weight1, weight2, residual, batch, channels, h, w, y);
 }
 
 int32_t deepspg_dwconv3x3_forward_cpu_f64(const double* x, const double* weight, int64_t batch, int64_t channels,

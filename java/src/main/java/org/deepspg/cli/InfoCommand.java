@@ -28,6 +28,7 @@ import org.deepspg.ops.Backends;
 import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.DenseConv;
+import org.deepspg.ops.DepthwisePair;
 import org.deepspg.ops.FusedFfn;
 import org.deepspg.ops.UpsampleSum;
 import org.deepspg.ops.OneDnn;
@@ -99,6 +100,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("oneDNN: " + oneDnnVerdict());
     out.println("inference convolutions (priors, network): " + DenseConv.status().describe());
     out.println("network feed-forward blocks (inference): " + FusedFfn.status().describe());
+    out.println("IG-MSA positional branch + residual (inference): " + DepthwisePair.status().describe());
     out.println("HRNet fuse and head sums (inference): " + UpsampleSum.status().describe());
     out.println("channel attention (CPU float32, training and inference): " + ChannelAttention.status().describe());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));

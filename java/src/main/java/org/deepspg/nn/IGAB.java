@@ -47,7 +47,7 @@ public final class IGAB extends org.deepspg.nn.JavaModule {
    * @return {@code [B, d, H, W]}
    */
   public Tensor forward(Tensor x, Tensor illu) {
-    Tensor y = attn.forward(x, illu).add(x);
+    Tensor y = attn.forward(x, illu, x);
     Tensor w0 = ffn0.conv().weight();
     Tensor w4 = ffn4.conv().weight();
     if (FusedFfn.usable(y, norm.weight(), norm.bias(), w0, ffn2.weight(), w4)) { // inference: one native pass

@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.deepspg.ops.ChannelAttention;
+import org.deepspg.ops.DepthwisePair;
 import org.deepspg.ops.WeightPack;
 
 /**
@@ -71,6 +72,19 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
    * @return {@code [B, d, H, W]} (attention output + positional branch; the caller adds the residual)
    */
   public Tensor forward(Tensor x, Tensor illu) {
+    return forward(x, illu, null);
+  }
+
+  /**
+   * The attention with a residual added last (the block's skip connection): in inference the positional branch and
+   * the residual run as one native pass ({@link DepthwisePair}), which the projection's epilogue then adds.
+   *
+   * @param x features {@code [B, d, H, W]}
+   * @param illu illumination guide F {@code [B, d, H, W]}
+   * @param residual {@code [B, d, H, W]} or null
+   * @return {@code [B, d, H, W]}: attention output + positional branch + residual
+   */
+  public Tensor forward(Tensor x, Tensor illu, Tensor residual) {
     Shapes.requireNchw("IGMSA(" + dim + ") x", x, dim);
     Shapes.requireNchw("IGMSA(" + dim + ") illu", illu, dim);
     Shapes.requireSameBatchAndSize("IGMSA x vs illu", x, illu);
@@ -84,10 +98,16 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
     // Rows indexed by K channels, softmax over Q channels, values gated by the illumination features.
     Tensor o = ChannelAttention.apply(kk, qq, vv, illu, rescale, heads);
     // Positional branch: dw3x3 -> GELU -> dw3x3 on the native kernel (the first two fused), added to the
-    // projection (fused into it in inference).
-    Tensor pos = FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
+    // projection (fused into it in inference); in inference the branch and the residual are one pass.
+    Tensor w0 = pos0.weight(), w2 = pos2.weight();
     Tensor wp = proj.weight();
-    return FastConv.linear(projPack, () -> wp, proj.bias(), o, pos, false, wp);
+    if (DepthwisePair.usable(vv, w0, w2, residual)) {
+      Tensor pos = DepthwisePair.forward(vv, w0, w2, residual);
+      return FastConv.linear(projPack, () -> wp, proj.bias(), o, pos, false, wp);
+    }
+    Tensor pos = FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
+    Tensor out = FastConv.linear(projPack, () -> wp, proj.bias(), o, pos, false, wp);
+    return residual == null ? out : out.add(residual);
   }
 
   /** @return d */

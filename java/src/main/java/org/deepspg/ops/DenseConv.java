@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -130,14 +129,7 @@ public final class DenseConv {
    * @return true when the native kernel may be used
    */
   public static boolean usable(Tensor x, Tensor... params) {
-    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32 || x.dim() != 4) return false;
-    if (GradMode.is_enabled()) {
-      if (x.requires_grad()) return false;
-      for (Tensor p : params) {
-        if (p != null && p.requires_grad()) return false;
-      }
-    }
-    return status().enabled();
+    return OpSupport.inferenceF32Cpu(x, params) && status().enabled();
   }
 
   /**

@@ -9,6 +9,7 @@ import java.util.Locale;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -82,6 +83,25 @@ final class OpSupport {
     if (t.is_cuda() && t.scalar_type().value != F32) {
       throw new IllegalArgumentException(op + ": only float32 is implemented on CUDA, got " + describe(t));
     }
+  }
+
+  /**
+   * Whether an inference-only kernel may take this call: a float32 CPU {@code [B, C, H, W]} input and no gradient to
+   * record (grad mode off, or neither x nor any of params requires one).
+   *
+   * @param x the input
+   * @param params the other tensors the result depends on (entries may be null)
+   * @return true when x and params qualify
+   */
+  static boolean inferenceF32Cpu(Tensor x, Tensor... params) {
+    if (x.is_cuda() || x.scalar_type().value != F32 || x.dim() != 4) return false;
+    if (GradMode.is_enabled()) {
+      if (x.requires_grad()) return false;
+      for (Tensor p : params) {
+        if (p != null && p.requires_grad()) return false;
+      }
+    }
+    return true;
   }
 
   static FloatPointer f32(Tensor t) {

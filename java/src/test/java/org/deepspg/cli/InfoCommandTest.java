@@ -34,6 +34,9 @@ class InfoCommandTest {
     // and so did the fused feed-forward block that runs on it
     assertTrue(r.out().lines().anyMatch(l -> l.matches("network feed-forward blocks \\(inference\\): fused "
         + "feed-forward: on \\(self-check passed, max rel\\. error .*")), r.out());
+    // and the positional branch's one pass
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("IG-MSA positional branch \\+ residual \\(inference\\): one "
+        + "pass: on \\(self-check passed, max rel\\. error .*")), r.out());
     // and the up-sampling sums of HRNet's fuse layers and head
     assertTrue(r.out().lines().anyMatch(l -> l.matches("HRNet fuse and head sums \\(inference\\): up-sampling sums: "
         + "native \\(self-check passed, max rel\\. error .*")), r.out());

@@ -81,9 +81,11 @@ class DeepSPGForwardTest {
         Tensor in = rand(1, 3, 64, 96).mul_(new org.bytedeco.pytorch.Scalar(0.3));
         Tensor[] f = hr(1, 64, 96);
         long fusedBefore = org.deepspg.ops.FusedFfn.calls();
+        long pairBefore = org.deepspg.ops.DepthwisePair.calls();
         Tensor graph = net.forward(in, f[0], f[1], f[2]);
         assertTrue(graph.requires_grad(), "the reference pass records a graph");
         assertTrue(org.deepspg.ops.FusedFfn.calls() == fusedBefore, "with a graph to record, no fused block serves");
+        assertTrue(org.deepspg.ops.DepthwisePair.calls() == pairBefore, "nor the positional branch's one pass");
         long before = org.deepspg.ops.DenseConv.calls();
         Tensor fast;
         try (NoGradGuard g = new NoGradGuard()) {
@@ -94,6 +96,9 @@ class DeepSPGForwardTest {
         }
         if (org.deepspg.ops.FusedFfn.status().enabled()) { // every IGAB FFN and SEM GDFN: at least 5 + 5
           assertTrue(org.deepspg.ops.FusedFfn.calls() >= fusedBefore + 10, "the fused feed-forward blocks ran");
+        }
+        if (org.deepspg.ops.DepthwisePair.status().enabled()) { // every IGAB's IG-MSA: 10, then 5 blocks
+          assertTrue(org.deepspg.ops.DepthwisePair.calls() >= pairBefore + 5, "the positional branches in one pass");
         }
         double diff = fast.sub(graph.detach()).abs().max().item_double();
         double mag = graph.detach().abs().max().item_double();
