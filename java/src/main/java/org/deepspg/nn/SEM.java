@@ -17,6 +17,7 @@ import org.deepspg.ops.ChannelAttention;
  *
  * <pre>
  *   S  = up_nearest_{H×W}(W_a S_raw + b_a)            1×1 adapter at HRNet resolution, then nearest resize
+ *                                                      (after LN_s and W_q below when S_raw is the smaller map)
  *   R̃ = LN_r(R),  S̃ = LN_s(S)                          (sharedLn: LN_r for both)
  *   [K ; V] = DW₃(W_kv R̃),  Q = DW₃'(W_q S̃)           (qDense: DW₃' is a dense 3×3 conv)
  *   O  = ChannelAttention(X=Q, Y=K, V, τ)              per head softmax_row(τ_h · norm(Q) norm(K)ᵀ) V
@@ -111,17 +112,21 @@ public final class SEM extends org.deepspg.nn.JavaModule {
     }
     long hh = r.size(2);
     long ww = r.size(3);
-    // The 1×1 adapter commutes with nearest upsampling, so it runs at the (16× smaller) HRNet resolution.
+    // The adapter, LN_s and the 1×1 q are per pixel, so they commute with nearest resizing: on a smaller HRNet map
+    // (16× fewer pixels at L0) they run at its resolution and only q's product is resized (the same values).
     Tensor s = adapt.apply(sem);
-    if (s.size(2) != hh || s.size(3) != ww) {
-      s = upsample_nearest2d(s, hh, ww);
+    Tensor qp;
+    if (s.size(2) == hh && s.size(3) == ww) {
+      qp = q.apply(lnS.forward(s));
+    } else if (s.size(2) * s.size(3) < hh * ww) {
+      qp = upsample_nearest2d(q.apply(lnS.forward(s)), hh, ww);
+    } else {
+      qp = q.apply(lnS.forward(upsample_nearest2d(s, hh, ww)));
     }
     Tensor rn = lnR.forward(r);
-    Tensor sn = lnS.forward(s);
     Tensor kvt = FastConv.depthwise3x3(kvDw, kv.apply(rn));
     Tensor kk = kvt.narrow(1, 0, dim);
     Tensor vv = kvt.narrow(1, dim, dim);
-    Tensor qp = q.apply(sn);
     Tensor qq = options.qDense() ? qDw.forward(qp) : FastConv.depthwise3x3(qDw, qp);
     Tensor o = ChannelAttention.apply(qq, kk, vv, null, temperature, heads);
     Tensor r1 = proj.apply(o, options.skfResidual() ? rn : r);
