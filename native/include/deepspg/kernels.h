@@ -462,6 +462,17 @@ int32_t deepspg_upsample_bilinear_sum_cpu_f32(const float* base, int32_t n, cons
                                               const int64_t* sizes, int64_t planes, int64_t ho, int64_t wo,
                                               int32_t align_corners, int32_t relu, float* out);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * 11. Pixel shuffle by 2 (the decoder's up-sampling in inference), CPU, float32
+ *
+ *   y[b, c][2 i + a][2 j + e] = x[b, 4 c + 2 a + e][i][j]      x [B, 4 C, h, w], y [B, C, 2 h, 2 w], a, e in {0, 1}
+ *
+ * PyTorch's pixel_shuffle(x, 2); a pure copy (the same bits). out_channels is C. Parallel over output rows.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+int32_t deepspg_pixel_shuffle2_cpu_f32(const float* x, int64_t batch, int64_t out_channels, int64_t h, int64_t w,
+                                       float* y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,7 @@ import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.DepthwisePair;
 import org.deepspg.ops.FusedFfn;
+import org.deepspg.ops.PixelShuffle;
 import org.deepspg.ops.UpsampleSum;
 import org.deepspg.ops.OneDnn;
 import picocli.CommandLine.Command;
@@ -101,6 +102,8 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("inference convolutions (priors, network): " + DenseConv.status().describe());
     out.println("network feed-forward blocks (inference): " + FusedFfn.status().describe());
     out.println("IG-MSA positional branch + residual (inference): " + DepthwisePair.status().describe());
+    out.println("decoder pixel shuffle (inference): " + (PixelShuffle.enabled() ? "native (self-check passed)"
+        : "libtorch (native kernel off or its self-check failed)"));
     out.println("HRNet fuse and head sums (inference): " + UpsampleSum.status().describe());
     out.println("channel attention (CPU float32, training and inference): " + ChannelAttention.status().describe());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));

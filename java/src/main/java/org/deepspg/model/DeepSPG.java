@@ -25,6 +25,7 @@ import org.deepspg.nn.Layers;
 import org.deepspg.nn.SEM;
 import org.deepspg.nn.Shapes;
 import org.deepspg.ops.DenseConv;
+import org.deepspg.ops.PixelShuffle;
 import org.deepspg.ops.WeightPack;
 
 /**
@@ -328,8 +329,9 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
    * Decoder step i: {@code fuse(cat(up(f), skip))}, the 2×2 stride-2 transposed convolution and the 1×1 fuse. In
    * inference ({@link DenseConv#usable}) the transposed convolution and the fuse's first half compose into one 1×1
    * convolution at the low resolution ({@code d → 4·d/2} channels, weight {@code Wc[(o,a,b), c] = Σ_m Wf[o, m]
-   * Wu[c, m, a, b]}, bias {@code Σ_m Wf[o, m] b_u[m]}) followed by a pixel shuffle, plus the fuse's second half on the
-   * skip: the same linear map with 2/3 of the multiply-adds and no concatenation (float rounding differs). Training
+   * Wu[c, m, a, b]}, bias {@code Σ_m Wf[o, m] b_u[m]}) followed by a pixel shuffle ({@link PixelShuffle}), plus the
+   * fuse's second half on the skip with the shuffled map as its residual: the same linear map with 2/3 of the
+   * multiply-adds and no concatenation (float rounding differs). Training
    * on float32 CPU ({@link DenseConv#trainable}) runs the same composition on the differentiable
    * {@link DenseConv#pointwise}, the composed weight and bias computed from the parameters in the graph.
    */
@@ -351,9 +353,9 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       Tensor t = pixel_shuffle(DenseConv.pointwise(f, composed.get(), bc, null), 2);
       return DenseConv.pointwise(skip, second.get(), null, t);
     }
-    Tensor y = FastConv.linear(skipPack.get(i), second, null, skip, null, false, wf);
     Tensor t = FastConv.linear(upFusePack.get(i), composed, bc, f, null, false, wu, wf);
-    return y.add_(pixel_shuffle(t, 2));
+    Tensor up = PixelShuffle.usable(t) ? PixelShuffle.forward(t) : pixel_shuffle(t, 2);
+    return FastConv.linear(skipPack.get(i), second, null, skip, up, false, wf); // the up-sampled map as residual
   }
 
   /**
