@@ -164,6 +164,7 @@ int main() {
   run_case({2, 20, 80, 20, 9, 70, DEEPSPG_FFN_DW_GATE, true, true, 2});
   // hidden not a multiple of 4 or 6, out != channels, no LN, no residual, one strip
   run_case({1, 7, 26, 5, 6, 11, DEEPSPG_FFN_DW_GATE, false, false, 3});
+  run_case({1, 8, 32, 8, 35, 200, DEEPSPG_FFN_DW_GATE, true, true, 8});  // two interior strips: LN straight from x
   run_case({1, 5, 13, 9, 70, 3, DEEPSPG_FFN_GELU_DW_GELU, true, false, 4});  // three bands of a narrow image
   run_case({2, 3, 6, 3, 1, 1, DEEPSPG_FFN_GELU_DW_GELU, true, true, 5});     // 1x1 image
   run_case({1, 4, 8, 4, 1, 63, DEEPSPG_FFN_DW_GATE, true, true, 6});         // H = 1, two strips (63 = 62 + 1)

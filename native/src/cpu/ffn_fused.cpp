@@ -87,23 +87,27 @@ DEEPSPG_VECTOR_CLONES void hidden_rows(const Shape& s, const Isa& isa, const flo
   const int64_t C = s.channels, n = m * kGridW, hw = s.h * s.w;
   const int64_t g_lo = std::max<int64_t>(0, 1 - c0), g_hi = std::min<int64_t>(kGridW, s.w - c0 + 1);  // valid cols
   const int64_t xs = kRows * kGridW;  // xn channel stride
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t k = 0; k < m; ++k) {
-      float* d = t.xn + c * xs + k * kGridW;
-      const int64_t r = r_first + k;
-      if (r < 0 || r >= s.h) {
-        std::fill(d, d + kGridW, 0.0f);
-        continue;
-      }
-      const float* src = xb + c * hw + r * s.w + (c0 - 1);
-      std::fill(d, d + g_lo, 0.0f);
-      std::memcpy(d + g_lo, src + g_lo, sizeof(float) * static_cast<size_t>(g_hi - g_lo));
-      std::fill(d + g_hi, d + kGridW, 0.0f);
+  alignas(64) float mu[kGridW], rs[kGridW];
+  for (int64_t k = 0; k < m; ++k) {
+    const int64_t r = r_first + k;
+    float* d = t.xn + k * kGridW;
+    if (r < 0 || r >= s.h) {
+      for (int64_t c = 0; c < C; ++c) std::fill(d + c * xs, d + c * xs + kGridW, 0.0f);
+      continue;
     }
-  }
-  if (gamma != nullptr) {  // LN per position, in place: the LN kernel's code (layer_norm_math.h), so its bits
-    alignas(64) float mu[kRows * kGridW], rs[kRows * kGridW];
-    ln_math::tile(t.xn, xs, C, n, gamma, beta, eps, t.xn, xs, mu, rs);
+    const float* src = xb + r * s.w + (c0 - 1);
+    if (gamma != nullptr && g_lo == 0 && g_hi == kGridW) {
+      // a row inside the image: the LN reads x itself (per position the same arithmetic, the same bits)
+      ln_math::tile(src, hw, C, kGridW, gamma, beta, eps, d, xs, mu, rs);
+      continue;
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      float* dc = d + c * xs;
+      std::fill(dc, dc + g_lo, 0.0f);
+      std::memcpy(dc + g_lo, src + c * hw + g_lo, sizeof(float) * static_cast<size_t>(g_hi - g_lo));
+      std::fill(dc + g_hi, dc + kGridW, 0.0f);
+    }
+    if (gamma != nullptr) ln_math::tile(d, xs, C, kGridW, gamma, beta, eps, d, xs, mu, rs);  // in place
   }
   const int64_t zero = 0;
   const int ob = isa.ob;
