@@ -95,3 +95,8 @@ int32_t check_attention_sizes(const char* fn, int64_t batch, int64_t heads, int6
     if ((p) == nullptr)                                                                               \
       return ::deepspg::ops::detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": " #p " is NULL"); \
   } while (0)
+
+// Loops built twice, for AVX-512F (16 lanes) and the library's baseline (x86-64-v3: AVX2, 8 lanes), picked at load
+// time from CPUID: the same operations in the same order per element, so both give the same bits. For the functions
+// whose float row loops the compiler vectorises (depthwise rows, the fused FFN's rows, the pixel shuffle).
+#define DEEPSPG_VECTOR_CLONES __attribute__((target_clones("avx512f", "default")))

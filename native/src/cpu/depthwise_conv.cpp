@@ -101,10 +101,6 @@ int32_t check_args(const char* fn, int64_t batch, int64_t channels, int64_t h, i
   return DEEPSPG_OK;
 }
 
-// The float row loops are built twice, for AVX-512F (16 lanes) and the library's baseline (AVX2, 8 lanes), and
-// picked at load time from CPUID: the same operations in the same order per element, so both give the same bits.
-#define DEEPSPG_VECTOR_CLONES __attribute__((target_clones("avx512f", "default")))
-
 /**
  * Output rows [y0, y1) of one plane: y = stencil (act none) or gelu(stencil) with the pre-activation in `pre` (a row
  * of the plane's pre-activation map when the caller keeps one, else one scratch row: pre_stride 0).

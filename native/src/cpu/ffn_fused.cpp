@@ -51,9 +51,7 @@ constexpr int64_t kRows = kGroup + 2;       // hidden rows held (a group and its
 constexpr int64_t kBandRows = 32;           // output rows per work item
 static_assert(kRows * kGridW <= kChunk, "one step's hidden rows must fit the micro-kernel's output buffer");
 
-// The LN, depthwise and GELU loops are built twice, for AVX-512F (16 lanes) and the library's baseline, and picked at
-// load time from CPUID: the same operations in the same order per element, so both give the same bits.
-#define DEEPSPG_VECTOR_CLONES __attribute__((target_clones("avx512f", "default")))
+// The LN, depthwise and GELU loops: DEEPSPG_VECTOR_CLONES (common.h), an AVX-512F and a baseline build, same bits.
 
 struct Shape {
   int64_t batch, channels, hidden, mid, out, h, w;

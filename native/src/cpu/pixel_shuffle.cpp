@@ -16,9 +16,8 @@ namespace deepspg::ops {
 namespace {
 
 /** y[2 j] = x0[j], y[2 j + 1] = x1[j] for j < w. */
-__attribute__((target_clones("avx512f", "default"))) void interleave_row(const float* __restrict x0,
-                                                                         const float* __restrict x1, int64_t w,
-                                                                         float* __restrict y) {
+DEEPSPG_VECTOR_CLONES void interleave_row(const float* __restrict x0, const float* __restrict x1, int64_t w,
+                                          float* __restrict y) {
 #pragma omp simd
   for (int64_t j = 0; j < w; ++j) {
     y[2 * j] = x0[j];

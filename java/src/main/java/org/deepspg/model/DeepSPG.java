@@ -331,9 +331,9 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
    * convolution at the low resolution ({@code d → 4·d/2} channels, weight {@code Wc[(o,a,b), c] = Σ_m Wf[o, m]
    * Wu[c, m, a, b]}, bias {@code Σ_m Wf[o, m] b_u[m]}) followed by a pixel shuffle ({@link PixelShuffle}), plus the
    * fuse's second half on the skip with the shuffled map as its residual: the same linear map with 2/3 of the
-   * multiply-adds and no concatenation (float rounding differs). Training
-   * on float32 CPU ({@link DenseConv#trainable}) runs the same composition on the differentiable
-   * {@link DenseConv#pointwise}, the composed weight and bias computed from the parameters in the graph.
+   * multiply-adds and no concatenation (float rounding differs). Training on float32 CPU ({@link DenseConv#trainable})
+   * runs the same composition on the differentiable {@link DenseConv#pointwise}, the composed weight and bias computed
+   * from the parameters in the graph.
    */
   private Tensor upFuse(int i, Tensor f, Tensor skip) {
     ConvTranspose2dImpl u = up.get(i);
