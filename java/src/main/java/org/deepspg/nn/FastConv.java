@@ -253,11 +253,11 @@ public final class FastConv {
    * @return {@code [B, out, H, W]}
    */
   public static Tensor sameConv(Conv2dImpl conv, Tensor x, long groups) {
-    Tensor w = conv.weight();
-    if (w.size(0) / groups >= GROUPED_MIN_OUT && DenseConv.usable(x, w, biasOf(conv))) {
-      return DenseConv.grouped(x, w, biasOf(conv), null, groups);
+    Tensor w = conv.weight(), b = biasOf(conv);
+    if (w.size(0) / groups >= GROUPED_MIN_OUT && DenseConv.usable(x, w, b)) {
+      return DenseConv.grouped(x, w, b, null, groups);
     }
-    return SameConv.apply(x, w, biasOf(conv), groups);
+    return SameConv.apply(x, w, b, groups);
   }
 
   /**

@@ -356,14 +356,7 @@ public final class DenseConv {
     }
     long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3), out = weight.out;
     long ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
-    if (bias != null && (bias.dim() != 1 || bias.size(0) != out)) {
-      throw new IllegalArgumentException(OP + ": bias " + describe(bias) + " must be [" + out + "]");
-    }
-    if (residual != null && (residual.dim() != 4 || residual.size(0) != b || residual.size(1) != out
-        || residual.size(2) != ho || residual.size(3) != wo)) {
-      throw new IllegalArgumentException(OP + ": residual " + describe(residual) + " must be [" + b + ", " + out
-          + ", " + ho + ", " + wo + "]");
-    }
+    checkBiasAndResidual(bias, residual, b, out, ho, wo);
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope()) {
       Tensor xc = x.contiguous();
@@ -404,21 +397,10 @@ public final class DenseConv {
     OpSupport.checkLike(OP, "x", x, "weight", weight);
     if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
     if (residual != null) OpSupport.checkLike(OP, "x", x, "residual", residual);
-    long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3);
-    if (x.dim() != 4 || groups < 1 || in % groups != 0 || weight.dim() != 4 || weight.size(0) % groups != 0
-        || weight.size(1) * groups != in || weight.size(2) != weight.size(3) || weight.size(2) % 2 == 0) {
-      throw new IllegalArgumentException(OP + ": weight " + describe(weight) + " is not [out, in/groups, k, k] with k"
-          + " odd for x " + describe(x) + " and groups=" + groups);
-    }
-    long out = weight.size(0), k = weight.size(2);
-    if (bias != null && (bias.dim() != 1 || bias.size(0) != out)) {
-      throw new IllegalArgumentException(OP + ": bias " + describe(bias) + " must be [" + out + "]");
-    }
-    if (residual != null && (residual.dim() != 4 || residual.size(0) != b || residual.size(1) != out
-        || residual.size(2) != h || residual.size(3) != w)) {
-      throw new IllegalArgumentException(OP + ": residual " + describe(residual) + " must be [" + b + ", " + out
-          + ", " + h + ", " + w + "]");
-    }
+    OpSupport.checkDim(OP, "x", x, 4, "[B, in, H, W]");
+    OpSupport.checkSameConvWeight(OP, x, weight, groups);
+    long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3), out = weight.size(0), k = weight.size(2);
+    checkBiasAndResidual(bias, residual, b, out, h, w);
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope()) {
       Tensor xc = x.contiguous();
@@ -531,6 +513,18 @@ public final class DenseConv {
       NativeLibrary.check(kernels.deepspg_conv2d_weight_grad_1x1_cpu_f32(kernels.DEEPSPG_CONV2D_ISA_AUTO, f32(dyc),
           f32(xc), b, in, out, hw, f32(dw)), OP + " weight gradient");
       return Scopes.escape(dw, outer);
+    }
+  }
+
+  /** Checks bias {@code [out]} and residual {@code [b, out, ho, wo]} (either may be null). */
+  private static void checkBiasAndResidual(Tensor bias, Tensor residual, long b, long out, long ho, long wo) {
+    if (bias != null && (bias.dim() != 1 || bias.size(0) != out)) {
+      throw new IllegalArgumentException(OP + ": bias " + describe(bias) + " must be [" + out + "]");
+    }
+    if (residual != null && (residual.dim() != 4 || residual.size(0) != b || residual.size(1) != out
+        || residual.size(2) != ho || residual.size(3) != wo)) {
+      throw new IllegalArgumentException(OP + ": residual " + describe(residual) + " must be [" + b + ", " + out
+          + ", " + ho + ", " + wo + "]");
     }
   }
 

@@ -79,6 +79,22 @@ final class OpSupport {
   }
 
   /** Float kernels only exist in float32 on CUDA for this op. */
+  /**
+   * Checks a "same" convolution's weight against its input: {@code [out, in/groups, k, k]}, k odd, in and out divisible
+   * by groups (x already checked to be 4-d).
+   *
+   * @throws IllegalArgumentException naming the weight, x and groups otherwise
+   */
+  static void checkSameConvWeight(String op, Tensor x, Tensor weight, long groups) {
+    long in = x.size(1);
+    if (groups < 1 || in % groups != 0 || weight.dim() != 4 || weight.size(0) % groups != 0
+        || weight.size(1) * groups != in || weight.size(2) != weight.size(3) || weight.size(2) % 2 == 0) {
+      throw new IllegalArgumentException(
+          op + ": weight " + describe(weight) + " is not [out, in/groups, k, k] with k odd for x " + describe(x)
+              + " and groups=" + groups);
+    }
+  }
+
   static void checkCudaF32(String op, Tensor t) {
     if (t.is_cuda() && t.scalar_type().value != F32) {
       throw new IllegalArgumentException(op + ": only float32 is implemented on CUDA, got " + describe(t));

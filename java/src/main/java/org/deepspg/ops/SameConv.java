@@ -50,12 +50,7 @@ public final class SameConv {
     checkLike(OP, "x", x, "weight", weight);
     if (bias != null) checkLike(OP, "x", x, "bias", bias);
     long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3);
-    if (groups < 1 || in % groups != 0 || weight.dim() != 4 || weight.size(0) % groups != 0
-        || weight.size(1) * groups != in || weight.size(2) != weight.size(3) || weight.size(2) % 2 == 0) {
-      throw new IllegalArgumentException(
-          OP + ": weight " + describe(weight) + " is not [out, in/groups, k, k] with k odd for x " + describe(x)
-              + " and groups=" + groups);
-    }
+    OpSupport.checkSameConvWeight(OP, x, weight, groups);
     long out = weight.size(0), k = weight.size(2);
     if (bias != null && (bias.dim() != 1 || bias.size(0) != out)) {
       throw new IllegalArgumentException(OP + ": bias " + describe(bias) + " must be [" + out + "]");
