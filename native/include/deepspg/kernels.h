@@ -138,6 +138,28 @@ int32_t deepspg_channel_attention_backward_cuda_f64(
     double* dx, double* dy, double* dv, double* dgate, double* dtau, void* workspace, void* stream);
 
 /* ---------------------------------------------------------------------------------------------------------------
+ * 1b. The two sweeps of IG-MSA's inference forward with q, k and the projection folded away (CPU, float32)
+ *
+ * IG-MSA's attention scores use q = Wq x and k = Wk x only through their Gram matrix and row norms, and
+ *   K Q^T = Wk (X X^T) Wq^T,   ||k_i||^2 = (Wk (X X^T) Wk^T)_ii,   ||q_j||^2 = (Wq (X X^T) Wq^T)_jj,
+ * so one sweep over x gives everything the scores need; the projection after the attention is linear, so
+ *   Wp (A (V .* F)) + b + R = (Wp A) (V .* F) + b + R
+ * and one more sweep gives the block's output. The caller forms the small matrices between the sweeps.
+ *
+ * deepspg_gram_cpu_f32: out[b] = X_b X_b^T, X_b = x[b] as [c, N] rows; out [B, c, c] double. Per fixed tile of N
+ * (1024 columns on AVX-512, 256 otherwise) in float, the tiles summed in double in order: deterministic. With w
+ * [c, c] and y [B, c, N] (both or neither NULL) it also writes y[b] = w X_b (IG-MSA's values) from the same reads.
+ * deepspg_channel_mix_cpu_f32: out[b] = m[b] (v[b] .* gate[b]) + bias + residual[b], m [B, c, c] (row i of m
+ * weighs the source rows of output row i), v, gate, residual, out [B, c, N]; gate, bias [c] and residual may be
+ * NULL; out may be residual (computed in place), not v or gate.
+ * Both use the kernel set deepspg_channel_attention_select_isa chose; c <= 1024, N >= 1.
+ */
+int32_t deepspg_gram_cpu_f32(const float* x, const float* w, int64_t batch, int64_t c, int64_t n, double* out,
+                             float* y);
+int32_t deepspg_channel_mix_cpu_f32(const float* m, const float* v, const float* gate, const float* bias,
+                                    const float* residual, int64_t batch, int64_t c, int64_t n, float* out);
+
+/* ---------------------------------------------------------------------------------------------------------------
  * 2. Retinex decomposition, spec section 3
  *
  * Prior/concat: image [B, 3, HW] -> z [B, 4, HW], z[:,0:3] = image, z[:,3] = prior, where prior is the channel

@@ -48,6 +48,9 @@ constexpr int64_t kTile = 256;
 
 inline int64_t num_tiles(int64_t n, int64_t tile) { return (n + tile - 1) / tile; }
 
+// The folded sweeps' channel limit (the block width d, not a head's c): DeepSPG uses d <= 80.
+constexpr int64_t kMaxFoldedChannels = 1024;
+
 // Register-blocked micro-kernels written with GCC/Clang vector extensions: 32-byte vectors are AVX2 registers in
 // the default x86-64-v3 build (two SSE registers on x86-64-v2, plain scalar code elsewhere). This file is compiled
 // with -ffp-contract=fast so that `acc += a * b` on vectors becomes one FMA (ISO C++ mode disables contraction).
@@ -162,18 +165,29 @@ inline const T* packed_tile(const T* src, int64_t c, int64_t ld, int64_t len, T*
   return buf;
 }
 
-// out[i, :] = sum_j M_ij * src[j, :] for one tile (plus, when diag != null, diag_i * self[i, :]); M is used
-// transposed when `transpose`. Blocks of 4 output rows x 2 vectors of columns stay in 8 vector registers while j runs
+// out[i, :] = sum_j M_ij * src[j, :] for one tile, plus diag_i * self[i, :] when diag != null, else plus self[i, :]
+// when self != null, plus bias_i when bias != null (the sum starts from these); M is used transposed when
+// `transpose`. out may be self (each element is read before the same block writes it). Blocks of 4 output rows x 2 vectors of columns stay in 8 vector registers while j runs
 // over all source rows: per j, 2 loads and 4 broadcasts feed 8 FMAs, and each output is stored once (the previous
 // version re-read and re-wrote every output row c/4 times).
 template <typename T>
 inline void mix_tile(const T* M, const T* src, int64_t src_ld, int64_t c, int64_t len, T* out, int64_t out_ld,
-                     bool transpose, const T* diag = nullptr, const T* self = nullptr, int64_t self_ld = 0) {
+                     bool transpose, const T* diag = nullptr, const T* self = nullptr, int64_t self_ld = 0,
+                     const T* bias = nullptr) {
   using S = Simd<T>;
   using V = typename S::V;
   constexpr int64_t W = S::W;
   auto m = [&](int64_t i, int64_t j) { return transpose ? M[j * c + i] : M[i * c + j]; };
-  auto init = [&](int64_t i, int64_t k) { return diag != nullptr ? S::load(self + i * self_ld + k) * diag[i] : V{}; };
+  auto start = [&](int64_t i, int64_t k) {  // the scalar start of out[i, k]
+    const T s = self == nullptr ? T(0) : diag != nullptr ? diag[i] * self[i * self_ld + k] : self[i * self_ld + k];
+    return bias != nullptr ? s + bias[i] : s;
+  };
+  auto init = [&](int64_t i, int64_t k) {
+    const V s = self == nullptr ? V{}
+                : diag != nullptr ? S::load(self + i * self_ld + k) * diag[i]
+                                  : S::load(self + i * self_ld + k);
+    return bias != nullptr ? s + bias[i] : s;
+  };
   int64_t i = 0;
   for (; i + 4 <= c; i += 4) {
     int64_t k = 0;
@@ -199,22 +213,14 @@ inline void mix_tile(const T* M, const T* src, int64_t src_ld, int64_t c, int64_
     }
     for (; k < len; ++k)  // column tail (len % 16): scalar
       for (int64_t u = i; u < i + 4; ++u) {
-        T acc = diag != nullptr ? diag[u] * self[u * self_ld + k] : T(0);
+        T acc = start(u, k);
         for (int64_t j = 0; j < c; ++j) acc += m(u, j) * src[j * src_ld + k];
         out[u * out_ld + k] = acc;
       }
   }
   for (; i < c; ++i) {  // row tail (c % 4): one row at a time
     T* oi = out + i * out_ld;
-    if (diag != nullptr) {
-      const T d = diag[i];
-      const T* si = self + i * self_ld;
-#pragma omp simd
-      for (int64_t k = 0; k < len; ++k) oi[k] = d * si[k];
-    } else {
-#pragma omp simd
-      for (int64_t k = 0; k < len; ++k) oi[k] = 0;
-    }
+    for (int64_t k = 0; k < len; ++k) oi[k] = start(i, k);
     for (int64_t j = 0; j < c; ++j) {
       const T mj = m(i, j);
       const T* sj = src + j * src_ld;
@@ -236,8 +242,8 @@ struct PortableKernels {
   }
   static void sumsq(const T* a, int64_t c, int64_t ld, int64_t len, double* out) { sumsq_tile(a, c, ld, len, out); }
   static void mix(const T* M, const T* src, int64_t src_ld, int64_t c, int64_t len, T* out, int64_t out_ld,
-                  bool transpose, const T* diag, const T* self, int64_t self_ld) {
-    mix_tile(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld);
+                  bool transpose, const T* diag, const T* self, int64_t self_ld, const T* bias = nullptr) {
+    mix_tile(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
   }
 };
 
@@ -292,24 +298,27 @@ DEEPSPG_AVX512 void sumsq(const float* a, int64_t c, int64_t ld, int64_t len, do
 }
 
 /**
- * Rows i0 .. i0+I-1 of out = M src (+ diag .* self) for K vectors of columns from k: M element (i, j) at
- * M[i*mi + j*mj] (so that M or its transpose is read without a copy). Masked: K == 1 and only the lanes of m.
+ * Rows i0 .. i0+I-1 of out = M src (+ diag .* self, or + self when diag is null) (+ bias) for K vectors of columns
+ * from k: M element (i, j) at M[i*mi + j*mj] (so that M or its transpose is read without a copy). Masked: K == 1 and
+ * only the lanes of m.
  */
 template <int I, int K, bool Masked>
 DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int64_t c, const float* src,
                                      int64_t src_ld, float* out, int64_t out_ld, const float* diag,
-                                     const float* self, int64_t self_ld, __mmask16 m) {
+                                     const float* self, int64_t self_ld, const float* bias, __mmask16 m) {
   __m512 acc[I][K];
 #pragma GCC unroll 8
   for (int i = 0; i < I; ++i)
 #pragma GCC unroll 8
     for (int q = 0; q < K; ++q) {
-      if (diag == nullptr) {
+      if (self == nullptr) {
         acc[i][q] = _mm512_setzero_ps();
       } else {
         const float* p = self + i * self_ld + 16 * q;
-        acc[i][q] = _mm512_mul_ps(_mm512_set1_ps(diag[i]), Masked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p));
+        const __m512 sv = Masked ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
+        acc[i][q] = diag == nullptr ? sv : _mm512_mul_ps(_mm512_set1_ps(diag[i]), sv);
       }
+      if (bias != nullptr) acc[i][q] = _mm512_add_ps(acc[i][q], _mm512_set1_ps(bias[i]));
     }
   for (int64_t j = 0; j < c; ++j) {
     const float* sj = src + j * src_ld;
@@ -340,16 +349,18 @@ DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int
 template <int K, bool Masked>
 DEEPSPG_AVX512 void mix_strip(const float* M, int64_t mi, int64_t mj, int64_t c, const float* src, int64_t src_ld,
                               float* out, int64_t out_ld, const float* diag, const float* self, int64_t self_ld,
-                              __mmask16 m) {
+                              const float* bias, __mmask16 m) {
   int64_t i = 0;
   for (; i + kMixI <= c; i += kMixI)
     mix_block<kMixI, K, Masked>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,
-                                diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld, m);
+                                diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld,
+                                bias ? bias + i : nullptr, m);
   switch (c - i) {
 #define DEEPSPG_MIX_TAIL(R)                                                                                  \
   case R:                                                                                                    \
     mix_block<R, K, Masked>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,                    \
-                            diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld, m);     \
+                            diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld,         \
+                            bias ? bias + i : nullptr, m);                                                   \
     break;
     DEEPSPG_MIX_TAIL(1)
     DEEPSPG_MIX_TAIL(2)
@@ -365,18 +376,19 @@ DEEPSPG_AVX512 void mix_strip(const float* M, int64_t mi, int64_t mj, int64_t c,
  * c = 20) stays in L1 while every row block reads it.
  */
 DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
-                        int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld) {
+                        int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
+                        const float* bias) {
   const int64_t mi = transpose ? 1 : c, mj = transpose ? c : 1;
   int64_t k = 0;
   for (; k + 64 <= len; k += 64)
     mix_strip<4, false>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
-                        0xFFFF);
+                        bias, 0xFFFF);
   for (; k + 16 <= len; k += 16)
     mix_strip<1, false>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
-                        0xFFFF);
+                        bias, 0xFFFF);
   if (k < len)
     mix_strip<1, true>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
-                       tail_mask(len - k));
+                       bias, tail_mask(len - k));
 }
 
 }  // namespace avx512
@@ -391,8 +403,9 @@ struct Avx512Kernels {
     avx512::sumsq(a, c, ld, len, out);
   }
   static void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
-                  int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld) {
-    avx512::mix(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld);
+                  int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
+                  const float* bias = nullptr) {
+    avx512::mix(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
   }
 };
 #endif  // __x86_64__
@@ -596,6 +609,57 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The folded IG-MSA forward's two sweeps (inference): the Gram of the block input, then the gated mixing with the
+// projection folded in (see deepspg_gram_cpu_f32 and deepspg_channel_mix_cpu_f32 in kernels.h)
+
+template <typename KS>
+int32_t gram_impl(const float* x, const float* w, int64_t batch, int64_t c, int64_t n, double* out, float* y) {
+  constexpr int64_t tile = KS::kTile;
+  const int64_t tiles = num_tiles(n, tile), cc = c * c;
+  std::vector<double> partial(static_cast<size_t>(batch * tiles * cc), 0.0);
+  const bool par = batch * c * n >= detail::kOmpMinWork;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t item = 0; item < batch * tiles; ++item) {
+    const int64_t b = item / tiles, t = item % tiles;
+    const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
+    KS::gram(x + off, n, x + off, n, c, len, partial.data() + item * cc);
+    // the projection reads the tile the Gram has just brought into the cache
+    if (y != nullptr) KS::mix(w, x + off, n, c, len, y + off, n, /*transpose=*/false, nullptr, nullptr, 0);
+  }
+  for (int64_t b = 0; b < batch; ++b) {  // tiles in order: the same sums for any thread count
+    double* o = out + b * cc;
+    std::fill(o, o + cc, 0.0);
+    for (int64_t t = 0; t < tiles; ++t) {
+      const double* pp = partial.data() + (b * tiles + t) * cc;
+      for (int64_t k = 0; k < cc; ++k) o[k] += pp[k];
+    }
+  }
+  return detail::ok();
+}
+
+template <typename KS>
+int32_t channel_mix_impl(const float* m, const float* v, const float* gate, const float* bias,
+                         const float* residual, int64_t batch, int64_t c, int64_t n, float* out) {
+  constexpr int64_t tile = KS::kTile;
+  const int64_t tiles = num_tiles(n, tile), cc = c * c;
+  const bool par = batch * c * n >= detail::kOmpMinWork;
+#pragma omp parallel if (par)
+  {
+    std::vector<float> vbuf(gate ? static_cast<size_t>(c * tile) : 0);
+#pragma omp for schedule(static)
+    for (int64_t w = 0; w < batch * tiles; ++w) {
+      const int64_t b = w / tiles, t = w % tiles;
+      const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
+      int64_t vld = 0;
+      const float* vt = gated_tile(v + off, gate ? gate + off : nullptr, c, n, len, vbuf.data(), &vld);
+      KS::mix(m + b * cc, vt, vld, c, len, out + off, n, /*transpose=*/false, nullptr,
+              residual ? residual + off : nullptr, n, bias);
+    }
+  }
+  return detail::ok();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // ISA selection
 
 std::atomic<int32_t> g_isa{-1};
@@ -673,6 +737,17 @@ int32_t backward_entry(const char* fn, const T* dout, const T* x, const T* y, co
   return with_kernels<T>([&](auto ks) { return backward_impl<T, decltype(ks)>(p); });
 }
 
+/** Sizes of the folded sweeps: batch >= 0, 1 <= c <= kMaxFoldedChannels, n >= 1. */
+int32_t check_folded_sizes(const char* fn, int64_t batch, int64_t c, int64_t n) {
+  if (batch < 0 || c < 1 || c > kMaxFoldedChannels || n < 1) {
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
+                        std::string(fn) + ": need batch >= 0, 1 <= c <= " + std::to_string(kMaxFoldedChannels) +
+                            ", n >= 1, got batch=" + std::to_string(batch) + " c=" + std::to_string(c) +
+                            " n=" + std::to_string(n));
+  }
+  return DEEPSPG_OK;
+}
+
 }  // namespace
 }  // namespace deepspg::ops
 
@@ -726,6 +801,34 @@ int32_t deepspg_channel_attention_backward_cpu_f64(const double* dout, const dou
                                                    double* dy, double* dv, double* dgate, double* dtau) {
   return deepspg::ops::backward_entry(__func__, dout, x, y, v, gate, tau, G, A, r, s, batch, heads, c, n, dx, dy, dv,
                                       dgate, dtau);
+}
+
+int32_t deepspg_gram_cpu_f32(const float* x, const float* w, int64_t batch, int64_t c, int64_t n, double* out,
+                             float* y) {
+  const char* fn = __func__;
+  if (int32_t st = deepspg::ops::check_folded_sizes(fn, batch, c, n)) return st;
+  if (batch == 0) return deepspg::ops::detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, out);
+  if ((w == nullptr) != (y == nullptr)) {
+    return deepspg::ops::detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
+                                      std::string(fn) + ": the projection needs both w and y (or neither)");
+  }
+  return deepspg::ops::with_kernels<float>(
+      [&](auto ks) { return deepspg::ops::gram_impl<decltype(ks)>(x, w, batch, c, n, out, y); });
+}
+
+int32_t deepspg_channel_mix_cpu_f32(const float* m, const float* v, const float* gate, const float* bias,
+                                    const float* residual, int64_t batch, int64_t c, int64_t n, float* out) {
+  const char* fn = __func__;
+  if (int32_t st = deepspg::ops::check_folded_sizes(fn, batch, c, n)) return st;
+  if (batch == 0) return deepspg::ops::detail::ok();
+  DEEPSPG_CHECK_PTR(fn, m);
+  DEEPSPG_CHECK_PTR(fn, v);
+  DEEPSPG_CHECK_PTR(fn, out);
+  return deepspg::ops::with_kernels<float>([&](auto ks) {
+    return deepspg::ops::channel_mix_impl<decltype(ks)>(m, v, gate, bias, residual, batch, c, n, out);
+  });
 }
 
 }  // extern "C"
