@@ -29,6 +29,7 @@ import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.DepthwisePair;
+import org.deepspg.ops.FoldedAttention;
 import org.deepspg.ops.FusedFfn;
 import org.deepspg.ops.PixelShuffle;
 import org.deepspg.ops.UpsampleSum;
@@ -102,6 +103,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("inference convolutions (priors, network): " + DenseConv.status().describe());
     out.println("network feed-forward blocks (inference): " + FusedFfn.status().describe());
     out.println("IG-MSA positional branch + residual (inference): " + DepthwisePair.status().describe());
+    out.println("IG-MSA attention + projection (inference): " + FoldedAttention.status().describe());
     out.println("decoder pixel shuffle (inference): " + (PixelShuffle.enabled() ? "native (self-check passed)"
         : "libtorch (native kernel off or its self-check failed)"));
     out.println("HRNet fuse and head sums (inference): " + UpsampleSum.status().describe());

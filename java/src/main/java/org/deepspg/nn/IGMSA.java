@@ -13,6 +13,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.DepthwisePair;
+import org.deepspg.ops.FoldedAttention;
 import org.deepspg.ops.WeightPack;
 
 /**
@@ -76,8 +77,10 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
   }
 
   /**
-   * The attention with a residual added last (the block's skip connection): in inference the positional branch and
-   * the residual run as one native pass ({@link DepthwisePair}), which the projection's epilogue then adds.
+   * The attention with a residual added last (the block's skip connection). In inference the queries, keys and the
+   * projection are folded away ({@link FoldedAttention}: a Gram sweep over x, then one mixing sweep) and the
+   * positional branch with the residual is one native pass ({@link DepthwisePair}), the mixing's addend; where the
+   * folded path does not serve, the pair's result is the projection's epilogue addend.
    *
    * @param x features {@code [B, d, H, W]}
    * @param illu illumination guide F {@code [B, d, H, W]}
@@ -88,8 +91,19 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
     Shapes.requireNchw("IGMSA(" + dim + ") x", x, dim);
     Shapes.requireNchw("IGMSA(" + dim + ") illu", illu, dim);
     Shapes.requireSameBatchAndSize("IGMSA x vs illu", x, illu);
-    // The three per-pixel linears as one [3d, d] x [B, d, N] product (same math as Linear on NHWC tokens).
     Tensor wq = q.weight(), wk = k.weight(), wv = v.weight();
+    Tensor w0 = pos0.weight(), w2 = pos2.weight();
+    Tensor wp = proj.weight(), bp = proj.bias();
+    if (FoldedAttention.usable(x, illu, wq, wk, wv, wp, bp, rescale, w0, w2, residual)) {
+      // inference: v and the Gram of x in one sweep (q and k never formed), the projection folded into the mixing
+      // (FoldedAttention); the positional branch and the residual are the mixing's addend, overwritten by it
+      FoldedAttention.Scores s = FoldedAttention.scores(x, wv, wq, wk, rescale, heads);
+      Tensor vv = s.values();
+      Tensor pos = DepthwisePair.usable(vv, w0, w2, residual) ? DepthwisePair.forward(vv, w0, w2, residual)
+          : positional(vv, residual);
+      return FoldedAttention.mix(s, illu, wp, bp, pos, true);
+    }
+    // The three per-pixel linears as one [3d, d] x [B, d, N] product (same math as Linear on NHWC tokens).
     Tensor qkv = FastConv.linear(qkvPack, () -> cat(new TensorVector(wq, wk, wv), 0), null, x, null, false,
         wq, wk, wv);
     Tensor qq = qkv.narrow(1, 0, dim);
@@ -99,15 +113,19 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
     Tensor o = ChannelAttention.apply(kk, qq, vv, illu, rescale, heads);
     // Positional branch: dw3x3 -> GELU -> dw3x3 on the native kernel (the first two fused), added to the
     // projection (fused into it in inference); in inference the branch and the residual are one pass.
-    Tensor w0 = pos0.weight(), w2 = pos2.weight();
-    Tensor wp = proj.weight();
     if (DepthwisePair.usable(vv, w0, w2, residual)) {
       Tensor pos = DepthwisePair.forward(vv, w0, w2, residual);
-      return FastConv.linear(projPack, () -> wp, proj.bias(), o, pos, false, wp);
+      return FastConv.linear(projPack, () -> wp, bp, o, pos, false, wp);
     }
     Tensor pos = FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
-    Tensor out = FastConv.linear(projPack, () -> wp, proj.bias(), o, pos, false, wp);
+    Tensor out = FastConv.linear(projPack, () -> wp, bp, o, pos, false, wp);
     return residual == null ? out : out.add(residual);
+  }
+
+  /** The positional branch as two depthwise calls, plus the residual when given (a new tensor). */
+  private Tensor positional(Tensor vv, Tensor residual) {
+    Tensor pos = FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
+    return residual == null ? pos : pos.add(residual);
   }
 
   /** @return d */

@@ -204,6 +204,14 @@ public final class AttentionContext {
         return Scopes.escape(o, outer);
       }
     }
+    Tensor rec = next(a, b, heads, c);
+    try (PointerScope scope = new PointerScope()) {
+      return Scopes.escape(ChannelAttention.applyMatrix(rec.to(x), v, gate), outer);
+    }
+  }
+
+  /** The replay's next matrix after checking it fits; the cursor moves past it. */
+  private static Tensor next(Active a, long b, int heads, long c) {
     int k = a.cursor;
     if (k >= a.recording.calls()) {
       a.failed = true;
@@ -218,8 +226,33 @@ public final class AttentionContext {
           + ", " + rec.size(3) + "]: the replayed forward pass differs from the recorded one");
     }
     a.cursor++;
+    return rec;
+  }
+
+  /**
+   * For an attention computed outside {@link ChannelAttention#apply} ({@link FoldedAttention}): under a replay the
+   * next recorded matrix {@code [1 or B, heads, c, c]} (checked like {@code apply}'s), else null.
+   */
+  static Tensor nextReplayed(long b, int heads, long c) {
+    Active a = CURRENT.get();
+    return a == null || a.mode != Mode.REPLAY ? null : next(a, b, heads, c);
+  }
+
+  /**
+   * For an attention computed outside {@link ChannelAttention#apply}: under a recording, stores its matrices
+   * {@code a} ({@code [B, heads, c, c]} flattened) as a float tensor on {@code like}'s device; else nothing.
+   */
+  static void recordMatrices(double[] a, long b, int heads, long c, Tensor like) {
+    Active act = CURRENT.get();
+    if (act == null || act.mode != Mode.RECORD) return;
+    float[] f = new float[a.length];
+    for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
     try (PointerScope scope = new PointerScope()) {
-      return Scopes.escape(ChannelAttention.applyMatrix(rec.to(x), v, gate), outer);
+      Tensor m = OpSupport.empty(like, b, heads, c, c);
+      OpSupport.f32(m).put(f);
+      m.retainReference(); // owned by the recording from now on
+      act.recording.add(m);
+      act.cursor++;
     }
   }
 }

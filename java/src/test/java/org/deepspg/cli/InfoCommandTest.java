@@ -37,6 +37,9 @@ class InfoCommandTest {
     // and the positional branch's one pass
     assertTrue(r.out().lines().anyMatch(l -> l.matches("IG-MSA positional branch \\+ residual \\(inference\\): one "
         + "pass: on \\(self-check passed, max rel\\. error .*")), r.out());
+    // and the folded attention + projection
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("IG-MSA attention \\+ projection \\(inference\\): folded: "
+        + "on \\(self-check passed, max rel\\. error .*")), r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.equals("decoder pixel shuffle (inference): native (self-check "
         + "passed)")), r.out());
     // and the up-sampling sums of HRNet's fuse layers and head

@@ -82,10 +82,12 @@ class DeepSPGForwardTest {
         Tensor[] f = hr(1, 64, 96);
         long fusedBefore = org.deepspg.ops.FusedFfn.calls();
         long pairBefore = org.deepspg.ops.DepthwisePair.calls();
+        long foldedBefore = org.deepspg.ops.FoldedAttention.calls();
         Tensor graph = net.forward(in, f[0], f[1], f[2]);
         assertTrue(graph.requires_grad(), "the reference pass records a graph");
         assertTrue(org.deepspg.ops.FusedFfn.calls() == fusedBefore, "with a graph to record, no fused block serves");
         assertTrue(org.deepspg.ops.DepthwisePair.calls() == pairBefore, "nor the positional branch's one pass");
+        assertTrue(org.deepspg.ops.FoldedAttention.calls() == foldedBefore, "nor the folded attention");
         long before = org.deepspg.ops.DenseConv.calls();
         Tensor fast;
         try (NoGradGuard g = new NoGradGuard()) {
@@ -99,6 +101,9 @@ class DeepSPGForwardTest {
         }
         if (org.deepspg.ops.DepthwisePair.status().enabled()) { // every IGAB's IG-MSA: 10, then 5 blocks
           assertTrue(org.deepspg.ops.DepthwisePair.calls() >= pairBefore + 5, "the positional branches in one pass");
+        }
+        if (org.deepspg.ops.FoldedAttention.status().enabled()) { // every IGAB's IG-MSA
+          assertTrue(org.deepspg.ops.FoldedAttention.calls() >= foldedBefore + 5, "the folded attention ran");
         }
         double diff = fast.sub(graph.detach()).abs().max().item_double();
         double mag = graph.detach().abs().max().item_double();

@@ -1,0 +1,391 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.ops;
+
+import static org.deepspg.ops.OpSupport.describe;
+import static org.deepspg.ops.OpSupport.f32;
+import static org.deepspg.ops.OpSupport.toDouble;
+
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.deepspg.kernels.global.kernels;
+
+/**
+ * IG-MSA's attention and output projection in inference (float32 CPU) with the queries, keys and the projection
+ * folded away:
+ * <pre>
+ *   out = W_p · ChannelAttention(X = W_k x, Y = W_q x, V, gate F, τ, heads) + b_p + R
+ * </pre>
+ * per pixel, V and R given ({@link ChannelAttention} for the attention's definition). Two facts make it two sweeps
+ * over full-resolution maps instead of five:
+ * <ul>
+ *   <li>the scores use q and k only through {@code K Qᵀ = W_k (X Xᵀ) W_qᵀ} and the row norms
+ *       {@code ‖k_i‖² = (W_k S W_kᵀ)_ii}, {@code ‖q_j‖² = (W_q S W_qᵀ)_jj} with {@code S = X Xᵀ}: one Gram sweep over
+ *       x ({@code deepspg_gram_cpu_f32}) and d×d algebra in double give every head's {@code A}, and q and k are never
+ *       formed;</li>
+ *   <li>the projection is linear, so {@code W_p (A (V ⊙ F)) = (W_p A)(V ⊙ F)} with A block-diagonal over the heads:
+ *       one mixing sweep ({@code deepspg_channel_mix_cpu_f32}) reads V, F and R and writes the block's output.</li>
+ * </ul>
+ * The unfolded path wrote q, k and v, read q and k for the Gram, v and F for the mixing, wrote the attention output
+ * and read it back with the positional branch in the projection: at DeepSPG-S's full resolution 300 channel-maps moved
+ * per 20-channel block against 140 here, and ≈1,000 fewer multiply-adds per pixel. The sums are the same in real
+ * arithmetic; in float32 the order differs (the probes below bound the difference).
+ *
+ * <p>Tiled inference: under an {@link AttentionContext} recording the folded path stores its {@code A} like
+ * {@link ChannelAttention#apply}, and under a replay it uses the recorded matrix, so the call order and the matrices
+ * stay what the tiling protocol expects.
+ *
+ * <p><b>Proved on the machine it runs on.</b> Before the first use, {@link #status()} checks the folded path against
+ * libtorch's float64 composition of the unfolded ops (heads of several widths, tile rests, with and without gate,
+ * bias and residual, in place); when it fails, or system property {@value #MODE_PROPERTY} is {@code off}, or the
+ * fused attention's own self-check failed, {@link #usable} is false and IG-MSA keeps the unfolded path.
+ */
+public final class FoldedAttention {
+  /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
+  public static final String MODE_PROPERTY = "deepspg.foldedattention";
+  /** The largest probe error accepted, relative to max(1, max |reference|). */
+  static final double TOLERANCE = 1e-4;
+  private static final String OP = "folded_attention";
+  private static final Verdict<Status> STATUS = new Verdict<>(FoldedAttention::selfCheck);
+  private static final AtomicLong CALLS = new AtomicLong();
+
+  private FoldedAttention() {}
+
+  /**
+   * The self-check's outcome.
+   *
+   * @param enabled whether {@link #forward} may be used
+   * @param maxRelError the largest probe error relative to max(1, max |reference|) (NaN when the check did not run)
+   * @param note why it is off (empty when on)
+   */
+  public record Status(boolean enabled, double maxRelError, String note) {
+    /** @return e.g. "folded: on (self-check passed, max rel. error 1.2e-07)" */
+    public String describe() {
+      return enabled
+          ? String.format(Locale.ROOT, "folded: on (self-check passed, max rel. error %.1e)", maxRelError)
+          : "folded: off (" + note + ")";
+    }
+  }
+
+  /** @return the self-check's verdict, running the check on the first call of the process */
+  public static Status status() {
+    return STATUS.get();
+  }
+
+  /** Runs the self-check again (after {@link #MODE_PROPERTY} changed; tests) and returns its verdict. */
+  static Status recheck() {
+    return STATUS.recheck();
+  }
+
+  /**
+   * Whether {@link #forward} may compute the attention: a float32 CPU input, no gradient to record, self-check passed.
+   *
+   * @param x the block's input
+   * @param params every other tensor the result depends on (entries may be null)
+   * @return true when the folded path may be used
+   */
+  public static boolean usable(Tensor x, Tensor... params) {
+    return OpSupport.inferenceF32Cpu(x, params) && status().enabled();
+  }
+
+  /**
+   * What the first sweep found: the values and every head's attention matrix.
+   *
+   * @param values {@code v = W_v x}, {@code [B, d, H, W]} (in the caller's pointer scope)
+   * @param matrices {@code A [B, heads, c, c]}, row-major
+   * @param heads number of heads
+   */
+  public record Scores(Tensor values, double[] matrices, int heads) {}
+
+  /**
+   * The first sweep (see the class comment): the values {@code W_v x} and every head's
+   * {@code A = softmax_row(τ_h · norm(K_h) norm(Q_h)ᵀ)}, {@code K = W_k x}, {@code Q = W_q x}, from one read of x;
+   * call where {@link #usable} holds. Under an {@link AttentionContext} replay A is the recorded matrix; under a
+   * recording it is stored.
+   *
+   * @param x {@code [B, d, H, W]} float32 CPU, the block's input
+   * @param wv value weight {@code [d, d]} (out × in, or {@code [d, d, 1, 1]})
+   * @param wq query weight, like {@code wv}
+   * @param wk key weight, like {@code wv}
+   * @param tau per-head temperature, {@code heads} elements, finite
+   * @param heads number of heads (d divisible by it)
+   * @return the values and the matrices
+   * @throws IllegalArgumentException on a shape, dtype or device mismatch or a non-finite tau
+   */
+  public static Scores scores(Tensor x, Tensor wv, Tensor wq, Tensor wk, Tensor tau, int heads) {
+    return scores(x, wv, wq, wk, tau, heads, true);
+  }
+
+  /**
+   * The second sweep: {@code out = (W_p A)(V ⊙ gate) + b_p + residual}, the block's attention with its projection.
+   *
+   * @param s the first sweep's result
+   * @param gate {@code [B, d, H, W]} or null
+   * @param wp projection weight {@code [d, d]} (or {@code [d, d, 1, 1]})
+   * @param bp projection bias {@code [d]} or null
+   * @param residual {@code [B, d, H, W]} or null
+   * @param overwriteResidual write the result into {@code residual} (which the caller owns and no longer needs)
+   * @return {@code [B, d, H, W]}
+   * @throws IllegalArgumentException on a shape, dtype or device mismatch
+   */
+  public static Tensor mix(Scores s, Tensor gate, Tensor wp, Tensor bp, Tensor residual, boolean overwriteResidual) {
+    Tensor v = s.values();
+    long b = v.size(0), d = v.size(1), n = v.size(2) * v.size(3);
+    if (gate != null) OpSupport.checkSame(OP, "v", v, "gate", gate);
+    if (residual != null) OpSupport.checkSame(OP, "v", v, "residual", residual);
+    checkWeight(v, wp, d);
+    if (bp != null && bp.numel() != d) {
+      throw new IllegalArgumentException(OP + ": bias " + describe(bp) + " must have " + d + " elements");
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor gc = gate == null ? null : gate.contiguous();
+      boolean inPlace = residual != null && overwriteResidual && residual.is_contiguous();
+      Tensor rc = residual == null ? null : inPlace ? residual : residual.contiguous();
+      Tensor out = inPlace ? residual : OpSupport.empty(v, b, d, v.size(2), v.size(3));
+      if (b > 0 && n > 0) {
+        Tensor mt = OpSupport.empty(v, b, d, d);
+        f32(mt).put(mixing(s.matrices(), doubles(wp), (int) b, (int) d, s.heads()));
+        Tensor bc = bp == null ? null : bp.reshape(d).contiguous();
+        NativeLibrary.check(kernels.deepspg_channel_mix_cpu_f32(f32(mt), f32(v), gc == null ? null : f32(gc),
+            bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, d, n, f32(out)), OP + " mix");
+      }
+      CALLS.incrementAndGet();
+      return inPlace ? residual : Scopes.escape(out, outer); // the residual is the caller's already
+    }
+  }
+
+  /**
+   * Both sweeps with a given residual: {@code W_p · ChannelAttention(W_k x, W_q x, W_v x, gate, τ) + b_p +
+   * residual} (the self-check's and the tests' entry; IG-MSA computes its residual from the values in between).
+   */
+  static Tensor forward(Tensor x, Tensor wv, Tensor gate, Tensor wq, Tensor wk, Tensor wp, Tensor bp, Tensor tau,
+      int heads, Tensor residual, boolean overwriteResidual, boolean inContext) {
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor out = mix(scores(x, wv, wq, wk, tau, heads, inContext), gate, wp, bp, residual, overwriteResidual);
+      return out == residual ? residual : Scopes.escape(out, outer);
+    }
+  }
+
+  /** {@link #scores}; {@code inContext}: whether an {@link AttentionContext} scope may record or replay A. */
+  private static Scores scores(Tensor x, Tensor wv, Tensor wq, Tensor wk, Tensor tau, int heads, boolean inContext) {
+    NativeLibrary.ensureLoaded();
+    OpSupport.checkDim(OP, "x", x, 4, "[B, d, H, W]");
+    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
+      throw new IllegalArgumentException(OP + ": x must be float32 on CPU, got " + describe(x));
+    }
+    long b = x.size(0), d = x.size(1), n = x.size(2) * x.size(3);
+    if (heads <= 0 || d % heads != 0) {
+      throw new IllegalArgumentException(OP + ": channels of x " + describe(x) + " not divisible by heads=" + heads);
+    }
+    for (Tensor w : new Tensor[] {wv, wq, wk}) checkWeight(x, w, d);
+    if (tau.numel() != heads || !tau.isfinite().all().item_bool()) {
+      throw new IllegalArgumentException(OP + ": tau " + describe(tau) + " must have heads=" + heads
+          + " finite elements");
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor xc = x.contiguous();
+      Tensor v = OpSupport.empty(xc, b, d, x.size(2), x.size(3));
+      double[] gram = new double[(int) (b * d * d)];
+      if (b > 0 && n > 0) {
+        Tensor st = xc.new_empty(new long[] {b, d, d},
+            new TensorOptions().dtype(new ScalarTypeOptional(ScalarType.Double)));
+        NativeLibrary.check(kernels.deepspg_gram_cpu_f32(f32(xc), f32(wv.reshape(d, d).contiguous()), b, d, n,
+            st.data_ptr_double(), f32(v)), OP + " gram");
+        st.data_ptr_double().get(gram);
+      }
+      double[] a = matrices(gram, (int) b, (int) d, doubles(wq), doubles(wk), doubles(tau), heads, inContext, xc);
+      return new Scores(Scopes.escape(v, outer), a, heads);
+    }
+  }
+
+  private static void checkWeight(Tensor x, Tensor w, long d) {
+    OpSupport.checkLike(OP, "x", x, "weight", w);
+    if (w.numel() != d * d || w.size(0) != d) {
+      throw new IllegalArgumentException(OP + ": weights must be [" + d + ", " + d + "], got " + describe(w));
+    }
+  }
+
+  /**
+   * Calls of {@link #mix} in this process, so that tests can see which path a network took.
+   *
+   * @return the count
+   */
+  public static long calls() {
+    return CALLS.get();
+  }
+
+  /**
+   * Every head's {@code A = softmax_row(τ_h · norm(K_h) norm(Q_h)ᵀ)} as {@code [B][heads][c][c]} (flattened): from
+   * the Gram of x, or the recorded matrix under an {@link AttentionContext} replay (stored under a recording).
+   */
+  private static double[] matrices(double[] gram, int b, int d, double[] wq, double[] wk, double[] tau, int heads,
+      boolean inContext, Tensor like) {
+    int c = d / heads;
+    Tensor recorded = inContext ? AttentionContext.nextReplayed(b, heads, c) : null;
+    if (recorded != null) {
+      double[] r = doubles(recorded);
+      if (recorded.size(0) == b) return r;
+      double[] a = new double[b * heads * c * c]; // one recorded image for the whole batch
+      for (int i = 0; i < b; i++) System.arraycopy(r, 0, a, i * r.length, r.length);
+      return a;
+    }
+    double[] a = new double[b * heads * c * c];
+    double[] tk = new double[c * d];
+    double[] tq = new double[c * d];
+    double[] rk = new double[c];
+    double[] sq = new double[c];
+    for (int bi = 0; bi < b; bi++) {
+      int so = bi * d * d;
+      for (int h = 0; h < heads; h++) {
+        int r0 = h * c;
+        for (int i = 0; i < c; i++) { // T_k = W_k,h S and T_q = W_q,h S, rows of c x d
+          for (int l = 0; l < d; l++) {
+            double sk = 0, sqv = 0;
+            for (int mm = 0; mm < d; mm++) {
+              double sml = gram[so + mm * d + l];
+              sk += wk[(r0 + i) * d + mm] * sml;
+              sqv += wq[(r0 + i) * d + mm] * sml;
+            }
+            tk[i * d + l] = sk;
+            tq[i * d + l] = sqv;
+          }
+        }
+        for (int i = 0; i < c; i++) { // clamped row norms, as F.normalize
+          double nk = 0, nq = 0;
+          for (int l = 0; l < d; l++) {
+            nk += tk[i * d + l] * wk[(r0 + i) * d + l];
+            nq += tq[i * d + l] * wq[(r0 + i) * d + l];
+          }
+          rk[i] = Math.max(Math.sqrt(Math.max(nk, 0)), 1e-12);
+          sq[i] = Math.max(Math.sqrt(Math.max(nq, 0)), 1e-12);
+        }
+        int ao = (bi * heads + h) * c * c;
+        for (int i = 0; i < c; i++) { // A_i = softmax_j(τ_h P_ij / (r_i s_j)), P = T_k W_q,hᵀ
+          double zmax = Double.NEGATIVE_INFINITY;
+          for (int j = 0; j < c; j++) {
+            double p = 0;
+            for (int l = 0; l < d; l++) p += tk[i * d + l] * wq[(r0 + j) * d + l];
+            double z = tau[h] * (p / (rk[i] * sq[j]));
+            a[ao + i * c + j] = z;
+            zmax = Math.max(zmax, z);
+          }
+          double sum = 0;
+          for (int j = 0; j < c; j++) {
+            double e = Math.exp(a[ao + i * c + j] - zmax);
+            a[ao + i * c + j] = e;
+            sum += e;
+          }
+          for (int j = 0; j < c; j++) a[ao + i * c + j] /= sum;
+        }
+      }
+    }
+    if (inContext) AttentionContext.recordMatrices(a, b, heads, c, like);
+    return a;
+  }
+
+  /** {@code M_b = W_p · blockdiag_h(A_b,h)} as float {@code [B, d, d]} (flattened). */
+  private static float[] mixing(double[] a, double[] wp, int b, int d, int heads) {
+    int c = d / heads;
+    float[] m = new float[b * d * d];
+    for (int bi = 0; bi < b; bi++) {
+      for (int o = 0; o < d; o++) {
+        for (int h = 0; h < heads; h++) {
+          int ao = (bi * heads + h) * c * c;
+          for (int j = 0; j < c; j++) {
+            double s = 0;
+            for (int i = 0; i < c; i++) s += wp[o * d + h * c + i] * a[ao + i * c + j];
+            m[(bi * d + o) * d + h * c + j] = (float) s;
+          }
+        }
+      }
+    }
+    return m;
+  }
+
+  /** The values of a small tensor, in row-major order, as doubles. */
+  private static double[] doubles(Tensor t) {
+    try (PointerScope scope = new PointerScope()) {
+      Tensor td = toDouble(t.detach()).contiguous();
+      double[] out = new double[(int) td.numel()];
+      td.data_ptr_double().get(out);
+      return out;
+    }
+  }
+
+  private static Status selfCheck() {
+    if ("off".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "auto").trim())) {
+      return new Status(false, Double.NaN, MODE_PROPERTY + "=off");
+    }
+    ChannelAttention.Status attention = ChannelAttention.status(); // settles the kernel set the sweeps use
+    if (!attention.enabled()) {
+      return new Status(false, Double.NaN, "the fused attention is off: " + attention.note());
+    }
+    double err = probeError();
+    if (err <= TOLERANCE) return new Status(true, err, "");
+    return new Status(false, err, String.format(Locale.ROOT, "self-check failed: error %.2g", err));
+  }
+
+  /** Largest error of the folded path over the probes, relative to max(1, max |reference|); +inf when non-finite. */
+  static double probeError() {
+    // {B, d, heads, H, W, gate, bias, residual (2 = in place)}: two 1024-column tiles with a rest; heads of 20 like
+    // DeepSPG-S at each width; c = 23 and 7 (row blocks of 5 with rests); one pixel
+    int[][] probes = {{2, 20, 1, 33, 40, 1, 1, 2}, {1, 40, 2, 9, 7, 1, 0, 1}, {1, 23, 1, 5, 5, 0, 1, 0},
+        {1, 80, 4, 16, 70, 1, 1, 2}, {1, 21, 3, 1, 1, 1, 1, 1}};
+    double worst = 0;
+    long seed = 4321;
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      for (int[] p : probes) {
+        long[] shape = {p[0], p[1], p[3], p[4]};
+        int d = p[1], heads = p[2];
+        Scalar ws = new Scalar(1.0 / Math.sqrt(d));
+        Tensor x = OneDnn.fixedRandom(shape, seed++);
+        Tensor wv = OneDnn.fixedRandom(new long[] {d, d}, seed++).mul(ws);
+        Tensor gate = p[5] == 1 ? OneDnn.fixedRandom(shape, seed++) : null;
+        Tensor wq = OneDnn.fixedRandom(new long[] {d, d}, seed++).mul(ws);
+        Tensor wk = OneDnn.fixedRandom(new long[] {d, d}, seed++).mul(ws);
+        Tensor wp = OneDnn.fixedRandom(new long[] {d, d}, seed++).mul(ws);
+        Tensor bp = p[6] == 1 ? OneDnn.fixedRandom(new long[] {d}, seed++) : null;
+        Tensor tau = OneDnn.fixedRandom(new long[] {heads, 1, 1}, seed++).abs().add(new Scalar(0.5));
+        Tensor res = p[7] > 0 ? OneDnn.fixedRandom(shape, seed++) : null;
+        Tensor ref = reference(toDouble(x), toDouble(wv), gate == null ? null : toDouble(gate), toDouble(wq),
+            toDouble(wk), toDouble(wp), bp == null ? null : toDouble(bp), toDouble(tau), heads,
+            res == null ? null : toDouble(res));
+        Tensor got = forward(x, wv, gate, wq, wk, wp, bp, tau, heads, res == null ? null : res.clone(), p[7] == 2,
+            false);
+        double err = OneDnn.relDiff(ref, toDouble(got));
+        if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // non-finite values
+        worst = Math.max(worst, err);
+      }
+    }
+    return worst;
+  }
+
+  /**
+   * The unfolded composition in libtorch ops (any dtype): the three 1×1 projections as matrix products over the
+   * channels, {@link ChannelAttention#reference} for the attention. What the self-check compares the folded path
+   * with.
+   */
+  static Tensor reference(Tensor x, Tensor wv, Tensor gate, Tensor wq, Tensor wk, Tensor wp, Tensor bp, Tensor tau,
+      int heads, Tensor residual) {
+    long b = x.size(0), d = x.size(1), hh = x.size(2), ww = x.size(3);
+    Tensor x3 = x.reshape(b, d, hh * ww);
+    Tensor q = wq.reshape(d, d).matmul(x3).reshape(b, d, hh, ww);
+    Tensor k = wk.reshape(d, d).matmul(x3).reshape(b, d, hh, ww);
+    Tensor v = wv.reshape(d, d).matmul(x3).reshape(b, d, hh, ww);
+    Tensor o = ChannelAttention.reference(k, q, v, gate, tau, heads);
+    Tensor out = wp.reshape(d, d).matmul(o.reshape(b, d, hh * ww)).reshape(b, d, hh, ww);
+    if (bp != null) out = out.add(bp.reshape(1, d, 1, 1));
+    return residual == null ? out : out.add(residual);
+  }
+}
