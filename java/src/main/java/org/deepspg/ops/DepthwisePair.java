@@ -7,7 +7,6 @@ import static org.deepspg.ops.OpSupport.describe;
 import static org.deepspg.ops.OpSupport.f32;
 import static org.deepspg.ops.OpSupport.toDouble;
 
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -36,29 +35,13 @@ public final class DepthwisePair {
   /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
   public static final String MODE_PROPERTY = "deepspg.dwpair";
   private static final String OP = "dwconv3x3_pair";
-  private static final Verdict<Status> STATUS = new Verdict<>(DepthwisePair::selfCheck);
+  private static final Verdict<KernelStatus> STATUS = new Verdict<>(DepthwisePair::selfCheck);
   private static final AtomicLong CALLS = new AtomicLong();
 
   private DepthwisePair() {}
 
-  /**
-   * The self-check's outcome.
-   *
-   * @param enabled whether {@link #forward} may be used
-   * @param maxRelError the largest probe error relative to max(1, max |reference|) (NaN when the check did not run)
-   * @param note why it is off (empty when on)
-   */
-  public record Status(boolean enabled, double maxRelError, String note) {
-    /** @return e.g. "one pass: on (self-check passed, max rel. error 1.2e-07)" */
-    public String describe() {
-      return enabled
-          ? String.format(Locale.ROOT, "one pass: on (self-check passed, max rel. error %.1e)", maxRelError)
-          : "one pass: off (" + note + ")";
-    }
-  }
-
   /** @return the self-check's verdict, running the check on the first call of the process */
-  public static Status status() {
+  public static KernelStatus status() {
     return STATUS.get();
   }
 
@@ -128,13 +111,9 @@ public final class DepthwisePair {
     return CALLS.get();
   }
 
-  private static Status selfCheck() {
-    if ("off".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "auto").trim())) {
-      return new Status(false, Double.NaN, MODE_PROPERTY + "=off");
-    }
-    double err = probeError();
-    if (err <= DenseConv.TOLERANCE) return new Status(true, err, "");
-    return new Status(false, err, String.format(Locale.ROOT, "self-check failed: error %.2g", err));
+  private static KernelStatus selfCheck() {
+    return KernelStatus.check("one pass", "on", "off", MODE_PROPERTY, null, DenseConv.TOLERANCE,
+        DepthwisePair::probeError);
   }
 
   /** Largest error of the kernel over the probes, relative to max(1, max |reference|); +inf when non-finite. */

@@ -7,7 +7,6 @@ import static org.deepspg.ops.OpSupport.describe;
 import static org.deepspg.ops.OpSupport.f32;
 import static org.deepspg.ops.OpSupport.toDouble;
 
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -54,34 +53,18 @@ public final class FoldedAttention {
   /** The largest probe error accepted, relative to max(1, max |reference|). */
   static final double TOLERANCE = 1e-4;
   private static final String OP = "folded_attention";
-  private static final Verdict<Status> STATUS = new Verdict<>(FoldedAttention::selfCheck);
+  private static final Verdict<KernelStatus> STATUS = new Verdict<>(FoldedAttention::selfCheck);
   private static final AtomicLong CALLS = new AtomicLong();
 
   private FoldedAttention() {}
 
-  /**
-   * The self-check's outcome.
-   *
-   * @param enabled whether {@link #forward} may be used
-   * @param maxRelError the largest probe error relative to max(1, max |reference|) (NaN when the check did not run)
-   * @param note why it is off (empty when on)
-   */
-  public record Status(boolean enabled, double maxRelError, String note) {
-    /** @return e.g. "folded: on (self-check passed, max rel. error 1.2e-07)" */
-    public String describe() {
-      return enabled
-          ? String.format(Locale.ROOT, "folded: on (self-check passed, max rel. error %.1e)", maxRelError)
-          : "folded: off (" + note + ")";
-    }
-  }
-
   /** @return the self-check's verdict, running the check on the first call of the process */
-  public static Status status() {
+  public static KernelStatus status() {
     return STATUS.get();
   }
 
   /** Runs the self-check again (after {@link #MODE_PROPERTY} changed; tests) and returns its verdict. */
-  static Status recheck() {
+  static KernelStatus recheck() {
     return STATUS.recheck();
   }
 
@@ -323,17 +306,11 @@ public final class FoldedAttention {
     }
   }
 
-  private static Status selfCheck() {
-    if ("off".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "auto").trim())) {
-      return new Status(false, Double.NaN, MODE_PROPERTY + "=off");
-    }
-    ChannelAttention.Status attention = ChannelAttention.status(); // settles the kernel set the sweeps use
-    if (!attention.enabled()) {
-      return new Status(false, Double.NaN, "the fused attention is off: " + attention.note());
-    }
-    double err = probeError();
-    if (err <= TOLERANCE) return new Status(true, err, "");
-    return new Status(false, err, String.format(Locale.ROOT, "self-check failed: error %.2g", err));
+  private static KernelStatus selfCheck() {
+    return KernelStatus.check("folded", "on", "off", MODE_PROPERTY, () -> {
+      ChannelAttention.Status attention = ChannelAttention.status(); // settles the kernel set the sweeps use
+      return attention.enabled() ? null : "the fused attention is off: " + attention.note();
+    }, TOLERANCE, FoldedAttention::probeError);
   }
 
   /** Largest error of the folded path over the probes, relative to max(1, max |reference|); +inf when non-finite. */

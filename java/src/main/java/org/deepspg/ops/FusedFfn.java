@@ -8,7 +8,6 @@ import static org.deepspg.ops.OpSupport.f32;
 import static org.deepspg.ops.OpSupport.toDouble;
 
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -42,7 +41,7 @@ public final class FusedFfn {
   /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
   public static final String MODE_PROPERTY = "deepspg.ffn";
   private static final String OP = "ffn_fused";
-  private static final Verdict<Status> STATUS = new Verdict<>(FusedFfn::selfCheck);
+  private static final Verdict<KernelStatus> STATUS = new Verdict<>(FusedFfn::selfCheck);
   private static final AtomicLong CALLS = new AtomicLong();
 
   private FusedFfn() {}
@@ -61,24 +60,8 @@ public final class FusedFfn {
     }
   }
 
-  /**
-   * The self-check's outcome.
-   *
-   * @param enabled whether {@link #forward} may be used
-   * @param maxRelError the largest probe error relative to max(1, max |reference|) (NaN when the check did not run)
-   * @param note why it is off (empty when on)
-   */
-  public record Status(boolean enabled, double maxRelError, String note) {
-    /** @return e.g. "fused feed-forward: on (self-check passed, max rel. error 4.1e-07)" */
-    public String describe() {
-      return enabled
-          ? String.format(Locale.ROOT, "fused feed-forward: on (self-check passed, max rel. error %.1e)", maxRelError)
-          : "fused feed-forward: off (" + note + ")";
-    }
-  }
-
   /** @return the self-check's verdict, running the check on the first call of the process */
-  public static Status status() {
+  public static KernelStatus status() {
     return STATUS.get();
   }
 
@@ -170,16 +153,12 @@ public final class FusedFfn {
     return CALLS.get();
   }
 
-  private static Status selfCheck() {
-    if ("off".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "auto").trim())) {
-      return new Status(false, Double.NaN, MODE_PROPERTY + "=off");
-    }
+  private static KernelStatus selfCheck() {
     DenseConv.Status dense = DenseConv.status();
-    if (!dense.enabled()) return new Status(false, Double.NaN, "the direct convolution is off");
-    double err = probeError();
-    if (err <= DenseConv.TOLERANCE) return new Status(true, err, "");
-    return new Status(false, err, String.format(Locale.ROOT, "self-check failed: error %.2g on %s", err,
-        dense.isa()));
+    KernelStatus k = KernelStatus.check("fused feed-forward", "on", "off", MODE_PROPERTY,
+        () -> dense.enabled() ? null : "the direct convolution is off", DenseConv.TOLERANCE, FusedFfn::probeError);
+    return k.enabled() || Double.isNaN(k.maxRelError()) ? k
+        : new KernelStatus(k.name(), k.onWord(), k.offWord(), false, k.maxRelError(), k.note() + " on " + dense.isa());
   }
 
   /** Largest error of the kernel over the probes, relative to max(1, max |reference|); +inf when non-finite. */

@@ -9,7 +9,6 @@ import static org.deepspg.ops.OpSupport.f32;
 import static org.deepspg.ops.OpSupport.toDouble;
 
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -38,30 +37,13 @@ public final class UpsampleSum {
   /** Largest accepted self-check error, relative to max(1, max |reference|). */
   static final double TOLERANCE = 1e-5;
   private static final String OP = "upsample_sum";
-  private static final Verdict<Status> STATUS = new Verdict<>(UpsampleSum::selfCheck);
+  private static final Verdict<KernelStatus> STATUS = new Verdict<>(UpsampleSum::selfCheck);
   private static final AtomicLong CALLS = new AtomicLong();
 
   private UpsampleSum() {}
 
-  /**
-   * The self-check's outcome.
-   *
-   * @param enabled whether {@link #forward} may run the native kernel
-   * @param maxRelError the largest probe error relative to max(1, max |reference|) (NaN when the check did not run)
-   * @param note why it is off (empty when on)
-   */
-  public record Status(boolean enabled, double maxRelError, String note) {
-    /** @return e.g. "up-sampling sums: native (self-check passed, max rel. error 2.4e-07)" */
-    public String describe() {
-      return enabled
-          ? String.format(Locale.ROOT, "up-sampling sums: native (self-check passed, max rel. error %.1e)",
-              maxRelError)
-          : "up-sampling sums: libtorch (" + note + ")";
-    }
-  }
-
   /** @return the self-check's verdict, running the check on the first call of the process */
-  public static Status status() {
+  public static KernelStatus status() {
     return STATUS.get();
   }
 
@@ -161,14 +143,10 @@ public final class UpsampleSum {
     return relu ? acc.relu() : acc;
   }
 
-  private static Status selfCheck() {
-    if ("off".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "auto").trim())) {
-      return new Status(false, Double.NaN, MODE_PROPERTY + "=off");
-    }
+  private static KernelStatus selfCheck() {
     NativeLibrary.ensureLoaded();
-    double err = probeError();
-    if (err <= TOLERANCE) return new Status(true, err, "");
-    return new Status(false, err, String.format(Locale.ROOT, "self-check failed: error %.2g", err));
+    return KernelStatus.check("up-sampling sums", "native", "libtorch", MODE_PROPERTY, null, TOLERANCE,
+        UpsampleSum::probeError);
   }
 
   /** Largest error of the kernel over the probes, relative to max(1, max |reference|); +inf when non-finite. */

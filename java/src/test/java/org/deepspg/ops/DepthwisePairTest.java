@@ -31,7 +31,7 @@ class DepthwisePairTest {
 
   @Test
   void selfCheckPasses() {
-    DepthwisePair.Status s = DepthwisePair.status();
+    KernelStatus s = DepthwisePair.status();
     assertTrue(s.enabled(), s.describe());
     assertTrue(s.maxRelError() <= DenseConv.TOLERANCE, s.describe());
     assertTrue(s.describe().startsWith("one pass: on (self-check passed"), s.describe());

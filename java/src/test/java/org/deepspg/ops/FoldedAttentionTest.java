@@ -37,7 +37,7 @@ class FoldedAttentionTest {
 
   @Test
   void selfCheckPasses() {
-    FoldedAttention.Status s = FoldedAttention.status();
+    KernelStatus s = FoldedAttention.status();
     assertTrue(s.enabled(), s.describe());
     assertTrue(s.maxRelError() <= FoldedAttention.TOLERANCE, s.describe());
     assertTrue(s.describe().startsWith("folded: on (self-check passed"), s.describe());
@@ -138,7 +138,7 @@ class FoldedAttentionTest {
     String saved = System.getProperty(FoldedAttention.MODE_PROPERTY);
     try {
       System.setProperty(FoldedAttention.MODE_PROPERTY, "off");
-      FoldedAttention.Status off = FoldedAttention.recheck();
+      KernelStatus off = FoldedAttention.recheck();
       assertFalse(off.enabled());
       assertEquals("folded: off (deepspg.foldedattention=off)", off.describe());
       try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {

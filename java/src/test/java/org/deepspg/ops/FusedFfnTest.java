@@ -41,7 +41,7 @@ class FusedFfnTest {
 
   @Test
   void onWhereverTheDirectConvolutionIs() {
-    FusedFfn.Status s = FusedFfn.status();
+    KernelStatus s = FusedFfn.status();
     assertEquals(DenseConv.status().enabled(), s.enabled(), s.describe());
     if (s.enabled()) assertTrue(s.maxRelError() <= DenseConv.TOLERANCE, s.describe());
   }

@@ -68,7 +68,7 @@ class UpsampleSumTest {
 
   @Test
   void selfCheckPassesAndInfoDescribesIt() {
-    UpsampleSum.Status s = UpsampleSum.status();
+    KernelStatus s = UpsampleSum.status();
     assertTrue(s.enabled(), s.describe());
     assertTrue(s.maxRelError() <= UpsampleSum.TOLERANCE, s.describe());
     assertTrue(s.describe().startsWith("up-sampling sums: native"), s.describe());
