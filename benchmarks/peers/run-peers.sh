@@ -17,6 +17,11 @@
 # benchmarks/target/benchmarks.jar (mvn install); ESPNetv2 runs with the real s=0.5 Cityscapes weights when
 # ../shared/priors/espnetv2 is beside the checkout (random weights otherwise: the same work).
 set -euo pipefail
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  echo "run-peers.sh: /usr/bin/python3 cannot import torch (PyTorch eager and the ONNX exports need it):" \
+    "apt-get install python3-torch" >&2
+  exit 2
+fi
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 here="$root/benchmarks/peers"
 threads="${1:-2}"; h="${2:-416}"; w="${3:-608}"; large="${4:-1088x1920}"

@@ -241,6 +241,25 @@ int main() {
     seed += 10;
   }
   dt::expect(deepspg_channel_attention_select_isa(7) == DEEPSPG_ERR_INVALID_ARGUMENT, "an unknown ISA is refused");
+  // The scores alone: the forward's G, A, r, s, bit for bit (batch 2, 2 heads of 20, two tiles with a rest).
+  {
+    const int64_t b = 2, h = 2, c = 20, n = 1100, sz = b * h * c * n, cc = b * h * c * c;
+    const auto x = dt::randn<float>(sz, 91), y = dt::randn<float>(sz, 92), v = dt::randn<float>(sz, 93);
+    const std::vector<float> tau = {0.7f, 2.0f};
+    std::vector<float> out(sz), g1(cc), a1(cc), r1(b * h * c), s1(b * h * c), g2(cc), a2(cc), r2(b * h * c),
+        s2(b * h * c);
+    dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(x.data(), y.data(), v.data(), nullptr, tau.data(), b, h,
+                                                            c, n, out.data(), g1.data(), a1.data(), r1.data(),
+                                                            s1.data()),
+                  "forward");
+    dt::expect_ok(deepspg_channel_attention_scores_cpu_f32(x.data(), y.data(), tau.data(), b, h, c, n, g2.data(),
+                                                           a2.data(), r2.data(), s2.data()),
+                  "scores");
+    dt::expect(g1 == g2 && a1 == a2 && r1 == r2 && s1 == s2, "the scores entry writes the forward's G, A, r, s");
+    dt::expect(deepspg_channel_attention_scores_cpu_f32(x.data(), y.data(), tau.data(), b, h, c, n, g2.data(),
+                                                        nullptr, r2.data(), s2.data()) == DEEPSPG_ERR_INVALID_ARGUMENT,
+               "the scores entry refuses NULL A");
+  }
   // Error paths: c above the limit and NULL pointers must be refused with a message, not crash.
   float one = 1;
   dt::expect(deepspg_channel_attention_forward_cpu_f32(&one, &one, &one, nullptr, &one, 1, 1, 65, 1, &one, &one, &one,

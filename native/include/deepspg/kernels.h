@@ -115,6 +115,15 @@ int32_t deepspg_channel_attention_backward_cpu_f64(
     int64_t batch, int64_t heads, int64_t c, int64_t n,
     double* dx, double* dy, double* dv, double* dgate, double* dtau);
 
+/**
+ * The forward's first sweep alone (CPU, float32): G, A, r, s as deepspg_channel_attention_forward_cpu_f32 writes
+ * them, no O (the same code and bits). For a caller that folds the mixing into a following 1x1 projection (SEM's,
+ * with deepspg_channel_mix_cpu_f32 of section 1b).
+ */
+int32_t deepspg_channel_attention_scores_cpu_f32(const float* x, const float* y, const float* tau, int64_t batch,
+                                                 int64_t heads, int64_t c, int64_t n, float* G, float* A, float* r,
+                                                 float* s);
+
 /** Bytes of device scratch the CUDA attention forward/backward need for these sizes (same value for both). */
 int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, int64_t c, int64_t n, int32_t f64);
 

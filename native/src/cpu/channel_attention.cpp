@@ -469,6 +469,8 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
     }
   }
 
+  if (p.out == nullptr) return detail::ok();  // the scores alone (deepspg_channel_attention_scores_cpu_f32)
+
   // Sweep 2: O = A V'.
 #pragma omp parallel if (par)
   {
@@ -737,6 +739,23 @@ int32_t backward_entry(const char* fn, const T* dout, const T* x, const T* y, co
   return with_kernels<T>([&](auto ks) { return backward_impl<T, decltype(ks)>(p); });
 }
 
+int32_t scores_entry(const char* fn, const float* x, const float* y, const float* tau, int64_t batch, int64_t heads,
+                     int64_t c, int64_t n, float* G, float* A, float* r, float* s) {
+  if (int32_t st = detail::check_attention_sizes(fn, batch, heads, c, n)) return st;
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, y);
+  DEEPSPG_CHECK_PTR(fn, tau);
+  DEEPSPG_CHECK_PTR(fn, G);
+  DEEPSPG_CHECK_PTR(fn, A);
+  DEEPSPG_CHECK_PTR(fn, r);
+  DEEPSPG_CHECK_PTR(fn, s);
+  ChannelAttentionParams<float> p{};
+  p.x = x, p.y = y, p.tau = tau;
+  p.batch = batch, p.heads = heads, p.c = c, p.n = n;
+  p.G = G, p.A = A, p.r = r, p.s = s;  // out = nullptr: no second sweep
+  return with_kernels<float>([&](auto ks) { return forward_impl<float, decltype(ks)>(p); });
+}
+
 /** Sizes of the folded sweeps: batch >= 0, 1 <= c <= kMaxFoldedChannels, n >= 1. */
 int32_t check_folded_sizes(const char* fn, int64_t batch, int64_t c, int64_t n) {
   if (batch < 0 || c < 1 || c > kMaxFoldedChannels || n < 1) {
@@ -801,6 +820,12 @@ int32_t deepspg_channel_attention_backward_cpu_f64(const double* dout, const dou
                                                    double* dy, double* dv, double* dgate, double* dtau) {
   return deepspg::ops::backward_entry(__func__, dout, x, y, v, gate, tau, G, A, r, s, batch, heads, c, n, dx, dy, dv,
                                       dgate, dtau);
+}
+
+int32_t deepspg_channel_attention_scores_cpu_f32(const float* x, const float* y, const float* tau, int64_t batch,
+                                                 int64_t heads, int64_t c, int64_t n, float* G, float* A, float* r,
+                                                 float* s) {
+  return deepspg::ops::scores_entry(__func__, x, y, tau, batch, heads, c, n, G, A, r, s);
 }
 
 int32_t deepspg_gram_cpu_f32(const float* x, const float* w, int64_t batch, int64_t c, int64_t n, double* out,

@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.deepspg.ops.ChannelAttention;
+import org.deepspg.ops.FoldedAttention;
 
 /**
  * Semantic-aware Embedding Module (spec §2.2): cross channel-attention from HRNet semantic features onto the
@@ -128,8 +129,14 @@ public final class SEM extends org.deepspg.nn.JavaModule {
     Tensor kk = kvt.narrow(1, 0, dim);
     Tensor vv = kvt.narrow(1, dim, dim);
     Tensor qq = options.qDense() ? qDw.forward(qp) : FastConv.depthwise3x3(qDw, qp);
-    Tensor o = ChannelAttention.apply(qq, kk, vv, null, temperature, heads);
-    Tensor r1 = proj.apply(o, options.skfResidual() ? rn : r);
+    Tensor res = options.skfResidual() ? rn : r;
+    Tensor wp = proj.conv().weight();
+    Tensor r1;
+    if (FoldedAttention.usable(qq, kk, vv, temperature, wp, res)) { // inference: the projection folded into the mixing
+      r1 = FoldedAttention.attentionProjected(qq, kk, vv, temperature, heads, wp, null, res, false);
+    } else {
+      r1 = proj.apply(ChannelAttention.apply(qq, kk, vv, null, temperature, heads), res);
+    }
     return ffn.forward(lnF, r1, r1);
   }
 

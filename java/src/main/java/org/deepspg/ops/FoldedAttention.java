@@ -23,29 +23,33 @@ import org.deepspg.kernels.global.kernels;
  * <pre>
  *   out = W_p · ChannelAttention(X = W_k x, Y = W_q x, V, gate F, τ, heads) + b_p + R
  * </pre>
- * per pixel, V and R given ({@link ChannelAttention} for the attention's definition). Two facts make it two sweeps
- * over full-resolution maps instead of five:
+ * per pixel, V = W_v x and R given ({@link ChannelAttention} for the attention's definition). Two facts make it two
+ * sweeps over full-resolution maps instead of four:
  * <ul>
  *   <li>the scores use q and k only through {@code K Qᵀ = W_k (X Xᵀ) W_qᵀ} and the row norms
  *       {@code ‖k_i‖² = (W_k S W_kᵀ)_ii}, {@code ‖q_j‖² = (W_q S W_qᵀ)_jj} with {@code S = X Xᵀ}: one Gram sweep over
- *       x ({@code deepspg_gram_cpu_f32}) and d×d algebra in double give every head's {@code A}, and q and k are never
- *       formed;</li>
+ *       x ({@code deepspg_gram_cpu_f32}, which also writes V from the same reads) and d×d algebra in double give every
+ *       head's {@code A}, and q and k are never formed;</li>
  *   <li>the projection is linear, so {@code W_p (A (V ⊙ F)) = (W_p A)(V ⊙ F)} with A block-diagonal over the heads:
  *       one mixing sweep ({@code deepspg_channel_mix_cpu_f32}) reads V, F and R and writes the block's output.</li>
  * </ul>
  * The unfolded path wrote q, k and v, read q and k for the Gram, v and F for the mixing, wrote the attention output
- * and read it back with the positional branch in the projection: at DeepSPG-S's full resolution 300 channel-maps moved
- * per 20-channel block against 140 here, and ≈1,000 fewer multiply-adds per pixel. The sums are the same in real
- * arithmetic; in float32 the order differs (the probes below bound the difference).
+ * and read it back with the positional branch in the projection: at DeepSPG-S's full resolution an IG-MSA block
+ * (with its positional branch's pass, R here) moved 300 channel-maps of d = 20 channels, the folded one 180, with
+ * ≈1,000 fewer multiply-adds per pixel. The sums are the same in real arithmetic; in float32 the order differs (the
+ * probes below bound the difference).
  *
  * <p>Tiled inference: under an {@link AttentionContext} recording the folded path stores its {@code A} like
  * {@link ChannelAttention#apply}, and under a replay it uses the recorded matrix, so the call order and the matrices
  * stay what the tiling protocol expects.
  *
- * <p><b>Proved on the machine it runs on.</b> Before the first use, {@link #status()} checks the folded path against
+ * <p>SEM's attention has no such Gram (its q and k come from depthwise convolutions), but its projection folds the
+ * same way: {@link #attentionProjected} takes A from the fused attention's first sweep and mixes with {@code W_p A}.
+ *
+ * <p><b>Proved on the machine it runs on.</b> Before the first use, {@link #status()} checks both forms against
  * libtorch's float64 composition of the unfolded ops (heads of several widths, tile rests, with and without gate,
  * bias and residual, in place); when it fails, or system property {@value #MODE_PROPERTY} is {@code off}, or the
- * fused attention's own self-check failed, {@link #usable} is false and IG-MSA keeps the unfolded path.
+ * fused attention's own self-check failed, {@link #usable} is false and IG-MSA and SEM keep the unfolded path.
  */
 public final class FoldedAttention {
   /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
@@ -69,7 +73,8 @@ public final class FoldedAttention {
   }
 
   /**
-   * Whether {@link #forward} may compute the attention: a float32 CPU input, no gradient to record, self-check passed.
+   * Whether {@link #scores} and {@link #mix} may compute the attention: a float32 CPU input, no gradient to record,
+   * self-check passed.
    *
    * @param x the block's input
    * @param params every other tensor the result depends on (entries may be null)
@@ -120,7 +125,71 @@ public final class FoldedAttention {
    * @throws IllegalArgumentException on a shape, dtype or device mismatch
    */
   public static Tensor mix(Scores s, Tensor gate, Tensor wp, Tensor bp, Tensor residual, boolean overwriteResidual) {
-    Tensor v = s.values();
+    return mix(s.matrices(), s.heads(), s.values(), gate, wp, bp, residual, overwriteResidual);
+  }
+
+  /**
+   * A channel attention followed by a 1×1 projection, {@code out = W_p · ChannelAttention(x, y, v, τ, heads) + b_p +
+   * residual} (SEM's), with the projection folded into the mixing: the fused attention's first sweep gives A
+   * ({@code deepspg_channel_attention_scores_cpu_f32}), then one mixing sweep with {@code W_p A} writes the result;
+   * the attention's output is never formed. Call where {@link #usable} holds; tiled inference's
+   * {@link AttentionContext} records or replays A as {@link ChannelAttention#apply} would.
+   *
+   * @param x {@code [B, heads·c, H, W]} float32 CPU, the rows of the softmax
+   * @param y like x, its columns
+   * @param v like x, the values
+   * @param tau per-head temperature, {@code heads} elements, finite
+   * @param heads number of heads (c ≤ {@value ChannelAttention#MAX_HEAD_CHANNELS})
+   * @param wp projection weight {@code [d, d]} (or {@code [d, d, 1, 1]})
+   * @param bp projection bias {@code [d]} or null
+   * @param residual like x, or null
+   * @param overwriteResidual write the result into {@code residual} (which the caller owns and no longer needs)
+   * @return {@code [B, d, H, W]}
+   * @throws IllegalArgumentException on a shape, dtype or device mismatch, c out of range or a non-finite tau
+   */
+  public static Tensor attentionProjected(Tensor x, Tensor y, Tensor v, Tensor tau, int heads, Tensor wp, Tensor bp,
+      Tensor residual, boolean overwriteResidual) {
+    return attentionProjected(x, y, v, tau, heads, wp, bp, residual, overwriteResidual, true);
+  }
+
+  private static Tensor attentionProjected(Tensor x, Tensor y, Tensor v, Tensor tau, int heads, Tensor wp, Tensor bp,
+      Tensor residual, boolean overwriteResidual, boolean inContext) {
+    NativeLibrary.ensureLoaded();
+    checkInput(x, heads, tau);
+    OpSupport.checkSame(OP, "x", x, "y", y);
+    OpSupport.checkSame(OP, "x", x, "v", v);
+    long b = x.size(0), d = x.size(1), n = x.size(2) * x.size(3), c = d / heads;
+    if (c > ChannelAttention.MAX_HEAD_CHANNELS) {
+      throw new IllegalArgumentException(OP + ": channels per head c=" + c + " exceed "
+          + ChannelAttention.MAX_HEAD_CHANNELS);
+    }
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor recorded = inContext ? AttentionContext.nextReplayed(b, heads, c) : null;
+      double[] a;
+      if (recorded != null) {
+        a = perImage(doubles(recorded), recorded.size(0), (int) b);
+      } else {
+        Tensor xc = x.contiguous();
+        Tensor am = OpSupport.empty(xc, b, heads, c, c);
+        if (b > 0 && n > 0) {
+          Tensor g = OpSupport.empty(xc, b, heads, c, c);
+          Tensor r = OpSupport.empty(xc, b, heads, c);
+          Tensor sn = OpSupport.empty(xc, b, heads, c);
+          NativeLibrary.check(kernels.deepspg_channel_attention_scores_cpu_f32(f32(xc), f32(y.contiguous()),
+              f32(tau.reshape(heads).contiguous()), b, heads, c, n, f32(g), f32(am), f32(r), f32(sn)), OP + " scores");
+        }
+        a = doubles(am);
+        if (inContext) AttentionContext.recordMatrices(a, b, heads, c, xc);
+      }
+      Tensor out = mix(a, heads, v, null, wp, bp, residual, overwriteResidual);
+      return out == residual ? residual : Scopes.escape(out, outer);
+    }
+  }
+
+  /** The second sweep for the matrices {@code a [B, heads, c, c]} (flattened) of the values v. */
+  private static Tensor mix(double[] a, int heads, Tensor v, Tensor gate, Tensor wp, Tensor bp, Tensor residual,
+      boolean overwriteResidual) {
     long b = v.size(0), d = v.size(1), n = v.size(2) * v.size(3);
     if (gate != null) OpSupport.checkSame(OP, "v", v, "gate", gate);
     if (residual != null) OpSupport.checkSame(OP, "v", v, "residual", residual);
@@ -130,20 +199,45 @@ public final class FoldedAttention {
     }
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope()) {
+      Tensor vc = v.contiguous();
       Tensor gc = gate == null ? null : gate.contiguous();
       boolean inPlace = residual != null && overwriteResidual && residual.is_contiguous();
       Tensor rc = residual == null ? null : inPlace ? residual : residual.contiguous();
-      Tensor out = inPlace ? residual : OpSupport.empty(v, b, d, v.size(2), v.size(3));
+      Tensor out = inPlace ? residual : OpSupport.empty(vc, b, d, v.size(2), v.size(3));
       if (b > 0 && n > 0) {
-        Tensor mt = OpSupport.empty(v, b, d, d);
-        f32(mt).put(mixing(s.matrices(), doubles(wp), (int) b, (int) d, s.heads()));
+        Tensor mt = OpSupport.empty(vc, b, d, d);
+        f32(mt).put(mixing(a, doubles(wp), (int) b, (int) d, heads));
         Tensor bc = bp == null ? null : bp.reshape(d).contiguous();
-        NativeLibrary.check(kernels.deepspg_channel_mix_cpu_f32(f32(mt), f32(v), gc == null ? null : f32(gc),
+        NativeLibrary.check(kernels.deepspg_channel_mix_cpu_f32(f32(mt), f32(vc), gc == null ? null : f32(gc),
             bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, d, n, f32(out)), OP + " mix");
       }
       CALLS.incrementAndGet();
       return inPlace ? residual : Scopes.escape(out, outer); // the residual is the caller's already
     }
+  }
+
+  /** x's checks shared by both entries: float32 CPU {@code [B, d, H, W]}, heads dividing d, a finite tau. */
+  private static void checkInput(Tensor x, int heads, Tensor tau) {
+    OpSupport.checkDim(OP, "x", x, 4, "[B, d, H, W]");
+    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
+      throw new IllegalArgumentException(OP + ": x must be float32 on CPU, got " + describe(x));
+    }
+    long d = x.size(1);
+    if (heads <= 0 || d % heads != 0) {
+      throw new IllegalArgumentException(OP + ": channels of x " + describe(x) + " not divisible by heads=" + heads);
+    }
+    if (tau.numel() != heads || !tau.isfinite().all().item_bool()) {
+      throw new IllegalArgumentException(OP + ": tau " + describe(tau) + " must have heads=" + heads
+          + " finite elements");
+    }
+  }
+
+  /** Matrices recorded for {@code recordedBatch} images (1 or b) as b images' (one image's for all). */
+  private static double[] perImage(double[] r, long recordedBatch, int b) {
+    if (recordedBatch == b) return r;
+    double[] a = new double[b * r.length];
+    for (int i = 0; i < b; i++) System.arraycopy(r, 0, a, i * r.length, r.length);
+    return a;
   }
 
   /**
@@ -162,19 +256,9 @@ public final class FoldedAttention {
   /** {@link #scores}; {@code inContext}: whether an {@link AttentionContext} scope may record or replay A. */
   private static Scores scores(Tensor x, Tensor wv, Tensor wq, Tensor wk, Tensor tau, int heads, boolean inContext) {
     NativeLibrary.ensureLoaded();
-    OpSupport.checkDim(OP, "x", x, 4, "[B, d, H, W]");
-    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
-      throw new IllegalArgumentException(OP + ": x must be float32 on CPU, got " + describe(x));
-    }
+    checkInput(x, heads, tau);
     long b = x.size(0), d = x.size(1), n = x.size(2) * x.size(3);
-    if (heads <= 0 || d % heads != 0) {
-      throw new IllegalArgumentException(OP + ": channels of x " + describe(x) + " not divisible by heads=" + heads);
-    }
     for (Tensor w : new Tensor[] {wv, wq, wk}) checkWeight(x, w, d);
-    if (tau.numel() != heads || !tau.isfinite().all().item_bool()) {
-      throw new IllegalArgumentException(OP + ": tau " + describe(tau) + " must have heads=" + heads
-          + " finite elements");
-    }
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope()) {
       Tensor xc = x.contiguous();
@@ -200,7 +284,8 @@ public final class FoldedAttention {
   }
 
   /**
-   * Calls of {@link #mix} in this process, so that tests can see which path a network took.
+   * Mixing sweeps run in this process ({@link #mix(Scores, Tensor, Tensor, Tensor, Tensor, boolean)} and
+   * {@link #attentionProjected}), so that tests can see which path a network took.
    *
    * @return the count
    */
@@ -216,13 +301,7 @@ public final class FoldedAttention {
       boolean inContext, Tensor like) {
     int c = d / heads;
     Tensor recorded = inContext ? AttentionContext.nextReplayed(b, heads, c) : null;
-    if (recorded != null) {
-      double[] r = doubles(recorded);
-      if (recorded.size(0) == b) return r;
-      double[] a = new double[b * heads * c * c]; // one recorded image for the whole batch
-      for (int i = 0; i < b; i++) System.arraycopy(r, 0, a, i * r.length, r.length);
-      return a;
-    }
+    if (recorded != null) return perImage(doubles(recorded), recorded.size(0), b);
     double[] a = new double[b * heads * c * c];
     double[] tk = new double[c * d];
     double[] tq = new double[c * d];
@@ -340,7 +419,16 @@ public final class FoldedAttention {
             res == null ? null : toDouble(res));
         Tensor got = forward(x, wv, gate, wq, wk, wp, bp, tau, heads, res == null ? null : res.clone(), p[7] == 2,
             false);
-        double err = OneDnn.relDiff(ref, toDouble(got));
+        // SEM's form: the scores of two other maps, no gate
+        Tensor y = OneDnn.fixedRandom(shape, seed++);
+        Tensor v = OneDnn.fixedRandom(shape, seed++);
+        Tensor semRef = toDouble(wp).reshape(d, d).matmul(ChannelAttention.reference(toDouble(x), toDouble(y),
+            toDouble(v), null, toDouble(tau), heads).reshape(p[0], d, (long) p[3] * p[4])).reshape(shape);
+        if (bp != null) semRef = semRef.add(toDouble(bp).reshape(1, d, 1, 1));
+        if (res != null) semRef = semRef.add(toDouble(res));
+        Tensor sem = attentionProjected(x, y, v, tau, heads, wp, bp, res == null ? null : res.clone(), p[7] == 2,
+            false);
+        double err = Math.max(OneDnn.relDiff(ref, toDouble(got)), OneDnn.relDiff(semRef, toDouble(sem)));
         if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // non-finite values
         worst = Math.max(worst, err);
       }

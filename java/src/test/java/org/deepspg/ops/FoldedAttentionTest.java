@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link FoldedAttention}: the float64 unfolded composition within float rounding, the float32 unfolded path (the
- * fused attention and the projection) likewise; writing over the residual; the tiling protocol's record and replay;
+ * fused attention and the projection) likewise, in IG-MSA's form and SEM's; writing over the residual; the tiling
+ * protocol's record and replay;
  * the self-check's verdict and its off switch; when it may be used; argument checks.
  */
 class FoldedAttentionTest {
@@ -90,6 +91,32 @@ class FoldedAttentionTest {
     }
   }
 
+  @ParameterizedTest(name = "SEM form: B={0} d={1} heads={2} {3}x{4} residual={5}")
+  @CsvSource({"1, 20, 1, 70, 96, true", "2, 40, 2, 17, 33, false", "1, 80, 4, 9, 20, true"})
+  void attentionProjectedMatchesTheAttentionThenTheProjection(int b, int d, int heads, int h, int w, boolean res) {
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      torch.manual_seed(23 + d);
+      Tensor x = Tensors.randn(b, d, h, w);
+      Tensor y = Tensors.randn(b, d, h, w);
+      Tensor v = Tensors.randn(b, d, h, w);
+      Tensor wp = weight(d);
+      Tensor tau = Tensors.randn(heads, 1, 1).abs().add(new Scalar(0.5));
+      Tensor r = res ? Tensors.randn(b, d, h, w) : null;
+      long calls = FoldedAttention.calls();
+      Tensor out = FoldedAttention.attentionProjected(x, y, v, tau, heads, wp, null, r, false);
+      assertEquals(calls + 1, FoldedAttention.calls());
+      Tensor o = ChannelAttention.apply(x, y, v, null, tau, heads);
+      Tensor want = wp.matmul(o.reshape(b, d, (long) h * w)).reshape(b, d, h, w);
+      if (r != null) want = want.add(r);
+      Tensors.assertClose("vs the attention then the projection", out, want, 1e-4, 1e-5);
+      Tensor o64 = ChannelAttention.reference(OpSupport.toDouble(x), OpSupport.toDouble(y), OpSupport.toDouble(v),
+          null, OpSupport.toDouble(tau), heads);
+      Tensor want64 = OpSupport.toDouble(wp).matmul(o64.reshape(b, d, (long) h * w)).reshape(b, d, h, w);
+      if (r != null) want64 = want64.add(OpSupport.toDouble(r));
+      Tensors.assertClose("vs float64", OpSupport.toDouble(out), want64, 1e-5, 1e-5);
+    }
+  }
+
   @Test
   void recordsAndReplaysItsMatricesLikeTheFusedAttention() {
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
@@ -129,6 +156,25 @@ class FoldedAttentionTest {
         Tensors.assertClose("replay uses the recorded A", replayed, want, 1e-5, 1e-5);
         Tensor own = FoldedAttention.forward(x2, wv, gate, wq, wk, wp, bp, tau, heads, null, false, true);
         assertTrue(own.sub(replayed).abs().max().item_double() > 1e-3, "x2's own scores give another output");
+      }
+      // SEM's form: records the fused attention's own A, replays it on other maps
+      try (AttentionContext.Recording rec = new AttentionContext.Recording();
+          AttentionContext.Recording stock = new AttentionContext.Recording()) {
+        try (AttentionContext.Scope s = AttentionContext.record(rec)) {
+          FoldedAttention.attentionProjected(x1, gate, x1, tau, heads, wp, null, null, false);
+        }
+        try (AttentionContext.Scope s = AttentionContext.record(stock)) {
+          ChannelAttention.apply(x1, gate, x1, null, tau, heads);
+        }
+        assertEquals(1, rec.calls());
+        assertTrue(rec.matrix(0).equal(stock.matrix(0)), "the same kernel's A, bit for bit");
+        Tensor replayed;
+        try (AttentionContext.Scope s = AttentionContext.replay(rec)) {
+          replayed = FoldedAttention.attentionProjected(x2, gate, x2, tau, heads, wp, null, null, false);
+        }
+        Tensor want = wp.matmul(ChannelAttention.applyMatrix(rec.matrix(0), x2, null).reshape(1, d, 12 * 16))
+            .reshape(1, d, 12, 16);
+        Tensors.assertClose("SEM form: replay uses the recorded A", replayed, want, 1e-5, 1e-5);
       }
     }
   }
@@ -189,6 +235,11 @@ class FoldedAttentionTest {
           () -> FoldedAttention.mix(s, null, w, Tensors.randn(3), null, false), "bias");
       assertThrows(IllegalArgumentException.class,
           () -> FoldedAttention.mix(s, null, w, null, Tensors.randn(2, 4, 5, 5), false), "residual's shape");
+      Tensor wide = Tensors.randn(1, 65, 3, 3);
+      assertThrows(IllegalArgumentException.class, () -> FoldedAttention.attentionProjected(wide, wide, wide,
+          torch.ones(1), 1, Tensors.randn(65, 65), null, null, false), "c above the fused attention's limit");
+      assertThrows(IllegalArgumentException.class, () -> FoldedAttention.attentionProjected(x, Tensors.randn(1, 4, 5,
+          4), x, tau, 2, w, null, null, false), "y's shape");
     }
   }
 }
