@@ -27,6 +27,10 @@ import org.bytedeco.pytorch.Tensor;
  *       says where they diverged.</li>
  * </ol>
  *
+ * <p>{@link FoldedAttention} (IG-MSA's and SEM's inference path, which computes A without calling {@code apply})
+ * takes part the same way: it stores its A under a recording and mixes with the recorded one under a replay, in the
+ * same call order.
+ *
  * <p>Threading: the active mode lives in a {@link ThreadLocal}; a recording or replay on one thread never affects
  * attention calls on another. One {@link Recording} may be replayed by several threads at the same time (replay
  * only reads it; each replay scope keeps its own cursor). Inference only: recorded and replayed outputs carry no
