@@ -167,9 +167,9 @@ inline const T* packed_tile(const T* src, int64_t c, int64_t ld, int64_t len, T*
 
 // out[i, :] = sum_j M_ij * src[j, :] for one tile, plus diag_i * self[i, :] when diag != null, else plus self[i, :]
 // when self != null, plus bias_i when bias != null (the sum starts from these); M is used transposed when
-// `transpose`. out may be self (each element is read before the same block writes it). Blocks of 4 output rows x 2 vectors of columns stay in 8 vector registers while j runs
-// over all source rows: per j, 2 loads and 4 broadcasts feed 8 FMAs, and each output is stored once (the previous
-// version re-read and re-wrote every output row c/4 times).
+// `transpose`. out may be self (each element is read before the same block writes it). Blocks of 4 output rows x 2
+// vectors of columns stay in 8 vector registers while j runs over all source rows: per j, 2 loads and 4 broadcasts
+// feed 8 FMAs, and each output is stored once (the previous version re-read and re-wrote every output row c/4 times).
 template <typename T>
 inline void mix_tile(const T* M, const T* src, int64_t src_ld, int64_t c, int64_t len, T* out, int64_t out_ld,
                      bool transpose, const T* diag = nullptr, const T* self = nullptr, int64_t self_ld = 0,
@@ -611,8 +611,9 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The folded IG-MSA forward's two sweeps (inference): the Gram of the block input, then the gated mixing with the
-// projection folded in (see deepspg_gram_cpu_f32 and deepspg_channel_mix_cpu_f32 in kernels.h)
+// The folded forwards' sweeps (inference; IG-MSA: the Gram of the block input, then the gated mixing with the
+// projection folded in; SEM: the mixing after the scores): see deepspg_gram_cpu_f32 and deepspg_channel_mix_cpu_f32
+// in kernels.h
 
 template <typename KS>
 int32_t gram_impl(const float* x, const float* w, int64_t batch, int64_t c, int64_t n, double* out, float* y) {
