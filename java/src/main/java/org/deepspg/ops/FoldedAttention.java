@@ -263,6 +263,15 @@ public final class FoldedAttention {
     try (PointerScope scope = new PointerScope()) {
       Tensor xc = x.contiguous();
       Tensor v = OpSupport.empty(xc, b, d, x.size(2), x.size(3));
+      Tensor recorded = inContext ? AttentionContext.nextReplayed(b, heads, d / heads) : null;
+      if (recorded != null) { // a tile under a replay: the recorded A; only the values are needed (no Gram)
+        if (b > 0 && n > 0) {
+          Tensor wb = wv.reshape(1, d, d).expand(new long[] {b, d, d}).contiguous();
+          NativeLibrary.check(kernels.deepspg_channel_mix_cpu_f32(f32(wb), f32(xc), null, null, null, b, d, n,
+              f32(v)), OP + " values");
+        }
+        return new Scores(Scopes.escape(v, outer), perImage(doubles(recorded), recorded.size(0), (int) b), heads);
+      }
       double[] gram = new double[(int) (b * d * d)];
       if (b > 0 && n > 0) {
         Tensor st = xc.new_empty(new long[] {b, d, d},
@@ -271,7 +280,8 @@ public final class FoldedAttention {
             st.data_ptr_double(), f32(v)), OP + " gram");
         st.data_ptr_double().get(gram);
       }
-      double[] a = matrices(gram, (int) b, (int) d, doubles(wq), doubles(wk), doubles(tau), heads, inContext, xc);
+      double[] a = matrices(gram, (int) b, (int) d, doubles(wq), doubles(wk), doubles(tau), heads);
+      if (inContext) AttentionContext.recordMatrices(a, b, heads, d / heads, xc);
       return new Scores(Scopes.escape(v, outer), a, heads);
     }
   }
@@ -294,14 +304,11 @@ public final class FoldedAttention {
   }
 
   /**
-   * Every head's {@code A = softmax_row(τ_h · norm(K_h) norm(Q_h)ᵀ)} as {@code [B][heads][c][c]} (flattened): from
-   * the Gram of x, or the recorded matrix under an {@link AttentionContext} replay (stored under a recording).
+   * Every head's {@code A = softmax_row(τ_h · norm(K_h) norm(Q_h)ᵀ)} as {@code [B][heads][c][c]} (flattened), from
+   * the Gram of x.
    */
-  private static double[] matrices(double[] gram, int b, int d, double[] wq, double[] wk, double[] tau, int heads,
-      boolean inContext, Tensor like) {
+  private static double[] matrices(double[] gram, int b, int d, double[] wq, double[] wk, double[] tau, int heads) {
     int c = d / heads;
-    Tensor recorded = inContext ? AttentionContext.nextReplayed(b, heads, c) : null;
-    if (recorded != null) return perImage(doubles(recorded), recorded.size(0), b);
     double[] a = new double[b * heads * c * c];
     double[] tk = new double[c * d];
     double[] tq = new double[c * d];
@@ -352,7 +359,6 @@ public final class FoldedAttention {
         }
       }
     }
-    if (inContext) AttentionContext.recordMatrices(a, b, heads, c, like);
     return a;
   }
 
