@@ -411,6 +411,36 @@ struct Avx512Kernels {
 #endif  // __x86_64__
 
 // ---------------------------------------------------------------------------------------------------------------
+// mixing
+
+/**
+ * out[b] = m[b] (v[b] .* gate[b]) + bias + residual[b] for c-row blocks b of [batch, c, n] tensors, tile by tile (the
+ * gated values of a tile copied once): the forward's second sweep (one block per batch and head, m = A) and the folded
+ * forms' mixing (deepspg_channel_mix_cpu_f32).
+ */
+template <typename T, typename KS>
+int32_t channel_mix_impl(const T* m, const T* v, const T* gate, const T* bias, const T* residual, int64_t batch,
+                         int64_t c, int64_t n, T* out) {
+  constexpr int64_t tile = KS::kTile;
+  const int64_t tiles = num_tiles(n, tile), cc = c * c;
+  const bool par = batch * c * n >= detail::kOmpMinWork;
+#pragma omp parallel if (par)
+  {
+    std::vector<T> vbuf(gate ? static_cast<size_t>(c * tile) : 0);
+#pragma omp for schedule(static)
+    for (int64_t w = 0; w < batch * tiles; ++w) {
+      const int64_t b = w / tiles, t = w % tiles;
+      const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
+      int64_t vld = 0;
+      const T* vt = gated_tile(v + off, gate ? gate + off : nullptr, c, n, len, vbuf.data(), &vld);
+      KS::mix(m + b * cc, vt, vld, c, len, out + off, n, /*transpose=*/false, nullptr,
+              residual ? residual + off : nullptr, n, bias);
+    }
+  }
+  return detail::ok();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // forward
 
 template <typename T, typename KS>
@@ -472,19 +502,7 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
   if (p.out == nullptr) return detail::ok();  // the scores alone (deepspg_channel_attention_scores_cpu_f32)
 
   // Sweep 2: O = A V'.
-#pragma omp parallel if (par)
-  {
-    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0);
-#pragma omp for schedule(static)
-    for (int64_t w = 0; w < bh * tiles; ++w) {
-      const int64_t g = w / tiles, t = w % tiles;
-      const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
-      int64_t vld = 0;
-      const T* vt = gated_tile(p.v + off, p.gate ? p.gate + off : nullptr, c, n, len, vbuf.data(), &vld);
-      KS::mix(p.A + g * cc, vt, vld, c, len, p.out + off, n, /*transpose=*/false, nullptr, nullptr, 0);
-    }
-  }
-  return detail::ok();
+  return channel_mix_impl<T, KS>(p.A, p.v, p.gate, nullptr, nullptr, bh, c, n, p.out);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -635,28 +653,6 @@ int32_t gram_impl(const float* x, const float* w, int64_t batch, int64_t c, int6
     for (int64_t t = 0; t < tiles; ++t) {
       const double* pp = partial.data() + (b * tiles + t) * cc;
       for (int64_t k = 0; k < cc; ++k) o[k] += pp[k];
-    }
-  }
-  return detail::ok();
-}
-
-template <typename KS>
-int32_t channel_mix_impl(const float* m, const float* v, const float* gate, const float* bias,
-                         const float* residual, int64_t batch, int64_t c, int64_t n, float* out) {
-  constexpr int64_t tile = KS::kTile;
-  const int64_t tiles = num_tiles(n, tile), cc = c * c;
-  const bool par = batch * c * n >= detail::kOmpMinWork;
-#pragma omp parallel if (par)
-  {
-    std::vector<float> vbuf(gate ? static_cast<size_t>(c * tile) : 0);
-#pragma omp for schedule(static)
-    for (int64_t w = 0; w < batch * tiles; ++w) {
-      const int64_t b = w / tiles, t = w % tiles;
-      const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
-      int64_t vld = 0;
-      const float* vt = gated_tile(v + off, gate ? gate + off : nullptr, c, n, len, vbuf.data(), &vld);
-      KS::mix(m + b * cc, vt, vld, c, len, out + off, n, /*transpose=*/false, nullptr,
-              residual ? residual + off : nullptr, n, bias);
     }
   }
   return detail::ok();
@@ -853,7 +849,7 @@ int32_t deepspg_channel_mix_cpu_f32(const float* m, const float* v, const float*
   DEEPSPG_CHECK_PTR(fn, v);
   DEEPSPG_CHECK_PTR(fn, out);
   return deepspg::ops::with_kernels<float>([&](auto ks) {
-    return deepspg::ops::channel_mix_impl<decltype(ks)>(m, v, gate, bias, residual, batch, c, n, out);
+    return deepspg::ops::channel_mix_impl<float, decltype(ks)>(m, v, gate, bias, residual, batch, c, n, out);
   });
 }
 
