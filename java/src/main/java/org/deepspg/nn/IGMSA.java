@@ -100,7 +100,7 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
       FoldedAttention.Scores s = FoldedAttention.scores(x, wv, wq, wk, rescale, heads);
       Tensor vv = s.values();
       Tensor pos = DepthwisePair.usable(vv, w0, w2, residual) ? DepthwisePair.forward(vv, w0, w2, residual)
-          : positional(vv, residual);
+          : residual == null ? positional(vv) : positional(vv).add(residual);
       return FoldedAttention.mix(s, illu, wp, bp, pos, true);
     }
     // The three per-pixel linears as one [3d, d] x [B, d, N] product (same math as Linear on NHWC tokens).
@@ -117,15 +117,13 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
       Tensor pos = DepthwisePair.forward(vv, w0, w2, residual);
       return FastConv.linear(projPack, () -> wp, bp, o, pos, false, wp);
     }
-    Tensor pos = FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
-    Tensor out = FastConv.linear(projPack, () -> wp, bp, o, pos, false, wp);
+    Tensor out = FastConv.linear(projPack, () -> wp, bp, o, positional(vv), false, wp);
     return residual == null ? out : out.add(residual);
   }
 
-  /** The positional branch as two depthwise calls, plus the residual when given (a new tensor). */
-  private Tensor positional(Tensor vv, Tensor residual) {
-    Tensor pos = FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
-    return residual == null ? pos : pos.add(residual);
+  /** The positional branch {@code dw3x3(gelu(dw3x3(v)))} as two depthwise calls (a new tensor). */
+  private Tensor positional(Tensor vv) {
+    return FastConv.depthwise3x3(pos2, FastConv.depthwise3x3Gelu(pos0, vv));
   }
 
   /** @return d */

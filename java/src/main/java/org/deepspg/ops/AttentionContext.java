@@ -202,9 +202,7 @@ public final class AttentionContext {
           ChannelAttention.forward(xc, y.contiguous(), v.contiguous(), gate == null ? null : gate.contiguous(),
               tau.reshape(heads).contiguous(), b, heads, c, n, o, g, m, r, s);
         }
-        m.retainReference(); // owned by the recording from now on
-        a.recording.add(m);
-        a.cursor++;
+        store(a, m);
         return Scopes.escape(o, outer);
       }
     }
@@ -254,9 +252,23 @@ public final class AttentionContext {
     try (PointerScope scope = new PointerScope()) {
       Tensor m = OpSupport.empty(like, b, heads, c, c);
       OpSupport.f32(m).put(f);
-      m.retainReference(); // owned by the recording from now on
-      act.recording.add(m);
-      act.cursor++;
+      store(act, m);
     }
+  }
+
+  /**
+   * For an attention computed outside {@link ChannelAttention#apply} by the fused kernel's first sweep: under a
+   * recording, stores its matrix {@code m [B, heads, c, c]} itself; else nothing.
+   */
+  static void recordMatrix(Tensor m) {
+    Active act = CURRENT.get();
+    if (act != null && act.mode == Mode.RECORD) store(act, m);
+  }
+
+  /** Appends m to the recording (which owns a reference from now on) and moves the cursor past it. */
+  private static void store(Active a, Tensor m) {
+    m.retainReference();
+    a.recording.add(m);
+    a.cursor++;
   }
 }

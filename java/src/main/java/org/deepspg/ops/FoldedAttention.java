@@ -180,7 +180,7 @@ public final class FoldedAttention {
               f32(tau.reshape(heads).contiguous()), b, heads, c, n, f32(g), f32(am), f32(r), f32(sn)), OP + " scores");
         }
         a = doubles(am);
-        if (inContext) AttentionContext.recordMatrices(a, b, heads, c, xc);
+        if (inContext) AttentionContext.recordMatrix(am);
       }
       Tensor out = mix(a, heads, v, null, wp, bp, residual, overwriteResidual);
       return out == residual ? residual : Scopes.escape(out, outer);
