@@ -212,6 +212,38 @@ void run_cuda_vs_cpu(const Case& k, unsigned seed) {
 
 }  // namespace
 
+// Non-temporal stores: at 21 MB per tensor (n = 131072) every sweep moves enough to store its output non-temporally
+// when the output is 64-byte aligned (smaller n: with the threshold lowered); the same forward and backward into
+// outputs one float past the boundary store through the cache. Both must give the same bits (and the cached path is
+// the one the double-loop cases above check).
+void run_streamed_vs_cached(unsigned seed, const char* isa, int64_t n) {
+  const int64_t b = 2, h = 1, c = 20, sz = b * h * c * n, cc = b * h * c * c;
+  const auto x = dt::randn<float>(sz, seed), y = dt::randn<float>(sz, seed + 1), v = dt::randn<float>(sz, seed + 2),
+             gate = dt::randn<float>(sz, seed + 3), dout = dt::randn<float>(sz, seed + 4);
+  const std::vector<float> tau = {1.5f};
+  std::vector<float> results[2][5];
+  for (size_t offset : {0, 1}) {
+    dt::Floats out(sz, offset), dx(sz, offset), dy(sz, offset), dv(sz, offset), dg(sz, offset);
+    std::vector<float> G(cc), A(cc), r(b * h * c), s(b * h * c), dtau(h);
+    dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(x.data(), y.data(), v.data(), gate.data(), tau.data(), b,
+                                                            h, c, n, out.p, G.data(), A.data(), r.data(), s.data()),
+                  "forward, 21 MB tensors");
+    dt::expect_ok(deepspg_channel_attention_backward_cpu_f32(dout.data(), x.data(), y.data(), v.data(), gate.data(),
+                                                             tau.data(), G.data(), A.data(), r.data(), s.data(), b, h,
+                                                             c, n, dx.p, dy.p, dv.p, dg.p, dtau.data()),
+                  "backward, 21 MB tensors");
+    const dt::Floats* outs[] = {&out, &dx, &dy, &dv, &dg};
+    for (int k = 0; k < 5; ++k) results[offset][k] = outs[k]->get(sz);
+  }
+  const char* names[] = {"out", "dx", "dy", "dv", "dgate"};
+  for (int k = 0; k < 5; ++k) {
+    char what[120];
+    std::snprintf(what, sizeof what, "%s: non-temporal (aligned) and cached (unaligned) stores agree bitwise, n=%lld%s",
+                  names[k], (long long)n, isa);
+    dt::expect(results[0][k] == results[1][k], what);
+  }
+}
+
 int main() {
   const Case cases[] = {
       {1, 1, 1, 1, 1.0, 1.0, false, false},    {2, 2, 5, 37, 0.7, 1.3, false, false},
@@ -240,6 +272,16 @@ int main() {
     dt::expect_ok(deepspg_channel_attention_select_isa(DEEPSPG_CONV2D_ISA_AUTO), "back to the automatic choice");
     seed += 10;
   }
+  dt::expect(deepspg_channel_attention_stream_min_bytes(-1) == int64_t(32) << 20, "streaming from 32 MiB by default");
+  for (int q = 0; q < 2; ++q) {
+    if (deepspg_channel_attention_select_isa(isas[q]) != DEEPSPG_OK) continue;
+    run_streamed_vs_cached(seed++, isa_names[q], 131072);
+    // every aligned output streamed: a small shape, its second tile 64 + 2 x 16 columns (rows of 16k floats only)
+    dt::expect(deepspg_channel_attention_stream_min_bytes(0) == int64_t(32) << 20, "the setter returns the old value");
+    run_streamed_vs_cached(seed++, isa_names[q], 1024 + 64 + 16 + 16);
+    deepspg_channel_attention_stream_min_bytes(int64_t(32) << 20);
+  }
+  dt::expect_ok(deepspg_channel_attention_select_isa(DEEPSPG_CONV2D_ISA_AUTO), "back to the automatic choice");
   dt::expect(deepspg_channel_attention_select_isa(7) == DEEPSPG_ERR_INVALID_ARGUMENT, "an unknown ISA is refused");
   // The scores alone: the forward's G, A, r, s, bit for bit (batch 2, 2 heads of 20, two tiles with a rest).
   {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -69,6 +70,18 @@ inline int finish(const char* name) {
   std::printf("%s: %s (%d failure%s)\n", name, g_failures ? "FAILED" : "passed", g_failures, g_failures == 1 ? "" : "s");
   return g_failures ? 1 : 0;
 }
+
+// count floats starting `offset` floats past a 64-byte boundary: offset 0 lets a kernel store them non-temporally
+// (it needs 64-byte alignment), offset 1 makes it store through the cache; the same results either way.
+struct Floats {
+  std::vector<float> raw;
+  float* p;
+  Floats(size_t count, size_t offset) : raw(count + 16 + offset, -3.0f) {
+    const auto a = reinterpret_cast<uintptr_t>(raw.data());
+    p = raw.data() + (64 - a % 64) % 64 / sizeof(float) + offset;
+  }
+  std::vector<float> get(size_t count) const { return std::vector<float>(p, p + count); }
+};
 
 inline bool have_gpu() { return deepspg_cuda_compiled() && deepspg_cuda_device_count() > 0; }
 

@@ -94,6 +94,15 @@ int32_t deepspg_release_free_memory(void);
 int32_t deepspg_channel_attention_select_isa(int32_t isa);
 /** The ISA the CPU float32 attention uses now (DEEPSPG_CONV2D_ISA_AVX512 or _GENERIC, never _AUTO). */
 int32_t deepspg_channel_attention_isa(void);
+/**
+ * Non-temporal stores: the AVX-512 float32 sweeps of this section and of the folded forms (section below) store an
+ * output non-temporally (skipping the read of each line before its write) when the sweep moves at least this many
+ * bytes (reads and writes together; default 32 MiB: past the L3, where the output would not stay cached anyway), the
+ * output is 64-byte aligned with rows of a multiple of 16 floats, and it is not written in place. The same bits
+ * either way. Sets the threshold when bytes >= 0 (0: every such output); returns the one in force before the call.
+ * For self-checks, which lower it to cover both kinds of store on small shapes and then restore it.
+ */
+int64_t deepspg_channel_attention_stream_min_bytes(int64_t bytes);
 
 int32_t deepspg_channel_attention_forward_cpu_f32(
     const float* x, const float* y, const float* v, const float* gate, const float* tau,

@@ -48,6 +48,31 @@ constexpr int64_t kTile = 256;
 
 inline int64_t num_tiles(int64_t n, int64_t tile) { return (n + tile - 1) / tile; }
 
+// Non-temporal stores. A sweep that moves at least kStreamMinBytes (reads and writes together) is past this VM's
+// L3 (16-24 MB effective on the 2-vCPU EPYC; conv2d_direct.cpp streams 1x1 outputs from the same size), so its output
+// would leave the cache before the next op reads it anyway: storing it non-temporally skips the read-for-ownership
+// of every output line (a third of such a mixing sweep's traffic). See BENCHMARKS.md, session 22.
+constexpr int64_t kStreamMinBytes = int64_t(32) << 20;
+std::atomic<int64_t> g_stream_min_bytes{kStreamMinBytes};  // deepspg_channel_attention_stream_min_bytes
+
+/**
+ * Whether a sweep that moves `traffic` bytes may store `out` (row stride ld) non-temporally: large enough, not in
+ * place (a residual read in the same sweep has the lines in the cache already), and every full 16-float vector the
+ * kernels store 64-byte aligned (tiles and strips start at multiples of 16 floats within a row).
+ */
+template <typename T>
+inline bool stream_output(const T* out, int64_t ld, int64_t traffic, const T* residual = nullptr) {
+  return std::is_same_v<T, float> && out != nullptr && out != residual && traffic >= g_stream_min_bytes.load() &&
+         reinterpret_cast<uintptr_t>(out) % 64 == 0 && ld % 16 == 0;
+}
+
+/** Orders this thread's non-temporal stores before the parallel region's closing barrier (x86: sfence). */
+inline void store_fence() {
+#if defined(__x86_64__)
+  _mm_sfence();
+#endif
+}
+
 // The folded sweeps' channel limit (the block width d, not a head's c): DeepSPG uses d <= 80.
 constexpr int64_t kMaxFoldedChannels = 1024;
 
@@ -242,8 +267,14 @@ struct PortableKernels {
   }
   static void sumsq(const T* a, int64_t c, int64_t ld, int64_t len, double* out) { sumsq_tile(a, c, ld, len, out); }
   static void mix(const T* M, const T* src, int64_t src_ld, int64_t c, int64_t len, T* out, int64_t out_ld,
-                  bool transpose, const T* diag, const T* self, int64_t self_ld, const T* bias = nullptr) {
+                  bool transpose, const T* diag, const T* self, int64_t self_ld, const T* bias = nullptr,
+                  bool /*stream: these store through the cache*/ = false) {
     mix_tile(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
+  }
+  /** out[k] = a[k] * b[k] for k < len. */
+  static void product(const T* a, const T* b, int64_t len, T* out, bool /*stream*/) {
+#pragma omp simd
+    for (int64_t k = 0; k < len; ++k) out[k] = a[k] * b[k];
   }
 };
 
@@ -302,7 +333,7 @@ DEEPSPG_AVX512 void sumsq(const float* a, int64_t c, int64_t ld, int64_t len, do
  * from k: M element (i, j) at M[i*mi + j*mj] (so that M or its transpose is read without a copy). Masked: K == 1 and
  * only the lanes of m.
  */
-template <int I, int K, bool Masked>
+template <int I, int K, bool Masked, bool Stream>
 DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int64_t c, const float* src,
                                      int64_t src_ld, float* out, int64_t out_ld, const float* diag,
                                      const float* self, int64_t self_ld, const float* bias, __mmask16 m) {
@@ -339,6 +370,8 @@ DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int
       float* p = out + i * out_ld + 16 * q;
       if (Masked) {
         _mm512_mask_storeu_ps(p, m, acc[i][q]);
+      } else if (Stream) {
+        _mm512_stream_ps(p, acc[i][q]);
       } else {
         _mm512_storeu_ps(p, acc[i][q]);
       }
@@ -346,21 +379,21 @@ DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int
 }
 
 /** One strip of K vectors (or one masked vector) of columns of every output row: row blocks of kMixI, then the rest. */
-template <int K, bool Masked>
+template <int K, bool Masked, bool Stream>
 DEEPSPG_AVX512 void mix_strip(const float* M, int64_t mi, int64_t mj, int64_t c, const float* src, int64_t src_ld,
                               float* out, int64_t out_ld, const float* diag, const float* self, int64_t self_ld,
                               const float* bias, __mmask16 m) {
   int64_t i = 0;
   for (; i + kMixI <= c; i += kMixI)
-    mix_block<kMixI, K, Masked>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,
-                                diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld,
-                                bias ? bias + i : nullptr, m);
+    mix_block<kMixI, K, Masked, Stream>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,
+                                        diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld,
+                                        bias ? bias + i : nullptr, m);
   switch (c - i) {
 #define DEEPSPG_MIX_TAIL(R)                                                                                  \
   case R:                                                                                                    \
-    mix_block<R, K, Masked>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,                    \
-                            diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld,         \
-                            bias ? bias + i : nullptr, m);                                                   \
+    mix_block<R, K, Masked, Stream>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,            \
+                                    diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld, \
+                                    bias ? bias + i : nullptr, m);                                           \
     break;
     DEEPSPG_MIX_TAIL(1)
     DEEPSPG_MIX_TAIL(2)
@@ -371,24 +404,54 @@ DEEPSPG_AVX512 void mix_strip(const float* M, int64_t mi, int64_t mj, int64_t c,
   }
 }
 
-/**
- * mix_tile on AVX-512 (same contract). Column strips outer: a 64-column strip of all c source rows (5 KB at
- * c = 20) stays in L1 while every row block reads it.
- */
-DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
-                        int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
-                        const float* bias) {
+/** mix() for one kind of store: Stream stores every full vector non-temporally (a masked column tail: cached). */
+template <bool Stream>
+DEEPSPG_AVX512 void mix_columns(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
+                                int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
+                                const float* bias) {
   const int64_t mi = transpose ? 1 : c, mj = transpose ? c : 1;
   int64_t k = 0;
   for (; k + 64 <= len; k += 64)
-    mix_strip<4, false>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
-                        bias, 0xFFFF);
+    mix_strip<4, false, Stream>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr,
+                                self_ld, bias, 0xFFFF);
   for (; k + 16 <= len; k += 16)
-    mix_strip<1, false>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
-                        bias, 0xFFFF);
+    mix_strip<1, false, Stream>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr,
+                                self_ld, bias, 0xFFFF);
   if (k < len)
-    mix_strip<1, true>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr, self_ld,
-                       bias, tail_mask(len - k));
+    mix_strip<1, true, false>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr,
+                              self_ld, bias, tail_mask(len - k));
+}
+
+/**
+ * mix_tile on AVX-512 (same contract), plus `stream`: out (64-byte aligned, out_ld a multiple of 16) is stored
+ * non-temporally. Column strips outer: a 64-column strip of all c source rows (5 KB at c = 20) stays in L1 while
+ * every row block reads it.
+ */
+DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
+                        int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
+                        const float* bias, bool stream) {
+  if (stream) {
+    mix_columns<true>(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
+  } else {
+    mix_columns<false>(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
+  }
+}
+
+/** out[k] = a[k] * b[k] for k < len; `stream`: out is 64-byte aligned, its full vectors stored non-temporally. */
+DEEPSPG_AVX512 void product(const float* a, const float* b, int64_t len, float* out, bool stream) {
+  int64_t k = 0;
+  for (; k + 16 <= len; k += 16) {
+    const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k));
+    if (stream) {
+      _mm512_stream_ps(out + k, v);
+    } else {
+      _mm512_storeu_ps(out + k, v);
+    }
+  }
+  if (k < len) {
+    const __mmask16 m = tail_mask(len - k);
+    _mm512_mask_storeu_ps(out + k, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k)));
+  }
 }
 
 }  // namespace avx512
@@ -404,8 +467,11 @@ struct Avx512Kernels {
   }
   static void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
                   int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
-                  const float* bias = nullptr) {
-    avx512::mix(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
+                  const float* bias = nullptr, bool stream = false) {
+    avx512::mix(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias, stream);
+  }
+  static void product(const float* a, const float* b, int64_t len, float* out, bool stream) {
+    avx512::product(a, b, len, out, stream);
   }
 };
 #endif  // __x86_64__
@@ -424,18 +490,21 @@ int32_t channel_mix_impl(const T* m, const T* v, const T* gate, const T* bias, c
   constexpr int64_t tile = KS::kTile;
   const int64_t tiles = num_tiles(n, tile), cc = c * c;
   const bool par = batch * c * n >= detail::kOmpMinWork;
+  const int64_t tensor = batch * c * n * static_cast<int64_t>(sizeof(T));
+  const bool stream = stream_output(out, n, tensor * (2 + (gate != nullptr) + (residual != nullptr)), residual);
 #pragma omp parallel if (par)
   {
     std::vector<T> vbuf(gate ? static_cast<size_t>(c * tile) : 0);
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t w = 0; w < batch * tiles; ++w) {
       const int64_t b = w / tiles, t = w % tiles;
       const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
       int64_t vld = 0;
       const T* vt = gated_tile(v + off, gate ? gate + off : nullptr, c, n, len, vbuf.data(), &vld);
       KS::mix(m + b * cc, vt, vld, c, len, out + off, n, /*transpose=*/false, nullptr,
-              residual ? residual + off : nullptr, n, bias);
+              residual ? residual + off : nullptr, n, bias, stream);
     }
+    if (stream) store_fence();
   }
   return detail::ok();
 }
@@ -521,11 +590,15 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
 
   // Sweep 1, over dO and V (and F) only: dA = dO V'^T (per-tile partials), and dV' = A^T dO (A is known from the
   // forward), split into dv = dV' (.* F) and dgate = dV' .* V while the tile is in cache.
+  // traffic: dO, v (and F) read, dv (and dgate) written
+  const int64_t tensor = bh * c * n * static_cast<int64_t>(sizeof(T));
+  const int64_t traffic1 = tensor * (2 + (p.gate != nullptr) + (p.dv != nullptr) + (p.dgate != nullptr));
+  const bool stream_dv = stream_output(p.dv, n, traffic1), stream_dgate = stream_output(p.dgate, n, traffic1);
 #pragma omp parallel if (par)
   {
     std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0),
         dbuf(p.gate && want_dv ? static_cast<size_t>(c * tile) : 0);
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t w = 0; w < bh * tiles; ++w) {
       const int64_t g = w / tiles, t = w % tiles;
       const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
@@ -534,26 +607,18 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
       KS::gram(p.dout + off, n, vt, vld, c, len, partial.data() + w * cc);
       if (!want_dv) continue;
       if (p.gate == nullptr) {  // dv = A^T dO straight into dv
-        KS::mix(p.A + g * cc, p.dout + off, n, c, len, p.dv + off, n, /*transpose=*/true, nullptr, nullptr, 0);
+        KS::mix(p.A + g * cc, p.dout + off, n, c, len, p.dv + off, n, /*transpose=*/true, nullptr, nullptr, 0,
+                nullptr, stream_dv);
         continue;
       }
       KS::mix(p.A + g * cc, p.dout + off, n, c, len, dbuf.data(), len, /*transpose=*/true, nullptr, nullptr, 0);
       for (int64_t j = 0; j < c; ++j) {
         const T* bj = dbuf.data() + j * len;
-        const T* fj = p.gate + off + j * n;
-        const T* vj = p.v + off + j * n;
-        if (p.dv != nullptr) {
-          T* dvj = p.dv + off + j * n;
-#pragma omp simd
-          for (int64_t k = 0; k < len; ++k) dvj[k] = bj[k] * fj[k];
-        }
-        if (p.dgate != nullptr) {
-          T* dfj = p.dgate + off + j * n;
-#pragma omp simd
-          for (int64_t k = 0; k < len; ++k) dfj[k] = bj[k] * vj[k];
-        }
+        if (p.dv != nullptr) KS::product(bj, p.gate + off + j * n, len, p.dv + off + j * n, stream_dv);
+        if (p.dgate != nullptr) KS::product(bj, p.v + off + j * n, len, p.dgate + off + j * n, stream_dgate);
       }
     }
+    if (stream_dv || stream_dgate) store_fence();
   }
 
   // Finalize: per (b, head) coefficient matrices for sweep 2, and dtau contributions.
@@ -611,19 +676,24 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   // alternating runs: backward 8.8-8.9 -> 7.7-8.0 ms; the same copy before the Gram sweeps, and buffering the
   // forward's output rows, measured slower (not understood; the Gram's loads are already mostly L2 hits).
   if (p.dx == nullptr && p.dy == nullptr) return detail::ok();
+  const int64_t traffic2 = tensor * (2 + (p.dx != nullptr) + (p.dy != nullptr));  // x, y read; dx, dy written
+  const bool stream_dx = stream_output(p.dx, n, traffic2), stream_dy = stream_output(p.dy, n, traffic2);
 #pragma omp parallel if (par)
   {
     std::vector<T> xbuf(static_cast<size_t>(c * tile)), ybuf(static_cast<size_t>(c * tile));
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait
     for (int64_t w = 0; w < bh * tiles; ++w) {
       const int64_t g = w / tiles, t = w % tiles;
       const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
       const T* M = cxy.data() + g * cc;
       const T* xt = packed_tile(p.x + off, c, n, len, xbuf.data());
       const T* yt = packed_tile(p.y + off, c, n, len, ybuf.data());
-      if (p.dx != nullptr) KS::mix(M, yt, len, c, len, p.dx + off, n, false, dxdiag.data() + g * c, xt, len);
-      if (p.dy != nullptr) KS::mix(M, xt, len, c, len, p.dy + off, n, true, dydiag.data() + g * c, yt, len);
+      if (p.dx != nullptr)
+        KS::mix(M, yt, len, c, len, p.dx + off, n, false, dxdiag.data() + g * c, xt, len, nullptr, stream_dx);
+      if (p.dy != nullptr)
+        KS::mix(M, xt, len, c, len, p.dy + off, n, true, dydiag.data() + g * c, yt, len, nullptr, stream_dy);
     }
+    if (stream_dx || stream_dy) store_fence();
   }
   return detail::ok();
 }
@@ -639,13 +709,20 @@ int32_t gram_impl(const float* x, const float* w, int64_t batch, int64_t c, int6
   const int64_t tiles = num_tiles(n, tile), cc = c * c;
   std::vector<double> partial(static_cast<size_t>(batch * tiles * cc), 0.0);
   const bool par = batch * c * n >= detail::kOmpMinWork;
-#pragma omp parallel for schedule(static) if (par)
-  for (int64_t item = 0; item < batch * tiles; ++item) {
-    const int64_t b = item / tiles, t = item % tiles;
-    const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
-    KS::gram(x + off, n, x + off, n, c, len, partial.data() + item * cc);
-    // the projection reads the tile the Gram has just brought into the cache
-    if (y != nullptr) KS::mix(w, x + off, n, c, len, y + off, n, /*transpose=*/false, nullptr, nullptr, 0);
+  // x read, y written
+  const bool stream = stream_output(y, n, 2 * batch * c * n * static_cast<int64_t>(sizeof(float)));
+#pragma omp parallel if (par)
+  {
+#pragma omp for schedule(static) nowait
+    for (int64_t item = 0; item < batch * tiles; ++item) {
+      const int64_t b = item / tiles, t = item % tiles;
+      const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
+      KS::gram(x + off, n, x + off, n, c, len, partial.data() + item * cc);
+      // the projection reads the tile the Gram has just brought into the cache
+      if (y != nullptr)
+        KS::mix(w, x + off, n, c, len, y + off, n, /*transpose=*/false, nullptr, nullptr, 0, nullptr, stream);
+    }
+    if (stream) store_fence();
   }
   for (int64_t b = 0; b < batch; ++b) {  // tiles in order: the same sums for any thread count
     double* o = out + b * cc;
@@ -784,6 +861,10 @@ int32_t deepspg_channel_attention_select_isa(int32_t isa) {
   }
   deepspg::ops::g_isa.store(isa, std::memory_order_relaxed);
   return deepspg::ops::detail::ok();
+}
+
+int64_t deepspg_channel_attention_stream_min_bytes(int64_t bytes) {
+  return bytes >= 0 ? deepspg::ops::g_stream_min_bytes.exchange(bytes) : deepspg::ops::g_stream_min_bytes.load();
 }
 
 int32_t deepspg_channel_attention_isa(void) { return deepspg::ops::current_isa(); }

@@ -14,6 +14,7 @@ import static org.deepspg.ops.OpSupport.f64;
 import static org.deepspg.ops.OpSupport.isF64;
 
 import java.util.Locale;
+import java.util.function.DoubleSupplier;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
@@ -132,8 +133,29 @@ public final class ChannelAttention {
   /**
    * Largest error of the selected kernel set over the probes (output and the gradients of x, y, v, gate and tau
    * against {@link #reference} in float64 with autograd), relative to max(1, max |reference|); +inf when non-finite.
+   * The probes run with every aligned output stored non-temporally (what the kernels do past 32 MiB of traffic, see
+   * {@code deepspg_channel_attention_stream_min_bytes}): the third probe's rows (528 floats) take those stores, the
+   * others' rows are not multiples of 16 floats and store through the cache, so both kinds are checked.
    */
   static double probeError() {
+    return streamingEveryAlignedOutput(ChannelAttention::probeErrorAtThreshold);
+  }
+
+  /**
+   * Runs a self-check's probes with the attention sweeps' non-temporal-store threshold at 0 (every 64-byte-aligned
+   * output that is not written in place), then restores it: small probe shapes then cover the stores that large
+   * inputs take. Calls in flight meanwhile may store non-temporally too: the same bits, only their speed changes.
+   */
+  static double streamingEveryAlignedOutput(DoubleSupplier probes) {
+    long threshold = kernels.deepspg_channel_attention_stream_min_bytes(0);
+    try {
+      return probes.getAsDouble();
+    } finally {
+      kernels.deepspg_channel_attention_stream_min_bytes(threshold);
+    }
+  }
+
+  private static double probeErrorAtThreshold() {
     // {batch, heads, c, h, w, gated}: row blocks with rests (c = 7, 23), two 1024-column tiles (a 76-column rest),
     // the model's c = 20 with two heads
     int[][] probes = {{1, 2, 7, 25, 44, 1}, {2, 1, 23, 9, 37, 0}, {1, 2, 20, 16, 33, 1}};

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The CPU attention's kernel choice: the self-check accepts the best kernel set on this machine, each set this CPU
- * has passes the probes, and with the kernels off the op still gives the oracle's values and gradients.
+ * has passes the probes (which store every aligned output non-temporally, then restore the threshold), and with the
+ * kernels off the op still gives the oracle's values and gradients.
  */
 class ChannelAttentionIsaTest {
   @BeforeAll
@@ -68,6 +69,16 @@ class ChannelAttentionIsaTest {
       assertTrue(err > 0, "isa " + isa + ": float32 against float64 cannot be exact; the probe compared nothing");
     }
     assertTrue(tried >= 1, "the portable kernels exist on every CPU");
+  }
+
+  @Test
+  void probesCoverNonTemporalStoresAndRestoreTheThreshold() {
+    long threshold = kernels.deepspg_channel_attention_stream_min_bytes(-1);
+    assertEquals(32L << 20, threshold, "the kernels' default: stream past 32 MiB of traffic");
+    ChannelAttention.probeError();
+    FoldedAttention.probeError();
+    assertEquals(threshold, kernels.deepspg_channel_attention_stream_min_bytes(-1),
+        "the probes lower the threshold to 0 for themselves only");
   }
 
   @Test
