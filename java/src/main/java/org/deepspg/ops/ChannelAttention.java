@@ -262,9 +262,7 @@ public final class ChannelAttention {
     if (gate != null) checkSame(OP, "x", x, "gate", gate);
     checkLike(OP, "x", x, "tau", tau);
     long b = x.size(0), d = x.size(1), n = x.size(2) * x.size(3);
-    if (heads <= 0 || d % heads != 0) {
-      throw new IllegalArgumentException(OP + ": channels of x " + describe(x) + " not divisible by heads=" + heads);
-    }
+    checkHeads(OP, x, heads, tau);
     long c = d / heads;
     if (c < 1 || c > MAX_HEAD_CHANNELS) {
       throw new IllegalArgumentException(
@@ -272,12 +270,6 @@ public final class ChannelAttention {
               + MAX_HEAD_CHANNELS + "]");
     }
     if (n < 1) throw new IllegalArgumentException(OP + ": need H*W >= 1, x is " + describe(x));
-    if (tau.numel() != heads) {
-      throw new IllegalArgumentException(OP + ": tau " + describe(tau) + " must have heads=" + heads + " elements");
-    }
-    if (!tau.isfinite().all().item_bool()) {
-      throw new IllegalArgumentException(OP + ": tau " + describe(tau) + " must be finite");
-    }
     // --- tiled-inference hook (AttentionContext, owned by org.deepspg.infer): record A, or replay a recorded A.
     // Returns null unless a record/replay scope is open on this thread (one ThreadLocal read otherwise).
     Tensor intercepted = AttentionContext.intercept(x, y, v, gate, tau, heads);
@@ -285,6 +277,24 @@ public final class ChannelAttention {
     // --- end of hook
     if (cpuFloat(x) && !status().enabled()) return reference(x, y, v, gate, tau, heads);
     return kernelApply(x, y, v, gate, tau, heads);
+  }
+
+  /**
+   * The head checks of every attention entry (this op's and {@link FoldedAttention}'s): {@code heads} divides x's
+   * channels (dim 1) and tau has {@code heads} finite elements.
+   *
+   * @throws IllegalArgumentException naming {@code op} otherwise
+   */
+  static void checkHeads(String op, Tensor x, int heads, Tensor tau) {
+    if (heads <= 0 || x.size(1) % heads != 0) {
+      throw new IllegalArgumentException(op + ": channels of x " + describe(x) + " not divisible by heads=" + heads);
+    }
+    if (tau.numel() != heads) {
+      throw new IllegalArgumentException(op + ": tau " + describe(tau) + " must have heads=" + heads + " elements");
+    }
+    if (!tau.isfinite().all().item_bool()) {
+      throw new IllegalArgumentException(op + ": tau " + describe(tau) + " must be finite");
+    }
   }
 
   private static boolean cpuFloat(Tensor x) {

@@ -222,14 +222,7 @@ public final class FoldedAttention {
     if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
       throw new IllegalArgumentException(OP + ": x must be float32 on CPU, got " + describe(x));
     }
-    long d = x.size(1);
-    if (heads <= 0 || d % heads != 0) {
-      throw new IllegalArgumentException(OP + ": channels of x " + describe(x) + " not divisible by heads=" + heads);
-    }
-    if (tau.numel() != heads || !tau.isfinite().all().item_bool()) {
-      throw new IllegalArgumentException(OP + ": tau " + describe(tau) + " must have heads=" + heads
-          + " finite elements");
-    }
+    ChannelAttention.checkHeads(OP, x, heads, tau);
   }
 
   /** Matrices recorded for {@code recordedBatch} images (1 or b) as b images' (one image's for all). */

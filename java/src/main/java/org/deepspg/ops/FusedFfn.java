@@ -157,8 +157,7 @@ public final class FusedFfn {
     DenseConv.Status dense = DenseConv.status();
     KernelStatus k = KernelStatus.check("fused feed-forward", "on", "off", MODE_PROPERTY,
         () -> dense.enabled() ? null : "the direct convolution is off", DenseConv.TOLERANCE, FusedFfn::probeError);
-    return k.enabled() || Double.isNaN(k.maxRelError()) ? k
-        : new KernelStatus(k.name(), k.onWord(), k.offWord(), false, k.maxRelError(), k.note() + " on " + dense.isa());
+    return k.enabled() || Double.isNaN(k.maxRelError()) ? k : k.withNote(" on " + dense.isa());
   }
 
   /** Largest error of the kernel over the probes, relative to max(1, max |reference|); +inf when non-finite. */

@@ -30,6 +30,14 @@ public record KernelStatus(String name, String onWord, String offWord, boolean e
   }
 
   /**
+   * @param more words to append to the note (e.g. " on avx512": where a failed self-check ran)
+   * @return this verdict with its note extended
+   */
+  KernelStatus withNote(String more) {
+    return new KernelStatus(name, onWord, offWord, enabled, maxRelError, note + more);
+  }
+
+  /**
    * The check every such kernel runs once per process: off when system property {@code property} is {@code off},
    * or when {@code offReason} gives a reason (a kernel it builds on is off); else on when the probes' error is within
    * {@code tolerance}.

@@ -26,6 +26,7 @@ class KernelStatusTest {
     KernelStatus s = KernelStatus.check("k", "on", "off", PROP, null, 1e-4, () -> 0.03);
     assertFalse(s.enabled());
     assertEquals("k: off (self-check failed: error 0.030)", s.describe());
+    assertEquals("k: off (self-check failed: error 0.030 on avx2)", s.withNote(" on avx2").describe());
     assertFalse(KernelStatus.check("k", "on", "off", PROP, null, 1e-4, () -> Double.POSITIVE_INFINITY).enabled());
     assertFalse(KernelStatus.check("k", "on", "off", PROP, null, 1e-4, () -> Double.NaN).enabled(), "NaN");
   }
