@@ -210,8 +210,6 @@ void run_cuda_vs_cpu(const Case& k, unsigned seed) {
 }
 #endif
 
-}  // namespace
-
 // Non-temporal stores: at 21 MB per tensor (n = 131072) every sweep moves enough to store its output non-temporally
 // when the output is 64-byte aligned (smaller n: with the threshold lowered); the same forward and backward into
 // outputs one float past the boundary store through the cache. Both must give the same bits (and the cached path is
@@ -227,22 +225,24 @@ void run_streamed_vs_cached(unsigned seed, const char* isa, int64_t n) {
     std::vector<float> G(cc), A(cc), r(b * h * c), s(b * h * c), dtau(h);
     dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(x.data(), y.data(), v.data(), gate.data(), tau.data(), b,
                                                             h, c, n, out.p, G.data(), A.data(), r.data(), s.data()),
-                  "forward, 21 MB tensors");
+                  "forward into aligned or unaligned outputs");
     dt::expect_ok(deepspg_channel_attention_backward_cpu_f32(dout.data(), x.data(), y.data(), v.data(), gate.data(),
                                                              tau.data(), G.data(), A.data(), r.data(), s.data(), b, h,
                                                              c, n, dx.p, dy.p, dv.p, dg.p, dtau.data()),
-                  "backward, 21 MB tensors");
+                  "backward into aligned or unaligned outputs");
     const dt::Floats* outs[] = {&out, &dx, &dy, &dv, &dg};
     for (int k = 0; k < 5; ++k) results[offset][k] = outs[k]->get(sz);
   }
   const char* names[] = {"out", "dx", "dy", "dv", "dgate"};
   for (int k = 0; k < 5; ++k) {
     char what[120];
-    std::snprintf(what, sizeof what, "%s: non-temporal (aligned) and cached (unaligned) stores agree bitwise, n=%lld%s",
+    std::snprintf(what, sizeof what, "%s: non-temporal (aligned) and cached (unaligned) stores agree, n=%lld%s",
                   names[k], (long long)n, isa);
     dt::expect(results[0][k] == results[1][k], what);
   }
 }
+
+}  // namespace
 
 int main() {
   const Case cases[] = {
