@@ -48,6 +48,14 @@ constexpr int64_t kTile = 256;
 
 inline int64_t num_tiles(int64_t n, int64_t tile) { return (n + tile - 1) / tile; }
 
+// acc[k] = the sum over the tiles t < tiles, in order, of partial[t * part + k] (one block's per-tile partial sums):
+// a fixed order, so the totals do not depend on the thread count that produced the partials.
+inline void sum_tiles(const double* partial, int64_t tiles, int64_t part, double* acc) {
+  std::fill(acc, acc + part, 0.0);
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t k = 0; k < part; ++k) acc[k] += partial[t * part + k];
+}
+
 // Non-temporal stores. A sweep that moves at least kStreamMinBytes (reads and writes together) is past this VM's
 // L3 (16-24 MB effective on the 2-vCPU EPYC; conv2d_direct.cpp streams 1x1 outputs from the same size), so its output
 // would leave the cache before the next op reads it anyway: storing it non-temporally skips the read-for-ownership
@@ -535,11 +543,8 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
   // Finalize per (b, head): reduce tiles in order, normalise, softmax.
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t g = 0; g < bh; ++g) {
-    std::vector<double> acc(static_cast<size_t>(part), 0.0);
-    for (int64_t t = 0; t < tiles; ++t) {
-      const double* pp = partial.data() + (g * tiles + t) * part;
-      for (int64_t k = 0; k < part; ++k) acc[k] += pp[k];
-    }
+    std::vector<double> acc(static_cast<size_t>(part));
+    sum_tiles(partial.data() + g * tiles * part, tiles, part, acc.data());
     const double tau = static_cast<double>(p.tau[g % p.heads]);
     T* G = p.G + g * cc;
     T* A = p.A + g * cc;
@@ -629,11 +634,8 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   std::vector<double> dtau_part(static_cast<size_t>(bh), 0.0);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t g = 0; g < bh; ++g) {
-    std::vector<double> dA(cc, 0.0), dZ(cc), dG(cc);
-    for (int64_t t = 0; t < tiles; ++t) {
-      const double* pp = partial.data() + (g * tiles + t) * cc;
-      for (int64_t k = 0; k < cc; ++k) dA[k] += pp[k];
-    }
+    std::vector<double> dA(cc), dZ(cc), dG(cc);
+    sum_tiles(partial.data() + g * tiles * cc, tiles, cc, dA.data());
     const T* A = p.A + g * cc;
     const T* G = p.G + g * cc;
     const T* r = p.r + g * c;
@@ -724,14 +726,7 @@ int32_t gram_impl(const float* x, const float* w, int64_t batch, int64_t c, int6
     }
     if (stream) store_fence();
   }
-  for (int64_t b = 0; b < batch; ++b) {  // tiles in order: the same sums for any thread count
-    double* o = out + b * cc;
-    std::fill(o, o + cc, 0.0);
-    for (int64_t t = 0; t < tiles; ++t) {
-      const double* pp = partial.data() + (b * tiles + t) * cc;
-      for (int64_t k = 0; k < cc; ++k) o[k] += pp[k];
-    }
-  }
+  for (int64_t b = 0; b < batch; ++b) sum_tiles(partial.data() + b * tiles * cc, tiles, cc, out + b * cc);
   return detail::ok();
 }
 
