@@ -242,6 +242,49 @@ void run_streamed_vs_cached(unsigned seed, const char* isa, int64_t n) {
   }
 }
 
+// The gated backward's dv and dgate come from one split of dV' = A^T dO (the AVX-512 mixing's epilogue stores both):
+// asking for one of them only, or for both with one aligned and one not (then neither is streamed), gives each the
+// same bits as asking for both aligned; dx and dy do not change.
+void run_split_subsets(unsigned seed, const char* isa, int64_t n) {
+  const int64_t b = 2, h = 1, c = 23, sz = b * h * c * n, cc = b * h * c * c;
+  const auto x = dt::randn<float>(sz, seed), y = dt::randn<float>(sz, seed + 1), v = dt::randn<float>(sz, seed + 2),
+             gate = dt::randn<float>(sz, seed + 3), dout = dt::randn<float>(sz, seed + 4);
+  const std::vector<float> tau = {0.8f};
+  std::vector<float> out(sz), G(cc), A(cc), r(b * h * c), s(b * h * c);
+  dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(x.data(), y.data(), v.data(), gate.data(), tau.data(), b, h,
+                                                          c, n, out.data(), G.data(), A.data(), r.data(), s.data()),
+                "forward");
+  // {dv wanted, its offset in floats, dgate wanted, its offset}
+  const struct {
+    bool dv;
+    size_t dv_off;
+    bool dg;
+    size_t dg_off;
+  } asks[] = {{true, 0, true, 0}, {true, 0, false, 0}, {false, 0, true, 0}, {true, 0, true, 1}, {true, 1, true, 0}};
+  std::vector<float> want[4];  // dx, dy, dv, dgate of the first ask
+  for (const auto& a : asks) {
+    dt::Floats dx(sz, 0), dy(sz, 0), dv(sz, a.dv_off), dg(sz, a.dg_off);
+    std::vector<float> dtau(h);
+    dt::expect_ok(deepspg_channel_attention_backward_cpu_f32(dout.data(), x.data(), y.data(), v.data(), gate.data(),
+                                                             tau.data(), G.data(), A.data(), r.data(), s.data(), b, h,
+                                                             c, n, dx.p, dy.p, a.dv ? dv.p : nullptr,
+                                                             a.dg ? dg.p : nullptr, dtau.data()),
+                  "backward with dv, dgate or both");
+    const std::vector<float> got[4] = {dx.get(sz), dy.get(sz), dv.get(sz), dg.get(sz)};
+    if (want[0].empty()) {
+      for (int k = 0; k < 4; ++k) want[k] = got[k];
+      continue;
+    }
+    char what[160];
+    auto kind = [](bool on, size_t off) { return on ? (off ? "unaligned" : "aligned") : "off"; };
+    std::snprintf(what, sizeof what, "split (dv %s, dgate %s): the same bits, n=%lld%s", kind(a.dv, a.dv_off),
+                  kind(a.dg, a.dg_off), (long long)n, isa);
+    dt::expect(got[0] == want[0] && got[1] == want[1], what);
+    if (a.dv) dt::expect(got[2] == want[2], what);
+    if (a.dg) dt::expect(got[3] == want[3], what);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -279,7 +322,9 @@ int main() {
     // every aligned output streamed: a small shape, its second tile 64 + 2 x 16 columns (rows of 16k floats only)
     dt::expect(deepspg_channel_attention_stream_min_bytes(0) == int64_t(32) << 20, "the setter returns the old value");
     run_streamed_vs_cached(seed++, isa_names[q], 1024 + 64 + 16 + 16);
+    run_split_subsets(seed++, isa_names[q], 1024 + 64 + 16 + 16);  // streamed where aligned
     deepspg_channel_attention_stream_min_bytes(int64_t(32) << 20);
+    run_split_subsets(seed++, isa_names[q], 1024 + 64 + 16 + 5);  // cached, masked tails
   }
   dt::expect_ok(deepspg_channel_attention_select_isa(DEEPSPG_CONV2D_ISA_AUTO), "back to the automatic choice");
   dt::expect(deepspg_channel_attention_select_isa(7) == DEEPSPG_ERR_INVALID_ARGUMENT, "an unknown ISA is refused");

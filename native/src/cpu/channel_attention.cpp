@@ -191,6 +191,25 @@ inline const T* gated_tile(const T* v, const T* gate, int64_t c, int64_t ld, int
   return buf;
 }
 
+/**
+ * The backward's gated split of mixed rows (dV' = A^T dO): dv = dV' .* gate and dgate = dV' .* v, stored by the
+ * mixing's epilogue in place of the mixed rows, so dV' makes no round trip through a buffer; a null dv or dgate is
+ * skipped. Pointers at row 0, column 0 of the current block; rows `ld` apart.
+ */
+template <typename T>
+struct Split {
+  const T* gate;
+  T* dv;
+  const T* v;
+  T* dgate;
+  int64_t ld;
+  /** The same split moved `rows` rows down and `cols` columns right. */
+  Split at(int64_t rows, int64_t cols) const {
+    const int64_t o = rows * ld + cols;
+    return {gate + o, dv != nullptr ? dv + o : nullptr, v + o, dgate != nullptr ? dgate + o : nullptr, ld};
+  }
+};
+
 // Copies rows [0, c) x columns [0, len) of src (row stride ld) into buf [c, len]; returns buf.
 template <typename T>
 inline const T* packed_tile(const T* src, int64_t c, int64_t ld, int64_t len, T* buf) {
@@ -279,10 +298,18 @@ struct PortableKernels {
                   bool /*stream: these store through the cache*/ = false) {
     mix_tile(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
   }
-  /** out[k] = a[k] * b[k] for k < len. */
-  static void product(const T* a, const T* b, int64_t len, T* out, bool /*stream*/) {
+  /** dV' = A^T src for one tile into buf [c, len], then split into sp.dv and sp.dgate (see Split). */
+  static void mix_split(const T* A, const T* src, int64_t src_ld, int64_t c, int64_t len, const Split<T>& sp, T* buf,
+                        bool /*stream: these store through the cache*/) {
+    mix_tile(A, src, src_ld, c, len, buf, len, /*transpose=*/true);
+    auto product = [len](const T* a, const T* b, T* out) {
 #pragma omp simd
-    for (int64_t k = 0; k < len; ++k) out[k] = a[k] * b[k];
+      for (int64_t k = 0; k < len; ++k) out[k] = a[k] * b[k];
+    };
+    for (int64_t j = 0; j < c; ++j) {
+      if (sp.dv != nullptr) product(buf + j * len, sp.gate + j * sp.ld, sp.dv + j * sp.ld);
+      if (sp.dgate != nullptr) product(buf + j * len, sp.v + j * sp.ld, sp.dgate + j * sp.ld);
+    }
   }
 };
 
@@ -336,15 +363,28 @@ DEEPSPG_AVX512 void sumsq(const float* a, int64_t c, int64_t ld, int64_t len, do
   }
 }
 
+/** Stores one vector of a mixing block: masked (the lanes of m), non-temporally, or through the cache. */
+template <bool Masked, bool Stream>
+DEEPSPG_AVX512_INLINE void put(float* p, __m512 v, __mmask16 m) {
+  if (Masked) {
+    _mm512_mask_storeu_ps(p, m, v);
+  } else if (Stream) {
+    _mm512_stream_ps(p, v);
+  } else {
+    _mm512_storeu_ps(p, v);
+  }
+}
+
 /**
  * Rows i0 .. i0+I-1 of out = M src (+ diag .* self, or + self when diag is null) (+ bias) for K vectors of columns
  * from k: M element (i, j) at M[i*mi + j*mj] (so that M or its transpose is read without a copy). Masked: K == 1 and
- * only the lanes of m.
+ * only the lanes of m. Splits: the rows go through `sp` (see Split) instead of into out.
  */
-template <int I, int K, bool Masked, bool Stream>
+template <int I, int K, bool Masked, bool Stream, bool Splits = false>
 DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int64_t c, const float* src,
                                      int64_t src_ld, float* out, int64_t out_ld, const float* diag,
-                                     const float* self, int64_t self_ld, const float* bias, __mmask16 m) {
+                                     const float* self, int64_t self_ld, const float* bias, __mmask16 m,
+                                     const Split<float>& sp = {}) {
   __m512 acc[I][K];
 #pragma GCC unroll 8
   for (int i = 0; i < I; ++i)
@@ -375,33 +415,38 @@ DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int
   for (int i = 0; i < I; ++i)
 #pragma GCC unroll 8
     for (int q = 0; q < K; ++q) {
-      float* p = out + i * out_ld + 16 * q;
-      if (Masked) {
-        _mm512_mask_storeu_ps(p, m, acc[i][q]);
-      } else if (Stream) {
-        _mm512_stream_ps(p, acc[i][q]);
+      if constexpr (Splits) {
+        const int64_t o = i * sp.ld + 16 * q;
+        if (sp.dv != nullptr) {
+          const __m512 f = Masked ? _mm512_maskz_loadu_ps(m, sp.gate + o) : _mm512_loadu_ps(sp.gate + o);
+          put<Masked, Stream>(sp.dv + o, _mm512_mul_ps(acc[i][q], f), m);
+        }
+        if (sp.dgate != nullptr) {
+          const __m512 v = Masked ? _mm512_maskz_loadu_ps(m, sp.v + o) : _mm512_loadu_ps(sp.v + o);
+          put<Masked, Stream>(sp.dgate + o, _mm512_mul_ps(acc[i][q], v), m);
+        }
       } else {
-        _mm512_storeu_ps(p, acc[i][q]);
+        put<Masked, Stream>(out + i * out_ld + 16 * q, acc[i][q], m);
       }
     }
 }
 
 /** One strip of K vectors (or one masked vector) of columns of every output row: row blocks of kMixI, then the rest. */
-template <int K, bool Masked, bool Stream>
+template <int K, bool Masked, bool Stream, bool Splits>
 DEEPSPG_AVX512 void mix_strip(const float* M, int64_t mi, int64_t mj, int64_t c, const float* src, int64_t src_ld,
                               float* out, int64_t out_ld, const float* diag, const float* self, int64_t self_ld,
-                              const float* bias, __mmask16 m) {
+                              const float* bias, __mmask16 m, const Split<float>& sp) {
   int64_t i = 0;
   for (; i + kMixI <= c; i += kMixI)
-    mix_block<kMixI, K, Masked, Stream>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,
-                                        diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld,
-                                        bias ? bias + i : nullptr, m);
+    mix_block<kMixI, K, Masked, Stream, Splits>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,
+                                                diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr,
+                                                self_ld, bias ? bias + i : nullptr, m, Splits ? sp.at(i, 0) : sp);
   switch (c - i) {
-#define DEEPSPG_MIX_TAIL(R)                                                                                  \
-  case R:                                                                                                    \
-    mix_block<R, K, Masked, Stream>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,            \
-                                    diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld, \
-                                    bias ? bias + i : nullptr, m);                                           \
+#define DEEPSPG_MIX_TAIL(R)                                                                                          \
+  case R:                                                                                                            \
+    mix_block<R, K, Masked, Stream, Splits>(M + i * mi, mi, mj, c, src, src_ld, out + i * out_ld, out_ld,            \
+                                            diag ? diag + i : nullptr, self ? self + i * self_ld : nullptr, self_ld, \
+                                            bias ? bias + i : nullptr, m, Splits ? sp.at(i, 0) : sp);                \
     break;
     DEEPSPG_MIX_TAIL(1)
     DEEPSPG_MIX_TAIL(2)
@@ -412,22 +457,26 @@ DEEPSPG_AVX512 void mix_strip(const float* M, int64_t mi, int64_t mj, int64_t c,
   }
 }
 
-/** mix() for one kind of store: Stream stores every full vector non-temporally (a masked column tail: cached). */
-template <bool Stream>
+/**
+ * mix() for one kind of store: Stream stores every full vector non-temporally (a masked column tail: cached);
+ * Splits: the rows go through `sp` (out is not written).
+ */
+template <bool Stream, bool Splits = false>
 DEEPSPG_AVX512 void mix_columns(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
                                 int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
-                                const float* bias) {
+                                const float* bias, const Split<float>& sp = {}) {
   const int64_t mi = transpose ? 1 : c, mj = transpose ? c : 1;
+  auto cols = [&](int64_t k) { return Splits ? sp.at(0, k) : sp; };
   int64_t k = 0;
   for (; k + 64 <= len; k += 64)
-    mix_strip<4, false, Stream>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr,
-                                self_ld, bias, 0xFFFF);
+    mix_strip<4, false, Stream, Splits>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag,
+                                        self ? self + k : nullptr, self_ld, bias, 0xFFFF, cols(k));
   for (; k + 16 <= len; k += 16)
-    mix_strip<1, false, Stream>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr,
-                                self_ld, bias, 0xFFFF);
+    mix_strip<1, false, Stream, Splits>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag,
+                                        self ? self + k : nullptr, self_ld, bias, 0xFFFF, cols(k));
   if (k < len)
-    mix_strip<1, true, false>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr,
-                              self_ld, bias, tail_mask(len - k));
+    mix_strip<1, true, false, Splits>(M, mi, mj, c, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr,
+                                      self_ld, bias, tail_mask(len - k), cols(k));
 }
 
 /**
@@ -445,20 +494,17 @@ DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_
   }
 }
 
-/** out[k] = a[k] * b[k] for k < len; `stream`: out is 64-byte aligned, its full vectors stored non-temporally. */
-DEEPSPG_AVX512 void product(const float* a, const float* b, int64_t len, float* out, bool stream) {
-  int64_t k = 0;
-  for (; k + 16 <= len; k += 16) {
-    const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k));
-    if (stream) {
-      _mm512_stream_ps(out + k, v);
-    } else {
-      _mm512_storeu_ps(out + k, v);
-    }
-  }
-  if (k < len) {
-    const __mmask16 m = tail_mask(len - k);
-    _mm512_mask_storeu_ps(out + k, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k)));
+/**
+ * The backward's dV' = A^T src for one tile, split by its epilogue into sp.dv and sp.dgate (see Split; at least one
+ * of them present); `stream`: both 64-byte aligned, sp.ld a multiple of 16, full vectors stored non-temporally.
+ */
+DEEPSPG_AVX512 void mix_split(const float* A, const float* src, int64_t src_ld, int64_t c, int64_t len,
+                              const Split<float>& sp, bool stream) {
+  float* out = sp.dv != nullptr ? sp.dv : sp.dgate;  // not written: only walked along with the split's outputs
+  if (stream) {
+    mix_columns<true, true>(A, src, src_ld, c, len, out, sp.ld, /*transpose=*/true, nullptr, nullptr, 0, nullptr, sp);
+  } else {
+    mix_columns<false, true>(A, src, src_ld, c, len, out, sp.ld, /*transpose=*/true, nullptr, nullptr, 0, nullptr, sp);
   }
 }
 
@@ -478,8 +524,10 @@ struct Avx512Kernels {
                   const float* bias = nullptr, bool stream = false) {
     avx512::mix(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias, stream);
   }
-  static void product(const float* a, const float* b, int64_t len, float* out, bool stream) {
-    avx512::product(a, b, len, out, stream);
+  /** The split is the mixing's epilogue: no buffer. */
+  static void mix_split(const float* A, const float* src, int64_t src_ld, int64_t c, int64_t len,
+                        const Split<float>& sp, float* /*buf*/, bool stream) {
+    avx512::mix_split(A, src, src_ld, c, len, sp, stream);
   }
 };
 #endif  // __x86_64__
@@ -594,13 +642,16 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   const bool want_dv = p.dv != nullptr || (p.gate != nullptr && p.dgate != nullptr);
 
   // Sweep 1, over dO and V (and F) only: dA = dO V'^T (per-tile partials), and dV' = A^T dO (A is known from the
-  // forward), split into dv = dV' (.* F) and dgate = dV' .* V while the tile is in cache.
+  // forward), split into dv = dV' (.* F) and dgate = dV' .* V while the tile is in cache (KS::mix_split).
   // traffic: dO, v (and F) read, dv (and dgate) written
   const int64_t tensor = bh * c * n * static_cast<int64_t>(sizeof(T));
   const int64_t traffic1 = tensor * (2 + (p.gate != nullptr) + (p.dv != nullptr) + (p.dgate != nullptr));
   const bool stream_dv = stream_output(p.dv, n, traffic1), stream_dgate = stream_output(p.dgate, n, traffic1);
+  // the split stores both of its outputs one way: streamed when every one present may be
+  const bool stream_split = (p.dv == nullptr || stream_dv) && (p.dgate == nullptr || stream_dgate);
 #pragma omp parallel if (par)
   {
+    // dbuf: dV' of one tile for kernel sets whose split is not an epilogue (PortableKernels)
     std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0),
         dbuf(p.gate && want_dv ? static_cast<size_t>(c * tile) : 0);
 #pragma omp for schedule(static) nowait
@@ -616,12 +667,8 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
                 nullptr, stream_dv);
         continue;
       }
-      KS::mix(p.A + g * cc, p.dout + off, n, c, len, dbuf.data(), len, /*transpose=*/true, nullptr, nullptr, 0);
-      for (int64_t j = 0; j < c; ++j) {
-        const T* bj = dbuf.data() + j * len;
-        if (p.dv != nullptr) KS::product(bj, p.gate + off + j * n, len, p.dv + off + j * n, stream_dv);
-        if (p.dgate != nullptr) KS::product(bj, p.v + off + j * n, len, p.dgate + off + j * n, stream_dgate);
-      }
+      const Split<T> sp{p.gate + off, p.dv ? p.dv + off : nullptr, p.v + off, p.dgate ? p.dgate + off : nullptr, n};
+      KS::mix_split(p.A + g * cc, p.dout + off, n, c, len, sp, dbuf.data(), stream_split);
     }
     if (stream_dv || stream_dgate) store_fence();
   }
