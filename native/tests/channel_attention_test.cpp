@@ -6,6 +6,10 @@
 // a zero row, tau = 0 and large tau, gating.
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <utility>
+
+#include <omp.h>
 
 #include "test_common.h"
 
@@ -210,35 +214,52 @@ void run_cuda_vs_cpu(const Case& k, unsigned seed) {
 }
 #endif
 
+// Random float32 inputs of one gated forward+backward: [b, h*c, n] tensors, tau per head.
+struct Inputs {
+  int64_t b, h, c, n;
+  std::vector<float> x, y, v, gate, dout, tau;
+  Inputs(int64_t b_, int64_t h_, int64_t c_, int64_t n_, unsigned seed, std::vector<float> tau_)
+      : b(b_), h(h_), c(c_), n(n_), tau(std::move(tau_)) {
+    const size_t sz = static_cast<size_t>(b * h * c * n);
+    x = dt::randn<float>(sz, seed), y = dt::randn<float>(sz, seed + 1), v = dt::randn<float>(sz, seed + 2);
+    gate = dt::randn<float>(sz, seed + 3), dout = dt::randn<float>(sz, seed + 4);
+  }
+};
+
+// The forward and backward with their large outputs `offset` floats past a 64-byte boundary: {out, dx, dy, dv,
+// dgate, G, A, r, s, dtau}.
+std::vector<std::vector<float>> forward_backward(const Inputs& in, size_t offset, const char* what) {
+  const int64_t sz = in.b * in.h * in.c * in.n, cc = in.b * in.h * in.c * in.c, sv = in.b * in.h * in.c;
+  dt::Floats out(sz, offset), dx(sz, offset), dy(sz, offset), dv(sz, offset), dg(sz, offset);
+  std::vector<float> G(cc), A(cc), r(sv), s(sv), dtau(in.h);
+  std::string w = std::string("forward, ") + what;
+  dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(in.x.data(), in.y.data(), in.v.data(), in.gate.data(),
+                                                          in.tau.data(), in.b, in.h, in.c, in.n, out.p, G.data(),
+                                                          A.data(), r.data(), s.data()),
+                w.c_str());
+  w = std::string("backward, ") + what;
+  dt::expect_ok(deepspg_channel_attention_backward_cpu_f32(in.dout.data(), in.x.data(), in.y.data(), in.v.data(),
+                                                           in.gate.data(), in.tau.data(), G.data(), A.data(), r.data(),
+                                                           s.data(), in.b, in.h, in.c, in.n, dx.p, dy.p, dv.p, dg.p,
+                                                           dtau.data()),
+                w.c_str());
+  return {out.get(sz), dx.get(sz), dy.get(sz), dv.get(sz), dg.get(sz), G, A, r, s, dtau};
+}
+
 // Non-temporal stores: at 21 MB per tensor (n = 131072) every sweep moves enough to store its output non-temporally
 // when the output is 64-byte aligned (smaller n: with the threshold lowered); the same forward and backward into
 // outputs one float past the boundary store through the cache. Both must give the same bits (and the cached path is
 // the one the double-loop cases above check).
 void run_streamed_vs_cached(unsigned seed, const char* isa, int64_t n) {
-  const int64_t b = 2, h = 1, c = 20, sz = b * h * c * n, cc = b * h * c * c;
-  const auto x = dt::randn<float>(sz, seed), y = dt::randn<float>(sz, seed + 1), v = dt::randn<float>(sz, seed + 2),
-             gate = dt::randn<float>(sz, seed + 3), dout = dt::randn<float>(sz, seed + 4);
-  const std::vector<float> tau = {1.5f};
-  std::vector<float> results[2][5];
-  for (size_t offset : {0, 1}) {
-    dt::Floats out(sz, offset), dx(sz, offset), dy(sz, offset), dv(sz, offset), dg(sz, offset);
-    std::vector<float> G(cc), A(cc), r(b * h * c), s(b * h * c), dtau(h);
-    dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(x.data(), y.data(), v.data(), gate.data(), tau.data(), b,
-                                                            h, c, n, out.p, G.data(), A.data(), r.data(), s.data()),
-                  "forward into aligned or unaligned outputs");
-    dt::expect_ok(deepspg_channel_attention_backward_cpu_f32(dout.data(), x.data(), y.data(), v.data(), gate.data(),
-                                                             tau.data(), G.data(), A.data(), r.data(), s.data(), b, h,
-                                                             c, n, dx.p, dy.p, dv.p, dg.p, dtau.data()),
-                  "backward into aligned or unaligned outputs");
-    const dt::Floats* outs[] = {&out, &dx, &dy, &dv, &dg};
-    for (int k = 0; k < 5; ++k) results[offset][k] = outs[k]->get(sz);
-  }
-  const char* names[] = {"out", "dx", "dy", "dv", "dgate"};
-  for (int k = 0; k < 5; ++k) {
+  const Inputs in(2, 1, 20, n, seed, {1.5f});
+  const auto aligned = forward_backward(in, 0, "aligned outputs");
+  const auto unaligned = forward_backward(in, 1, "unaligned outputs");
+  const char* names[] = {"out", "dx", "dy", "dv", "dgate", "G", "A", "r", "s", "dtau"};
+  for (int k = 0; k < 10; ++k) {
     char what[120];
     std::snprintf(what, sizeof what, "%s: non-temporal (aligned) and cached (unaligned) stores agree, n=%lld%s",
                   names[k], (long long)n, isa);
-    dt::expect(results[0][k] == results[1][k], what);
+    dt::expect(aligned[k] == unaligned[k], what);
   }
 }
 
@@ -285,6 +306,31 @@ void run_split_subsets(unsigned seed, const char* isa, int64_t n) {
   }
 }
 
+// Who runs a tile must not change a bit: sweeps past the cache hand tiles out as threads come free (TileQueue),
+// smaller ones in fixed shares. The non-temporal threshold at 0 makes every sweep balanced (every output here is
+// unaligned, so none is streamed); at its maximum every sweep takes fixed shares. 1, 2 and 3 threads each way give
+// the 1-thread fixed-share bits: the output, G, A, r, s and every gradient.
+void run_schedule_independent(unsigned seed, const char* isa) {
+  const Inputs in(3, 2, 20, 3 * 1024 + 40, seed, {0.9f, 1.7f});
+  auto run = [&](int threads, int64_t threshold) {
+    omp_set_num_threads(threads);
+    const int64_t old = deepspg_channel_attention_stream_min_bytes(threshold);
+    auto got = forward_backward(in, 1, threshold == 0 ? "balanced shares" : "fixed shares");
+    deepspg_channel_attention_stream_min_bytes(old);
+    return got;
+  };
+  const int restore = omp_get_max_threads();
+  const auto want = run(1, INT64_MAX);
+  for (int threads : {1, 2, 3})
+    for (int64_t threshold : {int64_t{0}, INT64_MAX}) {
+      char what[120];
+      std::snprintf(what, sizeof what, "%d thread(s), %s shares: the 1-thread bits%s", threads,
+                    threshold == 0 ? "balanced" : "fixed", isa);
+      dt::expect(run(threads, threshold) == want, what);
+    }
+  omp_set_num_threads(restore);
+}
+
 }  // namespace
 
 int main() {
@@ -325,6 +371,7 @@ int main() {
     run_split_subsets(seed++, isa_names[q], 1024 + 64 + 16 + 16);  // streamed where aligned
     deepspg_channel_attention_stream_min_bytes(int64_t(32) << 20);
     run_split_subsets(seed++, isa_names[q], 1024 + 64 + 16 + 5);  // cached, masked tails
+    run_schedule_independent(seed++, isa_names[q]);
   }
   dt::expect_ok(deepspg_channel_attention_select_isa(DEEPSPG_CONV2D_ISA_AUTO), "back to the automatic choice");
   dt::expect(deepspg_channel_attention_select_isa(7) == DEEPSPG_ERR_INVALID_ARGUMENT, "an unknown ISA is refused");

@@ -28,6 +28,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <omp.h>
+
 #include "gram_avx512.h"
 
 #include "../common/common.h"
@@ -80,6 +82,41 @@ inline void store_fence() {
   _mm_sfence();
 #endif
 }
+
+/**
+ * Hands one sweep's work items (tiles) to the threads of the enclosing parallel region; every thread calls run().
+ * Sweeps that fit in the cache keep fixed contiguous shares, the same for every sweep of one size, so a thread
+ * meets the tiles it touched in the previous sweep (dynamic shares measured 2-11% slower at the level-2 shape in
+ * most runs).
+ * Sweeps past the L3 (`balance`: the non-temporal store threshold) have nothing in the cache to meet again and take
+ * runs of up to 8 tiles as threads come free: on a shared VM one vCPU is often slower for a while (steal), and with
+ * fixed shares the other then waits at the barrier. Runs keep each thread walking its rows on (runs of 2 measured
+ * slower). Results do not depend on who runs a tile: partial sums are per tile, reduced in order (sum_tiles), and
+ * mixed columns are independent. Measured with kernel_ab (BENCHMARKS.md, session 23).
+ */
+class TileQueue {
+ public:
+  TileQueue(int64_t items, bool balance) : items_(items), balance_(balance) {}
+  template <class Body>
+  void run(Body body) {
+    const int64_t threads = omp_get_num_threads(), id = omp_get_thread_num();
+    if (!balance_ || threads == 1) {
+      for (int64_t w = items_ * id / threads, end = items_ * (id + 1) / threads; w < end; ++w) body(w);
+      return;
+    }
+    const int64_t run = std::clamp<int64_t>(items_ / (4 * threads), 1, 8);
+    for (int64_t w0 = next_.fetch_add(run); w0 < items_; w0 = next_.fetch_add(run))
+      for (int64_t w = w0, end = std::min(items_, w0 + run); w < end; ++w) body(w);
+  }
+
+ private:
+  const int64_t items_;
+  const bool balance_;
+  std::atomic<int64_t> next_{0};
+};
+
+/** Whether a sweep moving `traffic` bytes is past the L3 (the non-temporal store threshold). */
+inline bool past_cache(int64_t traffic) { return traffic >= g_stream_min_bytes.load(); }
 
 // The folded sweeps' channel limit (the block width d, not a head's c): DeepSPG uses d <= 80.
 constexpr int64_t kMaxFoldedChannels = 1024;
@@ -547,19 +584,20 @@ int32_t channel_mix_impl(const T* m, const T* v, const T* gate, const T* bias, c
   const int64_t tiles = num_tiles(n, tile), cc = c * c;
   const bool par = batch * c * n >= detail::kOmpMinWork;
   const int64_t tensor = batch * c * n * static_cast<int64_t>(sizeof(T));
-  const bool stream = stream_output(out, n, tensor * (2 + (gate != nullptr) + (residual != nullptr)), residual);
+  const int64_t traffic = tensor * (2 + (gate != nullptr) + (residual != nullptr));
+  const bool stream = stream_output(out, n, traffic, residual);
+  TileQueue queue(batch * tiles, past_cache(traffic));
 #pragma omp parallel if (par)
   {
     std::vector<T> vbuf(gate ? static_cast<size_t>(c * tile) : 0);
-#pragma omp for schedule(static) nowait
-    for (int64_t w = 0; w < batch * tiles; ++w) {
+    queue.run([&](int64_t w) {
       const int64_t b = w / tiles, t = w % tiles;
       const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
       int64_t vld = 0;
       const T* vt = gated_tile(v + off, gate ? gate + off : nullptr, c, n, len, vbuf.data(), &vld);
       KS::mix(m + b * cc, vt, vld, c, len, out + off, n, /*transpose=*/false, nullptr,
               residual ? residual + off : nullptr, n, bias, stream);
-    }
+    });
     if (stream) store_fence();
   }
   return detail::ok();
@@ -577,16 +615,17 @@ int32_t forward_impl(const ChannelAttentionParams<T>& p) {
   std::vector<double> partial(static_cast<size_t>(bh * tiles * part), 0.0);
   const bool par = bh * c * n >= detail::kOmpMinWork;
 
-  // Sweep 1: per-tile partial Gram matrix and squared norms.
-#pragma omp parallel for schedule(static) if (par)
-  for (int64_t w = 0; w < bh * tiles; ++w) {
+  // Sweep 1: per-tile partial Gram matrix and squared norms (x and y read).
+  TileQueue queue(bh * tiles, past_cache(2 * bh * c * n * static_cast<int64_t>(sizeof(T))));
+#pragma omp parallel if (par)
+  queue.run([&](int64_t w) {
     const int64_t g = w / tiles, t = w % tiles;
     const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
     double* pp = partial.data() + w * part;
     KS::gram(p.x + off, n, p.y + off, n, c, len, pp);
     KS::sumsq(p.x + off, c, n, len, pp + cc);
     KS::sumsq(p.y + off, c, n, len, pp + cc + c);
-  }
+  });
 
   // Finalize per (b, head): reduce tiles in order, normalise, softmax.
 #pragma omp parallel for schedule(static) if (par)
@@ -649,27 +688,27 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   const bool stream_dv = stream_output(p.dv, n, traffic1), stream_dgate = stream_output(p.dgate, n, traffic1);
   // the split stores both of its outputs one way: streamed when every one present may be
   const bool stream_split = (p.dv == nullptr || stream_dv) && (p.dgate == nullptr || stream_dgate);
+  TileQueue queue1(bh * tiles, past_cache(traffic1));
 #pragma omp parallel if (par)
   {
     // dbuf: dV' of one tile for kernel sets whose split is not an epilogue (PortableKernels)
     std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0),
         dbuf(p.gate && want_dv ? static_cast<size_t>(c * tile) : 0);
-#pragma omp for schedule(static) nowait
-    for (int64_t w = 0; w < bh * tiles; ++w) {
+    queue1.run([&](int64_t w) {
       const int64_t g = w / tiles, t = w % tiles;
       const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
       int64_t vld = 0;
       const T* vt = gated_tile(p.v + off, p.gate ? p.gate + off : nullptr, c, n, len, vbuf.data(), &vld);
       KS::gram(p.dout + off, n, vt, vld, c, len, partial.data() + w * cc);
-      if (!want_dv) continue;
+      if (!want_dv) return;
       if (p.gate == nullptr) {  // dv = A^T dO straight into dv
         KS::mix(p.A + g * cc, p.dout + off, n, c, len, p.dv + off, n, /*transpose=*/true, nullptr, nullptr, 0,
                 nullptr, stream_dv);
-        continue;
+        return;
       }
       const Split<T> sp{p.gate + off, p.dv ? p.dv + off : nullptr, p.v + off, p.dgate ? p.dgate + off : nullptr, n};
       KS::mix_split(p.A + g * cc, p.dout + off, n, c, len, sp, dbuf.data(), stream_split);
-    }
+    });
     if (stream_dv || stream_dgate) store_fence();
   }
 
@@ -727,11 +766,11 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   if (p.dx == nullptr && p.dy == nullptr) return detail::ok();
   const int64_t traffic2 = tensor * (2 + (p.dx != nullptr) + (p.dy != nullptr));  // x, y read; dx, dy written
   const bool stream_dx = stream_output(p.dx, n, traffic2), stream_dy = stream_output(p.dy, n, traffic2);
+  TileQueue queue2(bh * tiles, past_cache(traffic2));
 #pragma omp parallel if (par)
   {
     std::vector<T> xbuf(static_cast<size_t>(c * tile)), ybuf(static_cast<size_t>(c * tile));
-#pragma omp for schedule(static) nowait
-    for (int64_t w = 0; w < bh * tiles; ++w) {
+    queue2.run([&](int64_t w) {
       const int64_t g = w / tiles, t = w % tiles;
       const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
       const T* M = cxy.data() + g * cc;
@@ -741,7 +780,7 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
         KS::mix(M, yt, len, c, len, p.dx + off, n, false, dxdiag.data() + g * c, xt, len, nullptr, stream_dx);
       if (p.dy != nullptr)
         KS::mix(M, xt, len, c, len, p.dy + off, n, true, dydiag.data() + g * c, yt, len, nullptr, stream_dy);
-    }
+    });
     if (stream_dx || stream_dy) store_fence();
   }
   return detail::ok();
@@ -759,18 +798,19 @@ int32_t gram_impl(const float* x, const float* w, int64_t batch, int64_t c, int6
   std::vector<double> partial(static_cast<size_t>(batch * tiles * cc), 0.0);
   const bool par = batch * c * n >= detail::kOmpMinWork;
   // x read, y written
-  const bool stream = stream_output(y, n, 2 * batch * c * n * static_cast<int64_t>(sizeof(float)));
+  const int64_t traffic = (y != nullptr ? 2 : 1) * batch * c * n * static_cast<int64_t>(sizeof(float));
+  const bool stream = stream_output(y, n, traffic);
+  TileQueue queue(batch * tiles, past_cache(traffic));
 #pragma omp parallel if (par)
   {
-#pragma omp for schedule(static) nowait
-    for (int64_t item = 0; item < batch * tiles; ++item) {
+    queue.run([&](int64_t item) {
       const int64_t b = item / tiles, t = item % tiles;
       const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
       KS::gram(x + off, n, x + off, n, c, len, partial.data() + item * cc);
       // the projection reads the tile the Gram has just brought into the cache
       if (y != nullptr)
         KS::mix(w, x + off, n, c, len, y + off, n, /*transpose=*/false, nullptr, nullptr, 0, nullptr, stream);
-    }
+    });
     if (stream) store_fence();
   }
   for (int64_t b = 0; b < batch; ++b) sum_tiles(partial.data() + b * tiles * cc, tiles, cc, out + b * cc);
