@@ -7,7 +7,10 @@ This script calls libdeepspg_kernels.so straight through its C ABI (ctypes, devi
 current torch stream) and compares every CUDA kernel with the spec's formulas composed from stock torch ops
 (ARCHITECTURE.md sections 1.2, 1.5, 2.3, 3, 4.2, 4.3), in float64 where the kernel has a float64 variant and float32.
 Timing: CUDA events, median of --iters after --warmup, our kernels with preallocated outputs and workspace, the stock
-chains through torch autograd (which also allocates, from torch's caching allocator).
+chains through torch autograd (which also allocates, from torch's caching allocator). For the attention and loss
+kernels each row also prints our rate in GB/s under a minimal-traffic model (every input read once, every output
+written once) and its fraction of the device's peak memory bandwidth (issue 15 item 4: >= 70 % at 1920x1080); the
+peak is 2 x memory clock x bus width from the CUDA runtime, a datasheet figure for known GPUs, or --peak-gbs.
 
   cmake -S native -B native/build-gpu -DDEEPSPG_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90
   cmake --build native/build-gpu -j
@@ -17,7 +20,9 @@ Exit status 1 when a parity check fails.
 """
 import argparse
 import ctypes
+import glob
 import json
+import os
 import math
 import statistics
 import sys
@@ -171,6 +176,47 @@ def kl_ref(z_out, z_gt, t):
 
 FAILURES = []
 RESULTS = {"parity": [], "timing": []}
+PEAK_GBS = None  # the device's peak memory bandwidth (main sets it; None: unknown, no fractions printed)
+TARGET_FRACTION = 0.70  # issue 15 item 4, the attention and loss kernels at 1920x1080
+
+# Datasheet peak memory bandwidth (GB/s) for the GPUs this project is lent, used when the runtime cannot say.
+DATASHEET_GBS = (("H200", 4800.0), ("H100 NVL", 3900.0), ("H100 PCIe", 2000.0), ("H100", 3350.0))
+
+
+def cudart_memory_attributes():
+    """(memory clock in kHz, bus width in bits) from cudaDeviceGetAttribute, or (0, 0) when no libcudart answers."""
+    names = ["libcudart.so", "libcudart.so.13", "libcudart.so.12"]
+    for d in [os.path.dirname(torch.__file__)] + [p for p in sys.path if p.endswith("-packages")]:
+        names += sorted(glob.glob(os.path.join(d, "**", "libcudart.so*"), recursive=True))
+    for name in names:
+        try:
+            rt = ctypes.CDLL(name)
+        except OSError:
+            continue
+        value, got = ctypes.c_int(0), []
+        for attribute in (36, 37):  # cudaDevAttrMemoryClockRate, cudaDevAttrGlobalMemoryBusWidth
+            rc = rt.cudaDeviceGetAttribute(ctypes.byref(value), attribute, torch.cuda.current_device())
+            got.append(value.value if rc == 0 else 0)
+        if all(got):
+            return got[0], got[1]
+    return 0, 0
+
+
+def peak_bandwidth_gbs(override, props, runtime_attributes=cudart_memory_attributes):
+    """(peak GB/s or None, how it was found). Double data rate: bytes/s = 2 x clock x bus width / 8."""
+    if override:
+        return override, "--peak-gbs"
+    clock_khz, bus_bits = getattr(props, "memory_clock_rate", 0), getattr(props, "memory_bus_width", 0)
+    how = "torch device properties"
+    if not (clock_khz and bus_bits):
+        clock_khz, bus_bits = runtime_attributes()
+        how = "cudaDeviceGetAttribute"
+    if clock_khz and bus_bits:
+        return 2 * clock_khz * 1e3 * bus_bits / 8 / 1e9, f"{how}: {clock_khz / 1e3:.0f} MHz x {bus_bits} bit x 2"
+    for name, gbs in DATASHEET_GBS:
+        if name in props.name:
+            return gbs, f"datasheet figure for {name}"
+    return None, "unknown (pass --peak-gbs)"
 
 
 def compare(name, got, want, tol):
@@ -323,9 +369,18 @@ def cuda_ms(fn, warmup, iters):
     return statistics.median(times)
 
 
-def report(name, ours, stock):
-    RESULTS["timing"].append({"case": name, "ours_ms": ours, "stock_ms": stock, "speedup": stock / ours})
-    print(f"  {name:<46} ours {ours:8.3f} ms   stock {stock:8.3f} ms   {stock / ours:5.2f}x")
+def report(name, ours, stock, nbytes=None):
+    """One timing row; nbytes: the minimal traffic of our kernel call(s), for GB/s and the fraction of the peak."""
+    row = {"case": name, "ours_ms": ours, "stock_ms": stock, "speedup": stock / ours}
+    line = f"  {name:<46} ours {ours:8.3f} ms   stock {stock:8.3f} ms   {stock / ours:5.2f}x"
+    if nbytes:
+        row["ours_gbs"] = nbytes / ours / 1e6
+        line += f"   {row['ours_gbs']:7.0f} GB/s"
+        if PEAK_GBS:
+            row["peak_fraction"] = row["ours_gbs"] / PEAK_GBS
+            line += f" = {100 * row['peak_fraction']:4.1f} % of peak"
+    RESULTS["timing"].append(row)
+    print(line)
 
 
 def timing(k, warmup, iters):
@@ -351,8 +406,10 @@ def timing(k, warmup, iters):
             attention_ref(*leaves, heads).backward(dout)
 
         stock_fb = cuda_ms(stock_fwd_bwd, warmup, iters)
-        report(f"attention {label} forward", ours_f, stock_f)
-        report(f"attention {label} fwd+bwd", ours_fb, stock_fb)
+        tensor = 4 * b * heads * c * hw  # bytes of one [B, d, N] float32 tensor
+        # forward: x, y, v, gate read, out written; backward: dout, x, y, v, gate read, dx, dy, dv, dgate written
+        report(f"attention {label} forward", ours_f, stock_f, 5 * tensor)
+        report(f"attention {label} fwd+bwd", ours_fb, stock_fb, 14 * tensor)
     # depthwise 3x3 + GELU and channel LayerNorm at the level-0 shape (batch 4, 40 channels: the FFN's expansion)
     b, ch, h, w = 4, 40, 256, 256
     x, dy = torch.randn(b, ch, h, w, **o), torch.randn(b, ch, h, w, **o)
@@ -395,26 +452,41 @@ def timing(k, warmup, iters):
     leaves = [t.clone().requires_grad_(True) for t in (x, g, beta)]
     report(f"channel layernorm {b}x{ch}x{h}x{w} fwd+bwd", cuda_ms(ours_ln, warmup, iters),
            cuda_ms(lambda: layernorm_ref(*leaves, 1e-5).backward(dy), warmup, iters))
-    # losses at the training shapes: edge loss on [B*3, 256, 256], KL on HRNet's 150 classes at 64x64
-    planes = 4 * 3
-    out, gt = torch.rand(planes, h, w, **o), torch.rand(planes, h, w, **o)
-    loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(out)
-    ws = workspace(k.edge_loss_workspace_bytes(planes, h, w))
-    ol = out.clone().requires_grad_(True)
-    for op_, name in ((0, "diff"), (1, "sobel")):
-        report(f"edge loss {name} {planes}x{h}x{w} value+grad",
-               cuda_ms(lambda: k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op_, ptr(loss), ptr(grad),
-                                                    ptr(ws), stream()), warmup, iters),
-               cuda_ms(lambda: edge_ref(ol, gt, op_).backward(), warmup, iters))
-    b, kk, hw = 4, 150, 64 * 64
-    zo, zg = torch.randn(b, kk, hw, **o), torch.randn(b, kk, hw, **o)
-    grad = torch.empty_like(zo)
-    ws = workspace(k.kl_loss_workspace_bytes(b, kk, hw))
-    zl = zo.clone().requires_grad_(True)
-    report(f"KL loss {b}x{kk}x64x64 value+grad",
-           cuda_ms(lambda: k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, 1.0, ptr(loss), ptr(grad), ptr(ws),
-                                              stream()), warmup, iters),
-           cuda_ms(lambda: kl_ref(zl, zg, 1.0).backward(), warmup, iters))
+    # losses at the training shapes (edge loss on [B*3, 256, 256], KL on HRNet's 150 classes at 64x64) and at
+    # 1920x1080 (one RGB image; KL at HRNet's 1/4 resolution, 270x480); each reads two tensors, writes one gradient
+    loss = torch.empty(1, dtype=torch.float64, device="cuda")
+    for planes, h, w in ((4 * 3, 256, 256), (3, 1080, 1920)):
+        out, gt = torch.rand(planes, h, w, **o), torch.rand(planes, h, w, **o)
+        grad = torch.empty_like(out)
+        ws = workspace(k.edge_loss_workspace_bytes(planes, h, w))
+        ol = out.clone().requires_grad_(True)
+        for op_, name in ((0, "diff"), (1, "sobel")):
+            report(f"edge loss {name} {planes}x{h}x{w} value+grad",
+                   cuda_ms(lambda: k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op_, ptr(loss), ptr(grad),
+                                                        ptr(ws), stream()), warmup, iters),
+                   cuda_ms(lambda: edge_ref(ol, gt, op_).backward(), warmup, iters), 3 * 4 * planes * h * w)
+    for b, kk, h, w in ((4, 150, 64, 64), (1, 150, 270, 480)):
+        hw = h * w
+        zo, zg = torch.randn(b, kk, hw, **o), torch.randn(b, kk, hw, **o)
+        grad = torch.empty_like(zo)
+        ws = workspace(k.kl_loss_workspace_bytes(b, kk, hw))
+        zl = zo.clone().requires_grad_(True)
+        report(f"KL loss {b}x{kk}x{h}x{w} value+grad",
+               cuda_ms(lambda: k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, 1.0, ptr(loss), ptr(grad), ptr(ws),
+                                                  stream()), warmup, iters),
+               cuda_ms(lambda: kl_ref(zl, zg, 1.0).backward(), warmup, iters), 3 * 4 * b * kk * hw)
+
+
+def bandwidth_summary():
+    """The 1920x1080 attention and loss rows against the 70 % target (issue 15 item 4)."""
+    rows = [r for r in RESULTS["timing"] if "peak_fraction" in r and ("1920" in r["case"] or "270x480" in r["case"])]
+    if not rows:
+        print("bandwidth at 1920x1080: no peak known (pass --peak-gbs)")
+        return
+    print(f"bandwidth at 1920x1080 against {100 * TARGET_FRACTION:.0f} % of the {PEAK_GBS:.0f} GB/s peak:")
+    for r in rows:
+        verdict = "met" if r["peak_fraction"] >= TARGET_FRACTION else "missed"
+        print(f"  {r['case']:<46} {100 * r['peak_fraction']:5.1f} %  {verdict}")
 
 
 def main():
@@ -424,6 +496,7 @@ def main():
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--json", help="write parity and timing results here")
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--peak-gbs", type=float, help="the device's peak memory bandwidth in GB/s (default: asked)")
     args = ap.parse_args()
     k = Kernels(args.library)
     if k.lib.deepspg_cuda_device_count() < 1:
@@ -432,6 +505,10 @@ def main():
     RESULTS["torch"] = torch.__version__
     RESULTS["build"] = k.lib.deepspg_build_info().decode()
     print(f"{RESULTS['device']}, torch {torch.__version__}, {RESULTS['build']}")
+    global PEAK_GBS
+    PEAK_GBS, how = peak_bandwidth_gbs(args.peak_gbs, torch.cuda.get_device_properties(torch.cuda.current_device()))
+    RESULTS["peak_gbs"], RESULTS["peak_source"] = PEAK_GBS, how
+    print(f"peak memory bandwidth: {f'{PEAK_GBS:.0f} GB/s' if PEAK_GBS else 'unknown'} ({how})")
     torch.backends.cuda.matmul.allow_tf32 = False  # the stock float32 reference must stay float32
     torch.backends.cudnn.allow_tf32 = False
     print("parity (ours vs the spec's formulas in torch float64 autograd):")
@@ -440,6 +517,7 @@ def main():
     if not args.no_timing:
         print(f"timing (CUDA events, median of {args.iters} after {args.warmup} warm-up calls; float32):")
         timing(k, args.warmup, args.iters)
+        bandwidth_summary()
     if args.json:
         with open(args.json, "w") as f:
             json.dump(RESULTS, f, indent=1)
