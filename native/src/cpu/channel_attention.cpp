@@ -210,9 +210,18 @@ inline void sumsq_tile(const T* a, int64_t c, int64_t ld, int64_t len, double* o
   }
 }
 
-// Copies v (times gate when given) of one tile into buf [c, len]; returns the pointer to use and its stride.
+// Row stride of the per-thread tile buffers: a tile's row plus one cache line. Rows exactly 4 KB apart (the AVX-512
+// tile of 1024 floats) fall into the same L1 set, and a mixing strip's 20 source rows x 4 lines then overflow its 12
+// ways and are fetched from L2 again by every row block; one line more per row spreads them over the sets. In-cache
+// mixing, one core: 116-126 GFLOP/s with rows 8 or 16 KB apart, 166-179 one line further apart (session 23).
+constexpr int64_t kBufPad = 16;
+inline int64_t buf_ld(int64_t tile) { return tile + kBufPad; }
+
+// Copies v (times gate when given) of one tile into buf [c, len] (row stride bld); returns the pointer to use and its
+// stride.
 template <typename T>
-inline const T* gated_tile(const T* v, const T* gate, int64_t c, int64_t ld, int64_t len, T* buf, int64_t* out_ld) {
+inline const T* gated_tile(const T* v, const T* gate, int64_t c, int64_t ld, int64_t len, T* buf, int64_t bld,
+                           int64_t* out_ld) {
   if (gate == nullptr) {
     *out_ld = ld;
     return v;
@@ -220,11 +229,11 @@ inline const T* gated_tile(const T* v, const T* gate, int64_t c, int64_t ld, int
   for (int64_t j = 0; j < c; ++j) {
     const T* vj = v + j * ld;
     const T* fj = gate + j * ld;
-    T* bj = buf + j * len;
+    T* bj = buf + j * bld;
 #pragma omp simd
     for (int64_t k = 0; k < len; ++k) bj[k] = vj[k] * fj[k];
   }
-  *out_ld = len;
+  *out_ld = bld;
   return buf;
 }
 
@@ -247,10 +256,10 @@ struct Split {
   }
 };
 
-// Copies rows [0, c) x columns [0, len) of src (row stride ld) into buf [c, len]; returns buf.
+// Copies rows [0, c) x columns [0, len) of src (row stride ld) into buf (row stride bld); returns buf.
 template <typename T>
-inline const T* packed_tile(const T* src, int64_t c, int64_t ld, int64_t len, T* buf) {
-  for (int64_t j = 0; j < c; ++j) std::memcpy(buf + j * len, src + j * ld, static_cast<size_t>(len) * sizeof(T));
+inline const T* packed_tile(const T* src, int64_t c, int64_t ld, int64_t len, T* buf, int64_t bld) {
+  for (int64_t j = 0; j < c; ++j) std::memcpy(buf + j * bld, src + j * ld, static_cast<size_t>(len) * sizeof(T));
   return buf;
 }
 
@@ -589,12 +598,12 @@ int32_t channel_mix_impl(const T* m, const T* v, const T* gate, const T* bias, c
   TileQueue queue(batch * tiles, past_cache(traffic));
 #pragma omp parallel if (par)
   {
-    std::vector<T> vbuf(gate ? static_cast<size_t>(c * tile) : 0);
+    std::vector<T> vbuf(gate ? static_cast<size_t>(c * buf_ld(tile)) : 0);
     queue.run([&](int64_t w) {
       const int64_t b = w / tiles, t = w % tiles;
       const int64_t off = b * c * n + t * tile, len = std::min(tile, n - t * tile);
       int64_t vld = 0;
-      const T* vt = gated_tile(v + off, gate ? gate + off : nullptr, c, n, len, vbuf.data(), &vld);
+      const T* vt = gated_tile(v + off, gate ? gate + off : nullptr, c, n, len, vbuf.data(), buf_ld(tile), &vld);
       KS::mix(m + b * cc, vt, vld, c, len, out + off, n, /*transpose=*/false, nullptr,
               residual ? residual + off : nullptr, n, bias, stream);
     });
@@ -692,13 +701,14 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
 #pragma omp parallel if (par)
   {
     // dbuf: dV' of one tile for kernel sets whose split is not an epilogue (PortableKernels)
-    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * tile) : 0),
+    std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * buf_ld(tile)) : 0),
         dbuf(p.gate && want_dv ? static_cast<size_t>(c * tile) : 0);
     queue1.run([&](int64_t w) {
       const int64_t g = w / tiles, t = w % tiles;
       const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
       int64_t vld = 0;
-      const T* vt = gated_tile(p.v + off, p.gate ? p.gate + off : nullptr, c, n, len, vbuf.data(), &vld);
+      const T* vt =
+          gated_tile(p.v + off, p.gate ? p.gate + off : nullptr, c, n, len, vbuf.data(), buf_ld(tile), &vld);
       KS::gram(p.dout + off, n, vt, vld, c, len, partial.data() + w * cc);
       if (!want_dv) return;
       if (p.gate == nullptr) {  // dv = A^T dO straight into dv
@@ -758,28 +768,30 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
     for (int64_t g = 0; g < bh; ++g) p.dtau[g % p.heads] += static_cast<T>(dtau_part[g]);
   }
 
-  // Sweep 2, over X and Y only: dx and dy. The tile of X and Y is first copied row by row into buffers: each
-  // mixing strip reads (and writes) all c rows a few lines at a time, c streams a row stride apart each, which the
-  // hardware prefetchers follow worse than the copy's one contiguous run per row. Measured at the level-0 shape in
-  // alternating runs: backward 8.8-8.9 -> 7.7-8.0 ms; the same copy before the Gram sweeps, and buffering the
-  // forward's output rows, measured slower (not understood; the Gram's loads are already mostly L2 hits).
+  // Sweep 2, over X and Y only: dx and dy. The tile of X and Y is first copied row by row into buffers (rows one line
+  // more than a tile apart, buf_ld): each mixing strip reads (and writes) all c rows a few lines at a time, c streams
+  // a row stride apart each, which the hardware prefetchers follow worse than the copy's one contiguous run per row.
+  // Measured at the level-0 shape in alternating runs: backward 8.8-8.9 -> 7.7-8.0 ms. The same copy before the Gram
+  // sweeps measured slower, again with padded rows in session 23 (kernel_ab: forward's sweep 1.05-1.09x, the
+  // backward's first 1.01-1.03x), as did buffering the forward's output rows.
   if (p.dx == nullptr && p.dy == nullptr) return detail::ok();
   const int64_t traffic2 = tensor * (2 + (p.dx != nullptr) + (p.dy != nullptr));  // x, y read; dx, dy written
   const bool stream_dx = stream_output(p.dx, n, traffic2), stream_dy = stream_output(p.dy, n, traffic2);
   TileQueue queue2(bh * tiles, past_cache(traffic2));
 #pragma omp parallel if (par)
   {
-    std::vector<T> xbuf(static_cast<size_t>(c * tile)), ybuf(static_cast<size_t>(c * tile));
+    const int64_t bld = buf_ld(tile);
+    std::vector<T> xbuf(static_cast<size_t>(c * bld)), ybuf(static_cast<size_t>(c * bld));
     queue2.run([&](int64_t w) {
       const int64_t g = w / tiles, t = w % tiles;
       const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
       const T* M = cxy.data() + g * cc;
-      const T* xt = packed_tile(p.x + off, c, n, len, xbuf.data());
-      const T* yt = packed_tile(p.y + off, c, n, len, ybuf.data());
+      const T* xt = packed_tile(p.x + off, c, n, len, xbuf.data(), bld);
+      const T* yt = packed_tile(p.y + off, c, n, len, ybuf.data(), bld);
       if (p.dx != nullptr)
-        KS::mix(M, yt, len, c, len, p.dx + off, n, false, dxdiag.data() + g * c, xt, len, nullptr, stream_dx);
+        KS::mix(M, yt, bld, c, len, p.dx + off, n, false, dxdiag.data() + g * c, xt, bld, nullptr, stream_dx);
       if (p.dy != nullptr)
-        KS::mix(M, xt, len, c, len, p.dy + off, n, true, dydiag.data() + g * c, yt, len, nullptr, stream_dy);
+        KS::mix(M, xt, bld, c, len, p.dy + off, n, true, dydiag.data() + g * c, yt, bld, nullptr, stream_dy);
     });
     if (stream_dx || stream_dy) store_fence();
   }
