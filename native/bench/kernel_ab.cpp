@@ -3,11 +3,14 @@
 // Paired A/B of two builds of the kernel library in one process: the fused channel attention's forward and backward
 // (level-0 and level-2 shapes of channel_attention_bench) through build A and build B in alternating calls (A B, then
 // B A), so both see the same minutes of this VM, whose speed drifts by tens of percent between runs of separate
-// processes (BENCHMARKS.md, "Measuring on this VM"). Prints each build's median times and the median of the per-pair
-// ratios B/A, and whether B's outputs have A's bits. Run it with the same library twice for the noise floor.
-//   cmake --build build --target kernel_ab
-//   git stash && cmake --build build-a --target deepspg_kernels && git stash pop && cmake --build build
-//   MALLOC_ARENA_MAX=1 build/bench/kernel_ab build-a/libdeepspg_kernels.so build/libdeepspg_kernels.so [pairs] [L0|L2]
+// processes (BENCHMARKS.md, session 23, "Measuring small changes on this VM"). Prints each build's median times, the
+// median of the per-pair ratios B/A (each the geometric mean of one A-B and one B-A pair), and whether B's outputs
+// have A's bits. Run it with the same library twice for the noise floor. A against the previous commit:
+//   git worktree add /tmp/base HEAD~1 && cmake -S /tmp/base/native -B /tmp/base/build -DDEEPSPG_CUDA=OFF
+//   cmake --build /tmp/base/build -j --target deepspg_kernels
+//   cmake -S native -B build -DDEEPSPG_CUDA=OFF && cmake --build build -j --target deepspg_kernels kernel_ab
+//   MALLOC_ARENA_MAX=1 build/bench/kernel_ab /tmp/base/build/libdeepspg_kernels.so build/libdeepspg_kernels.so
+// Optional arguments after the two libraries: pairs per order (default 40; level 2 runs 4x as many), L0 or L2 only.
 // The process-wide malloc settings are the Java layer's (deepspg_tune_allocator, as Backends applies them at load):
 // without them the backward's per-call buffers return to the OS and fault back in, a fixed ~0.6 ms per call here.
 #include <dlfcn.h>
