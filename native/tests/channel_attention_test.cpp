@@ -267,13 +267,12 @@ void run_streamed_vs_cached(unsigned seed, const char* isa, int64_t n) {
 // asking for one of them only, or for both with one aligned and one not (then neither is streamed), gives each the
 // same bits as asking for both aligned; dx and dy do not change.
 void run_split_subsets(unsigned seed, const char* isa, int64_t n) {
-  const int64_t b = 2, h = 1, c = 23, sz = b * h * c * n, cc = b * h * c * c;
-  const auto x = dt::randn<float>(sz, seed), y = dt::randn<float>(sz, seed + 1), v = dt::randn<float>(sz, seed + 2),
-             gate = dt::randn<float>(sz, seed + 3), dout = dt::randn<float>(sz, seed + 4);
-  const std::vector<float> tau = {0.8f};
+  const Inputs in(2, 1, 23, n, seed, {0.8f});
+  const int64_t b = in.b, h = in.h, c = in.c, sz = b * h * c * n, cc = b * h * c * c;
   std::vector<float> out(sz), G(cc), A(cc), r(b * h * c), s(b * h * c);
-  dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(x.data(), y.data(), v.data(), gate.data(), tau.data(), b, h,
-                                                          c, n, out.data(), G.data(), A.data(), r.data(), s.data()),
+  dt::expect_ok(deepspg_channel_attention_forward_cpu_f32(in.x.data(), in.y.data(), in.v.data(), in.gate.data(),
+                                                          in.tau.data(), b, h, c, n, out.data(), G.data(), A.data(),
+                                                          r.data(), s.data()),
                 "forward");
   // {dv wanted, its offset in floats, dgate wanted, its offset}
   const struct {
@@ -286,10 +285,10 @@ void run_split_subsets(unsigned seed, const char* isa, int64_t n) {
   for (const auto& a : asks) {
     dt::Floats dx(sz, 0), dy(sz, 0), dv(sz, a.dv_off), dg(sz, a.dg_off);
     std::vector<float> dtau(h);
-    dt::expect_ok(deepspg_channel_attention_backward_cpu_f32(dout.data(), x.data(), y.data(), v.data(), gate.data(),
-                                                             tau.data(), G.data(), A.data(), r.data(), s.data(), b, h,
-                                                             c, n, dx.p, dy.p, a.dv ? dv.p : nullptr,
-                                                             a.dg ? dg.p : nullptr, dtau.data()),
+    dt::expect_ok(deepspg_channel_attention_backward_cpu_f32(in.dout.data(), in.x.data(), in.y.data(), in.v.data(),
+                                                             in.gate.data(), in.tau.data(), G.data(), A.data(),
+                                                             r.data(), s.data(), b, h, c, n, dx.p, dy.p,
+                                                             a.dv ? dv.p : nullptr, a.dg ? dg.p : nullptr, dtau.data()),
                   "backward with dv, dgate or both");
     const std::vector<float> got[4] = {dx.get(sz), dy.get(sz), dv.get(sz), dg.get(sz)};
     if (want[0].empty()) {

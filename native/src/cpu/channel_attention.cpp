@@ -86,7 +86,7 @@ inline void store_fence() {
 /**
  * Hands one sweep's work items (tiles) to the threads of the enclosing parallel region; every thread calls run().
  * Sweeps that fit in the cache keep fixed contiguous shares, the same for every sweep of one size, so a thread
- * meets the tiles it touched in the previous sweep (dynamic shares measured 2-11% slower at the level-2 shape in
+ * meets the tiles it touched in the previous sweep (dynamic shares measured 3-11% slower at the level-2 shape in
  * most runs).
  * Sweeps past the L3 (`balance`: the non-temporal store threshold) have nothing in the cache to meet again and take
  * runs of up to 8 tiles as threads come free: on a shared VM one vCPU is often slower for a while (steal), and with
