@@ -22,8 +22,8 @@ import argparse
 import ctypes
 import glob
 import json
-import os
 import math
+import os
 import statistics
 import sys
 
@@ -185,9 +185,10 @@ DATASHEET_GBS = (("H200", 4800.0), ("H100 NVL", 3900.0), ("H100 PCIe", 2000.0), 
 
 def cudart_memory_attributes():
     """(memory clock in kHz, bus width in bits) from cudaDeviceGetAttribute, or (0, 0) when no libcudart answers."""
-    names = ["libcudart.so", "libcudart.so.13", "libcudart.so.12"]
-    for d in [os.path.dirname(torch.__file__)] + [p for p in sys.path if p.endswith("-packages")]:
-        names += sorted(glob.glob(os.path.join(d, "**", "libcudart.so*"), recursive=True))
+    names = ["libcudart.so", "libcudart.so.13", "libcudart.so.12", "/usr/local/cuda/lib64/libcudart.so"]
+    names += sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libcudart*.so*")))
+    for d in sys.path:  # the CUDA runtime wheel beside torch's
+        names += sorted(glob.glob(os.path.join(d, "nvidia", "cuda_runtime", "lib", "libcudart.so*")))
     for name in names:
         try:
             rt = ctypes.CDLL(name)
