@@ -148,9 +148,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: kernel_ab LIB_A LIB_B [pairs=40] [L0|L2|all=all]\n");
     return 2;
   }
+  const std::string which = argc > 4 ? argv[4] : "all";
+  if (which != "all" && which != "L0" && which != "L2") {
+    std::fprintf(stderr, "kernel_ab: the shape must be L0, L2 or all, got %s\n", which.c_str());
+    return 2;
+  }
   const Build builds[2] = {Build(argv[1]), Build(argv[2])};
   const int pairs = argc > 3 ? std::max(1, std::atoi(argv[3])) : 40;
-  const std::string which = argc > 4 ? argv[4] : "all";
   // the Java layer's malloc settings (org.deepspg.ops.Backends): 32 MiB mmap threshold, no mmap, 1 GiB trim, 64 MiB
   if (builds[0].tune_allocator != nullptr) builds[0].tune_allocator(int64_t{32} << 20, int64_t{1} << 30, 64 << 20, 1);
   if (which == "all" || which == "L0") run("L0 (b4 d20 h1 256x256)", builds, 4, 1, 20, 256, pairs);
