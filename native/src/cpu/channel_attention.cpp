@@ -344,6 +344,8 @@ struct PortableKernels {
                   bool /*stream: these store through the cache*/ = false) {
     mix_tile(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
   }
+  /** mix_split needs a [c, tile] buffer per thread. */
+  static constexpr bool kSplitBuffer = true;
   /** dV' = A^T src for one tile into buf [c, len], then split into sp.dv and sp.dgate (see Split). */
   static void mix_split(const T* A, const T* src, int64_t src_ld, int64_t c, int64_t len, const Split<T>& sp, T* buf,
                         bool /*stream: these store through the cache*/) {
@@ -571,6 +573,7 @@ struct Avx512Kernels {
     avx512::mix(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias, stream);
   }
   /** The split is the mixing's epilogue: no buffer. */
+  static constexpr bool kSplitBuffer = false;
   static void mix_split(const float* A, const float* src, int64_t src_ld, int64_t c, int64_t len,
                         const Split<float>& sp, float* /*buf*/, bool stream) {
     avx512::mix_split(A, src, src_ld, c, len, sp, stream);
@@ -702,7 +705,7 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   {
     // dbuf: dV' of one tile for kernel sets whose split is not an epilogue (PortableKernels)
     std::vector<T> vbuf(p.gate ? static_cast<size_t>(c * buf_ld(tile)) : 0),
-        dbuf(p.gate && want_dv ? static_cast<size_t>(c * tile) : 0);
+        dbuf(KS::kSplitBuffer && p.gate && want_dv ? static_cast<size_t>(c * tile) : 0);
     queue1.run([&](int64_t w) {
       const int64_t g = w / tiles, t = w % tiles;
       const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
