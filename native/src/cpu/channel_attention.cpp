@@ -812,7 +812,7 @@ int32_t gram_impl(const float* x, const float* w, int64_t batch, int64_t c, int6
   const int64_t tiles = num_tiles(n, tile), cc = c * c;
   std::vector<double> partial(static_cast<size_t>(batch * tiles * cc), 0.0);
   const bool par = batch * c * n >= detail::kOmpMinWork;
-  // x read, y written
+  // x read, and y written when the projection is asked for
   const int64_t traffic = (y != nullptr ? 2 : 1) * batch * c * n * static_cast<int64_t>(sizeof(float));
   const bool stream = stream_output(y, n, traffic);
   TileQueue queue(batch * tiles, past_cache(traffic));
