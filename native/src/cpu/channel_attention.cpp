@@ -65,6 +65,9 @@ inline void sum_tiles(const double* partial, int64_t tiles, int64_t part, double
 constexpr int64_t kStreamMinBytes = int64_t(32) << 20;
 std::atomic<int64_t> g_stream_min_bytes{kStreamMinBytes};  // deepspg_channel_attention_stream_min_bytes
 
+/** Whether a sweep moving `traffic` bytes is past the L3 (the non-temporal store threshold). */
+inline bool past_cache(int64_t traffic) { return traffic >= g_stream_min_bytes.load(); }
+
 /**
  * Whether a sweep that moves `traffic` bytes may store `out` (row stride ld) non-temporally: large enough, not in
  * place (a residual read in the same sweep has the lines in the cache already), and every full 16-float vector the
@@ -72,7 +75,7 @@ std::atomic<int64_t> g_stream_min_bytes{kStreamMinBytes};  // deepspg_channel_at
  */
 template <typename T>
 inline bool stream_output(const T* out, int64_t ld, int64_t traffic, const T* residual = nullptr) {
-  return std::is_same_v<T, float> && out != nullptr && out != residual && traffic >= g_stream_min_bytes.load() &&
+  return std::is_same_v<T, float> && out != nullptr && out != residual && past_cache(traffic) &&
          reinterpret_cast<uintptr_t>(out) % 64 == 0 && ld % 16 == 0;
 }
 
@@ -114,9 +117,6 @@ class TileQueue {
   const bool balance_;
   std::atomic<int64_t> next_{0};
 };
-
-/** Whether a sweep moving `traffic` bytes is past the L3 (the non-temporal store threshold). */
-inline bool past_cache(int64_t traffic) { return traffic >= g_stream_min_bytes.load(); }
 
 // The folded sweeps' channel limit (the block width d, not a head's c): DeepSPG uses d <= 80.
 constexpr int64_t kMaxFoldedChannels = 1024;
