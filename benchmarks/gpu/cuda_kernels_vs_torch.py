@@ -37,6 +37,7 @@ D = ctypes.c_double
 
 SIGNATURES = {
     "channel_attention_workspace_bytes": (I64, [I64, I64, I64, I64, I32]),
+    "channel_attention_cuda_gram": (I32, [I32]),
     "channel_attention_forward_cuda_f32": (I32, [P] * 5 + [I64] * 4 + [P] * 7),
     "channel_attention_forward_cuda_f64": (I32, [P] * 5 + [I64] * 4 + [P] * 7),
     "channel_attention_backward_cuda_f32": (I32, [P] * 10 + [I64] * 4 + [P] * 7),
@@ -232,7 +233,26 @@ def compare(name, got, want, tol):
         FAILURES.append(name)
 
 
+# The CUDA attention's Gram kernels (deepspg_channel_attention_cuda_gram): the default first, then the candidate.
+GRAM_VARIANTS = ((0, ""), (1, " [blocked]"))
+
+
+def gram_variant(k, variant):
+    """Selects a Gram kernel (the C ABI returns the previous one, or a negative status for an unknown one)."""
+    previous = k.lib.deepspg_channel_attention_cuda_gram(variant)
+    if previous < 0:
+        sys.exit(f"deepspg_channel_attention_cuda_gram({variant}) refused: {k.lib.deepspg_last_error().decode()}")
+    return previous
+
+
 def parity_attention(k):
+    for variant, suffix in GRAM_VARIANTS:
+        previous = gram_variant(k, variant)
+        parity_attention_cases(k, suffix)
+        gram_variant(k, previous)
+
+
+def parity_attention_cases(k, suffix):
     cases = [(2, 1, 20, 64 * 64, True), (2, 4, 20, 32 * 32, False), (3, 2, 64, 33 * 17, True),
              (1, 3, 1, 5, True), (2, 1, 7, 1, False), (1, 1, 48, 300000, True)]
     for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 2e-4)):
@@ -249,7 +269,7 @@ def parity_attention(k):
             g64 = gate.double().clone().requires_grad_(True) if gated else None
             ref = attention_ref(inputs[0], inputs[1], inputs[2], g64, inputs[3], heads)
             ref.backward(dout.double())
-            tag = f"attention {str(dtype)[6:]} b{b} h{heads} c{c} n{n}{' gated' if gated else ''}"
+            tag = f"attention {str(dtype)[6:]} b{b} h{heads} c{c} n{n}{' gated' if gated else ''}{suffix}"
             compare(tag + " out", out.double(), ref.detach(), tol)
             for nm, got, t in zip(("dx", "dy", "dv"), grads[:3], inputs[:3]):
                 compare(f"{tag} {nm}", got.double(), t.grad, tol * 5)
@@ -373,7 +393,7 @@ def cuda_ms(fn, warmup, iters):
 def report(name, ours, stock, nbytes=None):
     """One timing row; nbytes: the minimal traffic of our kernel call(s), for GB/s and the fraction of the peak."""
     row = {"case": name, "ours_ms": ours, "stock_ms": stock, "speedup": stock / ours}
-    line = f"  {name:<46} ours {ours:8.3f} ms   stock {stock:8.3f} ms   {stock / ours:5.2f}x"
+    line = f"  {name:<56} ours {ours:8.3f} ms   stock {stock:8.3f} ms   {stock / ours:5.2f}x"
     if nbytes:
         row["ours_gbs"] = nbytes / ours / 1e6
         line += f"   {row['ours_gbs']:7.0f} GB/s"
@@ -396,9 +416,13 @@ def timing(k, warmup, iters):
         gate = torch.rand(b, heads * c, hw, **o)
         tau = torch.ones(heads, **o)
         op = Attention(k, b, heads, c, hw, torch.float32, True)
-        ours_f = cuda_ms(lambda: op.forward(x, y, v, gate, tau), warmup, iters)
-        ours_fb = cuda_ms(lambda: (op.forward(x, y, v, gate, tau), op.backward(dout, x, y, v, gate, tau)), warmup,
-                          iters)
+        ours = {}
+        for variant, suffix in GRAM_VARIANTS:
+            previous = gram_variant(k, variant)
+            ours[suffix] = (cuda_ms(lambda: op.forward(x, y, v, gate, tau), warmup, iters),
+                            cuda_ms(lambda: (op.forward(x, y, v, gate, tau), op.backward(dout, x, y, v, gate, tau)),
+                                    warmup, iters))
+            gram_variant(k, previous)
         leaves = [t.clone().requires_grad_(True) for t in (x, y, v, gate, tau)]
         with torch.no_grad():
             stock_f = cuda_ms(lambda: attention_ref(*leaves, heads), warmup, iters)
@@ -409,8 +433,9 @@ def timing(k, warmup, iters):
         stock_fb = cuda_ms(stock_fwd_bwd, warmup, iters)
         tensor = 4 * b * heads * c * hw  # bytes of one [B, d, N] float32 tensor
         # forward: x, y, v, gate read, out written; backward: dout, x, y, v, gate read, dx, dy, dv, dgate written
-        report(f"attention {label} forward", ours_f, stock_f, 5 * tensor)
-        report(f"attention {label} fwd+bwd", ours_fb, stock_fb, 14 * tensor)
+        for suffix, (ours_f, ours_fb) in ours.items():
+            report(f"attention {label} forward{suffix}", ours_f, stock_f, 5 * tensor)
+            report(f"attention {label} fwd+bwd{suffix}", ours_fb, stock_fb, 14 * tensor)
     # depthwise 3x3 + GELU and channel LayerNorm at the level-0 shape (batch 4, 40 channels: the FFN's expansion)
     b, ch, h, w = 4, 40, 256, 256
     x, dy = torch.randn(b, ch, h, w, **o), torch.randn(b, ch, h, w, **o)
@@ -487,7 +512,7 @@ def bandwidth_summary():
     print(f"bandwidth at 1920x1080 against {100 * TARGET_FRACTION:.0f} % of the {PEAK_GBS:.0f} GB/s peak:")
     for r in rows:
         verdict = "met" if r["peak_fraction"] >= TARGET_FRACTION else "missed"
-        print(f"  {r['case']:<46} {100 * r['peak_fraction']:5.1f} %  {verdict}")
+        print(f"  {r['case']:<56} {100 * r['peak_fraction']:5.1f} %  {verdict}")
 
 
 def main():

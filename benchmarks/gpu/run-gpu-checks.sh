@@ -18,7 +18,8 @@ if [ ! -x "$build/tests/channel_attention_test" ]; then
 fi
 export LD_LIBRARY_PATH="$PWD/$build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 status=0
-for t in channel_attention retinex edge_loss kl_loss depthwise_conv channel_layer_norm conv_same allocator; do
+for t in channel_attention cuda_gram_sim retinex edge_loss kl_loss depthwise_conv channel_layer_norm conv_same \
+    allocator; do
   echo "== $t" >>"$out/ctests.log"
   if "$build/tests/${t}_test" >>"$out/ctests.log" 2>&1; then
     echo "ctest $t: passed"

@@ -411,7 +411,14 @@ int main() {
                               {1, 2, 40, 3000, 0.0, 25.0, false, true},
                               // 2,025 chunks per (batch, head): chunk_sum_kernel with several chunks per thread
                               {1, 1, 20, 1920 * 1080, 1.0, 1.0, false, true}};
-    for (const Case& k : gpu_cases) run_cuda_vs_cpu(k, seed++);
+    // both Gram kernels (deepspg_channel_attention_cuda_gram), the same cases and seeds
+    for (int32_t variant : {DEEPSPG_CUDA_GRAM_CHUNKED, DEEPSPG_CUDA_GRAM_BLOCKED}) {
+      const int32_t before = deepspg_channel_attention_cuda_gram(variant);
+      std::printf("-- cuda Gram kernel: %s\n", variant == DEEPSPG_CUDA_GRAM_BLOCKED ? "blocked" : "chunked");
+      unsigned s = seed;
+      for (const Case& k : gpu_cases) run_cuda_vs_cpu(k, s++);
+      deepspg_channel_attention_cuda_gram(before);
+    }
   } else {
     std::printf("cuda: no GPU, CUDA-vs-CPU cases skipped\n");
   }

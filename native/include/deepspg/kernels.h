@@ -136,6 +136,23 @@ int32_t deepspg_channel_attention_scores_cpu_f32(const float* x, const float* y,
 /** Bytes of device scratch the CUDA attention forward/backward need for these sizes (same value for both). */
 int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, int64_t c, int64_t n, int32_t f64);
 
+/**
+ * The Gram sweep (the first sweep of the forward and of the backward) of the CUDA attention:
+ * DEEPSPG_CUDA_GRAM_CHUNKED (the default): 1024-column chunks, one (i, j) product per thread over shared-memory
+ * tiles (2 shared loads per FMA), measured on an H200; DEEPSPG_CUDA_GRAM_BLOCKED: 256-column chunks, each thread a
+ * 4 x 4 block of products over a slice of the tile's columns (8 shared loads per 16 FMAs), for more blocks in flight
+ * and less shared-memory traffic per byte read, meant to bring the sweep to the memory bandwidth. The blocked kernel's
+ * index arithmetic and reduction order are checked here by a host simulation (tests/cuda_gram_sim_test.cpp); it
+ * becomes the default only after a GPU run checks it against the CPU kernels (tests/channel_attention_test.cpp runs
+ * both) and measures it (benchmarks/gpu/cuda_kernels_vs_torch.py times both). Results of the two differ by float
+ * rounding; each is deterministic. Sets the variant when variant >= 0 and returns the one in force before the call
+ * (variant < 0: only returns it); an unknown variant is refused with -DEEPSPG_ERR_INVALID_ARGUMENT. Process-wide,
+ * read at each launch; not thread-safe against calls in flight. The same in a build without CUDA (a setting only).
+ */
+#define DEEPSPG_CUDA_GRAM_CHUNKED 0
+#define DEEPSPG_CUDA_GRAM_BLOCKED 1
+int32_t deepspg_channel_attention_cuda_gram(int32_t variant);
+
 int32_t deepspg_channel_attention_forward_cuda_f32(
     const float* x, const float* y, const float* v, const float* gate, const float* tau,
     int64_t batch, int64_t heads, int64_t c, int64_t n,

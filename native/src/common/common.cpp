@@ -3,6 +3,7 @@
 // Error plumbing and library information.
 #include "common.h"
 
+#include <atomic>
 #include <string>
 
 #ifdef _OPENMP
@@ -17,7 +18,10 @@ namespace deepspg::ops::detail {
 
 namespace {
 thread_local std::string g_last_error;
+std::atomic<int32_t> g_cuda_gram{DEEPSPG_CUDA_GRAM_CHUNKED};  // deepspg_channel_attention_cuda_gram
 }
+
+int32_t cuda_gram_variant() { return g_cuda_gram.load(std::memory_order_relaxed); }
 
 int32_t fail(int32_t code, const std::string& msg) {
   g_last_error = msg;
@@ -99,6 +103,18 @@ int32_t deepspg_cuda_compiled(void) {
 #else
   return 0;
 #endif
+}
+
+int32_t deepspg_channel_attention_cuda_gram(int32_t variant) {
+  using deepspg::ops::detail::g_cuda_gram;
+  if (variant < 0) return g_cuda_gram.load(std::memory_order_relaxed);
+  if (variant != DEEPSPG_CUDA_GRAM_CHUNKED && variant != DEEPSPG_CUDA_GRAM_BLOCKED) {
+    deepspg::ops::detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
+                               "deepspg_channel_attention_cuda_gram: unknown variant " + std::to_string(variant));
+    return -DEEPSPG_ERR_INVALID_ARGUMENT;
+  }
+  deepspg::ops::detail::ok();
+  return g_cuda_gram.exchange(variant, std::memory_order_relaxed);
 }
 
 int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, int64_t c, int64_t n, int32_t f64) {

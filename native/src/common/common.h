@@ -30,8 +30,13 @@ constexpr int64_t kOmpMinWork = int64_t(1) << 15;
 /** Guard of 1/(1+M) in the light-up map. */
 constexpr double kLightupEps = 1e-4;
 
-/** Columns per block in the CUDA attention sweep 1 (one partial Gram matrix per chunk). */
+/** Columns per block in the CUDA attention sweep 1 (one partial Gram matrix per chunk): the chunked kernel's. */
 constexpr int64_t kCudaAttentionChunk = 1024;
+/** The same for the blocked Gram kernel (gram_tiles::kChunk); the workspace holds partials for the smaller chunk. */
+constexpr int64_t kCudaAttentionBlockedChunk = 256;
+
+/** The CUDA attention's Gram kernel now (deepspg_channel_attention_cuda_gram). */
+int32_t cuda_gram_variant();
 /** Threads per block of the CUDA loss kernels (one partial sum per block). */
 constexpr int64_t kCudaLossThreads = 256;
 
@@ -50,11 +55,12 @@ inline int64_t dw_tiles(int64_t h, int64_t w) {
 
 /**
  * Byte layout of the CUDA attention workspace: dtau partials [bh] (double), chunk partials
- * [bh, chunks, c*c + 2c] (element type), their sums [bh, c*c + 2c] (double), backward coefficients [bh, c*c] and
- * diagonals [bh, 2c] (element type).
+ * [bh, chunks, c*c + 2c] (element type; chunks of kCudaAttentionBlockedChunk columns, the most either Gram kernel
+ * writes), their sums [bh, c*c + 2c] (double), backward coefficients [bh, c*c] and diagonals [bh, 2c] (element
+ * type).
  */
 inline int64_t attention_workspace_bytes(int64_t bh, int64_t c, int64_t n, int64_t elem) {
-  const int64_t chunks = (n + kCudaAttentionChunk - 1) / kCudaAttentionChunk;
+  const int64_t chunks = (n + kCudaAttentionBlockedChunk - 1) / kCudaAttentionBlockedChunk;
   return round_up_256(bh * 8) + round_up_256(bh * chunks * (c * c + 2 * c) * elem) +
          round_up_256(bh * (c * c + 2 * c) * 8) + round_up_256(bh * c * c * elem) + round_up_256(bh * 2 * c * elem);
 }

@@ -11,6 +11,8 @@
 // Kernels (two sweeps each way, as the spec's traffic model counts: fwd 4 B d N elements, bwd 8 B d N):
 //   gram_kernel         sweep 1: per chunk of columns, c x c dot products (+ row sums of squares) from
 //                       shared-memory tiles of kTileN columns; one partial per chunk in the workspace
+//   gram_blocked_kernel the same partials from 256-column chunks, 4 x 4 products per thread (gram_tiles.h); chosen by
+//                       deepspg_channel_attention_cuda_gram, not the default until a GPU run has checked and timed it
 //   chunk_sum_kernel    one block per (b, h, entry): the chunk partials added up (fixed strided subsets + tree)
 //   forward_finalize    one block per (b, h): norms, G, softmax -> A
 //   apply_kernel        sweep 2: one thread per column n, the column of V' kept in registers, O[:, n] = A V'[:, n]
@@ -21,6 +23,7 @@
 #include <cmath>
 
 #include "cuda_common.cuh"
+#include "gram_tiles.h"
 
 namespace deepspg::ops {
 namespace {
@@ -39,6 +42,7 @@ constexpr int tile_n() {
 // 132 SMs at batch 4, while the chunk partials (c^2 + 2c values each) stay ~1% of the input traffic; chunk_sum_kernel
 // adds them up with one block per entry, so large N (2,025 chunks at 1920x1080) costs no serial sum.
 constexpr int64_t kChunk = detail::kCudaAttentionChunk;
+static_assert(gram_tiles::kChunk == detail::kCudaAttentionBlockedChunk, "the workspace holds one partial per chunk");
 // Largest number of (i, j) products one thread owns in sweep 1: (64*64 + 2*64) / 256 rounded up.
 constexpr int kMaxPairsPerThread = (64 * 64 + 2 * 64 + kThreads - 1) / kThreads;
 
@@ -131,6 +135,57 @@ __global__ void gram_kernel(const T* __restrict__ a, const T* __restrict__ b, co
     const int64_t p = threadIdx.x + static_cast<int64_t>(q) * blockDim.x;
     if (p < total) out[p] = acc[q];
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// sweep 1, "blocked" variant (deepspg_channel_attention_cuda_gram): the phases of gram_tiles.h between barriers, one
+// block per (chunk of gram_tiles::kChunk columns, batch*head). Same partial layout as gram_kernel.
+
+template <typename T>
+__global__ void __launch_bounds__(gram_tiles::kThreads)
+    gram_blocked_kernel(const T* __restrict__ a, const T* __restrict__ b, const T* __restrict__ gate, int c,
+                        int64_t n, bool with_norms, T* __restrict__ partial) {
+  namespace gt = gram_tiles;
+  extern __shared__ unsigned char smem_raw[];
+  const gt::Layout L = gt::Layout::make<T>(c);
+  T* sa = reinterpret_cast<T*>(smem_raw);  // [cp, ld]
+  T* sb = sa + L.cp * L.ld;                // [cp, ld]
+  const int64_t g = blockIdx.y, chunk = blockIdx.x, chunks = gridDim.x;
+  const int64_t base = g * c * n, col0 = chunk * gt::kChunk, col1 = min(n, col0 + gt::kChunk);
+  const int tid = threadIdx.x;
+  gt::Acc<T> acc;
+  gt::zero(acc);
+  for (int64_t t0 = col0; t0 < col1; t0 += L.tn) {
+    const int len = static_cast<int>(min(static_cast<int64_t>(L.tn), col1 - t0));
+    gt::load(L, a + base, b + base, gate != nullptr ? gate + base : nullptr, n, t0, len, sa, sb, tid);
+    __syncthreads();
+    gt::compute(L, sa, sb, len, with_norms, acc, tid);
+    __syncthreads();
+  }
+  T* red = sa;  // the tiles are no longer read
+  gt::store(acc, red, tid);
+  __syncthreads();
+  gt::reduce(L, red, with_norms, partial + (g * chunks + chunk) * (static_cast<int64_t>(c) * c + 2 * c), tid);
+}
+
+// Launches sweep 1 with the variant selected by deepspg_channel_attention_cuda_gram; returns the chunks per
+// batch*head (the partials chunk_sum_kernel adds up).
+template <typename T>
+int64_t launch_gram(const T* a, const T* b, const T* gate, int64_t c, int64_t n, bool with_norms, int64_t bh,
+                    T* partial, cudaStream_t stream) {
+  if (detail::cuda_gram_variant() == DEEPSPG_CUDA_GRAM_BLOCKED) {
+    const gram_tiles::Layout L = gram_tiles::Layout::make<T>(static_cast<int>(c));
+    const int64_t chunks = gram_tiles::num_chunks(n);
+    gram_blocked_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), gram_tiles::kThreads,
+                             L.smem_elems() * sizeof(T), stream>>>(a, b, gate, static_cast<int>(c), n, with_norms,
+                                                                   partial);
+    return chunks;
+  }
+  const int64_t chunks = num_chunks(n);
+  const size_t shm = 2 * c * (tile_n<T>() + 1) * sizeof(T);
+  gram_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), kThreads, shm, stream>>>(
+      a, b, gate, c, n, with_norms, partial);
+  return chunks;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -381,10 +436,7 @@ int32_t forward_cuda(const char* fn, const T* x, const T* y, const T* v, const T
   if (bh > 65535) return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": batch*heads > 65535");
   auto stream = static_cast<cudaStream_t>(stream_);
   Workspace<T> w = carve<T>(ws, bh, c, n);
-  const int64_t chunks = num_chunks(n);
-  const size_t shm = 2 * c * (tile_n<T>() + 1) * sizeof(T);
-  gram_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), kThreads, shm, stream>>>(
-      x, y, nullptr, c, n, true, w.partial);
+  const int64_t chunks = launch_gram<T>(x, y, nullptr, c, n, true, bh, w.partial, stream);
   if (int32_t st = detail::check_launch(fn)) return st;
   const int64_t part = c * c + 2 * c;
   chunk_sum_kernel<T><<<dim3(static_cast<unsigned>(part), static_cast<unsigned>(bh)), chunk_sum_threads(chunks), 0,
@@ -423,10 +475,7 @@ int32_t backward_cuda(const char* fn, const T* dout, const T* x, const T* y, con
   }
   if (bh > 65535) return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": batch*heads > 65535");
   Workspace<T> w = carve<T>(ws, bh, c, n);
-  const int64_t chunks = num_chunks(n);
-  const size_t shm = 2 * c * (tile_n<T>() + 1) * sizeof(T);
-  gram_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), kThreads, shm, stream>>>(
-      dout, v, gate, c, n, false, w.partial);
+  const int64_t chunks = launch_gram<T>(dout, v, gate, c, n, false, bh, w.partial, stream);
   if (int32_t st = detail::check_launch(fn)) return st;
   chunk_sum_kernel<T><<<dim3(static_cast<unsigned>(c * c), static_cast<unsigned>(bh)), chunk_sum_threads(chunks), 0,
                         stream>>>(w.partial, chunks, c * c + 2 * c, w.sums);
