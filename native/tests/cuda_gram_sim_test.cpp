@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "../src/common/common.h"
@@ -20,9 +21,10 @@ namespace {
 
 namespace gt = deepspg::ops::gram_tiles;
 
-// Partials [chunks, c*c + 2c] of one batch*head, as gram_blocked_kernel writes them.
+// Partials [chunks, c*c + 2c] of one batch*head, as gram_blocked_kernel writes them (and sp's dv, dgate when sp.A).
 template <typename T>
-std::vector<T> simulate(const T* a, const T* b, const T* gate, int c, int64_t n, bool norms) {
+std::vector<T> simulate(const T* a, const T* b, const T* gate, int c, int64_t n, bool norms,
+                        const gt::SplitArgs<T>& sp = {}) {
   const gt::Layout L = gt::Layout::make<T>(c);
   const int64_t chunks = gt::num_chunks(n), part = static_cast<int64_t>(c) * c + 2 * c;
   std::vector<T> partial(static_cast<size_t>(chunks * part), T(-7));  // untouched entries stay -7
@@ -37,6 +39,8 @@ std::vector<T> simulate(const T* a, const T* b, const T* gate, int c, int64_t n,
       const int len = static_cast<int>(std::min<int64_t>(L.tn, col1 - t0));
       for (int tid = 0; tid < gt::kThreads; ++tid) gt::load(L, a, b, gate, n, t0, len, sa, sb, tid);
       for (int tid = 0; tid < gt::kThreads; ++tid) gt::compute(L, sa, sb, len, norms, acc[tid], tid);
+      if (sp.A != nullptr)
+        for (int tid = 0; tid < gt::kThreads; ++tid) gt::split(L, sa, sp, n, t0, len, tid);
     }
     for (int tid = 0; tid < gt::kThreads; ++tid) gt::store(acc[tid], smem.data(), tid);
     for (int tid = 0; tid < gt::kThreads; ++tid)
@@ -86,6 +90,41 @@ void run_case(int c, int64_t n, bool gated, bool norms, unsigned seed) {
   }
 }
 
+// The backward's first sweep with the split: a = dO, b = v (times the gate); dv and dgate against double references.
+template <typename T>
+void run_split_case(int c, int64_t n, bool gated, bool want_dv, bool want_dgate, unsigned seed) {
+  const size_t tot = static_cast<size_t>(c * n);
+  auto dO = dt::randn<T>(tot, seed), v = dt::randn<T>(tot, seed + 1), f = dt::randn<T>(tot, seed + 2);
+  auto A = dt::randn<T>(static_cast<size_t>(c * c), seed + 3, 0.3);
+  std::vector<T> dv(tot, T(-5)), dgate(tot, T(-5));
+  const T* gate = gated ? f.data() : nullptr;
+  const gt::SplitArgs<T> sp{A.data(), v.data(), gate, want_dv ? dv.data() : nullptr,
+                            want_dgate ? dgate.data() : nullptr};
+  simulate(dO.data(), v.data(), gate, c, n, false, sp);
+  std::vector<double> dv_ref(tot), dg_ref(tot);
+  for (int j = 0; j < c; ++j)
+    for (int64_t k = 0; k < n; ++k) {
+      double d = 0;
+      for (int i = 0; i < c; ++i) d += static_cast<double>(A[i * c + j]) * static_cast<double>(dO[i * n + k]);
+      dv_ref[j * n + k] = gated ? d * static_cast<double>(f[j * n + k]) : d;
+      dg_ref[j * n + k] = d * static_cast<double>(v[j * n + k]);
+    }
+  char what[96];
+  std::snprintf(what, sizeof what, "%s split c=%d n=%lld%s dv", sizeof(T) == 4 ? "f32" : "f64", c, (long long)n,
+                gated ? " gated" : "");
+  const double tol = sizeof(T) == 4 ? 1e-5 : 1e-13;
+  if (want_dv) dt::validate(what, dv, dv_ref, tol, tol);
+  if (want_dgate && gated) {
+    what[std::strlen(what) - 2] = '\0';
+    std::strncat(what, "dgate", sizeof what - std::strlen(what) - 1);
+    dt::validate(what, dgate, dg_ref, tol, tol);
+  }
+  // an output not asked for (or dgate without a gate) is not written
+  if (!want_dv) dt::expect(std::all_of(dv.begin(), dv.end(), [](T x) { return x == T(-5); }), "dv not written");
+  if (!want_dgate || !gated)
+    dt::expect(std::all_of(dgate.begin(), dgate.end(), [](T x) { return x == T(-5); }), "dgate not written");
+}
+
 template <typename T>
 void check_layouts() {
   for (int c = 1; c <= 64; ++c) {
@@ -121,6 +160,14 @@ int main() {
       run_case<float>(s.c, s.n, gated, norms, seed++);
       if (v == 3 || s.c == 20) run_case<double>(s.c, s.n, gated, norms, seed++);
     }
+  }
+  const Shape split_shapes[] = {{20, 1000}, {5, 257}, {40, 513}, {64, 129}, {1, 3}};
+  for (const Shape& s : split_shapes) {
+    run_split_case<float>(s.c, s.n, true, true, true, seed++);
+    run_split_case<float>(s.c, s.n, false, true, true, seed++);
+    run_split_case<float>(s.c, s.n, true, false, true, seed++);
+    run_split_case<float>(s.c, s.n, true, true, false, seed++);
+    run_split_case<double>(s.c, s.n, true, true, true, seed++);
   }
   // the selector: default chunked, set and restore, unknown refused
   dt::expect(deepspg_channel_attention_cuda_gram(-1) == DEEPSPG_CUDA_GRAM_CHUNKED, "default Gram kernel: chunked");

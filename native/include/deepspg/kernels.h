@@ -141,8 +141,10 @@ int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, 
  * DEEPSPG_CUDA_GRAM_CHUNKED (the default): 1024-column chunks, one (i, j) product per thread over shared-memory
  * tiles (2 shared loads per FMA), measured on an H200; DEEPSPG_CUDA_GRAM_BLOCKED: 256-column chunks, each thread a
  * 4 x 4 block of products over a slice of the tile's columns (8 shared loads per 16 FMAs), for more blocks in flight
- * and less shared-memory traffic per byte read, meant to bring the sweep to the memory bandwidth. The blocked kernel's
- * index arithmetic and reduction order are checked here by a host simulation (tests/cuda_gram_sim_test.cpp); it
+ * and less shared-memory traffic per byte read, meant to bring the sweep to the memory bandwidth; its backward also
+ * computes dv and dgate in this sweep, from the dO tile on chip, so that the second sweep reads only x and y (9
+ * tensor passes instead of 12). The blocked kernel's index arithmetic, reduction order and split are checked here by
+ * a host simulation (tests/cuda_gram_sim_test.cpp); it
  * becomes the default only after a GPU run checks it against the CPU kernels (tests/channel_attention_test.cpp runs
  * both) and measures it (benchmarks/gpu/cuda_kernels_vs_torch.py times both). Results of the two differ by float
  * rounding; each is deterministic. Sets the variant when variant >= 0 and returns the one in force before the call

@@ -141,10 +141,14 @@ __global__ void gram_kernel(const T* __restrict__ a, const T* __restrict__ b, co
 // sweep 1, "blocked" variant (deepspg_channel_attention_cuda_gram): the phases of gram_tiles.h between barriers, one
 // block per (chunk of gram_tiles::kChunk columns, batch*head). Same partial layout as gram_kernel.
 
-template <typename T>
+// Split (the backward, asking for dv or dgate): also dv, dgate of each tile (gram_tiles::split), pointers of sp at the
+// tensors' start like a and b. A template flag, so that the plain Gram keeps its smaller register count (47 against 75
+// for float with ptxas 13.0, sm_90: 5 against 3 blocks of 256 threads per SM; asking for 4 blocks with the
+// split made ptxas spill). Occupancy is for the first GPU run to tune.
+template <typename T, bool Split>
 __global__ void __launch_bounds__(gram_tiles::kThreads)
     gram_blocked_kernel(const T* __restrict__ a, const T* __restrict__ b, const T* __restrict__ gate, int c,
-                        int64_t n, bool with_norms, T* __restrict__ partial) {
+                        int64_t n, bool with_norms, T* __restrict__ partial, gram_tiles::SplitArgs<T> sp) {
   namespace gt = gram_tiles;
   extern __shared__ unsigned char smem_raw[];
   const gt::Layout L = gt::Layout::make<T>(c);
@@ -153,6 +157,13 @@ __global__ void __launch_bounds__(gram_tiles::kThreads)
   const int64_t g = blockIdx.y, chunk = blockIdx.x, chunks = gridDim.x;
   const int64_t base = g * c * n, col0 = chunk * gt::kChunk, col1 = min(n, col0 + gt::kChunk);
   const int tid = threadIdx.x;
+  if (Split) {  // this batch*head's A and rows
+    sp.A += g * c * c;
+    sp.v += base;
+    if (sp.gate != nullptr) sp.gate += base;
+    if (sp.dv != nullptr) sp.dv += base;
+    if (sp.dgate != nullptr) sp.dgate += base;
+  }
   gt::Acc<T> acc;
   gt::zero(acc);
   for (int64_t t0 = col0; t0 < col1; t0 += L.tn) {
@@ -160,6 +171,7 @@ __global__ void __launch_bounds__(gram_tiles::kThreads)
     gt::load(L, a + base, b + base, gate != nullptr ? gate + base : nullptr, n, t0, len, sa, sb, tid);
     __syncthreads();
     gt::compute(L, sa, sb, len, with_norms, acc, tid);
+    if (Split) gt::split(L, sa, sp, n, t0, len, tid);
     __syncthreads();
   }
   T* red = sa;  // the tiles are no longer read
@@ -169,16 +181,23 @@ __global__ void __launch_bounds__(gram_tiles::kThreads)
 }
 
 // Launches sweep 1 with the variant selected by deepspg_channel_attention_cuda_gram; returns the chunks per
-// batch*head (the partials chunk_sum_kernel adds up).
+// batch*head (the partials chunk_sum_kernel adds up). sp: the blocked kernel's split (sp.A null: none); the chunked
+// kernel never splits (its backward_apply_kernel computes dv and dgate).
 template <typename T>
 int64_t launch_gram(const T* a, const T* b, const T* gate, int64_t c, int64_t n, bool with_norms, int64_t bh,
-                    T* partial, cudaStream_t stream) {
+                    T* partial, gram_tiles::SplitArgs<T> sp, cudaStream_t stream) {
   if (detail::cuda_gram_variant() == DEEPSPG_CUDA_GRAM_BLOCKED) {
     const gram_tiles::Layout L = gram_tiles::Layout::make<T>(static_cast<int>(c));
     const int64_t chunks = gram_tiles::num_chunks(n);
-    gram_blocked_kernel<T><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(bh)), gram_tiles::kThreads,
-                             L.smem_elems() * sizeof(T), stream>>>(a, b, gate, static_cast<int>(c), n, with_norms,
-                                                                   partial);
+    const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(bh));
+    const size_t shm = L.smem_elems() * sizeof(T);
+    if (sp.A != nullptr) {
+      gram_blocked_kernel<T, true><<<grid, gram_tiles::kThreads, shm, stream>>>(a, b, gate, static_cast<int>(c), n,
+                                                                                 with_norms, partial, sp);
+    } else {
+      gram_blocked_kernel<T, false><<<grid, gram_tiles::kThreads, shm, stream>>>(a, b, gate, static_cast<int>(c), n,
+                                                                                  with_norms, partial, sp);
+    }
     return chunks;
   }
   const int64_t chunks = num_chunks(n);
@@ -436,7 +455,7 @@ int32_t forward_cuda(const char* fn, const T* x, const T* y, const T* v, const T
   if (bh > 65535) return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": batch*heads > 65535");
   auto stream = static_cast<cudaStream_t>(stream_);
   Workspace<T> w = carve<T>(ws, bh, c, n);
-  const int64_t chunks = launch_gram<T>(x, y, nullptr, c, n, true, bh, w.partial, stream);
+  const int64_t chunks = launch_gram<T>(x, y, nullptr, c, n, true, bh, w.partial, {}, stream);
   if (int32_t st = detail::check_launch(fn)) return st;
   const int64_t part = c * c + 2 * c;
   chunk_sum_kernel<T><<<dim3(static_cast<unsigned>(part), static_cast<unsigned>(bh)), chunk_sum_threads(chunks), 0,
@@ -450,6 +469,12 @@ int32_t forward_cuda(const char* fn, const T* x, const T* y, const T* v, const T
     apply_kernel<T, MAXC><<<dim3(detail::blocks_for(n, 128), static_cast<unsigned>(bh)), 128, 0, stream>>>(
         A, v, gate, c, n, out);
   });
+  return detail::check_launch(fn);
+}
+
+template <typename T>
+int32_t launch_dtau(const char* fn, const double* part, int64_t batch, int64_t heads, T* dtau, cudaStream_t stream) {
+  dtau_kernel<T><<<detail::blocks_for(heads, 64), 64, 0, stream>>>(part, batch, heads, dtau);
   return detail::check_launch(fn);
 }
 
@@ -475,7 +500,12 @@ int32_t backward_cuda(const char* fn, const T* dout, const T* x, const T* y, con
   }
   if (bh > 65535) return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": batch*heads > 65535");
   Workspace<T> w = carve<T>(ws, bh, c, n);
-  const int64_t chunks = launch_gram<T>(dout, v, gate, c, n, false, bh, w.partial, stream);
+  // the blocked kernel computes dv and dgate in this sweep, while dO, v and the gate are on chip; the chunked one in
+  // backward_apply_kernel, which then reads them a second time
+  const bool split = detail::cuda_gram_variant() == DEEPSPG_CUDA_GRAM_BLOCKED && (dv != nullptr || dgate != nullptr);
+  const gram_tiles::SplitArgs<T> sp =
+      split ? gram_tiles::SplitArgs<T>{A, v, gate, dv, gate != nullptr ? dgate : nullptr} : gram_tiles::SplitArgs<T>{};
+  const int64_t chunks = launch_gram<T>(dout, v, gate, c, n, false, bh, w.partial, sp, stream);
   if (int32_t st = detail::check_launch(fn)) return st;
   chunk_sum_kernel<T><<<dim3(static_cast<unsigned>(c * c), static_cast<unsigned>(bh)), chunk_sum_threads(chunks), 0,
                         stream>>>(w.partial, chunks, c * c + 2 * c, w.sums);
@@ -483,6 +513,9 @@ int32_t backward_cuda(const char* fn, const T* dout, const T* x, const T* y, con
   backward_finalize_kernel<T><<<static_cast<unsigned>(bh), 64, (c * c + c) * sizeof(double), stream>>>(
       w.sums, tau, heads, c, G, A, r, s, w.coef, w.diag, w.dtau);
   if (int32_t st = detail::check_launch(fn)) return st;
+  if (dx == nullptr && dy == nullptr && (split || (dv == nullptr && (gate == nullptr || dgate == nullptr)))) {
+    return dtau != nullptr ? launch_dtau(fn, w.dtau, batch, heads, dtau, stream) : detail::ok();
+  }
   const size_t shm2 = (2 * c * c + 2 * c) * sizeof(T);
   cudaError_t attr = cudaSuccess;
   dispatch_maxc<T>(c, [&](auto mc) {
@@ -492,15 +525,12 @@ int32_t backward_cuda(const char* fn, const T* dout, const T* x, const T* y, con
                                   static_cast<int>(shm2));
     if (attr != cudaSuccess) return;
     backward_apply_kernel<T, MAXC><<<dim3(detail::blocks_for(n, 128), static_cast<unsigned>(bh)), 128, shm2, stream>>>(
-        dout, x, y, v, gate, A, w.coef, w.diag, c, n, dx, dy, dv, gate ? dgate : nullptr);
+        dout, x, y, v, gate, A, w.coef, w.diag, c, n, dx, dy, split ? nullptr : dv,
+        split || gate == nullptr ? nullptr : dgate);
   });
   if (attr != cudaSuccess) return detail::cuda_fail(fn, attr);
   if (int32_t st = detail::check_launch(fn)) return st;
-  if (dtau != nullptr) {
-    dtau_kernel<T><<<detail::blocks_for(heads, 64), 64, 0, stream>>>(w.dtau, batch, heads, dtau);
-    return detail::check_launch(fn);
-  }
-  return detail::ok();
+  return dtau != nullptr ? launch_dtau(fn, w.dtau, batch, heads, dtau, stream) : detail::ok();
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 //            column block pb % nb) and column slice s = t % S (columns s, s + S, ...): kR + kR shared loads feed
 //            kR*kR FMAs (the old kernel: 2 loads per FMA). Threads of pair blocks in block row 0 / column 0 also sum
 //            the squares of their b / a rows (the row norms).
+//   split    (the backward's first sweep, when dv or dgate is asked for) all threads: dv and dgate of the tile's
+//            columns from the dO tile and A (SplitArgs), between the same barriers as compute (both only read the tiles)
 // After the last tile, each thread stores its accumulators (store), and thread t < c*c + 2c adds entry t's S slice
 // sums in slice order, in double (reduce): one partial per chunk, in the old kernel's layout [c*c, then c norms of a,
 // then c of b], which chunk_sum_kernel adds up. Deterministic: fixed owners and orders throughout.
@@ -127,6 +129,43 @@ DEEPSPG_HD void compute(const Layout& L, const T* sa, const T* sb, int len, bool
       for (int r = 0; r < kR; ++r) acc.na[r] += va[r] * va[r];
     if (norm_b)
       for (int q = 0; q < kR; ++q) acc.nb[q] += vb[q] * vb[q];
+  }
+}
+
+/**
+ * The backward's dV' = A^T dO over one tile (batch*head pointers at row 0, column 0; A its [c, c] attention matrix):
+ * with a gate, dv = dV' .* gate and dgate = dV' .* v (v and gate read again from global memory, where this block has
+ * just read them: the tile holds only their product); without one, dv = dV'. dv or dgate may be null.
+ */
+template <typename T>
+struct SplitArgs {
+  const T* A;
+  const T* v;
+  const T* gate;
+  T* dv;
+  T* dgate;
+};
+
+/**
+ * Thread tid's share of the split over the tile's len columns starting at column col0: output (j, k) for
+ * e = j * tn + k = tid, tid + kThreads, ... (consecutive threads: consecutive columns of one row, coalesced stores),
+ * summed over i in order from the dO tile sa, as the chunked kernels' backward_apply_kernel does.
+ */
+template <typename T>
+DEEPSPG_HD void split(const Layout& L, const T* sa, const SplitArgs<T>& sp, int64_t n, int64_t col0, int len,
+                      int tid) {
+  for (int e = tid; e < L.c * L.tn; e += kThreads) {
+    const int j = e / L.tn, k = e % L.tn;
+    if (k >= len) continue;
+    T acc = 0;
+    for (int i = 0; i < L.c; ++i) acc += sp.A[i * L.c + j] * sa[i * L.ld + k];
+    const int64_t idx = static_cast<int64_t>(j) * n + col0 + k;
+    if (sp.gate == nullptr) {
+      if (sp.dv != nullptr) sp.dv[idx] = acc;
+    } else {
+      if (sp.dv != nullptr) sp.dv[idx] = acc * sp.gate[idx];
+      if (sp.dgate != nullptr) sp.dgate[idx] = acc * sp.v[idx];
+    }
   }
 }
 
