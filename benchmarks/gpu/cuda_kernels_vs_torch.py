@@ -233,8 +233,11 @@ def compare(name, got, want, tol):
         FAILURES.append(name)
 
 
-# The CUDA attention's Gram kernels (deepspg_channel_attention_cuda_gram): the default first, then the candidate.
-GRAM_VARIANTS = ((0, ""), (1, " [blocked]"))
+# The CUDA attention's Gram kernels (deepspg_channel_attention_cuda_gram) and the row suffix of each; --gram picks
+# which run (run-gpu-checks.sh runs the candidate in a process of its own, so that a fault there cannot cost the
+# other rows).
+GRAM_KERNELS = {"chunked": (0, ""), "blocked": (1, " [blocked]")}
+GRAM_VARIANTS = tuple(GRAM_KERNELS.values())
 
 
 def gram_variant(k, variant):
@@ -404,7 +407,7 @@ def report(name, ours, stock, nbytes=None):
     print(line)
 
 
-def timing(k, warmup, iters):
+def timing(k, warmup, iters, attention_only=False):
     o = dict(dtype=torch.float32, device="cuda")
     torch.manual_seed(2)
     # DeepSPG-S attention shapes (IG-MSA: value gating on), as in the JMH ChannelAttentionBenchmark, and a
@@ -436,6 +439,8 @@ def timing(k, warmup, iters):
         for suffix, (ours_f, ours_fb) in ours.items():
             report(f"attention {label} forward{suffix}", ours_f, stock_f, 5 * tensor)
             report(f"attention {label} fwd+bwd{suffix}", ours_fb, stock_fb, 14 * tensor)
+    if attention_only:
+        return
     # depthwise 3x3 + GELU and channel LayerNorm at the level-0 shape (batch 4, 40 channels: the FFN's expansion)
     b, ch, h, w = 4, 40, 256, 256
     x, dy = torch.randn(b, ch, h, w, **o), torch.randn(b, ch, h, w, **o)
@@ -523,7 +528,13 @@ def main():
     ap.add_argument("--json", help="write parity and timing results here")
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--peak-gbs", type=float, help="the device's peak memory bandwidth in GB/s (default: asked)")
+    ap.add_argument("--gram", choices=("both", *GRAM_KERNELS), default="both",
+                    help="the attention's Gram kernel(s) to check and time (default: both)")
+    ap.add_argument("--attention-only", action="store_true", help="only the attention's parity and timing")
     args = ap.parse_args()
+    global GRAM_VARIANTS
+    if args.gram != "both":
+        GRAM_VARIANTS = (GRAM_KERNELS[args.gram],)
     k = Kernels(args.library)
     if k.lib.deepspg_cuda_device_count() < 1:
         sys.exit("the kernel library sees no CUDA device: " + k.lib.deepspg_build_info().decode())
@@ -539,10 +550,11 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     print("parity (ours vs the spec's formulas in torch float64 autograd):")
     parity_attention(k)
-    parity_others(k)
+    if not args.attention_only:
+        parity_others(k)
     if not args.no_timing:
         print(f"timing (CUDA events, median of {args.iters} after {args.warmup} warm-up calls; float32):")
-        timing(k, args.warmup, args.iters)
+        timing(k, args.warmup, args.iters, args.attention_only)
         bandwidth_summary()
     if args.json:
         with open(args.json, "w") as f:
