@@ -144,12 +144,12 @@ int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, 
  * and less shared-memory traffic per byte read, meant to bring the sweep to the memory bandwidth; its backward also
  * computes dv and dgate in this sweep, from the dO tile on chip, so that the second sweep reads only x and y (9
  * tensor passes instead of 12). The blocked kernel's index arithmetic, reduction order and split are checked here by
- * a host simulation (tests/cuda_gram_sim_test.cpp); it
- * becomes the default only after a GPU run checks it against the CPU kernels (tests/channel_attention_test.cpp runs
- * both) and measures it (benchmarks/gpu/cuda_kernels_vs_torch.py times both). Results of the two differ by float
- * rounding; each is deterministic. Sets the variant when variant >= 0 and returns the one in force before the call
- * (variant < 0: only returns it); an unknown variant is refused with -DEEPSPG_ERR_INVALID_ARGUMENT. Process-wide,
- * read at each launch; not thread-safe against calls in flight. The same in a build without CUDA (a setting only).
+ * a host simulation (tests/cuda_gram_sim_test.cpp); it becomes the default only after a GPU run checks it against the
+ * CPU kernels (tests/channel_attention_test.cpp runs both) and measures it (benchmarks/gpu/run-gpu-checks.sh times
+ * both). Results of the two differ by float rounding; each is deterministic. Sets the variant when variant >= 0 and
+ * returns the one in force before the call (variant < 0: only returns it); an unknown variant is refused with
+ * -DEEPSPG_ERR_INVALID_ARGUMENT. Process-wide, read at each launch; not thread-safe against calls in flight. The same
+ * in a build without CUDA (a setting only).
  */
 #define DEEPSPG_CUDA_GRAM_CHUNKED 0
 #define DEEPSPG_CUDA_GRAM_BLOCKED 1

@@ -37,6 +37,7 @@ constexpr int64_t kCudaAttentionBlockedChunk = 256;
 
 /** The CUDA attention's Gram kernel now (deepspg_channel_attention_cuda_gram). */
 int32_t cuda_gram_variant();
+
 /** Threads per block of the CUDA loss kernels (one partial sum per block). */
 constexpr int64_t kCudaLossThreads = 256;
 

@@ -14,7 +14,7 @@
 //            kR*kR FMAs (the old kernel: 2 loads per FMA). Threads of pair blocks in block row 0 / column 0 also sum
 //            the squares of their b / a rows (the row norms).
 //   split    (the backward's first sweep, when dv or dgate is asked for) all threads: dv and dgate of the tile's
-//            columns from the dO tile and A (SplitArgs), between the same barriers as compute (both only read the tiles)
+//            columns from the dO tile and A (SplitArgs), between the same barriers as compute (both only read tiles)
 // After the last tile, each thread stores its accumulators (store), and thread t < c*c + 2c adds entry t's S slice
 // sums in slice order, in double (reduce): one partial per chunk, in the old kernel's layout [c*c, then c norms of a,
 // then c of b], which chunk_sum_kernel adds up. Deterministic: fixed owners and orders throughout.
