@@ -150,8 +150,9 @@ int main() {
     int c;
     int64_t n;
   };
-  // c: one pair block (1, 4), partial blocks (3, 5, 20, 33), c > 32 with 64-column tiles (33, 40), one slice per
-  // pair block (64); n: one column, one partial tile, exactly a chunk, a chunk and one, several chunks with a tail.
+  // c: one pair block (1, 4), partial pair blocks (3, 5, 17, 33), the model's 20, c > 32 with 64-column tiles (33,
+  // 40), one slice per pair block (64); n: one or two columns, one partial tile, exactly a chunk, a chunk and one,
+  // several chunks with a tail.
   const Shape shapes[] = {{1, 1},   {3, 37},   {4, 256},  {5, 257},   {20, 1000}, {20, 4096 + 13},
                           {33, 300}, {40, 513}, {64, 129}, {64, 1024}, {17, 2}};
   for (const Shape& s : shapes) {
