@@ -180,13 +180,14 @@ __global__ void __launch_bounds__(gram_tiles::kThreads)
   gt::reduce(L, red, with_norms, partial + (g * chunks + chunk) * (static_cast<int64_t>(c) * c + 2 * c), tid);
 }
 
-// Launches sweep 1 with the variant selected by deepspg_channel_attention_cuda_gram; returns the chunks per
-// batch*head (the partials chunk_sum_kernel adds up). sp: the blocked kernel's split (sp.A null: none); the chunked
-// kernel never splits (its backward_apply_kernel computes dv and dgate).
+// Launches sweep 1 on `variant` (deepspg_channel_attention_cuda_gram, read once per call by the caller, so that its
+// later launches agree with this one); returns the chunks per batch*head (the partials chunk_sum_kernel adds up).
+// sp: the blocked kernel's split (sp.A null: none); the chunked kernel never splits (its backward_apply_kernel
+// computes dv and dgate).
 template <typename T>
-int64_t launch_gram(const T* a, const T* b, const T* gate, int64_t c, int64_t n, bool with_norms, int64_t bh,
-                    T* partial, gram_tiles::SplitArgs<T> sp, cudaStream_t stream) {
-  if (detail::cuda_gram_variant() == DEEPSPG_CUDA_GRAM_BLOCKED) {
+int64_t launch_gram(int32_t variant, const T* a, const T* b, const T* gate, int64_t c, int64_t n, bool with_norms,
+                    int64_t bh, T* partial, gram_tiles::SplitArgs<T> sp, cudaStream_t stream) {
+  if (variant == DEEPSPG_CUDA_GRAM_BLOCKED) {
     const gram_tiles::Layout L = gram_tiles::Layout::make<T>(static_cast<int>(c));
     const int64_t chunks = gram_tiles::num_chunks(n);
     const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(bh));
@@ -455,7 +456,8 @@ int32_t forward_cuda(const char* fn, const T* x, const T* y, const T* v, const T
   if (bh > 65535) return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": batch*heads > 65535");
   auto stream = static_cast<cudaStream_t>(stream_);
   Workspace<T> w = carve<T>(ws, bh, c, n);
-  const int64_t chunks = launch_gram<T>(x, y, nullptr, c, n, true, bh, w.partial, {}, stream);
+  const int64_t chunks =
+      launch_gram<T>(detail::cuda_gram_variant(), x, y, nullptr, c, n, true, bh, w.partial, {}, stream);
   if (int32_t st = detail::check_launch(fn)) return st;
   const int64_t part = c * c + 2 * c;
   chunk_sum_kernel<T><<<dim3(static_cast<unsigned>(part), static_cast<unsigned>(bh)), chunk_sum_threads(chunks), 0,
@@ -502,10 +504,11 @@ int32_t backward_cuda(const char* fn, const T* dout, const T* x, const T* y, con
   Workspace<T> w = carve<T>(ws, bh, c, n);
   // the blocked kernel computes dv and dgate in this sweep, while dO, v and the gate are on chip; the chunked one in
   // backward_apply_kernel, which then reads them a second time
-  const bool split = detail::cuda_gram_variant() == DEEPSPG_CUDA_GRAM_BLOCKED && (dv != nullptr || dgate != nullptr);
+  const int32_t variant = detail::cuda_gram_variant();
+  const bool split = variant == DEEPSPG_CUDA_GRAM_BLOCKED && (dv != nullptr || dgate != nullptr);
   const gram_tiles::SplitArgs<T> sp =
       split ? gram_tiles::SplitArgs<T>{A, v, gate, dv, gate != nullptr ? dgate : nullptr} : gram_tiles::SplitArgs<T>{};
-  const int64_t chunks = launch_gram<T>(dout, v, gate, c, n, false, bh, w.partial, sp, stream);
+  const int64_t chunks = launch_gram<T>(variant, dout, v, gate, c, n, false, bh, w.partial, sp, stream);
   if (int32_t st = detail::check_launch(fn)) return st;
   chunk_sum_kernel<T><<<dim3(static_cast<unsigned>(c * c), static_cast<unsigned>(bh)), chunk_sum_threads(chunks), 0,
                         stream>>>(w.partial, chunks, c * c + 2 * c, w.sums);
