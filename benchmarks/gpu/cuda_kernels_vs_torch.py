@@ -38,6 +38,7 @@ D = ctypes.c_double
 SIGNATURES = {
     "channel_attention_workspace_bytes": (I64, [I64, I64, I64, I64, I32]),
     "channel_attention_cuda_gram": (I32, [I32]),
+    "cuda_losses": (I32, [I32]),
     "channel_attention_forward_cuda_f32": (I32, [P] * 5 + [I64] * 4 + [P] * 7),
     "channel_attention_forward_cuda_f64": (I32, [P] * 5 + [I64] * 4 + [P] * 7),
     "channel_attention_backward_cuda_f32": (I32, [P] * 10 + [I64] * 4 + [P] * 7),
@@ -240,12 +241,28 @@ GRAM_KERNELS = {"chunked": (0, ""), "blocked": (1, " [blocked]")}
 GRAM_VARIANTS = tuple(GRAM_KERNELS.values())
 
 
-def gram_variant(k, variant):
-    """Selects a Gram kernel (the C ABI returns the previous one, or a negative status for an unknown one)."""
-    previous = k.lib.deepspg_channel_attention_cuda_gram(variant)
+def select(k, setter, variant):
+    """Calls the C ABI's kernel selector `setter` (it returns the previous variant, or a negative status for an
+    unknown one) and returns the previous variant."""
+    previous = getattr(k.lib, setter)(variant)
     if previous < 0:
-        sys.exit(f"deepspg_channel_attention_cuda_gram({variant}) refused: {k.lib.deepspg_last_error().decode()}")
+        sys.exit(f"{setter}({variant}) refused: {k.lib.deepspg_last_error().decode()}")
     return previous
+
+
+def gram_variant(k, variant):
+    """Selects a Gram kernel; returns the previous one."""
+    return select(k, "deepspg_channel_attention_cuda_gram", variant)
+
+
+# The CUDA loss kernels (deepspg_cuda_losses) and the row suffix of each; --losses picks which run.
+LOSS_KERNELS = {"measured": (0, ""), "one-pass": (1, " [one-pass]")}
+LOSS_VARIANTS = tuple(LOSS_KERNELS.values())
+
+
+def loss_variant(k, variant):
+    """Selects the loss kernel set; returns the previous one."""
+    return select(k, "deepspg_cuda_losses", variant)
 
 
 def parity_attention(k):
@@ -348,29 +365,37 @@ def parity_others(k):
     compare("retinex light-up xl", xl.double(), rxl.detach(), 1e-6)
     compare("retinex light-up dimage", dimg.double(), i64.grad, 1e-6)
     compare("retinex light-up dm", dm.double(), m64.grad, 1e-6)
-    # edge loss (both operators) and KL loss
-    for op in (0, 1):
-        planes, h, w = 6, 67, 129
-        out, gt = torch.rand(planes, h, w, **o), torch.rand(planes, h, w, **o)
-        loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(out)
-        ws = workspace(k.edge_loss_workspace_bytes(planes, h, w))
-        k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op, ptr(loss), ptr(grad), ptr(ws), stream())
-        o64 = out.double().requires_grad_(True)
-        ref = edge_ref(o64, gt.double(), op)
+
+
+def parity_losses(k):
+    """Edge loss (both operators) and KL loss, on each loss kernel set of LOSS_VARIANTS."""
+    o = dict(dtype=torch.float32, device="cuda")
+    for variant, suffix in LOSS_VARIANTS:
+        previous = loss_variant(k, variant)
+        torch.manual_seed(1)
+        for op in (0, 1):
+            planes, h, w = 6, 67, 129
+            out, gt = torch.rand(planes, h, w, **o), torch.rand(planes, h, w, **o)
+            loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(out)
+            ws = workspace(k.edge_loss_workspace_bytes(planes, h, w))
+            k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op, ptr(loss), ptr(grad), ptr(ws), stream())
+            o64 = out.double().requires_grad_(True)
+            ref = edge_ref(o64, gt.double(), op)
+            ref.backward()
+            name = "diff" if op == 0 else "sobel"
+            compare(f"edge loss {name} value{suffix}", loss, ref.detach().reshape(1), 1e-6)
+            compare(f"edge loss {name} grad{suffix}", grad.double(), o64.grad, 1e-5)
+        b, kk, hw, t = 2, 150, 4096, 2.0
+        zo, zg = torch.randn(b, kk, hw, **o) * 4, torch.randn(b, kk, hw, **o) * 4
+        loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(zo)
+        ws = workspace(k.kl_loss_workspace_bytes(b, kk, hw))
+        k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, t, ptr(loss), ptr(grad), ptr(ws), stream())
+        z64 = zo.double().requires_grad_(True)
+        ref = kl_ref(z64, zg.double(), t)
         ref.backward()
-        name = "diff" if op == 0 else "sobel"
-        compare(f"edge loss {name} value", loss, ref.detach().reshape(1), 1e-6)
-        compare(f"edge loss {name} grad", grad.double(), o64.grad, 1e-5)
-    b, kk, hw, t = 2, 150, 4096, 2.0
-    zo, zg = torch.randn(b, kk, hw, **o) * 4, torch.randn(b, kk, hw, **o) * 4
-    loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(zo)
-    ws = workspace(k.kl_loss_workspace_bytes(b, kk, hw))
-    k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, t, ptr(loss), ptr(grad), ptr(ws), stream())
-    z64 = zo.double().requires_grad_(True)
-    ref = kl_ref(z64, zg.double(), t)
-    ref.backward()
-    compare("KL loss value", loss, ref.detach().reshape(1), 1e-5)
-    compare("KL loss grad", grad.double(), z64.grad, 1e-5)
+        compare(f"KL loss value{suffix}", loss, ref.detach().reshape(1), 1e-5)
+        compare(f"KL loss grad{suffix}", grad.double(), z64.grad, 1e-5)
+        loss_variant(k, previous)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -483,8 +508,15 @@ def timing(k, warmup, iters, attention_only=False):
     leaves = [t.clone().requires_grad_(True) for t in (x, g, beta)]
     report(f"channel layernorm {b}x{ch}x{h}x{w} fwd+bwd", cuda_ms(ours_ln, warmup, iters),
            cuda_ms(lambda: layernorm_ref(*leaves, 1e-5).backward(dy), warmup, iters))
-    # losses at the training shapes (edge loss on [B*3, 256, 256], KL on HRNet's 150 classes at 64x64) and at
-    # 1920x1080 (one RGB image; KL at HRNet's 1/4 resolution, 270x480); each reads two tensors, writes one gradient
+    timing_losses(k, warmup, iters)
+
+
+def timing_losses(k, warmup, iters):
+    """The losses at the training shapes (edge loss on [B*3, 256, 256], KL on HRNet's 150 classes at 64x64) and at
+    1920x1080 (one RGB image; KL at HRNet's 1/4 resolution, 270x480), on each loss kernel set of LOSS_VARIANTS; each
+    reads two tensors and writes one gradient."""
+    o = dict(dtype=torch.float32, device="cuda")
+    torch.manual_seed(3)
     loss = torch.empty(1, dtype=torch.float64, device="cuda")
     for planes, h, w in ((4 * 3, 256, 256), (3, 1080, 1920)):
         out, gt = torch.rand(planes, h, w, **o), torch.rand(planes, h, w, **o)
@@ -492,20 +524,28 @@ def timing(k, warmup, iters, attention_only=False):
         ws = workspace(k.edge_loss_workspace_bytes(planes, h, w))
         ol = out.clone().requires_grad_(True)
         for op_, name in ((0, "diff"), (1, "sobel")):
-            report(f"edge loss {name} {planes}x{h}x{w} value+grad",
-                   cuda_ms(lambda: k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op_, ptr(loss), ptr(grad),
-                                                        ptr(ws), stream()), warmup, iters),
-                   cuda_ms(lambda: edge_ref(ol, gt, op_).backward(), warmup, iters), 3 * 4 * planes * h * w)
+            stock = cuda_ms(lambda: edge_ref(ol, gt, op_).backward(), warmup, iters)
+            for variant, suffix in LOSS_VARIANTS:
+                previous = loss_variant(k, variant)
+                report(f"edge loss {name} {planes}x{h}x{w} value+grad{suffix}",
+                       cuda_ms(lambda: k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op_, ptr(loss),
+                                                            ptr(grad), ptr(ws), stream()), warmup, iters),
+                       stock, 3 * 4 * planes * h * w)
+                loss_variant(k, previous)
     for b, kk, h, w in ((4, 150, 64, 64), (1, 150, 270, 480)):
         hw = h * w
         zo, zg = torch.randn(b, kk, hw, **o), torch.randn(b, kk, hw, **o)
         grad = torch.empty_like(zo)
         ws = workspace(k.kl_loss_workspace_bytes(b, kk, hw))
         zl = zo.clone().requires_grad_(True)
-        report(f"KL loss {b}x{kk}x{h}x{w} value+grad",
-               cuda_ms(lambda: k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, 1.0, ptr(loss), ptr(grad), ptr(ws),
-                                                  stream()), warmup, iters),
-               cuda_ms(lambda: kl_ref(zl, zg, 1.0).backward(), warmup, iters), 3 * 4 * b * kk * hw)
+        stock = cuda_ms(lambda: kl_ref(zl, zg, 1.0).backward(), warmup, iters)
+        for variant, suffix in LOSS_VARIANTS:
+            previous = loss_variant(k, variant)
+            report(f"KL loss {b}x{kk}x{h}x{w} value+grad{suffix}",
+                   cuda_ms(lambda: k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, 1.0, ptr(loss), ptr(grad),
+                                                      ptr(ws), stream()), warmup, iters),
+                   stock, 3 * 4 * b * kk * hw)
+            loss_variant(k, previous)
 
 
 def bandwidth_summary():
@@ -530,11 +570,17 @@ def main():
     ap.add_argument("--peak-gbs", type=float, help="the device's peak memory bandwidth in GB/s (default: asked)")
     ap.add_argument("--gram", choices=("both", *GRAM_KERNELS), default="both",
                     help="the attention's Gram kernel(s) to check and time (default: both)")
-    ap.add_argument("--attention-only", action="store_true", help="only the attention's parity and timing")
+    ap.add_argument("--losses", choices=("both", *LOSS_KERNELS), default="both",
+                    help="the loss kernel set(s) to check and time (default: both)")
+    only = ap.add_mutually_exclusive_group()
+    only.add_argument("--attention-only", action="store_true", help="only the attention's parity and timing")
+    only.add_argument("--losses-only", action="store_true", help="only the losses' parity and timing")
     args = ap.parse_args()
-    global GRAM_VARIANTS
+    global GRAM_VARIANTS, LOSS_VARIANTS
     if args.gram != "both":
         GRAM_VARIANTS = (GRAM_KERNELS[args.gram],)
+    if args.losses != "both":
+        LOSS_VARIANTS = (LOSS_KERNELS[args.losses],)
     k = Kernels(args.library)
     if k.lib.deepspg_cuda_device_count() < 1:
         sys.exit("the kernel library sees no CUDA device: " + k.lib.deepspg_build_info().decode())
@@ -549,12 +595,18 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False  # the stock float32 reference must stay float32
     torch.backends.cudnn.allow_tf32 = False
     print("parity (ours vs the spec's formulas in torch float64 autograd):")
-    parity_attention(k)
-    if not args.attention_only:
+    if not args.losses_only:
+        parity_attention(k)
+    if not args.attention_only and not args.losses_only:
         parity_others(k)
+    if not args.attention_only:
+        parity_losses(k)
     if not args.no_timing:
         print(f"timing (CUDA events, median of {args.iters} after {args.warmup} warm-up calls; float32):")
-        timing(k, args.warmup, args.iters, args.attention_only)
+        if args.losses_only:
+            timing_losses(k, args.warmup, args.iters)
+        else:
+            timing(k, args.warmup, args.iters, args.attention_only)
         bandwidth_summary()
     if args.json:
         with open(args.json, "w") as f:

@@ -18,8 +18,8 @@ if [ ! -x "$build/tests/channel_attention_test" ]; then
 fi
 export LD_LIBRARY_PATH="$PWD/$build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 status=0
-for t in channel_attention cuda_gram_sim retinex edge_loss kl_loss depthwise_conv channel_layer_norm conv_same \
-    allocator; do
+for t in channel_attention cuda_gram_sim cuda_loss_sim retinex edge_loss kl_loss depthwise_conv channel_layer_norm \
+    conv_same allocator; do
   echo "== $t" >>"$out/ctests.log"
   if "$build/tests/${t}_test" >>"$out/ctests.log" 2>&1; then
     echo "ctest $t: passed"
@@ -30,10 +30,12 @@ for t in channel_attention cuda_gram_sim retinex edge_loss kl_loss depthwise_con
 done
 grep -c '^ok' "$out/ctests.log" | sed 's/^/ctest checks ok: /'
 grep -i 'cuda' "$out/ctests.log" | grep -iv '^ok' | sort | uniq -c | head -20
-python3 benchmarks/gpu/cuda_kernels_vs_torch.py "$build/libdeepspg_kernels.so" --gram chunked \
+python3 benchmarks/gpu/cuda_kernels_vs_torch.py "$build/libdeepspg_kernels.so" --gram chunked --losses measured \
   --json "$out/gpu-kernels.json" 2>&1 | tee "$out/gpu-kernels.txt" || status=1
-# The attention's blocked Gram kernel (not yet the default), in a process of its own: a fault there cannot cost the
-# rows above.
+# The candidates that are not yet the default, each in a process of its own, so that a fault in one cannot cost the
+# rows above: the attention's blocked Gram kernel, the one-pass loss kernels.
 python3 benchmarks/gpu/cuda_kernels_vs_torch.py "$build/libdeepspg_kernels.so" --gram blocked --attention-only \
   --json "$out/gpu-attention-blocked.json" 2>&1 | tee "$out/gpu-attention-blocked.txt" || status=1
+python3 benchmarks/gpu/cuda_kernels_vs_torch.py "$build/libdeepspg_kernels.so" --losses one-pass --losses-only \
+  --json "$out/gpu-losses-one-pass.json" 2>&1 | tee "$out/gpu-losses-one-pass.txt" || status=1
 exit $status

@@ -38,6 +38,39 @@ double ref_loss(const std::vector<double>& o, const std::vector<double>& g, int6
   return (nx > 0 ? sx / nx : 0) + (ny > 0 ? sy / ny : 0);
 }
 
+#if DEEPSPG_TEST_CUDA
+// Both CUDA kernel sets (deepspg_cuda_losses) against the CPU float kernel, each called twice on one workspace (the
+// one-pass ticket left by the first call must not change the second's result).
+void cuda_vs_cpu(const std::vector<float>& of, const std::vector<float>& gf, int64_t P, int64_t H, int64_t W, int op,
+                 double lossf, const std::vector<float>& gradf) {
+  const int64_t n = P * H * W;
+  dt::DeviceBuffer<float> O(of), G(gf), GR(n);
+  dt::DeviceBuffer<double> L(1);
+  dt::DeviceBuffer<unsigned char> ws(deepspg_edge_loss_workspace_bytes(P, H, W));
+  dt::for_each_cuda_losses([&] {
+    dt::expect_ok(deepspg_edge_loss_cuda_f32(O.ptr, G.ptr, P, H, W, op, L.ptr, GR.ptr, ws.ptr, nullptr), "cuda edge");
+    const std::vector<double> first = L.get();
+    dt::validate("cuda loss", first, std::vector<double>{lossf}, 1e-6, 1e-5);
+    dt::validate("cuda grad", GR.get(), gradf, 1e-6, 1e-4);
+    dt::expect_ok(deepspg_edge_loss_cuda_f32(O.ptr, G.ptr, P, H, W, op, L.ptr, nullptr, ws.ptr, nullptr),
+                  "cuda edge again, value only");
+    dt::expect(L.get() == first, "cuda edge: the same loss again, without the gradient");
+  });
+}
+
+// Sizes past one block of the one-pass kernels (tiles, halos, the block stride): CUDA against the CPU float kernel.
+void cuda_large(int64_t P, int64_t H, int64_t W, int op, unsigned seed) {
+  if (!dt::have_gpu()) return;
+  const int64_t n = P * H * W;
+  auto of = dt::randn<float>(n, seed), gf = dt::randn<float>(n, seed + 1);
+  std::vector<float> gradf(n);
+  double lossf = -1;
+  dt::expect_ok(deepspg_edge_loss_cpu_f32(of.data(), gf.data(), P, H, W, op, &lossf, gradf.data()), "edge f32");
+  std::printf("-- edge op=%d P=%lld H=%lld W=%lld (CUDA vs CPU)\n", op, (long long)P, (long long)H, (long long)W);
+  cuda_vs_cpu(of, gf, P, H, W, op, lossf, gradf);
+}
+#endif
+
 void run(int64_t P, int64_t H, int64_t W, int op, unsigned seed) {
   const int64_t n = P * H * W;
   auto o = dt::randn<double>(n, seed), g = dt::randn<double>(n, seed + 1);
@@ -63,14 +96,7 @@ void run(int64_t P, int64_t H, int64_t W, int op, unsigned seed) {
   dt::validate("loss f32", std::vector<double>{lossf}, std::vector<double>{want}, 1e-6, 1e-5);
   dt::validate("grad f32", gradf, grad, 1e-6, 1e-4);
 #if DEEPSPG_TEST_CUDA
-  if (dt::have_gpu()) {
-    dt::DeviceBuffer<float> O(of), G(gf), GR(n);
-    dt::DeviceBuffer<double> L(1);
-    dt::DeviceBuffer<unsigned char> ws(deepspg_edge_loss_workspace_bytes(P, H, W));
-    dt::expect_ok(deepspg_edge_loss_cuda_f32(O.ptr, G.ptr, P, H, W, op, L.ptr, GR.ptr, ws.ptr, nullptr), "cuda edge");
-    dt::validate("cuda loss", L.get(), std::vector<double>{lossf}, 1e-6, 1e-5);
-    dt::validate("cuda grad", GR.get(), gradf, 1e-6, 1e-4);
-  }
+  if (dt::have_gpu()) cuda_vs_cpu(of, gf, P, H, W, op, lossf, gradf);
 #endif
 }
 
@@ -82,6 +108,13 @@ int main() {
   run(1, 6, 1, DEEPSPG_EDGE_DIFF, 5);
   run(2, 5, 7, DEEPSPG_EDGE_SOBEL, 7);
   run(1, 2, 3, DEEPSPG_EDGE_SOBEL, 9);
+#if DEEPSPG_TEST_CUDA
+  for (int op : {DEEPSPG_EDGE_DIFF, DEEPSPG_EDGE_SOBEL}) {
+    cuda_large(2, 9, 33, op, 11);
+    cuda_large(12, 256, 256, op, 13);  // training's [B*3, 256, 256]
+    cuda_large(3, 1080, 1920, op, 15);  // more tiles than the one-pass grid
+  }
+#endif
   double loss;
   float one = 1;
   dt::expect(deepspg_edge_loss_cpu_f32(&one, &one, 1, 1, 1, 5, &loss, nullptr) == DEEPSPG_ERR_INVALID_ARGUMENT,

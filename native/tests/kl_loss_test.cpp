@@ -25,6 +25,39 @@ double ref_loss(const std::vector<double>& zo, const std::vector<double>& zg, in
   return tot / double(B * HW);
 }
 
+#if DEEPSPG_TEST_CUDA
+// Both CUDA kernel sets (deepspg_cuda_losses) against the CPU float kernel, each called twice on one workspace (the
+// one-pass ticket left by the first call must not change the second's result).
+void cuda_vs_cpu(const std::vector<float>& of, const std::vector<float>& gf, int64_t B, int64_t K, int64_t HW,
+                 double T, double lossf, const std::vector<float>& gradf) {
+  const int64_t n = B * K * HW;
+  dt::DeviceBuffer<float> O(of), G(gf), GR(n);
+  dt::DeviceBuffer<double> L(1);
+  dt::DeviceBuffer<unsigned char> ws(deepspg_kl_loss_workspace_bytes(B, K, HW));
+  dt::for_each_cuda_losses([&] {
+    dt::expect_ok(deepspg_kl_loss_cuda_f32(O.ptr, G.ptr, B, K, HW, T, L.ptr, GR.ptr, ws.ptr, nullptr), "cuda kl");
+    const std::vector<double> first = L.get();
+    dt::validate("cuda loss", first, std::vector<double>{lossf}, 1e-6, 1e-5);
+    dt::validate("cuda grad", GR.get(), gradf, 1e-7, 1e-4);
+    dt::expect_ok(deepspg_kl_loss_cuda_f32(O.ptr, G.ptr, B, K, HW, T, L.ptr, nullptr, ws.ptr, nullptr),
+                  "cuda kl again, value only");
+    dt::expect(L.get() == first, "cuda kl: the same loss again, without the gradient");
+  });
+}
+
+// Sizes past one block and past the one-pass grid (the block stride): CUDA against the CPU float kernel.
+void cuda_large(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
+  if (!dt::have_gpu()) return;
+  const int64_t n = B * K * HW;
+  auto of = dt::randn<float>(n, seed, 3.0), gf = dt::randn<float>(n, seed + 1, 3.0);
+  std::vector<float> gradf(n);
+  double lossf = -1;
+  dt::expect_ok(deepspg_kl_loss_cpu_f32(of.data(), gf.data(), B, K, HW, T, &lossf, gradf.data()), "kl f32");
+  std::printf("-- kl B=%lld K=%lld HW=%lld T=%g (CUDA vs CPU)\n", (long long)B, (long long)K, (long long)HW, T);
+  cuda_vs_cpu(of, gf, B, K, HW, T, lossf, gradf);
+}
+#endif
+
 void run(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
   const int64_t n = B * K * HW;
   auto zo = dt::randn<double>(n, seed, 3.0), zg = dt::randn<double>(n, seed + 1, 3.0);
@@ -50,14 +83,7 @@ void run(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
   dt::validate("loss f32", std::vector<double>{lossf}, std::vector<double>{want}, 1e-5, 1e-5);
   dt::validate("grad f32", gradf, grad, 1e-7, 1e-4);
 #if DEEPSPG_TEST_CUDA
-  if (dt::have_gpu()) {
-    dt::DeviceBuffer<float> O(of), G(gf), GR(n);
-    dt::DeviceBuffer<double> L(1);
-    dt::DeviceBuffer<unsigned char> ws(deepspg_kl_loss_workspace_bytes(B, K, HW));
-    dt::expect_ok(deepspg_kl_loss_cuda_f32(O.ptr, G.ptr, B, K, HW, T, L.ptr, GR.ptr, ws.ptr, nullptr), "cuda kl");
-    dt::validate("cuda loss", L.get(), std::vector<double>{lossf}, 1e-6, 1e-5);
-    dt::validate("cuda grad", GR.get(), gradf, 1e-7, 1e-4);
-  }
+  if (dt::have_gpu()) cuda_vs_cpu(of, gf, B, K, HW, T, lossf, gradf);
 #endif
 }
 
@@ -67,6 +93,11 @@ int main() {
   run(2, 7, 37, 1.0, 1);
   run(1, 150, 65, 2.0, 3);  // more than one 64-pixel tile, ADE20K's 150 classes
   run(1, 1, 5, 1.0, 5);     // one class: KL is 0 everywhere
+#if DEEPSPG_TEST_CUDA
+  cuda_large(4, 150, 64 * 64, 1.0, 7);       // training's shape
+  cuda_large(1, 150, 270 * 480, 1.0, 9);     // HRNet's classes at 1920x1080 / 4
+  cuda_large(1, 3, 2048 * 256 + 77, 2.0, 11);  // more pixels than the one-pass grid's threads
+#endif
   double loss;
   float one = 1;
   dt::expect(deepspg_kl_loss_cpu_f32(&one, &one, 1, 1, 1, 0.0, &loss, nullptr) == DEEPSPG_ERR_INVALID_ARGUMENT,

@@ -85,6 +85,17 @@ struct Floats {
 
 inline bool have_gpu() { return deepspg_cuda_compiled() && deepspg_cuda_device_count() > 0; }
 
+/** Runs f() once with each CUDA loss kernel set (deepspg_cuda_losses), announcing it, then restores the one before. */
+template <typename F>
+void for_each_cuda_losses(F f) {
+  for (int32_t variant : {DEEPSPG_CUDA_LOSSES_MEASURED, DEEPSPG_CUDA_LOSSES_ONE_PASS}) {
+    const int32_t before = deepspg_cuda_losses(variant);
+    std::printf("-- cuda loss kernels: %s\n", variant == DEEPSPG_CUDA_LOSSES_ONE_PASS ? "one-pass" : "measured");
+    f();
+    deepspg_cuda_losses(before);
+  }
+}
+
 #if DEEPSPG_TEST_CUDA
 template <typename T>
 struct DeviceBuffer {

@@ -22,6 +22,8 @@ std::atomic<int32_t> g_cuda_gram{DEEPSPG_CUDA_GRAM_CHUNKED};  // deepspg_channel
 }
 
 int32_t cuda_gram_variant() { return g_cuda_gram.load(std::memory_order_relaxed); }
+std::atomic<int32_t> g_cuda_losses{DEEPSPG_CUDA_LOSSES_MEASURED};  // deepspg_cuda_losses
+int32_t cuda_losses_variant() { return g_cuda_losses.load(std::memory_order_relaxed); }
 
 int32_t fail(int32_t code, const std::string& msg) {
   g_last_error = msg;
@@ -117,17 +119,34 @@ int32_t deepspg_channel_attention_cuda_gram(int32_t variant) {
   return g_cuda_gram.exchange(variant, std::memory_order_relaxed);
 }
 
+int32_t deepspg_cuda_losses(int32_t variant) {
+  using deepspg::ops::detail::g_cuda_losses;
+  if (variant < 0) return g_cuda_losses.load(std::memory_order_relaxed);
+  if (variant != DEEPSPG_CUDA_LOSSES_MEASURED && variant != DEEPSPG_CUDA_LOSSES_ONE_PASS) {
+    deepspg::ops::detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
+                               "deepspg_cuda_losses: unknown variant " + std::to_string(variant));
+    return -DEEPSPG_ERR_INVALID_ARGUMENT;
+  }
+  deepspg::ops::detail::ok();
+  return g_cuda_losses.exchange(variant, std::memory_order_relaxed);
+}
+
 int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, int64_t c, int64_t n, int32_t f64) {
   if (batch < 0 || heads < 0 || c < 0 || n < 0) return 0;
   return deepspg::ops::detail::attention_workspace_bytes(batch * heads, c, n, f64 ? 8 : 4);
 }
 
 int64_t deepspg_edge_loss_workspace_bytes(int64_t planes, int64_t h, int64_t w) {
-  // Per-block x and y partial sums and their two totals (double), then the Gx and Gy maps (float) that the Sobel
-  // variant's gather-form gradient pass reads.
+  // Measured kernels: per-block x and y partial sums and their two totals (double), then the Gx and Gy maps (float)
+  // that the Sobel variant's gather-form gradient pass reads. One-pass kernels (deepspg_cuda_losses): at most
+  // kCudaLossMaxBlocks x and y partials, then the 4-byte ticket at the next 256-byte boundary. Room for both, so
+  // that the variant can change between sizing and launch.
+  namespace d = deepspg::ops::detail;
   const int64_t numel = planes * h * w;
-  const int64_t blocks = (numel + deepspg::ops::detail::kCudaLossThreads - 1) / deepspg::ops::detail::kCudaLossThreads;
-  return deepspg::ops::detail::round_up_256((2 * blocks + 2) * 8) + deepspg::ops::detail::round_up_256(2 * numel * 4);
+  const int64_t blocks = (numel + d::kCudaLossThreads - 1) / d::kCudaLossThreads;
+  const int64_t measured = d::round_up_256((2 * blocks + 2) * 8) + d::round_up_256(2 * numel * 4);
+  const int64_t one_pass = d::round_up_256(2 * d::kCudaLossMaxBlocks * 8) + 256;
+  return measured > one_pass ? measured : one_pass;
 }
 
 int64_t deepspg_dwconv3x3_workspace_bytes(int64_t batch, int64_t channels, int64_t h, int64_t w) {
@@ -144,9 +163,13 @@ int64_t deepspg_channel_layernorm_workspace_bytes(int64_t batch, int64_t channel
 }
 
 int64_t deepspg_kl_loss_workspace_bytes(int64_t batch, int64_t k, int64_t hw) {
+  // Measured kernel: one partial (double) per block of pixels; one-pass kernel: at most kCudaLossMaxBlocks partials
+  // and the ticket at the next 256-byte boundary (deepspg_cuda_losses). Room for both.
   (void)k;
-  const int64_t blocks = (batch * hw + deepspg::ops::detail::kCudaLossThreads - 1) / deepspg::ops::detail::kCudaLossThreads;
-  return deepspg::ops::detail::round_up_256(blocks * 8);
+  namespace d = deepspg::ops::detail;
+  const int64_t blocks = (batch * hw + d::kCudaLossThreads - 1) / d::kCudaLossThreads;
+  const int64_t measured = d::round_up_256(blocks * 8), one_pass = d::round_up_256(d::kCudaLossMaxBlocks * 8) + 256;
+  return measured > one_pass ? measured : one_pass;
 }
 
 int32_t deepspg_cuda_device_count(void) {

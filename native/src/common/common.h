@@ -40,6 +40,11 @@ int32_t cuda_gram_variant();
 
 /** Threads per block of the CUDA loss kernels (one partial sum per block). */
 constexpr int64_t kCudaLossThreads = 256;
+/** Grid cap of the one-pass CUDA loss kernels (loss_tiles::kMaxBlocks): partials per loss term. */
+constexpr int64_t kCudaLossMaxBlocks = 2048;
+
+/** The CUDA loss kernels now (deepspg_cuda_losses). */
+int32_t cuda_losses_variant();
 
 inline int64_t round_up_256(int64_t b) { return ((b + 255) / 256) * 256; }
 

@@ -22,11 +22,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define DEEPSPG_HD __host__ __device__ __forceinline__
-#else
-#define DEEPSPG_HD inline
-#endif
+#include "host_device.h"
 
 namespace deepspg::ops::gram_tiles {
 

@@ -1,11 +1,14 @@
 // Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
 //
 // Edge loss and semantic KL loss, CUDA backend; same math as src/cpu/edge_loss.cpp and src/cpu/kl_loss.cpp
-// (spec sections 4.2 and 4.3). float inputs, double loss. One thread per pixel; each block writes one partial sum
-// (fixed tree order), and one block sums the partials in index order, so the loss is deterministic.
+// (spec sections 4.2 and 4.3). float inputs, double loss. Two sets of kernels (deepspg_cuda_losses, kernels.h):
+//   measured (the default): one thread per pixel; each block writes one partial sum (fixed tree order), and one
+//     block sums the partials in index order, so the loss is deterministic;
+//   one-pass: the phases of loss_tiles.h in one launch per loss, the last block adding the partials up.
 #include <cmath>
 
 #include "cuda_common.cuh"
+#include "loss_tiles.h"
 
 namespace deepspg::ops {
 namespace {
@@ -126,10 +129,108 @@ __global__ void kl_kernel(const float* __restrict__ zo, const float* __restrict_
   if (threadIdx.x == 0) part[blockIdx.x] = s;
 }
 
+// ---- one-pass kernels (loss_tiles.h) ----------------------------------------------------------------------------
+
+namespace lt = loss_tiles;
+static_assert(lt::kThreads == kThreads && lt::kMaxBlocks == detail::kCudaLossMaxBlocks,
+              "the workspace functions size the one-pass partials with the same constants");
+
+// The fixed tree of detail::block_sum, written with loss_tiles' level step (what the host simulation runs).
+__device__ double block_tree(double v, double* red) {
+  const int t = threadIdx.x;
+  red[t] = v;
+  __syncthreads();
+  for (int stride = lt::kThreads / 2; stride > 0; stride >>= 1) {
+    lt::tree_level(red, stride, t);
+    __syncthreads();
+  }
+  const double s = red[0];
+  __syncthreads();
+  return s;
+}
+
+// Whether this block is the last of the grid to finish: its partials (written by thread 0 before the call) are
+// fenced, then it takes a ticket; the block holding the last ticket reads everyone's partials.
+__device__ bool last_block(unsigned* ticket) {
+  __shared__ bool last;
+  __threadfence();
+  if (threadIdx.x == 0) last = atomicAdd(ticket, 1u) == gridDim.x - 1;
+  __syncthreads();
+  return last;
+}
+
+// The partials of all blocks in index order (loss_tiles::ordered_share, read through L2: written by other blocks).
+__device__ double ordered_total(const double* parts, int64_t count, double* red) {
+  double acc = 0;
+  for (int64_t k = threadIdx.x; k < count; k += lt::kThreads) acc += __ldcg(parts + k);
+  return block_tree(acc, red);
+}
+
+// Edge loss, one launch: the grid walks the 32 x 8 tiles with a stride of gridDim.x; c: 2 / n of each term (the
+// gradient's factors), ix, iy: 1 / n; *loss = (sum of x terms) ix + (sum of y terms) iy, from the last block.
+template <bool Sobel>
+__global__ void __launch_bounds__(lt::kThreads)
+    edge_one_pass_kernel(const float* __restrict__ o, const float* __restrict__ g, lt::EdgeGeom G, double cx,
+                         double cy, double ix, double iy, float* __restrict__ grad, double* part_x, double* part_y,
+                         unsigned* ticket, double* loss) {
+  __shared__ float sm[Sobel ? lt::kSobelSmemFloats : 1];
+  __shared__ double red[lt::kThreads];
+  const int tid = threadIdx.x;
+  double sx = 0, sy = 0;
+  for (int64_t t = blockIdx.x; t < G.tiles; t += gridDim.x) {
+    int64_t p, i0, j0;
+    G.origin(t, &p, &i0, &j0);
+    if constexpr (!Sobel) {
+      lt::diff_pixel(G, o, g, p, i0, j0, cx, cy, grad, tid, sx, sy);
+    } else {
+      float* se = sm;
+      float* sgx = se + lt::kEh * lt::kEw;
+      float* sgy = sgx + lt::kGh * lt::kGw;
+      lt::sobel_load(G, o, g, p, i0, j0, se, tid);
+      __syncthreads();
+      lt::sobel_maps(G, i0, j0, se, sgx, sgy, tid, sx, sy);
+      __syncthreads();  // the next tile's load writes only E, so the gather below needs no barrier after it
+      if (grad != nullptr) lt::sobel_grad(G, p, i0, j0, sgx, sgy, cx, grad, tid);
+    }
+  }
+  const double bx = block_tree(sx, red), by = block_tree(sy, red);
+  if (tid == 0) part_x[blockIdx.x] = bx, part_y[blockIdx.x] = by;
+  if (!last_block(ticket)) return;
+  const double tx = ordered_total(part_x, gridDim.x, red), ty = ordered_total(part_y, gridDim.x, red);
+  if (tid == 0) *loss = tx * ix + ty * iy;
+}
+
+// KL loss, one launch: the grid walks the pixels with a stride of gridDim.x * kThreads; *loss = total * scale.
+__global__ void __launch_bounds__(lt::kThreads)
+    kl_one_pass_kernel(const float* __restrict__ zo, const float* __restrict__ zg, int64_t batch, int64_t k,
+                       int64_t hw, float it, float gscale, double scale, float* __restrict__ grad, double* part,
+                       unsigned* ticket, double* loss) {
+  __shared__ double red[lt::kThreads];
+  const int64_t pixels = batch * hw, stride = static_cast<int64_t>(gridDim.x) * lt::kThreads;
+  double s = 0;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * lt::kThreads + threadIdx.x; e < pixels; e += stride)
+    s += lt::kl_pixel(zo, zg, k, hw, e / hw, e % hw, it, gscale, grad);
+  const double b = block_tree(s, red);
+  if (threadIdx.x == 0) part[blockIdx.x] = b;
+  if (!last_block(ticket)) return;
+  const double total = ordered_total(part, gridDim.x, red);
+  if (threadIdx.x == 0) *loss = total * scale;
+}
+
 }  // namespace
 }  // namespace deepspg::ops
 
 using namespace deepspg::ops;
+
+namespace {
+
+// The ticket of the one-pass kernels: after `parts` doubles of partials, at the next 256-byte boundary; zeroed on the
+// stream before each launch (the workspace arrives uninitialised).
+unsigned* one_pass_ticket(void* workspace, int64_t parts) {
+  return reinterpret_cast<unsigned*>(static_cast<char*>(workspace) + detail::round_up_256(parts * 8));
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -154,6 +255,21 @@ int32_t deepspg_edge_loss_cuda_f32(const float* out, const float* gt, int64_t pl
   if (numel == 0) {
     cudaError_t e = cudaMemsetAsync(loss, 0, sizeof(double), stream);
     return e == cudaSuccess ? detail::ok() : detail::cuda_fail(fn, e);
+  }
+  if (detail::cuda_losses_variant() == DEEPSPG_CUDA_LOSSES_ONE_PASS) {
+    const lt::EdgeGeom G = lt::EdgeGeom::make(planes, h, w);
+    double* part_x = static_cast<double*>(workspace);
+    unsigned* ticket = one_pass_ticket(workspace, 2 * G.blocks);
+    cudaError_t e = cudaMemsetAsync(ticket, 0, sizeof(unsigned), stream);
+    if (e != cudaSuccess) return detail::cuda_fail(fn, e);
+    const double cx = 2 * ix, cy = 2 * iy;  // the gradient's factors (Sobel: nx = ny)
+    if (op == DEEPSPG_EDGE_DIFF)
+      edge_one_pass_kernel<false><<<static_cast<unsigned>(G.blocks), lt::kThreads, 0, stream>>>(
+          out, gt, G, cx, cy, ix, iy, grad, part_x, part_x + G.blocks, ticket, loss);
+    else
+      edge_one_pass_kernel<true><<<static_cast<unsigned>(G.blocks), lt::kThreads, 0, stream>>>(
+          out, gt, G, cx, cy, ix, iy, grad, part_x, part_x + G.blocks, ticket, loss);
+    return detail::check_launch(fn);
   }
   char* ws = static_cast<char*>(workspace);
   double* part_x = reinterpret_cast<double*>(ws);
@@ -199,6 +315,17 @@ int32_t deepspg_kl_loss_cuda_f32(const float* z_out, const float* z_gt, int64_t 
   }
   double* part = static_cast<double*>(workspace);
   const double scale = 1.0 / static_cast<double>(pix);
+  if (detail::cuda_losses_variant() == DEEPSPG_CUDA_LOSSES_ONE_PASS) {
+    const int64_t grid = lt::kl_blocks(pix);
+    unsigned* ticket = one_pass_ticket(workspace, grid);
+    cudaError_t e = cudaMemsetAsync(ticket, 0, sizeof(unsigned), stream);
+    if (e != cudaSuccess) return detail::cuda_fail(fn, e);
+    const double it = 1.0 / temperature;
+    kl_one_pass_kernel<<<static_cast<unsigned>(grid), lt::kThreads, 0, stream>>>(
+        z_out, z_gt, batch, k, hw, static_cast<float>(it), static_cast<float>(it * scale), scale, grad, part, ticket,
+        loss);
+    return detail::check_launch(fn);
+  }
   kl_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(z_out, z_gt, batch, k, hw, 1.0 / temperature,
                                                                     scale, part, grad);
   if (int32_t st = detail::check_launch(fn)) return st;
