@@ -200,27 +200,39 @@ void edge_case(int64_t P, int64_t H, int64_t W, int op, unsigned seed) {
 
 // kl_one_pass_kernel on the host, with deepspg_kl_loss_cuda_f32's factors.
 Result simulate_kl(const std::vector<float>& zo, const std::vector<float>& zg, int64_t B, int64_t K, int64_t HW,
-                   double T) {
-  const int64_t pixels = B * HW, grid = lt::kl_blocks(pixels), stride = grid * lt::kThreads;
-  const double it = 1.0 / T, scale = 1.0 / static_cast<double>(pixels);
+                   double T, bool with_grad = true) {
+  const lt::KlGeom G = lt::KlGeom::make(B, K, HW);
+  const double it = 1.0 / T, scale = 1.0 / static_cast<double>(B * HW);
+  const float itf = static_cast<float>(it), gscale = static_cast<float>(it * scale);
   Result r;
   r.grad.assign(static_cast<size_t>(B * K * HW + 64), kUnset);
-  std::vector<double> part(static_cast<size_t>(grid), -7.0);
-  for (int64_t b = 0; b < grid; ++b) {
+  float* grad = with_grad ? r.grad.data() : nullptr;
+  std::vector<double> part(static_cast<size_t>(G.blocks), -7.0);
+  for (int64_t blk = 0; blk < G.blocks; ++blk) {
+    std::vector<float> sm(lt::kKlSmemFloats, 99.f);  // stale shared memory
     std::vector<double> s(lt::kThreads, 0.0);
-    for (int tid = 0; tid < lt::kThreads; ++tid)
-      for (int64_t e = b * lt::kThreads + tid; e < pixels; e += stride)
-        s[tid] += lt::kl_pixel(zo.data(), zg.data(), K, HW, e / HW, e % HW, static_cast<float>(it),
-                               static_cast<float>(it * scale), r.grad.data());
-    part[b] = tree(s);
+    for (int64_t t = blk; t < G.tiles; t += G.blocks) {
+      int64_t b, q0;
+      G.origin(t, &b, &q0);
+      for (int tid = 0; tid < lt::kThreads; ++tid) lt::kl_max(G, zo.data(), zg.data(), b, q0, itf, sm.data(), tid);
+      for (int tid = 0; tid < lt::kThreads; ++tid) lt::kl_sum(G, zo.data(), zg.data(), b, q0, itf, sm.data(), tid);
+      for (int tid = 0; tid < lt::kThreads; ++tid)
+        s[tid] += lt::kl_terms(G, zo.data(), zg.data(), b, q0, itf, gscale, sm.data(), grad, tid);
+    }
+    part[blk] = tree(s);
   }
   r.loss = ordered_total(part) * scale;
   return r;
 }
 
-void kl_case(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
+// hot > 0: classes hot (z_out) and 2 hot + 1 (z_gt) of every pixel raised by 150, so that each pixel's maximum sits in
+// one warp's classes and exp(z / T - max) overflows unless that warp's maximum is taken.
+void kl_case(int64_t B, int64_t K, int64_t HW, double T, unsigned seed, int64_t hot = 0) {
   const int64_t n = B * K * HW;
-  const auto zo = dt::randn<float>(static_cast<size_t>(n), seed, 2.0), zg = dt::randn<float>(n, seed + 1, 2.0);
+  auto zo = dt::randn<float>(static_cast<size_t>(n), seed, 2.0), zg = dt::randn<float>(n, seed + 1, 2.0);
+  if (hot > 0)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t q = 0; q < HW; ++q) zo[(b * K + hot) * HW + q] += 150.f, zg[(b * K + 2 * hot + 1) * HW + q] += 150.f;
   const Result r = simulate_kl(zo, zg, B, K, HW, T);
   std::vector<double> o64(zo.begin(), zo.end()), g64(zg.begin(), zg.end()), grad64(static_cast<size_t>(n));
   double loss64 = -1, loss32 = -1;
@@ -228,8 +240,8 @@ void kl_case(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
   dt::expect_ok(deepspg_kl_loss_cpu_f64(o64.data(), g64.data(), B, K, HW, T, &loss64, grad64.data()), "kl f64");
   dt::expect_ok(deepspg_kl_loss_cpu_f32(zo.data(), zg.data(), B, K, HW, T, &loss32, grad32.data()), "kl f32");
   char what[112];
-  std::snprintf(what, sizeof what, "kl %lldx%lldx%lld T=%g (%lld blocks) loss vs double", (long long)B, (long long)K,
-                (long long)HW, T, (long long)lt::kl_blocks(B * HW));
+  std::snprintf(what, sizeof what, "kl %lldx%lldx%lld T=%g (%lld tiles) loss vs double", (long long)B, (long long)K,
+                (long long)HW, T, (long long)lt::KlGeom::make(B, K, HW).tiles);
   dt::validate(what, std::vector<double>{r.loss}, std::vector<double>{loss64}, 1e-6, 1e-5);
   std::snprintf(what, sizeof what, "kl %lldx%lldx%lld loss vs the CPU float kernel", (long long)B, (long long)K,
                 (long long)HW);
@@ -242,7 +254,12 @@ void kl_case(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
   std::snprintf(what, sizeof what, "kl %lldx%lldx%lld: guard past the gradient untouched", (long long)B, (long long)K,
                 (long long)HW);
   dt::expect(std::all_of(r.grad.begin() + n, r.grad.end(), [](float x) { return x == kUnset; }), what);
-  const int64_t need = deepspg::ops::detail::round_up_256(lt::kl_blocks(B * HW) * 8) + 4;
+  const Result v = simulate_kl(zo, zg, B, K, HW, T, false);
+  std::snprintf(what, sizeof what, "kl %lldx%lldx%lld value only: same loss, gradient not written", (long long)B,
+                (long long)K, (long long)HW);
+  dt::expect(v.loss == r.loss && std::all_of(v.grad.begin(), v.grad.end(), [](float x) { return x == kUnset; }),
+             what);
+  const int64_t need = deepspg::ops::detail::round_up_256(lt::KlGeom::make(B, K, HW).blocks * 8) + 4;
   dt::expect(need <= deepspg_kl_loss_workspace_bytes(B, K, HW), "kl workspace holds the one-pass partials");
 }
 
@@ -260,10 +277,12 @@ int main() {
     edge_case(12, 64, 64, op, 15);     // training's [B*3, 64, 64]
     edge_case(1, 1080, 1920, op, 17);  // 8100 tiles on 2048 blocks: the block stride
   }
-  kl_case(1, 1, 5, 1.0, 21);
-  kl_case(2, 7, 33, 0.5, 23);
-  kl_case(4, 150, 64 * 64, 1.0, 25);     // training's shape: 64 blocks
-  kl_case(1, 3, 2048 * 256 + 77, 2.0, 27);  // more pixels than 2048 blocks x 256 threads
+  kl_case(1, 1, 5, 1.0, 21);          // one class: warps 1..7 without classes
+  kl_case(2, 7, 33, 0.5, 23);         // fewer classes than warps, a 1-pixel tail tile
+  kl_case(3, 19, 64, 1.0, 25);        // classes not a multiple of the 8 warps
+  kl_case(4, 150, 64 * 64, 1.0, 27);  // training's shape: 512 tiles
+  kl_case(1, 3, 2048 * 32 * 3 + 77, 2.0, 29);  // more tiles than 2048 blocks: the block stride
+  kl_case(2, 150, 100, 1.0, 31, 7);  // the maxima in the last warp's classes (7 and 15)
   dt::expect(deepspg_cuda_losses(-1) == DEEPSPG_CUDA_LOSSES_MEASURED, "default loss kernels: measured");
   dt::expect(deepspg_cuda_losses(DEEPSPG_CUDA_LOSSES_ONE_PASS) == DEEPSPG_CUDA_LOSSES_MEASURED,
              "setting returns the previous variant");

@@ -279,16 +279,16 @@ int32_t deepspg_kl_loss_cuda_f32(const float* z_out, const float* z_gt, int64_t 
  * pixel, partial sums per 256 pixels added up by further launches, the Sobel gradient from Gx and Gy maps written to
  * and read back from the workspace, the KL in double with four double exponentials per logit;
  * DEEPSPG_CUDA_LOSSES_ONE_PASS: one launch per loss (a fixed grid of at most 2048 blocks walks 32 x 8 pixel tiles or
- * the pixels; the last block to finish adds the partials up in index order), the Sobel gradient from Gx and Gy kept
- * in shared memory (the inputs read once: 3 tensor passes instead of 6), the KL in float as the CPU float kernel
- * computes it, meant to bring the losses at 1920x1080 to the memory bandwidth. The one-pass kernels' tiles, halos and
- * reduction order are checked here by a host simulation (tests/cuda_loss_sim_test.cpp, which also checks that the
- * edge gradients have the measured kernels' bits); they become the default only after a GPU run checks them against
- * the CPU kernels (tests/edge_loss_test.cpp and kl_loss_test.cpp run both) and measures them
- * (benchmarks/gpu/run-gpu-checks.sh). Each is deterministic; the loss values of the two differ by rounding. Sets the
- * variant when variant >= 0 and returns the one in force before the call (variant < 0: only returns it); an unknown
- * variant is refused with -DEEPSPG_ERR_INVALID_ARGUMENT. Process-wide, read at each launch. The same in a build
- * without CUDA (a setting only).
+ * 32-pixel KL tiles whose classes the block's 8 warps split; the last block to finish adds the partials up in index
+ * order), the Sobel gradient from Gx and Gy kept in shared memory (the inputs read once: 3 tensor passes instead of
+ * 6), the KL in float as the CPU float kernel computes it, meant to bring the losses to the memory bandwidth. The
+ * one-pass kernels' tiles, halos and reduction order are checked here by a host simulation
+ * (tests/cuda_loss_sim_test.cpp, which also checks that the edge gradients have the measured kernels' bits); they
+ * become the default only after a GPU run checks them against the CPU kernels (tests/edge_loss_test.cpp and
+ * kl_loss_test.cpp run both) and measures them (benchmarks/gpu/run-gpu-checks.sh). Each is deterministic; the loss
+ * values of the two differ by rounding. Sets the variant when variant >= 0 and returns the one in force before the
+ * call (variant < 0: only returns it); an unknown variant is refused with -DEEPSPG_ERR_INVALID_ARGUMENT.
+ * Process-wide, read at each launch. The same in a build without CUDA (a setting only).
  */
 #define DEEPSPG_CUDA_LOSSES_MEASURED 0
 #define DEEPSPG_CUDA_LOSSES_ONE_PASS 1

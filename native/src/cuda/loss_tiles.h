@@ -7,15 +7,16 @@
 //
 // What changes against the measured kernels (one thread per pixel, 64-bit index divisions per pixel, partials of
 // 256 pixels summed by two more launches and a combine):
-//   * a fixed grid of at most kMaxBlocks blocks walks the work (tiles, pixels) with a block stride, so the partials
-//     are few, and the last block to finish (an atomic ticket) sums them in index order: one launch per loss (plus
-//     a 4-byte memset of the ticket), the same fixed order on every run and every device;
+//   * a fixed grid of at most kMaxBlocks blocks walks the tiles with a block stride, so the partials are few, and
+//     the last block to finish (an atomic ticket) sums them in index order: one launch per loss (plus a 4-byte
+//     memset of the ticket), the same fixed order on every run and every device;
 //   * edge loss: 32 x 8 pixel tiles of one plane, index arithmetic per tile, not per pixel;
 //   * Sobel: E = out - gt on the tile and a 2-pixel halo in shared memory, Gx and Gy on the tile and a 1-pixel ring
 //     from it, the gradient gathered from those: the input read once, no Gx, Gy maps through memory (the measured
 //     kernel writes and reads them again: 6 passes for the 3 the traffic model counts);
-//   * KL: float per-pixel arithmetic with float exponentials, as the CPU float kernel (kl_loss.cpp) does, instead of
-//     four double exponentials per logit.
+//   * KL: tiles of 32 pixels, the 8 warps of a block splitting each pixel's classes (all 256 threads busy where
+//     the measured kernel has one thread per pixel), float arithmetic with float exponentials as the CPU float
+//     kernel (kl_loss.cpp) has, instead of four double exponentials per logit.
 // The gradients of the edge loss keep the measured kernels' arithmetic exactly (the simulation checks the bits).
 #pragma once
 
@@ -144,12 +145,36 @@ DEEPSPG_HD void sobel_grad(const EdgeGeom& G, int64_t p, int64_t i0, int64_t j0,
   grad[p * G.h * G.w + qi * G.w + qj] = static_cast<float>(c * acc);
 }
 
-/** The KL launch over batch * hw pixels: min(ceil(pixels / kThreads), kMaxBlocks) blocks, a block stride of
- * blocks * kThreads pixels. */
-DEEPSPG_HD int64_t kl_blocks(int64_t pixels) {
-  const int64_t b = (pixels + kThreads - 1) / kThreads;
-  return b < kMaxBlocks ? b : kMaxBlocks;
-}
+/** The KL's tiles: kKlPix consecutive pixels of one batch item per tile, a lane of each warp per pixel, the warps
+ * splitting the classes (warp w: classes w, w + kKlGroups, ...), so that a tile keeps all 256 threads busy and each
+ * warp's loads of one class are 32 consecutive floats (the measured kernel's one thread per pixel gives the training
+ * shape, 4 x 64 x 64 pixels, 64 blocks for 132 SMs, each thread walking 150 classes three times). */
+constexpr int kKlPix = 32;
+constexpr int kKlGroups = kThreads / kKlPix;
+/** Shared memory of the KL kernel, in floats: per thread its classes' maximum of z_out / T and of z_gt / T, then
+ * their sums of exp(z / T - max). */
+constexpr int kKlSmemFloats = 4 * kThreads;
+
+struct KlGeom {
+  int64_t batch, k, hw;
+  int64_t per;     // tiles per batch item
+  int64_t tiles;   // batch * per
+  int64_t blocks;  // min(tiles, kMaxBlocks): the grid, and the partials
+
+  DEEPSPG_HD static KlGeom make(int64_t batch, int64_t k, int64_t hw) {
+    KlGeom g;
+    g.batch = batch, g.k = k, g.hw = hw;
+    g.per = (hw + kKlPix - 1) / kKlPix;
+    g.tiles = batch * g.per;
+    g.blocks = g.tiles < kMaxBlocks ? g.tiles : kMaxBlocks;
+    return g;
+  }
+  /** Tile t's batch item and first pixel. */
+  DEEPSPG_HD void origin(int64_t t, int64_t* b, int64_t* q0) const {
+    *b = t / per;
+    *q0 = t % per * kKlPix;
+  }
+};
 
 DEEPSPG_HD float fexp(float x) {
 #if defined(__CUDA_ARCH__)
@@ -167,27 +192,74 @@ DEEPSPG_HD float flog(float x) {
 #endif
 }
 
-/** The KL term of pixel q of batch item b (logits [B, k, hw], classes hw apart) in float, as kl_tile_f32 of the CPU
- * kernel computes it: P_gt log(P_gt / P_out) summed over the classes; writes dL/dz_out (gscale = 1 / (T B hw)). */
-DEEPSPG_HD float kl_pixel(const float* zo, const float* zg, int64_t k, int64_t hw, int64_t b, int64_t q, float it,
-                          float gscale, float* grad) {
-  const float* o = zo + b * k * hw + q;
-  const float* g = zg + b * k * hw + q;
+DEEPSPG_HD float fmax_like_std(float a, float b) { return a < b ? b : a; }  // std::max(a, b), as the CPU kernel
+
+/** KL phase 1, all threads: the maxima of it * z over thread tid's classes at its pixel, into sm[tid] (z_out) and
+ * sm[kThreads + tid] (z_gt); -inf for a pixel past the batch item's end or a warp without classes. */
+DEEPSPG_HD void kl_max(const KlGeom& G, const float* zo, const float* zg, int64_t b, int64_t q0, float it, float* sm,
+                       int tid) {
+  const int64_t q = q0 + tid % kKlPix;
   float mo = -INFINITY, mg = -INFINITY;
-  for (int64_t c = 0; c < k; ++c) {
-    const float a = it * o[c * hw], e = it * g[c * hw];
-    mo = mo < a ? a : mo;  // std::max's comparison, as the CPU kernel
-    mg = mg < e ? e : mg;
+  if (q < G.hw) {
+    const float* o = zo + b * G.k * G.hw + q;
+    const float* g = zg + b * G.k * G.hw + q;
+    for (int64_t c = tid / kKlPix; c < G.k; c += kKlGroups) {
+      mo = fmax_like_std(mo, it * o[c * G.hw]);
+      mg = fmax_like_std(mg, it * g[c * G.hw]);
+    }
   }
+  sm[tid] = mo;
+  sm[kThreads + tid] = mg;
+}
+
+/** The pixel's maxima over all classes from kl_max's slots (the warps' in order: the same value in every warp). */
+DEEPSPG_HD void kl_pixel_max(const float* sm, int tid, float& mo, float& mg) {
+  const int lane = tid % kKlPix;
+  mo = mg = -INFINITY;
+  for (int w = 0; w < kKlGroups; ++w) {
+    mo = fmax_like_std(mo, sm[w * kKlPix + lane]);
+    mg = fmax_like_std(mg, sm[kThreads + w * kKlPix + lane]);
+  }
+}
+
+/** KL phase 2, all threads (after a barrier): sums of exp(it * z - max) over thread tid's classes, into
+ * sm[2 kThreads + tid] (z_out) and sm[3 kThreads + tid] (z_gt). */
+DEEPSPG_HD void kl_sum(const KlGeom& G, const float* zo, const float* zg, int64_t b, int64_t q0, float it, float* sm,
+                       int tid) {
+  const int64_t q = q0 + tid % kKlPix;
   float so = 0.f, sg = 0.f;
-  for (int64_t c = 0; c < k; ++c) so += fexp(it * o[c * hw] - mo), sg += fexp(it * g[c * hw] - mg);
+  if (q < G.hw) {
+    float mo, mg;
+    kl_pixel_max(sm, tid, mo, mg);
+    const float* o = zo + b * G.k * G.hw + q;
+    const float* g = zg + b * G.k * G.hw + q;
+    for (int64_t c = tid / kKlPix; c < G.k; c += kKlGroups)
+      so += fexp(it * o[c * G.hw] - mo), sg += fexp(it * g[c * G.hw] - mg);
+  }
+  sm[2 * kThreads + tid] = so;
+  sm[3 * kThreads + tid] = sg;
+}
+
+/** KL phase 3, all threads (after a barrier): thread tid's classes' terms P_gt (log P_gt - log P_out) at its pixel,
+ * returned (float, as kl_tile_f32 of the CPU kernel), and their gradient (P_out - P_gt) gscale written when grad is
+ * given (gscale = 1 / (T B hw)). The sums over the warps are added in warp order. */
+DEEPSPG_HD float kl_terms(const KlGeom& G, const float* zo, const float* zg, int64_t b, int64_t q0, float it,
+                          float gscale, const float* sm, float* grad, int tid) {
+  const int lane = tid % kKlPix;
+  const int64_t q = q0 + lane;
+  if (q >= G.hw) return 0.f;
+  float mo, mg, so = 0.f, sg = 0.f;
+  kl_pixel_max(sm, tid, mo, mg);
+  for (int w = 0; w < kKlGroups; ++w)
+    so += sm[2 * kThreads + w * kKlPix + lane], sg += sm[3 * kThreads + w * kKlPix + lane];
   const float lso = mo + flog(so), lsg = mg + flog(sg), rso = 1.f / so, rsg = 1.f / sg;
+  const int64_t base = b * G.k * G.hw + q;
   float kl = 0.f;
-  for (int64_t c = 0; c < k; ++c) {
-    const float zgc = it * g[c * hw], zoc = it * o[c * hw];
+  for (int64_t c = tid / kKlPix; c < G.k; c += kKlGroups) {
+    const float zgc = it * zg[base + c * G.hw], zoc = it * zo[base + c * G.hw];
     const float pg = fexp(zgc - mg) * rsg;
     kl += pg * ((zgc - lsg) - (zoc - lso));
-    if (grad != nullptr) grad[b * k * hw + c * hw + q] = (fexp(zoc - mo) * rso - pg) * gscale;
+    if (grad != nullptr) grad[base + c * G.hw] = (fexp(zoc - mo) * rso - pg) * gscale;
   }
   return kl;
 }

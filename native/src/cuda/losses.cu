@@ -200,21 +200,30 @@ __global__ void __launch_bounds__(lt::kThreads)
   if (tid == 0) *loss = tx * ix + ty * iy;
 }
 
-// KL loss, one launch: the grid walks the pixels with a stride of gridDim.x * kThreads; *loss = total * scale.
+// KL loss, one launch: the grid walks the 32-pixel tiles with a stride of gridDim.x; *loss = total * scale.
 __global__ void __launch_bounds__(lt::kThreads)
-    kl_one_pass_kernel(const float* __restrict__ zo, const float* __restrict__ zg, int64_t batch, int64_t k,
-                       int64_t hw, float it, float gscale, double scale, float* __restrict__ grad, double* part,
-                       unsigned* ticket, double* loss) {
+    kl_one_pass_kernel(const float* __restrict__ zo, const float* __restrict__ zg, lt::KlGeom G, float it,
+                       float gscale, double scale, float* __restrict__ grad, double* part, unsigned* ticket,
+                       double* loss) {
+  __shared__ float sm[lt::kKlSmemFloats];
   __shared__ double red[lt::kThreads];
-  const int64_t pixels = batch * hw, stride = static_cast<int64_t>(gridDim.x) * lt::kThreads;
+  const int tid = threadIdx.x;
   double s = 0;
-  for (int64_t e = static_cast<int64_t>(blockIdx.x) * lt::kThreads + threadIdx.x; e < pixels; e += stride)
-    s += lt::kl_pixel(zo, zg, k, hw, e / hw, e % hw, it, gscale, grad);
-  const double b = block_tree(s, red);
-  if (threadIdx.x == 0) part[blockIdx.x] = b;
+  for (int64_t t = blockIdx.x; t < G.tiles; t += gridDim.x) {
+    int64_t b, q0;
+    G.origin(t, &b, &q0);
+    lt::kl_max(G, zo, zg, b, q0, it, sm, tid);
+    __syncthreads();
+    lt::kl_sum(G, zo, zg, b, q0, it, sm, tid);
+    __syncthreads();
+    s += lt::kl_terms(G, zo, zg, b, q0, it, gscale, sm, grad, tid);
+    __syncthreads();  // the next tile's maxima overwrite what kl_terms read
+  }
+  const double bs = block_tree(s, red);
+  if (tid == 0) part[blockIdx.x] = bs;
   if (!last_block(ticket)) return;
   const double total = ordered_total(part, gridDim.x, red);
-  if (threadIdx.x == 0) *loss = total * scale;
+  if (tid == 0) *loss = total * scale;
 }
 
 }  // namespace
@@ -316,14 +325,13 @@ int32_t deepspg_kl_loss_cuda_f32(const float* z_out, const float* z_gt, int64_t 
   double* part = static_cast<double*>(workspace);
   const double scale = 1.0 / static_cast<double>(pix);
   if (detail::cuda_losses_variant() == DEEPSPG_CUDA_LOSSES_ONE_PASS) {
-    const int64_t grid = lt::kl_blocks(pix);
-    unsigned* ticket = one_pass_ticket(workspace, grid);
+    const lt::KlGeom G = lt::KlGeom::make(batch, k, hw);
+    unsigned* ticket = one_pass_ticket(workspace, G.blocks);
     cudaError_t e = cudaMemsetAsync(ticket, 0, sizeof(unsigned), stream);
     if (e != cudaSuccess) return detail::cuda_fail(fn, e);
     const double it = 1.0 / temperature;
-    kl_one_pass_kernel<<<static_cast<unsigned>(grid), lt::kThreads, 0, stream>>>(
-        z_out, z_gt, batch, k, hw, static_cast<float>(it), static_cast<float>(it * scale), scale, grad, part, ticket,
-        loss);
+    kl_one_pass_kernel<<<static_cast<unsigned>(G.blocks), lt::kThreads, 0, stream>>>(
+        z_out, z_gt, G, static_cast<float>(it), static_cast<float>(it * scale), scale, grad, part, ticket, loss);
     return detail::check_launch(fn);
   }
   kl_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(z_out, z_gt, batch, k, hw, 1.0 / temperature,
