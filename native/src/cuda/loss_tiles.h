@@ -124,12 +124,24 @@ DEEPSPG_HD void sobel_maps(const EdgeGeom& G, int64_t i0, int64_t j0, const floa
 
 /** Sobel phase 3, all threads (after a barrier): the gradient at thread tid's pixel q of the tile, gathered from the
  * Gx, Gy of the sources p within one pixel of q (with replicate padding, tap t of p lands on clamp(p + t)); c = 2 / n.
- * The measured edge_sobel_grad_kernel's arithmetic and order. */
+ * The measured edge_sobel_grad_kernel's arithmetic and order. Away from the plane's border exactly one tap of each
+ * source lands on q, t = q - p, so the nine sources' terms are added without the 81 clamped comparisons (the same
+ * terms in the same order: the same bits). */
 DEEPSPG_HD void sobel_grad(const EdgeGeom& G, int64_t p, int64_t i0, int64_t j0, const float* sgx, const float* sgy,
                            double c, float* grad, int tid) {
   const int64_t qi = i0 + tid / kTileW, qj = j0 + tid % kTileW;
   if (qi >= G.h || qj >= G.w) return;
   double acc = 0;
+  if (qi >= 1 && qi + 1 < G.h && qj >= 1 && qj + 1 < G.w) {
+    for (int a = 0; a < 3; ++a)      // source row qi - 1 + a, tap row di = 1 - a
+      for (int b = 0; b < 3; ++b) {  // source column qj - 1 + b, tap column dj = 1 - b
+        const int64_t m = (qi - i0 + a) * kGw + (qj - j0 + b);
+        const double vx = sgx[m], vy = sgy[m];
+        acc += sobel_tap(2 - a, 2 - b) * vx + sobel_tap(2 - b, 2 - a) * vy;
+      }
+    grad[p * G.h * G.w + qi * G.w + qj] = static_cast<float>(c * acc);
+    return;
+  }
   for (int64_t pi = qi - 1; pi <= qi + 1; ++pi) {
     if (pi < 0 || pi >= G.h) continue;
     for (int64_t pj = qj - 1; pj <= qj + 1; ++pj) {
