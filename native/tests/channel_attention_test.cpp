@@ -421,15 +421,14 @@ int main() {
                               // 2,025 chunks per (batch, head): chunk_sum_kernel with several chunks per thread
                               {1, 1, 20, 1920 * 1080, 1.0, 1.0, false, true}};
     // both Gram kernels (deepspg_channel_attention_cuda_gram), the same cases and seeds
-    for (int32_t variant : {DEEPSPG_CUDA_GRAM_CHUNKED, DEEPSPG_CUDA_GRAM_BLOCKED}) {
-      const int32_t before = deepspg_channel_attention_cuda_gram(variant);
-      std::printf("-- cuda Gram kernel: %s\n", variant == DEEPSPG_CUDA_GRAM_BLOCKED ? "blocked" : "chunked");
+    const auto run_cases = [&] {
       unsigned s = seed;
       for (const Case& k : gpu_cases) run_cuda_vs_cpu(k, s++);
       run_cuda_vs_cpu(gpu_cases[1], s++, Grads::kValueOnly);
       run_cuda_vs_cpu(gpu_cases[1], s++, Grads::kInputsOnly);
-      deepspg_channel_attention_cuda_gram(before);
-    }
+    };
+    dt::for_each_variant(deepspg_channel_attention_cuda_gram, "cuda Gram kernel",
+                         {{DEEPSPG_CUDA_GRAM_CHUNKED, "chunked"}, {DEEPSPG_CUDA_GRAM_BLOCKED, "blocked"}}, run_cases);
   } else {
     std::printf("cuda: no GPU, CUDA-vs-CPU cases skipped\n");
   }

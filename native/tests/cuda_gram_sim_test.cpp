@@ -171,12 +171,7 @@ int main() {
     run_split_case<double>(s.c, s.n, true, true, true, seed++);
   }
   // the selector: default chunked, set and restore, unknown refused
-  dt::expect(deepspg_channel_attention_cuda_gram(-1) == DEEPSPG_CUDA_GRAM_CHUNKED, "default Gram kernel: chunked");
-  dt::expect(deepspg_channel_attention_cuda_gram(DEEPSPG_CUDA_GRAM_BLOCKED) == DEEPSPG_CUDA_GRAM_CHUNKED,
-             "set returns the previous variant");
-  dt::expect(deepspg_channel_attention_cuda_gram(-1) == DEEPSPG_CUDA_GRAM_BLOCKED, "the variant is set");
-  dt::expect(deepspg_channel_attention_cuda_gram(7) == -DEEPSPG_ERR_INVALID_ARGUMENT, "unknown variant refused");
-  dt::expect(deepspg_channel_attention_cuda_gram(-1) == DEEPSPG_CUDA_GRAM_BLOCKED, "a refused call changes nothing");
-  deepspg_channel_attention_cuda_gram(DEEPSPG_CUDA_GRAM_CHUNKED);
+  dt::check_selector(deepspg_channel_attention_cuda_gram, "Gram kernel", DEEPSPG_CUDA_GRAM_CHUNKED,
+                     DEEPSPG_CUDA_GRAM_BLOCKED, 7);
   return dt::finish("cuda_gram_sim_test");
 }

@@ -194,7 +194,7 @@ void edge_case(int64_t P, int64_t H, int64_t W, int op, unsigned seed) {
              what);
   // the workspace holds the partials of both terms and the ticket
   const lt::EdgeGeom G = lt::EdgeGeom::make(P, H, W);
-  const int64_t need = deepspg::ops::detail::round_up_256(2 * G.blocks * 8) + 4;
+  const int64_t need = deepspg::ops::detail::cuda_loss_ticket_offset(2 * G.blocks) + 4;
   dt::expect(need <= deepspg_edge_loss_workspace_bytes(P, H, W), "edge workspace holds the one-pass partials");
 }
 
@@ -259,7 +259,7 @@ void kl_case(int64_t B, int64_t K, int64_t HW, double T, unsigned seed, int64_t 
                 (long long)K, (long long)HW);
   dt::expect(v.loss == r.loss && std::all_of(v.grad.begin(), v.grad.end(), [](float x) { return x == kUnset; }),
              what);
-  const int64_t need = deepspg::ops::detail::round_up_256(lt::KlGeom::make(B, K, HW).blocks * 8) + 4;
+  const int64_t need = deepspg::ops::detail::cuda_loss_ticket_offset(lt::KlGeom::make(B, K, HW).blocks) + 4;
   dt::expect(need <= deepspg_kl_loss_workspace_bytes(B, K, HW), "kl workspace holds the one-pass partials");
 }
 
@@ -283,12 +283,8 @@ int main() {
   kl_case(4, 150, 64 * 64, 1.0, 27);  // training's shape: 512 tiles
   kl_case(1, 3, 2048 * 32 * 3 + 77, 2.0, 29);  // more tiles than 2048 blocks: the block stride
   kl_case(2, 150, 100, 1.0, 31, 7);  // the maxima in the last warp's classes (7 and 15)
-  dt::expect(deepspg_cuda_losses(-1) == DEEPSPG_CUDA_LOSSES_MEASURED, "default loss kernels: measured");
-  dt::expect(deepspg_cuda_losses(DEEPSPG_CUDA_LOSSES_ONE_PASS) == DEEPSPG_CUDA_LOSSES_MEASURED,
-             "setting returns the previous variant");
-  dt::expect(deepspg_cuda_losses(-1) == DEEPSPG_CUDA_LOSSES_ONE_PASS, "the variant is set");
-  dt::expect(deepspg_cuda_losses(5) == -DEEPSPG_ERR_INVALID_ARGUMENT, "unknown variant refused");
-  dt::expect(deepspg_cuda_losses(-1) == DEEPSPG_CUDA_LOSSES_ONE_PASS, "a refused call changes nothing");
-  deepspg_cuda_losses(DEEPSPG_CUDA_LOSSES_MEASURED);
+  // the selector: default measured, set and restore, unknown refused
+  dt::check_selector(deepspg_cuda_losses, "loss kernels", DEEPSPG_CUDA_LOSSES_MEASURED, DEEPSPG_CUDA_LOSSES_ONE_PASS,
+                     5);
   return dt::finish("cuda_loss_sim_test");
 }

@@ -39,23 +39,17 @@ double ref_loss(const std::vector<double>& o, const std::vector<double>& g, int6
 }
 
 #if DEEPSPG_TEST_CUDA
-// Both CUDA kernel sets (deepspg_cuda_losses) against the CPU float kernel, each called twice on one workspace (the
-// one-pass ticket left by the first call must not change the second's result).
+// Both CUDA kernel sets (deepspg_cuda_losses) against the CPU float kernel (dt::loss_cuda_vs_cpu).
 void cuda_vs_cpu(const std::vector<float>& of, const std::vector<float>& gf, int64_t P, int64_t H, int64_t W, int op,
                  double lossf, const std::vector<float>& gradf) {
-  const int64_t n = P * H * W;
-  dt::DeviceBuffer<float> O(of), G(gf), GR(n);
-  dt::DeviceBuffer<double> L(1);
+  dt::DeviceBuffer<float> O(of), G(gf);
   dt::DeviceBuffer<unsigned char> ws(deepspg_edge_loss_workspace_bytes(P, H, W));
-  dt::for_each_cuda_losses([&] {
-    dt::expect_ok(deepspg_edge_loss_cuda_f32(O.ptr, G.ptr, P, H, W, op, L.ptr, GR.ptr, ws.ptr, nullptr), "cuda edge");
-    const std::vector<double> first = L.get();
-    dt::validate("cuda loss", first, std::vector<double>{lossf}, 1e-6, 1e-5);
-    dt::validate("cuda grad", GR.get(), gradf, 1e-6, 1e-4);
-    dt::expect_ok(deepspg_edge_loss_cuda_f32(O.ptr, G.ptr, P, H, W, op, L.ptr, nullptr, ws.ptr, nullptr),
-                  "cuda edge again, value only");
-    dt::expect(L.get() == first, "cuda edge: the same loss again, without the gradient");
-  });
+  dt::loss_cuda_vs_cpu(
+      "edge",
+      [&](double* loss, float* grad) {
+        return deepspg_edge_loss_cuda_f32(O.ptr, G.ptr, P, H, W, op, loss, grad, ws.ptr, nullptr);
+      },
+      lossf, gradf, 1e-6);
 }
 
 // Sizes past one block of the one-pass kernels (tiles, halos, the block stride): CUDA against the CPU float kernel.

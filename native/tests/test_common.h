@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "deepspg/kernels.h"
@@ -85,15 +87,43 @@ struct Floats {
 
 inline bool have_gpu() { return deepspg_cuda_compiled() && deepspg_cuda_device_count() > 0; }
 
-/** Runs f() once with each CUDA loss kernel set (deepspg_cuda_losses), announcing it, then restores the one before. */
+/** A kernel selector of the C ABI (deepspg_channel_attention_cuda_gram, deepspg_cuda_losses). */
+using Selector = int32_t (*)(int32_t);
+
+/** Runs f() once with each of a selector's variants, announcing it ("-- what: name"), then restores the one before. */
+template <typename F>
+void for_each_variant(Selector select, const char* what,
+                      std::initializer_list<std::pair<int32_t, const char*>> variants, F f) {
+  for (const auto& [variant, name] : variants) {
+    const int32_t before = select(variant);
+    std::printf("-- %s: %s\n", what, name);
+    f();
+    select(before);
+  }
+}
+
+/** Runs f() once with each CUDA loss kernel set (deepspg_cuda_losses). */
 template <typename F>
 void for_each_cuda_losses(F f) {
-  for (int32_t variant : {DEEPSPG_CUDA_LOSSES_MEASURED, DEEPSPG_CUDA_LOSSES_ONE_PASS}) {
-    const int32_t before = deepspg_cuda_losses(variant);
-    std::printf("-- cuda loss kernels: %s\n", variant == DEEPSPG_CUDA_LOSSES_ONE_PASS ? "one-pass" : "measured");
-    f();
-    deepspg_cuda_losses(before);
-  }
+  for_each_variant(deepspg_cuda_losses, "cuda loss kernels",
+                   {{DEEPSPG_CUDA_LOSSES_MEASURED, "measured"}, {DEEPSPG_CUDA_LOSSES_ONE_PASS, "one-pass"}}, f);
+}
+
+/** A selector's contract: `initial` in force, setting `other` returns it, an unknown variant is refused and changes
+ * nothing; restores `initial`. */
+inline void check_selector(Selector select, const char* what, int32_t initial, int32_t other, int32_t unknown) {
+  char msg[128];
+  std::snprintf(msg, sizeof msg, "%s: default variant %d", what, initial);
+  expect(select(-1) == initial, msg);
+  std::snprintf(msg, sizeof msg, "%s: setting returns the previous variant", what);
+  expect(select(other) == initial, msg);
+  std::snprintf(msg, sizeof msg, "%s: the variant is set", what);
+  expect(select(-1) == other, msg);
+  std::snprintf(msg, sizeof msg, "%s: unknown variant refused", what);
+  expect(select(unknown) == -DEEPSPG_ERR_INVALID_ARGUMENT, msg);
+  std::snprintf(msg, sizeof msg, "%s: a refused call changes nothing", what);
+  expect(select(-1) == other, msg);
+  select(initial);
 }
 
 #if DEEPSPG_TEST_CUDA
@@ -115,6 +145,28 @@ struct DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 };
+
+/** A CUDA loss on both kernel sets against the CPU float kernel's loss and gradient: launch(loss, grad) runs it on
+ * device buffers (grad may be null), twice per set on one workspace (the one-pass ticket left by the first call must
+ * not change the second's result), the second time for the value only. */
+template <typename Launch>
+void loss_cuda_vs_cpu(const char* what, Launch launch, double lossf, const std::vector<float>& gradf,
+                      double grad_atol) {
+  DeviceBuffer<float> GR(gradf.size());
+  DeviceBuffer<double> L(1);
+  char msg[96];
+  for_each_cuda_losses([&] {
+    std::snprintf(msg, sizeof msg, "cuda %s", what);
+    expect_ok(launch(L.ptr, GR.ptr), msg);
+    const std::vector<double> first = L.get();
+    validate("cuda loss", first, std::vector<double>{lossf}, 1e-6, 1e-5);
+    validate("cuda grad", GR.get(), gradf, grad_atol, 1e-4);
+    std::snprintf(msg, sizeof msg, "cuda %s again, value only", what);
+    expect_ok(launch(L.ptr, nullptr), msg);
+    std::snprintf(msg, sizeof msg, "cuda %s: the same loss again, without the gradient", what);
+    expect(L.get() == first, msg);
+  });
+}
 #endif
 
 }  // namespace dt

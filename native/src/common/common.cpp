@@ -18,12 +18,26 @@ namespace deepspg::ops::detail {
 
 namespace {
 thread_local std::string g_last_error;
-std::atomic<int32_t> g_cuda_gram{DEEPSPG_CUDA_GRAM_CHUNKED};  // deepspg_channel_attention_cuda_gram
-}
+std::atomic<int32_t> g_cuda_gram{DEEPSPG_CUDA_GRAM_CHUNKED};        // deepspg_channel_attention_cuda_gram
+std::atomic<int32_t> g_cuda_losses{DEEPSPG_CUDA_LOSSES_MEASURED};  // deepspg_cuda_losses
+}  // namespace
 
 int32_t cuda_gram_variant() { return g_cuda_gram.load(std::memory_order_relaxed); }
-std::atomic<int32_t> g_cuda_losses{DEEPSPG_CUDA_LOSSES_MEASURED};  // deepspg_cuda_losses
 int32_t cuda_losses_variant() { return g_cuda_losses.load(std::memory_order_relaxed); }
+
+namespace {
+/** The kernel selectors' contract (kernels.h): variant < 0 reads, 0..last sets and returns the previous one, anything
+ * else is refused with -DEEPSPG_ERR_INVALID_ARGUMENT and changes nothing. */
+int32_t select_variant(std::atomic<int32_t>& slot, int32_t variant, int32_t last, const char* fn) {
+  if (variant < 0) return slot.load(std::memory_order_relaxed);
+  if (variant > last) {
+    fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": unknown variant " + std::to_string(variant));
+    return -DEEPSPG_ERR_INVALID_ARGUMENT;
+  }
+  ok();
+  return slot.exchange(variant, std::memory_order_relaxed);
+}
+}  // namespace
 
 int32_t fail(int32_t code, const std::string& msg) {
   g_last_error = msg;
@@ -108,27 +122,13 @@ int32_t deepspg_cuda_compiled(void) {
 }
 
 int32_t deepspg_channel_attention_cuda_gram(int32_t variant) {
-  using deepspg::ops::detail::g_cuda_gram;
-  if (variant < 0) return g_cuda_gram.load(std::memory_order_relaxed);
-  if (variant != DEEPSPG_CUDA_GRAM_CHUNKED && variant != DEEPSPG_CUDA_GRAM_BLOCKED) {
-    deepspg::ops::detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
-                               "deepspg_channel_attention_cuda_gram: unknown variant " + std::to_string(variant));
-    return -DEEPSPG_ERR_INVALID_ARGUMENT;
-  }
-  deepspg::ops::detail::ok();
-  return g_cuda_gram.exchange(variant, std::memory_order_relaxed);
+  namespace d = deepspg::ops::detail;
+  return d::select_variant(d::g_cuda_gram, variant, DEEPSPG_CUDA_GRAM_BLOCKED, __func__);
 }
 
 int32_t deepspg_cuda_losses(int32_t variant) {
-  using deepspg::ops::detail::g_cuda_losses;
-  if (variant < 0) return g_cuda_losses.load(std::memory_order_relaxed);
-  if (variant != DEEPSPG_CUDA_LOSSES_MEASURED && variant != DEEPSPG_CUDA_LOSSES_ONE_PASS) {
-    deepspg::ops::detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT,
-                               "deepspg_cuda_losses: unknown variant " + std::to_string(variant));
-    return -DEEPSPG_ERR_INVALID_ARGUMENT;
-  }
-  deepspg::ops::detail::ok();
-  return g_cuda_losses.exchange(variant, std::memory_order_relaxed);
+  namespace d = deepspg::ops::detail;
+  return d::select_variant(d::g_cuda_losses, variant, DEEPSPG_CUDA_LOSSES_ONE_PASS, __func__);
 }
 
 int64_t deepspg_channel_attention_workspace_bytes(int64_t batch, int64_t heads, int64_t c, int64_t n, int32_t f64) {
@@ -145,7 +145,7 @@ int64_t deepspg_edge_loss_workspace_bytes(int64_t planes, int64_t h, int64_t w) 
   const int64_t numel = planes * h * w;
   const int64_t blocks = (numel + d::kCudaLossThreads - 1) / d::kCudaLossThreads;
   const int64_t measured = d::round_up_256((2 * blocks + 2) * 8) + d::round_up_256(2 * numel * 4);
-  const int64_t one_pass = d::round_up_256(2 * d::kCudaLossMaxBlocks * 8) + 256;
+  const int64_t one_pass = d::cuda_loss_ticket_offset(2 * d::kCudaLossMaxBlocks) + 256;
   return measured > one_pass ? measured : one_pass;
 }
 
@@ -168,7 +168,8 @@ int64_t deepspg_kl_loss_workspace_bytes(int64_t batch, int64_t k, int64_t hw) {
   (void)k;
   namespace d = deepspg::ops::detail;
   const int64_t blocks = (batch * hw + d::kCudaLossThreads - 1) / d::kCudaLossThreads;
-  const int64_t measured = d::round_up_256(blocks * 8), one_pass = d::round_up_256(d::kCudaLossMaxBlocks * 8) + 256;
+  const int64_t measured = d::round_up_256(blocks * 8);
+  const int64_t one_pass = d::cuda_loss_ticket_offset(d::kCudaLossMaxBlocks) + 256;
   return measured > one_pass ? measured : one_pass;
 }
 

@@ -48,6 +48,10 @@ int32_t cuda_losses_variant();
 
 inline int64_t round_up_256(int64_t b) { return ((b + 255) / 256) * 256; }
 
+/** One-pass CUDA loss workspace: `parts` double partials, then the 4-byte ticket at this offset (the next 256-byte
+ * boundary). */
+inline int64_t cuda_loss_ticket_offset(int64_t parts) { return round_up_256(parts * 8); }
+
 /** Output tile of the CUDA depthwise-conv backward (one block each; one partial dweight per tile and plane). */
 constexpr int64_t kCudaDwTileW = 32, kCudaDwTileH = 16;
 

@@ -233,10 +233,10 @@ using namespace deepspg::ops;
 
 namespace {
 
-// The ticket of the one-pass kernels: after `parts` doubles of partials, at the next 256-byte boundary; zeroed on the
-// stream before each launch (the workspace arrives uninitialised).
+// The ticket of the one-pass kernels, after `parts` doubles of partials (detail::cuda_loss_ticket_offset); zeroed on
+// the stream before each launch (the workspace arrives uninitialised).
 unsigned* one_pass_ticket(void* workspace, int64_t parts) {
-  return reinterpret_cast<unsigned*>(static_cast<char*>(workspace) + detail::round_up_256(parts * 8));
+  return reinterpret_cast<unsigned*>(static_cast<char*>(workspace) + detail::cuda_loss_ticket_offset(parts));
 }
 
 }  // namespace
