@@ -19,6 +19,7 @@ peak is 2 x memory clock x bus width from the CUDA runtime, a datasheet figure f
 Exit status 1 when a parity check fails.
 """
 import argparse
+import contextlib
 import ctypes
 import glob
 import json
@@ -241,35 +242,32 @@ GRAM_KERNELS = {"chunked": (0, ""), "blocked": (1, " [blocked]")}
 GRAM_VARIANTS = tuple(GRAM_KERNELS.values())
 
 
-def select(k, setter, variant):
-    """Calls the C ABI's kernel selector `setter` (it returns the previous variant, or a negative status for an
-    unknown one) and returns the previous variant."""
+@contextlib.contextmanager
+def selected(k, setter, variant):
+    """Runs the body with the C ABI's kernel selector `setter` set to `variant`, then restores the previous one (the
+    selector returns it, or a negative status for an unknown variant)."""
     previous = getattr(k.lib, setter)(variant)
     if previous < 0:
         sys.exit(f"{setter}({variant}) refused: {k.lib.deepspg_last_error().decode()}")
-    return previous
+    try:
+        yield
+    finally:
+        getattr(k.lib, setter)(previous)
 
 
-def gram_variant(k, variant):
-    """Selects a Gram kernel; returns the previous one."""
-    return select(k, "deepspg_channel_attention_cuda_gram", variant)
+GRAM_SELECTOR = "deepspg_channel_attention_cuda_gram"
 
 
 # The CUDA loss kernels (deepspg_cuda_losses) and the row suffix of each; --losses picks which run.
 LOSS_KERNELS = {"measured": (0, ""), "one-pass": (1, " [one-pass]")}
 LOSS_VARIANTS = tuple(LOSS_KERNELS.values())
-
-
-def loss_variant(k, variant):
-    """Selects the loss kernel set; returns the previous one."""
-    return select(k, "deepspg_cuda_losses", variant)
+LOSS_SELECTOR = "deepspg_cuda_losses"
 
 
 def parity_attention(k):
     for variant, suffix in GRAM_VARIANTS:
-        previous = gram_variant(k, variant)
-        parity_attention_cases(k, suffix)
-        gram_variant(k, previous)
+        with selected(k, GRAM_SELECTOR, variant):
+            parity_attention_cases(k, suffix)
 
 
 def parity_attention_cases(k, suffix):
@@ -369,33 +367,36 @@ def parity_others(k):
 
 def parity_losses(k):
     """Edge loss (both operators) and KL loss, on each loss kernel set of LOSS_VARIANTS."""
-    o = dict(dtype=torch.float32, device="cuda")
     for variant, suffix in LOSS_VARIANTS:
-        previous = loss_variant(k, variant)
-        torch.manual_seed(1)
-        for op in (0, 1):
-            planes, h, w = 6, 67, 129
-            out, gt = torch.rand(planes, h, w, **o), torch.rand(planes, h, w, **o)
-            loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(out)
-            ws = workspace(k.edge_loss_workspace_bytes(planes, h, w))
-            k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op, ptr(loss), ptr(grad), ptr(ws), stream())
-            o64 = out.double().requires_grad_(True)
-            ref = edge_ref(o64, gt.double(), op)
-            ref.backward()
-            name = "diff" if op == 0 else "sobel"
-            compare(f"edge loss {name} value{suffix}", loss, ref.detach().reshape(1), 1e-6)
-            compare(f"edge loss {name} grad{suffix}", grad.double(), o64.grad, 1e-5)
-        b, kk, hw, t = 2, 150, 4096, 2.0
-        zo, zg = torch.randn(b, kk, hw, **o) * 4, torch.randn(b, kk, hw, **o) * 4
-        loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(zo)
-        ws = workspace(k.kl_loss_workspace_bytes(b, kk, hw))
-        k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, t, ptr(loss), ptr(grad), ptr(ws), stream())
-        z64 = zo.double().requires_grad_(True)
-        ref = kl_ref(z64, zg.double(), t)
+        with selected(k, LOSS_SELECTOR, variant):
+            parity_losses_cases(k, suffix)
+
+
+def parity_losses_cases(k, suffix):
+    o = dict(dtype=torch.float32, device="cuda")
+    torch.manual_seed(1)
+    for op in (0, 1):
+        planes, h, w = 6, 67, 129
+        out, gt = torch.rand(planes, h, w, **o), torch.rand(planes, h, w, **o)
+        loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(out)
+        ws = workspace(k.edge_loss_workspace_bytes(planes, h, w))
+        k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op, ptr(loss), ptr(grad), ptr(ws), stream())
+        o64 = out.double().requires_grad_(True)
+        ref = edge_ref(o64, gt.double(), op)
         ref.backward()
-        compare(f"KL loss value{suffix}", loss, ref.detach().reshape(1), 1e-5)
-        compare(f"KL loss grad{suffix}", grad.double(), z64.grad, 1e-5)
-        loss_variant(k, previous)
+        name = "diff" if op == 0 else "sobel"
+        compare(f"edge loss {name} value{suffix}", loss, ref.detach().reshape(1), 1e-6)
+        compare(f"edge loss {name} grad{suffix}", grad.double(), o64.grad, 1e-5)
+    b, kk, hw, t = 2, 150, 4096, 2.0
+    zo, zg = torch.randn(b, kk, hw, **o) * 4, torch.randn(b, kk, hw, **o) * 4
+    loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(zo)
+    ws = workspace(k.kl_loss_workspace_bytes(b, kk, hw))
+    k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, t, ptr(loss), ptr(grad), ptr(ws), stream())
+    z64 = zo.double().requires_grad_(True)
+    ref = kl_ref(z64, zg.double(), t)
+    ref.backward()
+    compare(f"KL loss value{suffix}", loss, ref.detach().reshape(1), 1e-5)
+    compare(f"KL loss grad{suffix}", grad.double(), z64.grad, 1e-5)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -446,11 +447,10 @@ def timing(k, warmup, iters, attention_only=False):
         op = Attention(k, b, heads, c, hw, torch.float32, True)
         ours = {}
         for variant, suffix in GRAM_VARIANTS:
-            previous = gram_variant(k, variant)
-            ours[suffix] = (cuda_ms(lambda: op.forward(x, y, v, gate, tau), warmup, iters),
-                            cuda_ms(lambda: (op.forward(x, y, v, gate, tau), op.backward(dout, x, y, v, gate, tau)),
-                                    warmup, iters))
-            gram_variant(k, previous)
+            with selected(k, GRAM_SELECTOR, variant):
+                ours[suffix] = (cuda_ms(lambda: op.forward(x, y, v, gate, tau), warmup, iters),
+                                cuda_ms(lambda: (op.forward(x, y, v, gate, tau),
+                                                 op.backward(dout, x, y, v, gate, tau)), warmup, iters))
         leaves = [t.clone().requires_grad_(True) for t in (x, y, v, gate, tau)]
         with torch.no_grad():
             stock_f = cuda_ms(lambda: attention_ref(*leaves, heads), warmup, iters)
@@ -526,12 +526,11 @@ def timing_losses(k, warmup, iters):
         for op_, name in ((0, "diff"), (1, "sobel")):
             stock = cuda_ms(lambda: edge_ref(ol, gt, op_).backward(), warmup, iters)
             for variant, suffix in LOSS_VARIANTS:
-                previous = loss_variant(k, variant)
-                report(f"edge loss {name} {planes}x{h}x{w} value+grad{suffix}",
-                       cuda_ms(lambda: k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op_, ptr(loss),
-                                                            ptr(grad), ptr(ws), stream()), warmup, iters),
-                       stock, 3 * 4 * planes * h * w)
-                loss_variant(k, previous)
+                with selected(k, LOSS_SELECTOR, variant):
+                    report(f"edge loss {name} {planes}x{h}x{w} value+grad{suffix}",
+                           cuda_ms(lambda: k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op_, ptr(loss),
+                                                                ptr(grad), ptr(ws), stream()), warmup, iters),
+                           stock, 3 * 4 * planes * h * w)
     for b, kk, h, w in ((4, 150, 64, 64), (1, 150, 270, 480)):
         hw = h * w
         zo, zg = torch.randn(b, kk, hw, **o), torch.randn(b, kk, hw, **o)
@@ -540,12 +539,11 @@ def timing_losses(k, warmup, iters):
         zl = zo.clone().requires_grad_(True)
         stock = cuda_ms(lambda: kl_ref(zl, zg, 1.0).backward(), warmup, iters)
         for variant, suffix in LOSS_VARIANTS:
-            previous = loss_variant(k, variant)
-            report(f"KL loss {b}x{kk}x{h}x{w} value+grad{suffix}",
-                   cuda_ms(lambda: k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, 1.0, ptr(loss), ptr(grad),
-                                                      ptr(ws), stream()), warmup, iters),
-                   stock, 3 * 4 * b * kk * hw)
-            loss_variant(k, previous)
+            with selected(k, LOSS_SELECTOR, variant):
+                report(f"KL loss {b}x{kk}x{h}x{w} value+grad{suffix}",
+                       cuda_ms(lambda: k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, 1.0, ptr(loss), ptr(grad),
+                                                          ptr(ws), stream()), warmup, iters),
+                       stock, 3 * 4 * b * kk * hw)
 
 
 def bandwidth_summary():
