@@ -14,6 +14,13 @@ the multiply-accumulates of one forward (peers_common.py), row "network"; benchm
 SEMs, batch 4 of 128x128 crops, L = MSE + 0.5 * L_edge of spec §4, Adam lr 3e-4, grad-norm clip 0.01): zero_grad,
 forward, losses, backward, clip, Adam step, the same work as org.deepspg.train.Trainer#trainStep
 (JMH TrainStepBenchmark). Row "train-step"; its "macs" are those of one forward of the batch.
+
+--attention L0|L2 times the channel attention alone, forward + backward (issue 15 item 4's workload): the reference's
+channel_attention on gated values (v * f, the IG-MSA case), then backward with a given output gradient, the same work
+as JMH ChannelAttentionBenchmark's forward+backward (its "stock" column is this chain composed from libtorch ops in
+Java). L0 = DeepSPG-S level 0 (batch 4, d = 20, one head, 256x256), L2 = level 2 (batch 4, d = 80, four heads of 20,
+64x64). Row "attention-L0" / "attention-L2"; "macs": the six c x c x H*W products per batch and head (two forward,
+four backward).
 """
 import argparse
 import json
@@ -35,6 +42,7 @@ def main():
     ap.add_argument("--model", choices=["s", "l"], default="s")
     ap.add_argument("--train-step", action="store_true", help="time a Baseline training step instead (batch 4 @ 128)")
     ap.add_argument("--row", default="network", help="the table row this result belongs to (network-large: 1080p)")
+    ap.add_argument("--attention", choices=["L0", "L2"], help="time the channel attention's forward+backward instead")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(a.shared, "reference"))
     import deepspg_ref as ref
@@ -44,18 +52,15 @@ def main():
     if a.train_step:
         train_step(ref, a)
         return
+    if a.attention:
+        attention(ref, a)
+        return
     net = ref.DeepSPG(C=20 if a.model == "s" else 40).eval()
     B, H, W = a.batch, a.height, a.width
     x = torch.rand(B, 3, H, W) * 0.3
     s0, s1, s2 = ref.hr_feats(B, H, W)
     with torch.inference_mode():
-        for _ in range(a.warmup):
-            net(x, s0, s1, s2)
-        times = []
-        for _ in range(a.iters):
-            t = time.perf_counter()
-            net(x, s0, s1, s2)
-            times.append((time.perf_counter() - t) * 1e3)
+        times = time_ms(lambda: net(x, s0, s1, s2), a)
     if a.onnx:
         with torch.no_grad():
             torch.onnx.export(net, (x, s0, s1, s2), a.onnx, opset_version=14,
@@ -66,9 +71,54 @@ def main():
                       "iters": a.iters, "macs": count_macs(net, x, s0, s1, s2), "onnx": a.onnx}))
 
 
+def time_ms(fn, a):
+    """ms of each of a.iters calls of fn, after a.warmup calls."""
+    for _ in range(a.warmup):
+        fn()
+    times = []
+    for _ in range(a.iters):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return times
+
+
 def script(a):
-    return (f"deepspg_peers.py --threads {a.threads}" + (" --train-step" if a.train_step else
-            f" --height {a.height} --width {a.width}") + f" --iters {a.iters}")
+    if a.attention:
+        what = f" --attention {a.attention}"
+    elif a.train_step:
+        what = " --train-step"
+    else:
+        what = f" --height {a.height} --width {a.width}"
+    return f"deepspg_peers.py --threads {a.threads}{what} --iters {a.iters}"
+
+
+# (batch, d, heads, side) of JMH ChannelAttentionBenchmark's shapes
+ATTENTION_SHAPES = {"L0": (4, 20, 1, 256), "L2": (4, 80, 4, 64)}
+
+
+def attention(ref, a):
+    B, D, heads, S = ATTENTION_SHAPES[a.attention]
+    x, y, v = (torch.randn(B, D, S, S).requires_grad_(True) for _ in range(3))
+    f = torch.rand(B, D, S, S)
+    tau = torch.ones(heads, 1, 1).requires_grad_(True)
+    dout = torch.randn(B, D, S, S)
+    leaves = (x, y, v, tau)
+
+    def step():
+        o = ref.channel_attention(x, y, v * f, tau, heads)
+        o.backward(dout)
+        r = x.grad[0, 0, 0, 0].item()
+        for t in leaves:
+            t.grad = None
+        return r
+
+    times = time_ms(step, a)
+    c = D // heads
+    print(json.dumps({"peer": "pytorch-eager", "row": "attention-" + a.attention, "script": script(a),
+                      "torch": torch.__version__, "threads": a.threads, "shape": [B, D, S, S], "heads": heads,
+                      "ms_median": statistics.median(times), "ms_mean": statistics.mean(times), "ms_min": min(times),
+                      "iters": a.iters, "macs": 6 * B * heads * c * c * S * S}))
 
 
 def train_step(ref, a):
@@ -95,13 +145,7 @@ def train_step(ref, a):
         opt.step()
         return loss.item()
 
-    for _ in range(a.warmup):
-        step()
-    times = []
-    for _ in range(a.iters):
-        t = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t) * 1e3)
+    times = time_ms(step, a)
     fwd = torch.nn.Module()
     fwd.net = net
     fwd.forward = lambda x: baseline_forward(net, x)

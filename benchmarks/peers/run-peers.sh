@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark, one run, same machine and thread count, ending in one Markdown table (peers_table.py):
+# Side-by-side benchmark, one run, same machine and thread count, ending in one Markdown report (peers_table.py: the
+# table, the fused attention's table and issue 15's targets, met or missed by how much):
 #   DeepSPG-S enhancement-network forward: PyTorch eager (Debian python3-torch) on the spec reference, ONNX Runtime
 #   Java on its ONNX export, DeepSPG-Java;
 #   the image priors' forward (HRNet-W48, ESPNetv2 s=0.5): PyTorch eager on our translation (prior_peers.py), ONNX
 #   Runtime Java on its export, DeepSPG-Java's HrnetPrior / EspnetPrior; each as `run` (features + class logits) and
 #   as `features` (the three SEM maps alone: what enhancement runs);
 #   one Baseline training step (batch 4 @ 128x128): PyTorch eager on the reference, DeepSPG-Java's Trainer;
+#   the fused channel attention, forward + backward at the level-0 and level-2 shapes: PyTorch eager on the
+#   reference's chain, the same chain of stock libtorch ops in Java, DeepSPG-Java's fused kernels;
 #   the machine's fp32 FMA peak, measured (fma_peak.c), for the "% of FMA peak" column;
 #   the network forward once more at a large size (default 1088x1920, i.e. 1920x1080 padded to a multiple of 32;
 #   "none" skips it: ~10 min of the run).
@@ -66,6 +69,11 @@ $py "$here/prior_peers.py" --prior espnetv2 --features-only --scale 0.5 --classe
   | tee "$out/eager-prior-espnetv2-features.json"
 $py "$here/deepspg_peers.py" --threads "$threads" --train-step --warmup 3 --iters 20 2>/dev/null \
   | tee "$out/eager-train-step.json"
+# the fused channel attention's workload (issue 15 item 4): the reference's chain, forward + backward
+for shape in L0 L2; do
+  $py "$here/deepspg_peers.py" --threads "$threads" --attention "$shape" --warmup 3 --iters 20 2>/dev/null \
+    | tee "$out/eager-attention-$shape.json"
+done
 if [ -n "$lh" ]; then
   $py "$here/deepspg_peers.py" --threads "$threads" --height "$lh" --width "$lw" --warmup 1 --iters 2 \
     --row network-large --onnx "$out/network-large.onnx" 2>/dev/null | tee "$out/eager-network-large.json"
@@ -92,5 +100,8 @@ fi
 echo "== one Baseline training step: DeepSPG-Java (JMH, ms/op)"
 java -jar "$jar" TrainStep -p threads="$threads" -rf json -rff "$out/jmh-train.json" 2>&1 \
   | grep -E "^(Benchmark|TrainStep)"
+echo "== the fused channel attention, forward+backward, against the stock libtorch chain (JMH, ms/op)"
+java -jar "$jar" "ChannelAttentionBenchmark.*ForwardBackward" -p threads="$threads" -p shape=L0,L2 -bm avgt -tu ms \
+  -rf json -rff "$out/jmh-attention.json" 2>&1 | grep -E "^(Benchmark|ChannelAttention)"
 echo "== the table"
 $py "$here/peers_table.py" "$out" | tee "$out/table.md"

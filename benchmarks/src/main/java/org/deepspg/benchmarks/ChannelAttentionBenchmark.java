@@ -45,7 +45,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * op's own outputs), each invocation closes its outputs through a PointerScope (no scope crosses invocations), and
  * the result is returned so it is not dead code (JMH samples 05, 08).
  *
- * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar ChannelAttention -f 1 -wi 3 -i 5}
+ * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar ChannelAttention -f 1 -wi 3 -i 5}; the peer run
+ * ({@code benchmarks/peers/run-peers.sh}) times the forward+backward pair in ms per call ({@code -bm avgt -tu ms})
+ * with {@code -p threads=N}.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -57,6 +59,10 @@ public class ChannelAttentionBenchmark {
   /** "L0": d=20 h=1 256x256; "L2": d=80 h=4 64x64; batch 4 both. */
   @Param({"L0", "L2"})
   public String shape;
+
+  /** Intra-op threads (libtorch's and so our kernels' OpenMP team); 0: the library's default (every processor). */
+  @Param({"0"})
+  public int threads;
 
   private Tensor x, y, v, f, tau, dout;
   private int heads;
@@ -73,6 +79,7 @@ public class ChannelAttentionBenchmark {
   @Setup(Level.Trial)
   public void setup() {
     NativeLibrary.ensureLoaded();
+    if (threads > 0) torch.set_num_threads(threads);
     long b = 4, d, hw;
     if (shape.equals("L0")) {
       d = 20;
