@@ -134,8 +134,8 @@ def attention_table(jmh, eager, peak):
     if not rows:
         return
     print()
-    print("Fused channel attention (SEM / IG-MSA, gated values), forward + backward, against the same math as a chain "
-          "of stock libtorch ops in the same JVM and as PyTorch eager on the reference:")
+    print("Fused channel attention (SEM / IG-MSA, gated values), forward + backward, against the same math as a chain")
+    print("of stock libtorch ops in the same JVM and as PyTorch eager on the reference:")
     print()
     print("| shape | fused ms | stock libtorch chain ms | PyTorch eager ms | fused / stock | fused / eager | GFLOP |"
           " fused, % of FMA peak | how |")
