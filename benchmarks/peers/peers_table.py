@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
-"""The one table of benchmarks/peers/run-peers.sh: DeepSPG-Java against ONNX Runtime and PyTorch eager.
+"""The one report of benchmarks/peers/run-peers.sh: DeepSPG-Java against ONNX Runtime and PyTorch eager.
 
 Reads what run-peers.sh collected in one folder and prints Markdown: the table, one row per workload; the fused
 channel attention's table (forward + backward against the same chain of stock libtorch ops and PyTorch eager); and

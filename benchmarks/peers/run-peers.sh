@@ -103,5 +103,5 @@ java -jar "$jar" TrainStep -p threads="$threads" -rf json -rff "$out/jmh-train.j
 echo "== the fused channel attention, forward+backward, against the stock libtorch chain (JMH, ms/op)"
 java -jar "$jar" "ChannelAttentionBenchmark.*ForwardBackward" -p threads="$threads" -p shape=L0,L2 -bm avgt -tu ms \
   -rf json -rff "$out/jmh-attention.json" 2>&1 | grep -E "^(Benchmark|ChannelAttention)"
-echo "== the table"
+echo "== the report"
 $py "$here/peers_table.py" "$out" | tee "$out/table.md"
