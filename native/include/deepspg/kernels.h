@@ -552,6 +552,18 @@ int32_t deepspg_upsample_bilinear_sum_cpu_f32(const float* base, int32_t n, cons
 int32_t deepspg_pixel_shuffle2_cpu_f32(const float* x, int64_t batch, int64_t out_channels, int64_t h, int64_t w,
                                        float* y);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * 12. Average pooling 3x3, stride 2, zero padding 1, padding counted (ESPNetv2's down-samplers), CPU, float32
+ *
+ *   y[p][i][j] = (sum_{a, e < 3} x[p][2 i + a - 1][2 j + e - 1]) / 9        x zero outside its [h, w] plane
+ *
+ * PyTorch's avg_pool2d(x, 3, 2, 1, ceil_mode=False, count_include_pad=True) with libtorch's CPU bits: the nine terms
+ * added in float in row-major window order, then divided by 9. x [planes, h, w], y [planes, (h - 1) / 2 + 1,
+ * (w - 1) / 2 + 1] (planes = batch x channels). Parallel over output rows.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+int32_t deepspg_avg_pool3x3s2_cpu_f32(const float* x, int64_t planes, int64_t h, int64_t w, float* y);
+
 #ifdef __cplusplus
 }
 #endif

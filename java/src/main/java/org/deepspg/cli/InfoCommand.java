@@ -24,6 +24,7 @@ import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.model.prior.EspnetPrior;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.model.prior.PriorWeights;
+import org.deepspg.ops.AvgPool;
 import org.deepspg.ops.Backends;
 import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.NativeLibrary;
@@ -107,6 +108,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("decoder pixel shuffle (inference): " + (PixelShuffle.enabled() ? "native (self-check passed)"
         : "libtorch (native kernel off or its self-check failed)"));
     out.println("HRNet fuse and head sums (inference): " + UpsampleSum.status().describe());
+    out.println("ESPNetv2 pooling (inference): " + AvgPool.status().describe());
     out.println("channel attention (CPU float32, training and inference): " + ChannelAttention.status().describe());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));
     out.println("cuda devices (kernels): " + NativeLibrary.cudaDeviceCount());

@@ -4,7 +4,6 @@
 package org.deepspg.model.espnet;
 
 import static org.bytedeco.pytorch.global.torch.adaptive_avg_pool2d;
-import static org.bytedeco.pytorch.global.torch.avg_pool2d;
 import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.sigmoid;
 import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d;
@@ -15,18 +14,22 @@ import org.bytedeco.pytorch.BatchNorm2dImpl;
 import org.bytedeco.pytorch.BatchNormOptions;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Conv2dOptions;
-import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.PReLUImpl;
 import org.bytedeco.pytorch.PReLUOptions;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.deepspg.nn.FastConv;
 import org.deepspg.nn.JavaModule;
+import org.deepspg.ops.AvgPool;
+import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.DepthwiseConv;
 
 /** The building blocks of {@link ESPNetv2} (package-private); child names follow the upstream state dict. */
 final class EspBlocks {
   private EspBlocks() {}
+
+  /** Fewest outputs per group for which a grouped 1×1 runs on {@link DenseConv#grouped} (FastConv's bound). */
+  static final long GROUPED_MIN_OUT = 4;
 
   /** BatchNorm eps of every BN in the network. */
   static final double BN_EPS = 1e-5;
@@ -75,11 +78,19 @@ final class EspBlocks {
     if (k == 3 && w.size(1) == 1 && w.size(0) == in && !hasBias && (stride == 1 || stride == 2)) {
       return DepthwiseConv.conv3x3(x, w, dilation, stride);
     }
+    Tensor b = hasBias ? bias : null;
     if (stride != 1 || dilation != 1) {
+      if (groups == 1 && dilation == 1 && stride == 2 && k % 2 == 1 && DenseConv.usable(x, w, b)) {
+        return DenseConv.forward(x, w, b, null, stride, false);
+      }
       return conv.forward(x);
     }
     if (k == 1) {
-      return groups == 1 ? FastConv.pointwise(conv, x) : pointwiseGrouped(conv, groups, x);
+      if (groups == 1) return FastConv.pointwise(conv, x);
+      if (w.size(0) / groups >= GROUPED_MIN_OUT && DenseConv.usable(x, w, b)) {
+        return DenseConv.grouped(x, w, b, null, groups);
+      }
+      return pointwiseGrouped(conv, groups, x);
     }
     return k == 3 ? FastConv.sameConv(conv, x, groups) : conv.forward(x);
   }
@@ -114,9 +125,9 @@ final class EspBlocks {
     return new PReLUImpl(o);
   }
 
-  /** AvgPool 3×3, stride 2, pad 1, count_include_pad = true. */
+  /** AvgPool 3×3, stride 2, pad 1, count_include_pad = true ({@link AvgPool}: native in inference). */
   static Tensor avgPool(Tensor x) {
-    return avg_pool2d(x, new long[] {3, 3}, new long[] {2, 2}, new long[] {1, 1}, false, true, new LongOptional());
+    return AvgPool.pool3x3s2(x);
   }
 
   /** Bilinear resize with align_corners = true. */

@@ -4,13 +4,16 @@
 package org.deepspg.model.espnet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.deepspg.ops.DenseConv;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -33,7 +36,7 @@ class EspBlocksTest {
     "32, 48, 3, 16, false, 2, 1, 1", // EPW expansion, gcd groups: 2 in, 3 out per group
     "16, 32, 3, 16, false, 1, 1, 1", // EPW expansion: 1 in, 2 out per group
     "3, 3, 3, 1, false, 2, 1, 1", // input reinforcement: dense 3x3
-    "3, 16, 3, 1, false, 1, 2, 1", // level 1: dense 3x3, stride 2 (libtorch's path)
+    "3, 16, 3, 1, false, 1, 2, 1", // level 1: dense 3x3, stride 2 (libtorch's path with a gradient)
   })
   void fastPathMatchesLibtorch(int in, int out, int k, int groups, boolean bias, int batch, int stride, int dilation) {
     try (PointerScope s = new PointerScope()) {
@@ -54,6 +57,35 @@ class EspBlocksTest {
       assertClose("output", yb, ya);
       assertClose("grad x", gb[0], ga[0]);
       assertClose("grad weight", gb[1], ga[1]);
+    }
+  }
+
+  /**
+   * Inference (no gradient recorded, the frozen prior's path): the layers that then run on the direct convolution's
+   * kernels ({@code DenseConv}: level 1's strided dense 3×3, the EESP blocks' grouped 1×1s) and the rest, against
+   * {@code Conv2dImpl.forward}.
+   */
+  @ParameterizedTest(name = "{0}->{1} k{2} groups {3} bias {4} stride {5} dilation {6} dense kernel {7}")
+  @CsvSource({
+    "3, 16, 3, 1, false, 2, 1, true", // level 1 (s = 0.5): dense 3x3, stride 2
+    "3, 32, 3, 1, false, 2, 1, true", // level 1 (s = 2.0)
+    "16, 4, 1, 4, false, 1, 1, false", // EESP proj_1x1 at s = 0.5: 1 output per group (the batched product)
+    "64, 32, 1, 4, false, 1, 1, true", // EESP proj_1x1 at s = 2.0: 8 per group
+    "32, 128, 1, 4, false, 1, 1, true", // EESP conv_1x1_exp, 4 groups
+    "8, 8, 3, 8, false, 2, 3, false", // strided, dilated depthwise branch
+  })
+  void inferenceFastPathMatchesLibtorch(int in, int out, int k, int groups, boolean bias, int stride, int dilation,
+      boolean dense) {
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      torch.manual_seed(in * 31L + out * 7L + k + groups + stride * 3L + dilation);
+      Conv2dImpl conv = EspBlocks.conv(in, out, k, stride, dilation, groups, bias);
+      Tensor x = torch.randn(1, in, 13, 18);
+      long before = DenseConv.calls();
+      Tensor got = EspBlocks.run(conv, stride, dilation, x);
+      assertEquals(dense ? 1 : 0, DenseConv.calls() - before, "ran on the direct convolution's kernels");
+      Tensor want = conv.forward(x);
+      assertArrayEquals(want.sizes().vec().get(), got.sizes().vec().get());
+      assertClose("output", want, got);
     }
   }
 
