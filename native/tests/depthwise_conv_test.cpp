@@ -4,7 +4,7 @@
 // scatter (every input pixel sends k * value to the outputs it touches, so the backward is not the kernel's
 // flipped-stencil formulation), CUDA against CPU when a GPU is present. Sizes cover H or W = 1, C = 1, odd sizes and
 // H > 16 (several row bands per plane). The pair (IG-MSA's positional branch + residual) against the chain of single
-// calls, bit for bit.
+// calls, bit for bit. The dilated and strided forward against a naive double gather.
 #include <cmath>
 
 #include <omp.h>
@@ -173,6 +173,45 @@ void pair_case(int64_t B, int64_t C, int64_t H, int64_t W, bool residual, unsign
   omp_set_num_threads(2);
 }
 
+/** The dilated, strided forward (ESPNetv2's EESP branches) against a naive double gather; 1 and 8 threads alike. */
+void dilated_case(int64_t B, int64_t C, int64_t H, int64_t W, int64_t d, int64_t s, unsigned seed) {
+  const int64_t Ho = (H - 1) / s + 1, Wo = (W - 1) / s + 1;
+  auto x = dt::randn<float>(B * C * H * W, seed);
+  auto k = dt::randn<float>(C * 9, seed + 1, 0.4);
+  std::vector<double> want(B * C * Ho * Wo, 0.0);
+  for (int64_t p = 0; p < B * C; ++p)
+    for (int64_t i = 0; i < Ho; ++i)
+      for (int64_t j = 0; j < Wo; ++j)
+        for (int64_t a = 0; a < 3; ++a)
+          for (int64_t e = 0; e < 3; ++e) {
+            const int64_t r = i * s + (a - 1) * d, c = j * s + (e - 1) * d;
+            if (r < 0 || r >= H || c < 0 || c >= W) continue;
+            want[(p * Ho + i) * Wo + j] +=
+                static_cast<double>(k[(p % C) * 9 + a * 3 + e]) * static_cast<double>(x[(p * H + r) * W + c]);
+          }
+  char what[120];
+  std::snprintf(what, sizeof what, "dilated B=%lld C=%lld H=%lld W=%lld d=%lld s=%lld", (long long)B, (long long)C,
+                (long long)H, (long long)W, (long long)d, (long long)s);
+  std::vector<float> first;
+  for (int threads : {1, 8}) {
+    omp_set_num_threads(threads);
+    std::vector<float> y(want.size(), NAN);
+    dt::expect_ok(deepspg_dwconv3x3_dilated_forward_cpu_f32(x.data(), k.data(), B, C, H, W, d, s, y.data()), what);
+    if (first.empty()) {
+      dt::validate(what, y, want, 1e-5, 1e-5);
+      first = y;
+    } else {
+      dt::expect(std::memcmp(y.data(), first.data(), y.size() * sizeof(float)) == 0, what);
+    }
+  }
+  omp_set_num_threads(2);
+  float v = 0;
+  dt::expect(deepspg_dwconv3x3_dilated_forward_cpu_f32(&v, &v, 1, 1, 1, 1, 0, 1, &v) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "dilation 0 rejected");
+  dt::expect(deepspg_dwconv3x3_dilated_forward_cpu_f32(&v, &v, 1, 1, 1, 1, 1, 3, &v) == DEEPSPG_ERR_INVALID_ARGUMENT,
+             "stride 3 rejected");
+}
+
 }  // namespace
 
 int main() {
@@ -184,6 +223,12 @@ int main() {
   const int64_t pairs[][4] = {{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 2, 1, 9}, {1, 2, 33, 64}, {2, 3, 70, 41}, {1, 4, 64, 17}};
   for (const auto& s : pairs)
     for (bool res : {false, true}) pair_case(s[0], s[1], s[2], s[3], res, seed += 7);
+  // ESPNetv2's branches (d 1-4, s 1 or 2) at odd and even sizes, planes narrower than the dilation, one row / column
+  const int64_t dilated[][6] = {{1, 3, 13, 18, 2, 1}, {2, 2, 13, 18, 3, 1}, {1, 2, 26, 37, 4, 1}, {1, 3, 13, 18, 1, 2},
+                                {2, 2, 13, 19, 2, 2}, {1, 2, 26, 37, 3, 2}, {1, 2, 27, 40, 4, 2}, {1, 2, 3, 3, 4, 1},
+                                {1, 2, 2, 5, 3, 2}, {1, 1, 1, 1, 2, 2}, {1, 2, 1, 70, 2, 2}, {1, 2, 70, 1, 3, 1},
+                                {1, 4, 37, 45, 1, 1}, {1, 8, 104, 152, 2, 2}};
+  for (const auto& s : dilated) dilated_case(s[0], s[1], s[2], s[3], s[4], s[5], seed += 7);
   bad_arguments();
   return dt::finish("depthwise_conv_test");
 }

@@ -326,6 +326,16 @@ int32_t deepspg_dwconv3x3_forward_cpu_f32(const float* x, const float* weight, i
 int32_t deepspg_dwconv3x3_pair_forward_cpu_f32(const float* x, const float* weight1, const float* weight2,
                                                const float* residual, int64_t batch, int64_t channels, int64_t h,
                                                int64_t w, float* y);
+/**
+ * Dilated and strided (inference, CPU, float): y = conv2d(x, weight, stride, padding = dilation, dilation, groups =
+ * C), no activation, for ESPNetv2's EESP branches (dilation 1-4, stride 1 or 2):
+ *   y[b, c][i][j] = sum_{a,e in 0..2} k[a][e] x[i s + (a-1) d][j s + (e-1) d]     (x zero outside the plane)
+ * x [B, C, H, W], y [B, C, (H - 1) / s + 1, (W - 1) / s + 1]; dilation d >= 1, stride s 1 or 2. Parallel over output
+ * rows (results independent of the thread count).
+ */
+int32_t deepspg_dwconv3x3_dilated_forward_cpu_f32(const float* x, const float* weight, int64_t batch,
+                                                  int64_t channels, int64_t h, int64_t w, int64_t dilation,
+                                                  int64_t stride, float* y);
 int32_t deepspg_dwconv3x3_forward_cpu_f64(const double* x, const double* weight, int64_t batch, int64_t channels,
                                           int64_t h, int64_t w, int32_t act, double* y, double* pre);
 int32_t deepspg_dwconv3x3_backward_cpu_f32(const float* dy, const float* x, const float* weight, const float* pre,

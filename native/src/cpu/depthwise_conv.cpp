@@ -300,6 +300,72 @@ int32_t backward_impl(const char* fn, const T* dy, const T* x, const T* weight, 
   return detail::ok();
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// dilated and strided forward (inference, float): ESPNetv2's EESP branches
+
+/**
+ * One output row of the dilated (d), strided (s) stencil from input rows r0, r1, r2 (rows i s - d, i s, i s + d; a
+ * zero row outside the plane): o[j] = sum_{a, e} k[3 a + e] r_a[j s + (e - 1) d], columns outside [0, w) zero; the
+ * terms in stencil_row's order. wo = (w - 1) / s + 1 outputs.
+ */
+DEEPSPG_VECTOR_CLONES void dilated_row(const float* __restrict r0, const float* __restrict r1,
+                                       const float* __restrict r2, const float* k, int64_t w, int64_t d, int64_t s,
+                                       float* __restrict o) {
+  const float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
+  const int64_t wo = (w - 1) / s + 1;
+  // columns j s - d and j s + d both inside for j in [j0, j1)
+  const int64_t j0 = std::min(wo, (d + s - 1) / s);
+  const int64_t j1 = std::max(j0, std::min(wo, w > d ? (w - d - 1) / s + 1 : 0));
+  auto edge = [&](int64_t j) {
+    const int64_t c = j * s, cl = c - d, cr = c + d;
+    auto at = [w](const float* r, int64_t col) { return col >= 0 && col < w ? r[col] : 0.0f; };
+    o[j] = k0 * at(r0, cl) + k1 * r0[c] + k2 * at(r0, cr) + k3 * at(r1, cl) + k4 * r1[c] + k5 * at(r1, cr) +
+           k6 * at(r2, cl) + k7 * r2[c] + k8 * at(r2, cr);
+  };
+  for (int64_t j = 0; j < j0; ++j) edge(j);
+  if (s == 1) {
+#pragma omp simd
+    for (int64_t j = j0; j < j1; ++j) {
+      o[j] = k0 * r0[j - d] + k1 * r0[j] + k2 * r0[j + d] + k3 * r1[j - d] + k4 * r1[j] + k5 * r1[j + d] +
+             k6 * r2[j - d] + k7 * r2[j] + k8 * r2[j + d];
+    }
+  } else {
+#pragma omp simd
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t c = 2 * j;
+      o[j] = k0 * r0[c - d] + k1 * r0[c] + k2 * r0[c + d] + k3 * r1[c - d] + k4 * r1[c] + k5 * r1[c + d] +
+             k6 * r2[c - d] + k7 * r2[c] + k8 * r2[c + d];
+    }
+  }
+  for (int64_t j = j1; j < wo; ++j) edge(j);
+}
+
+int32_t dilated_forward_impl(const char* fn, const float* x, const float* weight, int64_t batch, int64_t channels,
+                             int64_t h, int64_t w, int64_t dilation, int64_t stride, float* y) {
+  if (int32_t st = check_args<float>(fn, batch, channels, h, w, DEEPSPG_ACT_NONE)) return st;
+  if (dilation < 1 || (stride != 1 && stride != 2)) {
+    return detail::fail(DEEPSPG_ERR_INVALID_ARGUMENT, std::string(fn) + ": dilation " + std::to_string(dilation) +
+                                                          " (>= 1) and stride " + std::to_string(stride) +
+                                                          " (1 or 2) out of range");
+  }
+  const int64_t planes = batch * channels, hw = h * w;
+  if (planes * hw == 0) return detail::ok();
+  DEEPSPG_CHECK_PTR(fn, x);
+  DEEPSPG_CHECK_PTR(fn, weight);
+  DEEPSPG_CHECK_PTR(fn, y);
+  const int64_t ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1, rows = planes * ho;
+  const std::vector<float> zero(static_cast<size_t>(w), 0.0f);
+#pragma omp parallel for schedule(static) if (planes * hw >= detail::kOmpMinWork)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t p = r / ho, c = (r % ho) * stride;  // c: the centre input row
+    const float* xp = x + p * hw;
+    const float* r0 = c >= dilation ? xp + (c - dilation) * w : zero.data();
+    const float* r2 = c + dilation < h ? xp + (c + dilation) * w : zero.data();
+    dilated_row(r0, xp + c * w, r2, weight + (p % channels) * 9, w, dilation, stride, y + r * wo);
+  }
+  return detail::ok();
+}
+
 }  // namespace
 }  // namespace deepspg::ops
 
@@ -311,6 +377,12 @@ extern "C" {
 int32_t deepspg_dwconv3x3_forward_cpu_f32(const float* x, const float* weight, int64_t batch, int64_t channels,
                                           int64_t h, int64_t w, int32_t act, float* y, float* pre) {
   return deepspg::ops::forward_impl(__func__, x, weight, batch, channels, h, w, act, y, pre);
+}
+
+int32_t deepspg_dwconv3x3_dilated_forward_cpu_f32(const float* x, const float* weight, int64_t batch,
+                                                  int64_t channels, int64_t h, int64_t w, int64_t dilation,
+                                                  int64_t stride, float* y) {
+  return deepspg::ops::dilated_forward_impl(__func__, x, weight, batch, channels, h, w, dilation, stride, y);
 }
 
 int32_t deepspg_dwconv3x3_pair_forward_cpu_f32(const float* x, const float* weight1, const float* weight2,

@@ -29,6 +29,7 @@ import org.deepspg.ops.Backends;
 import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.DenseConv;
+import org.deepspg.ops.DepthwiseConv;
 import org.deepspg.ops.DepthwisePair;
 import org.deepspg.ops.FoldedAttention;
 import org.deepspg.ops.FusedFfn;
@@ -109,6 +110,7 @@ public final class InfoCommand implements Callable<Integer> {
         : "libtorch (native kernel off or its self-check failed)"));
     out.println("HRNet fuse and head sums (inference): " + UpsampleSum.status().describe());
     out.println("ESPNetv2 pooling (inference): " + AvgPool.status().describe());
+    out.println("ESPNetv2 dilated depthwise (inference): " + DepthwiseConv.dilatedStatus().describe());
     out.println("channel attention (CPU float32, training and inference): " + ChannelAttention.status().describe());
     out.println("cuda kernels compiled: " + (NativeLibrary.cudaKernelsCompiled() ? "yes" : "no"));
     out.println("cuda devices (kernels): " + NativeLibrary.cudaDeviceCount());

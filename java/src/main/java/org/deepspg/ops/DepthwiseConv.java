@@ -12,11 +12,15 @@ import static org.deepspg.ops.OpSupport.empty;
 import static org.deepspg.ops.OpSupport.f32;
 import static org.deepspg.ops.OpSupport.f64;
 import static org.deepspg.ops.OpSupport.isF64;
+import static org.deepspg.ops.OpSupport.toDouble;
 
+import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.kernels.global.kernels;
 
@@ -34,6 +38,12 @@ import org.deepspg.kernels.global.kernels;
  */
 public final class DepthwiseConv {
   private static final String OP = "dwconv3x3";
+  /** System property for the dilated, strided inference kernel: {@code auto} (self-check, then use) or {@code off}. */
+  public static final String DILATED_PROPERTY = "deepspg.dwconv.dilated";
+  /** Largest accepted error of that kernel's self-check, relative to max(1, max |reference|). */
+  static final double DILATED_TOLERANCE = 1e-5;
+  private static final Verdict<KernelStatus> DILATED = new Verdict<>(DepthwiseConv::dilatedCheck);
+  private static final AtomicLong DILATED_CALLS = new AtomicLong();
 
   private DepthwiseConv() {}
 
@@ -68,7 +78,9 @@ public final class DepthwiseConv {
    * through im2col; here the d×d interleaved sub-images of x are stacked into the batch ({@code x[.., r::d, s::d]}),
    * where the dilated kernel becomes a plain 3×3 one with padding 1, and the result is interleaved back. Stride 2 keeps
    * every other row and column of the stride-1 result. Differentiable w.r.t. x and weight (the rearrangements are
-   * libtorch views and copies).
+   * libtorch views and copies). In inference (float32 CPU, no gradient recorded for x or the weight) a dilated or
+   * strided call instead runs one native pass ({@code deepspg_dwconv3x3_dilated_forward_cpu_f32}: no rearranging
+   * copies, only the kept outputs computed), once {@link #dilatedStatus()}'s self-check has passed.
    *
    * @param x input {@code [B, C, H, W]}
    * @param weight depthwise kernel {@code [C, 1, 3, 3]}
@@ -84,6 +96,11 @@ public final class DepthwiseConv {
     }
     checkDim(OP, "x", x, 4, "[B, C, H, W]");
     long b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    if ((dilation > 1 || stride == 2) && OpSupport.inferenceF32Cpu(x, weight) && !weight.is_cuda()
+        && weight.scalar_type().value == OpSupport.F32 && x.numel() > 0 && dilatedStatus().enabled()) {
+      checkWeight(OP, x, weight);
+      return dilatedForward(x, weight, dilation, stride);
+    }
     Tensor y;
     if (dilation == 1) {
       y = conv3x3(x, weight);
@@ -109,12 +126,7 @@ public final class DepthwiseConv {
     checkDim(op, "x", x, 4, "[B, C, H, W]");
     checkLike(op, "x", x, "weight", weight);
     long b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-    if (weight.dim() != 4 || weight.size(0) != c || weight.size(1) != 1 || weight.size(2) != 3
-        || weight.size(3) != 3) {
-      throw new IllegalArgumentException(
-          op + ": weight must be [C, 1, 3, 3] = [" + c + ", 1, 3, 3] for x " + describe(x) + ", got "
-              + describe(weight));
-    }
+    checkWeight(op, x, weight);
     checkCudaF32(op, x);
     long[] shape = NativeFunction.shape(x);
     long[] wShape = NativeFunction.shape(weight);
@@ -145,6 +157,80 @@ public final class DepthwiseConv {
               });
       return Scopes.escape(out[0], outer);
     }
+  }
+
+  private static void checkWeight(String op, Tensor x, Tensor weight) {
+    long c = x.size(1);
+    if (weight.dim() != 4 || weight.size(0) != c || weight.size(1) != 1 || weight.size(2) != 3
+        || weight.size(3) != 3) {
+      throw new IllegalArgumentException(
+          op + ": weight must be [C, 1, 3, 3] = [" + c + ", 1, 3, 3] for x " + describe(x) + ", got "
+              + describe(weight));
+    }
+  }
+
+  /**
+   * The self-check of the dilated, strided native forward, run on the first such call of the process: the kernel
+   * against libtorch's float64 {@code conv2d} (stride, padding = dilation, dilation, groups = C) on probes covering
+   * ESPNetv2's dilations 1–4 with stride 1 and 2, odd sizes and planes narrower than the dilation; off with system
+   * property {@value #DILATED_PROPERTY} = {@code off} (the stacked sub-images on the plain kernel then serve).
+   *
+   * @return the verdict
+   */
+  public static KernelStatus dilatedStatus() {
+    return DILATED.get();
+  }
+
+  /**
+   * How many dilated or strided forwards the native kernel has computed in this process (self-check included).
+   *
+   * @return the count
+   */
+  public static long dilatedCalls() {
+    return DILATED_CALLS.get();
+  }
+
+  private static Tensor dilatedForward(Tensor x, Tensor weight, int dilation, int stride) {
+    NativeLibrary.ensureLoaded();
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor xc = x.contiguous();
+      Tensor wc = weight.contiguous();
+      long b = xc.size(0), c = xc.size(1), h = xc.size(2), w = xc.size(3);
+      Tensor y = empty(xc, b, c, (h - 1) / stride + 1, (w - 1) / stride + 1);
+      NativeLibrary.check(kernels.deepspg_dwconv3x3_dilated_forward_cpu_f32(f32(xc), f32(wc), b, c, h, w, dilation,
+          stride, f32(y)), OP + " dilated forward");
+      DILATED_CALLS.incrementAndGet();
+      return Scopes.escape(y, outer);
+    }
+  }
+
+  private static KernelStatus dilatedCheck() {
+    NativeLibrary.ensureLoaded();
+    return KernelStatus.check("dilated depthwise 3x3", "native", "stacked sub-images", DILATED_PROPERTY, null,
+        DILATED_TOLERANCE, DepthwiseConv::dilatedProbeError);
+  }
+
+  /** Largest error of the dilated kernel over the probes, relative to max(1, max |reference|); +inf when non-finite. */
+  static double dilatedProbeError() {
+    // {C, H, W, dilation, stride}
+    int[][] probes = {{3, 13, 18, 2, 1}, {2, 13, 19, 3, 1}, {2, 26, 37, 4, 1}, {3, 13, 18, 1, 2}, {2, 27, 40, 4, 2},
+        {2, 3, 3, 4, 1}, {2, 2, 5, 3, 2}, {2, 1, 70, 2, 2}};
+    double worst = 0;
+    long seed = 4242;
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      for (int[] p : probes) {
+        int d = p[3], s = p[4];
+        Tensor x = OneDnn.fixedRandom(new long[] {2, p[0], p[1], p[2]}, seed++);
+        Tensor w = OneDnn.fixedRandom(new long[] {p[0], 1, 3, 3}, seed++);
+        Tensor ref = torch.conv2d(toDouble(x), toDouble(w), new TensorOptional(), new long[] {s, s},
+            new long[] {d, d}, new long[] {d, d}, p[0]);
+        double err = OneDnn.relDiff(ref, toDouble(dilatedForward(x, w, d, s)));
+        if (!(err <= Double.MAX_VALUE)) return Double.POSITIVE_INFINITY; // non-finite values
+        worst = Math.max(worst, err);
+      }
+    }
+    return worst;
   }
 
   private static void forward(

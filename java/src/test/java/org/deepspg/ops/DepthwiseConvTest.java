@@ -3,6 +3,7 @@
  */
 package org.deepspg.ops;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -106,6 +107,36 @@ class DepthwiseConvTest {
           t -> new Tensor[] {torch.conv2d(t[0], t[1], new TensorOptional(), new long[] {stride, stride},
               new long[] {d, d}, new long[] {d, d}, t[0].size(1))},
           new Tensor[] {x, w}, FWD_TOL, GRAD_TOL, 7);
+    }
+  }
+
+  /**
+   * The same cases in inference (no gradient recorded): the native dilated, strided pass (d = 1 with s = 1 keeps the
+   * plain kernel), against float32 and float64 conv2d; a permuted (channels-last) input is copied first.
+   */
+  @ParameterizedTest(name = "{0} d={1} s={2}")
+  @MethodSource("dilatedCases")
+  void dilatedInferenceMatchesStockConv(long[] s, int d, int stride) {
+    KernelStatus st = DepthwiseConv.dilatedStatus();
+    assertTrue(st.enabled(), st.describe());
+    assertTrue(st.maxRelError() <= DepthwiseConv.DILATED_TOLERANCE, st.describe());
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      torch.manual_seed(d * 10L + stride + s[2]);
+      Tensor leaf = torch.randn(s[0], s[2], s[3], s[1]);
+      Tensor w = torch.randn(s[1], 1, 3, 3).mul(new org.bytedeco.pytorch.Scalar(0.5));
+      for (Tensor x : new Tensor[] {leaf.permute(0, 3, 1, 2).contiguous(), leaf.permute(0, 3, 1, 2)}) {
+        long before = DepthwiseConv.dilatedCalls();
+        Tensor got = DepthwiseConv.conv3x3(x, w, d, stride);
+        assertEquals(d > 1 || stride == 2 ? 1 : 0, DepthwiseConv.dilatedCalls() - before, "the native pass ran");
+        Tensor want = torch.conv2d(x, w, new TensorOptional(), new long[] {stride, stride}, new long[] {d, d},
+            new long[] {d, d}, x.size(1));
+        assertArrayEquals(want.sizes().vec().get(), got.sizes().vec().get());
+        Tensors.assertClose("dwconv d=" + d + " s=" + stride, got, want, FWD_TOL, FWD_TOL);
+        Tensor want64 = torch.conv2d(x.to(ScalarType.Double), w.to(ScalarType.Double), new TensorOptional(),
+            new long[] {stride, stride}, new long[] {d, d}, new long[] {d, d}, x.size(1));
+        Tensors.assertClose("dwconv d=" + d + " s=" + stride + " vs float64", got.to(ScalarType.Double), want64,
+            FWD_TOL, FWD_TOL);
+      }
     }
   }
 

@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.DenseConv;
+import org.deepspg.ops.DepthwiseConv;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -72,7 +73,9 @@ class EspBlocksTest {
     "16, 4, 1, 4, false, 1, 1, false", // EESP proj_1x1 at s = 0.5: 1 output per group (the batched product)
     "64, 32, 1, 4, false, 1, 1, true", // EESP proj_1x1 at s = 2.0: 8 per group
     "32, 128, 1, 4, false, 1, 1, true", // EESP conv_1x1_exp, 4 groups
-    "8, 8, 3, 8, false, 2, 3, false", // strided, dilated depthwise branch
+    "8, 8, 3, 8, false, 2, 3, false", // strided, dilated depthwise branch (DepthwiseConv's dilated pass)
+    "8, 8, 3, 8, false, 1, 4, false", // dilated depthwise branch
+    "10, 10, 3, 10, false, 1, 1, false", // EPP branch: plain depthwise 3x3
   })
   void inferenceFastPathMatchesLibtorch(int in, int out, int k, int groups, boolean bias, int stride, int dilation,
       boolean dense) {
@@ -80,9 +83,11 @@ class EspBlocksTest {
       torch.manual_seed(in * 31L + out * 7L + k + groups + stride * 3L + dilation);
       Conv2dImpl conv = EspBlocks.conv(in, out, k, stride, dilation, groups, bias);
       Tensor x = torch.randn(1, in, 13, 18);
-      long before = DenseConv.calls();
+      long before = DenseConv.calls(), dilatedBefore = DepthwiseConv.dilatedCalls();
       Tensor got = EspBlocks.run(conv, stride, dilation, x);
       assertEquals(dense ? 1 : 0, DenseConv.calls() - before, "ran on the direct convolution's kernels");
+      boolean dilated = groups == in && k == 3 && (stride == 2 || dilation > 1);
+      assertEquals(dilated ? 1 : 0, DepthwiseConv.dilatedCalls() - dilatedBefore, "ran the dilated depthwise pass");
       Tensor want = conv.forward(x);
       assertArrayEquals(want.sizes().vec().get(), got.sizes().vec().get());
       assertClose("output", want, got);
