@@ -6,7 +6,6 @@ package org.deepspg.model.espnet;
 import static org.bytedeco.pytorch.global.torch.adaptive_avg_pool2d;
 import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.sigmoid;
-import static org.bytedeco.pytorch.global.torch.upsample_bilinear2d;
 
 import java.util.List;
 import org.bytedeco.javacpp.LongPointer;
@@ -23,6 +22,7 @@ import org.deepspg.nn.JavaModule;
 import org.deepspg.ops.AvgPool;
 import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.DepthwiseConv;
+import org.deepspg.ops.UpsampleSum;
 
 /** The building blocks of {@link ESPNetv2} (package-private); child names follow the upstream state dict. */
 final class EspBlocks {
@@ -130,9 +130,12 @@ final class EspBlocks {
     return AvgPool.pool3x3s2(x);
   }
 
-  /** Bilinear resize with align_corners = true. */
+  /**
+   * Bilinear resize with align_corners = true: {@link UpsampleSum}'s native pass in inference (libtorch's indices and
+   * weights, self-checked), else libtorch's op.
+   */
   static Tensor resize(Tensor x, long h, long w) {
-    return upsample_bilinear2d(x, new long[] {h, w}, true);
+    return UpsampleSum.forward(null, new Tensor[] {x}, h, w, true, false);
   }
 
   static Tensor cat2(Tensor a, Tensor b) {

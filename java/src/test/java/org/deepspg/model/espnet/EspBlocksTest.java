@@ -15,6 +15,8 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.DenseConv;
 import org.deepspg.ops.DepthwiseConv;
+import org.deepspg.ops.UpsampleSum;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -93,6 +95,32 @@ class EspBlocksTest {
       Tensor want = conv.forward(x);
       assertArrayEquals(want.sizes().vec().get(), got.sizes().vec().get());
       assertClose("output", want, got);
+    }
+  }
+
+  /** The EPP's and the logits' bilinear resize (align_corners): UpsampleSum's pass in inference, else libtorch's. */
+  @Test
+  void resizeMatchesLibtorch() {
+    try (PointerScope s = new PointerScope()) {
+      torch.manual_seed(5);
+      Tensor x = torch.randn(1, 6, 13, 19);
+      Tensor want = torch.upsample_bilinear2d(x, new long[] {26, 38}, true);
+      UpsampleSum.status(); // the first use's self-check calls the kernel too
+      try (NoGradGuard ng = new NoGradGuard()) {
+        for (long[] size : new long[][] {{26, 38}, {20, 29}, {5, 5}}) {
+          long before = UpsampleSum.calls();
+          Tensor got = EspBlocks.resize(x, size[0], size[1]);
+          assertEquals(1, UpsampleSum.calls() - before, "UpsampleSum's pass ran");
+          assertClose("resize " + size[0] + "x" + size[1],
+              torch.upsample_bilinear2d(x, size, true), got);
+        }
+      }
+      Tensor xg = x.clone().requires_grad_(true);
+      long before = UpsampleSum.calls();
+      Tensor got = EspBlocks.resize(xg, 26, 38);
+      assertEquals(0, UpsampleSum.calls() - before, "libtorch's op with a graph to record");
+      assertTrue(got.requires_grad());
+      assertClose("resize with a graph", want, got);
     }
   }
 
