@@ -563,7 +563,9 @@ int32_t deepspg_pixel_shuffle2_cpu_f32(const float* x, int64_t batch, int64_t ou
                                        float* y);
 
 /* ---------------------------------------------------------------------------------------------------------------
- * 12. Average pooling 3x3, stride 2, zero padding 1, padding counted (ESPNetv2's down-samplers), CPU, float32
+ * 12. Average pooling (ESPNetv2's down-samplers and pyramid pooling), CPU, float32
+ *
+ * 3x3, stride 2, zero padding 1, padding counted:
  *
  *   y[p][i][j] = (sum_{a, e < 3} x[p][2 i + a - 1][2 j + e - 1]) / 9        x zero outside its [h, w] plane
  *
@@ -573,6 +575,15 @@ int32_t deepspg_pixel_shuffle2_cpu_f32(const float* x, int64_t batch, int64_t ou
  * ------------------------------------------------------------------------------------------------------------- */
 
 int32_t deepspg_avg_pool3x3s2_cpu_f32(const float* x, int64_t planes, int64_t h, int64_t w, float* y);
+
+/**
+ * Adaptive average pooling to [ho, wo] (PyTorch's adaptive_avg_pool2d; ESPNetv2's pyramid pooling and excitation) with
+ * libtorch's CPU bits: output (i, j) averages rows [floor(i h / ho), ceil((i + 1) h / ho)) and columns likewise, its
+ * terms added in float in row-major order, the sum divided by the row count, then by the column count. x [planes, h,
+ * w], y [planes, ho, wo]; all sizes positive (planes may be 0). Parallel over output rows.
+ */
+int32_t deepspg_adaptive_avg_pool_cpu_f32(const float* x, int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo,
+                                          float* y);
 
 #ifdef __cplusplus
 }

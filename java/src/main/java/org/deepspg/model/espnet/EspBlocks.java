@@ -3,7 +3,6 @@
  */
 package org.deepspg.model.espnet;
 
-import static org.bytedeco.pytorch.global.torch.adaptive_avg_pool2d;
 import static org.bytedeco.pytorch.global.torch.cat;
 import static org.bytedeco.pytorch.global.torch.sigmoid;
 
@@ -358,9 +357,9 @@ final class EspBlocks {
         long hs = Math.max(5, (long) Math.ceil(h * s));
         long ws = Math.max(5, (long) Math.ceil(w * s));
         if (s > 1) {
-          parts[i] = adaptive_avg_pool2d(run(stages[i], 1, 1, resize(y, hs, ws)), h, w);
+          parts[i] = AvgPool.adaptive(run(stages[i], 1, 1, resize(y, hs, ws)), h, w);
         } else if (s < 1) {
-          parts[i] = resize(run(stages[i], 1, 1, adaptive_avg_pool2d(y, hs, ws)), h, w);
+          parts[i] = resize(run(stages[i], 1, 1, AvgPool.adaptive(y, hs, ws)), h, w);
         } else {
           parts[i] = run(stages[i], 1, 1, y);
         }
@@ -385,7 +384,7 @@ final class EspBlocks {
     }
 
     Tensor forward(Tensor x) {
-      Tensor gate = sigmoid(run(wt, 1, 1, adaptive_avg_pool2d(x, 1, 1)));
+      Tensor gate = sigmoid(run(wt, 1, 1, AvgPool.adaptive(x, 1, 1)));
       return expansion.forward(x).mul(gate);
     }
   }
