@@ -18,6 +18,9 @@
 // The pair (inference, float): IG-MSA's positional branch dw(gelu(dw(x; k1)); k2) plus the block's residual in one
 // pass, the intermediate rows in a per-thread ring of three: x and the residual read once, y written once, where the
 // chain and the add wrote and read two more full maps.
+// The dilated, strided forward (inference, float): ESPNetv2's EESP branches, dilation d and stride s (padding d),
+// each output row gathered from input rows i s - d, i s, i s + d and columns j s - d, j s, j s + d, only the kept
+// outputs computed (the Java layer's differentiable form stacks d x d sub-images and slices a stride-1 result).
 #include <algorithm>
 #include <string>
 #include <type_traits>

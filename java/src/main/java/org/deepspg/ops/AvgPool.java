@@ -134,7 +134,7 @@ public final class AvgPool {
         AvgPool::probeError);
   }
 
-  /** Largest error of the kernel over the probes, relative to max(1, max |reference|); +inf when non-finite. */
+  /** Largest error of the two kernels over the probes, relative to max(1, max |reference|); +inf when non-finite. */
   static double probeError() {
     // {B, C, H, W}: odd and even sides, one row, one column, 1x1, a plane wider than a vector (the inner loop)
     int[][] probes = {{1, 3, 13, 19}, {2, 2, 8, 38}, {1, 2, 1, 33}, {1, 2, 40, 1}, {1, 1, 1, 1}, {1, 2, 6, 71}};

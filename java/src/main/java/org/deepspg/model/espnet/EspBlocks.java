@@ -53,10 +53,14 @@ final class EspBlocks {
    * {@code Conv2dImpl.forward}: depthwise 3×3 without bias (any dilation, stride 1 or 2) on
    * {@link DepthwiseConv#conv3x3(Tensor, Tensor, int, int)}; at stride 1 without dilation, 1×1 as matrix products
    * ({@link FastConv#pointwise}; grouped: one batched product over the groups) and other 3×3 (grouped or dense) on
-   * {@link FastConv#sameConv}. Kernel size and groups are read from the weight and the input. libtorch's CPU fallback
-   * (oneDNN off) runs a grouped convolution one group at a time through im2col and a tiny matrix product: the EESP
-   * branches and 1×1s and most of ESPNetv2's decoder (the EPP branches and merges, the EPW expansions). Same function,
-   * same parameters and state dict; differentiable (stock autograd or the native backward).
+   * {@link FastConv#sameConv}. In inference ({@link DenseConv#usable}: float32 CPU, no gradient to record) a dense
+   * strided layer (level 1's 3×3 / 2) and a grouped 1×1 with at least {@value #GROUPED_MIN_OUT} outputs per group run
+   * on the direct convolution's kernels instead ({@link DenseConv#forward(Tensor, Tensor, Tensor, Tensor, int,
+   * boolean)}, {@link DenseConv#grouped}). Kernel size and groups are read from the weight and the input. libtorch's
+   * CPU fallback (oneDNN off) runs a grouped convolution one group at a time through im2col and a tiny matrix
+   * product: the EESP branches and 1×1s and most of ESPNetv2's decoder (the EPP branches and merges, the EPW
+   * expansions). Same function, same parameters and state dict; differentiable (stock autograd or the native
+   * backward) whenever a gradient is recorded.
    *
    * @param conv the layer, built by {@link #conv} ("same" padding d·(k−1)/2)
    * @param stride its stride
