@@ -41,9 +41,10 @@ public final class FastConv {
    * Fewest output channels per group for which {@link #sameConv} takes {@link DenseConv#grouped} in inference: its
    * micro-kernel computes blocks of 6 (AVX-512) or 4 (AVX2) outputs of one group, so narrower groups (the mapping's
    * 3×3 C→3, ESPNetv2's 5→1 merges) would waste much of each block and stay on {@link SameConv} (measured at
-   * 608×416, 2 threads: 20→3 4.7 ms there against 6.4 ms direct; 3→20 5.6 against 2.6 ms direct).
+   * 608×416, 2 threads: 20→3 4.7 ms there against 6.4 ms direct; 3→20 5.6 against 2.6 ms direct). ESPNetv2's
+   * grouped 1×1s take the same bound ({@code EspBlocks.run}).
    */
-  static final long GROUPED_MIN_OUT = 4;
+  public static final long GROUPED_MIN_OUT = 4;
 
   private FastConv() {}
 

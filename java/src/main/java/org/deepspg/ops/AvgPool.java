@@ -10,6 +10,7 @@ import static org.deepspg.ops.OpSupport.f32;
 import static org.deepspg.ops.OpSupport.toDouble;
 
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToIntBiFunction;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -27,8 +28,8 @@ import org.deepspg.kernels.global.kernels;
  * (perf, BENCHMARKS.md "Session 27").
  *
  * <p><b>Proved on the machine it runs on.</b> Before the first use, {@link #status()} compares both kernels with
- * libtorch's float64 ops on probes covering odd and even sizes, a single row and column, 1×1, overlapping and shrinking
- * windows; when it fails or system property {@value #MODE_PROPERTY} is {@code off}, libtorch's ops serve.
+ * libtorch's float64 ops on probes covering odd and even sizes, a single row and column, 1×1, overlapping and
+ * shrinking windows; when it fails or system property {@value #MODE_PROPERTY} is {@code off}, libtorch's ops serve.
  */
 public final class AvgPool {
   /** System property: {@code auto} (self-check, then use; the default) or {@code off}. */
@@ -56,7 +57,7 @@ public final class AvgPool {
    */
   public static Tensor pool3x3s2(Tensor x) {
     checkDim(OP, "x", x, 4, "[B, C, H, W]");
-    return OpSupport.inferenceF32Cpu(x) && x.numel() > 0 && status().enabled() ? nativePool(x) : reference(x);
+    return nativeServes(x) ? nativePool(x) : reference(x);
   }
 
   /**
@@ -78,8 +79,7 @@ public final class AvgPool {
     }
     // A 1x1 output is libtorch's mean over the plane (a vectorised sum, other bits than the window loop): kept.
     boolean global = ho == 1 && wo == 1;
-    return !global && OpSupport.inferenceF32Cpu(x) && x.numel() > 0 && status().enabled() ? nativeAdaptive(x, ho, wo)
-        : adaptiveReference(x, ho, wo);
+    return !global && nativeServes(x) ? nativeAdaptive(x, ho, wo) : adaptiveReference(x, ho, wo);
   }
 
   /**
@@ -102,27 +102,29 @@ public final class AvgPool {
     return adaptive_avg_pool2d(x, new long[] {ho, wo});
   }
 
+  /** Whether the native kernels serve x: float32 on CPU, no gradient recorded for it, not empty, self-check passed. */
+  private static boolean nativeServes(Tensor x) {
+    return OpSupport.inferenceF32Cpu(x) && x.numel() > 0 && status().enabled();
+  }
+
   private static Tensor nativeAdaptive(Tensor x, long ho, long wo) {
+    return nativeRun(x, ho, wo, OP + " (adaptive)", (xc, y) -> kernels.deepspg_adaptive_avg_pool_cpu_f32(f32(xc),
+        xc.size(0) * xc.size(1), xc.size(2), xc.size(3), ho, wo, f32(y)));
+  }
+
+  private static Tensor nativePool(Tensor x) {
+    return nativeRun(x, (x.size(2) - 1) / 2 + 1, (x.size(3) - 1) / 2 + 1, OP, (xc, y) -> kernels
+        .deepspg_avg_pool3x3s2_cpu_f32(f32(xc), xc.size(0) * xc.size(1), xc.size(2), xc.size(3), f32(y)));
+  }
+
+  /** One kernel call on contiguous x into a new [B, C, ho, wo] output; {@code kernel} returns the C ABI status. */
+  private static Tensor nativeRun(Tensor x, long ho, long wo, String what, ToIntBiFunction<Tensor, Tensor> kernel) {
     NativeLibrary.ensureLoaded();
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope scope = new PointerScope()) {
       Tensor xc = x.contiguous();
       Tensor y = OpSupport.empty(xc, xc.size(0), xc.size(1), ho, wo);
-      NativeLibrary.check(kernels.deepspg_adaptive_avg_pool_cpu_f32(f32(xc), xc.size(0) * xc.size(1), xc.size(2),
-          xc.size(3), ho, wo, f32(y)), OP + " (adaptive)");
-      CALLS.incrementAndGet();
-      return Scopes.escape(y, outer);
-    }
-  }
-
-  private static Tensor nativePool(Tensor x) {
-    NativeLibrary.ensureLoaded();
-    PointerScope outer = PointerScope.getInnerScope();
-    try (PointerScope scope = new PointerScope()) {
-      Tensor xc = x.contiguous();
-      long b = xc.size(0), c = xc.size(1), h = xc.size(2), w = xc.size(3);
-      Tensor y = OpSupport.empty(xc, b, c, (h - 1) / 2 + 1, (w - 1) / 2 + 1);
-      NativeLibrary.check(kernels.deepspg_avg_pool3x3s2_cpu_f32(f32(xc), b * c, h, w, f32(y)), OP);
+      NativeLibrary.check(kernel.applyAsInt(xc, y), what);
       CALLS.incrementAndGet();
       return Scopes.escape(y, outer);
     }

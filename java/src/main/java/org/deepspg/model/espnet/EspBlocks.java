@@ -27,9 +27,6 @@ import org.deepspg.ops.UpsampleSum;
 final class EspBlocks {
   private EspBlocks() {}
 
-  /** Fewest outputs per group for which a grouped 1×1 runs on {@link DenseConv#grouped} (FastConv's bound). */
-  static final long GROUPED_MIN_OUT = 4;
-
   /** BatchNorm eps of every BN in the network. */
   static final double BN_EPS = 1e-5;
 
@@ -54,11 +51,11 @@ final class EspBlocks {
    * {@link DepthwiseConv#conv3x3(Tensor, Tensor, int, int)}; at stride 1 without dilation, 1×1 as matrix products
    * ({@link FastConv#pointwise}; grouped: one batched product over the groups) and other 3×3 (grouped or dense) on
    * {@link FastConv#sameConv}. In inference ({@link DenseConv#usable}: float32 CPU, no gradient to record) a dense
-   * strided layer (level 1's 3×3 / 2) and a grouped 1×1 with at least {@value #GROUPED_MIN_OUT} outputs per group run
-   * on the direct convolution's kernels instead ({@link DenseConv#forward(Tensor, Tensor, Tensor, Tensor, int,
-   * boolean)}, {@link DenseConv#grouped}). Kernel size and groups are read from the weight and the input. libtorch's
-   * CPU fallback (oneDNN off) runs a grouped convolution one group at a time through im2col and a tiny matrix
-   * product: the EESP branches and 1×1s and most of ESPNetv2's decoder (the EPP branches and merges, the EPW
+   * strided layer (level 1's 3×3 / 2) and a grouped 1×1 with at least {@value FastConv#GROUPED_MIN_OUT} outputs per
+   * group run on the direct convolution's kernels instead ({@link DenseConv#forward(Tensor, Tensor, Tensor, Tensor,
+   * int, boolean)}, {@link DenseConv#grouped}). Kernel size and groups are read from the weight and the input.
+   * libtorch's CPU fallback (oneDNN off) runs a grouped convolution one group at a time through im2col and a tiny
+   * matrix product: the EESP branches and 1×1s and most of ESPNetv2's decoder (the EPP branches and merges, the EPW
    * expansions). Same function, same parameters and state dict; differentiable (stock autograd or the native
    * backward) whenever a gradient is recorded.
    *
@@ -90,7 +87,7 @@ final class EspBlocks {
     }
     if (k == 1) {
       if (groups == 1) return FastConv.pointwise(conv, x);
-      if (w.size(0) / groups >= GROUPED_MIN_OUT && DenseConv.usable(x, w, b)) {
+      if (w.size(0) / groups >= FastConv.GROUPED_MIN_OUT && DenseConv.usable(x, w, b)) {
         return DenseConv.grouped(x, w, b, null, groups);
       }
       return pointwiseGrouped(conv, groups, x);
