@@ -382,21 +382,22 @@ def parity_losses_cases(k, suffix):
         ws = workspace(k.edge_loss_workspace_bytes(planes, h, w))
         k.edge_loss_cuda_f32(ptr(out), ptr(gt), planes, h, w, op, ptr(loss), ptr(grad), ptr(ws), stream())
         o64 = out.double().requires_grad_(True)
-        ref = edge_ref(o64, gt.double(), op)
-        ref.backward()
         name = "diff" if op == 0 else "sobel"
-        compare(f"edge loss {name} value{suffix}", loss, ref.detach().reshape(1), 1e-6)
-        compare(f"edge loss {name} grad{suffix}", grad.double(), o64.grad, 1e-5)
+        compare_loss(f"edge loss {name}", suffix, loss, grad, edge_ref(o64, gt.double(), op), o64, 1e-6, 1e-5)
     b, kk, hw, t = 2, 150, 4096, 2.0
     zo, zg = torch.randn(b, kk, hw, **o) * 4, torch.randn(b, kk, hw, **o) * 4
     loss, grad = torch.empty(1, dtype=torch.float64, device="cuda"), torch.empty_like(zo)
     ws = workspace(k.kl_loss_workspace_bytes(b, kk, hw))
     k.kl_loss_cuda_f32(ptr(zo), ptr(zg), b, kk, hw, t, ptr(loss), ptr(grad), ptr(ws), stream())
     z64 = zo.double().requires_grad_(True)
-    ref = kl_ref(z64, zg.double(), t)
+    compare_loss("KL loss", suffix, loss, grad, kl_ref(z64, zg.double(), t), z64, 1e-5, 1e-5)
+
+
+def compare_loss(name, suffix, loss, grad, ref, x64, value_tol, grad_tol):
+    """A loss kernel's value and gradient against its float64 reference `ref` of the leaf `x64`."""
     ref.backward()
-    compare(f"KL loss value{suffix}", loss, ref.detach().reshape(1), 1e-5)
-    compare(f"KL loss grad{suffix}", grad.double(), z64.grad, 1e-5)
+    compare(f"{name} value{suffix}", loss, ref.detach().reshape(1), value_tol)
+    compare(f"{name} grad{suffix}", grad.double(), x64.grad, grad_tol)
 
 
 # ---------------------------------------------------------------------------------------------------------------
