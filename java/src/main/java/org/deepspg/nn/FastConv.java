@@ -174,8 +174,10 @@ public final class FastConv {
   /**
    * A dense k×k convolution layer with a given stride and zero padding (e.g. DeepSPG's 4×4 stride-2 pad-1
    * down-sampling) whose inference runs on {@link DenseConv} with its weight packed once; with a gradient to record,
-   * on other devices or dtypes, or where the kernel's self-check failed, it runs the module's own forward. The layer
-   * must have been built with this stride and padding, groups 1 and no dilation.
+   * a stride-2 layer with an even kernel on float32 CPU tensors runs the differentiable {@link DenseConv#downsample}
+   * (the training path); on other devices or dtypes, other geometries, or where the kernel's self-check failed, it
+   * runs the module's own forward. The layer must have been built with this stride and padding, groups 1 and no
+   * dilation.
    */
   public static final class Dense {
     private final Conv2dImpl conv;
@@ -204,6 +206,7 @@ public final class FastConv {
       if (DenseConv.usable(x, w, bias) && x.size(2) + 2L * pad >= w.size(2) && x.size(3) + 2L * pad >= w.size(3)) {
         return DenseConv.forward(x, pack.get(() -> w, w), bias, null, stride, pad, DenseConv.Act.NONE);
       }
+      if (stride == 2 && DenseConv.downsampleFits(x, w, bias, pad)) return DenseConv.downsample(x, w, bias, pad);
       return conv.forward(x);
     }
 

@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -31,15 +32,15 @@ import org.deepspg.kernels.global.kernels;
  * <p><b>Proved on the machine it runs on.</b> The kernel picks its micro-kernel from CPUID (AVX-512F, AVX2+FMA or
  * portable C++). Before the first use in a process, {@link #status()} runs a self-check: the kernel against
  * libtorch's float64 {@code conv2d} on one probe per shape class (3×3 and 1×1, stride 1 and 2, output channels not a
- * multiple of the micro-kernel's block, bias, residual, ReLU; 4×4 stride 2 pad 1; 1×1 with GELU; the 1×1 weight
- * gradient of {@link #pointwise} against float64 matrix products). A failing ISA is
+ * multiple of the micro-kernel's block, bias, residual, ReLU; 4×4 stride 2 pad 1; 2×2 stride 1 pad 0 and 1; 1×1
+ * with GELU; the 1×1 weight gradient of {@link #pointwise} against float64 matrix products). A failing ISA is
  * dropped for the next one down; when all fail, {@link #usable} is false and callers keep libtorch's convolution.
  * System property {@value #MODE_PROPERTY} = {@code off} disables the kernel (default {@code auto}).
  *
  * <p>Callers ask {@link #usable} first: it is true only for float32 CPU tensors when no gradient is needed (grad mode
- * off, or neither input nor parameters require grad), because the op records no autograd graph. The exception is the
- * 1×1 layer {@link #pointwise}: differentiable (its backward on the same kernels), the training path, asked for with
- * {@link #trainable}.
+ * off, or neither input nor parameters require grad), because the op records no autograd graph. The exceptions are
+ * the 1×1 layer {@link #pointwise} and the stride-2 layer {@link #downsample}: differentiable (their backward on the
+ * same kernels), the training path, asked for with {@link #trainable} and {@link #downsampleFits}.
  *
  * <p>A frozen network packs each weight once ({@link #pack}, for the ISA in use) and passes the {@link Packed} weight
  * on every call; the plain {@link #forward(Tensor, Tensor, Tensor, Tensor, int, boolean)} packs it per call (a pass
@@ -109,6 +110,7 @@ public final class DenseConv {
   private static final Verdict<Status> STATUS = new Verdict<>(DenseConv::selfCheck);
   private static final AtomicLong CALLS = new AtomicLong();
   private static final AtomicLong WINOGRAD_CALLS = new AtomicLong();
+  private static final AtomicLong DOWNSAMPLE_CALLS = new AtomicLong();
 
   private DenseConv() {}
 
@@ -489,6 +491,113 @@ public final class DenseConv {
   }
 
   /**
+   * Whether {@link #downsample} can compute this layer: {@link #trainable}, an even kernel, {@code 0 ≤ pad < k}, even
+   * H and W and at least one output row and column.
+   *
+   * @param x the input [B, in, H, W]
+   * @param weight [out, in, k, k]
+   * @param bias [out] or null
+   * @param pad zero padding on every side
+   * @return true when {@link #downsample} serves the layer, forward and backward
+   */
+  public static boolean downsampleFits(Tensor x, Tensor weight, Tensor bias, int pad) {
+    if (!trainable(x, weight, bias) || weight.dim() != 4 || weight.size(1) != x.size(1)) return false;
+    long k = weight.size(2), h = x.size(2), w = x.size(3);
+    return weight.size(3) == k && k % 2 == 0 && pad >= 0 && pad < k && h % 2 == 0 && w % 2 == 0
+        && h + 2L * pad >= k && w + 2L * pad >= k;
+  }
+
+  /**
+   * A differentiable k×k stride-2 convolution with an even k and zero padding {@code pad} — DeepSPG's 4×4 stride-2
+   * pad-1 down-sampling in training — on the native kernels (libtorch's path with oneDNN off is im2col + OpenBLAS,
+   * about a quarter of a training step's CPU samples in a 2026-12-06 profile, BENCHMARKS.md session 28). The layer is
+   * a k/2 × k/2 stride-1 convolution of the space-to-depth input: with S = pixel_unshuffle(pad(x), 2) (channels
+   * {@code 4·in}, index {@code 4c + 2p + q} for the row and column parities p, q) and
+   * {@code W'[o, 4c+2p+q, a, b] = W[o, c, 2a+p, 2b+q]}, {@code y = conv(S, W')} with no padding. So:
+   *
+   * <ul>
+   *   <li>forward: the direct convolution at stride 2 ({@link #forward(Tensor, Packed, Tensor, Tensor, int, int,
+   *       Act)});
+   *   <li>dx: {@code dS = conv(dy, flip(W')ᵀ, padding k/2 − 1)} on the same kernel (the full correlation), then
+   *       depth-to-space and the padding cropped;
+   *   <li>dW: for each of the (k/2)² taps (a, b), {@code dW'[:, :, a, b] = Σ dy · S[:, :, a:, b:]ᵀ} on the 1×1
+   *       weight-gradient kernel ({@link #weightGrad1x1}) over a contiguous copy of the shifted S, rearranged into W's
+   *       layout; db a sum.
+   * </ul>
+   *
+   * The same multiply-adds as the layer's forward for each of the three, none on OpenBLAS. Results equal libtorch's
+   * to float rounding (each gradient sums its products in another order). Call only where {@link #downsampleFits}
+   * holds; double backward is not supported.
+   *
+   * @param x [B, in, H, W] float32 CPU, H and W even
+   * @param weight [out, in, k, k], k even
+   * @param bias [out] or null
+   * @param pad zero padding on every side, {@code 0 ≤ pad < k}
+   * @return [B, out, (H + 2·pad − k)/2 + 1, (W + 2·pad − k)/2 + 1]
+   * @throws IllegalArgumentException where {@link #downsampleFits} does not hold
+   */
+  public static Tensor downsample(Tensor x, Tensor weight, Tensor bias, int pad) {
+    checkInput(x);
+    if (!downsampleFits(x, weight, bias, pad)) {
+      throw new IllegalArgumentException(OP + ": stride-2 layer: weight " + describe(weight) + " / pad " + pad
+          + " do not fit x " + describe(x) + " (need [out, in, k, k] with k even, 0 <= pad < k, H and W even, "
+          + "float32 CPU tensors and the direct convolution enabled)");
+    }
+    long b = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3);
+    long out = weight.size(0), k = weight.size(2), kh = k / 2;
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor[] y = NativeFunction.apply(OP + "_stride2", new Tensor[] {x, weight, bias}, ctx -> {
+        Tensor xc = x.contiguous();
+        Tensor wc = weight.contiguous();
+        Tensor ws = ctx.needsInputGrad(0) ? ctx.save(wc) : null;
+        Tensor xs = ctx.needsInputGrad(1) ? ctx.save(xc) : null;
+        Tensor yy;
+        try (Packed p = pack(wc)) {
+          yy = forward(xc, p, bias, null, 2, pad, Act.NONE);
+        }
+        DOWNSAMPLE_CALLS.incrementAndGet();
+        ctx.setBackward((grads, needs) -> {
+          Tensor dy = grads[0].contiguous();
+          Tensor dx = null;
+          if (needs[0]) {
+            // flip(W')ᵀ: [4·in, out, k/2, k/2]
+            Tensor wf = spaceToDepthWeight(ws, out, in, kh).flip(2, 3).transpose(0, 1).contiguous();
+            Tensor ds;
+            try (Packed pf = pack(wf)) {
+              ds = forward(dy, pf, null, null, 1, (int) kh - 1, Act.NONE);
+            }
+            dx = torch.pixel_shuffle(ds, 2).narrow(2, pad, h).narrow(3, pad, w).contiguous();
+          }
+          Tensor dw = null;
+          if (needs[1]) {
+            Tensor xp = pad == 0 ? xs : torch.constant_pad_nd(xs, new long[] {pad, pad, pad, pad}, new Scalar(0.0));
+            Tensor s = torch.pixel_unshuffle(xp, 2);
+            long ho = dy.size(2), wo = dy.size(3);
+            Tensor taps = OpSupport.empty(xs, kh, kh, out, 4 * in); // dW'[:, :, a, b] at [a, b]
+            for (long a = 0; a < kh; a++) {
+              for (long c = 0; c < kh; c++) {
+                taps.select(0, a).select(0, c).copy_(weightGrad1x1(dy, s.narrow(2, a, ho).narrow(3, c, wo)));
+              }
+            }
+            // [a, b, o, (i, p, q)] -> [o, i, a, p, b, q] -> [o, i, k, k]
+            dw = taps.reshape(kh, kh, out, in, 2, 2).permute(2, 3, 0, 4, 1, 5).reshape(out, in, k, k);
+          }
+          Tensor db = needs[2] ? dy.sum(new long[] {0, 2, 3}, false, new ScalarTypeOptional()) : null;
+          return new Tensor[] {dx, dw, db};
+        });
+        return new Tensor[] {yy};
+      });
+      return Scopes.escape(y[0], outer);
+    }
+  }
+
+  /** W' of {@link #downsample}: {@code W'[o, 4i + 2p + q, a, b] = W[o, i, 2a + p, 2b + q]}, [out, 4·in, k/2, k/2]. */
+  static Tensor spaceToDepthWeight(Tensor w, long out, long in, long kh) {
+    return w.reshape(out, in, kh, 2, kh, 2).permute(0, 1, 3, 5, 2, 4).reshape(out, 4 * in, kh, kh);
+  }
+
+  /**
    * The weight gradient of a 1×1 layer, {@code dW[o, i] = Σ_{b,p} dy[b, o, p] x[b, i, p]}, on the Gram kernel of the
    * ISA in use.
    *
@@ -533,6 +642,15 @@ public final class DenseConv {
     if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
       throw new IllegalArgumentException(OP + ": x " + describe(x) + " must be float32 on CPU");
     }
+  }
+
+  /**
+   * How many layers {@link #downsample} has computed in this process: lets tests see that training took it.
+   *
+   * @return the count
+   */
+  public static long downsampleCalls() {
+    return DOWNSAMPLE_CALLS.get();
   }
 
   /**
@@ -616,7 +734,8 @@ public final class DenseConv {
    */
   static double probeError(boolean winograd) {
     // {in, out, k, stride, h, w, bias, residual, act (0 none, 1 ReLU, 2 GELU), pad (-1: k/2)}: every shape class
-    // the priors and the enhancement network use (DeepSPG's 4x4 stride-2 pad-1 down-sampling, its 1x1 with GELU),
+    // the priors and the enhancement network use (DeepSPG's 4x4 stride-2 pad-1 down-sampling, its 1x1 with GELU; the
+    // 2x2 stride-1 pad-1 and pad-0 layers of downsample's input gradient),
     // with output channel counts that are not multiples of the micro-kernels' blocks (4, 6) and grids longer than
     // one 384-wide chunk; Winograd: sizes not multiples of 4, more tiles than one 64-tile run, 96 channels summed,
     // a wide layer (more than WINOGRAD_MAX_PAIRS channel pairs: AVX-512's second kernel, a tail block of outputs)
@@ -625,7 +744,8 @@ public final class DenseConv {
             {3, 5, 3, 1, 1, 2, 0, 1, 1, -1}, {136, 130, 3, 1, 9, 22, 1, 1, 1, -1}}
         : new int[][] {{8, 13, 3, 1, 21, 23, 1, 1, 1, -1}, {6, 7, 3, 2, 13, 10, 0, 0, 1, -1},
             {20, 9, 1, 1, 5, 7, 1, 0, 0, -1}, {16, 6, 1, 2, 9, 9, 0, 1, 0, -1}, {3, 5, 3, 2, 24, 31, 1, 0, 1, -1},
-            {20, 11, 4, 2, 18, 26, 0, 1, 0, 1}, {20, 13, 1, 1, 9, 50, 0, 0, 2, -1}};
+            {20, 11, 4, 2, 18, 26, 0, 1, 0, 1}, {20, 13, 1, 1, 9, 50, 0, 0, 2, -1},
+            {11, 44, 2, 1, 10, 13, 0, 0, 0, 1}, {9, 7, 2, 1, 8, 11, 1, 0, 0, 0}};
     double worst = 0;
     long seed = 1234;
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {

@@ -6,6 +6,7 @@ package org.deepspg.model;
 import static org.bytedeco.pytorch.global.torch.rand;
 import static org.bytedeco.pytorch.global.torch.randn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -206,10 +207,13 @@ class DeepSPGForwardTest {
       Tensor[] f = hr(2, 32, 48);
       Tensor probe = randn(2, 3, 32, 48);
       long before = org.deepspg.ops.DenseConv.calls();
+      long downBefore = org.deepspg.ops.DenseConv.downsampleCalls();
       Tensor in32 = in.clone().requires_grad_(true);
       net.forward(in32, f[0], f[1], f[2]).mul(probe).sum().backward();
       if (org.deepspg.ops.DenseConv.trainable(in)) {
         assertTrue(org.deepspg.ops.DenseConv.calls() >= before + 20, "the 1x1 layers trained on the native path");
+        assertEquals(downBefore + 4, org.deepspg.ops.DenseConv.downsampleCalls(),
+            "the four 4x4 stride-2 layers (two levels, image and illumination features) trained on the native path");
       }
       StringTensorDict ps = net.named_parameters(true);
       Tensor[] g32 = new Tensor[(int) ps.size()];
