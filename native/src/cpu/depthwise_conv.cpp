@@ -14,7 +14,9 @@
 // Parallel over (plane, band of kBand rows); the stencil rows take three input-row pointers (a zero row stands in for
 // the rows outside the plane) and handle the first and last column apart, so the interior loop is branch-free and
 // vectorises over the width. dweight: one partial of 9 doubles per (plane, band), reduced in (batch, band) order,
-// so results do not depend on the thread count.
+// so results do not depend on the thread count; on AVX-512 (float) each band's partials are summed in 16-lane vectors
+// over all its rows and reduced once (correlate_band_avx512), and the float backward's band is compiled for AVX-512
+// too (backward_band_f32): 1.1-2.3x the backward of DeepSPG's training shapes (BENCHMARKS.md, session 28).
 // The pair (inference, float): IG-MSA's positional branch dw(gelu(dw(x; k1)); k2) plus the block's residual in one
 // pass, the intermediate rows in a per-thread ring of three: x and the residual read once, y written once, where the
 // chain and the add wrote and read two more full maps.
@@ -28,6 +30,10 @@
 
 #include "../common/common.h"
 #include "gelu_math.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace deepspg::ops {
 namespace {
@@ -227,6 +233,125 @@ int32_t pair_forward_impl(const char* fn, const float* x, const float* k1, const
   return detail::ok();
 }
 
+#if defined(__x86_64__)
+/**
+ * dweight's nine partials of one band (rows [y0, y1) of g against rows r - 1, r, r + 1 of x), float, AVX-512: nine
+ * 16-lane accumulators over the whole band, reduced once (in double, lane order), where correlate_row reduces three
+ * dot products per row and tap row, which costs more than the products at the widths DeepSPG trains (128-wide crops
+ * and their halves). x's neighbours one column left and right are lane shifts of its own chunks (lanes outside the row
+ * zero), g's tail is masked too. Row r of g is g + (r - goff) * w.
+ */
+// GCC 12 warns, wrongly, about the undefined source inside its own _mm512_alignr_epi32 (as gram_avx512.h notes for
+// _mm512_reduce_add_ps).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+/** Floats [c, c + 16) of a row of w floats, zeros past w (a masked load for a partial last chunk only). */
+__attribute__((target("avx512f,fma"), always_inline)) inline __m512 load_chunk(const float* row, int64_t w, int64_t c) {
+  return c + 16 <= w ? _mm512_loadu_ps(row + c)
+                     : _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (w - c)) - 1u), row + c);
+}
+
+__attribute__((target("avx512f,fma"), noinline)) void correlate_band_avx512(const float* g, int64_t goff,
+                                                                          const float* x, int64_t h, int64_t w,
+                                                                          int64_t y0, int64_t y1, double* acc) {
+  __m512 a[9];
+  for (int t = 0; t < 9; ++t) a[t] = _mm512_setzero_ps();
+  for (int64_t r = y0; r < y1; ++r) {
+    const float* gr = g + (r - goff) * w;
+    for (int64_t i = 0; i < 3; ++i) {
+      const int64_t s = r + i - 1;
+      if (s < 0 || s >= h) continue;
+      const float* sr = x + s * w;
+      __m512 a0 = a[3 * i], a1 = a[3 * i + 1], a2 = a[3 * i + 2];
+      // x's chunk at c (cur) with its neighbours prev and next: the columns one left and one right are lane shifts
+      // of these (zero outside the row), so every load starts at a chunk; only a partial last chunk is masked.
+      __m512 prev = _mm512_setzero_ps(), cur = load_chunk(sr, w, 0);
+      for (int64_t c = 0; c < w; c += 16) {
+        const __m512 next = c + 16 < w ? load_chunk(sr, w, c + 16) : _mm512_setzero_ps();
+        const __m512 gv = load_chunk(gr, w, c);
+        const __m512 left = _mm512_castsi512_ps(
+            _mm512_alignr_epi32(_mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));  // x[c - 1 + j]
+        const __m512 right = _mm512_castsi512_ps(
+            _mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), 1));  // x[c + 1 + j]
+        a0 = _mm512_fmadd_ps(gv, left, a0);
+        a1 = _mm512_fmadd_ps(gv, cur, a1);
+        a2 = _mm512_fmadd_ps(gv, right, a2);
+        prev = cur;
+        cur = next;
+      }
+      a[3 * i] = a0, a[3 * i + 1] = a1, a[3 * i + 2] = a2;
+    }
+  }
+  for (int t = 0; t < 9; ++t) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, a[t]);
+    double sum = 0;
+    for (int l = 0; l < 16; ++l) sum += static_cast<double>(lanes[l]);
+    acc[t] += sum;
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+/**
+ * One work item of the backward: rows [y0, y1) of one plane (dy, x, pre, dx: the plane's maps; pre null without GELU,
+ * x null and acc null without dweight, dx null without dx). kf is the plane's flipped kernel; buf holds the band's
+ * rows of g = dy * gelu'(pre) (rows y0 - 1 .. y1) with GELU; acc gets the band's 9 dweight partials.
+ */
+template <typename T>
+inline void backward_band(const T* dy, const T* x, const T* pre, const T* kf, int64_t h, int64_t w, int64_t y0,
+                          int64_t y1, const T* zero, T* buf, bool avx512, T* dx, double* acc) {
+  const int64_t g0 = std::max<int64_t>(y0 - 1, 0), g1 = std::min(h, y1 + 1);  // rows of g this band reads
+  const T* gp;  // row r of g is gp + (r - goff) * w
+  int64_t goff;
+  if (pre != nullptr) {
+    for (int64_t r = g0; r < g1; ++r) gelu_grad_row(dy + r * w, pre + r * w, w, buf + (r - g0) * w);
+    gp = buf;
+    goff = g0;
+  } else {
+    gp = dy;
+    goff = 0;
+  }
+  auto grow = [&](int64_t r) { return gp + (r - goff) * w; };
+  if (dx != nullptr) {
+    for (int64_t r = y0; r < y1; ++r) {
+      const T* r0 = r > 0 ? grow(r - 1) : zero;
+      const T* r2 = r + 1 < h ? grow(r + 1) : zero;
+      stencil_row(r0, grow(r), r2, kf, w, dx + r * w);
+    }
+  }
+  if (acc != nullptr) {
+#if defined(__x86_64__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (avx512) {
+        correlate_band_avx512(gp, goff, x, h, w, y0, y1, acc);
+        return;
+      }
+    }
+#endif
+    for (int64_t r = y0; r < y1; ++r) {
+      for (int64_t i = 0; i < 3; ++i) {
+        const int64_t s = r + i - 1;
+        if (s < 0 || s >= h) continue;
+        correlate_row(grow(r), x + s * w, w, acc + 3 * i);
+      }
+    }
+  }
+}
+
+/**
+ * backward_band for float on AVX-512 where the CPU has it (flatten: the band's row loops must be compiled into each
+ * clone; GCC would otherwise call one default-target copy from both).
+ */
+DEEPSPG_VECTOR_CLONES __attribute__((flatten)) void backward_band_f32(const float* dy, const float* x,
+                                                                      const float* pre, const float* kf, int64_t h,
+                                                                      int64_t w, int64_t y0, int64_t y1,
+                                                                      const float* zero, float* buf, bool avx512,
+                                                                      float* dx, double* acc) {
+  backward_band(dy, x, pre, kf, h, w, y0, y1, zero, buf, avx512, dx, acc);
+}
+
 template <typename T>
 int32_t backward_impl(const char* fn, const T* dy, const T* x, const T* weight, const T* pre, int64_t batch,
                       int64_t channels, int64_t h, int64_t w, int32_t act, T* dx, T* dweight) {
@@ -246,6 +371,7 @@ int32_t backward_impl(const char* fn, const T* dy, const T* x, const T* weight, 
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t t = 0; t < 9; ++t) flipped[c * 9 + t] = weight[c * 9 + 8 - t];
   const std::vector<T> zero(static_cast<size_t>(w), T(0));
+  const bool avx512 = detail::cpu_has_avx512f();
 
 #pragma omp parallel if (planes * hw >= detail::kOmpMinWork)
   {
@@ -254,38 +380,16 @@ int32_t backward_impl(const char* fn, const T* dy, const T* x, const T* weight, 
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < planes * bands; ++item) {
       const int64_t p = item / bands, y0 = (item % bands) * kBand, y1 = std::min(h, y0 + kBand);
-      const int64_t c = p % channels;
-      const int64_t g0 = std::max<int64_t>(y0 - 1, 0), g1 = std::min(h, y1 + 1);  // rows of g this band reads
-      const T* gp;      // row r of g is gp + (r - goff) * w
-      int64_t goff;
-      if (gelu) {
-        for (int64_t r = g0; r < g1; ++r)
-          gelu_grad_row(dy + p * hw + r * w, pre + p * hw + r * w, w, buf.data() + (r - g0) * w);
-        gp = buf.data();
-        goff = g0;
+      const T* kf = flipped.data() + (p % channels) * 9;
+      const T* pp = gelu ? pre + p * hw : nullptr;
+      T* dxp = dx != nullptr ? dx + p * hw : nullptr;
+      double* acc = dweight != nullptr ? partial.data() + item * 9 : nullptr;
+      if constexpr (std::is_same_v<T, float>) {
+        backward_band_f32(dy + p * hw, x != nullptr ? x + p * hw : nullptr, pp, kf, h, w, y0, y1, zero.data(),
+                          buf.data(), avx512, dxp, acc);
       } else {
-        gp = dy + p * hw;
-        goff = 0;
-      }
-      auto grow = [&](int64_t r) { return gp + (r - goff) * w; };
-      if (dx != nullptr) {
-        const T* kf = flipped.data() + c * 9;
-        for (int64_t r = y0; r < y1; ++r) {
-          const T* r0 = r > 0 ? grow(r - 1) : zero.data();
-          const T* r2 = r + 1 < h ? grow(r + 1) : zero.data();
-          stencil_row(r0, grow(r), r2, kf, w, dx + p * hw + r * w);
-        }
-      }
-      if (dweight != nullptr) {
-        double* acc = partial.data() + item * 9;
-        const T* xp = x + p * hw;
-        for (int64_t r = y0; r < y1; ++r) {
-          for (int64_t i = 0; i < 3; ++i) {
-            const int64_t s = r + i - 1;
-            if (s < 0 || s >= h) continue;
-            correlate_row(grow(r), xp + s * w, w, acc + 3 * i);
-          }
-        }
+        backward_band(dy + p * hw, x != nullptr ? x + p * hw : nullptr, pp, kf, h, w, y0, y1, zero.data(), buf.data(),
+                      false, dxp, acc);
       }
     }
   }
