@@ -100,6 +100,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("kernels: " + NativeLibrary.buildInfo());
     out.println("kernels library: " + NativeLibrary.libraryPath());
     out.println("malloc: " + Backends.allocator());
+    out.println("javacpp: " + Backends.javaCppMemoryCheck());
     out.println("environment: " + Backends.environment());
     out.println("oneDNN: " + oneDnnVerdict());
     out.println("inference convolutions (priors, network): " + DenseConv.status().describe());

@@ -7,6 +7,7 @@ import static org.bytedeco.pytorch.global.torch.get_num_threads;
 import static org.bytedeco.pytorch.global.torch.globalContext;
 import static org.bytedeco.pytorch.global.torch.set_num_threads;
 
+import java.util.Locale;
 import org.deepspg.kernels.global.kernels;
 
 /**
@@ -186,6 +187,19 @@ public final class Backends {
   public static String allocator() {
     init();
     return allocator;
+  }
+
+  /**
+   * @return whether JavaCPP polls the process's RSS on every native allocation ({@link
+   *     NativeLibrary#MAX_PHYSICAL_BYTES_PROPERTY}; off by default in this library), e.g. "RSS polling off
+   *     (org.bytedeco.javacpp.maxPhysicalBytes=0)"
+   */
+  public static String javaCppMemoryCheck() {
+    long limit = org.bytedeco.javacpp.Pointer.maxPhysicalBytes();
+    return limit <= 0
+        ? "RSS polling off (" + NativeLibrary.MAX_PHYSICAL_BYTES_PROPERTY + "=0)"
+        : String.format(Locale.ROOT, "RSS polled on every native allocation, limit %.1f GiB (set -D%s=0 before the "
+            + "first tensor to turn it off)", limit / (double) (1L << 30), NativeLibrary.MAX_PHYSICAL_BYTES_PROPERTY);
   }
 
   /** @return the recommended environment variables, as {@code NAME=value} (or {@code NAME unset (recommended v)}) */

@@ -3,6 +3,7 @@
  */
 package org.deepspg.ops;
 
+import java.util.Locale;
 import org.bytedeco.javacpp.Loader;
 import org.deepspg.kernels.global.kernels;
 
@@ -40,6 +41,7 @@ public final class NativeLibrary {
    * have crashed. Called by every load path here and first thing by the CLI; failures are left to the regular load.
    */
   public static void extractLibraries() {
+    configureJavaCpp();
     if (extracted) return;
     synchronized (NativeLibrary.class) {
       if (extracted) return;
@@ -54,6 +56,31 @@ public final class NativeLibrary {
         }
       }
       extracted = true;
+    }
+  }
+
+  /**
+   * JavaCPP's system property for its process-RSS limit: while it is above 0, JavaCPP reads the process's resident
+   * size ({@code /proc/self/statm}, a system call) every time it registers a native object's deallocator, i.e. for
+   * every tensor handle, to call {@code System.gc()} and finally throw {@link OutOfMemoryError} past the limit
+   * (default twice the Java heap).
+   */
+  public static final String MAX_PHYSICAL_BYTES_PROPERTY = "org.bytedeco.javacpp.maxPhysicalBytes";
+
+  /**
+   * Turns JavaCPP's RSS polling off ({@value #MAX_PHYSICAL_BYTES_PROPERTY} = 0) unless the application set the
+   * property itself. The project frees native memory deterministically (PointerScope), libtorch reports its own
+   * allocation failures (which the CLI turns into "not enough memory"), and the polling cost half of every native op's
+   * fixed cost: the fused attention on a 4×20×4×4 input, 2 threads, 170 → 80 µs per forward and 680 → 320 µs per
+   * forward + backward (2026-12-06, BENCHMARKS.md session 28). JavaCPP reads the property once, when its
+   * {@code Pointer} class initialises, so this runs first on every load path (the CLI calls
+   * {@link #extractLibraries()} before anything else); an application that creates tensors before its first call
+   * into this library keeps JavaCPP's default unless it sets the property (or passes it with {@code -D}).
+   */
+  static void configureJavaCpp() {
+    if (System.getProperty(MAX_PHYSICAL_BYTES_PROPERTY) == null
+        && System.getProperty(MAX_PHYSICAL_BYTES_PROPERTY.toLowerCase(Locale.ROOT)) == null) {
+      System.setProperty(MAX_PHYSICAL_BYTES_PROPERTY, "0");
     }
   }
 

@@ -24,6 +24,7 @@ class InfoCommandTest {
     assertEquals(0, r.code(), r.all());
     // glibc on every supported platform: the malloc tuning of Backends must have taken effect.
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("malloc: tuned (no mmap,")), r.out());
+    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("javacpp: RSS poll")), r.out());
     // surefire runs the tests in the launcher's environment (java/pom.xml), which info reports back.
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("environment: ") && l.contains("MALLOC_ARENA_MAX=1")
         && l.contains("OPENBLAS_THREAD_TIMEOUT=4") && l.contains("OMP_WAIT_POLICY=PASSIVE")), r.out());

@@ -6,6 +6,11 @@ package org.deepspg.ops;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class NativeLibraryTest {
@@ -25,6 +30,48 @@ class NativeLibraryTest {
       assertEquals(0, n, "kernels compiled: " + NativeLibrary.cudaKernelsCompiled() + ", driver: " + driver);
     } else {
       assertTrue(n >= 1, "driver present but the kernels see " + n + " devices");
+    }
+  }
+
+  /**
+   * In a fresh JVM (in this one, another test may have initialised JavaCPP first): the first load turns JavaCPP's
+   * per-allocation RSS polling off, and a value the application passes is kept.
+   */
+  @Test
+  void firstLoadTurnsJavaCppRssPollingOffUnlessTheApplicationSetIt() throws Exception {
+    String byDefault = childJvm();
+    assertTrue(byDefault.lines().anyMatch(l -> l.startsWith("maxPhysicalBytes=0 (RSS polling off")), byDefault);
+    String set = childJvm("-D" + NativeLibrary.MAX_PHYSICAL_BYTES_PROPERTY + "=123456789");
+    assertTrue(set.lines().anyMatch(l -> l.startsWith("maxPhysicalBytes=123456789 (RSS polled")), set);
+  }
+
+  private static String childJvm(String... jvmArgs) throws Exception {
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    cmd.addAll(List.of(jvmArgs));
+    cmd.addAll(List.of("-cp", cp, LoadAndReport.class.getName()));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try {
+      assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM finished");
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertEquals(0, p.exitValue(), out);
+      return out;
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  /** Loads the libraries as every op does, then prints JavaCPP's RSS limit and {@link Backends}' report of it. */
+  public static final class LoadAndReport {
+    private LoadAndReport() {}
+
+    /**
+     * @param args none
+     */
+    public static void main(String[] args) {
+      NativeLibrary.ensureLoaded();
+      System.out.println("maxPhysicalBytes=" + org.bytedeco.javacpp.Pointer.maxPhysicalBytes() + " ("
+          + Backends.javaCppMemoryCheck() + ")");
     }
   }
 }
