@@ -341,6 +341,12 @@ int32_t deepspg_dwconv3x3_forward_cpu_f64(const double* x, const double* weight,
 int32_t deepspg_dwconv3x3_backward_cpu_f32(const float* dy, const float* x, const float* weight, const float* pre,
                                            int64_t batch, int64_t channels, int64_t h, int64_t w, int32_t act,
                                            float* dx, float* dweight);
+/**
+ * Whether the float CPU backward sums dweight with its AVX-512 band kernel (enable 1, the default, on CPUs with
+ * AVX-512F) or with the portable per-row sums (0). DEEPSPG_ERR_NOT_COMPILED for 1 where this build or CPU has no
+ * AVX-512F. Process-wide; the Java layer turns it off when its self-check fails on the machine.
+ */
+int32_t deepspg_dwconv3x3_backward_avx512(int32_t enable);
 int32_t deepspg_dwconv3x3_backward_cpu_f64(const double* dy, const double* x, const double* weight,
                                            const double* pre, int64_t batch, int64_t channels, int64_t h, int64_t w,
                                            int32_t act, double* dx, double* dweight);

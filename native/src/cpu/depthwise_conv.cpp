@@ -16,7 +16,9 @@
 // vectorises over the width. dweight: one partial of 9 doubles per (plane, band), reduced in (batch, band) order,
 // so results do not depend on the thread count; on AVX-512 (float) each band's partials are summed in 16-lane vectors
 // over all its rows and reduced once (correlate_band_avx512), and the float backward's band is compiled for AVX-512
-// too (backward_band_f32): 1.1-2.3x the backward of DeepSPG's training shapes (BENCHMARKS.md, session 28).
+// too (backward_band_f32): 1.1-2.3x the backward of DeepSPG's training shapes (BENCHMARKS.md, session 28). The band
+// sums are process-wide switchable (deepspg_dwconv3x3_backward_avx512): the Java layer's self-check turns them off
+// where they fail on the machine.
 // The pair (inference, float): IG-MSA's positional branch dw(gelu(dw(x; k1)); k2) plus the block's residual in one
 // pass, the intermediate rows in a per-thread ring of three: x and the residual read once, y written once, where the
 // chain and the add wrote and read two more full maps.
@@ -24,6 +26,7 @@
 // each output row gathered from input rows i s - d, i s, i s + d and columns j s - d, j s, j s + d, only the kept
 // outputs computed (the Java layer's differentiable form stacks d x d sub-images and slices a stride-1 result).
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -234,13 +237,6 @@ int32_t pair_forward_impl(const char* fn, const float* x, const float* k1, const
 }
 
 #if defined(__x86_64__)
-/**
- * dweight's nine partials of one band (rows [y0, y1) of g against rows r - 1, r, r + 1 of x), float, AVX-512: nine
- * 16-lane accumulators over the whole band, reduced once (in double, lane order), where correlate_row reduces three
- * dot products per row and tap row, which costs more than the products at the widths DeepSPG trains (128-wide crops
- * and their halves). x's neighbours one column left and right are lane shifts of its own chunks (lanes outside the row
- * zero), g's tail is masked too. Row r of g is g + (r - goff) * w.
- */
 // GCC 12 warns, wrongly, about the undefined source inside its own _mm512_alignr_epi32 (as gram_avx512.h notes for
 // _mm512_reduce_add_ps).
 #pragma GCC diagnostic push
@@ -252,6 +248,13 @@ __attribute__((target("avx512f,fma"), always_inline)) inline __m512 load_chunk(c
                      : _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (w - c)) - 1u), row + c);
 }
 
+/**
+ * dweight's nine partials of one band (rows [y0, y1) of g against rows r - 1, r, r + 1 of x), float, AVX-512: nine
+ * 16-lane accumulators over the whole band, reduced once (in double, lane order), where correlate_row reduces three
+ * dot products per row and tap row, which costs more than the products at the widths DeepSPG trains (128-wide crops
+ * and their halves). x's neighbours one column left and right are lane shifts of its own chunks (lanes outside the row
+ * zero), g's tail is masked too. Row r of g is g + (r - goff) * w.
+ */
 __attribute__((target("avx512f,fma"), noinline)) void correlate_band_avx512(const float* g, int64_t goff,
                                                                           const float* x, int64_t h, int64_t w,
                                                                           int64_t y0, int64_t y1, double* acc) {
@@ -293,6 +296,10 @@ __attribute__((target("avx512f,fma"), noinline)) void correlate_band_avx512(cons
 }
 #pragma GCC diagnostic pop
 #endif
+
+// Whether the float backward may take correlate_band_avx512 (deepspg_dwconv3x3_backward_avx512; the Java layer's
+// self-check turns it off where it fails).
+std::atomic<bool> g_backward_avx512{true};
 
 /**
  * One work item of the backward: rows [y0, y1) of one plane (dy, x, pre, dx: the plane's maps; pre null without GELU,
@@ -371,7 +378,7 @@ int32_t backward_impl(const char* fn, const T* dy, const T* x, const T* weight, 
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t t = 0; t < 9; ++t) flipped[c * 9 + t] = weight[c * 9 + 8 - t];
   const std::vector<T> zero(static_cast<size_t>(w), T(0));
-  const bool avx512 = detail::cpu_has_avx512f();
+  const bool avx512 = g_backward_avx512.load(std::memory_order_relaxed) && detail::cpu_has_avx512f();
 
 #pragma omp parallel if (planes * hw >= detail::kOmpMinWork)
   {
@@ -507,6 +514,22 @@ int32_t deepspg_dwconv3x3_backward_cpu_f32(const float* dy, const float* x, cons
                                            int64_t batch, int64_t channels, int64_t h, int64_t w, int32_t act,
                                            float* dx, float* dweight) {
   return deepspg::ops::backward_impl(__func__, dy, x, weight, pre, batch, channels, h, w, act, dx, dweight);
+}
+
+int32_t deepspg_dwconv3x3_backward_avx512(int32_t enable) {
+  using deepspg::ops::detail::fail;
+  if (enable != 0 && enable != 1)
+    return fail(DEEPSPG_ERR_INVALID_ARGUMENT, "deepspg_dwconv3x3_backward_avx512: enable must be 0 or 1, got " +
+                                                  std::to_string(enable));
+#if defined(__x86_64__)
+  const bool has = deepspg::ops::detail::cpu_has_avx512f();
+#else
+  const bool has = false;
+#endif
+  if (enable == 1 && !has)
+    return fail(DEEPSPG_ERR_NOT_COMPILED, "deepspg_dwconv3x3_backward_avx512: this build or CPU has no AVX-512F");
+  deepspg::ops::g_backward_avx512.store(enable == 1, std::memory_order_relaxed);
+  return deepspg::ops::detail::ok();
 }
 
 int32_t deepspg_dwconv3x3_backward_cpu_f64(const double* dy, const double* x, const double* weight,

@@ -106,6 +106,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("inference convolutions (priors, network): " + DenseConv.status().describe());
     out.println("network feed-forward blocks (inference): " + FusedFfn.status().describe());
     out.println("IG-MSA positional branch + residual (inference): " + DepthwisePair.status().describe());
+    out.println(DepthwiseConv.backwardStatus().describe());
     out.println("IG-MSA attention + projection (inference): " + FoldedAttention.status().describe());
     out.println("decoder pixel shuffle (inference): " + (PixelShuffle.enabled() ? "native (self-check passed)"
         : "libtorch (native kernel off or its self-check failed)"));

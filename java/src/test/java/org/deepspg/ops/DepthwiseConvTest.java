@@ -20,6 +20,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.deepspg.kernels.global.kernels;
 import org.deepspg.testing.GradCheck;
 import org.deepspg.testing.Parity;
 import org.deepspg.testing.Requirements;
@@ -137,6 +138,42 @@ class DepthwiseConvTest {
         Tensors.assertClose("dwconv d=" + d + " s=" + stride + " vs float64", got.to(ScalarType.Double), want64,
             FWD_TOL, FWD_TOL);
       }
+    }
+  }
+
+  /**
+   * The backward's AVX-512 weight-gradient sums: on (self-check passed) on a CPU with AVX-512F, and the float
+   * backward with them on and off agrees with the float64 kernel at a training shape (128 wide) and an odd one.
+   */
+  @Test
+  void backwardWeightGradientSumsPassTheirSelfCheckAndAgreeWithTheRowSums() {
+    KernelStatus st = DepthwiseConv.backwardStatus();
+    boolean avx512 = kernels.deepspg_dwconv3x3_backward_avx512(1) == kernels.DEEPSPG_OK;
+    try {
+      assertEquals(avx512, st.enabled(), st.describe());
+      if (avx512) assertTrue(st.maxRelError() <= DepthwiseConv.BACKWARD_TOLERANCE, st.describe());
+      for (int on : avx512 ? new int[] {1, 0} : new int[] {0}) {
+        kernels.deepspg_dwconv3x3_backward_avx512(on);
+        assertTrue(DepthwiseConv.backwardProbeError() <= DepthwiseConv.BACKWARD_TOLERANCE, "probes, avx512=" + on);
+        for (long[] sh : new long[][] {{4, 20, 24, 128}, {1, 3, 20, 45}}) {
+          try (PointerScope scope = new PointerScope()) {
+            torch.manual_seed(sh[3]);
+            Tensor x = torch.randn(sh[0], sh[1], sh[2], sh[3]).requires_grad_(true);
+            Tensor w = torch.randn(sh[1], 1, 3, 3).mul(new org.bytedeco.pytorch.Scalar(0.5)).requires_grad_(true);
+            Tensor dy = torch.randn(sh[0], sh[1], sh[2], sh[3]);
+            DepthwiseConv.conv3x3Gelu(x, w).backward(dy, new org.bytedeco.pytorch.BoolOptional(), false,
+                new org.bytedeco.pytorch.TensorArrayRefOptional());
+            Tensor x64 = x.detach().to(ScalarType.Double).requires_grad_(true);
+            Tensor w64 = w.detach().to(ScalarType.Double).requires_grad_(true);
+            DepthwiseConv.conv3x3Gelu(x64, w64).backward(dy.to(ScalarType.Double),
+                new org.bytedeco.pytorch.BoolOptional(), false, new org.bytedeco.pytorch.TensorArrayRefOptional());
+            Tensors.assertClose("dweight avx512=" + on, w.grad().to(ScalarType.Double), w64.grad(), 1e-4, 1e-5);
+            Tensors.assertClose("dx avx512=" + on, x.grad().to(ScalarType.Double), x64.grad(), 1e-5, 1e-5);
+          }
+        }
+      }
+    } finally {
+      kernels.deepspg_dwconv3x3_backward_avx512(st.enabled() ? 1 : 0);
     }
   }
 
