@@ -336,6 +336,8 @@ inline void backward_band(const T* dy, const T* x, const T* pre, const T* kf, in
         return;
       }
     }
+#else
+    (void)avx512;
 #endif
     for (int64_t r = y0; r < y1; ++r) {
       for (int64_t i = 0; i < 3; ++i) {
