@@ -33,10 +33,7 @@
 
 #include "../common/common.h"
 #include "gelu_math.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "gram_avx512.h"  // the AVX-512 function attributes and tail_mask (x86-64 only)
 
 namespace deepspg::ops {
 namespace {
@@ -243,9 +240,8 @@ int32_t pair_forward_impl(const char* fn, const float* x, const float* k1, const
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 /** Floats [c, c + 16) of a row of w floats, zeros past w (a masked load for a partial last chunk only). */
-__attribute__((target("avx512f,fma"), always_inline)) inline __m512 load_chunk(const float* row, int64_t w, int64_t c) {
-  return c + 16 <= w ? _mm512_loadu_ps(row + c)
-                     : _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (w - c)) - 1u), row + c);
+DEEPSPG_AVX512_INLINE __m512 load_chunk(const float* row, int64_t w, int64_t c) {
+  return c + 16 <= w ? _mm512_loadu_ps(row + c) : _mm512_maskz_loadu_ps(gram512::tail_mask(w - c), row + c);
 }
 
 /**
@@ -255,9 +251,9 @@ __attribute__((target("avx512f,fma"), always_inline)) inline __m512 load_chunk(c
  * and their halves). x's neighbours one column left and right are lane shifts of its own chunks (lanes outside the row
  * zero), g's tail is masked too. Row r of g is g + (r - goff) * w.
  */
-__attribute__((target("avx512f,fma"), noinline)) void correlate_band_avx512(const float* g, int64_t goff,
-                                                                          const float* x, int64_t h, int64_t w,
-                                                                          int64_t y0, int64_t y1, double* acc) {
+DEEPSPG_AVX512 __attribute__((noinline)) void correlate_band_avx512(const float* g, int64_t goff, const float* x,
+                                                                    int64_t h, int64_t w, int64_t y0, int64_t y1,
+                                                                    double* acc) {
   __m512 a[9];
   for (int t = 0; t < 9; ++t) a[t] = _mm512_setzero_ps();
   for (int64_t r = y0; r < y1; ++r) {
