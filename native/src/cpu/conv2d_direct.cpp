@@ -629,6 +629,68 @@ DEEPSPG_AVX512 void wino_input_row_avx512(const float* t, int64_t tw, float* dst
   }
 }
 
+/** Zeroes the padding columns of one row of transform_segment's vertical pass (cols floats at t): `left` (at most 1)
+ * at its start and `right` (at most 4: the last tile's columns past the image, and the pad) at its end. Written out
+ * because GCC makes a call to memset of a loop or std::fill: those calls, for a few floats on every edge segment of
+ * every channel, held 3-4 % of HRNet-W48's samples. */
+inline void zero_padding(float* t, int64_t cols, int64_t left, int64_t right) {
+  if (left > 0) t[0] = 0.0f;
+  float* e = t + cols - right;
+  switch (right) {
+    case 4: e[3] = 0.0f; [[fallthrough]];
+    case 3: e[2] = 0.0f; [[fallthrough]];
+    case 2: e[1] = 0.0f; [[fallthrough]];
+    case 1: e[0] = 0.0f; [[fallthrough]];
+    default: break;
+  }
+}
+
+/** The vertical pass of the input transform, t[k cols + x] = (B^T d)[k] of column lo + x of the six rows p[k],
+ * x < n. */
+void wino_vertical(const float* const* p, int64_t lo, int64_t n, float* t, int64_t cols) {
+  const float *p0 = p[0] + lo, *p1 = p[1] + lo, *p2 = p[2] + lo, *p3 = p[3] + lo, *p4 = p[4] + lo, *p5 = p[5] + lo;
+  float *t0 = t, *t1 = t0 + cols, *t2 = t1 + cols, *t3 = t2 + cols, *t4 = t3 + cols, *t5 = t4 + cols;
+#pragma omp simd
+  for (int64_t xx = 0; xx < n; ++xx) {
+    const float d0 = p0[xx], d1 = p1[xx], d2 = p2[xx], d3 = p3[xx], d4 = p4[xx], d5 = p5[xx];
+    t0[xx] = 4 * d0 - 5 * d2 + d4;
+    t1[xx] = -4 * (d1 + d2) + d3 + d4;
+    t2[xx] = 4 * (d1 - d2) - d3 + d4;
+    t3[xx] = 2 * (d3 - d1) - d2 + d4;
+    t4[xx] = 2 * (d1 - d3) - d2 + d4;
+    t5[xx] = 4 * d1 - 5 * d3 + d5;
+  }
+}
+
+/** One step of wino_vertical_avx512: the six rows' 16 columns d (masked or not by the caller) into t's rows. */
+DEEPSPG_AVX512_INLINE void wino_vertical_step(const __m512 (&d)[6], float* q, int64_t cols, __mmask16 m) {
+  const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
+  _mm512_mask_storeu_ps(q, m, _mm512_add_ps(_mm512_fmsub_ps(four, d[0], _mm512_mul_ps(five, d[2])), d[4]));
+  _mm512_mask_storeu_ps(q + cols, m, _mm512_add_ps(_mm512_fnmadd_ps(four, _mm512_add_ps(d[1], d[2]), d[3]), d[4]));
+  _mm512_mask_storeu_ps(q + 2 * cols, m, _mm512_add_ps(_mm512_fmsub_ps(four, _mm512_sub_ps(d[1], d[2]), d[3]), d[4]));
+  _mm512_mask_storeu_ps(q + 3 * cols, m, _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(d[3], d[1]), d[2]), d[4]));
+  _mm512_mask_storeu_ps(q + 4 * cols, m, _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(d[1], d[3]), d[2]), d[4]));
+  _mm512_mask_storeu_ps(q + 5 * cols, m, _mm512_add_ps(_mm512_fmsub_ps(four, d[1], _mm512_mul_ps(five, d[3])), d[5]));
+}
+
+/** wino_vertical on AVX-512, 16 columns per step with wino_input_row_avx512's formulas; plain loads, and masked ones
+ * only for the row's last < 16 columns (a masked load that crosses a page is slow on this kind of CPU). */
+DEEPSPG_AVX512 void wino_vertical_avx512(const float* const* p, int64_t lo, int64_t n, float* t, int64_t cols) {
+  __m512 d[6];
+  int64_t x = 0;
+  for (; x + 16 <= n; x += 16) {
+#pragma GCC unroll 6
+    for (int k = 0; k < 6; ++k) d[k] = _mm512_loadu_ps(p[k] + lo + x);
+    wino_vertical_step(d, t + x, cols, 0xFFFF);
+  }
+  if (x < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - x)) - 1);
+#pragma GCC unroll 6
+    for (int k = 0; k < 6; ++k) d[k] = _mm512_maskz_loadu_ps(m, p[k] + lo + x);
+    wino_vertical_step(d, t + x, cols, m);
+  }
+}
+
 /** The input transform of tiles tj0 .. tj0 + m - 1 of tile row ti of one channel xc (h x w): V[xi] of tile tj0 + j
  * into dst[xi xs + j]. First a vertical pass over the six input rows (contiguous) into tmp, on the padded columns
  * the tiles span (4 m + 2; rows above or below the image read `zero`, w zeros; columns outside it are zero, as the
@@ -641,27 +703,16 @@ void transform_segment(const Isa& isa, const float* xc, int64_t h, int64_t w, in
   const float* p[6];
   for (int k = 0; k < 6; ++k) {
     const int64_t r = 4 * ti - 1 + k;
-    p[k] = (r >= 0 && r < h ? xc + r * w : zero) + lo;
+    p[k] = r >= 0 && r < h ? xc + r * w : zero;
   }
   if (lo > c0 || hi < c0 + cols) {  // the padding columns (at the image's edges): zeros
-    for (int k = 0; k < 6; ++k) {
-      float* t = tmp + k * cols;
-      std::fill(t, t + (lo - c0), 0.0f);
-      std::fill(t + (hi - c0), t + cols, 0.0f);
-    }
+    for (int k = 0; k < 6; ++k) zero_padding(tmp + k * cols, cols, lo - c0, c0 + cols - hi);
   }
-  const float *p0 = p[0], *p1 = p[1], *p2 = p[2], *p3 = p[3], *p4 = p[4], *p5 = p[5];
-  float *t0 = tmp + (lo - c0), *t1 = t0 + cols, *t2 = t1 + cols, *t3 = t2 + cols, *t4 = t3 + cols, *t5 = t4 + cols;
   const int64_t n = hi - lo;
-#pragma omp simd
-  for (int64_t xx = 0; xx < n; ++xx) {
-    const float d0 = p0[xx], d1 = p1[xx], d2 = p2[xx], d3 = p3[xx], d4 = p4[xx], d5 = p5[xx];
-    t0[xx] = 4 * d0 - 5 * d2 + d4;
-    t1[xx] = -4 * (d1 + d2) + d3 + d4;
-    t2[xx] = 4 * (d1 - d2) - d3 + d4;
-    t3[xx] = 2 * (d3 - d1) - d2 + d4;
-    t4[xx] = 2 * (d1 - d3) - d2 + d4;
-    t5[xx] = 4 * d1 - 5 * d3 + d5;
+  if (isa.id == DEEPSPG_CONV2D_ISA_AVX512) {
+    wino_vertical_avx512(p, lo, n, tmp + (lo - c0), cols);
+  } else {
+    wino_vertical(p, lo, n, tmp + (lo - c0), cols);
   }
   for (int k = 0; k < 6; ++k) {  // xi = 6 k + l at dst + (6 k + l) xs
     const float* t = tmp + k * cols;
@@ -795,13 +846,16 @@ void finish_tiles(const Isa& isa, const TileRun& g, const float* m, int64_t xs, 
  * output channel. M goes through memory (36 out x tc floats, 7 MB for 192 channels and 256 tiles), where the fused
  * order of the narrow layers would read all of V once per block of outputs (8 to 16 times). */
 void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels, int64_t out_channels, int64_t h,
-                        int64_t w, const float* vb, int64_t tp, const float* upack, int64_t per, const float* bias,
-                        const float* residual, int32_t relu, float* y) {
+                        int64_t w, const float* vb, int64_t tp, int64_t vxs, const float* upack, int64_t per,
+                        const float* bias, const float* residual, int32_t relu, float* y) {
   const int64_t tw = (w + 3) / 4, tiles = (h + 3) / 4 * tw, ob = gm.ob, ocb = (out_channels + ob - 1) / ob;
   const int64_t tc = gm.tc, mo = ocb * ob, runs = (tiles + tc - 1) / tc;
-  static thread_local std::vector<float> mbuf;  // [36][mo][tc], the calling thread's
+  // M[xi]'s stride, one line more than mo x tc floats (a multiple of 4 KB for HRNet-W48's wide layers), so that the
+  // output transform's 36 loads per 16 tiles do not all fall into one L1 set
+  const int64_t mxs = mo * tc + 16;
+  static thread_local std::vector<float> mbuf;  // [36][mxs], the calling thread's
   static const bool vl = __builtin_cpu_supports("avx512vl");
-  mbuf.resize(std::max(mbuf.size(), static_cast<size_t>(kWinoN) * mo * tc));
+  mbuf.resize(std::max(mbuf.size(), static_cast<size_t>(kWinoN) * mxs));
   float* const m = mbuf.data();
   for (int64_t run = 0; run < runs; ++run) {
     const int64_t t0 = run * tc, t1 = std::min(tiles, t0 + tc), n = t1 - t0;
@@ -809,9 +863,9 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
 #pragma omp parallel for schedule(static) if (items * tc * ob * in_channels >= detail::kOmpMinWork)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t xi = it / ocb, blk = it % ocb;
-      const float* in = vb + xi * in_channels * tp;
+      const float* in = vb + xi * vxs;
       const float* wp = upack + xi * per + blk * in_channels * ob;
-      float* dst = m + (xi * mo + blk * ob) * tc;
+      float* dst = m + xi * mxs + blk * ob * tc;
       for (int64_t j = t0; j < t1; j += gm.tile) {
         if (vl && t1 - j <= 8) {
           wino_tile_avx512_wide8(in + j, tp, in_channels, wp, dst + (j - t0), tc);
@@ -829,7 +883,7 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
       out.resize(std::max(out.size(), static_cast<size_t>(16 * tc + 16)));
 #pragma omp for schedule(static)
       for (int64_t o = 0; o < out_channels; ++o) {
-        finish_tiles(isa, TileRun{t0, n, tc, tw, h, w}, m + o * tc, mo * tc, wv.data(), out.data(),
+        finish_tiles(isa, TileRun{t0, n, tc, tw, h, w}, m + o * tc, mxs, wv.data(), out.data(),
                      bias ? bias[o] : 0.0f, residual ? residual + o * h * w : nullptr, relu != 0, y + o * h * w);
       }
     }
@@ -847,16 +901,19 @@ int32_t wino_narrow_runs(const char* fn, const Isa& isa, const WinoGemm& gm, int
   const int64_t th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw;
   const int64_t tc = gm.tc, ldm = gm.ldm, ob = gm.ob, ocb = (out_channels + ob - 1) / ob;
   const int64_t runs = (tiles + tc - 1) / tc;
+  // V[xi]'s stride: in x tc floats and one line more, so that the 36 rows of a channel and tile (which the input
+  // transform writes together) do not all fall into one L1 set: in x tc floats is a multiple of 4 KB for 16k channels
+  const int64_t xs = in_channels * tc + 16;
   const int64_t zero_off = 0;
   std::atomic<bool> out_of_memory{false};
 #pragma omp parallel if (runs > 1 && tc * out_channels * in_channels * kWinoN >= detail::kOmpMinWork)
   {
-    // per thread: vrun [36][in][tc]; tmp, zero: transform_segment's; mloc [36][ob][ldm]; wv, out: finish_tiles'.
+    // per thread: vrun [36][xs]; tmp, zero: transform_segment's; mloc [36][ob][ldm]; wv, out: finish_tiles'.
     // A thread that cannot grow them skips its runs (no exception may leave the parallel region) and the call fails.
     static thread_local std::vector<float> vrun, tmp, zero, mloc, wv, out;
     bool ready = true;
     try {
-      vrun.resize(std::max(vrun.size(), static_cast<size_t>(kWinoN) * in_channels * tc));
+      vrun.resize(std::max(vrun.size(), static_cast<size_t>(kWinoN) * xs));
       tmp.resize(std::max(tmp.size(), static_cast<size_t>(6 * (4 * tc + 2) + 72)));
       if (zero.size() < static_cast<size_t>(w)) zero.assign(w, 0.0f);
       mloc.resize(std::max(mloc.size(), static_cast<size_t>(kWinoN) * ob * ldm));
@@ -870,7 +927,7 @@ int32_t wino_narrow_runs(const char* fn, const Isa& isa, const WinoGemm& gm, int
     for (int64_t run = 0; run < runs; ++run) {
       if (!ready) continue;
       const int64_t t0 = run * tc, n = std::min(tiles, t0 + tc) - t0;
-      const int64_t padded = (n + gm.tile - 1) / gm.tile * gm.tile, xs = in_channels * tc;
+      const int64_t padded = (n + gm.tile - 1) / gm.tile * gm.tile;
       for (int64_t c = 0; c < in_channels; ++c) {
         for (int64_t t = 0; t < n;) {
           const int64_t ti = (t0 + t) / tw, tj = (t0 + t) % tw, m = std::min(n - t, tw - tj);
@@ -880,7 +937,7 @@ int32_t wino_narrow_runs(const char* fn, const Isa& isa, const WinoGemm& gm, int
         }
         if (padded > n) {  // the padding tiles the micro-kernel reads: zeros
           for (int xi = 0; xi < kWinoN; ++xi) {
-            float* row = vrun.data() + (xi * in_channels + c) * tc;
+            float* row = vrun.data() + xi * xs + c * tc;
             std::fill(row + n, row + padded, 0.0f);
           }
         }
@@ -924,6 +981,9 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   // next one (the micro-kernel reads one run of tiles from every channel in turn: at tp = 1024 those loads all fell
   // into one L1 set)
   const int64_t padded = (tiles + gm.tile - 1) / gm.tile * gm.tile, tp = padded + 16;
+  // V[xi]'s stride, one line more than in x tp floats for the same reason as wino_narrow_runs' (a multiple of 4 KB
+  // for HRNet-W48's wide layers)
+  const int64_t vxs = in_channels * tp + 16;
   const int64_t cols = 4 * tw + 2;  // padded input columns a tile row spans
   const int ob = gm.ob;
   const int64_t ocb = (out_channels + ob - 1) / ob;
@@ -931,7 +991,7 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   // Scratch kept per calling thread and grown on demand: a fresh multi-megabyte allocation per call costs its page
   // faults on every image (HRNet-W48 at 608x416: 2.2 MB for its third branch).
   static thread_local std::vector<float> scratch;
-  const size_t need = static_cast<size_t>(kWinoN) * in_channels * tp;
+  const size_t need = static_cast<size_t>(kWinoN) * vxs;
   try {
     if (scratch.size() < need) scratch.resize(need);
   } catch (const std::bad_alloc&) {
@@ -943,22 +1003,25 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
   const int64_t rows_work = in_channels * th;
 #pragma omp parallel if (rows_work * cols * 12 >= detail::kOmpMinWork)
   {
-    std::vector<float> tmp(6 * cols + 72, 0.0f), zero(w, 0.0f);
+    // transform_segment's buffers, kept per thread like the others (a fresh pair per call was zero-filled each time)
+    static thread_local std::vector<float> tmp, zero;
+    tmp.resize(std::max(tmp.size(), static_cast<size_t>(6 * cols + 72)));
+    if (zero.size() < static_cast<size_t>(w)) zero.assign(w, 0.0f);
 #pragma omp for schedule(static)
     for (int64_t idx = 0; idx < rows_work; ++idx) {
       const int64_t c = idx / th, ti = idx % th;
       transform_segment(isa, x + c * h * w, h, w, ti, 0, tw, tmp.data(), zero.data(),
-                        vb + c * tp + ti * tw, in_channels * tp);
+                        vb + c * tp + ti * tw, vxs);
       if (ti == th - 1 && padded > tiles) {  // the padding tiles the micro-kernels read: zeros
         for (int xi = 0; xi < kWinoN; ++xi) {
-          float* row = vb + (xi * in_channels + c) * tp;
+          float* row = vb + xi * vxs + c * tp;
           std::fill(row + tiles, row + padded, 0.0f);
         }
       }
     }
   }
   if (gm.wide) {
-    wino_wide_products(isa, gm, in_channels, out_channels, h, w, vb, tp, upack, per, bias, residual, relu, y);
+    wino_wide_products(isa, gm, in_channels, out_channels, h, w, vb, tp, vxs, upack, per, bias, residual, relu, y);
     return detail::ok();
   }
   // 2 + 3, fused per (run of tc tiles, block of ob output channels): M[xi] = U[xi] V[xi] on the 1x1 micro-kernels
@@ -981,7 +1044,7 @@ int32_t run_winograd(const char* fn, const Isa& isa, int64_t in_channels, int64_
       const int64_t blk = it % ocb, run = it / ocb;
       const int64_t t0 = run * tc, t1 = std::min(tiles, t0 + tc), n = t1 - t0;
       for (int xi = 0; xi < kWinoN; ++xi) {
-        const float* in = vb + xi * in_channels * tp;
+        const float* in = vb + xi * vxs;
         const float* wp = upack + xi * per + blk * in_channels * ob;
         float* buf = mloc.data() + xi * ob * ldm;
         for (int64_t j = t0; j < t1; j += isa.tile) isa.kernel(in + j, tp, &zero, 1, in_channels, wp, buf + (j - t0));
