@@ -444,7 +444,7 @@ constexpr int kWinoN = 36;  // transformed tile elements (6 x 6)
 // tiles at 608x416, 192 and 384 channels) would pad the 64-tile micro-tiles of the 1x1 kernel to 1.8x and 3.2x their
 // work. On AVX-512 such "wide" layers (more than kWinoWidePairs channel pairs) run a second micro-kernel instead:
 // 24 output channels x 16 tiles per call (one vector load and 24 broadcast FMAs per input channel), weights packed in
-// blocks of 24.
+// blocks of 24; a run's last few tiles take the same kernel turned around (wino_tail_avx512).
 constexpr int64_t kWinoWidePairs = 128 * 128;
 
 /** How a Winograd layer's products run: the micro-kernel's output channels (ob) and tiles (tile) per call, the
@@ -465,52 +465,62 @@ WinoGemm wino_gemm(const Isa& isa, int64_t out, int64_t in, int64_t tiles) {
   return {false, isa.ob, isa.tile, isa.tile * std::max<int64_t>(1, 64 / isa.tile), kChunk};
 }
 
-/** 16 or 8 float lanes for the wide kernel (zmm; ymm, which needs AVX-512VL for 24 accumulators in registers). */
-struct Lanes16 {
-  using V = __m512;
-  DEEPSPG_AVX512_INLINE static V zero() { return _mm512_setzero_ps(); }
-  DEEPSPG_AVX512_INLINE static V load(const float* p) { return _mm512_loadu_ps(p); }
-  DEEPSPG_AVX512_INLINE static V fma(float w, V x, V acc) { return _mm512_fmadd_ps(_mm512_set1_ps(w), x, acc); }
-  DEEPSPG_AVX512_INLINE static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
-};
-struct Lanes8 {
-  using V = __m256;
-  DEEPSPG_AVX512_INLINE static V zero() { return _mm256_setzero_ps(); }
-  DEEPSPG_AVX512_INLINE static V load(const float* p) { return _mm256_loadu_ps(p); }
-  DEEPSPG_AVX512_INLINE static V fma(float w, V x, V acc) { return _mm256_fmadd_ps(_mm256_set1_ps(w), x, acc); }
-  DEEPSPG_AVX512_INLINE static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
-};
-
-/** The wide layers' micro-kernel: m[o ldm + t] = sum_{c < channels} wp[24 c + o] v[c vstride + t], o < 24, t < the
- * lanes, one FMA per (c, o) in order of c: a tile's sum is the same whichever width computes it. */
-template <class L>
-DEEPSPG_AVX512_INLINE void wino_tile_wide(const float* v, int64_t vstride, int64_t channels, const float* wp, float* m,
-                                          int64_t ldm) {
-  constexpr int OB = 24;
-  typename L::V acc[OB];  // the loops over o unrolled, so that the 24 accumulators live in registers
-#pragma GCC unroll 24
-  for (int o = 0; o < OB; ++o) acc[o] = L::zero();
-  for (int64_t c = 0; c < channels; ++c, wp += OB) {
-    const typename L::V xv = L::load(v + c * vstride);
-#pragma GCC unroll 24
-    for (int o = 0; o < OB; ++o) acc[o] = L::fma(wp[o], xv, acc[o]);
-  }
-#pragma GCC unroll 24
-  for (int o = 0; o < OB; ++o) L::store(m + o * ldm, acc[o]);
-}
-
+/** The wide layers' micro-kernel: m[o ldm + t] = sum_{c < channels} wp[24 c + o] v[c vstride + t], o < 24, t < 16,
+ * one FMA per (c, o) in order of c: a tile's sum is the same whichever kernel computes it (wino_tail_avx512). */
 DEEPSPG_AVX512 void wino_tile_avx512_wide(const float* v, int64_t vstride, int64_t channels, const float* wp,
                                           float* m, int64_t ldm) {
-  wino_tile_wide<Lanes16>(v, vstride, channels, wp, m, ldm);
+  constexpr int OB = 24;
+  __m512 acc[OB];  // the loops over o unrolled, so that the 24 accumulators live in registers
+#pragma GCC unroll 24
+  for (int o = 0; o < OB; ++o) acc[o] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < channels; ++c, wp += OB) {
+    const __m512 xv = _mm512_loadu_ps(v + c * vstride);
+#pragma GCC unroll 24
+    for (int o = 0; o < OB; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wp[o]), xv, acc[o]);
+  }
+#pragma GCC unroll 24
+  for (int o = 0; o < OB; ++o) _mm512_storeu_ps(m + o * ldm, acc[o]);
 }
 
-/** The wide kernel on 8 tiles, for a run's last ones when at most 8 remain (HRNet-W48's fourth branch: 20 tiles at
- * 608x416, 16 + 8 instead of 2 x 16). */
-__attribute__((target("avx512f,avx512vl,fma"))) void wino_tile_avx512_wide8(const float* v, int64_t vstride,
-                                                                            int64_t channels, const float* wp,
-                                                                            float* m, int64_t ldm) {
-  wino_tile_wide<Lanes8>(v, vstride, channels, wp, m, ldm);
+/** The wide kernel turned around for a run's last few tiles (nt <= kWinoTailMax): the 24 outputs in the vector lanes
+ * (16 + 8, the weights' packed block of 24 loaded as is) and each tile's input broadcast, so the FMAs per channel
+ * are 2 nt instead of the 24 of the tile-lane kernels, which fill only nt of their lanes (HRNet-W48's fourth branch:
+ * runs of 20 tiles, 16 + 4; the third 70, 64 + 6). The same FMAs per output in the same order of c as
+ * wino_tile_wide: the same bits. m[o ldm + t] for o < 24, t < nt. */
+template <int NT>
+DEEPSPG_AVX512 void wino_tail_avx512(const float* v, int64_t vstride, int64_t channels, const float* wp, float* m,
+                                     int64_t ldm) {
+  __m512 lo[NT], hi[NT];  // outputs 0..15 and 16..23 (the high 8 lanes unused)
+#pragma GCC unroll 16
+  for (int t = 0; t < NT; ++t) lo[t] = hi[t] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < channels; ++c, wp += 24) {
+    const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_maskz_loadu_ps(0x00FF, wp + 16);
+    const float* vc = v + c * vstride;
+#pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t) {
+      const __m512 x = _mm512_set1_ps(vc[t]);
+      lo[t] = _mm512_fmadd_ps(w0, x, lo[t]);
+      hi[t] = _mm512_fmadd_ps(w1, x, hi[t]);
+    }
+  }
+  alignas(64) float buf[NT][32];
+#pragma GCC unroll 16
+  for (int t = 0; t < NT; ++t) {
+    _mm512_store_ps(buf[t], lo[t]);
+    _mm512_store_ps(buf[t] + 16, hi[t]);
+  }
+  for (int o = 0; o < 24; ++o)
+    for (int t = 0; t < NT; ++t) m[o * ldm + t] = buf[t][o];
 }
+
+/** Tails of at most this many tiles take wino_tail_avx512 (2 nt FMAs per channel against 24). */
+constexpr int kWinoTailMax = 11;
+
+using WinoTail = void (*)(const float*, int64_t, int64_t, const float*, float*, int64_t);
+constexpr WinoTail kWinoTails[kWinoTailMax + 1] = {
+    nullptr, wino_tail_avx512<1>, wino_tail_avx512<2>, wino_tail_avx512<3>, wino_tail_avx512<4>,
+    wino_tail_avx512<5>, wino_tail_avx512<6>, wino_tail_avx512<7>, wino_tail_avx512<8>, wino_tail_avx512<9>,
+    wino_tail_avx512<10>, wino_tail_avx512<11>};
 
 /** Floats of a Winograd-packed [out][in][3][3] weight: 36 [out][in] matrices packed in blocks of the GEMM's ob. */
 int64_t wino_packed_floats(const Isa& isa, int64_t out, int64_t in) {
@@ -867,7 +877,6 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
   // output transform's 36 loads per 16 tiles do not all fall into one L1 set
   const int64_t mxs = mo * tc + 16;
   static thread_local std::vector<float> mbuf;  // [36][mxs], the calling thread's
-  static const bool vl = __builtin_cpu_supports("avx512vl");
   mbuf.resize(std::max(mbuf.size(), static_cast<size_t>(kWinoN) * mxs));
   float* const m = mbuf.data();
   for (int64_t run = 0; run < runs; ++run) {
@@ -880,8 +889,8 @@ void wino_wide_products(const Isa& isa, const WinoGemm& gm, int64_t in_channels,
       const float* wp = upack + xi * per + blk * in_channels * ob;
       float* dst = m + xi * mxs + blk * ob * tc;
       for (int64_t j = t0; j < t1; j += gm.tile) {
-        if (vl && t1 - j <= 8) {
-          wino_tile_avx512_wide8(in + j, tp, in_channels, wp, dst + (j - t0), tc);
+        if (t1 - j <= kWinoTailMax) {
+          kWinoTails[t1 - j](in + j, tp, in_channels, wp, dst + (j - t0), tc);
         } else {
           wino_tile_avx512_wide(in + j, tp, in_channels, wp, dst + (j - t0), tc);
         }
