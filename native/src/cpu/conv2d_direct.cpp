@@ -486,7 +486,7 @@ DEEPSPG_AVX512 void wino_tile_avx512_wide(const float* v, int64_t vstride, int64
  * (16 + 8, the weights' packed block of 24 loaded as is) and each tile's input broadcast, so the FMAs per channel
  * are 2 nt instead of the 24 of the tile-lane kernels, which fill only nt of their lanes (HRNet-W48's fourth branch:
  * runs of 20 tiles, 16 + 4; the third 70, 64 + 6). The same FMAs per output in the same order of c as
- * wino_tile_wide: the same bits. m[o ldm + t] for o < 24, t < nt. */
+ * wino_tile_avx512_wide: the same bits. m[o ldm + t] for o < 24, t < nt. */
 template <int NT>
 DEEPSPG_AVX512 void wino_tail_avx512(const float* v, int64_t vstride, int64_t channels, const float* wp, float* m,
                                      int64_t ldm) {
@@ -924,7 +924,8 @@ int32_t wino_narrow_runs(const char* fn, const Isa& isa, const WinoGemm& gm, int
   const int64_t tc = gm.tc, ldm = gm.ldm, ob = gm.ob, ocb = (out_channels + ob - 1) / ob;
   const int64_t runs = (tiles + tc - 1) / tc;
   // V[xi]'s stride: in x tc floats and one line more, so that the 36 rows of a channel and tile (which the input
-  // transform writes together) do not all fall into one L1 set: in x tc floats is a multiple of 4 KB for 16k channels
+  // transform writes together) do not all fall into one L1 set (in x tc floats, tc = 64, is a multiple of 4 KB when
+  // in is a multiple of 16, as HRNet-W48's 48 and 96 are)
   const int64_t xs = in_channels * tc + 16;
   const int64_t zero_off = 0;
   std::atomic<bool> out_of_memory{false};
