@@ -256,13 +256,6 @@ struct Split {
   }
 };
 
-// Copies rows [0, c) x columns [0, len) of src (row stride ld) into buf (row stride bld); returns buf.
-template <typename T>
-inline const T* packed_tile(const T* src, int64_t c, int64_t ld, int64_t len, T* buf, int64_t bld) {
-  for (int64_t j = 0; j < c; ++j) std::memcpy(buf + j * bld, src + j * ld, static_cast<size_t>(len) * sizeof(T));
-  return buf;
-}
-
 // out[i, :] = sum_j M_ij * src[j, :] for one tile, plus diag_i * self[i, :] when diag != null, else plus self[i, :]
 // when self != null, plus bias_i when bias != null (the sum starts from these); M is used transposed when
 // `transpose`. out may be self (each element is read before the same block writes it). Blocks of 4 output rows x 2
@@ -771,30 +764,27 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
     for (int64_t g = 0; g < bh; ++g) p.dtau[g % p.heads] += static_cast<T>(dtau_part[g]);
   }
 
-  // Sweep 2, over X and Y only: dx and dy. The tile of X and Y is first copied row by row into buffers (rows one line
-  // more than a tile apart, buf_ld): each mixing strip reads (and writes) all c rows a few lines at a time, c streams
-  // a row stride apart each, which the hardware prefetchers follow worse than the copy's one contiguous run per row.
-  // Measured at the level-0 shape in alternating runs: backward 8.8-8.9 -> 7.7-8.0 ms. The same copy before the Gram
-  // sweeps measured slower, again with padded rows in session 23 (kernel_ab: forward's sweep 1.05-1.09x, the
-  // backward's first 1.01-1.03x), as did buffering the forward's output rows.
+  // Sweep 2, over X and Y only: dx and dy, mixed straight from the tensors. (Until session 29 the tiles of X and Y
+  // were first copied into buffers with padded rows, which had measured faster at level 0 before the mixing strips
+  // changed in session 23; kernel_ab then put the backward without the copy at 0.91 of the time at level 0 and
+  // 0.78-0.81 at level 2, same bits. Copies before the Gram sweeps, and buffering the forward's output rows,
+  // measured slower too.)
   if (p.dx == nullptr && p.dy == nullptr) return detail::ok();
   const int64_t traffic2 = tensor * (2 + (p.dx != nullptr) + (p.dy != nullptr));  // x, y read; dx, dy written
   const bool stream_dx = stream_output(p.dx, n, traffic2), stream_dy = stream_output(p.dy, n, traffic2);
   TileQueue queue2(bh * tiles, past_cache(traffic2));
 #pragma omp parallel if (par)
   {
-    const int64_t bld = buf_ld(tile);
-    std::vector<T> xbuf(static_cast<size_t>(c * bld)), ybuf(static_cast<size_t>(c * bld));
     queue2.run([&](int64_t w) {
       const int64_t g = w / tiles, t = w % tiles;
       const int64_t off = g * c * n + t * tile, len = std::min(tile, n - t * tile);
       const T* M = cxy.data() + g * cc;
-      const T* xt = packed_tile(p.x + off, c, n, len, xbuf.data(), bld);
-      const T* yt = packed_tile(p.y + off, c, n, len, ybuf.data(), bld);
+      const T* xt = p.x + off;
+      const T* yt = p.y + off;
       if (p.dx != nullptr)
-        KS::mix(M, yt, bld, c, len, p.dx + off, n, false, dxdiag.data() + g * c, xt, bld, nullptr, stream_dx);
+        KS::mix(M, yt, n, c, len, p.dx + off, n, false, dxdiag.data() + g * c, xt, n, nullptr, stream_dx);
       if (p.dy != nullptr)
-        KS::mix(M, xt, bld, c, len, p.dy + off, n, true, dydiag.data() + g * c, yt, bld, nullptr, stream_dy);
+        KS::mix(M, xt, n, c, len, p.dy + off, n, true, dydiag.data() + g * c, yt, n, nullptr, stream_dy);
     });
     if (stream_dx || stream_dy) store_fence();
   }
