@@ -765,10 +765,10 @@ int32_t backward_impl(const ChannelAttentionParams<T>& p) {
   }
 
   // Sweep 2, over X and Y only: dx and dy, mixed straight from the tensors. (Until session 29 the tiles of X and Y
-  // were first copied into buffers with padded rows, which had measured faster at level 0 before the mixing strips
-  // changed in session 23; kernel_ab then put the backward without the copy at 0.91 of the time at level 0 and
-  // 0.78-0.81 at level 2, same bits. Copies before the Gram sweeps, and buffering the forward's output rows,
-  // measured slower too.)
+  // were first copied into buffers with padded rows, which had measured faster at level 0 when the copy was added,
+  // in c684503, before session 23's changes to the sweeps; kernel_ab then put the backward without it at 0.91 of the
+  // time at level 0 and 0.78-0.82 at level 2, same bits. Copies before the Gram sweeps, and buffering the forward's
+  // output rows, measured slower too.)
   if (p.dx == nullptr && p.dy == nullptr) return detail::ok();
   const int64_t traffic2 = tensor * (2 + (p.dx != nullptr) + (p.dy != nullptr));  // x, y read; dx, dy written
   const bool stream_dx = stream_output(p.dx, n, traffic2), stream_dy = stream_output(p.dy, n, traffic2);
