@@ -358,9 +358,9 @@ struct PortableKernels {
 #define DEEPSPG_ATTENTION_AVX512 1
 
 // AVX-512F kernels (16 floats per register, 32 registers). Gram: gram_avx512.h's 5 x 5 register blocks (10 loads per
-// 25 FMAs), reduced to scalars once per tile; mixing: blocks of 5 output rows x 4
-// vectors (64 columns) hold 20 accumulators while j runs over the source rows (4 loads + 5 broadcasts per 20
-// FMAs); column tails use masked loads and stores, so no scalar loops remain. Tiles of 1024 columns (4 KB of a
+// 25 FMAs), reduced to scalars once per tile; mixing: for c = 20 all 20 output rows x 1 vector (mix_rows), else
+// blocks of 5 output rows x 4 vectors (64 columns, mix_columns), 20 accumulators either way while j runs over the
+// source rows; column tails use masked loads and stores, so no scalar loops remain. Tiles of 1024 columns (4 KB of a
 // row, one page) cut the per-tile reductions to a quarter of 256-column tiles' while a tile's two c = 20 row blocks
 // (160 KB) stay in L2; in-cache and full-size runs measured 5x5 blocks and 1024 columns ahead of 4x5 and 512.
 // GCC 12 warns, wrongly, about the _mm256_undefined_pd() inside its own _mm512_reduce_add_ps.
@@ -427,9 +427,9 @@ DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int
                                      const float* self, int64_t self_ld, const float* bias, __mmask16 m,
                                      const Split<float>& sp = {}) {
   __m512 acc[I][K];
-#pragma GCC unroll 8
+#pragma GCC unroll 32
   for (int i = 0; i < I; ++i)
-#pragma GCC unroll 8
+#pragma GCC unroll 32
     for (int q = 0; q < K; ++q) {
       if (self == nullptr) {
         acc[i][q] = _mm512_setzero_ps();
@@ -443,18 +443,18 @@ DEEPSPG_AVX512_INLINE void mix_block(const float* M, int64_t mi, int64_t mj, int
   for (int64_t j = 0; j < c; ++j) {
     const float* sj = src + j * src_ld;
     __m512 s[K];
-#pragma GCC unroll 8
+#pragma GCC unroll 32
     for (int q = 0; q < K; ++q) s[q] = Masked ? _mm512_maskz_loadu_ps(m, sj + 16 * q) : _mm512_loadu_ps(sj + 16 * q);
-#pragma GCC unroll 8
+#pragma GCC unroll 32
     for (int i = 0; i < I; ++i) {
       const __m512 w = _mm512_set1_ps(M[i * mi + j * mj]);
-#pragma GCC unroll 8
+#pragma GCC unroll 32
       for (int q = 0; q < K; ++q) acc[i][q] = _mm512_fmadd_ps(w, s[q], acc[i][q]);
     }
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 32
   for (int i = 0; i < I; ++i)
-#pragma GCC unroll 8
+#pragma GCC unroll 32
     for (int q = 0; q < K; ++q) {
       if constexpr (Splits) {
         const int64_t o = i * sp.ld + 16 * q;
@@ -520,6 +520,37 @@ DEEPSPG_AVX512 void mix_columns(const float* M, const float* src, int64_t src_ld
                                       self_ld, bias, tail_mask(len - k), cols(k));
 }
 
+// All-rows mixing, for c = kRowBlock = 20 (every attention head of DeepSPG, and the folded mixing at level 0): all 20
+// output rows x one vector of columns in 20 accumulators; each source vector is loaded once and multiplied into every
+// row by FMAs with an embedded broadcast of the weight (vfmadd231ps zmm, zmm, m32{1to16}) from a packed copy of M
+// (20 x 20 floats, in L1): 1 vector load and 20 weight loads per 20 FMAs, and no source line has to stay in L1 for a
+// later row block. mix_columns' 5 x 4 blocks read each 64-column source strip once per row block, and a strip's rows
+// read in place lie a multiple of 4 KB apart at the attention's sizes (H*W a multiple of 1024), in one L1 set. Same
+// sums in the same order as mix_block (j ascending from the same start), so the same bits. Measured (session 30,
+// paired builds, 2 threads): forward+backward 0.915 of the time at level 0 and 0.88 at level 2, the folded mixing
+// at c = 20 0.75 (416x608 and 1088x1920); blocks of 20 rows for c = 40 and 80 were 10-13 % slower at 416x608's
+// levels 1 and 2 (each source strip then read once per block), so those keep mix_columns.
+constexpr int kRowBlock = 20;
+
+/** mix_columns' contract for c = kRowBlock rows, on the all-rows blocks. */
+template <bool Stream, bool Splits = false>
+DEEPSPG_AVX512 void mix_rows(const float* M, const float* src, int64_t src_ld, int64_t len, float* out,
+                             int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
+                             const float* bias, const Split<float>& sp = {}) {
+  constexpr int R = kRowBlock;
+  alignas(64) float W[R * R];  // W[j R + r] = M element (r, j): the weights of source row j, contiguous
+  for (int64_t j = 0; j < R; ++j)
+    for (int64_t r = 0; r < R; ++r) W[j * R + r] = transpose ? M[j * R + r] : M[r * R + j];
+  auto cols = [&](int64_t k) { return Splits ? sp.at(0, k) : sp; };
+  int64_t k = 0;
+  for (; k + 16 <= len; k += 16)
+    mix_block<R, 1, false, Stream, Splits>(W, 1, R, R, src + k, src_ld, out + k, out_ld, diag,
+                                           self ? self + k : nullptr, self_ld, bias, 0xFFFF, cols(k));
+  if (k < len)
+    mix_block<R, 1, true, false, Splits>(W, 1, R, R, src + k, src_ld, out + k, out_ld, diag, self ? self + k : nullptr,
+                                         self_ld, bias, tail_mask(len - k), cols(k));
+}
+
 /**
  * mix_tile on AVX-512 (same contract), plus `stream`: out (64-byte aligned, out_ld a multiple of 16) is stored
  * non-temporally. Column strips outer: a 64-column strip of all c source rows (5 KB at c = 20) stays in L1 while
@@ -528,7 +559,13 @@ DEEPSPG_AVX512 void mix_columns(const float* M, const float* src, int64_t src_ld
 DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
                         int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
                         const float* bias, bool stream) {
-  if (stream) {
+  if (c == kRowBlock) {
+    if (stream) {
+      mix_rows<true>(M, src, src_ld, len, out, out_ld, transpose, diag, self, self_ld, bias);
+    } else {
+      mix_rows<false>(M, src, src_ld, len, out, out_ld, transpose, diag, self, self_ld, bias);
+    }
+  } else if (stream) {
     mix_columns<true>(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
   } else {
     mix_columns<false>(M, src, src_ld, c, len, out, out_ld, transpose, diag, self, self_ld, bias);
@@ -542,7 +579,13 @@ DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_
 DEEPSPG_AVX512 void mix_split(const float* A, const float* src, int64_t src_ld, int64_t c, int64_t len,
                               const Split<float>& sp, bool stream) {
   float* out = sp.dv != nullptr ? sp.dv : sp.dgate;  // not written: only walked along with the split's outputs
-  if (stream) {
+  if (c == kRowBlock) {
+    if (stream) {
+      mix_rows<true, true>(A, src, src_ld, len, out, sp.ld, /*transpose=*/true, nullptr, nullptr, 0, nullptr, sp);
+    } else {
+      mix_rows<false, true>(A, src, src_ld, len, out, sp.ld, /*transpose=*/true, nullptr, nullptr, 0, nullptr, sp);
+    }
+  } else if (stream) {
     mix_columns<true, true>(A, src, src_ld, c, len, out, sp.ld, /*transpose=*/true, nullptr, nullptr, 0, nullptr, sp);
   } else {
     mix_columns<false, true>(A, src, src_ld, c, len, out, sp.ld, /*transpose=*/true, nullptr, nullptr, 0, nullptr, sp);
