@@ -528,7 +528,7 @@ DEEPSPG_AVX512 void mix_columns(const float* M, const float* src, int64_t src_ld
 // read in place lie a multiple of 4 KB apart at the attention's sizes (H*W a multiple of 1024), in one L1 set. Same
 // sums in the same order as mix_block (j ascending from the same start), so the same bits. Measured (session 30,
 // paired builds, 2 threads): forward+backward 0.915 of the time at level 0 and 0.88 at level 2, the folded mixing
-// at c = 20 0.75 (416x608 and 1088x1920); blocks of 20 rows for c = 40 and 80 were 10-13 % slower at 416x608's
+// at c = 20 0.75 (416x608 and 1088x1920); blocks of 20 rows for c = 40 and 80 were 10-14 % slower at 416x608's
 // levels 1 and 2 (each source strip then read once per block), so those keep mix_columns.
 constexpr int kRowBlock = 20;
 
@@ -553,8 +553,8 @@ DEEPSPG_AVX512 void mix_rows(const float* M, const float* src, int64_t src_ld, i
 
 /**
  * mix_tile on AVX-512 (same contract), plus `stream`: out (64-byte aligned, out_ld a multiple of 16) is stored
- * non-temporally. Column strips outer: a 64-column strip of all c source rows (5 KB at c = 20) stays in L1 while
- * every row block reads it.
+ * non-temporally. c = 20: mix_rows; otherwise mix_columns, column strips outer, so that a 64-column strip of all c
+ * source rows stays in L1 (when its rows do not share L1 sets) while every row block reads it.
  */
 DEEPSPG_AVX512 void mix(const float* M, const float* src, int64_t src_ld, int64_t c, int64_t len, float* out,
                         int64_t out_ld, bool transpose, const float* diag, const float* self, int64_t self_ld,
