@@ -597,6 +597,19 @@ void store_tiles(const TileRun& g, const float* u, float bias, const float* ro, 
   }
 }
 
+/** The input transform's B^T d on 16 columns (or tiles) at once: y[k] = (B^T d)[k] for the six inputs d, with the
+ * scalar pass's formulas (wino_vertical): 4 d0 - 5 d2 + d4, -4 (d1 + d2) + d3 + d4, 4 (d1 - d2) - d3 + d4,
+ * 2 (d3 - d1) - d2 + d4, 2 (d1 - d3) - d2 + d4, 4 d1 - 5 d3 + d5. Shared by both AVX-512 passes. */
+DEEPSPG_AVX512_INLINE void wino_bt_avx512(const __m512 (&d)[6], __m512 (&y)[6]) {
+  const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
+  y[0] = _mm512_add_ps(_mm512_fmsub_ps(four, d[0], _mm512_mul_ps(five, d[2])), d[4]);
+  y[1] = _mm512_add_ps(_mm512_fnmadd_ps(four, _mm512_add_ps(d[1], d[2]), d[3]), d[4]);
+  y[2] = _mm512_add_ps(_mm512_fmsub_ps(four, _mm512_sub_ps(d[1], d[2]), d[3]), d[4]);
+  y[3] = _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(d[3], d[1]), d[2]), d[4]);
+  y[4] = _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(d[1], d[3]), d[2]), d[4]);
+  y[5] = _mm512_add_ps(_mm512_fmsub_ps(four, d[1], _mm512_mul_ps(five, d[3])), d[5]);
+}
+
 /** The input transform's horizontal pass over one row of the vertical pass (t: 4 tw + 2 floats, readable up to
  * 4 tw + 72), 16 tiles per step: the tiles' six inputs t[4 j + i], i < 6, de-interleaved from four (and, shifted by
  * one tile, two more) vector loads by permutes; dst[l xs + j] = (d B)[l] of tile j, masked at the row's end. */
@@ -604,7 +617,6 @@ DEEPSPG_AVX512 void wino_input_row_avx512(const float* t, int64_t tw, float* dst
   // (a, b) -> [t[4 j] for j < 8, t[4 j + 1] for j < 8]; odd: t[4 j + 2], t[4 j + 3]
   const __m512i even = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
   const __m512i odd = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
-  const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
   for (int64_t j = 0; j < tw; j += 16) {
     const float* q = t + 4 * j;
     const __m512 a = _mm512_loadu_ps(q), b = _mm512_loadu_ps(q + 16), c = _mm512_loadu_ps(q + 32),
@@ -615,27 +627,17 @@ DEEPSPG_AVX512 void wino_input_row_avx512(const float* t, int64_t tw, float* dst
     const __m512 ab23 = _mm512_permutex2var_ps(a, odd, b), cd23 = _mm512_permutex2var_ps(c, odd, d);
     const __m512 ab45 = _mm512_permutex2var_ps(a4, even, b4), cd45 = _mm512_permutex2var_ps(c4, even, d4);
     // the low and the high halves of each pair joined (maskz: GCC 12 warns on the unmasked form's undefined source)
-    const __m512 x0 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab01, cd01, 0x44);
-    const __m512 x1 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab01, cd01, 0xEE);
-    const __m512 x2 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab23, cd23, 0x44);
-    const __m512 x3 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab23, cd23, 0xEE);
-    const __m512 x4 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab45, cd45, 0x44);
-    const __m512 x5 = _mm512_maskz_shuffle_f32x4(0xFFFF, ab45, cd45, 0xEE);
-    const __mmask16 m = static_cast<__mmask16>(tw - j >= 16 ? 0xFFFF : (1u << (tw - j)) - 1);
-    // the scalar pass's formulas: 4 d0 - 5 d2 + d4, -4 (d1 + d2) + d3 + d4, 4 (d1 - d2) - d3 + d4,
-    // 2 (d3 - d1) - d2 + d4, 2 (d1 - d3) - d2 + d4, 4 d1 - 5 d3 + d5
-    const __m512 y0 = _mm512_add_ps(_mm512_fmsub_ps(four, x0, _mm512_mul_ps(five, x2)), x4);
-    const __m512 y1 = _mm512_add_ps(_mm512_fnmadd_ps(four, _mm512_add_ps(x1, x2), x3), x4);
-    const __m512 y2 = _mm512_add_ps(_mm512_fmsub_ps(four, _mm512_sub_ps(x1, x2), x3), x4);
-    const __m512 y3 = _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(x3, x1), x2), x4);
-    const __m512 y4 = _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(x1, x3), x2), x4);
-    const __m512 y5 = _mm512_add_ps(_mm512_fmsub_ps(four, x1, _mm512_mul_ps(five, x3)), x5);
-    _mm512_mask_storeu_ps(dst + j, m, y0);
-    _mm512_mask_storeu_ps(dst + xs + j, m, y1);
-    _mm512_mask_storeu_ps(dst + 2 * xs + j, m, y2);
-    _mm512_mask_storeu_ps(dst + 3 * xs + j, m, y3);
-    _mm512_mask_storeu_ps(dst + 4 * xs + j, m, y4);
-    _mm512_mask_storeu_ps(dst + 5 * xs + j, m, y5);
+    const __m512 x[6] = {_mm512_maskz_shuffle_f32x4(0xFFFF, ab01, cd01, 0x44),
+                         _mm512_maskz_shuffle_f32x4(0xFFFF, ab01, cd01, 0xEE),
+                         _mm512_maskz_shuffle_f32x4(0xFFFF, ab23, cd23, 0x44),
+                         _mm512_maskz_shuffle_f32x4(0xFFFF, ab23, cd23, 0xEE),
+                         _mm512_maskz_shuffle_f32x4(0xFFFF, ab45, cd45, 0x44),
+                         _mm512_maskz_shuffle_f32x4(0xFFFF, ab45, cd45, 0xEE)};
+    const __mmask16 m = gram512::tail_mask(std::min<int64_t>(16, tw - j));
+    __m512 y[6];
+    wino_bt_avx512(x, y);
+#pragma GCC unroll 6
+    for (int l = 0; l < 6; ++l) _mm512_mask_storeu_ps(dst + l * xs + j, m, y[l]);
   }
 }
 
@@ -674,16 +676,13 @@ void wino_vertical(const float* const* p, int64_t lo, int64_t n, float* t, int64
 
 /** One step of wino_vertical_avx512: the six rows' 16 columns d (masked or not by the caller) into t's rows. */
 DEEPSPG_AVX512_INLINE void wino_vertical_step(const __m512 (&d)[6], float* q, int64_t cols, __mmask16 m) {
-  const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
-  _mm512_mask_storeu_ps(q, m, _mm512_add_ps(_mm512_fmsub_ps(four, d[0], _mm512_mul_ps(five, d[2])), d[4]));
-  _mm512_mask_storeu_ps(q + cols, m, _mm512_add_ps(_mm512_fnmadd_ps(four, _mm512_add_ps(d[1], d[2]), d[3]), d[4]));
-  _mm512_mask_storeu_ps(q + 2 * cols, m, _mm512_add_ps(_mm512_fmsub_ps(four, _mm512_sub_ps(d[1], d[2]), d[3]), d[4]));
-  _mm512_mask_storeu_ps(q + 3 * cols, m, _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(d[3], d[1]), d[2]), d[4]));
-  _mm512_mask_storeu_ps(q + 4 * cols, m, _mm512_add_ps(_mm512_fmsub_ps(two, _mm512_sub_ps(d[1], d[3]), d[2]), d[4]));
-  _mm512_mask_storeu_ps(q + 5 * cols, m, _mm512_add_ps(_mm512_fmsub_ps(four, d[1], _mm512_mul_ps(five, d[3])), d[5]));
+  __m512 y[6];
+  wino_bt_avx512(d, y);
+#pragma GCC unroll 6
+  for (int k = 0; k < 6; ++k) _mm512_mask_storeu_ps(q + k * cols, m, y[k]);
 }
 
-/** wino_vertical on AVX-512, 16 columns per step with wino_input_row_avx512's formulas; plain loads, and masked ones
+/** wino_vertical on AVX-512, 16 columns per step (wino_bt_avx512); plain loads, and masked ones
  * only for the row's last < 16 columns (a masked load that crosses a page is slow on this kind of CPU). With
  * `ahead` > 0, the same columns `ahead` floats further on (the next channel's) are prefetched for the next call. */
 DEEPSPG_AVX512 void wino_vertical_avx512(const float* const* p, int64_t lo, int64_t n, float* t, int64_t cols,
@@ -700,7 +699,7 @@ DEEPSPG_AVX512 void wino_vertical_avx512(const float* const* p, int64_t lo, int6
     wino_vertical_step(d, t + x, cols, 0xFFFF);
   }
   if (x < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - x)) - 1);
+    const __mmask16 m = gram512::tail_mask(n - x);
 #pragma GCC unroll 6
     for (int k = 0; k < 6; ++k) d[k] = _mm512_maskz_loadu_ps(m, p[k] + lo + x);
     wino_vertical_step(d, t + x, cols, m);
