@@ -4,6 +4,7 @@
 package org.deepspg.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -162,6 +164,43 @@ class ChannelAttentionParityTest {
       assertThrows(IllegalArgumentException.class,
           () -> ChannelAttention.apply(Tensors.randn(8, 4, 4), Tensors.randn(8, 4, 4), Tensors.randn(8, 4, 4), null,
               tau, 2));
+    }
+  }
+
+  /**
+   * tau's finiteness is read in place on the CPU (ChannelAttention.allFinite): float32 and float64, a strided view
+   * (only the viewed elements count), and dtypes it does not read (the stock ops answer); the CUDA path keeps the stock
+   * ops (CudaParityTest).
+   */
+  @Test
+  void tauFinitenessIsReadInPlace() {
+    try (PointerScope scope = new PointerScope()) {
+      assertTrue(ChannelAttention.allFinite(Tensors.fromDoubles(new double[] {1, -2.5, 1e30}, 3)));
+      assertTrue(ChannelAttention.allFinite(Tensors.fromDoubles(new double[] {1, 3e38}, 2).to(torch.ScalarType.Float)));
+      assertFalse(ChannelAttention.allFinite(Tensors.fromDoubles(new double[] {1, Double.NEGATIVE_INFINITY}, 2)));
+      assertFalse(ChannelAttention.allFinite(Tensors.fromDoubles(new double[] {Double.NaN, 1}, 2)));
+      // 1e39 overflows float32 to +inf
+      Tensor overflow = Tensors.fromDoubles(new double[] {1, 1e39}, 2).to(torch.ScalarType.Float);
+      assertFalse(ChannelAttention.allFinite(overflow));
+      // every other element of [1, NaN, 2, NaN]: the view [1, 2] is finite, the view [NaN, NaN] is not
+      Tensor storage = Tensors.fromDoubles(new double[] {1, Double.NaN, 2, Double.NaN}, 4).to(torch.ScalarType.Float);
+      Tensor even = storage.as_strided(new long[] {2}, new long[] {2});
+      Tensor odd = storage.as_strided(new long[] {2}, new long[] {2}, new LongOptional(1));
+      assertFalse(even.is_contiguous());
+      assertTrue(ChannelAttention.allFinite(even));
+      assertFalse(ChannelAttention.allFinite(odd));
+      assertTrue(ChannelAttention.allFinite(torch.ones(2).to(torch.ScalarType.Int)));
+      assertTrue(ChannelAttention.allFinite(torch.ones(0)));
+      // through the op: a float64 tau with -inf on float64 inputs, a strided float32 tau with NaN in view
+      Tensor x = Tensors.randn(1, 8, 4, 4);
+      Tensor xd = x.to(torch.ScalarType.Double);
+      Tensor infTau = Tensors.fromDoubles(new double[] {1, Double.NEGATIVE_INFINITY}, 2);
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> ChannelAttention.apply(xd, xd, xd, null, infTau, 2));
+      assertTrue(e.getMessage().contains("finite"), e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> ChannelAttention.apply(x, x, x, null, odd, 2));
+      Tensors.assertClose(ChannelAttention.apply(x, x, x, null, even.contiguous(), 2),
+          ChannelAttention.apply(x, x, x, null, even, 2), 0, 0);
     }
   }
 }
