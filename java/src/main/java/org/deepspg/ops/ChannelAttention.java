@@ -304,7 +304,7 @@ public final class ChannelAttention {
   /**
    * Whether every element of {@code t} is finite. A float32/float64 tensor on the CPU (every tau of the model) has
    * its few values read in place; otherwise the stock ops answer. Per attention call right after a kernel has flushed
-   * the caches, the stock chain ({@code isfinite → all → item}, three ops through the dispatcher) took 0.13–0.16 ms,
+   * the caches, the stock chain ({@code isfinite → all → item}, three ops through the dispatcher) took 0.14–0.16 ms,
    * the read in place 0.02 ms; the chain was 3–5 % of a level-2 forward + backward (BENCHMARKS.md, session 31).
    */
   static boolean allFinite(Tensor t) {
