@@ -60,13 +60,15 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--resume", arity = "0..1", paramLabel = "PATH", fallbackValue = "",
       description = "continue a run exactly from a training checkpoint (default: <run.dir>/last.pth); the stored "
-          + "configuration is used, key=value overrides (e.g. max_steps, epochs) apply on top")
+          + "configuration is used (--config only names run.dir), key=value overrides (e.g. max_steps, epochs) apply "
+          + "on top")
   String resume;
 
   @Option(names = "--print-config", description = "print the resolved configuration and exit")
   boolean printConfig;
 
-  @Option(names = "--overwrite", description = "start a new run even if run.dir already holds last.pth")
+  @Option(names = "--overwrite", description = "start a new run even if run.dir already holds one (its checkpoints, "
+      + "exported weights, plots and sample grids are removed first; other files stay)")
   boolean overwrite;
 
   @Mixin OneDnnOption oneDnn;
@@ -134,7 +136,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (!Files.isRegularFile(ck)) {
           throw new IllegalArgumentException("--resume: no checkpoint at " + ck);
         }
-        trainer = Trainer.resume(ck, explicit, null, dp);
+        // The run's stored settings, with the command line's key=value on top. The --config file only tells where
+        // the run is (run.dir): applied again here it would silently undo the overrides the run was started with.
+        trainer = Trainer.resume(ck, TrainConfig.parseOverrides(overrides), null, dp);
         if (printConfig) {
           out.print(trainer.config().toText());
           out.flush();
@@ -157,8 +161,9 @@ public final class TrainCommand implements Callable<Integer> {
       }
       Trainer.Result r = trainer.run();
       if (dp.isLeader()) {
-        out.printf("steps %d, best val PSNR %.3f dB (step %d), weights %s%n", r.steps(), r.bestPsnr(), r.bestStep(),
-            r.finalWeights());
+        String best = r.bestStep() < 0 ? "no validation"
+            : String.format(java.util.Locale.ROOT, "best val PSNR %.3f dB (step %d)", r.bestPsnr(), r.bestStep());
+        out.printf("steps %d, %s, weights %s%n", r.steps(), best, r.finalWeights());
         out.flush();
       }
       return 0;

@@ -433,12 +433,15 @@ public final class TrainConfig {
    */
   public static Properties readProperties(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("--config: no such file: " + file.toAbsolutePath()
-          + " (the configs/ folder of the repository has examples)");
+      throw new IllegalArgumentException("--config: " + (Files.isDirectory(file) ? "a folder, not a file: "
+          : "no such file: ") + file.toAbsolutePath() + " (the configs/ folder of the repository has examples)");
     }
     Properties p = new Properties();
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       p.load(r);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new IllegalArgumentException("--config: " + file + " is not UTF-8 text (save it as UTF-8; non-ASCII "
+          + "characters are allowed in comments and values)", e);
     }
     return p;
   }

@@ -219,10 +219,28 @@ public final class Trainer implements AutoCloseable {
       throw new IllegalArgumentException(checkpoint + " is not a DeepSPG training checkpoint (state.format="
           + ld.meta().getProperty("state.format") + "); weights-only files cannot be resumed");
     }
-    TrainConfig cfg = TrainConfig.fromStored(ld.meta()).with(overrides == null ? new Properties() : overrides);
+    TrainConfig stored = TrainConfig.fromStored(ld.meta());
+    TrainConfig cfg = stored.with(overrides == null ? new Properties() : overrides);
+    checkMidEpochBatch(checkpoint, ld.meta(), stored, cfg);
     Trainer t = new Trainer(cfg, priors != null ? priors : Priors.load(cfg), dp);
     t.restore(ld);
     return t;
+  }
+
+  /**
+   * A checkpoint written in the middle of an epoch continues that epoch by skipping the batches it consumed, which
+   * only lands on the same pairs with the same batch size: refused when an override changes it for that epoch.
+   */
+  private static void checkMidEpochBatch(Path checkpoint, Properties meta, TrainConfig stored, TrainConfig cfg) {
+    int epoch = Integer.parseInt(meta.getProperty("state.epoch"));
+    int done = Integer.parseInt(meta.getProperty("state.batch_in_epoch"));
+    if (done == 0 || epoch > stored.schedule().lastEpoch() || epoch > cfg.schedule().lastEpoch()) return;
+    int was = stored.schedule().stageOf(epoch).batch(), now = cfg.schedule().stageOf(epoch).batch();
+    if (was != now) {
+      throw new IllegalArgumentException(checkpoint + " stopped after batch " + done + " of epoch " + epoch
+          + ", whose batches have " + was + " pairs; that epoch cannot continue with batches of " + now
+          + ": resume without changing the batch size, or change it from a checkpoint written at an epoch's end");
+    }
   }
 
   private void restore(TrainCheckpoint.Loaded ld) {
@@ -329,6 +347,25 @@ public final class Trainer implements AutoCloseable {
   // ------------------------------------------------------------------------------------------------------------
   // The loop
 
+  /** What a run writes into its run.dir (besides config.properties and the metrics logs, which a new run rewrites). */
+  private static final List<String> RUN_OUTPUTS = List.of("last.pth", "best.pth", "model_best.pth",
+      "model_final.pth", "losses.png", "lr.png", "val_psnr.png", "val_ssim.png");
+
+  /**
+   * A new run in a folder that holds an earlier one's outputs (the CLI's {@code --overwrite}) removes them first,
+   * so that no {@code model_best.pth} or sample of the earlier run is taken for this one's. Only the names a run
+   * writes are removed; other files in the folder stay.
+   */
+  private static void clearEarlierRun(Path dir) throws IOException {
+    for (String name : RUN_OUTPUTS) Files.deleteIfExists(dir.resolve(name));
+    Path samples = dir.resolve("samples");
+    if (Files.isDirectory(samples)) {
+      try (var files = Files.newDirectoryStream(samples, "step_*.png")) {
+        for (Path f : files) Files.deleteIfExists(f);
+      }
+    }
+  }
+
   /**
    * Trains until all epochs are done or {@code max_steps} is reached, validating, logging and checkpointing on
    * the way; then exports {@code model_final.pth}.
@@ -348,6 +385,7 @@ public final class Trainer implements AutoCloseable {
     CoarseToFine sched = cfg.schedule();
     checkBatchesSplit(cfg, pairs, dp.world());
     if (leader) {
+      if (!resumed) clearEarlierRun(dir);
       Files.createDirectories(dir.resolve("samples"));
       AtomicFile.write(dir.resolve("config.properties"), o -> o.write(cfg.toText().getBytes(StandardCharsets.UTF_8)));
     }
@@ -384,6 +422,11 @@ public final class Trainer implements AutoCloseable {
         CoarseToFine.Stage st = sched.stageOf(epoch);
         int b = Math.min(st.batch(), pairs), nb = pairs / b, thisEpoch = epoch;
         Iterator<PairLoader.BatchData> it = loader.epochArrays(thisEpoch, st.patch(), b, true, dp.rank(), dp.world());
+        if (batchInEpoch >= nb) { // resumed mid-epoch on a training set with fewer batches per epoch than it had
+          throw new IllegalArgumentException("the checkpoint stopped after batch " + batchInEpoch + " of epoch "
+              + epoch + ", but " + pairs + " training pairs in batches of " + b + " make only " + nb + " per epoch:"
+              + " resume with the run's training data (data.train)");
+        }
         for (int i = 0; i < batchInEpoch; i++) it.next(); // resume mid-epoch: skip the consumed batches
         while (epoch == thisEpoch && step < stopAt) {
           PairLoader.BatchData data = it.next();
@@ -429,8 +472,8 @@ public final class Trainer implements AutoCloseable {
     }
     Path fin = dir.resolve("model_final.pth");
     if (leader) TrainCheckpoint.exportWeights(fin, model, weightsMeta());
-    console.printf(Locale.ROOT, "done: %d steps; best val PSNR %.3f dB at step %d; weights %s%n", step, bestPsnr,
-        bestStep, fin);
+    console.printf(Locale.ROOT, "done: %d steps; %s; weights %s%n", step, bestStep < 0 ? "no validation"
+        : String.format(Locale.ROOT, "best val PSNR %.3f dB at step %d", bestPsnr, bestStep), fin);
     return new Result(step, epoch, bestPsnr, bestStep, lastPsnr, dir.resolve("last.pth"), fin);
   }
 

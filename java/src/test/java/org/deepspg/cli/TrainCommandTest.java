@@ -35,4 +35,29 @@ class TrainCommandTest {
     // config error names the key
     assertEquals(2, Main.run("train", "--config", cfg.toString(), "epochs=zero"));
   }
+
+  @Test
+  void resumeKeepsTheRunsSettingsAndOverwriteStartsClean(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path cfg = tmp.resolve("run.properties");
+    Path run = tmp.resolve("run");
+    Files.writeString(cfg, String.join("\n", "variant=baseline", "model.channels=8", "model.blocks=1,1,1",
+        "patch=32", "batch=2", "epochs=3", "data.train=" + data, "run.dir=" + run, "threads=1", ""));
+    // started with epochs=2 on the command line, stopped after the first batch of epoch 1 (2 batches per epoch)
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "epochs=2", "max_steps=1"));
+    // the epoch it stopped in cannot continue with another batch size
+    assertEquals(2, Main.run("train", "--config", cfg.toString(), "--resume", "batch=1"));
+    assertEquals("1", TrainCheckpoint.read(run.resolve("last.pth")).meta().getProperty("state.step"));
+    // resuming with the same --config keeps the run's epochs=2 (4 steps), not the file's epochs=3 (6 steps)
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "--resume", "max_steps=0"));
+    assertEquals("4", TrainCheckpoint.read(run.resolve("last.pth")).meta().getProperty("state.step"));
+    Path oldSample = run.resolve("samples/step_00000004.png");
+    assertTrue(Files.isRegularFile(oldSample), "the run's last validation wrote a sample grid");
+    Path notes = Files.writeString(run.resolve("notes.txt"), "mine");
+    // --overwrite: the new run (validated at its step 1) leaves none of the earlier run's outputs behind
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "--overwrite", "max_steps=1"));
+    assertTrue(Files.notExists(oldSample), "the earlier run's samples are removed");
+    assertEquals("1", TrainCheckpoint.read(run.resolve("last.pth")).meta().getProperty("state.step"));
+    assertTrue(Files.isRegularFile(notes), "files a run does not write stay");
+  }
 }
