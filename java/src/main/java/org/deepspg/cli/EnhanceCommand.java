@@ -99,6 +99,14 @@ public final class EnhanceCommand implements Callable<Integer> {
       err.flush();
       return errors.isEmpty() ? 2 : Main.EXIT_SOME_FAILED;
     }
+    try { // before any work: an unwritable output folder would otherwise fail each image after enhancing it
+      Files.createDirectories(outDir);
+      Files.delete(Files.createTempFile(outDir, ".deepspg-write-check", ".tmp"));
+    } catch (IOException e) {
+      err.println("deepspg: cannot write into the output folder " + outDir + ": " + Main.describe(e));
+      err.flush();
+      return 2;
+    }
     Enhancer enhancer;
     try {
       enhancer = options.build();

@@ -4,6 +4,7 @@
 package org.deepspg.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -12,6 +13,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.DatasetLayouts;
 import org.deepspg.data.Image;
 import org.deepspg.data.ImageTensors;
+import org.deepspg.data.Images;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.EvalReport;
@@ -84,6 +86,10 @@ public final class EvalCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "0..1")
   Which which;
 
+  @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
+      description = "architecture of a --model weights file that carries no configuration metadata")
+  String arch;
+
   @Option(names = {"--prior-weights", "--hrnet"}, paramLabel = "FILE",
       description = "weights of the image prior the model's SEMs were trained with (HRNet-W48 or ESPNetv2, as its "
           + "sem.prior says; needed when the model has SEMs)")
@@ -137,6 +143,16 @@ public final class EvalCommand implements Callable<Integer> {
       }
       ds = PairedDataset.fromFolders(low, high, PairedDataset.Options.DEFAULT);
     }
+    if (arch != null && (which == null || which.model == null)) {
+      throw new IllegalArgumentException("--arch names the network of a --model weights file; give --model FILE");
+    }
+    if (json != null) { // before the evaluation: a bad report path must not cost the whole run, nor hit an input
+      if (Files.isDirectory(json)) throw new IllegalArgumentException("--json " + json + " is a folder; give a file");
+      for (PairedDataset.Pair pr : ds.pairs()) {
+        Images.requireDistinct(pr.low(), json);
+        Images.requireDistinct(pr.high(), json);
+      }
+    }
     if (which == null && enhanced == null) {
       which = new Which();
       which.model = ModelFiles.DEFAULT_NAME;
@@ -148,7 +164,8 @@ public final class EvalCommand implements Callable<Integer> {
     EvalRunner.Method m;
     try {
       m = enhanced != null ? EvalRunner.precomputed(enhanced.toString())
-          : which.model != null ? EvalRunner.model(which.model, hrnet, hrnetConfig, device)
+          : which.model != null ? EvalRunner.model(which.model, arch == null ? null : ModelFiles.preset(arch), hrnet,
+              hrnetConfig, device)
           : EvalRunner.baseline(which.baseline, gamma);
     } catch (MissingWeightsException e) {
       spec.commandLine().getErr().println("deepspg eval: " + e.getMessage());
@@ -164,13 +181,13 @@ public final class EvalCommand implements Callable<Integer> {
           () -> ImageTensors.tensorOf(mm.enhance(probe, probe), 1, 3, 96, 128)))).describe());
     }
     if (noReference) {
-      NoReferenceReport nr = EvalRunner.runNoReference(ds, m, limit);
+      NoReferenceReport nr = EvalRunner.runNoReference(ds, m, limit, System.err);
       out.print(nr.toTable());
       out.flush();
       if (json != null) nr.writeJson(json, perImage);
       return 0;
     }
-    EvalReport rep = EvalRunner.run(ds, m, limit);
+    EvalReport rep = EvalRunner.run(ds, m, limit, System.err);
     out.print(EvalReport.table(List.of(rep)));
     out.flush();
     if (json != null) rep.writeJson(json, perImage);

@@ -57,7 +57,8 @@ public final class InfoCommand implements Callable<Integer> {
   String model;
 
   @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
-      description = "The same for an architecture (s, l: the paper's DeepSPG-S/L with SEMs; -baseline: without).")
+      description = "The same for an architecture (s, l: the paper's DeepSPG-S/L with SEMs; -baseline: without); "
+          + "with --model, the architecture of a weights file that carries no configuration.")
   String arch;
 
   @Option(names = "--size", paramLabel = "HxW", defaultValue = "256x256",
@@ -85,7 +86,6 @@ public final class InfoCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     NativeLibrary.ensureLoaded();
     if (model != null || arch != null || hrnet != null || prior != null) {
-      if (model != null && arch != null) throw new IllegalArgumentException("give --model or --arch, not both");
       if (model != null || arch != null) printModel(out);
       if (hrnet != null) printHrnet(out);
       if (prior != null) printPrior(out);
@@ -135,15 +135,10 @@ public final class InfoCommand implements Callable<Integer> {
 
   private void printModel(PrintWriter out) throws IOException {
     DeepSPGConfig cfg;
-    if (arch != null) {
+    if (model == null) {
       cfg = ModelFiles.preset(arch);
-    } else if (Files.isRegularFile(Path.of(model))) {
-      cfg = ModelFiles.configOf(ModelFiles.read(Path.of(model)).meta());
-      if (cfg == null) {
-        throw new IllegalArgumentException(model + " carries no DeepSPG configuration (deepspg.properties)");
-      }
-    } else {
-      ModelFiles.Loaded l = ModelFiles.load(model, null);
+    } else { // the weights loaded and checked as enhance would (shapes, count, finite), not only the metadata read
+      ModelFiles.Loaded l = ModelFiles.load(model, arch == null ? null : ModelFiles.preset(arch));
       cfg = l.config();
       l.net().close();
     }
@@ -163,7 +158,8 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("params: " + FlopCounter.parameterCount(cfg));
     out.printf(Locale.ROOT, "gflops: %.3f%n", FlopCounter.gflops(cfg, ph, pw));
     out.println("size: " + h + "x" + w + (ph != h || pw != w ? " (padded to " + ph + "x" + pw + ")" : "")
-        + ", batch 1, G = fvcore MACs / 2^30 (spec §1.7), HRNet prior not included");
+        + ", batch 1, G = fvcore MACs / 2^30 (spec §1.7), "
+        + (cfg.semEnabled() ? "the " + cfg.semPrior() + " prior not included" : "no image prior"));
   }
 
   private void printHrnet(PrintWriter out) {

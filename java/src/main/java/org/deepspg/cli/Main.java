@@ -8,7 +8,9 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code deepspg} command line. Run through the {@code ./deepspg} launcher at the repository root, which builds
- * the project on first use. Exit codes: 0 success, 1 some inputs failed, 2 usage error, 3 internal error.
+ * the project on first use. Exit codes: 0 success, 1 some inputs failed, 2 usage error or unusable input (bad
+ * arguments; a missing, unreadable or damaged file; an unwritable output: one line, no stack trace unless the
+ * environment variable {@code DEEPSPG_TRACE} is set), 3 internal error (with its stack trace).
  */
 @Command(
     name = "deepspg",
@@ -31,6 +33,32 @@ public final class Main {
     System.exit(run(args));
   }
 
+  /** The exception a wrapper (an I/O failure on another thread, a future) stands for. */
+  static Throwable unwrap(Throwable ex) {
+    Throwable t = ex;
+    while ((t instanceof java.io.UncheckedIOException || t instanceof java.util.concurrent.ExecutionException
+            || t instanceof java.util.concurrent.CompletionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  /** A user-facing one-line description: the message, with the reason a file-system exception leaves implicit. */
+  static String describe(Throwable ex) {
+    if (ex instanceof java.nio.file.FileSystemException fs && fs.getReason() == null) {
+      String why = ex instanceof java.nio.file.NoSuchFileException ? "no such file or folder"
+          : ex instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : ex instanceof java.nio.file.NotDirectoryException ? "not a folder"
+          : ex instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+          : ex instanceof java.nio.file.DirectoryNotEmptyException ? "folder not empty"
+          : ex.getClass().getSimpleName();
+      return fs.getFile() + (fs.getOtherFile() == null ? "" : " -> " + fs.getOtherFile()) + ": " + why;
+    }
+    String msg = ex.getMessage();
+    return msg == null || msg.isBlank() ? ex.getClass().getSimpleName() : msg;
+  }
+
   /**
    * Runs the command line without exiting the JVM (used by tests).
    *
@@ -42,10 +70,13 @@ public final class Main {
     org.deepspg.ops.NativeLibrary.extractLibraries();
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler(
-        (ex, cmd, parsed) -> {
-          if (ex instanceof IllegalArgumentException || ex instanceof java.io.FileNotFoundException
-              || ex instanceof java.nio.file.NoSuchFileException) {
-            cmd.getErr().println("deepspg: " + ex.getMessage());
+        (thrown, cmd, parsed) -> {
+          Throwable ex = unwrap(thrown);
+          if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException) {
+            // The user's input or environment (bad arguments, unreadable or damaged files, unwritable outputs):
+            // one line naming the file and the reason, no stack trace.
+            cmd.getErr().println("deepspg: " + describe(ex));
+            if (System.getenv("DEEPSPG_TRACE") != null) thrown.printStackTrace(cmd.getErr());
             return 2;
           }
           String msg = String.valueOf(ex.getMessage());
@@ -60,6 +91,12 @@ public final class Main {
           ex.printStackTrace(cmd.getErr());
           return 3;
         });
+    for (String a : args) {
+      if (a.isEmpty()) { // an unset shell variable ("-o $OUT"): Path.of("") is the current folder, never meant
+        System.err.println("deepspg: an argument is an empty string (an unset variable?); give a path or value");
+        return 2;
+      }
+    }
     try {
       return cl.execute(args);
     } catch (OutOfMemoryError e) {

@@ -6,6 +6,7 @@ package org.deepspg.data;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -44,7 +45,7 @@ public final class DataTool {
       "                           0.0002-0.004: the noise of real phone JPEGs in the dark); legacy: the first set's",
       "                           model (k 0.03-0.25, gamma 1-1.4, a 300-3000, sigma 0.0005-0.004, no JPEG)",
       "  --exposure MIN,MAX       exposure scale k, log-uniform [phone: 0.01,0.3]",
-      "  --gamma MIN,MAX          tone exponent, uniform [phone: 1.0,1.2]",
+      "  --gamma MIN,MAX          tone exponent (>= 1), uniform [phone: 1.0,1.2]",
       "  --photons MIN,MAX        photo-electrons at full scale a, log-uniform; 0,0 = no shot noise [phone: 80,2000]",
       "  --read-sigma MIN,MAX     read noise sigma (linear), log-uniform [phone: 0.001,0.02]",
       "  --jpeg P,QMIN,QMAX       JPEG re-compression with probability P at quality QMIN..QMAX [phone: 0.5,60,95]",
@@ -72,7 +73,7 @@ public final class DataTool {
    * @return the exit status: 0 success, 1 failure, 2 usage error
    */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+    if (args.length == 0 || Arrays.asList(args).contains("-h") || Arrays.asList(args).contains("--help")) {
       (args.length == 0 ? err : out).println(USAGE);
       return args.length == 0 ? 2 : 0;
     }
@@ -113,7 +114,7 @@ public final class DataTool {
   private static int synth(Map<String, String> o, PrintStream out, PrintStream err) throws IOException {
     String from = o.remove("from"), to = o.remove("out");
     if (from == null || to == null) throw new IllegalArgumentException("synth needs --from DIR and --out DIR");
-    long seed = Long.parseLong(o.getOrDefault("seed", "0"));
+    long seed = number(o.getOrDefault("seed", "0"), "seed", Long::parseLong);
     o.remove("seed");
     Synthesizer.Options d = Synthesizer.Options.defaults(seed);
     String preset = o.remove("preset");
@@ -130,19 +131,20 @@ public final class DataTool {
     if ((r = pair(o.remove("photons"), "photons")) != null) p = p.withPhotons(r[0], r[1]);
     if ((r = pair(o.remove("read-sigma"), "read-sigma")) != null) p = p.withReadSigma(r[0], r[1]);
     String nr = o.remove("chroma-nr");
-    if (nr != null) p = p.withCamera(p.camera().withChromaNr(Double.parseDouble(nr.trim())));
+    if (nr != null) p = p.withCamera(p.camera().withChromaNr(number(nr, "chroma-nr", Double::parseDouble)));
     String jpeg = o.remove("jpeg");
     if (jpeg != null) {
       String[] s = jpeg.split(",");
       if (s.length != 3) throw new IllegalArgumentException("--jpeg needs PROB,QMIN,QMAX, got " + jpeg);
-      p = p.withJpeg(Double.parseDouble(s[0]), Integer.parseInt(s[1].trim()), Integer.parseInt(s[2].trim()));
+      p = p.withJpeg(number(s[0], "jpeg", Double::parseDouble), number(s[1], "jpeg", Integer::parseInt),
+          number(s[2], "jpeg", Integer::parseInt));
     }
     Synthesizer.Options opts = new Synthesizer.Options(p, seed,
-        Double.parseDouble(rem(o, "test-fraction", String.valueOf(d.testFraction()))),
-        Integer.parseInt(rem(o, "max-side", String.valueOf(d.maxSide()))),
-        Integer.parseInt(rem(o, "min-side", String.valueOf(d.minSide()))),
-        Integer.parseInt(rem(o, "threads", String.valueOf(d.threads()))),
-        Long.parseLong(rem(o, "max-pixels", String.valueOf(d.maxPixels()))));
+        number(rem(o, "test-fraction", String.valueOf(d.testFraction())), "test-fraction", Double::parseDouble),
+        number(rem(o, "max-side", String.valueOf(d.maxSide())), "max-side", Integer::parseInt),
+        number(rem(o, "min-side", String.valueOf(d.minSide())), "min-side", Integer::parseInt),
+        number(rem(o, "threads", String.valueOf(d.threads())), "threads", Integer::parseInt),
+        number(rem(o, "max-pixels", String.valueOf(d.maxPixels())), "max-pixels", Long::parseLong));
     if (!o.isEmpty()) throw new IllegalArgumentException("unknown option(s) " + o.keySet() + "\n" + USAGE);
     long t0 = System.nanoTime();
     Synthesizer.Result res = Synthesizer.run(Path.of(from), Path.of(to), opts);
@@ -164,7 +166,16 @@ public final class DataTool {
     if (v == null) return null;
     String[] s = v.split(",");
     if (s.length != 2) throw new IllegalArgumentException("--" + name + " needs MIN,MAX, got " + v);
-    return new double[] {Double.parseDouble(s[0].trim()), Double.parseDouble(s[1].trim())};
+    return new double[] {number(s[0], name, Double::parseDouble), number(s[1], name, Double::parseDouble)};
+  }
+
+  /** A number of option {@code --name}: a bad one is named in the error, not only Java's "For input string". */
+  private static <N> N number(String v, String name, java.util.function.Function<String, N> parse) {
+    try {
+      return parse.apply(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--" + name + ": '" + v.trim() + "' is not a number");
+    }
   }
 
   private static int check(String[] args, PrintStream out, PrintStream err) throws IOException {

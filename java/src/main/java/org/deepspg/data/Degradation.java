@@ -123,7 +123,8 @@ public final class Degradation {
     public Params {
       check(exposureMin > 0 && exposureMin <= exposureMax && exposureMax <= 1, "exposure range must satisfy 0 < min <= max <= 1",
           exposureMin, exposureMax);
-      check(gammaMin > 0 && gammaMin <= gammaMax, "gamma range must satisfy 0 < min <= max", gammaMin, gammaMax);
+      check(gammaMin >= 1 && gammaMin <= gammaMax, "gamma (tone exponent) range must satisfy 1 <= min <= max",
+          gammaMin, gammaMax);
       check(photonsMin >= 0 && photonsMin <= photonsMax && (photonsMin > 0 || photonsMax == 0),
           "photons range must satisfy 0 < min <= max (or both 0 for no shot noise)", photonsMin, photonsMax);
       check(readSigmaMin >= 0 && readSigmaMin <= readSigmaMax, "read-noise range must satisfy 0 <= min <= max",

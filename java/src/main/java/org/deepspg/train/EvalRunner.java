@@ -4,6 +4,7 @@
 package org.deepspg.train;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -21,7 +22,9 @@ import org.deepspg.eval.EvalReport;
 import org.deepspg.eval.Metrics;
 import org.deepspg.eval.NoReferenceReport;
 import org.deepspg.infer.Pipeline;
+import org.deepspg.io.ProgressBar;
 import org.deepspg.model.DeepSPG;
+import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.ops.Backends;
@@ -58,8 +61,22 @@ public final class EvalRunner {
    * @throws IOException when an image cannot be read
    */
   public static EvalReport run(PairedDataset ds, Method method, int limit) throws IOException {
+    return run(ds, method, limit, null);
+  }
+
+  /**
+   * {@link #run(PairedDataset, Method, int)} with a progress bar.
+   *
+   * @param ds the pairs
+   * @param method the method
+   * @param limit maximum pairs (0 = all)
+   * @param progress where to draw a progress bar ({@link ProgressBar}), or null for none
+   * @return the report
+   * @throws IOException when an image cannot be read
+   */
+  public static EvalReport run(PairedDataset ds, Method method, int limit, PrintStream progress) throws IOException {
     EvalReport rep = new EvalReport(method.name(), Metrics.DEFAULT_GRAY_WEIGHTS);
-    forEach(ds, method, limit, (l, pred, secs) -> {
+    forEach(ds, method, limit, progress, (l, pred, secs) -> {
       Metrics.Scores s = Metrics.evaluate(pred, l.high().rgb(), l.high().height(), l.high().width(),
           Metrics.Layout.CHW, Metrics.DEFAULT_GRAY_WEIGHTS);
       rep.add(EvalReport.ImageResult.of(l.pair().name(), s, secs).withColor(
@@ -80,8 +97,23 @@ public final class EvalRunner {
    * @throws IOException when an image cannot be read
    */
   public static NoReferenceReport runNoReference(PairedDataset ds, Method method, int limit) throws IOException {
+    return runNoReference(ds, method, limit, null);
+  }
+
+  /**
+   * {@link #runNoReference(PairedDataset, Method, int)} with a progress bar.
+   *
+   * @param ds pairs whose low image is the dark input
+   * @param method the method
+   * @param limit maximum images (0 = all)
+   * @param progress where to draw a progress bar ({@link ProgressBar}), or null for none
+   * @return the report
+   * @throws IOException when an image cannot be read
+   */
+  public static NoReferenceReport runNoReference(PairedDataset ds, Method method, int limit, PrintStream progress)
+      throws IOException {
     NoReferenceReport rep = new NoReferenceReport(method.name());
-    forEach(ds, method, limit, (l, pred, secs) -> rep.add(NoReferenceReport.Result.measure(l.pair().name(),
+    forEach(ds, method, limit, progress, (l, pred, secs) -> rep.add(NoReferenceReport.Result.measure(l.pair().name(),
         l.low().rgb(), pred, l.low().height(), l.low().width(), method instanceof Precomputed ? 0 : secs)));
     return rep;
   }
@@ -92,14 +124,18 @@ public final class EvalRunner {
   }
 
   /** Runs the method on (the first {@code limit} pairs of) a dataset, timing the enhancement alone. */
-  private static void forEach(PairedDataset ds, Method method, int limit, PerImage f) throws IOException {
+  private static void forEach(PairedDataset ds, Method method, int limit, PrintStream progress, PerImage f)
+      throws IOException {
     int n = limit > 0 ? Math.min(limit, ds.size()) : ds.size();
+    ProgressBar bar = progress == null ? null : new ProgressBar(progress, "eval", n, 0);
     for (int i = 0; i < n; i++) {
       PairedDataset.Loaded l = ds.load(i);
       long t0 = System.nanoTime();
       float[] pred = method.enhance(l.low(), l.high());
       f.accept(l, pred, (System.nanoTime() - t0) / 1e9);
+      if (bar != null) bar.step(1, l.pair().name());
     }
+    if (bar != null) bar.finish();
   }
 
   /**
@@ -167,8 +203,32 @@ public final class EvalRunner {
    * @throws IOException when a file cannot be read (MissingWeightsException for unusable HRNet weights)
    */
   public static Method model(String spec, Path hrnetWeights, Path hrnetTopology, String device) throws IOException {
+    return model(spec, null, hrnetWeights, hrnetTopology, device);
+  }
+
+  /**
+   * {@link #model(String, Path, Path, String)} for a weights file without configuration metadata.
+   *
+   * @param spec a bundled model name or a weights file
+   * @param architecture the network of a weights file that carries no configuration ({@link ModelFiles#preset}),
+   *     or null
+   * @param hrnetWeights weights of the image prior, or null
+   * @param hrnetTopology HRNet topology JSON, or null
+   * @param device "cpu" or "cuda"
+   * @return the method
+   * @throws IOException when a file cannot be read
+   * @throws IllegalArgumentException for an unknown device, or cuda without a CUDA device
+   */
+  public static Method model(String spec, DeepSPGConfig architecture, Path hrnetWeights, Path hrnetTopology,
+      String device) throws IOException {
     Backends.init();
-    ModelFiles.Loaded ld = ModelFiles.load(spec, null);
+    if (!device.equals("cpu") && !device.equals("cuda")) {
+      throw new IllegalArgumentException("unknown device '" + device + "'; use cpu or cuda");
+    }
+    if (device.equals("cuda") && !torch.cuda_is_available()) {
+      throw new IllegalArgumentException("device cuda requested but libtorch sees no CUDA device; use --device cpu");
+    }
+    ModelFiles.Loaded ld = ModelFiles.load(spec, architecture);
     DeepSPG net = ld.net();
     InputNorm norm = ld.hrnetInputNorm();
     String name = "DeepSPG " + (ModelFiles.bundled(spec).isPresent() && !Files.exists(Path.of(spec))

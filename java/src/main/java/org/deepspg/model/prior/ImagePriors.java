@@ -110,7 +110,12 @@ public final class ImagePriors {
           + cfg.semPrior() + " image prior, but no prior weights were given (" + howToPass + ")", null,
           file == null ? w.fileName() : file);
     }
-    return load(cfg.semPrior(), weights, hrnetTopology, norm);
+    try {
+      return load(cfg.semPrior(), weights, hrnetTopology, norm);
+    } catch (MissingWeightsException e) { // name the file that fits this model, not the prior's usual one
+      String file = expectedFile(cfg);
+      throw file == null ? e : e.expecting(file);
+    }
   }
 
   /**

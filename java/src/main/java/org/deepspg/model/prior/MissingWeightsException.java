@@ -54,6 +54,20 @@ public class MissingWeightsException extends IOException {
   }
 
   /**
+   * The same failure naming another expected file (a model's SEMs know which ESPNetv2 scale fits them; the
+   * prior's loader does not).
+   *
+   * @param file the official file that fits
+   * @return a new exception with the message's "Expected" line naming {@code file}
+   */
+  public MissingWeightsException expecting(String file) {
+    String msg = getMessage().replace("Expected " + expectedFile + ":", "Expected " + file + ":");
+    MissingWeightsException e = new MissingWeightsException(weights, path, msg, getCause(), file);
+    e.setStackTrace(getStackTrace());
+    return e;
+  }
+
+  /**
    * Which prior network's weights are missing.
    *
    * @return the prior
