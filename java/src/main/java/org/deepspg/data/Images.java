@@ -41,14 +41,18 @@ import org.deepspg.io.AtomicFile;
  * Image file I/O: decoding, encoding and atomic writes. The image/tensor bridge is {@link ImageTensors}.
  *
  * <p><b>Formats.</b> Read: PNG (1–16 bit, grey, palette, alpha), JPEG (grey, RGB; CMYK is rejected), BMP, TIFF (the
- * JDK's built-in plugin), WebP (TwelveMonkeys' pure-Java reader, lossy and lossless). Written: PNG, JPEG, BMP, TIFF
+ * JDK's built-in plugin: grey, RGB, palette, YCbCr; 8/16/32-bit unsigned or 32/64-bit float samples, non-finite
+ * floats rejected; CMYK, CIELab and signed samples rejected), WebP (TwelveMonkeys' pure-Java reader, lossy and
+ * lossless). Written: PNG, JPEG, BMP, TIFF
  * (deflate); WebP writing is not supported (no maintained pure-Java WebP encoder on Maven Central) and fails with
  * {@link IllegalArgumentException}.
  *
  * <p><b>Colour.</b> Pixels are sRGB-encoded floats in [0, 1]. Grey sources give three equal planes
  * ({@link Image.Metadata#gray()} set) and are written back as one grey channel (BT.601 luma of the three planes).
- * RGB sources tagged with a non-sRGB ICC profile (e.g. Adobe RGB) are converted to sRGB with the JDK's colour
- * management (8-bit precision for that path); the conversion is noted in {@link Image.Metadata#colorNote()}. Alpha
+ * RGB sources tagged with an ICC profile (JPEG, TIFF, WebP, and PNG's iCCP chunk, which the JDK's reader does not
+ * apply by itself) that does not act as sRGB (e.g. Adobe RGB, linear RGB; measured on a few colours, not judged by
+ * the profile's name) are converted to sRGB with the JDK's colour management (8-bit precision for that path); the
+ * conversion is noted in {@link Image.Metadata#colorNote()}. Alpha
  * is kept as a straight (un-premultiplied) plane and written back by PNG and TIFF; JPEG and BMP drop it.
  *
  * <p><b>Bit depth.</b> Samples are scaled by {@code 2^bits - 1} of their source component size, so 16-bit PNG/TIFF
@@ -177,6 +181,8 @@ public final class Images {
           throw new ImageReadException(path, "decoder returned no image or a size other than the header's "
               + size[0] + "x" + size[1]);
         }
+        if ("tiff".equals(format)) bi = tiffColour(reader, bi, path);
+        if ("png".equals(format)) bi = withPngProfile(data, bi);
       } finally {
         reader.dispose();
       }
@@ -221,6 +227,11 @@ public final class Images {
           + "); readable: PNG, JPEG, BMP, TIFF, WebP");
     }
     ImageReader reader = it.next();
+    if (reader.getOriginatingProvider() != null
+        && java.util.Arrays.asList(reader.getOriginatingProvider().getFormatNames()).contains("gif")) { // an animation would silently lose all but one frame
+      throw new ImageReadException(path, "GIF is not a supported input (readable: PNG, JPEG, BMP, TIFF, WebP); "
+          + "convert it to PNG first");
+    }
     reader.setInput(iis, true, true);
     return reader;
   }
@@ -299,6 +310,113 @@ public final class Images {
   }
 
   /**
+   * TIFF colour that the JDK's plug-in decodes without error but not as sRGB: CMYK (a naive conversion, a negative
+   * image after enhancement) and CIELab (read as if it were RGB) are refused, as are signed samples; float samples of
+   * an RGB or grey TIFF (which the plug-in gives a placeholder colour space that the generic conversion garbles) are
+   * taken as sRGB / grey values, as every writer of such files means them.
+   */
+  private static BufferedImage tiffColour(ImageReader reader, BufferedImage bi, Path path) throws IOException {
+    javax.imageio.plugins.tiff.TIFFDirectory dir;
+    try {
+      dir = javax.imageio.plugins.tiff.TIFFDirectory.createFromMetadata(reader.getImageMetadata(0));
+    } catch (javax.imageio.metadata.IIOInvalidTreeException | RuntimeException e) {
+      return bi; // no TIFF directory to check (the decoder read the pixels; the colour model decides as for others)
+    }
+    int photometric = tiffInt(dir, 262, -1), sampleFormat = tiffInt(dir, 339, 1);
+    switch (photometric) {
+      case 5 -> throw new ImageReadException(path, "CMYK TIFF (PhotometricInterpretation 5) is not supported; "
+          + "convert it to RGB first (e.g. ImageMagick: convert IN.tif -colorspace sRGB OUT.tif)");
+      case 8, 9, 10 -> throw new ImageReadException(path, "CIELab TIFF (PhotometricInterpretation " + photometric
+          + ") is not supported; convert it to RGB first");
+      case -1, 0, 1, 2, 3, 6 -> { } // grey (white/black is zero), RGB, palette, YCbCr (decoded to RGB)
+      default -> throw new ImageReadException(path, "TIFF PhotometricInterpretation " + photometric
+          + " is not supported; convert it to an RGB or grey image");
+    }
+    if (sampleFormat == 2) {
+      throw new ImageReadException(path, "signed-integer TIFF samples are not supported; convert it to an 8- or "
+          + "16-bit RGB or grey image");
+    }
+    ColorModel cm = bi.getColorModel();
+    int dt = bi.getRaster().getDataBuffer().getDataType();
+    boolean floats = dt == DataBuffer.TYPE_FLOAT || dt == DataBuffer.TYPE_DOUBLE;
+    int nc = cm.getNumColorComponents();
+    if (floats && !(cm.getColorSpace() instanceof ICC_ColorSpace) && (photometric == 2 && nc == 3
+        || (photometric == 0 || photometric == 1) && nc == 1)) {
+      ColorSpace cs = ColorSpace.getInstance(nc == 3 ? ColorSpace.CS_sRGB : ColorSpace.CS_GRAY);
+      ComponentColorModel ccm = new ComponentColorModel(cs, cm.hasAlpha(), false,
+          cm.hasAlpha() ? Transparency.TRANSLUCENT : Transparency.OPAQUE, dt);
+      return new BufferedImage(ccm, bi.getRaster(), false, null);
+    }
+    return bi;
+  }
+
+  private static int tiffInt(javax.imageio.plugins.tiff.TIFFDirectory dir, int tag, int absent) {
+    javax.imageio.plugins.tiff.TIFFField f = dir.getTIFFField(tag);
+    return f == null || f.getCount() < 1 ? absent : f.getAsInt(0);
+  }
+
+  /**
+   * A PNG's embedded ICC profile (iCCP chunk), which the JDK's PNG reader does not apply (and is not asked to read:
+   * its metadata pass would inflate every text chunk, a memory bomb): found in the file's bytes, an RGB profile on an
+   * RGB image becomes the image's colour space, so that {@link #fromBufferedImage} converts it to sRGB as it does for
+   * JPEG and TIFF. An unreadable or mismatched profile is ignored (the pixels are then taken as sRGB, as before).
+   */
+  private static BufferedImage withPngProfile(byte[] data, BufferedImage bi) {
+    ColorModel cm = bi.getColorModel();
+    if (!(cm instanceof ComponentColorModel) || cm.getNumColorComponents() != 3) return bi;
+    try {
+      byte[] compressed = pngIccp(data);
+      if (compressed == null) return bi;
+      ICC_Profile p = ICC_Profile.getInstance(inflate(compressed, 4 << 20));
+      if (p.getColorSpaceType() != ColorSpace.TYPE_RGB) return bi;
+      ComponentColorModel ccm = new ComponentColorModel(new ICC_ColorSpace(p), cm.hasAlpha(), false,
+          cm.getTransparency(), bi.getRaster().getDataBuffer().getDataType());
+      return new BufferedImage(ccm, bi.getRaster(), false, null);
+    } catch (IOException | RuntimeException e) {
+      return bi;
+    }
+  }
+
+  /** The compressed profile of a PNG's iCCP chunk (before the image data), or null. */
+  static byte[] pngIccp(byte[] d) {
+    int p = 8; // after the signature
+    while (p + 8 <= d.length) {
+      long len = be32(d, p);
+      String type = new String(d, p + 4, 4, StandardCharsets.ISO_8859_1);
+      if (type.equals("IDAT") || type.equals("IEND") || len > d.length - p - 12L) return null;
+      if (type.equals("iCCP")) {
+        int start = p + 8, end = start + (int) len, nul = start;
+        while (nul < end && d[nul] != 0) nul++; // profile name, then NUL, then the compression method (0 = zlib)
+        if (nul + 2 > end || d[nul + 1] != 0) return null;
+        return java.util.Arrays.copyOfRange(d, nul + 2, end);
+      }
+      p += 12 + (int) len;
+    }
+    return null;
+  }
+
+  /** zlib-inflates at most {@code limit} bytes (an iCCP chunk's profile; a bomb stops at the limit). */
+  private static byte[] inflate(byte[] data, int limit) throws IOException {
+    java.util.zip.Inflater inf = new java.util.zip.Inflater();
+    try {
+      inf.setInput(data);
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      byte[] buf = new byte[8192];
+      while (!inf.finished()) {
+        int k = inf.inflate(buf);
+        if (k == 0 && (inf.needsInput() || inf.needsDictionary())) throw new IOException("truncated iCCP profile");
+        out.write(buf, 0, k);
+        if (out.size() > limit) throw new IOException("iCCP profile larger than " + limit + " bytes");
+      }
+      return out.toByteArray();
+    } catch (java.util.zip.DataFormatException e) {
+      throw new IOException("corrupt iCCP profile", e);
+    } finally {
+      inf.end();
+    }
+  }
+
+  /**
    * Converts a decoded {@link BufferedImage} to an {@link Image}. Samples are read from the raster and scaled by
    * their component size (so 16-bit survives); palette images go through the palette; non-sRGB ICC colour spaces
    * are converted to sRGB.
@@ -351,7 +469,7 @@ public final class Images {
         gray = false;
         if (!cs.isCS_sRGB()) {
           String desc = cs instanceof ICC_ColorSpace ics ? profileDescription(ics.getProfile()) : "";
-          if (cs == ColorSpace.getInstance(ColorSpace.CS_LINEAR_RGB) || !looksSrgb(desc)) {
+          if (!actsAsSrgb(cs)) {
             convert = true;
             note = "converted from ICC profile '" + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB";
           } else {
@@ -383,34 +501,65 @@ public final class Images {
           System.arraycopy(rgb, 0, rgb, c * n, n);
           continue;
         }
-        readBand(r, cm, bandsToRead[c], rgb, c * n);
+        readBand(r, cm, bandsToRead[c], rgb, c * n, path);
       }
       if (cm.hasAlpha()) {
         alpha = new float[n];
-        readBand(r, cm, cm.getNumComponents() - 1, alpha, 0);
+        readBand(r, cm, cm.getNumComponents() - 1, alpha, 0, path);
       }
     }
     return new Image(w, h, rgb, alpha, new Image.Metadata(bits, gray, format, note, 1));
   }
 
-  private static void readBand(Raster r, ColorModel cm, int band, float[] out, int offset) {
+  /**
+   * One band of samples into {@code out} as [0, 1] values.
+   *
+   * @throws ImageReadException for a float sample that is NaN or infinite (clamping cannot give it a value: it
+   *     would reach the network as NaN and come out as a black image)
+   */
+  private static void readBand(Raster r, ColorModel cm, int band, float[] out, int offset, Path path)
+      throws ImageReadException {
     int w = r.getWidth(), h = r.getHeight(), n = w * h;
     int type = r.getDataBuffer().getDataType();
     if (type == DataBuffer.TYPE_FLOAT || type == DataBuffer.TYPE_DOUBLE) {
       float[] v = r.getSamples(0, 0, w, h, band, new float[n]);
-      for (int i = 0; i < n; i++) out[offset + i] = Math.min(1f, Math.max(0f, v[i]));
+      for (int i = 0; i < n; i++) {
+        if (!Float.isFinite(v[i])) {
+          throw new ImageReadException(path, "a NaN or infinite sample at x " + (i % w) + ", y " + (i / w)
+              + " (band " + band + ") of a floating-point image");
+        }
+        out[offset + i] = Math.min(1f, Math.max(0f, v[i]));
+      }
       return;
     }
     int bitsB = cm.getComponentSize(band);
     // Divide (not multiply by the reciprocal) so that k / 255 is the correctly rounded float every writer agrees on.
     float max = (float) ((1L << bitsB) - 1);
     int[] v = r.getSamples(0, 0, w, h, band, new int[n]);
+    if (bitsB >= 32) { // unsigned 32-bit samples arrive as Java ints: above 2^31 - 1 they read negative
+      for (int i = 0; i < n; i++) out[offset + i] = Math.min(1f, (float) ((v[i] & 0xffffffffL) / (double) max));
+      return;
+    }
     for (int i = 0; i < n; i++) out[offset + i] = Math.min(1f, v[i] / max);
   }
 
-  private static boolean looksSrgb(String desc) {
-    String d = desc.toLowerCase(Locale.ROOT);
-    return d.contains("srgb") || d.contains("61966-2");
+  /**
+   * Whether an RGB colour space maps colours to sRGB unchanged (within half an 8-bit step), measured on a few colours
+   * through the JDK's colour management. Profile names do not tell: "linear sRGB" is not sRGB, and camera profiles
+   * named after their model can be exactly sRGB.
+   */
+  static boolean actsAsSrgb(ColorSpace cs) {
+    float[][] probes = {{0.05f, 0.05f, 0.05f}, {0.2f, 0.2f, 0.2f}, {0.5f, 0.5f, 0.5f}, {0.8f, 0.8f, 0.8f},
+        {0.9f, 0.1f, 0.1f}, {0.1f, 0.8f, 0.2f}, {0.15f, 0.2f, 0.9f}, {0.6f, 0.4f, 0.2f}};
+    try {
+      for (float[] v : probes) {
+        float[] rgb = cs.toRGB(v);
+        for (int c = 0; c < 3; c++) if (Math.abs(rgb[c] - v[c]) > 0.5f / 255) return false;
+      }
+      return true;
+    } catch (RuntimeException e) {
+      return false;
+    }
   }
 
   /** Reads the ICC 'desc' tag ('desc' or 'mluc' type); "" when absent. */

@@ -10,7 +10,8 @@ import org.bytedeco.pytorch.global.torch;
 import org.deepspg.ops.OneDnn;
 
 /**
- * Refuses enhanced images that cannot be right: non-finite values, or a constant (collapsed) image made from an input
+ * Refuses enhanced images that cannot be right: non-finite values (whether or not the input had some: the file
+ * readers refuse non-finite samples, a library caller may not), or a constant (collapsed) image made from an input
  * that is not constant. A numerical fault upstream (a CPU kernel library computing wrong results on this machine, a
  * checkpoint with NaN weights) otherwise ends as a black or white picture written with exit code 0; the guard turns
  * it into an error that names the likely cause, so that the caller can report the file and go on with the others.
@@ -31,7 +32,7 @@ final class OutputGuard {
    * @param out the output, same layout, from {@code outOff}
    * @param outOff offset of the image in {@code out}
    * @param n values per image (3·H·W)
-   * @throws BadOutputException when the output is non-finite or collapsed while the input is neither
+   * @throws BadOutputException when the output is non-finite, or collapsed while the input is not
    */
   static void check(float[] in, int inOff, float[] out, int outOff, int n) {
     float omin = Float.POSITIVE_INFINITY, omax = Float.NEGATIVE_INFINITY;
@@ -64,7 +65,7 @@ final class OutputGuard {
    *
    * @param in the inputs {@code [B, 3, H, W]}
    * @param out the outputs, same shape and device
-   * @throws BadOutputException when an output is non-finite or collapsed while its input is neither
+   * @throws BadOutputException when an output is non-finite, or collapsed while its input is not
    */
   static void check(Tensor in, Tensor out) {
     try (PointerScope scope = new PointerScope()) {
@@ -91,6 +92,11 @@ final class OutputGuard {
       throw new BadOutputException(String.format(Locale.ROOT,
           "refusing to write: %d of %d output values are NaN or infinite although the input is finite%s", nonFinite,
           n, cause));
+    }
+    if (nonFinite > 0) { // written, NaN would become black pixels with exit code 0
+      throw new BadOutputException(String.format(Locale.ROOT,
+          "refusing to write: %d of %d output values are NaN or infinite because the input holds NaN or infinite "
+              + "values", nonFinite, n));
     }
     if (nonFinite == 0 && omax - omin < COLLAPSED_RANGE && imax - imin >= VARIED_INPUT_RANGE) {
       throw new BadOutputException(String.format(Locale.ROOT,

@@ -49,17 +49,21 @@ class OutputGuardTest {
 
   @Test
   void acceptsWhatFollowsFromTheInput() {
-    // A flat input may give a flat output; a non-finite input is the caller's problem, not a fault of ours.
+    // A flat input may give a flat output.
     float[] flat = new float[300];
     Arrays.fill(flat, 0.02f);
     float[] out = new float[300];
     Arrays.fill(out, 0.4f);
     assertDoesNotThrow(() -> OutputGuard.check(flat, 0, out, 0, 300));
+    // A NaN input does not excuse a NaN output (it would be written as black pixels): refused, naming the input.
     float[] in = ramp(300, 0f, 1f);
     in[3] = Float.NaN;
     float[] nan = out.clone();
     nan[3] = Float.NaN;
-    assertDoesNotThrow(() -> OutputGuard.check(in, 0, nan, 0, 300));
+    BadOutputException e = assertThrows(BadOutputException.class, () -> OutputGuard.check(in, 0, nan, 0, 300));
+    assertTrue(e.getMessage().contains("because the input holds NaN"), e.getMessage());
+    // A NaN input whose output is finite is fine.
+    assertDoesNotThrow(() -> OutputGuard.check(in, 0, ramp(300, 0.1f, 0.9f), 0, 300));
     // Offsets select one image of a batch: the second, collapsed one is refused, the first is fine.
     float[] ins = new float[600];
     System.arraycopy(ramp(300, 0f, 0.3f), 0, ins, 0, 300);

@@ -1,0 +1,180 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.color.ColorSpace;
+import java.awt.color.ICC_Profile;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.zip.CRC32;
+import java.util.zip.Deflater;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Colour that the JDK's decoders deliver without an error but not as sRGB (found by an audit of the CLI, session 32):
+ * each file here came out of {@code deepspg enhance} with exit code 0 and wrong colours (or black) before the fix.
+ * Files are written byte by byte so that each case is exactly the one named.
+ */
+class ImageColourTest {
+  private static final Path NAME = Path.of("t");
+
+  /** A little-endian, uncompressed, one-strip TIFF. {@code sampleFormat} 0 leaves the tag out. */
+  static byte[] tiff(int w, int h, int spp, int bits, int photometric, int sampleFormat, byte[] pixels) {
+    int entries = sampleFormat == 0 ? 10 : 11;
+    int ifd = 8, ifdLen = 2 + 12 * entries + 4;
+    int bitsOff = ifd + ifdLen, fmtOff = bitsOff + 2 * spp, pixOff = fmtOff + 2 * spp;
+    ByteBuffer b = ByteBuffer.allocate(pixOff + pixels.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(ifd).putShort((short) entries);
+    entry(b, 256, 4, 1, w);
+    entry(b, 257, 4, 1, h);
+    if (spp == 1) entry(b, 258, 3, 1, bits); else entry(b, 258, 3, spp, bitsOff);
+    entry(b, 259, 3, 1, 1);
+    entry(b, 262, 3, 1, photometric);
+    entry(b, 273, 4, 1, pixOff);
+    entry(b, 277, 3, 1, spp);
+    entry(b, 278, 4, 1, h);
+    entry(b, 279, 4, 1, pixels.length);
+    entry(b, 284, 3, 1, 1);
+    if (sampleFormat != 0) {
+      if (spp == 1) entry(b, 339, 3, 1, sampleFormat); else entry(b, 339, 3, spp, fmtOff);
+    }
+    b.putInt(0);
+    for (int i = 0; i < spp; i++) b.putShort((short) bits);
+    for (int i = 0; i < spp; i++) b.putShort((short) sampleFormat);
+    b.put(pixels);
+    return b.array();
+  }
+
+  private static void entry(ByteBuffer b, int tag, int type, int count, int value) {
+    b.putShort((short) tag).putShort((short) type).putInt(count);
+    if (type == 3 && count == 1) b.putShort((short) value).putShort((short) 0); else b.putInt(value);
+  }
+
+  /** 2×1 RGB float32 pixels: (0.25, 0.5, 0.75) and (0.1, 0.2, 0.3). */
+  private static byte[] floats(float... v) {
+    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (float f : v) b.putFloat(f);
+    return b.array();
+  }
+
+  @Test
+  void floatTiffsReadAsRgbAndNonFiniteSamplesAreRefused() throws Exception {
+    Image img = Images.decode(tiff(2, 1, 3, 32, 2, 3, floats(0.25f, 0.5f, 0.75f, 0.1f, 0.2f, 0.3f)), NAME,
+        ReadOptions.DEFAULT.withMinSide(1));
+    assertEquals(0.25f, img.rgb()[0], 0f);
+    assertEquals(0.5f, img.rgb()[2], 0f);
+    assertEquals(0.3f, img.rgb()[5], 0f);
+    ImageReadException e = assertThrows(ImageReadException.class, () -> Images.decode(
+        tiff(2, 1, 3, 32, 2, 3, floats(0.25f, Float.NaN, 0.75f, 0.1f, 0.2f, 0.3f)), NAME,
+        ReadOptions.DEFAULT.withMinSide(1)));
+    assertTrue(e.getMessage().contains("NaN or infinite"), e.getMessage());
+    assertThrows(ImageReadException.class, () -> Images.decode(
+        tiff(2, 1, 3, 32, 2, 3, floats(0.25f, 0.5f, 0.75f, 0.1f, Float.POSITIVE_INFINITY, 0.3f)), NAME,
+        ReadOptions.DEFAULT.withMinSide(1)));
+    // float64: the JDK gives it a placeholder colour space that the generic conversion garbled
+    ByteBuffer d = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
+    for (double v : new double[] {0.25, 0.5, 0.75, 0.1, 0.2, 0.3}) d.putDouble(v);
+    Image dbl = Images.decode(tiff(2, 1, 3, 64, 2, 3, d.array()), NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertEquals(0.25f, dbl.rgb()[0], 0f);
+    assertEquals(0.2f, dbl.rgb()[3], 0f); // planar: R R G G B B
+  }
+
+  @Test
+  void unsignedThirtyTwoBitTiffUsesTheWholeRange() throws Exception {
+    ByteBuffer b = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+    for (long v : new long[] {0xffffffffL, 0x80000000L, 0x40000000L, 0, 0xc0000000L, 0x10000000L}) b.putInt((int) v);
+    for (int fmt : new int[] {0, 1}) { // SampleFormat absent or explicitly unsigned
+      Image img = Images.decode(tiff(2, 1, 3, 32, 2, fmt, b.array()), NAME, ReadOptions.DEFAULT.withMinSide(1));
+      assertEquals(1f, img.rgb()[0], 1e-6f, "format " + fmt);
+      assertEquals(0.5f, img.rgb()[2], 1e-6f, "format " + fmt); // 2^31 read as a negative int before
+      assertEquals(0.25f, img.rgb()[4], 1e-6f, "format " + fmt);
+      assertEquals(0.75f, img.rgb()[3], 1e-6f, "format " + fmt);
+    }
+  }
+
+  @Test
+  void gifIsRefusedLikeTheOtherUnlistedFormats() throws Exception {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_BYTE_INDEXED), "gif", o);
+    ImageReadException e = assertThrows(ImageReadException.class,
+        () -> Images.decode(o.toByteArray(), NAME, ReadOptions.DEFAULT));
+    assertTrue(e.getMessage().contains("GIF is not a supported input"), e.getMessage());
+  }
+
+  @Test
+  void cmykLabAndSignedTiffsAreRefused() {
+    byte[] px4 = {10, 20, 30, 40, 50, 60, 70, 80};
+    ImageReadException cmyk = assertThrows(ImageReadException.class, () -> Images.decode(
+        tiff(2, 1, 4, 8, 5, 0, px4), NAME, ReadOptions.DEFAULT.withMinSide(1)));
+    assertTrue(cmyk.getMessage().contains("CMYK TIFF"), cmyk.getMessage());
+    byte[] px3 = {50, 0, 0, 60, 10, -10};
+    ImageReadException lab = assertThrows(ImageReadException.class, () -> Images.decode(
+        tiff(2, 1, 3, 8, 8, 0, px3), NAME, ReadOptions.DEFAULT.withMinSide(1)));
+    assertTrue(lab.getMessage().contains("CIELab"), lab.getMessage());
+    ImageReadException signed = assertThrows(ImageReadException.class, () -> Images.decode(
+        tiff(2, 1, 3, 8, 2, 2, px3), NAME, ReadOptions.DEFAULT.withMinSide(1)));
+    assertTrue(signed.getMessage().contains("signed"), signed.getMessage());
+  }
+
+  /** A 2×2 8-bit RGB PNG of one colour, with an iCCP chunk holding {@code profile} when it is not null. */
+  private static byte[] png(int r, int g, int b, byte[] profile) throws Exception {
+    BufferedImage bi = new BufferedImage(2, 2, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < 2; y++) for (int x = 0; x < 2; x++) bi.setRGB(x, y, (r << 16) | (g << 8) | b);
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ImageIO.write(bi, "png", o);
+    byte[] p = o.toByteArray();
+    if (profile == null) return p;
+    Deflater def = new Deflater();
+    def.setInput(profile);
+    def.finish();
+    byte[] buf = new byte[profile.length + 1024];
+    int n = def.deflate(buf);
+    def.end();
+    ByteArrayOutputStream chunk = new ByteArrayOutputStream();
+    chunk.write("icc\0\0".getBytes(StandardCharsets.ISO_8859_1)); // name, NUL, compression method 0
+    chunk.write(buf, 0, n);
+    byte[] data = chunk.toByteArray();
+    int ihdrEnd = 8 + 12 + 13; // the signature, then IHDR: the iCCP chunk goes right after it
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(p, 0, ihdrEnd);
+    out.write(ByteBuffer.allocate(4).putInt(data.length).array());
+    byte[] typed = new byte[4 + data.length];
+    System.arraycopy("iCCP".getBytes(StandardCharsets.ISO_8859_1), 0, typed, 0, 4);
+    System.arraycopy(data, 0, typed, 4, data.length);
+    out.write(typed);
+    CRC32 crc = new CRC32();
+    crc.update(typed);
+    out.write(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    out.write(p, ihdrEnd, p.length - ihdrEnd);
+    return out.toByteArray();
+  }
+
+  @Test
+  void pngIccProfilesAreAppliedWhenTheyAreNotSrgb() throws Exception {
+    // The JDK's linear-RGB profile is described as "linear sRGB": judged by its name it passed as sRGB before
+    byte[] linear = ICC_Profile.getInstance(ColorSpace.CS_LINEAR_RGB).getData();
+    Image lin = Images.decode(png(128, 64, 32, linear), NAME, ReadOptions.DEFAULT);
+    assertTrue(lin.metadata().colorNote().startsWith("converted"), lin.metadata().colorNote());
+    assertEquals(Srgb.fromLinear(128 / 255.0), lin.rgb()[0], 3 / 255f);
+    assertEquals(Srgb.fromLinear(32 / 255.0), lin.rgb()[8], 3 / 255f);
+    // an sRGB profile (a copy of the JDK's, so not the sRGB singleton) changes nothing
+    byte[] srgb = ICC_Profile.getInstance(ColorSpace.CS_sRGB).getData();
+    Image s = Images.decode(png(128, 64, 32, srgb), NAME, ReadOptions.DEFAULT);
+    assertEquals(128 / 255f, s.rgb()[0], 0f, s.metadata().colorNote());
+    assertEquals(32 / 255f, s.rgb()[8], 0f);
+    // a corrupt profile is ignored: the pixels as sRGB
+    byte[] junk = new byte[200];
+    Image j = Images.decode(png(128, 64, 32, junk), NAME, ReadOptions.DEFAULT);
+    assertEquals(128 / 255f, j.rgb()[0], 0f);
+  }
+}
