@@ -57,6 +57,21 @@ final class Batcher {
   }
 
   /**
+   * Images of one size that run whole per pass: as many as {@code batchSize} allows while the padded batch fits
+   * {@link TileOptions#tilesBatch} (the rule {@link #batchEnd} applies to a list), at least one.
+   *
+   * @param b images in all
+   * @param h height
+   * @param w width
+   * @return images per pass
+   */
+  int perPass(int b, int h, int w) {
+    int per = 1;
+    while (per < Math.min(batchSize, b) && !tiles.tilesBatch(per + 1, h, w)) per++;
+    return per;
+  }
+
+  /**
    * Enhances images in batches.
    *
    * @param imgs the images
@@ -87,7 +102,8 @@ final class Batcher {
   }
 
   /**
-   * Enhances a batch tensor: on the device in chunks of {@code batchSize} when its images run whole; image by image
+   * Enhances a batch tensor: on the device in chunks of at most {@code batchSize} whose padded size fits
+   * {@link TileOptions#tilesBatch} (as {@link #batchEnd} groups a list) when its images run whole; image by image
    * through {@code tiler} (one download and one upload each) when they are tiled.
    *
    * @param x {@code [B, 3, H, W]} float (checked by the caller), any device
@@ -109,8 +125,9 @@ final class Batcher {
           parts.add(ImageTensors.tensorOf(res, engine.device, 1, 3, h, w));
         }
       } else {
-        for (int i = 0; i < b; i += batchSize) {
-          Tensor chunk = xs.narrow(0, i, Math.min(batchSize, b - i));
+        int per = perPass(b, h, w);
+        for (int i = 0; i < b; i += per) {
+          Tensor chunk = xs.narrow(0, i, Math.min(per, b - i));
           Tensor y = Engine.locked(() -> engine.run(chunk));
           OutputGuard.check(chunk, y);
           parts.add(y);

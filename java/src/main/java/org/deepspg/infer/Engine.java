@@ -87,7 +87,8 @@ final class Engine {
    * @param into {@link #transforms()} new recordings
    */
   void record(float[] chw, int h, int w, AttentionContext.Recording[] into) {
-    checkMemory(1, h, w);
+    checkMemory(1, h, w, "the attention-context pass of a tiled image (its downscaled copy)",
+        "use a smaller context (TileOptions.withContextSize, " + TileOptions.DEFAULT_CONTEXT + " by default)");
     IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
@@ -102,13 +103,18 @@ final class Engine {
    * allocates anything: one clear message instead of the process growing until the system kills it.
    */
   void checkMemory(long b, long h, long w) {
+    checkMemory(b, h, w, "a pass", "let it be tiled (--tile 512, the default) or use smaller tiles");
+  }
+
+  /** {@link #checkMemory(long, long, long)} naming which pass and what makes it smaller. */
+  void checkMemory(long b, long h, long w, String what, String smaller) {
     long ph = Padding.padded(h, Padding.MULTIPLE), pw = Padding.padded(w, Padding.MULTIPLE);
     long need = MemoryBudget.estimate(pipeline.config(), b, ph, pw);
     if (need > maxMemory) {
       throw new IllegalArgumentException(String.format(Locale.ROOT,
-          "a %dx%d pass (x%d) needs about %s, more than the memory limit of %s: let it be tiled (--tile 512, the "
-              + "default) or raise the limit (--max-memory / -D%s)", w, h, b, MemoryBudget.gb(need),
-          MemoryBudget.gb(maxMemory), MemoryBudget.PROPERTY));
+          "%s of %dx%d (x%d) needs about %s, more than the memory limit of %s: %s, or raise the limit "
+              + "(--max-memory / -D%s)", what, w, h, b, MemoryBudget.gb(need), MemoryBudget.gb(maxMemory), smaller,
+          MemoryBudget.PROPERTY));
     }
   }
 

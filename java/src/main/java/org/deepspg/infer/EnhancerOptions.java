@@ -75,7 +75,8 @@ abstract class EnhancerOptions {
    * @param nameOrPath a bundled name ({@link ModelFiles#BUNDLED}) or a weights file; null = the default model
    * @param architecture for a weights file without metadata, or null; must be null for a bundled model
    * @return this
-   * @throws IllegalArgumentException when an architecture is given for a bundled model
+   * @throws IllegalArgumentException when an architecture is given for a bundled model, or the name is neither a
+   *     bundled model nor an existing file
    */
   public Enhancer.Builder model(String nameOrPath, DeepSPGConfig architecture) {
     String m = nameOrPath == null ? ModelFiles.DEFAULT_NAME : nameOrPath.trim();
@@ -84,6 +85,10 @@ abstract class EnhancerOptions {
         throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + m + "'");
       }
       return bundled(m.toLowerCase(Locale.ROOT));
+    }
+    if (!Files.exists(Path.of(m))) {
+      throw new IllegalArgumentException("model '" + m + "' is neither a bundled model (" + ModelFiles.names()
+          + "; see deepspg models) nor an existing weights file");
     }
     return checkpoint(Path.of(m), architecture);
   }

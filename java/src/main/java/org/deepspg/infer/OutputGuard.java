@@ -12,7 +12,8 @@ import org.deepspg.ops.OneDnn;
 /**
  * Refuses enhanced images that cannot be right: non-finite values (whether or not the input had some: the file
  * readers refuse non-finite samples, a library caller may not), or a constant (collapsed) image made from an input
- * that is not constant. A numerical fault upstream (a CPU kernel library computing wrong results on this machine, a
+ * that is not constant, unless it is all white from a bright input (mean ≥ {@link #BRIGHT_INPUT_MEAN}: the model
+ * lifting fog or snow to saturation). An input outside [0, 1] is named as the cause instead of the kernels. A numerical fault upstream (a CPU kernel library computing wrong results on this machine, a
  * checkpoint with NaN weights) otherwise ends as a black or white picture written with exit code 0; the guard turns
  * it into an error that names the likely cause, so that the caller can report the file and go on with the others.
  */
@@ -21,6 +22,8 @@ final class OutputGuard {
   static final float COLLAPSED_RANGE = 1f / 1024;
   /** Input range above which a constant output cannot be right: four 8-bit steps. */
   static final float VARIED_INPUT_RANGE = 4f / 255;
+  /** Input mean from which an all-white output is the model saturating a bright image, not a fault. */
+  static final float BRIGHT_INPUT_MEAN = 0.5f;
 
   private OutputGuard() {}
 
@@ -48,6 +51,8 @@ final class OutputGuard {
     }
     float imin = Float.POSITIVE_INFINITY, imax = Float.NEGATIVE_INFINITY;
     boolean inFinite = true;
+    double isum = 0;
+    int finite = 0;
     for (int i = inOff; i < inOff + n; i++) {
       float v = in[i];
       if (!Float.isFinite(v)) {
@@ -56,8 +61,10 @@ final class OutputGuard {
       }
       imin = Math.min(imin, v);
       imax = Math.max(imax, v);
+      isum += v;
+      finite++;
     }
-    decide(nonFinite, n, omin, omax, inFinite, imin, imax);
+    decide(nonFinite, n, omin, omax, inFinite, imin, imax, finite == 0 ? 0 : (float) (isum / finite));
   }
 
   /**
@@ -80,14 +87,19 @@ final class OutputGuard {
         Tensor iv = inNonFinite == 0 ? i : i.masked_select(iFinite);
         float imin = iv.numel() == 0 ? Float.POSITIVE_INFINITY : iv.min().item_float();
         float imax = iv.numel() == 0 ? Float.NEGATIVE_INFINITY : iv.max().item_float();
-        decide((int) Math.min(Integer.MAX_VALUE, nonFinite), o.numel(), omin, omax, inNonFinite == 0, imin, imax);
+        float imean = iv.numel() == 0 ? 0 : iv.mean().item_float();
+        decide((int) Math.min(Integer.MAX_VALUE, nonFinite), o.numel(), omin, omax, inNonFinite == 0, imin, imax,
+            imean);
       }
     }
   }
 
-  private static void decide(int nonFinite, long n, float omin, float omax, boolean inFinite, float imin, float imax) {
-    String cause = "; likely cause: a numerical fault in the CPU kernels (oneDNN: " + OneDnn.verdict().describe()
-        + "; try --onednn off) or non-finite model weights";
+  private static void decide(int nonFinite, long n, float omin, float omax, boolean inFinite, float imin, float imax,
+      float imean) {
+    String cause = imin < 0 || imax > 1
+        ? String.format(Locale.ROOT, "; the input is not an image in [0, 1] (its values run from %g to %g)", imin, imax)
+        : "; likely cause: a numerical fault in the CPU kernels (oneDNN: " + OneDnn.verdict().describe()
+            + "; try --onednn off) or non-finite model weights";
     if (nonFinite > 0 && inFinite) {
       throw new BadOutputException(String.format(Locale.ROOT,
           "refusing to write: %d of %d output values are NaN or infinite although the input is finite%s", nonFinite,
@@ -98,7 +110,9 @@ final class OutputGuard {
           "refusing to write: %d of %d output values are NaN or infinite because the input holds NaN or infinite "
               + "values", nonFinite, n));
     }
-    if (nonFinite == 0 && omax - omin < COLLAPSED_RANGE && imax - imin >= VARIED_INPUT_RANGE) {
+    // A bright input (fog, snow, a white page) may be lifted to white everywhere: the model saturates, no fault.
+    boolean saturatedBright = omin >= 1 - COLLAPSED_RANGE && imean >= BRIGHT_INPUT_MEAN;
+    if (nonFinite == 0 && omax - omin < COLLAPSED_RANGE && imax - imin >= VARIED_INPUT_RANGE && !saturatedBright) {
       throw new BadOutputException(String.format(Locale.ROOT,
           "refusing to write: the output is a constant image (%.4f) although the input varies (%.4f to %.4f)%s",
           omin, imin, imax, cause));

@@ -122,7 +122,8 @@ final class Tiler {
       for (int c = 0; c < 3; c++) {
         for (int y = 0; y < h; y++) {
           int o = c * n + y * w;
-          for (int x = 0; x < w; x++) out[o + x] /= sy[y] * sx[x];
+          // a weighted mean of values in [0, 1] can round just past 1: clamped again, as the untiled output is
+          for (int x = 0; x < w; x++) out[o + x] = Math.min(1f, out[o + x] / (sy[y] * sx[x]));
         }
       }
       OutputGuard.check(chw, 0, out, 0, 3 * n);

@@ -245,6 +245,7 @@ public final class ModelFiles {
    * @throws IOException when the file is missing, corrupt, has no configuration, or does not match it
    */
   public static Loaded loadFile(Path file, DeepSPGConfig config) throws IOException {
+    if (Files.isDirectory(file)) throw new IllegalArgumentException(file + " is a folder, not a model weights file");
     if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, "model weights file not found");
     Archive a = read(file);
     DeepSPGConfig meta = configOf(a.networkMeta());

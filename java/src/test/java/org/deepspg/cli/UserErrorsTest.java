@@ -66,6 +66,11 @@ class UserErrorsTest {
         "--model", "s-sem", "--prior-weights", zero.toString());
     usageError("Expected espnetv2_s_0.5_city_1024x512.pth", "eval", "--low", low.toString(), "--high",
         high.toString(), "--model", "s-sem", "--prior-weights", zero.toString());
+    // a name that is neither bundled nor a file lists the bundled names; a folder is called a folder
+    usageError("neither a bundled model", "enhance", low.toString(), "-o", tmp.resolve("o").toString(), "--model",
+        "nosuchmodel");
+    usageError("is a folder, not a model weights file", "enhance", low.toString(), "-o", tmp.resolve("o").toString(),
+        "--model", tmp.toString());
     // info reads the weights, not only the metadata: NaN weights are refused as enhance and eval refuse them
     Backends.init();
     DeepSPG net = new DeepSPG(DeepSPGConfig.baseline(DeepSPGConfig.Size.S).withChannels(8));

@@ -49,6 +49,11 @@ class BatcherTest {
     for (int i = 0; i < 5; i++) five.add(InferTestSupport.darkImage(32, 64, i));
     assertEquals(4, big.batchEnd(five, 0));
     assertEquals(5, big.batchEnd(five, 4));
+    // A batch tensor is cut by the same rule (it was cut by the batch size alone: one pass of 8 that the memory
+    // check refused, or ran far past maxWholePixels; library audit, session 32)
+    assertEquals(4, big.perPass(5, 32, 64));
+    assertEquals(2, big.perPass(2, 32, 64));
+    assertEquals(2, b.perPass(5, 40, 56));
   }
 
   @Test

@@ -47,6 +47,12 @@ class MemoryAndTilingTest {
     try (Enhancer e = Enhancer.builder().model(net).tiling(TileOptions.never()).maxMemory(64L << 20).build()) {
       IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.enhance(img));
       assertTrue(ex.getMessage().contains("more than the memory limit"), ex.getMessage());
+    }
+    // tiled already, the context pass is what is over: the message says so and names its setting, not tiling
+    try (Enhancer e = Enhancer.builder().model(net).tiling(TileOptions.always(64)).maxMemory(64L << 20).build()) {
+      IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.enhance(img));
+      assertTrue(ex.getMessage().contains("attention-context pass") && ex.getMessage().contains("withContextSize"),
+          ex.getMessage());
     } finally {
       net.close();
     }

@@ -62,6 +62,16 @@ class OutputGuardTest {
     nan[3] = Float.NaN;
     BadOutputException e = assertThrows(BadOutputException.class, () -> OutputGuard.check(in, 0, nan, 0, 300));
     assertTrue(e.getMessage().contains("because the input holds NaN"), e.getMessage());
+    // A bright input (fog, snow: mean 0.92) lifted to white everywhere is the model saturating, not a fault; the
+    // same white output from a dark input is refused. Found by the library audit (session 32).
+    float[] white = new float[300];
+    Arrays.fill(white, 1f);
+    assertDoesNotThrow(() -> OutputGuard.check(ramp(300, 0.85f, 1f), 0, white, 0, 300));
+    assertThrows(BadOutputException.class, () -> OutputGuard.check(ramp(300, 0.05f, 0.4f), 0, white, 0, 300));
+    // An input outside [0, 1] is named as the cause, not the kernels
+    BadOutputException range = assertThrows(BadOutputException.class,
+        () -> OutputGuard.check(ramp(300, -2f, -1f), 0, new float[300], 0, 300));
+    assertTrue(range.getMessage().contains("not an image in [0, 1]"), range.getMessage());
     // A NaN input whose output is finite is fine.
     assertDoesNotThrow(() -> OutputGuard.check(in, 0, ramp(300, 0.1f, 0.9f), 0, 300));
     // Offsets select one image of a batch: the second, collapsed one is refused, the first is fine.

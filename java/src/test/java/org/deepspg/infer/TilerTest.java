@@ -59,6 +59,29 @@ class TilerTest {
     }
   }
 
+  /**
+   * A weighted mean of tile outputs that are all 1.0 can round to 1.0000001: the blend is clamped like the untiled
+   * output (found by the library audit, session 32; with the bundled model a bright image saturates).
+   */
+  @Test
+  void tiledOutputStaysInTheUnitRange() throws IOException {
+    Image dark = InferTestSupport.darkImage(160, 192, 3);
+    float[] bright = dark.rgb().clone();
+    for (int i = 0; i < bright.length; i++) bright[i] = 0.6f + bright[i];
+    try (Enhancer e = Enhancer.builder().tiling(TILES).build()) {
+      float[] out = e.enhance(Image.of(192, 160, bright)).rgb();
+      int ones = 0;
+      float max = 0;
+      for (float v : out) {
+        max = Math.max(max, v);
+        if (v == 1f) ones++;
+      }
+      assertTrue(e.stats().tiles() > 4, "tiled: " + e.stats().tiles());
+      assertTrue(ones > out.length / 10, "the case at hand: much of the output saturates (" + ones + ")");
+      assertTrue(max <= 1f, "max " + max);
+    }
+  }
+
   @Test
   void tilerDirectlyCallsBackOncePerTile() throws IOException {
     Image img = InferTestSupport.darkImage(80, 96, 11);
