@@ -110,6 +110,9 @@ public final class BenchCommand implements Callable<Integer> {
     List<int[]> wh = new ArrayList<>();
     for (String s : sizes) wh.add(parseSize(s));
     for (int b : batches) if (b < 1) throw new IllegalArgumentException("--batch values must be >= 1, got " + b);
+    if (Files.isDirectory(json)) { // before the measurements, not after them
+      throw new IllegalArgumentException("--json " + json + " is a folder; give a file");
+    }
 
     DeepSPG net = null;
     HRNet hr = null;

@@ -64,6 +64,20 @@ public final class DemoCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
+    Path inDir = outDir.resolve("input");
+    Path enDir = outDir.resolve("enhanced");
+    // Refuse before any work when an enhanced image would land on a sample (--samples OUT/enhanced).
+    java.util.Set<Path> inputs = new java.util.HashSet<>();
+    for (Path f : files) inputs.add(EnhanceCommand.canonical(f));
+    for (Path f : files) {
+      Path o = enDir.resolve(EnhanceCommand.outputName(f.getFileName()).toString());
+      if (inputs.contains(EnhanceCommand.canonical(o))) {
+        err.println("deepspg: refusing to run: the output " + o + " would overwrite the sample " + f
+            + "; choose an output folder away from the samples");
+        err.flush();
+        return 2;
+      }
+    }
     Enhancer enhancer;
     try {
       enhancer = options.build();
@@ -72,8 +86,6 @@ public final class DemoCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
-    Path inDir = outDir.resolve("input");
-    Path enDir = outDir.resolve("enhanced");
     Files.createDirectories(inDir);
     Files.createDirectories(enDir);
     List<String[]> rows = new ArrayList<>(); // name, input rel, output rel, info
@@ -82,9 +94,17 @@ public final class DemoCommand implements Callable<Integer> {
       out.println("demo: " + files.size() + " samples from " + dir + " with " + enhancer.modelSource()
           + (enhancer.device().equals("cpu") ? ", oneDNN " + enhancer.oneDnn().describe() : ""));
       out.flush();
+      java.util.Map<String, Path> claimed = new java.util.HashMap<>(); // output name -> the sample that has it
       for (Path f : files) {
         String name = f.getFileName().toString();
         String outName = EnhanceCommand.outputName(Path.of(name)).toString();
+        Path prev = claimed.putIfAbsent(outName, f);
+        if (prev != null) { // w.png and w.webp both become enhanced/w.png: one would replace the other's result
+          failed++;
+          err.println("deepspg: " + f + ": its output enhanced/" + outName + " is already the output of " + prev
+              + "; skipped");
+          continue;
+        }
         try {
           long t0 = System.nanoTime();
           Image in = Images.read(f);

@@ -202,7 +202,7 @@ public final class EnhanceCommand implements Callable<Integer> {
         // folder equal to or above it is not, so the overwrite check below sees the collision.
         Path pAbs = p.toAbsolutePath().normalize();
         boolean skipOut = outAbs.startsWith(pAbs) && !outAbs.equals(pAbs);
-        try (Stream<Path> s = Files.walk(p)) {
+        try (Stream<Path> s = walk(p, Integer.MAX_VALUE)) {
           s.filter(f -> !(skipOut && f.toAbsolutePath().normalize().startsWith(outAbs)))
               .filter(f -> !Files.isDirectory(f) && Images.hasImageExtension(f))
               .sorted()
@@ -222,7 +222,7 @@ public final class EnhanceCommand implements Callable<Integer> {
         int depth = arg.contains("**") ? Integer.MAX_VALUE : Path.of(arg).getNameCount() - Math.max(0,
             base.normalize().toString().isEmpty() ? 0 : base.normalize().getNameCount());
         if (Files.isDirectory(base)) {
-          try (Stream<Path> s = Files.walk(base, Math.max(1, depth))) {
+          try (Stream<Path> s = walk(base, Math.max(1, depth))) {
             s.filter(f -> !Files.isDirectory(f) && (m.matches(f) || m.matches(f.normalize())))
                 .filter(f -> !f.toAbsolutePath().normalize().startsWith(outAbs))
                 .sorted()
@@ -283,7 +283,30 @@ public final class EnhanceCommand implements Callable<Integer> {
   }
 
   /** The real path of an existing file, else the normalised absolute path with a resolved parent. */
-  static Path canonical(Path p) {
+  /**
+   * The files under a folder; a folder that is itself a symbolic link is walked through its target (Files.walk
+   * returns the link alone) with the paths still named under the link. Links further down are not followed. Also
+   * used by {@code spark-enhance} (spark module).
+   *
+   * @param dir the folder
+   * @param depth as {@link Files#walk(Path, int, java.nio.file.FileVisitOption...)}
+   * @return the paths, to be closed
+   * @throws IOException when the folder cannot be listed
+   */
+  public static Stream<Path> walk(Path dir, int depth) throws IOException {
+    if (!Files.isSymbolicLink(dir)) return Files.walk(dir, depth);
+    Path target = dir.toRealPath();
+    return Files.walk(target, depth).map(f -> dir.resolve(target.relativize(f).toString()));
+  }
+
+  /**
+   * A path through its symbolic links: the real path of an existing file, else its parent's real path with the name
+   * appended, else the normalised absolute path. Also used by {@code spark-enhance} (spark module).
+   *
+   * @param p a path
+   * @return the canonical form, comparable with another's
+   */
+  public static Path canonical(Path p) {
     try {
       if (Files.exists(p)) return p.toRealPath();
     } catch (IOException e) {

@@ -3,6 +3,7 @@
  */
 package org.deepspg.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -42,6 +43,31 @@ class DemoCommandTest {
       Images.read(target); // a readable image
     }
     assertTrue(links.contains("enhanced/two%20words.png"), links.toString());
+  }
+
+  /** Found by the CLI audit of session 32: both cases replaced a file with exit code 0. */
+  @Test
+  void neverOverwritesASampleOrOneResultWithAnother(@TempDir Path dir) throws IOException {
+    Path model = InferTestSupport.exportRandom(dir, "tiny.pth", InferTestSupport.tinyBaseline(), 1);
+    // --samples OUT/enhanced: the enhanced image would replace its own sample
+    Path out = dir.resolve("y");
+    Path samples = Files.createDirectories(out.resolve("enhanced"));
+    Images.write(InferTestSupport.darkImage(24, 32, 1), samples.resolve("a.png"));
+    byte[] before = Files.readAllBytes(samples.resolve("a.png"));
+    CliTestSupport.Result r = CliTestSupport.run("demo", "--samples", samples.toString(), "-o", out.toString(),
+        "--model", model.toString());
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains("would overwrite the sample"), r.err());
+    assertArrayEquals(before, Files.readAllBytes(samples.resolve("a.png")));
+    // w.png and w.webp both map to enhanced/w.png: the second is skipped and reported, the page shows the first
+    Path z = Files.createDirectories(dir.resolve("z"));
+    Images.write(InferTestSupport.darkImage(24, 32, 2), z.resolve("w.png"));
+    Files.write(z.resolve("w.webp"), java.util.Base64.getDecoder().decode( // 6x4 lossless (ImagesTest)
+        "UklGRi4AAABXRUJQVlA4TCIAAAAvBcAAAJkyRPQ/NhHR/4BCthGggc1f7B6GQZmImACgFMwP"));
+    CliTestSupport.Result d = CliTestSupport.run("demo", "--samples", z.toString(), "-o", dir.resolve("zo").toString(),
+        "--model", model.toString());
+    assertEquals(1, d.code(), d.all());
+    assertTrue(d.err().contains("w.webp: its output enhanced/w.png is already the output of"), d.err());
   }
 
   @Test

@@ -213,6 +213,22 @@ class EnhanceCommandTest {
     assertEquals("a.png", EnhanceCommand.outputName(Path.of("a.webp")).toString(), "WebP is written as PNG");
   }
 
+  /** An input folder that is a symbolic link was "a folder with no images" (Files.walk stops at the link). */
+  @Test
+  void aSymbolicallyLinkedInputFolderIsRead(@TempDir Path dir) throws IOException {
+    Path real = Files.createDirectories(dir.resolve("real"));
+    Images.write(img(16, 16, 3), real.resolve("a.png"));
+    Path link = Files.createSymbolicLink(dir.resolve("link"), real);
+    CliTestSupport.Result r = CliTestSupport.run("enhance", link.toString(), "-o", dir.resolve("o").toString(),
+        "--model", model.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(Files.isRegularFile(dir.resolve("o/a.png")), r.all());
+    CliTestSupport.Result g = CliTestSupport.run("enhance", link + "/*.png", "-o", dir.resolve("g").toString(),
+        "--model", model.toString());
+    assertEquals(0, g.code(), g.all());
+    assertTrue(Files.isRegularFile(dir.resolve("g/a.png")), g.all());
+  }
+
   @Test
   void modelErrorsAreUsageErrors(@TempDir Path dir) throws IOException {
     Path f = dir.resolve("a.png");

@@ -92,6 +92,7 @@ class UserErrorsTest {
     usageError("is a folder", "eval", "--low", low.toString(), "--high", high.toString(), "--baseline", "identity",
         "--json", tmp.toString());
     usageError("unknown device 'tpu'", "eval", "--low", low.toString(), "--high", high.toString(), "--device", "tpu");
+    usageError("is a folder", "bench", "--size", "32x32", "--batch", "1", "--iters", "1", "--json", tmp.toString());
   }
 
   @Test

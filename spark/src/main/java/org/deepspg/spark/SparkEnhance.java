@@ -10,12 +10,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
+import org.deepspg.cli.EnhanceCommand;
 import org.deepspg.cli.OneDnnOption;
 import org.deepspg.data.Images;
 import picocli.CommandLine.Command;
@@ -51,8 +53,9 @@ public final class SparkEnhance implements Callable<Integer> {
           + "spark://host:7077. Default: spark.master from spark-submit, else local[*].")
   String master;
 
-  @Option(names = "--model", paramLabel = "s|l|PATH", defaultValue = "s",
-      description = "Bundled model name (s, the default; l) or a weights file readable by every executor.")
+  @Option(names = "--model", paramLabel = "NAME|PATH", defaultValue = "s",
+      description = "Bundled model name (s, the default; `deepspg models` lists them) or a weights file readable by "
+          + "every executor.")
   String model;
 
   @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
@@ -108,9 +111,23 @@ public final class SparkEnhance implements Callable<Integer> {
       return 2;
     }
     Path outAbs = Path.of(output).toAbsolutePath().normalize();
-    if (!input.contains("://") && outAbs.startsWith(in.toAbsolutePath().normalize())) {
+    if (!output.contains("://") && Files.exists(outAbs) && !Files.isDirectory(outAbs)) {
+      err.println("deepspg: -o " + output + " is an existing file, not a folder; give an output folder");
+      return 2;
+    }
+    // Compared through symbolic links too (canonical paths): an output folder that is a link to the input folder,
+    // or to a folder inside it, would overwrite the originals.
+    if (!input.contains("://") && !output.contains("://") && (outAbs.startsWith(in.toAbsolutePath().normalize())
+        || EnhanceCommand.canonical(outAbs).startsWith(EnhanceCommand.canonical(in)))) {
       err.println("deepspg: refusing to run: the output folder " + output + " is inside the input folder " + input);
       return 2;
+    }
+    if (!input.contains("://")) {
+      long hidden = hiddenImages(in);
+      if (hidden > 0) {
+        err.println("deepspg: note: " + hidden + " image(s) under " + input + " have a name (or a folder) starting "
+            + "with '_' or '.', which Spark's file source skips; rename them to include them");
+      }
     }
     EnhancerSettings settings = new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batch,
         oneDnn.mode());
@@ -150,6 +167,31 @@ public final class SparkEnhance implements Callable<Integer> {
     }
   }
 
+  /** Images under a local folder that Spark's file listing leaves out (a path component starting with _ or .). */
+  static long hiddenImages(Path dir) {
+    Pattern ext = Pattern.compile(extensionPattern());
+    try (java.util.stream.Stream<Path> s = EnhanceCommand.walk(dir, Integer.MAX_VALUE)) {
+      return s.filter(f -> ext.matcher(f.getFileName().toString()).matches() && Files.isRegularFile(f))
+          .filter(f -> {
+            for (Path part : dir.relativize(f)) {
+              String n = part.toString();
+              if (n.startsWith("_") || n.startsWith(".")) return true;
+            }
+            return false;
+          }).count();
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      return 0;
+    }
+  }
+
+  /**
+   * A local folder as a path Spark reads literally: Spark expands glob characters in the paths it loads ({@code
+   * g[1]} would be a pattern matching {@code g1}), so they are escaped with a backslash.
+   */
+  static String literalPath(String path) {
+    return path.replaceAll("([\\\\\\[\\]{}*?])", "\\\\$1");
+  }
+
   /**
    * What a run did.
    *
@@ -174,7 +216,8 @@ public final class SparkEnhance implements Callable<Integer> {
    */
   public static Summary run(SparkSession spark, EnhancerSettings settings, String input, String output,
       Integer partitions, long maxPixels, int jpegQuality) {
-    Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(input)
+    Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
+        .load(input.contains("://") ? input : literalPath(input))
         .filter(functions.col("path").rlike(extensionPattern()));
     if (partitions != null) files = files.repartition(partitions);
     String root = input.contains("://") ? input : Path.of(input).toAbsolutePath().normalize().toString();
@@ -224,6 +267,10 @@ public final class SparkEnhance implements Callable<Integer> {
       Throwable t = ex;
       if (t instanceof IllegalArgumentException || t instanceof java.io.UncheckedIOException) {
         cmd.getErr().println("deepspg: " + t.getMessage());
+        return 2;
+      }
+      if (String.valueOf(t.getMessage()).startsWith("Could not parse Master URL")) { // --master bogus
+        cmd.getErr().println("deepspg: --master: " + t.getMessage() + " (use local[N], local[*] or spark://host:port)");
         return 2;
       }
       cmd.getErr().println("deepspg: internal error: " + ex);

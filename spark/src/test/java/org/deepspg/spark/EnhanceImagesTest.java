@@ -97,6 +97,35 @@ class EnhanceImagesTest {
     assertEquals(before + 5, pooled.stats().images());
   }
 
+  /**
+   * Found by the CLI audit of session 32: a folder named with glob characters crashed (Spark read it as a pattern),
+   * an output folder that is a symbolic link to the input overwrote the originals, an -o that is a file failed every
+   * write after the work, and images Spark's listing skips (names starting with _ or .) went unreported.
+   */
+  @Test
+  void pathsAreLiteralAndOutputsCannotReachTheInputs(@TempDir Path tmp) throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("g[1] {a}"));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("a.jpg"));
+    Path out = tmp.resolve("out");
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95);
+    assertEquals(1, s.ok(), s.toString());
+    assertArrayEquals(expected.get("fig-bowl.jpg"), Files.readAllBytes(out.resolve("a.jpg")));
+    assertEquals("/x/g\\[1\\] \\{a\\}\\*\\?", SparkEnhance.literalPath("/x/g[1] {a}*?"));
+
+    byte[] original = Files.readAllBytes(in.resolve("a.jpg"));
+    Path link = Files.createSymbolicLink(tmp.resolve("link"), in);
+    assertEquals(2, SparkEnhance.run(in.toString(), "-o", link.toString()));
+    assertEquals(2, SparkEnhance.run(link.toString(), "-o", in.resolve("sub").toString()));
+    assertArrayEquals(original, Files.readAllBytes(in.resolve("a.jpg")), "the input is untouched");
+    Path file = Files.writeString(tmp.resolve("a-file"), "x");
+    assertEquals(2, SparkEnhance.run(in.toString(), "-o", file.toString()));
+
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("_draft.jpg"));
+    Files.createDirectories(in.resolve(".cache"));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve(".cache/b.png"));
+    assertEquals(2, SparkEnhance.hiddenImages(in));
+  }
+
   @Test
   void badFilesBecomeErrorRowsAmongGoodOnes(@TempDir Path in) throws IOException {
     Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("a-good.jpg"));
