@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Versions.class,
     description = "Low-light image enhancement with deep semantic priors (DeepSPG) on libtorch and fused kernels.",
+    footer = {"", "Also: ./deepspg spark-enhance INPUT_DIR -o OUTDIR (Apache Spark; see docs/scaling.md)"},
     subcommands = {InfoCommand.class, EnhanceCommand.class, DemoCommand.class, TrainCommand.class, EvalCommand.class,
         DataCommand.class, BenchCommand.class, ModelsCommand.class,
         CommandLine.HelpCommand.class})
@@ -69,6 +70,8 @@ public final class Main {
     // Before any org.bytedeco class can load libtorch by itself (see NativeLibrary.extractLibraries).
     org.deepspg.ops.NativeLibrary.extractLibraries();
     CommandLine cl = new CommandLine(new Main());
+    // every subcommand's --version prints the project's versions (mixinStandardHelpOptions alone prints nothing)
+    for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(new Versions());
     cl.setExecutionExceptionHandler(
         (thrown, cmd, parsed) -> {
           Throwable ex = unwrap(thrown);

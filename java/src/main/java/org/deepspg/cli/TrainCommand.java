@@ -36,8 +36,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     usageHelpWidth = 120,
     description = {
-      "Train DeepSPG. Settings come from a properties file and key=value overrides (later wins); presets:",
-      "variant=baseline|v1|v2|v3 (Table 2) and losses=pix|pix+edge|pix+edge+sem|all (Table 3).",
+      "Train DeepSPG from a properties file and key=value overrides (later wins).",
+      "Presets: variant=baseline|v1|v2|v3 (Table 2) and losses=pix|pix+edge|pix+edge+sem|all (Table 3).",
       "Examples:",
       "  ./deepspg train --config configs/lol_v1_v3.properties hrnet.weights=W.pth clip.weights=ViT-B-16.pt",
       "  ./deepspg train --config configs/baseline_cpu.properties max_steps=200",

@@ -47,4 +47,15 @@ class HelpTextTest {
     }
     assertEquals("", captured.toString(StandardCharsets.UTF_8), "warnings while rendering the help");
   }
+
+  /** Found by the CLI audit of session 32: "deepspg enhance --version" printed nothing; spark-enhance was unlisted. */
+  @Test
+  void everyCommandPrintsTheVersionAndTheMainHelpNamesSparkEnhance() {
+    for (String cmd : new String[] {"enhance", "train", "eval", "info"}) {
+      CliTestSupport.Result r = CliTestSupport.run(cmd, "--version");
+      assertEquals(0, r.code(), r.all());
+      assertTrue(r.out().contains("deepspg " + Versions.DEEPSPG), cmd + ": " + r.out());
+    }
+    assertTrue(CliTestSupport.run("--help").out().contains("spark-enhance"));
+  }
 }
