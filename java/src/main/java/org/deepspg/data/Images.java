@@ -43,17 +43,16 @@ import org.deepspg.io.AtomicFile;
  * <p><b>Formats.</b> Read: PNG (1–16 bit, grey, palette, alpha), JPEG (grey, RGB; CMYK is rejected), BMP, TIFF (the
  * JDK's built-in plugin: grey, RGB, palette, YCbCr; 8/16/32-bit unsigned or 32/64-bit float samples, non-finite
  * floats rejected; CMYK, CIELab and signed samples rejected), WebP (TwelveMonkeys' pure-Java reader, lossy and
- * lossless). Written: PNG, JPEG, BMP, TIFF
- * (deflate); WebP writing is not supported (no maintained pure-Java WebP encoder on Maven Central) and fails with
- * {@link IllegalArgumentException}.
+ * lossless); GIF is rejected. Written: PNG, JPEG, BMP, TIFF (deflate); WebP writing is not supported (no maintained
+ * pure-Java WebP encoder on Maven Central) and fails with {@link IllegalArgumentException}.
  *
  * <p><b>Colour.</b> Pixels are sRGB-encoded floats in [0, 1]. Grey sources give three equal planes
  * ({@link Image.Metadata#gray()} set) and are written back as one grey channel (BT.601 luma of the three planes).
  * RGB sources tagged with an ICC profile (JPEG, TIFF, WebP, and PNG's iCCP chunk, which the JDK's reader does not
  * apply by itself) that does not act as sRGB (e.g. Adobe RGB, linear RGB; measured on a few colours, not judged by
  * the profile's name) are converted to sRGB with the JDK's colour management (8-bit precision for that path); the
- * conversion is noted in {@link Image.Metadata#colorNote()}. Alpha
- * is kept as a straight (un-premultiplied) plane and written back by PNG and TIFF; JPEG and BMP drop it.
+ * conversion is noted in {@link Image.Metadata#colorNote()}. Alpha is kept as a straight (un-premultiplied) plane
+ * and written back by PNG and TIFF; JPEG and BMP drop it.
  *
  * <p><b>Bit depth.</b> Samples are scaled by {@code 2^bits - 1} of their source component size, so 16-bit PNG/TIFF
  * keep their precision; writing PNG/TIFF of an image whose source was 16-bit writes 16 bits again.
@@ -227,8 +226,9 @@ public final class Images {
           + "); readable: PNG, JPEG, BMP, TIFF, WebP");
     }
     ImageReader reader = it.next();
+    // GIF: not a listed input (an animation would silently lose all but one frame)
     if (reader.getOriginatingProvider() != null
-        && java.util.Arrays.asList(reader.getOriginatingProvider().getFormatNames()).contains("gif")) { // an animation would silently lose all but one frame
+        && java.util.Arrays.asList(reader.getOriginatingProvider().getFormatNames()).contains("gif")) {
       throw new ImageReadException(path, "GIF is not a supported input (readable: PNG, JPEG, BMP, TIFF, WebP); "
           + "convert it to PNG first");
     }

@@ -13,9 +13,10 @@ import org.deepspg.ops.OneDnn;
  * Refuses enhanced images that cannot be right: non-finite values (whether or not the input had some: the file
  * readers refuse non-finite samples, a library caller may not), or a constant (collapsed) image made from an input
  * that is not constant, unless it is all white from a bright input (mean ≥ {@link #BRIGHT_INPUT_MEAN}: the model
- * lifting fog or snow to saturation). An input outside [0, 1] is named as the cause instead of the kernels. A numerical fault upstream (a CPU kernel library computing wrong results on this machine, a
- * checkpoint with NaN weights) otherwise ends as a black or white picture written with exit code 0; the guard turns
- * it into an error that names the likely cause, so that the caller can report the file and go on with the others.
+ * lifting fog or snow to saturation). An input outside [0, 1] is named as the cause instead of the kernels. A
+ * numerical fault upstream (a CPU kernel library computing wrong results on this machine, a checkpoint with NaN
+ * weights) otherwise ends as a black or white picture written with exit code 0; the guard turns it into an error
+ * that names the likely cause, so that the caller can report the file and go on with the others.
  */
 final class OutputGuard {
   /** Output range below which an image counts as constant: a quarter of an 8-bit step. */
