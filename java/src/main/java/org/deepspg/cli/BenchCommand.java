@@ -21,6 +21,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.MemoryBudget;
 import org.deepspg.infer.TileOptions;
 import org.deepspg.io.AtomicFile;
 import org.deepspg.io.JsonFiles;
@@ -81,6 +82,11 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--tile", paramLabel = "N", description = "As for enhance: tile side, 0 = never tile.")
   Integer tile;
 
+  @Option(names = "--max-memory", paramLabel = "SIZE",
+      description = "As for enhance: most native memory one forward pass may take, e.g. 6g (default: 80%% of physical "
+          + "memory).")
+  String maxMemory;
+
   @Option(names = "--warmup", paramLabel = "N", defaultValue = "1", description = "Untimed runs (default 1).")
   int warmup;
 
@@ -117,6 +123,7 @@ public final class BenchCommand implements Callable<Integer> {
     DeepSPG net = null;
     HRNet hr = null;
     Enhancer.Builder b = Enhancer.builder().device(device).oneDnn(oneDnn.mode());
+    if (maxMemory != null) b.maxMemory(MemoryBudget.parse(maxMemory)); // the memory check names this option
     String modelDesc;
     DeepSPGConfig cfg;
     if (arch != null) {

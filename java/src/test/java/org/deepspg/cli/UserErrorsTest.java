@@ -93,6 +93,9 @@ class UserErrorsTest {
         "--json", tmp.toString());
     usageError("unknown device 'tpu'", "eval", "--low", low.toString(), "--high", high.toString(), "--device", "tpu");
     usageError("is a folder", "bench", "--size", "32x32", "--batch", "1", "--iters", "1", "--json", tmp.toString());
+    // bench takes the --max-memory its memory refusal tells the user to raise
+    usageError("more than the memory limit", "bench", "--size", "256x256", "--batch", "1", "--iters", "1", "--tile",
+        "0", "--max-memory", "64m", "--json", tmp.resolve("b.json").toString());
   }
 
   @Test

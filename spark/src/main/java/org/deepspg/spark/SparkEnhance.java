@@ -123,6 +123,12 @@ public final class SparkEnhance implements Callable<Integer> {
       return 2;
     }
     if (!input.contains("://")) {
+      String loop = linkLoop(in);
+      if (loop != null) { // Spark's listing follows links: it would walk the loop about 40 levels deep, or up the tree
+        err.println("deepspg: " + input + " holds a symbolic link that leads back into itself or above it (" + loop
+            + "); remove it or give a folder without one");
+        return 2;
+      }
       long hidden = hiddenImages(in);
       if (hidden > 0) {
         err.println("deepspg: note: " + hidden + " image(s) under " + input + " have a name (or a folder) starting "
@@ -164,6 +170,18 @@ public final class SparkEnhance implements Callable<Integer> {
       return s.failed() > 0 ? 1 : 0;
     } finally {
       spark.stop();
+    }
+  }
+
+  /** The first symbolic link under a local folder that loops back into it or an ancestor, or null. */
+  static String linkLoop(Path dir) {
+    try (java.util.stream.Stream<Path> s = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+      s.forEach(p -> { });
+      return null;
+    } catch (java.io.UncheckedIOException e) {
+      return e.getCause() instanceof java.nio.file.FileSystemLoopException l ? l.getFile() : null;
+    } catch (java.io.IOException e) {
+      return null;
     }
   }
 

@@ -124,6 +124,11 @@ class EnhanceImagesTest {
     Files.createDirectories(in.resolve(".cache"));
     Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve(".cache/b.png"));
     assertEquals(2, SparkEnhance.hiddenImages(in));
+    // a link back into the input (or above it) would be followed about 40 levels deep: refused before the job
+    assertEquals(null, SparkEnhance.linkLoop(in));
+    Files.createSymbolicLink(in.resolve("self"), in);
+    assertTrue(SparkEnhance.linkLoop(in) != null);
+    assertEquals(2, SparkEnhance.run(in.toString(), "-o", tmp.resolve("out2").toString()));
   }
 
   @Test
