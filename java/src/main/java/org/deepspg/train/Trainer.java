@@ -368,7 +368,8 @@ public final class Trainer implements AutoCloseable {
 
   /**
    * Trains until all epochs are done or {@code max_steps} is reached, validating, logging and checkpointing on
-   * the way; then exports {@code model_final.pth}.
+   * the way; then exports {@code model_final.pth}. A run that is not resumed first removes an earlier run's outputs
+   * from run.dir (checkpoints, exported weights, plots, sample grids; other files stay).
    *
    * @return the outcome
    * @throws IOException on data or output failures
