@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -73,7 +74,8 @@ public final class DataTool {
    * @return the exit status: 0 success, 1 failure, 2 usage error
    */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    if (args.length == 0 || Arrays.asList(args).contains("-h") || Arrays.asList(args).contains("--help")) {
+    List<String> all = Arrays.asList(args);
+    if (all.isEmpty() || all.contains("-h") || all.contains("--help")) {
       (args.length == 0 ? err : out).println(USAGE);
       return args.length == 0 ? 2 : 0;
     }

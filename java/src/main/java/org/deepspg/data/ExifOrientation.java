@@ -100,20 +100,32 @@ public final class ExifOrientation {
   }
 
   private static int fromPng(byte[] d) {
-    int pos = 8;
+    int[] c = pngChunk(d, "eXIf", "IEND");
+    if (c == null) return 1;
+    // Some writers keep the JPEG-style "Exif\0\0" prefix inside the chunk.
+    int start = startsWith(d, c[0], "Exif\0\0") ? c[0] + 6 : c[0];
+    return fromTiff(d, start, c[1]);
+  }
+
+  /**
+   * Finds a chunk in a PNG file's bytes (bounds-checked: a length past the end stops the search).
+   *
+   * @param d the whole file
+   * @param type the chunk type, e.g. {@code eXIf}
+   * @param stop the chunk type before which it must come ({@code IEND}, or {@code IDAT} for chunks the PNG
+   *     specification places before the image data)
+   * @return {start, end} of the chunk's data in {@code d}, or null when there is none before {@code stop}
+   */
+  static int[] pngChunk(byte[] d, String type, String stop) {
+    int pos = 8; // after the signature
     while (pos + 12 <= d.length) {
       long len = u32be(d, pos);
-      if (len < 0 || pos + 12 + len > d.length) return 1;
-      if (startsWith(d, pos + 4, "eXIf")) {
-        int start = pos + 8;
-        // Some writers keep the JPEG-style "Exif\0\0" prefix inside the chunk.
-        if (startsWith(d, start, "Exif\0\0")) start += 6;
-        return fromTiff(d, start, pos + 8 + (int) len);
-      }
-      if (startsWith(d, pos + 4, "IEND")) return 1;
+      if (len < 0 || pos + 12 + len > d.length) return null;
+      if (startsWith(d, pos + 4, type)) return new int[] {pos + 8, pos + 8 + (int) len};
+      if (startsWith(d, pos + 4, stop) || startsWith(d, pos + 4, "IEND")) return null;
       pos += 12 + (int) len;
     }
-    return 1;
+    return null;
   }
 
   private static int fromWebp(byte[] d) {

@@ -379,20 +379,12 @@ public final class Images {
 
   /** The compressed profile of a PNG's iCCP chunk (before the image data), or null. */
   static byte[] pngIccp(byte[] d) {
-    int p = 8; // after the signature
-    while (p + 8 <= d.length) {
-      long len = be32(d, p);
-      String type = new String(d, p + 4, 4, StandardCharsets.ISO_8859_1);
-      if (type.equals("IDAT") || type.equals("IEND") || len > d.length - p - 12L) return null;
-      if (type.equals("iCCP")) {
-        int start = p + 8, end = start + (int) len, nul = start;
-        while (nul < end && d[nul] != 0) nul++; // profile name, then NUL, then the compression method (0 = zlib)
-        if (nul + 2 > end || d[nul + 1] != 0) return null;
-        return java.util.Arrays.copyOfRange(d, nul + 2, end);
-      }
-      p += 12 + (int) len;
-    }
-    return null;
+    int[] c = ExifOrientation.pngChunk(d, "iCCP", "IDAT");
+    if (c == null) return null;
+    int nul = c[0];
+    while (nul < c[1] && d[nul] != 0) nul++; // profile name, then NUL, then the compression method (0 = zlib)
+    if (nul + 2 > c[1] || d[nul + 1] != 0) return null;
+    return java.util.Arrays.copyOfRange(d, nul + 2, c[1]);
   }
 
   /** zlib-inflates at most {@code limit} bytes (an iCCP chunk's profile; a bomb stops at the limit). */

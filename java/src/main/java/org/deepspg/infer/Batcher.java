@@ -49,16 +49,14 @@ final class Batcher {
     int h = first.height(), w = first.width();
     int j = i + 1;
     if (tiles.tiles(h, w)) return j;
-    while (j < imgs.size() && j - i < batchSize && imgs.get(j).height() == h && imgs.get(j).width() == w
-        && !tiles.tilesBatch(j - i + 1, h, w)) {
-      j++;
-    }
+    int end = i + perPass(imgs.size() - i, h, w);
+    while (j < end && imgs.get(j).height() == h && imgs.get(j).width() == w) j++;
     return j;
   }
 
   /**
    * Images of one size that run whole per pass: as many as {@code batchSize} allows while the padded batch fits
-   * {@link TileOptions#tilesBatch} (the rule {@link #batchEnd} applies to a list), at least one.
+   * {@link TileOptions#tilesBatch} (for a list, {@link #batchEnd} also stops where the size changes), at least one.
    *
    * @param b images in all
    * @param h height
@@ -102,9 +100,9 @@ final class Batcher {
   }
 
   /**
-   * Enhances a batch tensor: on the device in chunks of at most {@code batchSize} whose padded size fits
-   * {@link TileOptions#tilesBatch} (as {@link #batchEnd} groups a list) when its images run whole; image by image
-   * through {@code tiler} (one download and one upload each) when they are tiled.
+   * Enhances a batch tensor: on the device in chunks of {@link #perPass} images (as {@link #batchEnd} groups a list)
+   * when its images run whole; image by image through {@code tiler} (one download and one upload each) when they are
+   * tiled.
    *
    * @param x {@code [B, 3, H, W]} float (checked by the caller), any device
    * @param tiler for images that are tiled

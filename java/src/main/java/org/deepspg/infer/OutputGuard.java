@@ -113,7 +113,7 @@ final class OutputGuard {
     }
     // A bright input (fog, snow, a white page) may be lifted to white everywhere: the model saturates, no fault.
     boolean saturatedBright = omin >= 1 - COLLAPSED_RANGE && imean >= BRIGHT_INPUT_MEAN;
-    if (nonFinite == 0 && omax - omin < COLLAPSED_RANGE && imax - imin >= VARIED_INPUT_RANGE && !saturatedBright) {
+    if (omax - omin < COLLAPSED_RANGE && imax - imin >= VARIED_INPUT_RANGE && !saturatedBright) {
       throw new BadOutputException(String.format(Locale.ROOT,
           "refusing to write: the output is a constant image (%.4f) although the input varies (%.4f to %.4f)%s",
           omin, imin, imax, cause));

@@ -123,16 +123,16 @@ public final class SparkEnhance implements Callable<Integer> {
       return 2;
     }
     if (!input.contains("://")) {
-      String loop = linkLoop(in);
-      if (loop != null) { // Spark's listing follows links: it would walk the loop about 40 levels deep, or up the tree
-        err.println("deepspg: " + input + " holds a symbolic link that leads back into itself or above it (" + loop
-            + "); remove it or give a folder without one");
+      InputScan scan = scan(in);
+      // Spark's listing follows links: it would walk a loop about 40 levels deep, or up the tree
+      if (scan.loop() != null) {
+        err.println("deepspg: " + input + " holds a symbolic link that leads back into itself or above it ("
+            + scan.loop() + "); remove it or give a folder without one");
         return 2;
       }
-      long hidden = hiddenImages(in);
-      if (hidden > 0) {
-        err.println("deepspg: note: " + hidden + " image(s) under " + input + " have a name (or a folder) starting "
-            + "with '_' or '.', which Spark's file source skips; rename them to include them");
+      if (scan.hidden() > 0) {
+        err.println("deepspg: note: " + scan.hidden() + " image(s) under " + input + " have a name (or a folder) "
+            + "starting with '_' or '.', which Spark's file source skips; rename them to include them");
       }
     }
     EnhancerSettings settings = new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batch,
@@ -173,23 +173,25 @@ public final class SparkEnhance implements Callable<Integer> {
     }
   }
 
-  /** The first symbolic link under a local folder that loops back into it or an ancestor, or null. */
-  static String linkLoop(Path dir) {
-    try (java.util.stream.Stream<Path> s = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
-      s.forEach(p -> { });
-      return null;
-    } catch (java.io.UncheckedIOException e) {
-      return e.getCause() instanceof java.nio.file.FileSystemLoopException l ? l.getFile() : null;
-    } catch (java.io.IOException e) {
-      return null;
-    }
-  }
+  /**
+   * What one walk of a local input folder (following links, as Spark's listing does) finds before the job starts.
+   *
+   * @param loop the first symbolic link that leads back into the folder or an ancestor, or null
+   * @param hidden images under a path component starting with _ or . (Spark's listing leaves them out); 0 when a
+   *     loop was found
+   */
+  record InputScan(String loop, long hidden) {}
 
-  /** Images under a local folder that Spark's file listing leaves out (a path component starting with _ or .). */
-  static long hiddenImages(Path dir) {
+  /**
+   * Walks a local input folder once.
+   *
+   * @param dir the folder
+   * @return the loop, if any, and the count of images Spark would skip
+   */
+  static InputScan scan(Path dir) {
     Pattern ext = Pattern.compile(extensionPattern());
-    try (java.util.stream.Stream<Path> s = EnhanceCommand.walk(dir, Integer.MAX_VALUE)) {
-      return s.filter(f -> ext.matcher(f.getFileName().toString()).matches() && Files.isRegularFile(f))
+    try (java.util.stream.Stream<Path> s = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+      long hidden = s.filter(f -> ext.matcher(f.getFileName().toString()).matches() && Files.isRegularFile(f))
           .filter(f -> {
             for (Path part : dir.relativize(f)) {
               String n = part.toString();
@@ -197,8 +199,11 @@ public final class SparkEnhance implements Callable<Integer> {
             }
             return false;
           }).count();
-    } catch (java.io.IOException | java.io.UncheckedIOException e) {
-      return 0;
+      return new InputScan(null, hidden);
+    } catch (java.io.UncheckedIOException e) {
+      return new InputScan(e.getCause() instanceof java.nio.file.FileSystemLoopException l ? l.getFile() : null, 0);
+    } catch (java.io.IOException e) {
+      return new InputScan(null, 0);
     }
   }
 

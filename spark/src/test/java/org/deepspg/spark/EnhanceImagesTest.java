@@ -123,11 +123,10 @@ class EnhanceImagesTest {
     Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("_draft.jpg"));
     Files.createDirectories(in.resolve(".cache"));
     Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve(".cache/b.png"));
-    assertEquals(2, SparkEnhance.hiddenImages(in));
+    assertEquals(new SparkEnhance.InputScan(null, 2), SparkEnhance.scan(in));
     // a link back into the input (or above it) would be followed about 40 levels deep: refused before the job
-    assertEquals(null, SparkEnhance.linkLoop(in));
     Files.createSymbolicLink(in.resolve("self"), in);
-    assertTrue(SparkEnhance.linkLoop(in) != null);
+    assertTrue(SparkEnhance.scan(in).loop() != null);
     assertEquals(2, SparkEnhance.run(in.toString(), "-o", tmp.resolve("out2").toString()));
   }
 
