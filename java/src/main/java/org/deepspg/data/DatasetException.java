@@ -39,17 +39,31 @@ public class DatasetException extends IllegalArgumentException {
    */
   public DatasetException(String what, List<String> lowWithoutHigh, List<String> highWithoutLow,
       List<String> unreadable, List<String> sizeMismatch) {
-    super(format(what, lowWithoutHigh, highWithoutLow, unreadable, sizeMismatch));
+    this(what, "normal-light", lowWithoutHigh, highWithoutLow, unreadable, sizeMismatch);
+  }
+
+  /**
+   * @param what which dataset
+   * @param partner what the second folder's files are ("normal-light", "enhanced")
+   * @param lowWithoutHigh low-light files with no partner
+   * @param highWithoutLow partner files with no low-light file
+   * @param unreadable "path: reason" for files that failed the header check
+   * @param sizeMismatch "name: low WxH, high WxH" for pairs whose sizes differ
+   */
+  public DatasetException(String what, String partner, List<String> lowWithoutHigh, List<String> highWithoutLow,
+      List<String> unreadable, List<String> sizeMismatch) {
+    super(format(what, partner, lowWithoutHigh, highWithoutLow, unreadable, sizeMismatch));
     this.lowWithoutHigh = List.copyOf(lowWithoutHigh);
     this.highWithoutLow = List.copyOf(highWithoutLow);
     this.unreadable = List.copyOf(unreadable);
     this.sizeMismatch = List.copyOf(sizeMismatch);
   }
 
-  private static String format(String what, List<String> lo, List<String> hi, List<String> bad, List<String> size) {
+  private static String format(String what, String partner, List<String> lo, List<String> hi, List<String> bad,
+      List<String> size) {
     StringBuilder sb = new StringBuilder("inconsistent paired dataset ").append(what).append(':');
-    section(sb, "low-light files without a normal-light partner", lo);
-    section(sb, "normal-light files without a low-light partner", hi);
+    section(sb, "low-light files without " + (partner.matches("[aeiou].*") ? "an " : "a ") + partner + " partner", lo);
+    section(sb, partner + " files without a low-light partner", hi);
     section(sb, "unreadable files", bad);
     section(sb, "pairs whose images differ in size", size);
     return sb.toString();

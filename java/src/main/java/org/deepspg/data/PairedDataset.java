@@ -53,6 +53,19 @@ public final class PairedDataset {
   public record Loaded(Pair pair, Image low, Image high) {}
 
   /**
+   * What the second folder holds, as messages name it.
+   *
+   * @param noun its files in lists ("normal-light files without a low-light partner")
+   * @param label its side of a size mismatch ("low 600x400, high 640x426")
+   */
+  public record Partner(String noun, String label) {
+    /** Ground truth: a (low-light, normal-light) dataset. */
+    public static final Partner NORMAL_LIGHT = new Partner("normal-light", "high");
+    /** Another method's outputs of the low-light images ({@code eval --enhanced}). */
+    public static final Partner ENHANCED = new Partner("enhanced", "enhanced");
+  }
+
+  /**
    * Dataset options.
    *
    * @param validate read every header when the dataset is opened
@@ -89,13 +102,15 @@ public final class PairedDataset {
   private static final Pattern TAG = Pattern.compile("^(low|normal|high|gt|lq|hq)[_-]?", Pattern.CASE_INSENSITIVE);
 
   private final String description;
+  private final Partner partner;
   private final List<Pair> pairs;
   private final Options options;
   private final Map<Integer, Loaded> cache;
   private long cachedBytes;
 
-  private PairedDataset(String description, List<Pair> pairs, Options options) {
+  private PairedDataset(String description, Partner partner, List<Pair> pairs, Options options) {
     this.description = description;
+    this.partner = partner;
     this.pairs = List.copyOf(pairs);
     this.options = options;
     this.cache = options.cacheBytes() > 0 ? new LinkedHashMap<>(16, 0.75f, true) : null;
@@ -112,7 +127,24 @@ public final class PairedDataset {
    * @throws IOException when a folder cannot be listed
    */
   public static PairedDataset fromFolders(Path lowDir, Path highDir, Options options) throws IOException {
-    return fromFolderPairs(lowDir + " + " + highDir, List.<Path[]>of(new Path[] {lowDir, highDir}), options);
+    return fromFolders(lowDir, highDir, Partner.NORMAL_LIGHT, options);
+  }
+
+  /**
+   * Pairs the files of two folders, the second holding something else than ground truth (messages say what).
+   *
+   * @param lowDir folder of low-light images
+   * @param otherDir folder of their partners
+   * @param partner what the partners are, for messages
+   * @param options validation, read limits, cache
+   * @return the dataset
+   * @throws DatasetException listing unmatched, duplicate, unreadable and size-mismatched files
+   * @throws IOException when a folder cannot be listed
+   */
+  public static PairedDataset fromFolders(Path lowDir, Path otherDir, Partner partner, Options options)
+      throws IOException {
+    return fromFolderPairs(lowDir + " + " + otherDir, List.<Path[]>of(new Path[] {lowDir, otherDir}), partner,
+        options);
   }
 
   /**
@@ -128,6 +160,11 @@ public final class PairedDataset {
    */
   public static PairedDataset fromFolderPairs(String description, List<Path[]> folderPairs, Options options)
       throws IOException {
+    return fromFolderPairs(description, folderPairs, Partner.NORMAL_LIGHT, options);
+  }
+
+  private static PairedDataset fromFolderPairs(String description, List<Path[]> folderPairs, Partner partner,
+      Options options) throws IOException {
     List<Pair> all = new ArrayList<>();
     List<String> loOnly = new ArrayList<>(), hiOnly = new ArrayList<>(), bad = new ArrayList<>(), size = new ArrayList<>();
     for (int f = 0; f < folderPairs.size(); f++) {
@@ -170,16 +207,17 @@ public final class PairedDataset {
       for (Pair p : all) {
         int[] a = probe(p.low(), options.read(), bad), b = probe(p.high(), options.read(), bad);
         if (a != null && b != null && (a[0] != b[0] || a[1] != b[1])) {
-          size.add(p.name() + ": low " + a[0] + "x" + a[1] + ", high " + b[0] + "x" + b[1]);
+          size.add(p.name() + ": low " + a[0] + "x" + a[1] + ", " + partner.label() + " " + b[0] + "x" + b[1]);
         }
       }
     }
     if (!loOnly.isEmpty() || !hiOnly.isEmpty() || !bad.isEmpty() || !size.isEmpty()) {
-      throw new DatasetException(description, sorted(loOnly), sorted(hiOnly), sorted(bad), sorted(size));
+      throw new DatasetException(description, partner.noun(), sorted(loOnly), sorted(hiOnly), sorted(bad),
+          sorted(size));
     }
     if (all.isEmpty()) throw new DatasetException("dataset " + description + " has no image pairs");
     all.sort(Comparator.comparing(Pair::name));
-    return new PairedDataset(description, all, options);
+    return new PairedDataset(description, partner, all, options);
   }
 
   private static List<String> sorted(List<String> l) {
@@ -251,7 +289,7 @@ public final class PairedDataset {
    * @return the new dataset
    */
   public PairedDataset withCache(long bytes) {
-    return new PairedDataset(description, pairs, options.withCache(bytes));
+    return new PairedDataset(description, partner, pairs, options.withCache(bytes));
   }
 
   /**
@@ -274,7 +312,7 @@ public final class PairedDataset {
     Image hi = Images.read(p.high(), options.read());
     if (lo.width() != hi.width() || lo.height() != hi.height()) {
       throw new DatasetException("pair " + p.name() + " differs in size: low " + lo.width() + "x" + lo.height()
-          + " (" + p.low() + "), high " + hi.width() + "x" + hi.height() + " (" + p.high() + ")");
+          + " (" + p.low() + "), " + partner.label() + " " + hi.width() + "x" + hi.height() + " (" + p.high() + ")");
     }
     Loaded l = new Loaded(p, lo, hi);
     if (cache != null) {

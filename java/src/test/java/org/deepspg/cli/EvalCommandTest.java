@@ -4,6 +4,7 @@
 package org.deepspg.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -154,6 +155,17 @@ class EvalCommandTest {
         outDir.toString());
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("001.png"), r.err());
+    assertTrue(r.err().contains("without an enhanced partner"), r.err());
+    // An output of another size: named as the enhanced image's size, not as ground truth's.
+    Path second;
+    try (var files = Files.list(outDir)) {
+      second = files.sorted().findFirst().orElseThrow();
+    }
+    Images.write(Image.of(8, 8, new float[3 * 8 * 8]), second);
+    r = CliTestSupport.run("eval", "--low", data.resolve("test/low").toString(), "--enhanced", outDir.toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains(", enhanced 8x8"), r.err());
+    assertFalse(r.err().contains("high"), r.err());
     // --enhanced does not mix with a model or with ground truth.
     assertEquals(2, Main.run("eval", "--low", data.resolve("test/low").toString(), "--enhanced", outDir.toString(),
         "--baseline", "identity"));
