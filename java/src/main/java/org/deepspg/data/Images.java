@@ -28,6 +28,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -73,6 +75,11 @@ public final class Images {
 
   /** File extensions (lower case, no dot) that {@link #write(Image, Path)} accepts. */
   public static final Set<String> WRITE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff");
+
+  /** libjpeg's warning that coded data was skipped: "Corrupt JPEG data: N extraneous bytes before marker 0xd9". */
+  private static final Pattern EXTRANEOUS = Pattern.compile("(\\d+) extraneous bytes before marker");
+  /** Skipped JPEG bytes always tolerated (padding before the end marker); above it, a tenth of the file. */
+  private static final int MAX_UNREAD_JPEG_BYTES = 1024;
 
   static {
     // Register plug-ins found on the class path (TwelveMonkeys WebP) even when an application class loader that is
@@ -170,11 +177,21 @@ public final class Images {
           }
           throw new ImageReadException(path, "corrupt or truncated " + format + " data: " + describe(e), e);
         }
+        long unread = 0;
         for (String w : warnings) {
           String lw = w.toLowerCase(Locale.ROOT);
           if (lw.contains("premature end") || lw.contains("truncat")) {
             throw new ImageReadException(path, "truncated " + format + " data (" + w + ")");
           }
+          Matcher m = EXTRANEOUS.matcher(w);
+          if (m.find()) unread += Long.parseLong(m.group(1));
+        }
+        if (unread > Math.max(MAX_UNREAD_JPEG_BYTES, data.length / 10)) {
+          // The decoder stopped reading the coded data long before its end marker: it lost its way in it (damaged
+          // data, or a frame header naming another coding than the data's) and the pixels are noise. A few bytes
+          // before the end marker, as some cameras write, decode fine and pass.
+          throw new ImageReadException(path, "corrupt " + format + " data: the decoder left " + unread + " of "
+              + data.length + " bytes unread (" + warnings.get(0) + ")");
         }
         if (bi == null || bi.getWidth() != size[0] || bi.getHeight() != size[1]) {
           throw new ImageReadException(path, "decoder returned no image or a size other than the header's "

@@ -386,6 +386,23 @@ class ImagesTest {
     Files.write(cutB, Arrays.copyOf(bmp, bmp.length - 100));
     expectFailure(cutB, ReadOptions.DEFAULT, "truncated");
 
+    // A frame header naming arithmetic coding over Huffman-coded data: the JDK decodes noise and only warns.
+    byte[] mislabelled = jpg.clone();
+    int sof = 2;
+    while ((mislabelled[sof + 1] & 0xff) != 0xc0) {
+      sof += 2 + ((mislabelled[sof + 2] & 0xff) << 8 | mislabelled[sof + 3] & 0xff);
+    }
+    mislabelled[sof + 1] = (byte) 0xc9;
+    Path arith = Files.write(dir.resolve("arith.jpg"), mislabelled);
+    expectFailure(arith, ReadOptions.DEFAULT, "bytes unread");
+    // A few padding bytes before the end marker, as some cameras write, are skipped with the same warning and pass.
+    byte[] padded = Arrays.copyOf(jpg, jpg.length + 300);
+    System.arraycopy(jpg, jpg.length - 2, padded, padded.length - 2, 2);
+    Arrays.fill(padded, jpg.length - 2, padded.length - 2, (byte) 0x55);
+    Path pad = Files.write(dir.resolve("padded.jpg"), padded);
+    Files.write(dir.resolve("plain.jpg"), jpg);
+    assertArrayEquals(Images.read(dir.resolve("plain.jpg")).rgb(), Images.read(pad).rgb());
+
     Path one = dir.resolve("one.png");
     Images.write(random8(1, 1, 7), one);
     expectFailure(one, ReadOptions.DEFAULT, "smaller than the minimum side");
