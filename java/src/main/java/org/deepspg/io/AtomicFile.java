@@ -31,9 +31,10 @@ import java.util.regex.Pattern;
  *   <li><b>Permissions</b>: the file is created like any other file of the process (mode 0666 minus the umask, so
  *       usually rw-r--r--), checkpoints included; not the owner-only mode of {@code Files.createTempFile}.</li>
  *   <li><b>Interrupted runs</b>: a temporary file still being written when the JVM exits (Ctrl-C, SIGTERM) is removed
- *       by a shutdown hook. One left by a killed process (SIGKILL, power loss) is removed by the next write of the same
- *       target once it is older than {@link #STALE_AFTER_SECONDS} seconds; only files of this pattern for that target
- *       name, in that folder, are touched (also the {@code .NAME.<digits>.tmp} files of earlier versions).</li>
+ *       by a shutdown hook, and a write that starts once the JVM is going down fails at once. One left by a killed
+ *       process (SIGKILL, power loss) is removed by the next write of the same target once it is older than
+ *       {@link #STALE_AFTER_SECONDS} seconds; only files of this pattern for that target name, in that folder, are
+ *       touched (also the {@code .NAME.<digits>.tmp} files of earlier versions).</li>
  * </ul>
  */
 public final class AtomicFile {
@@ -60,8 +61,19 @@ public final class AtomicFile {
   /** Temporary files being written right now, removed by the shutdown hook if the JVM exits first. */
   private static final Set<Path> IN_FLIGHT = ConcurrentHashMap.newKeySet();
 
+  /**
+   * Guards {@link #shuttingDown} and a temporary file's creation with its entry in {@link #IN_FLIGHT}: other threads
+   * run on while the JVM goes down (a training loop still saving), so the hook must not sweep between a file's
+   * creation and its entry, and no file may be created after the sweep.
+   */
+  private static final Object CREATE_LOCK = new Object();
+  private static boolean shuttingDown;
+
   static {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      synchronized (CREATE_LOCK) {
+        shuttingDown = true;
+      }
       for (Path p : IN_FLIGHT) {
         try {
           Files.deleteIfExists(p);
@@ -133,8 +145,11 @@ public final class AtomicFile {
       String id = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
       Path tmp = dir.resolve("." + name + ".deepspg-" + id + ".tmp");
       try {
-        Files.createFile(tmp); // no attributes: mode 0666 minus the umask, like any file the process creates
-        IN_FLIGHT.add(tmp);
+        synchronized (CREATE_LOCK) {
+          if (shuttingDown) throw new IOException("not writing " + dir.resolve(name) + ": the JVM is shutting down");
+          Files.createFile(tmp); // no attributes: mode 0666 minus the umask, like any file the process creates
+          IN_FLIGHT.add(tmp);
+        }
         return tmp;
       } catch (FileAlreadyExistsException e) {
         if (attempt > 100) throw e;

@@ -99,6 +99,52 @@ class AtomicFileTest {
     }
   }
 
+  /**
+   * A JVM stopped while a loop keeps writing (a training run saving checkpoints): a write that begins after the
+   * shutdown hook's sweep removes its own temporary file, so none is left whenever the signal comes.
+   */
+  @Test
+  void writesStartedDuringShutdownLeaveNoTemporary() throws Exception {
+    Path target = dir.resolve("loop.bin");
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    for (int round = 0; round < 8; round++) {
+      Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", cp,
+          LoopWriter.class.getName(), target.toString()).redirectErrorStream(true).start();
+      try {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(target) && System.nanoTime() < deadline) Thread.sleep(10);
+        Thread.sleep(20 + 30 * round);
+        p.destroy();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertTrue(temps().isEmpty(), "round " + round + " left: " + temps());
+      } finally {
+        p.destroyForcibly();
+      }
+      Files.deleteIfExists(target);
+    }
+  }
+
+  /** Writes its target over and over from four threads until killed. */
+  public static final class LoopWriter {
+    private LoopWriter() {}
+
+    /**
+     * @param args the target path
+     * @throws Exception never in practice
+     */
+    public static void main(String[] args) throws Exception {
+      Runnable loop = () -> {
+        try {
+          while (true) AtomicFile.write(Path.of(args[0]), out -> out.write(new byte[4096]));
+        } catch (IOException e) {
+          // the JVM is going down
+        }
+      };
+      for (int i = 0; i < 3; i++) new Thread(loop).start();
+      loop.run();
+    }
+  }
+
   /** Writes a little, then blocks inside the writer until killed. */
   public static final class SlowWriter {
     private SlowWriter() {}
