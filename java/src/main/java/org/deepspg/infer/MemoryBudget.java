@@ -6,6 +6,7 @@ package org.deepspg.infer;
 import java.lang.management.ManagementFactory;
 import java.util.Locale;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.prior.EspnetPrior;
 
 /**
  * How much native memory one forward pass may take, and how much it would take.
@@ -15,17 +16,23 @@ import org.deepspg.model.DeepSPGConfig;
  * Enhancer therefore estimates each forward pass's working set from the padded shape <em>before</em> running it and
  * refuses one that exceeds the limit with a one-line message; with the default tiling no pass comes near it.
  *
- * <p>Estimate: DeepSPG-S (C = 20) needs about 2.6 KB per padded pixel for whole-image inference (measured: 1.80 /
- * 2.85 / 4.57 GB peak RSS at 0.35 / 0.70 / 1.40 MP, docs/inference.md), scaled linearly with the width C; a model
- * with SEMs counts twice that for the HRNet prior that runs on the same pixels (a conservative allowance, not a
- * measurement). Limit: {@value #PROPERTY} (bytes, or with a k/m/g suffix), else 80 % of the machine's physical
- * memory.
+ * <p>Estimate, per padded pixel of one pass: 65 bytes per channel of the network's width C (DeepSPG-S, C = 20:
+ * 1,300 B; L, C = 40: 2,600 B), plus, for a model with SEMs, 600 B with the ESPNetv2 prior or 1,800 B with HRNet-W48.
+ * Measured peaks (2026-12-07, {@code /usr/bin/time} of {@code deepspg bench --tile 0} at 1024×704 and 2048×1408, less
+ * the process's RSS at 64×64): S 907–1,034 B, S + ESPNetv2 1,325–1,371 B, S + HRNet-W48 2,055–2,205 B, L
+ * 1,759–1,766 B, L + HRNet-W48 3,250 B; the estimate is 1.16–1.4× those (docs/inference.md). It covers the pass, not
+ * the JVM and libraries (about 0.35 GB) nor the caller's images. Limit: {@value #PROPERTY} (bytes, or with a k/m/g
+ * suffix), else 80 % of the machine's physical memory.
  */
 public final class MemoryBudget {
   /** System property with the limit ({@code 6g}, {@code 500m}, bytes). */
   public static final String PROPERTY = "deepspg.max_memory";
-  /** Measured bytes per padded pixel of DeepSPG-S whole-image inference. */
-  static final double BYTES_PER_PIXEL_S = 2600;
+  /** Bytes per padded pixel and channel of the network's width, without SEMs (measured peak ≤ 52, and ≤ 45 for L). */
+  static final double BYTES_PER_PIXEL_CHANNEL = 65;
+  /** Bytes per padded pixel that SEMs and an HRNet-W48 prior add (measured ≤ 1,300 with S, ≤ 1,484 with L). */
+  static final double SEM_HRNET_BYTES_PER_PIXEL = 1800;
+  /** Bytes per padded pixel that SEMs and an ESPNetv2 prior add (measured ≤ 465 with S). */
+  static final double SEM_ESPNET_BYTES_PER_PIXEL = 600;
 
   private MemoryBudget() {}
 
@@ -37,7 +44,8 @@ public final class MemoryBudget {
    * @return estimated bytes one forward pass needs
    */
   public static long estimate(DeepSPGConfig cfg, long batch, long height, long width) {
-    double perPixel = BYTES_PER_PIXEL_S * cfg.channels() / 20.0 * (cfg.semEnabled() ? 2 : 1);
+    double perPixel = BYTES_PER_PIXEL_CHANNEL * cfg.channels() + (!cfg.semEnabled() ? 0
+        : EspnetPrior.ID.equals(cfg.semPrior()) ? SEM_ESPNET_BYTES_PER_PIXEL : SEM_HRNET_BYTES_PER_PIXEL);
     return (long) Math.min(Long.MAX_VALUE / 2.0, perPixel * batch * height * width);
   }
 
