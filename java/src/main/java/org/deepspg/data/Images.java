@@ -37,6 +37,7 @@ import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import org.deepspg.io.AtomicFile;
 
 /**
@@ -127,7 +128,7 @@ public final class Images {
    */
   public static int[] probe(Path path, ReadOptions options) throws ImageReadException {
     byte[] data = readBytes(path);
-    try (ImageInputStream iis = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
+    try (ImageInputStream iis = memoryStream(data)) {
       ImageReader reader = readerFor(iis, data, path);
       try {
         return checkedSize(reader, path, options);
@@ -155,7 +156,7 @@ public final class Images {
     if (data.length == 0) throw new ImageReadException(path, "zero-byte file");
     BufferedImage bi;
     String format;
-    try (ImageInputStream iis = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
+    try (ImageInputStream iis = memoryStream(data)) {
       ImageReader reader = readerFor(iis, data, path);
       try {
         format = normalizeFormat(reader.getFormatName());
@@ -214,6 +215,15 @@ public final class Images {
       if (o != 1) img = orient(img, o);
     }
     return img;
+  }
+
+  /**
+   * A stream over bytes already read. Not {@code ImageIO.createImageInputStream}: with TwelveMonkeys on the class path
+   * that returns a channel-backed stream, which closes itself in a thread whose interrupt flag is set, so every reader
+   * then failed to recognise a valid file ("not a recognised image format").
+   */
+  private static ImageInputStream memoryStream(byte[] data) {
+    return new MemoryCacheImageInputStream(new ByteArrayInputStream(data));
   }
 
   private static byte[] readBytes(Path path) throws ImageReadException {
@@ -439,7 +449,12 @@ public final class Images {
   public static Image fromBufferedImage(BufferedImage bi, String format, Path path) throws ImageReadException {
     int w = bi.getWidth(), h = bi.getHeight(), n = w * h;
     ColorModel cm = bi.getColorModel();
-    if (cm.isAlphaPremultiplied()) bi.coerceData(false);
+    if (cm.isAlphaPremultiplied()) { // un-premultiply a copy: the caller's image stays as it was
+      BufferedImage copy = new BufferedImage(cm, bi.copyData(null), true, null);
+      copy.coerceData(false);
+      bi = copy;
+      cm = bi.getColorModel();
+    }
     float[] rgb = new float[3 * n];
     float[] alpha = null;
     boolean gray;

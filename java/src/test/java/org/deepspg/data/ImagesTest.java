@@ -169,6 +169,49 @@ class ImagesTest {
     assertFalse(Images.read(jpg).hasAlpha());
   }
 
+  /** A premultiplied image is read un-premultiplied, and the caller's image is left as it was (threads may share it). */
+  @Test
+  void premultipliedImageIsReadWithoutChangingIt() throws Exception {
+    BufferedImage pre = new BufferedImage(3, 2, BufferedImage.TYPE_INT_ARGB_PRE);
+    BufferedImage straight = new BufferedImage(3, 2, BufferedImage.TYPE_INT_ARGB);
+    int argb = (128 << 24) | (100 << 16) | (60 << 8) | 30;
+    for (int y = 0; y < 2; y++) {
+      for (int x = 0; x < 3; x++) {
+        pre.setRGB(x, y, argb);
+        straight.setRGB(x, y, argb);
+      }
+    }
+    int[] before = pre.getRaster().getPixels(0, 0, 3, 2, (int[]) null);
+    Image a = Images.fromBufferedImage(pre, "memory", null);
+    assertArrayEquals(before, pre.getRaster().getPixels(0, 0, 3, 2, (int[]) null), "the caller's samples");
+    assertTrue(pre.isAlphaPremultiplied());
+    Image b = Images.fromBufferedImage(straight, "memory", null);
+    assertArrayEquals(b.rgb(), a.rgb(), 1.5f / 255);
+    assertArrayEquals(b.alpha(), a.alpha(), 0f);
+    assertArrayEquals(a.rgb(), Images.fromBufferedImage(pre, "memory", null).rgb(), 0f, "a second read, the same");
+  }
+
+  /** A thread whose interrupt flag is set (a cancelled task going on) still reads images. */
+  @Test
+  void readsInAnInterruptedThread() throws Exception {
+    Image img = random8(40, 30, 11);
+    Path png = dir.resolve("i.png");
+    Path jpg = dir.resolve("i.jpg");
+    Images.write(img, png);
+    Images.write(img, jpg);
+    Image p0 = Images.read(png);
+    Image j0 = Images.read(jpg);
+    Thread.currentThread().interrupt();
+    try {
+      assertArrayEquals(p0.rgb(), Images.read(png).rgb());
+      assertArrayEquals(j0.rgb(), Images.read(jpg).rgb());
+      assertArrayEquals(new int[] {40, 30}, Images.probe(jpg, ReadOptions.DEFAULT));
+      assertTrue(Thread.currentThread().isInterrupted(), "the flag is the caller's, left set");
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
   @Test
   void jpegRoundTripAndQuality() throws Exception {
     int w = 32, h = 24;
