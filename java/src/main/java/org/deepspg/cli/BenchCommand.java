@@ -146,9 +146,7 @@ public final class BenchCommand implements Callable<Integer> {
         b.hrnetWeights(Path.of(hrnet));
       }
     }
-    TileOptions to = tile == null ? TileOptions.DEFAULT : tile == 0 ? TileOptions.never()
-        : new TileOptions(tile, Math.min(TileOptions.DEFAULT_OVERLAP, tile / 4 / 32 * 32),
-            TileOptions.DEFAULT_CONTEXT, (long) tile * tile);
+    TileOptions to = tile == null ? TileOptions.DEFAULT : TileOptions.ofSide(tile);
     b.tiling(to);
     List<Row> rows = new ArrayList<>();
     Enhancer e;

@@ -54,12 +54,10 @@ public final class EnhanceOptions {
   /** @return the tiling options these flags select */
   TileOptions tiling() {
     if (tile == null) return TileOptions.DEFAULT;
-    if (tile == 0) return TileOptions.never();
-    if (tile < 64 || tile % 32 != 0) {
+    if (tile != 0 && (tile < 64 || tile % 32 != 0)) {
       throw new IllegalArgumentException("--tile must be 0 or a multiple of 32 that is >= 64, got " + tile);
     }
-    int overlap = Math.min(TileOptions.DEFAULT_OVERLAP, tile / 4 / 32 * 32);
-    return new TileOptions(tile, overlap, TileOptions.DEFAULT_CONTEXT, (long) tile * tile);
+    return TileOptions.ofSide(tile);
   }
 
   /**

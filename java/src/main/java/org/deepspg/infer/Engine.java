@@ -103,7 +103,8 @@ final class Engine {
    * allocates anything: one clear message instead of the process growing until the system kills it.
    */
   void checkMemory(long b, long h, long w) {
-    checkMemory(b, h, w, "a pass", "let it be tiled (--tile 512, the default) or use smaller tiles");
+    checkMemory(b, h, w, "a pass", "tile the image or use smaller tiles (CLI: --tile N; API: TileOptions.always(N), "
+        + "or TileOptions.withMaxWholePixels to tile smaller images than the default 0.5 MP)");
   }
 
   /** {@link #checkMemory(long, long, long)} naming which pass and what makes it smaller. */
@@ -113,8 +114,8 @@ final class Engine {
     if (need > maxMemory) {
       throw new IllegalArgumentException(String.format(Locale.ROOT,
           "%s of %dx%d (x%d) needs about %s, more than the memory limit of %s: %s, or raise the limit "
-              + "(--max-memory / -D%s)", what, w, h, b, MemoryBudget.gb(need), MemoryBudget.gb(maxMemory), smaller,
-          MemoryBudget.PROPERTY));
+              + "(CLI: --max-memory; API: Enhancer.Builder.maxMemory; -D%s)", what, w, h, b, MemoryBudget.gb(need),
+          MemoryBudget.gb(maxMemory), smaller, MemoryBudget.PROPERTY));
     }
   }
 

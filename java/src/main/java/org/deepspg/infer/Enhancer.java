@@ -82,7 +82,8 @@ public final class Enhancer implements AutoCloseable {
    * image that runs whole ({@link #passes} tells how many there will be).
    *
    * @param img the low-light image
-   * @param onPass progress callback run on the calling thread, or null
+   * @param onPass progress callback run on the calling thread, or null; it runs inside the call (holding the oneDNN
+   *     read lock), so it must not build an Enhancer ({@link IllegalStateException})
    * @return the enhanced image, as {@link #enhance(Image)}
    */
   public Image enhance(Image img, Runnable onPass) {

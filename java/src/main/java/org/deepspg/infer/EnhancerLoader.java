@@ -40,6 +40,7 @@ final class EnhancerLoader {
    * handles), and scopes are thread-local.
    */
   static Enhancer load(Enhancer.Builder b) throws IOException {
+    OneDnn.requireNotShared("building an Enhancer"); // the loading thread's self-check would wait for this thread
     String dev = resolveDevice(b.device);
     AtomicReference<Object> result = new AtomicReference<>();
     Thread t = new Thread(() -> {

@@ -60,8 +60,10 @@ abstract class EnhancerOptions {
    *
    * @param name a bundled model's name, e.g. {@code s}
    * @return this
+   * @throws IllegalArgumentException when it is null
    */
   public Enhancer.Builder bundled(String name) {
+    requireGiven(name, "bundled(name)");
     this.bundled = name;
     this.checkpoint = null;
     this.module = null;
@@ -93,11 +95,20 @@ abstract class EnhancerOptions {
     return checkpoint(Path.of(m), architecture);
   }
 
+  /** A null model is a mistake upstream (an unset setting), not a request for the default model: refused. */
+  private static void requireGiven(Object o, String where) {
+    if (o == null) {
+      throw new IllegalArgumentException(where + " got null; leave it out for the default model ('"
+          + ModelFiles.DEFAULT_NAME + "')");
+    }
+  }
+
   /**
    * Uses a weights file that carries its configuration ({@code deepspg.properties} entry).
    *
    * @param file the weights file
    * @return this
+   * @throws IllegalArgumentException when it is null
    */
   public Enhancer.Builder checkpoint(Path file) {
     return checkpoint(file, null);
@@ -110,8 +121,10 @@ abstract class EnhancerOptions {
    * @param file the weights file
    * @param architecture e.g. {@link DeepSPGConfig#s()}, or null to require the file's metadata
    * @return this
+   * @throws IllegalArgumentException when the file is null
    */
   public Enhancer.Builder checkpoint(Path file, DeepSPGConfig architecture) {
+    requireGiven(file, "checkpoint(file)");
     this.checkpoint = file;
     this.arch = architecture;
     this.bundled = null;
@@ -124,8 +137,10 @@ abstract class EnhancerOptions {
    *
    * @param net the network
    * @return this
+   * @throws IllegalArgumentException when it is null
    */
   public Enhancer.Builder model(DeepSPG net) {
+    requireGiven(net, "model(net)");
     this.module = net;
     this.bundled = null;
     this.checkpoint = null;

@@ -141,6 +141,20 @@ public final class OneDnn {
     return LOCK.writeLock();
   }
 
+  /**
+   * Fails fast where taking {@link #exclusive()} would wait forever: this thread holds {@link #shared()} (it runs
+   * inside an inference call, e.g. in an Enhancer's progress callback), which the exclusive lock waits for.
+   *
+   * @param what what needs the exclusive lock, for the message
+   * @throws IllegalStateException when this thread holds the shared lock
+   */
+  public static void requireNotShared(String what) {
+    if (LOCK.getReadHoldCount() > 0) {
+      throw new IllegalStateException(what + " inside an inference call (e.g. an Enhancer's onPass callback) would "
+          + "wait for that call to end and never return: do it before or after the call");
+    }
+  }
+
   /** @return the current decision (off before any {@link #apply}) */
   public static Verdict verdict() {
     return verdict;
@@ -156,6 +170,7 @@ public final class OneDnn {
    */
   public static Verdict apply(Mode mode, List<Probe> probes) {
     Backends.init();
+    requireNotShared("a oneDNN self-check");
     Lock l = exclusive();
     l.lock();
     try {
@@ -192,6 +207,7 @@ public final class OneDnn {
    */
   public static Verdict check(List<Probe> probes) {
     Backends.init();
+    requireNotShared("a oneDNN self-check");
     Lock l = exclusive();
     l.lock();
     boolean before = globalContext().userEnabledMkldnn();

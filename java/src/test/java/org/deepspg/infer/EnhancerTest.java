@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -80,6 +82,35 @@ class EnhancerTest {
       assertTrue(pc - pn >= CONTEXT_GAIN_DB, "context " + pc + " dB vs naive tiles " + pn + " dB");
       // The network really changes the image (the comparison would be vacuous otherwise).
       assertTrue(InferTestSupport.psnr(img.rgb(), w) < 25, "output differs from the input");
+    }
+  }
+
+  /** A null model is refused, not taken for the default model. */
+  @Test
+  void aNullModelIsRefused() {
+    assertThrows(IllegalArgumentException.class, () -> Enhancer.builder().checkpoint((Path) null));
+    assertThrows(IllegalArgumentException.class, () -> Enhancer.builder().model((DeepSPG) null));
+    assertThrows(IllegalArgumentException.class, () -> Enhancer.builder().bundled(null));
+  }
+
+  /** Building an Enhancer inside a progress callback fails at once instead of waiting forever for the call. */
+  @Test
+  void buildingAnEnhancerInsideOnPassFailsFast() throws Exception {
+    Image img = InferTestSupport.darkImage(48, 64, 5);
+    try (Enhancer e = enhancer(TileOptions.never())) {
+      AtomicReference<Throwable> thrown = new AtomicReference<>();
+      assertTimeoutPreemptively(java.time.Duration.ofSeconds(120), () -> e.enhance(img, () -> {
+        try {
+          Enhancer.builder().model(tiny).build().close();
+        } catch (Throwable t) {
+          thrown.set(t);
+        }
+      }));
+      assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+      assertTrue(thrown.get().getMessage().contains("onPass"), thrown.get().getMessage());
+      try (Enhancer after = Enhancer.builder().model(tiny).build()) { // outside the call it builds
+        assertEquals(img.width(), after.enhance(img).width());
+      }
     }
   }
 

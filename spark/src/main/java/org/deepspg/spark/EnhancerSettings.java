@@ -97,9 +97,6 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
   }
 
   private TileOptions tiling() {
-    if (tile == null) return TileOptions.DEFAULT;
-    if (tile == 0) return TileOptions.never();
-    int overlap = Math.min(TileOptions.DEFAULT_OVERLAP, tile / 4 / 32 * 32);
-    return new TileOptions(tile, overlap, TileOptions.DEFAULT_CONTEXT, (long) tile * tile);
+    return tile == null ? TileOptions.DEFAULT : TileOptions.ofSide(tile);
   }
 }
