@@ -59,9 +59,9 @@ public final class TrainCommand implements Callable<Integer> {
   Path config;
 
   @Option(names = "--resume", arity = "0..1", paramLabel = "PATH", fallbackValue = "",
-      description = "continue a run exactly from a training checkpoint (default: <run.dir>/last.pth); the stored "
-          + "configuration is used (--config only names run.dir), key=value overrides (e.g. max_steps, epochs) apply "
-          + "on top")
+      description = "continue a run exactly from a training checkpoint (default: <run.dir>/last.pth), in the "
+          + "checkpoint's folder; the stored configuration is used (--config only names run.dir), key=value overrides "
+          + "(e.g. max_steps, epochs) apply on top")
   String resume;
 
   @Option(names = "--print-config", description = "print the resolved configuration and exit")
@@ -123,6 +123,7 @@ public final class TrainCommand implements Callable<Integer> {
       return TrainWorkers.launch(nproc, childArgs(), overrides, cfg, err);
     }
     DataParallel dp = DataParallel.single();
+    if (rank != null) TrainWorkers.exitWithLauncher(); // a worker of --nproc ends with its launcher
     try {
       if (rank != null && worldSize > 1) {
         dp = DataParallel.connect(DataParallel.Endpoint.parse(master), rank, worldSize,

@@ -32,6 +32,8 @@ import org.deepspg.train.TrainConfig;
  * errors).
  */
 final class TrainWorkers {
+  /** System property that tells a worker its launcher's process id ({@link #exitWithLauncher}). */
+  static final String LAUNCHER_PID = "deepspg.train.launcher_pid";
   /** How long the other workers may take to stop by themselves after one failed, before they are killed. */
   static final long GRACE_MS = 20_000;
 
@@ -140,7 +142,8 @@ final class TrainWorkers {
     }
     for (Map.Entry<Object, Object> e : System.getProperties().entrySet()) {
       String k = e.getKey().toString();
-      if ((k.startsWith("deepspg.") && !k.equals("deepspg.train.keys")) || k.startsWith("org.bytedeco.")) {
+      if (k.equals("deepspg.train.keys") || k.equals(LAUNCHER_PID)) continue;
+      if (k.startsWith("deepspg.") || k.startsWith("org.bytedeco.")) {
         String d = "-D" + k + "=" + e.getValue();
         if (!given.contains(d)) cmd.add(d);
       }
@@ -150,8 +153,28 @@ final class TrainWorkers {
     if (!threadsSet) {
       cmd.add("-Ddeepspg.threads=" + Math.max(1, Runtime.getRuntime().availableProcessors() / n));
     }
+    cmd.add("-D" + LAUNCHER_PID + "=" + ProcessHandle.current().pid());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
     return cmd;
+  }
+
+  /**
+   * In a worker: stops this JVM once the launcher that started it is gone. A launcher killed with SIGKILL runs no
+   * shutdown hook, and its workers went on training (and writing run.dir) with nobody to stop them.
+   */
+  static void exitWithLauncher() {
+    String pid = System.getProperty(LAUNCHER_PID);
+    if (pid == null) return;
+    Runnable stop = () -> {
+      System.err.println("deepspg train: the launcher (process " + pid + ") is gone; stopping this worker");
+      System.err.flush();
+      Runtime.getRuntime().exit(1);
+    };
+    try {
+      ProcessHandle.of(Long.parseLong(pid)).ifPresentOrElse(h -> h.onExit().thenRun(stop), stop);
+    } catch (NumberFormatException e) {
+      // not ours: ignore
+    }
   }
 
   private static Thread pump(Process p, int rank, PrintWriter err) {

@@ -61,7 +61,9 @@ import org.deepspg.ops.Backends;
  * <p><b>Run folder</b> ({@code run.dir}): {@code config.properties} (resolved), {@code last.pth} and {@code best.pth}
  * (full training state, {@link TrainCheckpoint}), {@code model_best.pth} and {@code model_final.pth} (weights only,
  * with the model configuration as metadata), {@code metrics.jsonl} and {@code metrics.csv}, {@code losses.png},
- * {@code lr.png}, {@code val_psnr.png}, {@code val_ssim.png}, {@code samples/step_NNNNNNNN.png}.
+ * {@code lr.png}, {@code val_psnr.png}, {@code val_ssim.png}, {@code samples/step_NNNNNNNN.png}. One run at a time
+ * per folder (a lock file, {@code .deepspg-train.lock}, held while {@link #run()} runs); never inside a dataset. A
+ * resumed run continues in its checkpoint's folder unless the overrides name {@code run.dir}.
  *
  * <p>Construct outside any {@link PointerScope}. Not thread-safe.
  */
@@ -117,6 +119,10 @@ public final class Trainer implements AutoCloseable {
   private double bestPsnr = Double.NaN;
   private long bestStep = -1;
   private boolean resumed;
+  /** Training pairs of the run that wrote the checkpoint resumed from (-1: not resumed, or not recorded). */
+  private int checkpointPairs = -1;
+  /** The run.dir a resumed run was started in, when it now continues in its checkpoint's folder; else null. */
+  private Path resumedFrom;
   private boolean trainingMode;
 
   /**
@@ -189,7 +195,8 @@ public final class Trainer implements AutoCloseable {
 
   /**
    * Restores a run from a training checkpoint: configuration = the stored one with {@code overrides} applied
-   * ({@link TrainConfig#with}); then weights, optimiser state and position.
+   * ({@link TrainConfig#with}); then weights, optimiser state and position. Its run.dir becomes the checkpoint's
+   * folder (a copied or moved run must not write over the folder it started in) unless {@code overrides} sets it.
    *
    * @param checkpoint a {@code last.pth}/{@code best.pth} written by a trainer
    * @param overrides keys to change (e.g. {@code max_steps}, {@code epochs}); may be empty
@@ -220,11 +227,86 @@ public final class Trainer implements AutoCloseable {
           + ld.meta().getProperty("state.format") + "); weights-only files cannot be resumed");
     }
     TrainConfig stored = TrainConfig.fromStored(ld.meta());
-    TrainConfig cfg = stored.with(overrides == null ? new Properties() : overrides);
+    Properties over = new Properties();
+    if (overrides != null) over.putAll(overrides);
+    // A copied or moved run continues where its checkpoint is, not in the folder it was started in (whose files it
+    // would overwrite); run.dir=... on the command line still decides.
+    Path here = checkpoint.toAbsolutePath().normalize().getParent();
+    boolean moved = !over.containsKey("run.dir") && here != null && !sameFolder(here, stored.runDir());
+    if (moved) over.setProperty("run.dir", here.toString());
+    TrainConfig cfg = stored.with(over);
     checkMidEpochBatch(checkpoint, ld.meta(), stored, cfg);
     Trainer t = new Trainer(cfg, priors != null ? priors : Priors.load(cfg), dp);
     t.restore(ld);
+    if (moved) t.resumedFrom = stored.runDir();
     return t;
+  }
+
+  private static boolean sameFolder(Path a, Path b) {
+    try {
+      return Files.isSameFile(a, b);
+    } catch (IOException e) { // b is gone (a moved run): not the same
+      return a.equals(b.toAbsolutePath().normalize());
+    }
+  }
+
+  /**
+   * A run.dir inside a dataset would put the run's files (plots, samples) among its images, where the next open of
+   * the dataset finds partnerless images: refused.
+   */
+  private static void checkOutsideData(Path runDir, TrainConfig.DataSource ds) throws IOException {
+    if (ds == null) return;
+    Path run = realish(runDir);
+    for (Path data : new Path[] {ds.root(), ds.low(), ds.high()}) {
+      if (data != null && run.startsWith(realish(data))) {
+        throw new IllegalArgumentException("run.dir " + runDir + " lies inside the dataset " + ds.key() + " ("
+            + data + "): the run's plots and samples would land among its images; pick a run.dir outside it");
+      }
+    }
+  }
+
+  /** The real path of the longest existing prefix, with the rest appended (run.dir need not exist yet). */
+  private static Path realish(Path p) throws IOException {
+    Path abs = p.toAbsolutePath().normalize(), existing = abs;
+    while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+    return existing == null ? abs : existing.toRealPath().resolve(existing.relativize(abs));
+  }
+
+  /**
+   * The workers of a data-parallel run must train with the same settings (a different seed, learning rate or batch
+   * on one of them silently makes their weights drift apart) and the same number of pairs: compared by a hash of
+   * the keys that shape the training, summed over the workers. Keys that may differ per host (paths, threads,
+   * run.dir, loader and output settings that only rank 0 uses) are left out.
+   */
+  private void checkWorkersAgree(int pairs) {
+    if (!dp.distributed()) return;
+    Properties p = cfg.toProperties();
+    StringBuilder sb = new StringBuilder("pairs=").append(pairs);
+    new java.util.TreeMap<>(p).forEach((k, v) -> {
+      if (!HOST_LOCAL_KEYS.contains((String) k)) sb.append('\n').append(k).append('=').append(v);
+    });
+    long h = fnv64(sb.toString());
+    double[] mine = {(double) (h >>> 32), (double) (h & 0xffffffffL)};
+    double[] all = dp.sum(mine);
+    for (int i = 0; i < mine.length; i++) {
+      if (all[i] != mine[i] * dp.world()) {
+        throw new IllegalArgumentException("the workers of this data-parallel run differ in their training settings "
+            + "or number of training pairs (this is rank " + dp.rank() + ", " + pairs + " pairs): start every worker"
+            + " with the same configuration and data (compare `deepspg train ... --print-config` on each host)");
+      }
+    }
+  }
+
+  /** Keys that may differ between the workers of one run. */
+  private static final java.util.Set<String> HOST_LOCAL_KEYS = java.util.Set.of("run.dir", "threads", "prior.weights",
+      "hrnet.weights", "hrnet.config", "clip.weights", "clip.config", "clip.tokenizer", "data.train",
+      "data.train.layout", "data.train.low", "data.train.high", "data.val", "data.val.layout", "data.val.low",
+      "data.val.high", "data.workers", "data.prefetch", "data.cache_mb", "val.max_images", "sample.count", "plots");
+
+  private static long fnv64(String s) {
+    long h = 0xcbf29ce484222325L;
+    for (byte b : s.getBytes(StandardCharsets.UTF_8)) h = (h ^ (b & 0xff)) * 0x100000001b3L;
+    return h;
   }
 
   /**
@@ -254,6 +336,7 @@ public final class Trainer implements AutoCloseable {
     batchInEpoch = Integer.parseInt(m.getProperty("state.batch_in_epoch"));
     bestPsnr = Double.parseDouble(m.getProperty("state.best_psnr", "NaN"));
     bestStep = Long.parseLong(m.getProperty("state.best_step", "-1"));
+    checkpointPairs = Integer.parseInt(m.getProperty("state.train_pairs", "-1"));
     resumed = true;
   }
 
@@ -373,6 +456,8 @@ public final class Trainer implements AutoCloseable {
    *
    * @return the outcome
    * @throws IOException on data or output failures
+   * @throws IllegalArgumentException when another run holds run.dir, run.dir lies inside a dataset, or the workers of
+   *     a data-parallel run differ in their settings
    */
   public Result run() throws IOException {
     // The data first: a missing or empty dataset is reported before anything is created on disk.
@@ -383,8 +468,20 @@ public final class Trainer implements AutoCloseable {
     PairedDataset val = leader ? openValidation(train, dopt) : null; // rank 0 validates
     Path dir = cfg.runDir();
     int pairs = train.size();
-    CoarseToFine sched = cfg.schedule();
     checkBatchesSplit(cfg, pairs, dp.world());
+    checkOutsideData(dir, cfg.data().train());
+    checkOutsideData(dir, cfg.data().val());
+    checkWorkersAgree(pairs);
+    try (RunDirLock lock = leader ? RunDirLock.acquire(dir) : null) {
+      return train(train, val, pairs);
+    }
+  }
+
+  /** {@link #run()} once the data opened and run.dir is this run's. */
+  private Result train(PairedDataset train, PairedDataset val, int pairs) throws IOException {
+    boolean leader = dp.isLeader();
+    Path dir = cfg.runDir();
+    CoarseToFine sched = cfg.schedule();
     if (leader) {
       if (!resumed) clearEarlierRun(dir);
       Files.createDirectories(dir.resolve("samples"));
@@ -405,6 +502,15 @@ public final class Trainer implements AutoCloseable {
         pairs, val == null ? "no" : val.size() + " pairs of", sched.lastEpoch(), total,
         stopAt < total ? " (stopping at max_steps=" + stopAt + ")" : "", dir);
     if (resumed) console.printf(Locale.ROOT, "resuming at step %d (epoch %d, batch %d)%n", step, epoch, batchInEpoch);
+    if (resumedFrom != null) {
+      console.printf(Locale.ROOT, "note: continuing in %s, the checkpoint's folder; the run was started in %s "
+          + "(give run.dir=... to choose)%n", dir, resumedFrom);
+    }
+    if (resumed && checkpointPairs > 0 && checkpointPairs != pairs) {
+      console.printf(Locale.ROOT, "warning: the training set has %d pairs, the checkpoint's run had %d: the epochs' "
+          + "batches and the learning-rate schedule (%d steps in total) follow the new count, so this is not an exact "
+          + "continuation%n", pairs, checkpointPairs, total);
+    }
     if (dp.distributed()) {
       console.printf(Locale.ROOT, "data-parallel: %d workers (%s), %d pairs of each global batch per worker%n",
           dp.world(), dp.backend(), Math.min(sched.stageOf(epoch).batch(), pairs) / dp.world());

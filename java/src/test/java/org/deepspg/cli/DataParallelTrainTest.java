@@ -4,6 +4,7 @@
 package org.deepspg.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -98,6 +99,53 @@ class DataParallelTrainTest {
     assertEquals(0, resumed.code, resumed.log);
     assertTrue(resumed.log.contains("resuming at step"), resumed.log);
     assertTrue(resumed.log.contains("steps 8,"), resumed.log);
+  }
+
+  /** Workers started by hand with different settings (here the seed) are refused, not left to drift apart. */
+  @Test
+  void workersWithDifferentSettingsAreRefused() throws Exception {
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    String master = "127.0.0.1:" + port;
+    java.util.concurrent.CompletableFuture<Run> rank1 = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return fork(args(work.resolve("differ"), "max_steps=2", "seed=7", "--rank", "1", "--world-size", "2",
+            "--master", master, "--dist-timeout", "120"), 300, null);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Run rank0 = fork(args(work.resolve("differ"), "max_steps=2", "--rank", "0", "--world-size", "2", "--master",
+        master, "--dist-timeout", "120"), 300, null);
+    Run r1 = rank1.get();
+    for (Run r : List.of(rank0, r1)) {
+      assertNotEquals(0, r.code, r.log);
+      assertTrue(r.log.contains("differ in their training settings"), r.log);
+    }
+    assertFalse(Files.exists(work.resolve("differ/last.pth")), "no step was trained");
+  }
+
+  /** A launcher killed with SIGKILL (no shutdown hook runs) takes its workers with it. */
+  @Test
+  void workersEndWithTheirLauncher() throws Exception {
+    Path run = work.resolve("orphans");
+    List<ProcessHandle> workers = new ArrayList<>();
+    // Long enough (tens of minutes) that the workers cannot simply finish the run in the time allowed.
+    Run r = fork(args(run, "epochs=5000", "checkpoint.every_steps=2", "--nproc", "2"), 600, p -> {
+      while (!Files.exists(run.resolve("last.pth"))) sleep(200);
+      workers.addAll(p.descendants().filter(h -> h.info().commandLine().orElse("").contains("--rank")).toList());
+      p.destroyForcibly();
+      return System.nanoTime();
+    });
+    assertEquals(2, workers.size(), r.log);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (workers.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) sleep(200);
+    double s = (System.nanoTime() - r.actionNanos) / 1e9;
+    workers.forEach(ProcessHandle::destroyForcibly);
+    assertTrue(s < 30, "workers still alive " + s + " s after the launcher was killed");
+    System.out.printf(Locale.ROOT, "workers stopped %.1f s after the launcher was killed%n", s);
   }
 
   private static double maxDiff(Path a, Path b) throws IOException {

@@ -52,22 +52,12 @@ class EspnetPriorModelTest {
   }
 
   private static Properties tinySem(Path runDir) {
-    Properties p = new Properties();
+    Properties p = TrainTestSupport.tinyRun(data, runDir);
     p.setProperty("variant", "v1"); // SEMs + L_sem
     p.setProperty(DeepSPGConfig.KEY_SEM_PRIOR, EspnetPrior.ID);
-    p.setProperty("model.channels", "8");
-    p.setProperty("model.blocks", "1,1,1");
-    p.setProperty("patch", "32");
-    p.setProperty("batch", "2");
     p.setProperty("epochs", "1");
     p.setProperty("c2f.enabled", "false");
-    p.setProperty("data.train", data.toString());
-    p.setProperty("data.workers", "0");
-    p.setProperty("run.dir", runDir.toString());
-    p.setProperty("threads", "1");
-    p.setProperty("val.max_images", "1");
     p.setProperty("sample.count", "0");
-    p.setProperty("plots", "false");
     return p;
   }
 

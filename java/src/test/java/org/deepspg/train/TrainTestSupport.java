@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Properties;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -105,6 +106,29 @@ public final class TrainTestSupport {
   /** @return the tokenizer */
   public static ClipTokenizer tokenizer() {
     return ClipTokenizer.load(vocab());
+  }
+
+  /**
+   * The settings of a toy run that the tests vary: C = 8, one IGAB per scale, patches of 32 in batches of 2, no
+   * loader threads, one libtorch thread, one validation image, no plots.
+   *
+   * @param data the training dataset root
+   * @param runDir the run folder
+   * @return the properties (add variant, epochs, ... on top)
+   */
+  public static Properties tinyRun(Path data, Path runDir) {
+    Properties p = new Properties();
+    p.setProperty("model.channels", "8");
+    p.setProperty("model.blocks", "1,1,1");
+    p.setProperty("patch", "32");
+    p.setProperty("batch", "2");
+    p.setProperty("data.train", data.toString());
+    p.setProperty("data.workers", "0");
+    p.setProperty("run.dir", runDir.toString());
+    p.setProperty("threads", "1");
+    p.setProperty("val.max_images", "1");
+    p.setProperty("plots", "false");
+    return p;
   }
 
   /**
