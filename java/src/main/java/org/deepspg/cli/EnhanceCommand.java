@@ -114,7 +114,8 @@ public final class EnhanceCommand implements Callable<Integer> {
       // One line: which file, where it comes from, how to pass it (the full guidance is in docs/priors.md).
       PriorWeights w = e.weights();
       err.println("deepspg: this model needs the " + w.title() + " prior weights (" + e.expectedFile() + ", from "
-          + w.source() + "): pass --prior-weights FILE" + (e.path() == null ? "" : "; " + e.path() + " is unusable"));
+          + w.source() + "): pass --prior-weights FILE" + (e.path() == null ? "" : "; " + e.path() + " is unusable"
+          + (e.problem() == null ? "" : ": " + e.problem())));
       err.flush();
       return 2;
     } catch (IOException e) {

@@ -56,7 +56,7 @@ public final class Main {
           : ex.getClass().getSimpleName();
       return fs.getFile() + (fs.getOtherFile() == null ? "" : " -> " + fs.getOtherFile()) + ": " + why;
     }
-    String msg = ex.getMessage();
+    String msg = org.deepspg.ops.NativeLibrary.withoutCppTrace(ex.getMessage()); // DEEPSPG_TRACE shows the rest
     return msg == null || msg.isBlank() ? ex.getClass().getSimpleName() : msg;
   }
 

@@ -151,6 +151,21 @@ public final class NativeLibrary {
     return kernels.deepspg_version().getString();
   }
 
+  /**
+   * A libtorch (c10) error message without the C++ stack trace it carries ("Exception raised from ... (most recent
+   * call first):" and "frame #N: ..." lines), which says nothing to a user; the exception itself keeps it.
+   *
+   * @param message the message, or null
+   * @return its lines before the trace (the message unchanged when it has none)
+   */
+  public static String withoutCppTrace(String message) {
+    if (message == null) return null;
+    int cut = message.indexOf("\nException raised from ");
+    int frame = message.indexOf("\nframe #");
+    if (frame >= 0 && (cut < 0 || frame < cut)) cut = frame;
+    return cut < 0 ? message : message.substring(0, cut).strip();
+  }
+
   /** @return one line describing how the kernel library was built (compiler, OpenMP, CUDA architectures) */
   public static String buildInfo() {
     ensureLoaded();

@@ -27,6 +27,7 @@ import org.bytedeco.pytorch.Work;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
 import org.deepspg.ops.Backends;
+import org.deepspg.ops.NativeLibrary;
 
 /**
  * Data-parallel training over libtorch's c10d: one process per worker, a {@link TCPStore} for the rendezvous and a
@@ -174,7 +175,7 @@ public final class DataParallel implements AutoCloseable {
     } catch (RuntimeException e) {
       throw new DistributedException(String.format(Locale.ROOT,
           "rank %d of %d could not join the process group at %s within %d s: %s", rank, world, master,
-          timeout.toSeconds(), e.getMessage()), e);
+          timeout.toSeconds(), NativeLibrary.withoutCppTrace(e.getMessage())), e);
     }
   }
 
@@ -343,7 +344,7 @@ public final class DataParallel implements AutoCloseable {
   private DistributedException failure(String what, RuntimeException e) {
     return new DistributedException(String.format(Locale.ROOT,
         "rank %d of %d: %s failed, another worker has stopped or is unreachable (%s); the run stops here, continue it"
-            + " with --resume", rank, world, what, e.getMessage()), e);
+            + " with --resume", rank, world, what, NativeLibrary.withoutCppTrace(e.getMessage())), e);
   }
 
   /** Leaves the group (best effort). */

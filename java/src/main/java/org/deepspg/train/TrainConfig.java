@@ -12,6 +12,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -438,6 +439,8 @@ public final class TrainConfig {
     }
     Properties p = new Properties();
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      r.mark(1);
+      if (r.read() != '\uFEFF') r.reset(); // a byte-order mark (some Windows editors) would join the first key
       p.load(r);
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new IllegalArgumentException("--config: " + file + " is not UTF-8 text (save it as UTF-8; non-ASCII "
@@ -685,7 +688,7 @@ public final class TrainConfig {
     String best = null;
     int bestD = Integer.MAX_VALUE;
     for (String k : BY_NAME.keySet()) {
-      int d = distance(key, k);
+      int d = distance(key.toLowerCase(Locale.ROOT), k); // keys are lower case: "Batch" means batch, not patch
       if (d < bestD) {
         bestD = d;
         best = k;

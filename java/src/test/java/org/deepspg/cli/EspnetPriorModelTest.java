@@ -109,6 +109,11 @@ class EspnetPriorModelTest {
     assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
     assertTrue(r.err().contains("ESPNetv2 prior weights (espnetv2_s_0.5_city_1024x512.pth, from EdgeNets"), r.err());
     assertTrue(r.err().contains("--prior-weights FILE"), r.err());
+    // a path that does not work: the line says why
+    r = CliTestSupport.run("enhance", data.resolve("test/low").toString(), "-o", work.resolve("none").toString(),
+        "--model", weights.toString(), "--prior-weights", work.resolve("absent.pth").toString(), "--onednn", "off");
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains("absent.pth is unusable: file not found"), r.err());
     prior.close();
   }
 

@@ -4,6 +4,7 @@
 package org.deepspg.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -73,5 +74,17 @@ class NativeLibraryTest {
       System.out.println("maxPhysicalBytes=" + org.bytedeco.javacpp.Pointer.maxPhysicalBytes() + " ("
           + Backends.javaCppMemoryCheck() + ")");
     }
+  }
+
+  /** libtorch's error messages lose their C++ stack trace in what users read; other messages stay as they are. */
+  @Test
+  void cppTraceIsCutFromMessages() {
+    String c10 = "Timed out after 6 seconds waiting for clients. 1/2 clients joined.\nException raised from "
+        + "waitForWorkers at TCPStore.cpp:396 (most recent call first):\nframe #0: c10::Error::Error() + 0xac\n";
+    assertEquals("Timed out after 6 seconds waiting for clients. 1/2 clients joined.",
+        NativeLibrary.withoutCppTrace(c10));
+    assertEquals("first\nsecond", NativeLibrary.withoutCppTrace("first\nsecond\nframe #0: f() + 0x1"));
+    assertEquals("plain message\nwith two lines", NativeLibrary.withoutCppTrace("plain message\nwith two lines"));
+    assertNull(NativeLibrary.withoutCppTrace(null));
   }
 }

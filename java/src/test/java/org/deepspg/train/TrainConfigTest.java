@@ -79,6 +79,16 @@ class TrainConfigTest {
     assertEquals(24, of("model.size=l", "model.channels=24").model().channels());
   }
 
+  /** A config file saved with a UTF-8 byte-order mark reads as without one. */
+  @Test
+  void byteOrderMarkIsSkipped(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+    java.nio.file.Path f = tmp.resolve("bom.properties");
+    java.nio.file.Files.writeString(f, "\uFEFFvariant=v1\nbatch=4\n", java.nio.charset.StandardCharsets.UTF_8);
+    java.util.Properties p = TrainConfig.readProperties(f);
+    assertEquals("v1", p.getProperty("variant"), p.toString());
+    assertEquals("v1", TrainConfig.fromProperties(p).toProperties().getProperty("variant")); // no "unknown key"
+  }
+
   @Test
   void errorsNameTheKey() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> of("lr=abc"));
@@ -86,6 +96,8 @@ class TrainConfigTest {
     e = assertThrows(IllegalArgumentException.class, () -> of("lr.max=1"));
     assertTrue(e.getMessage().contains("unknown config key 'lr.max'") && e.getMessage().contains("did you mean"),
         e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> of("Batch=2"));
+    assertTrue(e.getMessage().contains("did you mean 'batch'"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> of("patch=100"));
     assertTrue(e.getMessage().contains("'patch'") && e.getMessage().contains("multiple of 32"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> of("variant=v4"));

@@ -17,6 +17,7 @@ public class MissingWeightsException extends IOException {
   private final PriorWeights weights;
   private final transient Path path;
   private final String expectedFile;
+  private final String problem;
 
   /**
    * @param weights which prior
@@ -38,10 +39,33 @@ public class MissingWeightsException extends IOException {
    */
   public MissingWeightsException(PriorWeights weights, Path path, String message, Throwable cause,
       String expectedFile) {
+    this(weights, path, message, cause, expectedFile, null);
+  }
+
+  /**
+   * @param weights which prior
+   * @param path the path the user gave (may be null)
+   * @param message the full, user-facing message
+   * @param cause the underlying error, or null
+   * @param expectedFile the file that fits
+   * @param problem what is wrong with {@code path} in a few words ("file not found"), or null
+   */
+  public MissingWeightsException(PriorWeights weights, Path path, String message, Throwable cause,
+      String expectedFile, String problem) {
     super(message, cause);
     this.weights = weights;
     this.path = path;
     this.expectedFile = expectedFile;
+    this.problem = problem;
+  }
+
+  /**
+   * What is wrong with the given file, for one-line messages.
+   *
+   * @return e.g. "file not found", or null when not known
+   */
+  public String problem() {
+    return problem;
   }
 
   /**
@@ -62,7 +86,7 @@ public class MissingWeightsException extends IOException {
    */
   public MissingWeightsException expecting(String file) {
     String msg = getMessage().replace("Expected " + expectedFile + ":", "Expected " + file + ":");
-    MissingWeightsException e = new MissingWeightsException(weights, path, msg, getCause(), file);
+    MissingWeightsException e = new MissingWeightsException(weights, path, msg, getCause(), file, problem);
     e.setStackTrace(getStackTrace());
     return e;
   }

@@ -125,7 +125,7 @@ public enum PriorWeights {
         + "DeepSPG uses it as " + purpose + ".\n"
         + "Nothing is downloaded at run time: obtain the file yourself and pass its path.\n"
         + RUN_WITHOUT;
-    return new MissingWeightsException(this, path, msg, cause, expected);
+    return new MissingWeightsException(this, path, msg, cause, expected, problem);
   }
 
   /**
