@@ -7,7 +7,9 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.atomic.LongAdder;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.deepspg.data.Image;
 import org.deepspg.data.ImageReadException;
@@ -85,9 +87,11 @@ public final class Enhancer implements AutoCloseable {
    * @param onPass progress callback run on the calling thread, or null; it runs inside the call (holding the oneDNN
    *     read lock), so it must not build an Enhancer ({@link IllegalStateException})
    * @return the enhanced image, as {@link #enhance(Image)}
+   * @throws IllegalArgumentException for samples far outside [0, 1] (below -0.5 or above 1.5)
    */
   public Image enhance(Image img, Runnable onPass) {
     checkOpen();
+    requireUnitRange(img);
     Image out = one(img, onPass);
     images.increment();
     return out;
@@ -100,6 +104,7 @@ public final class Enhancer implements AutoCloseable {
    */
   public List<Image> enhance(List<Image> imgs) {
     checkOpen();
+    imgs.forEach(Enhancer::requireUnitRange);
     List<Image> out = batcher.enhance(imgs, img -> one(img, null));
     images.add(out.size());
     return out;
@@ -147,6 +152,8 @@ public final class Enhancer implements AutoCloseable {
    * @param x {@code [B, 3, H, W]} float RGB in [0, 1], any device (not modified)
    * @return {@code [B, 3, H, W]} float32 in [0, 1] on the device of {@code x}, a normal (non-inference) tensor
    *     attached to the caller's innermost PointerScope if one is open
+   * @throws IllegalArgumentException for another shape or dtype, or values far outside [0, 1] (below -0.5 or above
+   *     1.5: 8-bit samples or a normalised tensor)
    */
   public Tensor enhance(Tensor x) {
     checkOpen();
@@ -157,9 +164,36 @@ public final class Enhancer implements AutoCloseable {
       throw new IllegalArgumentException("expected a floating-point tensor in [0, 1], got " + x.scalar_type());
     }
     if (x.numel() > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor too large: " + ImageTensors.shape(x));
+    try (PointerScope s = new PointerScope()) {
+      requireUnitRange(x.min().item_double(), x.max().item_double(), "the tensor");
+    }
     Tensor out = batcher.enhance(x, tiler);
     images.add(x.size(0));
     return out;
+  }
+
+  /**
+   * Inputs are images in [0, 1]; values far outside (8-bit samples, a mean/std-normalised tensor) are the caller's
+   * mistake, which used to come back as a white or black image with no error. Slight overshoots (a resampling filter's
+   * ringing) pass unchanged, as before.
+   */
+  private static final double RANGE_SLACK = 0.5;
+
+  private static void requireUnitRange(Image img) {
+    float[] v = img.rgb();
+    float min = Float.POSITIVE_INFINITY, max = Float.NEGATIVE_INFINITY;
+    for (float f : v) {
+      min = Math.min(min, f);
+      max = Math.max(max, f);
+    }
+    requireUnitRange(min, max, "the image");
+  }
+
+  private static void requireUnitRange(double min, double max, String what) {
+    if (min < -RANGE_SLACK || max > 1 + RANGE_SLACK) {
+      throw new IllegalArgumentException(String.format(Locale.ROOT, "%s must hold values in [0, 1], got values "
+          + "from %g to %g%s", what, min, max, max > 2 ? " (8-bit samples? divide them by 255)" : ""));
+    }
   }
 
   /**

@@ -85,6 +85,28 @@ class EnhancerTest {
     }
   }
 
+  /** 8-bit samples or a normalised tensor are refused with the reason; a slight overshoot passes. */
+  @Test
+  void valuesFarOutsideTheUnitRangeAreRefused() throws IOException {
+    Image img = InferTestSupport.darkImage(24, 32, 7);
+    float[] eightBit = img.rgb().clone();
+    for (int i = 0; i < eightBit.length; i++) eightBit[i] *= 255;
+    try (Enhancer e = enhancer(TileOptions.never()); PointerScope s = new PointerScope()) {
+      IllegalArgumentException a = assertThrows(IllegalArgumentException.class,
+          () -> e.enhance(Image.of(32, 24, eightBit)));
+      assertTrue(a.getMessage().contains("divide them by 255"), a.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> e.enhance(List.of(img, Image.of(32, 24, eightBit))));
+      Tensor t = ImageTensors.tensorOf(img.rgb(), 1, 3, 24, 32);
+      IllegalArgumentException b = assertThrows(IllegalArgumentException.class,
+          () -> e.enhance(t.sub(new org.bytedeco.pytorch.Scalar(0.45)).div(new org.bytedeco.pytorch.Scalar(0.2))));
+      assertTrue(b.getMessage().contains("must hold values in [0, 1]"), b.getMessage());
+      float[] ringing = img.rgb().clone();
+      ringing[0] = 1.05f;
+      ringing[1] = -0.02f;
+      assertEquals(32, e.enhance(Image.of(32, 24, ringing)).width());
+    }
+  }
+
   /** A null model is refused, not taken for the default model. */
   @Test
   void aNullModelIsRefused() {
