@@ -152,6 +152,10 @@ public final class DataTool {
     Synthesizer.Result res = Synthesizer.run(Path.of(from), Path.of(to), opts);
     out.printf(Locale.ROOT, "synthesised %d pairs (%d train, %d test) into %s in %.1f s%n", res.entries().size(),
         res.trainCount(), res.testCount(), res.out(), (System.nanoTime() - t0) / 1e9);
+    if (res.hiddenSkipped() > 0) {
+      err.println(res.hiddenSkipped() + " hidden image file(s) skipped (names starting with '.', or in such folders:"
+          + " dataset readers ignore them)");
+    }
     if (!res.failures().isEmpty()) {
       err.println(res.failures().size() + " source(s) skipped (listed in " + res.out().resolve("failures.txt") + "):");
       res.failures().stream().limit(20).forEach(f -> err.println("  " + f));

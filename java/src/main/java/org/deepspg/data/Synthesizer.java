@@ -41,6 +41,10 @@ import org.deepspg.io.JsonFiles;
  * </pre>
  * NAME is the source's path relative to {@code from}, without extension, with '/' replaced by "__".
  *
+ * <p><b>Hidden files</b> (a name starting with '.', or inside a folder whose name does) are skipped and counted
+ * ({@link Result#hiddenSkipped()}): {@link PairedDataset} ignores such names, so a pair made from one would be
+ * reported here but missing from the dataset read back.
+ *
  * <p><b>Determinism.</b> Each image has its own generator seeded from the run seed and NAME
  * ({@link #imageSeed(long, String)}), so results do not depend on thread scheduling or on which other files are
  * present. The split is also a function of NAME and the seed alone ({@link #isTest(String, long, double)}), so adding
@@ -169,8 +173,10 @@ public final class Synthesizer {
    * @param out the output folder
    * @param entries the pairs, sorted by name
    * @param failures "source: reason" for every skipped source
+   * @param hiddenSkipped image files not used because they, or a folder they are in, are hidden (name starting
+   *     with '.')
    */
-  public record Result(Path out, List<Entry> entries, List<String> failures) {
+  public record Result(Path out, List<Entry> entries, List<String> failures, int hiddenSkipped) {
     /** @return number of pairs in the training split */
     public long trainCount() {
       return entries.stream().filter(e -> e.split().equals("train")).count();
@@ -215,12 +221,20 @@ public final class Synthesizer {
     if (!Files.isDirectory(src)) throw new IllegalArgumentException("--from is not a folder: " + from);
     if (src.startsWith(dst)) throw new IllegalArgumentException("the output folder " + out + " contains the input " + from);
     prepareOutput(dst);
-    List<Path> sources;
+    List<Path> sources = new ArrayList<>();
+    int hidden = 0;
     try (Stream<Path> s = Files.walk(src)) {
-      sources = s.filter(p -> !p.startsWith(dst)).filter(Files::isRegularFile).filter(Images::hasImageExtension)
-          .sorted().collect(Collectors.toList());
+      List<Path> found = s.filter(p -> !p.startsWith(dst)).filter(Files::isRegularFile)
+          .filter(Images::hasImageExtension).sorted().collect(Collectors.toList());
+      for (Path p : found) {
+        if (isHidden(src.relativize(p))) hidden++;
+        else sources.add(p);
+      }
     }
-    if (sources.isEmpty()) throw new IllegalArgumentException("no image files (" + Images.READ_EXTENSIONS + ") under " + from);
+    if (sources.isEmpty()) {
+      throw new IllegalArgumentException("no image files (" + Images.READ_EXTENSIONS + ") under " + from
+          + (hidden > 0 ? " (" + hidden + " hidden ones skipped: names starting with '.')" : ""));
+    }
     List<String> names = uniqueNames(src, sources);
     Set<String> testNames = chooseTest(names, options.seed(), options.testFraction());
     for (String d : List.of("low", "high", "train/low", "train/high", "test/low", "test/high")) {
@@ -273,7 +287,13 @@ public final class Synthesizer {
     if (!failures.isEmpty()) {
       Files.write(dst.resolve("failures.txt"), failures.stream().sorted().collect(Collectors.toList()), StandardCharsets.UTF_8);
     }
-    return new Result(dst, List.copyOf(entries), List.copyOf(failures));
+    return new Result(dst, List.copyOf(entries), List.copyOf(failures), hidden);
+  }
+
+  /** Whether a relative path has a hidden component (dataset readers skip such names). */
+  private static boolean isHidden(Path rel) {
+    for (Path part : rel) if (part.toString().startsWith(".")) return true;
+    return false;
   }
 
   private static Object one(Path src, Path p, String name, String split, Path dst, Options o, ReadOptions ro)

@@ -166,6 +166,27 @@ class SynthesizerTest {
     assertThrows(IllegalArgumentException.class, () -> Synthesizer.run(from.resolve("pkg"), from, Degradation.Params.DEFAULT, 1));
   }
 
+  /** Hidden names are skipped as PairedDataset skips them: every pair reported is a pair read back. */
+  @Test
+  void skipsHiddenFilesAndFoldersAsTheReaderDoes() throws Exception {
+    Path from = dir.resolve("hidden-photos");
+    Files.createDirectories(from.resolve(".hidden"));
+    Files.createDirectories(from.resolve("sub"));
+    Images.write(DegradationTest.smoothImage(64, 48), from.resolve("a.png"));
+    Images.write(DegradationTest.smoothImage(64, 48), from.resolve("sub/b.png"));
+    Images.write(DegradationTest.smoothImage(64, 48), from.resolve(".dot.png"));
+    Images.write(DegradationTest.smoothImage(64, 48), from.resolve(".hidden/h.png"));
+    Path out = dir.resolve("hidden-out");
+    Synthesizer.Result r = Synthesizer.run(from, out,
+        new Synthesizer.Options(Degradation.Params.LEGACY, 1, 0.5, 0, 16, 1, 1_000_000));
+    assertEquals(List.of("a", "sub__b"), r.entries().stream().map(Synthesizer.Entry::name).toList());
+    assertEquals(2, r.hiddenSkipped());
+    assertTrue(r.failures().isEmpty(), r.failures().toString());
+    assertEquals(r.entries().size(), DatasetLayouts.open(out, Split.ALL).size());
+    assertEquals(r.testCount(), DatasetLayouts.open(out, Split.TEST).size());
+    assertEquals(1, r.testCount());
+  }
+
   @Test
   void splitIsStableAndNearTheFraction() {
     int test = 0;
