@@ -62,7 +62,7 @@ public final class Synthesizer {
    * @param params degradation ranges
    * @param seed run seed
    * @param testFraction fraction of pairs put in the test split, in [0, 1]; at least one pair goes to test when it
-   *     is positive and there are two or more pairs
+   *     is positive and two or more pairs were written (sources that fail to read do not count); 0 = no test split
    * @param maxSide downscale sources so that the longer side is at most this (area filter in linear light); 0 = keep
    * @param minSide skip sources whose shorter side (after fitting) is below this
    * @param threads worker threads (>= 1)
@@ -236,7 +236,6 @@ public final class Synthesizer {
           + (hidden > 0 ? " (" + hidden + " hidden ones skipped: names starting with '.')" : ""));
     }
     List<String> names = uniqueNames(src, sources);
-    Set<String> testNames = chooseTest(names, options.seed(), options.testFraction());
     for (String d : List.of("low", "high", "train/low", "train/high", "test/low", "test/high")) {
       Files.createDirectories(dst.resolve(d));
     }
@@ -253,7 +252,7 @@ public final class Synthesizer {
       for (int i = 0; i < sources.size(); i++) {
         Path p = sources.get(i);
         String name = names.get(i);
-        String split = testNames.contains(name) ? "test" : "train";
+        String split = isTest(name, options.seed(), options.testFraction()) ? "test" : "train";
         futures.add(pool.submit(() -> {
           try {
             return one(src, p, name, split, dst, options, ro);
@@ -281,6 +280,15 @@ public final class Synthesizer {
       pool.shutdownNow();
     }
     entries.sort(Comparator.comparing(Entry::name));
+    // The split is settled among the pairs actually written: a source chosen for test that then failed to decode
+    // must not leave the test split empty.
+    Set<String> testNames = chooseTest(entries.stream().map(Entry::name).toList(), options.seed(),
+        options.testFraction());
+    for (int i = 0; i < entries.size(); i++) {
+      Entry e = entries.get(i);
+      String split = testNames.contains(e.name()) ? "test" : "train";
+      if (!split.equals(e.split())) entries.set(i, moveSplit(dst, e, split));
+    }
     JsonFiles.writeLines(dst.resolve("manifest.jsonl"), entries.stream().map(Entry::jsonFields).toList());
     JsonFiles.writeLine(dst.resolve("params.json"), options.jsonFields());
     Files.deleteIfExists(dst.resolve("failures.txt"));
@@ -324,6 +332,17 @@ public final class Synthesizer {
     double meanLow = Degradation.mean(Srgb.toLinear(quantize8(low.rgb())));
     double meanHigh = Degradation.mean(Srgb.toLinear(high.rgb()));
     return new Entry(name, src.relativize(p).toString(), split, high.width(), high.height(), sw, sh, d, seed, meanHigh, meanLow);
+  }
+
+  /** Moves a written pair's split links to the other split. */
+  private static Entry moveSplit(Path dst, Entry e, String split) throws IOException {
+    String file = e.name() + ".png";
+    for (String side : List.of("low", "high")) {
+      Files.deleteIfExists(dst.resolve(e.split()).resolve(side).resolve(file));
+      link(dst.resolve(side).resolve(file), dst.resolve(split).resolve(side).resolve(file));
+    }
+    return new Entry(e.name(), e.source(), split, e.width(), e.height(), e.sourceWidth(), e.sourceHeight(), e.drawn(),
+        e.imageSeed(), e.meanLinearHigh(), e.meanLinearLow());
   }
 
   private static float[] quantize8(float[] v) {
@@ -399,7 +418,8 @@ public final class Synthesizer {
 
   /**
    * Whether NAME goes to the test split: a uniform number in [0, 1) derived from NAME and the seed is below the
-   * test fraction. (Used by {@link #run}; a run additionally moves one pair to test if none landed there.)
+   * test fraction. (Used by {@link #run}; when none of the pairs written landed in test, a run moves the one with the
+   * smallest such number there, and when all did, the one with the largest to train.)
    *
    * @param name NAME
    * @param seed run seed

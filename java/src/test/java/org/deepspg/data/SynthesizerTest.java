@@ -187,6 +187,39 @@ class SynthesizerTest {
     assertEquals(1, r.testCount());
   }
 
+  /** The split is settled among the pairs written: sources picked for test that fail to decode leave none. */
+  @Test
+  void testSplitHasAPairWhenTheSourcesPickedForItFail() throws Exception {
+    Path from = dir.resolve("mostly-broken");
+    Files.createDirectories(from);
+    List<String> good = List.of("good0", "good1");
+    for (String n : good) Images.write(DegradationTest.smoothImage(64, 48), from.resolve(n + ".png"));
+    byte[] png = Files.readAllBytes(from.resolve("good0.png"));
+    List<String> all = new java.util.ArrayList<>(good);
+    for (int i = 0; i < 6; i++) {
+      Files.write(from.resolve("cut" + i + ".png"), java.util.Arrays.copyOf(png, png.length / 2));
+      all.add("cut" + i);
+    }
+    double fraction = 0.2;
+    long seed = 0; // a seed whose test pick among all names is only broken files
+    while (good.stream().anyMatch(Synthesizer.chooseTest(all, seed, fraction)::contains)) seed++;
+    Synthesizer.Result r = Synthesizer.run(from, dir.resolve("out"),
+        new Synthesizer.Options(Degradation.Params.LEGACY, seed, fraction, 0, 16, 1, 1_000_000));
+    assertEquals(6, r.failures().size(), r.failures().toString());
+    assertEquals(1, r.testCount());
+    assertEquals(1, r.trainCount());
+    assertEquals(1, DatasetLayouts.open(dir.resolve("out"), Split.TEST).size());
+    assertEquals(1, DatasetLayouts.open(dir.resolve("out"), Split.TRAIN).size());
+    String test = r.entries().stream().filter(e -> e.split().equals("test")).findFirst().orElseThrow().name();
+    assertTrue(Files.readString(dir.resolve("out/manifest.jsonl")).contains("\"name\": \"" + test
+        + "\", \"source\": \"" + test + ".png\", \"split\": \"test\""));
+    // --test-fraction 0: no test split at all
+    Synthesizer.Result none = Synthesizer.run(from, dir.resolve("none"),
+        new Synthesizer.Options(Degradation.Params.LEGACY, seed, 0, 0, 16, 1, 1_000_000));
+    assertEquals(0, none.testCount());
+    assertEquals(2, none.trainCount());
+  }
+
   @Test
   void splitIsStableAndNearTheFraction() {
     int test = 0;
