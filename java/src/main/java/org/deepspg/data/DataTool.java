@@ -6,6 +6,7 @@ package org.deepspg.data;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -23,17 +24,22 @@ import java.util.Map;
  *   check ROOT [--split train|test|all]        detect the layout and validate every pair
  *   check --low DIR --high DIR                  validate two folders matched by file name
  * </pre>
+ * {@code check} pairs the files, checks every header and size ({@link PairedDataset}), then decodes every image, so
+ * that truncated or damaged pixel data is found too (training checks only the headers up front).
  * Defaults are those of {@link Synthesizer.Options#defaults(long)} and {@link Degradation.Params#DEFAULT}; the seed
  * defaults to 0.
  */
 public final class DataTool {
   private DataTool() {}
 
+  /** How often {@code check} reports its progress while decoding. */
+  private static final long PROGRESS_NANOS = 3_000_000_000L;
+
   /** Usage text. */
   public static final String USAGE = String.join("\n",
       "usage: deepspg data synth --from DIR --out DIR [options]   make low/normal-light pairs from photos",
-      "       deepspg data check ROOT [--split train|test|all]    detect a dataset layout and validate it",
-      "       deepspg data check --low DIR --high DIR             validate two folders matched by file name",
+      "       deepspg data check ROOT [--split train|test|all]    detect a dataset layout, decode and check every pair",
+      "       deepspg data check --low DIR --high DIR             the same for two folders matched by file name",
       "synth options (defaults in brackets):",
       "  --seed N                 run seed [0]",
       "  --test-fraction F        share of pairs in test/ [0.1]",
@@ -197,7 +203,38 @@ public final class DataTool {
       out.println("layout: " + DatasetLayouts.detect(root));
       ds = DatasetLayouts.open(root, split);
     }
-    out.println(ds.description() + ": " + ds.size() + " pairs, all readable and size-matched");
+    decodeAll(ds, err);
+    out.println(ds.description() + ": " + ds.size() + " pairs, every image decoded and size-matched");
     return 0;
+  }
+
+  /**
+   * Decodes every image of a dataset whose headers were checked when it was opened: only decoding finds truncated or
+   * damaged pixel data. Prints a progress line on {@code err} every few seconds.
+   *
+   * @throws DatasetException listing every file that failed to decode
+   */
+  private static void decodeAll(PairedDataset ds, PrintStream err) {
+    List<String> bad = new ArrayList<>();
+    long t0 = System.nanoTime(), shown = t0;
+    boolean progress = false;
+    for (int i = 0; i < ds.size(); i++) {
+      PairedDataset.Pair p = ds.pair(i);
+      for (Path f : List.of(p.low(), p.high())) {
+        try {
+          Images.read(f, ds.options().read());
+        } catch (ImageReadException e) {
+          bad.add(f + ": " + e.reason());
+        }
+      }
+      long now = System.nanoTime();
+      if (now - shown > PROGRESS_NANOS) {
+        err.printf(Locale.ROOT, "decoding: %d of %d pairs checked (%.0f s)%n", i + 1, ds.size(), (now - t0) / 1e9);
+        shown = now;
+        progress = true;
+      }
+    }
+    if (progress) err.printf(Locale.ROOT, "decoding: %d of %d pairs checked%n", ds.size(), ds.size());
+    if (!bad.isEmpty()) throw new DatasetException(ds.description(), List.of(), List.of(), bad, List.of());
   }
 }

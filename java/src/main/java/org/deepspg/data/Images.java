@@ -119,7 +119,8 @@ public final class Images {
 
   /**
    * Reads only the header: format and stored size (before EXIF orientation), and applies the same checks as
-   * {@link #read(Path, ReadOptions)} except decoding the pixels. Used to validate datasets cheaply.
+   * {@link #read(Path, ReadOptions)} except decoding the pixels (CMYK/YCCK JPEGs are refused here too). Used to
+   * validate datasets cheaply: damaged or truncated pixel data is found only by {@link #read}.
    *
    * @param path the file
    * @param options pixel limit and minimum side
@@ -131,6 +132,7 @@ public final class Images {
     try (ImageInputStream iis = memoryStream(data)) {
       ImageReader reader = readerFor(iis, data, path);
       try {
+        refuseCmykJpeg(normalizeFormat(reader.getFormatName()), data, path);
         return checkedSize(reader, path, options);
       } finally {
         reader.dispose();
@@ -160,11 +162,7 @@ public final class Images {
       ImageReader reader = readerFor(iis, data, path);
       try {
         format = normalizeFormat(reader.getFormatName());
-        if ("jpeg".equals(format) && ExifOrientation.jpegComponents(data) == 4) {
-          // The JDK decoder returns CMYK/YCCK samples as if they were RGB(+alpha): garbage, not an error.
-          throw new ImageReadException(path, "CMYK/YCCK JPEG (4 colour components) is not supported; convert it to "
-              + "RGB first (e.g. ImageMagick: convert IN.jpg -colorspace sRGB OUT.jpg)");
-        }
+        refuseCmykJpeg(format, data, path);
         int[] size = checkedSize(reader, path, options);
         List<String> warnings = new ArrayList<>();
         reader.addIIOReadWarningListener((src, msg) -> warnings.add(msg));
@@ -215,6 +213,14 @@ public final class Images {
       if (o != 1) img = orient(img, o);
     }
     return img;
+  }
+
+  /** The JDK decoder returns CMYK/YCCK samples as if they were RGB(+alpha): garbage, not an error. */
+  private static void refuseCmykJpeg(String format, byte[] data, Path path) throws ImageReadException {
+    if ("jpeg".equals(format) && ExifOrientation.jpegComponents(data) == 4) {
+      throw new ImageReadException(path, "CMYK/YCCK JPEG (4 colour components) is not supported; convert it to "
+          + "RGB first (e.g. ImageMagick: convert IN.jpg -colorspace sRGB OUT.jpg)");
+    }
   }
 
   /**

@@ -28,8 +28,10 @@ import java.util.stream.Stream;
  * unreadable files and pairs of different sizes make construction fail with a {@link DatasetException} that lists
  * them all. Pairs are sorted by name.
  *
- * <p><b>Validation</b> reads every file's header ({@link Images#probe}; no pixel decoding), so unreadable files are
- * found up front; it can be switched off for speed.
+ * <p><b>Validation</b> reads every file's header ({@link Images#probe}; no pixel decoding), so missing, unrecognised,
+ * unsupported and oversized files and size mismatches are found up front; truncated or damaged pixel data is found
+ * only when a pair is {@link #load loaded} ({@code deepspg data check} decodes every pair). It can be switched off for
+ * speed.
  *
  * <p><b>Threads.</b> {@link #load(int)} is thread-safe; the cache is a synchronised LRU map bounded in bytes.
  */

@@ -10,8 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * CMYK/YCCK JPEGs are refused with a clear message (the JDK decoder returned their samples as RGB: near-white
@@ -40,6 +42,18 @@ class ColorAndOrientationTest {
     assertEquals(3, ExifOrientation.jpegComponents(rgb));
     assertEquals(24, Images.decode(rgb, Path.of("rgb.jpg"), ReadOptions.DEFAULT).width());
     assertEquals(0, ExifOrientation.jpegComponents(resource("plain-24x16.png")), "not a JPEG");
+  }
+
+  /** The header check refuses what decoding refuses: data check and training's up-front check must not pass it. */
+  @Test
+  void probeRefusesCmykJpegToo(@TempDir Path dir) throws IOException {
+    Path f = dir.resolve("cmyk.jpg");
+    Files.write(f, resource("cmyk-24x16.jpg"));
+    ImageReadException e = assertThrows(ImageReadException.class, () -> Images.probe(f, ReadOptions.DEFAULT));
+    assertTrue(e.reason().contains("CMYK/YCCK JPEG"), e.reason());
+    Path rgb = dir.resolve("rgb.png");
+    Files.write(rgb, resource("plain-24x16.png"));
+    assertArrayEquals(new int[] {24, 16}, Images.probe(rgb, ReadOptions.DEFAULT));
   }
 
   @Test

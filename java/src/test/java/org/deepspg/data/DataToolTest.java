@@ -1,0 +1,57 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code deepspg data} sub-commands: what they check, print and refuse. */
+class DataToolTest {
+  @TempDir Path dir;
+
+  /** Exit status, stdout and stderr of one run. */
+  record Run(int code, String out, String err) {}
+
+  static Run run(String... args) {
+    ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
+    int code = DataTool.run(args, new PrintStream(o, true, StandardCharsets.UTF_8),
+        new PrintStream(e, true, StandardCharsets.UTF_8));
+    return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+  }
+
+  private void pair(String name, int w, int h) throws Exception {
+    Files.createDirectories(dir.resolve("low"));
+    Files.createDirectories(dir.resolve("high"));
+    Images.write(ImagesTest.random8(w, h, 1), dir.resolve("low/" + name + ".png"));
+    Images.write(ImagesTest.random8(w, h, 2), dir.resolve("high/" + name + ".png"));
+  }
+
+  /** A truncated file passes the header check; check decodes every image, so it is caught and named. */
+  @Test
+  void checkDecodesEveryImage() throws Exception {
+    pair("a", 40, 30);
+    pair("b", 40, 30);
+    Run ok = run("check", dir.toString());
+    assertEquals(0, ok.code(), ok.err());
+    assertTrue(ok.out().contains("2 pairs, every image decoded and size-matched"), ok.out());
+    Path b = dir.resolve("high/b.png");
+    byte[] png = Files.readAllBytes(b);
+    Files.write(b, Arrays.copyOf(png, png.length / 2));
+    Run bad = run("check", dir.toString());
+    assertEquals(1, bad.code(), bad.out() + bad.err());
+    assertTrue(bad.err().contains("1 unreadable files") && bad.err().contains(b + ": "), bad.err());
+    assertTrue(!bad.out().contains("every image decoded"), bad.out());
+    Run folders = run("check", "--low", dir.resolve("low").toString(), "--high", dir.resolve("high").toString());
+    assertEquals(1, folders.code(), folders.out() + folders.err());
+  }
+}
