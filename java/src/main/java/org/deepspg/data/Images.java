@@ -118,13 +118,14 @@ public final class Images {
   }
 
   /**
-   * Reads only the header: format and stored size (before EXIF orientation), and applies the same checks as
+   * Reads only the header: the size that {@link #read(Path, ReadOptions)} returns (the stored size turned by the EXIF
+   * orientation when {@link ReadOptions#applyExifOrientation()} is on), and applies the same checks as
    * {@link #read(Path, ReadOptions)} except decoding the pixels (CMYK/YCCK JPEGs are refused here too). Used to
    * validate datasets cheaply: damaged or truncated pixel data is found only by {@link #read}.
    *
    * @param path the file
    * @param options pixel limit and minimum side
-   * @return {@code [width, height]} as stored in the file
+   * @return {@code [width, height]} of the image as read: upright when the orientation is applied, else as stored
    * @throws ImageReadException when the file is not a readable image or fails the size checks
    */
   public static int[] probe(Path path, ReadOptions options) throws ImageReadException {
@@ -132,8 +133,11 @@ public final class Images {
     try (ImageInputStream iis = memoryStream(data)) {
       ImageReader reader = readerFor(iis, data, path);
       try {
-        refuseCmykJpeg(normalizeFormat(reader.getFormatName()), data, path);
-        return checkedSize(reader, path, options);
+        String format = normalizeFormat(reader.getFormatName());
+        refuseCmykJpeg(format, data, path);
+        int[] size = checkedSize(reader, path, options);
+        // the size read() returns: turned upright when it applies the EXIF orientation
+        return ExifOrientation.swapsAxes(orientation(format, data, options)) ? new int[] {size[1], size[0]} : size;
       } finally {
         reader.dispose();
       }
@@ -208,11 +212,14 @@ public final class Images {
     }
     if ("bmp".equals(format)) checkBmpComplete(data, bi, path);
     Image img = fromBufferedImage(bi, format, path);
-    if (options.applyExifOrientation() && !"bmp".equals(format)) {
-      int o = ExifOrientation.find(data);
-      if (o != 1) img = orient(img, o);
-    }
+    int o = orientation(format, data, options);
+    if (o != 1) img = orient(img, o);
     return img;
+  }
+
+  /** The EXIF orientation that reading applies: the file's, or 1 when switched off or for BMP (no EXIF). */
+  private static int orientation(String format, byte[] data, ReadOptions options) {
+    return options.applyExifOrientation() && !"bmp".equals(format) ? ExifOrientation.find(data) : 1;
   }
 
   /** The JDK decoder returns CMYK/YCCK samples as if they were RGB(+alpha): garbage, not an error. */

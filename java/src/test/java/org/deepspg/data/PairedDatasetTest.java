@@ -3,6 +3,7 @@
  */
 package org.deepspg.data;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -124,6 +125,30 @@ class PairedDatasetTest {
     assertThrows(DatasetException.class, () -> d.load(sizeIdx));
     int emptyIdx = names(d).indexOf("empty");
     assertThrows(ImageReadException.class, () -> d.load(emptyIdx));
+  }
+
+  /** Sizes are compared as the images are read: upright, after the EXIF orientation. */
+  @Test
+  void sizeCheckAppliesTheExifOrientation() throws Exception {
+    byte[] jpg = Images.encode(ImagesTest.random8(96, 64, 1), "jpeg", WriteOptions.DEFAULT);
+    byte[] turned = ImagesTest.jpegWithExif(jpg, ImagesTest.tiffWithOrientation(6, false));
+    Path low = dir.resolve("low/a.jpg");
+    Files.createDirectories(low.getParent());
+    Files.write(low, turned);
+    assertArrayEquals(new int[] {64, 96}, Images.probe(low, ReadOptions.DEFAULT), "the size read() returns");
+    assertArrayEquals(new int[] {96, 64}, Images.probe(low, ReadOptions.DEFAULT.withExifOrientation(false)));
+    // stored 96x64 but read as 64x96: a 96x64 partner is refused up front, not at the first batch
+    img(dir.resolve("high/a.png"), 96, 64, 2);
+    DatasetException e = assertThrows(DatasetException.class,
+        () -> PairedDataset.fromFolders(dir.resolve("low"), dir.resolve("high"), PairedDataset.Options.DEFAULT));
+    assertEquals(1, e.sizeMismatch().size(), e.getMessage());
+    assertTrue(e.sizeMismatch().get(0).contains("low 64x96") && e.sizeMismatch().get(0).contains("96x64"),
+        e.getMessage());
+    // an upright 64x96 partner is the right one
+    Files.delete(dir.resolve("high/a.png"));
+    img(dir.resolve("high/a.png"), 64, 96, 2);
+    PairedDataset d = PairedDataset.fromFolders(dir.resolve("low"), dir.resolve("high"), PairedDataset.Options.DEFAULT);
+    assertEquals(64, d.load(0).low().width());
   }
 
   @Test
