@@ -44,7 +44,7 @@ public final class DataTool {
       "  --seed N                 run seed [0]",
       "  --test-fraction F        share of pairs in test/ [0.1]",
       "  --max-side N             downscale photos to this longer side, 0 = keep [1024]",
-      "  --min-side N             skip photos whose shorter side is below this [64]",
+      "  --min-side N             skip photos whose shorter side (before --max-side) is below this [64]",
       "  --threads N              worker threads [cores]",
       "  --preset NAME            phone: camera model (white balance after the noise, 10-bit raw, vignetting,",
       "                           exposure varying over the frame, light sources) [phone]; phone-isp: the same as",

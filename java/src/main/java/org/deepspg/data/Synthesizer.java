@@ -64,7 +64,7 @@ public final class Synthesizer {
    * @param testFraction fraction of pairs put in the test split, in [0, 1]; at least one pair goes to test when it
    *     is positive and two or more pairs were written (sources that fail to read do not count); 0 = no test split
    * @param maxSide downscale sources so that the longer side is at most this (area filter in linear light); 0 = keep
-   * @param minSide skip sources whose shorter side (after fitting) is below this
+   * @param minSide skip sources whose shorter side is below this (the source's size, before fitting to maxSide)
    * @param threads worker threads (>= 1)
    * @param maxPixels pixel limit for reading sources ({@link ReadOptions#maxPixels()})
    */
@@ -308,9 +308,15 @@ public final class Synthesizer {
       throws IOException {
     Image img = Images.read(p, ro);
     int sw = img.width(), sh = img.height();
+    if (Math.min(sw, sh) < o.minSide()) { // the photo's own size: --max-side shrinks every photo it fits
+      return src.relativize(p) + ": " + sw + "x" + sh + " has a shorter side below the minimum side (--min-side) "
+          + o.minSide();
+    }
     img = ImageOps.fitMaxSide(img, o.maxSide());
-    if (Math.min(img.width(), img.height()) < o.minSide()) {
-      return src.relativize(p) + ": smaller than minSide " + o.minSide() + " (" + img.width() + "x" + img.height() + ")";
+    if (Math.min(img.width(), img.height()) < PairAugment.MULTIPLE) { // a long thin photo: training could not crop it
+      return src.relativize(p) + ": fitted to the maximum side (--max-side) " + o.maxSide() + " it is " + img.width()
+          + "x" + img.height() + ", below the smallest training patch " + PairAugment.MULTIPLE + "x"
+          + PairAugment.MULTIPLE;
     }
     // Training pairs are RGB: grey sources become three equal channels, alpha is dropped.
     Image.Metadata m = img.metadata();

@@ -220,6 +220,22 @@ class SynthesizerTest {
     assertEquals(2, none.trainCount());
   }
 
+  /** --min-side judges the photo, not what --max-side made of it: 320x240 fitted to 64x48 is kept at min 64. */
+  @Test
+  void minSideAppliesToTheSourcePhoto() throws Exception {
+    Path from = dir.resolve("min-side");
+    Files.createDirectories(from);
+    Images.write(DegradationTest.smoothImage(320, 240), from.resolve("big.png"));
+    Images.write(DegradationTest.smoothImage(320, 40), from.resolve("thin.png"));
+    Images.write(DegradationTest.smoothImage(640, 64), from.resolve("long.png"));
+    Synthesizer.Result r = Synthesizer.run(from, dir.resolve("min-out"),
+        new Synthesizer.Options(Degradation.Params.LEGACY, 1, 0, 64, 64, 1, 1_000_000));
+    assertEquals(List.of("big"), r.entries().stream().map(Synthesizer.Entry::name).toList(), r.failures().toString());
+    assertEquals(64, r.entries().get(0).width());
+    assertEquals(List.of("long.png: fitted to the maximum side (--max-side) 64 it is 64x6, below the smallest training"
+        + " patch 32x32", "thin.png: 320x40 has a shorter side below the minimum side (--min-side) 64"), r.failures());
+  }
+
   @Test
   void splitIsStableAndNearTheFraction() {
     int test = 0;
