@@ -121,22 +121,33 @@ public final class Degradation {
 
     /** Validates the ranges. */
     public Params {
-      check(exposureMin > 0 && exposureMin <= exposureMax && exposureMax <= 1, "exposure range must satisfy 0 < min <= max <= 1",
+      check(exposureMin > 0 && exposureMin <= exposureMax && exposureMax <= 1,
+          "exposure range (--exposure MIN,MAX) must satisfy 0 < min <= max <= 1",
           exposureMin, exposureMax);
-      check(gammaMin >= 1 && gammaMin <= gammaMax, "gamma (tone exponent) range must satisfy 1 <= min <= max",
+      check(gammaMin >= 1 && gammaMin <= gammaMax,
+          "gamma (tone exponent) range (--gamma MIN,MAX) must satisfy 1 <= min <= max",
           gammaMin, gammaMax);
       check(photonsMin >= 0 && photonsMin <= photonsMax && (photonsMin > 0 || photonsMax == 0),
-          "photons range must satisfy 0 < min <= max (or both 0 for no shot noise)", photonsMin, photonsMax);
-      check(readSigmaMin >= 0 && readSigmaMin <= readSigmaMax, "read-noise range must satisfy 0 <= min <= max",
+          "photons range (--photons MIN,MAX) must satisfy 0 < min <= max (or both 0 for no shot noise)",
+          photonsMin, photonsMax);
+      check(readSigmaMin >= 0 && readSigmaMin <= readSigmaMax,
+          "read-noise range (--read-sigma MIN,MAX) must satisfy 0 <= min <= max",
           readSigmaMin, readSigmaMax);
-      check(jpegProbability >= 0 && jpegProbability <= 1, "jpegProbability must be in [0, 1]", jpegProbability, jpegProbability);
+      check(jpegProbability >= 0 && jpegProbability <= 1,
+          "JPEG probability (P of --jpeg P,QMIN,QMAX) must be in [0, 1]", jpegProbability);
       check(jpegQualityMin >= 1 && jpegQualityMin <= jpegQualityMax && jpegQualityMax <= 100,
-          "JPEG quality range must satisfy 1 <= min <= max <= 100", jpegQualityMin, jpegQualityMax);
+          "JPEG quality range (QMIN,QMAX of --jpeg) must satisfy 1 <= min <= max <= 100",
+          jpegQualityMin, jpegQualityMax);
       if (camera == null) throw new IllegalArgumentException("camera stages are null (use Camera.NONE)");
     }
 
     static void check(boolean ok, String msg, double a, double b) {
       if (!ok) throw new IllegalArgumentException(msg + ", got [" + a + ", " + b + "]");
+    }
+
+    /** The check of a single value: "MSG, got VALUE". */
+    static void check(boolean ok, String msg, Object value) {
+      if (!ok) throw new IllegalArgumentException(msg + ", got " + value);
     }
 
     /**
@@ -274,15 +285,14 @@ public final class Degradation {
           wbRedMax);
       Params.check(wbBlueMin > 0 && wbBlueMin <= wbBlueMax, "blue gain range must satisfy 0 < min <= max", wbBlueMin,
           wbBlueMax);
-      Params.check(rawBits == 0 || (rawBits >= 6 && rawBits <= 16), "raw bits must be 0 or 6..16", rawBits, rawBits);
-      Params.check(vignetteMax >= 0 && vignetteMax < 1, "vignetting must be in [0, 1)", vignetteMax, vignetteMax);
-      Params.check(fieldStopsMax >= 0 && fieldStopsMax <= 6, "exposure field must be 0..6 stops", fieldStopsMax,
-          fieldStopsMax);
+      Params.check(rawBits == 0 || (rawBits >= 6 && rawBits <= 16), "raw bits must be 0 or 6..16", rawBits);
+      Params.check(vignetteMax >= 0 && vignetteMax < 1, "vignetting must be in [0, 1)", vignetteMax);
+      Params.check(fieldStopsMax >= 0 && fieldStopsMax <= 6, "exposure field must be 0..6 stops", fieldStopsMax);
       Params.check(lightProbability >= 0 && lightProbability <= 1 && lightsMax >= 0 && lightsMax <= 16,
           "light sources: probability in [0, 1], at most 16", lightProbability, lightsMax);
       Params.check(lightBoostMin >= 1 && lightBoostMin <= lightBoostMax, "light boost must satisfy 1 <= min <= max",
           lightBoostMin, lightBoostMax);
-      Params.check(chromaNr >= 0 && chromaNr <= 16, "chroma noise reduction σ must be in [0, 16] pixels", chromaNr,
+      Params.check(chromaNr >= 0 && chromaNr <= 16, "chroma noise reduction σ (--chroma-nr) must be in [0, 16] pixels",
           chromaNr);
     }
 

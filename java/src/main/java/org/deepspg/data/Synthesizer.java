@@ -73,11 +73,13 @@ public final class Synthesizer {
     /** Validates the values. */
     public Options {
       if (params == null) throw new IllegalArgumentException("params must not be null");
-      if (!(testFraction >= 0 && testFraction <= 1)) throw new IllegalArgumentException("testFraction must be in [0, 1], got " + testFraction);
-      if (maxSide < 0) throw new IllegalArgumentException("maxSide must be >= 0, got " + maxSide);
-      if (minSide < 1) throw new IllegalArgumentException("minSide must be >= 1, got " + minSide);
-      if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-      if (maxPixels < 1) throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
+      // named as the user gave them: in words, with the command-line option
+      Degradation.Params.check(testFraction >= 0 && testFraction <= 1, "test fraction (--test-fraction) must be in "
+          + "[0, 1]", testFraction);
+      Degradation.Params.check(maxSide >= 0, "maximum side (--max-side) must be >= 0 (0 = keep)", maxSide);
+      Degradation.Params.check(minSide >= 1, "minimum side (--min-side) must be >= 1", minSide);
+      Degradation.Params.check(threads >= 1, "threads (--threads) must be >= 1", threads);
+      Degradation.Params.check(maxPixels >= 1, "pixel limit (--max-pixels) must be >= 1", maxPixels);
     }
 
     /**

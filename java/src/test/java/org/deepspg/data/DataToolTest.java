@@ -54,4 +54,23 @@ class DataToolTest {
     Run folders = run("check", "--low", dir.resolve("low").toString(), "--high", dir.resolve("high").toString());
     assertEquals(1, folders.code(), folders.out() + folders.err());
   }
+
+  /** Invalid synth values are named by the options the user typed, not by internal field names. */
+  @Test
+  void synthValuesAreNamedByTheirOptions() throws Exception {
+    pair("a", 40, 30);
+    String[][] cases = {
+      {"--test-fraction", "2", "test fraction (--test-fraction) must be in [0, 1], got 2.0"},
+      {"--jpeg", "2,60,95", "JPEG probability (P of --jpeg P,QMIN,QMAX) must be in [0, 1], got 2.0"},
+      {"--chroma-nr", "-1", "chroma noise reduction σ (--chroma-nr) must be in [0, 16] pixels, got -1.0"},
+      {"--max-side", "-1", "maximum side (--max-side) must be >= 0 (0 = keep), got -1"},
+      {"--min-side", "0", "minimum side (--min-side) must be >= 1, got 0"},
+      {"--threads", "0", "threads (--threads) must be >= 1, got 0"},
+      {"--exposure", "0.5,0.1", "exposure range (--exposure MIN,MAX) must satisfy 0 < min <= max <= 1"}};
+    for (String[] c : cases) {
+      Run r = run("synth", "--from", dir.resolve("high").toString(), "--out", dir.resolve("out").toString(), c[0], c[1]);
+      assertEquals(2, r.code(), r.err());
+      assertTrue(r.err().contains(c[2]), r.err());
+    }
+  }
 }
