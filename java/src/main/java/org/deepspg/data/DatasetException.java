@@ -6,8 +6,8 @@ package org.deepspg.data;
 import java.util.List;
 
 /**
- * A paired dataset is inconsistent: files without a partner, unreadable files, pairs whose two images differ in
- * size, or a folder layout that is not recognised. The message lists every problem (up to a cap per kind, with
+ * A paired dataset is inconsistent: files without a partner, files whose stem another file in their folder has,
+ * unreadable files, pairs whose two images differ in size, or a folder layout that is not recognised. The message lists every problem (up to a cap per kind, with
  * counts); the lists are also available as fields.
  */
 public class DatasetException extends IllegalArgumentException {
@@ -16,6 +16,7 @@ public class DatasetException extends IllegalArgumentException {
 
   private final List<String> lowWithoutHigh;
   private final List<String> highWithoutLow;
+  private final List<String> duplicateStems;
   private final List<String> unreadable;
   private final List<String> sizeMismatch;
 
@@ -26,6 +27,7 @@ public class DatasetException extends IllegalArgumentException {
     super(message);
     this.lowWithoutHigh = List.of();
     this.highWithoutLow = List.of();
+    this.duplicateStems = List.of();
     this.unreadable = List.of();
     this.sizeMismatch = List.of();
   }
@@ -48,22 +50,39 @@ public class DatasetException extends IllegalArgumentException {
    * @param lowWithoutHigh low-light files with no partner
    * @param highWithoutLow partner files with no low-light file
    * @param unreadable "path: reason" for files that failed the header check
-   * @param sizeMismatch "name: low WxH, high WxH" for pairs whose sizes differ
+   * @param sizeMismatch "name: low WxH (path), high WxH (path)" for pairs whose sizes differ
    */
   public DatasetException(String what, String partner, List<String> lowWithoutHigh, List<String> highWithoutLow,
       List<String> unreadable, List<String> sizeMismatch) {
-    super(format(what, partner, lowWithoutHigh, highWithoutLow, unreadable, sizeMismatch));
+    this(what, partner, lowWithoutHigh, highWithoutLow, List.of(), unreadable, sizeMismatch);
+  }
+
+  /**
+   * @param what which dataset
+   * @param partner what the second folder's files are ("normal-light", "enhanced")
+   * @param lowWithoutHigh low-light files with no partner
+   * @param highWithoutLow partner files with no low-light file
+   * @param duplicateStems "path: same stem as NAME" for files that could pair with the same partner as another file
+   *     of their folder
+   * @param unreadable "path: reason" for files that failed the header check
+   * @param sizeMismatch "name: low WxH (path), high WxH (path)" for pairs whose sizes differ
+   */
+  public DatasetException(String what, String partner, List<String> lowWithoutHigh, List<String> highWithoutLow,
+      List<String> duplicateStems, List<String> unreadable, List<String> sizeMismatch) {
+    super(format(what, partner, lowWithoutHigh, highWithoutLow, duplicateStems, unreadable, sizeMismatch));
     this.lowWithoutHigh = List.copyOf(lowWithoutHigh);
     this.highWithoutLow = List.copyOf(highWithoutLow);
+    this.duplicateStems = List.copyOf(duplicateStems);
     this.unreadable = List.copyOf(unreadable);
     this.sizeMismatch = List.copyOf(sizeMismatch);
   }
 
-  private static String format(String what, String partner, List<String> lo, List<String> hi, List<String> bad,
-      List<String> size) {
+  private static String format(String what, String partner, List<String> lo, List<String> hi, List<String> dup,
+      List<String> bad, List<String> size) {
     StringBuilder sb = new StringBuilder("inconsistent paired dataset ").append(what).append(':');
     section(sb, "low-light files without " + (partner.matches("[aeiou].*") ? "an " : "a ") + partner + " partner", lo);
     section(sb, partner + " files without a low-light partner", hi);
+    section(sb, "files with the same stem as another file in their folder (ambiguous pairs)", dup);
     section(sb, "unreadable files", bad);
     section(sb, "pairs whose images differ in size", size);
     return sb.toString();
@@ -84,6 +103,11 @@ public class DatasetException extends IllegalArgumentException {
   /** @return normal-light files with no partner */
   public List<String> highWithoutLow() {
     return highWithoutLow;
+  }
+
+  /** @return "path: same stem as NAME" of files whose stem another file of their folder has */
+  public List<String> duplicateStems() {
+    return duplicateStems;
   }
 
   /** @return "path: reason" of unreadable files */

@@ -168,13 +168,14 @@ public final class PairedDataset {
   private static PairedDataset fromFolderPairs(String description, List<Path[]> folderPairs, Partner partner,
       Options options) throws IOException {
     List<Pair> all = new ArrayList<>();
-    List<String> loOnly = new ArrayList<>(), hiOnly = new ArrayList<>(), bad = new ArrayList<>(), size = new ArrayList<>();
+    List<String> loOnly = new ArrayList<>(), hiOnly = new ArrayList<>(), dup = new ArrayList<>();
+    List<String> bad = new ArrayList<>(), size = new ArrayList<>();
     for (int f = 0; f < folderPairs.size(); f++) {
       Path lowDir = folderPairs.get(f)[0], highDir = folderPairs.get(f)[1];
       for (Path d : new Path[] {lowDir, highDir}) {
         if (!Files.isDirectory(d)) throw new DatasetException("dataset " + description + ": folder not found: " + d);
       }
-      Map<String, Path> lows = index(lowDir, bad), highs = index(highDir, bad);
+      Map<String, Path> lows = index(lowDir, dup), highs = index(highDir, dup);
       List<Pair> matched = new ArrayList<>();
       // pass 1: same stem
       for (var it = lows.entrySet().iterator(); it.hasNext(); ) {
@@ -209,13 +210,14 @@ public final class PairedDataset {
       for (Pair p : all) {
         int[] a = probe(p.low(), options.read(), bad), b = probe(p.high(), options.read(), bad);
         if (a != null && b != null && (a[0] != b[0] || a[1] != b[1])) {
-          size.add(p.name() + ": low " + a[0] + "x" + a[1] + ", " + partner.label() + " " + b[0] + "x" + b[1]);
+          size.add(p.name() + ": low " + a[0] + "x" + a[1] + " (" + p.low() + "), " + partner.label() + " " + b[0] + "x"
+              + b[1] + " (" + p.high() + ")");
         }
       }
     }
-    if (!loOnly.isEmpty() || !hiOnly.isEmpty() || !bad.isEmpty() || !size.isEmpty()) {
-      throw new DatasetException(description, partner.noun(), sorted(loOnly), sorted(hiOnly), sorted(bad),
-          sorted(size));
+    if (!loOnly.isEmpty() || !hiOnly.isEmpty() || !dup.isEmpty() || !bad.isEmpty() || !size.isEmpty()) {
+      throw new DatasetException(description, partner.noun(), sorted(loOnly), sorted(hiOnly), sorted(dup),
+          sorted(bad), sorted(size));
     }
     if (all.isEmpty()) throw new DatasetException("dataset " + description + " has no image pairs");
     all.sort(Comparator.comparing(Pair::name));
@@ -235,8 +237,8 @@ public final class PairedDataset {
     }
   }
 
-  /** Image files of a folder keyed by lower-case stem; duplicates are reported as unreadable. */
-  private static Map<String, Path> index(Path dir, List<String> bad) throws IOException {
+  /** Image files of a folder keyed by lower-case stem; a second file with a stem already seen goes to {@code dup}. */
+  private static Map<String, Path> index(Path dir, List<String> dup) throws IOException {
     Map<String, Path> m = new LinkedHashMap<>();
     try (Stream<Path> s = Files.list(dir)) {
       for (Path p : s.sorted().collect(Collectors.toList())) {
@@ -244,7 +246,7 @@ public final class PairedDataset {
         if (fn.startsWith(".") || !Images.hasImageExtension(p) || Files.isDirectory(p)) continue;
         String k = stem(p).toLowerCase(Locale.ROOT);
         Path prev = m.putIfAbsent(k, p);
-        if (prev != null) bad.add(p + ": same stem as " + prev.getFileName() + " (ambiguous pair)");
+        if (prev != null) dup.add(p + ": same stem as " + prev.getFileName() + " (ambiguous pair)");
       }
     }
     return m;

@@ -104,6 +104,7 @@ class PairedDatasetTest {
     img(dir.resolve("high/empty.png"), 6, 6, 7);
     Files.writeString(dir.resolve("low/text.jpg"), "no jpeg");
     img(dir.resolve("high/text.png"), 6, 6, 8);
+    img(dir.resolve("low/OK.bmp"), 6, 6, 9); // same stem as ok.png: which one pairs with high/ok.png?
     DatasetException e = assertThrows(DatasetException.class,
         () -> PairedDataset.fromFolders(dir.resolve("low"), dir.resolve("high"), PairedDataset.Options.DEFAULT));
     assertEquals(List.of(dir.resolve("low/only-low.png").toString()), e.lowWithoutHigh());
@@ -111,9 +112,14 @@ class PairedDatasetTest {
     assertEquals(2, e.unreadable().size(), e.getMessage());
     assertTrue(e.unreadable().get(0).contains("empty.png: zero-byte file"), e.unreadable().toString());
     assertTrue(e.unreadable().get(1).contains("text.jpg: not a recognised image format"), e.unreadable().toString());
-    assertEquals(List.of("size: low 6x6, high 7x6"), e.sizeMismatch());
+    assertEquals(List.of("size: low 6x6 (" + dir.resolve("low/size.png") + "), high 7x6 ("
+        + dir.resolve("high/size.png") + ")"), e.sizeMismatch());
+    assertEquals(List.of(dir.resolve("low/ok.png") + ": same stem as OK.bmp (ambiguous pair)"), e.duplicateStems());
     String m = e.getMessage();
     assertTrue(m.contains("only-low.png") && m.contains("only-high.png") && m.contains("zero-byte") && m.contains("7x6"), m);
+    assertTrue(m.contains("1 files with the same stem as another file in their folder (ambiguous pairs):\n    "
+        + dir.resolve("low/ok.png")), m);
+    Files.delete(dir.resolve("low/OK.bmp"));
 
     // without validation only the pairing is checked
     Files.delete(dir.resolve("low/only-low.png"));
