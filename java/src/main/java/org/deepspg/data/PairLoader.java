@@ -252,12 +252,13 @@ public final class PairLoader implements AutoCloseable {
     try {
       for (int i = 0; i < n; i++) {
         items[i] = dataset.load(order[from + i]);
-        s = Math.min(s, PairAugment.effectivePatch(patch, items[i].low().width(), items[i].low().height()));
+        s = Math.min(s, patchOf(patch, items[i].pair(), items[i].low().width(), items[i].low().height()));
       }
       for (int j = start; j < end; j++) { // the other workers' pairs bound the crop side too
         if (j >= from && j < to) continue;
-        int[] wh = Images.probe(dataset.pair(order[j]).low(), dataset.options().read());
-        s = Math.min(s, PairAugment.effectivePatch(patch, wh[0], wh[1]));
+        PairedDataset.Pair pair = dataset.pair(order[j]);
+        int[] wh = Images.probe(pair.low(), dataset.options().read());
+        s = Math.min(s, patchOf(patch, pair, wh[0], wh[1]));
       }
     } catch (ImageReadException e) {
       throw new UncheckedIOException(e);
@@ -274,6 +275,17 @@ public final class PairLoader implements AutoCloseable {
       PairAugment.apply(h.rgb(), 3, h.width(), h.height(), t, hi, i * per);
     }
     return new BatchData(lo, hi, n, s, idx);
+  }
+
+  /** {@link PairAugment#effectivePatch}, naming the pair and its files when the images are too small to crop. */
+  private static int patchOf(int patch, PairedDataset.Pair pair, int width, int height) {
+    try {
+      return PairAugment.effectivePatch(patch, width, height);
+    } catch (IllegalArgumentException e) {
+      if (Math.min(width, height) >= PairAugment.MULTIPLE) throw e; // the patch itself is wrong, not the pair
+      throw new DatasetException("pair " + pair.name() + " (" + pair.low() + ", " + pair.high() + "): "
+          + e.getMessage() + "; remove the pair or enlarge its images");
+    }
   }
 
   /** @return the dataset */

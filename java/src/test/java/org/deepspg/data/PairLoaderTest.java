@@ -155,4 +155,23 @@ class PairLoaderTest {
     }
     assertThrows(IllegalArgumentException.class, () -> new PairLoader(ds, new PairAugment(), 1).epochArrays(0, 50, 2, false));
   }
+
+  /** A pair too small to crop is named with its files, not only by its size. */
+  @Test
+  void tooSmallPairIsNamed() throws Exception {
+    PairedDataset ds = dataset(2);
+    Images.write(ImagesTest.random8(20, 20, 5), dir.resolve("low/tiny.png"));
+    Images.write(ImagesTest.random8(20, 20, 6), dir.resolve("high/tiny.png"));
+    PairedDataset withTiny = PairedDataset.fromFolders(dir.resolve("low"), dir.resolve("high"),
+        PairedDataset.Options.DEFAULT);
+    for (int workers : new int[] {0, 2}) {
+      try (PairLoader loader = new PairLoader(withTiny, new PairAugment(), 1, workers, 2)) {
+        RuntimeException e = assertThrows(RuntimeException.class, () -> all(loader.epochArrays(0, 32, 3, false)));
+        String m = e.getMessage() + (e.getCause() == null ? "" : " / " + e.getCause().getMessage());
+        assertTrue(m.contains("pair tiny (" + dir.resolve("low/tiny.png") + ", " + dir.resolve("high/tiny.png")
+            + "): image 20x20 is smaller than the minimum patch 32x32"), m);
+      }
+    }
+    assertEquals(2, ds.size());
+  }
 }
