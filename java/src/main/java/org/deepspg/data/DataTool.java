@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The {@code deepspg data ...} sub-commands, callable from the main CLI ({@code DataTool.run(args, out, err)} with
@@ -87,7 +88,7 @@ public final class DataTool {
     }
     try {
       return switch (args[0]) {
-        case "synth" -> synth(parse(args, 1, null), out, err);
+        case "synth" -> synth(parse(args, 1, null, SYNTH_OPTIONS), out, err);
         case "check" -> check(args, out, err);
         default -> {
           err.println("unknown data command '" + args[0] + "'\n" + USAGE);
@@ -103,11 +104,17 @@ public final class DataTool {
     }
   }
 
-  private static Map<String, String> parse(String[] args, int from, String positionalKey) {
+  /** Options of {@code synth} and {@code check}, without the leading "--". */
+  private static final Set<String> SYNTH_OPTIONS = Set.of("from", "out", "seed", "test-fraction", "max-side",
+      "min-side", "threads", "preset", "exposure", "gamma", "photons", "read-sigma", "jpeg", "chroma-nr", "max-pixels");
+  private static final Set<String> CHECK_OPTIONS = Set.of("low", "high", "split");
+
+  private static Map<String, String> parse(String[] args, int from, String positionalKey, Set<String> known) {
     Map<String, String> m = new HashMap<>();
     for (int i = from; i < args.length; i++) {
       String a = args[i];
       if (a.startsWith("--")) {
+        if (!known.contains(a.substring(2))) throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
         if (i + 1 >= args.length) throw new IllegalArgumentException("option " + a + " needs a value");
         m.put(a.substring(2), args[++i]);
       } else if (positionalKey != null && !m.containsKey(positionalKey)) {
@@ -191,7 +198,7 @@ public final class DataTool {
   }
 
   private static int check(String[] args, PrintStream out, PrintStream err) throws IOException {
-    Map<String, String> o = parse(args, 1, "root");
+    Map<String, String> o = parse(args, 1, "root", CHECK_OPTIONS);
     PairedDataset ds;
     if (o.containsKey("low") || o.containsKey("high")) {
       if (!o.containsKey("low") || !o.containsKey("high")) throw new IllegalArgumentException("check needs both --low and --high");

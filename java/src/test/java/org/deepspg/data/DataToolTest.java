@@ -73,4 +73,19 @@ class DataToolTest {
       assertTrue(r.err().contains(c[2]), r.err());
     }
   }
+
+  /** An option the command does not have is called unknown, wherever it stands, not short of a value. */
+  @Test
+  void unknownOptionsAreCalledUnknown() throws Exception {
+    pair("a", 40, 30);
+    for (String[] args : new String[][] {{"check", dir.toString(), "--bogus"}, {"check", "--bogus", dir.toString()},
+        {"synth", "--from", dir.toString(), "--out", dir.resolve("o").toString(), "--bogus"}}) {
+      Run r = run(args);
+      assertEquals(2, r.code(), r.err());
+      assertTrue(r.err().contains("unknown option --bogus"), r.err());
+    }
+    Run r = run("check", dir.toString(), "--split");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("option --split needs a value"), r.err());
+  }
 }
