@@ -38,6 +38,7 @@ import org.deepspg.io.JsonFiles;
  *                                        degradation values, the per-image seed, mean linear brightness
  *   params.json                          the global options (ranges, seed, test fraction, max side)
  *   failures.txt                         sources that could not be read, with the reason (only if any)
+ *   synth-incomplete.txt                 only while a run writes (or after it was stopped): see {@link #INCOMPLETE}
  * </pre>
  * NAME is the source's path relative to {@code from}, without extension, with '/' replaced by "__".
  *
@@ -54,6 +55,9 @@ import org.deepspg.io.JsonFiles;
  * degrades and writes one image and touches no shared state besides the result list.
  */
 public final class Synthesizer {
+  /** The file a run keeps in its output folder while it writes there (see {@link #run(Path, Path, Options)}). */
+  public static final String INCOMPLETE = "synth-incomplete.txt";
+
   private Synthesizer() {}
 
   /**
@@ -206,9 +210,10 @@ public final class Synthesizer {
   }
 
   /**
-   * Generates the dataset (see the class comment for the layout). An existing output folder is reused only if it
-   * holds a previous run (a {@code manifest.jsonl}); its {@code low}, {@code high}, {@code train}, {@code test}
-   * folders are then replaced.
+   * Generates the dataset (see the class comment for the layout). Nothing is created when there is no source image.
+   * An existing output folder is reused only if it holds a previous run, finished (a {@code manifest.jsonl}) or
+   * interrupted (the {@link #INCOMPLETE} file, which a run writes first and deletes last); its {@code low},
+   * {@code high}, {@code train}, {@code test} folders and metadata files are then replaced.
    *
    * @param from folder of normal-light photos (searched recursively; files with image extensions)
    * @param out output folder (must not contain {@code from}; if it lies inside {@code from} it is skipped while
@@ -222,7 +227,6 @@ public final class Synthesizer {
     Path dst = out.toAbsolutePath().normalize();
     if (!Files.isDirectory(src)) throw new IllegalArgumentException("--from is not a folder: " + from);
     if (src.startsWith(dst)) throw new IllegalArgumentException("the output folder " + out + " contains the input " + from);
-    prepareOutput(dst);
     List<Path> sources = new ArrayList<>();
     int hidden = 0;
     try (Stream<Path> s = Files.walk(src)) {
@@ -237,6 +241,7 @@ public final class Synthesizer {
       throw new IllegalArgumentException("no image files (" + Images.READ_EXTENSIONS + ") under " + from
           + (hidden > 0 ? " (" + hidden + " hidden ones skipped: names starting with '.')" : ""));
     }
+    prepareOutput(dst); // only now: a run refused above leaves no folder behind
     List<String> names = uniqueNames(src, sources);
     for (String d : List.of("low", "high", "train/low", "train/high", "test/low", "test/high")) {
       Files.createDirectories(dst.resolve(d));
@@ -293,10 +298,10 @@ public final class Synthesizer {
     }
     JsonFiles.writeLines(dst.resolve("manifest.jsonl"), entries.stream().map(Entry::jsonFields).toList());
     JsonFiles.writeLine(dst.resolve("params.json"), options.jsonFields());
-    Files.deleteIfExists(dst.resolve("failures.txt"));
     if (!failures.isEmpty()) {
       Files.write(dst.resolve("failures.txt"), failures.stream().sorted().collect(Collectors.toList()), StandardCharsets.UTF_8);
     }
+    Files.delete(dst.resolve(INCOMPLETE));
     return new Result(dst, List.copyOf(entries), List.copyOf(failures), hidden);
   }
 
@@ -370,21 +375,28 @@ public final class Synthesizer {
     }
   }
 
+  /**
+   * Makes the output folder ready: creates it, or clears an earlier run's output from it. An earlier run is
+   * recognised by its {@code manifest.jsonl} (finished) or {@link #INCOMPLETE} (interrupted); pair folders without
+   * either are someone else's and are refused. The marker is written before anything else and deleted last.
+   */
   private static void prepareOutput(Path dst) throws IOException {
-    if (!Files.exists(dst)) {
-      Files.createDirectories(dst);
-      return;
+    if (Files.exists(dst) && !Files.isDirectory(dst)) {
+      throw new IllegalArgumentException("output " + dst + " exists and is not a folder");
     }
-    if (!Files.isDirectory(dst)) throw new IllegalArgumentException("output " + dst + " exists and is not a folder");
-    boolean ours = Files.exists(dst.resolve("manifest.jsonl"));
+    boolean ours = Files.exists(dst.resolve("manifest.jsonl")) || Files.exists(dst.resolve(INCOMPLETE));
     for (String d : List.of("low", "high", "train", "test")) {
-      Path p = dst.resolve(d);
-      if (!Files.exists(p)) continue;
-      if (!ours) {
-        throw new IllegalArgumentException("output folder " + dst + " already has a '" + d
-            + "' folder but no manifest.jsonl from an earlier run; choose an empty or new folder");
+      if (Files.exists(dst.resolve(d)) && !ours) {
+        throw new IllegalArgumentException("output folder " + dst + " already has a '" + d + "' folder but neither"
+            + " manifest.jsonl nor " + INCOMPLETE + " from an earlier run; choose an empty or new folder");
       }
-      deleteTree(p);
+    }
+    Files.createDirectories(dst);
+    Files.writeString(dst.resolve(INCOMPLETE), "deepspg data synth is writing this folder, or was stopped before it"
+        + " finished: run it again to replace its contents\n", StandardCharsets.UTF_8);
+    for (String f : List.of("manifest.jsonl", "params.json", "failures.txt")) Files.deleteIfExists(dst.resolve(f));
+    for (String d : List.of("low", "high", "train", "test")) {
+      if (Files.exists(dst.resolve(d))) deleteTree(dst.resolve(d));
     }
   }
 

@@ -236,6 +236,44 @@ class SynthesizerTest {
         + " patch 32x32", "thin.png: 320x40 has a shorter side below the minimum side (--min-side) 64"), r.failures());
   }
 
+  /** A run stopped part-way (Ctrl-C) leaves its marker: the rerun replaces that output instead of refusing it. */
+  @Test
+  void rerunReplacesAnInterruptedRun() throws Exception {
+    Path from = photos();
+    Path out = dir.resolve("stopped");
+    Synthesizer.Options o = new Synthesizer.Options(Degradation.Params.LEGACY, 1, 0.2, 96, 16, 2, 1_000_000);
+    Synthesizer.run(from, out, o);
+    assertFalse(Files.exists(out.resolve(Synthesizer.INCOMPLETE)), "a finished run removes its marker");
+    // what a run stopped after writing some pairs leaves: the pair folders and the marker, no metadata yet
+    Files.delete(out.resolve("manifest.jsonl"));
+    Files.delete(out.resolve("params.json"));
+    Files.writeString(out.resolve(Synthesizer.INCOMPLETE), "stopped");
+    Files.writeString(out.resolve("low/stale.png"), "half-written");
+    Synthesizer.Result r = Synthesizer.run(from, out, o);
+    assertEquals(13, r.entries().size());
+    assertFalse(Files.exists(out.resolve("low/stale.png")));
+    assertFalse(Files.exists(out.resolve(Synthesizer.INCOMPLETE)));
+    assertTrue(Files.exists(out.resolve("manifest.jsonl")));
+    // pair folders with neither manifest nor marker are someone else's: refused, untouched
+    Path user = dir.resolve("user-owned");
+    Files.createDirectories(user.resolve("train"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Synthesizer.run(from, user, o));
+    assertTrue(e.getMessage().contains("already has a 'train' folder"), e.getMessage());
+    assertFalse(Files.exists(user.resolve(Synthesizer.INCOMPLETE)));
+  }
+
+  /** A run refused for want of sources creates nothing. */
+  @Test
+  void noSourcesCreatesNoOutput() throws Exception {
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    Files.writeString(empty.resolve("notes.txt"), "no images here");
+    Path out = dir.resolve("never/made");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Synthesizer.run(empty, out, Degradation.Params.DEFAULT, 1));
+    assertTrue(e.getMessage().startsWith("no image files"), e.getMessage());
+    assertFalse(Files.exists(dir.resolve("never")));
+  }
+
   @Test
   void splitIsStableAndNearTheFraction() {
     int test = 0;
