@@ -40,7 +40,10 @@ import org.deepspg.io.JsonFiles;
  *   failures.txt                         sources that could not be read, with the reason (only if any)
  *   synth-incomplete.txt                 only while a run writes (or after it was stopped): see {@link #INCOMPLETE}
  * </pre>
- * NAME is the source's path relative to {@code from}, without extension, with '/' replaced by "__".
+ * NAME is the source's path relative to {@code from}, without extension, with '/' replaced by "__" and other
+ * characters than letters, digits, '.', '_' and '-' by '_'. A NAME already taken (case-insensitively; sources in path
+ * order) gets the lower-case extension appended, then a counter: {@code a.jpg} → {@code a}, {@code a.png} →
+ * {@code a_png}.
  *
  * <p><b>Hidden files</b> (a name starting with '.', or inside a folder whose name does) are skipped and counted
  * ({@link Result#hiddenSkipped()}): {@link PairedDataset} ignores such names, so a pair made from one would be

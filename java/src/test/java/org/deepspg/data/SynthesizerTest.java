@@ -274,6 +274,19 @@ class SynthesizerTest {
     assertFalse(Files.exists(dir.resolve("never")));
   }
 
+  /** The collision rule data.md documents, and failures.txt's line ends. */
+  @Test
+  void collidingNamesGetTheirExtension() throws Exception {
+    Path src = dir.resolve("c");
+    List<Path> files = List.of(src.resolve("a.jpg"), src.resolve("a.png"), src.resolve("A.webp"),
+        src.resolve("x/y z.png"));
+    assertEquals(List.of("a", "a_png", "A_webp", "x__y_z"), Synthesizer.uniqueNames(src, files));
+    Path from = photos();
+    Synthesizer.run(from, dir.resolve("f"), new Synthesizer.Options(Degradation.Params.LEGACY, 1, 0.2, 96, 16, 2,
+        1_000_000));
+    assertTrue(Files.readString(dir.resolve("f/failures.txt")).endsWith("\n"), "each line ends in a newline");
+  }
+
   @Test
   void splitIsStableAndNearTheFraction() {
     int test = 0;
