@@ -7,8 +7,8 @@ import java.util.List;
 
 /**
  * A paired dataset is inconsistent: files without a partner, files whose stem another file in their folder has,
- * unreadable files, pairs whose two images differ in size, or a folder layout that is not recognised. The message lists every problem (up to a cap per kind, with
- * counts); the lists are also available as fields.
+ * unreadable files, pairs whose two images differ in size, or a folder layout that is not recognised. The message
+ * lists every problem (up to a cap per kind, with counts); the lists are also available as fields.
  */
 public class DatasetException extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;

@@ -68,7 +68,8 @@ class DataToolTest {
       {"--threads", "0", "threads (--threads) must be >= 1, got 0"},
       {"--exposure", "0.5,0.1", "exposure range (--exposure MIN,MAX) must satisfy 0 < min <= max <= 1"}};
     for (String[] c : cases) {
-      Run r = run("synth", "--from", dir.resolve("high").toString(), "--out", dir.resolve("out").toString(), c[0], c[1]);
+      Run r = run("synth", "--from", dir.resolve("high").toString(), "--out", dir.resolve("out").toString(), c[0],
+          c[1]);
       assertEquals(2, r.code(), r.err());
       assertTrue(r.err().contains(c[2]), r.err());
     }
