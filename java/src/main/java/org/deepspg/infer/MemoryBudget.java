@@ -19,19 +19,19 @@ import org.deepspg.model.prior.EspnetPrior;
  * <p>Estimate, per padded pixel of one pass: 65 bytes per channel of the network's width C (DeepSPG-S, C = 20:
  * 1,300 B; L, C = 40: 2,600 B), plus, for a model with SEMs, 600 B with the ESPNetv2 prior or 1,800 B with HRNet-W48.
  * Measured peaks (2026-12-07, {@code /usr/bin/time} of {@code deepspg bench --tile 0} at 1024×704 and 2048×1408, less
- * the process's RSS at 64×64): S 907–1,034 B, S + ESPNetv2 1,325–1,371 B, S + HRNet-W48 2,055–2,205 B, L
- * 1,759–1,766 B, L + HRNet-W48 3,250 B; the estimate is 1.16–1.4× those (docs/inference.md). It covers the pass, not
+ * the process's RSS at 64×64): S 929–1,059 B, S + ESPNetv2 1,356–1,403 B, S + HRNet-W48 2,104–2,258 B, L
+ * 1,801–1,808 B, L + HRNet-W48 3,329 B; the estimate is 1.23–1.47× those (docs/inference.md). It covers the pass, not
  * the JVM and libraries (about 0.35 GB) nor the caller's images. Limit: {@value #PROPERTY} (bytes, or with a k/m/g
  * suffix), else 80 % of the machine's physical memory.
  */
 public final class MemoryBudget {
   /** System property with the limit ({@code 6g}, {@code 500m}, bytes). */
   public static final String PROPERTY = "deepspg.max_memory";
-  /** Bytes per padded pixel and channel of the network's width, without SEMs (measured peak ≤ 52, and ≤ 45 for L). */
+  /** Bytes per padded pixel and channel of the network's width, without SEMs (measured peak ≤ 53, and ≤ 46 for L). */
   static final double BYTES_PER_PIXEL_CHANNEL = 65;
-  /** Bytes per padded pixel that SEMs and an HRNet-W48 prior add (measured ≤ 1,300 with S, ≤ 1,484 with L). */
+  /** Bytes per padded pixel that SEMs and an HRNet-W48 prior add (measured ≤ 1,329 with S, ≤ 1,528 with L). */
   static final double SEM_HRNET_BYTES_PER_PIXEL = 1800;
-  /** Bytes per padded pixel that SEMs and an ESPNetv2 prior add (measured ≤ 465 with S). */
+  /** Bytes per padded pixel that SEMs and an ESPNetv2 prior add (measured ≤ 427 with S). */
   static final double SEM_ESPNET_BYTES_PER_PIXEL = 600;
 
   private MemoryBudget() {}

@@ -23,8 +23,8 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
   public static final int DEFAULT_CONTEXT = 768;
   /**
    * Default threshold: images above 0.5 megapixels are tiled. Whole-image inference of DeepSPG-S needs about
-   * 0.9–1.0 GB per megapixel on CPU, with SEMs and HRNet-W48 about 2.2 GB (measured, {@link MemoryBudget}); this keeps
-   * every forward pass below ~0.5 GB (~1.1 GB).
+   * up to 1.06 GB per megapixel on CPU, with SEMs and HRNet-W48 up to 2.26 GB (measured, {@link MemoryBudget}); this
+   * keeps every forward pass below ~0.55 GB (~1.15 GB).
    */
   public static final long DEFAULT_MAX_WHOLE_PIXELS = 500_000L;
   /** The defaults. */
