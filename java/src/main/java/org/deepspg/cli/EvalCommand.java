@@ -21,6 +21,7 @@ import org.deepspg.eval.NoReferenceReport;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.ops.Backends;
+import org.deepspg.ops.Devices;
 import org.deepspg.ops.OneDnn;
 import org.deepspg.train.EvalRunner;
 import picocli.CommandLine.ArgGroup;
@@ -113,7 +114,7 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "0", description = "libtorch threads (0 = default)")
   int threads;
 
-  @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default ${DEFAULT-VALUE})")
+  @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto (default ${DEFAULT-VALUE})")
   String device;
 
   @Mixin OneDnnOption oneDnn;
@@ -123,6 +124,7 @@ public final class EvalCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     Backends.init();
     if (threads > 0) torch.set_num_threads(threads);
+    device = Devices.resolve(device, "--device");
     if (enhanced != null && (high != null || data != null || low == null || which != null)) {
       throw new IllegalArgumentException("--enhanced scores another method's outputs without ground truth: give "
           + "--low DIR and --enhanced DIR only (no --high, --data, --model or --baseline)");

@@ -5,7 +5,6 @@ package org.deepspg.infer;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.InferenceMode;
@@ -19,6 +18,7 @@ import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.model.prior.ImagePriors;
+import org.deepspg.ops.Devices;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.OneDnn;
 
@@ -41,7 +41,7 @@ final class EnhancerLoader {
    */
   static Enhancer load(Enhancer.Builder b) throws IOException {
     OneDnn.requireNotShared("building an Enhancer"); // the loading thread's self-check would wait for this thread
-    String dev = resolveDevice(b.device);
+    String dev = Devices.resolve(b.device, "--device");
     AtomicReference<Object> result = new AtomicReference<>();
     Thread t = new Thread(() -> {
       try {
@@ -132,21 +132,4 @@ final class EnhancerLoader {
     });
   }
 
-  private static String resolveDevice(String name) {
-    String n = name == null ? "cpu" : name.trim().toLowerCase(Locale.ROOT);
-    boolean gpu = NativeLibrary.cudaKernelsCompiled() && torch.cuda_is_available();
-    return switch (n) {
-      case "cpu" -> "cpu";
-      case "auto" -> gpu ? "cuda" : "cpu";
-      case "cuda", "gpu" -> {
-        if (!gpu) {
-          throw new IllegalArgumentException("device cuda requested but "
-              + (torch.cuda_is_available() ? "the kernels were built without CUDA (build with -Pgpu)"
-                  : "libtorch sees no CUDA device") + "; use --device cpu or auto");
-        }
-        yield "cuda";
-      }
-      default -> throw new IllegalArgumentException("unknown device '" + name + "'; use cpu, cuda or auto");
-    };
-  }
 }

@@ -28,6 +28,7 @@ import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.ops.Backends;
+import org.deepspg.ops.Devices;
 import org.deepspg.model.prior.ImagePriors;
 
 /**
@@ -198,7 +199,7 @@ public final class EvalRunner {
    * @param hrnetWeights weights of the image prior the network's SEMs were trained with (HRNet-W48 or ESPNetv2, as
    *     its {@code sem.prior} says; needed when the network has SEMs), or null
    * @param hrnetTopology HRNet topology JSON (null = official W48 ADE20K; HRNet only)
-   * @param device "cpu" or "cuda"
+   * @param device "cpu", "cuda" or "auto" ({@link Devices#resolve})
    * @return the method
    * @throws IOException when a file cannot be read (MissingWeightsException for unusable HRNet weights)
    */
@@ -214,7 +215,7 @@ public final class EvalRunner {
    *     or null
    * @param hrnetWeights weights of the image prior, or null
    * @param hrnetTopology HRNet topology JSON, or null
-   * @param device "cpu" or "cuda"
+   * @param device "cpu", "cuda" or "auto" ({@link Devices#resolve})
    * @return the method
    * @throws IOException when a file cannot be read
    * @throws IllegalArgumentException for an unknown device, or cuda without a CUDA device
@@ -222,12 +223,7 @@ public final class EvalRunner {
   public static Method model(String spec, DeepSPGConfig architecture, Path hrnetWeights, Path hrnetTopology,
       String device) throws IOException {
     Backends.init();
-    if (!device.equals("cpu") && !device.equals("cuda")) {
-      throw new IllegalArgumentException("unknown device '" + device + "'; use cpu or cuda");
-    }
-    if (device.equals("cuda") && !torch.cuda_is_available()) {
-      throw new IllegalArgumentException("device cuda requested but libtorch sees no CUDA device; use --device cpu");
-    }
+    device = Devices.resolve(device, "--device");
     ModelFiles.Loaded ld = ModelFiles.load(spec, architecture);
     DeepSPG net = ld.net();
     InputNorm norm = ld.hrnetInputNorm();

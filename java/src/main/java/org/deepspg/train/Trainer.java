@@ -42,6 +42,7 @@ import org.deepspg.model.io.LoadOptions;
 import org.deepspg.model.io.ModuleLoader;
 import org.deepspg.model.prior.ImagePriors;
 import org.deepspg.ops.Backends;
+import org.deepspg.ops.Devices;
 
 /**
  * Trains DeepSPG (spec §4.5 per-step recipe) with exact resume.
@@ -167,10 +168,7 @@ public final class Trainer implements AutoCloseable {
     }
     this.cfg = cfg;
     this.priors = priors;
-    this.device = new Device(cfg.device());
-    if (cfg.device().equals("cuda") && !torch.cuda_is_available()) {
-      throw new IllegalArgumentException("config key 'device' is cuda but libtorch sees no CUDA device");
-    }
+    this.device = new Device(Devices.resolve(cfg.device(), "config key 'device'"));
     torch.manual_seed(cfg.seed());
     this.model = new DeepSPG(mc);
     if (!cfg.device().equals("cpu")) { // Module.to recurses through Java peers (see JavaModule): only when needed
