@@ -117,14 +117,19 @@ public final class Plots {
     AtomicFile.write(file, out -> ImageIO.write(img, "png", out));
   }
 
+  /** The charts {@link #writeTrainingPlots} writes into a run folder (losses, learning rate, val PSNR, val SSIM). */
+  static final List<String> TRAINING_PLOTS = List.of("losses.png", "lr.png", "val_psnr.png", "val_ssim.png");
+
   /**
-   * Writes losses.png, lr.png and val.png for a metrics log into a folder.
+   * Writes {@link #TRAINING_PLOTS} (losses.png, lr.png, val_psnr.png, val_ssim.png) for a metrics log into a folder.
    *
    * @param log the run's records
    * @param dir output folder
    * @throws IOException on write failure
    */
   public static void writeTrainingPlots(MetricsLog log, Path dir) throws IOException {
+    Path lossChart = dir.resolve(TRAINING_PLOTS.get(0)), lrChart = dir.resolve(TRAINING_PLOTS.get(1));
+    Path psnrChart = dir.resolve(TRAINING_PLOTS.get(2)), ssimChart = dir.resolve(TRAINING_PLOTS.get(3));
     LinkedHashMap<String, List<double[]>> losses = new LinkedHashMap<>();
     List<double[]> lr = new ArrayList<>();
     LinkedHashMap<String, List<double[]>> val = new LinkedHashMap<>();
@@ -141,13 +146,13 @@ public final class Plots {
         }
       }
     }
-    lineChart(dir.resolve("losses.png"), "training losses (log scale)", "step", arrays(losses), true);
-    lineChart(dir.resolve("lr.png"), "learning rate", "step", Map.of("lr", lr.toArray(new double[0][])), false);
+    lineChart(lossChart, "training losses (log scale)", "step", arrays(losses), true);
+    lineChart(lrChart, "learning rate", "step", Map.of("lr", lr.toArray(new double[0][])), false);
     LinkedHashMap<String, List<double[]>> psnr = new LinkedHashMap<>();
     LinkedHashMap<String, List<double[]>> ssim = new LinkedHashMap<>();
     val.forEach((k, v) -> (k.startsWith("psnr") ? psnr : ssim).put(k, v));
-    lineChart(dir.resolve("val_psnr.png"), "validation PSNR (dB)", "step", arrays(psnr), false);
-    lineChart(dir.resolve("val_ssim.png"), "validation SSIM", "step", arrays(ssim), false);
+    lineChart(psnrChart, "validation PSNR (dB)", "step", arrays(psnr), false);
+    lineChart(ssimChart, "validation SSIM", "step", arrays(ssim), false);
   }
 
   private static Map<String, double[][]> arrays(Map<String, List<double[]>> m) {

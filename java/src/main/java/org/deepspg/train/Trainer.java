@@ -429,8 +429,9 @@ public final class Trainer implements AutoCloseable {
   // The loop
 
   /** What a run writes into its run.dir (besides config.properties and the metrics logs, which a new run rewrites). */
-  private static final List<String> RUN_OUTPUTS = List.of("last.pth", "best.pth", "model_best.pth",
-      "model_final.pth", "losses.png", "lr.png", "val_psnr.png", "val_ssim.png");
+  private static final List<String> RUN_OUTPUTS = java.util.stream.Stream.concat(
+      java.util.stream.Stream.of("last.pth", "best.pth", "model_best.pth", "model_final.pth"),
+      Plots.TRAINING_PLOTS.stream()).toList();
 
   /**
    * A new run in a folder that holds an earlier one's outputs (the CLI's {@code --overwrite}) removes them first,
