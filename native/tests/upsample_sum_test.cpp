@@ -96,6 +96,10 @@ int main() {
     run_case(3, 6, 7, {{1, 1}}, align, 0, true, 6);                      // a 1x1 map: a constant
     run_case(4, 6, 7, {}, align, 1, true, 7);                            // no maps: ReLU(base)
     run_case(40, 40, 50, {{20, 25}, {10, 13}}, align, 1, true, 8);       // enough work for two threads
+    run_case(2, 3, 5, {{700, 4}, {2, 900}}, align, 1, false, 9);         // a tall map to 3 rows, a wide one to 5
+    // a tall map onto a wide output: the row buffers hold the 1-2 source rows read (were 100000 x 100000 floats:
+    // std::bad_alloc inside the parallel region, std::terminate)
+    run_case(1, 1, 100000, {{100000, 1}}, align, 0, false, 10);
   }
   // bad arguments are refused with a message
   std::vector<float> buf(64);

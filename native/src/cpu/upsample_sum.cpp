@@ -14,11 +14,17 @@
 // l1 = clamp(s - i0, 0, 1), l0 = 1 - l1, in float as libtorch's CPU kernel computes them; the value
 // (z[i0][j0] l0w + z[i0][j1] l1w) l0h + (z[i1][j0] l0w + z[i1][j1] l1w) l1h (UpsampleSumTest: within 2e-6 of
 // libtorch's float32 resize).
-// Per plane, each source row is first interpolated along the width into a thread-local buffer (h_j x wo floats),
-// then each output row is the base row plus two such rows per map, weighted: contiguous, vectorised over the width.
-// Parallel over planes; results do not depend on the thread count. base may be NULL (zero) or equal to out.
+// Per plane, each source row that an output row reads (at most min(h_j, 2 ho) of them: a tall map shrunk to a few rows
+// needs only those) is first interpolated along the width into a per-thread buffer, then each output row is the base
+// row plus two such rows per map, weighted: contiguous, vectorised over the width. The buffers are allocated before the
+// parallel region (an allocation failure is an error code, not std::terminate). Parallel over planes; results do not
+// depend on the thread count. base may be NULL (zero) or equal to out.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -87,28 +93,52 @@ int32_t deepspg_upsample_bilinear_sum_cpu_f32(const float* base, int32_t n, cons
   if (planes == 0) return detail::ok();
   DEEPSPG_CHECK_PTR(fn, out);
   std::vector<Axis> rows(n), cols(n);
-  int64_t buffer = 0;  // floats of one plane's width-interpolated rows, all maps
-  for (int32_t j = 0; j < n; ++j) {
-    rows[j] = make_axis(sizes[2 * j], ho, align_corners != 0);
-    cols[j] = make_axis(sizes[2 * j + 1], wo, align_corners != 0);
-    buffer += sizes[2 * j] * wo;
+  std::vector<std::vector<int64_t>> used(n);  // per map: the source rows the output reads, in buffer order
+  int64_t buffer = 0;                         // floats of one plane's width-interpolated rows, all maps
+  try {
+    for (int32_t j = 0; j < n; ++j) {
+      rows[j] = make_axis(sizes[2 * j], ho, align_corners != 0);
+      cols[j] = make_axis(sizes[2 * j + 1], wo, align_corners != 0);
+      // rows[j].i0/i1 become buffer rows: each source row that an output row reads gets one, in first-use order
+      std::vector<int64_t> slot(static_cast<size_t>(sizes[2 * j]), -1);
+      for (int64_t y = 0; y < ho; ++y) {
+        for (int64_t* r : {&rows[j].i0[y], &rows[j].i1[y]}) {
+          if (slot[*r] < 0) {
+            slot[*r] = static_cast<int64_t>(used[j].size());
+            used[j].push_back(*r);
+          }
+          *r = slot[*r];
+        }
+      }
+      buffer += static_cast<int64_t>(used[j].size()) * wo;
+    }
+  } catch (const std::bad_alloc&) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the resize tables");
   }
   const int64_t plane = ho * wo;
-#pragma omp parallel if (planes * plane * (1 + 2 * n) >= detail::kOmpMinWork)
+  const int threads = planes * plane * (1 + 2 * n) >= detail::kOmpMinWork ? omp_get_max_threads() : 1;
+  std::unique_ptr<float[]> scratch;
+  try {
+    scratch.reset(new float[static_cast<size_t>(threads * buffer)]);
+  } catch (const std::bad_alloc&) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the row buffers");
+  }
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    std::vector<float> hrows(static_cast<size_t>(buffer));
+    float* const hrows = scratch.get() + omp_get_thread_num() * buffer;
 #pragma omp for schedule(static)
     for (int64_t p = 0; p < planes; ++p) {
-      // 1. each map's source rows along the width: hrows[j][r][x]
-      float* hr = hrows.data();
+      // 1. each map's source rows that the output reads, along the width: hrows[j][k][x] for source row used[j][k]
+      float* hr = hrows;
       for (int32_t j = 0; j < n; ++j) {
         const int64_t hj = sizes[2 * j], wj = sizes[2 * j + 1];
         const float* zp = z[j] + p * hj * wj;
         const int64_t *c0 = cols[j].i0.data(), *c1 = cols[j].i1.data();
         const float *w0 = cols[j].l0.data(), *w1 = cols[j].l1.data();
-        for (int64_t r = 0; r < hj; ++r, hr += wo) {
+        for (int64_t r : used[j]) {
           const float* src = zp + r * wj;
           for (int64_t x = 0; x < wo; ++x) hr[x] = src[c0[x]] * w0[x] + src[c1[x]] * w1[x];
+          hr += wo;
         }
       }
       // 2. each output row: base + two weighted rows per map, ReLU'd when asked
@@ -121,14 +151,14 @@ int32_t deepspg_upsample_bilinear_sum_cpu_f32(const float* base, int32_t n, cons
         } else {
           std::fill(dst, dst + wo, 0.0f);
         }
-        const float* maps = hrows.data();
+        const float* maps = hrows;
         for (int32_t j = 0; j < n; ++j) {
           const float* a = maps + rows[j].i0[y] * wo;
           const float* b = maps + rows[j].i1[y] * wo;
           const float l0 = rows[j].l0[y], l1 = rows[j].l1[y];
 #pragma omp simd
           for (int64_t x = 0; x < wo; ++x) dst[x] += a[x] * l0 + b[x] * l1;
-          maps += sizes[2 * j] * wo;
+          maps += static_cast<int64_t>(used[j].size()) * wo;
         }
         if (relu) {
 #pragma omp simd

@@ -188,6 +188,8 @@ public final class AttentionContext {
   static Tensor intercept(Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, int heads) {
     Active a = CURRENT.get();
     if (a == null) return null;
+    // recording and replaying run the kernels directly: inference only
+    OpSupport.requireNoGradient("channel attention under an AttentionContext scope", x, y, v, gate, tau);
     long b = x.size(0), d = x.size(1), c = d / heads, n = x.size(2) * x.size(3);
     PointerScope outer = PointerScope.getInnerScope();
     if (a.mode == Mode.RECORD) {

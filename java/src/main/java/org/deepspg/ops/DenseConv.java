@@ -147,6 +147,7 @@ public final class DenseConv {
     final long in;
     final long k;
     private final boolean winograd;
+    private volatile boolean closed;
 
     private Packed(Tensor data, int isa, long out, long in, long k, boolean winograd) {
       this.data = data;
@@ -172,8 +173,17 @@ public final class DenseConv {
       return new long[] {out, in, k, k};
     }
 
+    /** @throws IllegalStateException once closed (its native copy is gone) */
+    void requireOpen(String op) {
+      if (closed) {
+        throw new IllegalStateException(op + ": the packed weight " + Arrays.toString(shape()) + " is closed");
+      }
+    }
+
     @Override
-    public void close() {
+    public synchronized void close() {
+      if (closed) return;
+      closed = true;
       data.releaseReference();
     }
   }
@@ -187,6 +197,9 @@ public final class DenseConv {
    */
   public static Packed pack(Tensor weight) {
     NativeLibrary.ensureLoaded();
+    if (weight == null || !weight.defined()) {
+      throw new IllegalArgumentException(OP + ": weight must be a tensor, got " + describe(weight));
+    }
     if (weight.is_cuda() || weight.scalar_type().value != OpSupport.F32 || weight.dim() != 4
         || weight.size(2) != weight.size(3)) {
       throw new IllegalArgumentException(
@@ -280,6 +293,7 @@ public final class DenseConv {
    */
   public static Tensor forward(Tensor x, Tensor weight, Tensor bias, Tensor residual, int stride, boolean relu) {
     checkInput(x);
+    OpSupport.requireNoGradient(OP, x, weight, bias, residual);
     OpSupport.checkLike(OP, "x", x, "weight", weight);
     if (weight.dim() != 4 || weight.size(1) != x.size(1)) {
       throw new IllegalArgumentException(OP + ": weight " + describe(weight) + " does not fit x " + describe(x)
@@ -305,6 +319,7 @@ public final class DenseConv {
    * @throws IllegalArgumentException on shape mismatch, an unsupported stride, or a tensor that is not float32 on CPU
    */
   public static Tensor forward(Tensor x, Packed weight, Tensor bias, Tensor residual, int stride, boolean relu) {
+    if (weight == null) throw new IllegalArgumentException(OP + ": weight must not be null");
     if (weight.k % 2 == 0) {
       throw new IllegalArgumentException(OP + ": weight " + Arrays.toString(weight.shape())
           + " has an even k: give its padding (the overload with pad)");
@@ -345,7 +360,10 @@ public final class DenseConv {
    *     float32 on CPU
    */
   public static Tensor forward(Tensor x, Packed weight, Tensor bias, Tensor residual, int stride, int pad, Act act) {
+    if (weight == null) throw new IllegalArgumentException(OP + ": weight must not be null");
+    weight.requireOpen(OP);
     checkInput(x);
+    OpSupport.requireNoGradient(OP, x, bias, residual);
     if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
     if (residual != null) OpSupport.checkLike(OP, "x", x, "residual", residual);
     long k = weight.k;
@@ -396,6 +414,7 @@ public final class DenseConv {
    */
   public static Tensor grouped(Tensor x, Tensor weight, Tensor bias, Tensor residual, long groups) {
     checkInput(x);
+    OpSupport.requireNoGradient(OP, x, weight, bias, residual);
     OpSupport.checkLike(OP, "x", x, "weight", weight);
     if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
     if (residual != null) OpSupport.checkLike(OP, "x", x, "residual", residual);
@@ -639,6 +658,7 @@ public final class DenseConv {
 
   private static void checkInput(Tensor x) {
     NativeLibrary.ensureLoaded();
+    if (x == null || !x.defined()) throw new IllegalArgumentException(OP + ": x must be a tensor, got " + describe(x));
     if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
       throw new IllegalArgumentException(OP + ": x " + describe(x) + " must be float32 on CPU");
     }

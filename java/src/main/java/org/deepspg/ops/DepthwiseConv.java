@@ -103,10 +103,11 @@ public final class DepthwiseConv {
           + ", stride " + stride);
     }
     checkDim(OP, "x", x, 4, "[B, C, H, W]");
+    OpSupport.checkLike(OP, "x", x, "weight", weight);
+    checkWeight(OP, x, weight); // before the sub-images below, whose shape a message would name instead of x's
     long b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     if ((dilation > 1 || stride == 2) && OpSupport.inferenceF32Cpu(x, weight) && !weight.is_cuda()
         && weight.scalar_type().value == OpSupport.F32 && x.numel() > 0 && dilatedStatus().enabled()) {
-      checkWeight(OP, x, weight);
       return dilatedForward(x, weight, dilation, stride);
     }
     Tensor y;

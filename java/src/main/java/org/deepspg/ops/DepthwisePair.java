@@ -69,6 +69,7 @@ public final class DepthwisePair {
   public static Tensor forward(Tensor x, Tensor w1, Tensor w2, Tensor residual) {
     NativeLibrary.ensureLoaded();
     OpSupport.checkDim(OP, "x", x, 4, "[B, C, H, W]");
+    OpSupport.requireNoGradient(OP, x, w1, w2, residual);
     long b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
       throw new IllegalArgumentException(OP + ": x must be float32 on CPU, got " + describe(x));

@@ -109,6 +109,7 @@ public final class FoldedAttention {
    * @throws IllegalArgumentException on a shape, dtype or device mismatch or a non-finite tau
    */
   public static Scores scores(Tensor x, Tensor wv, Tensor wq, Tensor wk, Tensor tau, int heads) {
+    OpSupport.requireNoGradient(OP, x, wv, wq, wk, tau);
     return scores(x, wv, wq, wk, tau, heads, true);
   }
 
@@ -125,6 +126,10 @@ public final class FoldedAttention {
    * @throws IllegalArgumentException on a shape, dtype or device mismatch
    */
   public static Tensor mix(Scores s, Tensor gate, Tensor wp, Tensor bp, Tensor residual, boolean overwriteResidual) {
+    if (s == null || s.values() == null || s.matrices() == null) {
+      throw new IllegalArgumentException(OP + ": scores (with their values and matrices) must not be null");
+    }
+    OpSupport.requireNoGradient(OP, s.values(), gate, wp, bp, residual);
     return mix(s.matrices(), s.heads(), s.values(), gate, wp, bp, residual, overwriteResidual);
   }
 
@@ -149,6 +154,7 @@ public final class FoldedAttention {
    */
   public static Tensor attentionProjected(Tensor x, Tensor y, Tensor v, Tensor tau, int heads, Tensor wp, Tensor bp,
       Tensor residual, boolean overwriteResidual) {
+    OpSupport.requireNoGradient(OP, x, y, v, tau, wp, bp, residual);
     return attentionProjected(x, y, v, tau, heads, wp, bp, residual, overwriteResidual, true);
   }
 
@@ -190,7 +196,12 @@ public final class FoldedAttention {
   /** The second sweep for the matrices {@code a [B, heads, c, c]} (flattened) of the values v. */
   private static Tensor mix(double[] a, int heads, Tensor v, Tensor gate, Tensor wp, Tensor bp, Tensor residual,
       boolean overwriteResidual) {
+    OpSupport.checkDim(OP, "values", v, 4, "[B, d, H, W]");
     long b = v.size(0), d = v.size(1), n = v.size(2) * v.size(3);
+    if (heads < 1 || d % heads != 0 || a.length != b * d / heads * d) { // b · heads · c · c with c = d / heads
+      throw new IllegalArgumentException(OP + ": " + a.length + " attention-matrix entries for " + heads + " heads "
+          + "do not fit the values " + describe(v) + " (need batch · heads · c · c, c = d / heads)");
+    }
     if (gate != null) OpSupport.checkSame(OP, "v", v, "gate", gate);
     if (residual != null) OpSupport.checkSame(OP, "v", v, "residual", residual);
     checkWeight(v, wp, d);
@@ -376,6 +387,7 @@ public final class FoldedAttention {
 
   /** The values of a small tensor, in row-major order, as doubles. */
   private static double[] doubles(Tensor t) {
+    if (t.numel() == 0) return new double[0]; // an empty batch: no data pointer to read
     try (PointerScope scope = new PointerScope()) {
       Tensor td = toDouble(t.detach()).contiguous();
       double[] out = new double[(int) td.numel()];

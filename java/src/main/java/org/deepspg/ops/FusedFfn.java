@@ -94,6 +94,12 @@ public final class FusedFfn {
   public static Tensor forward(Tensor x, Tensor lnWeight, Tensor lnBias, double eps, DenseConv.Packed wIn,
       Tensor wDw, DenseConv.Packed wOut, Tensor residual, Mode mode) {
     NativeLibrary.ensureLoaded();
+    OpSupport.requireNoGradient(OP, x, lnWeight, lnBias, wDw, residual);
+    if (wIn == null || wOut == null || wDw == null || mode == null) {
+      throw new IllegalArgumentException(OP + ": the weights (wIn, wDw, wOut) and the mode must not be null");
+    }
+    wIn.requireOpen(OP);
+    wOut.requireOpen(OP);
     if (x.is_cuda() || x.scalar_type().value != OpSupport.F32 || x.dim() != 4) {
       throw new IllegalArgumentException(OP + ": x " + describe(x) + " must be float32 [B, C, H, W] on CPU");
     }

@@ -73,7 +73,7 @@ final class OpSupport {
   }
 
   static void checkDim(String op, String name, Tensor t, int dim, String layout) {
-    if (t.dim() != dim) {
+    if (t == null || !t.defined() || t.dim() != dim) {
       throw new IllegalArgumentException(op + ": " + name + " must be " + layout + ", got " + describe(t));
     }
   }
@@ -118,6 +118,26 @@ final class OpSupport {
       }
     }
     return true;
+  }
+
+  /**
+   * Refuses an inference-only kernel's call that autograd would need to record: grad mode on and x or a parameter
+   * requiring a gradient. The kernels record none, so training through them silently stopped learning.
+   *
+   * @param op the op, for the message
+   * @param x the input (may be null: checked elsewhere)
+   * @param params the other tensors the result depends on (entries may be null)
+   * @throws IllegalArgumentException when a gradient would be needed
+   */
+  static void requireNoGradient(String op, Tensor x, Tensor... params) {
+    if (!GradMode.is_enabled()) return;
+    boolean needs = x != null && x.defined() && x.requires_grad();
+    for (Tensor p : params) needs |= p != null && p.defined() && p.requires_grad();
+    if (needs) {
+      throw new IllegalArgumentException(op + " is inference-only (it records no gradient), but grad mode is on and "
+          + "an input requires a gradient: call it under a NoGradGuard, or take the autograd path where usable() is "
+          + "false");
+    }
   }
 
   static FloatPointer f32(Tensor t) {

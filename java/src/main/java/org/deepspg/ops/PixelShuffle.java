@@ -52,6 +52,7 @@ public final class PixelShuffle {
   public static Tensor forward(Tensor x) {
     NativeLibrary.ensureLoaded();
     OpSupport.checkDim(OP, "x", x, 4, "[B, 4C, h, w]");
+    OpSupport.requireNoGradient(OP, x);
     if (x.is_cuda() || x.scalar_type().value != OpSupport.F32 || x.size(1) % 4 != 0) {
       throw new IllegalArgumentException(OP + ": x must be float32 on CPU with a multiple of 4 channels, got "
           + describe(x));

@@ -79,6 +79,7 @@ public final class UpsampleSum {
    * @throws IllegalArgumentException on a shape, dtype or device mismatch
    */
   public static Tensor forward(Tensor base, Tensor[] zs, long ho, long wo, boolean alignCorners, boolean relu) {
+    if (zs == null) throw new IllegalArgumentException(OP + ": the maps must be an array (empty for none)");
     Tensor first = base != null ? base : zs.length > 0 ? zs[0] : null;
     if (first == null) throw new IllegalArgumentException(OP + ": needs a base or at least one map");
     if (first.dim() != 4) throw new IllegalArgumentException(OP + ": " + describe(first) + " must be [B, C, H, W]");
