@@ -10,6 +10,7 @@
 //          L = mean_{P*H*W} (Gx E)^2 + mean (Gy E)^2; the gradient is the adjoint (a scatter) of the padded filter.
 // Dtypes float, double; sums in double per plane, reduced in plane order (deterministic).
 #include <algorithm>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -103,18 +104,31 @@ int32_t edge_loss(const char* fn, const T* out, const T* gt, int64_t planes, int
   // An empty domain (W = 1 for Dx, say) contributes 0 to the value and the gradient.
   const double ix = nx > 0 ? 1.0 / nx : 0.0, iy = ny > 0 ? 1.0 / ny : 0.0;
   std::vector<double> sx(static_cast<size_t>(planes)), sy(static_cast<size_t>(planes));
+  int out_of_memory = 0;  // a std::bad_alloc must not leave the parallel region (std::terminate): flagged instead
 #pragma omp parallel if (planes * hw >= detail::kOmpMinWork)
   {
-    std::vector<double> gx, gy;
-    if (op == DEEPSPG_EDGE_SOBEL) gx.resize(static_cast<size_t>(hw)), gy.resize(static_cast<size_t>(hw));
+    std::vector<double> gx, gy;  // Sobel's per-plane gradients: two planes of doubles per thread
+    bool ok = true;
+    try {
+      if (op == DEEPSPG_EDGE_SOBEL) gx.resize(static_cast<size_t>(hw)), gy.resize(static_cast<size_t>(hw));
+    } catch (const std::bad_alloc&) {
+      ok = false;
+#pragma omp atomic write
+      out_of_memory = 1;
+    }
 #pragma omp for schedule(static)
     for (int64_t p = 0; p < planes; ++p) {
+      if (!ok) continue;
       T* gp = grad ? grad + p * hw : nullptr;
       if (op == DEEPSPG_EDGE_DIFF)
         diff_plane(out + p * hw, gt + p * hw, h, w, 2 * ix, 2 * iy, &sx[p], &sy[p], gp);
       else
         sobel_plane(out + p * hw, gt + p * hw, h, w, 2 * ix, &sx[p], &sy[p], gp, gx, gy);
     }
+  }
+  if (out_of_memory) {
+    return detail::fail(DEEPSPG_ERR_OUT_OF_MEMORY, std::string(fn) + ": out of memory for the Sobel buffers (" +
+                                                       std::to_string(2 * hw) + " doubles per thread)");
   }
   double ax = 0, ay = 0;
   for (int64_t p = 0; p < planes; ++p) ax += sx[p], ay += sy[p];
