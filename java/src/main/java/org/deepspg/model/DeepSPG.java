@@ -243,9 +243,9 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
 
   private Intermediates run(Tensor input, Tensor s0, Tensor s1, Tensor s2, LitUpPrior litUpPrior, boolean keep) {
     Shapes.requireNchw("DeepSPG input", input, 3);
-    if (input.size(2) % 4 != 0 || input.size(3) % 4 != 0) {
-      throw new IllegalArgumentException("DeepSPG input: H and W must be multiples of 4 (two stride-2 levels), got "
-          + Shapes.str(input));
+    if (input.size(2) % 4 != 0 || input.size(3) % 4 != 0 || input.size(2) < 4 || input.size(3) < 4) {
+      throw new IllegalArgumentException("DeepSPG input: H and W must be positive multiples of 4 (two stride-2 "
+          + "levels), got " + Shapes.str(input));
     }
     Tensor[] sx = {s0, s1, s2};
     if (config.semEnabled() && litUpPrior == null) {

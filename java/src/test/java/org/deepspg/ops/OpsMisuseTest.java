@@ -103,6 +103,10 @@ class OpsMisuseTest {
       refused(IllegalArgumentException.class, "null", () -> PixelShuffle.forward(null));
       refused(IllegalArgumentException.class, "null", () -> AvgPool.pool3x3s2(null));
       refused(IllegalArgumentException.class, "null", () -> DepthwiseConv.conv3x3(x, null, 2, 1));
+      try (org.deepspg.model.DeepSPG net = new org.deepspg.model.DeepSPG(
+          org.deepspg.model.DeepSPGConfig.baseline(org.deepspg.model.DeepSPGConfig.Size.S).withChannels(8))) {
+        refused(IllegalArgumentException.class, "positive multiples of 4", () -> net.forward(torch.rand(1, 3, 0, 0)));
+      }
       // a dilated depthwise weight that does not fit names the caller's x, not an internal sub-image
       refused(IllegalArgumentException.class, "for x [1, 8, 6, 6]",
           () -> DepthwiseConv.conv3x3(x, torch.rand(3, 1, 3, 3), 2, 1));
