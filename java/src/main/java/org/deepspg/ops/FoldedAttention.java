@@ -205,6 +205,7 @@ public final class FoldedAttention {
     if (gate != null) OpSupport.checkSame(OP, "v", v, "gate", gate);
     if (residual != null) OpSupport.checkSame(OP, "v", v, "residual", residual);
     checkWeight(v, wp, d);
+    if (bp != null) OpSupport.checkLike(OP, "v", v, "bias", bp);
     if (bp != null && bp.numel() != d) {
       throw new IllegalArgumentException(OP + ": bias " + describe(bp) + " must have " + d + " elements");
     }
@@ -233,6 +234,7 @@ public final class FoldedAttention {
     if (x.is_cuda() || x.scalar_type().value != OpSupport.F32) {
       throw new IllegalArgumentException(OP + ": x must be float32 on CPU, got " + describe(x));
     }
+    OpSupport.checkLike(OP, "x", x, "tau", tau);
     ChannelAttention.checkHeads(OP, x, heads, tau);
   }
 

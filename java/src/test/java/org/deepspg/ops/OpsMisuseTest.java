@@ -82,6 +82,10 @@ class OpsMisuseTest {
               2), null, w, null, null, false));
       refused(IllegalArgumentException.class, "must not be null",
           () -> FoldedAttention.mix(new FoldedAttention.Scores(null, sc.matrices(), 2), null, w, null, null, false));
+      refused(IllegalArgumentException.class, "tau", () -> FoldedAttention.scores(x, w, w, w,
+          torch.ones(2).to(org.bytedeco.pytorch.global.torch.ScalarType.Double), 2));
+      refused(IllegalArgumentException.class, "bias", () -> FoldedAttention.mix(sc, null, w,
+          torch.ones(8).to(org.bytedeco.pytorch.global.torch.ScalarType.Double), null, false));
       Tensor empty = torch.rand(0, 8, 3, 5);
       Tensor out = FoldedAttention.attentionProjected(empty, empty, empty, torch.ones(2), 2, w, null, null, false);
       assertArrayEquals(new long[] {0, 8, 3, 5}, out.sizes().vec().get());
