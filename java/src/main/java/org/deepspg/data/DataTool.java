@@ -19,9 +19,9 @@ import java.util.Set;
  * the arguments after "data") or on its own ({@link #main}).
  *
  * <pre>
- *   synth --from DIR --out DIR [--seed N] [--test-fraction F] [--max-side N] [--min-side N] [--threads N]
- *         [--exposure MIN,MAX] [--gamma MIN,MAX] [--photons MIN,MAX] [--read-sigma MIN,MAX]
- *         [--jpeg PROB,QMIN,QMAX] [--chroma-nr SIGMA] [--max-pixels N]
+ *   synth --from DIR --out DIR [--preset phone|phone-isp|legacy] [--seed N] [--test-fraction F] [--max-side N]
+ *         [--min-side N] [--threads N] [--exposure MIN,MAX] [--gamma MIN,MAX] [--photons MIN,MAX]
+ *         [--read-sigma MIN,MAX] [--jpeg PROB,QMIN,QMAX] [--chroma-nr SIGMA] [--max-pixels N]
  *   check ROOT [--split train|test|all]        detect the layout and validate every pair
  *   check --low DIR --high DIR                  validate two folders matched by file name
  * </pre>

@@ -41,7 +41,7 @@ final class EnhancerLoader {
    */
   static Enhancer load(Enhancer.Builder b) throws IOException {
     OneDnn.requireNotShared("building an Enhancer"); // the loading thread's self-check would wait for this thread
-    String dev = Devices.resolve(b.device, "--device");
+    String dev = Devices.resolve(b.device, "the device (Enhancer.Builder.device, CLI --device)");
     AtomicReference<Object> result = new AtomicReference<>();
     Thread t = new Thread(() -> {
       try {

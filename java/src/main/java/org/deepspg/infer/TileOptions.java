@@ -6,7 +6,7 @@ package org.deepspg.infer;
 /**
  * When and how {@link Enhancer} tiles large images (see {@code docs/inference.md}).
  *
- * @param tileSize tile side in pixels (multiple of 32, ≥ overlap + 32)
+ * @param tileSize tile side in pixels (multiple of 32, ≥ 64 and ≥ overlap + 32)
  * @param overlap minimum overlap between neighbouring tiles in pixels (blended with raised-cosine weights)
  * @param contextSize long side of the downscaled copy whose attention matrices every tile replays; an image whose
  *     long side is at most this uses itself (no downscaling), which makes tiling match whole-image inference up to

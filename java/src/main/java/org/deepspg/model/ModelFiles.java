@@ -243,6 +243,7 @@ public final class ModelFiles {
    *     metadata wins but must agree on width, blocks and SEMs); null = the file must carry its metadata
    * @return the loaded network
    * @throws IOException when the file is missing, corrupt, has no configuration, or does not match it
+   * @throws IllegalArgumentException when {@code file} is a folder
    */
   public static Loaded loadFile(Path file, DeepSPGConfig config) throws IOException {
     if (Files.isDirectory(file)) throw new IllegalArgumentException(file + " is a folder, not a model weights file");

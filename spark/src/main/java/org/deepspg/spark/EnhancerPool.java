@@ -11,9 +11,9 @@ import org.deepspg.infer.Enhancer;
 /**
  * One {@link Enhancer} per executor JVM and settings, created on first use and reused by every later partition and
  * task (loading a model costs far more than enhancing one image). Concurrent tasks of one executor share it and
- * take turns ({@link #run}); their parallelism is libtorch's intra-op threads, so an executor should run one task
- * at a time per model or set the intra-op threads to its cores (docs/scaling.md). The Enhancers live until the JVM
- * exits.
+ * take turns (each partition's job in {@link EnhanceImages} holds it while it enhances); their parallelism is
+ * libtorch's intra-op threads, so an executor should run one task at a time per model or set the intra-op threads to
+ * its cores (docs/scaling.md). The Enhancers live until the JVM exits.
  */
 public final class EnhancerPool {
   private static final ConcurrentHashMap<EnhancerSettings, Enhancer> POOL = new ConcurrentHashMap<>();

@@ -16,10 +16,10 @@ import org.deepspg.ops.OneDnn;
  * file system); they are not shipped with the task. Also the key of {@link EnhancerPool}: equal settings share one
  * Enhancer per JVM.
  *
- * @param model bundled model name ({@code s}, {@code l}) or a weights file path
+ * @param model bundled model name (e.g. {@code s}, {@code s-sem}, {@code s-night}) or a weights file path
  * @param arch architecture preset of a weights file without configuration metadata, or null
  * @param hrnet weights path of the image prior (models with SEMs: HRNet-W48 or ESPNetv2), or null
- * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code auto}
+ * @param device {@code cpu}, {@code cuda} (also {@code gpu}) or {@code auto}
  * @param tile tile side (multiple of 32, ≥ 64), 0 = never tile, or null for the default tiling
  * @param ensemble average the 8 flips/rotations
  * @param batchSize images per forward pass for same-size images (1 = one at a time, byte-identical to {@code enhance})

@@ -46,8 +46,9 @@ public enum PriorWeights {
           + "with the text embeddings of \"low-light image\" / \"high-light image\"");
 
   /** How to train/run DeepSPG without the priors (spec §4.6 ablation map). */
-  public static final String RUN_WITHOUT = "To run without it, use the DeepSPG Baseline variant: set "
-      + "sem.enabled=false (no SEMs, no HRNet) and the loss weights λ3 = λ4 = 0 (no L_sem, no L_mul).";
+  public static final String RUN_WITHOUT = "To run without it: to enhance, use a model without SEMs (the default "
+      + "model s); to train, use the DeepSPG Baseline variant: set sem.enabled=false (no SEMs, no HRNet) and the loss "
+      + "weights λ3 = λ4 = 0 (no L_sem, no L_mul).";
 
   private final String title;
   private final String fileName;
