@@ -75,9 +75,10 @@ public final class Main {
     cl.setExecutionExceptionHandler(
         (thrown, cmd, parsed) -> {
           Throwable ex = unwrap(thrown);
-          if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException) {
-            // The user's input or environment (bad arguments, unreadable or damaged files, unwritable outputs):
-            // one line naming the file and the reason, no stack trace.
+          if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException
+              || ex instanceof org.deepspg.train.TrainingDivergedException) {
+            // The user's input or environment (bad arguments, unreadable or damaged files, unwritable outputs, a
+            // learning rate that makes training diverge): one line naming the cause, no stack trace.
             cmd.getErr().println("deepspg: " + describe(ex));
             if (System.getenv("DEEPSPG_TRACE") != null) thrown.printStackTrace(cmd.getErr());
             return 2;

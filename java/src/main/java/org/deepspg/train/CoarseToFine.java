@@ -46,11 +46,12 @@ public final class CoarseToFine {
     List<Stage> s = new ArrayList<>();
     int prev = 0;
     for (int i = 0; i < ENDS.length; i++) {
-      int end = (int) Math.round(ENDS[i] * epochs / 500.0);
+      int end = (int) Math.round(ENDS[i] * (double) epochs / 500.0); // in double: ENDS[i] * epochs overflows an int
       if (i == ENDS.length - 1) end = epochs;
       if (end <= prev) continue;
-      int patch = Math.max(32, (int) Math.round(PATCH[i] * patchScale / 32.0) * 32);
-      int batch = Math.max(1, (int) Math.round(BATCH[i] * batchScale));
+      // clamped before the cast: a huge scale wrapped around to a tiny patch or batch (the caps come later)
+      int patch = (int) Math.max(32, Math.min(1 << 20, Math.round(PATCH[i] * patchScale / 32.0) * 32.0));
+      int batch = (int) Math.max(1, Math.min(1 << 20, Math.round(BATCH[i] * batchScale)));
       s.add(new Stage(prev + 1, end, patch, batch));
       prev = end;
     }

@@ -133,6 +133,13 @@ public final class EvalRunner {
       PairedDataset.Loaded l = ds.load(i);
       long t0 = System.nanoTime();
       float[] pred = method.enhance(l.low(), l.high());
+      int bad = 0;
+      for (float v : pred) if (!Float.isFinite(v)) bad++;
+      if (bad > 0) { // scored, NaN read as black gave a plausible-looking SSIM and exit 0
+        throw new IllegalArgumentException(method.name() + " gives " + bad + " non-finite values of " + pred.length
+            + " on " + l.pair().name() + " (" + l.pair().low() + "): its weights are broken (diverged training?), "
+            + "nothing to score");
+      }
       f.accept(l, pred, (System.nanoTime() - t0) / 1e9);
       if (bar != null) bar.step(1, l.pair().name());
     }

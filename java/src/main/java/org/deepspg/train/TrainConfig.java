@@ -54,6 +54,9 @@ import org.deepspg.ops.EdgeOperator;
  * {@code config.properties} and training checkpoints store); loading that text gives an equal configuration.
  */
 public final class TrainConfig {
+  /** Largest {@code data.cache_mb} (1 PiB; MiB shifted to bytes must not overflow a long). */
+  static final long MAX_CACHE_MB = 1L << 30;
+
   /**
    * One configuration key.
    *
@@ -310,8 +313,8 @@ public final class TrainConfig {
     this.priorFiles = new PriorFiles(v.path("prior.weights"), v.path("hrnet.weights"), v.path("hrnet.config"),
         v.enumValue("hrnet.input_norm", InputNorm.class), v.path("clip.weights"), v.path("clip.config"),
         v.path("clip.tokenizer"));
-    Losses.Weights w = new Losses.Weights(v.nonNegative("loss.pix"), v.nonNegative("loss.edge"),
-        v.nonNegative("loss.sem"), v.nonNegative("loss.mul"), v.nonNegative("loss.color"));
+    Losses.Weights w = new Losses.Weights(v.lossWeight("loss.pix"), v.lossWeight("loss.edge"),
+        v.lossWeight("loss.sem"), v.lossWeight("loss.mul"), v.lossWeight("loss.color"));
     String low = v.text("loss.mul.low_text"), high = v.text("loss.mul.high_text");
     if (low.isEmpty() || high.isEmpty()) {
       throw new IllegalArgumentException("config keys 'loss.mul.low_text' and 'loss.mul.high_text' must not be empty");
@@ -333,7 +336,7 @@ public final class TrainConfig {
     this.optimizer = new Optimizer(lr, min, warmup, b1, b2, v.positive("adam.eps"), v.nonNegative("grad_clip"));
     this.data = new Data(v.source("data.train", Split.TRAIN), v.source("data.val", Split.TEST),
         v.bool("data.augment.flips"), v.bool("data.augment.rotations"), v.intAtLeast("data.workers", 0),
-        v.intAtLeast("data.prefetch", 1), v.longAtLeast("data.cache_mb", 0));
+        v.intAtLeast("data.prefetch", 1), v.longIn("data.cache_mb", 0, MAX_CACHE_MB));
     this.validation = new Validation(v.intAtLeast("val.every_epochs", 0), v.longAtLeast("val.every_steps", 0),
         v.intAtLeast("val.max_images", 0), v.intAtLeast("sample.count", 0));
     this.output = new Output(v.longAtLeast("checkpoint.every_steps", 0), v.longAtLeast("log.every_steps", 1),
@@ -794,6 +797,28 @@ public final class TrainConfig {
             + text(key) + "'");
       }
       return (int) v;
+    }
+
+    /**
+     * A loss weight: 0 (term off) or in [1e-6, 1e6]. Outside that range float32 losses underflow to 0 or overflow to
+     * infinity (seen: loss.pix=1e30 gave an infinite gradient norm every step and a model that never trained).
+     */
+    double lossWeight(String key) {
+      double d = nonNegative(key);
+      if (d != 0 && (d < 1e-6 || d > 1e6)) {
+        throw new IllegalArgumentException("config key '" + key + "' must be 0 (off) or in [1e-6, 1e6], got '"
+            + text(key) + "'");
+      }
+      return d;
+    }
+
+    long longIn(String key, long min, long max) {
+      long v = lng(key);
+      if (v < min || v > max) {
+        throw new IllegalArgumentException("config key '" + key + "' must be an integer in [" + min + ", " + max
+            + "], got '" + text(key) + "'");
+      }
+      return v;
     }
 
     long longAtLeast(String key, long min) {

@@ -43,6 +43,7 @@ import org.deepspg.model.io.ModuleLoader;
 import org.deepspg.model.prior.ImagePriors;
 import org.deepspg.ops.Backends;
 import org.deepspg.ops.Devices;
+import org.deepspg.ops.OneDnn;
 
 /**
  * Trains DeepSPG (spec §4.5 per-step recipe) with exact resume.
@@ -380,7 +381,7 @@ public final class Trainer implements AutoCloseable {
    * @param lr learning rate
    * @param termGradNorms also compute the per-term gradient norms w.r.t. X_out
    * @return losses and norms
-   * @throws IllegalStateException when the loss is not finite (no update is made)
+   * @throws TrainingDivergedException when the loss or the gradient norm is not finite (no update is made)
    */
   public StepStats trainStep(Tensor low, Tensor high, double lr, boolean termGradNorms) {
     if (!trainingMode) {
@@ -395,18 +396,48 @@ public final class Trainer implements AutoCloseable {
       v = dp.sum(v);
       for (int i = 0; i < v.length; i++) v[i] /= dp.world();
     }
-    if (!Double.isFinite(v[Losses.TOTAL])) {
-      throw new IllegalStateException(String.format(Locale.ROOT,
-          "loss is not finite at step %d (pix %s, edge %s, sem %s, mul %s, color %s); training stopped, the last "
-              + "checkpoint is intact", step, v[0], v[1], v[2], v[3], v[4]));
-    }
+    if (!Double.isFinite(v[Losses.TOTAL])) throw diverged(step + 1, "the loss is not finite (" + lossTerms(v) + ")");
     double[] gn = termGradNorms ? losses.gradNorms(t, out) : null;
     t.total().backward();
     dp.averageGradients(paramVec);
     double clip = cfg.optimizer().gradClip();
     double norm = clip > 0 ? torch.clip_grad_norm_(paramVec, clip, 2.0, false) : gradNorm();
+    if (!Double.isFinite(norm)) throw diverged(step + 1, "the gradient norm is not finite (" + lossTerms(v) + ")");
     adam.step(lr);
     return new StepStats(v, norm, gn, lr, (int) low.size(0) * dp.world(), (int) low.size(2));
+  }
+
+  /** The enabled loss terms' values, for messages. */
+  private String lossTerms(double[] v) {
+    Losses.Weights w = cfg.lossWeights();
+    double[] on = {w.pix(), w.edge(), w.sem(), w.mul(), w.color()};
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < on.length; i++) {
+      if (on[i] > 0) sb.append(sb.length() == 0 ? "" : ", ").append(Losses.NAMES.get(i)).append(' ').append(v[i]);
+    }
+    return sb.toString();
+  }
+
+  /** What diverged at which step (the one being taken, or the update just made), and what to change. */
+  private TrainingDivergedException diverged(long atStep, String what) {
+    return new TrainingDivergedException(String.format(Locale.ROOT, "training diverged at step %d: %s; lower lr "
+        + "(now %g)%s or the loss weights, then resume from the last checkpoint (written before this step, if any)",
+        atStep, what, cfg.optimizer().lr(), cfg.optimizer().gradClip() > 0 ? "" : ", set grad_clip"));
+  }
+
+  /**
+   * Before a checkpoint or exported weights are written: the network's output on a fixed dark probe must be finite.
+   * An update can blow the weights up (finite but huge) without its own loss showing it; such weights were written
+   * over the last good last.pth, and every resume from them failed at once.
+   */
+  private void requireHealthy() {
+    try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      Tensor probe = OneDnn.fixedRandom(new long[] {1, 3, 64, 64}, 7).abs().mul(new org.bytedeco.pytorch.Scalar(0.3));
+      Tensor out = forward(probe.to(device, torch.ScalarType.Float));
+      if (!torch.isfinite(out).all().item_bool()) {
+        throw diverged(step, "the network's output became non-finite after the update (its weights blew up)");
+      }
+    }
   }
 
   /** The one pipeline (pad → frozen prior → network → crop; patches are multiples of 32, so nothing is padded). */
@@ -461,7 +492,10 @@ public final class Trainer implements AutoCloseable {
   public Result run() throws IOException {
     // The data first: a missing or empty dataset is reported before anything is created on disk.
     PairedDataset.Options dopt = PairedDataset.Options.DEFAULT.withCache(cfg.data().cacheMb() << 20);
-    PairedDataset train = openDataset(cfg.data().train(), dopt);
+    // Training crops patches of at least 32 px: a smaller pair is refused here, with the others' problems, not when
+    // its batch comes up (hours in, and after --overwrite had cleared the earlier run).
+    PairedDataset train = openDataset(cfg.data().train(), new PairedDataset.Options(true,
+        dopt.read().withMinSide(PairAugment.MULTIPLE), dopt.cacheBytes()));
     if (train == null) throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
     boolean leader = dp.isLeader();
     PairedDataset val = leader ? openValidation(train, dopt) : null; // rank 0 validates
@@ -567,12 +601,14 @@ public final class Trainer implements AutoCloseable {
               || (valSteps > 0 && step % valSteps == 0) || step == stopAt);
           if (doVal) lastPsnr = validate(val, metrics, thisEpoch);
           if (leader && (doVal || (ckptSteps > 0 && step % ckptSteps == 0) || step == stopAt)) {
+            if (!doVal) requireHealthy(); // validation has just checked its outputs
             TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
             lastSaved = step;
           }
         }
       }
       bar.finish();
+      if (leader) requireHealthy();
       if (leader && lastSaved != step) TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
       if (leader && cfg.output().plots()) Plots.writeTrainingPlots(metrics, dir);
     }
@@ -668,6 +704,9 @@ public final class Trainer implements AutoCloseable {
     r.put("images", (double) n);
     r.put("seconds", (System.nanoTime() - t0) / 1e9);
     metrics.log("val", r);
+    if (!Double.isFinite(psnr)) { // nothing written from these weights: not best.pth, not last.pth
+      throw diverged(step, "the validation outputs are not finite (PSNR " + psnr + ")");
+    }
     Path dir = cfg.runDir();
     if (Double.isNaN(bestPsnr) || psnr > bestPsnr) {
       bestPsnr = psnr;

@@ -96,6 +96,18 @@ class TrainConfigTest {
     e = assertThrows(IllegalArgumentException.class, () -> of("lr.max=1"));
     assertTrue(e.getMessage().contains("unknown config key 'lr.max'") && e.getMessage().contains("did you mean"),
         e.getMessage());
+    // values that overflow: float32 loss weights, the cache's bytes, the C2F schedule's int arithmetic
+    e = assertThrows(IllegalArgumentException.class, () -> of("loss.pix=1e30"));
+    assertTrue(e.getMessage().contains("'loss.pix' must be 0 (off) or in [1e-6, 1e6]"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> of("loss.edge=1e-300"));
+    e = assertThrows(IllegalArgumentException.class, () -> of("data.cache_mb=9223372036854775807"));
+    assertTrue(e.getMessage().contains("'data.cache_mb' must be an integer in [0, "), e.getMessage());
+    CoarseToFine huge = CoarseToFine.paper(Integer.MAX_VALUE, 1, 1);
+    assertEquals(6, huge.stages().size(), "every stage of the table survives");
+    assertEquals(16, huge.stageOf(1).batch());
+    assertEquals(128, huge.stageOf(1).patch());
+    CoarseToFine scaled = CoarseToFine.paper(500, 1e10, 1e300);
+    assertTrue(scaled.stageOf(1).patch() > 128 && scaled.stageOf(1).batch() > 16, "huge scales stay huge, not wrapped");
     e = assertThrows(IllegalArgumentException.class, () -> of("Batch=2"));
     assertTrue(e.getMessage().contains("did you mean 'batch'"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> of("patch=100"));

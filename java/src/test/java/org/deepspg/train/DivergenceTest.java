@@ -1,0 +1,121 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Properties;
+import org.deepspg.data.DatasetException;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.deepspg.data.PairedDataset;
+import org.deepspg.ops.Backends;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A run that diverges stops without writing the diverged weights (they overwrote a good last.pth and could never be
+ * resumed), names the step and what to change; eval refuses to score non-finite outputs; a pair too small to crop is
+ * refused when the dataset opens. Found by a training audit.
+ */
+class DivergenceTest {
+  private static final PrintStream QUIET = new PrintStream(PrintStream.nullOutputStream());
+  @TempDir static Path work;
+  private static Path data;
+
+  @BeforeAll
+  static void setUp() throws IOException {
+    Backends.init();
+    data = TrainTestSupport.writeTinyDataset(work.resolve("data"), 6, 2, 64, 9);
+  }
+
+  private static Properties tiny(Path runDir, String... kv) {
+    Properties p = TrainTestSupport.tinyRun(data, runDir);
+    p.setProperty("variant", "baseline");
+    p.setProperty("epochs", "20");
+    p.setProperty("sample.count", "0");
+    for (String s : kv) p.setProperty(s.substring(0, s.indexOf('=')), s.substring(s.indexOf('=') + 1));
+    return p;
+  }
+
+  private static Trainer.Result run(Trainer t) throws IOException {
+    t.setConsole(QUIET);
+    return t.run();
+  }
+
+  private static Trainer fresh(Properties p) throws IOException {
+    TrainConfig c = TrainConfig.fromProperties(p);
+    return new Trainer(c, Priors.load(c));
+  }
+
+  private static Properties over(String... kv) {
+    Properties p = new Properties();
+    for (String s : kv) p.setProperty(s.substring(0, s.indexOf('=')), s.substring(s.indexOf('=') + 1));
+    return p;
+  }
+
+  @Test
+  void aDivergedRunLeavesResumableCheckpoints() throws IOException {
+    Path dir = work.resolve("run");
+    run(fresh(tiny(dir, "max_steps=3")));
+    // an absurd learning rate, a checkpoint after every step and validation after every step
+    TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> run(Trainer.resume(
+        dir.resolve("last.pth"), over("lr=1e10", "max_steps=12", "checkpoint.every_steps=1", "val.every_steps=1"),
+        null)));
+    assertTrue(e.getMessage().startsWith("training diverged at step "), e.getMessage());
+    assertTrue(e.getMessage().contains("lower lr (now 1.00000e+10)"), e.getMessage());
+    // every checkpoint left behind continues with a sane learning rate
+    for (String ck : new String[] {"last.pth", "best.pth"}) {
+      if (!Files.exists(dir.resolve(ck))) continue;
+      long at = Long.parseLong(TrainCheckpoint.read(dir.resolve(ck)).meta().getProperty("state.step"));
+      Trainer.Result r = run(Trainer.resume(dir.resolve(ck), over("lr=3e-4", "max_steps=" + (at + 2)), null));
+      assertEquals(at + 2, r.steps(), ck);
+      assertTrue(Double.isFinite(r.lastPsnr()), ck + ": " + r.lastPsnr());
+    }
+  }
+
+  @Test
+  void evalRefusesToScoreNonFiniteOutputs() throws IOException {
+    PairedDataset ds = PairedDataset.fromFolders(data.resolve("test/low"), data.resolve("test/high"),
+        PairedDataset.Options.DEFAULT);
+    EvalRunner.Method nan = new EvalRunner.Method() {
+      @Override
+      public float[] enhance(Image low, Image high) {
+        float[] out = low.rgb().clone();
+        Arrays.fill(out, 0, 10, Float.NaN);
+        return out;
+      }
+
+      @Override
+      public String name() {
+        return "broken";
+      }
+    };
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EvalRunner.run(ds, nan, 0, null));
+    assertTrue(e.getMessage().contains("10 non-finite values"), e.getMessage());
+  }
+
+  @Test
+  void aPairTooSmallToCropIsRefusedBeforeAnythingIsWritten() throws IOException {
+    Path small = TrainTestSupport.writeTinyDataset(work.resolve("small"), 4, 1, 64, 10);
+    Image tiny = Image.of(16, 16, new float[3 * 16 * 16]);
+    Images.write(tiny, small.resolve("train/low/zz.png"));
+    Images.write(tiny, small.resolve("train/high/zz.png"));
+    Path dir = work.resolve("never");
+    Properties p = tiny(dir, "max_steps=2");
+    p.setProperty("data.train", small.toString());
+    DatasetException e = assertThrows(DatasetException.class, () -> run(fresh(p)));
+    assertTrue(e.getMessage().contains("zz.png"), e.getMessage());
+    assertFalse(Files.exists(dir), "nothing written");
+  }
+}
