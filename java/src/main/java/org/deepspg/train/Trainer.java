@@ -488,6 +488,8 @@ public final class Trainer implements AutoCloseable {
    * @throws IOException on data or output failures
    * @throws IllegalArgumentException when another run holds run.dir, run.dir lies inside a dataset, or the workers of
    *     a data-parallel run differ in their settings
+   * @throws TrainingDivergedException when a loss, gradient norm or output becomes non-finite (no checkpoint is
+   *     written from the diverged weights)
    */
   public Result run() throws IOException {
     // The data first: a missing or empty dataset is reported before anything is created on disk.
