@@ -121,7 +121,8 @@ public final class Plots {
   static final List<String> TRAINING_PLOTS = List.of("losses.png", "lr.png", "val_psnr.png", "val_ssim.png");
 
   /**
-   * Writes {@link #TRAINING_PLOTS} (losses.png, lr.png, val_psnr.png, val_ssim.png) for a metrics log into a folder.
+   * Writes {@link #TRAINING_PLOTS} (losses.png, lr.png, and val_psnr.png, val_ssim.png when the log has validation
+   * records) for a metrics log into a folder.
    *
    * @param log the run's records
    * @param dir output folder
@@ -151,8 +152,10 @@ public final class Plots {
     LinkedHashMap<String, List<double[]>> psnr = new LinkedHashMap<>();
     LinkedHashMap<String, List<double[]>> ssim = new LinkedHashMap<>();
     val.forEach((k, v) -> (k.startsWith("psnr") ? psnr : ssim).put(k, v));
-    lineChart(psnrChart, "validation PSNR (dB)", "step", arrays(psnr), false);
-    lineChart(ssimChart, "validation SSIM", "step", arrays(ssim), false);
+    if (!val.isEmpty()) { // a run without validation draws no empty charts
+      lineChart(psnrChart, "validation PSNR (dB)", "step", arrays(psnr), false);
+      lineChart(ssimChart, "validation SSIM", "step", arrays(ssim), false);
+    }
   }
 
   private static Map<String, double[][]> arrays(Map<String, List<double[]>> m) {

@@ -234,6 +234,15 @@ public final class Trainer implements AutoCloseable {
     boolean moved = !over.containsKey("run.dir") && here != null && !sameFolder(here, stored.runDir());
     if (moved) over.setProperty("run.dir", here.toString());
     TrainConfig cfg = stored.with(over);
+    if (!cfg.model().equals(stored.model())) { // the checkpoint's weights fit only its own network
+      throw new IllegalArgumentException("the network cannot change on resume (stored " + stored.model().describe()
+          + ", given " + cfg.model().describe() + "): leave the model.* keys as they were, or start a new run");
+    }
+    long at = Long.parseLong(ld.meta().getProperty("state.step"));
+    if (cfg.steps().maxSteps() > 0 && cfg.steps().maxSteps() <= at) {
+      throw new IllegalArgumentException("max_steps=" + cfg.steps().maxSteps() + " is not past the checkpoint's step "
+          + at + ": nothing to train; give a larger max_steps (or 0 for the whole schedule)");
+    }
     checkMidEpochBatch(checkpoint, ld.meta(), stored, cfg);
     Trainer t = new Trainer(cfg, priors != null ? priors : Priors.load(cfg), dp);
     t.restore(ld);
@@ -540,6 +549,10 @@ public final class Trainer implements AutoCloseable {
     if (resumedFrom != null) {
       console.printf(Locale.ROOT, "note: continuing in %s, the checkpoint's folder; the run was started in %s "
           + "(give run.dir=... to choose)%n", dir, resumedFrom);
+    }
+    if (cfg.optimizer().warmupSteps() >= stopAt) {
+      console.printf(Locale.ROOT, "note: lr.warmup_steps=%d is not shorter than the run (%d steps): the learning rate "
+          + "never reaches lr=%g%n", cfg.optimizer().warmupSteps(), stopAt, cfg.optimizer().lr());
     }
     if (resumed && checkpointPairs > 0 && checkpointPairs != pairs) {
       console.printf(Locale.ROOT, "warning: the training set has %d pairs, the checkpoint's run had %d: the epochs' "

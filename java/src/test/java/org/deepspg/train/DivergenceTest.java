@@ -84,6 +84,37 @@ class DivergenceTest {
     }
   }
 
+  /** Resume overrides that cannot work are named: another network, a max_steps not past the checkpoint. */
+  @Test
+  void resumeRefusesAnotherNetworkAndAMaxStepsAlreadyReached() throws IOException {
+    Path dir = work.resolve("resume-limits");
+    run(fresh(tiny(dir, "max_steps=2", "plots=true")));
+    Path last = dir.resolve("last.pth");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Trainer.resume(last, over("model.channels=16"), null));
+    assertTrue(e.getMessage().contains("the network cannot change on resume"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> Trainer.resume(last, over("max_steps=2"), null));
+    assertTrue(e.getMessage().contains("max_steps=2 is not past the checkpoint's step 2"), e.getMessage());
+    // a run without validation draws its losses and learning rate, and no empty validation charts
+    Path novl = work.resolve("no-val");
+    Path flat = TrainTestSupport.writeTinyDataset(work.resolve("flat-data"), 4, 0, 64, 12).resolve("train");
+    Properties p = tiny(novl, "max_steps=2", "plots=true");
+    p.setProperty("data.train", flat.toString());
+    p.setProperty("data.train.layout", "folders");
+    p.setProperty("data.train.low", flat.resolve("low").toString());
+    p.setProperty("data.train.high", flat.resolve("high").toString());
+    run(fresh(p));
+    assertTrue(Files.exists(novl.resolve("losses.png")));
+    assertFalse(Files.exists(novl.resolve("val_psnr.png")), "no validation, no validation chart");
+    // a warm-up longer than the run is named
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    Trainer t = fresh(tiny(work.resolve("warmup"), "max_steps=2", "lr.warmup_steps=1000"));
+    t.setConsole(new PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+    t.run();
+    assertTrue(buf.toString(java.nio.charset.StandardCharsets.UTF_8).contains("the learning rate never reaches lr"),
+        buf.toString(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
   @Test
   void evalRefusesToScoreNonFiniteOutputs() throws IOException {
     PairedDataset ds = PairedDataset.fromFolders(data.resolve("test/low"), data.resolve("test/high"),
