@@ -468,6 +468,20 @@ public final class Trainer implements AutoCloseable {
   // ------------------------------------------------------------------------------------------------------------
   // The loop
 
+  private boolean configWritten;
+
+  /** Writes run.dir/config.properties, the resolved settings of this run. */
+  private void writeConfig() throws IOException {
+    AtomicFile.write(cfg.runDir().resolve("config.properties"),
+        o -> o.write(cfg.toText().getBytes(StandardCharsets.UTF_8)));
+    configWritten = true;
+  }
+
+  /** {@link #writeConfig} before a resumed run's first checkpoint (a new run wrote it at its start). */
+  private void writeConfigOnce() throws IOException {
+    if (!configWritten) writeConfig();
+  }
+
   /** What a run writes into its run.dir (besides config.properties and the metrics logs, which a new run rewrites). */
   private static final List<String> RUN_OUTPUTS = java.util.stream.Stream.concat(
       java.util.stream.Stream.of("last.pth", "best.pth", "model_best.pth", "model_final.pth"),
@@ -529,7 +543,9 @@ public final class Trainer implements AutoCloseable {
     if (leader) {
       if (!resumed) clearEarlierRun(dir);
       Files.createDirectories(dir.resolve("samples"));
-      AtomicFile.write(dir.resolve("config.properties"), o -> o.write(cfg.toText().getBytes(StandardCharsets.UTF_8)));
+      // A resumed run's settings replace the folder's with its first checkpoint: a resume whose overrides fail
+      // (a learning rate that diverges) leaves config.properties describing the checkpoints that are there.
+      if (!resumed) writeConfig();
     }
     dp.broadcast(paramVec); // rank 0's weights for all: they agree already (same seed, same checkpoint); now surely
     long total = 0;
@@ -617,6 +633,7 @@ public final class Trainer implements AutoCloseable {
           if (doVal) lastPsnr = validate(val, metrics, thisEpoch);
           if (leader && (doVal || (ckptSteps > 0 && step % ckptSteps == 0) || step == stopAt)) {
             if (!doVal) requireHealthy(); // validation has just checked its outputs
+            writeConfigOnce();
             TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
             lastSaved = step;
           }
@@ -624,7 +641,10 @@ public final class Trainer implements AutoCloseable {
       }
       bar.finish();
       if (leader) requireHealthy();
-      if (leader && lastSaved != step) TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
+      if (leader && lastSaved != step) {
+        writeConfigOnce();
+        TrainCheckpoint.save(dir.resolve("last.pth"), model, adam, meta(pairs));
+      }
       if (leader && cfg.output().plots()) Plots.writeTrainingPlots(metrics, dir);
     }
     Path fin = dir.resolve("model_final.pth");
@@ -726,6 +746,7 @@ public final class Trainer implements AutoCloseable {
     if (Double.isNaN(bestPsnr) || psnr > bestPsnr) {
       bestPsnr = psnr;
       bestStep = step;
+      writeConfigOnce();
       TrainCheckpoint.save(dir.resolve("best.pth"), model, adam, meta(-1));
       TrainCheckpoint.exportWeights(dir.resolve("model_best.pth"), model, weightsMeta());
     }

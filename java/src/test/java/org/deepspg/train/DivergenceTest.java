@@ -74,6 +74,11 @@ class DivergenceTest {
         null)));
     assertTrue(e.getMessage().startsWith("training diverged at step "), e.getMessage());
     assertTrue(e.getMessage().contains("lower lr (now 1.00000e+10)"), e.getMessage());
+    // config.properties still describes the checkpoints in the folder, not the override that diverged (unless one
+    // checkpoint of the failed resume was written, and then it is that checkpoint's)
+    String stored = Files.readString(dir.resolve("config.properties"));
+    String lastLr = TrainCheckpoint.read(dir.resolve("last.pth")).meta().getProperty("lr");
+    assertTrue(stored.contains("lr = " + lastLr) || stored.contains("lr=" + lastLr), stored);
     // every checkpoint left behind continues with a sane learning rate
     for (String ck : new String[] {"last.pth", "best.pth"}) {
       if (!Files.exists(dir.resolve(ck))) continue;
