@@ -19,6 +19,7 @@ import org.deepspg.data.Image;
 import org.deepspg.data.ImageReadException;
 import org.deepspg.data.Images;
 import org.deepspg.infer.Enhancer;
+import org.deepspg.io.RealPaths;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -68,10 +69,10 @@ public final class DemoCommand implements Callable<Integer> {
     Path enDir = outDir.resolve("enhanced");
     // Refuse before any work when an enhanced image would land on a sample (--samples OUT/enhanced).
     java.util.Set<Path> inputs = new java.util.HashSet<>();
-    for (Path f : files) inputs.add(EnhanceCommand.canonical(f));
+    for (Path f : files) inputs.add(RealPaths.of(f));
     for (Path f : files) {
       Path o = enDir.resolve(EnhanceCommand.outputName(f.getFileName()).toString());
-      if (inputs.contains(EnhanceCommand.canonical(o))) {
+      if (inputs.contains(RealPaths.of(o))) {
         err.println("deepspg: refusing to run: the output " + o + " would overwrite the sample " + f
             + "; choose an output folder away from the samples");
         err.flush();

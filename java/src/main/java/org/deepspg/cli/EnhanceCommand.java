@@ -24,6 +24,7 @@ import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
 import org.deepspg.io.ProgressBar;
+import org.deepspg.io.RealPaths;
 import org.deepspg.model.prior.MissingWeightsException;
 import org.deepspg.model.prior.PriorWeights;
 import picocli.CommandLine.Command;
@@ -84,9 +85,9 @@ public final class EnhanceCommand implements Callable<Integer> {
     err.flush();
     // Refuse the whole run before touching anything when an output would land on an input.
     Map<Path, Path> inputFiles = new HashMap<>();
-    for (Job j : jobs) inputFiles.put(canonical(j.input()), j.input());
+    for (Job j : jobs) inputFiles.put(RealPaths.of(j.input()), j.input());
     for (Job j : jobs) {
-      Path hit = inputFiles.get(canonical(j.output()));
+      Path hit = inputFiles.get(RealPaths.of(j.output()));
       if (hit != null) {
         err.println("deepspg: refusing to run: the output " + j.output() + " (for " + j.input()
             + ") would overwrite the input " + hit + "; choose an output folder outside the inputs");
@@ -242,7 +243,7 @@ public final class EnhanceCommand implements Callable<Integer> {
         Path key = target.toAbsolutePath().normalize();
         Path prev = claimedBy.putIfAbsent(key, f[0]);
         if (prev != null) {
-          if (!sameFile(prev, f[0])) {
+          if (!RealPaths.same(prev, f[0])) {
             errors.add(f[0] + ": its output " + target + " is already the output of " + prev + "; skipped");
           }
           continue;
@@ -283,56 +284,18 @@ public final class EnhanceCommand implements Callable<Integer> {
     return parent == null ? Path.of(".") : parent;
   }
 
-  /** The real path of an existing file, else the normalised absolute path with a resolved parent. */
   /**
    * The files under a folder; a folder that is itself a symbolic link is walked through its target (Files.walk
-   * returns the link alone) with the paths still named under the link. Links further down are not followed. Also
-   * used by {@code spark-enhance} (spark module).
+   * returns the link alone) with the paths still named under the link. Links further down are not followed.
    *
    * @param dir the folder
    * @param depth as {@link Files#walk(Path, int, java.nio.file.FileVisitOption...)}
    * @return the paths, to be closed
    * @throws IOException when the folder cannot be listed
    */
-  public static Stream<Path> walk(Path dir, int depth) throws IOException {
+  static Stream<Path> walk(Path dir, int depth) throws IOException {
     if (!Files.isSymbolicLink(dir)) return Files.walk(dir, depth);
     Path target = dir.toRealPath();
     return Files.walk(target, depth).map(f -> dir.resolve(target.relativize(f).toString()));
-  }
-
-  /**
-   * A path through its symbolic links: the real path of an existing file, else its parent's real path with the name
-   * appended, else the normalised absolute path. Also used by {@code spark-enhance} (spark module).
-   *
-   * @param p a path
-   * @return the canonical form, comparable with another's
-   */
-  public static Path canonical(Path p) {
-    try {
-      if (Files.exists(p)) return p.toRealPath();
-    } catch (IOException e) {
-      // fall back below
-    }
-    return real(p);
-  }
-
-  static boolean sameFile(Path a, Path b) {
-    try {
-      if (Files.exists(a) && Files.exists(b)) return Files.isSameFile(a, b);
-    } catch (IOException e) {
-      // fall through to the path comparison
-    }
-    return real(a).equals(real(b));
-  }
-
-  private static Path real(Path p) {
-    Path abs = p.toAbsolutePath().normalize();
-    try {
-      Path parent = abs.getParent();
-      if (parent != null && Files.exists(parent)) return parent.toRealPath().resolve(abs.getFileName());
-    } catch (IOException e) {
-      // keep the normalised path
-    }
-    return abs;
   }
 }

@@ -39,6 +39,7 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import org.deepspg.io.AtomicFile;
+import org.deepspg.io.RealPaths;
 
 /**
  * Image file I/O: decoding, encoding and atomic writes. The image/tensor bridge is {@link ImageTensors}.
@@ -712,32 +713,18 @@ public final class Images {
 
 
   /**
-   * Guard against overwriting an input with an output: throws when both paths name the same file (same file when
-   * both exist, or the same normalised absolute path otherwise).
+   * Guard against overwriting an input with an output: throws when both paths name the same file
+   * ({@link RealPaths#same}: the same file when both exist, else the same path through symbolic links).
    *
    * @param input the file that was read
    * @param output the file about to be written
    * @throws IllegalArgumentException when they are the same file
    */
   public static void requireDistinct(Path input, Path output) {
-    boolean same;
-    try {
-      same = Files.exists(input) && Files.exists(output) ? Files.isSameFile(input, output)
-          : realish(input).equals(realish(output));
-    } catch (IOException e) {
-      same = input.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize());
-    }
-    if (same) {
+    if (RealPaths.same(input, output)) {
       throw new IllegalArgumentException("refusing to overwrite the input " + input + " with the output " + output
           + "; choose another output path");
     }
-  }
-
-  private static Path realish(Path p) throws IOException {
-    Path abs = p.toAbsolutePath().normalize();
-    Path parent = abs.getParent();
-    if (parent != null && Files.exists(parent)) return parent.toRealPath().resolve(abs.getFileName());
-    return abs;
   }
 
   /**

@@ -34,6 +34,7 @@ import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
 import org.deepspg.infer.Pipeline;
 import org.deepspg.io.AtomicFile;
+import org.deepspg.io.RealPaths;
 import org.deepspg.io.ConfigValues;
 import org.deepspg.io.ProgressBar;
 import org.deepspg.model.DeepSPG;
@@ -262,22 +263,15 @@ public final class Trainer implements AutoCloseable {
    * A run.dir inside a dataset would put the run's files (plots, samples) among its images, where the next open of
    * the dataset finds partnerless images: refused.
    */
-  private static void checkOutsideData(Path runDir, TrainConfig.DataSource ds) throws IOException {
+  private static void checkOutsideData(Path runDir, TrainConfig.DataSource ds) {
     if (ds == null) return;
-    Path run = realish(runDir);
+    Path run = RealPaths.of(runDir);
     for (Path data : new Path[] {ds.root(), ds.low(), ds.high()}) {
-      if (data != null && run.startsWith(realish(data))) {
+      if (data != null && run.startsWith(RealPaths.of(data))) {
         throw new IllegalArgumentException("run.dir " + runDir + " lies inside the dataset " + ds.key() + " ("
             + data + "): the run's plots and samples would land among its images; pick a run.dir outside it");
       }
     }
-  }
-
-  /** The real path of the longest existing prefix, with the rest appended (run.dir need not exist yet). */
-  private static Path realish(Path p) throws IOException {
-    Path abs = p.toAbsolutePath().normalize(), existing = abs;
-    while (existing != null && !Files.exists(existing)) existing = existing.getParent();
-    return existing == null ? abs : existing.toRealPath().resolve(existing.relativize(abs));
   }
 
   /**

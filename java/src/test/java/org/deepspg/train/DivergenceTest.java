@@ -53,11 +53,6 @@ class DivergenceTest {
     return t.run();
   }
 
-  private static Trainer fresh(Properties p) throws IOException {
-    TrainConfig c = TrainConfig.fromProperties(p);
-    return new Trainer(c, Priors.load(c));
-  }
-
   private static Properties over(String... kv) {
     Properties p = new Properties();
     for (String s : kv) p.setProperty(s.substring(0, s.indexOf('=')), s.substring(s.indexOf('=') + 1));
@@ -67,7 +62,7 @@ class DivergenceTest {
   @Test
   void aDivergedRunLeavesResumableCheckpoints() throws IOException {
     Path dir = work.resolve("run");
-    run(fresh(tiny(dir, "max_steps=3")));
+    run(TrainTestSupport.trainer(tiny(dir, "max_steps=3")));
     // an absurd learning rate, a checkpoint after every step and validation after every step
     TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> run(Trainer.resume(
         dir.resolve("last.pth"), over("lr=1e10", "max_steps=12", "checkpoint.every_steps=1", "val.every_steps=1"),
@@ -93,7 +88,7 @@ class DivergenceTest {
   @Test
   void resumeRefusesAnotherNetworkAndAMaxStepsAlreadyReached() throws IOException {
     Path dir = work.resolve("resume-limits");
-    run(fresh(tiny(dir, "max_steps=2", "plots=true")));
+    run(TrainTestSupport.trainer(tiny(dir, "max_steps=2", "plots=true")));
     Path last = dir.resolve("last.pth");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Trainer.resume(last, over("model.channels=16"), null));
@@ -108,12 +103,12 @@ class DivergenceTest {
     p.setProperty("data.train.layout", "folders");
     p.setProperty("data.train.low", flat.resolve("low").toString());
     p.setProperty("data.train.high", flat.resolve("high").toString());
-    run(fresh(p));
+    run(TrainTestSupport.trainer(p));
     assertTrue(Files.exists(novl.resolve("losses.png")));
     assertFalse(Files.exists(novl.resolve("val_psnr.png")), "no validation, no validation chart");
     // a warm-up longer than the run is named
     java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-    Trainer t = fresh(tiny(work.resolve("warmup"), "max_steps=2", "lr.warmup_steps=1000"));
+    Trainer t = TrainTestSupport.trainer(tiny(work.resolve("warmup"), "max_steps=2", "lr.warmup_steps=1000"));
     t.setConsole(new PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
     t.run();
     assertTrue(buf.toString(java.nio.charset.StandardCharsets.UTF_8).contains("the learning rate never reaches lr"),
@@ -150,7 +145,7 @@ class DivergenceTest {
     Path dir = work.resolve("never");
     Properties p = tiny(dir, "max_steps=2");
     p.setProperty("data.train", small.toString());
-    DatasetException e = assertThrows(DatasetException.class, () -> run(fresh(p)));
+    DatasetException e = assertThrows(DatasetException.class, () -> run(TrainTestSupport.trainer(p)));
     assertTrue(e.getMessage().contains("zz.png"), e.getMessage());
     assertFalse(Files.exists(dir), "nothing written");
   }

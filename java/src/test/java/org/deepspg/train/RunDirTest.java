@@ -54,11 +54,6 @@ class RunDirTest {
     return buf.toString(StandardCharsets.UTF_8);
   }
 
-  private static Trainer fresh(Properties p) throws IOException {
-    TrainConfig c = TrainConfig.fromProperties(p);
-    return new Trainer(c, Priors.load(c));
-  }
-
   private static long stepOf(Path ck) throws IOException {
     return Long.parseLong(TrainCheckpoint.read(ck).meta().getProperty("state.step"));
   }
@@ -66,7 +61,7 @@ class RunDirTest {
   @Test
   void aCopiedRunResumesInItsOwnFolder() throws IOException {
     Path a = work.resolve("a"), b = work.resolve("b");
-    run(fresh(tiny(a, data)));
+    run(TrainTestSupport.trainer(tiny(a, data)));
     try (Stream<Path> files = Files.list(a)) {
       Files.createDirectories(b);
       for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, b.resolve(f.getFileName()));
@@ -88,7 +83,8 @@ class RunDirTest {
   void oneRunPerFolderAtATime() throws Exception {
     Path dir = work.resolve("busy");
     try (RunDirLock held = RunDirLock.acquire(dir)) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(fresh(tiny(dir, data))));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> run(TrainTestSupport.trainer(tiny(dir, data))));
       assertTrue(e.getMessage().contains("in use by another training run"), e.getMessage());
     }
     // held by another process: refused too, naming it
@@ -97,21 +93,23 @@ class RunDirTest {
         LockHolder.class.getName(), dir.toString()).redirectErrorStream(true).start();
     try {
       assertEquals("locked", new String(holder.getInputStream().readNBytes(6), StandardCharsets.UTF_8));
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(fresh(tiny(dir, data))));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> run(TrainTestSupport.trainer(tiny(dir, data))));
       assertTrue(e.getMessage().contains("process " + holder.pid()), e.getMessage());
     } finally {
       holder.destroyForcibly();
       assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
     }
     assertFalse(Files.exists(dir.resolve("last.pth")), "the refused runs wrote nothing");
-    run(fresh(tiny(dir, data))); // the holder is gone: the OS released its lock
+    run(TrainTestSupport.trainer(tiny(dir, data))); // the holder is gone: the OS released its lock
     assertEquals(2, stepOf(dir.resolve("last.pth")));
   }
 
   @Test
   void aRunDirInsideTheDatasetIsRefused() {
     Path inside = data.resolve("train/low/run");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(fresh(tiny(inside, data))));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> run(TrainTestSupport.trainer(tiny(inside, data))));
     assertTrue(e.getMessage().contains("inside the dataset data.train"), e.getMessage());
     assertFalse(Files.exists(inside));
   }
@@ -120,7 +118,7 @@ class RunDirTest {
   void resumingOnAChangedTrainingSetSaysSo() throws IOException {
     Path more = TrainTestSupport.writeTinyDataset(work.resolve("more"), 10, 1, 64, 4);
     Path dir = work.resolve("changed");
-    run(fresh(tiny(dir, data)));
+    run(TrainTestSupport.trainer(tiny(dir, data)));
     Properties over = new Properties();
     over.setProperty("max_steps", "3");
     String same = run(Trainer.resume(dir.resolve("last.pth"), over, null));

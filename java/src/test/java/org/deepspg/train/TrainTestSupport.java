@@ -132,6 +132,18 @@ public final class TrainTestSupport {
   }
 
   /**
+   * A new trainer for these settings, with the priors they name.
+   *
+   * @param p the settings (e.g. {@link #tinyRun} and more)
+   * @return the trainer
+   * @throws IOException when a prior cannot be loaded
+   */
+  public static Trainer trainer(Properties p) throws IOException {
+    TrainConfig c = TrainConfig.fromProperties(p);
+    return new Trainer(c, Priors.load(c));
+  }
+
+  /**
    * Writes a tiny paired dataset {@code root/{train,test}/{low,high}/NNN.png}: smooth random colour fields with a
    * few edges as targets, darkened ({@code 0.15·x^1.3}) with a little noise as inputs.
    */

@@ -17,9 +17,9 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
-import org.deepspg.cli.EnhanceCommand;
 import org.deepspg.cli.OneDnnOption;
 import org.deepspg.data.Images;
+import org.deepspg.io.RealPaths;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -118,7 +118,7 @@ public final class SparkEnhance implements Callable<Integer> {
     // Compared through symbolic links too (canonical paths): an output folder that is a link to the input folder,
     // or to a folder inside it, would overwrite the originals.
     if (!input.contains("://") && !output.contains("://") && (outAbs.startsWith(in.toAbsolutePath().normalize())
-        || EnhanceCommand.canonical(outAbs).startsWith(EnhanceCommand.canonical(in)))) {
+        || RealPaths.of(outAbs).startsWith(RealPaths.of(in)))) {
       err.println("deepspg: refusing to run: the output folder " + output + " is inside the input folder " + input);
       return 2;
     }
