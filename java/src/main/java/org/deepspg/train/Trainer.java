@@ -232,7 +232,7 @@ public final class Trainer implements AutoCloseable {
     // A copied or moved run continues where its checkpoint is, not in the folder it was started in (whose files it
     // would overwrite); run.dir=... on the command line still decides.
     Path here = checkpoint.toAbsolutePath().normalize().getParent();
-    boolean moved = !over.containsKey("run.dir") && here != null && !sameFolder(here, stored.runDir());
+    boolean moved = !over.containsKey("run.dir") && here != null && !RealPaths.same(here, stored.runDir());
     if (moved) over.setProperty("run.dir", here.toString());
     TrainConfig cfg = stored.with(over);
     if (!cfg.model().equals(stored.model())) { // the checkpoint's weights fit only its own network
@@ -249,14 +249,6 @@ public final class Trainer implements AutoCloseable {
     t.restore(ld);
     if (moved) t.resumedFrom = stored.runDir();
     return t;
-  }
-
-  private static boolean sameFolder(Path a, Path b) {
-    try {
-      return Files.isSameFile(a, b);
-    } catch (IOException e) { // b is gone (a moved run): not the same
-      return a.equals(b.toAbsolutePath().normalize());
-    }
   }
 
   /**
