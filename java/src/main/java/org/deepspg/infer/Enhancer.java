@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.deepspg.data.Image;
@@ -40,7 +42,8 @@ import org.deepspg.ops.OneDnn;
  * <p><b>Threading.</b> Immutable after {@link Builder#build()} and safe to use from many threads at once, with
  * results identical to sequential calls: the modules are shared read-only, every call runs under its own no-grad and
  * inference mode and holds the oneDNN read lock ({@link OneDnn#shared()}). Parallelism inside one call comes from
- * libtorch's intra-op thread pool (see {@code docs/inference.md}). {@link #close()} must not race with running calls.
+ * libtorch's intra-op thread pool (see {@code docs/inference.md}). {@link #close()} waits for running calls to
+ * finish; calls that start after it are refused.
  */
 public final class Enhancer implements AutoCloseable {
   /** Number of self-ensemble transforms (identity, 3 rotations, and the 4 mirrored versions). */
@@ -56,6 +59,8 @@ public final class Enhancer implements AutoCloseable {
   volatile OneDnn.Verdict oneDnnVerdict = OneDnn.verdict();
   private final LongAdder images = new LongAdder();
   private volatile boolean closed;
+  /** Held (read) by every enhance call, (write) by {@link #close()}, which frees the networks the calls use. */
+  private final ReentrantReadWriteLock calls = new ReentrantReadWriteLock();
 
   Enhancer(Builder b, EnhancerLoader.Loaded loaded) {
     this.loaded = loaded;
@@ -92,7 +97,7 @@ public final class Enhancer implements AutoCloseable {
   public Image enhance(Image img, Runnable onPass) {
     checkOpen();
     requireUnitRange(img);
-    Image out = one(img, onPass);
+    Image out = call(() -> one(img, onPass));
     images.increment();
     return out;
   }
@@ -105,7 +110,7 @@ public final class Enhancer implements AutoCloseable {
   public List<Image> enhance(List<Image> imgs) {
     checkOpen();
     imgs.forEach(Enhancer::requireUnitRange);
-    List<Image> out = batcher.enhance(imgs, img -> one(img, null));
+    List<Image> out = call(() -> batcher.enhance(imgs, img -> one(img, null)));
     images.add(out.size());
     return out;
   }
@@ -167,7 +172,7 @@ public final class Enhancer implements AutoCloseable {
     try (PointerScope s = new PointerScope()) {
       requireUnitRange(x.min().item_double(), x.max().item_double(), "the tensor");
     }
-    Tensor out = batcher.enhance(x, tiler);
+    Tensor out = call(() -> batcher.enhance(x, tiler));
     images.add(x.size(0));
     return out;
   }
@@ -266,17 +271,42 @@ public final class Enhancer implements AutoCloseable {
     return config().semEnabled();
   }
 
-  /** Releases the networks this Enhancer loaded itself (not modules passed to the builder). */
+  /**
+   * Releases the networks this Enhancer loaded itself (not modules passed to the builder), freeing their memory at
+   * once; waits for calls running on other threads to finish first. Calls made afterwards throw
+   * {@link IllegalStateException}. Idempotent.
+   *
+   * @throws IllegalStateException when called from inside a call of this Enhancer (an {@code onPass} callback)
+   */
   @Override
-  public synchronized void close() {
-    if (closed) return;
-    closed = true;
-    if (loaded.ownsNet()) loaded.net().close();
-    if (loaded.ownsPrior()) loaded.prior().close();
+  public void close() {
+    if (calls.getReadHoldCount() > 0) {
+      throw new IllegalStateException("Enhancer.close() called from inside one of its own calls (onPass)");
+    }
+    calls.writeLock().lock();
+    try {
+      if (closed) return;
+      closed = true;
+      if (loaded.ownsNet()) loaded.net().close();
+      if (loaded.ownsPrior()) loaded.prior().close();
+    } finally {
+      calls.writeLock().unlock();
+    }
   }
 
   private void checkOpen() {
     if (closed) throw new IllegalStateException("Enhancer is closed");
+  }
+
+  /** Runs a call that uses the networks, which {@link #close()} then waits for. */
+  private <T> T call(Supplier<T> body) {
+    calls.readLock().lock();
+    try {
+      checkOpen();
+      return body.get();
+    } finally {
+      calls.readLock().unlock();
+    }
   }
 
   /** {@link Pipeline#transform}, under the name EnhancerTest has used since the ensemble was added here. */

@@ -111,10 +111,10 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
       }
       Conv2dImpl dn = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
       Conv2dImpl di = Layers.conv2d(d, 2L * d, 4, 2, 1, 1, false);
-      downL.push_back(dn);
-      downIL.push_back(di);
-      down.add(new FastConv.Dense(dn, 2, 1));
-      downI.add(new FastConv.Dense(di, 2, 1));
+      pushed(downL, dn);
+      pushed(downIL, di);
+      down.add(cache(new FastConv.Dense(dn, 2, 1)));
+      downI.add(cache(new FastConv.Dense(di, 2, 1)));
       d *= 2;
     }
     bott.addAll(igabs(register_module("bott", new ModuleListImpl()), nb[2], d, c));
@@ -126,12 +126,12 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
     for (int l = 1; l >= 0; l--) {
       ConvTranspose2dImpl u = Layers.convTranspose2d(d, d / 2, 2, 2, true);
       Conv2dImpl f = Layers.pointwise(d, d / 2, false);
-      upL.push_back(u);
-      fuseL.push_back(f);
+      pushed(upL, u);
+      pushed(fuseL, f);
       up.add(u);
       fuse.add(f);
-      upFusePack.add(new WeightPack());
-      skipPack.add(new WeightPack());
+      upFusePack.add(cache(new WeightPack()));
+      skipPack.add(cache(new WeightPack()));
       d /= 2;
       ModuleListImpl blocks = keep(new ModuleListImpl());
       dec.add(igabs(blocks, nb[l], d, c));
@@ -144,7 +144,7 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
   }
 
   /** Appends {@code n} IGABs of width {@code d} (heads d / c) to {@code holder}, in order, and returns them. */
-  private static List<IGAB> igabs(ModuleListImpl holder, int n, int d, int c) {
+  private List<IGAB> igabs(ModuleListImpl holder, int n, int d, int c) {
     List<IGAB> js = new ArrayList<>();
     for (int b = 0; b < n; b++) {
       js.add(pushed(holder, new IGAB(d, d / c)));
@@ -152,9 +152,10 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
     return Collections.unmodifiableList(js);
   }
 
-  private static <M extends Module> M pushed(ModuleListImpl holder, M m) {
+  /** Appends {@code m} to a stock container and keeps it in this module's Java tree ({@link #close()} reaches it). */
+  private <M extends Module> M pushed(ModuleListImpl holder, M m) {
     holder.push_back(m);
-    return m;
+    return keep(m);
   }
 
   /** @return the configuration this network was built from */
@@ -242,7 +243,14 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
   }
 
   private Intermediates run(Tensor input, Tensor s0, Tensor s1, Tensor s2, LitUpPrior litUpPrior, boolean keep) {
+    requireOpen();
     Shapes.requireNchw("DeepSPG input", input, 3);
+    Tensor w = embed.weight();
+    if (input.scalar_type().value != w.scalar_type().value || input.is_cuda() != w.is_cuda()) {
+      throw new IllegalArgumentException("DeepSPG input " + Shapes.str(input) + " is " + input.scalar_type() + " on "
+          + input.device().str().getString() + " but the network's weights are " + w.scalar_type() + " on "
+          + w.device().str().getString() + ": convert the input (Tensor.to) or the network (Module.to) to match");
+    }
     if (input.size(2) % 4 != 0 || input.size(3) % 4 != 0 || input.size(2) < 4 || input.size(3) < 4) {
       throw new IllegalArgumentException("DeepSPG input: H and W must be positive multiples of 4 (two stride-2 "
           + "levels), got " + Shapes.str(input));

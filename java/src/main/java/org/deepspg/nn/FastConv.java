@@ -72,9 +72,14 @@ public final class FastConv {
    * weight packed once ({@link WeightPack}); with a gradient to record, on other devices or dtypes, or where the
    * kernel's self-check failed, it runs as {@link FastConv#pointwise}. The module stays the owner of the weight.
    */
-  public static final class Pointwise {
+  public static final class Pointwise implements org.deepspg.ops.WeightCache {
     private final Conv2dImpl conv;
     private final WeightPack pack = new WeightPack();
+
+    @Override
+    public void clear() {
+      pack.clear();
+    }
 
     /**
      * @param conv the layer (weight {@code [out, in, 1, 1]}, optional bias {@code [out]})
@@ -179,11 +184,16 @@ public final class FastConv {
    * runs the module's own forward. The layer must have been built with this stride and padding, groups 1 and no
    * dilation.
    */
-  public static final class Dense {
+  public static final class Dense implements org.deepspg.ops.WeightCache {
     private final Conv2dImpl conv;
     private final int stride;
     private final int pad;
     private final WeightPack pack = new WeightPack();
+
+    @Override
+    public void clear() {
+      pack.clear();
+    }
 
     /**
      * @param conv the layer (weight {@code [out, in, k, k]}, optional bias)

@@ -31,9 +31,9 @@ public final class GDFN extends org.deepspg.nn.JavaModule {
   public GDFN(int dim, double expansion) {
     this.dim = dim;
     this.hidden = hiddenWidth(dim, expansion);
-    this.pin = new FastConv.Pointwise(register_module("pin", Layers.pointwise(dim, 2L * hidden, false)));
+    this.pin = cache(new FastConv.Pointwise(register_module("pin", Layers.pointwise(dim, 2L * hidden, false))));
     this.dw = register_module("dw", Layers.depthwise3x3(2L * hidden));
-    this.pout = new FastConv.Pointwise(register_module("pout", Layers.pointwise(hidden, dim, false)));
+    this.pout = cache(new FastConv.Pointwise(register_module("pout", Layers.pointwise(hidden, dim, false))));
   }
 
   /**

@@ -36,9 +36,9 @@ public final class IGAB extends org.deepspg.nn.JavaModule {
     this.attn = register_module("attn", new IGMSA(dim, heads));
     this.norm = register_module("norm", new ChannelLayerNorm(dim));
     Module ffn = register_module("ffn", Layers.container());
-    this.ffn0 = new FastConv.Pointwise(ffn.register_module("0", Layers.pointwise(dim, 4L * dim, false)));
+    this.ffn0 = cache(new FastConv.Pointwise(ffn.register_module("0", Layers.pointwise(dim, 4L * dim, false))));
     this.ffn2 = ffn.register_module("2", Layers.depthwise3x3(4L * dim));
-    this.ffn4 = new FastConv.Pointwise(ffn.register_module("4", Layers.pointwise(4L * dim, dim, false)));
+    this.ffn4 = cache(new FastConv.Pointwise(ffn.register_module("4", Layers.pointwise(4L * dim, dim, false))));
   }
 
   /**

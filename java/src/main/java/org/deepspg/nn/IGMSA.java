@@ -38,7 +38,7 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
   private final LinearImpl proj;
   private final Conv2dImpl pos0;
   private final Conv2dImpl pos2;
-  private final WeightPack qkvPack = new WeightPack();
+  private final WeightPack qkvPack = cache(new WeightPack());
   private final WeightPack projPack = new WeightPack();
 
   /**

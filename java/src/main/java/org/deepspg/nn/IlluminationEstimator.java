@@ -44,9 +44,9 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
     }
     this.channels = channels;
     this.prior = prior;
-    this.conv1 = new FastConv.Pointwise(register_module("conv1", Layers.pointwise(4, channels, true)));
+    this.conv1 = cache(new FastConv.Pointwise(register_module("conv1", Layers.pointwise(4, channels, true))));
     this.dconv = register_module("dconv", Layers.conv2d(channels, channels, 5, 1, 2, 4, true));
-    this.conv2 = new FastConv.Pointwise(register_module("conv2", Layers.pointwise(channels, 3, true)));
+    this.conv2 = cache(new FastConv.Pointwise(register_module("conv2", Layers.pointwise(channels, 3, true))));
   }
 
   /**

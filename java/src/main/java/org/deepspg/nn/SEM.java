@@ -87,15 +87,15 @@ public final class SEM extends org.deepspg.nn.JavaModule {
     // Keep our own handle (same TensorImpl): the returned reference points into the module's dict storage.
     this.temperature = ones(heads, 1, 1);
     register_parameter("temperature", temperature);
-    this.adapt = new FastConv.Pointwise(register_module("adapt", Layers.pointwise(semChannels, dim, true)));
+    this.adapt = cache(new FastConv.Pointwise(register_module("adapt", Layers.pointwise(semChannels, dim, true))));
     this.lnR = register_module("ln_r", new ChannelLayerNorm(dim));
     this.lnS = options.sharedLn() ? lnR : register_module("ln_s", new ChannelLayerNorm(dim));
     this.lnF = register_module("ln_f", new ChannelLayerNorm(dim));
-    this.kv = new FastConv.Pointwise(register_module("kv", Layers.pointwise(dim, 2L * dim, false)));
+    this.kv = cache(new FastConv.Pointwise(register_module("kv", Layers.pointwise(dim, 2L * dim, false))));
     this.kvDw = register_module("kv_dw", Layers.depthwise3x3(2L * dim));
-    this.q = new FastConv.Pointwise(register_module("q", Layers.pointwise(dim, dim, false)));
+    this.q = cache(new FastConv.Pointwise(register_module("q", Layers.pointwise(dim, dim, false))));
     this.qDw = register_module("q_dw", Layers.conv2d(dim, dim, 3, 1, 1, options.qDense() ? 1 : dim, false));
-    this.proj = new FastConv.Pointwise(register_module("proj", Layers.pointwise(dim, dim, false)));
+    this.proj = cache(new FastConv.Pointwise(register_module("proj", Layers.pointwise(dim, dim, false))));
     this.ffn = register_module("ffn", new GDFN(dim, options.ffnExpansion()));
   }
 

@@ -141,6 +141,9 @@ public final class DenseConv {
    * {@link #close()} or, failing that, when collected.
    */
   public static final class Packed implements AutoCloseable {
+    /** Packed weights made and not yet closed in this process ({@link #livePacked()}). */
+    private static final AtomicLong LIVE = new AtomicLong();
+
     final Tensor data;
     private final int isa;
     final long out;
@@ -156,6 +159,7 @@ public final class DenseConv {
       this.in = in;
       this.k = k;
       this.winograd = winograd;
+      LIVE.incrementAndGet();
     }
 
     /** @return whether this is a Winograd-transformed 3×3 weight ({@link #packWinograd}): stride 1 only */
@@ -184,8 +188,19 @@ public final class DenseConv {
     public synchronized void close() {
       if (closed) return;
       closed = true;
+      LIVE.decrementAndGet();
       data.releaseReference();
     }
+  }
+
+  /**
+   * The packed weights made in this process and not closed yet: what closing a network should bring back down (a
+   * leak check for {@link WeightCache}s; one not closed is freed only when the garbage collector finds it).
+   *
+   * @return the count
+   */
+  public static long livePacked() {
+    return Packed.LIVE.get();
   }
 
   /**

@@ -20,7 +20,7 @@ import org.bytedeco.pytorch.Tensor;
  * tensors have no version counter; only a new storage is seen). Safe for concurrent forwards: a pack is replaced
  * atomically and the previous one closed.
  */
-public final class WeightPack {
+public final class WeightPack implements WeightCache {
   private record Entry(long[] stamp, DenseConv.Packed packed) {}
 
   private volatile Entry entry;
@@ -47,6 +47,14 @@ public final class WeightPack {
       if (e != null) e.packed().close();
       return p;
     }
+  }
+
+  /** Closes the packed weight, if any; the next {@link #get} packs anew. */
+  @Override
+  public synchronized void clear() {
+    Entry e = entry;
+    entry = null;
+    if (e != null) e.packed().close();
   }
 
   /**

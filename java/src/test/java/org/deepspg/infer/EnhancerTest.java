@@ -17,9 +17,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -33,6 +35,7 @@ import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
 import org.deepspg.model.prior.MissingWeightsException;
+import org.deepspg.ops.DenseConv;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -133,6 +136,60 @@ class EnhancerTest {
       try (Enhancer after = Enhancer.builder().model(tiny).build()) { // outside the call it builds
         assertEquals(img.width(), after.enhance(img).width());
       }
+    }
+  }
+
+  @Test
+  void closeWaitsForARunningCallAndFreesTheNetworksItLoaded(@TempDir Path dir)
+      throws Exception {
+    long packsBefore = DenseConv.livePacked();
+    Path weights = InferTestSupport.exportRandom(dir, "m.pth", InferTestSupport.tinyBaseline(), 4);
+    Image img = InferTestSupport.darkImage(48, 64, 6);
+    Enhancer e = Enhancer.builder().checkpoint(weights).tiling(TileOptions.never()).build();
+    Image alone = e.enhance(img);
+    CountDownLatch inCall = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<Image> running = pool.submit(() -> e.enhance(img, () -> {
+        inCall.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+      assertTrue(inCall.await(60, TimeUnit.SECONDS));
+      Future<?> closing = pool.submit(e::close);
+      Thread.sleep(300);
+      assertFalse(closing.isDone(), "close() returned while a call was running on the networks it frees");
+      release.countDown();
+      closing.get(60, TimeUnit.SECONDS);
+      assertArrayEquals(alone.rgb(), running.get().rgb(), "the call that close() waited for");
+    } finally {
+      release.countDown();
+      pool.shutdownNow();
+    }
+    assertEquals(packsBefore, DenseConv.livePacked(), "packed weights of the loaded model left");
+    IllegalStateException after = assertThrows(IllegalStateException.class, () -> e.enhance(img));
+    assertTrue(after.getMessage().contains("closed"), after.getMessage());
+    e.close(); // idempotent
+  }
+
+  @Test
+  void closeInsideOnPassIsRefusedInsteadOfDeadlocking() throws Exception {
+    Image img = InferTestSupport.darkImage(48, 64, 5);
+    try (Enhancer e = enhancer(TileOptions.never())) {
+      AtomicReference<Throwable> thrown = new AtomicReference<>();
+      assertTimeoutPreemptively(java.time.Duration.ofSeconds(120), () -> e.enhance(img, () -> {
+        try {
+          e.close();
+        } catch (Throwable t) {
+          thrown.set(t);
+        }
+      }));
+      assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+      assertEquals(img.width(), e.enhance(img).width(), "the Enhancer stays usable");
     }
   }
 

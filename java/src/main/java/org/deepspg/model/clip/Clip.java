@@ -110,6 +110,7 @@ public final class Clip extends org.deepspg.nn.JavaModule {
    *     contradicts the configuration (the model is unchanged)
    */
   public LoadReport loadStateDict(StateDict sd) {
+    requireOpen();
     long[] want = {config.imageResolution(), config.contextLength(), config.vocabSize()};
     String[] names = {"input_resolution", "context_length", "vocab_size"};
     for (int i = 0; i < names.length; i++) {
@@ -187,6 +188,7 @@ public final class Clip extends org.deepspg.nn.JavaModule {
    * @throws IllegalArgumentException if the shape is not [B, 3, R, R] with R = imageResolution
    */
   public Tensor encodeImage(Tensor normalizedImage) {
+    requireOpen();
     int r = config.imageResolution();
     if (normalizedImage == null || normalizedImage.dim() != 4 || normalizedImage.size(1) != 3
         || normalizedImage.size(2) != r || normalizedImage.size(3) != r) {
@@ -210,6 +212,7 @@ public final class Clip extends org.deepspg.nn.JavaModule {
    * @throws IllegalArgumentException if the shape or dtype is wrong or an id is outside the vocabulary
    */
   public Tensor encodeText(Tensor tokens) {
+    requireOpen();
     int n = config.contextLength();
     if (tokens == null || tokens.dim() != 2 || tokens.size(1) != n) {
       throw new IllegalArgumentException("tokens must be [T, " + n + "], got "

@@ -183,6 +183,7 @@ public final class ESPNetv2 extends JavaModule {
    * @throws IllegalArgumentException on another shape
    */
   public Output forward(Tensor normalizedInput, boolean fullLogits) {
+    requireOpen();
     Tensor x = normalizedInput;
     checkInput(x);
     PointerScope outer = PointerScope.getInnerScope();
@@ -207,6 +208,7 @@ public final class ESPNetv2 extends JavaModule {
    * @throws IllegalArgumentException on another shape
    */
   public Tensor[] features(Tensor normalizedInput) {
+    requireOpen();
     checkInput(normalizedInput);
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope inner = new PointerScope()) {
@@ -294,6 +296,7 @@ public final class ESPNetv2 extends JavaModule {
    * @throws IllegalArgumentException listing missing keys, unknown keys and shape mismatches
    */
   public LoadReport loadStateDict(StateDict sd) {
+    requireOpen();
     return ModuleLoader.load(this, sd, officialLoadOptions());
   }
 

@@ -74,9 +74,9 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     this.config = config;
     int stem = HRNetConfig.STEM_CHANNELS;
     Conv2dImpl conv1 = register_module("conv1", Layers.conv(3, stem, 3, 2, false));
-    stem1 = new Layers.FusedConvBn(conv1, register_module("bn1", Layers.bn(stem, config)), 2);
+    stem1 = cache(new Layers.FusedConvBn(conv1, register_module("bn1", Layers.bn(stem, config)), 2));
     Conv2dImpl conv2 = register_module("conv2", Layers.conv(stem, stem, 3, 2, false));
-    stem2 = new Layers.FusedConvBn(conv2, register_module("bn2", Layers.bn(stem, config)), 2);
+    stem2 = cache(new Layers.FusedConvBn(conv2, register_module("bn2", Layers.bn(stem, config)), 2));
     HRNetConfig.Stage s1 = config.stage1();
     layer1 = register_module("layer1",
         Layers.makeLayer(s1.block(), stem, s1.numChannels()[0], s1.numBlocks()[0], 1, config));
@@ -95,10 +95,10 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
     int last = config.lastLayerChannels();
     Module head = register_module("last_layer", new org.deepspg.nn.JavaModule());
     Conv2dImpl lastConv0 = head.register_module("0", Layers.conv(last, last, 1, 1, true));
-    head1 = new Layers.FusedConvBn(lastConv0, head.register_module("1", Layers.bn(last, config)), 1,
-        config.featureChannels());
-    classifier = new Layers.FusedConvBn(head.register_module("3",
-        Layers.conv(last, config.numClasses(), config.finalConvKernel(), 1, true)), null, 1);
+    head1 = cache(new Layers.FusedConvBn(lastConv0, head.register_module("1", Layers.bn(last, config)), 1,
+        config.featureChannels()));
+    classifier = cache(new Layers.FusedConvBn(head.register_module("3",
+        Layers.conv(last, config.numClasses(), config.finalConvKernel(), 1, true)), null, 1));
   }
 
   /** {@code _make_transition_layer}: registered as "transition{index}" with children per branch. */
@@ -148,6 +148,7 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
    * @throws IllegalArgumentException listing every missing key and shape mismatch (the network is unchanged)
    */
   public LoadReport loadStateDict(StateDict sd) {
+    requireOpen();
     return ModuleLoader.load(this, sd, officialLoadOptions());
   }
 
@@ -233,6 +234,7 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
    * @throws IllegalArgumentException if the input is not [B, 3, H, W]
    */
   public Output forward(Tensor normalizedInput) {
+    requireOpen();
     checkImage(normalizedInput, "normalizedInput");
     PointerScope outer = PointerScope.getInnerScope();
     try (PointerScope inner = new PointerScope()) {
@@ -262,6 +264,7 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
    * @throws IllegalArgumentException if the input is not [B, 3, H, W] or {@code branches} is out of range
    */
   public Tensor[] features(Tensor normalizedInput, int branches) {
+    requireOpen();
     checkImage(normalizedInput, "normalizedInput");
     int n = config.stage(4).numChannels().length;
     if (branches < 1 || branches > n) {
@@ -312,6 +315,7 @@ public final class HRNet extends org.deepspg.nn.JavaModule {
    * @return as {@link #forward(Tensor)}
    */
   public Output forwardRaw(Tensor rgb01) {
+    requireOpen();
     checkImage(rgb01, "rgb01");
     // The normalised copy (one input-sized tensor) lives in the caller's scope like the outputs.
     return forward(normalize(rgb01, inputNorm));

@@ -70,7 +70,7 @@ final class Layers {
    * {@link #forwardUpsampledConcat}, HRNet's segmentation head; it keeps the column slices of its folded weight
    * packed instead of the whole weight (2 MB for HRNet-W48's 720×720 head).
    */
-  static final class FusedConvBn {
+  static final class FusedConvBn implements org.deepspg.ops.WeightCache {
     /**
      * The folded, packed weight and bias, and the stamp of what they were computed from; for a 3×3 stride-1 layer
      * that {@link DenseConv#winogradFits} the Winograd-packed weight (else null) and the direct one only once an
@@ -97,6 +97,13 @@ final class Layers {
     /** Input channels of each concatenated part ({@link #forwardUpsampledConcat}), or null. */
     private final int[] parts;
     private volatile Folded folded;
+
+    @Override
+    public synchronized void clear() {
+      Folded f = folded;
+      folded = null;
+      if (f != null) f.close();
+    }
 
     /**
      * @param conv the convolution (padding k/2, as {@link #conv} builds it)
@@ -306,7 +313,7 @@ final class Layers {
 
     ConvBn(int in, int out, int k, int stride, boolean relu, HRNetConfig cfg) {
       Conv2dImpl conv = register_module("0", conv(in, out, k, stride, false));
-      this.path = new FusedConvBn(conv, register_module("1", bn(out, cfg)), stride);
+      this.path = cache(new FusedConvBn(conv, register_module("1", bn(out, cfg)), stride));
       this.relu = relu;
     }
 
@@ -398,9 +405,9 @@ final class Layers {
 
     BasicBlock(int in, int planes, int stride, boolean downsample, HRNetConfig cfg) {
       Conv2dImpl conv1 = register_module("conv1", conv(in, planes, 3, stride, false));
-      path1 = new FusedConvBn(conv1, register_module("bn1", bn(planes, cfg)), stride);
+      path1 = cache(new FusedConvBn(conv1, register_module("bn1", bn(planes, cfg)), stride));
       Conv2dImpl conv2 = register_module("conv2", conv(planes, planes, 3, 1, false));
-      path2 = new FusedConvBn(conv2, register_module("bn2", bn(planes, cfg)), 1);
+      path2 = cache(new FusedConvBn(conv2, register_module("bn2", bn(planes, cfg)), 1));
       this.downsample = downsample
           ? register_module("downsample", new ConvBn(in, planes, 1, stride, false, cfg)) : null;
     }
@@ -426,11 +433,11 @@ final class Layers {
     Bottleneck(int in, int planes, int stride, boolean downsample, HRNetConfig cfg) {
       int out = planes * HRNetConfig.BlockType.BOTTLENECK.expansion();
       Conv2dImpl conv1 = register_module("conv1", conv(in, planes, 1, 1, false));
-      path1 = new FusedConvBn(conv1, register_module("bn1", bn(planes, cfg)), 1);
+      path1 = cache(new FusedConvBn(conv1, register_module("bn1", bn(planes, cfg)), 1));
       Conv2dImpl conv2 = register_module("conv2", conv(planes, planes, 3, stride, false));
-      path2 = new FusedConvBn(conv2, register_module("bn2", bn(planes, cfg)), stride);
+      path2 = cache(new FusedConvBn(conv2, register_module("bn2", bn(planes, cfg)), stride));
       Conv2dImpl conv3 = register_module("conv3", conv(planes, out, 1, 1, false));
-      path3 = new FusedConvBn(conv3, register_module("bn3", bn(out, cfg)), 1);
+      path3 = cache(new FusedConvBn(conv3, register_module("bn3", bn(out, cfg)), 1));
       this.downsample = downsample
           ? register_module("downsample", new ConvBn(in, out, 1, stride, false, cfg)) : null;
     }
