@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
@@ -162,11 +163,18 @@ public final class EnhanceCommand implements Callable<Integer> {
           done++;
         } catch (ImageReadException e) {
           failed++;
-          err.println("deepspg: " + j.input() + ": " + e.reason());
+          bar.message("deepspg: " + j.input() + ": " + e.reason());
           info += " FAILED";
         } catch (IOException | RuntimeException e) {
           failed++;
-          err.println("deepspg: " + j.input() + ": " + e.getMessage());
+          bar.message("deepspg: " + j.input() + ": " + e.getMessage());
+          info += " FAILED";
+        } catch (OutOfMemoryError e) {
+          // One image too large for the Java heap (its float copies) fails alone, named, as libtorch's allocation
+          // failures do; the next, smaller images still run.
+          failed++;
+          bar.message("deepspg: " + j.input() + ": not enough Java heap for this image (" + e.getMessage()
+              + "; raise it with DEEPSPG_JAVA_OPTS=-Xmx..., default 8g)");
           info += " FAILED";
         }
         err.flush();
@@ -197,15 +205,26 @@ public final class EnhanceCommand implements Callable<Integer> {
     Map<Path, Path> claimedBy = new HashMap<>();
     Path outAbs = outDir.toAbsolutePath().normalize();
     for (String arg : inputs) {
-      Path p = Path.of(arg);
+      Path p;
+      try {
+        p = Path.of(arg);
+      } catch (InvalidPathException e) {
+        errors.add(arg + ": " + unencodable());
+        continue;
+      }
       List<Path[]> found = new ArrayList<>(); // {file, relative output path}
       if (Files.isDirectory(p)) {
         // An output folder strictly inside the input folder is skipped (earlier outputs are not inputs); an output
         // folder equal to or above it is not, so the overwrite check below sees the collision.
+        // Compared through symbolic links (an input folder or OUTDIR that is a link: a nightly rerun must not read
+        // the last run's outputs back), then expressed under the input's own path, which the walk's files carry.
         Path pAbs = p.toAbsolutePath().normalize();
-        boolean skipOut = outAbs.startsWith(pAbs) && !outAbs.equals(pAbs);
+        Path pReal = RealPaths.of(p);
+        Path outReal = RealPaths.of(outDir);
+        Path outInP = outReal.startsWith(pReal) && !outReal.equals(pReal) ? pAbs.resolve(pReal.relativize(outReal))
+            : outAbs.startsWith(pAbs) && !outAbs.equals(pAbs) ? outAbs : null;
         try (Stream<Path> s = walk(p, Integer.MAX_VALUE)) {
-          s.filter(f -> !(skipOut && f.toAbsolutePath().normalize().startsWith(outAbs)))
+          s.filter(f -> outInP == null || !f.toAbsolutePath().normalize().startsWith(outInP))
               .filter(f -> !Files.isDirectory(f) && Images.hasImageExtension(f))
               .sorted()
               .forEach(f -> found.add(new Path[] {f, p.relativize(f)}));
@@ -239,7 +258,13 @@ public final class EnhanceCommand implements Callable<Integer> {
         errors.add(arg + ": no such file or folder");
       }
       for (Path[] f : found) {
-        Path target = outDir.resolve(outputName(f[1]).toString());
+        Path target;
+        try {
+          target = outDir.resolve(outputName(f[1]).toString());
+        } catch (InvalidPathException e) {
+          errors.add(f[0] + ": " + unencodable());
+          continue;
+        }
         Path key = target.toAbsolutePath().normalize();
         Path prev = claimedBy.putIfAbsent(key, f[0]);
         if (prev != null) {
@@ -254,6 +279,16 @@ public final class EnhanceCommand implements Callable<Integer> {
     List<Job> jobs = new ArrayList<>();
     outputs.forEach((in, o) -> jobs.add(new Job(in, o)));
     return jobs;
+  }
+
+  /**
+   * Why a file name cannot be used: the JVM converts file names with the locale's charset, which under a C or POSIX
+   * locale (cron, minimal containers) is ASCII, so a name such as café.jpg has no string form to write an output
+   * under. The launcher switches such a locale to C.UTF-8; this is for a JVM started otherwise.
+   */
+  private static String unencodable() {
+    return "the file name cannot be converted in this JVM's file-name charset (" + System.getProperty("sun.jnu.encoding")
+        + "); run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8";
   }
 
   /**

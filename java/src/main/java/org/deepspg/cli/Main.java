@@ -76,7 +76,8 @@ public final class Main {
         (thrown, cmd, parsed) -> {
           Throwable ex = unwrap(thrown);
           if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException
-              || ex instanceof org.deepspg.train.TrainingDivergedException) {
+              || ex instanceof org.deepspg.train.TrainingDivergedException
+              || ex instanceof org.deepspg.ops.NativeLibrary.CacheException) {
             // The user's input or environment (bad arguments, unreadable or damaged files, unwritable outputs, a
             // learning rate that makes training diverge): one line naming the cause, no stack trace.
             cmd.getErr().println("deepspg: " + describe(ex));

@@ -25,6 +25,11 @@ public final class ProgressBar {
   private long done;
   private final long doneAtStart;
   private boolean finished;
+  /** On a terminal: the bar's line has been drawn (and not yet ended), and with which info. */
+  private boolean drawn;
+  /** On a terminal: the bar was drawn complete and its line ended; later steps draw nothing. */
+  private boolean ended;
+  private String lastInfo;
 
   /**
    * @param out where to draw (usually System.err)
@@ -62,6 +67,7 @@ public final class ProgressBar {
    */
   public void step(long units, String info) {
     done += units;
+    if (tty && ended) return;
     long now = System.nanoTime();
     double every = tty ? REDRAW_SECONDS : plainEverySeconds;
     if ((tty || every > 0) && (done >= total || (now - lastPrintNanos) / 1e9 >= every)) {
@@ -87,12 +93,31 @@ public final class ProgressBar {
     String bar = "#".repeat(filled) + "-".repeat(width - filled);
     String line = String.format(Locale.ROOT, "%s [%s] %d/%d %5.1f%% %.2f/s ETA %s %s", label, bar, done, total,
         100 * frac, r, formatDuration(eta), info == null ? "" : info);
+    lastInfo = info;
     if (tty) {
       out.print("\r" + line + "\u001b[K");
-      if (done >= total) out.println();
+      drawn = true;
+      if (done >= total) {
+        out.println();
+        drawn = false;
+        ended = true;
+      }
     } else {
       out.println(line);
     }
+    out.flush();
+  }
+
+  /**
+   * Prints a line of its own (a warning, a failed input) without gluing it to the bar: on a terminal the bar's line
+   * is cleared first and the bar redrawn under the message.
+   *
+   * @param line the message
+   */
+  public void message(String line) {
+    if (tty && drawn) out.print("\r\u001b[K");
+    out.println(line);
+    if (tty && drawn) draw(lastInfo);
     out.flush();
   }
 
@@ -101,7 +126,7 @@ public final class ProgressBar {
     if (finished) return;
     finished = true;
     if (tty) {
-      if (done < total) out.println();
+      if (drawn) out.println();
     } else if (plainEverySeconds <= 0) {
       double secs = (System.nanoTime() - startNanos) / 1e9;
       out.println(String.format(Locale.ROOT, "%s: %d/%d in %s (%.2f/s)", label, done, total, formatDuration(secs),

@@ -223,15 +223,22 @@ public final class ModelFiles {
           + " does not exist in this build. Pass a weights file instead: --model PATH "
           + "(API: Enhancer.builder().checkpoint(path)).");
     }
-    Path tmp = Files.createTempFile("deepspg-model-", ".pth");
+    Path tmp = null;
     try {
       try (InputStream in = url.openStream()) {
+        tmp = Files.createTempFile("deepspg-model-", ".pth");
         Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException e) {
+        // The readers take a file: on a read-only /tmp (a container's read-only root) say where it goes and how to move
+        // it, not only "Read-only file system".
+        throw new IOException("cannot unpack the bundled model " + b.name() + " into the temporary folder "
+            + System.getProperty("java.io.tmpdir") + " (" + e + "); set TMPDIR (./deepspg passes it on) or "
+            + "-Djava.io.tmpdir to a writable folder", e);
       }
       Loaded l = loadFile(tmp, null);
       return new Loaded(l.net(), l.config(), l.meta(), "bundled " + b.name() + " (" + b.resource() + ")");
     } finally {
-      Files.deleteIfExists(tmp);
+      if (tmp != null) Files.deleteIfExists(tmp);
     }
   }
 

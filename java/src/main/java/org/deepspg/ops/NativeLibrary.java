@@ -126,7 +126,48 @@ public final class NativeLibrary {
     }
   }
 
+  /**
+   * The native libraries could not be unpacked: JavaCPP's cache folder (about 480 MB of libtorch, OpenBLAS and our
+   * kernels; {@code ~/.javacpp/cache}, else under {@code java.io.tmpdir}) cannot be created or written, or its
+   * filesystem is full, as on a container with a read-only root filesystem. The environment's problem, not the
+   * installation's: the CLI reports it in one line (exit 2) with the property that moves the cache.
+   */
+  public static final class CacheException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    CacheException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** Free space JavaCPP's cache needs for a first extraction (the CPU libraries take about 480 MB). */
+  private static final long CACHE_BYTES = 600L << 20;
+
+  /** What keeps JavaCPP's cache from taking the libraries, or null when the cache folder looks usable. */
+  private static String cacheProblem() {
+    java.io.File dir;
+    try {
+      dir = Loader.getCacheDir();
+    } catch (java.io.IOException | RuntimeException e) {
+      return "JavaCPP cannot create its cache folder for the native libraries (" + e.getMessage() + ")";
+    }
+    if (!dir.canWrite()) return "JavaCPP's cache folder " + dir + " is not writable";
+    String[] jars = dir.list((d, name) -> name.startsWith("pytorch-") && name.endsWith(".jar"));
+    boolean unpacked = jars != null && jars.length > 0; // a first run left libtorch there
+    long free = dir.getUsableSpace();
+    if ((!unpacked && free < CACHE_BYTES) || free < (16L << 20)) {
+      return "JavaCPP's cache folder " + dir + " has " + (free >> 20) + " MB free; unpacking the native libraries "
+          + "needs about " + (CACHE_BYTES >> 20) + " MB";
+    }
+    return null;
+  }
+
   private static IllegalStateException error(Throwable t) {
+    String cache = cacheProblem();
+    if (cache != null) {
+      return new CacheException(cache + ". Point it at a writable folder with room: "
+          + "DEEPSPG_JAVA_OPTS=-Dorg.bytedeco.javacpp.cachedir=DIR (or the JVM option itself). Cause: " + t, t);
+    }
     return new IllegalStateException(
         "DeepSPG native libraries could not be loaded for platform " + Loader.getPlatform() + ": " + t
             + ". Needed on the class path: org.bytedeco:pytorch:2.10.0-1.5.13 with classifier "

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -14,7 +15,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 import org.deepspg.data.Image;
 import org.deepspg.data.Images;
@@ -227,6 +232,90 @@ class EnhanceCommandTest {
         "--model", model.toString());
     assertEquals(0, g.code(), g.all());
     assertTrue(Files.isRegularFile(dir.resolve("g/a.png")), g.all());
+  }
+
+  @Test
+  void aRerunThroughALinkedInputFolderDoesNotReadItsOutputsBack(@TempDir Path dir) throws IOException {
+    // A nightly job: `enhance LINK -o REAL/out` where LINK -> REAL. The second run saw REAL/out through the link
+    // (LINK/out/a.png) as an input and refused to start ("would overwrite the input").
+    Path real = Files.createDirectories(dir.resolve("real"));
+    Images.write(img(16, 16, 3), real.resolve("a.png"));
+    Path link = Files.createSymbolicLink(dir.resolve("link"), real);
+    for (int run = 1; run <= 2; run++) {
+      CliTestSupport.Result r = CliTestSupport.run("enhance", link.toString(), "-o", real.resolve("out").toString(),
+          "--model", model.toString());
+      assertEquals(0, r.code(), "run " + run + ": " + r.all());
+      assertTrue(r.out().contains("enhanced 1 of 1"), "run " + run + ": " + r.all());
+    }
+    assertFalse(Files.exists(real.resolve("out/out")), "the first run's output was enhanced again");
+  }
+
+  @Test
+  void aNameTheJvmCannotEncodeFailsAloneUnderACLocale(@TempDir Path dir) throws Exception {
+    // Under LC_ALL=C (cron, minimal containers) JDK 17 converts file names as ASCII; one café.png stopped the whole
+    // run with exit 2 before any image was done. Now that file is reported and the others are enhanced.
+    assumeTrue("UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding")), "needs a UTF-8 test JVM to name it");
+    Path in = Files.createDirectories(dir.resolve("in"));
+    Images.write(img(16, 16, 3), in.resolve("ok.png"));
+    Images.write(img(16, 16, 4), in.resolve("caf\u00e9.png"));
+    Process p = jvm(dir, Map.of("LC_ALL", "C"), "-Xmx1g", "enhance", "in", "-o", "out", "--model", model.toString());
+    String text = output(p);
+    assertTrue(Files.isRegularFile(dir.resolve("out/ok.png")), text);
+    if (p.exitValue() == 0) { // a JVM that converts names as UTF-8 whatever the locale: both are done
+      assertTrue(Files.isRegularFile(dir.resolve("out/caf\u00e9.png")), text);
+    } else {
+      assertEquals(Main.EXIT_SOME_FAILED, p.exitValue(), text);
+      assertTrue(text.contains("cannot be converted") && text.contains("LC_ALL=C.UTF-8"), text);
+    }
+  }
+
+  @Test
+  void anImageTooLargeForTheJavaHeapFailsAloneAndNamed(@TempDir Path dir) throws Exception {
+    // One photo too big for a small -Xmx stopped the whole batch (exit 2) without naming it; the others never ran.
+    Path in = Files.createDirectories(dir.resolve("in"));
+    Images.write(new Image(3000, 2000, new float[3000 * 2000 * 3], null, img(1, 1, 1).metadata()), in.resolve("a.png"));
+    Images.write(img(16, 16, 3), in.resolve("b.png"));
+    Process p = jvm(dir, Map.of(), "-Xmx100m", "enhance", "in", "-o", "out", "--model", model.toString());
+    String text = output(p);
+    assertEquals(Main.EXIT_SOME_FAILED, p.exitValue(), text);
+    assertTrue(text.contains("a.png: not enough Java heap"), text);
+    assertTrue(Files.isRegularFile(dir.resolve("out/b.png")), text);
+  }
+
+  @Test
+  void anUnwritableNativeLibraryCacheIsOneLineNamingTheFix(@TempDir Path dir) throws Exception {
+    // A container with a read-only root: JavaCPP can create its cache neither in the home nor in the temporary
+    // folder. That was an "internal error" with a stack trace and advice to run mvn install.
+    Path f = dir.resolve("a.png");
+    Images.write(img(16, 16, 3), f);
+    Process p = jvm(dir, Map.of(), "-Duser.home=/proc/self", "-Djava.io.tmpdir=/proc/self", "-Xmx1g", "enhance",
+        f.toString(), "-o", "out", "--model", model.toString());
+    String text = output(p);
+    assertEquals(2, p.exitValue(), text);
+    assertTrue(text.contains("org.bytedeco.javacpp.cachedir") && !text.contains("internal error"), text);
+    assertEquals(1, text.strip().lines().count(), text);
+  }
+
+  /** Starts the CLI in a JVM of its own (JVM options, then arguments), in {@code dir}, with {@code env} added. */
+  private static Process jvm(Path dir, Map<String, String> env, String... jvmOptionsThenArgs) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    int k = 0;
+    while (k < jvmOptionsThenArgs.length && jvmOptionsThenArgs[k].startsWith("-")) cmd.add(jvmOptionsThenArgs[k++]);
+    cmd.addAll(List.of("-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+        Main.class.getName()));
+    cmd.addAll(List.of(jvmOptionsThenArgs).subList(k, jvmOptionsThenArgs.length));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+    if (env.containsKey("LC_ALL")) pb.environment().keySet().removeIf(e -> e.startsWith("LC_") || e.equals("LANG"));
+    pb.environment().putAll(env);
+    return pb.start();
+  }
+
+  /** Everything the process printed, once it ended (five minutes at most). */
+  private static String output(Process p) throws Exception {
+    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(300, TimeUnit.SECONDS), text);
+    System.out.println(text);
+    return text;
   }
 
   @Test
