@@ -135,7 +135,7 @@ public final class EvalCommand implements Callable<Integer> {
       // The inputs paired with the other method's outputs by file name (sizes checked), or with themselves.
       ds = enhanced != null
           ? PairedDataset.fromFolders(low, enhanced, PairedDataset.Partner.ENHANCED, PairedDataset.Options.DEFAULT)
-          : PairedDataset.fromFolders(low, low, PairedDataset.Options.DEFAULT);
+          : PairedDataset.ofImages(low, PairedDataset.Options.DEFAULT);
     } else if (data != null) {
       if (low != null || high != null) throw new IllegalArgumentException("give either --data or --low/--high, not both");
       Split sp = Split.parse(split);

@@ -133,6 +133,45 @@ public final class PairedDataset {
   }
 
   /**
+   * Every image of one folder, each paired with itself: inputs without ground truth (real dark photos for the
+   * no-reference measures). Files are not matched by stem here, so {@code x.jpg} beside {@code x.png} is two images
+   * (named by their file names; other images by their stems, as in a paired set).
+   *
+   * @param dir the folder (not searched recursively; hidden files skipped)
+   * @param options reading and validation options
+   * @return the images as pairs whose low and high are the same file
+   * @throws IOException when the folder cannot be listed
+   * @throws DatasetException when it has no images or (with validation) an unreadable one
+   */
+  public static PairedDataset ofImages(Path dir, Options options) throws IOException {
+    if (!Files.isDirectory(dir)) throw new DatasetException("dataset " + dir + ": folder not found: " + dir);
+    List<Path> files = new ArrayList<>();
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path p : s.sorted().collect(Collectors.toList())) {
+        if (!p.getFileName().toString().startsWith(".") && Images.hasImageExtension(p) && !Files.isDirectory(p)) {
+          files.add(p);
+        }
+      }
+    }
+    Map<String, Long> stems = files.stream()
+        .collect(Collectors.groupingBy(p -> stem(p).toLowerCase(Locale.ROOT), Collectors.counting()));
+    List<Pair> all = new ArrayList<>();
+    List<String> bad = new ArrayList<>();
+    for (Path p : files) {
+      boolean shared = stems.get(stem(p).toLowerCase(Locale.ROOT)) > 1;
+      all.add(new Pair(shared ? p.getFileName().toString() : stem(p), p, p));
+      if (options.validate()) probe(p, options.read(), bad);
+    }
+    if (!bad.isEmpty()) {
+      throw new DatasetException(dir.toString(), Partner.NORMAL_LIGHT.noun(), List.of(), List.of(), List.of(),
+          sorted(bad), List.of());
+    }
+    if (all.isEmpty()) throw new DatasetException("dataset " + dir + " has no images");
+    all.sort(Comparator.comparing(Pair::name));
+    return new PairedDataset(dir.toString(), Partner.NORMAL_LIGHT, all, options);
+  }
+
+  /**
    * Pairs the files of two folders, the second holding something else than ground truth (messages say what).
    *
    * @param lowDir folder of low-light images

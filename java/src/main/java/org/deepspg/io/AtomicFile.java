@@ -3,6 +3,7 @@
  */
 package org.deepspg.io;
 
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
@@ -10,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -103,12 +105,17 @@ public final class AtomicFile {
     boolean ok = false;
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        OutputStream out = Channels.newOutputStream(ch);
+        OutputStream raw = Channels.newOutputStream(ch);
         long failAfter = failAfterBytesForTest;
-        if (failAfter >= 0) out = new FailingStream(out, failAfter);
+        if (failAfter >= 0) raw = new FailingStream(raw, failAfter); // fails as the disk would, under the name
+        OutputStream out = new Named(raw, target);
         writer.write(out);
         out.flush();
-        ch.force(true);
+        try {
+          ch.force(true);
+        } catch (IOException e) {
+          throw Named.named(e, target);
+        }
       }
       try {
         Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -125,6 +132,50 @@ public final class AtomicFile {
     } finally {
       if (!ok) Files.deleteIfExists(tmp);
       IN_FLIGHT.remove(tmp);
+    }
+  }
+
+  /**
+   * The file's stream with the target's name put into the I/O errors it raises ("No space left on device" names no
+   * file); the writer's own exceptions pass through it untouched.
+   */
+  private static final class Named extends FilterOutputStream {
+    private final Path target;
+
+    Named(OutputStream out, Path target) {
+      super(out);
+      this.target = target;
+    }
+
+    static IOException named(IOException e, Path target) {
+      return e instanceof FileSystemException ? e : new IOException(target + ": " + e.getMessage(), e);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      try {
+        out.write(b);
+      } catch (IOException e) {
+        throw named(e, target);
+      }
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      try {
+        out.write(b, off, len);
+      } catch (IOException e) {
+        throw named(e, target);
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      try {
+        out.flush();
+      } catch (IOException e) {
+        throw named(e, target);
+      }
     }
   }
 

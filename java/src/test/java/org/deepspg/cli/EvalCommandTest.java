@@ -116,6 +116,24 @@ class EvalCommandTest {
     assertTrue(value(json, "input_mean_luma") > 5 && value(json, "input_mean_luma") < 60, json);
   }
 
+  /** Without ground truth nothing is paired, so x.jpg beside x.png is two photos, not an "ambiguous pair". */
+  @Test
+  void noReferenceTakesTwoPhotosOfTheSameStem() throws IOException {
+    Path dir = Files.createDirectories(tmp.resolve("same-stem"));
+    try (var s = Files.list(data.resolve("test/low"))) {
+      Path src = s.sorted().findFirst().orElseThrow();
+      Image img = Images.read(src);
+      Images.write(img, dir.resolve("x.png"));
+      Images.write(img, dir.resolve("x.jpg"));
+    }
+    Path json = tmp.resolve("same-stem.json");
+    assertEquals(0, Main.run("eval", "--threads", "1", "--low", dir.toString(), "--baseline", "identity",
+        "--per-image", "--json=" + json));
+    String text = Files.readString(json);
+    assertEquals(2, JsonFiles.parse(text).get("count").intValue(), text);
+    assertTrue(text.contains("x.png") && text.contains("x.jpg"), text);
+  }
+
   /**
    * Another method's outputs in a folder (PNGs of a fixed gamma curve, named like the inputs): the report holds
    * exactly the measures of those files against their inputs; a missing output is an error naming it.

@@ -5,6 +5,7 @@ package org.deepspg.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -61,6 +62,21 @@ class AtomicFileTest {
     assertTrue(Files.exists(fresh), "a recent one may belong to a running writer");
     assertTrue(Files.exists(otherTarget), "another target's");
     assertTrue(Files.exists(foreign), "not our pattern");
+  }
+
+  @Test
+  void aFailingDiskNamesTheFileAndTheWritersOwnErrorsPassUnchanged() throws IOException {
+    Path f = dir.resolve("named.txt");
+    AtomicFile.failAfterBytesForTest = 3; // as "No space left on device", which names no file
+    try {
+      IOException e = assertThrows(IOException.class,
+          () -> AtomicFile.write(f, "more than three bytes".getBytes(StandardCharsets.UTF_8)));
+      assertTrue(e.getMessage().startsWith(f + ": ") && e.getMessage().contains("simulated"), e.getMessage());
+    } finally {
+      AtomicFile.failAfterBytesForTest = -1;
+    }
+    assertFalse(Files.exists(f));
+    assertTrue(temps().isEmpty());
   }
 
   @Test
