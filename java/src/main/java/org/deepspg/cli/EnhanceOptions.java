@@ -80,6 +80,11 @@ public final class EnhanceOptions {
    * @throws IOException when the model cannot be loaded
    */
   Enhancer build() throws IOException {
-    return builder().build();
+    Enhancer e = builder().build();
+    if (hrnet != null && !e.config().semEnabled()) {
+      System.err.println("deepspg: note: --prior-weights is not used: the model " + e.modelSource()
+          + " has no SEMs (no semantic prior)");
+    }
+    return e;
   }
 }

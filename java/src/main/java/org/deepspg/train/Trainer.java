@@ -25,11 +25,13 @@ import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.DatasetException;
 import org.deepspg.data.DatasetLayouts;
 import org.deepspg.data.Image;
+import org.deepspg.data.ImageReadException;
 import org.deepspg.data.ImageTensors;
 import org.deepspg.data.Images;
 import org.deepspg.data.PairAugment;
 import org.deepspg.data.PairLoader;
 import org.deepspg.data.PairedDataset;
+import org.deepspg.data.ReadOptions;
 import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
 import org.deepspg.infer.Pipeline;
@@ -521,6 +523,41 @@ public final class Trainer implements AutoCloseable {
     }
   }
 
+  /**
+   * Says when the data make batches or patches smaller than configured, which metrics.jsonl shows and the console did
+   * not: a batch larger than the training set is the whole set, and a batch holding a pair smaller than the patch
+   * crops the largest multiple of 32 that fits it (spec §4.6).
+   */
+  private void noteShrunkBatchesAndPatches(CoarseToFine sched, PairedDataset train, int pairs) {
+    int batch = 0, patch = 0;
+    for (CoarseToFine.Stage s : sched.stages()) {
+      batch = Math.max(batch, s.batch());
+      patch = Math.max(patch, s.patch());
+    }
+    if (batch > pairs) {
+      console.printf(Locale.ROOT, "note: batch %d is more than the %d training pairs: batches of %d%n", batch, pairs,
+          pairs);
+    }
+    int side = Integer.MAX_VALUE;
+    Path smallest = null;
+    for (PairedDataset.Pair p : train.pairs()) {
+      try {
+        int[] wh = Images.probe(p.low(), ReadOptions.DEFAULT);
+        if (Math.min(wh[0], wh[1]) < side) {
+          side = Math.min(wh[0], wh[1]);
+          smallest = p.low();
+        }
+      } catch (ImageReadException e) {
+        return; // the dataset opened: a failure here is transient, and the note is only a note
+      }
+    }
+    if (smallest != null && side < patch) {
+      console.printf(Locale.ROOT, "note: %s is %d px on its short side: batches holding it crop patches of %d instead "
+          + "of %d (the largest multiple of 32 that fits)%n", smallest, side, PairAugment.effectivePatch(patch, side,
+          side), patch);
+    }
+  }
+
   /** {@link #run()} once the data opened and run.dir is this run's. */
   private Result train(PairedDataset train, PairedDataset val, int pairs) throws IOException {
     boolean leader = dp.isLeader();
@@ -552,6 +589,7 @@ public final class Trainer implements AutoCloseable {
       console.printf(Locale.ROOT, "note: continuing in %s, the checkpoint's folder; the run was started in %s "
           + "(give run.dir=... to choose)%n", dir, resumedFrom);
     }
+    noteShrunkBatchesAndPatches(sched, train, pairs);
     if (cfg.optimizer().warmupSteps() >= stopAt) {
       console.printf(Locale.ROOT, "note: lr.warmup_steps=%d is not shorter than the run (%d steps): the learning rate "
           + "never reaches lr=%g%n", cfg.optimizer().warmupSteps(), stopAt, cfg.optimizer().lr());

@@ -319,6 +319,16 @@ class EnhanceCommandTest {
   }
 
   @Test
+  void priorWeightsForAModelWithoutSemsAreNamedAsUnused(@TempDir Path dir) throws IOException {
+    Path f = dir.resolve("a.png");
+    Images.write(img(16, 16, 3), f);
+    CliTestSupport.Result r = CliTestSupport.run("enhance", f.toString(), "-o", dir.resolve("o").toString(),
+        "--model", model.toString(), "--prior-weights", f.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.err().contains("--prior-weights is not used") && r.err().contains("has no SEMs"), r.all());
+  }
+
+  @Test
   void modelErrorsAreUsageErrors(@TempDir Path dir) throws IOException {
     Path f = dir.resolve("a.png");
     Images.write(img(16, 16, 10), f);

@@ -113,6 +113,19 @@ class DivergenceTest {
     t.run();
     assertTrue(buf.toString(java.nio.charset.StandardCharsets.UTF_8).contains("the learning rate never reaches lr"),
         buf.toString(java.nio.charset.StandardCharsets.UTF_8));
+    // batches and patches the data make smaller than configured are named (metrics.jsonl showed them, nothing said so)
+    java.io.ByteArrayOutputStream notes = new java.io.ByteArrayOutputStream();
+    Properties small = tiny(work.resolve("shrunk-run"), "max_steps=1", "batch=16", "patch=128");
+    small.setProperty("data.train", flat.resolve("..").normalize().toString());
+    small.setProperty("data.train.layout", "folders");
+    small.setProperty("data.train.low", flat.resolve("low").toString());
+    small.setProperty("data.train.high", flat.resolve("high").toString());
+    Trainer sm = TrainTestSupport.trainer(small);
+    sm.setConsole(new PrintStream(notes, true, java.nio.charset.StandardCharsets.UTF_8));
+    sm.run();
+    String text = notes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(text.contains("note: batch 16 is more than the 4 training pairs: batches of 4"), text);
+    assertTrue(text.contains("is 64 px on its short side: batches holding it crop patches of 64 instead of 128"), text);
   }
 
   @Test
