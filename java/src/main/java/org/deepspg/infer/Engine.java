@@ -49,12 +49,20 @@ final class Engine {
    * @return the clamped result, same layout (not yet checked by {@link OutputGuard})
    */
   float[] run(float[] data, int b, int h, int w, AttentionContext.Recording[] replay) {
-    checkMemory(b, h, w);
+    return run(data, b, h, w, replay, null);
+  }
+
+  /**
+   * {@link #run(float[], int, int, int, AttentionContext.Recording[])} of a tile whose SEMs take the given prior
+   * features (a crop of {@link #stitchedPriorFeatures}, {@link FullPrior#at}) instead of running the prior.
+   */
+  float[] run(float[] data, int b, int h, int w, AttentionContext.Recording[] replay, FullPrior.Crop features) {
+    checkMemory(b, h, w, features == null ? 0 : features.of().bytes(), "a pass", TILE_ADVICE);
     IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
       Tensor x = ImageTensors.tensorOf(data, device, b, 3, h, w);
-      return ImageTensors.floatsOf(pipeline.enhance(x, ensemble, replay));
+      return ImageTensors.floatsOf(pipeline.enhance(x, ensemble, replay, features == null ? null : features.maps()));
     } finally {
       IdleRelease.PROCESS.exit();
     }
@@ -87,13 +95,127 @@ final class Engine {
    * @param into {@link #transforms()} new recordings
    */
   void record(float[] chw, int h, int w, AttentionContext.Recording[] into) {
-    checkMemory(1, h, w, "the attention-context pass of a tiled image (its downscaled copy)",
-        "use a smaller context (TileOptions.withContextSize, " + TileOptions.DEFAULT_CONTEXT + " by default)");
+    record(chw, h, w, null, into);
+  }
+
+  /**
+   * The context pass with the full image's prior features ({@link #stitchedPriorFeatures}) in place of the prior's
+   * view of the downscaled copy, when {@code full} is given (a SEM model's tiled image).
+   *
+   * @param chw the downscaled image {@code [3, h, w]}
+   * @param full its original's three prior feature maps, or null
+   * @param into {@link #transforms()} new recordings
+   */
+  void record(float[] chw, int h, int w, FullPrior full, AttentionContext.Recording[] into) {
+    checkMemory(1, h, w, full == null ? 0 : full.bytes(), "the attention-context pass of a tiled image (its "
+        + "downscaled copy)", "use a smaller context (TileOptions.withContextSize, " + TileOptions.DEFAULT_CONTEXT
+        + " by default)");
     IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
-      pipeline.record(ImageTensors.tensorOf(chw, device, 1, 3, h, w), into);
+      pipeline.record(ImageTensors.tensorOf(chw, device, 1, 3, h, w), full == null ? null : full.maps(), into);
     } finally {
+      IdleRelease.PROCESS.exit();
+    }
+  }
+
+  /** A full image's prior feature maps (for the image padded to multiples of 32), owned until {@link #close()}. */
+  record FullPrior(Tensor[] maps, long[] strides, long bytes) implements AutoCloseable {
+    /** A tile's part of the maps: views, valid while the maps are. */
+    record Crop(FullPrior of, Tensor[] maps) {}
+
+    /**
+     * The maps' part for a tile (its rows and columns padded to multiples of 32, as the pipeline pads it); the tile
+     * starts at multiples of 32, so the part lies on the maps' grid.
+     *
+     * @return views into the maps, in the caller's scope
+     */
+    Crop at(int y0, int x0, int th, int tw) {
+      Tensor[] c = new Tensor[maps.length];
+      long hp = Padding.padded(th, Padding.MULTIPLE), wp = Padding.padded(tw, Padding.MULTIPLE);
+      for (int l = 0; l < maps.length; l++) {
+        long s = strides[l];
+        c[l] = maps[l].narrow(2, y0 / s, hp / s).narrow(3, x0 / s, wp / s);
+      }
+      return new Crop(this, c);
+    }
+
+    @Override
+    public void close() {
+      for (Tensor t : maps) t.releaseReference();
+    }
+  }
+
+  /** The full image's prior maps may take at most this much (beyond it the context and each tile run the prior). */
+  static final long MAX_FULL_PRIOR_BYTES = 512L << 20;
+
+  /**
+   * The prior's feature maps of a whole tiled image without running it on the whole image: the prior runs on each
+   * tile at full resolution ({@link Pipeline#priorFeatures}) and each map cell is taken from the tile whose core
+   * (the tile up to the middles of its overlaps) holds it. Tile starts are multiples of 32, so every tile's cells lie
+   * on the full image's grid. For a SEM model's tiled image: its context pass sees the objects' features at the
+   * tiles' scale, and its tiles the whole image's features up to their edges.
+   *
+   * @param chw the image {@code [3, h, w]}
+   * @param py the rows' tile plan
+   * @param px the columns' tile plan
+   * @return the maps for the image padded to multiples of 32, or null for a model without SEMs, maps above
+   *     {@link #MAX_FULL_PRIOR_BYTES}, or a prior whose strides do not divide 32
+   */
+  FullPrior stitchedPriorFeatures(float[] chw, int h, int w, TilePlan py, TilePlan px) {
+    if (pipeline.prior() == null) return null;
+    long hp = Padding.padded(h, Padding.MULTIPLE), wp = Padding.padded(w, Padding.MULTIPLE);
+    Tensor[] maps = null;
+    long[] stride = new long[3];
+    long bytes = 0;
+    IdleRelease.PROCESS.enter();
+    try (NoGradGuard ng = new NoGradGuard(); InferenceMode im = new InferenceMode()) {
+      for (int ty = 0; ty < py.count(); ty++) {
+        int y0 = py.start(ty), th = py.end(ty) - y0;
+        int cy0 = ty == 0 ? 0 : (y0 + py.end(ty - 1)) / 2; // the core: up to the middles of the overlaps
+        int cy1 = ty == py.count() - 1 ? h : (py.end(ty) + py.start(ty + 1)) / 2;
+        for (int tx = 0; tx < px.count(); tx++) {
+          int x0 = px.start(tx), tw = px.end(tx) - x0;
+          int cx0 = tx == 0 ? 0 : (x0 + px.end(tx - 1)) / 2;
+          int cx1 = tx == px.count() - 1 ? w : (px.end(tx) + px.start(tx + 1)) / 2;
+          float[] tile = Tiler.crop(chw, h, w, y0, x0, th, tw);
+          checkMemory(1, th, tw);
+          try (PointerScope scope = new PointerScope()) {
+            Tensor[] f = pipeline.priorFeatures(ImageTensors.tensorOf(tile, device, 1, 3, th, tw));
+            if (maps == null) {
+              long tp = Padding.padded(th, Padding.MULTIPLE);
+              maps = new Tensor[3];
+              for (int l = 0; l < 3; l++) {
+                stride[l] = tp / f[l].size(2);
+                if (stride[l] < 1 || Padding.MULTIPLE % stride[l] != 0 || f[l].size(2) * stride[l] != tp) return null;
+                bytes += f[l].size(1) * (hp / stride[l]) * (wp / stride[l]) * 4;
+              }
+              if (bytes > MAX_FULL_PRIOR_BYTES) return null;
+              try (PointerScope keep = new PointerScope()) {
+                for (int l = 0; l < 3; l++) {
+                  maps[l] = f[l].new_empty(new long[] {1, f[l].size(1), hp / stride[l], wp / stride[l]});
+                  maps[l].retainReference();
+                }
+              }
+            }
+            for (int l = 0; l < 3; l++) {
+              long s = stride[l];
+              // the tile's cells whose top-left pixel lies in its core; the last row/column takes the padding too
+              long r0 = Math.floorDiv(cy0 + s - 1, s), r1 = cy1 == h ? hp / s : Math.floorDiv(cy1 + s - 1, s);
+              long c0 = Math.floorDiv(cx0 + s - 1, s), c1 = cx1 == w ? wp / s : Math.floorDiv(cx1 + s - 1, s);
+              long rr = Math.min(r1, y0 / s + f[l].size(2)), cc = Math.min(c1, x0 / s + f[l].size(3));
+              if (rr <= r0 || cc <= c0) continue;
+              maps[l].narrow(2, r0, rr - r0).narrow(3, c0, cc - c0)
+                  .copy_(f[l].narrow(2, r0 - y0 / s, rr - r0).narrow(3, c0 - x0 / s, cc - c0));
+            }
+          }
+        }
+      }
+      FullPrior out = new FullPrior(maps, stride, bytes);
+      maps = null;
+      return out;
+    } finally {
+      if (maps != null) for (Tensor t : maps) if (t != null) t.releaseReference();
       IdleRelease.PROCESS.exit();
     }
   }
@@ -103,14 +225,21 @@ final class Engine {
    * allocates anything: one clear message instead of the process growing until the system kills it.
    */
   void checkMemory(long b, long h, long w) {
-    checkMemory(b, h, w, "a pass", "tile the image or use smaller tiles (CLI: --tile N; API: TileOptions.always(N), "
-        + "or TileOptions.withMaxWholePixels to tile smaller images than the default 0.5 MP)");
+    checkMemory(b, h, w, "a pass", TILE_ADVICE);
   }
+
+  private static final String TILE_ADVICE = "tile the image or use smaller tiles (CLI: --tile N; API: "
+      + "TileOptions.always(N), or TileOptions.withMaxWholePixels to tile smaller images than the default 0.5 MP)";
 
   /** {@link #checkMemory(long, long, long)} naming which pass and what makes it smaller. */
   void checkMemory(long b, long h, long w, String what, String smaller) {
+    checkMemory(b, h, w, 0, what, smaller);
+  }
+
+  /** {@link #checkMemory(long, long, long, String, String)} with {@code extra} bytes held beside the pass. */
+  void checkMemory(long b, long h, long w, long extra, String what, String smaller) {
     long ph = Padding.padded(h, Padding.MULTIPLE), pw = Padding.padded(w, Padding.MULTIPLE);
-    long need = MemoryBudget.estimate(pipeline.config(), b, ph, pw);
+    long need = MemoryBudget.estimate(pipeline.config(), b, ph, pw) + extra;
     if (need > maxMemory) {
       throw new IllegalArgumentException(String.format(Locale.ROOT,
           "%s of %dx%d (x%d) needs about %s, more than the memory limit of %s: %s, or raise the limit "

@@ -80,6 +80,14 @@ public final class Pipeline {
    * @throws IllegalArgumentException for a tensor that is not {@code [B, 3, H, W]}
    */
   public Tensor forward(Tensor x) {
+    return forward(x, null);
+  }
+
+  /**
+   * {@link #forward(Tensor)}, with the SEMs fed {@code given} (prior features computed elsewhere: those of the full
+   * image for the downscaled copy of a tiled one) instead of running the prior, when not null.
+   */
+  private Tensor forward(Tensor x, Tensor[] given) {
     if (x == null || x.dim() != 4 || x.size(1) != 3) {
       throw new IllegalArgumentException("expected [B, 3, H, W], got " + ImageTensors.shape(x));
     }
@@ -89,7 +97,10 @@ public final class Pipeline {
       Tensor xp = Padding.reflectPad(x, Padding.MULTIPLE).contiguous();
       long t0 = System.nanoTime();
       Tensor y;
-      if (prior != null) {
+      if (prior != null && given != null) {
+        y = net.forward(xp, given[0], given[1], given[2]);
+        networkNanos.add(System.nanoTime() - t0);
+      } else if (prior != null) {
         if (DeepSPGConfig.PRIOR_INPUT_RETINEX.equals(net.config().semPriorInput())) {
           long[] inPrior = new long[1];
           y = net.forward(xp, litUp -> { // the network calls it under no-grad with its light-up X_r
@@ -138,6 +149,21 @@ public final class Pipeline {
    * @return {@code [B, 3, H, W]} in [0, 1], contiguous
    */
   public Tensor enhance(Tensor x, boolean ensemble, AttentionContext.Recording[] replay) {
+    return enhance(x, ensemble, replay, null);
+  }
+
+  /**
+   * {@link #enhance(Tensor, boolean, AttentionContext.Recording[])} with the SEMs fed {@code features} (a tile's
+   * part of the full image's prior maps, {@link #priorFeatures} stitched over the tiles; transformed with each
+   * ensemble transform) instead of running the prior, when not null.
+   *
+   * @param x {@code [1, 3, H, W]} in [0, 1]
+   * @param ensemble whether to average the {@value #ENSEMBLE_SIZE} transforms
+   * @param replay per transform, the recording to replay, or null
+   * @param features three maps for {@code x} padded to multiples of 32, or null
+   * @return {@code [1, 3, H, W]} in [0, 1], contiguous
+   */
+  public Tensor enhance(Tensor x, boolean ensemble, AttentionContext.Recording[] replay, Tensor[] features) {
     int nt = ensemble ? ENSEMBLE_SIZE : 1;
     if (replay != null && replay.length != nt) {
       throw new IllegalArgumentException(replay.length + " recordings for " + nt + " transforms");
@@ -147,12 +173,13 @@ public final class Pipeline {
       Tensor acc = null;
       for (int t = 0; t < nt; t++) {
         Tensor y;
+        Tensor[] given = transformed(features, t);
         if (replay != null) {
           try (AttentionContext.Scope r = AttentionContext.replay(replay[t])) {
-            y = forward(transform(x, t));
+            y = forward(transform(x, t), given);
           }
         } else {
-          y = forward(transform(x, t));
+          y = forward(transform(x, t), given);
         }
         y = inverse(y, t);
         acc = acc == null ? y : acc.add(y);
@@ -171,12 +198,59 @@ public final class Pipeline {
    * @param into one new recording per transform ({@code 1} or {@value #ENSEMBLE_SIZE})
    */
   public void record(Tensor x, AttentionContext.Recording[] into) {
+    record(x, null, into);
+  }
+
+  /**
+   * {@link #record(Tensor, AttentionContext.Recording[])} with the SEMs fed prior features of the full-resolution
+   * image ({@link #priorFeatures}, stitched over its tiles; transformed with each ensemble transform) instead of the
+   * prior's view of the downscaled copy, where objects appear smaller than in the tiles (a context pass of a 1280×852
+   * image: 47.9 dB against whole-image inference with its own prior, 58.9 dB with the full image's features).
+   *
+   * @param x the downscaled image {@code [1, 3, h, w]}
+   * @param features the full image's three prior feature maps {@code [1, C_l, ·, ·]} (any size: the SEMs resize
+   *     them to their levels), or null to run the prior on {@code x}
+   * @param into one new recording per transform
+   */
+  public void record(Tensor x, Tensor[] features, AttentionContext.Recording[] into) {
     try (PointerScope scope = new PointerScope()) {
       for (int t = 0; t < into.length; t++) {
+        Tensor[] given = transformed(features, t);
         try (AttentionContext.Scope r = AttentionContext.record(into[t])) {
-          forward(transform(x, t));
+          forward(transform(x, t), given);
         }
       }
+    }
+  }
+
+  /** The prior's maps under ensemble transform t (contiguous), or null without maps or without SEMs. */
+  private Tensor[] transformed(Tensor[] features, int t) {
+    if (features == null || prior == null) return null;
+    Tensor[] g = new Tensor[features.length];
+    for (int l = 0; l < g.length; l++) g[l] = transform(features[l], t).contiguous();
+    return g;
+  }
+
+  /**
+   * The prior's three feature maps for an image (a tile of a large one), as {@link #forward} computes them: on the
+   * image padded to a multiple of 32, or on the network's light-up X_r of it ({@code sem.prior_input = retinex}). Both
+   * are local to the tile, so tiles whose starts are multiples of 32 give the full image's features away from their
+   * edges.
+   *
+   * @param x {@code [1, 3, H, W]} in [0, 1], on the network's device (under no-grad)
+   * @return the maps of the padded image, in the caller's scope; null for a model without SEMs
+   */
+  public Tensor[] priorFeatures(Tensor x) {
+    if (prior == null) return null;
+    PointerScope outer = PointerScope.getInnerScope();
+    try (PointerScope scope = new PointerScope()) {
+      long t0 = System.nanoTime();
+      Tensor xp = Padding.reflectPad(x, Padding.MULTIPLE).contiguous();
+      Tensor in = DeepSPGConfig.PRIOR_INPUT_RETINEX.equals(net.config().semPriorInput()) ? net.lightUp(xp) : xp;
+      Tensor[] f = prior.features(in);
+      for (int l = 0; l < f.length; l++) f[l] = Scopes.escape(f[l], outer);
+      priorNanos.add(System.nanoTime() - t0);
+      return f;
     }
   }
 

@@ -16,6 +16,12 @@ import org.deepspg.ops.Backends;
  * kept consistent across tiles by {@link AttentionContext}: pass 1 runs the network on a copy downscaled to
  * {@link TileOptions#contextSize()} ({@link AreaResize}, one upload) and records every matrix; pass 2 replays them in
  * each full-resolution tile. All other layers are local. Recordings are per call, so one Tiler serves many threads.
+ *
+ * <p>A model with SEMs first runs its image prior on every tile at full resolution and stitches the features into the
+ * whole image's maps ({@link Engine#stitchedPriorFeatures}); pass 1 takes those instead of the prior's view of the
+ * downscaled copy (objects there look smaller than in the tiles: s-sem on a 1280×852 image 47.9 dB against
+ * whole-image inference with it, 58.9 dB with the stitched maps), and each tile its crop of them (the prior runs once
+ * per tile, as before). The maps, up to {@link Engine#MAX_FULL_PRIOR_BYTES}, count in the memory check.
  */
 final class Tiler {
   private final Engine engine;
@@ -63,6 +69,20 @@ final class Tiler {
     return p[0].count() * p[1].count();
   }
 
+  /**
+   * A tile's pixels.
+   *
+   * @param chw the image {@code [3, h, w]}
+   * @return {@code [3, th, tw]} from row {@code y0}, column {@code x0}
+   */
+  static float[] crop(float[] chw, int h, int w, int y0, int x0, int th, int tw) {
+    float[] tile = new float[3 * th * tw];
+    for (int c = 0; c < 3; c++) {
+      for (int y = 0; y < th; y++) System.arraycopy(chw, (c * h + y0 + y) * w + x0, tile, (c * th + y) * tw, tw);
+    }
+    return tile;
+  }
+
   /** Tile length along the long side of a thin image: the square tile's area over the padded short side. */
   private int longSideTile(long area, int shortSide) {
     long t = area / Padding.padded(shortSide, Padding.MULTIPLE) / Padding.MULTIPLE * Padding.MULTIPLE;
@@ -79,18 +99,24 @@ final class Tiler {
   float[] enhance(float[] chw, int h, int w, Runnable onTile) {
     int nt = engine.transforms();
     AttentionContext.Recording[] rec = context ? new AttentionContext.Recording[nt] : null;
+    TilePlan[] plan = plans(h, w);
+    TilePlan py = plan[0], px = plan[1];
+    // A SEM model's prior runs once per tile at full resolution, before anything else, and its features, stitched
+    // into the whole image's maps, feed both the context pass (the downscaled copy's own prior sees objects smaller
+    // than the tiles do: s-sem at 1280x852 47.9 dB against the whole image, 58.9 dB so; BENCHMARKS "Session 34")
+    // and the tiles, which then see the whole image's features up to their edges.
+    Engine.FullPrior prior = context
+        ? engine.stitchedPriorFeatures(chw, h, w, py, px) : null;
     try {
       if (rec != null) {
         for (int t = 0; t < nt; t++) rec[t] = new AttentionContext.Recording();
         int[] cs = AreaResize.fit(h, w, tiles.contextSize());
         float[] small = cs[0] == h && cs[1] == w ? chw : AreaResize.resize(chw, 3, h, w, cs[0], cs[1]);
-        engine.record(small, cs[0], cs[1], rec);
+        engine.record(small, cs[0], cs[1], prior, rec);
         // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so
         // what it leaves mapped for reuse (Backends) would only raise the peak.
         Backends.releaseFreeMemory();
       }
-      TilePlan[] plan = plans(h, w);
-      TilePlan py = plan[0], px = plan[1];
       int n = h * w;
       float[] out = new float[3 * n];
       for (int ty = 0; ty < py.count(); ty++) {
@@ -99,13 +125,11 @@ final class Tiler {
         for (int tx = 0; tx < px.count(); tx++) {
           int x0 = px.start(tx), tw = px.end(tx) - x0;
           float[] wx = px.weights(tx);
-          float[] tile = new float[3 * th * tw];
-          for (int c = 0; c < 3; c++) {
-            for (int y = 0; y < th; y++) {
-              System.arraycopy(chw, c * n + (y0 + y) * w + x0, tile, (c * th + y) * tw, tw);
-            }
-          }
-          float[] res = engine.run(tile, 1, th, tw, rec);
+          float[] tile = crop(chw, h, w, y0, x0, th, tw);
+          // Under self-ensemble a tile that needs padding (the last ones) runs its own prior: a rotated crop of the
+          // maps would have its padding on the other side of the rotated, then padded, tile.
+          boolean own = prior == null || nt > 1 && (th % Padding.MULTIPLE != 0 || tw % Padding.MULTIPLE != 0);
+          float[] res = engine.run(tile, 1, th, tw, rec, own ? null : prior.at(y0, x0, th, tw));
           tilesRun.increment();
           if (onTile != null) onTile.run();
           for (int c = 0; c < 3; c++) {
@@ -129,6 +153,7 @@ final class Tiler {
       OutputGuard.check(chw, 0, out, 0, 3 * n);
       return out;
     } finally {
+      if (prior != null) prior.close();
       if (rec != null) {
         for (AttentionContext.Recording r : rec) {
           if (r != null) r.close();

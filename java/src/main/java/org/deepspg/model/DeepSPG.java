@@ -450,6 +450,20 @@ public final class DeepSPG extends org.deepspg.nn.JavaModule {
     }
   }
 
+  /**
+   * The Retinex light-up {@code X_r = I ⊙ (1 + M)} of an input: the first stage of every forward and the image a
+   * {@code sem.prior_input = retinex} prior sees. Pixel-local (1×1 and 5×5 convolutions), so a large image's X_r can
+   * be computed tile by tile.
+   *
+   * @param input {@code [B, 3, H, W]}
+   * @return X_r, same shape
+   */
+  public Tensor lightUp(Tensor input) {
+    requireOpen();
+    Shapes.requireNchw("DeepSPG input", input, 3);
+    return lightUp(input, est.forward(input).residual());
+  }
+
   /** Retinex light-up {@code X_r = I ⊙ (1 + M)} (spec §3 Kernel B) through the fused kernel. */
   private static Tensor lightUp(Tensor image, Tensor m) {
     return org.deepspg.ops.Retinex.lightUp(image, m);
