@@ -86,9 +86,13 @@ public final class MetricsLog implements AutoCloseable {
   static String format(Entry e) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put(KIND, e.kind);
-    m.putAll(e.values);
+    e.values.forEach((k, v) -> m.put(k, COUNTS.contains(k) && v != null && v == Math.rint(v) && Math.abs(v) < 1e15
+        ? (Object) v.longValue() : v));
     return JsonFiles.toCompact(m);
   }
+
+  /** Keys that count things: written as JSON integers ({@code "step":120}, not {@code 120.0}). */
+  private static final java.util.Set<String> COUNTS = java.util.Set.of("step", "epoch", "batch", "patch", "images");
 
   /**
    * Parses a line written by {@link #format} (or by earlier versions); returns null for anything else: blank or

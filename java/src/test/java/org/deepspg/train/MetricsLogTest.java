@@ -37,9 +37,9 @@ class MetricsLogTest {
       assertThrows(IllegalArgumentException.class, () -> log.log("train", Map.of("kind", 1.0)));
     }
     assertEquals(List.of(
-        "{\"kind\":\"train\",\"step\":1.0,\"loss\":0.3333333333333333,\"grad_norm\":null}",
-        "{\"kind\":\"train\",\"step\":2.0,\"loss\":1.0E-7,\"grad_norm\":null}",
-        "{\"kind\":\"val\",\"step\":2.0}"), Files.readAllLines(f, StandardCharsets.UTF_8));
+        "{\"kind\":\"train\",\"step\":1,\"loss\":0.3333333333333333,\"grad_norm\":null}",
+        "{\"kind\":\"train\",\"step\":2,\"loss\":1.0E-7,\"grad_norm\":null}",
+        "{\"kind\":\"val\",\"step\":2}"), Files.readAllLines(f, StandardCharsets.UTF_8));
     try (MetricsLog log = new MetricsLog(f, 1)) {
       assertEquals(1, log.entries().size(), "records after the resumed step are dropped");
       MetricsLog.Entry e = log.entries().get(0);
@@ -74,7 +74,7 @@ class MetricsLogTest {
       assertEquals(20.5, log.entries().get(1).values().get("psnr"), 0.0);
     }
     assertEquals(List.of(
-        "{\"kind\":\"train\",\"step\":1.0,\"loss\":0.12345679,\"lr\":1.0E-5,\"gn\":null}",
-        "{\"kind\":\"val\",\"step\":2.0,\"psnr\":20.5}"), Files.readAllLines(f), "rewritten in the current layout");
+        "{\"kind\":\"train\",\"step\":1,\"loss\":0.12345679,\"lr\":1.0E-5,\"gn\":null}",
+        "{\"kind\":\"val\",\"step\":2,\"psnr\":20.5}"), Files.readAllLines(f), "rewritten in the current layout");
   }
 }
