@@ -74,10 +74,11 @@ public class JavaModule extends Module {
 
   /**
    * Frees this module tree's native memory now: empties every parameter (and its gradient) and buffer, clears the
-   * registered weight caches of every module in the tree, then releases the native handle. Idempotent. The module
-   * must not be running on another thread (an {@code Enhancer} waits for its calls before closing its networks);
-   * its forward methods refuse to run afterwards ({@link #requireOpen}). Parameters shared with a module outside
-   * the tree are emptied there too.
+   * registered weight caches of every module in the tree, then closes the native handles of the tree's modules,
+   * children first, and its own (the small objects go with the storages, so the freed blocks coalesce). Idempotent.
+   * The module must not be running on another thread (an {@code Enhancer} waits for its calls before closing its
+   * networks); its forward methods refuse to run afterwards ({@link #requireOpen}). Parameters shared with a module
+   * outside the tree are emptied there too.
    */
   @Override
   public void close() {
