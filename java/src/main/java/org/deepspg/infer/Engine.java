@@ -12,6 +12,7 @@ import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.deepspg.data.ImageTensors;
+import org.deepspg.model.prior.ImagePrior;
 import org.deepspg.ops.AttentionContext;
 import org.deepspg.ops.OneDnn;
 import org.deepspg.ops.Scopes;
@@ -150,6 +151,31 @@ final class Engine {
   static final long MAX_FULL_PRIOR_BYTES = 512L << 20;
 
   /**
+   * Whether a tiled image's passes may hold the stitched prior maps ({@link #stitchedPriorFeatures}): a SEM model, maps
+   * of at most {@link #MAX_FULL_PRIOR_BYTES}, and the largest pass still within the memory limit with them. Otherwise
+   * the prior runs on the context copy and on each tile as before, so the maps never make a run fail the memory check
+   * that it passed without them.
+   *
+   * @param passes the largest passes the maps stay alive through, {height, width} each (the context, a tile)
+   * @return the maps' bytes, or -1 when they should not be made
+   */
+  long fullPriorBytes(int h, int w, int[]... passes) {
+    ImagePrior prior = pipeline.prior();
+    if (prior == null) return -1;
+    long hp = Padding.padded(h, Padding.MULTIPLE), wp = Padding.padded(w, Padding.MULTIPLE);
+    int[] ch = prior.featureChannels(), st = prior.featureStrides();
+    long bytes = 0;
+    for (int l = 0; l < ch.length; l++) bytes += ch[l] * (hp / st[l]) * (wp / st[l]) * 4L;
+    if (bytes > MAX_FULL_PRIOR_BYTES) return -1;
+    for (int[] p : passes) {
+      long need = MemoryBudget.estimate(pipeline.config(), 1, Padding.padded(p[0], Padding.MULTIPLE),
+          Padding.padded(p[1], Padding.MULTIPLE)) + bytes;
+      if (need > maxMemory) return -1;
+    }
+    return bytes;
+  }
+
+  /**
    * The prior's feature maps of a whole tiled image without running it on the whole image: the prior runs on each
    * tile at full resolution ({@link Pipeline#priorFeatures}) and each map cell is taken from the tile whose core
    * (the tile up to the middles of its overlaps) holds it. Tile starts are multiples of 32, so every tile's cells lie
@@ -160,7 +186,8 @@ final class Engine {
    * @param py the rows' tile plan
    * @param px the columns' tile plan
    * @return the maps for the image padded to multiples of 32, or null for a model without SEMs, maps above
-   *     {@link #MAX_FULL_PRIOR_BYTES}, or a prior whose strides do not divide 32
+   *     {@link #MAX_FULL_PRIOR_BYTES}, or a prior whose strides do not divide 32 (ask {@link #fullPriorBytes} first
+   *     whether the memory limit allows them)
    */
   FullPrior stitchedPriorFeatures(float[] chw, int h, int w, TilePlan py, TilePlan px) {
     if (pipeline.prior() == null) return null;

@@ -101,6 +101,13 @@ public final class TilePlan {
     return starts.length;
   }
 
+  /** @return the longest tile's length */
+  public int maxLength() {
+    int m = 0;
+    for (int i = 0; i < starts.length; i++) m = Math.max(m, ends[i] - starts[i]);
+    return m;
+  }
+
   /**
    * @param i tile index
    * @return first pixel of tile i

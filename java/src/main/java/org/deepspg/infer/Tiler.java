@@ -105,12 +105,12 @@ final class Tiler {
     // into the whole image's maps, feed both the context pass (the downscaled copy's own prior sees objects smaller
     // than the tiles do: s-sem at 1280x852 47.9 dB against the whole image, 58.9 dB so; BENCHMARKS "Session 34")
     // and the tiles, which then see the whole image's features up to their edges.
-    Engine.FullPrior prior = context
-        ? engine.stitchedPriorFeatures(chw, h, w, py, px) : null;
+    int[] cs = AreaResize.fit(h, w, tiles.contextSize());
+    boolean stitch = context && engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()}) >= 0;
+    Engine.FullPrior prior = stitch ? engine.stitchedPriorFeatures(chw, h, w, py, px) : null;
     try {
       if (rec != null) {
         for (int t = 0; t < nt; t++) rec[t] = new AttentionContext.Recording();
-        int[] cs = AreaResize.fit(h, w, tiles.contextSize());
         float[] small = cs[0] == h && cs[1] == w ? chw : AreaResize.resize(chw, 3, h, w, cs[0], cs[1]);
         engine.record(small, cs[0], cs[1], prior, rec);
         // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so

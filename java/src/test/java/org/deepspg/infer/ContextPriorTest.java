@@ -154,4 +154,21 @@ class ContextPriorTest {
     }
     net.close();
   }
+
+  @Test
+  void mapsThatWouldBreakTheMemoryLimitAreNotMadeAndTheRunStillPasses() throws Exception {
+    // The maps stay alive through the passes; where a pass fits the limit only without them, the prior runs on the
+    // context copy and each tile as before, instead of the run being refused.
+    DeepSPG net = semModel(DeepSPGConfig.PRIOR_INPUT_RETINEX);
+    BlockMeanPrior prior = new BlockMeanPrior();
+    Image img = InferTestSupport.darkImage(600, 900, 8);
+    TileOptions t = TileOptions.always(256).withContextSize(256);
+    long limit = MemoryBudget.estimate(net.config(), 1, 256, 256) + (1 << 20); // a tile, and not the maps' 12 MB
+    try (Enhancer e = Enhancer.builder().model(net).prior(prior).tiling(t).maxMemory(limit).build()) {
+      prior.seen.clear();
+      assertEquals(img.width(), e.enhance(img).width());
+      assertEquals(e.passes(600, 900) + 1, prior.seen.size(), "the prior on each tile and on the context copy");
+    }
+    net.close();
+  }
 }
