@@ -233,9 +233,9 @@ public final class Pipeline {
 
   /**
    * The prior's three feature maps for an image (a tile of a large one), as {@link #forward} computes them: on the
-   * image padded to a multiple of 32, or on the network's light-up X_r of it ({@code sem.prior_input = retinex}). Both
-   * are local to the tile, so tiles whose starts are multiples of 32 give the full image's features away from their
-   * edges.
+   * image padded to a multiple of 32, or on the network's light-up X_r of it ({@code sem.prior_input = retinex},
+   * pixel-local). The prior sees only the tile, so its features differ from the whole image's near the tile's edges
+   * (the stitching takes each cell from the tile whose core holds it).
    *
    * @param x {@code [1, 3, H, W]} in [0, 1], on the network's device (under no-grad)
    * @return the maps of the padded image, in the caller's scope; null for a model without SEMs
