@@ -17,11 +17,12 @@ import org.deepspg.ops.Backends;
  * {@link TileOptions#contextSize()} ({@link AreaResize}, one upload) and records every matrix; pass 2 replays them in
  * each full-resolution tile. All other layers are local. Recordings are per call, so one Tiler serves many threads.
  *
- * <p>A model with SEMs first runs its image prior on every tile at full resolution and stitches the features into the
- * whole image's maps ({@link Engine#stitchedPriorFeatures}); pass 1 takes those instead of the prior's view of the
- * downscaled copy (objects there look smaller than in the tiles: s-sem on a 1280×852 image 47.9 dB against
- * whole-image inference with it, 58.9 dB with the stitched maps), and each tile its crop of them (the prior runs once
- * per tile, as before). The maps, up to {@link Engine#MAX_FULL_PRIOR_BYTES}, count in the memory check.
+ * <p>When pass 1's copy is downscaled, a model with SEMs first runs its image prior on every tile at full resolution
+ * and stitches the features into the whole image's maps ({@link Engine#stitchedPriorFeatures}); pass 1 takes those
+ * instead of the prior's view of the downscaled copy (objects there look smaller than in the tiles: s-sem on a
+ * 1280×852 image 47.9 dB against whole-image inference with it, 58.9 dB with the stitched maps), and each tile its crop
+ * of them instead of running the prior again (the prior runs once per tile, as before). The maps, up to
+ * {@link Engine#MAX_FULL_PRIOR_BYTES}, count in the memory check.
  */
 final class Tiler {
   private final Engine engine;
@@ -101,12 +102,16 @@ final class Tiler {
     AttentionContext.Recording[] rec = context ? new AttentionContext.Recording[nt] : null;
     TilePlan[] plan = plans(h, w);
     TilePlan py = plan[0], px = plan[1];
-    // A SEM model's prior runs once per tile at full resolution, before anything else, and its features, stitched
-    // into the whole image's maps, feed both the context pass (the downscaled copy's own prior sees objects smaller
-    // than the tiles do: s-sem at 1280x852 47.9 dB against the whole image, 58.9 dB so; BENCHMARKS "Session 34")
-    // and the tiles, which then see the whole image's features up to their edges.
+    // When the context copy is downscaled, a SEM model's prior runs once per tile at full resolution, before anything
+    // else, and its features, stitched into the whole image's maps, feed the context pass (the copy's own prior sees
+    // objects smaller than the tiles do: s-sem at 1280x852 47.9 dB against the whole image, 58.9 dB so; BENCHMARKS
+    // "Session 34"). The tiles take their crops instead of running the prior again: under the replayed attention
+    // the SEMs' prior input does not change a tile's output (its queries only feed the attention scores). A context
+    // of the whole image runs its own prior, on exactly the whole image.
     int[] cs = AreaResize.fit(h, w, tiles.contextSize());
-    boolean stitch = context && engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()}) >= 0;
+    boolean downscaled = cs[0] != h || cs[1] != w;
+    boolean stitch = context && downscaled
+        && engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()}) >= 0;
     Engine.FullPrior prior = stitch ? engine.stitchedPriorFeatures(chw, h, w, py, px) : null;
     try {
       if (rec != null) {
