@@ -30,6 +30,7 @@ import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.ModelFiles;
 import org.deepspg.model.hrnet.HRNet;
 import org.deepspg.model.hrnet.HRNetConfig;
+import org.deepspg.model.prior.HrnetPrior;
 import org.deepspg.ops.NativeLibrary;
 import org.deepspg.ops.OneDnn;
 import picocli.CommandLine.Command;
@@ -74,6 +75,11 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Weights of the image prior of a model with SEMs (HRNet-W48 or ESPNetv2, as the model's sem.prior "
           + "says); 'random' builds HRNet-W48 with random weights (default: ${DEFAULT-VALUE}).")
   String hrnet;
+
+  @Option(names = "--hrnet-config", paramLabel = "JSON",
+      description = "Topology of the HRNet whose weights --prior-weights names, for a model trained with hrnet.config "
+          + "(default: the official W48 ADE20K network).")
+  Path hrnetConfig;
 
   @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "cpu",
       description = "Device (default: ${DEFAULT-VALUE}).")
@@ -140,10 +146,14 @@ public final class BenchCommand implements Callable<Integer> {
     b.model(net);
     if (cfg.semEnabled()) {
       if (hrnet.equalsIgnoreCase("random")) {
-        hr = new HRNet(HRNetConfig.w48Ade20k()).freeze();
+        if (!HrnetPrior.ID.equals(cfg.semPrior())) {
+          throw new IllegalArgumentException("--prior-weights random builds HRNet-W48 only, and the model " + modelDesc
+              + " has SEMs trained with " + cfg.semPrior() + ": give its weights with --prior-weights FILE");
+        }
+        hr = new HRNet(hrnetConfig == null ? HRNetConfig.w48Ade20k() : HRNetConfig.fromJson(hrnetConfig)).freeze();
         b.hrnet(hr);
       } else {
-        b.hrnetWeights(Path.of(hrnet));
+        b.hrnetWeights(Path.of(hrnet)).hrnetConfig(hrnetConfig);
       }
     }
     TileOptions to = tile == null ? TileOptions.DEFAULT : TileOptions.ofSide(tile);

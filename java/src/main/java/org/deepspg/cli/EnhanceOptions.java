@@ -31,6 +31,11 @@ public final class EnhanceOptions {
           + "(espnetv2_s_2.0_city_1024x512.pth ...); required by models with SEMs, never downloaded.")
   Path hrnet;
 
+  @Option(names = "--hrnet-config", paramLabel = "JSON",
+      description = "Topology of the HRNet whose weights --prior-weights names, for a model trained with hrnet.config "
+          + "(default: the official W48 ADE20K network).")
+  Path hrnetConfig;
+
   @Option(names = "--device", paramLabel = "cpu|cuda|auto", defaultValue = "auto",
       description = "Where to run (default: ${DEFAULT-VALUE}: CUDA when available, else CPU).")
   String device = "auto";
@@ -69,6 +74,7 @@ public final class EnhanceOptions {
         .oneDnn(oneDnn.mode());
     b.model(model, arch == null ? null : ModelFiles.preset(arch));
     if (hrnet != null) b.priorWeights(hrnet);
+    if (hrnetConfig != null) b.hrnetConfig(hrnetConfig);
     if (maxMemory != null) b.maxMemory(MemoryBudget.parse(maxMemory));
     return b;
   }

@@ -91,7 +91,7 @@ final class EnhancerLoader {
         if (b.priorModule != null) {
           prior = b.priorModule;
         } else {
-          prior = ImagePriors.forModel(cfg, b.priorWeights, null, norm, source,
+          prior = ImagePriors.forModel(cfg, b.priorWeights, b.hrnetConfig, norm, source,
               "CLI: --prior-weights FILE; API: Enhancer.builder().priorWeights(path)");
           ownsPrior = true;
         }

@@ -25,6 +25,7 @@ abstract class EnhancerOptions {
   DeepSPGConfig arch;
   DeepSPG module;
   Path priorWeights;
+  Path hrnetConfig;
   ImagePrior priorModule;
   String device = "cpu";
   TileOptions tiles = TileOptions.DEFAULT;
@@ -169,6 +170,19 @@ abstract class EnhancerOptions {
    */
   public Enhancer.Builder hrnetWeights(Path weights) {
     return priorWeights(weights);
+  }
+
+  /**
+   * The topology of the HRNet whose weights {@link #priorWeights(Path)} names, for a model trained with another HRNet
+   * than the official W48 ADE20K one ({@code hrnet.config} in training); its stage-4 branches 0–2 must have 48/96/192
+   * channels. Ignored for other priors.
+   *
+   * @param json the topology JSON the model was trained with, or null for the official network
+   * @return this
+   */
+  public Enhancer.Builder hrnetConfig(Path json) {
+    this.hrnetConfig = json;
+    return self();
   }
 
   /**

@@ -329,6 +329,25 @@ class EnhanceCommandTest {
   }
 
   @Test
+  void aModelTrainedWithAnotherHrnetTopologyRunsWithHrnetConfig(@TempDir Path dir) throws IOException {
+    // train's hrnet.config: a W48-width HRNet of another depth. enhance had no way to name it, and refused the right
+    // weights file as "not the HRNet-W48 ADE20K weights" (only eval had --hrnet-config).
+    org.deepspg.train.TrainTestSupport.HrnetFiles hr = org.deepspg.train.TrainTestSupport.writeTinyHrnet(dir, 3);
+    Path sem = InferTestSupport.exportRandom(dir, "sem.pth",
+        org.deepspg.model.DeepSPGConfig.s().withChannels(8).withBlocks(1, 1, 1), 6);
+    Path f = dir.resolve("a.png");
+    Images.write(img(40, 72, 3), f);
+    CliTestSupport.Result without = CliTestSupport.run("enhance", f.toString(), "-o", dir.resolve("o1").toString(),
+        "--model", sem.toString(), "--prior-weights", hr.weights().toString());
+    assertEquals(2, without.code(), without.all());
+    assertTrue(without.err().contains("unusable") && without.err().contains("--hrnet-config JSON"), without.all());
+    CliTestSupport.Result with = CliTestSupport.run("enhance", f.toString(), "-o", dir.resolve("o2").toString(),
+        "--model", sem.toString(), "--prior-weights", hr.weights().toString(), "--hrnet-config", hr.config().toString());
+    assertEquals(0, with.code(), with.all());
+    assertTrue(Files.isRegularFile(dir.resolve("o2/a.png")), with.all());
+  }
+
+  @Test
   void modelErrorsAreUsageErrors(@TempDir Path dir) throws IOException {
     Path f = dir.resolve("a.png");
     Images.write(img(16, 16, 10), f);

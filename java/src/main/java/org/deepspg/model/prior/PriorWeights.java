@@ -189,7 +189,9 @@ public enum PriorWeights {
    */
   public MissingWeightsException wrongModel(Path path, IllegalArgumentException e) {
     return missing(path, "the checkpoint does not hold the " + title + " weights (wrong keys or shapes: "
-        + summarize(e.getMessage()) + ")", e);
+        + summarize(e.getMessage()) + ")" + (this == HRNET_W48_ADE20K ? "; if the model was trained with "
+        + "hrnet.config (another HRNet topology), give that JSON too (--hrnet-config JSON; API: "
+        + "Enhancer.builder().hrnetConfig(path))" : ""), e);
   }
 
   /**
