@@ -50,20 +50,12 @@ final class Engine {
    * @return the clamped result, same layout (not yet checked by {@link OutputGuard})
    */
   float[] run(float[] data, int b, int h, int w, AttentionContext.Recording[] replay) {
-    return run(data, b, h, w, replay, null);
-  }
-
-  /**
-   * {@link #run(float[], int, int, int, AttentionContext.Recording[])} of a tile whose SEMs take the given prior
-   * features (a crop of {@link #stitchedPriorFeatures}, {@link FullPrior#at}) instead of running the prior.
-   */
-  float[] run(float[] data, int b, int h, int w, AttentionContext.Recording[] replay, FullPrior.Crop features) {
-    checkMemory(b, h, w, features == null ? 0 : features.of().bytes(), "a pass", TILE_ADVICE);
+    checkMemory(b, h, w);
     IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
       Tensor x = ImageTensors.tensorOf(data, device, b, 3, h, w);
-      return ImageTensors.floatsOf(pipeline.enhance(x, ensemble, replay, features == null ? null : features.maps()));
+      return ImageTensors.floatsOf(pipeline.enhance(x, ensemble, replay, replay == null ? null : unusedPrior(x)));
     } finally {
       IdleRelease.PROCESS.exit();
     }
@@ -121,26 +113,7 @@ final class Engine {
   }
 
   /** A full image's prior feature maps (for the image padded to multiples of 32), owned until {@link #close()}. */
-  record FullPrior(Tensor[] maps, long[] strides, long bytes) implements AutoCloseable {
-    /** A tile's part of the maps: views, valid while the maps are. */
-    record Crop(FullPrior of, Tensor[] maps) {}
-
-    /**
-     * The maps' part for a tile (its rows and columns padded to multiples of 32, as the pipeline pads it); the tile
-     * starts at multiples of 32, so the part lies on the maps' grid.
-     *
-     * @return views into the maps, in the caller's scope
-     */
-    Crop at(int y0, int x0, int th, int tw) {
-      Tensor[] c = new Tensor[maps.length];
-      long hp = Padding.padded(th, Padding.MULTIPLE), wp = Padding.padded(tw, Padding.MULTIPLE);
-      for (int l = 0; l < maps.length; l++) {
-        long s = strides[l];
-        c[l] = maps[l].narrow(2, y0 / s, hp / s).narrow(3, x0 / s, wp / s);
-      }
-      return new Crop(this, c);
-    }
-
+  record FullPrior(Tensor[] maps, long bytes) implements AutoCloseable {
     @Override
     public void close() {
       for (Tensor t : maps) t.releaseReference();
@@ -238,7 +211,7 @@ final class Engine {
           }
         }
       }
-      FullPrior out = new FullPrior(maps, stride, bytes);
+      FullPrior out = new FullPrior(maps, bytes);
       maps = null;
       return out;
     } finally {
@@ -257,6 +230,22 @@ final class Engine {
 
   private static final String TILE_ADVICE = "tile the image or use smaller tiles (CLI: --tile N; API: "
       + "TileOptions.always(N), or TileOptions.withMaxWholePixels to tile smaller images than the default 0.5 MP)";
+
+  /**
+   * Prior features for a pass that replays recorded attention (a tile): zeros of 1×1 pixels, which the SEMs resize
+   * to their levels. The prior enters a SEM only through its queries, which only feed the attention scores, and the
+   * replay replaces those with the recorded matrices; so a tile's own prior features cannot change its output (a SEM
+   * audit: zero features change nothing under replay, 33/255 without) and the prior need not run per tile
+   * (HRNet-W48: most of a tile's time). Null for a model without SEMs.
+   */
+  private Tensor[] unusedPrior(Tensor x) {
+    ImagePrior prior = pipeline.prior();
+    if (prior == null) return null;
+    int[] ch = prior.featureChannels();
+    Tensor[] z = new Tensor[ch.length];
+    for (int l = 0; l < ch.length; l++) z[l] = x.new_zeros(new long[] {x.size(0), ch[l], 1, 1});
+    return z;
+  }
 
   /** {@link #checkMemory(long, long, long)} naming which pass and what makes it smaller. */
   void checkMemory(long b, long h, long w, String what, String smaller) {

@@ -153,14 +153,14 @@ public final class Pipeline {
   }
 
   /**
-   * {@link #enhance(Tensor, boolean, AttentionContext.Recording[])} with the SEMs fed {@code features} (a tile's
-   * part of the full image's prior maps, {@link #priorFeatures} stitched over the tiles; transformed with each
-   * ensemble transform) instead of running the prior, when not null.
+   * {@link #enhance(Tensor, boolean, AttentionContext.Recording[])} with the SEMs fed {@code features} (transformed
+   * with each ensemble transform) instead of running the prior, when not null: a tile that replays recorded attention
+   * passes placeholders, since its SEMs' prior input only feeds the attention scores that the replay replaces.
    *
    * @param x {@code [1, 3, H, W]} in [0, 1]
    * @param ensemble whether to average the {@value #ENSEMBLE_SIZE} transforms
    * @param replay per transform, the recording to replay, or null
-   * @param features three maps for {@code x} padded to multiples of 32, or null
+   * @param features three maps (any size: the SEMs resize them to their levels), or null
    * @return {@code [1, 3, H, W]} in [0, 1], contiguous
    */
   public Tensor enhance(Tensor x, boolean ensemble, AttentionContext.Recording[] replay, Tensor[] features) {

@@ -20,9 +20,9 @@ import org.deepspg.ops.Backends;
  * <p>When pass 1's copy is downscaled, a model with SEMs first runs its image prior on every tile at full resolution
  * and stitches the features into the whole image's maps ({@link Engine#stitchedPriorFeatures}); pass 1 takes those
  * instead of the prior's view of the downscaled copy (objects there look smaller than in the tiles: s-sem on a
- * 1280×852 image 47.9 dB against whole-image inference with it, 58.9 dB with the stitched maps), and each tile its crop
- * of them instead of running the prior again (the prior runs once per tile, as before). The maps, up to
- * {@link Engine#MAX_FULL_PRIOR_BYTES}, count in the memory check.
+ * 1280×852 image 47.9 dB against whole-image inference with it, 58.9 dB with the stitched maps). The maps, up to
+ * {@link Engine#MAX_FULL_PRIOR_BYTES}, count in the memory check. Pass 2 runs no prior: a SEM's prior input only
+ * feeds its attention scores, which the replay replaces.
  */
 final class Tiler {
   private final Engine engine;
@@ -105,9 +105,8 @@ final class Tiler {
     // When the context copy is downscaled, a SEM model's prior runs once per tile at full resolution, before anything
     // else, and its features, stitched into the whole image's maps, feed the context pass (the copy's own prior sees
     // objects smaller than the tiles do: s-sem at 1280x852 47.9 dB against the whole image, 58.9 dB so; BENCHMARKS
-    // "Session 34"). The tiles take their crops instead of running the prior again: under the replayed attention
-    // the SEMs' prior input does not change a tile's output (its queries only feed the attention scores). A context
-    // of the whole image runs its own prior, on exactly the whole image.
+    // "Session 34"). A context of the whole image runs its own prior, on exactly the whole image. The tiles run no
+    // prior: under the replayed attention their SEMs' prior input cannot change their output (Engine.run).
     int[] cs = AreaResize.fit(h, w, tiles.contextSize());
     boolean downscaled = cs[0] != h || cs[1] != w;
     boolean stitch = context && downscaled
@@ -118,6 +117,8 @@ final class Tiler {
         for (int t = 0; t < nt; t++) rec[t] = new AttentionContext.Recording();
         float[] small = cs[0] == h && cs[1] == w ? chw : AreaResize.resize(chw, 3, h, w, cs[0], cs[1]);
         engine.record(small, cs[0], cs[1], prior, rec);
+        if (prior != null) prior.close();
+        prior = null;
         // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so
         // what it leaves mapped for reuse (Backends) would only raise the peak.
         Backends.releaseFreeMemory();
@@ -131,10 +132,7 @@ final class Tiler {
           int x0 = px.start(tx), tw = px.end(tx) - x0;
           float[] wx = px.weights(tx);
           float[] tile = crop(chw, h, w, y0, x0, th, tw);
-          // Under self-ensemble a tile that needs padding (the last ones) runs its own prior: a rotated crop of the
-          // maps would have its padding on the other side of the rotated, then padded, tile.
-          boolean own = prior == null || nt > 1 && (th % Padding.MULTIPLE != 0 || tw % Padding.MULTIPLE != 0);
-          float[] res = engine.run(tile, 1, th, tw, rec, own ? null : prior.at(y0, x0, th, tw));
+          float[] res = engine.run(tile, 1, th, tw, rec);
           tilesRun.increment();
           if (onTile != null) onTile.run();
           for (int c = 0; c < 3; c++) {
