@@ -82,18 +82,8 @@ final class Engine {
 
   /**
    * Records the attention matrices of a (downscaled) image, one recording per transform (the context pass of a
-   * tiled image): one upload.
-   *
-   * @param chw {@code [3, h, w]} row-major
-   * @param into {@link #transforms()} new recordings
-   */
-  void record(float[] chw, int h, int w, AttentionContext.Recording[] into) {
-    record(chw, h, w, null, into);
-  }
-
-  /**
-   * The context pass with the full image's prior features ({@link #stitchedPriorFeatures}) in place of the prior's
-   * view of the downscaled copy, when {@code full} is given (a SEM model's tiled image).
+   * tiled image): one upload. With {@code full} (a SEM model's tiled image, {@link #stitchedPriorFeatures}) the SEMs
+   * take the full image's prior features in place of the prior's view of the downscaled copy.
    *
    * @param chw the downscaled image {@code [3, h, w]}
    * @param full its original's three prior feature maps, or null
