@@ -109,12 +109,29 @@ public final class PairedDataset {
   private final Options options;
   private final Map<Integer, Loaded> cache;
   private long cachedBytes;
+  private final Smallest smallest;
 
-  private PairedDataset(String description, Partner partner, List<Pair> pairs, Options options) {
+  /**
+   * The low-light image with the shortest side, as validation read the headers (EXIF orientation applied).
+   *
+   * @param file the image
+   * @param side its shorter side in pixels
+   */
+  public record Smallest(Path file, int side) {
+    /** The smaller of {@code cur} (may be null) and {@code file} of size {@code wh} = {width, height} (null: unread). */
+    static Smallest of(Smallest cur, Path file, int[] wh) {
+      if (wh == null) return cur;
+      int s = Math.min(wh[0], wh[1]);
+      return cur != null && cur.side() <= s ? cur : new Smallest(file, s);
+    }
+  }
+
+  private PairedDataset(String description, Partner partner, List<Pair> pairs, Options options, Smallest smallest) {
     this.description = description;
     this.partner = partner;
     this.pairs = List.copyOf(pairs);
     this.options = options;
+    this.smallest = smallest;
     this.cache = options.cacheBytes() > 0 ? new LinkedHashMap<>(16, 0.75f, true) : null;
   }
 
@@ -157,10 +174,11 @@ public final class PairedDataset {
         .collect(Collectors.groupingBy(p -> stem(p).toLowerCase(Locale.ROOT), Collectors.counting()));
     List<Pair> all = new ArrayList<>();
     List<String> bad = new ArrayList<>();
+    Smallest smallest = null;
     for (Path p : files) {
       boolean shared = stems.get(stem(p).toLowerCase(Locale.ROOT)) > 1;
       all.add(new Pair(shared ? p.getFileName().toString() : stem(p), p, p));
-      if (options.validate()) probe(p, options.read(), bad);
+      if (options.validate()) smallest = Smallest.of(smallest, p, probe(p, options.read(), bad));
     }
     if (!bad.isEmpty()) {
       throw new DatasetException(dir.toString(), Partner.NORMAL_LIGHT.noun(), List.of(), List.of(), List.of(),
@@ -168,7 +186,7 @@ public final class PairedDataset {
     }
     if (all.isEmpty()) throw new DatasetException("dataset " + dir + " has no images");
     all.sort(Comparator.comparing(Pair::name));
-    return new PairedDataset(dir.toString(), Partner.NORMAL_LIGHT, all, options);
+    return new PairedDataset(dir.toString(), Partner.NORMAL_LIGHT, all, options, smallest);
   }
 
   /**
@@ -245,9 +263,11 @@ public final class PairedDataset {
       String prefix = folderPairs.size() > 1 ? lowDir.getParent().getFileName() + "/" : "";
       for (Pair p : matched) all.add(new Pair(prefix + p.name(), p.low(), p.high()));
     }
+    Smallest smallest = null;
     if (options.validate()) {
       for (Pair p : all) {
         int[] a = probe(p.low(), options.read(), bad), b = probe(p.high(), options.read(), bad);
+        smallest = Smallest.of(smallest, p.low(), a);
         if (a != null && b != null && (a[0] != b[0] || a[1] != b[1])) {
           size.add(p.name() + ": low " + a[0] + "x" + a[1] + " (" + p.low() + "), " + partner.label() + " " + b[0] + "x"
               + b[1] + " (" + p.high() + ")");
@@ -260,7 +280,7 @@ public final class PairedDataset {
     }
     if (all.isEmpty()) throw new DatasetException("dataset " + description + " has no image pairs");
     all.sort(Comparator.comparing(Pair::name));
-    return new PairedDataset(description, partner, all, options);
+    return new PairedDataset(description, partner, all, options, smallest);
   }
 
   private static List<String> sorted(List<String> l) {
@@ -326,13 +346,21 @@ public final class PairedDataset {
   }
 
   /**
+   * @return the low-light image with the shortest side, found while the headers were validated; null when the
+   *     dataset was opened without validation ({@link Options#validate()})
+   */
+  public Smallest smallest() {
+    return smallest;
+  }
+
+  /**
    * A view of the same pairs with another cache budget (the cache starts empty).
    *
    * @param bytes cache budget in bytes (0 = none); a decoded pair costs about {@code 24 · H · W} bytes
    * @return the new dataset
    */
   public PairedDataset withCache(long bytes) {
-    return new PairedDataset(description, partner, pairs, options.withCache(bytes));
+    return new PairedDataset(description, partner, pairs, options.withCache(bytes), smallest);
   }
 
   /**

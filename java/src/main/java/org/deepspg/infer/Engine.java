@@ -131,9 +131,7 @@ final class Engine {
     for (int l = 0; l < ch.length; l++) bytes += ch[l] * (hp / st[l]) * (wp / st[l]) * 4L;
     if (bytes > MAX_FULL_PRIOR_BYTES) return -1;
     for (int[] p : passes) {
-      long need = MemoryBudget.estimate(pipeline.config(), 1, Padding.padded(p[0], Padding.MULTIPLE),
-          Padding.padded(p[1], Padding.MULTIPLE)) + bytes;
-      if (need > maxMemory) return -1;
+      if (estimate(1, p[0], p[1]) + bytes > maxMemory) return -1;
     }
     return bytes;
   }
@@ -143,21 +141,20 @@ final class Engine {
    * tile at full resolution ({@link Pipeline#priorFeatures}) and each map cell is taken from the tile whose core
    * (the tile up to the middles of its overlaps) holds it. Tile starts are multiples of 32, so every tile's cells lie
    * on the full image's grid. For a SEM model's tiled image: its context pass sees the objects' features at the
-   * tiles' scale, and its tiles the whole image's features up to their edges.
+   * tiles' scale.
    *
    * @param chw the image {@code [3, h, w]}
    * @param py the rows' tile plan
    * @param px the columns' tile plan
-   * @return the maps for the image padded to multiples of 32, or null for a model without SEMs, maps above
-   *     {@link #MAX_FULL_PRIOR_BYTES}, or a prior whose strides do not divide 32 (ask {@link #fullPriorBytes} first
-   *     whether the memory limit allows them)
+   * @param bytes the maps' size as {@link #fullPriorBytes} gave it (ask it first whether the memory limit allows them)
+   * @return the maps for the image padded to multiples of 32, or null for a model without SEMs, or a prior whose maps
+   *     do not come out at its declared strides or whose strides do not divide 32
    */
-  FullPrior stitchedPriorFeatures(float[] chw, int h, int w, TilePlan py, TilePlan px) {
+  FullPrior stitchedPriorFeatures(float[] chw, int h, int w, TilePlan py, TilePlan px, long bytes) {
     if (pipeline.prior() == null) return null;
     long hp = Padding.padded(h, Padding.MULTIPLE), wp = Padding.padded(w, Padding.MULTIPLE);
     Tensor[] maps = null;
-    long[] stride = new long[3];
-    long bytes = 0;
+    int[] stride = pipeline.prior().featureStrides();
     IdleRelease.PROCESS.enter();
     try (NoGradGuard ng = new NoGradGuard(); InferenceMode im = new InferenceMode()) {
       for (int ty = 0; ty < py.count(); ty++) {
@@ -176,11 +173,8 @@ final class Engine {
               long tp = Padding.padded(th, Padding.MULTIPLE);
               maps = new Tensor[3];
               for (int l = 0; l < 3; l++) {
-                stride[l] = tp / f[l].size(2);
-                if (stride[l] < 1 || Padding.MULTIPLE % stride[l] != 0 || f[l].size(2) * stride[l] != tp) return null;
-                bytes += f[l].size(1) * (hp / stride[l]) * (wp / stride[l]) * 4;
+                if (Padding.MULTIPLE % stride[l] != 0 || f[l].size(2) * stride[l] != tp) return null;
               }
-              if (bytes > MAX_FULL_PRIOR_BYTES) return null;
               try (PointerScope keep = new PointerScope()) {
                 for (int l = 0; l < 3; l++) {
                   maps[l] = f[l].new_empty(new long[] {1, f[l].size(1), hp / stride[l], wp / stride[l]});
@@ -237,6 +231,12 @@ final class Engine {
     return z;
   }
 
+  /** {@link MemoryBudget#estimate} of a pass over images of this size, padded as the pipeline pads them. */
+  private long estimate(long b, long h, long w) {
+    return MemoryBudget.estimate(pipeline.config(), b, Padding.padded(h, Padding.MULTIPLE),
+        Padding.padded(w, Padding.MULTIPLE));
+  }
+
   /** {@link #checkMemory(long, long, long)} naming which pass and what makes it smaller. */
   void checkMemory(long b, long h, long w, String what, String smaller) {
     checkMemory(b, h, w, 0, what, smaller);
@@ -244,8 +244,7 @@ final class Engine {
 
   /** {@link #checkMemory(long, long, long, String, String)} with {@code extra} bytes held beside the pass. */
   void checkMemory(long b, long h, long w, long extra, String what, String smaller) {
-    long ph = Padding.padded(h, Padding.MULTIPLE), pw = Padding.padded(w, Padding.MULTIPLE);
-    long need = MemoryBudget.estimate(pipeline.config(), b, ph, pw) + extra;
+    long need = estimate(b, h, w) + extra;
     if (need > maxMemory) {
       throw new IllegalArgumentException(String.format(Locale.ROOT,
           "%s of %dx%d (x%d) needs about %s, more than the memory limit of %s: %s, or raise the limit "

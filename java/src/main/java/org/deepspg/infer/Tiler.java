@@ -109,9 +109,9 @@ final class Tiler {
     // prior: under the replayed attention their SEMs' prior input cannot change their output (Engine.run).
     int[] cs = AreaResize.fit(h, w, tiles.contextSize());
     boolean downscaled = cs[0] != h || cs[1] != w;
-    boolean stitch = context && downscaled
-        && engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()}) >= 0;
-    Engine.FullPrior prior = stitch ? engine.stitchedPriorFeatures(chw, h, w, py, px) : null;
+    long bytes = context && downscaled ? engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()})
+        : -1;
+    Engine.FullPrior prior = bytes >= 0 ? engine.stitchedPriorFeatures(chw, h, w, py, px, bytes) : null;
     try {
       if (rec != null) {
         for (int t = 0; t < nt; t++) rec[t] = new AttentionContext.Recording();

@@ -25,13 +25,11 @@ import org.bytedeco.pytorch.global.torch;
 import org.deepspg.data.DatasetException;
 import org.deepspg.data.DatasetLayouts;
 import org.deepspg.data.Image;
-import org.deepspg.data.ImageReadException;
 import org.deepspg.data.ImageTensors;
 import org.deepspg.data.Images;
 import org.deepspg.data.PairAugment;
 import org.deepspg.data.PairLoader;
 import org.deepspg.data.PairedDataset;
-import org.deepspg.data.ReadOptions;
 import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
 import org.deepspg.infer.Pipeline;
@@ -538,23 +536,11 @@ public final class Trainer implements AutoCloseable {
       console.printf(Locale.ROOT, "note: batch %d is more than the %d training pairs: batches of %d%n", batch, pairs,
           pairs);
     }
-    int side = Integer.MAX_VALUE;
-    Path smallest = null;
-    for (PairedDataset.Pair p : train.pairs()) {
-      try {
-        int[] wh = Images.probe(p.low(), ReadOptions.DEFAULT);
-        if (Math.min(wh[0], wh[1]) < side) {
-          side = Math.min(wh[0], wh[1]);
-          smallest = p.low();
-        }
-      } catch (ImageReadException e) {
-        return; // the dataset opened: a failure here is transient, and the note is only a note
-      }
-    }
-    if (smallest != null && side < patch) {
+    PairedDataset.Smallest s = train.smallest(); // read when the dataset's headers were validated
+    if (s != null && s.side() < patch) {
       console.printf(Locale.ROOT, "note: %s is %d px on its short side: batches holding it crop patches of %d instead "
-          + "of %d (the largest multiple of 32 that fits)%n", smallest, side, PairAugment.effectivePatch(patch, side,
-          side), patch);
+          + "of %d (the largest multiple of 32 that fits)%n", s.file(), s.side(),
+          PairAugment.effectivePatch(patch, s.side(), s.side()), patch);
     }
   }
 

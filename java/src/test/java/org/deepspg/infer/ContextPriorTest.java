@@ -106,9 +106,12 @@ class ContextPriorTest {
     public void close() {}
   }
 
+  private static DeepSPGConfig semConfig(String priorInput) {
+    return DeepSPGConfig.s().withChannels(8).withBlocks(1, 1, 1).withSemPriorInput(priorInput);
+  }
+
   private static DeepSPG semModel(String priorInput) {
-    DeepSPGConfig cfg = DeepSPGConfig.s().withChannels(8).withBlocks(1, 1, 1).withSemPriorInput(priorInput);
-    return InferTestSupport.randomModel(cfg, 5, 1.0);
+    return InferTestSupport.randomModel(semConfig(priorInput), 5, 1.0);
   }
 
   @Test
@@ -120,7 +123,8 @@ class ContextPriorTest {
       int h = 150, w = 230; // tiles of 64 with 32 px overlap; the image padded to 160x256
       Image img = InferTestSupport.darkImage(h, w, 7);
       TilePlan py = TilePlan.of(h, 64, 32, Padding.MULTIPLE), px = TilePlan.of(w, 64, 32, Padding.MULTIPLE);
-      try (Engine.FullPrior stitched = engine.stitchedPriorFeatures(img.rgb(), h, w, py, px);
+      long bytes = engine.fullPriorBytes(h, w);
+      try (Engine.FullPrior stitched = engine.stitchedPriorFeatures(img.rgb(), h, w, py, px, bytes);
           PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard();
           InferenceMode im = new InferenceMode()) {
         assertNotNull(stitched, input);
@@ -136,57 +140,50 @@ class ContextPriorTest {
     }
   }
 
-  @Test
-  void theContextPassOfATiledSemImageRunsThePriorOnlyAtFullResolution() throws Exception {
+  /** What the prior saw in one tiled run of a SEM model (input sizes, padded), and how many tiles the run had. */
+  private record PriorCalls(List<long[]> seen, int tiles) {}
+
+  /** A tiled run of the retinex-input SEM model; {@code maxMemory} 0 keeps the default limit. */
+  private static PriorCalls tiledRun(int h, int w, TileOptions t, long maxMemory) throws Exception {
     DeepSPG net = semModel(DeepSPGConfig.PRIOR_INPUT_RETINEX);
     BlockMeanPrior prior = new BlockMeanPrior();
-    Image img = InferTestSupport.darkImage(150, 230, 8);
-    // tiles of 64 and a context of 96 px: the context pass sees a copy downscaled 2.4x
-    TileOptions t = TileOptions.always(64).withContextSize(96);
-    try (Enhancer e = Enhancer.builder().model(net).prior(prior).tiling(t).build()) {
+    Image img = InferTestSupport.darkImage(h, w, 8);
+    Enhancer.Builder b = Enhancer.builder().model(net).prior(prior).tiling(t);
+    if (maxMemory > 0) b.maxMemory(maxMemory);
+    try (Enhancer e = b.build()) {
       prior.seen.clear();
-      Image out = e.enhance(img);
-      assertEquals(img.width(), out.width());
-      for (long[] hw : prior.seen) {
-        assertTrue(hw[0] <= 64 && hw[1] <= 64, "the prior saw " + hw[0] + "x" + hw[1] + " (the context copy)");
-      }
-      int tiles = e.passes(150, 230);
-      assertEquals(tiles, prior.seen.size(), "the prior once per tile, for the stitched maps, and not in the tiles");
+      assertEquals(img.width(), e.enhance(img).width());
+      return new PriorCalls(List.copyOf(prior.seen), e.passes(h, w));
+    } finally {
+      net.close();
     }
-    net.close();
+  }
+
+  @Test
+  void theContextPassOfATiledSemImageRunsThePriorOnlyAtFullResolution() throws Exception {
+    // tiles of 64 and a context of 96 px: the context pass sees a copy downscaled 2.4x
+    PriorCalls r = tiledRun(150, 230, TileOptions.always(64).withContextSize(96), 0);
+    for (long[] hw : r.seen()) {
+      assertTrue(hw[0] <= 64 && hw[1] <= 64, "the prior saw " + hw[0] + "x" + hw[1] + " (the context copy)");
+    }
+    assertEquals(r.tiles(), r.seen().size(), "the prior once per tile, for the stitched maps, and not in the tiles");
   }
 
   @Test
   void aContextOfTheWholeImageRunsItsOwnPriorOnIt() throws Exception {
     // Then the context's own prior sees exactly the whole image; stitched maps would only approximate it (a SEM
     // audit measured 90.9 dB against 110.4 dB at 768x700 with them).
-    DeepSPG net = semModel(DeepSPGConfig.PRIOR_INPUT_RETINEX);
-    BlockMeanPrior prior = new BlockMeanPrior();
-    Image img = InferTestSupport.darkImage(150, 230, 8);
-    try (Enhancer e = Enhancer.builder().model(net).prior(prior).tiling(TileOptions.always(64).withContextSize(256))
-        .build()) {
-      prior.seen.clear();
-      assertEquals(img.width(), e.enhance(img).width());
-      assertEquals(1, prior.seen.size(), "the prior on the whole image only (tiles replay attention and need none)");
-      assertTrue(prior.seen.stream().anyMatch(hw -> hw[0] == 160 && hw[1] == 256), "the whole image, padded");
-    }
-    net.close();
+    PriorCalls r = tiledRun(150, 230, TileOptions.always(64).withContextSize(256), 0);
+    assertEquals(1, r.seen().size(), "the prior on the whole image only (tiles replay attention and need none)");
+    assertTrue(r.seen().stream().anyMatch(hw -> hw[0] == 160 && hw[1] == 256), "the whole image, padded");
   }
 
   @Test
   void mapsThatWouldBreakTheMemoryLimitAreNotMadeAndTheRunStillPasses() throws Exception {
-    // The maps stay alive through the passes; where a pass fits the limit only without them, the prior runs on the
-    // context copy and each tile as before, instead of the run being refused.
-    DeepSPG net = semModel(DeepSPGConfig.PRIOR_INPUT_RETINEX);
-    BlockMeanPrior prior = new BlockMeanPrior();
-    Image img = InferTestSupport.darkImage(600, 900, 8);
-    TileOptions t = TileOptions.always(256).withContextSize(256);
-    long limit = MemoryBudget.estimate(net.config(), 1, 256, 256) + (1 << 20); // a tile, and not the maps' 12 MB
-    try (Enhancer e = Enhancer.builder().model(net).prior(prior).tiling(t).maxMemory(limit).build()) {
-      prior.seen.clear();
-      assertEquals(img.width(), e.enhance(img).width());
-      assertEquals(1, prior.seen.size(), "the prior on the context copy only");
-    }
-    net.close();
+    // The maps stay alive through the prior's pre-pass and the context pass; where a pass fits the limit only without
+    // them, the context copy runs its own prior instead of the run being refused.
+    long limit = MemoryBudget.estimate(semConfig(DeepSPGConfig.PRIOR_INPUT_RETINEX), 1, 256, 256) + (1 << 20);
+    PriorCalls r = tiledRun(600, 900, TileOptions.always(256).withContextSize(256), limit); // not the maps' 12 MB
+    assertEquals(1, r.seen().size(), "the prior on the context copy only");
   }
 }

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
-import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -41,10 +40,25 @@ class ModuleCloseTest {
     }
   }
 
-  private static void assertClosedAndEmpty(Module net, TensorVector params, TensorVector buffers, long packsBefore) {
+  /**
+   * Runs {@code forward} (which packs or folds weights where the native kernels serve), closes {@code net}, and checks
+   * that its parameters, buffers and packed weights are gone, that it refuses to run, and that a second close is fine.
+   */
+  private static void assertCloseFreesEverything(JavaModule net, long packsBefore, Runnable forward) {
+    infer(forward);
+    if (DenseConv.status().enabled()) {
+      assertTrue(DenseConv.livePacked() > packsBefore, "the forward should have packed or folded weights");
+    }
+    TensorVector params = net.parameters(true);
+    TensorVector buffers = net.buffers(true);
+    assertTrue(elements(params) > 0);
+    net.close();
     assertEquals(0, elements(params), "parameters still hold their storage after close");
     assertEquals(0, elements(buffers), "buffers still hold their storage after close");
     assertEquals(packsBefore, DenseConv.livePacked(), "packed weights left open after close");
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> infer(forward));
+    assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    net.close(); // idempotent
   }
 
   @Test
@@ -53,18 +67,7 @@ class ModuleCloseTest {
     DeepSPG net = InferTestSupport.randomModel(InferTestSupport.tinyBaseline(), 3, InferTestSupport.TEST_TAU);
     net.eval();
     Tensor x = torch.rand(1, 3, 32, 48);
-    infer(() -> net.forward(x));
-    if (DenseConv.status().enabled()) {
-      assertTrue(DenseConv.livePacked() > packsBefore, "the forward should have packed weights");
-    }
-    TensorVector params = net.parameters(true);
-    TensorVector buffers = net.buffers(true);
-    assertTrue(elements(params) > 0);
-    net.close();
-    assertClosedAndEmpty(net, params, buffers, packsBefore);
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> infer(() -> net.forward(x)));
-    assertTrue(e.getMessage().contains("closed"), e.getMessage());
-    net.close(); // idempotent
+    assertCloseFreesEverything(net, packsBefore, () -> net.forward(x));
   }
 
   @Test
@@ -78,15 +81,7 @@ class ModuleCloseTest {
         7, 1, true, 1e-5, 0.1);
     HRNet net = new HRNet(small).freeze();
     Tensor x = torch.rand(1, 3, 64, 64);
-    infer(() -> net.forward(x));
-    if (DenseConv.status().enabled()) {
-      assertTrue(DenseConv.livePacked() > packsBefore, "the forward should have folded and packed weights");
-    }
-    TensorVector params = net.parameters(true);
-    TensorVector buffers = net.buffers(true);
-    net.close();
-    assertClosedAndEmpty(net, params, buffers, packsBefore);
-    assertThrows(IllegalStateException.class, () -> infer(() -> net.forward(x)));
+    assertCloseFreesEverything(net, packsBefore, () -> net.forward(x));
   }
 
   @Test
