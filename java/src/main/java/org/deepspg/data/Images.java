@@ -46,15 +46,17 @@ import org.deepspg.io.RealPaths;
  *
  * <p><b>Formats.</b> Read: PNG (1–16 bit, grey, palette, alpha), JPEG (grey, RGB; CMYK is rejected), BMP, TIFF (the
  * JDK's built-in plugin: grey, RGB, palette, YCbCr; 8/16/32-bit unsigned or 32/64-bit float samples, non-finite
- * floats rejected; CMYK, CIELab and signed samples rejected), WebP (TwelveMonkeys' pure-Java reader, lossy and
- * lossless); GIF is rejected. Written: PNG, JPEG, BMP, TIFF (deflate); WebP writing is not supported (no maintained
- * pure-Java WebP encoder on Maven Central) and fails with {@link IllegalArgumentException}.
+ * floats rejected; CMYK, CIELab and signed samples rejected; multi-page TIFF and camera raw files, DNG or a first
+ * image marked as a preview, rejected), WebP (TwelveMonkeys' pure-Java reader, lossy and lossless; animated WebP
+ * rejected); GIF is rejected: still images only, nothing of which one frame would be kept. Written: PNG, JPEG, BMP,
+ * TIFF (deflate); WebP writing is not supported (no maintained pure-Java WebP encoder on Maven Central) and fails
+ * with {@link IllegalArgumentException}.
  *
  * <p><b>Colour.</b> Pixels are sRGB-encoded floats in [0, 1]. Grey sources give three equal planes
  * ({@link Image.Metadata#gray()} set) and are written back as one grey channel (BT.601 luma of the three planes).
  * RGB sources tagged with an ICC profile (JPEG, TIFF, WebP, and PNG's iCCP chunk, which the JDK's reader does not
  * apply by itself) that does not act as sRGB (e.g. Adobe RGB, linear RGB; measured on a few colours, not judged by
- * the profile's name) are converted to sRGB with the JDK's colour management (8-bit precision for that path); the
+ * the profile's name) are converted to sRGB with the JDK's colour management (in 16 bits for a 16-bit source); the
  * conversion is noted in {@link Image.Metadata#colorNote()}. Alpha is kept as a straight (un-premultiplied) plane
  * and written back by PNG and TIFF; JPEG and BMP drop it.
  *
@@ -168,6 +170,8 @@ public final class Images {
       try {
         format = normalizeFormat(reader.getFormatName());
         refuseCmykJpeg(format, data, path);
+        if ("webp".equals(format)) refuseAnimatedWebp(data, path);
+        if ("tiff".equals(format)) refuseTiffPages(data, path);
         int[] size = checkedSize(reader, path, options);
         List<String> warnings = new ArrayList<>();
         reader.addIIOReadWarningListener((src, msg) -> warnings.add(msg));
@@ -229,6 +233,82 @@ public final class Images {
       throw new ImageReadException(path, "CMYK/YCCK JPEG (4 colour components) is not supported; convert it to "
           + "RGB first (e.g. ImageMagick: convert IN.jpg -colorspace sRGB OUT.jpg)");
     }
+  }
+
+  /**
+   * An animated WebP is refused like a GIF: one frame would be enhanced and the rest lost, and the reader decodes the
+   * frames of a lossy animation wrongly (a flat green image, exit 0, in the photo audit of session 35). Detected by
+   * the extended header's animation flag or an ANIM/ANMF chunk.
+   */
+  static void refuseAnimatedWebp(byte[] data, Path path) throws ImageReadException {
+    int frames = 0;
+    boolean animated = false;
+    for (int i = 12; i + 8 <= data.length; ) { // RIFF header (12 bytes), then chunks: FourCC, size (LE), payload
+      String id = new String(data, i, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+      long size = (data[i + 4] & 0xffL) | (data[i + 5] & 0xffL) << 8 | (data[i + 6] & 0xffL) << 16
+          | (data[i + 7] & 0xffL) << 24;
+      if (id.equals("VP8X") && i + 8 < data.length && (data[i + 8] & 0x02) != 0) animated = true;
+      if (id.equals("ANIM")) animated = true;
+      if (id.equals("ANMF")) frames++;
+      long next = i + 8 + size + (size & 1);
+      if (next > data.length) break;
+      i = (int) next;
+    }
+    if (animated || frames > 0) {
+      throw new ImageReadException(path, "animated WebP" + (frames > 0 ? " (" + frames + " frame"
+          + (frames == 1 ? "" : "s") + ")" : "") + " is not a supported input: only still images are enhanced; "
+          + "export the frame you want as PNG first");
+    }
+  }
+
+  /**
+   * TIFF files whose first image is not the picture, or not the only one: a camera raw file (DNG, or any first
+   * directory marked as a reduced-resolution image, as raw formats keep their preview there) would have its small
+   * preview enhanced, and of a multi-page TIFF (a scanned document) all pages but the first would be lost (both
+   * exit 0 before session 35's photo audit). Further directories marked reduced-resolution (thumbnails) are ignored.
+   * The directory chain is walked in the bytes: the reader, opened without metadata and forward-only, shows neither
+   * the tags nor the page count.
+   */
+  static void refuseTiffPages(byte[] data, Path path) throws ImageReadException {
+    if (data.length < 8) return;
+    boolean le = data[0] == 'I';
+    long ifd = u32(data, 4, le);
+    int full = 0;
+    java.util.Set<Long> seen = new java.util.HashSet<>();
+    for (int page = 0; ifd >= 8 && ifd + 2 <= data.length && seen.add(ifd) && page < 4096; page++) {
+      int n = u16(data, (int) ifd, le);
+      long subfile = 0;
+      boolean dng = false;
+      for (int e = 0; e < n && ifd + 2 + 12L * (e + 1) <= data.length; e++) {
+        int at = (int) ifd + 2 + 12 * e, tag = u16(data, at, le), type = u16(data, at + 2, le);
+        if (tag == 254) subfile = type == 3 ? u16(data, at + 8, le) : u32(data, at + 8, le);
+        if (tag == 50706) dng = true;
+      }
+      if (page == 0 && (dng || (subfile & 1) != 0)) {
+        throw new ImageReadException(path, (dng ? "a camera raw file (DNG)"
+            : "a TIFF whose first image is a reduced-resolution preview (a camera raw file?)")
+            + " is not a supported input; develop it into a 16-bit TIFF or PNG first");
+      }
+      if ((subfile & 1) == 0) full++;
+      long next = ifd + 2 + 12L * n;
+      if (next + 4 > data.length) break;
+      ifd = u32(data, (int) next, le);
+    }
+    if (full > 1) {
+      throw new ImageReadException(path, "a multi-page TIFF (" + full + " pages) is not a supported input: only the "
+          + "first page would be enhanced; split it into one file per page first (e.g. tiffsplit, or ImageMagick: "
+          + "convert IN.tif page-%d.tif)");
+    }
+  }
+
+  private static int u16(byte[] d, int at, boolean le) {
+    return le ? (d[at] & 0xff) | (d[at + 1] & 0xff) << 8 : (d[at] & 0xff) << 8 | (d[at + 1] & 0xff);
+  }
+
+  private static long u32(byte[] d, int at, boolean le) {
+    long v = 0;
+    for (int k = 0; k < 4; k++) v |= (d[at + k] & 0xffL) << (le ? 8 * k : 8 * (3 - k));
+    return v;
   }
 
   /**
@@ -522,7 +602,10 @@ public final class Images {
       for (int b = 0; b < cm.getNumComponents(); b++) bits = Math.max(bits, cm.getComponentSize(b));
       bits = bits > 8 ? 16 : 8;
       if (convert) {
-        BufferedImage dst = new BufferedImage(w, h, cm.hasAlpha() ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB);
+        // A 16-bit source converts into 16 bits: through 8-bit RGB a dark 16-bit Adobe RGB ramp kept 7 levels of 320
+        // in a row, which enhancement then stretched into visible bands (the photo audit, session 35).
+        BufferedImage dst = bits > 8 ? ushortSrgb(w, h, cm.hasAlpha())
+            : new BufferedImage(w, h, cm.hasAlpha() ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB);
         try {
           new ColorConvertOp(null).filter(bi, dst);
         } catch (RuntimeException e) {
@@ -547,6 +630,13 @@ public final class Images {
       }
     }
     return new Image(w, h, rgb, alpha, new Image.Metadata(bits, gray, format, note, 1));
+  }
+
+  /** An empty 16-bit-per-sample sRGB image (with a straight alpha band when asked). */
+  private static BufferedImage ushortSrgb(int w, int h, boolean alpha) {
+    ComponentColorModel m = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_sRGB), alpha, false,
+        alpha ? Transparency.TRANSLUCENT : Transparency.OPAQUE, DataBuffer.TYPE_USHORT);
+    return new BufferedImage(m, m.createCompatibleWritableRaster(w, h), false, null);
   }
 
   /**

@@ -130,6 +130,11 @@ class ImageColourTest {
   private static byte[] png(int r, int g, int b, byte[] profile) throws Exception {
     BufferedImage bi = new BufferedImage(2, 2, BufferedImage.TYPE_INT_RGB);
     for (int y = 0; y < 2; y++) for (int x = 0; x < 2; x++) bi.setRGB(x, y, (r << 16) | (g << 8) | b);
+    return withProfile(bi, profile);
+  }
+
+  /** {@code bi} as PNG, with an iCCP chunk holding {@code profile} when it is not null. */
+  private static byte[] withProfile(BufferedImage bi, byte[] profile) throws Exception {
     ByteArrayOutputStream o = new ByteArrayOutputStream();
     ImageIO.write(bi, "png", o);
     byte[] p = o.toByteArray();
@@ -176,5 +181,34 @@ class ImageColourTest {
     byte[] junk = new byte[200];
     Image j = Images.decode(png(128, 64, 32, junk), NAME, ReadOptions.DEFAULT);
     assertEquals(128 / 255f, j.rgb()[0], 0f);
+  }
+
+  /**
+   * A 16-bit image with a profile is converted in 16 bits. Through 8-bit RGB (before session 35) a dark 16-bit ramp
+   * tagged Adobe RGB kept 7 distinct values in a row of 320, which enhancement stretched into bands.
+   */
+  @Test
+  void sixteenBitProfiledImagesKeepTheirLevels() throws Exception {
+    int w = 320;
+    java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(
+        ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false, java.awt.Transparency.OPAQUE,
+        java.awt.image.DataBuffer.TYPE_USHORT);
+    BufferedImage bi = new BufferedImage(cm, cm.createCompatibleWritableRaster(w, 1), false, null);
+    for (int x = 0; x < w; x++) {
+      int v = 200 + 10 * x; // 200 .. 3390 of 65535: a dark ramp, linear light (the profile says so)
+      bi.getRaster().setPixel(x, 0, new int[] {v, v, v});
+    }
+    byte[] linear = ICC_Profile.getInstance(ColorSpace.CS_LINEAR_RGB).getData();
+    Image img = Images.decode(withProfile(bi, linear), NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertTrue(img.metadata().colorNote().startsWith("converted"), img.metadata().colorNote());
+    assertEquals(16, img.metadata().bitDepth());
+    java.util.Set<Float> levels = new java.util.HashSet<>();
+    float[] r = img.rgb();
+    for (int x = 0; x < w; x++) {
+      levels.add(r[x]);
+      assertEquals(Srgb.fromLinear((200 + 10 * x) / 65535.0), r[x], 2e-3f, "x " + x);
+      if (x > 0) assertTrue(r[x] >= r[x - 1], "monotonic at x " + x);
+    }
+    assertTrue(levels.size() > 250, levels.size() + " levels of " + w);
   }
 }

@@ -258,6 +258,59 @@ class ImagesTest {
     assertThrows(IllegalArgumentException.class, () -> Images.write(img, dir.resolve("x.webp")));
   }
 
+  /**
+   * Still images only: an animated WebP (the reader decoded a lossy animation's frames as a flat green image, exit 0),
+   * a multi-page TIFF (pages after the first were lost) and a camera raw file (its small preview was enhanced) are
+   * refused by name. Found by the photo audit of session 35.
+   */
+  @Test
+  void refusesAnimationsPagesAndRawPreviews() throws Exception {
+    // Two 8x8 lossy frames (red, green), written by Pillow 9.4 (save_all, quality 50).
+    byte[] anim = Base64.getDecoder().decode(
+        "UklGRrgAAABXRUJQVlA4WAoAAAACAAAABwAABwAAQU5JTQYAAAAAAAAAAABBTk1GQgAAAAAAAAAAAAcAAAcAAGQAAAJWUDgg"
+        + "KgAAADABAJ0BKggACAACwEwloAADcAD+7ZA//iLp7wCGf//npn/3L/9beoAAAEFOTUZCAAAAAAAAAAAABwAABwAAZAAAAFZQ"
+        + "OCAqAAAANAEAnQEqCAAIAAAATCWgAANwAJv//4tD+3n/Brc1//+YJ/7/f9/vXEAA");
+    ImageReadException a = assertThrows(ImageReadException.class,
+        () -> Images.decode(anim, dir.resolve("a.webp"), ReadOptions.DEFAULT));
+    assertTrue(a.getMessage().contains("animated WebP (2 frames)"), a.getMessage());
+    // Two full pages written by the JDK's TIFF writer: refused; a page and a reduced-resolution thumbnail: read.
+    BufferedImage page = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
+    javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("tiff").next();
+    ByteArrayOutputStream two = new ByteArrayOutputStream();
+    try (javax.imageio.stream.ImageOutputStream out = ImageIO.createImageOutputStream(two)) {
+      w.setOutput(out);
+      w.prepareWriteSequence(null);
+      w.writeToSequence(new javax.imageio.IIOImage(page, null, null), null);
+      w.writeToSequence(new javax.imageio.IIOImage(page, null, null), null);
+      w.endWriteSequence();
+    } finally {
+      w.dispose();
+    }
+    ImageReadException m = assertThrows(ImageReadException.class,
+        () -> Images.decode(two.toByteArray(), dir.resolve("scan.tif"), ReadOptions.DEFAULT));
+    assertTrue(m.getMessage().contains("multi-page TIFF (2 pages)"), m.getMessage());
+    byte[] raw = tiffDirectories(new int[][] {{254, 0}, {50706, 0x01040000}}, new int[][] {{254, 1}});
+    ImageReadException dng = assertThrows(ImageReadException.class, () -> Images.refuseTiffPages(raw, dir));
+    assertTrue(dng.getMessage().contains("camera raw file (DNG)"), dng.getMessage());
+    byte[] preview = tiffDirectories(new int[][] {{254, 1}}, new int[][] {{254, 0}});
+    assertTrue(assertThrows(ImageReadException.class, () -> Images.refuseTiffPages(preview, dir)).getMessage()
+        .contains("reduced-resolution preview"));
+    Images.refuseTiffPages(tiffDirectories(new int[][] {{254, 0}}, new int[][] {{254, 1}}), dir); // a thumbnail
+    Images.refuseTiffPages(tiffDirectories(new int[][] {{262, 2}}), dir); // one page, no subfile type
+  }
+
+  /** Little-endian TIFF bytes holding only directories of LONG-typed {tag, value} entries (no pixel data). */
+  private static byte[] tiffDirectories(int[][]... dirs) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8);
+    for (int d = 0; d < dirs.length; d++) {
+      b.putShort((short) dirs[d].length);
+      for (int[] e : dirs[d]) b.putShort((short) e[0]).putShort((short) 4).putInt(1).putInt(e[1]);
+      b.putInt(d + 1 < dirs.length ? b.position() + 4 : 0);
+    }
+    return Arrays.copyOf(b.array(), b.position());
+  }
+
   @Test
   void nonSrgbColourSpaceIsConverted() throws Exception {
     ColorSpace lin = ColorSpace.getInstance(ColorSpace.CS_LINEAR_RGB);
