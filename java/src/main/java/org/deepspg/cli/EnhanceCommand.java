@@ -68,6 +68,9 @@ public final class EnhanceCommand implements Callable<Integer> {
       description = "Quality of JPEG outputs (1-100, default ${DEFAULT-VALUE}).")
   int jpegQuality;
 
+  /** Least time between two plain progress lines when stderr is not a terminal. */
+  static final double PLAIN_PROGRESS_SECONDS = 30;
+
   /** One planned job: input file and output file. */
   record Job(Path input, Path output) {}
 
@@ -75,13 +78,20 @@ public final class EnhanceCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (jpegQuality < 1 || jpegQuality > 100) {
+      err.println("deepspg: --jpeg-quality must be 1..100, got " + jpegQuality);
+      err.flush();
+      return 2;
+    }
     if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
       err.println("deepspg: -o " + outDir + " is an existing file, not a folder; give an output folder");
       err.flush();
       return 2;
     }
     List<String> errors = new ArrayList<>();
-    List<Job> jobs = plan(errors);
+    List<String> notes = new ArrayList<>();
+    List<Job> jobs = plan(errors, notes);
+    for (String n : notes) err.println("deepspg: " + n);
     for (String e : errors) err.println("deepspg: " + e);
     err.flush();
     // Refuse the whole run before touching anything when an output would land on an input.
@@ -143,7 +153,8 @@ public final class EnhanceCommand implements Callable<Integer> {
         planned[k] = plannedPasses(enhancer, jobs.get(k).input(), ro);
         total += planned[k];
       }
-      ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0);
+      // Not on a terminal (a log file, cron): a plain line at most every 30 s, so a long photo or batch is not silent.
+      ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0, PLAIN_PROGRESS_SECONDS);
       for (int k = 0; k < jobs.size(); k++) {
         Job j = jobs.get(k);
         String info = j.input().getFileName().toString();
@@ -183,8 +194,8 @@ public final class EnhanceCommand implements Callable<Integer> {
       bar.finish();
     }
     double secs = (System.nanoTime() - t0) / 1e9;
-    out.printf(Locale.ROOT, "enhanced %d of %d images in %.1f s (%.2f images/s), %d failed -> %s%n", done,
-        done + failed, secs, done / Math.max(secs, 1e-9), failed, outDir);
+    out.printf(Locale.ROOT, "enhanced %d of %d images in %.1f s (%.2f images/s, %.1f s/image), %d failed -> %s%n",
+        done, done + failed, secs, done / Math.max(secs, 1e-9), done == 0 ? 0 : secs / done, failed, outDir);
     out.flush();
     return failed > 0 ? Main.EXIT_SOME_FAILED : 0;
   }
@@ -199,8 +210,11 @@ public final class EnhanceCommand implements Callable<Integer> {
     }
   }
 
-  /** Expands the inputs into jobs; problems with an input (not found, no match, output collision) go to errors. */
-  List<Job> plan(List<String> errors) {
+  /**
+   * Expands the inputs into jobs; problems with an input (not found, no match, output collision) go to errors, what a
+   * folder held that is not taken (hidden files, other file types, linked folders) to notes.
+   */
+  List<Job> plan(List<String> errors, List<String> notes) {
     Map<Path, Path> outputs = new LinkedHashMap<>();
     Map<Path, Path> claimedBy = new HashMap<>();
     Path outAbs = outDir.toAbsolutePath().normalize();
@@ -223,17 +237,23 @@ public final class EnhanceCommand implements Callable<Integer> {
         Path outReal = RealPaths.of(outDir);
         Path outInP = outReal.startsWith(pReal) && !outReal.equals(pReal) ? pAbs.resolve(pReal.relativize(outReal))
             : outAbs.startsWith(pAbs) && !outAbs.equals(pAbs) ? outAbs : null;
+        Skipped skipped = new Skipped();
         try (Stream<Path> s = walk(p, Integer.MAX_VALUE)) {
           s.filter(f -> outInP == null || !f.toAbsolutePath().normalize().startsWith(outInP))
-              .filter(f -> !Files.isDirectory(f) && Images.hasImageExtension(f))
+              .filter(f -> skipped.takes(p.relativize(f), f))
               .sorted()
               .forEach(f -> found.add(new Path[] {f, p.relativize(f)}));
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
           errors.add(arg + ": cannot list folder: " + e.getMessage());
           continue;
         }
-        if (found.isEmpty()) errors.add(arg + ": folder contains no images (" + String.join(", ",
-            Images.READ_EXTENSIONS.stream().sorted().toList()) + ")");
+        String why = skipped.describe();
+        if (found.isEmpty()) {
+          errors.add(arg + ": folder contains no images (" + String.join(", ",
+              Images.READ_EXTENSIONS.stream().sorted().toList()) + ")" + (why.isEmpty() ? "" : "; " + why));
+        } else if (!why.isEmpty()) {
+          notes.add(arg + ": " + why);
+        }
       } else if (Files.exists(p)) {
         found.add(new Path[] {p, p.getFileName()});
       } else if (isGlob(arg)) {
@@ -279,6 +299,56 @@ public final class EnhanceCommand implements Callable<Integer> {
     List<Job> jobs = new ArrayList<>();
     outputs.forEach((in, o) -> jobs.add(new Job(in, o)));
     return jobs;
+  }
+
+  /**
+   * What a folder walk leaves out, counted for one note: hidden files and folders (a name starting with '.': macOS
+   * writes a {@code ._NAME} companion of every file on a non-Mac disk, which used to fail one by one and make every
+   * run on a copied card exit 1; {@code .thumbnails}) and NAS thumbnail folders ({@code @eaDir}, Synology), whose
+   * small copies would be enhanced into the output; files of other types (HEIC, camera raw, sidecars); folder links,
+   * which the walk does not follow.
+   */
+  static final class Skipped {
+    int hidden;
+    int links;
+    final Map<String, Integer> types = new java.util.TreeMap<>();
+
+    /** Whether the walk takes {@code f} ({@code rel}: its path under the input folder); counts it when not. */
+    boolean takes(Path rel, Path f) {
+      if (Files.isDirectory(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return false;
+      for (Path part : rel) {
+        String n = part.toString();
+        if (n.startsWith(".") || n.equals("@eaDir")) {
+          if (!Files.isDirectory(f)) hidden++;
+          return false;
+        }
+      }
+      if (Files.isDirectory(f)) { // a link to a folder
+        links++;
+        return false;
+      }
+      if (Images.hasImageExtension(f)) return true;
+      String ext = Images.extension(f);
+      types.merge(ext.isEmpty() ? "no extension" : "." + ext, 1, Integer::sum);
+      return false;
+    }
+
+    /** The note, or "" when nothing was left out. */
+    String describe() {
+      List<String> parts = new ArrayList<>();
+      if (hidden > 0) parts.add(hidden + " hidden file" + (hidden == 1 ? "" : "s") + " (names starting with '.', "
+          + "@eaDir folders)");
+      if (!types.isEmpty()) {
+        int n = types.values().stream().mapToInt(Integer::intValue).sum();
+        List<String> each = new ArrayList<>();
+        types.forEach((k, v) -> each.add(k + " " + v));
+        parts.add(n + " file" + (n == 1 ? "" : "s") + " of other types (" + String.join(", ", each.subList(0,
+            Math.min(6, each.size()))) + (each.size() > 6 ? ", ..." : "") + ")");
+      }
+      if (links > 0) parts.add(links + " linked folder" + (links == 1 ? " (not followed; give it" : "s (not followed; "
+          + "give them") + " as an input)");
+      return parts.isEmpty() ? "" : "skipped " + String.join(", ", parts);
+    }
   }
 
   /**

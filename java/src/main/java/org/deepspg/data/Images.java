@@ -363,14 +363,19 @@ public final class Images {
       w = reader.getWidth(0);
       h = reader.getHeight(0);
     } catch (IOException | RuntimeException e) {
+      String msg = String.valueOf(e.getMessage());
+      if (msg.contains("Unsupported JPEG data precision")) { // 12-bit JPEG (medical, some cameras): valid, not read
+        throw new ImageReadException(path, "a JPEG of more than 8 bits per sample is not supported (" + msg
+            + "; the JDK's decoder reads 8-bit JPEG); convert it to a 16-bit PNG or TIFF first", e);
+      }
       throw new ImageReadException(path, "corrupt " + normalizeFormat(formatName(reader)) + " header: " + describe(e), e);
     }
     if (w < 1 || h < 1) throw new ImageReadException(path, "header declares an empty image " + w + "x" + h);
     long pixels = (long) w * h;
     if (pixels > options.maxPixels()) {
       throw new ImageReadException(path, "header declares " + w + "x" + h + " = " + pixels
-          + " pixels, above the limit of " + options.maxPixels()
-          + " (ReadOptions.maxPixels; a decompression bomb or an oversized photo)");
+          + " pixels, above the limit of " + options.maxPixels() + " (a guard against decompression bombs; for a "
+          + "photo this large raise it: --max-pixels N on the command line, ReadOptions.withMaxPixels in the API)");
     }
     if (3 * pixels + 16 > Integer.MAX_VALUE) {
       throw new ImageReadException(path, "image " + w + "x" + h + " too large for one float array");
@@ -877,18 +882,44 @@ public final class Images {
     try (ImageOutputStream ios = ImageIO.createImageOutputStream(bos)) {
       writer.setOutput(ios);
       ImageWriteParam param = writer.getDefaultWriteParam();
+      javax.imageio.metadata.IIOMetadata meta = null;
       if (fmt.equals("jpeg")) {
         param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
         param.setCompressionQuality(options.jpegQuality() / 100f);
+        if (options.jpegQuality() >= FULL_CHROMA_QUALITY && !img.metadata().gray()) meta = fullChroma(writer, bi, param);
       } else if (fmt.equals("tiff")) {
         param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
         param.setCompressionType("Deflate");
       }
-      writer.write(null, new IIOImage(bi, null, null), param);
+      writer.write(null, new IIOImage(bi, null, meta), param);
     } finally {
       writer.dispose();
     }
     return bos.toByteArray();
+  }
+
+  /**
+   * JPEG quality from which colour is stored at full resolution (4:4:4) instead of the writer's 4:2:0, as ImageMagick
+   * and libjpeg's cjpeg advise for high qualities: halving the chroma blurs coloured edges, which brightening makes
+   * visible, at a quality that was asked for precisely to keep detail.
+   */
+  public static final int FULL_CHROMA_QUALITY = 90;
+
+  /** The writer's default JPEG metadata for {@code bi} with every component sampled 1×1 (4:4:4). */
+  private static javax.imageio.metadata.IIOMetadata fullChroma(ImageWriter writer, BufferedImage bi,
+      ImageWriteParam param) throws IOException {
+    javax.imageio.metadata.IIOMetadata meta = writer.getDefaultImageMetadata(
+        javax.imageio.ImageTypeSpecifier.createFromRenderedImage(bi), param);
+    String format = "javax_imageio_jpeg_image_1.0";
+    org.w3c.dom.Node tree = meta.getAsTree(format);
+    org.w3c.dom.NodeList specs = ((org.w3c.dom.Element) tree).getElementsByTagName("componentSpec");
+    for (int i = 0; i < specs.getLength(); i++) {
+      org.w3c.dom.Element c = (org.w3c.dom.Element) specs.item(i);
+      c.setAttribute("HsamplingFactor", "1");
+      c.setAttribute("VsamplingFactor", "1");
+    }
+    meta.setFromTree(format, tree);
+    return meta;
   }
 
   /**

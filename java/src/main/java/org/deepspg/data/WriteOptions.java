@@ -6,7 +6,8 @@ package org.deepspg.data;
 /**
  * Options for {@link Images#write(Image, java.nio.file.Path, WriteOptions)} and {@link Images#encode}.
  *
- * @param jpegQuality JPEG quality in [1, 100] (default 95; ImageIO's scale is quality/100)
+ * @param jpegQuality JPEG quality in [1, 100] (default 95; ImageIO's scale is quality/100; from
+ *     {@link Images#FULL_CHROMA_QUALITY} colour is not subsampled)
  * @param bitDepth 0 = automatic (16 for PNG/TIFF when the source was 16-bit, else 8), or 8 / 16 to force (16 is
  *     honoured only by PNG and TIFF)
  */

@@ -104,6 +104,36 @@ class EnhanceCommandTest {
     }
   }
 
+  /**
+   * A folder copied from a camera card by a Mac, or kept on a NAS: the {@code ._NAME} companions each failed (exit 1
+   * on every run), thumbnail folders were enhanced into the output, other types and linked folders were left out
+   * without a word (the photo audit, session 35). Now they are skipped and counted in one note; the run exits 0.
+   */
+  @Test
+  void foldersSkipHiddenFilesAndSaySoWhatElseTheyLeaveOut(@TempDir Path dir) throws IOException {
+    Path in = Files.createDirectories(dir.resolve("card"));
+    Images.write(img(16, 16, 1), in.resolve("IMG_0001.png"));
+    Files.write(in.resolve("._IMG_0001.png"), new byte[] {0, 5, 22, 7, 0, 2, 0, 0}); // AppleDouble header
+    Images.write(img(16, 16, 2), Files.createDirectories(in.resolve(".thumbnails")).resolve("t.png"));
+    Images.write(img(16, 16, 3), Files.createDirectories(in.resolve("@eaDir/IMG_0001.png")).resolve("SYNO.png"));
+    Files.writeString(in.resolve("IMG_0002.HEIC"), "not read");
+    Files.writeString(in.resolve("IMG_0002.xmp"), "<x/>");
+    Path other = Files.createDirectories(dir.resolve("other"));
+    Images.write(img(16, 16, 4), other.resolve("o.png"));
+    Files.createSymbolicLink(in.resolve("linked"), other);
+    Path out = dir.resolve("out");
+    CliTestSupport.Result r = CliTestSupport.run("enhance", in.toString(), "-o", out.toString(), "--model",
+        model.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(Files.exists(out.resolve("IMG_0001.png")), r.all());
+    try (java.util.stream.Stream<Path> s = Files.walk(out)) {
+      assertEquals(1, s.filter(Files::isRegularFile).count(), "only the photo is enhanced: " + r.all());
+    }
+    assertTrue(r.err().contains("skipped 3 hidden files (names starting with '.', @eaDir folders), 2 files of other "
+        + "types (.heic 1, .xmp 1), 1 linked folder (not followed; give it as an input)"), r.err());
+    assertTrue(r.out().contains("s/image"), r.out());
+  }
+
   @Test
   void refusesToOverwriteInputs(@TempDir Path dir) throws IOException {
     Path in = Files.createDirectories(dir.resolve("photos"));

@@ -226,6 +226,33 @@ class ImagesTest {
     Image back = Images.decode(q95, dir.resolve("mem.jpg"), ReadOptions.DEFAULT);
     assertEquals("jpeg", back.metadata().format());
     assertClose(img.rgb(), back.rgb(), JPEG_TOL, "jpeg q95");
+    // From quality 90 colour is kept at full resolution (4:4:4): every component sampled 1x1; below, 4:2:0.
+    assertEquals("11 11 11", jpegSampling(q95));
+    assertEquals("22 11 11", jpegSampling(Images.encode(img, "jpeg", WriteOptions.DEFAULT.withJpegQuality(89))));
+    assertEquals("11", jpegSampling(Images.encode(img.withMetadata(img.metadata().withGray(true)), "jpeg",
+        WriteOptions.DEFAULT)), "grey: one component");
+    // Red and blue columns one pixel wide: 4:2:0 averages them away, 4:4:4 keeps them.
+    float[] stripes = new float[3 * w * h];
+    for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) stripes[((x & 1) == 0 ? 0 : 2 * h) * w + y * w + x] = 0.8f;
+    Image st = Image.of(w, h, stripes);
+    double full = org.deepspg.eval.Metrics.psnr(st.rgb(), Images.decode(Images.encode(st, "jpeg", WriteOptions.DEFAULT),
+        dir.resolve("s.jpg"), ReadOptions.DEFAULT).rgb());
+    assertTrue(full > 30, "4:4:4 stripes: " + full + " dB");
+  }
+
+  /** The sampling factors (hex, H then V) of a baseline JPEG's components, from its SOF0 segment. */
+  private static String jpegSampling(byte[] jpg) {
+    for (int i = 2; i + 4 < jpg.length; ) {
+      int marker = jpg[i + 1] & 0xff, len = (jpg[i + 2] & 0xff) << 8 | (jpg[i + 3] & 0xff);
+      if (marker == 0xc0) {
+        int n = jpg[i + 9] & 0xff;
+        StringBuilder b = new StringBuilder();
+        for (int c = 0; c < n; c++) b.append(c == 0 ? "" : " ").append(String.format("%02x", jpg[i + 11 + 3 * c] & 0xff));
+        return b.toString();
+      }
+      i += 2 + len;
+    }
+    return "no SOF0";
   }
 
   @Test
