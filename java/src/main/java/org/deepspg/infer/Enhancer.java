@@ -138,7 +138,10 @@ public final class Enhancer implements AutoCloseable {
 
   /**
    * @param bi an AWT image (any type; alpha is kept)
-   * @return a new 8-bit sRGB image of the same size ({@code TYPE_3BYTE_BGR}, or {@code TYPE_4BYTE_ABGR} with alpha)
+   * @return a new sRGB image of the same size and kind, as files are written back: grey for a grey input
+   *     ({@code TYPE_BYTE_GRAY}, or {@code TYPE_USHORT_GRAY} for 16 bits; the luma of the enhanced colours), 16 bits
+   *     per sample for a 16-bit input, else {@code TYPE_3BYTE_BGR} ({@code TYPE_4BYTE_ABGR} with alpha). Until
+   *     session 35 every result was 8-bit colour: a black-and-white photo came back tinted.
    */
   public BufferedImage enhance(BufferedImage bi) {
     Image img;
@@ -148,7 +151,7 @@ public final class Enhancer implements AutoCloseable {
       throw new IllegalArgumentException("unsupported BufferedImage: " + e.getMessage(), e);
     }
     Image out = enhance(img);
-    return Images.toBufferedImage(out, 8, false, out.hasAlpha());
+    return Images.toBufferedImage(out, out.metadata().bitDepth(), out.metadata().gray(), out.hasAlpha());
   }
 
   /**

@@ -257,6 +257,22 @@ class EnhancerTest {
       Image q = Images.fromBufferedImage(out, "memory", null);
       // 8-bit input quantisation moves the input by up to 1/510; the output then by a little more.
       assertTrue(InferTestSupport.psnr(q.rgb(), ra) > 30, "BufferedImage path");
+      assertEquals(BufferedImage.TYPE_3BYTE_BGR, out.getType());
+      // A grey image comes back grey, 16 bits as 16 bits: the luma of what the file path writes (it came back as
+      // tinted 8-bit colour before session 35).
+      Image g = Image.of(56, 40, a.rgb());
+      g = g.withMetadata(g.metadata().withGray(true));
+      for (int bits : new int[] {8, 16}) {
+        BufferedImage grey = e.enhance(Images.toBufferedImage(g, bits, true, false));
+        assertEquals(bits == 8 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_USHORT_GRAY, grey.getType());
+        Image viaFile = e.enhance(Images.fromBufferedImage(Images.toBufferedImage(g, bits, true, false), "png", null));
+        float[] want = Images.fromBufferedImage(Images.toBufferedImage(viaFile, bits, true, false), "png", null).rgb();
+        assertArrayEquals(want, Images.fromBufferedImage(grey, "memory", null).rgb(), 0f, bits + "-bit grey");
+      }
+      Image deep = Image.of(56, 40, a.rgb());
+      BufferedImage d16 = e.enhance(Images.toBufferedImage(deep.withMetadata(deep.metadata().withBitDepth(16)), 16,
+          false, false));
+      assertEquals(16, d16.getColorModel().getComponentSize(0), "16-bit colour stays 16-bit");
     } catch (org.deepspg.data.ImageReadException ex) {
       throw new AssertionError(ex);
     }
