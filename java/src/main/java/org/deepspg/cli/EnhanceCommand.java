@@ -68,6 +68,11 @@ public final class EnhanceCommand implements Callable<Integer> {
       description = "Quality of JPEG outputs (1-100, default ${DEFAULT-VALUE}).")
   int jpegQuality;
 
+  @Option(names = "--strip-metadata",
+      description = "Write outputs without the input's EXIF block (capture date, camera, GPS location). By default "
+          + "JPEG and PNG outputs carry it, its orientation set to upright and its thumbnail removed.")
+  boolean stripMetadata;
+
   /** Least time between two plain progress lines when stderr is not a terminal. */
   static final double PLAIN_PROGRESS_SECONDS = 30;
 
@@ -136,7 +141,7 @@ public final class EnhanceCommand implements Callable<Integer> {
       return 2;
     }
     ReadOptions ro = ReadOptions.DEFAULT.withMaxPixels(maxPixels);
-    WriteOptions wo = WriteOptions.DEFAULT.withJpegQuality(jpegQuality);
+    WriteOptions wo = WriteOptions.DEFAULT.withJpegQuality(jpegQuality).withKeepExif(!stripMetadata);
     int failed = errors.size();
     int done = 0;
     long t0 = System.nanoTime();

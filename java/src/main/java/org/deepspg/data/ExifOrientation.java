@@ -28,6 +28,24 @@ public final class ExifOrientation {
    * @return the orientation 1..8 found in the file's EXIF block, or 1 when there is none or it is unreadable
    */
   public static int find(byte[] data) {
+    int[] block = exifBlock(data);
+    if (block != null) return fromTiff(data, block[0], block[1]);
+    // A TIFF file is itself a TIFF structure: its first IFD carries the orientation tag.
+    if (data.length >= 8 && ((data[0] == 'I' && data[1] == 'I' && data[2] == 42 && data[3] == 0)
+        || (data[0] == 'M' && data[1] == 'M' && data[2] == 0 && data[3] == 42))) {
+      return fromTiff(data, 0, data.length);
+    }
+    return 1;
+  }
+
+  /**
+   * Where a file's EXIF block (a TIFF structure) lies: a JPEG APP1 "Exif" segment, a PNG {@code eXIf} chunk or a WebP
+   * {@code EXIF} chunk, without the "Exif\0\0" prefix some writers put before it.
+   *
+   * @param data the encoded file
+   * @return {start, end} in {@code data}, or null when there is none (a TIFF file's own directories are not one)
+   */
+  static int[] exifBlock(byte[] data) {
     if (data.length >= 4 && (data[0] & 0xff) == 0xff && (data[1] & 0xff) == 0xd8) return fromJpeg(data);
     if (data.length >= 8 && (data[0] & 0xff) == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') {
       return fromPng(data);
@@ -36,12 +54,7 @@ public final class ExifOrientation {
         && data[8] == 'W' && data[9] == 'E' && data[10] == 'B' && data[11] == 'P') {
       return fromWebp(data);
     }
-    // A TIFF file is itself a TIFF structure: its first IFD carries the orientation tag.
-    if (data.length >= 8 && ((data[0] == 'I' && data[1] == 'I' && data[2] == 42 && data[3] == 0)
-        || (data[0] == 'M' && data[1] == 'M' && data[2] == 0 && data[3] == 42))) {
-      return fromTiff(data, 0, data.length);
-    }
-    return 1;
+    return null;
   }
 
   /**
@@ -75,36 +88,35 @@ public final class ExifOrientation {
     return 0;
   }
 
-  private static int fromJpeg(byte[] d) {
+  private static int[] fromJpeg(byte[] d) {
     int pos = 2;
     while (pos + 4 <= d.length) {
-      if ((d[pos] & 0xff) != 0xff) return 1; // lost sync: give up quietly
+      if ((d[pos] & 0xff) != 0xff) return null; // lost sync: give up quietly
       int marker = d[pos + 1] & 0xff;
       if (marker == 0xff) { // fill byte
         pos++;
         continue;
       }
-      if (marker == 0xda || marker == 0xd9) return 1; // start of scan / end of image: no EXIF before pixels
+      if (marker == 0xda || marker == 0xd9) return null; // start of scan / end of image: no EXIF before pixels
       if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { // markers without a length
         pos += 2;
         continue;
       }
       int len = u16be(d, pos + 2);
-      if (len < 2 || pos + 2 + len > d.length) return 1;
+      if (len < 2 || pos + 2 + len > d.length) return null;
       if (marker == 0xe1 && len >= 8 && startsWith(d, pos + 4, "Exif\0\0")) {
-        return fromTiff(d, pos + 10, pos + 2 + len);
+        return new int[] {pos + 10, pos + 2 + len};
       }
       pos += 2 + len;
     }
-    return 1;
+    return null;
   }
 
-  private static int fromPng(byte[] d) {
+  private static int[] fromPng(byte[] d) {
     int[] c = pngChunk(d, "eXIf", "IEND");
-    if (c == null) return 1;
+    if (c == null) return null;
     // Some writers keep the JPEG-style "Exif\0\0" prefix inside the chunk.
-    int start = startsWith(d, c[0], "Exif\0\0") ? c[0] + 6 : c[0];
-    return fromTiff(d, start, c[1]);
+    return new int[] {startsWith(d, c[0], "Exif\0\0") ? c[0] + 6 : c[0], c[1]};
   }
 
   /**
@@ -128,19 +140,19 @@ public final class ExifOrientation {
     return null;
   }
 
-  private static int fromWebp(byte[] d) {
+  private static int[] fromWebp(byte[] d) {
     int pos = 12;
     while (pos + 8 <= d.length) {
       long len = u32le(d, pos + 4);
-      if (len < 0 || pos + 8 + len > d.length) return 1;
+      if (len < 0 || pos + 8 + len > d.length) return null;
       if (startsWith(d, pos, "EXIF")) {
         int start = pos + 8;
         if (startsWith(d, start, "Exif\0\0")) start += 6;
-        return fromTiff(d, start, pos + 8 + (int) len);
+        return new int[] {start, pos + 8 + (int) len};
       }
       pos += 8 + (int) ((len + 1) & ~1L); // chunks are padded to even sizes
     }
-    return 1;
+    return null;
   }
 
   /** Parses a TIFF header + IFD0 in {@code d[start, end)} and returns the orientation tag (1 if absent/bad). */
@@ -221,18 +233,18 @@ public final class ExifOrientation {
     return orientation >= 5 && orientation <= 8;
   }
 
-  private static boolean startsWith(byte[] d, int pos, String s) {
+  static boolean startsWith(byte[] d, int pos, String s) {
     byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
     if (pos < 0 || pos + b.length > d.length) return false;
     for (int i = 0; i < b.length; i++) if (d[pos + i] != b[i]) return false;
     return true;
   }
 
-  private static int u16be(byte[] d, int p) {
+  static int u16be(byte[] d, int p) {
     return ((d[p] & 0xff) << 8) | (d[p + 1] & 0xff);
   }
 
-  private static long u32be(byte[] d, int p) {
+  static long u32be(byte[] d, int p) {
     return ((long) (d[p] & 0xff) << 24) | ((d[p + 1] & 0xff) << 16) | ((d[p + 2] & 0xff) << 8) | (d[p + 3] & 0xff);
   }
 
@@ -240,11 +252,11 @@ public final class ExifOrientation {
     return ((long) (d[p + 3] & 0xff) << 24) | ((d[p + 2] & 0xff) << 16) | ((d[p + 1] & 0xff) << 8) | (d[p] & 0xff);
   }
 
-  private static int u16(byte[] d, int p, boolean le) {
+  static int u16(byte[] d, int p, boolean le) {
     return le ? ((d[p + 1] & 0xff) << 8) | (d[p] & 0xff) : u16be(d, p);
   }
 
-  private static long u32(byte[] d, int p, boolean le) {
+  static long u32(byte[] d, int p, boolean le) {
     return le ? u32le(d, p) : u32be(d, p);
   }
 }

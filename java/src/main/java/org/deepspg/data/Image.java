@@ -25,10 +25,18 @@ public final class Image {
    * @param format the source format name in lower case ("png", "jpeg", "bmp", "tiff", "webp", ...) or "memory"
    * @param colorNote how colour was handled: "sRGB", "gray", or e.g. "converted from ICC profile 'Adobe RGB' to sRGB"
    * @param exifOrientation the EXIF orientation that was applied to make the pixels upright (1 = none, 2..8)
+   * @param exif the source's EXIF block as outputs carry it ({@link ExifData#forOutput}), or null; not copied, not to
+   *     be modified
    */
-  public record Metadata(int bitDepth, boolean gray, String format, String colorNote, int exifOrientation) {
+  public record Metadata(int bitDepth, boolean gray, String format, String colorNote, int exifOrientation,
+      byte[] exif) {
     /** Metadata of an 8-bit RGB image made in memory. */
     public static final Metadata MEMORY = new Metadata(8, false, "memory", "sRGB", 1);
+
+    /** Metadata without an EXIF block. */
+    public Metadata(int bitDepth, boolean gray, String format, String colorNote, int exifOrientation) {
+      this(bitDepth, gray, format, colorNote, exifOrientation, null);
+    }
 
     /** Validates the values. */
     public Metadata {
@@ -45,7 +53,7 @@ public final class Image {
      * @return a copy with another bit depth
      */
     public Metadata withBitDepth(int bits) {
-      return new Metadata(bits, gray, format, colorNote, exifOrientation);
+      return new Metadata(bits, gray, format, colorNote, exifOrientation, exif);
     }
 
     /**
@@ -53,7 +61,15 @@ public final class Image {
      * @return a copy with the grey flag set
      */
     public Metadata withGray(boolean isGray) {
-      return new Metadata(bitDepth, isGray, format, colorNote, exifOrientation);
+      return new Metadata(bitDepth, isGray, format, colorNote, exifOrientation, exif);
+    }
+
+    /**
+     * @param block an EXIF block for outputs ({@link ExifData#forOutput}), or null for none
+     * @return a copy carrying it
+     */
+    public Metadata withExif(byte[] block) {
+      return new Metadata(bitDepth, gray, format, colorNote, exifOrientation, block);
     }
   }
 

@@ -69,7 +69,9 @@ import org.deepspg.io.RealPaths;
  * {@link ReadOptions#maxPixels()} — the last one is checked from the header, before any pixel is decoded.
  *
  * <p><b>EXIF.</b> JPEG, PNG and WebP orientation tags are applied ({@link ExifOrientation}) unless
- * {@link ReadOptions#applyExifOrientation()} is off.
+ * {@link ReadOptions#applyExifOrientation()} is off. The EXIF block itself (capture date, camera, GPS) is kept in
+ * {@link Image.Metadata#exif()} and written into JPEG and PNG outputs, made true for the upright pixels
+ * ({@link ExifData}; {@link WriteOptions#keepExif()} off strips it).
  *
  * <p>All methods are thread-safe (ImageIO readers and writers are created per call).
  */
@@ -219,7 +221,9 @@ public final class Images {
     Image img = fromBufferedImage(bi, format, path);
     int o = orientation(format, data, options);
     if (o != 1) img = orient(img, o);
-    return img;
+    byte[] exif = "bmp".equals(format) ? null
+        : ExifData.forOutput(data, o, img.metadata().colorNote().startsWith("converted"));
+    return exif == null ? img : img.withMetadata(img.metadata().withExif(exif));
   }
 
   /** The EXIF orientation that reading applies: the file's, or 1 when switched off or for BMP (no EXIF). */
@@ -272,16 +276,19 @@ public final class Images {
   static void refuseTiffPages(byte[] data, Path path) throws ImageReadException {
     if (data.length < 8) return;
     boolean le = data[0] == 'I';
-    long ifd = u32(data, 4, le);
+    long ifd = ExifOrientation.u32(data, 4, le);
     int full = 0;
     java.util.Set<Long> seen = new java.util.HashSet<>();
     for (int page = 0; ifd >= 8 && ifd + 2 <= data.length && seen.add(ifd) && page < 4096; page++) {
-      int n = u16(data, (int) ifd, le);
+      int n = ExifOrientation.u16(data, (int) ifd, le);
       long subfile = 0;
       boolean dng = false;
       for (int e = 0; e < n && ifd + 2 + 12L * (e + 1) <= data.length; e++) {
-        int at = (int) ifd + 2 + 12 * e, tag = u16(data, at, le), type = u16(data, at + 2, le);
-        if (tag == 254) subfile = type == 3 ? u16(data, at + 8, le) : u32(data, at + 8, le);
+        int at = (int) ifd + 2 + 12 * e, tag = ExifOrientation.u16(data, at, le);
+        int type = ExifOrientation.u16(data, at + 2, le);
+        if (tag == 254) {
+          subfile = type == 3 ? ExifOrientation.u16(data, at + 8, le) : ExifOrientation.u32(data, at + 8, le);
+        }
         if (tag == 50706) dng = true;
       }
       if (page == 0 && (dng || (subfile & 1) != 0)) {
@@ -292,23 +299,13 @@ public final class Images {
       if ((subfile & 1) == 0) full++;
       long next = ifd + 2 + 12L * n;
       if (next + 4 > data.length) break;
-      ifd = u32(data, (int) next, le);
+      ifd = ExifOrientation.u32(data, (int) next, le);
     }
     if (full > 1) {
       throw new ImageReadException(path, "a multi-page TIFF (" + full + " pages) is not a supported input: only the "
           + "first page would be enhanced; split it into one file per page first (e.g. tiffsplit, or ImageMagick: "
           + "convert IN.tif page-%d.tif)");
     }
-  }
-
-  private static int u16(byte[] d, int at, boolean le) {
-    return le ? (d[at] & 0xff) | (d[at + 1] & 0xff) << 8 : (d[at] & 0xff) << 8 | (d[at + 1] & 0xff);
-  }
-
-  private static long u32(byte[] d, int at, boolean le) {
-    long v = 0;
-    for (int k = 0; k < 4; k++) v |= (d[at + k] & 0xffL) << (le ? 8 * k : 8 * (3 - k));
-    return v;
   }
 
   /**
@@ -735,7 +732,7 @@ public final class Images {
     boolean swap = ExifOrientation.swapsAxes(orientation);
     Image.Metadata m = img.metadata();
     return new Image(swap ? h : w, swap ? w : h, rgb, a,
-        new Image.Metadata(m.bitDepth(), m.gray(), m.format(), m.colorNote(), orientation));
+        new Image.Metadata(m.bitDepth(), m.gray(), m.format(), m.colorNote(), orientation, m.exif()));
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -886,7 +883,8 @@ public final class Images {
       if (fmt.equals("jpeg")) {
         param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
         param.setCompressionQuality(options.jpegQuality() / 100f);
-        if (options.jpegQuality() >= FULL_CHROMA_QUALITY && !img.metadata().gray()) meta = fullChroma(writer, bi, param);
+        boolean full = options.jpegQuality() >= FULL_CHROMA_QUALITY && !img.metadata().gray();
+        if (full) meta = fullChroma(writer, bi, param);
       } else if (fmt.equals("tiff")) {
         param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
         param.setCompressionType("Deflate");
@@ -895,6 +893,9 @@ public final class Images {
     } finally {
       writer.dispose();
     }
+    byte[] exif = options.keepExif() ? img.metadata().exif() : null;
+    if (exif != null && fmt.equals("jpeg")) return ExifData.intoJpeg(bos.toByteArray(), exif);
+    if (exif != null && fmt.equals("png")) return ExifData.intoPng(bos.toByteArray(), exif);
     return bos.toByteArray();
   }
 

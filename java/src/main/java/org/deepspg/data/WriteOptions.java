@@ -10,10 +10,17 @@ package org.deepspg.data;
  *     {@link Images#FULL_CHROMA_QUALITY} colour is not subsampled)
  * @param bitDepth 0 = automatic (16 for PNG/TIFF when the source was 16-bit, else 8), or 8 / 16 to force (16 is
  *     honoured only by PNG and TIFF)
+ * @param keepExif whether JPEG and PNG outputs carry the source's EXIF block ({@link Image.Metadata#exif()}: capture
+ *     date, camera, GPS, ...; default true); false strips it (sharing photos without their location)
  */
-public record WriteOptions(int jpegQuality, int bitDepth) {
-  /** Quality 95, automatic bit depth. */
-  public static final WriteOptions DEFAULT = new WriteOptions(95, 0);
+public record WriteOptions(int jpegQuality, int bitDepth, boolean keepExif) {
+  /** Quality 95, automatic bit depth, EXIF kept. */
+  public static final WriteOptions DEFAULT = new WriteOptions(95, 0, true);
+
+  /** Options that keep EXIF. */
+  public WriteOptions(int jpegQuality, int bitDepth) {
+    this(jpegQuality, bitDepth, true);
+  }
 
   /** Validates the values. */
   public WriteOptions {
@@ -28,7 +35,7 @@ public record WriteOptions(int jpegQuality, int bitDepth) {
    * @return a copy with another JPEG quality
    */
   public WriteOptions withJpegQuality(int quality) {
-    return new WriteOptions(quality, bitDepth);
+    return new WriteOptions(quality, bitDepth, keepExif);
   }
 
   /**
@@ -36,6 +43,14 @@ public record WriteOptions(int jpegQuality, int bitDepth) {
    * @return a copy with another bit depth
    */
   public WriteOptions withBitDepth(int bits) {
-    return new WriteOptions(jpegQuality, bits);
+    return new WriteOptions(jpegQuality, bits, keepExif);
+  }
+
+  /**
+   * @param keep whether outputs carry the source's EXIF block
+   * @return a copy with that choice
+   */
+  public WriteOptions withKeepExif(boolean keep) {
+    return new WriteOptions(jpegQuality, bitDepth, keep);
   }
 }

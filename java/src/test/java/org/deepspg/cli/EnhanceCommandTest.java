@@ -206,6 +206,15 @@ class EnhanceCommandTest {
       Images.writeAtomic(e.enhance(upright), ref);
     }
     assertArrayEquals(Files.readAllBytes(ref), Files.readAllBytes(res), "same pixels as enhancing the upright image");
+    // The input's EXIF block comes along with its orientation set to upright; --strip-metadata leaves it out.
+    assertEquals(1, org.deepspg.data.ExifOrientation.find(Files.readAllBytes(res)));
+    assertTrue(new String(Files.readAllBytes(res), java.nio.charset.StandardCharsets.ISO_8859_1).contains("Exif\0\0"));
+    Path stripped = dir.resolve("stripped");
+    CliTestSupport.Result s = CliTestSupport.run("enhance", f.toString(), "-o", stripped.toString(), "--model",
+        model.toString(), "--strip-metadata");
+    assertEquals(0, s.code(), s.all());
+    assertFalse(new String(Files.readAllBytes(stripped.resolve("rotated.jpg")),
+        java.nio.charset.StandardCharsets.ISO_8859_1).contains("Exif\0\0"), "stripped");
   }
 
   /** Inserts an APP1 Exif segment (little-endian TIFF, IFD0 with Orientation = 6) after the SOI marker. */

@@ -15,7 +15,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -148,20 +147,7 @@ class ImageColourTest {
     ByteArrayOutputStream chunk = new ByteArrayOutputStream();
     chunk.write("icc\0\0".getBytes(StandardCharsets.ISO_8859_1)); // name, NUL, compression method 0
     chunk.write(buf, 0, n);
-    byte[] data = chunk.toByteArray();
-    int ihdrEnd = 8 + 12 + 13; // the signature, then IHDR: the iCCP chunk goes right after it
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.write(p, 0, ihdrEnd);
-    out.write(ByteBuffer.allocate(4).putInt(data.length).array());
-    byte[] typed = new byte[4 + data.length];
-    System.arraycopy("iCCP".getBytes(StandardCharsets.ISO_8859_1), 0, typed, 0, 4);
-    System.arraycopy(data, 0, typed, 4, data.length);
-    out.write(typed);
-    CRC32 crc = new CRC32();
-    crc.update(typed);
-    out.write(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
-    out.write(p, ihdrEnd, p.length - ihdrEnd);
-    return out.toByteArray();
+    return ExifData.afterIhdr(p, "iCCP", chunk.toByteArray()); // the iCCP chunk goes right after IHDR
   }
 
   @Test

@@ -1,0 +1,178 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32;
+
+/**
+ * The EXIF block (capture date, camera, exposure, GPS, ...) that an enhanced image carries from its source to its
+ * output, so that an archive sorted by capture date stays sorted (the photo audit of session 35 found every output
+ * without it). Read from a JPEG APP1, PNG {@code eXIf} or WebP {@code EXIF} block; written into JPEG (APP1) and PNG
+ * ({@code eXIf}) outputs; TIFF and BMP outputs carry none.
+ *
+ * <p>The copy is made true for the output: the orientation tag is set to 1 when reading turned the pixels upright
+ * (else a viewer would turn them again), the thumbnail directory (IFD1, a small copy of the dark original) is
+ * unlinked, the Exif directory's pixel dimensions are swapped with the axes, and its colour-space tag says sRGB when
+ * reading converted an ICC profile to sRGB. A block that does not parse cleanly is dropped rather than copied.
+ */
+public final class ExifData {
+  private static final int TAG_ORIENTATION = 0x0112;
+  private static final int TAG_EXIF_IFD = 0x8769;
+  private static final int TAG_COLOR_SPACE = 0xa001;
+  private static final int TAG_PIXEL_X = 0xa002;
+  private static final int TAG_PIXEL_Y = 0xa003;
+  private static final int TYPE_SHORT = 3;
+  private static final int TYPE_LONG = 4;
+  /** The most an APP1 segment holds after its length and "Exif\0\0". */
+  private static final int MAX_JPEG_EXIF = 65535 - 2 - 6;
+
+  private ExifData() {}
+
+  /**
+   * The EXIF block of an encoded file, made true for an output of the decoded pixels.
+   *
+   * @param file the encoded file
+   * @param appliedOrientation the EXIF orientation reading applied (1: none; the tag is then kept as it was)
+   * @param convertedToSrgb whether reading converted the pixels from an ICC profile to sRGB
+   * @return the TIFF-structured block, or null when the file has none or it does not parse
+   */
+  public static byte[] forOutput(byte[] file, int appliedOrientation, boolean convertedToSrgb) {
+    int[] r = ExifOrientation.exifBlock(file);
+    if (r == null || r[1] - r[0] < 8) return null;
+    byte[] t = java.util.Arrays.copyOfRange(file, r[0], r[1]);
+    try {
+      return patch(t, appliedOrientation, convertedToSrgb) ? t : null;
+    } catch (IndexOutOfBoundsException e) {
+      return null;
+    }
+  }
+
+  private static boolean patch(byte[] t, int applied, boolean srgb) {
+    boolean le;
+    if (t[0] == 'I' && t[1] == 'I') le = true;
+    else if (t[0] == 'M' && t[1] == 'M') le = false;
+    else return false;
+    if (ExifOrientation.u16(t, 2, le) != 42) return false;
+    long ifd0 = ExifOrientation.u32(t, 4, le);
+    if (ifd0 < 8 || ifd0 + 2 > t.length) return false;
+    int p = (int) ifd0, n = ExifOrientation.u16(t, p, le);
+    if (p + 2 + 12L * n + 4 > t.length) return false;
+    long exifIfd = -1;
+    for (int e = 0; e < n; e++) {
+      int at = p + 2 + 12 * e, tag = ExifOrientation.u16(t, at, le), type = ExifOrientation.u16(t, at + 2, le);
+      if (tag == TAG_ORIENTATION && type == TYPE_SHORT && applied != 1) put16(t, at + 8, 1, le);
+      if (tag == TAG_EXIF_IFD && (type == TYPE_LONG || type == 13)) exifIfd = ExifOrientation.u32(t, at + 8, le);
+    }
+    put32(t, p + 2 + 12 * n, 0, le); // unlink IFD1: its thumbnail shows the unenhanced image
+    if (exifIfd < 8 || exifIfd + 2 > t.length) return true;
+    int q = (int) exifIfd, m = ExifOrientation.u16(t, q, le);
+    if (q + 2 + 12L * m > t.length) return true;
+    int xAt = -1, yAt = -1;
+    for (int e = 0; e < m; e++) {
+      int at = q + 2 + 12 * e, tag = ExifOrientation.u16(t, at, le), type = ExifOrientation.u16(t, at + 2, le);
+      if (tag == TAG_COLOR_SPACE && type == TYPE_SHORT && srgb) put16(t, at + 8, 1, le);
+      if ((tag == TAG_PIXEL_X || tag == TAG_PIXEL_Y) && (type == TYPE_SHORT || type == TYPE_LONG)) {
+        if (tag == TAG_PIXEL_X) xAt = at;
+        else yAt = at;
+      }
+    }
+    if (ExifOrientation.swapsAxes(applied) && xAt >= 0 && yAt >= 0) {
+      long x = value(t, xAt, le), y = value(t, yAt, le);
+      if (!setValue(t, xAt, y, le) || !setValue(t, yAt, x, le)) return false;
+    }
+    return true;
+  }
+
+  private static long value(byte[] t, int at, boolean le) {
+    return ExifOrientation.u16(t, at + 2, le) == TYPE_SHORT ? ExifOrientation.u16(t, at + 8, le)
+        : ExifOrientation.u32(t, at + 8, le);
+  }
+
+  private static boolean setValue(byte[] t, int at, long v, boolean le) {
+    if (ExifOrientation.u16(t, at + 2, le) == TYPE_LONG) {
+      put32(t, at + 8, v, le);
+      return true;
+    }
+    if (v > 0xffff) return false;
+    put16(t, at + 8, (int) v, le);
+    return true;
+  }
+
+  private static void put16(byte[] t, int at, int v, boolean le) {
+    t[at + (le ? 0 : 1)] = (byte) v;
+    t[at + (le ? 1 : 0)] = (byte) (v >>> 8);
+  }
+
+  private static void put32(byte[] t, int at, long v, boolean le) {
+    for (int k = 0; k < 4; k++) t[at + (le ? k : 3 - k)] = (byte) (v >>> (8 * k));
+  }
+
+  /**
+   * A JPEG with the EXIF block in an APP1 segment right after its SOI (after a leading JFIF APP0, which must stay
+   * first); the JPEG unchanged when the block does not fit a segment.
+   *
+   * @param jpg a JPEG without EXIF (as the JDK's writer makes it)
+   * @param tiff the block from {@link #forOutput}
+   * @return the new JPEG bytes
+   */
+  public static byte[] intoJpeg(byte[] jpg, byte[] tiff) {
+    if (tiff.length > MAX_JPEG_EXIF || jpg.length < 4 || (jpg[0] & 0xff) != 0xff || (jpg[1] & 0xff) != 0xd8) {
+      return jpg;
+    }
+    int at = 2;
+    if ((jpg[2] & 0xff) == 0xff && (jpg[3] & 0xff) == 0xe0 && jpg.length > 6) {
+      at = 4 + ExifOrientation.u16be(jpg, 4); // keep JFIF's APP0 first
+    }
+    ByteArrayOutputStream o = new ByteArrayOutputStream(jpg.length + tiff.length + 10);
+    o.write(jpg, 0, at);
+    int len = 2 + 6 + tiff.length;
+    o.write(0xff);
+    o.write(0xe1);
+    o.write(len >>> 8);
+    o.write(len & 0xff);
+    o.writeBytes("Exif\0\0".getBytes(StandardCharsets.ISO_8859_1));
+    o.writeBytes(tiff);
+    o.write(jpg, at, jpg.length - at);
+    return o.toByteArray();
+  }
+
+  /**
+   * A PNG with the EXIF block in an {@code eXIf} chunk right after IHDR (the PNG specification places it before the
+   * image data).
+   *
+   * @param png a PNG without EXIF
+   * @param tiff the block from {@link #forOutput}
+   * @return the new PNG bytes
+   */
+  public static byte[] intoPng(byte[] png, byte[] tiff) {
+    return afterIhdr(png, "eXIf", tiff);
+  }
+
+  /** A PNG with a chunk of {@code type} and {@code data} inserted right after IHDR; the PNG unchanged without IHDR. */
+  static byte[] afterIhdr(byte[] png, String type, byte[] data) {
+    int ihdrEnd = 8 + 12 + 13;
+    if (png.length < ihdrEnd || !ExifOrientation.startsWith(png, 12, "IHDR")) return png;
+    ByteArrayOutputStream o = new ByteArrayOutputStream(png.length + data.length + 12);
+    o.write(png, 0, ihdrEnd);
+    o.write(data.length >>> 24);
+    o.write(data.length >>> 16);
+    o.write(data.length >>> 8);
+    o.write(data.length);
+    byte[] typed = new byte[4 + data.length];
+    System.arraycopy(type.getBytes(StandardCharsets.ISO_8859_1), 0, typed, 0, 4);
+    System.arraycopy(data, 0, typed, 4, data.length);
+    o.writeBytes(typed);
+    CRC32 crc = new CRC32();
+    crc.update(typed);
+    long c = crc.getValue();
+    o.write((int) (c >>> 24));
+    o.write((int) (c >>> 16));
+    o.write((int) (c >>> 8));
+    o.write((int) c);
+    o.write(png, ihdrEnd, png.length - ihdrEnd);
+    return o.toByteArray();
+  }
+}
