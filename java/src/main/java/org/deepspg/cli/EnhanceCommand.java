@@ -68,6 +68,11 @@ public final class EnhanceCommand implements Callable<Integer> {
       description = "Quality of JPEG outputs (1-100, default ${DEFAULT-VALUE}).")
   int jpegQuality;
 
+  @Option(names = "--skip-existing",
+      description = "Leave out inputs whose output file exists already: resumes an interrupted run (outputs are "
+          + "written whole or not at all). An output left by another model or setting is kept as it is.")
+  boolean skipExisting;
+
   @Option(names = "--strip-metadata",
       description = "Write outputs without the input's EXIF block (capture date, camera, GPS location). By default "
           + "JPEG and PNG outputs carry it, its orientation set to upright and its thumbnail removed.")
@@ -115,6 +120,20 @@ public final class EnhanceCommand implements Callable<Integer> {
       err.println("deepspg: no input images found");
       err.flush();
       return errors.isEmpty() ? 2 : Main.EXIT_SOME_FAILED;
+    }
+    if (skipExisting) { // outputs are renamed into place complete, so one that exists is a finished image
+      int planned = jobs.size();
+      jobs = jobs.stream().filter(j -> !Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
+      if (jobs.size() < planned) {
+        err.println("deepspg: --skip-existing: " + (planned - jobs.size()) + " of " + planned
+            + " outputs exist already; enhancing the other " + jobs.size());
+        err.flush();
+      }
+      if (jobs.isEmpty()) {
+        out.println("nothing to do: every output exists in " + outDir);
+        out.flush();
+        return errors.isEmpty() ? 0 : Main.EXIT_SOME_FAILED;
+      }
     }
     try { // before any work: an unwritable output folder would otherwise fail each image after enhancing it
       Files.createDirectories(outDir);

@@ -134,6 +134,31 @@ class EnhanceCommandTest {
     assertTrue(r.out().contains("s/image"), r.out());
   }
 
+  /** --skip-existing resumes a run: existing outputs are left as they are, missing ones are made. */
+  @Test
+  void skipExistingResumesARun(@TempDir Path dir) throws IOException {
+    Path in = Files.createDirectories(dir.resolve("in"));
+    Images.write(img(16, 16, 1), in.resolve("a.png"));
+    Images.write(img(16, 16, 2), in.resolve("b.png"));
+    Path out = dir.resolve("out");
+    CliTestSupport.Result first = CliTestSupport.run("enhance", in.toString(), "-o", out.toString(), "--model",
+        model.toString());
+    assertEquals(0, first.code(), first.all());
+    byte[] b = Files.readAllBytes(out.resolve("b.png"));
+    Files.delete(out.resolve("b.png")); // the run was interrupted before b
+    Files.writeString(out.resolve("a.png"), "kept"); // proves a is not written again
+    CliTestSupport.Result r = CliTestSupport.run("enhance", in.toString(), "-o", out.toString(), "--model",
+        model.toString(), "--skip-existing");
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.err().contains("1 of 2 outputs exist already; enhancing the other 1"), r.err());
+    assertEquals("kept", Files.readString(out.resolve("a.png")));
+    assertArrayEquals(b, Files.readAllBytes(out.resolve("b.png")), "b made as in the first run");
+    CliTestSupport.Result none = CliTestSupport.run("enhance", in.toString(), "-o", out.toString(), "--model",
+        model.toString(), "--skip-existing");
+    assertEquals(0, none.code(), none.all());
+    assertTrue(none.out().contains("nothing to do"), none.out());
+  }
+
   @Test
   void refusesToOverwriteInputs(@TempDir Path dir) throws IOException {
     Path in = Files.createDirectories(dir.resolve("photos"));
