@@ -45,8 +45,14 @@ public final class Main {
     return t;
   }
 
-  /** A user-facing one-line description: the message, with the reason a file-system exception leaves implicit. */
-  static String describe(Throwable ex) {
+  /**
+   * A user-facing one-line description: the message, with the reason a file-system exception leaves implicit (also
+   * used by {@code spark-enhance}).
+   *
+   * @param ex the failure
+   * @return one line
+   */
+  public static String describe(Throwable ex) {
     if (ex instanceof java.nio.file.FileSystemException fs && fs.getReason() == null) {
       String why = ex instanceof java.nio.file.NoSuchFileException ? "no such file or folder"
           : ex instanceof java.nio.file.AccessDeniedException ? "permission denied"

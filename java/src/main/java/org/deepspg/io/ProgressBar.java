@@ -27,7 +27,7 @@ public final class ProgressBar {
   private boolean finished;
   /** On a terminal: the bar's line has been drawn (and not yet ended), and with which info. */
   private boolean drawn;
-  /** On a terminal: the bar was drawn complete and its line ended; later steps draw nothing. */
+  /** The bar was drawn complete (on a terminal: and its line ended); later steps draw nothing. */
   private boolean ended;
   private String lastInfo;
 
@@ -67,7 +67,7 @@ public final class ProgressBar {
    */
   public void step(long units, String info) {
     done += units;
-    if (tty && ended) return;
+    if (ended) return; // the complete bar was drawn (its line ended on a terminal, printed once elsewhere)
     long now = System.nanoTime();
     double every = tty ? REDRAW_SECONDS : plainEverySeconds;
     if ((tty || every > 0) && (done >= total || (now - lastPrintNanos) / 1e9 >= every)) {
@@ -104,6 +104,7 @@ public final class ProgressBar {
       }
     } else {
       out.println(line);
+      if (done >= total) ended = true;
     }
     out.flush();
   }

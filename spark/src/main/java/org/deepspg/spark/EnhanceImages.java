@@ -11,6 +11,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.ParamMap;
@@ -19,6 +20,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -29,6 +31,7 @@ import org.deepspg.data.Images;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
+import org.deepspg.io.RealPaths;
 
 /**
  * Spark ML transformer that enhances the images of a DataFrame with a {@code path} (string) and a {@code content}
@@ -162,10 +165,20 @@ public final class EnhanceImages extends Transformer {
     return DataTypes.createStructType(out);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>With an output folder this first checks the outputs' names (one Spark pass over the {@code path} column, no
+   * image read) and refuses with {@link IllegalArgumentException}, before any image is enhanced: an output folder
+   * equal to or inside the input root, two inputs whose outputs would share a name (e.g. {@code a.webp} and
+   * {@code a.png}, or {@code in/x.jpg} and {@code in/sub/x.jpg} without an input root), an output that would land on
+   * an input file (an input folder inside the output folder). Each of these overwrote data before session 35.
+   */
   @Override
   public Dataset<Row> transform(Dataset<?> dataset) {
     StructType in = dataset.schema();
     StructType out = transformSchema(in);
+    if (outputDir != null) checkOutputs(dataset.toDF(), outputDir, inputRoot);
     Job job = new Job(settings, outputDir, inputRoot, maxPixels, jpegQuality, in.fieldIndex("path"),
         in.fieldIndex("content"), in.size());
     return dataset.toDF().mapPartitions(job, Encoders.row(out));
@@ -180,6 +193,44 @@ public final class EnhanceImages extends Transformer {
     c.maxPixels = maxPixels;
     c.jpegQuality = jpegQuality;
     return copyValues(c, extra);
+  }
+
+  /** See {@link #transform}: refuses output names that would lose or overwrite data. */
+  static void checkOutputs(Dataset<Row> files, String outputDir, String inputRoot) {
+    Path out = localPath(outputDir).toAbsolutePath().normalize();
+    if (inputRoot != null) {
+      Path root = localPath(inputRoot).toAbsolutePath().normalize();
+      if (out.startsWith(root) || RealPaths.of(out).startsWith(RealPaths.of(root))) {
+        throw new IllegalArgumentException("the output folder " + outputDir + " is the input folder " + inputRoot
+            + " or inside it: outputs would overwrite the originals or be read as inputs by the next job; choose "
+            + "an output folder outside it");
+      }
+    }
+    String dir = out.toString();
+    // (input as a local path, its output file) for every row
+    Dataset<Row> t = files.select("path").map((MapFunction<Row, Row>) r -> {
+      Path input = localPath(r.getString(0)).toAbsolutePath().normalize();
+      Path rel = relativeOutput(input, inputRoot == null ? null : localPath(inputRoot));
+      return RowFactory.create(input.toString(), Path.of(dir).resolve(rel.toString()).toString());
+    }, Encoders.row(DataTypes.createStructType(List.of(
+        DataTypes.createStructField("input", DataTypes.StringType, false),
+        DataTypes.createStructField("target", DataTypes.StringType, false)))));
+    List<Row> shared = t.groupBy("target").agg(functions.count("input").as("n"), functions.min("input"),
+        functions.max("input")).filter(functions.col("n").gt(1)).orderBy("target").limit(3).collectAsList();
+    if (!shared.isEmpty()) {
+      Row r = shared.get(0);
+      throw new IllegalArgumentException(r.getLong(1) + " inputs would be written to the same output " + r.getString(0)
+          + " (" + r.getString(2) + ", " + r.getString(3) + (r.getLong(1) > 2 ? ", ..." : "") + ")"
+          + (shared.size() > 1 ? " and more outputs are shared" : "") + "; "
+          + (inputRoot == null ? "set an input root (setInputRoot) so that outputs keep their folders"
+              : "rename one of them"));
+    }
+    List<Row> onInput = t.as("o").join(t.as("i"), functions.col("o.target").equalTo(functions.col("i.input")))
+        .select("o.input", "o.target").limit(1).collectAsList();
+    if (!onInput.isEmpty()) {
+      throw new IllegalArgumentException("the output of " + onInput.get(0).getString(0) + " would overwrite the "
+          + "input " + onInput.get(0).getString(1) + "; choose an output folder outside the inputs");
+    }
   }
 
   /**
@@ -297,6 +348,7 @@ public final class EnhanceImages extends Transformer {
                 bytes = enc;
               } else {
                 Path target = localPath(outputDir).resolve(rel.toString());
+                Images.requireDistinct(inputs[i], target); // through links, which the name check does not see
                 Images.writeBytesAtomic(enc, target);
                 written = target.toString();
               }

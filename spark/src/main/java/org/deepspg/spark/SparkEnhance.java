@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -105,25 +106,43 @@ public final class SparkEnhance implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Path in = Path.of(input);
-    if (!input.contains("://") && !Files.isDirectory(in)) {
+    // file: URIs are local paths: checked as such (a file:// input skipped every check below and its -o could be
+    // the input folder itself, overwriting the originals: the scale-out audit, session 35).
+    boolean localIn = isLocal(input), localOut = isLocal(output);
+    Path in = localIn ? EnhanceImages.localPath(input) : null;
+    if (localIn && !Files.isDirectory(in)) {
       err.println("deepspg: " + input + ": no such folder");
       return 2;
     }
-    Path outAbs = Path.of(output).toAbsolutePath().normalize();
-    if (!output.contains("://") && Files.exists(outAbs) && !Files.isDirectory(outAbs)) {
+    Path outAbs = localOut ? EnhanceImages.localPath(output).toAbsolutePath().normalize() : null;
+    if (localOut && Files.exists(outAbs) && !Files.isDirectory(outAbs)) {
       err.println("deepspg: -o " + output + " is an existing file, not a folder; give an output folder");
       return 2;
     }
     // Compared through symbolic links too (canonical paths): an output folder that is a link to the input folder,
     // or to a folder inside it, would overwrite the originals.
-    if (!input.contains("://") && !output.contains("://") && (outAbs.startsWith(in.toAbsolutePath().normalize())
+    if (localIn && localOut && (outAbs.startsWith(in.toAbsolutePath().normalize())
         || RealPaths.of(outAbs).startsWith(RealPaths.of(in)))) {
       err.println("deepspg: refusing to run: the output folder " + output + " is inside the input folder " + input);
       return 2;
     }
-    if (!input.contains("://")) {
+    if (partitions != null && partitions < 1) {
+      err.println("deepspg: --partitions must be >= 1, got " + partitions);
+      return 2;
+    }
+    if (localOut) { // before any work: an unwritable folder would otherwise fail every image after enhancing it
+      try {
+        Files.createDirectories(outAbs);
+        Files.delete(Files.createTempFile(outAbs, ".deepspg-write-check", ".tmp"));
+      } catch (java.io.IOException | RuntimeException e) {
+        err.println("deepspg: cannot write into the output folder " + output + ": " + org.deepspg.cli.Main.describe(e));
+        return 2;
+      }
+    }
+    List<String> emptyFiles = List.of();
+    if (localIn) {
       InputScan scan = scan(in);
+      emptyFiles = scan.empty();
       // Spark's listing follows links: it would walk a loop about 40 levels deep, or up the tree
       if (scan.loop() != null) {
         err.println("deepspg: " + input + " holds a symbolic link that leads back into itself or above it ("
@@ -151,15 +170,23 @@ public final class SparkEnhance implements Callable<Integer> {
         EnhancerPool.get(settings);
       }
       long t0 = System.nanoTime();
-      Summary s = run(spark, settings, input, output, partitions, maxPixels, jpegQuality);
+      Summary s = run(spark, settings, localIn ? in.toString() : input, localOut ? outAbs.toString() : output,
+          partitions, maxPixels, jpegQuality);
       double secs = (System.nanoTime() - t0) / 1e9;
+      // Spark's file source leaves zero-byte files out: they count as failed here, as in `deepspg enhance`.
+      for (String e : emptyFiles) err.println("deepspg: " + e + ": zero-byte file");
       for (String e : s.errors()) err.println("deepspg: " + e);
-      if (s.total() == 0) {
+      if (s.failed() > s.errors().size()) {
+        err.println("deepspg: ... and " + (s.failed() - s.errors().size()) + " more failed images (the first "
+            + s.errors().size() + " in path order are listed)");
+      }
+      if (s.total() + emptyFiles.size() == 0) {
         err.println("deepspg: " + input + ": folder contains no images");
         return 2;
       }
+      long failed = s.failed() + emptyFiles.size();
       out.printf(Locale.ROOT, "spark-enhance (%s): enhanced %d of %d images in %.1f s (%.2f images/s), %d failed -> %s%n",
-          sparkMaster, s.ok(), s.total(), secs, s.ok() / Math.max(secs, 1e-9), s.failed(), output);
+          sparkMaster, s.ok(), s.total() + emptyFiles.size(), secs, s.ok() / Math.max(secs, 1e-9), failed, output);
       if (sparkMaster.startsWith("local")) {
         // The executor is this JVM: how much of the time the model itself took (the rest is Spark, I/O, codecs).
         org.deepspg.infer.Enhancer.Stats st = EnhancerPool.get(settings).stats();
@@ -167,7 +194,7 @@ public final class SparkEnhance implements Callable<Integer> {
             st.networkNanos() / 1e9, st.hrnetNanos() / 1e9);
       }
       out.flush();
-      return s.failed() > 0 ? 1 : 0;
+      return failed > 0 ? 1 : 0;
     } finally {
       spark.stop();
     }
@@ -179,8 +206,18 @@ public final class SparkEnhance implements Callable<Integer> {
    * @param loop the first symbolic link that leads back into the folder or an ancestor, or null
    * @param hidden images under a path component starting with _ or . (Spark's listing leaves them out); 0 when a
    *     loop was found
+   * @param empty zero-byte image files (Spark's listing leaves them out too), in path order
    */
-  record InputScan(String loop, long hidden) {}
+  record InputScan(String loop, long hidden, List<String> empty) {
+    InputScan(String loop, long hidden) {
+      this(loop, hidden, List.of());
+    }
+  }
+
+  /** Whether a path or URI names the local file system (no scheme, or {@code file:}). */
+  static boolean isLocal(String s) {
+    return s.startsWith("file:") || !s.matches("^[A-Za-z][A-Za-z0-9+.-]*:.*");
+  }
 
   /**
    * Walks a local input folder once.
@@ -191,15 +228,19 @@ public final class SparkEnhance implements Callable<Integer> {
   static InputScan scan(Path dir) {
     Pattern ext = Pattern.compile(extensionPattern());
     try (java.util.stream.Stream<Path> s = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
-      long hidden = s.filter(f -> ext.matcher(f.getFileName().toString()).matches() && Files.isRegularFile(f))
-          .filter(f -> {
-            for (Path part : dir.relativize(f)) {
-              String n = part.toString();
-              if (n.startsWith("_") || n.startsWith(".")) return true;
-            }
-            return false;
-          }).count();
-      return new InputScan(null, hidden);
+      long hidden = 0;
+      List<String> empty = new ArrayList<>();
+      for (Path f : s.filter(f -> ext.matcher(f.getFileName().toString()).matches() && Files.isRegularFile(f))
+          .sorted().toList()) {
+        boolean skipped = false;
+        for (Path part : dir.relativize(f)) {
+          String n = part.toString();
+          if (n.startsWith("_") || n.startsWith(".")) skipped = true;
+        }
+        if (skipped) hidden++;
+        else if (Files.size(f) == 0) empty.add(f.toString());
+      }
+      return new InputScan(null, hidden, empty);
     } catch (java.io.UncheckedIOException e) {
       return new InputScan(e.getCause() instanceof java.nio.file.FileSystemLoopException l ? l.getFile() : null, 0);
     } catch (java.io.IOException e) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -19,6 +20,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.deepspg.cli.Main;
@@ -128,6 +130,48 @@ class EnhanceImagesTest {
     Files.createSymbolicLink(in.resolve("self"), in);
     assertTrue(SparkEnhance.scan(in).loop() != null);
     assertEquals(2, SparkEnhance.run(in.toString(), "-o", tmp.resolve("out2").toString()));
+  }
+
+  /**
+   * Found by the scale-out audit of session 35, each overwriting originals with exit 0 before: a {@code file://}
+   * input skipped the folder checks (-o the input folder itself); the transformer with the output folder as its input
+   * root; an input folder inside the output folder, where one input's output is another input; and, without an input
+   * root, two inputs of the same file name in different folders sharing one output. Also: an unwritable output folder
+   * was found only after every image was enhanced, and zero-byte files went uncounted.
+   */
+  @Test
+  void outputsThatWouldLoseOrOverwriteDataAreRefusedBeforeTheWork(@TempDir Path tmp) throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("in"));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("a.jpg"));
+    byte[] original = Files.readAllBytes(in.resolve("a.jpg"));
+    assertEquals(2, SparkEnhance.run("file://" + in, "-o", in.toString()));
+    assertEquals(2, SparkEnhance.run("file:" + in, "-o", "file://" + in.resolve("sub")));
+    Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(in.toString());
+    IllegalArgumentException same = assertThrows(IllegalArgumentException.class,
+        () -> new EnhanceImages().setSettings(SETTINGS).setOutputDir(in.toString()).setInputRoot(in.toString())
+            .transform(files));
+    assertTrue(same.getMessage().contains("is the input folder"), same.getMessage());
+    // o/in/in/a.jpg's output is o/in/a.jpg, an input
+    Path o = tmp.resolve("o");
+    Path nested = Files.createDirectories(o.resolve("in/in"));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), o.resolve("in/a.jpg"));
+    Files.copy(Path.of("..", "samples", "aitzgorri.jpg"), nested.resolve("a.jpg"));
+    IllegalArgumentException onInput = assertThrows(IllegalArgumentException.class,
+        () -> SparkEnhance.run(spark, SETTINGS, o.resolve("in").toString(), o.toString(), null, 100_000_000L, 95));
+    assertTrue(onInput.getMessage().contains("would overwrite the input " + o.resolve("in/a.jpg")), onInput.getMessage());
+    assertArrayEquals(original, Files.readAllBytes(o.resolve("in/a.jpg")));
+    // Without an input root both a.jpg files would be out/a.jpg.
+    Dataset<Row> two = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
+        .load(o.resolve("in").toString());
+    IllegalArgumentException shared = assertThrows(IllegalArgumentException.class,
+        () -> new EnhanceImages().setSettings(SETTINGS).setOutputDir(tmp.resolve("out").toString()).transform(two));
+    assertTrue(shared.getMessage().contains("2 inputs would be written to the same output"), shared.getMessage());
+    assertArrayEquals(original, Files.readAllBytes(in.resolve("a.jpg")), "no input was written");
+    // An output folder that cannot be made: refused before Spark starts.
+    Path file = Files.writeString(tmp.resolve("a-file"), "x");
+    assertEquals(2, SparkEnhance.run(in.toString(), "-o", file.resolve("out").toString()));
+    Files.write(in.resolve("empty.jpg"), new byte[0]);
+    assertEquals(List.of(in.resolve("empty.jpg").toString()), SparkEnhance.scan(in).empty());
   }
 
   @Test
