@@ -56,7 +56,7 @@ final class TrainWorkers {
     int port = freePort();
     List<String> jvm = jvmCommand(n, cfg);
     List<Process> procs = new ArrayList<>();
-    Thread hook = new Thread(() -> procs.forEach(Process::destroyForcibly), "deepspg-train-workers-stop");
+    Thread hook = new Thread(() -> stopAll(procs), "deepspg-train-workers-stop");
     Runtime.getRuntime().addShutdownHook(hook);
     int cores = Runtime.getRuntime().availableProcessors();
     if (cfg.threads() * n > cores) {
@@ -114,20 +114,46 @@ final class TrainWorkers {
         if (allDone) break;
         if (failed >= 0 && System.currentTimeMillis() - failedAt > GRACE_MS) {
           killed = true; // exits from here on are ours
-          for (Process p : procs) p.destroyForcibly();
+          stopAll(procs);
         }
         Thread.sleep(100);
       }
       for (Thread t : pumps) t.join(2000);
       return failed < 0 ? 0 : (code == 0 ? Main.EXIT_SOME_FAILED : code);
     } finally {
-      procs.forEach(Process::destroyForcibly);
+      stopAll(procs);
       try {
         Runtime.getRuntime().removeShutdownHook(hook);
       } catch (IllegalStateException shuttingDown) {
         // the hook is running already
       }
     }
+  }
+
+  /** How long workers get to finish after SIGTERM before they are killed. */
+  static final long STOP_GRACE_MS = 5_000;
+
+  /**
+   * Stops the workers still running: SIGTERM first, so that each runs its own shutdown clean-up (a checkpoint being
+   * written leaves no temporary file: a 5 MB {@code .last.pth.deepspg-*.tmp} stayed in the run folder after the
+   * launcher was sent SIGTERM, when this was SIGKILL at once; the scale-out audit, session 35), then SIGKILL for any
+   * left after {@link #STOP_GRACE_MS}.
+   */
+  static void stopAll(List<Process> procs) {
+    List<Process> alive = procs.stream().filter(Process::isAlive).toList();
+    if (alive.isEmpty()) return;
+    alive.forEach(Process::destroy);
+    long until = System.nanoTime() + STOP_GRACE_MS * 1_000_000L;
+    for (Process p : alive) {
+      long left = until - System.nanoTime();
+      try {
+        if (left > 0) p.waitFor(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    alive.forEach(Process::destroyForcibly);
   }
 
   /** The java command of this JVM up to (and including) the main class. */

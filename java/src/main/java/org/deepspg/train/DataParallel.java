@@ -157,7 +157,7 @@ public final class DataParallel implements AutoCloseable {
       o.numWorkers(new SizeTPointer(1).put(world));
       o.waitWorkers(true);
       o.timeout(ms);
-      TCPStore store = new TCPStore(master.host(), o);
+      TCPStore store = storeWithin(master, o, timeout);
       Backend group;
       String name;
       if (cuda) {
@@ -178,6 +178,34 @@ public final class DataParallel implements AutoCloseable {
           timeout.toSeconds(), NativeLibrary.withoutCppTrace(e.getMessage())), e);
     }
   }
+
+  /**
+   * Creates the TCPStore on a watchdog thread: a client whose master address is another service (an HTTP server that
+   * accepts the connection and waits) blocked in c10d's handshake without its timeout, forever (the scale-out audit,
+   * session 35). Past the timeout plus a margin the caller gets a {@link DistributedException}; the stuck native call
+   * stays on its daemon thread until the process exits, which it then does.
+   */
+  private static TCPStore storeWithin(Endpoint master, TCPStoreOptions o, Duration timeout) {
+    java.util.concurrent.FutureTask<TCPStore> f = new java.util.concurrent.FutureTask<>(
+        () -> new TCPStore(master.host(), o));
+    Thread t = new Thread(f, "deepspg-rendezvous");
+    t.setDaemon(true);
+    t.start();
+    try {
+      return f.get(timeout.toMillis() + STORE_MARGIN_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("no c10d TCPStore answered at " + master + " (is another service listening on "
+          + "that port?)", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while joining the process group at " + master, e);
+    }
+  }
+
+  /** Time the TCPStore may take beyond the rendezvous timeout (c10d's own timeout fires first when it works). */
+  private static final long STORE_MARGIN_MS = 10_000;
 
   private static org.bytedeco.pytorch.gloo.Device glooDevice(Endpoint master) {
     String ifname = System.getenv("GLOO_SOCKET_IFNAME");
@@ -343,8 +371,9 @@ public final class DataParallel implements AutoCloseable {
 
   private DistributedException failure(String what, RuntimeException e) {
     return new DistributedException(String.format(Locale.ROOT,
-        "rank %d of %d: %s failed, another worker has stopped or is unreachable (%s); the run stops here, continue it"
-            + " with --resume", rank, world, what, NativeLibrary.withoutCppTrace(e.getMessage())), e);
+        "rank %d of %d: %s failed, another worker has stopped or is unreachable (%s); the run stops here (continue "
+            + "it with --resume once it has written a checkpoint, else start it again)", rank, world, what,
+        NativeLibrary.withoutCppTrace(e.getMessage())), e);
   }
 
   /** Leaves the group (best effort). */
