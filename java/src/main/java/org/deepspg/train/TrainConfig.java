@@ -201,7 +201,8 @@ public final class TrainConfig {
   private static final List<Key> KEY_LIST = List.of(
       new Key("run.dir", "runs/deepspg", "output folder: last.pth, best.pth, model_final.pth, metrics.jsonl, plots, samples"),
       new Key("seed", "0", "seed of the weight initialisation, the data order and the crops (all derived from (seed, epoch, index))"),
-      new Key("threads", "0", "libtorch intra-op threads (0 = OMP_NUM_THREADS, else every available processor)"),
+      new Key("threads", "0", "libtorch intra-op threads (0 = OMP_NUM_THREADS, else every available processor; "
+          + "with --nproc N each worker gets processors / N)"),
       new Key("device", "cpu", "cpu or cuda (cuda: untested in this repository's CI)"),
       new Key("variant", "v3", "ablation preset of Table 2: baseline | v1 | v2 | v3 (full DeepSPG)"),
       new Key("losses", "", "loss preset of Table 3: pix | pix+edge | pix+edge+sem | all (empty = as the variant)"),
