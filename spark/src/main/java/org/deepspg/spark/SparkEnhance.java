@@ -327,6 +327,9 @@ public final class SparkEnhance implements Callable<Integer> {
     }
     org.deepspg.ops.NativeLibrary.extractLibraries();
     CommandLine cl = new CommandLine(new SparkEnhance());
+    java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread flag = new Thread(() -> stopping.set(true), "deepspg-spark-stopping");
+    Runtime.getRuntime().addShutdownHook(flag);
     cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
       Throwable t = ex;
       if (t instanceof IllegalArgumentException || t instanceof java.io.UncheckedIOException) {
@@ -337,10 +340,27 @@ public final class SparkEnhance implements Callable<Integer> {
         cmd.getErr().println("deepspg: --master: " + t.getMessage() + " (use local[N], local[*] or spark://host:port)");
         return 2;
       }
+      if (stopping.get()) { // Ctrl-C or SIGTERM: Spark cancels the job as it shuts down; not an internal error
+        cmd.getErr().println("deepspg: stopped (the outputs written so far are complete; rerun to do the rest)");
+        return 130;
+      }
+      if (String.valueOf(t.getMessage()).contains("stopped SparkContext")) { // no master answered
+        cmd.getErr().println("deepspg: the Spark session stopped before the job could run (is the --master "
+            + "reachable? " + t.getMessage() + ")");
+        return 2;
+      }
       cmd.getErr().println("deepspg: internal error: " + ex);
       ex.printStackTrace(cmd.getErr());
       return 3;
     });
-    return cl.execute(args);
+    try {
+      return cl.execute(args);
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(flag);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs already
+      }
+    }
   }
 }
