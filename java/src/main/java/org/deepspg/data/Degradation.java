@@ -51,7 +51,7 @@ public final class Degradation {
    * Ranges of the degradation parameters (see the class comment for the model).
    *
    * @param exposureMin smallest exposure scale k (> 0)
-   * @param exposureMax largest k (<= 1)
+   * @param exposureMax largest k (≤ 1)
    * @param gammaMin smallest tone exponent γ (> 0; 1 = none)
    * @param gammaMax largest γ
    * @param photonsMin smallest photons-at-full-scale a (0 = no shot noise)

@@ -79,6 +79,10 @@ final class Batcher {
   List<Image> enhance(List<Image> imgs, UnaryOperator<Image> single) {
     List<Image> out = new ArrayList<>(imgs.size());
     for (int i = 0, j; i < imgs.size(); i = j) {
+      if (i > 0 && Thread.currentThread().isInterrupted()) { // a cancelled request stops between images
+        throw new java.util.concurrent.CancellationException("interrupted after " + i + " of " + imgs.size()
+            + " images");
+      }
       j = batchEnd(imgs, i);
       if (j - i == 1) {
         out.add(single.apply(imgs.get(i)));

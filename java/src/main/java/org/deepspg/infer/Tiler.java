@@ -129,6 +129,10 @@ final class Tiler {
         int y0 = py.start(ty), th = py.end(ty) - y0;
         float[] wy = py.weights(ty);
         for (int tx = 0; tx < px.count(); tx++) {
+          if (Thread.currentThread().isInterrupted()) { // a request timeout (Future.cancel(true)) stops between tiles
+            throw new java.util.concurrent.CancellationException("interrupted: a " + w + "x" + h + " image stopped "
+                + "after " + (ty * px.count() + tx) + " of " + py.count() * px.count() + " tiles");
+          }
           int x0 = px.start(tx), tw = px.end(tx) - x0;
           float[] wx = px.weights(tx);
           float[] tile = crop(chw, h, w, y0, x0, th, tw);

@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -225,9 +224,14 @@ public final class ModelFiles {
     }
     Path tmp = null;
     try {
-      try (InputStream in = url.openStream()) {
+      try (InputStream in = open(url, b)) {
         tmp = Files.createTempFile("deepspg-model-", ".pth");
-        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+        try (java.io.OutputStream out = Files.newOutputStream(tmp)) {
+          byte[] buf = new byte[1 << 16];
+          for (int k; (k = read(in, buf, b)) > 0; ) out.write(buf, 0, k);
+        }
+      } catch (BundledReadException e) {
+        throw e;
       } catch (IOException e) {
         // The readers take a file: on a read-only /tmp (a container's read-only root) say where it goes and how to move
         // it, not only "Read-only file system".
@@ -240,6 +244,40 @@ public final class ModelFiles {
     } finally {
       if (tmp != null) Files.deleteIfExists(tmp);
     }
+  }
+
+  /** The bundled model's resource could not be read (the library jar, not the temporary folder, is at fault). */
+  private static final class BundledReadException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    BundledReadException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /**
+   * Reads from a bundled model's resource; its failures name the jar (a library audit, session 35, replaced the jar
+   * under a running JVM and was told to fix its temporary folder).
+   */
+  private static int read(InputStream in, byte[] buf, Bundled b) throws BundledReadException {
+    try {
+      return in.read(buf);
+    } catch (IOException e) {
+      throw unreadable(b, e);
+    }
+  }
+
+  private static InputStream open(URL url, Bundled b) throws BundledReadException {
+    try {
+      return url.openStream();
+    } catch (IOException e) {
+      throw unreadable(b, e);
+    }
+  }
+
+  private static BundledReadException unreadable(Bundled b, IOException e) {
+    return new BundledReadException("cannot read the bundled model " + b.name() + " (" + b.resource() + ") from "
+        + "the library's jar (" + e + "); was the jar replaced or damaged while this program ran? Restart it", e);
   }
 
   /**

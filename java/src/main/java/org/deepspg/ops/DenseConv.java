@@ -348,7 +348,7 @@ public final class DenseConv {
     NONE(kernels.DEEPSPG_ACT_NONE),
     /** max(0, v). */
     RELU(kernels.DEEPSPG_ACT_RELU),
-    /** GELU, exact erf form (a rational erf approximation, |error| < 5e-7, like the depthwise kernel's). */
+    /** GELU, exact erf form (a rational erf approximation, |error| {@literal <} 5e-7, like the depthwise kernel's). */
     GELU(kernels.DEEPSPG_ACT_GELU);
 
     final int code;

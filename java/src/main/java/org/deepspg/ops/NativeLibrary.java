@@ -165,8 +165,9 @@ public final class NativeLibrary {
   private static IllegalStateException error(Throwable t) {
     String cache = cacheProblem();
     if (cache != null) {
-      return new CacheException(cache + ". Point it at a writable folder with room: "
-          + "DEEPSPG_JAVA_OPTS=-Dorg.bytedeco.javacpp.cachedir=DIR (or the JVM option itself). Cause: " + t, t);
+      return new CacheException(cache + ". Point it at a writable folder with room: start the JVM with "
+          + "-Dorg.bytedeco.javacpp.cachedir=DIR (./deepspg: DEEPSPG_JAVA_OPTS=-Dorg.bytedeco.javacpp.cachedir=DIR). "
+          + "Cause: " + t, t);
     }
     return new IllegalStateException(
         "DeepSPG native libraries could not be loaded for platform " + Loader.getPlatform() + ": " + t

@@ -119,6 +119,11 @@ public final class OneDnn {
 
   private static final ReentrantReadWriteLock LOCK = new ReentrantReadWriteLock();
   private static volatile Verdict verdict = new Verdict(false, Mode.OFF, false, Double.NaN, null);
+  /**
+   * libtorch's oneDNN setting between checks (a check flips it while it runs), as {@link #apply} last left it; false
+   * before any, as {@link Backends#init()} leaves it.
+   */
+  private static volatile boolean settled = Boolean.getBoolean(Backends.MKLDNN_PROPERTY);
   /** The first failed check of this process (oneDNN then stays off under AUTO), or null. */
   private static volatile Verdict failure;
   /** The verdict of {@link #convProbes convProbes(false)}, which do not depend on the model: run once. */
@@ -170,6 +175,16 @@ public final class OneDnn {
    */
   public static Verdict apply(Mode mode, List<Probe> probes) {
     Backends.init();
+    // Nothing to flip (OFF or ON where the setting is already so, AUTO once a check of this process has failed and
+    // oneDNN is off): no exclusive lock, so a model loaded beside running inference does not wait for every running
+    // call and hold up the ones arriving (a library audit, session 35: a 160x108 request took 11 s instead of 0.2-0.6
+    // behind an --onednn off build that waited for a 1600x1200 call).
+    boolean target = mode == Mode.ON;
+    if ((mode != Mode.AUTO || failure != null) && settled == target && !LOCK.isWriteLocked()) {
+      Verdict v = mode == Mode.AUTO ? failure : new Verdict(target, mode, false, Double.NaN, null);
+      verdict = v;
+      return v;
+    }
     requireNotShared("a oneDNN self-check");
     Lock l = exclusive();
     l.lock();
@@ -190,6 +205,7 @@ public final class OneDnn {
         }
       }
       globalContext().setUserEnabledMkldnn(v.enabled());
+      settled = v.enabled();
       if (v.checked() && !v.enabled() && failure == null) failure = v;
       verdict = v;
       return v;
@@ -230,6 +246,7 @@ public final class OneDnn {
       return new Verdict(true, Mode.AUTO, true, worst, null);
     } finally {
       globalContext().setUserEnabledMkldnn(before && failure == null);
+      settled = before && failure == null;
       l.unlock();
     }
   }

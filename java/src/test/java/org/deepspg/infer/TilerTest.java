@@ -114,6 +114,31 @@ class TilerTest {
     assertTrue(psnr[1] > psnr[0] - 6, "tiled vs whole: ensemble " + psnr[1] + " dB, plain " + psnr[0] + " dB");
   }
 
+  /**
+   * An interrupted caller (a request timeout, Future.cancel(true)) stops between tiles and between images instead of
+   * finishing the work and returning normally (a library audit, session 35), and keeps its interrupt flag.
+   */
+  @Test
+  void anInterruptedCallStopsBetweenTilesAndImages() throws IOException {
+    Image img = InferTestSupport.darkImage(80, 96, 11);
+    try (Enhancer e = Enhancer.builder().model(tiny).tiling(TILES).build()) {
+      Thread.currentThread().interrupt();
+      try {
+        java.util.concurrent.CancellationException c = org.junit.jupiter.api.Assertions.assertThrows(
+            java.util.concurrent.CancellationException.class, () -> e.enhance(img));
+        assertTrue(c.getMessage().contains("after 0 of 4 tiles"), c.getMessage());
+        assertTrue(Thread.currentThread().isInterrupted(), "the flag stays set");
+        Image small = InferTestSupport.darkImage(40, 48, 2);
+        Image other = InferTestSupport.darkImage(40, 56, 3);
+        org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CancellationException.class,
+            () -> e.enhance(java.util.List.of(small, other)));
+      } finally {
+        Thread.interrupted();
+      }
+      assertEquals(80, e.enhance(img).height(), "runs again once the flag is cleared");
+    }
+  }
+
   @Test
   void tilerDirectlyCallsBackOncePerTile() throws IOException {
     Image img = InferTestSupport.darkImage(80, 96, 11);

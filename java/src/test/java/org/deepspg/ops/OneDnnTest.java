@@ -33,6 +33,45 @@ class OneDnnTest {
     });
   }
 
+  /**
+   * A model loaded with a mode that flips nothing does not wait for running inference (a library audit, session 35:
+   * an --onednn off build waited 8.5 s for a running call while new requests queued behind it); one that flips the
+   * setting still waits, so that no running call sees oneDNN change under it.
+   */
+  @Test
+  void applyingTheCurrentSettingDoesNotWaitForRunningInference() throws Exception {
+    OneDnn.apply(OneDnn.Mode.OFF, null);
+    java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Thread inference = new Thread(() -> { // an inference call in progress
+      OneDnn.shared().lock();
+      try {
+        holding.countDown();
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        OneDnn.shared().unlock();
+      }
+    });
+    inference.start();
+    holding.await();
+    java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      assertFalse(ex.submit(() -> OneDnn.apply(OneDnn.Mode.OFF, null)).get(5, java.util.concurrent.TimeUnit.SECONDS)
+          .enabled(), "OFF while off: at once");
+      java.util.concurrent.Future<OneDnn.Verdict> on = ex.submit(() -> OneDnn.apply(OneDnn.Mode.ON, null));
+      Thread.sleep(300);
+      assertFalse(on.isDone(), "ON while off flips the setting: waits for the running call");
+      release.countDown();
+      assertTrue(on.get(5, java.util.concurrent.TimeUnit.SECONDS).enabled());
+    } finally {
+      release.countDown();
+      inference.join();
+      ex.shutdownNow();
+    }
+  }
+
   @Test
   void parsesTheThreeModes() {
     assertEquals(OneDnn.Mode.ON, OneDnn.Mode.parse(" On "));
