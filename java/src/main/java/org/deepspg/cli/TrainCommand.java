@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
       "  ./deepspg train --config configs/lol_v1_v3.properties hrnet.weights=W.pth clip.weights=ViT-B-16.pt",
       "  ./deepspg train --config configs/baseline_cpu.properties max_steps=200",
       "  ./deepspg train --config configs/baseline_cpu.properties --resume",
-      "  ./deepspg train --config configs/baseline_cpu.properties --nproc 2      (data-parallel, docs/scaling.md)"
+      "  ./deepspg train --config configs/baseline_cpu.properties --nproc 2 threads=0  (data-parallel, docs/scaling.md)"
     },
     footerHeading = "%nPresets (TrainPresets; explicit keys win over them):%n",
     footer = "${sys:deepspg.train.keys}")

@@ -812,9 +812,10 @@ public final class Trainer implements AutoCloseable {
     for (CoarseToFine.Stage s : cfg.schedule().stages()) {
       int b = Math.min(s.batch(), pairs);
       if (b % world != 0) {
-        throw new IllegalArgumentException(String.format(Locale.ROOT, "the batch of the stage from epoch %d is %d, "
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "the batch of the stage from epoch %d is %d%s, "
             + "which %d workers cannot share evenly: batch sizes are global, make them multiples of %d",
-            s.fromEpoch(), b, world, world));
+            s.fromEpoch(), b, b < s.batch() ? " (its " + s.batch() + " capped at the " + pairs + " training pairs)"
+                : "", world, world));
       }
     }
   }
