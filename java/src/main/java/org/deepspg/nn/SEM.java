@@ -9,6 +9,7 @@ import static org.bytedeco.pytorch.global.torch.upsample_nearest2d;
 import org.bytedeco.pytorch.Conv2dImpl;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.deepspg.ops.AttentionContext;
 import org.deepspg.ops.ChannelAttention;
 import org.deepspg.ops.FoldedAttention;
 
@@ -111,8 +112,26 @@ public final class SEM extends org.deepspg.nn.JavaModule {
       throw new IllegalArgumentException("SEM: batch mismatch features " + Shapes.str(r) + " vs semantic "
           + Shapes.str(sem));
     }
-    long hh = r.size(2);
-    long ww = r.size(3);
+    Tensor rn = lnR.forward(r);
+    Tensor kvt = FastConv.depthwise3x3(kvDw, kv.apply(rn));
+    Tensor kk = kvt.narrow(1, 0, dim);
+    Tensor vv = kvt.narrow(1, dim, dim);
+    // A tile of a tiled image replays the attention matrix its context pass recorded: the queries (the semantic
+    // branch) only feed the scores it replaces, so they are not computed; the keys stand in for their shape.
+    Tensor qq = AttentionContext.current() == AttentionContext.Mode.REPLAY ? kk : queries(sem, r.size(2), r.size(3));
+    Tensor res = options.skfResidual() ? rn : r;
+    Tensor wp = proj.conv().weight();
+    Tensor r1;
+    if (FoldedAttention.usable(qq, kk, vv, temperature, wp, res)) { // inference: the projection folded into the mixing
+      r1 = FoldedAttention.attentionProjected(qq, kk, vv, temperature, heads, wp, null, res, false);
+    } else {
+      r1 = proj.apply(ChannelAttention.apply(qq, kk, vv, null, temperature, heads), res);
+    }
+    return ffn.forward(lnF, r1, r1);
+  }
+
+  /** The queries of the semantic branch: adapter, LN_s, q and its 3×3 on {@code sem}, at the features' size. */
+  private Tensor queries(Tensor sem, long hh, long ww) {
     // The adapter, LN_s and the 1×1 q are per pixel, so they commute with nearest resizing: on a smaller HRNet map
     // (16× fewer pixels at L0) they run at its resolution and only q's product is resized (the same values).
     Tensor s = adapt.apply(sem);
@@ -124,20 +143,7 @@ public final class SEM extends org.deepspg.nn.JavaModule {
     } else {
       qp = q.apply(lnS.forward(upsample_nearest2d(s, hh, ww)));
     }
-    Tensor rn = lnR.forward(r);
-    Tensor kvt = FastConv.depthwise3x3(kvDw, kv.apply(rn));
-    Tensor kk = kvt.narrow(1, 0, dim);
-    Tensor vv = kvt.narrow(1, dim, dim);
-    Tensor qq = options.qDense() ? qDw.forward(qp) : FastConv.depthwise3x3(qDw, qp);
-    Tensor res = options.skfResidual() ? rn : r;
-    Tensor wp = proj.conv().weight();
-    Tensor r1;
-    if (FoldedAttention.usable(qq, kk, vv, temperature, wp, res)) { // inference: the projection folded into the mixing
-      r1 = FoldedAttention.attentionProjected(qq, kk, vv, temperature, heads, wp, null, res, false);
-    } else {
-      r1 = proj.apply(ChannelAttention.apply(qq, kk, vv, null, temperature, heads), res);
-    }
-    return ffn.forward(lnF, r1, r1);
+    return options.qDense() ? qDw.forward(qp) : FastConv.depthwise3x3(qDw, qp);
   }
 
   /** @return d */
