@@ -118,8 +118,14 @@ public final class TrainCommand implements Callable<Integer> {
     if ((rank == null) != (worldSize == null) || (rank != null && master == null)) {
       throw new IllegalArgumentException("--rank, --world-size and --master go together");
     }
-    if (nproc != null && nproc > 1 && !printConfig) {
-      if (resume == null) Trainer.checkBatchesSplit(cfg, checkFreshRun(cfg), nproc); // before any worker starts
+    if (nproc != null && nproc > 1 && !printConfig) { // checked once here, before any worker starts
+      if (resume == null) {
+        Trainer.checkBatchesSplit(cfg, checkFreshRun(cfg), nproc);
+      } else { // each worker failed on its own before, so a wrong resume printed its error once per worker
+        TrainConfig rc = Trainer.resumedConfig(checkpoint(cfg), TrainConfig.parseOverrides(overrides));
+        PairedDataset train = Trainer.openDataset(rc.data().train(), PairedDataset.Options.DEFAULT);
+        if (train != null) Trainer.checkBatchesSplit(rc, train.size(), nproc);
+      }
       return TrainWorkers.launch(nproc, childArgs(), overrides, cfg, err);
     }
     DataParallel dp = DataParallel.single();
@@ -133,10 +139,7 @@ public final class TrainCommand implements Callable<Integer> {
       }
       Trainer trainer;
       if (resume != null) {
-        Path ck = resume.isEmpty() ? cfg.runDir().resolve("last.pth") : Path.of(resume);
-        if (!Files.isRegularFile(ck)) {
-          throw new IllegalArgumentException("--resume: no checkpoint at " + ck);
-        }
+        Path ck = checkpoint(cfg);
         // The run's stored settings, with the command line's key=value on top. The --config file only tells where
         // the run is (run.dir): applied again here it would silently undo the overrides the run was started with.
         trainer = Trainer.resume(ck, TrainConfig.parseOverrides(overrides), null, dp);
@@ -179,6 +182,13 @@ public final class TrainCommand implements Callable<Integer> {
     } finally {
       dp.close();
     }
+  }
+
+  /** The checkpoint {@code --resume} names (the run folder's last.pth when it names none); it must exist. */
+  private Path checkpoint(TrainConfig cfg) {
+    Path ck = resume.isEmpty() ? cfg.runDir().resolve("last.pth") : Path.of(resume);
+    if (!Files.isRegularFile(ck)) throw new IllegalArgumentException("--resume: no checkpoint at " + ck);
+    return ck;
   }
 
   /**

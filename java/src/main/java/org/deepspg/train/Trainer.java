@@ -222,6 +222,29 @@ public final class Trainer implements AutoCloseable {
   public static Trainer resume(Path checkpoint, Properties overrides, Priors priors, DataParallel dp)
       throws IOException {
     TrainCheckpoint.Loaded ld = TrainCheckpoint.read(checkpoint);
+    Resumed r = resumed(checkpoint, ld, overrides);
+    Trainer t = new Trainer(r.cfg(), priors != null ? priors : Priors.load(r.cfg()), dp);
+    t.restore(ld);
+    if (r.moved()) t.resumedFrom = r.storedRunDir();
+    return t;
+  }
+
+  /**
+   * The configuration a resume would run with, checked as {@link #resume} checks it (for the {@code --nproc}
+   * launcher, which checks a run once before it starts its workers, instead of each worker failing on its own).
+   *
+   * @param checkpoint a training checkpoint
+   * @param overrides keys to change; may be empty
+   * @return the configuration
+   * @throws IOException when the checkpoint cannot be read
+   */
+  public static TrainConfig resumedConfig(Path checkpoint, Properties overrides) throws IOException {
+    return resumed(checkpoint, TrainCheckpoint.read(checkpoint), overrides).cfg();
+  }
+
+  private record Resumed(TrainConfig cfg, boolean moved, Path storedRunDir) {}
+
+  private static Resumed resumed(Path checkpoint, TrainCheckpoint.Loaded ld, Properties overrides) {
     if (!FORMAT.equals(ld.meta().getProperty("state.format"))) {
       throw new IllegalArgumentException(checkpoint + " is not a DeepSPG training checkpoint (state.format="
           + ld.meta().getProperty("state.format") + "); weights-only files cannot be resumed");
@@ -245,10 +268,7 @@ public final class Trainer implements AutoCloseable {
           + at + ": nothing to train; give a larger max_steps (or 0 for the whole schedule)");
     }
     checkMidEpochBatch(checkpoint, ld.meta(), stored, cfg);
-    Trainer t = new Trainer(cfg, priors != null ? priors : Priors.load(cfg), dp);
-    t.restore(ld);
-    if (moved) t.resumedFrom = stored.runDir();
-    return t;
+    return new Resumed(cfg, moved, stored.runDir());
   }
 
   /**
