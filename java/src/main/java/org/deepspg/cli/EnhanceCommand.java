@@ -339,6 +339,7 @@ public final class EnhanceCommand implements Callable<Integer> {
 
     /** Whether the walk takes {@code f} ({@code rel}: its path under the input folder); counts it when not. */
     boolean takes(Path rel, Path f) {
+      if (rel.toString().isEmpty()) return false; // the input folder itself (a link when it is one: walked through)
       if (Files.isDirectory(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return false;
       for (Path part : rel) {
         String n = part.toString();

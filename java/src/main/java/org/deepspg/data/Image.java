@@ -33,6 +33,25 @@ public final class Image {
     /** Metadata of an 8-bit RGB image made in memory. */
     public static final Metadata MEMORY = new Metadata(8, false, "memory", "sRGB", 1);
 
+    /** Equal when every field is, the EXIF block by content (a record compares arrays by identity). */
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Metadata m && bitDepth == m.bitDepth && gray == m.gray && format.equals(m.format)
+          && colorNote.equals(m.colorNote) && exifOrientation == m.exifOrientation
+          && java.util.Arrays.equals(exif, m.exif);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(bitDepth, gray, format, colorNote, exifOrientation) * 31 + java.util.Arrays.hashCode(exif);
+    }
+
+    @Override
+    public String toString() {
+      return "Metadata[bitDepth=" + bitDepth + ", gray=" + gray + ", format=" + format + ", colorNote=" + colorNote
+          + ", exifOrientation=" + exifOrientation + ", exif=" + (exif == null ? "none" : exif.length + " bytes") + "]";
+    }
+
     /** Metadata without an EXIF block. */
     public Metadata(int bitDepth, boolean gray, String format, String colorNote, int exifOrientation) {
       this(bitDepth, gray, format, colorNote, exifOrientation, null);

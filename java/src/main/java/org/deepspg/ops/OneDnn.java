@@ -180,10 +180,18 @@ public final class OneDnn {
     // call and hold up the ones arriving (a library audit, session 35: a 160x108 request took 11 s instead of 0.2-0.6
     // behind an --onednn off build that waited for a 1600x1200 call).
     boolean target = mode == Mode.ON;
-    if ((mode != Mode.AUTO || failure != null) && settled == target && !LOCK.isWriteLocked()) {
-      Verdict v = mode == Mode.AUTO ? failure : new Verdict(target, mode, false, Double.NaN, null);
-      verdict = v;
-      return v;
+    if (mode != Mode.AUTO || failure != null) {
+      Lock r = shared(); // excludes a concurrent flip (settled and the setting change only under the exclusive lock)
+      r.lock();
+      try {
+        if (settled == target) {
+          Verdict v = mode == Mode.AUTO ? failure : new Verdict(target, mode, false, Double.NaN, null);
+          verdict = v;
+          return v;
+        }
+      } finally {
+        r.unlock();
+      }
     }
     requireNotShared("a oneDNN self-check");
     Lock l = exclusive();

@@ -132,6 +132,12 @@ class EnhanceCommandTest {
     assertTrue(r.err().contains("skipped 3 hidden files (names starting with '.', @eaDir folders), 2 files of other "
         + "types (.heic 1, .xmp 1), 1 linked folder (not followed; give it as an input)"), r.err());
     assertTrue(r.out().contains("s/image"), r.out());
+    // A linked input folder is walked through, and is not itself a "linked folder" left out.
+    CliTestSupport.Result viaLink = CliTestSupport.run("enhance", in.resolve("linked").toString(), "-o",
+        dir.resolve("out2").toString(), "--model", model.toString());
+    assertEquals(0, viaLink.code(), viaLink.all());
+    assertTrue(Files.exists(dir.resolve("out2/o.png")), viaLink.all());
+    assertFalse(viaLink.err().contains("skipped"), viaLink.err());
   }
 
   /** --skip-existing resumes a run: existing outputs are left as they are, missing ones are made. */

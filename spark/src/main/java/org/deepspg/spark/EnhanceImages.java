@@ -75,6 +75,7 @@ public final class EnhanceImages extends Transformer {
   private String inputRoot;
   private long maxPixels = ReadOptions.DEFAULT_MAX_PIXELS;
   private int jpegQuality = WriteOptions.DEFAULT.jpegQuality();
+  private boolean keepExif = true;
 
   /** Creates a transformer with a random uid and the default settings. */
   public EnhanceImages() {
@@ -146,6 +147,16 @@ public final class EnhanceImages extends Transformer {
     return this;
   }
 
+  /**
+   * @param keep whether JPEG and PNG outputs carry the input's EXIF block (default true, as {@code deepspg enhance});
+   *     false strips it ({@code --strip-metadata}: no capture date, camera or GPS location)
+   * @return this
+   */
+  public EnhanceImages setKeepExif(boolean keep) {
+    this.keepExif = keep;
+    return this;
+  }
+
   @Override
   public StructType transformSchema(StructType schema) {
     List<String> names = Arrays.asList(schema.fieldNames());
@@ -179,7 +190,7 @@ public final class EnhanceImages extends Transformer {
     StructType in = dataset.schema();
     StructType out = transformSchema(in);
     if (outputDir != null) checkOutputs(dataset.toDF(), outputDir, inputRoot);
-    Job job = new Job(settings, outputDir, inputRoot, maxPixels, jpegQuality, in.fieldIndex("path"),
+    Job job = new Job(settings, outputDir, inputRoot, maxPixels, jpegQuality, keepExif, in.fieldIndex("path"),
         in.fieldIndex("content"), in.size());
     return dataset.toDF().mapPartitions(job, Encoders.row(out));
   }
@@ -192,6 +203,7 @@ public final class EnhanceImages extends Transformer {
     c.inputRoot = inputRoot;
     c.maxPixels = maxPixels;
     c.jpegQuality = jpegQuality;
+    c.keepExif = keepExif;
     return copyValues(c, extra);
   }
 
@@ -208,7 +220,9 @@ public final class EnhanceImages extends Transformer {
     }
     String dir = out.toString();
     // (input as a local path, its output file) for every row
-    Dataset<Row> t = files.select("path").map((MapFunction<Row, Row>) r -> {
+    // Rows without a path become error rows in the job; the same file twice is one input (a rerun writes it twice).
+    Dataset<Row> t = files.select("path").filter(functions.col("path").isNotNull()).distinct()
+        .map((MapFunction<Row, Row>) r -> {
       Path input = localPath(r.getString(0)).toAbsolutePath().normalize();
       Path rel = relativeOutput(input, inputRoot == null ? null : localPath(inputRoot));
       return RowFactory.create(input.toString(), Path.of(dir).resolve(rel.toString()).toString());
@@ -258,6 +272,7 @@ public final class EnhanceImages extends Transformer {
   static Path localPath(String p) {
     if (p.startsWith("file:")) {
       String rest = p.substring("file:".length());
+      if (rest.startsWith("//localhost/")) rest = rest.substring("//localhost".length()); // file://localhost/a
       if (rest.startsWith("//")) rest = rest.substring(2); // file:///a: empty authority
       return Path.of(rest);
     }
@@ -266,7 +281,7 @@ public final class EnhanceImages extends Transformer {
 
   /** The per-partition work, shipped to the executors (settings and column positions only). */
   private record Job(EnhancerSettings settings, String outputDir, String inputRoot, long maxPixels, int jpegQuality,
-      int pathIdx, int contentIdx, int width) implements MapPartitionsFunction<Row, Row> {
+      boolean keepExif, int pathIdx, int contentIdx, int width) implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
       return new Iterator<>() {
@@ -295,7 +310,7 @@ public final class EnhanceImages extends Transformer {
 
     private List<Row> process(List<Row> batch) {
       ReadOptions ro = ReadOptions.DEFAULT.withMaxPixels(maxPixels);
-      WriteOptions wo = WriteOptions.DEFAULT.withJpegQuality(jpegQuality);
+      WriteOptions wo = WriteOptions.DEFAULT.withJpegQuality(jpegQuality).withKeepExif(keepExif);
       int n = batch.size();
       String[] errors = new String[n];
       Image[] decoded = new Image[n];

@@ -97,6 +97,10 @@ public final class SparkEnhance implements Callable<Integer> {
       description = "Quality of JPEG outputs (1-100, default ${DEFAULT-VALUE}).")
   int jpegQuality;
 
+  @Option(names = "--strip-metadata",
+      description = "Write outputs without the input's EXIF block (capture date, camera, GPS location), as for enhance.")
+  boolean stripMetadata;
+
   /** Regular expression (case-insensitive) of the file names the command reads. */
   static String extensionPattern() {
     return "(?i).*\\.(" + Images.READ_EXTENSIONS.stream().sorted().collect(Collectors.joining("|")) + ")$";
@@ -171,7 +175,7 @@ public final class SparkEnhance implements Callable<Integer> {
       }
       long t0 = System.nanoTime();
       Summary s = run(spark, settings, localIn ? in.toString() : input, localOut ? outAbs.toString() : output,
-          partitions, maxPixels, jpegQuality);
+          partitions, maxPixels, jpegQuality, !stripMetadata);
       double secs = (System.nanoTime() - t0) / 1e9;
       // Spark's file source leaves zero-byte files out: they count as failed here, as in `deepspg enhance`.
       for (String e : emptyFiles) err.println("deepspg: " + e + ": zero-byte file");
@@ -280,13 +284,31 @@ public final class SparkEnhance implements Callable<Integer> {
    */
   public static Summary run(SparkSession spark, EnhancerSettings settings, String input, String output,
       Integer partitions, long maxPixels, int jpegQuality) {
+    return run(spark, settings, input, output, partitions, maxPixels, jpegQuality, true);
+  }
+
+  /**
+   * {@link #run(SparkSession, EnhancerSettings, String, String, Integer, long, int)} with the EXIF choice.
+   *
+   * @param spark the session
+   * @param settings model choices
+   * @param input input folder (a path or URI every executor can read)
+   * @param output output folder (shared by the executors)
+   * @param partitions number of partitions, or null for Spark's split
+   * @param maxPixels pixel limit per image
+   * @param jpegQuality quality of JPEG outputs
+   * @param keepExif whether JPEG and PNG outputs carry the input's EXIF block
+   * @return the counts and the first errors
+   */
+  public static Summary run(SparkSession spark, EnhancerSettings settings, String input, String output,
+      Integer partitions, long maxPixels, int jpegQuality, boolean keepExif) {
     Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
         .load(input.contains("://") ? input : literalPath(input))
         .filter(functions.col("path").rlike(extensionPattern()));
     if (partitions != null) files = files.repartition(partitions);
     String root = input.contains("://") ? input : Path.of(input).toAbsolutePath().normalize().toString();
     EnhanceImages t = new EnhanceImages().setSettings(settings).setOutputDir(output).setInputRoot(root)
-        .setMaxPixels(maxPixels).setJpegQuality(jpegQuality);
+        .setMaxPixels(maxPixels).setJpegQuality(jpegQuality).setKeepExif(keepExif);
     // Only the small columns are kept; persisted so that the counts below do not enhance twice.
     Dataset<Row> res = t.transform(files).select("path", "status", "error").persist(StorageLevel.MEMORY_AND_DISK());
     try {
