@@ -56,7 +56,8 @@ import org.deepspg.io.RealPaths;
  * ({@link Image.Metadata#gray()} set) and are written back as one grey channel (BT.601 luma of the three planes).
  * RGB sources tagged with an ICC profile (JPEG, TIFF, WebP, and PNG's iCCP chunk, which the JDK's reader does not
  * apply by itself) that does not act as sRGB (e.g. Adobe RGB, linear RGB; measured on a few colours, not judged by
- * the profile's name) are converted to sRGB with the JDK's colour management (in 16 bits for a 16-bit source); the
+ * the profile's name) are converted to sRGB with the JDK's colour management (16-bit sources of matrix/TRC profiles
+ * in floating point, {@link MatrixShaper}); the
  * conversion is noted in {@link Image.Metadata#colorNote()}. Alpha is kept as a straight (un-premultiplied) plane
  * and written back by PNG and TIFF; JPEG and BMP drop it.
  *
@@ -603,9 +604,16 @@ public final class Images {
       }
       for (int b = 0; b < cm.getNumComponents(); b++) bits = Math.max(bits, cm.getComponentSize(b));
       bits = bits > 8 ? 16 : 8;
-      if (convert) {
-        // A 16-bit source converts into 16 bits: through 8-bit RGB a dark 16-bit Adobe RGB ramp kept 7 levels of 320
-        // in a row, which enhancement then stretched into visible bands (the photo audit, session 35).
+      boolean done = false;
+      if (convert && bits > 8 && cs instanceof ICC_ColorSpace ics
+          && ics.getProfile() instanceof java.awt.color.ICC_ProfileRGB mp) {
+        // A 16-bit matrix/TRC profile (Adobe RGB, Display P3, ProPhoto, linear RGB) converts in floating point: the
+        // JDK's colour management collapsed the dark end of a 16-bit Adobe RGB ramp (98 levels of 320; 33 of 2048
+        // over the darkest 2048), which enhancement stretches into bands (the photo and feature audits, session 35).
+        done = MatrixShaper.toSrgb(r, cm, mp, rgb, path);
+      }
+      if (convert && !done) {
+        // Other 16-bit profiles convert into 16 bits: through 8-bit RGB a dark 16-bit ramp kept 7 levels of 320.
         BufferedImage dst = bits > 8 ? ushortSrgb(w, h, cm.hasAlpha())
             : new BufferedImage(w, h, cm.hasAlpha() ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB);
         try {
@@ -619,7 +627,7 @@ public final class Images {
         nc = 3;
       }
       int[] bandsToRead = gray ? new int[] {0, 0, 0} : new int[] {0, 1, 2};
-      for (int c = 0; c < 3; c++) {
+      for (int c = 0; c < 3 && !done; c++) {
         if (gray && c > 0) {
           System.arraycopy(rgb, 0, rgb, c * n, n);
           continue;
@@ -647,7 +655,7 @@ public final class Images {
    * @throws ImageReadException for a float sample that is NaN or infinite (clamping cannot give it a value: it
    *     would reach the network as NaN and come out as a black image)
    */
-  private static void readBand(Raster r, ColorModel cm, int band, float[] out, int offset, Path path)
+  static void readBand(Raster r, ColorModel cm, int band, float[] out, int offset, Path path)
       throws ImageReadException {
     int w = r.getWidth(), h = r.getHeight(), n = w * h;
     int type = r.getDataBuffer().getDataType();

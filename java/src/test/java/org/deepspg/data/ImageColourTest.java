@@ -197,4 +197,37 @@ class ImageColourTest {
     }
     assertTrue(levels.size() > 250, levels.size() + " levels of " + w);
   }
+
+  /**
+   * 16-bit images of a gamma profile convert in floating point (matrix and tone curves): through the JDK's colour
+   * management the same ramp tagged Adobe RGB kept 98 levels of 320 (the feature audit, session 35). Uses the Adobe
+   * RGB compatible profile Debian's icc-profiles-free installs; skipped where it is not.
+   */
+  @Test
+  void sixteenBitGammaProfilesKeepTheDarkLevels() throws Exception {
+    Path icc = Path.of("/usr/share/color/icc/compatibleWithAdobeRGB1998.icc");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(icc), "no " + icc);
+    ICC_Profile adobe = ICC_Profile.getInstance(java.nio.file.Files.readAllBytes(icc));
+    int w = 320;
+    java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(
+        ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false, java.awt.Transparency.OPAQUE,
+        java.awt.image.DataBuffer.TYPE_USHORT);
+    BufferedImage bi = new BufferedImage(cm, cm.createCompatibleWritableRaster(w, 1), false, null);
+    for (int x = 0; x < w; x++) bi.getRaster().setPixel(x, 0, new int[] {200 + 10 * x, 100 + 5 * x, 300 + 8 * x});
+    Image img = Images.decode(withProfile(bi, adobe.getData()), NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertTrue(img.metadata().colorNote().startsWith("converted"), img.metadata().colorNote());
+    // The exact conversion through the JDK's float path (ColorSpace.toCIEXYZ / sRGB fromCIEXYZ), pixel by pixel.
+    ColorSpace acs = new java.awt.color.ICC_ColorSpace(adobe);
+    ColorSpace srgb = ColorSpace.getInstance(ColorSpace.CS_sRGB);
+    java.util.Set<Float> levels = new java.util.HashSet<>();
+    float[] r = img.rgb();
+    for (int x = 0; x < w; x++) {
+      float[] want = srgb.fromCIEXYZ(acs.toCIEXYZ(new float[] {(200 + 10 * x) / 65535f, (100 + 5 * x) / 65535f,
+          (300 + 8 * x) / 65535f}));
+      levels.add(r[x]);
+      if (x > 0) assertTrue(r[x] >= r[x - 1], "monotonic at x " + x);
+      assertEquals(want[0], r[x], 0.02f, "red at x " + x);
+    }
+    assertTrue(levels.size() > 300, levels.size() + " levels of " + w);
+  }
 }

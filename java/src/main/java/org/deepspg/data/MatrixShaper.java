@@ -1,0 +1,107 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import java.awt.color.ICC_ProfileRGB;
+import java.awt.color.ProfileDataException;
+import java.awt.image.ColorModel;
+import java.awt.image.Raster;
+import java.nio.file.Path;
+
+/**
+ * Converts the pixels of an RGB matrix/TRC ICC profile (Adobe RGB, Display P3, ProPhoto, linear RGB, ...) to sRGB in
+ * floating point: each component through its tone curve, the colorant matrix to PCS XYZ (D50), the Bradford-adapted
+ * D50 XYZ to linear sRGB matrix, clipped to [0, 1], and the sRGB transfer. Used for 16-bit and float sources, where
+ * the JDK's colour management works in 16-bit tables whose dark end is coarse.
+ */
+final class MatrixShaper {
+  /** PCS XYZ (D50) to linear sRGB (D65), Bradford adaptation (as in the ICC sRGB profile's colorants). */
+  private static final double[][] XYZ_D50_TO_SRGB = {
+    {3.1338561, -1.6168667, -0.4906146},
+    {-0.9787684, 1.9161415, 0.0334540},
+    {0.0719453, -0.2289914, 1.4052427}};
+  /** Steps of the linear-to-sRGB table (linearly interpolated between them). */
+  private static final int ENCODE_STEPS = 1 << 16;
+
+  private MatrixShaper() {}
+
+  /**
+   * @param r the source raster (bands 0..2 RGB, in the profile's encoding)
+   * @param cm its colour model (component sizes)
+   * @param p the profile
+   * @param rgb the planar sRGB output, {@code [3, H, W]}
+   * @param path for messages
+   * @return false when the profile's tone curves are not simple gammas or tables (the caller converts otherwise)
+   * @throws ImageReadException for a non-finite float sample
+   */
+  static boolean toSrgb(Raster r, ColorModel cm, ICC_ProfileRGB p, float[] rgb, Path path) throws ImageReadException {
+    int n = r.getWidth() * r.getHeight();
+    double[][] curve = new double[3][];
+    double[] gamma = new double[3];
+    for (int c = 0; c < 3; c++) {
+      try {
+        gamma[c] = p.getGamma(c);
+      } catch (ProfileDataException notAGamma) {
+        try {
+          short[] t = p.getTRC(c);
+          if (t.length < 2) {
+            gamma[c] = 1; // an empty curve is the identity
+            continue;
+          }
+          curve[c] = new double[t.length];
+          for (int i = 0; i < t.length; i++) curve[c][i] = (t[i] & 0xffff) / 65535.0;
+        } catch (ProfileDataException | IllegalArgumentException notATable) {
+          return false; // a parametric curve: left to the JDK's colour management
+        }
+      }
+    }
+    float[][] m = p.getMatrix();
+    double[][] k = new double[3][3]; // linear profile RGB -> linear sRGB
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 3; j++) {
+        for (int x = 0; x < 3; x++) k[i][j] += XYZ_D50_TO_SRGB[i][x] * m[x][j];
+      }
+    }
+    float[] a = new float[n];
+    float[] b = new float[n];
+    float[] c3 = new float[n];
+    Images.readBand(r, cm, 0, a, 0, path);
+    Images.readBand(r, cm, 1, b, 0, path);
+    Images.readBand(r, cm, 2, c3, 0, path);
+    float[] encode = new float[ENCODE_STEPS + 1];
+    for (int i = 0; i <= ENCODE_STEPS; i++) encode[i] = (float) Srgb.fromLinear(i / (double) ENCODE_STEPS);
+    // Integer samples of up to 16 bits take their tone curve from a table of every code value.
+    int dt = r.getDataBuffer().getDataType();
+    boolean ints = dt != java.awt.image.DataBuffer.TYPE_FLOAT && dt != java.awt.image.DataBuffer.TYPE_DOUBLE;
+    double[][] lut = new double[3][];
+    for (int c = 0; c < 3; c++) {
+      int bits = cm.getComponentSize(c);
+      if (!ints || bits > 16) continue;
+      int max = (1 << bits) - 1;
+      lut[c] = new double[max + 1];
+      for (int v = 0; v <= max; v++) lut[c][v] = linear((float) (v / (double) max), gamma[c], curve[c]);
+    }
+    for (int i = 0; i < n; i++) {
+      double lr = lut[0] != null ? lut[0][Math.round(a[i] * (lut[0].length - 1))] : linear(a[i], gamma[0], curve[0]);
+      double lg = lut[1] != null ? lut[1][Math.round(b[i] * (lut[1].length - 1))] : linear(b[i], gamma[1], curve[1]);
+      double lb = lut[2] != null ? lut[2][Math.round(c3[i] * (lut[2].length - 1))] : linear(c3[i], gamma[2], curve[2]);
+      for (int o = 0; o < 3; o++) {
+        double v = k[o][0] * lr + k[o][1] * lg + k[o][2] * lb;
+        double f = Math.min(1, Math.max(0, v)) * ENCODE_STEPS;
+        int lo = (int) Math.min(ENCODE_STEPS - 1, f);
+        rgb[o * n + i] = (float) (encode[lo] + (f - lo) * (encode[lo + 1] - encode[lo]));
+      }
+    }
+    return true;
+  }
+
+  /** A component value in [0, 1] through a gamma (curve null) or a table (linear interpolation). */
+  private static double linear(float v, double gamma, double[] curve) {
+    if (curve == null) return Math.pow(v, gamma);
+    if (curve.length == 1) return Math.pow(v, curve[0] * 65535.0 / 256.0); // u8.8 gamma stored as a table
+    double f = v * (curve.length - 1);
+    int lo = (int) Math.min(curve.length - 2, Math.max(0, f));
+    return curve[lo] + (f - lo) * (curve[lo + 1] - curve[lo]);
+  }
+}
