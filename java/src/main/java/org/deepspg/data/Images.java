@@ -57,9 +57,8 @@ import org.deepspg.io.RealPaths;
  * RGB sources tagged with an ICC profile (JPEG, TIFF, WebP, and PNG's iCCP chunk, which the JDK's reader does not
  * apply by itself) that does not act as sRGB (e.g. Adobe RGB, linear RGB; measured on a few colours, not judged by
  * the profile's name) are converted to sRGB with the JDK's colour management (16-bit sources of matrix/TRC profiles
- * in floating point, {@link MatrixShaper}); the
- * conversion is noted in {@link Image.Metadata#colorNote()}. Alpha is kept as a straight (un-premultiplied) plane
- * and written back by PNG and TIFF; JPEG and BMP drop it.
+ * in floating point, {@code MatrixShaper}); the conversion is noted in {@link Image.Metadata#colorNote()}. Alpha is
+ * kept as a straight (un-premultiplied) plane and written back by PNG and TIFF; JPEG and BMP drop it.
  *
  * <p><b>Bit depth.</b> Samples are scaled by {@code 2^bits - 1} of their source component size, so 16-bit PNG/TIFF
  * keep their precision; writing PNG/TIFF of an image whose source was 16-bit writes 16 bits again.
