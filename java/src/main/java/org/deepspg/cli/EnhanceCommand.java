@@ -286,9 +286,15 @@ public final class EnhanceCommand implements Callable<Integer> {
         // Without "**" a glob cannot match deeper than its own number of path components.
         int depth = arg.contains("**") ? Integer.MAX_VALUE : Path.of(arg).getNameCount() - Math.max(0,
             base.normalize().toString().isEmpty() ? 0 : base.normalize().getNameCount());
+        // Hidden files and NAS thumbnail folders are left out as in a folder input, unless the pattern names one.
+        boolean namesHidden = false;
+        for (String part : arg.split("/")) namesHidden |= Skipped.hidden(part) && !part.equals(".") && !part.equals("..");
+        boolean takeHidden = namesHidden;
+        Skipped skippedGlob = new Skipped();
         if (Files.isDirectory(base)) {
           try (Stream<Path> s = walk(base, Math.max(1, depth))) {
             s.filter(f -> !Files.isDirectory(f) && (m.matches(f) || m.matches(f.normalize())))
+                .filter(f -> takeHidden || !skippedGlob.hiddenCounted(base.relativize(f)))
                 .filter(f -> !f.toAbsolutePath().normalize().startsWith(outAbs))
                 .sorted()
                 .forEach(f -> found.add(new Path[] {f, base.relativize(f)}));
@@ -297,7 +303,9 @@ public final class EnhanceCommand implements Callable<Integer> {
             continue;
           }
         }
-        if (found.isEmpty()) errors.add(arg + ": no file matches this pattern");
+        String why = skippedGlob.describe();
+        if (found.isEmpty()) errors.add(arg + ": no file matches this pattern" + (why.isEmpty() ? "" : "; " + why));
+        else if (!why.isEmpty()) notes.add(arg + ": " + why);
       } else {
         errors.add(arg + ": no such file or folder");
       }
@@ -329,21 +337,42 @@ public final class EnhanceCommand implements Callable<Integer> {
    * What a folder walk leaves out, counted for one note: hidden files and folders (a name starting with '.': macOS
    * writes a {@code ._NAME} companion of every file on a non-Mac disk, which used to fail one by one and make every
    * run on a copied card exit 1; {@code .thumbnails}) and NAS thumbnail folders ({@code @eaDir}, Synology), whose
-   * small copies would be enhanced into the output; files of other types (HEIC, camera raw, sidecars); folder links,
+   * small copies would be enhanced into the output; images of formats it does not read (HEIC, GIF, camera raw);
+   * folder links,
    * which the walk does not follow.
    */
   static final class Skipped {
+    /** Image formats this tool does not read, counted when a folder holds them (other files pass unmentioned). */
+    static final java.util.Set<String> OTHER_IMAGES = java.util.Set.of("heic", "heif", "avif", "jxl", "gif", "jp2",
+        "psd", "xcf", "exr", "hdr", "tga", "ico", "svg", "ppm", "pgm", "pnm", "dng", "nef", "nrw", "cr2", "cr3", "crw",
+        "arw", "srf", "sr2", "orf", "rw2", "raf", "pef", "srw", "x3f", "3fr", "iiq", "erf", "mrw", "kdc", "rwl");
+
     int hidden;
     int links;
     final Map<String, Integer> types = new java.util.TreeMap<>();
+
+    /** Whether a file or folder name is hidden: starts with '.', or is a Synology thumbnail folder. */
+    static boolean hidden(String name) {
+      return name.startsWith(".") || name.equals("@eaDir");
+    }
+
+    /** Whether {@code rel} (a file's path under the walked folder) has a hidden part; counts it when so. */
+    boolean hiddenCounted(Path rel) {
+      for (Path part : rel) {
+        if (hidden(part.toString())) {
+          hidden++;
+          return true;
+        }
+      }
+      return false;
+    }
 
     /** Whether the walk takes {@code f} ({@code rel}: its path under the input folder); counts it when not. */
     boolean takes(Path rel, Path f) {
       if (rel.toString().isEmpty()) return false; // the input folder itself (a link when it is one: walked through)
       if (Files.isDirectory(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return false;
       for (Path part : rel) {
-        String n = part.toString();
-        if (n.startsWith(".") || n.equals("@eaDir")) {
+        if (hidden(part.toString())) {
           if (!Files.isDirectory(f)) hidden++;
           return false;
         }
@@ -354,7 +383,7 @@ public final class EnhanceCommand implements Callable<Integer> {
       }
       if (Images.hasImageExtension(f)) return true;
       String ext = Images.extension(f);
-      types.merge(ext.isEmpty() ? "no extension" : "." + ext, 1, Integer::sum);
+      if (OTHER_IMAGES.contains(ext)) types.merge("." + ext, 1, Integer::sum);
       return false;
     }
 
@@ -367,7 +396,7 @@ public final class EnhanceCommand implements Callable<Integer> {
         int n = types.values().stream().mapToInt(Integer::intValue).sum();
         List<String> each = new ArrayList<>();
         types.forEach((k, v) -> each.add(k + " " + v));
-        parts.add(n + " file" + (n == 1 ? "" : "s") + " of other types (" + String.join(", ", each.subList(0,
+        parts.add(n + " image" + (n == 1 ? "" : "s") + " of formats not read (" + String.join(", ", each.subList(0,
             Math.min(6, each.size()))) + (each.size() > 6 ? ", ..." : "") + ")");
       }
       if (links > 0) parts.add(links + " linked folder" + (links == 1 ? " (not followed; give it" : "s (not followed; "

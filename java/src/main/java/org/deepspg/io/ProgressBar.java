@@ -53,10 +53,28 @@ public final class ProgressBar {
     this.out = out;
     this.label = label;
     this.total = Math.max(1, total);
-    this.tty = System.console() != null && !"dumb".equals(System.getenv("TERM"));
+    this.tty = (out == System.err ? stderrIsTerminal() : System.console() != null)
+        && !"dumb".equals(System.getenv("TERM"));
     this.plainEverySeconds = plainEverySeconds;
     this.done = alreadyDone;
     this.doneAtStart = alreadyDone;
+  }
+
+  /**
+   * Whether standard error is a terminal. {@link System#console()} asks about standard input and output, so
+   * {@code 2>run.log} from a terminal drew carriage-return redraws into the log, and {@code >out.txt} wrote plain
+   * lines onto the terminal (the feature audit, session 35). Linux: where {@code /proc/self/fd/2} leads; elsewhere
+   * the console test.
+   *
+   * @return true when stderr is a terminal
+   */
+  static boolean stderrIsTerminal() {
+    try {
+      String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/2")).toString();
+      return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
+    } catch (java.io.IOException | UnsupportedOperationException | SecurityException e) {
+      return System.console() != null;
+    }
   }
 
   /**

@@ -129,9 +129,21 @@ class EnhanceCommandTest {
     try (java.util.stream.Stream<Path> s = Files.walk(out)) {
       assertEquals(1, s.filter(Files::isRegularFile).count(), "only the photo is enhanced: " + r.all());
     }
-    assertTrue(r.err().contains("skipped 3 hidden files (names starting with '.', @eaDir folders), 2 files of other "
-        + "types (.heic 1, .xmp 1), 1 linked folder (not followed; give it as an input)"), r.err());
+    assertTrue(r.err().contains("skipped 3 hidden files (names starting with '.', @eaDir folders), 1 image of "
+        + "formats not read (.heic 1), 1 linked folder (not followed; give it as an input)"), r.err());
     assertTrue(r.out().contains("s/image"), r.out());
+    // A glob leaves hidden files and NAS thumbnails out too, unless it names them.
+    CliTestSupport.Result glob = CliTestSupport.run("enhance", in + "/**.png", "-o", dir.resolve("out3").toString(),
+        "--model", model.toString());
+    assertEquals(0, glob.code(), glob.all());
+    try (java.util.stream.Stream<Path> s = Files.walk(dir.resolve("out3"))) {
+      assertEquals(1, s.filter(Files::isRegularFile).count(), "only the photo: " + glob.all());
+    }
+    assertTrue(glob.err().contains("skipped 3 hidden files"), glob.err());
+    CliTestSupport.Result named = CliTestSupport.run("enhance", in + "/.thumbnails/*.png", "-o",
+        dir.resolve("out4").toString(), "--model", model.toString());
+    assertEquals(0, named.code(), named.all());
+    assertTrue(Files.exists(dir.resolve("out4/t.png")), named.all());
     // A linked input folder is walked through, and is not itself a "linked folder" left out.
     CliTestSupport.Result viaLink = CliTestSupport.run("enhance", in.resolve("linked").toString(), "-o",
         dir.resolve("out2").toString(), "--model", model.toString());
