@@ -288,7 +288,9 @@ public final class EnhanceCommand implements Callable<Integer> {
             base.normalize().toString().isEmpty() ? 0 : base.normalize().getNameCount());
         // Hidden files and NAS thumbnail folders are left out as in a folder input, unless the pattern names one.
         boolean namesHidden = false;
-        for (String part : arg.split("/")) namesHidden |= Skipped.hidden(part) && !part.equals(".") && !part.equals("..");
+        for (String part : arg.split("/")) {
+          namesHidden |= Skipped.hidden(part) && !part.equals(".") && !part.equals("..");
+        }
         boolean takeHidden = namesHidden;
         Skipped skippedGlob = new Skipped();
         if (Files.isDirectory(base)) {

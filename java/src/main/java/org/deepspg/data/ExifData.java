@@ -15,8 +15,9 @@ import java.util.zip.CRC32;
  *
  * <p>The copy is made true for the output: the orientation tag is set to 1 when reading turned the pixels upright
  * (else a viewer would turn them again), the thumbnail directory (IFD1, a small copy of the dark original) is
- * unlinked, the Exif directory's pixel dimensions are swapped with the axes, and its colour-space tag says sRGB when
- * reading converted an ICC profile to sRGB. A block that does not parse cleanly is dropped rather than copied.
+ * unlinked and its image zeroed, the Exif directory's pixel dimensions are swapped with the axes, and its colour-space
+ * tag says sRGB when reading converted an ICC profile to sRGB. A block that does not parse cleanly is dropped rather
+ * than copied. Maker-note previews stay: their layout is the camera maker's.
  */
 public final class ExifData {
   private static final int TAG_ORIENTATION = 0x0112;
@@ -66,6 +67,7 @@ public final class ExifData {
       if (tag == TAG_ORIENTATION && type == TYPE_SHORT && applied != 1) put16(t, at + 8, 1, le);
       if (tag == TAG_EXIF_IFD && (type == TYPE_LONG || type == 13)) exifIfd = ExifOrientation.u32(t, at + 8, le);
     }
+    clearThumbnail(t, ExifOrientation.u32(t, p + 2 + 12 * n, le), le);
     put32(t, p + 2 + 12 * n, 0, le); // unlink IFD1: its thumbnail shows the unenhanced image
     if (exifIfd < 8 || exifIfd + 2 > t.length) return true;
     int q = (int) exifIfd, m = ExifOrientation.u16(t, q, le);
@@ -84,6 +86,24 @@ public final class ExifData {
       if (!setValue(t, xAt, y, le) || !setValue(t, yAt, x, le)) return false;
     }
     return true;
+  }
+
+  /**
+   * Zeroes the thumbnail IFD1 points to (a JPEG, or one strip), so that the unenhanced picture does not stay in the
+   * output's bytes after the directory is unlinked (the feature audit, session 35, cut a 160×120 copy out of one).
+   */
+  private static void clearThumbnail(byte[] t, long ifd1, boolean le) {
+    if (ifd1 < 8 || ifd1 + 2 > t.length) return;
+    int q = (int) ifd1, m = ExifOrientation.u16(t, q, le);
+    if (q + 2 + 12L * m > t.length) return;
+    long off = -1, len = -1;
+    for (int e = 0; e < m; e++) {
+      int at = q + 2 + 12 * e, tag = ExifOrientation.u16(t, at, le);
+      if (ExifOrientation.u32(t, at + 4, le) != 1) continue; // one value: a JPEG thumbnail or a single strip
+      if (tag == 0x0201 || tag == 0x0111) off = value(t, at, le);
+      if (tag == 0x0202 || tag == 0x0117) len = value(t, at, le);
+    }
+    if (off >= 8 && len > 0 && off + len <= t.length) java.util.Arrays.fill(t, (int) off, (int) (off + len), (byte) 0);
   }
 
   private static long value(byte[] t, int at, boolean le) {

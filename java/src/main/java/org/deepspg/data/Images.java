@@ -269,7 +269,8 @@ public final class Images {
    * TIFF files whose first image is not the picture, or not the only one: a camera raw file (DNG, or any first
    * directory marked as a reduced-resolution image, as raw formats keep their preview there) would have its small
    * preview enhanced, and of a multi-page TIFF (a scanned document) all pages but the first would be lost (both
-   * exit 0 before session 35's photo audit). Further directories marked reduced-resolution (thumbnails) are ignored.
+   * exit 0 before session 35's photo audit). Further directories marked reduced-resolution or transparency mask,
+   * or less than half the first image's size in a dimension (an unmarked thumbnail), are not pages.
    * The directory chain is walked in the bytes: the reader, opened without metadata and forward-only, shows neither
    * the tags nor the page count.
    */
@@ -279,24 +280,33 @@ public final class Images {
     long ifd = ExifOrientation.u32(data, 4, le);
     int full = 0;
     java.util.Set<Long> seen = new java.util.HashSet<>();
+    long firstW = -1, firstH = -1;
     for (int page = 0; ifd >= 8 && ifd + 2 <= data.length && seen.add(ifd) && page < 4096; page++) {
       int n = ExifOrientation.u16(data, (int) ifd, le);
-      long subfile = 0;
+      long subfile = 0, w = -1, h = -1;
       boolean dng = false;
       for (int e = 0; e < n && ifd + 2 + 12L * (e + 1) <= data.length; e++) {
         int at = (int) ifd + 2 + 12 * e, tag = ExifOrientation.u16(data, at, le);
         int type = ExifOrientation.u16(data, at + 2, le);
-        if (tag == 254) {
-          subfile = type == 3 ? ExifOrientation.u16(data, at + 8, le) : ExifOrientation.u32(data, at + 8, le);
-        }
+        long v = type == 3 ? ExifOrientation.u16(data, at + 8, le) : ExifOrientation.u32(data, at + 8, le);
+        if (tag == 254) subfile = v;
+        if (tag == 256) w = v;
+        if (tag == 257) h = v;
         if (tag == 50706) dng = true;
+      }
+      if (page == 0) {
+        firstW = w;
+        firstH = h;
       }
       if (page == 0 && (dng || (subfile & 1) != 0)) {
         throw new ImageReadException(path, (dng ? "a camera raw file (DNG)"
             : "a TIFF whose first image is a reduced-resolution preview (a camera raw file?)")
             + " is not a supported input; develop it into a 16-bit TIFF or PNG first");
       }
-      if ((subfile & 1) == 0) full++;
+      // A page: not marked reduced-resolution (bit 0) or a transparency mask (bit 2), and not much smaller than the
+      // first image (an unmarked thumbnail in IFD1).
+      boolean small = page > 0 && w > 0 && h > 0 && firstW > 0 && firstH > 0 && (2 * w < firstW || 2 * h < firstH);
+      if ((subfile & 5) == 0 && !small) full++;
       long next = ifd + 2 + 12L * n;
       if (next + 4 > data.length) break;
       ifd = ExifOrientation.u32(data, (int) next, le);

@@ -22,6 +22,8 @@ import org.junit.jupiter.api.Test;
 class ExifDataTest {
   private static final Path NAME = Path.of("photo.jpg");
   private static final String DATE = "2021:06:05 04:03:02";
+  /** Where the block's 16-byte stand-in thumbnail lies. */
+  private static final int THUMB = 400;
 
   /**
    * A little-endian EXIF block: IFD0 (Make, Orientation 6, the Exif IFD pointer) linked to an IFD1 (a thumbnail's
@@ -38,8 +40,8 @@ class ExifDataTest {
     entry(b, 0x8769, 4, 1, exif);
     b.putInt(ifd1);
     b.position(ifd1).putShort((short) 2);
-    entry(b, 0x0201, 4, 1, 400);
-    entry(b, 0x0202, 4, 1, 60);
+    entry(b, 0x0201, 4, 1, THUMB);
+    entry(b, 0x0202, 4, 1, 16);
     b.putInt(0);
     b.position(exif).putShort((short) 4);
     entry(b, 0x9003, 2, 20, strings + 9);
@@ -49,6 +51,8 @@ class ExifDataTest {
     b.putInt(0);
     b.position(strings).put("TestCam!\0".getBytes(StandardCharsets.ISO_8859_1))
         .put((DATE + "\0").getBytes(StandardCharsets.ISO_8859_1));
+    b.position(THUMB);
+    for (int i = 0; i < 16; i++) b.put((byte) (0xA0 + i)); // the "thumbnail"'s bytes
     byte[] out = new byte[b.position()];
     System.arraycopy(b.array(), 0, out, 0, out.length);
     return out;
@@ -97,6 +101,7 @@ class ExifDataTest {
       assertEquals(block().length, t.length, format);
       assertEquals(1, ExifOrientation.find(out), format + ": the pixels are upright, the tag says so");
       assertEquals(0, ExifOrientation.u32(t, 8 + 2 + 3 * 12, true), format + ": the thumbnail IFD is unlinked");
+      assertArrayEquals(new byte[16], java.util.Arrays.copyOfRange(t, THUMB, THUMB + 16), format + ": and zeroed");
       int exif = (int) tag(t, 8, 0x8769);
       assertEquals(16, tag(t, exif, 0xa002), format + ": PixelXDimension of the upright image");
       assertEquals(32, tag(t, exif, 0xa003), format + ": PixelYDimension");

@@ -247,7 +247,9 @@ class ImagesTest {
       if (marker == 0xc0) {
         int n = jpg[i + 9] & 0xff;
         StringBuilder b = new StringBuilder();
-        for (int c = 0; c < n; c++) b.append(c == 0 ? "" : " ").append(String.format("%02x", jpg[i + 11 + 3 * c] & 0xff));
+        for (int c = 0; c < n; c++) {
+          b.append(c == 0 ? "" : " ").append(String.format("%02x", jpg[i + 11 + 3 * c] & 0xff));
+        }
         return b.toString();
       }
       i += 2 + len;
@@ -323,6 +325,11 @@ class ImagesTest {
     assertTrue(assertThrows(ImageReadException.class, () -> Images.refuseTiffPages(preview, dir)).getMessage()
         .contains("reduced-resolution preview"));
     Images.refuseTiffPages(tiffDirectories(new int[][] {{254, 0}}, new int[][] {{254, 1}}), dir); // a thumbnail
+    Images.refuseTiffPages(tiffDirectories(new int[][] {{256, 640}, {257, 480}}, new int[][] {{254, 4}}), dir); // mask
+    Images.refuseTiffPages(tiffDirectories(new int[][] {{256, 640}, {257, 480}}, new int[][] {{256, 160}, {257, 120}}),
+        dir); // an unmarked thumbnail
+    assertThrows(ImageReadException.class, () -> Images.refuseTiffPages(tiffDirectories(
+        new int[][] {{256, 640}, {257, 480}}, new int[][] {{256, 640}, {257, 480}}), dir)); // two unmarked pages
     Images.refuseTiffPages(tiffDirectories(new int[][] {{262, 2}}), dir); // one page, no subfile type
   }
 
