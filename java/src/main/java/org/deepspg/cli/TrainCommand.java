@@ -163,7 +163,25 @@ public final class TrainCommand implements Callable<Integer> {
         out.println("oneDNN: " + verdict);
         out.flush();
       }
-      Trainer.Result r = trainer.run();
+      // Ctrl-C or SIGTERM ends the JVM inside run(): say where the run can continue (the scale-out audit, session
+      // 35, saw exit 130/143 and nothing else).
+      Path last = trainer.config().runDir().resolve("last.pth");
+      Thread stopped = new Thread(() -> System.err.println("deepspg train: stopped; " + (Files.isRegularFile(last)
+          ? "continue it with --resume " + last : "no checkpoint was written yet: start it again")),
+          "deepspg-train-stopped");
+      if (dp.isLeader()) Runtime.getRuntime().addShutdownHook(stopped);
+      Trainer.Result r;
+      try {
+        r = trainer.run();
+      } finally {
+        if (dp.isLeader()) {
+          try {
+            Runtime.getRuntime().removeShutdownHook(stopped);
+          } catch (IllegalStateException shuttingDown) {
+            // the hook runs already
+          }
+        }
+      }
       if (dp.isLeader()) {
         String best = r.bestStep() < 0 ? "no validation"
             : String.format(java.util.Locale.ROOT, "best val PSNR %.3f dB (step %d)", r.bestPsnr(), r.bestStep());
