@@ -138,7 +138,7 @@ public final class BenchCommand implements Callable<Integer> {
       net = new DeepSPG(cfg);
       modelDesc = "--arch " + arch + " " + cfg.describe() + " (random weights)";
     } else {
-      ModelFiles.Loaded l = ModelFiles.load(model == null ? ModelFiles.DEFAULT_NAME : model, null);
+      ModelFiles.Loaded l = ModelFiles.load(model, null); // null: the bundled default, whatever files exist
       net = l.net();
       cfg = l.config();
       modelDesc = l.source() + " " + cfg.describe();

@@ -16,10 +16,11 @@ import picocli.CommandLine.Option;
  * Model, device and tiling options shared by {@code enhance}, {@code demo} and {@code bench} (a picocli mixin).
  */
 public final class EnhanceOptions {
-  @Option(names = "--model", paramLabel = "NAME|PATH", defaultValue = ModelFiles.DEFAULT_NAME,
-      description = "A trained model: a bundled model's name (`deepspg models`; default ${DEFAULT-VALUE}, DeepSPG-S "
-          + "Baseline) or a weights file (.pth with its configuration inside, e.g. exported by `deepspg train`).")
-  String model = ModelFiles.DEFAULT_NAME;
+  @Option(names = "--model", paramLabel = "NAME|PATH",
+      description = "A trained model: a bundled model's name (`deepspg models`; default " + ModelFiles.DEFAULT_NAME
+          + ", DeepSPG-S Baseline) or a weights file (.pth with its configuration inside, e.g. exported by `deepspg "
+          + "train`). A file named like a bundled model wins; bundled:NAME names the bundled one.")
+  String model;
 
   @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
       description = "Architecture of a weights file that carries no configuration metadata.")

@@ -159,7 +159,7 @@ public final class EvalCommand implements Callable<Integer> {
     }
     if (which == null && enhanced == null) {
       which = new Which();
-      which.model = ModelFiles.DEFAULT_NAME;
+      which.model = ModelFiles.BUNDLED_PREFIX + ModelFiles.DEFAULT_NAME; // not a file of that name here
     }
     if (noReference && which != null && "gamma".equalsIgnoreCase(which.baseline) && gamma == null) {
       throw new IllegalArgumentException("--baseline gamma without --high picks its exponent from the ground truth, "

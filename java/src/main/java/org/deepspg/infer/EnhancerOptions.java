@@ -73,17 +73,23 @@ abstract class EnhancerOptions {
 
   /**
    * Uses a trained model named the way {@code --model} names it: a bundled model's name, else a weights file path
-   * (an existing file of that name wins over a bundled name, as in {@link ModelFiles#load}).
+   * (an existing file of that name wins over a bundled name, as in {@link ModelFiles#load}; {@code bundled:NAME}
+   * names the bundled model whatever files exist).
    *
-   * @param nameOrPath a bundled name ({@link ModelFiles#BUNDLED}) or a weights file; null = the default model
+   * @param nameOrPath a bundled name ({@link ModelFiles#BUNDLED}), {@code bundled:NAME}, or a weights file; null =
+   *     the default model (bundled, whatever files exist)
    * @param architecture for a weights file without metadata, or null; must be null for a bundled model
    * @return this
    * @throws IllegalArgumentException when an architecture is given for a bundled model, or the name is neither a
    *     bundled model nor an existing file
    */
   public Enhancer.Builder model(String nameOrPath, DeepSPGConfig architecture) {
-    String m = nameOrPath == null ? ModelFiles.DEFAULT_NAME : nameOrPath.trim();
-    if (!Files.exists(Path.of(m)) && ModelFiles.bundled(m).isPresent()) {
+    String forced = ModelFiles.bundledName(nameOrPath); // null or bundled:NAME: no file lookup
+    String m = forced != null ? forced : nameOrPath.trim();
+    if (forced != null && ModelFiles.bundled(m).isEmpty()) {
+      throw new IllegalArgumentException("no bundled model '" + m + "' (bundled: " + ModelFiles.names() + ")");
+    }
+    if ((forced != null || !Files.exists(Path.of(m))) && ModelFiles.bundled(m).isPresent()) {
       if (architecture != null) {
         throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + m + "'");
       }

@@ -169,16 +169,18 @@ public final class ModelFiles {
   /**
    * Loads a bundled model by name or a weights file by path.
    *
-   * @param nameOrPath a {@link #BUNDLED} name, or a path
+   * @param nameOrPath a {@link #BUNDLED} name (an existing file of that name wins), {@code bundled:NAME}, a path, or
+   *     null for the default bundled model
    * @param architecture for a file without metadata (else checked against it); null = the file must carry it
    * @return the loaded network
    * @throws IOException when the file is missing, corrupt or does not fit (messages name the file)
    * @throws IllegalArgumentException for a name that is neither bundled nor an existing file
    */
   public static Loaded load(String nameOrPath, DeepSPGConfig architecture) throws IOException {
-    String s = nameOrPath == null ? DEFAULT_NAME : nameOrPath.trim();
+    String forced = bundledName(nameOrPath);
+    String s = forced != null ? forced : nameOrPath.trim();
     Path p = Path.of(s);
-    if (Files.exists(p)) return loadFile(p, architecture);
+    if (forced == null && Files.exists(p)) return loadFile(p, architecture);
     if (bundled(s).isPresent()) {
       if (architecture != null) {
         throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + s + "'");
@@ -187,6 +189,23 @@ public final class ModelFiles {
     }
     throw new IllegalArgumentException("--model: '" + nameOrPath + "' is neither a bundled model (" + names()
         + "; see deepspg models) nor an existing weights file");
+  }
+
+  /** Prefix that names a bundled model whatever files exist ({@code bundled:s}). */
+  public static final String BUNDLED_PREFIX = "bundled:";
+
+  /**
+   * The bundled model a model setting names regardless of the working directory: null (the default model) or
+   * {@code bundled:NAME}. A plain name lets an existing file of that name win, so a default that was the plain name
+   * {@code s} failed in a folder holding a file {@code s} (the docs audit, session 35).
+   *
+   * @param spec a model setting, or null
+   * @return the bundled name, or null when the setting is a plain name or path
+   */
+  public static String bundledName(String spec) {
+    if (spec == null) return DEFAULT_NAME;
+    String s = spec.trim();
+    return s.startsWith(BUNDLED_PREFIX) ? s.substring(BUNDLED_PREFIX.length()) : null;
   }
 
   /**

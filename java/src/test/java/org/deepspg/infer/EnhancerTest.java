@@ -118,6 +118,24 @@ class EnhancerTest {
     assertThrows(IllegalArgumentException.class, () -> Enhancer.builder().bundled(null));
   }
 
+  /**
+   * The default model and {@code bundled:NAME} never look for a file (a file named {@code s} in the working folder
+   * made the CLI's default model fail: the docs audit, session 35); a plain name still lets a file win.
+   */
+  @Test
+  void theDefaultModelIsTheBundledOneWhateverFilesExist() throws IOException {
+    assertEquals("s", ModelFiles.bundledName(null));
+    assertEquals("s-night", ModelFiles.bundledName(" bundled:s-night"));
+    assertEquals(null, ModelFiles.bundledName("s"), "a plain name: a file of that name wins");
+    try (Enhancer e = Enhancer.builder().model("bundled:s-night", null).build()) {
+      assertTrue(e.modelSource().startsWith("bundled s-night"), e.modelSource());
+    }
+    IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+        () -> Enhancer.builder().model("bundled:nope", null));
+    assertTrue(none.getMessage().contains("no bundled model 'nope'"), none.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> ModelFiles.load("bundled:nope", null));
+  }
+
   /** Building an Enhancer inside a progress callback fails at once instead of waiting forever for the call. */
   @Test
   void buildingAnEnhancerInsideOnPassFailsFast() throws Exception {

@@ -47,7 +47,8 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
 
   /** @return the settings of {@code deepspg enhance} without flags: bundled model s, automatic device */
   public static EnhancerSettings defaults() {
-    return new EnhancerSettings(ModelFiles.DEFAULT_NAME, null, null, "auto", null, false, 1, OneDnn.Mode.AUTO);
+    return new EnhancerSettings(ModelFiles.BUNDLED_PREFIX + ModelFiles.DEFAULT_NAME, null, null, "auto", null, false, 1,
+        OneDnn.Mode.AUTO);
   }
 
   /**

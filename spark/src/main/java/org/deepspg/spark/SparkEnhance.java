@@ -54,9 +54,9 @@ public final class SparkEnhance implements Callable<Integer> {
           + "spark://host:7077. Default: spark.master from spark-submit, else local[*].")
   String master;
 
-  @Option(names = "--model", paramLabel = "NAME|PATH", defaultValue = "s",
+  @Option(names = "--model", paramLabel = "NAME|PATH", defaultValue = "bundled:s",
       description = "Bundled model name (s, the default; `deepspg models` lists them) or a weights file readable by "
-          + "every executor.")
+          + "every executor (a file named like a bundled model wins; bundled:NAME names the bundled one).")
   String model;
 
   @Option(names = "--arch", paramLabel = "s|l|s-baseline|l-baseline",
