@@ -219,6 +219,7 @@ public final class Images {
     }
     if ("bmp".equals(format)) checkBmpComplete(data, bi, path);
     Image img = fromBufferedImage(bi, format, path);
+    if ("jpeg".equals(format) && "sRGB".equals(img.metadata().colorNote())) img = withJpegProfileNote(img, data);
     int o = orientation(format, data, options);
     if (o != 1) img = orient(img, o);
     byte[] exif = "bmp".equals(format) ? null
@@ -229,6 +230,45 @@ public final class Images {
   /** The EXIF orientation that reading applies: the file's, or 1 when switched off or for BMP (no EXIF). */
   private static int orientation(String format, byte[] data, ReadOptions options) {
     return options.applyExifOrientation() && !"bmp".equals(format) ? ExifOrientation.find(data) : 1;
+  }
+
+  /**
+   * The JDK's JPEG reader converts an embedded ICC profile (APP2 {@code ICC_PROFILE} segments) to sRGB itself, so the
+   * image arrives as sRGB: the note says what was converted, and the EXIF block's colour space follows it (an Adobe RGB
+   * JPEG's output kept ColorSpace "uncalibrated" over sRGB pixels: the docs audit, session 35).
+   */
+  private static Image withJpegProfileNote(Image img, byte[] d) {
+    java.io.ByteArrayOutputStream icc = new java.io.ByteArrayOutputStream();
+    for (int pos = 2; pos + 4 <= d.length; ) {
+      if ((d[pos] & 0xff) != 0xff) break;
+      int marker = d[pos + 1] & 0xff;
+      if (marker == 0xff) {
+        pos++;
+        continue;
+      }
+      if (marker == 0xda || marker == 0xd9) break;
+      if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+        pos += 2;
+        continue;
+      }
+      int len = ExifOrientation.u16be(d, pos + 2);
+      if (len < 2 || pos + 2 + len > d.length) break;
+      if (marker == 0xe2 && len > 16 && ExifOrientation.startsWith(d, pos + 4, "ICC_PROFILE\0")) {
+        icc.write(d, pos + 18, len - 16); // after the name and the chunk's number and count (in file order)
+      }
+      pos += 2 + len;
+    }
+    if (icc.size() == 0) return img;
+    try {
+      ICC_ColorSpace cs = new ICC_ColorSpace(ICC_Profile.getInstance(icc.toByteArray()));
+      if (cs.getType() != ColorSpace.TYPE_RGB || actsAsSrgb(cs)) return img;
+      String desc = profileDescription(cs.getProfile());
+      Image.Metadata m = img.metadata();
+      return img.withMetadata(new Image.Metadata(m.bitDepth(), m.gray(), m.format(), "converted from ICC profile '"
+          + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB", m.exifOrientation(), m.exif()));
+    } catch (RuntimeException unreadable) {
+      return img; // a profile the JDK cannot parse: it did not convert with it either
+    }
   }
 
   /** The JDK decoder returns CMYK/YCCK samples as if they were RGB(+alpha): garbage, not an error. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -118,6 +119,32 @@ class ExifDataTest {
     // Without applying the orientation the pixels stay stored sideways and the tag stays 6.
     Image raw = Images.decode(src, NAME, ReadOptions.DEFAULT.withExifOrientation(false));
     assertEquals(6, ExifOrientation.find(Images.encode(raw, "jpeg", WriteOptions.DEFAULT)));
+  }
+
+  /**
+   * A JPEG whose embedded ICC profile the JDK's reader converts to sRGB says so, and its EXIF colour space becomes
+   * sRGB (an Adobe RGB JPEG kept "uncalibrated" over sRGB pixels: the docs audit, session 35).
+   */
+  @Test
+  void aConvertedJpegProfileMakesTheColourSpaceSrgb() throws Exception {
+    byte[] profile = java.awt.color.ICC_Profile.getInstance(java.awt.color.ColorSpace.CS_LINEAR_RGB).getData();
+    byte[] jpg = jpeg(block());
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    o.write(jpg, 0, 2);
+    int len = 2 + 14 + profile.length;
+    o.write(0xff);
+    o.write(0xe2);
+    o.write(len >>> 8);
+    o.write(len & 0xff);
+    o.writeBytes("ICC_PROFILE\0".getBytes(StandardCharsets.ISO_8859_1));
+    o.write(1); // chunk 1 of 1
+    o.write(1);
+    o.writeBytes(profile);
+    o.write(jpg, 2, jpg.length - 2);
+    Image img = Images.decode(o.toByteArray(), NAME, ReadOptions.DEFAULT);
+    assertTrue(img.metadata().colorNote().startsWith("converted from ICC profile"), img.metadata().colorNote());
+    byte[] t = exifOf(Images.encode(img, "jpeg", WriteOptions.DEFAULT));
+    assertEquals(1, tag(t, (int) tag(t, 8, 0x8769), 0xa001), "ColorSpace sRGB");
   }
 
   @Test
