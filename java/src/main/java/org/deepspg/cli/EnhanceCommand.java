@@ -51,7 +51,8 @@ public final class EnhanceCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Parameters(arity = "1..*", paramLabel = "INPUT",
-      description = "Image files, folders (searched recursively) or quoted globs such as 'photos/**/*.jpg'.")
+      description = "Image files, folders (searched recursively) or quoted globs such as 'photos/**.jpg' (every "
+          + "level; 'photos/**/*.jpg' leaves out the files directly in photos/).")
   List<String> inputs;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUTDIR", description = "Output folder.")

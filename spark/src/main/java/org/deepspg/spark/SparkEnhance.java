@@ -101,6 +101,9 @@ public final class SparkEnhance implements Callable<Integer> {
       description = "Write outputs without the input's EXIF block (capture date, camera, GPS location), as for enhance.")
   boolean stripMetadata;
 
+  /** Failed images listed by name at the end of a run. */
+  static final int MAX_LISTED = 100;
+
   /** Regular expression (case-insensitive) of the file names the command reads. */
   static String extensionPattern() {
     return "(?i).*\\.(" + Images.READ_EXTENSIONS.stream().sorted().collect(Collectors.joining("|")) + ")$";
@@ -177,12 +180,17 @@ public final class SparkEnhance implements Callable<Integer> {
       Summary s = run(spark, settings, localIn ? in.toString() : input, localOut ? outAbs.toString() : output,
           partitions, maxPixels, jpegQuality, !stripMetadata);
       double secs = (System.nanoTime() - t0) / 1e9;
-      // Spark's file source leaves zero-byte files out: they count as failed here, as in `deepspg enhance`.
-      for (String e : emptyFiles) err.println("deepspg: " + e + ": zero-byte file");
-      for (String e : s.errors()) err.println("deepspg: " + e);
-      if (s.failed() > s.errors().size()) {
-        err.println("deepspg: ... and " + (s.failed() - s.errors().size()) + " more failed images (the first "
-            + s.errors().size() + " in path order are listed)");
+      // Spark's file source leaves zero-byte files out: they count as failed here, as in `deepspg enhance`, merged
+      // into the listed failures in path order and under the same cap.
+      List<String> failures = new ArrayList<>(s.errors());
+      for (String e : emptyFiles) failures.add(e + ": zero-byte file");
+      java.util.Collections.sort(failures);
+      long allFailed = s.failed() + emptyFiles.size();
+      List<String> listed = failures.subList(0, Math.min(MAX_LISTED, failures.size()));
+      for (String e : listed) err.println("deepspg: " + e);
+      if (allFailed > listed.size()) {
+        err.println("deepspg: ... and " + (allFailed - listed.size()) + " more failed images (the first "
+            + listed.size() + " in path order are listed)");
       }
       if (s.total() + emptyFiles.size() == 0) {
         err.println("deepspg: " + input + ": folder contains no images");
@@ -319,7 +327,7 @@ public final class SparkEnhance implements Callable<Integer> {
         if (EnhanceImages.OK.equals(r.getString(0))) ok += c; else failed += c;
       }
       List<String> errors = failed == 0 ? List.of() : res.filter(functions.col("status").equalTo(EnhanceImages.ERROR))
-          .orderBy("path").limit(100).collectAsList().stream()
+          .orderBy("path").limit(MAX_LISTED).collectAsList().stream()
           .map(r -> EnhanceImages.localPath(r.getString(0)) + ": " + r.getString(2)).toList();
       return new Summary(total, ok, failed, errors);
     } finally {
