@@ -536,12 +536,13 @@ public final class Images {
    */
   private static BufferedImage withPngProfile(byte[] data, BufferedImage bi) {
     ColorModel cm = bi.getColorModel();
-    if (!(cm instanceof ComponentColorModel) || cm.getNumColorComponents() != 3) return bi;
+    int nc = cm.getNumColorComponents();
+    if (!(cm instanceof ComponentColorModel) || (nc != 3 && nc != 1)) return bi;
     try {
       byte[] compressed = pngIccp(data);
       if (compressed == null) return bi;
       ICC_Profile p = ICC_Profile.getInstance(inflate(compressed, 4 << 20));
-      if (p.getColorSpaceType() != ColorSpace.TYPE_RGB) return bi;
+      if (p.getColorSpaceType() != (nc == 3 ? ColorSpace.TYPE_RGB : ColorSpace.TYPE_GRAY)) return bi;
       ComponentColorModel ccm = new ComponentColorModel(new ICC_ColorSpace(p), cm.hasAlpha(), false,
           cm.getTransparency(), bi.getRaster().getDataBuffer().getDataType());
       return new BufferedImage(ccm, bi.getRaster(), false, null);
@@ -632,9 +633,17 @@ public final class Images {
       int nc = cm.getNumColorComponents();
       boolean convert = false;
       note = "sRGB";
+      java.awt.color.ICC_ProfileGray grayProfile = null;
       if (cs.getType() == ColorSpace.TYPE_GRAY && nc == 1) {
         gray = true;
         note = "gray";
+        // A grey PNG's own iCCP profile (withPngProfile): its tone curve decides, unless it acts as sRGB's.
+        if (cs instanceof ICC_ColorSpace ics && ics.getProfile() instanceof java.awt.color.ICC_ProfileGray pg
+            && cs != ColorSpace.getInstance(ColorSpace.CS_GRAY) && !MatrixShaper.grayActsAsSrgb(pg)) {
+          grayProfile = pg;
+          String desc = profileDescription(pg);
+          note = "gray, converted from ICC profile '" + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB";
+        }
       } else if (cs.getType() == ColorSpace.TYPE_RGB && nc == 3) {
         gray = false;
         if (!cs.isCS_sRGB()) {
@@ -682,6 +691,7 @@ public final class Images {
           continue;
         }
         readBand(r, cm, bandsToRead[c], rgb, c * n, path);
+        if (c == 0 && grayProfile != null) MatrixShaper.grayToSrgb(rgb, n, grayProfile);
       }
       if (cm.hasAlpha()) {
         alpha = new float[n];

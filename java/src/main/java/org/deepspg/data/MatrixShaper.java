@@ -96,6 +96,62 @@ final class MatrixShaper {
     return true;
   }
 
+  /** The tone curve of a grey profile: {gamma} or the table; null for a parametric curve (not handled here). */
+  private static double[] grayCurve(java.awt.color.ICC_ProfileGray p, double[] gamma) {
+    try {
+      gamma[0] = p.getGamma();
+      return null;
+    } catch (ProfileDataException notAGamma) {
+      short[] t = p.getTRC();
+      if (t.length < 2) {
+        gamma[0] = 1;
+        return null;
+      }
+      double[] c = new double[t.length];
+      for (int i = 0; i < t.length; i++) c[i] = (t[i] & 0xffff) / 65535.0;
+      return c;
+    }
+  }
+
+  /**
+   * Whether a grey profile's tone curve is within half an 8-bit step of sRGB's (Gray Gamma 2.2 is not quite: about 1
+   * step in the shadows), so that its pixels are taken as they are; false for a curve it cannot read.
+   *
+   * @param p the profile
+   * @return true when the curve acts as sRGB's
+   */
+  static boolean grayActsAsSrgb(java.awt.color.ICC_ProfileGray p) {
+    try {
+      double[] gamma = new double[1];
+      double[] curve = grayCurve(p, gamma);
+      for (int k = 1; k < 32; k++) {
+        double v = k / 32.0;
+        if (Math.abs(Srgb.fromLinear(linear((float) v, gamma[0], curve)) - v) > 0.5 / 255) return false;
+      }
+      return true;
+    } catch (ProfileDataException | IllegalArgumentException unreadable) {
+      return true; // nothing to convert with: the pixels as they are, as before
+    }
+  }
+
+  /**
+   * Grey values of a grey profile to sRGB-encoded grey in place: each value through the profile's tone curve to
+   * relative luminance, then the sRGB transfer (a neutral grey's Y in sRGB).
+   *
+   * @param v the values, {@code [n]} from index 0
+   * @param n how many
+   * @param p the profile
+   */
+  static void grayToSrgb(float[] v, int n, java.awt.color.ICC_ProfileGray p) {
+    double[] gamma = new double[1];
+    double[] curve = grayCurve(p, gamma);
+    float[] lut = new float[65536]; // every 16-bit code value (8-bit values k/255 fall on k·257)
+    for (int k = 0; k < lut.length; k++) {
+      lut[k] = (float) Srgb.fromLinear(Math.min(1, Math.max(0, linear(k / 65535f, gamma[0], curve))));
+    }
+    for (int i = 0; i < n; i++) v[i] = lut[Math.round(Math.min(1, Math.max(0, v[i])) * 65535)];
+  }
+
   /** A component value in [0, 1] through a gamma (curve null) or a table (linear interpolation). */
   private static double linear(float v, double gamma, double[] curve) {
     if (curve == null) return Math.pow(v, gamma);

@@ -199,6 +199,25 @@ class ImageColourTest {
   }
 
   /**
+   * A grey PNG's own grey profile is applied (it was ignored: a linear-grey image read as sRGB grey, the photo audit of
+   * session 35); an untagged grey PNG and the same pixels tagged with an sRGB-like curve stay as they are.
+   */
+  @Test
+  void greyProfilesAreApplied() throws Exception {
+    BufferedImage g = new BufferedImage(4, 1, BufferedImage.TYPE_BYTE_GRAY);
+    g.getRaster().setSamples(0, 0, 4, 1, 0, new int[] {0, 32, 128, 255});
+    byte[] linear = ICC_Profile.getInstance(ColorSpace.CS_GRAY).getData(); // the JDK's grey is linear (gamma 1.0)
+    Image lin = Images.decode(withProfile(g, linear), NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertTrue(lin.metadata().gray() && lin.metadata().colorNote().startsWith("gray, converted"),
+        lin.metadata().colorNote());
+    int[] k = {0, 32, 128, 255};
+    for (int i = 0; i < 4; i++) assertEquals(Srgb.fromLinear(k[i] / 255.0), lin.rgb()[i], 1e-4, "value " + k[i]);
+    Image plain = Images.decode(withProfile(g, null), NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertEquals("gray", plain.metadata().colorNote());
+    assertEquals(128 / 255f, plain.rgb()[2], 0f);
+  }
+
+  /**
    * 16-bit images of a gamma profile convert in floating point (matrix and tone curves): through the JDK's colour
    * management the same ramp tagged Adobe RGB kept 98 levels of 320 (the feature audit, session 35). Uses the Adobe
    * RGB compatible profile Debian's icc-profiles-free installs; skipped where it is not.
