@@ -27,8 +27,6 @@ public final class ExifData {
   private static final int TAG_PIXEL_Y = 0xa003;
   private static final int TYPE_SHORT = 3;
   private static final int TYPE_LONG = 4;
-  /** The most an APP1 segment holds after its length and "Exif\0\0". */
-  private static final int MAX_JPEG_EXIF = 65535 - 2 - 6;
 
   private ExifData() {}
 
@@ -139,22 +137,37 @@ public final class ExifData {
    * @return the new JPEG bytes
    */
   public static byte[] intoJpeg(byte[] jpg, byte[] tiff) {
-    if (tiff.length > MAX_JPEG_EXIF || jpg.length < 4 || (jpg[0] & 0xff) != 0xff || (jpg[1] & 0xff) != 0xd8) {
+    ByteArrayOutputStream payload = new ByteArrayOutputStream(6 + tiff.length);
+    payload.writeBytes("Exif\0\0".getBytes(StandardCharsets.ISO_8859_1));
+    payload.writeBytes(tiff);
+    return afterSoi(jpg, 0xe1, payload.toByteArray());
+  }
+
+  /**
+   * A JPEG with a marker segment inserted right after its SOI (after a leading JFIF APP0, which must stay first);
+   * the JPEG unchanged when it is none or the payload does not fit a segment.
+   *
+   * @param jpg a JPEG
+   * @param marker the segment's marker, e.g. 0xE1 (APP1)
+   * @param payload the segment's bytes after its length field
+   * @return the new JPEG bytes
+   */
+  static byte[] afterSoi(byte[] jpg, int marker, byte[] payload) {
+    if (payload.length > 65535 - 2 || jpg.length < 4 || (jpg[0] & 0xff) != 0xff || (jpg[1] & 0xff) != 0xd8) {
       return jpg;
     }
     int at = 2;
     if ((jpg[2] & 0xff) == 0xff && (jpg[3] & 0xff) == 0xe0 && jpg.length > 6) {
       at = 4 + ExifOrientation.u16be(jpg, 4); // keep JFIF's APP0 first
     }
-    ByteArrayOutputStream o = new ByteArrayOutputStream(jpg.length + tiff.length + 10);
+    ByteArrayOutputStream o = new ByteArrayOutputStream(jpg.length + payload.length + 4);
     o.write(jpg, 0, at);
-    int len = 2 + 6 + tiff.length;
+    int len = 2 + payload.length;
     o.write(0xff);
-    o.write(0xe1);
+    o.write(marker);
     o.write(len >>> 8);
     o.write(len & 0xff);
-    o.writeBytes("Exif\0\0".getBytes(StandardCharsets.ISO_8859_1));
-    o.writeBytes(tiff);
+    o.writeBytes(payload);
     o.write(jpg, at, jpg.length - at);
     return o.toByteArray();
   }

@@ -66,50 +66,50 @@ public final class ExifOrientation {
    */
   public static int jpegComponents(byte[] d) {
     if (d.length < 4 || (d[0] & 0xff) != 0xff || (d[1] & 0xff) != 0xd8) return 0;
-    int pos = 2;
-    while (pos + 4 <= d.length) {
-      if ((d[pos] & 0xff) != 0xff) return 0;
-      int marker = d[pos + 1] & 0xff;
-      if (marker == 0xff) {
-        pos++;
-        continue;
-      }
-      if (marker == 0xda || marker == 0xd9) return 0; // scan or end before any frame header
-      if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-        pos += 2;
-        continue;
-      }
-      int len = u16be(d, pos + 2);
-      if (len < 2 || pos + 2 + len > d.length) return 0;
+    for (int[] seg : jpegSegments(d)) {
+      int marker = seg[0], pos = seg[1], len = seg[2];
       boolean sof = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
       if (sof) return len >= 8 ? d[pos + 9] & 0xff : 0;
-      pos += 2 + len;
     }
-    return 0;
+    return 0; // a scan, the end or damage before any frame header
   }
 
-  private static int[] fromJpeg(byte[] d) {
+  /**
+   * The marker segments of a JPEG before its first scan, bounds-checked: the walk stops at the start of scan or the
+   * end of image, and quietly where it loses sync or a length runs past the end.
+   *
+   * @param d the encoded file (starting with SOI)
+   * @return {marker, position of its 0xFF, length field} per segment with a length, in file order
+   */
+  static java.util.List<int[]> jpegSegments(byte[] d) {
+    java.util.List<int[]> out = new java.util.ArrayList<>();
     int pos = 2;
     while (pos + 4 <= d.length) {
-      if ((d[pos] & 0xff) != 0xff) return null; // lost sync: give up quietly
+      if ((d[pos] & 0xff) != 0xff) break; // lost sync
       int marker = d[pos + 1] & 0xff;
       if (marker == 0xff) { // fill byte
         pos++;
         continue;
       }
-      if (marker == 0xda || marker == 0xd9) return null; // start of scan / end of image: no EXIF before pixels
+      if (marker == 0xda || marker == 0xd9) break; // start of scan / end of image
       if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { // markers without a length
         pos += 2;
         continue;
       }
       int len = u16be(d, pos + 2);
-      if (len < 2 || pos + 2 + len > d.length) return null;
-      if (marker == 0xe1 && len >= 8 && startsWith(d, pos + 4, "Exif\0\0")) {
-        return new int[] {pos + 10, pos + 2 + len};
-      }
+      if (len < 2 || pos + 2 + len > d.length) break;
+      out.add(new int[] {marker, pos, len});
       pos += 2 + len;
     }
-    return null;
+    return out;
+  }
+
+  private static int[] fromJpeg(byte[] d) {
+    for (int[] seg : jpegSegments(d)) {
+      int pos = seg[1], len = seg[2];
+      if (seg[0] == 0xe1 && len >= 8 && startsWith(d, pos + 4, "Exif\0\0")) return new int[] {pos + 10, pos + 2 + len};
+    }
+    return null; // no EXIF before the pixels
   }
 
   private static int[] fromPng(byte[] d) {
@@ -141,18 +141,34 @@ public final class ExifOrientation {
   }
 
   private static int[] fromWebp(byte[] d) {
-    int pos = 12;
-    while (pos + 8 <= d.length) {
-      long len = u32le(d, pos + 4);
-      if (len < 0 || pos + 8 + len > d.length) return null;
-      if (startsWith(d, pos, "EXIF")) {
-        int start = pos + 8;
-        if (startsWith(d, start, "Exif\0\0")) start += 6;
-        return new int[] {start, pos + 8 + (int) len};
-      }
-      pos += 8 + (int) ((len + 1) & ~1L); // chunks are padded to even sizes
+    for (long[] c : riffChunks(d)) {
+      int pos = (int) c[0];
+      long len = c[1];
+      if (!startsWith(d, pos, "EXIF")) continue;
+      if (pos + 8 + len > d.length) return null; // cut short
+      int start = pos + 8;
+      if (startsWith(d, start, "Exif\0\0")) start += 6;
+      return new int[] {start, pos + 8 + (int) len};
     }
     return null;
+  }
+
+  /**
+   * The chunks of a RIFF file (WebP) after its 12-byte header: {position of the FourCC, payload length}, in file
+   * order. The walk ends after a chunk whose payload runs past the end (that chunk is listed; its payload is not all
+   * there).
+   *
+   * @param d the encoded file
+   * @return the chunks
+   */
+  static java.util.List<long[]> riffChunks(byte[] d) {
+    java.util.List<long[]> out = new java.util.ArrayList<>();
+    for (long pos = 12; pos + 8 <= d.length; ) {
+      long len = u32le(d, (int) pos + 4);
+      out.add(new long[] {pos, len});
+      pos += 8 + ((len + 1) & ~1L); // chunks are padded to even sizes
+    }
+    return out;
   }
 
   /** Parses a TIFF header + IFD0 in {@code d[start, end)} and returns the orientation tag (1 if absent/bad). */

@@ -239,24 +239,11 @@ public final class Images {
    */
   private static Image withJpegProfileNote(Image img, byte[] d) {
     java.io.ByteArrayOutputStream icc = new java.io.ByteArrayOutputStream();
-    for (int pos = 2; pos + 4 <= d.length; ) {
-      if ((d[pos] & 0xff) != 0xff) break;
-      int marker = d[pos + 1] & 0xff;
-      if (marker == 0xff) {
-        pos++;
-        continue;
-      }
-      if (marker == 0xda || marker == 0xd9) break;
-      if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-        pos += 2;
-        continue;
-      }
-      int len = ExifOrientation.u16be(d, pos + 2);
-      if (len < 2 || pos + 2 + len > d.length) break;
-      if (marker == 0xe2 && len > 16 && ExifOrientation.startsWith(d, pos + 4, "ICC_PROFILE\0")) {
+    for (int[] seg : ExifOrientation.jpegSegments(d)) {
+      int pos = seg[1], len = seg[2];
+      if (seg[0] == 0xe2 && len > 16 && ExifOrientation.startsWith(d, pos + 4, "ICC_PROFILE\0")) {
         icc.write(d, pos + 18, len - 16); // after the name and the chunk's number and count (in file order)
       }
-      pos += 2 + len;
     }
     if (icc.size() == 0) return img;
     try {
@@ -287,16 +274,12 @@ public final class Images {
   static void refuseAnimatedWebp(byte[] data, Path path) throws ImageReadException {
     int frames = 0;
     boolean animated = false;
-    for (int i = 12; i + 8 <= data.length; ) { // RIFF header (12 bytes), then chunks: FourCC, size (LE), payload
+    for (long[] c : ExifOrientation.riffChunks(data)) {
+      int i = (int) c[0];
       String id = new String(data, i, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
-      long size = (data[i + 4] & 0xffL) | (data[i + 5] & 0xffL) << 8 | (data[i + 6] & 0xffL) << 16
-          | (data[i + 7] & 0xffL) << 24;
       if (id.equals("VP8X") && i + 8 < data.length && (data[i + 8] & 0x02) != 0) animated = true;
       if (id.equals("ANIM")) animated = true;
       if (id.equals("ANMF")) frames++;
-      long next = i + 8 + size + (size & 1);
-      if (next > data.length) break;
-      i = (int) next;
     }
     if (animated || frames > 0) {
       throw new ImageReadException(path, "animated WebP" + (frames > 0 ? " (" + frames + " frame"

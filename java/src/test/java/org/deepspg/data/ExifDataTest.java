@@ -128,20 +128,13 @@ class ExifDataTest {
   @Test
   void aConvertedJpegProfileMakesTheColourSpaceSrgb() throws Exception {
     byte[] profile = java.awt.color.ICC_Profile.getInstance(java.awt.color.ColorSpace.CS_LINEAR_RGB).getData();
-    byte[] jpg = jpeg(block());
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    o.write(jpg, 0, 2);
-    int len = 2 + 14 + profile.length;
-    o.write(0xff);
-    o.write(0xe2);
-    o.write(len >>> 8);
-    o.write(len & 0xff);
-    o.writeBytes("ICC_PROFILE\0".getBytes(StandardCharsets.ISO_8859_1));
-    o.write(1); // chunk 1 of 1
-    o.write(1);
-    o.writeBytes(profile);
-    o.write(jpg, 2, jpg.length - 2);
-    Image img = Images.decode(o.toByteArray(), NAME, ReadOptions.DEFAULT);
+    ByteArrayOutputStream app2 = new ByteArrayOutputStream();
+    app2.writeBytes("ICC_PROFILE\0".getBytes(StandardCharsets.ISO_8859_1));
+    app2.write(1); // chunk 1 of 1
+    app2.write(1);
+    app2.writeBytes(profile);
+    byte[] tagged = ExifData.afterSoi(jpeg(block()), 0xe2, app2.toByteArray());
+    Image img = Images.decode(tagged, NAME, ReadOptions.DEFAULT);
     assertTrue(img.metadata().colorNote().startsWith("converted from ICC profile"), img.metadata().colorNote());
     byte[] t = exifOf(Images.encode(img, "jpeg", WriteOptions.DEFAULT));
     assertEquals(1, tag(t, (int) tag(t, 8, 0x8769), 0xa001), "ColorSpace sRGB");
