@@ -40,20 +40,11 @@ final class MatrixShaper {
     double[][] curve = new double[3][];
     double[] gamma = new double[3];
     for (int c = 0; c < 3; c++) {
+      int comp = c;
       try {
-        gamma[c] = p.getGamma(c);
-      } catch (ProfileDataException notAGamma) {
-        try {
-          short[] t = p.getTRC(c);
-          if (t.length < 2) {
-            gamma[c] = 1; // an empty curve is the identity
-            continue;
-          }
-          curve[c] = new double[t.length];
-          for (int i = 0; i < t.length; i++) curve[c][i] = (t[i] & 0xffff) / 65535.0;
-        } catch (ProfileDataException | IllegalArgumentException notATable) {
-          return false; // a parametric curve: left to the JDK's colour management
-        }
+        curve[c] = toneCurve(() -> p.getGamma(comp), () -> p.getTRC(comp), gamma, c);
+      } catch (ProfileDataException | IllegalArgumentException notATable) {
+        return false; // a parametric curve: left to the JDK's colour management
       }
     }
     float[][] m = p.getMatrix();
@@ -96,21 +87,32 @@ final class MatrixShaper {
     return true;
   }
 
-  /** The tone curve of a grey profile: {gamma} or the table; null for a parametric curve (not handled here). */
-  private static double[] grayCurve(java.awt.color.ICC_ProfileGray p, double[] gamma) {
+  /**
+   * A tone curve ('curv' tag): a gamma, stored in {@code gamma[slot]} (null returned), or a table of values in [0, 1]
+   * (an empty table is the identity, gamma 1).
+   *
+   * @throws ProfileDataException for a curve that is neither (parametric)
+   */
+  private static double[] toneCurve(java.util.function.DoubleSupplier g, java.util.function.Supplier<short[]> trc,
+      double[] gamma, int slot) {
     try {
-      gamma[0] = p.getGamma();
+      gamma[slot] = g.getAsDouble();
       return null;
     } catch (ProfileDataException notAGamma) {
-      short[] t = p.getTRC();
+      short[] t = trc.get();
       if (t.length < 2) {
-        gamma[0] = 1;
+        gamma[slot] = 1;
         return null;
       }
       double[] c = new double[t.length];
       for (int i = 0; i < t.length; i++) c[i] = (t[i] & 0xffff) / 65535.0;
       return c;
     }
+  }
+
+  /** The tone curve of a grey profile: {gamma} or the table; throws for a parametric curve (not handled here). */
+  private static double[] grayCurve(java.awt.color.ICC_ProfileGray p, double[] gamma) {
+    return toneCurve(p::getGamma, p::getTRC, gamma, 0);
   }
 
   /**
