@@ -84,17 +84,14 @@ abstract class EnhancerOptions {
    *     bundled model nor an existing file
    */
   public Enhancer.Builder model(String nameOrPath, DeepSPGConfig architecture) {
-    String forced = ModelFiles.bundledName(nameOrPath); // null or bundled:NAME: no file lookup
-    String m = forced != null ? forced : nameOrPath.trim();
-    if (forced != null && ModelFiles.bundled(m).isEmpty()) {
-      throw new IllegalArgumentException("no bundled model '" + m + "' (bundled: " + ModelFiles.names() + ")");
-    }
-    if ((forced != null || !Files.exists(Path.of(m))) && ModelFiles.bundled(m).isPresent()) {
+    String b = ModelFiles.resolveBundled(nameOrPath);
+    if (b != null) {
       if (architecture != null) {
-        throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + m + "'");
+        throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + b + "'");
       }
-      return bundled(m.toLowerCase(Locale.ROOT));
+      return bundled(b.toLowerCase(Locale.ROOT));
     }
+    String m = nameOrPath.trim();
     if (!Files.exists(Path.of(m))) {
       throw new IllegalArgumentException("model '" + m + "' is neither a bundled model (" + ModelFiles.names()
           + "; see deepspg models) nor an existing weights file");

@@ -177,16 +177,15 @@ public final class ModelFiles {
    * @throws IllegalArgumentException for a name that is neither bundled nor an existing file
    */
   public static Loaded load(String nameOrPath, DeepSPGConfig architecture) throws IOException {
-    String forced = bundledName(nameOrPath);
-    String s = forced != null ? forced : nameOrPath.trim();
-    Path p = Path.of(s);
-    if (forced == null && Files.exists(p)) return loadFile(p, architecture);
-    if (bundled(s).isPresent()) {
+    String b = resolveBundled(nameOrPath);
+    if (b != null) {
       if (architecture != null) {
-        throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + s + "'");
+        throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + b + "'");
       }
-      return loadBundled(s);
+      return loadBundled(b);
     }
+    Path p = Path.of(nameOrPath.trim());
+    if (Files.exists(p)) return loadFile(p, architecture);
     throw new IllegalArgumentException("--model: '" + nameOrPath + "' is neither a bundled model (" + names()
         + "; see deepspg models) nor an existing weights file");
   }
@@ -206,6 +205,26 @@ public final class ModelFiles {
     if (spec == null) return DEFAULT_NAME;
     String s = spec.trim();
     return s.startsWith(BUNDLED_PREFIX) ? s.substring(BUNDLED_PREFIX.length()) : null;
+  }
+
+  /**
+   * Which bundled model a model setting means, as {@code --model} and {@code Enhancer.Builder.model} read it: the
+   * default for null, NAME for {@code bundled:NAME}, a bundled name when no file of that name exists.
+   *
+   * @param spec a model setting, or null
+   * @return the bundled model's name, or null when the setting names a file (existing or not)
+   * @throws IllegalArgumentException for {@code bundled:NAME} with no such bundled model
+   */
+  public static String resolveBundled(String spec) {
+    String forced = bundledName(spec);
+    if (forced != null) {
+      if (bundled(forced).isEmpty()) {
+        throw new IllegalArgumentException("no bundled model '" + forced + "' (bundled: " + names() + ")");
+      }
+      return forced;
+    }
+    String s = spec.trim();
+    return !Files.exists(Path.of(s)) && bundled(s).isPresent() ? s : null;
   }
 
   /**
