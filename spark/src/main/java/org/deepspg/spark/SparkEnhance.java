@@ -185,18 +185,17 @@ public final class SparkEnhance implements Callable<Integer> {
       List<String> failures = new ArrayList<>(s.errors());
       for (String e : emptyFiles) failures.add(e + ": zero-byte file");
       java.util.Collections.sort(failures);
-      long allFailed = s.failed() + emptyFiles.size();
+      long failed = s.failed() + emptyFiles.size();
       List<String> listed = failures.subList(0, Math.min(MAX_LISTED, failures.size()));
       for (String e : listed) err.println("deepspg: " + e);
-      if (allFailed > listed.size()) {
-        err.println("deepspg: ... and " + (allFailed - listed.size()) + " more failed images (the first "
+      if (failed > listed.size()) {
+        err.println("deepspg: ... and " + (failed - listed.size()) + " more failed images (the first "
             + listed.size() + " in path order are listed)");
       }
       if (s.total() + emptyFiles.size() == 0) {
         err.println("deepspg: " + input + ": folder contains no images");
         return 2;
       }
-      long failed = s.failed() + emptyFiles.size();
       out.printf(Locale.ROOT, "spark-enhance (%s): enhanced %d of %d images in %.1f s (%.2f images/s), %d failed -> %s%n",
           sparkMaster, s.ok(), s.total() + emptyFiles.size(), secs, s.ok() / Math.max(secs, 1e-9), failed, output);
       if (sparkMaster.startsWith("local")) {
