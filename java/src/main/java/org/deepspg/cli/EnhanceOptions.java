@@ -43,8 +43,9 @@ public final class EnhanceOptions {
 
   @Option(names = "--tile", paramLabel = "N",
       description = "Tile side in pixels (multiple of 32, >= 64): images larger than N x N run as overlapping tiles "
-          + "with a shared attention context. 0 = never tile. Default: automatic (tiles of "
-          + TileOptions.DEFAULT_TILE + " above " + (TileOptions.DEFAULT_MAX_WHOLE_PIXELS / 1_000_000.0) + " MP).")
+          + "of at most N x N pixels each, shaped to the image, with a shared attention context. 0 = never tile. "
+          + "Default: automatic (tiles of at most " + TileOptions.DEFAULT_TILE + " x " + TileOptions.DEFAULT_TILE
+          + " above " + (TileOptions.DEFAULT_MAX_WHOLE_PIXELS / 1_000_000.0) + " MP).")
   Integer tile;
 
   @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower, slightly smoother).")

@@ -6,7 +6,9 @@ package org.deepspg.infer;
 /**
  * When and how {@link Enhancer} tiles large images (see {@code docs/inference.md}).
  *
- * @param tileSize tile side in pixels (multiple of 32, ≥ 64 and ≥ overlap + 32)
+ * @param tileSize side of the square tile in pixels (multiple of 32, ≥ 64 and ≥ overlap + 32): a tile holds at most
+ *     its square's pixels, in the shape that covers the image with the least work (sides from half to twice this;
+ *     thin images longer along their long side)
  * @param overlap minimum overlap between neighbouring tiles in pixels (blended with raised-cosine weights)
  * @param contextSize long side of the downscaled copy whose attention matrices every tile replays; an image whose
  *     long side is at most this uses itself (no downscaling), which makes tiling match whole-image inference up to
@@ -77,8 +79,8 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
   }
 
   /**
-   * What {@code --tile N} selects: images larger than N×N run as tiles of N ({@link #overlapFor} overlap); 0 never
-   * tiles.
+   * What {@code --tile N} selects: images larger than N×N run as tiles of at most N×N pixels ({@link #overlapFor}
+   * overlap); 0 never tiles.
    *
    * @param tileSize 0, or a tile side (multiple of 32, ≥ 64)
    * @return the options

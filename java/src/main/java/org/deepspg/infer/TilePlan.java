@@ -59,11 +59,26 @@ public final class TilePlan {
    * @return the plan; one tile covering everything when {@code size ≤ tile}
    */
   public static TilePlan of(int size, int tile, int overlap, int align) {
+    int[][] se = layout(size, tile, overlap, align);
+    return new TilePlan(size, se[0], se[1]);
+  }
+
+  /**
+   * The tile starts and ends that {@link #of} plans, without the blending weights (cheap enough to compare many
+   * layouts).
+   *
+   * @param size image side (≥ 1)
+   * @param tile tile side (multiple of {@code align}, ≥ overlap + align)
+   * @param overlap minimum overlap between neighbours (≥ 0)
+   * @param align tile starts are multiples of this (≥ 1)
+   * @return {starts, ends}
+   */
+  static int[][] layout(int size, int tile, int overlap, int align) {
     if (size < 1 || align < 1 || overlap < 0 || tile % align != 0 || tile - overlap < align) {
       throw new IllegalArgumentException("bad tile plan: size " + size + ", tile " + tile + ", overlap " + overlap
           + ", align " + align + " (tile must be a multiple of align and >= overlap + align)");
     }
-    if (size <= tile) return new TilePlan(size, new int[] {0}, new int[] {size});
+    if (size <= tile) return new int[][] {{0}, {size}};
     int span = size - tile;
     // Evenly spread starts rounded to the alignment; add tiles until every neighbour overlap is >= overlap (rounding
     // moves a start by up to one alignment step, so the first guess can fall just short).
@@ -72,14 +87,14 @@ public final class TilePlan {
       int[] s = new int[n];
       int[] e = new int[n];
       boolean ok = true;
-      for (int i = 0; i < n; i++) {
+      for (int i = 0; i < n && ok; i++) {
         double ideal = (double) span * i / (n - 1);
         int st = i == n - 1 ? last : (int) (Math.round(ideal / align) * align);
         s[i] = st;
         e[i] = Math.min(st + tile, size);
         if (i > 0 && (e[i - 1] - st < overlap || st <= s[i - 1])) ok = false;
       }
-      if (ok) return new TilePlan(size, s, e);
+      if (ok) return new int[][] {s, e};
     }
     // Densest layout: a tile at every aligned position (overlap tile - align >= overlap by the precondition).
     int n = last / align + 1;
@@ -89,7 +104,7 @@ public final class TilePlan {
       s[i] = i * align;
       e[i] = Math.min(s[i] + tile, size);
     }
-    return new TilePlan(size, s, e);
+    return new int[][] {s, e};
   }
 
   private static int ceilTo(int v, int m) {

@@ -161,11 +161,47 @@ class TilerTest {
   void thinImagesGetLongTiles() {
     Engine engine = new Engine(new Pipeline(tiny, null), null, false, MemoryBudget.defaultLimit());
     Tiler t = new Tiler(engine, TileOptions.DEFAULT, true);
-    // 512x512 tiles hold 262,144 px; a 32-row strip takes tiles of 8192 columns instead of 512.
+    // 512x512 tiles hold 262,144 px; a 32-row strip takes tiles of 8,064 columns instead of 536 tiles of 512.
     TilePlan[] p = t.plans(2, 240_000);
     assertEquals(1, p[0].count());
-    assertEquals(30, p[1].count(), "2x240,000: 30 tiles of 32x8192, not 536 of 32x512");
-    assertEquals(TilePlan.of(3000, 512, 64, 32).count() * TilePlan.of(4000, 512, 64, 32).count(),
-        t.tileCount(3000, 4000), "square tiles otherwise");
+    assertEquals(30, p[1].count(), "2x240,000: 30 tiles of 32x8064, not 536 of 32x512");
   }
+
+  @Test
+  void tilesAreShapedToTheImage() {
+    Engine engine = new Engine(new Pipeline(tiny, null), null, false, MemoryBudget.defaultLimit());
+    Tiler t = new Tiler(engine, TileOptions.DEFAULT, true);
+    long square = 512L * 512;
+    int[][] sizes = {{1080, 1920}, {700, 1000}, {720, 1280}, {3000, 4000}, {2160, 3840}, {600, 9000}, {1024, 1024}};
+    for (int[] hw : sizes) {
+      TilePlan[] p = t.plans(hw[0], hw[1]);
+      String what = hw[1] + "x" + hw[0];
+      // never more padded pixels per tile than the square tile (the memory bound), overlaps kept, every pixel covered
+      assertTrue(Padding.padded(p[0].maxLength(), 32) * Padding.padded(p[1].maxLength(), 32) <= square, what);
+      for (TilePlan q : p) {
+        assertEquals(0, q.start(0), what);
+        assertEquals(q.size(), q.end(q.count() - 1), what);
+        for (int i = 1; i < q.count(); i++) assertTrue(q.end(i - 1) - q.start(i) >= 64, what + " overlap");
+      }
+      // never more work than the square tiles of 512
+      TilePlan sy = TilePlan.of(hw[0], 512, 64, 32), sx = TilePlan.of(hw[1], 512, 64, 32);
+      assertTrue(covered(p[0]) * covered(p[1]) <= covered(sy) * covered(sx), what);
+    }
+    // 1920x1080: 15 square tiles covered 1.9x the frame's pixels; 10 tiles of 576x448 cover 1.24x
+    TilePlan[] hd = t.plans(1080, 1920);
+    assertEquals(10, hd[0].count() * hd[1].count());
+    assertTrue(covered(hd[0]) * covered(hd[1]) < 1.3 * 1920 * 1080);
+    // --tile 128 on 1920x1080 stays square: no other shape of at most 128x128 covers less
+    Tiler small = new Tiler(engine, TileOptions.always(128), true);
+    TilePlan[] q = small.plans(1080, 1920);
+    assertEquals(TilePlan.of(1080, 128, 32, 32).count() * TilePlan.of(1920, 128, 32, 32).count(),
+        q[0].count() * q[1].count());
+  }
+
+  private static long covered(TilePlan p) {
+    long c = 0;
+    for (int i = 0; i < p.count(); i++) c += Padding.padded(p.end(i) - p.start(i), 32);
+    return c;
+  }
+
 }
