@@ -57,7 +57,7 @@ final class Engine {
       Tensor x = ImageTensors.tensorOf(data, device, b, 3, h, w);
       return ImageTensors.floatsOf(pipeline.enhance(x, ensemble, replay, replay == null ? null : unusedPrior(x)));
     } finally {
-      IdleRelease.PROCESS.exit();
+      IdleRelease.PROCESS.exit(maxMemory);
     }
   }
 
@@ -76,7 +76,7 @@ final class Engine {
         InferenceMode im = new InferenceMode()) {
       return Scopes.escape(pipeline.enhance(x, ensemble, null), outer);
     } finally {
-      IdleRelease.PROCESS.exit();
+      IdleRelease.PROCESS.exit(maxMemory);
     }
   }
 
@@ -98,7 +98,7 @@ final class Engine {
         InferenceMode im = new InferenceMode()) {
       pipeline.record(ImageTensors.tensorOf(chw, device, 1, 3, h, w), full == null ? null : full.maps(), into);
     } finally {
-      IdleRelease.PROCESS.exit();
+      IdleRelease.PROCESS.exit(maxMemory);
     }
   }
 
@@ -200,7 +200,7 @@ final class Engine {
       return out;
     } finally {
       if (maps != null) for (Tensor t : maps) if (t != null) t.releaseReference();
-      IdleRelease.PROCESS.exit();
+      IdleRelease.PROCESS.exit(maxMemory);
     }
   }
 

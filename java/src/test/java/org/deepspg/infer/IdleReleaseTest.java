@@ -6,9 +6,13 @@ package org.deepspg.infer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** The free heap goes back to the system only after inference has been idle, never during a pass or a batch. */
+/**
+ * The free heap goes back to the system after inference has been idle, never during a pass or a batch, unless the
+ * process's resident set has grown past the memory limit.
+ */
 class IdleReleaseTest {
   @Test
   void releasesOnlyOnceIdleForTheDelay() throws Exception {
@@ -32,5 +36,66 @@ class IdleReleaseTest {
     Thread.sleep(700);
     assertEquals(2, r.releases());
     assertEquals(2, returned.get());
+  }
+
+  @Test
+  void releasesAtOnceWhenResidentMemoryPassesTheLimit() {
+    long mb = 1L << 20;
+    AtomicLong rss = new AtomicLong(500 * mb);
+    AtomicInteger returned = new AtomicInteger();
+    // a release hands back all but 600 MB (what the passes still use)
+    IdleRelease r = new IdleRelease(60_000, () -> {
+      returned.incrementAndGet();
+      rss.set(Math.min(rss.get(), 600 * mb));
+    }, rss::get);
+    long limit = 1000 * mb;
+    pass(r, limit);
+    assertEquals(0, returned.get(), "below the limit: kept for reuse");
+    rss.set(1200 * mb); // the heap has spread
+    pass(r, limit);
+    assertEquals(1, returned.get(), "past the limit: released after the pass");
+    assertEquals(600 * mb, rss.get());
+    rss.set(1100 * mb);
+    pass(r, limit);
+    assertEquals(2, returned.get(), "past the limit again and 500 MB above what the release left");
+    // live memory alone past the limit: a release leaves 1,100 MB; no release per pass until 256 MB more
+    IdleRelease live = new IdleRelease(60_000, () -> returned.incrementAndGet(), rss::get);
+    returned.set(0);
+    rss.set(1100 * mb);
+    pass(live, limit);
+    assertEquals(1, returned.get());
+    pass(live, limit);
+    rss.set(1300 * mb);
+    pass(live, limit);
+    assertEquals(1, returned.get(), "not again for 200 MB of growth");
+    rss.set(1400 * mb);
+    pass(live, limit);
+    assertEquals(2, returned.get(), "again after 300 MB");
+    assertEquals(2, live.pressureReleases());
+    rss.set(900 * mb); // back under the limit: the next crossing releases at once
+    pass(live, limit);
+    rss.set(1010 * mb);
+    pass(live, limit);
+    assertEquals(3, returned.get());
+    // no limit, or no /proc: nothing is read or released
+    IdleRelease unknown = new IdleRelease(60_000, returned::incrementAndGet, () -> -1);
+    pass(unknown, limit);
+    pass(r, 0);
+    assertEquals(3, returned.get());
+  }
+
+  @Test
+  void readsThisProcesssResidentSet() {
+    long rss = IdleRelease.residentBytes();
+    if (new java.io.File("/proc/self/status").exists()) {
+      org.junit.jupiter.api.Assertions.assertTrue(rss > (16L << 20), "a JVM's resident set: " + rss);
+    } else {
+      assertEquals(-1, rss);
+    }
+  }
+
+  private static void pass(IdleRelease r, long limit) {
+    r.enter();
+    r.exit(limit);
   }
 }
