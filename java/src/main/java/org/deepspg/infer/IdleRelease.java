@@ -31,11 +31,12 @@ import org.deepspg.ops.Backends;
  * <p>Why under pressure: a stream of images that never goes idle keeps everything it freed. glibc places each new
  * tensor in whichever free block fits, so over a run the passes spread over far more memory than one needs: 640×360
  * frames, whose passes peak at 0.22 GB of live allocations, held a 2.1–2.2 GB heap after 200–1,100 frames (1.4–2.6 GB
- * resident; BENCHMARKS "Session 36"). No leak (the live bytes stayed flat), but a container sized for the passes
- * would be killed. So after each pass {@link #exit(long)} compares the resident set with the memory limit (the
- * Enhancer's {@code maxMemory}: 80 % of the machine's or container's memory unless set) and returns the free memory
- * when it is larger, and again only once the resident set has grown {@link #REGROWTH} past what the last release left
- * (so that a process whose live memory alone exceeds the limit does not release after every pass).
+ * resident; BENCHMARKS "Session 36"). No leak (the live bytes stayed flat), but 2.5 GB of anonymous memory in one
+ * run, more than a container sized for the passes holds. So after each pass {@link #exit(long)} compares the resident
+ * set with the memory limit (the Enhancer's {@code maxMemory}: 80 % of the machine's or container's memory unless
+ * set) and returns the free memory when it is larger, and again only once the resident set has grown
+ * {@link #REGROWTH} past what the last release left (so that a process whose live memory alone exceeds the limit does
+ * not release after every pass).
  */
 final class IdleRelease {
   /** How long no inference pass may have run before the free memory is returned. */
