@@ -165,6 +165,9 @@ class TilerTest {
     TilePlan[] p = t.plans(2, 240_000);
     assertEquals(1, p[0].count());
     assertEquals(30, p[1].count(), "2x240,000: 30 tiles of 32x8064, not 536 of 32x512");
+    TilePlan[] tall = t.plans(240_000, 2);
+    assertEquals(30, tall[0].count(), "the same standing up");
+    assertEquals(1, tall[1].count());
   }
 
   @Test
