@@ -18,8 +18,14 @@ the upstream one by the parity tests on ../shared/priors/espnetv2/golden, so onl
 reference builds its SEMs for the maps' widths and checks its own light-up X_r against the one the maps were computed
 from (sem.prior_input=retinex).
 
+A photo above the 0.5 MP at which `deepspg enhance` starts to tile takes --tiled: the sample picos-de-europa.jpg
+reflected at its bottom and right edges (numpy's 'reflect', the edge row and column not repeated) to 768x704, run
+whole here; the CLI runs it in tiles with the attention context of the whole image (its long side is the context's
+768), which must reproduce the whole image (TiledUserPathGoldenTest).
+
   python3 scripts/make_user_path_golden.py [--ref ../shared/reference] [--out java/src/test/resources/org/deepspg/golden]
   python3 scripts/make_user_path_golden.py --weights W.pth --features DIR --out DIR [--samples DIR]
+  python3 scripts/make_user_path_golden.py --tiled [--out java/src/test/resources/org/deepspg/golden/user-path-tiled]
 """
 import argparse, json, os, sys, zipfile
 import numpy as np
@@ -72,9 +78,12 @@ def main():
     ap.add_argument('--ref', default=os.path.join(root, '..', 'shared', 'reference'))
     ap.add_argument('--weights', default=os.path.join(root, 'java/src/main/resources/org/deepspg/models/deepspg-s-baseline.pth'))
     ap.add_argument('--samples', default=os.path.join(root, 'samples'))
-    ap.add_argument('--out', default=os.path.join(root, 'java/src/test/resources/org/deepspg/golden/user-path'))
+    ap.add_argument('--out', default=None, help='default: golden/user-path, or golden/user-path-tiled with --tiled')
+    ap.add_argument('--tiled', action='store_true', help='only the 768x704 reflected picos-de-europa (see above)')
     ap.add_argument('--features', default=None, help='prior maps from DumpPriorFeatures.java (models with SEMs)')
     a = ap.parse_args()
+    if a.out is None:
+        a.out = os.path.join(root, 'java/src/test/resources/org/deepspg/golden', 'user-path-tiled' if a.tiled else 'user-path')
     sys.path.insert(0, a.ref)
     import deepspg_ref as R
     torch.set_num_threads(2)
@@ -91,10 +100,16 @@ def main():
         assert all('_sem' in k for k in res.missing_keys), res.missing_keys   # only the SEMs, which Baseline lacks
     m.eval()
     os.makedirs(a.out, exist_ok=True)
-    for name in sorted(os.listdir(a.samples)):
-        if not name.lower().endswith(('.jpg', '.jpeg', '.png')): continue
+    names = [n for n in sorted(os.listdir(a.samples)) if n.lower().endswith(('.jpg', '.jpeg', '.png'))]
+    if a.tiled:
+        names = ['picos-de-europa.jpg']
+    for name in names:
         if a.features and not os.path.exists(os.path.join(a.features, os.path.splitext(name)[0] + '.json')): continue
         img = np.asarray(Image.open(os.path.join(a.samples, name)).convert('RGB'), dtype=np.float32) / 255.0
+        if a.tiled:
+            assert img.shape == (480, 640, 3), img.shape
+            img = np.pad(img, ((0, 704 - 480), (0, 768 - 640), (0, 0)), mode='reflect')
+            name = 'picos-de-europa-768x704.png'
         x = torch.from_numpy(img).permute(2, 0, 1)[None].contiguous()
         h, w = x.shape[2:]
         ph, pw = (-h) % 32, (-w) % 32
