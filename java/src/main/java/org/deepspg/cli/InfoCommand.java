@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.MemoryBudget;
 import org.deepspg.infer.Padding;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
@@ -101,6 +102,8 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("kernels library: " + NativeLibrary.libraryPath());
     out.println("malloc: " + Backends.allocator());
     out.println("javacpp: " + Backends.javaCppMemoryCheck());
+    out.println("memory limit: " + MemoryBudget.describeDefaultLimit() + "; a larger forward pass is refused, and "
+        + "memory freed by earlier passes is returned after a pass that leaves the process above it (--max-memory)");
     out.println("environment: " + Backends.environment());
     out.println("oneDNN: " + oneDnnVerdict());
     out.println("inference convolutions (priors, network): " + DenseConv.status().describe());

@@ -53,14 +53,30 @@ public final class MemoryBudget {
   public static long defaultLimit() {
     String p = System.getProperty(PROPERTY);
     if (p != null) return parse(p);
+    long total = physicalMemory();
+    return total > 0 ? (long) (total * 0.8) : 8L << 30;
+  }
+
+  /**
+   * @return {@link #defaultLimit()} and where it comes from, e.g. "19.3 GB (80 % of 24.1 GB of memory)" (the JVM
+   *     reports a container's memory limit as its memory)
+   */
+  public static String describeDefaultLimit() {
+    String p = System.getProperty(PROPERTY);
+    if (p != null) return gb(parse(p)) + " (-D" + PROPERTY + "=" + p + ")";
+    long total = physicalMemory();
+    return total > 0 ? gb(defaultLimit()) + " (80 % of " + gb(total) + " of memory)"
+        : gb(defaultLimit()) + " (the memory size could not be read)";
+  }
+
+  /** @return the machine's (or the container's) memory in bytes, or -1 when the JVM does not say */
+  private static long physicalMemory() {
     try {
       var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-      long total = os.getTotalMemorySize();
-      if (total > 0) return (long) (total * 0.8);
+      return os.getTotalMemorySize();
     } catch (ClassCastException | UnsupportedOperationException e) {
-      // not a HotSpot-like JVM: fall through
+      return -1; // not a HotSpot-like JVM
     }
-    return 8L << 30;
   }
 
   /**

@@ -25,6 +25,9 @@ class InfoCommandTest {
     // glibc on every supported platform: the malloc tuning of Backends must have taken effect.
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("malloc: tuned (no mmap,")), r.out());
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("javacpp: RSS poll")), r.out());
+    // the memory limit the JVM's view of the machine (or container) gives
+    assertTrue(r.out().lines().anyMatch(l -> l.matches("memory limit: [0-9.]+ GB \\(80 % of [0-9.]+ GB of memory\\);.*")),
+        r.out());
     // surefire runs the tests in the launcher's environment (java/pom.xml), which info reports back.
     assertTrue(r.out().lines().anyMatch(l -> l.startsWith("environment: ") && l.contains("MALLOC_ARENA_MAX=1")
         && l.contains("OPENBLAS_THREAD_TIMEOUT=4") && l.contains("OMP_WAIT_POLICY=PASSIVE")), r.out());
