@@ -90,9 +90,9 @@ final class Engine {
    * @param into {@link #transforms()} new recordings
    */
   void record(float[] chw, int h, int w, FullPrior full, AttentionContext.Recording[] into) {
-    checkMemory(1, h, w, full == null ? 0 : full.bytes(), "the attention-context pass of a tiled image (its "
-        + "downscaled copy)", "use a smaller context (TileOptions.withContextSize, " + TileOptions.DEFAULT_CONTEXT
-        + " by default)");
+    checkMemory(1, h, w, full == null ? 0 : full.bytes(), "the attention-context pass of a tiled image (the image "
+        + "or its downscaled copy)", "use a smaller context (API: TileOptions.withContextSize, "
+        + TileOptions.DEFAULT_CONTEXT + " px by default)");
     IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
@@ -246,10 +246,15 @@ final class Engine {
   void checkMemory(long b, long h, long w, long extra, String what, String smaller) {
     long need = estimate(b, h, w) + extra;
     if (need > maxMemory) {
+      String n = MemoryBudget.gb(need), l = MemoryBudget.gb(maxMemory);
+      if (n.equals(l)) { // "needs about 0.5 GB, more than ... 0.5 GB": two decimals tell them apart
+        n = MemoryBudget.gb(need, 2);
+        l = MemoryBudget.gb(maxMemory, 2);
+      }
       throw new IllegalArgumentException(String.format(Locale.ROOT,
           "%s of %dx%d (x%d) needs about %s, more than the memory limit of %s: %s, or raise the limit "
-              + "(CLI: --max-memory; API: Enhancer.Builder.maxMemory; -D%s)", what, w, h, b, MemoryBudget.gb(need),
-          MemoryBudget.gb(maxMemory), smaller, MemoryBudget.PROPERTY));
+              + "(CLI: --max-memory; API: Enhancer.Builder.maxMemory; -D%s)", what, w, h, b, n, l, smaller,
+          MemoryBudget.PROPERTY));
     }
   }
 

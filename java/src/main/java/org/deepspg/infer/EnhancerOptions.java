@@ -45,9 +45,9 @@ abstract class EnhancerOptions {
   /**
    * The most native memory one forward pass may take (estimated from its shape before it runs,
    * {@link MemoryBudget}); a larger pass is refused with an {@link IllegalArgumentException}. Also a cap on the
-   * freed memory the process keeps for reuse: after a pass that leaves the process's resident set above it, the free
-   * heap is returned to the system. Default: system property {@value MemoryBudget#PROPERTY}, else 80 % of physical
-   * memory (the container's, in a container).
+   * freed memory the process keeps for reuse: after a pass that leaves the process's resident set (JVM included)
+   * above it and 256 MB above its working set, the free heap is returned to the system. Default: system property
+   * {@value MemoryBudget#PROPERTY}, else 80 % of physical memory (the container's, in a container).
    *
    * @param bytes the limit (at least 64 MiB)
    * @return this

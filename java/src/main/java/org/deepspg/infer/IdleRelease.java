@@ -35,14 +35,14 @@ import org.deepspg.ops.Backends;
  * run, more than a container sized for the passes holds. So after each pass {@link #exit(long)} compares the resident
  * set with the memory limit (the Enhancer's {@code maxMemory}: 80 % of the machine's or container's memory unless
  * set) and returns the free memory when it is larger, and again only once the resident set has grown
- * {@link #REGROWTH} past what the last release left (so that a process whose live memory alone exceeds the limit does
- * not release after every pass).
+ * {@link #REGROWTH} past the working set that the pass after the release faulted in again (so that a process whose
+ * working set alone exceeds the limit does not release after every pass).
  */
 final class IdleRelease {
   /** How long no inference pass may have run before the free memory is returned. */
   static final long DELAY_MS = 5000;
 
-  /** Growth of the resident set, past what the last release under pressure left, before the next one. */
+  /** Growth of the resident set past the working set after a release under pressure, before the next one. */
   static final long REGROWTH = 256L << 20;
 
   /** The process's instance (the C heap is shared by all Enhancers). */
@@ -59,7 +59,10 @@ final class IdleRelease {
   private final AtomicBoolean releasing = new AtomicBoolean();
   private final AtomicLong releases = new AtomicLong();
   private final AtomicLong pressureReleases = new AtomicLong();
-  private final AtomicLong leftAfterRelease = new AtomicLong();
+  /** Resident bytes at the end of the pass after the last release under pressure, or lower since (0: none yet). */
+  private final AtomicLong workingSet = new AtomicLong();
+  /** Set by a release under pressure: the next pass's resident set is the new working set. */
+  private boolean remeasure;
 
   /**
    * @param delayMs idle time needed before {@code release} runs
@@ -92,8 +95,12 @@ final class IdleRelease {
   }
 
   /**
-   * A pass has ended; the free memory goes back now if the process's resident set exceeds {@code limit} (and has
-   * grown {@link #REGROWTH} past what an earlier release under pressure left).
+   * A pass has ended; the free memory goes back now if the process's resident set exceeds {@code limit} and has grown
+   * {@link #REGROWTH} past the working set (the lowest resident set seen at the end of a pass since the last release,
+   * starting with the first pass after it: the pass that faulted its memory in again).
+   *
+   * <p>The working set is process-wide like the heap, whatever limit each Enhancer passes: a pass under a high limit
+   * does not reset it for one under a low limit.
    *
    * @param limit bytes (the Enhancer's memory limit); &lt;= 0 checks nothing
    */
@@ -102,16 +109,22 @@ final class IdleRelease {
     if (limit <= 0) return;
     long rss = resident.getAsLong();
     if (rss < 0) return;
-    if (rss <= limit) {
-      leftAfterRelease.set(0);
-      return;
+    synchronized (workingSet) {
+      if (remeasure) { // the first pass after a release: what it faulted in again is its working set
+        remeasure = false;
+        workingSet.set(rss);
+        return;
+      }
+      if (rss < workingSet.get()) workingSet.set(rss); // memory went back by other means (an idle release)
     }
-    if (rss <= leftAfterRelease.get() + REGROWTH || !releasing.compareAndSet(false, true)) return;
+    if (rss <= limit || rss <= workingSet.get() + REGROWTH || !releasing.compareAndSet(false, true)) return;
     try {
       release.run();
       releases.incrementAndGet();
       pressureReleases.incrementAndGet();
-      leftAfterRelease.set(Math.max(0, resident.getAsLong()));
+      synchronized (workingSet) {
+        remeasure = true;
+      }
     } finally {
       releasing.set(false);
     }

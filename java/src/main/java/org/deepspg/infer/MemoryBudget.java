@@ -106,6 +106,11 @@ public final class MemoryBudget {
 
   /** @return bytes as GB with one decimal */
   static String gb(long bytes) {
-    return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
+    return gb(bytes, 1);
+  }
+
+  /** @return bytes as GB with this many decimals */
+  static String gb(long bytes, int decimals) {
+    return String.format(Locale.ROOT, "%." + decimals + "f GB", bytes / 1e9);
   }
 }

@@ -55,33 +55,52 @@ class IdleReleaseTest {
     pass(r, limit);
     assertEquals(1, returned.get(), "past the limit: released after the pass");
     assertEquals(600 * mb, rss.get());
+    rss.set(700 * mb); // the next pass faults its working set in again: 700 MB
+    pass(r, limit);
     rss.set(1100 * mb);
     pass(r, limit);
-    assertEquals(2, returned.get(), "past the limit again and 500 MB above what the release left");
-    // live memory alone past the limit: a release leaves 1,100 MB; no release per pass until 256 MB more
-    IdleRelease live = new IdleRelease(60_000, () -> returned.incrementAndGet(), rss::get);
-    returned.set(0);
-    rss.set(1100 * mb);
-    pass(live, limit);
-    assertEquals(1, returned.get());
-    pass(live, limit);
-    rss.set(1300 * mb);
-    pass(live, limit);
-    assertEquals(1, returned.get(), "not again for 200 MB of growth");
-    rss.set(1400 * mb);
-    pass(live, limit);
-    assertEquals(2, returned.get(), "again after 300 MB");
-    assertEquals(2, live.pressureReleases());
-    rss.set(900 * mb); // back under the limit: the next crossing releases at once
-    pass(live, limit);
-    rss.set(1010 * mb);
-    pass(live, limit);
-    assertEquals(3, returned.get());
+    assertEquals(2, returned.get(), "past the limit again and 400 MB above the working set");
+    assertEquals(2, r.pressureReleases());
     // no limit, or no /proc: nothing is read or released
     IdleRelease unknown = new IdleRelease(60_000, returned::incrementAndGet, () -> -1);
     pass(unknown, limit);
+    rss.set(5000 * mb);
     pass(r, 0);
-    assertEquals(3, returned.get());
+    assertEquals(2, returned.get());
+  }
+
+  /** A working set above the limit (or a pass larger than the regrowth margin) must not cost a release per pass. */
+  @Test
+  void aWorkingSetAboveTheLimitIsNotReleasedAfterEveryPass() {
+    long mb = 1L << 20;
+    long floor = 400 * mb; // the JVM, the libraries and the model
+    AtomicLong rss = new AtomicLong(floor);
+    AtomicInteger returned = new AtomicInteger();
+    IdleRelease r = new IdleRelease(60_000, () -> {
+      returned.incrementAndGet();
+      rss.set(floor);
+    }, rss::get);
+    for (int i = 0; i < 10; i++) { // each pass faults 300 MB in again; limit 300 MB
+      rss.set(Math.max(rss.get(), floor + 300 * mb));
+      pass(r, 300 * mb);
+    }
+    assertEquals(1, returned.get(), "once, not once per pass");
+    rss.set(floor + 300 * mb + 200 * mb); // the heap spreads by 200 MB: kept
+    pass(r, 300 * mb);
+    assertEquals(1, returned.get());
+    rss.set(floor + 300 * mb + 300 * mb); // by 300 MB: returned
+    pass(r, 300 * mb);
+    assertEquals(2, returned.get());
+
+    // Enhancers with different limits share the process's working set: a pass under a high limit does not reset it.
+    AtomicLong big = new AtomicLong(1536 * mb);
+    AtomicInteger n = new AtomicInteger();
+    IdleRelease shared = new IdleRelease(60_000, n::incrementAndGet, big::get);
+    for (int i = 0; i < 5; i++) {
+      pass(shared, 1024 * mb);
+      pass(shared, 20_480 * mb);
+    }
+    assertEquals(1, n.get(), "one release for a working set of 1.5 GB under a 1 GB limit");
   }
 
   @Test
