@@ -231,6 +231,11 @@ final class Engine {
     return z;
   }
 
+  /** @return whether a pass over {@code b} images of this size passes {@link #checkMemory(long, long, long)} */
+  boolean fits(long b, long h, long w) {
+    return estimate(b, h, w) <= maxMemory;
+  }
+
   /** {@link MemoryBudget#estimate} of a pass over images of this size, padded as the pipeline pads them. */
   private long estimate(long b, long h, long w) {
     return MemoryBudget.estimate(pipeline.config(), b, Padding.padded(h, Padding.MULTIPLE),

@@ -3,6 +3,9 @@
  */
 package org.deepspg.infer;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.deepspg.ops.AttentionContext;
 import org.deepspg.ops.Backends;
@@ -63,7 +66,7 @@ final class Tiler {
     int m = Padding.MULTIPLE, ov = tiles.overlap(), tile = tiles.tileSize();
     long area = (long) tile * tile;
     int minSide = Math.max(ov + m, tile / 2 / m * m);
-    java.util.List<int[]> shapes = new java.util.ArrayList<>(); // {tile height, tile width, cost / 1024, tiles}
+    List<int[]> shapes = new ArrayList<>(); // {tile height, tile width, cost / 1024, tiles}
     double least = Double.MAX_VALUE;
     for (int th = minSide; ; th += m) {
       long effH = Padding.padded(Math.min(th, h), m);
@@ -92,6 +95,33 @@ final class Tiler {
   private static double skew(int[] shape) {
     return Math.max(shape[0], shape[1]) / (double) Math.min(shape[0], shape[1]);
   }
+
+  /** The context copy's long side never goes below this to fit the memory limit (the pass is refused instead). */
+  static final int MIN_CONTEXT = 128;
+
+  /**
+   * The context copy's shape: the image fitted to {@link TileOptions#contextSize()}, or smaller when that pass would
+   * exceed the memory limit while the tiles do not (a small {@code --max-memory}, or a model with an HRNet-W48
+   * prior in a small container): the attention then comes from a coarser copy, which is better than refusing an
+   * image whose tiles fit. Noted once per Tiler through {@code System.Logger}.
+   */
+  int[] contextShape(int h, int w) {
+    int[] cs = AreaResize.fit(h, w, tiles.contextSize());
+    if (!context || engine.fits(1, cs[0], cs[1])) return cs;
+    int side = Math.max(cs[0], cs[1]);
+    while (side > MIN_CONTEXT && !engine.fits(1, cs[0], cs[1])) {
+      side = Math.max(MIN_CONTEXT, side * 3 / 4);
+      cs = AreaResize.fit(h, w, side);
+    }
+    if (engine.fits(1, cs[0], cs[1]) && contextNoted.compareAndSet(false, true)) {
+      System.getLogger("org.deepspg").log(System.Logger.Level.INFO, "the attention context of a " + w + "x" + h
+          + " image runs on a " + cs[1] + "x" + cs[0] + " copy instead of " + tiles.contextSize() + " px on its long "
+          + "side, to stay within the memory limit of " + MemoryBudget.gb(engine.maxMemory));
+    }
+    return cs;
+  }
+
+  private final AtomicBoolean contextNoted = new AtomicBoolean();
 
   /** What one more tile costs, in pixels' worth of network work (its crop, upload, blending and fixed overheads). */
   static final int TILE_COST_PIXELS = 64 * 64;
@@ -150,7 +180,7 @@ final class Tiler {
     // objects smaller than the tiles do: s-sem at 1280x852 47.9 dB against the whole image, 58.9 dB so; BENCHMARKS
     // "Session 34"). A context of the whole image runs its own prior, on exactly the whole image. The tiles run no
     // prior: under the replayed attention their SEMs' prior input cannot change their output (Engine.run).
-    int[] cs = AreaResize.fit(h, w, tiles.contextSize());
+    int[] cs = contextShape(h, w);
     boolean downscaled = cs[0] != h || cs[1] != w;
     long bytes = context && downscaled ? engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()})
         : -1;

@@ -201,6 +201,30 @@ class TilerTest {
         q[0].count() * q[1].count());
   }
 
+  /**
+   * A context pass that would exceed the memory limit while the tiles fit runs on a smaller copy instead of refusing
+   * the image (it was refused: a 640x433 photo with --max-memory 300m --tile 256 could not be enhanced at all).
+   */
+  @Test
+  void aContextPassTooLargeForTheLimitRunsOnASmallerCopy() {
+    Pipeline pipeline = new Pipeline(tiny, null);
+    long limit = MemoryBudget.estimate(pipeline.config(), 1, 128, 128); // tiles of 64 fit, a 192x288 context not
+    Engine engine = new Engine(pipeline, null, false, limit);
+    Tiler t = new Tiler(engine, TileOptions.always(64), true);
+    int[] cs = t.contextShape(192, 288);
+    assertTrue(engine.fits(1, cs[0], cs[1]), cs[0] + "x" + cs[1]);
+    assertTrue(Math.max(cs[0], cs[1]) < 288 && Math.max(cs[0], cs[1]) >= Tiler.MIN_CONTEXT, cs[0] + "x" + cs[1]);
+    assertEquals(288.0 / 192, cs[1] / (double) cs[0], 0.05, "aspect kept");
+    Image img = InferTestSupport.darkImage(192, 288, 9);
+    float[] out = t.enhance(img.rgb(), 192, 288, null);
+    assertEquals(3 * 192 * 288, out.length);
+    // the copy is the image itself when its pass fits
+    Engine roomy = new Engine(pipeline, null, false, MemoryBudget.defaultLimit());
+    assertArrayEquals(new int[] {192, 288}, new Tiler(roomy, TileOptions.always(64), true).contextShape(192, 288));
+    assertArrayEquals(AreaResize.fit(600, 900, TileOptions.DEFAULT_CONTEXT),
+        new Tiler(roomy, TileOptions.DEFAULT, true).contextShape(600, 900));
+  }
+
   private static long covered(TilePlan p) {
     long c = 0;
     for (int i = 0; i < p.count(); i++) c += Padding.padded(p.end(i) - p.start(i), 32);
