@@ -49,9 +49,17 @@ class MemoryAndTilingTest {
       IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.enhance(img));
       assertTrue(ex.getMessage().contains("more than the memory limit"), ex.getMessage());
     }
-    // tiled already, the context pass is what is over: the message says so and names its setting, not tiling
+    // tiled already, the context pass is what is over: it runs on a smaller copy (Tiler.contextShape)
     try (Enhancer e = Enhancer.builder().model(net).tiling(TileOptions.always(64)).maxMemory(64L << 20).build()) {
-      IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.enhance(img));
+      assertEquals(3 * 448 * 512, e.enhance(img).rgb().length);
+    }
+    // when even the smallest copy is over, the message names the context pass and its setting, not tiling
+    try {
+      Pipeline pipeline = new Pipeline(net, null);
+      Engine engine = new Engine(pipeline, null, false, MemoryBudget.estimate(pipeline.config(), 1, 64, 64));
+      Tiler t = new Tiler(engine, TileOptions.always(64), true);
+      IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+          () -> t.enhance(img.rgb(), 448, 512, null));
       assertTrue(ex.getMessage().contains("attention-context pass") && ex.getMessage().contains("withContextSize"),
           ex.getMessage());
     } finally {
