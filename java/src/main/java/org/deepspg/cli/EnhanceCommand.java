@@ -179,10 +179,14 @@ public final class EnhanceCommand implements Callable<Integer> {
         total += planned[k];
       }
       // Not on a terminal (a log file, cron): a plain line at most every 30 s, so a long photo or batch is not silent.
-      ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0, PLAIN_PROGRESS_SECONDS);
+      // Its unit says what it counts: "images", or "tiles" once any image is tiled (one that runs whole counts as
+      // one), so that a rate of tiles is not read as frames per second.
+      ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0, PLAIN_PROGRESS_SECONDS)
+          .unit(total > jobs.size() ? "tiles" : "images");
       for (int k = 0; k < jobs.size(); k++) {
         Job j = jobs.get(k);
-        String info = j.input().getFileName().toString();
+        String info = j.input().getFileName().toString()
+            + (jobs.size() > 1 && total > jobs.size() ? " (image " + (k + 1) + "/" + jobs.size() + ")" : "");
         long[] stepped = {0};
         long plan = planned[k];
         String name = info;

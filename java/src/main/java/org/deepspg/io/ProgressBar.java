@@ -30,6 +30,8 @@ public final class ProgressBar {
   /** The bar was drawn complete (on a terminal: and its line ended); later steps draw nothing. */
   private boolean ended;
   private String lastInfo;
+  /** What the units are ("tiles", "images"), printed after the count and the rate; empty: not printed. */
+  private String unit = "";
 
   /**
    * @param out where to draw (usually System.err)
@@ -58,6 +60,17 @@ public final class ProgressBar {
     this.plainEverySeconds = plainEverySeconds;
     this.done = alreadyDone;
     this.doneAtStart = alreadyDone;
+  }
+
+  /**
+   * Names the units in the drawn line ({@code 27/270 tiles ... 1.84 tiles/s}) and the summary.
+   *
+   * @param name e.g. "tiles"; empty for none
+   * @return this
+   */
+  public ProgressBar unit(String name) {
+    this.unit = name == null ? "" : name;
+    return this;
   }
 
   /**
@@ -109,8 +122,9 @@ public final class ProgressBar {
     double r = rate();
     double eta = r > 0 ? (total - done) / r : Double.NaN;
     String bar = "#".repeat(filled) + "-".repeat(width - filled);
-    String line = String.format(Locale.ROOT, "%s [%s] %d/%d %5.1f%% %.2f/s ETA %s %s", label, bar, done, total,
-        100 * frac, r, formatDuration(eta), info == null ? "" : info);
+    String u = unit.isEmpty() ? "" : " " + unit;
+    String line = String.format(Locale.ROOT, "%s [%s] %d/%d%s %5.1f%% %.2f%s/s ETA %s %s", label, bar, done, total, u,
+        100 * frac, r, u, formatDuration(eta), info == null ? "" : info);
     lastInfo = info;
     if (tty) {
       out.print("\r" + line + "\u001b[K");
@@ -148,8 +162,9 @@ public final class ProgressBar {
       if (drawn) out.println();
     } else if (plainEverySeconds <= 0) {
       double secs = (System.nanoTime() - startNanos) / 1e9;
-      out.println(String.format(Locale.ROOT, "%s: %d/%d in %s (%.2f/s)", label, done, total, formatDuration(secs),
-          rate()));
+      String u = unit.isEmpty() ? "" : " " + unit;
+      out.println(String.format(Locale.ROOT, "%s: %d/%d%s in %s (%.2f%s/s)", label, done, total, u,
+          formatDuration(secs), rate(), u));
     }
     out.flush();
   }

@@ -33,6 +33,23 @@ class ProgressBarTest {
     assertEquals("deepspg: a note", lines[2]);
   }
 
+  /** enhance counts tiles once an image is tiled: the line says so, so that tiles/s is not read as frames/s. */
+  @Test
+  void theUnitIsNamedInTheLineAndTheSummary() {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    ProgressBar bar = new ProgressBar(new PrintStream(buf, true, StandardCharsets.UTF_8), "enhance", 4, 0, 30)
+        .unit("tiles");
+    bar.step(4, "a.png (image 1/1) tile 4/4");
+    String line = buf.toString(StandardCharsets.UTF_8).trim();
+    assertTrue(line.contains(" 4/4 tiles 100.0% ") && line.contains(" tiles/s ETA "), line);
+    ByteArrayOutputStream quiet = new ByteArrayOutputStream();
+    ProgressBar q = new ProgressBar(new PrintStream(quiet, true, StandardCharsets.UTF_8), "eval", 2, 0).unit("images");
+    q.step(2, "");
+    q.finish();
+    String sum = quiet.toString(StandardCharsets.UTF_8).trim();
+    assertTrue(sum.startsWith("eval: 2/2 images in ") && sum.endsWith(" images/s)"), sum);
+  }
+
   @Test
   void quietBarsPrintOneSummary() {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
