@@ -58,9 +58,10 @@ final class Tiler {
    * square tile ({@link TileOptions#tileSize()}²: the memory bound), with sides from half to twice the square's and
    * multiples of 32 (each height with the widest width the area allows: near-minimal, not an exhaustive search), the
    * one whose tiles together cover the fewest pixels (plus a small cost per tile; of the shapes within 2 % of that,
-   * the fewest tiles, then the squarest), each axis's tiles shortened as far as their count allows. Square tiles of 512 covered a 1920×1080 frame in 15 tiles, 1.9× its pixels; 10 tiles of 576×448 cover
-   * 1.24×. An image thinner than the shortest side takes tiles as long as the area allows along its long side
-   * (2×240,000: 30 tiles of 32×8,064 instead of 536 of 32×512).
+   * the fewest tiles, then the squarest), each axis's tiles shortened as far as their count allows. Square tiles of
+   * 512 covered a 1920×1080 frame in 15 tiles, 1.9× its pixels; 10 tiles of 576×448 cover 1.24×. An image thinner
+   * than the shortest side takes tiles as long as the area allows along its long side (2×240,000: 30 tiles of
+   * 32×8,064 instead of 536 of 32×512).
    */
   TilePlan[] plans(int h, int w) {
     int m = Padding.MULTIPLE, ov = tiles.overlap(), tile = tiles.tileSize();
