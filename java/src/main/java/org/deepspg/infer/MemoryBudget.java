@@ -63,7 +63,13 @@ public final class MemoryBudget {
    */
   public static String describeDefaultLimit() {
     String p = System.getProperty(PROPERTY);
-    if (p != null) return gb(parse(p)) + " (-D" + PROPERTY + "=" + p + ")";
+    if (p != null) {
+      try {
+        return gb(parse(p)) + " (-D" + PROPERTY + "=" + p + ")";
+      } catch (IllegalArgumentException e) {
+        return "unusable -D" + PROPERTY + "=" + p + " (" + e.getMessage() + ")"; // info reports it and goes on
+      }
+    }
     long total = physicalMemory();
     return total > 0 ? gb(defaultLimit()) + " (80 % of " + gb(total) + " of memory)"
         : gb(defaultLimit()) + " (the memory size could not be read)";
