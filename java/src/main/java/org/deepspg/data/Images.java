@@ -249,10 +249,9 @@ public final class Images {
     try {
       ICC_ColorSpace cs = new ICC_ColorSpace(ICC_Profile.getInstance(icc.toByteArray()));
       if (cs.getType() != ColorSpace.TYPE_RGB || actsAsSrgb(cs)) return img;
-      String desc = profileDescription(cs.getProfile());
       Image.Metadata m = img.metadata();
-      return img.withMetadata(new Image.Metadata(m.bitDepth(), m.gray(), m.format(), "converted from ICC profile '"
-          + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB", m.exifOrientation(), m.exif()));
+      return img.withMetadata(new Image.Metadata(m.bitDepth(), m.gray(), m.format(), conversionNote(cs.getProfile()),
+          m.exifOrientation(), m.exif()));
     } catch (RuntimeException unreadable) {
       return img; // a profile the JDK cannot parse: it did not convert with it either
     }
@@ -624,18 +623,17 @@ public final class Images {
         if (cs instanceof ICC_ColorSpace ics && ics.getProfile() instanceof java.awt.color.ICC_ProfileGray pg
             && cs != ColorSpace.getInstance(ColorSpace.CS_GRAY) && !MatrixShaper.grayActsAsSrgb(pg)) {
           grayProfile = pg;
-          String desc = profileDescription(pg);
-          note = "gray, converted from ICC profile '" + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB";
+          note = "gray, " + conversionNote(pg);
         }
       } else if (cs.getType() == ColorSpace.TYPE_RGB && nc == 3) {
         gray = false;
         if (!cs.isCS_sRGB()) {
-          String desc = cs instanceof ICC_ColorSpace ics ? profileDescription(ics.getProfile()) : "";
+          ICC_Profile prof = cs instanceof ICC_ColorSpace ics ? ics.getProfile() : null;
           if (!actsAsSrgb(cs)) {
             convert = true;
-            note = "converted from ICC profile '" + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB";
+            note = conversionNote(prof);
           } else {
-            note = "sRGB (ICC profile '" + desc + "')";
+            note = "sRGB (ICC profile '" + (prof == null ? "" : profileDescription(prof)) + "')";
           }
         }
       } else {
@@ -740,6 +738,15 @@ public final class Images {
     } catch (RuntimeException e) {
       return false;
     }
+  }
+
+  /**
+   * @param p the profile converted from, or null when there is none to name
+   * @return the colour note of a conversion to sRGB, e.g. "converted from ICC profile 'Adobe RGB (1998)' to sRGB"
+   */
+  private static String conversionNote(ICC_Profile p) {
+    String desc = p == null ? "" : profileDescription(p);
+    return "converted from ICC profile '" + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB";
   }
 
   /** Reads the ICC 'desc' tag ('desc' or 'mluc' type); "" when absent. */
