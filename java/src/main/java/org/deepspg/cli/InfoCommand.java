@@ -103,7 +103,7 @@ public final class InfoCommand implements Callable<Integer> {
     out.println("malloc: " + Backends.allocator());
     out.println("javacpp: " + Backends.javaCppMemoryCheck());
     out.println("memory limit: " + MemoryBudget.describeDefaultLimit() + "; a larger forward pass is refused"
-        + (Backends.allocator().startsWith("tuned") ? ", and memory freed by earlier passes is returned after a pass "
+        + (Backends.releasesFreeMemory() ? ", and memory freed by earlier passes is returned after a pass "
             + "that leaves the process's resident memory above it" : "") + " (--max-memory)");
     out.println("environment: " + Backends.environment());
     out.println("oneDNN: " + oneDnnVerdict());

@@ -177,8 +177,13 @@ public final class Backends {
    * is off or the C library is not glibc.
    */
   public static void releaseFreeMemory() {
+    if (releasesFreeMemory()) kernels.deepspg_release_free_memory();
+  }
+
+  /** @return whether {@link #releaseFreeMemory()} returns anything (the tuning is on), rather than doing nothing */
+  public static boolean releasesFreeMemory() {
     init();
-    if (allocator.startsWith("tuned")) kernels.deepspg_release_free_memory();
+    return allocator.startsWith("tuned");
   }
 
   /**
