@@ -292,11 +292,8 @@ public final class EnhanceCommand implements Callable<Integer> {
         int depth = arg.contains("**") ? Integer.MAX_VALUE : Path.of(arg).getNameCount() - Math.max(0,
             base.normalize().toString().isEmpty() ? 0 : base.normalize().getNameCount());
         // Hidden files and NAS thumbnail folders are left out as in a folder input, unless the pattern names one.
-        boolean namesHidden = false;
-        for (String part : arg.split("/")) {
-          namesHidden |= Skipped.hidden(part) && !part.equals(".") && !part.equals("..");
-        }
-        boolean takeHidden = namesHidden;
+        boolean takeHidden = java.util.Arrays.stream(arg.split("/"))
+            .anyMatch(part -> Skipped.hidden(part) && !part.equals(".") && !part.equals(".."));
         Skipped skippedGlob = new Skipped();
         if (Files.isDirectory(base)) {
           try (Stream<Path> s = walk(base, Math.max(1, depth))) {
@@ -363,26 +360,28 @@ public final class EnhanceCommand implements Callable<Integer> {
       return name.startsWith(".") || name.equals("@eaDir");
     }
 
-    /** Whether {@code rel} (a file's path under the walked folder) has a hidden part; counts it when so. */
-    boolean hiddenCounted(Path rel) {
+    /** Whether {@code rel} (a path under the walked folder) has a hidden part. */
+    static boolean hasHiddenPart(Path rel) {
       for (Path part : rel) {
-        if (hidden(part.toString())) {
-          hidden++;
-          return true;
-        }
+        if (hidden(part.toString())) return true;
       }
       return false;
+    }
+
+    /** Whether {@code rel} (a file's path under the walked folder) has a hidden part; counts it when so. */
+    boolean hiddenCounted(Path rel) {
+      if (!hasHiddenPart(rel)) return false;
+      hidden++;
+      return true;
     }
 
     /** Whether the walk takes {@code f} ({@code rel}: its path under the input folder); counts it when not. */
     boolean takes(Path rel, Path f) {
       if (rel.toString().isEmpty()) return false; // the input folder itself (a link when it is one: walked through)
       if (Files.isDirectory(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return false;
-      for (Path part : rel) {
-        if (hidden(part.toString())) {
-          if (!Files.isDirectory(f)) hidden++;
-          return false;
-        }
+      if (hasHiddenPart(rel)) {
+        if (!Files.isDirectory(f)) hidden++;
+        return false;
       }
       if (Files.isDirectory(f)) { // a link to a folder
         links++;

@@ -30,7 +30,7 @@ public final class ProgressBar {
   /** The bar was drawn complete (on a terminal: and its line ended); later steps draw nothing. */
   private boolean ended;
   private String lastInfo;
-  /** What the units are ("tiles", "images"), printed after the count and the rate; empty: not printed. */
+  /** " " and what the units are (" tiles"), printed after the count and in the rate; empty: no unit named. */
   private String unit = "";
 
   /**
@@ -69,7 +69,7 @@ public final class ProgressBar {
    * @return this
    */
   public ProgressBar unit(String name) {
-    this.unit = name == null ? "" : name;
+    this.unit = name == null || name.isEmpty() ? "" : " " + name;
     return this;
   }
 
@@ -122,9 +122,8 @@ public final class ProgressBar {
     double r = rate();
     double eta = r > 0 ? (total - done) / r : Double.NaN;
     String bar = "#".repeat(filled) + "-".repeat(width - filled);
-    String u = unit.isEmpty() ? "" : " " + unit;
-    String line = String.format(Locale.ROOT, "%s [%s] %d/%d%s %5.1f%% %.2f%s/s ETA %s %s", label, bar, done, total, u,
-        100 * frac, r, u, formatDuration(eta), info == null ? "" : info);
+    String line = String.format(Locale.ROOT, "%s [%s] %d/%d%s %5.1f%% %.2f%s/s ETA %s %s", label, bar, done, total,
+        unit, 100 * frac, r, unit, formatDuration(eta), info == null ? "" : info);
     lastInfo = info;
     if (tty) {
       out.print("\r" + line + "\u001b[K");
@@ -162,9 +161,8 @@ public final class ProgressBar {
       if (drawn) out.println();
     } else if (plainEverySeconds <= 0) {
       double secs = (System.nanoTime() - startNanos) / 1e9;
-      String u = unit.isEmpty() ? "" : " " + unit;
-      out.println(String.format(Locale.ROOT, "%s: %d/%d%s in %s (%.2f%s/s)", label, done, total, u,
-          formatDuration(secs), rate(), u));
+      out.println(String.format(Locale.ROOT, "%s: %d/%d%s in %s (%.2f%s/s)", label, done, total, unit,
+          formatDuration(secs), rate(), unit));
     }
     out.flush();
   }
