@@ -86,13 +86,8 @@ abstract class EnhancerOptions {
    *     bundled model nor an existing file
    */
   public Enhancer.Builder model(String nameOrPath, DeepSPGConfig architecture) {
-    String b = ModelFiles.resolveBundled(nameOrPath);
-    if (b != null) {
-      if (architecture != null) {
-        throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + b + "'");
-      }
-      return bundled(b.toLowerCase(Locale.ROOT));
-    }
+    String b = ModelFiles.resolveBundled(nameOrPath, architecture);
+    if (b != null) return bundled(b.toLowerCase(Locale.ROOT));
     String m = nameOrPath.trim();
     if (!Files.exists(Path.of(m))) {
       throw new IllegalArgumentException("model '" + m + "' is neither a bundled model (" + ModelFiles.names()

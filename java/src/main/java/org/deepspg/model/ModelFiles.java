@@ -177,13 +177,8 @@ public final class ModelFiles {
    * @throws IllegalArgumentException for a name that is neither bundled nor an existing file
    */
   public static Loaded load(String nameOrPath, DeepSPGConfig architecture) throws IOException {
-    String b = resolveBundled(nameOrPath);
-    if (b != null) {
-      if (architecture != null) {
-        throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + b + "'");
-      }
-      return loadBundled(b);
-    }
+    String b = resolveBundled(nameOrPath, architecture);
+    if (b != null) return loadBundled(b);
     Path p = Path.of(nameOrPath.trim());
     if (Files.exists(p)) return loadFile(p, architecture);
     throw new IllegalArgumentException("--model: '" + nameOrPath + "' is neither a bundled model (" + names()
@@ -225,6 +220,22 @@ public final class ModelFiles {
     }
     String s = spec.trim();
     return !Files.exists(Path.of(s)) && bundled(s).isPresent() ? s : null;
+  }
+
+  /**
+   * {@link #resolveBundled(String)} for a setting that comes with an architecture, which only a weights file takes.
+   *
+   * @param spec a model setting, or null
+   * @param architecture the architecture given with it, or null
+   * @return the bundled model's name, or null when the setting names a file
+   * @throws IllegalArgumentException for {@code bundled:NAME} with no such model, or an architecture for a bundled one
+   */
+  public static String resolveBundled(String spec, DeepSPGConfig architecture) {
+    String b = resolveBundled(spec);
+    if (b != null && architecture != null) {
+      throw new IllegalArgumentException("an architecture applies to a weights file, not to bundled '" + b + "'");
+    }
+    return b;
   }
 
   /**
