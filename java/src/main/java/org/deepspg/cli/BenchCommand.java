@@ -88,6 +88,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--tile", paramLabel = "N", description = "As for enhance: tile side, 0 = never tile.")
   Integer tile;
 
+  @Option(names = "--refine-context", description = "As for enhance: one pass over the tiles that refines the "
+      + "attention context of a tiled image larger than it.")
+  boolean refineContext;
+
   @Option(names = "--max-memory", paramLabel = "SIZE",
       description = "As for enhance: most native memory one forward pass may take, e.g. 6g (default: 80%% of physical "
           + "memory).")
@@ -156,7 +160,8 @@ public final class BenchCommand implements Callable<Integer> {
         b.hrnetWeights(Path.of(hrnet)).hrnetConfig(hrnetConfig);
       }
     }
-    TileOptions to = tile == null ? TileOptions.DEFAULT : TileOptions.ofSide(tile);
+    TileOptions to = (tile == null ? TileOptions.DEFAULT : TileOptions.ofSide(tile)).withRefinePasses(refineContext ? 1
+        : 0);
     b.tiling(to);
     List<Row> rows = new ArrayList<>();
     Enhancer e;

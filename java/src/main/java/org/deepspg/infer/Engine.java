@@ -102,8 +102,53 @@ final class Engine {
     }
   }
 
+  /**
+   * A refinement pass over one tile ({@link Pipeline#refine}): one upload, the outputs discarded, the window's sums
+   * added to {@code into}.
+   *
+   * @param tile the tile {@code [3, h, w]}
+   * @param from per transform, the recording to replay
+   * @param into per transform, the image's statistics
+   * @param window the tile's core in its padded input
+   * @param full the image's stitched prior maps (their crop feeds the SEMs' queries), or null to run the prior
+   * @param y0 the tile's first row in the image
+   * @param x0 its first column
+   */
+  void refine(float[] tile, int h, int w, AttentionContext.Recording[] from, AttentionContext.Statistics[] into,
+      AttentionContext.Window window, FullPrior full, int y0, int x0) {
+    checkMemory(1, h, w, full == null ? 0 : full.bytes(), "a pass", TILE_ADVICE);
+    IdleRelease.PROCESS.enter();
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
+        InferenceMode im = new InferenceMode()) {
+      Tensor[] features = full == null || pipeline.prior() == null ? null
+          : full.crop(window.height(), window.width(), pipeline.prior().featureStrides(), y0, x0);
+      pipeline.refine(ImageTensors.tensorOf(tile, device, 1, 3, h, w), from, into, window, features);
+    } finally {
+      IdleRelease.PROCESS.exit(maxMemory);
+    }
+  }
+
   /** A full image's prior feature maps (for the image padded to multiples of 32), owned until {@link #close()}. */
   record FullPrior(Tensor[] maps, long bytes) implements AutoCloseable {
+    /**
+     * A tile's part of the maps.
+     *
+     * @param hp the tile's padded height
+     * @param wp its padded width
+     * @param strides the maps' strides
+     * @param y0 the tile's first row in the image (a multiple of 32)
+     * @param x0 its first column (a multiple of 32)
+     * @return views {@code [1, C_l, hp / s_l, wp / s_l]} (in the caller's scope)
+     */
+    Tensor[] crop(int hp, int wp, int[] strides, int y0, int x0) {
+      Tensor[] out = new Tensor[maps.length];
+      for (int l = 0; l < maps.length; l++) {
+        int s = strides[l];
+        out[l] = maps[l].narrow(2, y0 / s, hp / s).narrow(3, x0 / s, wp / s);
+      }
+      return out;
+    }
+
     @Override
     public void close() {
       for (Tensor t : maps) t.releaseReference();

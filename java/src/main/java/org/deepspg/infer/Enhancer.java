@@ -206,21 +206,22 @@ public final class Enhancer implements AutoCloseable {
 
   /**
    * The network passes {@link #enhance(Image)} makes for an image of this size (the context pass of a tiled image not
-   * counted): its tiles, or 1 when it runs whole. For progress reporting.
+   * counted): its tiles (once more per refinement pass, {@link TileOptions#refinePasses()}), or 1 when it runs
+   * whole. For progress reporting.
    *
    * @param height image height
    * @param width image width
    * @return the number of passes
    */
   public int passes(int height, int width) {
-    return tiles.tiles(height, width) ? tiler.tileCount(height, width) : 1;
+    return tiles.tiles(height, width) ? tiler.tilePasses(height, width) : 1;
   }
 
   /**
    * Cumulative timings since construction or {@link #resetStats()}.
    *
    * @param images images enhanced
-   * @param tiles tiles run by the tiled path (0 when every image ran whole)
+   * @param tiles tile passes run by the tiled path, a refinement pass's included (0 when every image ran whole)
    * @param hrnetNanos time in image-prior forward passes (HRNet or ESPNetv2; 0 for models without SEMs)
    * @param networkNanos time in the enhancement network (including the context pass of tiled images)
    */

@@ -227,6 +227,58 @@ public final class Pipeline {
   }
 
   /**
+   * One refinement pass over a tile ({@link AttentionContext#refine}): runs {@code x} once per transform, replaying
+   * {@code from} and adding the sums over {@code window} (the tile's core, in the padded tile) to {@code into}; the
+   * outputs are discarded.
+   *
+   * @param x a tile {@code [1, 3, H, W]} on the network's device
+   * @param from per transform, the recording to replay
+   * @param into per transform, the statistics the tiles of this image share
+   * @param window the tile's core in its padded input, untransformed
+   * @param features the tile's three prior maps (a model with SEMs: their queries feed the sums), or null to run the
+   *     prior on the tile
+   */
+  public void refine(Tensor x, AttentionContext.Recording[] from, AttentionContext.Statistics[] into,
+      AttentionContext.Window window, Tensor[] features) {
+    if (from.length != into.length) {
+      throw new IllegalArgumentException(from.length + " recordings for " + into.length + " statistics");
+    }
+    try (PointerScope scope = new PointerScope()) {
+      Tensor xe = ensembleInput(x, from.length);
+      for (int t = 0; t < from.length; t++) {
+        Tensor[] given = transformed(features, t);
+        try (AttentionContext.Scope r = AttentionContext.refine(from[t], into[t], transform(window, t))) {
+          forward(transform(xe, t), given);
+        }
+      }
+    }
+  }
+
+  /**
+   * Where {@link #transform(Tensor, int)} moves a window of the padded input: flips mirror its bounds, quarter turns
+   * swap rows and columns as {@code rot90} over dims (2, 3) does (pixel (r, c) of an H×W map goes to (W−1−c, r) for
+   * one turn).
+   *
+   * @param w a window of the untransformed input
+   * @param t the transform
+   * @return the same pixels' window in the transformed input
+   */
+  static AttentionContext.Window transform(AttentionContext.Window w, int t) {
+    int top = w.top(), bottom = w.bottom(), left = w.left(), right = w.right(), h = w.height(), wd = w.width();
+    if ((t & 4) != 0) {
+      int l = wd - right;
+      right = wd - left;
+      left = l;
+    }
+    return switch (t & 3) {
+      case 1 -> new AttentionContext.Window(wd - right, wd - left, top, bottom, wd, h);
+      case 2 -> new AttentionContext.Window(h - bottom, h - top, wd - right, wd - left, h, wd);
+      case 3 -> new AttentionContext.Window(left, right, h - bottom, h - top, wd, h);
+      default -> new AttentionContext.Window(top, bottom, left, right, h, wd);
+    };
+  }
+
+  /**
    * The image the ensemble's transforms are applied to: padded at its bottom and right to a multiple of 32 before
    * any flip or turn, so that every transform sees the same padded image (and its pixels in the same places) and
    * {@link #forward} pads none of them again. Padding after the transform put the padding of some transforms at the

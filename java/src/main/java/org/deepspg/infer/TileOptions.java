@@ -15,8 +15,11 @@ package org.deepspg.infer;
  *     the tiles' border effects
  * @param maxWholePixels images with more pixels (H·W) than this are tiled; smaller ones run whole. 0 tiles
  *     everything, {@link Long#MAX_VALUE} never tiles
+ * @param refinePasses passes over the tiles, between the context pass and the output's, that bring the downscaled
+ *     context's attention matrices toward the full image's (0 to {@value #MAX_REFINE_PASSES}; each costs about
+ *     one more pass over the tiles; only images larger than the context run them; {@code docs/inference.md})
  */
-public record TileOptions(int tileSize, int overlap, int contextSize, long maxWholePixels) {
+public record TileOptions(int tileSize, int overlap, int contextSize, long maxWholePixels, int refinePasses) {
   /** Default tile side. */
   public static final int DEFAULT_TILE = 512;
   /** Default overlap. */
@@ -29,9 +32,23 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    * keeps every forward pass below ~0.55 GB (~1.15 GB).
    */
   public static final long DEFAULT_MAX_WHOLE_PIXELS = 500_000L;
+  /** The most refinement passes accepted (by then the matrices have long stopped changing in 8 bits). */
+  public static final int MAX_REFINE_PASSES = 8;
   /** The defaults. */
   public static final TileOptions DEFAULT =
       new TileOptions(DEFAULT_TILE, DEFAULT_OVERLAP, DEFAULT_CONTEXT, DEFAULT_MAX_WHOLE_PIXELS);
+
+  /**
+   * Options without refinement passes.
+   *
+   * @param tileSize tile side
+   * @param overlap overlap
+   * @param contextSize context long side
+   * @param maxWholePixels tiling threshold
+   */
+  public TileOptions(int tileSize, int overlap, int contextSize, long maxWholePixels) {
+    this(tileSize, overlap, contextSize, maxWholePixels, 0);
+  }
 
   /**
    * Validates the fields.
@@ -40,6 +57,7 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    * @param overlap overlap
    * @param contextSize context long side
    * @param maxWholePixels tiling threshold
+   * @param refinePasses refinement passes
    */
   public TileOptions {
     if (tileSize < 64 || tileSize % Padding.MULTIPLE != 0) {
@@ -53,6 +71,10 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
     }
     if (maxWholePixels < 0) {
       throw new IllegalArgumentException("maxWholePixels must be >= 0, got " + maxWholePixels);
+    }
+    if (refinePasses < 0 || refinePasses > MAX_REFINE_PASSES) {
+      throw new IllegalArgumentException("refinement passes must be in [0, " + MAX_REFINE_PASSES + "], got "
+          + refinePasses);
     }
   }
 
@@ -104,7 +126,7 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    * @return a copy with that tile side
    */
   public TileOptions withTileSize(int size) {
-    return new TileOptions(size, overlap, contextSize, maxWholePixels);
+    return new TileOptions(size, overlap, contextSize, maxWholePixels, refinePasses);
   }
 
   /**
@@ -112,7 +134,7 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    * @return a copy with that overlap
    */
   public TileOptions withOverlap(int px) {
-    return new TileOptions(tileSize, px, contextSize, maxWholePixels);
+    return new TileOptions(tileSize, px, contextSize, maxWholePixels, refinePasses);
   }
 
   /**
@@ -120,7 +142,7 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    * @return a copy with that context size
    */
   public TileOptions withContextSize(int side) {
-    return new TileOptions(tileSize, overlap, side, maxWholePixels);
+    return new TileOptions(tileSize, overlap, side, maxWholePixels, refinePasses);
   }
 
   /**
@@ -128,7 +150,15 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    * @return a copy with that threshold
    */
   public TileOptions withMaxWholePixels(long pixels) {
-    return new TileOptions(tileSize, overlap, contextSize, pixels);
+    return new TileOptions(tileSize, overlap, contextSize, pixels, refinePasses);
+  }
+
+  /**
+   * @param passes refinement passes (0 to {@value #MAX_REFINE_PASSES})
+   * @return a copy with that many passes between the context pass and the output's
+   */
+  public TileOptions withRefinePasses(int passes) {
+    return new TileOptions(tileSize, overlap, contextSize, maxWholePixels, passes);
   }
 
   /**

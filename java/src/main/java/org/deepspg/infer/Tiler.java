@@ -26,6 +26,12 @@ import org.deepspg.ops.Backends;
  * 1280×852 image 47.9 dB against whole-image inference with it, 58.9 dB with the stitched maps). The maps, up to
  * {@link Engine#MAX_FULL_PRIOR_BYTES}, count in the memory check. Pass 2 runs no prior: a SEM's prior input only
  * feeds its attention scores, which the replay replaces.
+ *
+ * <p>A downscaled copy's matrices differ from the full image's. {@link TileOptions#refinePasses()} passes between
+ * pass 1 and pass 2 bring them closer: each runs every tile under {@link AttentionContext#refine}, which replays the
+ * current matrices and sums each attention's terms over the tile's {@link #core} (the cores partition the padded
+ * image, so the sums are the full image's), and the matrices those sums make replace the recorded ones. The stitched
+ * prior maps stay alive through them: their crops feed the SEMs' queries.
  */
 final class Tiler {
   private final Engine engine;
@@ -44,7 +50,7 @@ final class Tiler {
     this.context = context;
   }
 
-  /** @return the tiles run since construction or {@link #resetCount()} (all threads) */
+  /** @return the tile passes run since construction or {@link #resetCount()} (all threads, refinements included) */
   long tilesRun() {
     return tilesRun.sum();
   }
@@ -164,6 +170,83 @@ final class Tiler {
     return tile;
   }
 
+  /** Refinement passes an image runs: the options' when its context copy is downscaled (else it is exact). */
+  private int refinePasses(boolean downscaled) {
+    return context && downscaled ? tiles.refinePasses() : 0;
+  }
+
+  /**
+   * The network passes over tiles that {@link #enhance} makes for an image of this size: its tiles, once more per
+   * refinement pass.
+   *
+   * @param h image height
+   * @param w image width
+   * @return the number of tile passes
+   */
+  int tilePasses(int h, int w) {
+    int[] cs = contextShape(h, w);
+    return tileCount(h, w) * (1 + refinePasses(cs[0] != h || cs[1] != w));
+  }
+
+  /**
+   * The core of tile {@code i} along one axis, in the padded image: from the middle of its overlap with the previous
+   * tile to the middle of the next one, each rounded down to a multiple of 32 (tile starts are multiples of 32, so
+   * it stays inside both tiles), the first from 0 and the last to the padded size. The cores partition the padded
+   * image, and their bounds fall on the cells of every level of the network.
+   *
+   * @return {start, end}
+   */
+  static int[] core(TilePlan p, int i) {
+    int m = Padding.MULTIPLE;
+    int start = i == 0 ? 0 : (p.start(i) + p.end(i - 1)) / 2 / m * m;
+    int end = i == p.count() - 1 ? (int) Padding.padded(p.size(), m) : (p.end(i) + p.start(i + 1)) / 2 / m * m;
+    return new int[] {start, end};
+  }
+
+  /**
+   * One refinement pass ({@link AttentionContext#refine}): every tile replays {@code rec} and adds its core's sums;
+   * the matrices they make replace {@code rec}'s (the old recordings are closed).
+   */
+  private void refine(float[] chw, int h, int w, TilePlan py, TilePlan px, AttentionContext.Recording[] rec,
+      Engine.FullPrior prior, Runnable onTile) {
+    AttentionContext.Statistics[] st = new AttentionContext.Statistics[rec.length];
+    for (int t = 0; t < st.length; t++) st[t] = new AttentionContext.Statistics();
+    for (int ty = 0; ty < py.count(); ty++) {
+      int y0 = py.start(ty), th = py.end(ty) - y0;
+      int[] cy = core(py, ty);
+      for (int tx = 0; tx < px.count(); tx++) {
+        if (Thread.currentThread().isInterrupted()) {
+          throw new java.util.concurrent.CancellationException("interrupted: a " + w + "x" + h + " image stopped "
+              + "in a refinement pass of its attention context");
+        }
+        int x0 = px.start(tx), tw = px.end(tx) - x0;
+        int[] cx = core(px, tx);
+        AttentionContext.Window core = new AttentionContext.Window(cy[0] - y0, cy[1] - y0, cx[0] - x0, cx[1] - x0,
+            (int) Padding.padded(th, Padding.MULTIPLE), (int) Padding.padded(tw, Padding.MULTIPLE));
+        engine.refine(crop(chw, h, w, y0, x0, th, tw), th, tw, rec, st, core, prior, y0, x0);
+        tilesRun.increment();
+        if (onTile != null) onTile.run();
+      }
+    }
+    AttentionContext.Recording[] next = new AttentionContext.Recording[rec.length];
+    try {
+      for (int t = 0; t < rec.length; t++) {
+        if (st[t].calls() != rec[t].calls()) { // an attention that replays without counting: a bug, not a user error
+          throw new IllegalStateException("attention refinement counted " + st[t].calls() + " of "
+              + rec[t].calls() + " attention calls");
+        }
+        next[t] = st[t].toRecording();
+      }
+    } catch (RuntimeException e) {
+      for (AttentionContext.Recording r : next) if (r != null) r.close();
+      throw e;
+    }
+    for (int t = 0; t < rec.length; t++) {
+      rec[t].close();
+      rec[t] = next[t];
+    }
+  }
+
   /**
    * Enhances one planar image tile by tile (the caller holds the oneDNN read lock).
    *
@@ -191,11 +274,12 @@ final class Tiler {
         for (int t = 0; t < nt; t++) rec[t] = new AttentionContext.Recording();
         float[] small = cs[0] == h && cs[1] == w ? chw : AreaResize.resize(chw, 3, h, w, cs[0], cs[1]);
         engine.record(small, cs[0], cs[1], prior, rec);
-        if (prior != null) prior.close();
-        prior = null;
         // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so
         // what it leaves mapped for reuse (Backends) would only raise the peak.
         Backends.releaseFreeMemory();
+        for (int p = 0; p < refinePasses(downscaled); p++) refine(chw, h, w, py, px, rec, prior, onTile);
+        if (prior != null) prior.close();
+        prior = null;
       }
       int n = h * w;
       float[] out = new float[3 * n];

@@ -117,7 +117,8 @@ public final class SEM extends org.deepspg.nn.JavaModule {
     Tensor kk = kvt.narrow(1, 0, dim);
     Tensor vv = kvt.narrow(1, dim, dim);
     // A tile of a tiled image replays the attention matrix its context pass recorded: the queries (the semantic
-    // branch) only feed the scores it replaces, so they are not computed; the keys stand in for their shape.
+    // branch) only feed the scores it replaces, so they are not computed; the keys stand in for their shape. (A
+    // refinement pass, AttentionContext.Mode.REFINE, needs them: it sums the scores' terms.)
     Tensor qq = AttentionContext.current() == AttentionContext.Mode.REPLAY ? kk : queries(sem, r.size(2), r.size(3));
     Tensor res = options.skfResidual() ? rn : r;
     Tensor wp = proj.conv().weight();

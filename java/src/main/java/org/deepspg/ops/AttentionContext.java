@@ -6,8 +6,13 @@ package org.deepspg.ops;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Thread-local record/replay of the c×c channel-attention matrices, so that tiled inference keeps the network's only
@@ -27,6 +32,17 @@ import org.bytedeco.pytorch.Tensor;
  *       says where they diverged.</li>
  * </ol>
  *
+ * <p>When the copy of pass 1 is downscaled, its matrices differ from the full image's (the sums over a smaller copy
+ * lose its fine detail). {@link #refine(Recording, Statistics, Window)} runs between the two passes as often as asked:
+ * each tile replays the current matrices as in pass 2 and adds, over its <em>core</em> (a partition of the padded
+ * image, {@link Window}), the sums that make each attention's A: {@code X_h Y_hᵀ} and the squared row norms of
+ * {@code X_h} and {@code Y_h}. Summed over all tiles they are the full-resolution image's sums for the inputs the
+ * replay gave; {@link Statistics#toRecording()} turns them into the next matrices. Each pass is one step of a
+ * fixed-point iteration toward whole-image inference: after k passes the first k calls' matrices are the full image's
+ * (up to the tiles' border effects on the layers before them), the later ones' are estimates from inputs that the
+ * earlier matrices shaped. Measured with the bundled model, one pass brings a tiled photo from 34–39 dB to 48–54 dB
+ * against whole-image inference; further passes do not converge monotonically ({@code docs/inference.md}).
+ *
  * <p>{@link FoldedAttention} (IG-MSA's and SEM's inference path, which computes A without calling {@code apply})
  * takes part the same way: it stores its A under a recording and mixes with the recorded one under a replay, in the
  * same call order.
@@ -42,7 +58,9 @@ public final class AttentionContext {
     /** Compute attention normally and store each matrix A. */
     RECORD,
     /** Use the stored matrices instead of computing A. */
-    REPLAY
+    REPLAY,
+    /** Use the stored matrices, and add each call's sums over a window to {@link Statistics}. */
+    REFINE
   }
 
   private static final ThreadLocal<Active> CURRENT = new ThreadLocal<>();
@@ -94,6 +112,135 @@ public final class AttentionContext {
     }
   }
 
+  /**
+   * The part of a pass's input whose pixels {@link #refine} counts: rows {@code [top, bottom)} and columns
+   * {@code [left, right)} of the padded input of {@code height × width} pixels, every bound a multiple of the
+   * network's total stride so that each attention level's map holds the window's cells exactly.
+   *
+   * @param top first row
+   * @param bottom row after the last
+   * @param left first column
+   * @param right column after the last
+   * @param height the padded input's height
+   * @param width the padded input's width
+   */
+  public record Window(int top, int bottom, int left, int right, int height, int width) {
+    /**
+     * Validates the bounds.
+     *
+     * @param top first row
+     * @param bottom row after the last
+     * @param left first column
+     * @param right column after the last
+     * @param height the padded input's height
+     * @param width the padded input's width
+     */
+    public Window {
+      if (top < 0 || top > bottom || bottom > height || left < 0 || left > right || right > width) {
+        throw new IllegalArgumentException("window rows [" + top + ", " + bottom + ") columns [" + left + ", "
+            + right + ") must lie inside " + width + "x" + height);
+      }
+    }
+
+    /** The window's bounds on a map of {@code h × w} cells that the input maps onto by a whole stride. */
+    int[] on(long h, long w) {
+      if (h < 1 || w < 1 || height % h != 0 || width % w != 0 || height / h != width / w) {
+        throw new IllegalStateException("attention refinement: a " + w + "x" + h + " map is not the " + width + "x"
+            + height + " input at a whole stride");
+      }
+      int s = (int) (height / h);
+      if (top % s != 0 || bottom % s != 0 || left % s != 0 || right % s != 0) {
+        throw new IllegalStateException("attention refinement: the window " + this + " does not fall on the cells "
+            + "of a map at stride " + s);
+      }
+      return new int[] {top / s, bottom / s, left / s, right / s};
+    }
+  }
+
+  /**
+   * The sums of a {@link #refine} pass, per attention call in call order: for every image and head the Gram of the
+   * stacked rows {@code [X_h; Y_h]} over all windows seen, in double. Not thread-safe: one per thread and transform.
+   */
+  public static final class Statistics {
+    private final List<double[]> grams = new ArrayList<>();
+    private final List<double[]> taus = new ArrayList<>();
+    private final List<long[]> shapes = new ArrayList<>(); // {batch, heads, c}
+
+    /** Creates empty statistics. */
+    public Statistics() {}
+
+    /** @return the number of attention calls seen */
+    public int calls() {
+      return grams.size();
+    }
+
+    void add(int k, Tensor gram, Tensor tau, long b, int heads, long c) {
+      double[] g = FoldedAttention.doubles(gram);
+      if (k == grams.size()) {
+        grams.add(g);
+        taus.add(FoldedAttention.doubles(tau));
+        shapes.add(new long[] {b, heads, c});
+        return;
+      }
+      if (k > grams.size()) throw new IllegalStateException("attention refinement: call " + (k + 1) + " skipped one");
+      long[] s = shapes.get(k);
+      double[] acc = grams.get(k);
+      if (s[0] != b || s[1] != heads || s[2] != c || acc.length != g.length) {
+        throw new IllegalStateException("attention refinement: call " + (k + 1) + " has batch " + b + ", heads "
+            + heads + ", c " + c + " where an earlier tile had " + s[0] + ", " + s[1] + ", " + s[2]);
+      }
+      for (int i = 0; i < g.length; i++) acc[i] += g[i];
+    }
+
+    /**
+     * The matrices these sums make, {@code A = softmax_row(τ · X Yᵀ / (‖X‖ ‖Y‖ᵀ))} per image and head (norms
+     * clamped at 1e-12 as F.normalize), as float32 CPU tensors {@code [B, heads, c, c]} for a replay.
+     *
+     * @return a new recording (the caller closes it)
+     */
+    public Recording toRecording() {
+      Recording r = new Recording();
+      try {
+        for (int k = 0; k < grams.size(); k++) {
+          long[] s = shapes.get(k);
+          r.add(matrix(grams.get(k), taus.get(k), (int) s[0], (int) s[1], (int) s[2]));
+        }
+        return r;
+      } catch (RuntimeException e) {
+        r.close();
+        throw e;
+      }
+    }
+
+    private static Tensor matrix(double[] p, double[] tau, int b, int heads, int c) {
+      float[] a = new float[b * heads * c * c];
+      int c2 = 2 * c;
+      double[] row = new double[c];
+      for (int bh = 0; bh < b * heads; bh++) {
+        int po = bh * c2 * c2;
+        double t = tau[bh % heads];
+        for (int i = 0; i < c; i++) {
+          double nx = Math.max(Math.sqrt(Math.max(p[po + i * c2 + i], 0)), 1e-12);
+          double max = Double.NEGATIVE_INFINITY;
+          for (int j = 0; j < c; j++) {
+            double ny = Math.max(Math.sqrt(Math.max(p[po + (c + j) * c2 + c + j], 0)), 1e-12);
+            row[j] = t * p[po + i * c2 + c + j] / (nx * ny);
+            max = Math.max(max, row[j]);
+          }
+          double sum = 0;
+          for (int j = 0; j < c; j++) sum += row[j] = Math.exp(row[j] - max);
+          for (int j = 0; j < c; j++) a[(bh * c + i) * c + j] = (float) (row[j] / sum);
+        }
+      }
+      PointerScope outer = PointerScope.getInnerScope();
+      try (PointerScope scope = new PointerScope()) {
+        Tensor blob = torch.from_blob(new FloatPointer(a), new long[] {b, heads, c, c},
+            new TensorOptions(ScalarType.Float));
+        return Scopes.escape(blob.clone(), outer); // the clone owns its memory; the blob's buffer goes with the scope
+      }
+    }
+  }
+
   /** An installed mode on the current thread; closing it restores the previous one. */
   public static final class Scope implements AutoCloseable {
     private final Active active;
@@ -126,7 +273,7 @@ public final class AttentionContext {
       }
       if (previous == null) CURRENT.remove();
       else CURRENT.set(previous);
-      if (active.mode == Mode.REPLAY && !active.failed && active.cursor != active.recording.calls()) {
+      if (active.mode != Mode.RECORD && !active.failed && active.cursor != active.recording.calls()) {
         throw new IllegalStateException("attention replay used " + active.cursor + " of "
             + active.recording.calls() + " recorded attention calls: the replayed forward pass differs from the "
             + "recorded one");
@@ -137,12 +284,16 @@ public final class AttentionContext {
   private static final class Active {
     final Mode mode;
     final Recording recording;
+    final Statistics statistics;
+    final Window window;
     int cursor;
     boolean failed;
 
-    Active(Mode mode, Recording recording) {
+    Active(Mode mode, Recording recording, Statistics statistics, Window window) {
       this.mode = mode;
       this.recording = recording;
+      this.statistics = statistics;
+      this.window = window;
     }
   }
 
@@ -154,7 +305,7 @@ public final class AttentionContext {
    */
   public static Scope record(Recording into) {
     if (into == null) throw new IllegalArgumentException("recording is null");
-    return install(new Active(Mode.RECORD, into));
+    return install(new Active(Mode.RECORD, into, null, null));
   }
 
   /**
@@ -165,7 +316,23 @@ public final class AttentionContext {
    */
   public static Scope replay(Recording from) {
     if (from == null) throw new IllegalArgumentException("recording is null");
-    return install(new Active(Mode.REPLAY, from));
+    return install(new Active(Mode.REPLAY, from, null, null));
+  }
+
+  /**
+   * Starts a refinement on the current thread until the returned scope is closed: every attention call replays
+   * {@code from} (its output is as under {@link #replay}) and adds its sums over {@code window} to {@code into}.
+   *
+   * @param from a finished recording
+   * @param into the statistics of this transform (one per transform, shared by all tiles of an image)
+   * @param window the pass's pixels to count: the tile's core, so that the tiles together count each pixel once
+   * @return the scope
+   */
+  public static Scope refine(Recording from, Statistics into, Window window) {
+    if (from == null || into == null || window == null) {
+      throw new IllegalArgumentException("refinement needs a recording, statistics and a window");
+    }
+    return install(new Active(Mode.REFINE, from, into, window));
   }
 
   /** @return the mode of the current thread, or null when attention runs normally */
@@ -183,7 +350,8 @@ public final class AttentionContext {
   /**
    * Hook called by {@link ChannelAttention#apply} after its argument checks. Returns null when no mode is active
    * (the op runs normally), else the output: in RECORD mode computed by the fused kernel, whose matrix A is stored;
-   * in REPLAY mode {@code A_recorded · (V ⊙ gate)}. Neither output is differentiable (inference only).
+   * in REPLAY and REFINE mode {@code A_recorded · (V ⊙ gate)} (REFINE also counts the window's sums). No output is
+   * differentiable (inference only).
    */
   static Tensor intercept(Tensor x, Tensor y, Tensor v, Tensor gate, Tensor tau, int heads) {
     Active a = CURRENT.get();
@@ -209,9 +377,46 @@ public final class AttentionContext {
       }
     }
     Tensor rec = next(a, b, heads, c);
+    if (a.mode == Mode.REFINE) count(a, x, y, tau, heads);
     try (PointerScope scope = new PointerScope()) {
       return Scopes.escape(ChannelAttention.applyMatrix(rec.to(x), v, gate), outer);
     }
+  }
+
+  /**
+   * Under a refinement, adds the sums of the call just replayed over the scope's window: for each image and head the
+   * Gram of {@code [X_h; Y_h]} ({@code 2c × 2c}: {@code X_h Y_hᵀ} and both squared row norms from one product).
+   */
+  private static void count(Active a, Tensor x, Tensor y, Tensor tau, int heads) {
+    long b = x.size(0), c = x.size(1) / heads;
+    int[] r = a.window.on(x.size(2), x.size(3));
+    try (PointerScope scope = new PointerScope()) {
+      Tensor xs = x.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b * heads, c, -1);
+      Tensor ys = y.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b * heads, c, -1);
+      Tensor z = torch.cat(new TensorVector(xs, ys), 1);
+      a.statistics.add(a.cursor - 1, z.matmul(z.transpose(1, 2)), tau.reshape(heads), b, heads, c);
+    } catch (IllegalStateException e) {
+      a.failed = true;
+      throw e;
+    }
+  }
+
+  /** @return whether the current thread refines ({@link #refine}): the caller then reports its rows and columns */
+  static boolean refining() {
+    Active a = CURRENT.get();
+    return a != null && a.mode == Mode.REFINE;
+  }
+
+  /**
+   * For an attention computed outside {@link ChannelAttention#apply} ({@link FoldedAttention}), right after
+   * {@link #nextReplayed} gave its matrix under a refinement: adds the call's sums over the window.
+   *
+   * @param x the rows of the softmax {@code [B, heads·c, H, W]}
+   * @param y its columns, like x
+   */
+  static void refined(Tensor x, Tensor y, Tensor tau, int heads) {
+    Active a = CURRENT.get();
+    if (a != null && a.mode == Mode.REFINE) count(a, x, y, tau, heads);
   }
 
   /** The replay's next matrix after checking it fits; the cursor moves past it. */
@@ -234,12 +439,12 @@ public final class AttentionContext {
   }
 
   /**
-   * For an attention computed outside {@link ChannelAttention#apply} ({@link FoldedAttention}): under a replay the
-   * next recorded matrix {@code [1 or B, heads, c, c]} (checked like {@code apply}'s), else null.
+   * For an attention computed outside {@link ChannelAttention#apply} ({@link FoldedAttention}): under a replay or a
+   * refinement the next recorded matrix {@code [1 or B, heads, c, c]} (checked like {@code apply}'s), else null.
    */
   static Tensor nextReplayed(long b, int heads, long c) {
     Active a = CURRENT.get();
-    return a == null || a.mode != Mode.REPLAY ? null : next(a, b, heads, c);
+    return a == null || a.mode == Mode.RECORD ? null : next(a, b, heads, c);
   }
 
   /**

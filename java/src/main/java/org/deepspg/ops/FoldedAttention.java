@@ -41,7 +41,8 @@ import org.deepspg.kernels.global.kernels;
  *
  * <p>Tiled inference: under an {@link AttentionContext} recording the folded path stores its {@code A} like
  * {@link ChannelAttention#apply}, and under a replay it uses the recorded matrix, so the call order and the matrices
- * stay what the tiling protocol expects.
+ * stay what the tiling protocol expects; under a refinement it also hands its rows and columns ({@code W_k x} and
+ * {@code W_q x}, formed only then) to the context's sums.
  *
  * <p>SEM's attention has no such Gram (its q and k come from depthwise convolutions), but its projection folds the
  * same way: {@link #attentionProjected} takes A from the fused attention's first sweep and mixes with {@code W_p A}.
@@ -175,6 +176,7 @@ public final class FoldedAttention {
       double[] a;
       if (recorded != null) {
         a = perImage(doubles(recorded), recorded.size(0), (int) b);
+        AttentionContext.refined(x, y, tau, heads);
       } else {
         Tensor xc = x.contiguous();
         Tensor am = OpSupport.empty(xc, b, heads, c, c);
@@ -271,6 +273,11 @@ public final class FoldedAttention {
       Tensor v = OpSupport.empty(xc, b, d, x.size(2), x.size(3));
       Tensor recorded = inContext ? AttentionContext.nextReplayed(b, heads, d / heads) : null;
       if (recorded != null) { // a tile under a replay: the recorded A; only the values are needed (no Gram)
+        if (AttentionContext.refining()) { // the rows and columns whose sums refine A: K = W_k x and Q = W_q x
+          Tensor x3 = xc.reshape(b, d, n);
+          AttentionContext.refined(wk.reshape(d, d).matmul(x3).reshape(x.sizes()),
+              wq.reshape(d, d).matmul(x3).reshape(x.sizes()), tau, heads);
+        }
         if (b > 0 && n > 0) {
           Tensor wb = wv.reshape(1, d, d).expand(new long[] {b, d, d}).contiguous();
           NativeLibrary.check(kernels.deepspg_channel_mix_cpu_f32(f32(wb), f32(xc), null, null, null, b, d, n,
@@ -388,7 +395,8 @@ public final class FoldedAttention {
   }
 
   /** The values of a small tensor, in row-major order, as doubles. */
-  private static double[] doubles(Tensor t) {
+  /** A tensor's values as doubles (any dtype and layout; empty for no elements). */
+  static double[] doubles(Tensor t) {
     if (t.numel() == 0) return new double[0]; // an empty batch: no data pointer to read
     try (PointerScope scope = new PointerScope()) {
       Tensor td = toDouble(t.detach()).contiguous();

@@ -231,4 +231,74 @@ class TilerTest {
     return c;
   }
 
+
+  @Test
+  void coresPartitionThePaddedImageOnTheCellsOfEveryLevel() {
+    java.util.Random r = new java.util.Random(7);
+    int checked = 0;
+    for (int i = 0; i < 400; i++) {
+      int size = 1 + r.nextInt(3000), tile = 64 + 32 * r.nextInt(30);
+      int overlap = Math.min(TileOptions.overlapFor(tile) + 32 * r.nextInt(3), tile - 32);
+      TilePlan p = TilePlan.of(size, tile, overlap, Padding.MULTIPLE);
+      int at = 0;
+      for (int t = 0; t < p.count(); t++) {
+        int[] c = Tiler.core(p, t);
+        String where = size + "/" + tile + "/" + overlap + " tile " + t + " " + java.util.Arrays.toString(c);
+        assertEquals(at, c[0], "contiguous: " + where);
+        assertTrue(c[0] % 32 == 0 && c[1] % 32 == 0 && c[1] > c[0], where);
+        assertTrue(c[0] >= p.start(t) && c[1] <= p.start(t) + Padding.padded(p.end(t) - p.start(t), 32), where);
+        at = c[1];
+        checked++;
+      }
+      assertEquals(Padding.padded(size, 32), at, "to the padded end: " + size + "/" + tile + "/" + overlap);
+    }
+    assertTrue(checked > 1000, checked + " cores");
+  }
+
+  /**
+   * A context copy smaller than the image records other matrices than the image's; refinement passes bring the tiled
+   * output toward whole-image inference, one tile pass each (counted by the progress and the stats).
+   */
+  @Test
+  void refinementPassesBringADownscaledContextTowardTheWholeImage() throws IOException {
+    Image img = InferTestSupport.darkImage(160, 224, 13);
+    TileOptions small = new TileOptions(96, 32, 64, 0);
+    double[] psnr = new double[3];
+    try (Enhancer whole = Enhancer.builder().model(tiny).tiling(TileOptions.never()).build()) {
+      float[] w = whole.enhance(img).rgb();
+      for (int passes = 0; passes < psnr.length; passes++) {
+        try (Enhancer e = Enhancer.builder().model(tiny).tiling(small.withRefinePasses(passes)).build()) {
+          AtomicInteger steps = new AtomicInteger();
+          psnr[passes] = InferTestSupport.psnr(w, e.enhance(img, steps::incrementAndGet).rgb());
+          int tiles = new Tiler(new Engine(new Pipeline(tiny, null), null, false, MemoryBudget.defaultLimit()), small,
+              true).tileCount(160, 224);
+          assertEquals(tiles * (1 + passes), e.passes(160, 224), "passes planned");
+          assertEquals(e.passes(160, 224), steps.get(), "progress");
+          assertEquals(e.passes(160, 224), e.stats().tiles(), "stats");
+        }
+      }
+    }
+    double exact;
+    try (Enhancer whole = Enhancer.builder().model(tiny).tiling(TileOptions.never()).build();
+        Enhancer e = Enhancer.builder().model(tiny).tiling(small.withContextSize(224)).build()) {
+      exact = InferTestSupport.psnr(whole.enhance(img).rgb(), e.enhance(img).rgb());
+    }
+    System.out.printf(java.util.Locale.ROOT, "[refine] tiled vs whole: %.2f / %.2f / %.2f dB; exact context %.2f%n",
+        psnr[0], psnr[1], psnr[2], exact);
+    assertTrue(psnr[1] > psnr[0] + 3 && psnr[2] > psnr[0] + 3, java.util.Arrays.toString(psnr));
+    assertTrue(psnr[2] > exact - 2, "near the tiling's own error: " + psnr[2] + " against " + exact);
+    // The same under self-ensemble: each transform refines its own matrices, its windows turned with it.
+    double[] ens = new double[2];
+    try (Enhancer whole = Enhancer.builder().model(tiny).tiling(TileOptions.never()).ensemble(true).build()) {
+      float[] w = whole.enhance(img).rgb();
+      for (int passes = 0; passes < ens.length; passes++) {
+        try (Enhancer e = Enhancer.builder().model(tiny).tiling(small.withRefinePasses(passes)).ensemble(true)
+            .build()) {
+          ens[passes] = InferTestSupport.psnr(w, e.enhance(img).rgb());
+        }
+      }
+    }
+    System.out.printf(java.util.Locale.ROOT, "[refine] ensemble: %.2f / %.2f dB%n", ens[0], ens[1]);
+    assertTrue(ens[1] > ens[0] + 3, java.util.Arrays.toString(ens));
+  }
 }
