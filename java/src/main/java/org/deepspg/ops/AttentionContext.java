@@ -174,8 +174,8 @@ public final class AttentionContext {
       return grams.size();
     }
 
-    void add(int k, Tensor gram, Tensor tau, long b, int heads, long c) {
-      double[] g = FoldedAttention.doubles(gram);
+    /** Adds call k's sums {@code g} ({@code [B·heads][2c][2c]}, flattened) of one window. */
+    void add(int k, double[] g, Tensor tau, long b, int heads, long c) {
       if (k == grams.size()) {
         grams.add(g);
         taus.add(FoldedAttention.doubles(tau));
@@ -394,17 +394,68 @@ public final class AttentionContext {
       Tensor xs = x.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b * heads, c, -1);
       Tensor ys = y.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b * heads, c, -1);
       Tensor z = torch.cat(new TensorVector(xs, ys), 1);
-      a.statistics.add(a.cursor - 1, z.matmul(z.transpose(1, 2)), tau.reshape(heads), b, heads, c);
+      a.statistics.add(a.cursor - 1, FoldedAttention.doubles(z.matmul(z.transpose(1, 2))), tau.reshape(heads), b,
+          heads, c);
     } catch (IllegalStateException e) {
       a.failed = true;
       throw e;
     }
   }
 
-  /** @return whether the current thread refines ({@link #refine}): the caller then reports its rows and columns */
-  static boolean refining() {
+  /**
+   * {@link #refined} for rows and columns that are projections of one input, {@code X = W_x in}, {@code Y = W_y in}
+   * (IG-MSA's keys and queries): only the window's Gram {@code S = in inᵀ} ({@code d × d}) is summed over its pixels,
+   * and each head's {@code [X_h; Y_h][X_h; Y_h]ᵀ = W_h S W_hᵀ} with {@code W_h = [W_x,h; W_y,h]} follows in double,
+   * so the projections are never formed (at level 0 of DeepSPG-S a quarter of the products, no copies).
+   *
+   * @param in the block's input {@code [B, d, H, W]}
+   * @param wx the rows' weight {@code [d, d]} (out × in, or {@code [d, d, 1, 1]})
+   * @param wy the columns' weight, like {@code wx}
+   */
+  static void refinedProjections(Tensor in, Tensor wx, Tensor wy, Tensor tau, int heads) {
     Active a = CURRENT.get();
-    return a != null && a.mode == Mode.REFINE;
+    if (a == null || a.mode != Mode.REFINE) return;
+    long b = in.size(0);
+    int d = (int) in.size(1), c = d / heads, c2 = 2 * c;
+    int[] r = a.window.on(in.size(2), in.size(3));
+    double[] s;
+    try (PointerScope scope = new PointerScope()) {
+      Tensor xs = in.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b, d, -1);
+      s = FoldedAttention.doubles(xs.matmul(xs.transpose(1, 2)));
+    }
+    double[] w1 = FoldedAttention.doubles(wx), w2 = FoldedAttention.doubles(wy);
+    double[] p = new double[(int) b * heads * c2 * c2];
+    double[] ws = new double[c2 * d]; // W_h S for one head
+    for (int bi = 0; bi < b; bi++) {
+      int so = bi * d * d;
+      for (int h = 0; h < heads; h++) {
+        for (int i = 0; i < c2; i++) {
+          double[] w = i < c ? w1 : w2;
+          int row = (h * c + i % c) * d;
+          for (int l = 0; l < d; l++) {
+            double acc = 0;
+            for (int m = 0; m < d; m++) acc += w[row + m] * s[so + m * d + l];
+            ws[i * d + l] = acc;
+          }
+        }
+        int po = (bi * heads + h) * c2 * c2;
+        for (int i = 0; i < c2; i++) {
+          for (int j = 0; j < c2; j++) {
+            double[] w = j < c ? w1 : w2;
+            int row = (h * c + j % c) * d;
+            double acc = 0;
+            for (int l = 0; l < d; l++) acc += ws[i * d + l] * w[row + l];
+            p[po + i * c2 + j] = acc;
+          }
+        }
+      }
+    }
+    try {
+      a.statistics.add(a.cursor - 1, p, tau.reshape(heads), b, heads, c);
+    } catch (IllegalStateException e) {
+      a.failed = true;
+      throw e;
+    }
   }
 
   /**

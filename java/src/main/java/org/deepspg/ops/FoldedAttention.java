@@ -41,8 +41,8 @@ import org.deepspg.kernels.global.kernels;
  *
  * <p>Tiled inference: under an {@link AttentionContext} recording the folded path stores its {@code A} like
  * {@link ChannelAttention#apply}, and under a replay it uses the recorded matrix, so the call order and the matrices
- * stay what the tiling protocol expects; under a refinement it also hands its rows and columns ({@code W_k x} and
- * {@code W_q x}, formed only then) to the context's sums.
+ * stay what the tiling protocol expects; under a refinement it also hands its input and {@code W_k}, {@code W_q}
+ * to the context's sums (the rows and columns are never formed).
  *
  * <p>SEM's attention has no such Gram (its q and k come from depthwise convolutions), but its projection folds the
  * same way: {@link #attentionProjected} takes A from the fused attention's first sweep and mixes with {@code W_p A}.
@@ -273,11 +273,7 @@ public final class FoldedAttention {
       Tensor v = OpSupport.empty(xc, b, d, x.size(2), x.size(3));
       Tensor recorded = inContext ? AttentionContext.nextReplayed(b, heads, d / heads) : null;
       if (recorded != null) { // a tile under a replay: the recorded A; only the values are needed (no Gram)
-        if (AttentionContext.refining()) { // the rows and columns whose sums refine A: K = W_k x and Q = W_q x
-          Tensor x3 = xc.reshape(b, d, n);
-          AttentionContext.refined(wk.reshape(d, d).matmul(x3).reshape(x.sizes()),
-              wq.reshape(d, d).matmul(x3).reshape(x.sizes()), tau, heads);
-        }
+        AttentionContext.refinedProjections(xc, wk, wq, tau, heads); // rows K = W_k x, columns Q = W_q x
         if (b > 0 && n > 0) {
           Tensor wb = wv.reshape(1, d, d).expand(new long[] {b, d, d}).contiguous();
           NativeLibrary.check(kernels.deepspg_channel_mix_cpu_f32(f32(wb), f32(xc), null, null, null, b, d, n,
