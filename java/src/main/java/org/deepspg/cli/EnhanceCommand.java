@@ -79,6 +79,13 @@ public final class EnhanceCommand implements Callable<Integer> {
           + "JPEG and PNG outputs carry it, its orientation set to upright and its thumbnail removed.")
   boolean stripMetadata;
 
+  @Option(names = "--lock-exposure",
+      description = "Treat the inputs as frames of one sequence (video, a camera's stills), in the order given (a "
+          + "folder's files by name): every frame is enhanced with the attention of the first, the network's global "
+          + "exposure, so that a bright object entering the view no longer dims the rest of the frame. Tiled frames "
+          + "also skip their own context pass.")
+  boolean lockExposure;
+
   /** Least time between two plain progress lines when stderr is not a terminal. */
   static final double PLAIN_PROGRESS_SECONDS = 30;
 
@@ -165,9 +172,10 @@ public final class EnhanceCommand implements Callable<Integer> {
     int failed = errors.size();
     int done = 0;
     long t0 = System.nanoTime();
-    try (enhancer) {
+    try (enhancer; Enhancer.Sequence sequence = lockExposure ? enhancer.sequence() : null) {
       out.println("model: " + enhancer.modelSource() + " " + enhancer.config().describe() + " on "
           + enhancer.device() + (enhancer.ensemble() ? ", self-ensemble" : "")
+          + (lockExposure ? ", exposure locked to the first frame" : "")
           + (enhancer.device().equals("cpu") ? ", oneDNN " + enhancer.oneDnn().describe() : ""));
       out.flush();
       // The bar counts network passes: one per image that runs whole, one per tile of a tiled one (planned from the
@@ -193,12 +201,13 @@ public final class EnhanceCommand implements Callable<Integer> {
         try {
           Image in = Images.read(j.input(), ro);
           int passes = enhancer.passes(in.height(), in.width());
-          Image res = enhancer.enhance(in, () -> {
+          Runnable onPass = () -> {
             if (stepped[0] < plan) {
               stepped[0]++;
               bar.step(1, name + (passes > 1 ? " tile " + stepped[0] + "/" + passes : ""));
             }
-          });
+          };
+          Image res = sequence != null ? sequence.enhance(in, onPass) : enhancer.enhance(in, onPass);
           Images.writeAtomic(res, j.output(), wo);
           done++;
         } catch (ImageReadException e) {

@@ -20,6 +20,7 @@ import org.deepspg.data.Images;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.model.DeepSPGConfig;
 import org.deepspg.model.prior.MissingWeightsException;
+import org.deepspg.ops.AttentionContext;
 import org.deepspg.ops.OneDnn;
 
 /**
@@ -113,6 +114,100 @@ public final class Enhancer implements AutoCloseable {
     List<Image> out = call(() -> batcher.enhance(imgs, img -> one(img, null)));
     images.add(out.size());
     return out;
+  }
+
+  /**
+   * Starts a sequence of frames (video, a camera's stills) enhanced with one exposure: see {@link Sequence}.
+   *
+   * @return a new sequence of this Enhancer (close it to release its attention matrices)
+   */
+  public Sequence sequence() {
+    checkOpen();
+    return new Sequence();
+  }
+
+  /**
+   * Frames of one sequence enhanced with the attention of its first frame. The channel attention is the network's
+   * only statistic of the whole image, and so its global exposure: a bright object entering the view (headlights)
+   * changes it, and the rest of the frame comes out darker for as long as the object is there. A sequence records
+   * the attention matrices of its first frame (after {@link #relock()}: of the next one) and every later frame
+   * replays them ({@link AttentionContext}), as the tiles of a large image replay its context's: the exposure stays
+   * locked, and a tiled frame needs no context pass of its own. Everything else stays per frame (the illumination
+   * prior, every local layer), so a frame that really changes brightness still changes. The first frame's result is
+   * the ordinary one (up to float rounding); a frame that runs whole runs twice for it (record, then replay).
+   *
+   * <p>Frames may change size (the matrices do not depend on it). {@link Builder#tileContext(boolean)
+   * tileContext(false)} tiles record nothing: their frames are enhanced as without a sequence. Calls are serialised;
+   * the Enhancer must stay open.
+   */
+  public final class Sequence implements AutoCloseable {
+    private final AttentionLock lock = new AttentionLock();
+    private boolean closed;
+
+    private Sequence() {}
+
+    /**
+     * @param frame the next frame
+     * @return the enhanced frame, as {@link Enhancer#enhance(Image)}
+     */
+    public Image enhance(Image frame) {
+      return enhance(frame, null);
+    }
+
+    /**
+     * @param frame the next frame
+     * @param onPass as for {@link Enhancer#enhance(Image, Runnable)}
+     * @return the enhanced frame
+     * @throws IllegalStateException when this sequence or its Enhancer is closed
+     */
+    public synchronized Image enhance(Image frame, Runnable onPass) {
+      if (closed) throw new IllegalStateException("the sequence is closed");
+      checkOpen();
+      requireUnitRange(frame);
+      Image out = call(() -> locked(frame, onPass));
+      images.increment();
+      return out;
+    }
+
+    /** Forgets the locked attention: the next frame records it anew (a cut, a new scene). */
+    public synchronized void relock() {
+      lock.close();
+    }
+
+    /** @return whether a frame's attention is locked (false before the first frame and after {@link #relock()}) */
+    public synchronized boolean isLocked() {
+      return lock.recordings() != null;
+    }
+
+    /** Releases the locked attention; the sequence cannot be used afterwards. */
+    @Override
+    public synchronized void close() {
+      lock.close();
+      closed = true;
+    }
+
+    private Image locked(Image img, Runnable onPass) {
+      int h = img.height(), w = img.width();
+      float[] out = Engine.locked(() -> {
+        if (tiles.tiles(h, w)) return tiler.enhance(img.rgb(), h, w, onPass, lock);
+        if (lock.recordings() == null) {
+          AttentionContext.Recording[] rec = new AttentionContext.Recording[engine.transforms()];
+          try {
+            for (int t = 0; t < rec.length; t++) rec[t] = new AttentionContext.Recording();
+            engine.record(img.rgb(), h, w, null, rec);
+            lock.set(rec);
+          } catch (RuntimeException e) {
+            for (AttentionContext.Recording r : rec) if (r != null) r.close();
+            throw e;
+          }
+        }
+        float[] r = engine.run(img.rgb(), 1, h, w, lock.recordings());
+        OutputGuard.check(img.rgb(), 0, r, 0, r.length);
+        if (onPass != null) onPass.run();
+        return r;
+      });
+      return new Image(w, h, out, img.alpha(), img.metadata());
+    }
   }
 
   private Image one(Image img, Runnable onPass) {

@@ -255,8 +255,21 @@ final class Tiler {
    * @return the blended result, checked by {@link OutputGuard}
    */
   float[] enhance(float[] chw, int h, int w, Runnable onTile) {
+    return enhance(chw, h, w, onTile, null);
+  }
+
+  /**
+   * {@link #enhance(float[], int, int, Runnable)} for a frame of a sequence with locked attention: when {@code lock}
+   * holds recordings the tiles replay them (no context pass, no prior, no refinement); when it is empty the context
+   * pass runs as usual and its recordings stay in the lock for the next frames.
+   *
+   * @param lock the sequence's lock, or null (an image of its own)
+   */
+  float[] enhance(float[] chw, int h, int w, Runnable onTile, AttentionLock lock) {
     int nt = engine.transforms();
-    AttentionContext.Recording[] rec = context ? new AttentionContext.Recording[nt] : null;
+    boolean given = context && lock != null && lock.recordings() != null;
+    AttentionContext.Recording[] rec = given ? lock.recordings() : context ? new AttentionContext.Recording[nt] : null;
+    boolean handed = given; // whether rec belongs to the lock (closed by it, not here)
     TilePlan[] plan = plans(h, w);
     TilePlan py = plan[0], px = plan[1];
     // When the context copy is downscaled, a SEM model's prior runs once per tile at full resolution, before anything
@@ -266,11 +279,11 @@ final class Tiler {
     // prior: under the replayed attention their SEMs' prior input cannot change their output (Engine.run).
     int[] cs = contextShape(h, w);
     boolean downscaled = cs[0] != h || cs[1] != w;
-    long bytes = context && downscaled ? engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()})
-        : -1;
+    long bytes = context && downscaled && !given
+        ? engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()}) : -1;
     Engine.FullPrior prior = bytes >= 0 ? engine.stitchedPriorFeatures(chw, h, w, py, px, bytes) : null;
     try {
-      if (rec != null) {
+      if (rec != null && !given) {
         for (int t = 0; t < nt; t++) rec[t] = new AttentionContext.Recording();
         float[] small = cs[0] == h && cs[1] == w ? chw : AreaResize.resize(chw, 3, h, w, cs[0], cs[1]);
         engine.record(small, cs[0], cs[1], prior, rec);
@@ -280,6 +293,10 @@ final class Tiler {
         for (int p = 0; p < refinePasses(downscaled); p++) refine(chw, h, w, py, px, rec, prior, onTile);
         if (prior != null) prior.close();
         prior = null;
+        if (lock != null) {
+          lock.set(rec);
+          handed = true;
+        }
       }
       int n = h * w;
       float[] out = new float[3 * n];
@@ -319,7 +336,7 @@ final class Tiler {
       return out;
     } finally {
       if (prior != null) prior.close();
-      if (rec != null) {
+      if (rec != null && !handed) {
         for (AttentionContext.Recording r : rec) {
           if (r != null) r.close();
         }

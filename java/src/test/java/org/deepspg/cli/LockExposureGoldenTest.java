@@ -1,0 +1,62 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.deepspg.data.WriteOptions;
+import org.deepspg.eval.Metrics;
+import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.SequenceTestSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code deepspg enhance FRAMES/ --lock-exposure} in a fresh JVM: two frames, a sample and the same sample with a
+ * headlight (a white square near its top-left corner). The first frame's output is the reference program's
+ * ({@code golden/user-path/aitzgorri.png}); the second's far corner is the first's, where the ordinary result of the
+ * second frame is about a third darker there.
+ */
+class LockExposureGoldenTest {
+  @TempDir static Path work;
+
+  @Test
+  void enhanceLocksTheExposureOfAFrameSequence() throws Exception {
+    Path repo = Path.of("").toAbsolutePath().getParent(); // surefire runs in java/
+    Image sample = Images.read(repo.resolve("samples/aitzgorri.jpg"));
+    Image light = SequenceTestSupport.withHeadlight(sample, 80);
+    Path frames = work.resolve("frames");
+    Files.createDirectories(frames);
+    Images.write(sample, frames.resolve("000.png"), WriteOptions.DEFAULT);
+    Images.write(light, frames.resolve("001.png"), WriteOptions.DEFAULT); // after 000 by name
+    Path out = work.resolve("out");
+    UserPathGoldenTest.Run r = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-exposure"));
+    assertEquals(0, r.code(), r.log());
+    assertTrue(r.log().contains("exposure locked to the first frame"), r.log());
+    Image first = Images.read(out.resolve("000.png"));
+    Image second = Images.read(out.resolve("001.png"));
+    double p = Metrics.psnr(first.rgb(),
+        Images.read(UserPathGoldenTest.goldenFolder("user-path").resolve("aitzgorri.png")).rgb());
+    double[] locked = SequenceTestSupport.farCorner(first, second);
+    double[] plain;
+    try (Enhancer e = Enhancer.builder().build()) {
+      plain = SequenceTestSupport.farCorner(first,
+          Image.of(light.width(), light.height(), UserPathGoldenTest.quantized(e.enhance(light).rgb())));
+    }
+    System.out.printf(Locale.ROOT, "[lock-exposure cli] first frame %.2f dB against the reference; far corner of the "
+        + "headlight frame %+.1f %% (max %.0f/255), unlocked %+.1f %%%n", p, 100 * locked[0], 255 * locked[1],
+        100 * plain[0]);
+    assertTrue(p >= UserPathGoldenTest.MIN_PSNR, String.format(Locale.ROOT, "%.2f dB\n%s", p, r.log()));
+    assertTrue(plain[0] < -0.15, "the case at hand: unlocked, the headlight darkens the far corner: " + plain[0]);
+    assertTrue(Math.abs(locked[0]) < 1e-3 && locked[1] <= 1.5 / 255, "locked: " + locked[0] + ", max " + locked[1]);
+  }
+}

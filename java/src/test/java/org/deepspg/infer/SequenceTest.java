@@ -1,0 +1,74 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Enhancer.Sequence}: frames enhanced with the attention of the first. With the bundled model a bright patch
+ * (a headlight) in one corner of a sample makes the far corner of the ordinary output about a third darker; in a
+ * sequence locked on the frame without it, the far corner stays as it was.
+ */
+class SequenceTest {
+  static Image frame;
+  static Image headlight;
+
+  @BeforeAll
+  static void frames() throws Exception {
+    frame = Images.read(InferTestSupport.sample("aitzgorri.jpg")); // 640x426
+    headlight = SequenceTestSupport.withHeadlight(frame, 80);
+  }
+
+  @Test
+  void aLockedSequenceKeepsTheFirstFramesExposure() throws Exception {
+    for (TileOptions tiling : new TileOptions[] {TileOptions.DEFAULT, TileOptions.always(256)}) {
+      try (Enhancer e = Enhancer.builder().tiling(tiling).build()) {
+        Image plain = e.enhance(frame);
+        double[] dimmed = SequenceTestSupport.farCorner(plain, e.enhance(headlight));
+        assertTrue(dimmed[0] < -0.15, "the case at hand: the headlight darkens the far corner, " + dimmed[0]);
+        try (Enhancer.Sequence s = e.sequence()) {
+          assertFalse(s.isLocked());
+          Image first = s.enhance(frame);
+          assertTrue(s.isLocked());
+          double p = InferTestSupport.psnr(plain.rgb(), first.rgb());
+          assertTrue(p > 70, "the first frame is the ordinary result: " + p + " dB");
+          double[] locked = SequenceTestSupport.farCorner(first, s.enhance(headlight));
+          assertTrue(Math.abs(locked[0]) < 1e-3 && locked[1] < 2 / 255.0, tiling + ": the far corner changed by "
+              + locked[0] + " (max " + locked[1] + ")");
+          // relock: the next frame records its own attention, as an ordinary call does
+          s.relock();
+          assertFalse(s.isLocked());
+          Image own = s.enhance(headlight);
+          assertTrue(InferTestSupport.psnr(e.enhance(headlight).rgb(), own.rgb()) > 70, "relocked on the headlight");
+          s.close();
+          assertThrows(IllegalStateException.class, () -> s.enhance(frame));
+        }
+      }
+    }
+  }
+
+  @Test
+  void lockedFramesMayChangeSize() throws Exception {
+    try (Enhancer e = Enhancer.builder().build(); Enhancer.Sequence s = e.sequence()) {
+      s.enhance(frame);
+      Image small = Image.of(96, 64, java.util.Arrays.copyOf(frame.rgb(), 3 * 96 * 64));
+      Image out = s.enhance(small);
+      assertArrayEquals(new int[] {96, 64}, new int[] {out.width(), out.height()});
+      assertThrows(IllegalStateException.class, () -> {
+        Enhancer other = Enhancer.builder().build();
+        Enhancer.Sequence t = other.sequence();
+        other.close();
+        t.enhance(frame);
+      });
+    }
+  }
+}
