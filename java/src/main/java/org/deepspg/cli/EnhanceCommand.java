@@ -82,8 +82,8 @@ public final class EnhanceCommand implements Callable<Integer> {
   @Option(names = "--lock-exposure",
       description = "Treat the inputs as frames of one sequence (video, a camera's stills), in the order given (a "
           + "folder's files by name): every frame is enhanced with the attention of the first, the network's global "
-          + "exposure, so that a bright object entering the view no longer dims the rest of the frame. Tiled frames "
-          + "also skip their own context pass.")
+          + "exposure, so that a bright object entering the view no longer dims the rest of the frame (with "
+          + "--skip-existing still the first frame's). Tiled frames also skip their own context pass.")
   boolean lockExposure;
 
   /** Least time between two plain progress lines when stderr is not a terminal. */
@@ -129,6 +129,8 @@ public final class EnhanceCommand implements Callable<Integer> {
       err.flush();
       return errors.isEmpty() ? 2 : Main.EXIT_SOME_FAILED;
     }
+    // The frame a --lock-exposure run locks on is the sequence's first, also when --skip-existing resumes after it.
+    Job lockFrame = lockExposure ? jobs.get(0) : null;
     if (skipExisting) { // outputs are renamed into place complete, so one that exists is a finished image
       int planned = jobs.size();
       jobs = jobs.stream().filter(j -> !Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
@@ -191,6 +193,16 @@ public final class EnhanceCommand implements Callable<Integer> {
       // one), so that a rate of tiles is not read as frames per second.
       ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0, PLAIN_PROGRESS_SECONDS)
           .unit(total > jobs.size() ? "tiles" : "images");
+      if (sequence != null && jobs.get(0) != lockFrame) { // resumed: lock on the first frame without rewriting it
+        try {
+          sequence.enhance(Images.read(lockFrame.input(), ro));
+          bar.message("deepspg: --lock-exposure: the exposure is locked to " + lockFrame.input()
+              + " (its output exists), as in the run this one resumes");
+        } catch (ImageReadException | RuntimeException e) {
+          bar.message("deepspg: --lock-exposure: cannot lock to the first frame " + lockFrame.input() + " ("
+              + (e instanceof ImageReadException r ? r.reason() : e.getMessage()) + "); locking to the next one");
+        }
+      }
       for (int k = 0; k < jobs.size(); k++) {
         Job j = jobs.get(k);
         String info = j.input().getFileName().toString()

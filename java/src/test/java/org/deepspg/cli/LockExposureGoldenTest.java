@@ -58,5 +58,14 @@ class LockExposureGoldenTest {
     assertTrue(p >= UserPathGoldenTest.MIN_PSNR, String.format(Locale.ROOT, "%.2f dB\n%s", p, r.log()));
     assertTrue(plain[0] < -0.15, "the case at hand: unlocked, the headlight darkens the far corner: " + plain[0]);
     assertTrue(Math.abs(locked[0]) < 1e-3 && locked[1] <= 1.5 / 255, "locked: " + locked[0] + ", max " + locked[1]);
+
+    // Resumed with --skip-existing after the first frame: still locked to it (not to the headlight frame).
+    Files.delete(out.resolve("001.png"));
+    UserPathGoldenTest.Run resumed = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-exposure", "--skip-existing"));
+    assertEquals(0, resumed.code(), resumed.log());
+    assertTrue(resumed.log().contains("locked to " + frames.resolve("000.png")), resumed.log());
+    double[] again = SequenceTestSupport.farCorner(second, Images.read(out.resolve("001.png")));
+    assertTrue(again[1] <= 1.5 / 255, "resumed: the headlight frame changed by up to " + again[1]);
   }
 }
