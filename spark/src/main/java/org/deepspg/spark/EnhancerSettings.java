@@ -25,10 +25,29 @@ import org.deepspg.ops.OneDnn;
  * @param batchSize images per forward pass for same-size images (1 = one at a time, byte-identical to {@code enhance})
  * @param oneDnn libtorch's oneDNN CPU kernels: {@code AUTO} (as {@code deepspg enhance}: only if its self-check passes on
  *     the executor's machine), {@code OFF} or {@code ON}
+ * @param refineContext one refinement pass for tiled images larger than the attention context (as {@code deepspg
+ *     enhance --refine-context})
  */
 public record EnhancerSettings(String model, String arch, String hrnet, String device, Integer tile, boolean ensemble,
-    int batchSize, OneDnn.Mode oneDnn) implements Serializable {
-  private static final long serialVersionUID = 1L;
+    int batchSize, OneDnn.Mode oneDnn, boolean refineContext) implements Serializable {
+  private static final long serialVersionUID = 2L;
+
+  /**
+   * Settings without a refinement pass.
+   *
+   * @param model bundled model name or weights path
+   * @param arch architecture preset, or null
+   * @param hrnet prior weights path, or null
+   * @param device the device
+   * @param tile tile side, 0, or null
+   * @param ensemble self-ensemble
+   * @param batchSize images per forward pass
+   * @param oneDnn the oneDNN mode
+   */
+  public EnhancerSettings(String model, String arch, String hrnet, String device, Integer tile, boolean ensemble,
+      int batchSize, OneDnn.Mode oneDnn) {
+    this(model, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, false);
+  }
 
   /**
    * Checks the values.
@@ -56,7 +75,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another model
    */
   public EnhancerSettings withModel(String name) {
-    return new EnhancerSettings(name, arch, hrnet, device, tile, ensemble, batchSize, oneDnn);
+    return new EnhancerSettings(name, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, refineContext);
   }
 
   /**
@@ -64,7 +83,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another prior
    */
   public EnhancerSettings withHrnet(String weights) {
-    return new EnhancerSettings(model, arch, weights, device, tile, ensemble, batchSize, oneDnn);
+    return new EnhancerSettings(model, arch, weights, device, tile, ensemble, batchSize, oneDnn, refineContext);
   }
 
   /**
@@ -72,7 +91,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another batch size
    */
   public EnhancerSettings withBatchSize(int n) {
-    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, n, oneDnn);
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, n, oneDnn, refineContext);
   }
 
   /**
@@ -80,7 +99,15 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with the other choice
    */
   public EnhancerSettings withOneDnn(OneDnn.Mode on) {
-    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, on);
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, on, refineContext);
+  }
+
+  /**
+   * @param on whether tiled images larger than the context get a refinement pass
+   * @return a copy with that choice
+   */
+  public EnhancerSettings withRefineContext(boolean on) {
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, on);
   }
 
   /**
@@ -98,6 +125,6 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
   }
 
   private TileOptions tiling() {
-    return tile == null ? TileOptions.DEFAULT : TileOptions.ofSide(tile);
+    return (tile == null ? TileOptions.DEFAULT : TileOptions.ofSide(tile)).withRefinePasses(refineContext ? 1 : 0);
   }
 }

@@ -75,6 +75,10 @@ public final class SparkEnhance implements Callable<Integer> {
   @Option(names = "--tile", paramLabel = "N", description = "Tile side (as for enhance; 0 = never tile).")
   Integer tile;
 
+  @Option(names = "--refine-context", description = "As for enhance: one more pass over the tiles of an image larger "
+      + "than the attention context, closer to whole-image inference (about 1.9x the time).")
+  boolean refineContext;
+
   @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower).")
   boolean ensemble;
 
@@ -162,7 +166,7 @@ public final class SparkEnhance implements Callable<Integer> {
       }
     }
     EnhancerSettings settings = new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batch,
-        oneDnn.mode());
+        oneDnn.mode(), refineContext);
     settings.builder(); // flag consistency, before a Spark session starts
     SparkSession.Builder sb = SparkSession.builder().appName("deepspg spark-enhance")
         .config("spark.ui.enabled", "false");

@@ -247,4 +247,28 @@ class EnhanceImagesTest {
       return new java.util.TreeSet<>(s.map(p -> p.getFileName().toString()).toList());
     }
   }
+
+  /** {@code --refine-context} travels to the executors' Enhancers: one more pass over the tiles of a large image. */
+  @Test
+  void theRefinementPassTravelsWithTheSettings() throws Exception {
+    EnhancerSettings refined = SETTINGS.withRefineContext(true);
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
+      o.writeObject(refined);
+    }
+    Object back;
+    try (java.io.ObjectInputStream i = new java.io.ObjectInputStream(
+        new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      back = i.readObject();
+    }
+    assertEquals(refined, back);
+    assertTrue(refined.withBatchSize(2).refineContext(), "the with-copies keep it");
+    try (org.deepspg.infer.Enhancer plain = SETTINGS.builder().build();
+        org.deepspg.infer.Enhancer e = ((EnhancerSettings) back).builder().build()) {
+      int tiles = plain.passes(852, 1280);
+      assertTrue(tiles > 1, "tiled: " + tiles);
+      assertEquals(2 * tiles, e.passes(852, 1280), "a refinement pass over the same tiles");
+      assertEquals(plain.passes(400, 600), e.passes(400, 600), "an image that runs whole is not refined");
+    }
+  }
 }
