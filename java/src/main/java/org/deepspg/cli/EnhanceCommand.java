@@ -81,9 +81,10 @@ public final class EnhanceCommand implements Callable<Integer> {
 
   @Option(names = "--lock-exposure",
       description = "Treat the inputs as frames of one sequence (video, a camera's stills), in the order given (a "
-          + "folder's files by name): every frame is enhanced with the attention of the first, the network's global "
-          + "exposure, so that a bright object entering the view no longer dims the rest of the frame (with "
-          + "--skip-existing still the first frame's). Tiled frames also skip their own context pass.")
+          + "folder's files by name): every frame is enhanced with the attention of the first that comes out, the "
+          + "network's global exposure, so that a bright object entering the view no longer dims the rest of the "
+          + "frame (with --skip-existing: of the first frame whose output exists). Tiled frames also skip their own "
+          + "context pass.")
   boolean lockExposure;
 
   /** Least time between two plain progress lines when stderr is not a terminal. */
@@ -129,10 +130,15 @@ public final class EnhanceCommand implements Callable<Integer> {
       err.flush();
       return errors.isEmpty() ? 2 : Main.EXIT_SOME_FAILED;
     }
-    // The frame a --lock-exposure run locks on is the sequence's first, also when --skip-existing resumes after it.
-    Job lockFrame = lockExposure ? jobs.get(0) : null;
+    // A --lock-exposure run locks to the first frame that comes out; resumed with --skip-existing, to the first frame
+    // whose output exists (the one the interrupted run locked to, unless its output was written by another run).
+    Job lockFrame = null;
     if (skipExisting) { // outputs are renamed into place complete, so one that exists is a finished image
       int planned = jobs.size();
+      if (lockExposure) {
+        lockFrame = jobs.stream().filter(j -> Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS))
+            .findFirst().orElse(null);
+      }
       jobs = jobs.stream().filter(j -> !Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
       if (jobs.size() < planned) {
         err.println("deepspg: --skip-existing: " + (planned - jobs.size()) + " of " + planned
@@ -185,7 +191,9 @@ public final class EnhanceCommand implements Callable<Integer> {
       long[] planned = new long[jobs.size()];
       long total = 0;
       for (int k = 0; k < jobs.size(); k++) {
-        planned[k] = plannedPasses(enhancer, jobs.get(k).input(), ro);
+        // in a locked sequence only the frame that locks it runs its own context and refinement passes
+        boolean locked = sequence != null && (k > 0 || lockFrame != null);
+        planned[k] = plannedPasses(locked ? sequence::passes : enhancer::passes, jobs.get(k).input(), ro);
         total += planned[k];
       }
       // Not on a terminal (a log file, cron): a plain line at most every 30 s, so a long photo or batch is not silent.
@@ -193,14 +201,14 @@ public final class EnhanceCommand implements Callable<Integer> {
       // one), so that a rate of tiles is not read as frames per second.
       ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0, PLAIN_PROGRESS_SECONDS)
           .unit(total > jobs.size() ? "tiles" : "images");
-      if (sequence != null && jobs.get(0) != lockFrame) { // resumed: lock on the first frame without rewriting it
+      if (sequence != null && lockFrame != null) { // resumed: lock to its first finished frame, not rewritten
         try {
           sequence.enhance(Images.read(lockFrame.input(), ro));
           bar.message("deepspg: --lock-exposure: the exposure is locked to " + lockFrame.input()
-              + " (its output exists), as in the run this one resumes");
+              + " (the first frame whose output exists), as in the run this one resumes");
         } catch (ImageReadException | RuntimeException e) {
-          bar.message("deepspg: --lock-exposure: cannot lock to the first frame " + lockFrame.input() + " ("
-              + (e instanceof ImageReadException r ? r.reason() : e.getMessage()) + "); locking to the next one");
+          bar.message("deepspg: --lock-exposure: cannot lock to " + lockFrame.input() + " (" + (e instanceof
+              ImageReadException r ? r.reason() : e.getMessage()) + "); locking to the next frame that comes out");
         }
       }
       for (int k = 0; k < jobs.size(); k++) {
@@ -212,7 +220,8 @@ public final class EnhanceCommand implements Callable<Integer> {
         String name = info;
         try {
           Image in = Images.read(j.input(), ro);
-          int passes = enhancer.passes(in.height(), in.width());
+          int passes = sequence != null && sequence.isLocked() ? sequence.passes(in.height(), in.width())
+              : enhancer.passes(in.height(), in.width());
           Runnable onPass = () -> {
             if (stepped[0] < plan) {
               stepped[0]++;
@@ -251,10 +260,10 @@ public final class EnhanceCommand implements Callable<Integer> {
   }
 
   /** Passes planned for a file from its header size (1 when it cannot be read: the error comes later). */
-  private static long plannedPasses(Enhancer e, Path file, ReadOptions ro) {
+  private static long plannedPasses(java.util.function.IntBinaryOperator passes, Path file, ReadOptions ro) {
     try {
       int[] size = Images.probe(file, ro);
-      return Math.max(1, Math.max(e.passes(size[1], size[0]), e.passes(size[0], size[1])));
+      return Math.max(1, Math.max(passes.applyAsInt(size[1], size[0]), passes.applyAsInt(size[0], size[1])));
     } catch (ImageReadException | RuntimeException ex) {
       return 1;
     }

@@ -134,7 +134,8 @@ public final class Enhancer implements AutoCloseable {
    * replays them ({@link AttentionContext}), as the tiles of a large image replay its context's: the exposure stays
    * locked, and a tiled frame needs no context pass of its own. Everything else stays per frame (the illumination
    * prior, every local layer), so a frame that really changes brightness still changes. The first frame's result is
-   * the ordinary one (up to float rounding); a frame that runs whole runs twice for it (record, then replay).
+   * the ordinary one (up to float rounding); a frame that runs whole runs twice for it (record, then replay). A frame
+   * that fails (unreadable output, an interrupt) does not lock the sequence: the next one that succeeds does.
    *
    * <p>Frames may change size (the matrices do not depend on it). {@link Builder#tileContext(boolean)
    * tileContext(false)} tiles record nothing: their frames are enhanced as without a sequence. Calls are serialised;
@@ -143,8 +144,22 @@ public final class Enhancer implements AutoCloseable {
   public final class Sequence implements AutoCloseable {
     private final AttentionLock lock = new AttentionLock();
     private boolean closed;
+    private boolean running;
 
     private Sequence() {}
+
+    /**
+     * The network passes a frame of this size makes once the sequence is locked (every frame after the one that
+     * locks it): its tiles, without refinement passes, or 1 when it runs whole. The frame that locks the sequence
+     * makes {@link Enhancer#passes}. For progress reporting.
+     *
+     * @param height frame height
+     * @param width frame width
+     * @return the number of passes
+     */
+    public int passes(int height, int width) {
+      return tiles.tiles(height, width) ? tiler.tileCount(height, width) : 1;
+    }
 
     /**
      * @param frame the next frame
@@ -164,13 +179,23 @@ public final class Enhancer implements AutoCloseable {
       if (closed) throw new IllegalStateException("the sequence is closed");
       checkOpen();
       requireUnitRange(frame);
-      Image out = call(() -> locked(frame, onPass));
-      images.increment();
-      return out;
+      running = true;
+      try {
+        Image out = call(() -> locked(frame, onPass));
+        images.increment();
+        return out;
+      } finally {
+        running = false;
+      }
     }
 
-    /** Forgets the locked attention: the next frame records it anew (a cut, a new scene). */
+    /**
+     * Forgets the locked attention: the next frame records it anew (a cut, a new scene).
+     *
+     * @throws IllegalStateException when called from a frame's progress callback (between frames only)
+     */
     public synchronized void relock() {
+      if (running) throw new IllegalStateException("relock() inside a frame's call: call it between frames");
       lock.close();
     }
 
@@ -179,9 +204,14 @@ public final class Enhancer implements AutoCloseable {
       return lock.recordings() != null;
     }
 
-    /** Releases the locked attention; the sequence cannot be used afterwards. */
+    /**
+     * Releases the locked attention; the sequence cannot be used afterwards.
+     *
+     * @throws IllegalStateException when called from a frame's progress callback
+     */
     @Override
     public synchronized void close() {
+      if (running) throw new IllegalStateException("close() inside a frame's call: call it between frames");
       lock.close();
       closed = true;
     }
@@ -190,21 +220,25 @@ public final class Enhancer implements AutoCloseable {
       int h = img.height(), w = img.width();
       float[] out = Engine.locked(() -> {
         if (tiles.tiles(h, w)) return tiler.enhance(img.rgb(), h, w, onPass, lock);
-        if (lock.recordings() == null) {
-          AttentionContext.Recording[] rec = new AttentionContext.Recording[engine.transforms()];
-          try {
-            for (int t = 0; t < rec.length; t++) rec[t] = new AttentionContext.Recording();
-            engine.record(img.rgb(), h, w, null, rec);
-            lock.set(rec);
-          } catch (RuntimeException e) {
-            for (AttentionContext.Recording r : rec) if (r != null) r.close();
-            throw e;
+        AttentionContext.Recording[] fresh = null; // this frame's, until it has come out whole and locks
+        try {
+          if (lock.recordings() == null) {
+            engine.checkMemory(1, h, w); // the ordinary message for a frame too large, before the recording's
+            fresh = new AttentionContext.Recording[engine.transforms()];
+            for (int t = 0; t < fresh.length; t++) fresh[t] = new AttentionContext.Recording();
+            engine.record(img.rgb(), h, w, null, fresh);
           }
+          float[] r = engine.run(img.rgb(), 1, h, w, fresh != null ? fresh : lock.recordings());
+          OutputGuard.check(img.rgb(), 0, r, 0, r.length);
+          if (onPass != null) onPass.run();
+          if (fresh != null) {
+            lock.set(fresh);
+            fresh = null;
+          }
+          return r;
+        } finally {
+          if (fresh != null) for (AttentionContext.Recording rec : fresh) if (rec != null) rec.close();
         }
-        float[] r = engine.run(img.rgb(), 1, h, w, lock.recordings());
-        OutputGuard.check(img.rgb(), 0, r, 0, r.length);
-        if (onPass != null) onPass.run();
-        return r;
       });
       return new Image(w, h, out, img.alpha(), img.metadata());
     }

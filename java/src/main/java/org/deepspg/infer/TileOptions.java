@@ -17,7 +17,9 @@ package org.deepspg.infer;
  *     everything, {@link Long#MAX_VALUE} never tiles
  * @param refinePasses passes over the tiles, between the context pass and the output's, that bring the downscaled
  *     context's attention matrices toward the full image's (0 to {@value #MAX_REFINE_PASSES}; each costs about
- *     one more pass over the tiles; only images larger than the context run them; {@code docs/inference.md})
+ *     one more pass over the tiles; run only when the context copy is downscaled (an image larger than the context,
+ *     or a context shrunk to the memory limit) and the tiles are at least 256 px; one pass is what was measured to
+ *     help, more do not converge monotonically; {@code docs/inference.md})
  */
 public record TileOptions(int tileSize, int overlap, int contextSize, long maxWholePixels, int refinePasses) {
   /** Default tile side. */

@@ -40,7 +40,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * replay gave; {@link Statistics#toRecording()} turns them into the next matrices. Each pass is one step of a
  * fixed-point iteration toward whole-image inference: after k passes the first k calls' matrices are the full image's
  * (up to the tiles' border effects on the layers before them), the later ones' are estimates from inputs that the
- * earlier matrices shaped. Measured with the bundled model, one pass brings a tiled photo from 34–39 dB to 48–54 dB
+ * earlier matrices shaped. Measured with the bundled model, one pass brings a tiled photo from 34–42 dB to 48–54 dB
  * against whole-image inference; further passes do not converge monotonically ({@code docs/inference.md}).
  *
  * <p>{@link FoldedAttention} (IG-MSA's and SEM's inference path, which computes A without calling {@code apply})
@@ -196,7 +196,7 @@ public final class AttentionContext {
      * The matrices these sums make, {@code A = softmax_row(τ · X Yᵀ / (‖X‖ ‖Y‖ᵀ))} per image and head (norms
      * clamped at 1e-12 as F.normalize), as float32 CPU tensors {@code [B, heads, c, c]} for a replay.
      *
-     * @return a new recording (the caller closes it)
+     * @return a new recording that owns its matrices (the caller closes it)
      */
     public Recording toRecording() {
       Recording r = new Recording();
@@ -232,11 +232,14 @@ public final class AttentionContext {
           for (int j = 0; j < c; j++) a[(bh * c + i) * c + j] = (float) (row[j] / sum);
         }
       }
-      PointerScope outer = PointerScope.getInnerScope();
       try (PointerScope scope = new PointerScope()) {
         Tensor blob = torch.from_blob(new FloatPointer(a), new long[] {b, heads, c, c},
             new TensorOptions(ScalarType.Float));
-        return Scopes.escape(blob.clone(), outer); // the clone owns its memory; the blob's buffer goes with the scope
+        Tensor m = blob.clone(); // owns its memory; the blob's buffer goes with the scope
+        // The recording's own reference, as store() takes one: attached to the caller's scope instead, the matrix
+        // was freed with it while a Sequence's lock still replayed it (an audit: NullPointerException on frame 2)
+        m.retainReference();
+        return m;
       }
     }
   }

@@ -391,11 +391,11 @@ public final class FoldedAttention {
   }
 
   /** The values of a small tensor, in row-major order, as doubles. */
-  /** A tensor's values as doubles (any dtype and layout; empty for no elements). */
+  /** A tensor's values as doubles (any dtype, layout and device; empty for no elements). */
   static double[] doubles(Tensor t) {
     if (t.numel() == 0) return new double[0]; // an empty batch: no data pointer to read
     try (PointerScope scope = new PointerScope()) {
-      Tensor td = toDouble(t.detach()).contiguous();
+      Tensor td = toDouble(t.detach()).contiguous().cpu(); // a CUDA tensor's data pointer is not the host's
       double[] out = new double[(int) td.numel()];
       td.data_ptr_double().get(out);
       return out;

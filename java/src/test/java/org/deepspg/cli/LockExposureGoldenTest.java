@@ -68,4 +68,41 @@ class LockExposureGoldenTest {
     double[] again = SequenceTestSupport.farCorner(second, Images.read(out.resolve("001.png")));
     assertTrue(again[1] <= 1.5 / 255, "resumed: the headlight frame changed by up to " + again[1]);
   }
+
+  /**
+   * An unreadable first frame: the run locks to the first frame that comes out, and a run resumed with
+   * --skip-existing to the first frame whose output exists, i.e. the same one (an audit: the resumed run locked to
+   * the headlight frame itself, 15.4 dB away).
+   */
+  @Test
+  void anUnreadableFirstFrameLocksToTheNextInBothRuns() throws Exception {
+    Path repo = Path.of("").toAbsolutePath().getParent();
+    Image sample = Images.read(repo.resolve("samples/aitzgorri.jpg"));
+    Path frames = work.resolve("frames-broken");
+    Files.createDirectories(frames);
+    byte[] png = Files.readAllBytes(write(sample, work.resolve("whole.png")));
+    Files.write(frames.resolve("a.png"), java.util.Arrays.copyOf(png, png.length / 3)); // truncated
+    Images.write(sample, frames.resolve("b.png"), WriteOptions.DEFAULT);
+    Images.write(SequenceTestSupport.withHeadlight(sample, 80), frames.resolve("c.png"), WriteOptions.DEFAULT);
+    Path out = work.resolve("out-broken");
+    UserPathGoldenTest.Run r = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-exposure"));
+    assertEquals(Main.EXIT_SOME_FAILED, r.code(), r.log());
+    Image b = Images.read(out.resolve("b.png"));
+    Image c = Images.read(out.resolve("c.png"));
+    double[] locked = SequenceTestSupport.farCorner(b, c);
+    assertTrue(locked[1] <= 1.5 / 255, "locked to b: " + locked[0] + ", max " + locked[1] + "\n" + r.log());
+    Files.delete(out.resolve("c.png"));
+    UserPathGoldenTest.Run resumed = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-exposure", "--skip-existing"));
+    assertEquals(Main.EXIT_SOME_FAILED, resumed.code(), resumed.log()); // a.png fails again
+    assertTrue(resumed.log().contains("locked to " + frames.resolve("b.png")), resumed.log());
+    double[] again = SequenceTestSupport.farCorner(c, Images.read(out.resolve("c.png")));
+    assertTrue(again[1] <= 1.5 / 255, "resumed: c changed by up to " + again[1] + "\n" + resumed.log());
+  }
+
+  private static Path write(Image img, Path file) throws java.io.IOException {
+    Images.write(img, file, WriteOptions.DEFAULT);
+    return file;
+  }
 }

@@ -4,12 +4,14 @@
 package org.deepspg.infer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deepspg.data.Image;
 import org.deepspg.data.Images;
+import org.deepspg.model.DeepSPG;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -69,6 +71,58 @@ class SequenceTest {
         other.close();
         t.enhance(frame);
       });
+    }
+  }
+
+  /**
+   * The locked matrices belong to the sequence, also when they come from a refinement pass and the caller wraps each
+   * frame in a PointerScope of its own (an audit: the refined matrices were attached to the caller's scope and freed
+   * with it; the next frame failed with a NullPointerException).
+   */
+  @Test
+  void refinedLocksOutliveTheCallersScopes() throws Exception {
+    DeepSPG tiny = InferTestSupport.sharedTiny();
+    Image img = InferTestSupport.darkImage(352, 480, 13);
+    TileOptions t = new TileOptions(Tiler.MIN_REFINE_TILE, 64, 128, 0).withRefinePasses(1);
+    try (Enhancer e = Enhancer.builder().model(tiny).tiling(t).build(); Enhancer.Sequence s = e.sequence()) {
+      float[] first;
+      try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+        first = s.enhance(img).rgb();
+      }
+      System.gc();
+      float[] second;
+      try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+        second = s.enhance(img).rgb();
+      }
+      assertArrayEquals(first, second, 1e-6f, "the same frame replays the same locked matrices");
+      // a locked frame runs its tiles only: no context pass and no refinement pass of its own
+      int tiles = s.passes(352, 480);
+      assertEquals(2 * tiles, e.passes(352, 480), "the first frame refines");
+      java.util.concurrent.atomic.AtomicInteger steps = new java.util.concurrent.atomic.AtomicInteger();
+      s.enhance(img, steps::incrementAndGet);
+      assertEquals(tiles, steps.get(), "a locked frame's progress");
+    }
+  }
+
+  /** A frame that fails does not lock the sequence (an audit: it did, before its output was even checked). */
+  @Test
+  void aFailedFrameDoesNotLock() throws Exception {
+    for (TileOptions tiling : new TileOptions[] {TileOptions.never(), TileOptions.always(256)}) {
+      try (Enhancer e = Enhancer.builder().tiling(tiling).build(); Enhancer.Sequence s = e.sequence()) {
+        RuntimeException boom = new RuntimeException("the caller gave up");
+        int[] calls = {0};
+        int passes = e.passes(frame.height(), frame.width());
+        assertThrows(RuntimeException.class, () -> s.enhance(headlight, () -> {
+          if (++calls[0] == passes) throw boom; // after the last pass: the frame did not come out
+        }));
+        assertFalse(s.isLocked(), tiling + ": a failed frame locked the sequence");
+        Image first = s.enhance(frame);
+        assertTrue(s.isLocked());
+        assertTrue(InferTestSupport.psnr(e.enhance(frame).rgb(), first.rgb()) > 70,
+            "locked to the frame that came out");
+        assertThrows(IllegalStateException.class, () -> s.enhance(frame, s::relock), "relock inside a call");
+        assertTrue(s.isLocked());
+      }
     }
   }
 }
