@@ -127,15 +127,15 @@ public final class Enhancer implements AutoCloseable {
   }
 
   /**
-   * Frames of one sequence enhanced with the attention of its first frame. The channel attention is the network's
-   * only statistic of the whole image, and so its global exposure: a bright object entering the view (headlights)
-   * changes it, and the rest of the frame comes out darker for as long as the object is there. A sequence records
-   * the attention matrices of its first frame (after {@link #relock()}: of the next one) and every later frame
-   * replays them ({@link AttentionContext}), as the tiles of a large image replay its context's: the exposure stays
-   * locked, and a tiled frame needs no context pass of its own. Everything else stays per frame (the illumination
-   * prior, every local layer), so a frame that really changes brightness still changes. The first frame's result is
-   * the ordinary one (up to float rounding); a frame that runs whole runs twice for it (record, then replay). A frame
-   * that fails (unreadable output, an interrupt) does not lock the sequence: the next one that succeeds does.
+   * Frames of one sequence enhanced with the attention of its first frame (the first that comes out). The channel
+   * attention is the network's only statistic of the whole image, and so its global exposure: a bright object entering
+   * the view (headlights) changes it, and the rest of the frame comes out darker for as long as the object is there. A
+   * sequence records the attention matrices of its first frame (after {@link #relock()}: of the next one) and every
+   * later frame replays them ({@link AttentionContext}), as the tiles of a large image replay its context's: the
+   * exposure stays locked, and a tiled frame needs no context pass of its own. Everything else stays per frame (the
+   * illumination prior, every local layer), so a frame that really changes brightness still changes. The first frame's
+   * result is the ordinary one (up to float rounding); a frame that runs whole runs twice for it (record, then replay).
+   * A frame that fails (unreadable output, an interrupt) does not lock the sequence: the next one that succeeds does.
    *
    * <p>Frames may change size (the matrices do not depend on it). {@link Builder#tileContext(boolean)
    * tileContext(false)} tiles record nothing: their frames are enhanced as without a sequence. Calls are serialised;
