@@ -58,4 +58,26 @@ class HelpTextTest {
     }
     assertTrue(CliTestSupport.run("--help").out().contains("spark-enhance"));
   }
+
+  /**
+   * {@code ./deepspg spark-enhance --help} before the spark module is built says what building it takes instead of
+   * downloading Spark (~320 MB, minutes) to print a help text (session 35's list of open items). Runs the launcher from
+   * a copy beside empty build folders, so that nothing can be built.
+   */
+  @Test
+  void sparkEnhanceHelpDoesNotBuildSpark(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+    java.nio.file.Path repo = java.nio.file.Path.of("").toAbsolutePath().getParent(); // surefire runs in java/
+    java.nio.file.Files.copy(repo.resolve("deepspg"), tmp.resolve("deepspg"));
+    java.nio.file.Files.createDirectories(tmp.resolve("java/target/classes/org/deepspg/cli"));
+    java.nio.file.Files.createDirectories(tmp.resolve("java/target/lib"));
+    for (List<String> args : List.of(List.of("spark-enhance", "--help"), List.of("help", "spark-enhance"))) {
+      List<String> cmd = new ArrayList<>(List.of("bash", tmp.resolve("deepspg").toString()));
+      cmd.addAll(args);
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertEquals(0, p.waitFor(), out);
+      assertTrue(out.contains("docs/scaling.md") && out.contains("mvn -B install -DskipTests -pl spark -am"), out);
+      assertFalse(out.contains("building"), out);
+    }
+  }
 }
