@@ -87,6 +87,11 @@ public final class EnhanceCommand implements Callable<Integer> {
           + "context pass.")
   boolean lockExposure;
 
+  @Option(names = "--lock-to", paramLabel = "FILE",
+      description = "With --lock-exposure implied: lock the exposure to this reference frame (not written) instead of "
+          + "the first input, e.g. a frame without headlights or other bright objects.")
+  Path lockTo;
+
   /** Least time between two plain progress lines when stderr is not a terminal. */
   static final double PLAIN_PROGRESS_SECONDS = 30;
 
@@ -99,6 +104,11 @@ public final class EnhanceCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     if (jpegQuality < 1 || jpegQuality > 100) {
       err.println("deepspg: --jpeg-quality must be 1..100, got " + jpegQuality);
+      err.flush();
+      return 2;
+    }
+    if (lockTo != null && !Files.isRegularFile(lockTo)) { // before the model loads
+      err.println("deepspg: --lock-to " + lockTo + ": " + (Files.exists(lockTo) ? "not a file" : "file not found"));
       err.flush();
       return 2;
     }
@@ -133,9 +143,10 @@ public final class EnhanceCommand implements Callable<Integer> {
     // A --lock-exposure run locks to the first frame that comes out; resumed with --skip-existing, to the first frame
     // whose output exists (the one the interrupted run locked to, unless its output was written by another run).
     Job lockFrame = null;
+    if (lockTo != null) lockExposure = true;
     if (skipExisting) { // outputs are renamed into place complete, so one that exists is a finished image
       int planned = jobs.size();
-      if (lockExposure) {
+      if (lockExposure && lockTo == null) {
         lockFrame = jobs.stream().filter(j -> Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS))
             .findFirst().orElse(null);
       }
@@ -183,16 +194,27 @@ public final class EnhanceCommand implements Callable<Integer> {
     try (enhancer; Enhancer.Sequence sequence = lockExposure ? enhancer.sequence() : null) {
       out.println("model: " + enhancer.modelSource() + " " + enhancer.config().describe() + " on "
           + enhancer.device() + (enhancer.ensemble() ? ", self-ensemble" : "")
-          + (lockExposure ? ", exposure locked to the first frame" : "")
+          + (lockTo != null ? ", exposure locked to " + lockTo : lockExposure ? ", exposure locked to the first frame"
+              : "")
           + (enhancer.device().equals("cpu") ? ", oneDNN " + enhancer.oneDnn().describe() : ""));
       out.flush();
+      if (lockTo != null) {
+        try {
+          sequence.lockTo(Images.read(lockTo, ro));
+        } catch (ImageReadException | RuntimeException e) {
+          err.println("deepspg: --lock-to " + lockTo + ": " + (e instanceof ImageReadException r ? r.reason()
+              : e.getMessage()));
+          err.flush();
+          return 2;
+        }
+      }
       // The bar counts network passes: one per image that runs whole, one per tile of a tiled one (planned from the
       // header's size), so a 24-megapixel photo moves it tile by tile.
       long[] planned = new long[jobs.size()];
       long total = 0;
       for (int k = 0; k < jobs.size(); k++) {
         // in a locked sequence only the frame that locks it runs its own context and refinement passes
-        boolean locked = sequence != null && (k > 0 || lockFrame != null);
+        boolean locked = sequence != null && (k > 0 || lockFrame != null || lockTo != null);
         planned[k] = plannedPasses(locked ? sequence::passes : enhancer::passes, jobs.get(k).input(), ro);
         total += planned[k];
       }
@@ -203,7 +225,7 @@ public final class EnhanceCommand implements Callable<Integer> {
           .unit(total > jobs.size() ? "tiles" : "images");
       if (sequence != null && lockFrame != null) { // resumed: lock to its first finished frame, not rewritten
         try {
-          sequence.enhance(Images.read(lockFrame.input(), ro));
+          sequence.lockTo(Images.read(lockFrame.input(), ro));
           bar.message("deepspg: --lock-exposure: the exposure is locked to " + lockFrame.input()
               + " (the first frame whose output exists), as in the run this one resumes");
         } catch (ImageReadException | RuntimeException e) {

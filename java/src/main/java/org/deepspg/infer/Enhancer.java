@@ -190,6 +190,41 @@ public final class Enhancer implements AutoCloseable {
     }
 
     /**
+     * Locks the sequence to a reference frame's attention without enhancing it (a frame without the headlights, or
+     * the one the interrupted run of a resumed batch locked to): its context pass (and refinement passes) for a
+     * tiled frame, one recording pass for a frame that runs whole. Replaces any lock.
+     *
+     * @param reference the frame whose exposure the next frames keep
+     * @throws IllegalStateException when this sequence or its Enhancer is closed, or from a frame's callback
+     * @throws IllegalArgumentException for samples far outside [0, 1]
+     */
+    public synchronized void lockTo(Image reference) {
+      if (closed) throw new IllegalStateException("the sequence is closed");
+      if (running) throw new IllegalStateException("lockTo() inside a frame's call: call it between frames");
+      checkOpen();
+      requireUnitRange(reference);
+      lock.close();
+      int h = reference.height(), w = reference.width();
+      call(() -> Engine.locked(() -> {
+        if (tiles.tiles(h, w)) {
+          tiler.lockTo(reference.rgb(), h, w, lock);
+          return null;
+        }
+        engine.checkMemory(1, h, w);
+        AttentionContext.Recording[] rec = new AttentionContext.Recording[engine.transforms()];
+        try {
+          for (int t = 0; t < rec.length; t++) rec[t] = new AttentionContext.Recording();
+          engine.record(reference.rgb(), h, w, null, rec);
+          lock.set(rec);
+          rec = null;
+        } finally {
+          if (rec != null) for (AttentionContext.Recording r : rec) if (r != null) r.close();
+        }
+        return null;
+      }));
+    }
+
+    /**
      * Forgets the locked attention: the next frame records it anew (a cut, a new scene).
      *
      * @throws IllegalStateException when called from a frame's progress callback (between frames only)

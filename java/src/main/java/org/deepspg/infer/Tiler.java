@@ -171,6 +171,19 @@ final class Tiler {
   }
 
   /**
+   * Records a tiled image's attention context into an empty lock, without enhancing it ({@link
+   * Enhancer.Sequence#lockTo}).
+   */
+  void lockTo(float[] chw, int h, int w, AttentionLock lock) {
+    TilePlan[] plan = plans(h, w);
+    try {
+      lock.set(contextOf(chw, h, w, plan[0], plan[1], null));
+    } finally {
+      IdleRelease.PROCESS.request();
+    }
+  }
+
+  /**
    * Tiles below this side run no refinement passes: their cores end 16 px from their edges, where the tiles' border
    * effects outweigh what the sums correct (an audit: a 769×600 photo in tiles of 128, 53.15 dB against the whole
    * image without refinement, 45.95 with; in tiles of 256, 53.11 → 63.50).
@@ -266,6 +279,43 @@ final class Tiler {
   }
 
   /**
+   * The attention context of a tiled image, one recording per transform (the caller closes them): the context pass
+   * on the image's copy, then the refinement passes. When the copy is downscaled, a SEM model's prior runs once per
+   * tile at full resolution, before anything else, and its features, stitched into the whole image's maps, feed the
+   * context pass and the refinement passes (the copy's own prior sees objects smaller than the tiles do: s-sem at
+   * 1280x852 47.9 dB against the whole image, 58.9 dB so; BENCHMARKS "Session 34"). A context of the whole image runs
+   * its own prior, on exactly the whole image. The tiles run no prior: under the replayed attention their SEMs' prior
+   * input cannot change their output (Engine.run).
+   *
+   * @param onTile run after each refinement pass's tile, or null
+   */
+  AttentionContext.Recording[] contextOf(float[] chw, int h, int w, TilePlan py, TilePlan px, Runnable onTile) {
+    int[] cs = contextShape(h, w);
+    boolean downscaled = cs[0] != h || cs[1] != w;
+    long bytes = downscaled ? engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()}) : -1;
+    AttentionContext.Recording[] rec = new AttentionContext.Recording[engine.transforms()];
+    Engine.FullPrior prior = null;
+    boolean done = false;
+    try {
+      prior = bytes >= 0 ? engine.stitchedPriorFeatures(chw, h, w, py, px, bytes) : null;
+      for (int t = 0; t < rec.length; t++) rec[t] = new AttentionContext.Recording();
+      float[] small = downscaled ? AreaResize.resize(chw, 3, h, w, cs[0], cs[1]) : chw;
+      engine.record(small, cs[0], cs[1], prior, rec);
+      // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so what
+      // it leaves mapped for reuse (Backends) would only raise the peak.
+      Backends.releaseFreeMemory();
+      for (int p = 0; p < refinePasses(downscaled); p++) refine(chw, h, w, py, px, rec, prior, onTile);
+      done = true;
+      return rec;
+    } finally {
+      if (prior != null) prior.close();
+      if (!done) {
+        for (AttentionContext.Recording r : rec) if (r != null) r.close();
+      }
+    }
+  }
+
+  /**
    * Enhances one planar image tile by tile (the caller holds the oneDNN read lock).
    *
    * @param chw {@code [3, h, w]} row-major
@@ -284,34 +334,13 @@ final class Tiler {
    * @param lock the sequence's lock, or null (an image of its own)
    */
   float[] enhance(float[] chw, int h, int w, Runnable onTile, AttentionLock lock) {
-    int nt = engine.transforms();
     boolean given = context && lock != null && lock.recordings() != null;
-    AttentionContext.Recording[] rec = given ? lock.recordings() : context ? new AttentionContext.Recording[nt] : null;
-    boolean handed = given; // whether rec belongs to the lock (closed by it, not here)
     TilePlan[] plan = plans(h, w);
     TilePlan py = plan[0], px = plan[1];
-    // When the context copy is downscaled, a SEM model's prior runs once per tile at full resolution, before anything
-    // else, and its features, stitched into the whole image's maps, feed the context pass (the copy's own prior sees
-    // objects smaller than the tiles do: s-sem at 1280x852 47.9 dB against the whole image, 58.9 dB so; BENCHMARKS
-    // "Session 34"). A context of the whole image runs its own prior, on exactly the whole image. The tiles run no
-    // prior: under the replayed attention their SEMs' prior input cannot change their output (Engine.run).
-    int[] cs = contextShape(h, w);
-    boolean downscaled = cs[0] != h || cs[1] != w;
-    long bytes = context && downscaled && !given
-        ? engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()}) : -1;
-    Engine.FullPrior prior = bytes >= 0 ? engine.stitchedPriorFeatures(chw, h, w, py, px, bytes) : null;
+    AttentionContext.Recording[] rec = given ? lock.recordings() : null;
+    boolean handed = given; // whether rec belongs to the lock (closed by it, not here)
     try {
-      if (rec != null && !given) {
-        for (int t = 0; t < nt; t++) rec[t] = new AttentionContext.Recording();
-        float[] small = cs[0] == h && cs[1] == w ? chw : AreaResize.resize(chw, 3, h, w, cs[0], cs[1]);
-        engine.record(small, cs[0], cs[1], prior, rec);
-        // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so
-        // what it leaves mapped for reuse (Backends) would only raise the peak.
-        Backends.releaseFreeMemory();
-        for (int p = 0; p < refinePasses(downscaled); p++) refine(chw, h, w, py, px, rec, prior, onTile);
-        if (prior != null) prior.close();
-        prior = null;
-      }
+      if (context && !given) rec = contextOf(chw, h, w, py, px, onTile);
       int n = h * w;
       float[] out = new float[3 * n];
       for (int ty = 0; ty < py.count(); ty++) {
@@ -353,7 +382,6 @@ final class Tiler {
       }
       return out;
     } finally {
-      if (prior != null) prior.close();
       if (rec != null && !handed) {
         for (AttentionContext.Recording r : rec) {
           if (r != null) r.close();

@@ -30,11 +30,9 @@ class LockExposureGoldenTest {
 
   @Test
   void enhanceLocksTheExposureOfAFrameSequence() throws Exception {
-    Path repo = Path.of("").toAbsolutePath().getParent(); // surefire runs in java/
-    Image sample = Images.read(repo.resolve("samples/aitzgorri.jpg"));
+    Image sample = sample();
     Image light = SequenceTestSupport.withHeadlight(sample, 80);
-    Path frames = work.resolve("frames");
-    Files.createDirectories(frames);
+    Path frames = Files.createDirectories(work.resolve("frames"));
     Images.write(sample, frames.resolve("000.png"), WriteOptions.DEFAULT);
     Images.write(light, frames.resolve("001.png"), WriteOptions.DEFAULT); // after 000 by name
     Path out = work.resolve("out");
@@ -76,10 +74,8 @@ class LockExposureGoldenTest {
    */
   @Test
   void anUnreadableFirstFrameLocksToTheNextInBothRuns() throws Exception {
-    Path repo = Path.of("").toAbsolutePath().getParent();
-    Image sample = Images.read(repo.resolve("samples/aitzgorri.jpg"));
-    Path frames = work.resolve("frames-broken");
-    Files.createDirectories(frames);
+    Image sample = sample();
+    Path frames = Files.createDirectories(work.resolve("frames-broken"));
     byte[] png = Files.readAllBytes(write(sample, work.resolve("whole.png")));
     Files.write(frames.resolve("a.png"), java.util.Arrays.copyOf(png, png.length / 3)); // truncated
     Images.write(sample, frames.resolve("b.png"), WriteOptions.DEFAULT);
@@ -101,8 +97,40 @@ class LockExposureGoldenTest {
     assertTrue(again[1] <= 1.5 / 255, "resumed: c changed by up to " + again[1] + "\n" + resumed.log());
   }
 
+  /** The sample the frames are made of (its reference output is {@code golden/user-path/aitzgorri.png}). */
+  private static Image sample() throws java.io.IOException {
+    return Images.read(Path.of("").toAbsolutePath().getParent().resolve("samples/aitzgorri.jpg")); // from java/
+  }
+
   private static Path write(Image img, Path file) throws java.io.IOException {
     Images.write(img, file, WriteOptions.DEFAULT);
     return file;
+  }
+
+  /**
+   * {@code --lock-to FILE}: a sequence of headlight frames locked to the frame without them, which is not written;
+   * the far corner is the reference program's output of that frame there. A missing file stops the run first.
+   */
+  @Test
+  void lockToAReferenceFrame() throws Exception {
+    Image sample = sample();
+    Path frames = Files.createDirectories(work.resolve("frames-lit"));
+    Images.write(SequenceTestSupport.withHeadlight(sample, 80), frames.resolve("lit.png"), WriteOptions.DEFAULT);
+    Path ref = write(sample, work.resolve("reference-frame.png"));
+    Path out = work.resolve("out-lock-to");
+    UserPathGoldenTest.Run r = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-to", ref.toString()));
+    assertEquals(0, r.code(), r.log());
+    assertTrue(Files.exists(out.resolve("lit.png")) && !Files.exists(out.resolve("reference-frame.png")), r.log());
+    Image golden = Images.read(UserPathGoldenTest.goldenFolder("user-path").resolve("aitzgorri.png"));
+    double[] far = SequenceTestSupport.farCorner(golden, Images.read(out.resolve("lit.png")));
+    System.out.printf(Locale.ROOT, "[lock-to cli] far corner against the reference: %+.2f %% (max %.0f/255)%n",
+        100 * far[0], 255 * far[1]);
+    assertTrue(Math.abs(far[0]) < 1e-3 && far[1] <= 2.5 / 255, "far corner: " + far[0] + ", max " + far[1]);
+    UserPathGoldenTest.Run missing = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", work.resolve("out-missing").toString(), "--lock-to",
+            work.resolve("no-such-frame.png").toString()));
+    assertEquals(2, missing.code(), missing.log());
+    assertTrue(missing.log().contains("file not found") && !missing.log().contains("model:"), missing.log());
   }
 }

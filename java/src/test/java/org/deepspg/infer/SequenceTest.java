@@ -125,4 +125,21 @@ class SequenceTest {
       }
     }
   }
+
+  /** lockTo: the exposure of a reference frame that is not enhanced, the same as if it had been the first frame. */
+  @Test
+  void lockToAReferenceFrame() throws Exception {
+    for (TileOptions tiling : new TileOptions[] {TileOptions.DEFAULT, TileOptions.always(256)}) {
+      try (Enhancer e = Enhancer.builder().tiling(tiling).build(); Enhancer.Sequence first = e.sequence();
+          Enhancer.Sequence referenced = e.sequence()) {
+        first.enhance(frame);
+        Image want = first.enhance(headlight);
+        referenced.enhance(headlight); // locked to the headlight frame itself, then replaced
+        referenced.lockTo(frame);
+        assertTrue(referenced.isLocked());
+        assertArrayEquals(want.rgb(), referenced.enhance(headlight).rgb(), 0f, tiling.toString());
+        assertThrows(IllegalStateException.class, () -> referenced.enhance(frame, () -> referenced.lockTo(frame)));
+      }
+    }
+  }
 }
