@@ -409,7 +409,8 @@ public final class AttentionContext {
    * {@link #refined} for rows and columns that are projections of one input, {@code X = W_x in}, {@code Y = W_y in}
    * (IG-MSA's keys and queries): only the window's Gram {@code S = in inᵀ} ({@code d × d}) is summed over its pixels,
    * and each head's {@code [X_h; Y_h][X_h; Y_h]ᵀ = W_h S W_hᵀ} with {@code W_h = [W_x,h; W_y,h]} follows in double,
-   * so the projections are never formed (at level 0 of DeepSPG-S a quarter of the products, no copies).
+   * so the projections are never formed (at level 0 of DeepSPG-S a quarter of the products; the window is copied
+   * once, as in {@link #count}).
    *
    * @param in the block's input {@code [B, d, H, W]}
    * @param wx the rows' weight {@code [d, d]} (out × in, or {@code [d, d, 1, 1]})
@@ -420,7 +421,13 @@ public final class AttentionContext {
     if (a == null || a.mode != Mode.REFINE) return;
     long b = in.size(0);
     int d = (int) in.size(1), c = d / heads, c2 = 2 * c;
-    int[] r = a.window.on(in.size(2), in.size(3));
+    int[] r;
+    try {
+      r = a.window.on(in.size(2), in.size(3));
+    } catch (IllegalStateException e) {
+      a.failed = true;
+      throw e;
+    }
     double[] s;
     try (PointerScope scope = new PointerScope()) {
       Tensor xs = in.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b, d, -1);
