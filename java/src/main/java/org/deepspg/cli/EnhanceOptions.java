@@ -52,7 +52,7 @@ public final class EnhanceOptions {
       description = "For a tiled image larger than the attention context (" + TileOptions.DEFAULT_CONTEXT + " px on "
           + "its long side): one more pass over the tiles that brings the attention, computed on a downscaled copy, "
           + "toward the full image's: closer to whole-image inference (34-42 -> 48-54 dB measured), about 1.9x the "
-          + "time (docs/inference.md).")
+          + "time (docs/inference.md). Tiles below 256 px run none.")
   boolean refineContext;
 
   @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower, slightly smoother).")
