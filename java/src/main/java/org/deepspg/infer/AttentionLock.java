@@ -27,10 +27,7 @@ final class AttentionLock implements AutoCloseable {
   /** Releases the recordings: the next frame records anew. */
   @Override
   public void close() {
-    if (recordings == null) return;
-    for (AttentionContext.Recording r : recordings) {
-      if (r != null) r.close();
-    }
+    AttentionContext.Recording.closeAll(recordings);
     recordings = null;
   }
 }

@@ -87,17 +87,23 @@ final class Engine {
    *
    * @param chw the downscaled image {@code [3, h, w]}
    * @param full its original's three prior feature maps, or null
-   * @param into {@link #transforms()} new recordings
+   * @return {@link #transforms()} new recordings, the caller's to close (closed here when the pass fails)
    */
-  void record(float[] chw, int h, int w, FullPrior full, AttentionContext.Recording[] into) {
+  AttentionContext.Recording[] record(float[] chw, int h, int w, FullPrior full) {
     checkMemory(1, h, w, full == null ? 0 : full.bytes(), "the attention-context pass of a tiled image (the image "
         + "or its downscaled copy)", "use a smaller context (API: TileOptions.withContextSize, "
         + TileOptions.DEFAULT_CONTEXT + " px by default)");
+    AttentionContext.Recording[] into = new AttentionContext.Recording[transforms()];
+    boolean done = false;
     IdleRelease.PROCESS.enter();
     try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard();
         InferenceMode im = new InferenceMode()) {
+      for (int t = 0; t < into.length; t++) into[t] = new AttentionContext.Recording();
       pipeline.record(ImageTensors.tensorOf(chw, device, 1, 3, h, w), full == null ? null : full.maps(), into);
+      done = true;
+      return into;
     } finally {
+      if (!done) AttentionContext.Recording.closeAll(into);
       IdleRelease.PROCESS.exit(maxMemory);
     }
   }

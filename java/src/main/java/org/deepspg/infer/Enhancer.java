@@ -210,16 +210,7 @@ public final class Enhancer implements AutoCloseable {
           tiler.lockTo(reference.rgb(), h, w, lock);
           return null;
         }
-        engine.checkMemory(1, h, w);
-        AttentionContext.Recording[] rec = new AttentionContext.Recording[engine.transforms()];
-        try {
-          for (int t = 0; t < rec.length; t++) rec[t] = new AttentionContext.Recording();
-          engine.record(reference.rgb(), h, w, null, rec);
-          lock.set(rec);
-          rec = null;
-        } finally {
-          if (rec != null) for (AttentionContext.Recording r : rec) if (r != null) r.close();
-        }
+        lock.set(recordWhole(reference));
         return null;
       }));
     }
@@ -257,12 +248,7 @@ public final class Enhancer implements AutoCloseable {
         if (tiles.tiles(h, w)) return tiler.enhance(img.rgb(), h, w, onPass, lock);
         AttentionContext.Recording[] fresh = null; // this frame's, until it has come out whole and locks
         try {
-          if (lock.recordings() == null) {
-            engine.checkMemory(1, h, w); // the ordinary message for a frame too large, before the recording's
-            fresh = new AttentionContext.Recording[engine.transforms()];
-            for (int t = 0; t < fresh.length; t++) fresh[t] = new AttentionContext.Recording();
-            engine.record(img.rgb(), h, w, null, fresh);
-          }
+          if (lock.recordings() == null) fresh = recordWhole(img);
           float[] r = engine.run(img.rgb(), 1, h, w, fresh != null ? fresh : lock.recordings());
           OutputGuard.check(img.rgb(), 0, r, 0, r.length);
           if (onPass != null) onPass.run();
@@ -272,10 +258,16 @@ public final class Enhancer implements AutoCloseable {
           }
           return r;
         } finally {
-          if (fresh != null) for (AttentionContext.Recording rec : fresh) if (rec != null) rec.close();
+          AttentionContext.Recording.closeAll(fresh);
         }
       });
       return new Image(w, h, out, img.alpha(), img.metadata());
+    }
+
+    /** The attention of a frame that runs whole: one recording pass (the caller holds the oneDNN read lock). */
+    private AttentionContext.Recording[] recordWhole(Image img) {
+      engine.checkMemory(1, img.height(), img.width()); // the ordinary message for a frame too large
+      return engine.record(img.rgb(), img.height(), img.width(), null);
     }
   }
 

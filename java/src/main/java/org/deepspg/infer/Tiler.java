@@ -269,7 +269,7 @@ final class Tiler {
         next[t] = st[t].toRecording();
       }
     } catch (RuntimeException e) {
-      for (AttentionContext.Recording r : next) if (r != null) r.close();
+      AttentionContext.Recording.closeAll(next);
       throw e;
     }
     for (int t = 0; t < rec.length; t++) {
@@ -293,14 +293,13 @@ final class Tiler {
     int[] cs = contextShape(h, w);
     boolean downscaled = cs[0] != h || cs[1] != w;
     long bytes = downscaled ? engine.fullPriorBytes(h, w, cs, new int[] {py.maxLength(), px.maxLength()}) : -1;
-    AttentionContext.Recording[] rec = new AttentionContext.Recording[engine.transforms()];
+    AttentionContext.Recording[] rec = null;
     Engine.FullPrior prior = null;
     boolean done = false;
     try {
       prior = bytes >= 0 ? engine.stitchedPriorFeatures(chw, h, w, py, px, bytes) : null;
-      for (int t = 0; t < rec.length; t++) rec[t] = new AttentionContext.Recording();
       float[] small = downscaled ? AreaResize.resize(chw, 3, h, w, cs[0], cs[1]) : chw;
-      engine.record(small, cs[0], cs[1], prior, rec);
+      rec = engine.record(small, cs[0], cs[1], prior);
       // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so what
       // it leaves mapped for reuse (Backends) would only raise the peak.
       Backends.releaseFreeMemory();
@@ -309,9 +308,7 @@ final class Tiler {
       return rec;
     } finally {
       if (prior != null) prior.close();
-      if (!done) {
-        for (AttentionContext.Recording r : rec) if (r != null) r.close();
-      }
+      if (!done) AttentionContext.Recording.closeAll(rec);
     }
   }
 
@@ -382,11 +379,7 @@ final class Tiler {
       }
       return out;
     } finally {
-      if (rec != null && !handed) {
-        for (AttentionContext.Recording r : rec) {
-          if (r != null) r.close();
-        }
-      }
+      if (!handed) AttentionContext.Recording.closeAll(rec);
       // The tiles leave up to ~1 GiB of freed tensor memory mapped for reuse (Backends). Returned at once, the next
       // image of a batch faulted it all in again (3.5 s instead of 1.05 s); returned once inference is idle, a batch
       // keeps reusing it and a quiet process still gives it back.

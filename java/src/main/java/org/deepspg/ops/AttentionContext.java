@@ -102,6 +102,18 @@ public final class AttentionContext {
       matrices.add(a);
     }
 
+    /**
+     * Closes every recording of an array (one per ensemble transform); null arrays and entries are skipped.
+     *
+     * @param recordings the recordings, or null
+     */
+    public static void closeAll(Recording[] recordings) {
+      if (recordings == null) return;
+      for (Recording r : recordings) {
+        if (r != null) r.close();
+      }
+    }
+
     /** Releases the recorded matrices. */
     @Override
     public synchronized void close() {
