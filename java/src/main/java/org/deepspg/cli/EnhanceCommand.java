@@ -146,11 +146,12 @@ public final class EnhanceCommand implements Callable<Integer> {
     if (lockTo != null) lockExposure = true;
     if (skipExisting) { // outputs are renamed into place complete, so one that exists is a finished image
       int planned = jobs.size();
-      if (lockExposure && lockTo == null) {
-        lockFrame = jobs.stream().filter(j -> Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS))
-            .findFirst().orElse(null);
+      List<Job> left = new ArrayList<>();
+      for (Job j : jobs) {
+        if (!Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) left.add(j);
+        else if (lockFrame == null && lockExposure && lockTo == null) lockFrame = j;
       }
-      jobs = jobs.stream().filter(j -> !Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
+      jobs = left;
       if (jobs.size() < planned) {
         err.println("deepspg: --skip-existing: " + (planned - jobs.size()) + " of " + planned
             + " outputs exist already; enhancing the other " + jobs.size());

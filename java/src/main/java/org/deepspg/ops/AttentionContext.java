@@ -310,6 +310,27 @@ public final class AttentionContext {
       this.statistics = statistics;
       this.window = window;
     }
+
+    /** A refinement's view of {@code t}'s cells inside the window; a window that does not fit fails the scope. */
+    Tensor inWindow(Tensor t) {
+      try {
+        int[] r = window.on(t.size(2), t.size(3));
+        return t.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]);
+      } catch (IllegalStateException e) {
+        failed = true;
+        throw e;
+      }
+    }
+
+    /** Adds the sums {@code p} of the call just replayed to the statistics; a mismatch fails the scope. */
+    void addSums(double[] p, Tensor tau, long b, int heads, long c) {
+      try {
+        statistics.add(cursor - 1, p, tau.reshape(heads), b, heads, c);
+      } catch (IllegalStateException e) {
+        failed = true;
+        throw e;
+      }
+    }
   }
 
   /**
@@ -404,16 +425,11 @@ public final class AttentionContext {
    */
   private static void count(Active a, Tensor x, Tensor y, Tensor tau, int heads) {
     long b = x.size(0), c = x.size(1) / heads;
-    int[] r = a.window.on(x.size(2), x.size(3));
     try (PointerScope scope = new PointerScope()) {
-      Tensor xs = x.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b * heads, c, -1);
-      Tensor ys = y.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b * heads, c, -1);
+      Tensor xs = a.inWindow(x).reshape(b * heads, c, -1);
+      Tensor ys = a.inWindow(y).reshape(b * heads, c, -1);
       Tensor z = torch.cat(new TensorVector(xs, ys), 1);
-      a.statistics.add(a.cursor - 1, FoldedAttention.doubles(z.matmul(z.transpose(1, 2))), tau.reshape(heads), b,
-          heads, c);
-    } catch (IllegalStateException e) {
-      a.failed = true;
-      throw e;
+      a.addSums(FoldedAttention.doubles(z.matmul(z.transpose(1, 2))), tau, b, heads, c);
     }
   }
 
@@ -433,16 +449,9 @@ public final class AttentionContext {
     if (a == null || a.mode != Mode.REFINE) return;
     long b = in.size(0);
     int d = (int) in.size(1), c = d / heads, c2 = 2 * c;
-    int[] r;
-    try {
-      r = a.window.on(in.size(2), in.size(3));
-    } catch (IllegalStateException e) {
-      a.failed = true;
-      throw e;
-    }
     double[] s;
     try (PointerScope scope = new PointerScope()) {
-      Tensor xs = in.narrow(2, r[0], r[1] - r[0]).narrow(3, r[2], r[3] - r[2]).reshape(b, d, -1);
+      Tensor xs = a.inWindow(in).reshape(b, d, -1);
       s = FoldedAttention.doubles(xs.matmul(xs.transpose(1, 2)));
     }
     double[] w1 = FoldedAttention.doubles(wx), w2 = FoldedAttention.doubles(wy);
@@ -472,12 +481,7 @@ public final class AttentionContext {
         }
       }
     }
-    try {
-      a.statistics.add(a.cursor - 1, p, tau.reshape(heads), b, heads, c);
-    } catch (IllegalStateException e) {
-      a.failed = true;
-      throw e;
-    }
+    a.addSums(p, tau, b, heads, c);
   }
 
   /**
