@@ -12,10 +12,12 @@ import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.deepspg.data.Image;
@@ -24,6 +26,7 @@ import org.deepspg.data.Images;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
+import org.deepspg.infer.SceneCuts;
 import org.deepspg.io.ProgressBar;
 import org.deepspg.io.RealPaths;
 import org.deepspg.model.prior.MissingWeightsException;
@@ -83,9 +86,17 @@ public final class EnhanceCommand implements Callable<Integer> {
       description = "Treat the inputs as frames of one sequence (video, a camera's stills), in the order given (a "
           + "folder's files by name): every frame is enhanced with the attention of the first that comes out, the "
           + "network's global exposure, so that a bright object entering the view no longer dims the rest of the "
-          + "frame (with --skip-existing: of the first frame whose output exists). Tiled frames also skip their own "
-          + "context pass.")
+          + "frame (with --skip-existing: of the first frame whose output exists). At a cut (a new scene, a sudden "
+          + "change of light: see --cut-threshold) the exposure is locked anew on the frame after it. Tiled frames "
+          + "also skip their own context pass.")
   boolean lockExposure;
+
+  @Option(names = "--cut-threshold", paramLabel = "F|off", defaultValue = "0.35",
+      description = "With --lock-exposure: the fraction of the view (cells of a 16x16 grid) whose light must grow "
+          + "or fall by a factor of 1.7 or more between two frames for a cut, after which the exposure is locked "
+          + "anew (default ${DEFAULT-VALUE}; a bright object entering changes a few cells, a new scene or a change "
+          + "of light most); off keeps one lock for every frame.")
+  String cutThreshold;
 
   @Option(names = "--lock-to", paramLabel = "FILE",
       description = "With --lock-exposure implied: lock the exposure to this reference frame (not written) instead of "
@@ -104,6 +115,15 @@ public final class EnhanceCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     if (jpegQuality < 1 || jpegQuality > 100) {
       err.println("deepspg: --jpeg-quality must be 1..100, got " + jpegQuality);
+      err.flush();
+      return 2;
+    }
+    double cuts;
+    try {
+      cuts = cutThreshold.equalsIgnoreCase("off") ? SceneCuts.OFF : Double.parseDouble(cutThreshold);
+      if (cuts != SceneCuts.OFF && !(cuts > 0 && cuts <= 1)) throw new NumberFormatException();
+    } catch (NumberFormatException e) {
+      err.println("deepspg: --cut-threshold must be a fraction in (0, 1] or off, got " + cutThreshold);
       err.flush();
       return 2;
     }
@@ -140,16 +160,19 @@ public final class EnhanceCommand implements Callable<Integer> {
       err.flush();
       return errors.isEmpty() ? 2 : Main.EXIT_SOME_FAILED;
     }
-    // A --lock-exposure run locks to the first frame that comes out; resumed with --skip-existing, to the first frame
-    // whose output exists (the one the interrupted run locked to, unless its output was written by another run).
-    Job lockFrame = null;
+    // A --lock-exposure run locks to the first frame that comes out and anew after each cut; resumed with
+    // --skip-existing, the frames whose outputs exist are passed to the sequence unenhanced (Sequence.skip): they
+    // count for cuts, and the next frame locks to the first of its scene that exists (the one the interrupted run
+    // locked to, unless its output was written by another run).
     if (lockTo != null) lockExposure = true;
+    List<Job> frames = jobs; // every frame of a sequence in order, finished ones included
+    Set<Job> finished = new HashSet<>();
     if (skipExisting) { // outputs are renamed into place complete, so one that exists is a finished image
       int planned = jobs.size();
       List<Job> left = new ArrayList<>();
       for (Job j : jobs) {
         if (!Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) left.add(j);
-        else if (lockFrame == null && lockExposure && lockTo == null) lockFrame = j;
+        else finished.add(j);
       }
       jobs = left;
       if (jobs.size() < planned) {
@@ -192,11 +215,11 @@ public final class EnhanceCommand implements Callable<Integer> {
     int failed = errors.size();
     int done = 0;
     long t0 = System.nanoTime();
-    try (enhancer; Enhancer.Sequence sequence = lockExposure ? enhancer.sequence() : null) {
+    try (enhancer; Enhancer.Sequence sequence = lockExposure ? enhancer.sequence(cuts) : null) {
       out.println("model: " + enhancer.modelSource() + " " + enhancer.config().describe() + " on "
           + enhancer.device() + (enhancer.ensemble() ? ", self-ensemble" : "")
           + (lockTo != null ? ", exposure locked to " + lockTo : lockExposure ? ", exposure locked to the first frame"
-              : "")
+              : "") + (lockExposure && cuts != SceneCuts.OFF ? " (anew after each cut)" : "")
           + (enhancer.device().equals("cpu") ? ", oneDNN " + enhancer.oneDnn().describe() : ""));
       out.flush();
       if (lockTo != null) {
@@ -214,8 +237,9 @@ public final class EnhanceCommand implements Callable<Integer> {
       long[] planned = new long[jobs.size()];
       long total = 0;
       for (int k = 0; k < jobs.size(); k++) {
-        // in a locked sequence only the frame that locks it runs its own context and refinement passes
-        boolean locked = sequence != null && (k > 0 || lockFrame != null || lockTo != null);
+        // in a locked sequence only the frame that locks it runs its own context and refinement passes (and a frame
+        // after a cut, which the bar learns when it comes)
+        boolean locked = sequence != null && (k > 0 || !finished.isEmpty() || lockTo != null);
         planned[k] = plannedPasses(locked ? sequence::passes : enhancer::passes, jobs.get(k).input(), ro);
         total += planned[k];
       }
@@ -224,18 +248,16 @@ public final class EnhanceCommand implements Callable<Integer> {
       // one), so that a rate of tiles is not read as frames per second.
       ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0, PLAIN_PROGRESS_SECONDS)
           .unit(total > jobs.size() ? "tiles" : "images");
-      if (sequence != null && lockFrame != null) { // resumed: lock to its first finished frame, not rewritten
-        try {
-          sequence.lockTo(Images.read(lockFrame.input(), ro));
-          bar.message("deepspg: --lock-exposure: the exposure is locked to " + lockFrame.input()
-              + " (the first frame whose output exists), as in the run this one resumes");
-        } catch (ImageReadException | RuntimeException e) {
-          bar.message("deepspg: --lock-exposure: cannot lock to " + lockFrame.input() + " (" + (e instanceof
-              ImageReadException r ? r.reason() : e.getMessage()) + "); locking to the next frame that comes out");
-        }
+      if (sequence != null && !finished.isEmpty()) {
+        bar.message("deepspg: --lock-exposure: the " + finished.size() + " frames whose outputs exist are read "
+            + (cuts == SceneCuts.OFF ? "until one is locked to" : "for their cuts") + ", not enhanced, so that "
+            + "each frame keeps the exposure the run this one resumes gave it");
       }
+      int next = 0; // the next of the frames, finished ones included, that the sequence has not seen
       for (int k = 0; k < jobs.size(); k++) {
         Job j = jobs.get(k);
+        if (sequence != null) next = skipFinished(sequence, frames, next, j, finished, ro, bar, cuts != SceneCuts.OFF);
+        int cutsBefore = sequence == null ? 0 : sequence.cuts();
         String info = j.input().getFileName().toString()
             + (jobs.size() > 1 && total > jobs.size() ? " (image " + (k + 1) + "/" + jobs.size() + ")" : "");
         long[] stepped = {0};
@@ -251,7 +273,12 @@ public final class EnhanceCommand implements Callable<Integer> {
               bar.step(1, name + (passes > 1 ? " tile " + stepped[0] + "/" + passes : ""));
             }
           };
-          Image res = sequence != null ? sequence.enhance(in, onPass) : enhancer.enhance(in, onPass);
+          Image res;
+          try {
+            res = sequence != null ? sequence.enhance(in, onPass) : enhancer.enhance(in, onPass);
+          } finally {
+            if (sequence != null && sequence.cuts() > cutsBefore) bar.message(cutMessage(sequence, j.input(), ""));
+          }
           Images.writeAtomic(res, j.output(), wo);
           done++;
         } catch (ImageReadException e) {
@@ -280,6 +307,42 @@ public final class EnhanceCommand implements Callable<Integer> {
         done, done + failed, secs, done / Math.max(secs, 1e-9), done == 0 ? 0 : secs / done, failed, outDir);
     out.flush();
     return failed > 0 ? Main.EXIT_SOME_FAILED : 0;
+  }
+
+  /**
+   * Passes the finished frames before {@code job} in {@code frames} to the sequence, from index {@code from} on (each
+   * read only while it matters: always when cuts are detected, else until the sequence is locked).
+   *
+   * @return the index after {@code job}
+   */
+  private static int skipFinished(Enhancer.Sequence sequence, List<Job> frames, int from, Job job, Set<Job> finished,
+      ReadOptions ro, ProgressBar bar, boolean detectCuts) {
+    int i = from;
+    for (; i < frames.size() && frames.get(i) != job; i++) {
+      Job f = frames.get(i);
+      if (!finished.contains(f) || !(detectCuts || !sequence.isLocked())) continue;
+      int before = sequence.cuts();
+      try {
+        Image img = Images.read(f.input(), ro);
+        boolean wasLocked = sequence.isLocked();
+        sequence.skip(img);
+        if (sequence.cuts() > before) bar.message(cutMessage(sequence, f.input(), "; its output exists"));
+        if (!wasLocked || sequence.cuts() > before) {
+          bar.message("deepspg: --lock-exposure: the exposure is locked to " + f.input() + " (the first frame of "
+              + "its scene whose output exists), as in the run this one resumes");
+        }
+      } catch (ImageReadException | RuntimeException e) {
+        bar.message("deepspg: --lock-exposure: cannot read " + f.input() + " (its output exists) to follow the "
+            + "exposure of the run this one resumes: " + (e instanceof ImageReadException r ? r.reason()
+            : e.getMessage()));
+      }
+    }
+    return i + 1;
+  }
+
+  private static String cutMessage(Enhancer.Sequence sequence, Path frame, String note) {
+    return String.format(Locale.ROOT, "deepspg: --lock-exposure: a cut at %s (%.0f %% of the view changed%s): the "
+        + "exposure is locked anew on it", frame, 100 * sequence.lastScore(), note);
   }
 
   /** Passes planned for a file from its header size (1 when it cannot be read: the error comes later). */

@@ -122,8 +122,20 @@ public final class Enhancer implements AutoCloseable {
    * @return a new sequence of this Enhancer (close it to release its attention matrices)
    */
   public Sequence sequence() {
+    return sequence(SceneCuts.DEFAULT_THRESHOLD);
+  }
+
+  /**
+   * Starts a sequence of frames enhanced with one exposure per scene: see {@link Sequence}.
+   *
+   * @param cutThreshold the fraction of the frame that must change between two frames for a cut, after which the
+   *     sequence locks anew ({@link SceneCuts}; in (0, 1]), or {@link SceneCuts#OFF} to keep one lock for every frame
+   * @return a new sequence of this Enhancer (close it to release its attention matrices)
+   * @throws IllegalArgumentException for a threshold outside (0, 1] that is not {@link SceneCuts#OFF}
+   */
+  public Sequence sequence(double cutThreshold) {
     checkOpen();
-    return new Sequence();
+    return new Sequence(SceneCuts.checkThreshold(cutThreshold));
   }
 
   /**
@@ -137,16 +149,27 @@ public final class Enhancer implements AutoCloseable {
    * result is the ordinary one (up to float rounding); a frame that runs whole runs twice for it (record, then replay).
    * A frame that fails (unreadable output, an interrupt) does not lock the sequence: the next one that succeeds does.
    *
+   * <p>A cut ends a scene: when a frame differs from the one before it over most of the view ({@link SceneCuts}: a
+   * new scene, a sudden change of light; not a bright object entering, not motion), the sequence locks anew on it, as
+   * after {@link #relock()}. {@link Enhancer#sequence(double)} sets the threshold or turns this off.
+   *
    * <p>Frames may change size (the matrices do not depend on it). {@link Builder#tileContext(boolean)
    * tileContext(false)} tiles record nothing: their frames are enhanced as without a sequence. Calls are serialised;
    * the Enhancer must stay open.
    */
   public final class Sequence implements AutoCloseable {
     private final AttentionLock lock = new AttentionLock();
+    private final double cutThreshold;
+    private float[] previous; // the last frame's signature (SceneCuts), null before the first or with cuts off
+    private double lastScore = Double.NaN;
+    private int cuts;
+    private Image pending; // a skipped frame the next enhanced one locks to (a resumed run), or null
     private boolean closed;
     private boolean running;
 
-    private Sequence() {}
+    private Sequence(double cutThreshold) {
+      this.cutThreshold = cutThreshold;
+    }
 
     /**
      * The network passes a frame of this size makes once the sequence is locked (every frame after the one that
@@ -179,13 +202,65 @@ public final class Enhancer implements AutoCloseable {
       if (closed) throw new IllegalStateException("the sequence is closed");
       checkOpen();
       requireUnitRange(frame);
+      next(frame);
       running = true;
       try {
+        if (pending != null) { // the frame a resumed run locked to; kept when recording it fails, as a frame is
+          Image ref = pending;
+          call(() -> Engine.locked(() -> lockOn(ref)));
+          pending = null;
+        }
         Image out = call(() -> locked(frame, onPass));
         images.increment();
         return out;
       } finally {
         running = false;
+      }
+    }
+
+    /**
+     * A frame of the sequence that is not enhanced now, because an earlier run did (resuming it): it counts for cut
+     * detection as an enhanced frame does, and when the sequence is not locked it becomes the frame the next enhanced
+     * one is locked to (recorded then, not now), as in the run that enhanced it.
+     *
+     * @param frame the frame
+     * @throws IllegalStateException when this sequence or its Enhancer is closed, or from a frame's callback
+     * @throws IllegalArgumentException for samples far outside [0, 1]
+     */
+    public synchronized void skip(Image frame) {
+      if (closed) throw new IllegalStateException("the sequence is closed");
+      if (running) throw new IllegalStateException("skip() inside a frame's call: call it between frames");
+      checkOpen();
+      requireUnitRange(frame);
+      next(frame);
+      if (lock.recordings() == null && pending == null) pending = frame;
+    }
+
+    /**
+     * @return the number of cuts seen so far (each locked the sequence anew)
+     */
+    public synchronized int cuts() {
+      return cuts;
+    }
+
+    /**
+     * @return the last frame's {@linkplain SceneCuts#score score} against the frame before it (enhanced or skipped),
+     *     NaN for the first frame or with cut detection off
+     */
+    public synchronized double lastScore() {
+      return lastScore;
+    }
+
+    /** Cut detection for the next frame, enhanced or skipped: a cut relocks. */
+    private void next(Image frame) {
+      if (cutThreshold == SceneCuts.OFF) return;
+      float[] sig = SceneCuts.signature(frame);
+      lastScore = previous == null ? Double.NaN : SceneCuts.score(previous, sig);
+      previous = sig;
+      if (lastScore >= cutThreshold) {
+        cuts++;
+        lock.close();
+        pending = null;
       }
     }
 
@@ -204,15 +279,19 @@ public final class Enhancer implements AutoCloseable {
       checkOpen();
       requireUnitRange(reference);
       lock.close();
+      pending = null;
+      call(() -> Engine.locked(() -> lockOn(reference)));
+    }
+
+    /** Records a reference frame's attention into the (empty) lock; the caller holds the oneDNN read lock. */
+    private Void lockOn(Image reference) {
       int h = reference.height(), w = reference.width();
-      call(() -> Engine.locked(() -> {
-        if (tiles.tiles(h, w)) {
-          tiler.lockTo(reference.rgb(), h, w, lock);
-          return null;
-        }
+      if (tiles.tiles(h, w)) {
+        tiler.lockTo(reference.rgb(), h, w, lock);
+      } else {
         lock.set(recordWhole(reference));
-        return null;
-      }));
+      }
+      return null;
     }
 
     /**
@@ -223,11 +302,16 @@ public final class Enhancer implements AutoCloseable {
     public synchronized void relock() {
       if (running) throw new IllegalStateException("relock() inside a frame's call: call it between frames");
       lock.close();
+      pending = null;
     }
 
-    /** @return whether a frame's attention is locked (false before the first frame and after {@link #relock()}) */
+    /**
+     * @return whether the next frame is enhanced with a locked attention: a frame's, or a {@linkplain #skip skipped}
+     *     frame's that it records first (false before the first frame and after {@link #relock()}; a cut is seen
+     *     when its frame comes, so a cut frame is enhanced unlocked although this said true)
+     */
     public synchronized boolean isLocked() {
-      return lock.recordings() != null;
+      return lock.recordings() != null || pending != null;
     }
 
     /**
@@ -239,6 +323,7 @@ public final class Enhancer implements AutoCloseable {
     public synchronized void close() {
       if (running) throw new IllegalStateException("close() inside a frame's call: call it between frames");
       lock.close();
+      pending = null;
       closed = true;
     }
 

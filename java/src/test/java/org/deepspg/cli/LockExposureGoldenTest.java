@@ -97,6 +97,60 @@ class LockExposureGoldenTest {
     assertTrue(again[1] <= 1.5 / 255, "resumed: c changed by up to " + again[1] + "\n" + resumed.log());
   }
 
+  /**
+   * Two scenes of two frames each, the second of each with a headlight: the cut between them locks the exposure anew
+   * on the first frame of the second scene, whose output is the reference program's; each headlight frame keeps its
+   * scene's exposure. Resumed with --skip-existing after both headlight outputs are lost, the finished frames are
+   * read for their cuts and both headlight frames come out as before.
+   */
+  @Test
+  void aCutLocksTheExposureAnew() throws Exception {
+    Image a = sample();
+    Image b = Images.read(Path.of("").toAbsolutePath().getParent().resolve("samples/fig-bowl.jpg"));
+    Path frames = Files.createDirectories(work.resolve("frames-cut"));
+    Images.write(a, frames.resolve("000.png"), WriteOptions.DEFAULT);
+    Images.write(SequenceTestSupport.withHeadlight(a, 80), frames.resolve("001.png"), WriteOptions.DEFAULT);
+    Images.write(b, frames.resolve("002.png"), WriteOptions.DEFAULT);
+    Images.write(SequenceTestSupport.withHeadlight(b, 80), frames.resolve("003.png"), WriteOptions.DEFAULT);
+    Path out = work.resolve("out-cut");
+    UserPathGoldenTest.Run r = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-exposure"));
+    assertEquals(0, r.code(), r.log());
+    assertTrue(r.log().contains("a cut at " + frames.resolve("002.png")), r.log());
+    assertTrue(!r.log().contains("a cut at " + frames.resolve("001.png"))
+        && !r.log().contains("a cut at " + frames.resolve("003.png")), r.log());
+    Path golden = UserPathGoldenTest.goldenFolder("user-path");
+    double pa = Metrics.psnr(Images.read(out.resolve("000.png")).rgb(), Images.read(golden.resolve("aitzgorri.png"))
+        .rgb());
+    double pb = Metrics.psnr(Images.read(out.resolve("002.png")).rgb(), Images.read(golden.resolve("fig-bowl.png"))
+        .rgb());
+    Image litA = Images.read(out.resolve("001.png"));
+    Image litB = Images.read(out.resolve("003.png"));
+    double[] farA = SequenceTestSupport.farCorner(Images.read(out.resolve("000.png")), litA);
+    double[] farB = SequenceTestSupport.farCorner(Images.read(out.resolve("002.png")), litB);
+    System.out.printf(Locale.ROOT, "[lock-exposure cut] scene starts %.2f / %.2f dB against the reference; headlight "
+        + "frames' far corners %+.2f %% / %+.2f %%%n", pa, pb, 100 * farA[0], 100 * farB[0]);
+    assertTrue(pa >= UserPathGoldenTest.MIN_PSNR && pb >= UserPathGoldenTest.MIN_PSNR, pa + " / " + pb);
+    assertTrue(farA[1] <= 1.5 / 255 && farB[1] <= 1.5 / 255, farA[1] + " / " + farB[1]);
+
+    Files.delete(out.resolve("001.png"));
+    Files.delete(out.resolve("003.png"));
+    UserPathGoldenTest.Run resumed = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-exposure", "--skip-existing"));
+    assertEquals(0, resumed.code(), resumed.log());
+    assertTrue(resumed.log().matches("(?s).*a cut at " + java.util.regex.Pattern.quote(frames.resolve("002.png")
+        .toString()) + " \\(\\d+ % of the view changed; its output exists\\).*"), resumed.log());
+    double[] againA = SequenceTestSupport.farCorner(litA, Images.read(out.resolve("001.png")));
+    double[] againB = SequenceTestSupport.farCorner(litB, Images.read(out.resolve("003.png")));
+    assertTrue(againA[1] <= 1.5 / 255 && againB[1] <= 1.5 / 255, "resumed: " + againA[1] + " / " + againB[1]
+        + "\n" + resumed.log());
+
+    UserPathGoldenTest.Run bad = UserPathGoldenTest.fork(work, UserPathGoldenTest.Config.DEFAULT,
+        List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-exposure", "--cut-threshold", "2"));
+    assertEquals(2, bad.code(), bad.log());
+    assertTrue(bad.log().contains("--cut-threshold must be a fraction in (0, 1] or off"), bad.log());
+  }
+
   /** The sample the frames are made of (its reference output is {@code golden/user-path/aitzgorri.png}). */
   private static Image sample() throws java.io.IOException {
     return Images.read(Path.of("").toAbsolutePath().getParent().resolve("samples/aitzgorri.jpg")); // from java/

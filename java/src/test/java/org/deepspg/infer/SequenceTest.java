@@ -142,4 +142,54 @@ class SequenceTest {
       }
     }
   }
+  /**
+   * A cut (another sample) locks the sequence anew on the frame after it, whose output is then the ordinary one; with
+   * cut detection off the new scene is enhanced with the first scene's exposure. The headlight frame is no cut.
+   */
+  @Test
+  void aCutLocksAnew() throws Exception {
+    Image other = Images.read(InferTestSupport.sample("fig-bowl.jpg"));
+    try (Enhancer e = Enhancer.builder().build(); Enhancer.Sequence s = e.sequence();
+        Enhancer.Sequence off = e.sequence(SceneCuts.OFF)) {
+      Image plain = e.enhance(other);
+      s.enhance(frame);
+      assertTrue(Double.isNaN(s.lastScore()));
+      s.enhance(headlight);
+      assertEquals(0, s.cuts(), "the headlight is no cut: " + s.lastScore());
+      Image cut = s.enhance(other);
+      assertEquals(1, s.cuts());
+      assertTrue(s.lastScore() >= SceneCuts.DEFAULT_THRESHOLD);
+      assertTrue(InferTestSupport.psnr(plain.rgb(), cut.rgb()) > 70, "after a cut the ordinary result");
+      off.enhance(frame);
+      double p = InferTestSupport.psnr(plain.rgb(), off.enhance(other).rgb());
+      assertTrue(p < 45, "the case at hand: the first scene's exposure on the second is another result: " + p);
+      assertEquals(0, off.cuts());
+      assertTrue(Double.isNaN(off.lastScore()));
+      assertThrows(IllegalArgumentException.class, () -> e.sequence(0));
+    }
+  }
+
+  /**
+   * skip(): a frame enhanced by an earlier run locks the next enhanced frame as if this run had enhanced it, and
+   * counts for cuts (a resumed run).
+   */
+  @Test
+  void skippedFramesLockAndCut() throws Exception {
+    Image other = Images.read(InferTestSupport.sample("fig-bowl.jpg"));
+    Image otherLit = SequenceTestSupport.withHeadlight(other, 80);
+    try (Enhancer e = Enhancer.builder().build(); Enhancer.Sequence run = e.sequence();
+        Enhancer.Sequence resumed = e.sequence()) {
+      run.enhance(frame);
+      Image want = run.enhance(headlight);
+      run.enhance(other);
+      Image wantOther = run.enhance(otherLit);
+      resumed.skip(frame);
+      assertTrue(resumed.isLocked(), "the skipped frame is the lock");
+      assertArrayEquals(want.rgb(), resumed.enhance(headlight).rgb(), 0f);
+      resumed.skip(other);
+      assertEquals(1, resumed.cuts(), "a skipped frame counts for cuts");
+      assertArrayEquals(wantOther.rgb(), resumed.enhance(otherLit).rgb(), 0f, "locked to the skipped cut frame");
+      assertThrows(IllegalStateException.class, () -> resumed.enhance(frame, () -> resumed.skip(frame)));
+    }
+  }
 }

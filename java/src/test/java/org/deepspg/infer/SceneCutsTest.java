@@ -1,0 +1,141 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.infer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deepspg.data.Image;
+import org.deepspg.data.Images;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link SceneCuts} on the bundled samples: every pair of different samples is a cut, and so is a twofold or threefold
+ * change of the light; a headlight, a pan, noise and a flicker of the light are not.
+ */
+class SceneCutsTest {
+  static final String[] SAMPLES = {"aitzgorri.jpg", "fig-bowl.jpg", "forest-stream.jpg", "paint-brushes.jpg",
+      "picos-de-europa.jpg"};
+  static List<Image> frames = new ArrayList<>();
+
+  @BeforeAll
+  static void read() throws Exception {
+    for (String s : SAMPLES) frames.add(Images.read(InferTestSupport.sample(s)));
+  }
+
+  static double score(Image a, Image b) {
+    return SceneCuts.score(SceneCuts.signature(a), SceneCuts.signature(b));
+  }
+
+  @Test
+  void differentScenesAreCuts() {
+    for (Image a : frames) {
+      for (Image b : frames) {
+        if (a == b) continue;
+        double s = score(a, b);
+        assertTrue(s >= SceneCuts.DEFAULT_THRESHOLD, "a cut between two samples scored " + s);
+        assertEquals(s, score(b, a), 0, "symmetric");
+        double dark = score(scaled(a, 0.25), scaled(b, 0.25));
+        assertTrue(dark >= SceneCuts.DEFAULT_THRESHOLD, "a cut between two darker samples scored " + dark);
+      }
+    }
+  }
+
+  @Test
+  void aChangeOfLightIsACut() {
+    for (Image a : frames) {
+      for (double f : new double[] {3, 2, 0.5, 1 / 3.0}) {
+        double s = score(a, scaled(a, f));
+        assertTrue(s >= SceneCuts.DEFAULT_THRESHOLD, "light ×" + f + " scored " + s);
+      }
+    }
+  }
+
+  @Test
+  void aHeadlightMotionNoiseAndFlickerAreNot() {
+    java.util.Random rnd = new java.util.Random(7);
+    for (Image a : frames) {
+      List<Image> same = new ArrayList<>();
+      same.add(SequenceTestSupport.withHeadlight(a, Math.min(a.width(), a.height()) / 5));
+      same.add(panned(a, a.width() / 50));
+      same.add(scaled(a, 1.3));
+      same.add(scaled(a, 0.8));
+      float[] noisy = a.rgb().clone();
+      for (int i = 0; i < noisy.length; i++) {
+        noisy[i] = (float) Math.min(1, Math.max(0, noisy[i] + 0.03 * rnd.nextGaussian()));
+      }
+      same.add(Image.of(a.width(), a.height(), noisy));
+      for (Image b : same) {
+        double s = score(a, b);
+        assertTrue(s < SceneCuts.DEFAULT_THRESHOLD / 2, "not a cut, scored " + s);
+      }
+      assertEquals(0, score(a, a));
+    }
+  }
+
+  /** The signature does not depend on the frame's size; frames smaller than the grid leave cells out. */
+  @Test
+  void sizesCompareAndTinyFramesWork() {
+    Image a = frames.get(0);
+    Image half = Image.of(a.width() / 2, a.height() / 2, halved(a));
+    assertTrue(score(a, half) < 0.05, "the same frame at half size scored " + score(a, half));
+    Image tiny = Image.of(3, 2, new float[18]);
+    float[] sig = SceneCuts.signature(tiny);
+    long cells = 0;
+    for (float v : sig) if (!Float.isNaN(v)) cells++;
+    assertEquals(6, cells, "a 3x2 frame fills 6 cells");
+    assertEquals(0, SceneCuts.score(sig, sig));
+    assertThrows(IllegalArgumentException.class, () -> SceneCuts.score(sig, new float[3]));
+    assertThrows(IllegalArgumentException.class, () -> SceneCuts.checkThreshold(0));
+    assertThrows(IllegalArgumentException.class, () -> SceneCuts.checkThreshold(1.5));
+    assertThrows(IllegalArgumentException.class, () -> SceneCuts.checkThreshold(Double.NaN));
+    assertEquals(SceneCuts.OFF, SceneCuts.checkThreshold(SceneCuts.OFF));
+  }
+
+  /** The frame with its linear light scaled by f (sRGB-encoded in and out, clipped at 1). */
+  static Image scaled(Image a, double f) {
+    float[] rgb = a.rgb().clone();
+    for (int i = 0; i < rgb.length; i++) {
+      double v = rgb[i];
+      double lin = v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+      lin = Math.min(1, lin * f);
+      rgb[i] = (float) (lin <= 0.0031308 ? lin * 12.92 : 1.055 * Math.pow(lin, 1 / 2.4) - 0.055);
+    }
+    return Image.of(a.width(), a.height(), rgb);
+  }
+
+  /** The frame moved left by d pixels, its right edge mirrored in (a camera's pan). */
+  static Image panned(Image a, int d) {
+    int w = a.width(), h = a.height();
+    float[] src = a.rgb(), rgb = new float[src.length];
+    for (int c = 0; c < 3; c++) {
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          int sx = x + d < w ? x + d : 2 * w - 1 - (x + d);
+          rgb[(c * h + y) * w + x] = src[(c * h + y) * w + sx];
+        }
+      }
+    }
+    return Image.of(w, h, rgb);
+  }
+
+  /** 2×2 box-filtered planes. */
+  static float[] halved(Image a) {
+    int w = a.width(), h = a.height(), hw = w / 2, hh = h / 2;
+    float[] src = a.rgb(), out = new float[3 * hw * hh];
+    for (int c = 0; c < 3; c++) {
+      for (int y = 0; y < hh; y++) {
+        for (int x = 0; x < hw; x++) {
+          int i = (c * h + 2 * y) * w + 2 * x;
+          out[(c * hh + y) * hw + x] = (src[i] + src[i + 1] + src[i + w] + src[i + w + 1]) / 4;
+        }
+      }
+    }
+    return out;
+  }
+}
