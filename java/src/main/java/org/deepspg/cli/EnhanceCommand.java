@@ -91,16 +91,17 @@ public final class EnhanceCommand implements Callable<Integer> {
           + "also skip their own context pass.")
   boolean lockExposure;
 
-  @Option(names = "--cut-threshold", paramLabel = "F|off", defaultValue = "0.35",
+  @Option(names = "--cut-threshold", paramLabel = "F|off",
       description = "With --lock-exposure: the fraction of the view (cells of a 16x16 grid) whose light must grow "
           + "or fall by a factor of 1.7 or more between two frames for a cut, after which the exposure is locked "
-          + "anew (default ${DEFAULT-VALUE}; a bright object entering changes a few cells, a new scene or a change "
-          + "of light most); off keeps one lock for every frame.")
+          + "anew (default 0.35; a bright object entering changes a few cells, a new scene or a change of light "
+          + "most); off keeps one lock for every frame, the default with --lock-to.")
   String cutThreshold;
 
   @Option(names = "--lock-to", paramLabel = "FILE",
       description = "With --lock-exposure implied: lock the exposure to this reference frame (not written) instead of "
-          + "the first input, e.g. a frame without headlights or other bright objects.")
+          + "the first input, e.g. a frame without headlights or other bright objects; kept for every frame "
+          + "unless --cut-threshold is given.")
   Path lockTo;
 
   /** Least time between two plain progress lines when stderr is not a terminal. */
@@ -120,7 +121,8 @@ public final class EnhanceCommand implements Callable<Integer> {
     }
     double cuts;
     try {
-      cuts = cutThreshold.equalsIgnoreCase("off") ? SceneCuts.OFF : Double.parseDouble(cutThreshold);
+      cuts = cutThreshold == null ? (lockTo != null ? SceneCuts.OFF : SceneCuts.DEFAULT_THRESHOLD)
+          : cutThreshold.equalsIgnoreCase("off") ? SceneCuts.OFF : Double.parseDouble(cutThreshold);
       if (cuts != SceneCuts.OFF && !(cuts > 0 && cuts <= 1)) throw new NumberFormatException();
     } catch (NumberFormatException e) {
       err.println("deepspg: --cut-threshold must be a fraction in (0, 1] or off, got " + cutThreshold);

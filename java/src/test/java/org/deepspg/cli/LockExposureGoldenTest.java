@@ -176,6 +176,8 @@ class LockExposureGoldenTest {
         List.of("enhance", frames.toString(), "-o", out.toString(), "--lock-to", ref.toString()));
     assertEquals(0, r.code(), r.log());
     assertTrue(Files.exists(out.resolve("lit.png")) && !Files.exists(out.resolve("reference-frame.png")), r.log());
+    assertTrue(r.log().contains("exposure locked to " + ref) && !r.log().contains("anew after each cut"),
+        "a hand-picked reference is kept: no cut detection unless asked\n" + r.log());
     Image golden = Images.read(UserPathGoldenTest.goldenFolder("user-path").resolve("aitzgorri.png"));
     double[] far = SequenceTestSupport.farCorner(golden, Images.read(out.resolve("lit.png")));
     System.out.printf(Locale.ROOT, "[lock-to cli] far corner against the reference: %+.2f %% (max %.0f/255)%n",
