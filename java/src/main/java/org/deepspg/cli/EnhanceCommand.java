@@ -250,7 +250,7 @@ public final class EnhanceCommand implements Callable<Integer> {
       // one), so that a rate of tiles is not read as frames per second.
       ProgressBar bar = new ProgressBar(System.err, "enhance", total, 0, PLAIN_PROGRESS_SECONDS)
           .unit(total > jobs.size() ? "tiles" : "images");
-      if (sequence != null && !finished.isEmpty()) {
+      if (sequence != null && !finished.isEmpty() && (cuts != SceneCuts.OFF || lockTo == null)) {
         bar.message("deepspg: --lock-exposure: the " + finished.size() + " frames whose outputs exist are read "
             + (cuts == SceneCuts.OFF ? "until one is locked to" : "for their cuts") + ", not enhanced, so that "
             + "each frame keeps the exposure the run this one resumes gave it");
