@@ -86,22 +86,21 @@ public final class EnhanceCommand implements Callable<Integer> {
       description = "Treat the inputs as frames of one sequence (video, a camera's stills), in the order given (a "
           + "folder's files by name): every frame is enhanced with the attention of the first that comes out, the "
           + "network's global exposure, so that a bright object entering the view no longer dims the rest of the "
-          + "frame (with --skip-existing: of the first frame whose output exists). At a cut (a new scene, a sudden "
-          + "change of light: see --cut-threshold) the exposure is locked anew on the frame after it. Tiled frames "
-          + "also skip their own context pass.")
+          + "frame (with --skip-existing: of the first frame whose output exists). With --cut-threshold the "
+          + "exposure is locked anew at each cut. Tiled frames also skip their own context pass.")
   boolean lockExposure;
 
   @Option(names = "--cut-threshold", paramLabel = "F|off",
-      description = "With --lock-exposure: the fraction of the view (cells of a 16x16 grid) whose light must grow "
-          + "or fall by a factor of 1.7 or more between two frames for a cut, after which the exposure is locked "
-          + "anew (default 0.35; a bright object entering changes a few cells, a new scene or a change of light "
-          + "most); off keeps one lock for every frame, the default with --lock-to.")
+      description = "Implies --lock-exposure: lock the exposure anew at each cut, a frame where at least this "
+          + "fraction of the view (cells of a 16x16 grid) got 1.7 times brighter or darker than in the frame before "
+          + "(try 0.35: a small bright object entering or motion changes a few cells, a new scene or a change of "
+          + "light most, but so do a wide glare and the first frames of a fade from black). Default: off, one lock "
+          + "for the whole run.")
   String cutThreshold;
 
   @Option(names = "--lock-to", paramLabel = "FILE",
       description = "With --lock-exposure implied: lock the exposure to this reference frame (not written) instead of "
-          + "the first input, e.g. a frame without headlights or other bright objects; kept for every frame "
-          + "unless --cut-threshold is given.")
+          + "the first input, e.g. a frame without headlights or other bright objects.")
   Path lockTo;
 
   /** Least time between two plain progress lines when stderr is not a terminal. */
@@ -121,8 +120,8 @@ public final class EnhanceCommand implements Callable<Integer> {
     }
     double cuts;
     try {
-      cuts = cutThreshold == null ? (lockTo != null ? SceneCuts.OFF : SceneCuts.DEFAULT_THRESHOLD)
-          : cutThreshold.equalsIgnoreCase("off") ? SceneCuts.OFF : Double.parseDouble(cutThreshold);
+      cuts = cutThreshold == null || cutThreshold.equalsIgnoreCase("off") ? SceneCuts.OFF
+          : Double.parseDouble(cutThreshold);
       if (cuts != SceneCuts.OFF && !(cuts > 0 && cuts <= 1)) throw new NumberFormatException();
     } catch (NumberFormatException e) {
       err.println("deepspg: --cut-threshold must be a fraction in (0, 1] or off, got " + cutThreshold);
@@ -166,7 +165,7 @@ public final class EnhanceCommand implements Callable<Integer> {
     // --skip-existing, the frames whose outputs exist are passed to the sequence unenhanced (Sequence.skip): they
     // count for cuts, and the next frame locks to the first of its scene that exists (the one the interrupted run
     // locked to, unless its output was written by another run).
-    if (lockTo != null) lockExposure = true;
+    if (lockTo != null || cuts != SceneCuts.OFF) lockExposure = true;
     List<Job> frames = jobs; // every frame of a sequence in order, finished ones included
     Set<Job> finished = new HashSet<>();
     if (skipExisting) { // outputs are renamed into place complete, so one that exists is a finished image
@@ -252,13 +251,16 @@ public final class EnhanceCommand implements Callable<Integer> {
           .unit(total > jobs.size() ? "tiles" : "images");
       if (sequence != null && !finished.isEmpty() && (cuts != SceneCuts.OFF || lockTo == null)) {
         bar.message("deepspg: --lock-exposure: the " + finished.size() + " frames whose outputs exist are read "
-            + (cuts == SceneCuts.OFF ? "until one is locked to" : "for their cuts") + ", not enhanced, so that "
-            + "each frame keeps the exposure the run this one resumes gave it");
+            + (cuts == SceneCuts.OFF ? "until one is locked to" : "for their cuts, up to the last frame to enhance")
+            + ", not enhanced, so that each frame keeps the exposure the run this one resumes gave it");
       }
       int next = 0; // the next of the frames, finished ones included, that the sequence has not seen
+      boolean[] unread = {false}; // a finished frame could not be read: the resumed locks may differ
       for (int k = 0; k < jobs.size(); k++) {
         Job j = jobs.get(k);
-        if (sequence != null) next = skipFinished(sequence, frames, next, j, finished, ro, bar, cuts != SceneCuts.OFF);
+        if (sequence != null) {
+          next = skipFinished(sequence, frames, next, j, finished, ro, bar, cuts != SceneCuts.OFF, unread);
+        }
         int cutsBefore = sequence == null ? 0 : sequence.cuts();
         String info = j.input().getFileName().toString()
             + (jobs.size() > 1 && total > jobs.size() ? " (image " + (k + 1) + "/" + jobs.size() + ")" : "");
@@ -279,7 +281,10 @@ public final class EnhanceCommand implements Callable<Integer> {
           try {
             res = sequence != null ? sequence.enhance(in, onPass) : enhancer.enhance(in, onPass);
           } finally {
-            if (sequence != null && sequence.cuts() > cutsBefore) bar.message(cutMessage(sequence, j.input(), ""));
+            if (sequence != null && sequence.cuts() > cutsBefore) {
+              bar.message(cutMessage(sequence, j.input(), "") + "; the first frame from it that comes out locks the "
+                  + "exposure anew");
+            }
           }
           Images.writeAtomic(res, j.output(), wo);
           done++;
@@ -318,7 +323,7 @@ public final class EnhanceCommand implements Callable<Integer> {
    * @return the index after {@code job}
    */
   private static int skipFinished(Enhancer.Sequence sequence, List<Job> frames, int from, Job job, Set<Job> finished,
-      ReadOptions ro, ProgressBar bar, boolean detectCuts) {
+      ReadOptions ro, ProgressBar bar, boolean detectCuts, boolean[] unread) {
     int i = from;
     for (; i < frames.size() && frames.get(i) != job; i++) {
       Job f = frames.get(i);
@@ -329,11 +334,13 @@ public final class EnhanceCommand implements Callable<Integer> {
         boolean wasLocked = sequence.isLocked();
         sequence.skip(img);
         if (sequence.cuts() > before) bar.message(cutMessage(sequence, f.input(), "; its output exists"));
-        if (!wasLocked || sequence.cuts() > before) {
+        if (sequence.isLocked() && (!wasLocked || sequence.cuts() > before)) {
           bar.message("deepspg: --lock-exposure: the exposure is locked to " + f.input() + " (the first frame of "
-              + "its scene whose output exists), as in the run this one resumes");
+              + "its scene whose output exists), " + (unread[0] ? "which may not be the frame the run this one "
+              + "resumes locked to: an earlier finished frame could not be read" : "as in the run this one resumes"));
         }
       } catch (ImageReadException | RuntimeException e) {
+        unread[0] = true;
         bar.message("deepspg: --lock-exposure: cannot read " + f.input() + " (its output exists) to follow the "
             + "exposure of the run this one resumes: " + (e instanceof ImageReadException r ? r.reason()
             : e.getMessage()));
@@ -343,8 +350,8 @@ public final class EnhanceCommand implements Callable<Integer> {
   }
 
   private static String cutMessage(Enhancer.Sequence sequence, Path frame, String note) {
-    return String.format(Locale.ROOT, "deepspg: --lock-exposure: a cut at %s (%.0f %% of the view changed%s): the "
-        + "exposure is locked anew on it", frame, 100 * sequence.lastScore(), note);
+    return String.format(Locale.ROOT, "deepspg: --lock-exposure: a cut at %s (%.0f %% of the view changed%s)", frame,
+        100 * sequence.lastScore(), note);
   }
 
   /** Passes planned for a file from its header size (1 when it cannot be read: the error comes later). */

@@ -117,19 +117,21 @@ public final class Enhancer implements AutoCloseable {
   }
 
   /**
-   * Starts a sequence of frames (video, a camera's stills) enhanced with one exposure: see {@link Sequence}.
+   * Starts a sequence of frames (video, a camera's stills) enhanced with one exposure: see {@link Sequence}. No cut
+   * detection: the first frame's exposure holds until {@link Sequence#relock()}.
    *
    * @return a new sequence of this Enhancer (close it to release its attention matrices)
    */
   public Sequence sequence() {
-    return sequence(SceneCuts.DEFAULT_THRESHOLD);
+    return sequence(SceneCuts.OFF);
   }
 
   /**
    * Starts a sequence of frames enhanced with one exposure per scene: see {@link Sequence}.
    *
    * @param cutThreshold the fraction of the frame that must change between two frames for a cut, after which the
-   *     sequence locks anew ({@link SceneCuts}; in (0, 1]), or {@link SceneCuts#OFF} to keep one lock for every frame
+   *     sequence locks anew ({@link SceneCuts}; in (0, 1], {@link SceneCuts#SUGGESTED_THRESHOLD} where cuts are hard
+   *     and the light steady), or {@link SceneCuts#OFF} to keep one lock for every frame
    * @return a new sequence of this Enhancer (close it to release its attention matrices)
    * @throws IllegalArgumentException for a threshold outside (0, 1] that is not {@link SceneCuts#OFF}
    */
@@ -149,9 +151,10 @@ public final class Enhancer implements AutoCloseable {
    * result is the ordinary one (up to float rounding); a frame that runs whole runs twice for it (record, then replay).
    * A frame that fails (unreadable output, an interrupt) does not lock the sequence: the next one that succeeds does.
    *
-   * <p>A cut ends a scene: when a frame differs from the one before it over most of the view ({@link SceneCuts}: a
-   * new scene, a sudden change of light; not a bright object entering, not motion), the sequence locks anew on it, as
-   * after {@link #relock()}. {@link Enhancer#sequence(double)} sets the threshold or turns this off.
+   * <p>With cut detection ({@link Enhancer#sequence(double)}) a cut ends a scene: when a frame differs from the one
+   * before it over much of the view ({@link SceneCuts}: a new scene, a sudden change of light, but also a wide glare
+   * or the first frames of a fade; not a small bright object, not motion), the sequence locks anew on it, as after
+   * {@link #relock()}.
    *
    * <p>Frames may change size (the matrices do not depend on it). {@link Builder#tileContext(boolean)
    * tileContext(false)} tiles record nothing: their frames are enhanced as without a sequence. Calls are serialised;
@@ -161,8 +164,8 @@ public final class Enhancer implements AutoCloseable {
     private final AttentionLock lock = new AttentionLock();
     private final double cutThreshold;
     private float[] previous; // the last frame's signature (SceneCuts), null before the first or with cuts off
-    private double lastScore = Double.NaN;
-    private int cuts;
+    private volatile double lastScore = Double.NaN;
+    private volatile int cuts;
     private Image pending; // a skipped frame the next enhanced one locks to (a resumed run), or null
     private boolean closed;
     private boolean running;
@@ -221,7 +224,8 @@ public final class Enhancer implements AutoCloseable {
     /**
      * A frame of the sequence that is not enhanced now, because an earlier run did (resuming it): it counts for cut
      * detection as an enhanced frame does, and when the sequence is not locked it becomes the frame the next enhanced
-     * one is locked to (recorded then, not now), as in the run that enhanced it.
+     * one is locked to (recorded then, not now; its samples are copied), as in the run that enhanced it, unless it
+     * records nothing (a tiled frame under {@link Builder#tileContext(boolean) tileContext(false)}).
      *
      * @param frame the frame
      * @throws IllegalStateException when this sequence or its Enhancer is closed, or from a frame's callback
@@ -233,21 +237,24 @@ public final class Enhancer implements AutoCloseable {
       checkOpen();
       requireUnitRange(frame);
       next(frame);
-      if (lock.recordings() == null && pending == null) pending = frame;
+      boolean records = !tiles.tiles(frame.height(), frame.width()) || tiler.context();
+      if (lock.recordings() == null && pending == null && records) {
+        pending = Image.of(frame.width(), frame.height(), frame.rgb().clone());
+      }
     }
 
     /**
-     * @return the number of cuts seen so far (each locked the sequence anew)
+     * @return the number of cuts seen so far (each locked the sequence anew; does not wait for a frame in progress)
      */
-    public synchronized int cuts() {
+    public int cuts() {
       return cuts;
     }
 
     /**
      * @return the last frame's {@linkplain SceneCuts#score score} against the frame before it (enhanced or skipped),
-     *     NaN for the first frame or with cut detection off
+     *     NaN for the first frame or with cut detection off (does not wait for a frame in progress)
      */
-    public synchronized double lastScore() {
+    public double lastScore() {
       return lastScore;
     }
 

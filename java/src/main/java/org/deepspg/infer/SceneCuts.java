@@ -7,18 +7,20 @@ import org.deepspg.data.Image;
 
 /**
  * Cuts between consecutive frames of a sequence: a new scene, or a sudden change of light, after which a locked
- * exposure ({@link Enhancer.Sequence}) no longer fits. A bright object entering the view (headlights: what the lock is
- * for), motion, noise and flicker are not cuts.
+ * exposure ({@link Enhancer.Sequence}) no longer fits. A small bright object entering the view, motion, noise and
+ * flicker are not cuts; a wide glare (headlights shining into the lens) and the first frames of a fade from black
+ * score as cuts too, which is why a sequence detects cuts only when asked ({@link Enhancer#sequence(double)}).
  *
  * <p>A frame's signature is the level of each cell of a {@value #GRID}×{@value #GRID} grid laid over it: log2 of the
- * mean linear luminance of the cell's pixels (decoded from sRGB), plus {@link #FLOOR}. Two frames' {@linkplain
- * #score score} is the fraction of cells whose level moved by at least {@link #CELL_CHANGE} stops (the cell's light
- * grew or fell by a factor of 1.7 or more), over the cells that both frames have (a frame below
- * {@value #GRID} pixels on a side leaves some empty). A cut is a score of at least the threshold,
- * {@link #DEFAULT_THRESHOLD} by default: a local object moves few cells, a new scene or a change of the light most of
- * them. The signature is independent of the frame's size, so frames of different sizes compare.
+ * mean linear luminance of the cell's pixels (decoded from sRGB; pixels with a non-finite sample left out), plus
+ * {@link #FLOOR}. Two frames' {@linkplain #score score} is the fraction of cells whose level moved by at least
+ * {@link #CELL_CHANGE} stops (the cell's light grew or fell by a factor of 1.7 or more), over the cells that both
+ * frames have (a frame below {@value #GRID} pixels on a side leaves some empty). A cut is a score of at least the
+ * threshold, for example {@link #SUGGESTED_THRESHOLD}: a local object moves few cells, a new scene or a change of the
+ * light most of them. The signature is independent of the frame's size, so frames of different sizes compare.
  *
- * <p>What the defaults were chosen on, and how well they separate, is in docs/inference.md ("Exposure lock").
+ * <p>What the grid and threshold were chosen on, and what scores as a cut that should not, is in docs/inference.md
+ * ("Cuts relock, when asked").
  */
 public final class SceneCuts {
   /** Cells per side of the grid. */
@@ -40,8 +42,12 @@ public final class SceneCuts {
     }
   }
 
-  /** The default threshold: a cut when at least this fraction of the cells changed. */
-  public static final double DEFAULT_THRESHOLD = 0.35;
+  /**
+   * The threshold the grid and {@link #CELL_CHANGE} were chosen for: a cut when at least this fraction of the cells
+   * changed. Not a default: cut detection is off unless asked for, because a wide glare and the first frames of a fade
+   * score as cuts too (docs/inference.md).
+   */
+  public static final double SUGGESTED_THRESHOLD = 0.35;
 
   /** A threshold that no score reaches: cut detection off. */
   public static final double OFF = Double.POSITIVE_INFINITY;
@@ -50,7 +56,8 @@ public final class SceneCuts {
 
   /**
    * @param img a frame
-   * @return its signature: {@value #GRID}² cell levels, row by row, NaN for a cell without pixels
+   * @return its signature: {@value #GRID}² cell levels, row by row, NaN for a cell without pixels (or whose pixels
+   *     all hold a non-finite sample)
    */
   public static float[] signature(Image img) {
     int h = img.height(), w = img.width();
@@ -61,17 +68,23 @@ public final class SceneCuts {
     int[] col = new int[w];
     for (int x = 0; x < w; x++) col[x] = (int) ((long) x * GRID / w);
     double[] line = new double[GRID]; // one row's sums per cell column
+    int[] taken = new int[GRID]; // and its pixels with finite samples
     for (int y = 0; y < h; y++) {
       int row = (int) ((long) y * GRID / h) * GRID;
       int base = y * w;
       java.util.Arrays.fill(line, 0);
+      java.util.Arrays.fill(taken, 0);
       for (int x = 0; x < w; x++) {
         int i = base + x;
-        line[col[x]] +=
-            0.2126 * linear(rgb[i]) + 0.7152 * linear(rgb[plane + i]) + 0.0722 * linear(rgb[2 * plane + i]);
+        float r = rgb[i], g = rgb[plane + i], b = rgb[2 * plane + i];
+        if (!Float.isFinite(r + g + b)) continue; // a NaN pixel is no light (the cell is left out when all are)
+        line[col[x]] += 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+        taken[col[x]]++;
       }
-      for (int c = 0; c < GRID; c++) sum[row + c] += line[c];
-      for (int c = 0; c < GRID; c++) count[row + c] += cellWidth(c, w);
+      for (int c = 0; c < GRID; c++) {
+        sum[row + c] += line[c];
+        count[row + c] += taken[c];
+      }
     }
     float[] sig = new float[GRID * GRID];
     for (int k = 0; k < sig.length; k++) {
@@ -83,16 +96,6 @@ public final class SceneCuts {
   /** An encoded sample's linear value (from the table; samples outside [0, 1] clipped). */
   private static float linear(float v) {
     return LINEAR[Math.min(4096, Math.max(0, Math.round(v * 4096)))];
-  }
-
-  /** Pixels of a row that fall in cell column c. */
-  private static int cellWidth(int c, int w) {
-    return firstPixel(c + 1, w) - firstPixel(c, w);
-  }
-
-  /** The first x with x * GRID / w >= c. */
-  private static int firstPixel(int c, int w) {
-    return (int) (((long) c * w + GRID - 1) / GRID);
   }
 
   /**

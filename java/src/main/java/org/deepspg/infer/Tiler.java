@@ -50,6 +50,11 @@ final class Tiler {
     this.context = context;
   }
 
+  /** @return whether tiles replay a context pass's attention (false: a tiled frame records nothing to lock to) */
+  boolean context() {
+    return context;
+  }
+
   /** @return the tile passes run since construction or {@link #resetCount()} (all threads, refinements included) */
   long tilesRun() {
     return tilesRun.sum();

@@ -38,10 +38,10 @@ class SceneCutsTest {
       for (Image b : frames) {
         if (a == b) continue;
         double s = score(a, b);
-        assertTrue(s >= SceneCuts.DEFAULT_THRESHOLD, "a cut between two samples scored " + s);
+        assertTrue(s >= SceneCuts.SUGGESTED_THRESHOLD, "a cut between two samples scored " + s);
         assertEquals(s, score(b, a), 0, "symmetric");
         double dark = score(scaled(a, 0.25), scaled(b, 0.25));
-        assertTrue(dark >= SceneCuts.DEFAULT_THRESHOLD, "a cut between two darker samples scored " + dark);
+        assertTrue(dark >= SceneCuts.SUGGESTED_THRESHOLD, "a cut between two darker samples scored " + dark);
       }
     }
   }
@@ -51,7 +51,7 @@ class SceneCutsTest {
     for (Image a : frames) {
       for (double f : new double[] {3, 2, 0.5, 1 / 3.0}) {
         double s = score(a, scaled(a, f));
-        assertTrue(s >= SceneCuts.DEFAULT_THRESHOLD, "light ×" + f + " scored " + s);
+        assertTrue(s >= SceneCuts.SUGGESTED_THRESHOLD, "light ×" + f + " scored " + s);
       }
     }
   }
@@ -72,7 +72,7 @@ class SceneCutsTest {
       same.add(Image.of(a.width(), a.height(), noisy));
       for (Image b : same) {
         double s = score(a, b);
-        assertTrue(s < SceneCuts.DEFAULT_THRESHOLD / 2, "not a cut, scored " + s);
+        assertTrue(s < SceneCuts.SUGGESTED_THRESHOLD / 2, "not a cut, scored " + s);
       }
       assertEquals(0, score(a, a));
     }

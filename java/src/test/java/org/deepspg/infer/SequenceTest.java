@@ -143,14 +143,15 @@ class SequenceTest {
     }
   }
   /**
-   * A cut (another sample) locks the sequence anew on the frame after it, whose output is then the ordinary one; with
-   * cut detection off the new scene is enhanced with the first scene's exposure. The headlight frame is no cut.
+   * A cut (another sample) locks the sequence anew on the cut frame, whose output is then the ordinary one; with cut
+   * detection off (the default) the new scene is enhanced with the first scene's exposure. The headlight frame is no
+   * cut.
    */
   @Test
   void aCutLocksAnew() throws Exception {
     Image other = Images.read(InferTestSupport.sample("fig-bowl.jpg"));
-    try (Enhancer e = Enhancer.builder().build(); Enhancer.Sequence s = e.sequence();
-        Enhancer.Sequence off = e.sequence(SceneCuts.OFF)) {
+    try (Enhancer e = Enhancer.builder().build(); Enhancer.Sequence s = e.sequence(SceneCuts.SUGGESTED_THRESHOLD);
+        Enhancer.Sequence off = e.sequence()) {
       Image plain = e.enhance(other);
       s.enhance(frame);
       assertTrue(Double.isNaN(s.lastScore()));
@@ -158,7 +159,7 @@ class SequenceTest {
       assertEquals(0, s.cuts(), "the headlight is no cut: " + s.lastScore());
       Image cut = s.enhance(other);
       assertEquals(1, s.cuts());
-      assertTrue(s.lastScore() >= SceneCuts.DEFAULT_THRESHOLD);
+      assertTrue(s.lastScore() >= SceneCuts.SUGGESTED_THRESHOLD);
       assertTrue(InferTestSupport.psnr(plain.rgb(), cut.rgb()) > 70, "after a cut the ordinary result");
       off.enhance(frame);
       double p = InferTestSupport.psnr(plain.rgb(), off.enhance(other).rgb());
@@ -177,8 +178,8 @@ class SequenceTest {
   void skippedFramesLockAndCut() throws Exception {
     Image other = Images.read(InferTestSupport.sample("fig-bowl.jpg"));
     Image otherLit = SequenceTestSupport.withHeadlight(other, 80);
-    try (Enhancer e = Enhancer.builder().build(); Enhancer.Sequence run = e.sequence();
-        Enhancer.Sequence resumed = e.sequence()) {
+    try (Enhancer e = Enhancer.builder().build(); Enhancer.Sequence run = e.sequence(SceneCuts.SUGGESTED_THRESHOLD);
+        Enhancer.Sequence resumed = e.sequence(SceneCuts.SUGGESTED_THRESHOLD)) {
       run.enhance(frame);
       Image want = run.enhance(headlight);
       run.enhance(other);
@@ -191,5 +192,28 @@ class SequenceTest {
       assertArrayEquals(wantOther.rgb(), resumed.enhance(otherLit).rgb(), 0f, "locked to the skipped cut frame");
       assertThrows(IllegalStateException.class, () -> resumed.enhance(frame, () -> resumed.skip(frame)));
     }
+  }
+  /**
+   * An audit: a skipped tiled frame under tileContext(false), which records nothing in an uninterrupted run, became
+   * the lock of the resumed one (outputs 0.32 apart); and a frame half of NaN samples scored as a cut (NaN read as
+   * black) and dropped the lock.
+   */
+  @Test
+  void skipFollowsWhatAFrameRecordsAndNaNIsNoCut() throws Exception {
+    TileOptions small = TileOptions.always(256);
+    try (Enhancer e = Enhancer.builder().tiling(small).tileContext(false).build();
+        Enhancer.Sequence s = e.sequence(SceneCuts.SUGGESTED_THRESHOLD)) {
+      s.skip(frame);
+      assertFalse(s.isLocked(), "a tiled frame without context records nothing: nothing to lock to");
+    }
+    float[] half = frame.rgb().clone();
+    int plane = frame.width() * frame.height();
+    java.util.Arrays.fill(half, plane, plane + plane / 2, Float.NaN); // the top half of the green plane
+    float[] sig = SceneCuts.signature(Image.of(frame.width(), frame.height(), half));
+    long left = 0;
+    for (float v : sig) if (!Float.isNaN(v)) left++;
+    assertEquals(SceneCuts.GRID * SceneCuts.GRID / 2, left, "the cells of the finite half");
+    assertEquals(0, SceneCuts.score(SceneCuts.signature(frame), sig), 1e-9,
+        "the finite half of a frame compares with the same half of its scene");
   }
 }
