@@ -12,8 +12,8 @@ import org.deepspg.data.Image;
  * score as cuts too, which is why a sequence detects cuts only when asked ({@link Enhancer#sequence(double)}).
  *
  * <p>A frame's signature is the level of each cell of a {@value #GRID}×{@value #GRID} grid laid over it: log2 of the
- * mean linear luminance of the cell's pixels (decoded from sRGB; pixels with a non-finite sample left out), plus
- * {@link #FLOOR}. Two frames' {@linkplain #score score} is the fraction of cells whose level moved by at least
+ * mean linear luminance of the cell's pixels (decoded from sRGB; pixels with a non-finite sample or alpha 0 left
+ * out), plus {@link #FLOOR}. Two frames' {@linkplain #score score} is the fraction of cells whose level moved by at least
  * {@link #CELL_CHANGE} stops (the cell's light grew or fell by a factor of 1.7 or more), over the cells that both
  * frames have (a frame below {@value #GRID} pixels on a side leaves some empty). A cut is a score of at least the
  * threshold, for example {@link #SUGGESTED_THRESHOLD}: a local object moves few cells, a new scene or a change of the
@@ -62,6 +62,7 @@ public final class SceneCuts {
   public static float[] signature(Image img) {
     int h = img.height(), w = img.width();
     float[] rgb = img.rgb();
+    float[] alpha = img.alpha();
     int plane = h * w;
     double[] sum = new double[GRID * GRID];
     long[] count = new long[GRID * GRID];
@@ -77,7 +78,8 @@ public final class SceneCuts {
       for (int x = 0; x < w; x++) {
         int i = base + x;
         float r = rgb[i], g = rgb[plane + i], b = rgb[2 * plane + i];
-        if (!Float.isFinite(r + g + b)) continue; // a NaN pixel is no light (the cell is left out when all are)
+        // a NaN pixel is no light, a transparent one no part of the view (a cell of only such pixels is left out)
+        if (!Float.isFinite(r + g + b) || (alpha != null && alpha[i] == 0)) continue;
         line[col[x]] += 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
         taken[col[x]]++;
       }

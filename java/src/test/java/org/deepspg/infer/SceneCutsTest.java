@@ -95,6 +95,15 @@ class SceneCutsTest {
     assertThrows(IllegalArgumentException.class, () -> SceneCuts.checkThreshold(1.5));
     assertThrows(IllegalArgumentException.class, () -> SceneCuts.checkThreshold(Double.NaN));
     assertEquals(SceneCuts.OFF, SceneCuts.checkThreshold(SceneCuts.OFF));
+    // transparent pixels are no part of the view: a frame whose left half is transparent keeps its right half's cells
+    float[] alpha = new float[a.width() * a.height()];
+    for (int y = 0; y < a.height(); y++) {
+      java.util.Arrays.fill(alpha, y * a.width() + a.width() / 2, (y + 1) * a.width(), 1f);
+    }
+    float[] cut = SceneCuts.signature(new Image(a.width(), a.height(), a.rgb(), alpha, Image.Metadata.MEMORY));
+    long left = 0;
+    for (float v : cut) if (!Float.isNaN(v)) left++;
+    assertEquals(SceneCuts.GRID * SceneCuts.GRID / 2, left, "the opaque half's cells");
   }
 
   /** The frame with its linear light scaled by f (sRGB-encoded in and out, clipped at 1). */
