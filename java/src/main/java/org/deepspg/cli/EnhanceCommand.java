@@ -93,9 +93,9 @@ public final class EnhanceCommand implements Callable<Integer> {
   @Option(names = "--cut-threshold", paramLabel = "F|off",
       description = "Implies --lock-exposure: lock the exposure anew at each cut, a frame where at least this "
           + "fraction of the view (cells of a 16x16 grid) got 1.7 times brighter or darker than in the frame before "
-          + "(try 0.35: a small bright object entering or motion changes a few cells, a new scene or a change of "
-          + "light most, but so do a wide glare and the first frames of a fade from black). Default: off, one lock "
-          + "for the whole run.")
+          + "and whose structure is not the frame before's (try 0.35: a bright object entering or motion changes "
+          + "few cells; a glow, a fade or a lamp switched on change the light, not the structure). Default: off, "
+          + "one lock for the whole run.")
   String cutThreshold;
 
   @Option(names = "--lock-to", paramLabel = "FILE",

@@ -130,8 +130,8 @@ public final class Enhancer implements AutoCloseable {
    * Starts a sequence of frames enhanced with one exposure per scene: see {@link Sequence}.
    *
    * @param cutThreshold the fraction of the frame that must change between two frames for a cut, after which the
-   *     sequence locks anew ({@link SceneCuts}; in (0, 1], {@link SceneCuts#SUGGESTED_THRESHOLD} where cuts are hard
-   *     and the light steady), or {@link SceneCuts#OFF} to keep one lock for every frame
+   *     sequence locks anew ({@link SceneCuts}; in (0, 1], {@link SceneCuts#SUGGESTED_THRESHOLD} suggested), or
+   *     {@link SceneCuts#OFF} to keep one lock for every frame
    * @return a new sequence of this Enhancer (close it to release its attention matrices)
    * @throws IllegalArgumentException for a threshold outside (0, 1] that is not {@link SceneCuts#OFF}
    */
@@ -151,10 +151,9 @@ public final class Enhancer implements AutoCloseable {
    * result is the ordinary one (up to float rounding); a frame that runs whole runs twice for it (record, then replay).
    * A frame that fails (unreadable output, an interrupt) does not lock the sequence: the next one that succeeds does.
    *
-   * <p>With cut detection ({@link Enhancer#sequence(double)}) a cut ends a scene: when a frame differs from the one
-   * before it over much of the view ({@link SceneCuts}: a new scene, a sudden change of light, but also a wide glare
-   * or the first frames of a fade; not a small bright object, not motion), the sequence locks anew on it, as after
-   * {@link #relock()}.
+   * <p>With cut detection ({@link Enhancer#sequence(double)}) a cut ends a scene: when a frame shows another view than
+   * the one before it ({@link SceneCuts}: much of its light changed and its structure is another; not a bright object,
+   * not motion, not the same view under another light), the sequence locks anew on it, as after {@link #relock()}.
    *
    * <p>Frames may change size (the matrices do not depend on it). {@link Builder#tileContext(boolean)
    * tileContext(false)} tiles record nothing: their frames are enhanced as without a sequence. Calls are serialised;
@@ -262,9 +261,10 @@ public final class Enhancer implements AutoCloseable {
     private void next(Image frame) {
       if (cutThreshold == SceneCuts.OFF) return;
       float[] sig = SceneCuts.signature(frame);
+      boolean cut = previous != null && SceneCuts.isCut(previous, sig, cutThreshold);
       lastScore = previous == null ? Double.NaN : SceneCuts.score(previous, sig);
       previous = sig;
-      if (lastScore >= cutThreshold) {
+      if (cut) {
         cuts++;
         lock.close();
         pending = null;

@@ -6,25 +6,43 @@ package org.deepspg.infer;
 import org.deepspg.data.Image;
 
 /**
- * Cuts between consecutive frames of a sequence: a new scene, or a sudden change of light, after which a locked
- * exposure ({@link Enhancer.Sequence}) no longer fits. A small bright object entering the view, motion, noise and
- * flicker are not cuts; a wide glare (headlights shining into the lens) and the first frames of a fade from black
- * score as cuts too, which is why a sequence detects cuts only when asked ({@link Enhancer#sequence(double)}).
+ * Cuts between consecutive frames of a sequence: a new scene, after which a locked exposure ({@link
+ * Enhancer.Sequence}) no longer fits. A small bright object entering the view, motion, camera shake, noise and flicker
+ * are not cuts, and neither is the same view under another light: a glow (headlights shining into the lens), a fade,
+ * a lamp switched on.
  *
- * <p>A frame's signature is the level of each cell of a {@value #GRID}×{@value #GRID} grid laid over it: log2 of the
- * mean linear luminance of the cell's pixels (decoded from sRGB; pixels with a non-finite sample or alpha 0 left
- * out), plus {@link #FLOOR}. Two frames' {@linkplain #score score} is the fraction of cells whose level moved by at least
- * {@link #CELL_CHANGE} stops (the cell's light grew or fell by a factor of 1.7 or more), over the cells that both
- * frames have (a frame below {@value #GRID} pixels on a side leaves some empty). A cut is a score of at least the
- * threshold, for example {@link #SUGGESTED_THRESHOLD}: a local object moves few cells, a new scene or a change of the
- * light most of them. The signature is independent of the frame's size, so frames of different sizes compare.
+ * <p>A frame's signature has two parts. Its levels: for each cell of a {@value #GRID}×{@value #GRID} grid, log2 of
+ * the mean linear luminance of the cell's pixels (decoded from sRGB; pixels with a non-finite sample or alpha 0 left
+ * out), plus {@link #FLOOR}. Its structure: the same on a {@value #FINE}×{@value #FINE} grid (plus
+ * {@link #FINE_FLOOR}), minus each fine cell's 5×5 neighbourhood mean. Two frames' {@linkplain #score score} is the
+ * fraction of cells whose level moved by at least {@link #CELL_CHANGE} stops (the cell's light grew or fell by a
+ * factor of 1.7 or more); their {@linkplain #structure structure} likeness the normalised correlation of the
+ * structures, the best over shifts of up to {@value #SHIFT} fine cells. {@linkplain #isCut A cut} is a score of at
+ * least the threshold (for example {@link #SUGGESTED_THRESHOLD}) with structures less alike than
+ * {@link #SAME_STRUCTURE}: much of the view changed its light, and it is not the same view. The signature is
+ * independent of the frame's size, so frames of different sizes compare.
  *
- * <p>What the grid and threshold were chosen on, and what scores as a cut that should not, is in docs/inference.md
+ * <p>What the grids and thresholds were chosen on, and what they cannot tell (a dissolve), is in docs/inference.md
  * ("Cuts relock, when asked").
  */
 public final class SceneCuts {
   /** Cells per side of the grid. */
   public static final int GRID = 16;
+
+  /** Fine cells per side of the structure's grid (3 per cell). */
+  public static final int FINE = 48;
+
+  /** Added to a fine cell's mean linear luminance before the log of the structure. */
+  public static final double FINE_FLOOR = 1.0 / 1024;
+
+  /**
+   * Structures at least this alike ({@link #structure}) make no cut, however much the light changed: the same view
+   * under a glow, after a change of light or a fade.
+   */
+  public static final double SAME_STRUCTURE = 0.2;
+
+  /** The largest shift, in fine cells each way, under which structures are compared (motion: 6 % of the view). */
+  public static final int SHIFT = 3;
 
   /** Added to a cell's mean linear luminance before the log, so that the noise of black cells is no change. */
   public static final double FLOOR = 1.0 / 4096;
@@ -43,9 +61,8 @@ public final class SceneCuts {
   }
 
   /**
-   * The threshold the grid and {@link #CELL_CHANGE} were chosen for: a cut when at least this fraction of the cells
-   * changed. Not a default: cut detection is off unless asked for, because a wide glare and the first frames of a fade
-   * score as cuts too (docs/inference.md).
+   * The threshold the grid and {@link #CELL_CHANGE} were chosen for: a cut needs at least this fraction of the cells
+   * changed (and another structure). Not a default: cut detection is off unless asked for.
    */
   public static final double SUGGESTED_THRESHOLD = 0.35;
 
@@ -57,21 +74,22 @@ public final class SceneCuts {
   /**
    * @param img a frame
    * @return its signature: {@value #GRID}² cell levels, row by row, NaN for a cell without pixels (or whose pixels
-   *     all hold a non-finite sample)
+   *     all hold a non-finite sample or alpha 0), then the {@value #FINE}² values of its structure (NaN when a fine
+   *     cell has no pixels)
    */
   public static float[] signature(Image img) {
     int h = img.height(), w = img.width();
     float[] rgb = img.rgb();
     float[] alpha = img.alpha();
     int plane = h * w;
-    double[] sum = new double[GRID * GRID];
-    long[] count = new long[GRID * GRID];
+    double[] sum = new double[FINE * FINE];
+    long[] count = new long[FINE * FINE];
     int[] col = new int[w];
-    for (int x = 0; x < w; x++) col[x] = (int) ((long) x * GRID / w);
-    double[] line = new double[GRID]; // one row's sums per cell column
-    int[] taken = new int[GRID]; // and its pixels with finite samples
+    for (int x = 0; x < w; x++) col[x] = (int) ((long) x * FINE / w);
+    double[] line = new double[FINE]; // one row's sums per fine column
+    int[] taken = new int[FINE]; // and its pixels that count
     for (int y = 0; y < h; y++) {
-      int row = (int) ((long) y * GRID / h) * GRID;
+      int row = (int) ((long) y * FINE / h) * FINE;
       int base = y * w;
       java.util.Arrays.fill(line, 0);
       java.util.Arrays.fill(taken, 0);
@@ -83,16 +101,57 @@ public final class SceneCuts {
         line[col[x]] += 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
         taken[col[x]]++;
       }
-      for (int c = 0; c < GRID; c++) {
+      for (int c = 0; c < FINE; c++) {
         sum[row + c] += line[c];
         count[row + c] += taken[c];
       }
     }
-    float[] sig = new float[GRID * GRID];
-    for (int k = 0; k < sig.length; k++) {
-      sig[k] = count[k] == 0 ? Float.NaN : (float) (Math.log(sum[k] / count[k] + FLOOR) / Math.log(2));
+    float[] sig = new float[GRID * GRID + FINE * FINE];
+    int k3 = FINE / GRID; // a cell is k3 × k3 fine cells (floor(floor(x·FINE/w) / k3) = floor(x·GRID/w))
+    for (int cy = 0; cy < GRID; cy++) {
+      for (int cx = 0; cx < GRID; cx++) {
+        double s = 0;
+        long n = 0;
+        for (int fy = cy * k3; fy < (cy + 1) * k3; fy++) {
+          for (int fx = cx * k3; fx < (cx + 1) * k3; fx++) {
+            s += sum[fy * FINE + fx];
+            n += count[fy * FINE + fx];
+          }
+        }
+        sig[cy * GRID + cx] = n == 0 ? Float.NaN : (float) log2(s / n + FLOOR);
+      }
     }
+    structure(sum, count, sig, GRID * GRID);
     return sig;
+  }
+
+  /**
+   * The structure: log2 of each fine cell's mean (plus {@link #FINE_FLOOR}) minus the mean of its 5×5 neighbourhood
+   * (the edge cells repeated), so that a change of light by a factor and a smooth glow both fall away.
+   */
+  private static void structure(double[] sum, long[] count, float[] out, int at) {
+    double[] lv = new double[FINE * FINE];
+    for (int k = 0; k < lv.length; k++) {
+      if (count[k] == 0) {
+        java.util.Arrays.fill(out, at, at + FINE * FINE, Float.NaN);
+        return;
+      }
+      lv[k] = log2(sum[k] / count[k] + FINE_FLOOR);
+    }
+    for (int y = 0; y < FINE; y++) {
+      for (int x = 0; x < FINE; x++) {
+        double m = 0;
+        for (int dy = -2; dy <= 2; dy++) {
+          int yy = Math.min(FINE - 1, Math.max(0, y + dy));
+          for (int dx = -2; dx <= 2; dx++) m += lv[yy * FINE + Math.min(FINE - 1, Math.max(0, x + dx))];
+        }
+        out[at + y * FINE + x] = (float) (lv[y * FINE + x] - m / 25);
+      }
+    }
+  }
+
+  private static double log2(double v) {
+    return Math.log(v) / Math.log(2);
   }
 
   /** An encoded sample's linear value (from the table; samples outside [0, 1] clipped). */
@@ -107,17 +166,62 @@ public final class SceneCuts {
    *     share no cell)
    */
   public static double score(float[] a, float[] b) {
-    if (a.length != GRID * GRID || b.length != GRID * GRID) {
-      throw new IllegalArgumentException("signatures have " + GRID * GRID + " cells, got " + a.length + " and "
-          + b.length);
-    }
+    checkLength(a, b);
     int both = 0, changed = 0;
-    for (int k = 0; k < a.length; k++) {
+    for (int k = 0; k < GRID * GRID; k++) {
       if (Float.isNaN(a[k]) || Float.isNaN(b[k])) continue;
       both++;
       if (Math.abs(a[k] - b[k]) >= CELL_CHANGE) changed++;
     }
     return both == 0 ? 0 : (double) changed / both;
+  }
+
+  /**
+   * @param a a frame's signature
+   * @param b the next frame's
+   * @return how alike their structures are: the largest normalised correlation of the two over shifts of up to
+   *     {@value #SHIFT} fine cells each way (1 for the same view under another light or a glow; near 0 for another
+   *     scene), or NaN when either frame has fine cells without pixels
+   */
+  public static double structure(float[] a, float[] b) {
+    checkLength(a, b);
+    int at = GRID * GRID;
+    if (Float.isNaN(a[at]) || Float.isNaN(b[at])) return Double.NaN;
+    double best = -1;
+    for (int dy = -SHIFT; dy <= SHIFT; dy++) {
+      for (int dx = -SHIFT; dx <= SHIFT; dx++) {
+        double ab = 0, aa = 0, bb = 0;
+        for (int y = Math.max(0, dy); y < FINE + Math.min(0, dy); y++) {
+          for (int x = Math.max(0, dx); x < FINE + Math.min(0, dx); x++) {
+            double u = a[at + y * FINE + x], v = b[at + (y - dy) * FINE + (x - dx)];
+            ab += u * v;
+            aa += u * u;
+            bb += v * v;
+          }
+        }
+        double d = Math.sqrt(aa * bb);
+        best = Math.max(best, d < 1e-12 ? 1 : ab / d); // flat views (black frames) are alike
+      }
+    }
+    return best;
+  }
+
+  /**
+   * @param a a frame's signature
+   * @param b the next frame's
+   * @param threshold the cut threshold ({@link #score})
+   * @return whether b is a cut after a: a score of at least the threshold, and structures less alike than
+   *     {@link #SAME_STRUCTURE} (or without a structure to compare)
+   */
+  public static boolean isCut(float[] a, float[] b, double threshold) {
+    return score(a, b) >= threshold && !(structure(a, b) >= SAME_STRUCTURE);
+  }
+
+  private static void checkLength(float[] a, float[] b) {
+    int n = GRID * GRID + FINE * FINE;
+    if (a.length != n || b.length != n) {
+      throw new IllegalArgumentException("signatures have " + n + " values, got " + a.length + " and " + b.length);
+    }
   }
 
   /**
