@@ -181,12 +181,13 @@ public final class SceneCuts {
    * @param b the next frame's
    * @return how alike their structures are: the largest normalised correlation of the two over shifts of up to
    *     {@value #SHIFT} fine cells each way (1 for the same view under another light or a glow; near 0 for another
-   *     scene), or NaN when either frame has fine cells without pixels
+   *     scene), or NaN when either frame has fine cells without pixels or no structure at all (black, or evenly
+   *     lit): then the score alone decides
    */
   public static double structure(float[] a, float[] b) {
     checkLength(a, b);
     int at = GRID * GRID;
-    if (Float.isNaN(a[at]) || Float.isNaN(b[at])) return Double.NaN;
+    if (Float.isNaN(a[at]) || Float.isNaN(b[at]) || flat(a, at) || flat(b, at)) return Double.NaN;
     double best = -1;
     for (int dy = -SHIFT; dy <= SHIFT; dy++) {
       for (int dx = -SHIFT; dx <= SHIFT; dx++) {
@@ -200,10 +201,17 @@ public final class SceneCuts {
           }
         }
         double d = Math.sqrt(aa * bb);
-        best = Math.max(best, d < 1e-12 ? 1 : ab / d); // flat views (black frames) are alike
+        best = Math.max(best, d < 1e-12 ? 0 : ab / d); // an overlap without structure shows no likeness
       }
     }
     return best;
+  }
+
+  /** Whether a structure is (about) all zero: a black or evenly lit frame, with nothing to compare. */
+  private static boolean flat(float[] sig, int at) {
+    double e = 0;
+    for (int k = at; k < sig.length; k++) e += (double) sig[k] * sig[k];
+    return e < 1e-6;
   }
 
   /**

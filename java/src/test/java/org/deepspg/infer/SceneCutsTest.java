@@ -71,6 +71,9 @@ class SceneCutsTest {
       }
       assertTrue(highest >= SceneCuts.SUGGESTED_THRESHOLD, "the case at hand: the light alone scores " + highest);
       assertTrue(!cut(scaled(a, 0.1), scaled(a, 0.2)), "a fade from black, its second step");
+      Image black = Image.of(a.width(), a.height(), new float[a.rgb().length]);
+      assertTrue(Double.isNaN(SceneCuts.structure(SceneCuts.signature(black), SceneCuts.signature(a))));
+      assertTrue(cut(black, a), "out of black: no structure to compare, the score decides");
     }
   }
 
