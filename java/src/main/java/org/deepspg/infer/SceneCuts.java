@@ -74,8 +74,8 @@ public final class SceneCuts {
   /**
    * @param img a frame
    * @return its signature: {@value #GRID}² cell levels, row by row, NaN for a cell without pixels (or whose pixels
-   *     all hold a non-finite sample or alpha 0), then the {@value #FINE}² values of its structure (NaN when a fine
-   *     cell has no pixels)
+   *     all hold a non-finite sample or alpha 0), then the {@value #FINE}² values of its structure (NaN for a fine
+   *     cell without such pixels)
    */
   public static float[] signature(Image img) {
     int h = img.height(), w = img.width();
@@ -97,7 +97,9 @@ public final class SceneCuts {
         int i = base + x;
         float r = rgb[i], g = rgb[plane + i], b = rgb[2 * plane + i];
         // a NaN pixel is no light, a transparent one no part of the view (a cell of only such pixels is left out)
-        if (!Float.isFinite(r + g + b) || (alpha != null && alpha[i] == 0)) continue;
+        if (!(Float.isFinite(r) && Float.isFinite(g) && Float.isFinite(b)) || (alpha != null && alpha[i] == 0)) {
+          continue;
+        }
         line[col[x]] += 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
         taken[col[x]]++;
       }
@@ -127,25 +129,32 @@ public final class SceneCuts {
 
   /**
    * The structure: log2 of each fine cell's mean (plus {@link #FINE_FLOOR}) minus the mean of its 5×5 neighbourhood
-   * (the edge cells repeated), so that a change of light by a factor and a smooth glow both fall away.
+   * (the edge cells repeated; cells without pixels left out of both), so that a change of light by a factor and a
+   * smooth glow both fall away. A cell without pixels is NaN.
    */
   private static void structure(double[] sum, long[] count, float[] out, int at) {
     double[] lv = new double[FINE * FINE];
-    for (int k = 0; k < lv.length; k++) {
-      if (count[k] == 0) {
-        java.util.Arrays.fill(out, at, at + FINE * FINE, Float.NaN);
-        return;
-      }
-      lv[k] = log2(sum[k] / count[k] + FINE_FLOOR);
-    }
+    for (int k = 0; k < lv.length; k++) lv[k] = count[k] == 0 ? Double.NaN : log2(sum[k] / count[k] + FINE_FLOOR);
     for (int y = 0; y < FINE; y++) {
       for (int x = 0; x < FINE; x++) {
+        double c = lv[y * FINE + x];
+        if (Double.isNaN(c)) {
+          out[at + y * FINE + x] = Float.NaN;
+          continue;
+        }
         double m = 0;
+        int n = 0;
         for (int dy = -2; dy <= 2; dy++) {
           int yy = Math.min(FINE - 1, Math.max(0, y + dy));
-          for (int dx = -2; dx <= 2; dx++) m += lv[yy * FINE + Math.min(FINE - 1, Math.max(0, x + dx))];
+          for (int dx = -2; dx <= 2; dx++) {
+            double v = lv[yy * FINE + Math.min(FINE - 1, Math.max(0, x + dx))];
+            if (!Double.isNaN(v)) {
+              m += v;
+              n++;
+            }
+          }
         }
-        out[at + y * FINE + x] = (float) (lv[y * FINE + x] - m / 25);
+        out[at + y * FINE + x] = (float) (c - m / n);
       }
     }
   }
@@ -181,13 +190,14 @@ public final class SceneCuts {
    * @param b the next frame's
    * @return how alike their structures are: the largest normalised correlation of the two over shifts of up to
    *     {@value #SHIFT} fine cells each way (1 for the same view under another light or a glow; near 0 for another
-   *     scene), or NaN when either frame has fine cells without pixels or no structure at all (black, or evenly
-   *     lit): then the score alone decides
+   *     scene), over the fine cells with pixels in both; NaN when either frame has fewer than half its fine cells
+   *     with pixels (a frame below about 24 px on a side) or no structure (black, or evenly lit): then the
+   *     score alone decides
    */
   public static double structure(float[] a, float[] b) {
     checkLength(a, b);
     int at = GRID * GRID;
-    if (Float.isNaN(a[at]) || Float.isNaN(b[at]) || flat(a, at) || flat(b, at)) return Double.NaN;
+    if (!comparable(a, at) || !comparable(b, at)) return Double.NaN;
     double best = -1;
     for (int dy = -SHIFT; dy <= SHIFT; dy++) {
       for (int dx = -SHIFT; dx <= SHIFT; dx++) {
@@ -195,6 +205,7 @@ public final class SceneCuts {
         for (int y = Math.max(0, dy); y < FINE + Math.min(0, dy); y++) {
           for (int x = Math.max(0, dx); x < FINE + Math.min(0, dx); x++) {
             double u = a[at + y * FINE + x], v = b[at + (y - dy) * FINE + (x - dx)];
+            if (Double.isNaN(u) || Double.isNaN(v)) continue; // cells without pixels in either frame
             ab += u * v;
             aa += u * u;
             bb += v * v;
@@ -207,11 +218,19 @@ public final class SceneCuts {
     return best;
   }
 
-  /** Whether a structure is (about) all zero: a black or evenly lit frame, with nothing to compare. */
-  private static boolean flat(float[] sig, int at) {
+  /**
+   * Whether a frame's structure can be compared: at least half of its fine cells have pixels, and they are not (about)
+   * all zero, as in a black or evenly lit frame (their mean square at least 1e-6).
+   */
+  private static boolean comparable(float[] sig, int at) {
     double e = 0;
-    for (int k = at; k < sig.length; k++) e += (double) sig[k] * sig[k];
-    return e < 1e-6;
+    int n = 0;
+    for (int k = at; k < sig.length; k++) {
+      if (Float.isNaN(sig[k])) continue;
+      e += (double) sig[k] * sig[k];
+      n++;
+    }
+    return n >= FINE * FINE / 2 && e >= 1e-6 * n;
   }
 
   /**
