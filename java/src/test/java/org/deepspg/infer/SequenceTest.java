@@ -142,6 +142,7 @@ class SequenceTest {
       }
     }
   }
+
   /**
    * A cut (another sample) locks the sequence anew on the cut frame, whose output is then the ordinary one; with cut
    * detection off (the default) the new scene is enhanced with the first scene's exposure. The headlight frame is no
@@ -193,6 +194,7 @@ class SequenceTest {
       assertThrows(IllegalStateException.class, () -> resumed.enhance(frame, () -> resumed.skip(frame)));
     }
   }
+
   /**
    * An audit: a skipped tiled frame under tileContext(false), which records nothing in an uninterrupted run, became
    * the lock of the resumed one (outputs 0.32 apart); and a frame half of NaN samples scored as a cut (NaN read as
