@@ -121,9 +121,8 @@ public final class EnhanceCommand implements Callable<Integer> {
     double cuts;
     try {
       cuts = cutThreshold == null || cutThreshold.equalsIgnoreCase("off") ? SceneCuts.OFF
-          : Double.parseDouble(cutThreshold);
-      if (cuts != SceneCuts.OFF && !(cuts > 0 && cuts <= 1)) throw new NumberFormatException();
-    } catch (NumberFormatException e) {
+          : SceneCuts.checkThreshold(Double.parseDouble(cutThreshold));
+    } catch (IllegalArgumentException e) { // NumberFormatException included
       err.println("deepspg: --cut-threshold must be a fraction in (0, 1] or off, got " + cutThreshold);
       err.flush();
       return 2;
@@ -327,7 +326,7 @@ public final class EnhanceCommand implements Callable<Integer> {
     int i = from;
     for (; i < frames.size() && frames.get(i) != job; i++) {
       Job f = frames.get(i);
-      if (!finished.contains(f) || !(detectCuts || !sequence.isLocked())) continue;
+      if (!finished.contains(f) || (!detectCuts && sequence.isLocked())) continue;
       int before = sequence.cuts();
       try {
         Image img = Images.read(f.input(), ro);

@@ -231,10 +231,7 @@ public final class Enhancer implements AutoCloseable {
      * @throws IllegalArgumentException for samples far outside [0, 1]
      */
     public synchronized void skip(Image frame) {
-      if (closed) throw new IllegalStateException("the sequence is closed");
-      if (running) throw new IllegalStateException("skip() inside a frame's call: call it between frames");
-      checkOpen();
-      requireUnitRange(frame);
+      checkBetweenFrames("skip()", frame);
       next(frame);
       boolean records = !tiles.tiles(frame.height(), frame.width()) || tiler.context();
       if (lock.recordings() == null && pending == null && records) {
@@ -255,6 +252,14 @@ public final class Enhancer implements AutoCloseable {
      */
     public double lastScore() {
       return lastScore;
+    }
+
+    /** The checks of a call that takes a frame between frames: open, not from a frame's callback, samples in range. */
+    private void checkBetweenFrames(String call, Image frame) {
+      if (closed) throw new IllegalStateException("the sequence is closed");
+      if (running) throw new IllegalStateException(call + " inside a frame's call: call it between frames");
+      checkOpen();
+      requireUnitRange(frame);
     }
 
     /** Cut detection for the next frame, enhanced or skipped: a cut relocks. */
@@ -281,10 +286,7 @@ public final class Enhancer implements AutoCloseable {
      * @throws IllegalArgumentException for samples far outside [0, 1]
      */
     public synchronized void lockTo(Image reference) {
-      if (closed) throw new IllegalStateException("the sequence is closed");
-      if (running) throw new IllegalStateException("lockTo() inside a frame's call: call it between frames");
-      checkOpen();
-      requireUnitRange(reference);
+      checkBetweenFrames("lockTo()", reference);
       lock.close();
       pending = null;
       call(() -> Engine.locked(() -> lockOn(reference)));

@@ -4,6 +4,7 @@
 package org.deepspg.infer;
 
 import org.deepspg.data.Image;
+import org.deepspg.data.Srgb;
 
 /**
  * Cuts between consecutive frames of a sequence: a new scene, after which a locked exposure ({@link
@@ -50,14 +51,11 @@ public final class SceneCuts {
   /** The change of a cell's level (log2 of its mean linear luminance), in stops, that counts the cell as changed. */
   public static final double CELL_CHANGE = 0.75;
 
-  /** sRGB decoding, sampled at 1/4096 steps of the encoded value. */
+  /** sRGB decoding ({@link Srgb#toLinear(double)}), sampled at 1/4096 steps of the encoded value. */
   private static final float[] LINEAR = new float[4097];
 
   static {
-    for (int i = 0; i < LINEAR.length; i++) {
-      double v = i / 4096.0;
-      LINEAR[i] = (float) (v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
-    }
+    for (int i = 0; i < LINEAR.length; i++) LINEAR[i] = (float) Srgb.toLinear(i / 4096.0);
   }
 
   /**
@@ -256,7 +254,7 @@ public final class SceneCuts {
    * @return it, checked: in (0, 1], or {@link #OFF}
    * @throws IllegalArgumentException otherwise
    */
-  static double checkThreshold(double threshold) {
+  public static double checkThreshold(double threshold) {
     if (threshold == OFF || (threshold > 0 && threshold <= 1)) return threshold;
     throw new IllegalArgumentException("a cut threshold is a fraction of the frame in (0, 1], or SceneCuts.OFF; got "
         + threshold);

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.deepspg.data.Image;
 import org.deepspg.data.Images;
+import org.deepspg.data.Srgb;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -148,10 +149,7 @@ class SceneCutsTest {
   static Image scaled(Image a, double f) {
     float[] rgb = a.rgb().clone();
     for (int i = 0; i < rgb.length; i++) {
-      double v = rgb[i];
-      double lin = v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
-      lin = Math.min(1, lin * f);
-      rgb[i] = (float) (lin <= 0.0031308 ? lin * 12.92 : 1.055 * Math.pow(lin, 1 / 2.4) - 0.055);
+      rgb[i] = (float) Srgb.fromLinear(Srgb.toLinear(rgb[i]) * f);
     }
     return Image.of(a.width(), a.height(), rgb);
   }
@@ -164,10 +162,8 @@ class SceneCutsTest {
       for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
           int i = (c * h + y) * w + x;
-          double v = rgb[i], lin = v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
           double r2 = (x - 120.0) * (x - 120) + (y - 300.0) * (y - 300);
-          lin = Math.min(1, lin + Math.exp(-r2 / (2 * sigma * sigma)));
-          rgb[i] = (float) (lin <= 0.0031308 ? lin * 12.92 : 1.055 * Math.pow(lin, 1 / 2.4) - 0.055);
+          rgb[i] = (float) Srgb.fromLinear(Srgb.toLinear(rgb[i]) + Math.exp(-r2 / (2 * sigma * sigma)));
         }
       }
     }
