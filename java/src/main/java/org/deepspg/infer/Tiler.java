@@ -77,14 +77,14 @@ final class Tiler {
   TilePlan[] plans(int h, int w) {
     int m = Padding.MULTIPLE, ov = tiles.overlap(), tile = tiles.tileSize();
     long area = (long) tile * tile;
-    int minSide = Math.max(ov + m, tile / 2 / m * m);
+    int minSide = (int) Padding.padded(Math.max(ov + m, tile / 2 / m * m), m); // tiles are multiples of 32
     List<int[]> shapes = new ArrayList<>(); // {tile height, tile width, cost / 1024, tiles}
     double least = Double.MAX_VALUE;
     for (int th = minSide; ; th += m) {
       long effH = Padding.padded(Math.min(th, h), m);
       long allowed = area / effH / m * m;
       int tw;
-      if (w <= allowed) tw = (int) Math.max(Padding.padded(w, m), ov + m); // one tile across
+      if (w <= allowed) tw = (int) Math.max(Padding.padded(w, m), Padding.padded(ov + m, m)); // one tile across
       else if (allowed >= minSide) tw = (int) allowed;
       else break;
       int sy = shortened(h, th), sx = shortened(w, tw);

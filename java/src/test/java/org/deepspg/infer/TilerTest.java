@@ -170,6 +170,29 @@ class TilerTest {
     assertEquals(1, tall[1].count());
   }
 
+  /**
+   * Overlaps that are not multiples of 32 plan valid tiles (they are allowed: 64 px tiles with a 16 px overlap made
+   * the planner try 48 px tiles and throw "bad tile plan" from inside enhance; the API audit of session 39).
+   */
+  @Test
+  void overlapsOffTheAlignmentPlanTiles() {
+    Engine engine = new Engine(new Pipeline(tiny, null), null, false, MemoryBudget.defaultLimit());
+    for (int[] tileOverlap : new int[][] {{64, 16}, {64, 31}, {96, 40}, {128, 70}, {512, 100}}) {
+      Tiler t = new Tiler(engine, new TileOptions(tileOverlap[0], tileOverlap[1], 768, 0), true);
+      for (int[] hw : new int[][] {{64, 96}, {65, 200}, {1, 300}, {300, 1}, {333, 777}}) {
+        TilePlan[] p = t.plans(hw[0], hw[1]);
+        String what = hw[1] + "x" + hw[0] + " tile " + tileOverlap[0] + " overlap " + tileOverlap[1];
+        for (TilePlan q : p) {
+          assertEquals(q.size(), q.end(q.count() - 1), what);
+          for (int i = 1; i < q.count(); i++) {
+            assertTrue(q.end(i - 1) - q.start(i) >= tileOverlap[1], what + " overlap");
+            assertEquals(0, q.start(i) % 32, what + " aligned starts");
+          }
+        }
+      }
+    }
+  }
+
   @Test
   void tilesAreShapedToTheImage() {
     Engine engine = new Engine(new Pipeline(tiny, null), null, false, MemoryBudget.defaultLimit());
