@@ -1010,7 +1010,7 @@ public final class Images {
     int max = bits == 16 ? 65535 : 255;
     int[] buf = new int[n];
     if (gray) {
-      for (int i = 0; i < n; i++) buf[i] = quantize(0.299f * p[i] + 0.587f * p[n + i] + 0.114f * p[2 * n + i], max);
+      for (int i = 0; i < n; i++) buf[i] = quantize(luma(p, n, i), max);
       r.setSamples(0, 0, w, h, 0, buf);
     } else {
       for (int c = 0; c < 3; c++) {
@@ -1024,6 +1024,18 @@ public final class Images {
       r.setSamples(0, 0, w, h, gray ? 1 : 3, buf);
     }
     return bi;
+  }
+
+  /**
+   * @param p three planes of {@code n} samples ({@code [3, H, W]})
+   * @param n the samples per plane
+   * @param i the pixel
+   * @return the pixel's BT.601 luma {@code 0.299 R + 0.587 G + 0.114 B}, or the sample itself where the three are
+   *     equal (a grey image's: the weights' float sum is not exactly 1)
+   */
+  public static float luma(float[] p, int n, int i) {
+    float r = p[i], g = p[n + i], b = p[2 * n + i];
+    return r == g && g == b ? r : 0.299f * r + 0.587f * g + 0.114f * b;
   }
 
   private static int quantize(float v, int max) {

@@ -97,7 +97,7 @@ final class Batcher {
         float[] o = new float[n];
         System.arraycopy(res, k * n, o, 0, n);
         Image src = imgs.get(i + k);
-        out.add(new Image(w, h, o, src.alpha(), src.metadata()));
+        out.add(Enhancer.result(src, o));
       }
     }
     return out;

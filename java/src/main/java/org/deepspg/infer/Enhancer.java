@@ -78,8 +78,10 @@ public final class Enhancer implements AutoCloseable {
   }
 
   /**
-   * @param img the low-light image (any size ≥ 1×1; alpha is passed through unchanged)
-   * @return the enhanced image, same size, metadata (bit depth, grey flag, format) and alpha as the input
+   * @param img the low-light image (any size ≥ 1×1; alpha in [0, 1] is passed through unchanged, and the colour
+   *     under fully transparent pixels does not change the result: {@link HiddenPixels})
+   * @return the enhanced image, same size, metadata (bit depth, grey flag, format) and alpha (a copy) as the input;
+   *     for a grey input its three planes are equal, the luma of the enhanced colours (what writers store)
    */
   public Image enhance(Image img) {
     return enhance(img, null);
@@ -93,12 +95,13 @@ public final class Enhancer implements AutoCloseable {
    * @param onPass progress callback run on the calling thread, or null; it runs inside the call (holding the oneDNN
    *     read lock), so it must not build an Enhancer ({@link IllegalStateException})
    * @return the enhanced image, as {@link #enhance(Image)}
-   * @throws IllegalArgumentException for samples far outside [0, 1] (below -0.5 or above 1.5)
+   * @throws IllegalArgumentException for samples far outside [0, 1] (below -0.5 or above 1.5), NaN or infinite
+   *     samples (under a fully transparent pixel any colour goes), or alpha outside [0, 1]
    */
   public Image enhance(Image img, Runnable onPass) {
     checkOpen();
-    requireUnitRange(img);
-    Image out = call(() -> one(img, onPass));
+    Image in = input(img);
+    Image out = call(() -> one(in, onPass));
     images.increment();
     return out;
   }
@@ -110,8 +113,8 @@ public final class Enhancer implements AutoCloseable {
    */
   public List<Image> enhance(List<Image> imgs) {
     checkOpen();
-    imgs.forEach(Enhancer::requireUnitRange);
-    List<Image> out = call(() -> batcher.enhance(imgs, img -> one(img, null)));
+    List<Image> in = imgs.stream().map(Enhancer::input).toList();
+    List<Image> out = call(() -> batcher.enhance(in, img -> one(img, null)));
     images.add(out.size());
     return out;
   }
@@ -203,8 +206,8 @@ public final class Enhancer implements AutoCloseable {
     public synchronized Image enhance(Image frame, Runnable onPass) {
       if (closed) throw new IllegalStateException("the sequence is closed");
       checkOpen();
-      requireUnitRange(frame);
-      next(frame);
+      Image in = input(frame);
+      next(in);
       running = true;
       try {
         if (pending != null) { // the frame a resumed run locked to; kept when recording it fails, as a frame is
@@ -212,7 +215,7 @@ public final class Enhancer implements AutoCloseable {
           call(() -> Engine.locked(() -> lockOn(ref)));
           pending = null;
         }
-        Image out = call(() -> locked(frame, onPass));
+        Image out = call(() -> locked(in, onPass));
         images.increment();
         return out;
       } finally {
@@ -231,11 +234,11 @@ public final class Enhancer implements AutoCloseable {
      * @throws IllegalArgumentException for samples far outside [0, 1]
      */
     public synchronized void skip(Image frame) {
-      checkBetweenFrames("skip()", frame);
-      next(frame);
-      boolean records = !tiles.tiles(frame.height(), frame.width()) || tiler.context();
+      Image in = checkBetweenFrames("skip()", frame);
+      next(in);
+      boolean records = !tiles.tiles(in.height(), in.width()) || tiler.context();
       if (lock.recordings() == null && pending == null && records) {
-        pending = Image.of(frame.width(), frame.height(), frame.rgb().clone());
+        pending = Image.of(in.width(), in.height(), in.rgb().clone());
       }
     }
 
@@ -254,12 +257,16 @@ public final class Enhancer implements AutoCloseable {
       return lastScore;
     }
 
-    /** The checks of a call that takes a frame between frames: open, not from a frame's callback, samples in range. */
-    private void checkBetweenFrames(String call, Image frame) {
+    /**
+     * The checks of a call that takes a frame between frames: open, not from a frame's callback, samples in range.
+     *
+     * @return the frame as the network takes it ({@link #input})
+     */
+    private Image checkBetweenFrames(String call, Image frame) {
       if (closed) throw new IllegalStateException("the sequence is closed");
       if (running) throw new IllegalStateException(call + " inside a frame's call: call it between frames");
       checkOpen();
-      requireUnitRange(frame);
+      return input(frame);
     }
 
     /** Cut detection for the next frame, enhanced or skipped: a cut relocks. */
@@ -286,10 +293,10 @@ public final class Enhancer implements AutoCloseable {
      * @throws IllegalArgumentException for samples far outside [0, 1]
      */
     public synchronized void lockTo(Image reference) {
-      checkBetweenFrames("lockTo()", reference);
+      Image in = checkBetweenFrames("lockTo()", reference);
       lock.close();
       pending = null;
-      call(() -> Engine.locked(() -> lockOn(reference)));
+      call(() -> Engine.locked(() -> lockOn(in)));
     }
 
     /** Records a reference frame's attention into the (empty) lock; the caller holds the oneDNN read lock. */
@@ -355,7 +362,7 @@ public final class Enhancer implements AutoCloseable {
           AttentionContext.Recording.closeAll(fresh);
         }
       });
-      return new Image(w, h, out, img.alpha(), img.metadata());
+      return result(img, out);
     }
 
     /** The attention of a frame that runs whole: one recording pass (the caller holds the oneDNN read lock). */
@@ -374,7 +381,7 @@ public final class Enhancer implements AutoCloseable {
       if (onPass != null) onPass.run();
       return r;
     });
-    return new Image(w, h, out, img.alpha(), img.metadata());
+    return result(img, out);
   }
 
   /**
@@ -398,7 +405,7 @@ public final class Enhancer implements AutoCloseable {
     try {
       img = Images.fromBufferedImage(bi, "memory", null);
     } catch (ImageReadException e) {
-      throw new IllegalArgumentException("unsupported BufferedImage: " + e.getMessage(), e);
+      throw new IllegalArgumentException("unsupported BufferedImage: " + e.reason(), e);
     }
     Image out = enhance(img);
     return Images.toBufferedImage(out, out.metadata().bitDepth(), out.metadata().gray(), out.hasAlpha());
@@ -437,17 +444,53 @@ public final class Enhancer implements AutoCloseable {
    */
   private static final double RANGE_SLACK = 0.5;
 
-  private static void requireUnitRange(Image img) {
-    float[] v = img.rgb();
+  /**
+   * An image as the network takes it: alpha checked, fully transparent pixels filled from the visible ones
+   * ({@link HiddenPixels}), then the samples checked (so that whatever lies under alpha 0 is never refused).
+   */
+  static Image input(Image img) {
+    float[] a = img.alpha();
+    if (a != null) {
+      for (int i = 0; i < a.length; i++) {
+        if (!(a[i] >= 0 && a[i] <= 1)) {
+          throw new IllegalArgumentException(String.format(Locale.ROOT, "alpha must hold values in [0, 1], got %s at"
+              + " x %d, y %d", a[i], i % img.width(), i / img.width()));
+        }
+      }
+    }
+    Image in = HiddenPixels.filled(img);
+    float[] v = in.rgb();
     float min = Float.POSITIVE_INFINITY, max = Float.NEGATIVE_INFINITY;
-    for (float f : v) {
+    int n = in.width() * in.height();
+    for (int i = 0; i < v.length; i++) {
+      float f = v[i];
+      if (!Float.isFinite(f)) {
+        int p = i % n;
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "the image holds a %s sample at x %d, y %d"
+            + " (channel %d)", Float.isNaN(f) ? "NaN" : "infinite", p % in.width(), p / in.width(), i / n));
+      }
       min = Math.min(min, f);
       max = Math.max(max, f);
     }
     requireUnitRange(min, max, "the image");
+    return in;
+  }
+
+  /**
+   * The image an enhanced one comes back as: its source's size, metadata and alpha (copied: the caller may reuse its
+   * buffers), and for a grey source three equal planes, the BT.601 luma of the enhanced colours, as writers store it.
+   */
+  static Image result(Image src, float[] rgb) {
+    if (src.metadata().gray()) {
+      int n = src.width() * src.height();
+      for (int i = 0; i < n; i++) rgb[i] = rgb[n + i] = rgb[2 * n + i] = Images.luma(rgb, n, i);
+    }
+    float[] a = src.alpha();
+    return new Image(src.width(), src.height(), rgb, a == null ? null : a.clone(), src.metadata());
   }
 
   private static void requireUnitRange(double min, double max, String what) {
+    if (Double.isNaN(min) || Double.isNaN(max)) throw new IllegalArgumentException(what + " holds NaN samples");
     if (min < -RANGE_SLACK || max > 1 + RANGE_SLACK) {
       throw new IllegalArgumentException(String.format(Locale.ROOT, "%s must hold values in [0, 1], got values "
           + "from %g to %g%s", what, min, max, max > 2 ? " (8-bit samples? divide them by 255)" : ""));

@@ -227,6 +227,39 @@ class EnhanceCommandTest {
     }
   }
 
+  /**
+   * Two RGBA PNGs that look the same (transparent margins, black under one, white under the other) come out the
+   * same where they are visible, with their alpha, as the API enhances the first (the colour under alpha 0 used to
+   * move the visible pixels by 43–45 levels on average; the API audit of session 39).
+   */
+  @Test
+  void whatLiesUnderTransparentPixelsDoesNotChangeTheOutput(@TempDir Path dir) throws Exception {
+    Image base = img(32, 48, 9);
+    int n = 32 * 48;
+    float[] alpha = new float[n];
+    Path in = Files.createDirectories(dir.resolve("cutouts"));
+    for (int i = 0; i < n; i++) alpha[i] = i % 48 < 8 || i % 48 >= 40 ? 0 : 1;
+    for (float hidden : new float[] {0, 1}) {
+      float[] rgb = base.rgb().clone();
+      for (int i = 0; i < 3 * n; i++) if (alpha[i % n] == 0) rgb[i] = hidden;
+      Images.write(new Image(48, 32, rgb, alpha, base.metadata()), in.resolve(hidden == 0 ? "black.png" : "white.png"));
+    }
+    Path out = dir.resolve("out");
+    CliTestSupport.Result r = CliTestSupport.run("enhance", in.toString(), "-o", out.toString(), "--model",
+        model.toString());
+    assertEquals(0, r.code(), r.all());
+    Image b = Images.read(out.resolve("black.png")), w = Images.read(out.resolve("white.png"));
+    assertArrayEquals(alpha, b.alpha(), "alpha kept");
+    try (Enhancer e = Enhancer.builder().checkpoint(model).build()) {
+      float[] expect = e.enhance(Images.read(in.resolve("black.png"))).rgb();
+      for (int i = 0; i < 3 * n; i++) {
+        if (alpha[i % n] == 0) continue;
+        assertEquals(b.rgb()[i], w.rgb()[i], 0f, "sample " + i);
+        assertEquals(Math.round(255 * Math.max(0, Math.min(1, expect[i]))) / 255f, b.rgb()[i], 1e-6f, "sample " + i);
+      }
+    }
+  }
+
   @Test
   void exifOrientationIsHonoured(@TempDir Path dir) throws Exception {
     // Stored 32 wide x 16 high with orientation 6 (rotate 90 CW): upright it is 16 wide x 32 high.
