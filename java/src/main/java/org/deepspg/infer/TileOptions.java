@@ -10,9 +10,10 @@ package org.deepspg.infer;
  *     its square's pixels, in the shape that covers the image with the least work (sides from half to twice this;
  *     thin images longer along their long side)
  * @param overlap minimum overlap between neighbouring tiles in pixels (blended with raised-cosine weights)
- * @param contextSize long side of the downscaled copy whose attention matrices every tile replays; an image whose
- *     long side is at most this uses itself (no downscaling), which makes tiling match whole-image inference up to
- *     the tiles' border effects
+ * @param contextSize side of the square whose pixels the downscaled copy may hold (after padding to multiples of
+ *     32), the copy whose attention matrices every tile replays ({@link AreaResize#fitPixels}; a panorama keeps as
+ *     many pixels as a square photo); an image that fits (any whose long side is at most this does) uses itself (no
+ *     downscaling), which makes tiling match whole-image inference up to the tiles' border effects
  * @param maxWholePixels images with more pixels (H·W) than this are tiled; smaller ones run whole. 0 tiles
  *     everything, {@link Long#MAX_VALUE} never tiles
  * @param refinePasses passes over the tiles, between the context pass and the output's, that bring the downscaled
@@ -26,7 +27,7 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
   public static final int DEFAULT_TILE = 512;
   /** Default overlap. */
   public static final int DEFAULT_OVERLAP = 64;
-  /** Default long side of the context copy (0.39 MP for a 3:2 image). */
+  /** Default side of the context copy's square (0.59 MP: 1024×576 for a 16:9 image, 913×608 for 3:2). */
   public static final int DEFAULT_CONTEXT = 768;
   /**
    * Default threshold: images above 0.5 megapixels are tiled. Whole-image inference of DeepSPG-S needs about
@@ -45,7 +46,7 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    *
    * @param tileSize tile side
    * @param overlap overlap
-   * @param contextSize context long side
+   * @param contextSize side of the context copy's square
    * @param maxWholePixels tiling threshold
    */
   public TileOptions(int tileSize, int overlap, int contextSize, long maxWholePixels) {
@@ -57,7 +58,7 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
    *
    * @param tileSize tile side
    * @param overlap overlap
-   * @param contextSize context long side
+   * @param contextSize side of the context copy's square
    * @param maxWholePixels tiling threshold
    * @param refinePasses refinement passes
    */
@@ -140,7 +141,7 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
   }
 
   /**
-   * @param side context long side
+   * @param side side of the context copy's square
    * @return a copy with that context size
    */
   public TileOptions withContextSize(int side) {

@@ -108,27 +108,28 @@ final class Tiler {
     return Math.max(shape[0], shape[1]) / (double) Math.min(shape[0], shape[1]);
   }
 
-  /** The context copy's long side never goes below this to fit the memory limit (the pass is refused instead). */
+  /** The context copy's square never goes below this side to fit the memory limit (the pass is refused instead). */
   static final int MIN_CONTEXT = 128;
 
   /**
-   * The context copy's shape: the image fitted to {@link TileOptions#contextSize()}, or smaller when that pass would
-   * exceed the memory limit while the tiles do not (a small {@code --max-memory}, or a model with an HRNet-W48
-   * prior in a small container): the attention then comes from a coarser copy, which is better than refusing an
-   * image whose tiles fit. Noted once per Tiler through {@code System.Logger}.
+   * The context copy's shape: the image fitted to the pixels of a {@link TileOptions#contextSize()} square
+   * ({@link AreaResize#fitPixels}), or smaller when that pass would exceed the memory limit while the tiles do not (a
+   * small {@code --max-memory}, or a model with an HRNet-W48 prior in a small container): the attention then comes
+   * from a coarser copy, which is better than refusing an image whose tiles fit. Noted once per Tiler through
+   * {@code System.Logger}.
    */
   int[] contextShape(int h, int w) {
-    int[] cs = AreaResize.fit(h, w, tiles.contextSize());
+    int side = tiles.contextSize();
+    int[] cs = AreaResize.fitPixels(h, w, side, Padding.MULTIPLE);
     if (!context || engine.fits(1, cs[0], cs[1])) return cs;
-    int side = Math.max(cs[0], cs[1]);
     while (side > MIN_CONTEXT && !engine.fits(1, cs[0], cs[1])) {
       side = Math.max(MIN_CONTEXT, side * 3 / 4);
-      cs = AreaResize.fit(h, w, side);
+      cs = AreaResize.fitPixels(h, w, side, Padding.MULTIPLE);
     }
     if (engine.fits(1, cs[0], cs[1]) && contextNoted.compareAndSet(false, true)) {
       System.getLogger("org.deepspg").log(System.Logger.Level.INFO, "the attention context of a " + w + "x" + h
-          + " image runs on a " + cs[1] + "x" + cs[0] + " copy instead of " + tiles.contextSize() + " px on its long "
-          + "side, to stay within the memory limit of " + MemoryBudget.gb(engine.maxMemory));
+          + " image runs on a " + cs[1] + "x" + cs[0] + " copy instead of one of up to " + tiles.contextSize() + "x"
+          + tiles.contextSize() + " px, to stay within the memory limit of " + MemoryBudget.gb(engine.maxMemory));
     }
     return cs;
   }
@@ -305,7 +306,7 @@ final class Tiler {
       prior = bytes >= 0 ? engine.stitchedPriorFeatures(chw, h, w, py, px, bytes) : null;
       float[] small = downscaled ? AreaResize.resize(chw, 3, h, w, cs[0], cs[1]) : chw;
       rec = engine.record(small, cs[0], cs[1], prior);
-      // The context pass is the largest transient of a tiled image (~1 GB at 768x512); the tiles need less, so what
+      // The context pass is the largest transient of a tiled image (up to 768x768 pixels); the tiles need less, so what
       // it leaves mapped for reuse (Backends) would only raise the peak.
       Backends.releaseFreeMemory();
       for (int p = 0; p < refinePasses(downscaled); p++) refine(chw, h, w, py, px, rec, prior, onTile);

@@ -244,8 +244,29 @@ class TilerTest {
     // the copy is the image itself when its pass fits
     Engine roomy = new Engine(pipeline, null, false, MemoryBudget.defaultLimit());
     assertArrayEquals(new int[] {192, 288}, new Tiler(roomy, TileOptions.always(64), true).contextShape(192, 288));
-    assertArrayEquals(AreaResize.fit(600, 900, TileOptions.DEFAULT_CONTEXT),
-        new Tiler(roomy, TileOptions.DEFAULT, true).contextShape(600, 900));
+    assertArrayEquals(AreaResize.fitPixels(1200, 1800, TileOptions.DEFAULT_CONTEXT, 32),
+        new Tiler(roomy, TileOptions.DEFAULT, true).contextShape(1200, 1800));
+  }
+
+  /**
+   * The context copy holds the pixels of a 768 square whatever the image's shape: a 3000x400 panorama fitted by its
+   * long side became 768x102 (3.9x smaller, where a square photo of its pixels shrinks 1.3x) and its tiled output
+   * was 29.7 dB from the whole image's; by its pixels about 2100x280, 43.4 dB (the API audit of session 39).
+   */
+  @Test
+  void theContextCopyIsFittedByItsPixels() {
+    int[][] cases = {{1080, 1920, 576, 1024}, {400, 3000, 272, 2041}, {200, 8000, 114, 4573}, {1000, 1000, 768, 768},
+        {600, 900, 600, 900}, {768, 700, 768, 700}, {2, 240_000, 1, 18_316}, {4000, 200, 3201, 160}};
+    for (int[] c : cases) {
+      int[] s = AreaResize.fitPixels(c[0], c[1], 768, 32);
+      String what = c[1] + "x" + c[0] + " -> " + s[1] + "x" + s[0];
+      assertTrue(Padding.padded(s[0], 32) * Padding.padded(s[1], 32) <= 768L * 768, what);
+      assertArrayEquals(new int[] {c[2], c[3]}, s, what);
+    }
+    // an image whose long side fits (it ran whole in the context before) still does
+    for (int h = 1; h <= 768; h += 97) {
+      for (int w = 1; w <= 768; w += 89) assertArrayEquals(new int[] {h, w}, AreaResize.fitPixels(h, w, 768, 32));
+    }
   }
 
   private static long covered(TilePlan p) {
