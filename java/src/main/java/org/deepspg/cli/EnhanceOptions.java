@@ -52,7 +52,7 @@ public final class EnhanceOptions {
       description = "For a tiled image larger than the attention context (the pixels of a "
           + TileOptions.DEFAULT_CONTEXT + " px square): one more pass over the tiles that brings the attention, "
           + "computed on a downscaled copy, toward the full image's: closer to whole-image inference on most images "
-          + "(37-43 -> 49-60 dB measured), about 1.9x the time (docs/inference.md). Tiles below 256 px run none.")
+          + "(37-46 -> 49-60 dB measured), about 1.9x the time (docs/inference.md). Tiles below 256 px run none.")
   boolean refineContext;
 
   @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower, slightly smoother).")
