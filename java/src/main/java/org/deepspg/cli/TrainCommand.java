@@ -61,14 +61,16 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", arity = "0..1", paramLabel = "PATH", fallbackValue = "",
       description = "continue a run exactly from a training checkpoint (default: <run.dir>/last.pth), in the "
           + "checkpoint's folder; the stored configuration is used (--config only names run.dir), key=value overrides "
-          + "(e.g. max_steps, epochs) apply on top")
+          + "(e.g. max_steps, epochs) apply on top; run.dir=DIR forks the run into DIR (refused when DIR holds "
+          + "another run, unless --overwrite)")
   String resume;
 
   @Option(names = "--print-config", description = "print the resolved configuration and exit")
   boolean printConfig;
 
-  @Option(names = "--overwrite", description = "start a new run even if run.dir already holds one (its checkpoints, "
-      + "exported weights, plots and sample grids are removed first; other files stay)")
+  @Option(names = "--overwrite", description = "start a new run (or fork one with --resume and run.dir=DIR) even if "
+      + "run.dir already holds one (its checkpoints, exported weights, metrics logs, plots and sample grids are "
+      + "removed first; other files stay)")
   boolean overwrite;
 
   @Mixin OneDnnOption oneDnn;
@@ -122,6 +124,7 @@ public final class TrainCommand implements Callable<Integer> {
       if (resume == null) {
         Trainer.checkBatchesSplit(cfg, checkFreshRun(cfg), nproc);
       } else { // each worker failed on its own before, so a wrong resume printed its error once per worker
+        checkResumeTarget(checkpoint(cfg), TrainConfig.parseOverrides(overrides));
         TrainConfig rc = Trainer.resumedConfig(checkpoint(cfg), TrainConfig.parseOverrides(overrides));
         PairedDataset train = Trainer.openDataset(rc.data().train(), PairedDataset.Options.DEFAULT);
         if (train != null) Trainer.checkBatchesSplit(rc, train.size(), nproc);
@@ -140,6 +143,7 @@ public final class TrainCommand implements Callable<Integer> {
       Trainer trainer;
       if (resume != null) {
         Path ck = checkpoint(cfg);
+        if (dp.isLeader() && !printConfig) checkResumeTarget(ck, TrainConfig.parseOverrides(overrides));
         // The run's stored settings, with the command line's key=value on top. The --config file only tells where
         // the run is (run.dir): applied again here it would silently undo the overrides the run was started with.
         trainer = Trainer.resume(ck, TrainConfig.parseOverrides(overrides), null, dp);
@@ -226,6 +230,22 @@ public final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
     }
     return train.size();
+  }
+
+  /**
+   * A resume whose run.dir names another folder than the checkpoint's forks the run there ({@link
+   * Trainer#forkTarget}), removing that folder's earlier outputs: refused, as for a new run, when the folder holds a
+   * run and --overwrite is not given; checked before any model work.
+   */
+  private void checkResumeTarget(Path ck, Properties over) throws java.io.IOException {
+    Path target = Trainer.forkTarget(ck, over);
+    if (target == null || overwrite) return;
+    List<String> found = Trainer.earlierRunOutputs(target);
+    if (!found.isEmpty()) {
+      throw new IllegalArgumentException("run.dir " + target + " already holds another run (" + String.join(", ",
+          found) + "), not the one of " + ck + ": pick another run.dir, leave run.dir out to continue in the "
+          + "checkpoint's folder, or pass --overwrite to replace that run (its outputs are removed first)");
+    }
   }
 
   /** This command's arguments for one worker of {@code --nproc} (rank options are added by the launcher). */

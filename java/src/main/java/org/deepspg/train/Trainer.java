@@ -126,6 +126,8 @@ public final class Trainer implements AutoCloseable {
   private int checkpointPairs = -1;
   /** The run.dir a resumed run was started in, when it now continues in its checkpoint's folder; else null. */
   private Path resumedFrom;
+  /** The checkpoint's folder, when a resume writes into another run.dir (a fork, {@link #forkTarget}); else null. */
+  private Path forkedFrom;
   private boolean trainingMode;
 
   /**
@@ -226,6 +228,7 @@ public final class Trainer implements AutoCloseable {
     Trainer t = new Trainer(r.cfg(), priors != null ? priors : Priors.load(r.cfg()), dp);
     t.restore(ld);
     if (r.moved()) t.resumedFrom = r.storedRunDir();
+    if (forkTarget(checkpoint, overrides) != null) t.forkedFrom = checkpointDir(checkpoint);
     return t;
   }
 
@@ -244,6 +247,27 @@ public final class Trainer implements AutoCloseable {
 
   private record Resumed(TrainConfig cfg, boolean moved, Path storedRunDir) {}
 
+  /**
+   * Where a resume writes when that is not the checkpoint's own folder: a {@code run.dir} override naming another
+   * folder forks the run there. {@link #run()} then first removes that folder's earlier run outputs (as a new run
+   * does) and starts its {@code metrics.jsonl} from the checkpoint folder's, cut at the checkpoint's step; the
+   * CLI refuses a fork into a folder that holds a run ({@link #earlierRunOutputs}) without {@code --overwrite}.
+   *
+   * @param checkpoint the checkpoint resumed from
+   * @param overrides the resume's overrides (may be null)
+   * @return the other folder, or null when the run continues in the checkpoint's folder
+   */
+  public static Path forkTarget(Path checkpoint, Properties overrides) {
+    String dir = overrides == null ? null : overrides.getProperty("run.dir");
+    if (dir == null || dir.isBlank()) return null;
+    Path target = Path.of(dir.trim());
+    return RealPaths.same(target, checkpointDir(checkpoint)) ? null : target;
+  }
+
+  private static Path checkpointDir(Path checkpoint) {
+    return checkpoint.toAbsolutePath().normalize().getParent();
+  }
+
   private static Resumed resumed(Path checkpoint, TrainCheckpoint.Loaded ld, Properties overrides) {
     if (!FORMAT.equals(ld.meta().getProperty("state.format"))) {
       throw new IllegalArgumentException(checkpoint + " is not a DeepSPG training checkpoint (state.format="
@@ -254,7 +278,7 @@ public final class Trainer implements AutoCloseable {
     if (overrides != null) over.putAll(overrides);
     // A copied or moved run continues where its checkpoint is, not in the folder it was started in (whose files it
     // would overwrite); run.dir=... on the command line still decides.
-    Path here = checkpoint.toAbsolutePath().normalize().getParent();
+    Path here = checkpointDir(checkpoint);
     boolean moved = !over.containsKey("run.dir") && here != null && !RealPaths.same(here, stored.runDir());
     if (moved) over.setProperty("run.dir", here.toString());
     TrainConfig cfg = stored.with(over);
@@ -488,30 +512,63 @@ public final class Trainer implements AutoCloseable {
     if (!configWritten) writeConfig();
   }
 
-  /** What a run writes into its run.dir (besides config.properties and the metrics logs, which a new run rewrites). */
+  /** What a run writes into its run.dir besides config.properties (which every run rewrites) and sample grids. */
   private static final List<String> RUN_OUTPUTS = java.util.stream.Stream.concat(
-      java.util.stream.Stream.of("last.pth", "best.pth", "model_best.pth", "model_final.pth"),
-      Plots.TRAINING_PLOTS.stream()).toList();
+      java.util.stream.Stream.of("last.pth", "best.pth", "model_best.pth", "model_final.pth", "metrics.jsonl",
+          "metrics.csv"), Plots.TRAINING_PLOTS.stream()).toList();
 
   /**
-   * A new run in a folder that holds an earlier one's outputs (the CLI's {@code --overwrite}) removes them first,
-   * so that no {@code model_best.pth} or sample of the earlier run is taken for this one's. Only the names a run
-   * writes are removed; other files in the folder stay.
+   * The outputs of a run that a folder holds: what a new run (or a fork, {@link #forkTarget}) into it would remove.
+   *
+   * @param dir a run folder (may not exist)
+   * @return the names found ({@code last.pth}, {@code metrics.jsonl}, ..., {@code samples/step_*.png (N)}); empty
+   *     when none
+   * @throws IOException when the samples folder cannot be listed
+   */
+  public static List<String> earlierRunOutputs(Path dir) throws IOException {
+    List<String> found = new ArrayList<>();
+    for (String name : RUN_OUTPUTS) if (Files.exists(dir.resolve(name))) found.add(name);
+    int grids = sampleGrids(dir).size();
+    if (grids > 0) found.add("samples/step_*.png (" + grids + ")");
+    return found;
+  }
+
+  private static List<Path> sampleGrids(Path dir) throws IOException {
+    Path samples = dir.resolve("samples");
+    if (!Files.isDirectory(samples)) return List.of();
+    List<Path> grids = new ArrayList<>();
+    try (var files = Files.newDirectoryStream(samples, "step_*.png")) {
+      for (Path f : files) grids.add(f);
+    }
+    return grids;
+  }
+
+  /**
+   * A new run (or a fork) in a folder that holds an earlier one's outputs (the CLI's {@code --overwrite}) removes
+   * them first, so that no {@code model_best.pth}, log line or sample of the earlier run is taken for this one's.
+   * Only the names a run writes are removed; other files in the folder stay.
    */
   private static void clearEarlierRun(Path dir) throws IOException {
     for (String name : RUN_OUTPUTS) Files.deleteIfExists(dir.resolve(name));
-    Path samples = dir.resolve("samples");
-    if (Files.isDirectory(samples)) {
-      try (var files = Files.newDirectoryStream(samples, "step_*.png")) {
-        for (Path f : files) Files.deleteIfExists(f);
-      }
-    }
+    for (Path f : sampleGrids(dir)) Files.deleteIfExists(f);
+  }
+
+  /**
+   * A fork starts its log with the history of the run it continues: the checkpoint folder's {@code metrics.jsonl}
+   * (cut at the checkpoint's step when the log is opened), when there is one.
+   */
+  private static boolean copyHistory(Path from, Path dir) throws IOException {
+    Path log = from.resolve("metrics.jsonl");
+    if (!Files.isRegularFile(log)) return false;
+    AtomicFile.write(dir.resolve("metrics.jsonl"), o -> Files.copy(log, o));
+    return true;
   }
 
   /**
    * Trains until all epochs are done or {@code max_steps} is reached, validating, logging and checkpointing on
-   * the way; then exports {@code model_final.pth}. A run that is not resumed first removes an earlier run's outputs
-   * from run.dir (checkpoints, exported weights, plots, sample grids; other files stay).
+   * the way; then exports {@code model_final.pth}. A run that is not resumed, or a resumed one that forks into
+   * another run.dir ({@link #forkTarget}), first removes an earlier run's outputs from run.dir (checkpoints, exported
+   * weights, metrics logs, plots, sample grids; other files stay).
    *
    * @return the outcome
    * @throws IOException on data or output failures
@@ -569,12 +626,14 @@ public final class Trainer implements AutoCloseable {
     boolean leader = dp.isLeader();
     Path dir = cfg.runDir();
     CoarseToFine sched = cfg.schedule();
+    boolean history = false; // a fork's log starts with the checkpoint folder's
     if (leader) {
-      if (!resumed) clearEarlierRun(dir);
+      if (!resumed || forkedFrom != null) clearEarlierRun(dir);
+      history = forkedFrom != null && copyHistory(forkedFrom, dir);
       Files.createDirectories(dir.resolve("samples"));
       // A resumed run's settings replace the folder's with its first checkpoint: a resume whose overrides fail
       // (a learning rate that diverges) leaves config.properties describing the checkpoints that are there.
-      if (!resumed) writeConfig();
+      if (!resumed || forkedFrom != null) writeConfig();
     }
     dp.broadcast(paramVec); // rank 0's weights for all: they agree already (same seed, same checkpoint); now surely
     long total = 0;
@@ -594,6 +653,11 @@ public final class Trainer implements AutoCloseable {
     if (resumedFrom != null) {
       console.printf(Locale.ROOT, "note: continuing in %s, the checkpoint's folder; the run was started in %s "
           + "(give run.dir=... to choose)%n", dir, resumedFrom);
+    }
+    if (forkedFrom != null) {
+      console.printf(Locale.ROOT, "note: forking the run of %s into %s; metrics.jsonl starts with %s%n", forkedFrom,
+          dir, history ? "its history up to step " + step : "step " + (step + 1) + " (the checkpoint's folder has no"
+              + " metrics.jsonl)");
     }
     noteShrunkBatchesAndPatches(sched, train, pairs);
     if (cfg.optimizer().warmupSteps() >= stopAt) {

@@ -3,12 +3,14 @@
  */
 package org.deepspg.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.deepspg.train.TrainCheckpoint;
 import org.deepspg.train.TrainTestSupport;
 import org.junit.jupiter.api.Test;
@@ -59,5 +61,43 @@ class TrainCommandTest {
     assertTrue(Files.notExists(oldSample), "the earlier run's samples are removed");
     assertEquals("1", TrainCheckpoint.read(run.resolve("last.pth")).meta().getProperty("state.step"));
     assertTrue(Files.isRegularFile(notes), "files a run does not write stay");
+  }
+
+  /** The steps of the train records of a metrics.jsonl, in order. */
+  private static List<Long> loggedSteps(Path log) throws IOException {
+    return Files.readAllLines(log).stream().filter(l -> l.contains("\"kind\":\"train\""))
+        .map(l -> Long.parseLong(l.replaceAll(".*\"step\":([0-9]+).*", "$1"))).toList();
+  }
+
+  @Test
+  void aResumeForkedIntoAnotherRunsFolderIsRefusedUnlessOverwrite(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path cfg = tmp.resolve("run.properties");
+    Path a = tmp.resolve("A"), b = tmp.resolve("B"), c = tmp.resolve("C");
+    Files.writeString(cfg, String.join("\n", "variant=baseline", "model.channels=8", "model.blocks=1,1,1",
+        "patch=32", "batch=2", "epochs=3", "data.train=" + data, "threads=1", "plots=false", ""));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "run.dir=" + a, "max_steps=3"));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "run.dir=" + b, "max_steps=2", "seed=7"));
+    byte[] bLast = Files.readAllBytes(b.resolve("last.pth"));
+    String bLog = Files.readString(b.resolve("metrics.jsonl"));
+    CliTestSupport.Result r = CliTestSupport.run("train", "--resume", a.resolve("last.pth").toString(), "run.dir=" + b,
+        "max_steps=4");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("already holds another run (last.pth"), r.err());
+    assertTrue(r.err().contains("--overwrite"), r.err());
+    assertArrayEquals(bLast, Files.readAllBytes(b.resolve("last.pth")), "B's checkpoint is untouched");
+    assertEquals(bLog, Files.readString(b.resolve("metrics.jsonl")), "B's log is untouched");
+    // with --overwrite B's outputs go first: its samples, and a log of A's history (steps 1-3) then step 4
+    assertTrue(Files.isRegularFile(b.resolve("samples/step_00000002.png")));
+    assertEquals(0, Main.run("train", "--resume", a.resolve("last.pth").toString(), "run.dir=" + b, "max_steps=4",
+        "--overwrite"));
+    assertEquals("4", TrainCheckpoint.read(b.resolve("last.pth")).meta().getProperty("state.step"));
+    assertEquals(List.of(1L, 2L, 3L, 4L), loggedSteps(b.resolve("metrics.jsonl")));
+    assertTrue(Files.notExists(b.resolve("samples/step_00000002.png")), "B's earlier samples are removed");
+    assertTrue(Files.readString(b.resolve("config.properties")).contains("seed=0"), "the config is the fork's");
+    // a fork into a new folder needs no --overwrite and starts with the history too
+    assertEquals(0, Main.run("train", "--resume", a.resolve("last.pth").toString(), "run.dir=" + c, "max_steps=4"));
+    assertEquals(List.of(1L, 2L, 3L, 4L), loggedSteps(c.resolve("metrics.jsonl")));
+    assertEquals(List.of(1L, 2L, 3L), loggedSteps(a.resolve("metrics.jsonl")), "A is untouched");
   }
 }
