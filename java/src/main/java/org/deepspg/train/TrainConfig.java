@@ -156,7 +156,8 @@ public final class TrainConfig {
    * @param split the split a split layout contributes ({@code TRAIN} for data.train, {@code TEST} for data.val)
    * @param root the dataset root (null = not set)
    * @param layout the layout the root must have, or null to detect it ({@code auto}, and with {@code folders})
-   * @param folders whether the layout is {@code folders}: the pairs come from {@code low} and {@code high}
+   * @param folders whether the pairs come from {@code low} and {@code high}: layout {@code folders}, or
+   *     {@code auto} with both folders given (and no root)
    * @param low {@code .low} (null = not set)
    * @param high {@code .high} (null = not set)
    */
@@ -253,12 +254,14 @@ public final class TrainConfig {
       new Key("max_steps", "0", "stop after this many optimiser steps in total (0 = run all epochs); the LR schedule still spans all epochs"),
       new Key("data.train", "", "training dataset root (LOL-v1, LOL-v2 real/synthetic, train|test/{low,high}, low/+high/)"),
       new Key("data.train.layout", "auto", "auto | lol-v1 | lol-v2-real | lol-v2-synthetic | split | flat | folders"),
-      new Key("data.train.low", "", "low-light folder (layout folders)"),
-      new Key("data.train.high", "", "normal-light folder (layout folders)"),
+      new Key("data.train.low", "", "low-light folder, with data.train.high instead of data.train (selects layout "
+          + "folders; refused with a root or another layout)"),
+      new Key("data.train.high", "", "normal-light folder, with data.train.low"),
       new Key("data.val", "", "validation dataset root (empty = the test split of data.train, if it has one)"),
       new Key("data.val.layout", "auto", "as data.train.layout"),
-      new Key("data.val.low", "", "validation low-light folder (layout folders)"),
-      new Key("data.val.high", "", "validation normal-light folder (layout folders)"),
+      new Key("data.val.low", "", "validation low-light folder, with data.val.high instead of data.val (as "
+          + "data.train.low)"),
+      new Key("data.val.high", "", "validation normal-light folder, with data.val.low"),
       new Key("data.augment.flips", "true", "random horizontal/vertical flips"),
       new Key("data.augment.rotations", "true", "random 90° rotations"),
       new Key("data.workers", "2", "background image-decoding threads (0 = on the training thread)"),
@@ -840,8 +843,26 @@ public final class TrainConfig {
       String name = ConfigValues.oneOf(key, text(key), names, s -> s);
       DatasetLayouts.Layout layout = null;
       for (DatasetLayouts.Layout l : DatasetLayouts.Layout.values()) if (l.key().equals(name)) layout = l;
-      return new DataSource(prefix, split, path(prefix), layout, name.equals("folders"), path(prefix + ".low"),
-          path(prefix + ".high"));
+      Path root = path(prefix), low = path(prefix + ".low"), high = path(prefix + ".high");
+      boolean folders = name.equals("folders");
+      if (low != null || high != null) { // the two folders select layout folders; never ignored
+        String both = "'" + prefix + ".low' and '" + prefix + ".high'";
+        if (layout != null) {
+          throw new IllegalArgumentException("config keys " + both + " name two folders, but '" + key + "' is "
+              + name + ": set " + key + "=folders (or auto), or leave the two folders out");
+        }
+        if (root != null) {
+          throw new IllegalArgumentException("config key '" + prefix + "' (" + root + ") and config keys " + both
+              + " both say where the data are: give either the dataset root or the two folders (to use the folders"
+              + " with a config file that sets " + prefix + ", add " + prefix + "= to the command line)");
+        }
+        if (low == null || high == null) {
+          throw new IllegalArgumentException("config key '" + prefix + (low == null ? ".low" : ".high")
+              + "' is not set: " + both + " go together");
+        }
+        folders = true;
+      }
+      return new DataSource(prefix, split, root, layout, folders, low, high);
     }
   }
 }

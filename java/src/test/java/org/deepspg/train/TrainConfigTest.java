@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Properties;
 import java.util.stream.Stream;
 import org.deepspg.data.DatasetLayouts;
+import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.prior.MissingWeightsException;
@@ -289,6 +290,27 @@ class TrainConfigTest {
     assertNull(f.data().train().layout());
     assertEquals(Path.of("/a/low"), f.data().train().low());
     assertEquals(Path.of("/a/high"), f.data().train().high());
+  }
+
+  @Test
+  void lowAndHighFoldersAreUsedOrRefusedNeverIgnored(@TempDir Path tmp) throws IOException {
+    Path ds = TrainTestSupport.writeTinyDataset(tmp.resolve("ds"), 3, 1, 32, 1);
+    String low = "data.train.low=" + ds.resolve("test/low"), high = "data.train.high=" + ds.resolve("test/high");
+    TrainConfig c = of(low, high);
+    assertTrue(c.data().train().folders(), "the two folders select layout folders");
+    assertEquals(1, Trainer.openDataset(c.data().train(), PairedDataset.Options.DEFAULT).size(), "their one pair");
+    assertTrue(of("data.val.low=/v/l", "data.val.high=/v/h").data().val().folders());
+    String[][] bad = {
+      {"data.train=" + ds, low, high, "config key 'data.train' (" + ds + ") and config keys 'data.train.low' and "
+          + "'data.train.high' both say where the data are"},
+      {"data.train.layout=split", low, high, "'data.train.layout' is split: set data.train.layout=folders"},
+      {low, "config key 'data.train.high' is not set"},
+      {"data.val.high=/v/h", "config key 'data.val.low' is not set"}};
+    for (String[] b : bad) {
+      String[] keys = java.util.Arrays.copyOf(b, b.length - 1);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> of(keys));
+      assertTrue(e.getMessage().contains(b[b.length - 1]), String.join(" ", keys) + ": " + e.getMessage());
+    }
   }
 
   @Test
