@@ -219,10 +219,13 @@ public final class TrainCommand implements Callable<Integer> {
    * @return the number of training pairs
    */
   private int checkFreshRun(TrainConfig cfg) throws java.io.IOException {
-    Path last = cfg.runDir().resolve("last.pth");
-    if (Files.exists(last) && !overwrite) {
-      throw new IllegalArgumentException(cfg.runDir() + " already holds a run (" + last + "): continue it with"
-          + " --resume, pick another run.dir, or pass --overwrite to start over");
+    // Any output counts, not only last.pth: a folder whose big checkpoints were deleted still holds exported weights
+    // and logs that a new run would remove.
+    List<String> found = overwrite ? List.of() : Trainer.earlierRunOutputs(cfg.runDir());
+    if (!found.isEmpty()) {
+      throw new IllegalArgumentException(cfg.runDir() + " already holds a run (" + String.join(", ", found) + "): "
+          + (found.contains("last.pth") ? "continue it with --resume, " : "") + "pick another run.dir, or pass "
+          + "--overwrite to start over (those files are removed first)");
     }
     // Every path problem before any model work: the datasets must open (Trainer.run opens them again).
     PairedDataset train = Trainer.openDataset(cfg.data().train(), PairedDataset.Options.DEFAULT);

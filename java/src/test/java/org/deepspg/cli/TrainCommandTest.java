@@ -61,6 +61,14 @@ class TrainCommandTest {
     assertTrue(Files.notExists(oldSample), "the earlier run's samples are removed");
     assertEquals("1", TrainCheckpoint.read(run.resolve("last.pth")).meta().getProperty("state.step"));
     assertTrue(Files.isRegularFile(notes), "files a run does not write stay");
+    // without its checkpoints the folder still holds a run: its exported weights and log are not overwritten silently
+    Files.delete(run.resolve("last.pth"));
+    Files.delete(run.resolve("best.pth"));
+    byte[] weights = Files.readAllBytes(run.resolve("model_final.pth"));
+    CliTestSupport.Result r = CliTestSupport.run("train", "--config", cfg.toString(), "max_steps=1");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("already holds a run (model_best.pth, model_final.pth, metrics.jsonl"), r.err());
+    assertArrayEquals(weights, Files.readAllBytes(run.resolve("model_final.pth")));
   }
 
   /** The steps of the train records of a metrics.jsonl, in order. */
