@@ -70,7 +70,8 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--data", paramLabel = "ROOT", description = "dataset root (LOL-v1, LOL-v2, train|test/{low,high}, low/+high/) instead of --low/--high")
   Path data;
 
-  @Option(names = "--split", defaultValue = "test", description = "split of --data: train, test or all (default ${DEFAULT-VALUE})")
+  @Option(names = "--split", description = "split of --data: train, test or all (default test; a flat low/+high/ "
+      + "folder has no test split: then all of its pairs are scored, and the output and JSON say so)")
   String split;
 
   static final class Which {
@@ -131,6 +132,8 @@ public final class EvalCommand implements Callable<Integer> {
     }
     boolean noReference = data == null && low != null && high == null;
     PairedDataset ds;
+    Split sp = null; // the split of --data
+    String flatNote = null;
     if (noReference) {
       // The inputs paired with the other method's outputs by file name (sizes checked), or with themselves.
       ds = enhanced != null
@@ -138,8 +141,13 @@ public final class EvalCommand implements Callable<Integer> {
           : PairedDataset.ofImages(low, PairedDataset.Options.DEFAULT);
     } else if (data != null) {
       if (low != null || high != null) throw new IllegalArgumentException("give either --data or --low/--high, not both");
-      Split sp = Split.parse(split);
-      if (DatasetLayouts.detect(data) == DatasetLayouts.Layout.FLAT) sp = Split.ALL;
+      // An explicit --split on a flat folder is refused by open (as by data check): its pairs are no test split.
+      sp = Split.parse(split == null ? "test" : split);
+      if (split == null && DatasetLayouts.detect(data) == DatasetLayouts.Layout.FLAT) {
+        sp = Split.ALL;
+        flatNote = data + " is a flat low/ + high/ folder without a test split: these numbers are over all of its "
+            + "pairs (pass --split all to ask for that, or arrange it as train/ and test/ folders)";
+      }
       ds = DatasetLayouts.open(data, sp);
     } else {
       if (low == null || high == null) {
@@ -192,7 +200,9 @@ public final class EvalCommand implements Callable<Integer> {
       return 0;
     }
     EvalReport rep = EvalRunner.run(ds, m, limit, System.err);
+    if (sp != null) rep.setSplit(sp.name().toLowerCase(java.util.Locale.ROOT), flatNote);
     out.print(EvalReport.table(List.of(rep)));
+    if (flatNote != null) out.println("note: " + flatNote);
     out.flush();
     if (json != null) rep.writeJson(json, perImage);
     return 0;
