@@ -109,6 +109,11 @@ public final class TrainCommand implements Callable<Integer> {
     }
     Properties explicit = new Properties();
     if (config != null) explicit.putAll(TrainConfig.readProperties(config));
+    if (resume != null && rank == null && !explicit.stringPropertyNames().stream().allMatch("run.dir"::equals)) {
+      err.println("note: the keys of --config " + config + " are ignored on resume (the checkpoint's stored "
+          + "configuration is used; the file only says where run.dir is): change settings with key=value overrides");
+      err.flush();
+    }
     explicit.putAll(TrainConfig.parseOverrides(overrides));
     TrainConfig cfg = TrainConfig.fromProperties(explicit);
     if (distTimeout < 1) throw new IllegalArgumentException("--dist-timeout must be >= 1 second, got " + distTimeout);
@@ -242,6 +247,10 @@ public final class TrainCommand implements Callable<Integer> {
    */
   private void checkResumeTarget(Path ck, Properties over) throws java.io.IOException {
     Path target = Trainer.forkTarget(ck, over);
+    if (target == null && overwrite) {
+      throw new IllegalArgumentException("--overwrite does nothing with --resume unless run.dir=DIR forks the run "
+          + "into another folder: leave --overwrite out to continue the run, or --resume out to start over");
+    }
     if (target == null || overwrite) return;
     List<String> found = Trainer.earlierRunOutputs(target);
     if (!found.isEmpty()) {

@@ -291,7 +291,16 @@ public final class Trainer implements AutoCloseable {
       throw new IllegalArgumentException("max_steps=" + cfg.steps().maxSteps() + " is not past the checkpoint's step "
           + at + ": nothing to train; give a larger max_steps (or 0 for the whole schedule)");
     }
-    checkMidEpochBatch(checkpoint, ld.meta(), stored, cfg);
+    int epoch = Integer.parseInt(ld.meta().getProperty("state.epoch"));
+    int last = cfg.schedule().lastEpoch();
+    // After the last epoch the loop would do nothing and only write the weights again: said, unless model_final.pth
+    // is missing (a run stopped between its last checkpoint and that export gets it now).
+    if (epoch > last && Files.exists(cfg.runDir().resolve("model_final.pth"))) {
+      throw new IllegalArgumentException("epochs=" + last + " is not past the checkpoint, which completed epoch "
+          + (epoch - 1) + " (step " + at + "): nothing to train; give a larger epochs (the learning-rate schedule then"
+          + " spans the longer run)");
+    }
+    checkMidEpoch(checkpoint, ld.meta(), stored, cfg);
     return new Resumed(cfg, moved, stored.runDir());
   }
 
@@ -349,17 +358,24 @@ public final class Trainer implements AutoCloseable {
 
   /**
    * A checkpoint written in the middle of an epoch continues that epoch by skipping the batches it consumed, which
-   * only lands on the same pairs with the same batch size: refused when an override changes it for that epoch.
+   * only lands on the pairs not yet seen with the same batch size and the same order (drawn from the seed): refused
+   * when an override changes either for that epoch (pairs would be trained on twice or never).
    */
-  private static void checkMidEpochBatch(Path checkpoint, Properties meta, TrainConfig stored, TrainConfig cfg) {
+  private static void checkMidEpoch(Path checkpoint, Properties meta, TrainConfig stored, TrainConfig cfg) {
     int epoch = Integer.parseInt(meta.getProperty("state.epoch"));
     int done = Integer.parseInt(meta.getProperty("state.batch_in_epoch"));
     if (done == 0 || epoch > stored.schedule().lastEpoch() || epoch > cfg.schedule().lastEpoch()) return;
+    String stopped = checkpoint + " stopped after batch " + done + " of epoch " + epoch;
+    String instead = " from a checkpoint written at an epoch's end";
     int was = stored.schedule().stageOf(epoch).batch(), now = cfg.schedule().stageOf(epoch).batch();
     if (was != now) {
-      throw new IllegalArgumentException(checkpoint + " stopped after batch " + done + " of epoch " + epoch
-          + ", whose batches have " + was + " pairs; that epoch cannot continue with batches of " + now
-          + ": resume without changing the batch size, or change it from a checkpoint written at an epoch's end");
+      throw new IllegalArgumentException(stopped + ", whose batches have " + was + " pairs; that epoch cannot "
+          + "continue with batches of " + now + ": resume without changing the batch size, or change it" + instead);
+    }
+    if (stored.seed() != cfg.seed()) {
+      throw new IllegalArgumentException(stopped + ", whose order of pairs comes from seed " + stored.seed() + "; that"
+          + " epoch cannot continue with seed " + cfg.seed() + " (pairs would be trained on twice or never): resume "
+          + "without changing the seed, or change it" + instead);
     }
   }
 

@@ -108,4 +108,35 @@ class TrainCommandTest {
     assertEquals(List.of(1L, 2L, 3L, 4L), loggedSteps(c.resolve("metrics.jsonl")));
     assertEquals(List.of(1L, 2L, 3L), loggedSteps(a.resolve("metrics.jsonl")), "A is untouched");
   }
+
+  @Test
+  void resumeRefusesWhatWouldNotContinueTheRunAndSaysWhatItIgnores(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path cfg = tmp.resolve("run.properties");
+    Path run = tmp.resolve("run"), last = run.resolve("last.pth");
+    Files.writeString(cfg, String.join("\n", "variant=baseline", "model.channels=8", "model.blocks=1,1,1",
+        "patch=32", "batch=2", "epochs=2", "data.train=" + data, "run.dir=" + run, "threads=1", "plots=false", ""));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "max_steps=1")); // mid-epoch: 2 batches an epoch
+    CliTestSupport.Result seed = CliTestSupport.run("train", "--resume", last.toString(), "seed=5", "max_steps=0");
+    assertEquals(2, seed.code());
+    assertTrue(seed.err().contains("stopped after batch 1 of epoch 1, whose order of pairs comes from seed 0; that "
+        + "epoch cannot continue with seed 5"), seed.err());
+    CliTestSupport.Result over = CliTestSupport.run("train", "--resume", last.toString(), "--overwrite", "max_steps=0");
+    assertEquals(2, over.code());
+    assertTrue(over.err().contains("--overwrite does nothing with --resume"), over.err());
+    assertEquals("1", TrainCheckpoint.read(last).meta().getProperty("state.step"), "the refusals trained nothing");
+    CliTestSupport.Result cont = CliTestSupport.run("train", "--config", cfg.toString(), "--resume", "max_steps=0");
+    assertEquals(0, cont.code());
+    assertTrue(cont.err().contains("note: the keys of --config " + cfg + " are ignored on resume"), cont.err());
+    assertEquals("4", TrainCheckpoint.read(last).meta().getProperty("state.step"));
+    // the run is complete: resuming it (or with fewer epochs) has nothing to train; more epochs do
+    for (String epochs : new String[] {"epochs=2", "epochs=1"}) {
+      CliTestSupport.Result done = CliTestSupport.run("train", "--resume", last.toString(), epochs);
+      assertEquals(2, done.code());
+      assertTrue(done.err().contains(epochs + " is not past the checkpoint, which completed epoch 2 (step 4): nothing"
+          + " to train"), done.err());
+    }
+    assertEquals(0, Main.run("train", "--resume", last.toString(), "epochs=3"));
+    assertEquals("6", TrainCheckpoint.read(last).meta().getProperty("state.step"));
+  }
 }
