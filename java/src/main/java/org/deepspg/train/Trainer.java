@@ -584,7 +584,8 @@ public final class Trainer implements AutoCloseable {
    * Trains until all epochs are done or {@code max_steps} is reached, validating, logging and checkpointing on
    * the way; then exports {@code model_final.pth}. A run that is not resumed, or a resumed one that forks into
    * another run.dir ({@link #forkTarget}), first removes an earlier run's outputs from run.dir (checkpoints, exported
-   * weights, metrics logs, plots, sample grids; other files stay).
+   * weights, metrics logs, plots, sample grids; other files stay). Every run removes the temporary files of those
+   * outputs that a killed run left ({@code .last.pth.deepspg-*.tmp}, ...), as it holds run.dir's lock.
    *
    * @return the outcome
    * @throws IOException on data or output failures
@@ -644,6 +645,9 @@ public final class Trainer implements AutoCloseable {
     CoarseToFine sched = cfg.schedule();
     boolean history = false; // a fork's log starts with the checkpoint folder's
     if (leader) {
+      // The lock is ours: temporary files of our outputs are a killed run's (AtomicFile removes them only when old).
+      for (String name : RUN_OUTPUTS) AtomicFile.removeAbandoned(dir, name);
+      AtomicFile.removeAbandoned(dir, "config.properties");
       if (!resumed || forkedFrom != null) clearEarlierRun(dir);
       history = forkedFrom != null && copyHistory(forkedFrom, dir);
       Files.createDirectories(dir.resolve("samples"));
