@@ -100,7 +100,8 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--hrnet-config", paramLabel = "JSON", description = "HRNet topology (default: official W48 ADE20K)")
   Path hrnetConfig;
 
-  @Option(names = "--gamma", paramLabel = "G", description = "fixed exponent for --baseline gamma (default: per-image oracle exponent that maximises PSNR)")
+  @Option(names = "--gamma", paramLabel = "G", description = "fixed exponent for --baseline gamma (default: "
+      + "per-image oracle exponent that maximises PSNR); refused with another method")
   Double gamma;
 
   @Option(names = "--json", paramLabel = "OUT", description = "write the report as JSON")
@@ -123,6 +124,13 @@ public final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (limit < 0) throw new IllegalArgumentException("--limit must be >= 0 (0 = all pairs), got " + limit);
+    if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0 (0 = the default), got " + threads);
+    if (gamma != null && (which == null || !"gamma".equalsIgnoreCase(which.baseline))) {
+      throw new IllegalArgumentException("--gamma is the exponent of --baseline gamma and does nothing with "
+          + (which == null ? "the default model" : which.model != null ? "--model" : "--baseline " + which.baseline)
+          + ": leave it out, or use --baseline gamma");
+    }
     Backends.init();
     if (threads > 0) torch.set_num_threads(threads);
     device = Devices.resolve(device, "--device");

@@ -319,6 +319,10 @@ public final class TrainConfig {
         v.path("clip.tokenizer"));
     Losses.Weights w = new Losses.Weights(v.lossWeight("loss.pix"), v.lossWeight("loss.edge"),
         v.lossWeight("loss.sem"), v.lossWeight("loss.mul"), v.lossWeight("loss.color"));
+    if (w.pix() + w.edge() + w.sem() + w.mul() + w.color() == 0) { // Losses refuses it too, after the model is built
+      throw new IllegalArgumentException("config keys 'loss.pix', 'loss.edge', 'loss.sem', 'loss.mul' and "
+          + "'loss.color' are all 0: at least one loss weight must be > 0");
+    }
     String low = v.text("loss.mul.low_text"), high = v.text("loss.mul.high_text");
     if (low.isEmpty() || high.isEmpty()) {
       throw new IllegalArgumentException("config keys 'loss.mul.low_text' and 'loss.mul.high_text' must not be empty");
@@ -337,6 +341,10 @@ public final class TrainConfig {
     double b1 = v.nonNegative("adam.beta1"), b2 = v.nonNegative("adam.beta2");
     if (b1 >= 1) throw new IllegalArgumentException("config key 'adam.beta1' must be in [0, 1), got " + b1);
     if (b2 >= 1) throw new IllegalArgumentException("config key 'adam.beta2' must be in [0, 1), got " + b2);
+    if (lr / (1 - b1) > Float.MAX_VALUE) { // Adam's first step scales by lr / (1 - beta1), in float
+      throw new IllegalArgumentException("config key 'lr' (" + lr + ") divided by 1 - adam.beta1 (" + (1 - b1)
+          + ") must be at most " + Float.MAX_VALUE + " (Adam's first step uses it in float)");
+    }
     this.optimizer = new Optimizer(lr, min, warmup, b1, b2, v.positive("adam.eps"), v.nonNegative("grad_clip"));
     this.data = new Data(v.source("data.train", Split.TRAIN), v.source("data.val", Split.TEST),
         v.bool("data.augment.flips"), v.bool("data.augment.rotations"), v.intAtLeast("data.workers", 0),
@@ -776,20 +784,25 @@ public final class TrainConfig {
       }
     }
 
+    /**
+     * A number > 0 that a float32 holds (these values reach float tensors: a learning rate of 1e39 passed as
+     * "finite" and failed at the first step with libtorch's "cannot be converted to type float without overflow").
+     */
     double positive(String key) {
       double d = dbl(key);
-      if (!(d > 0) || Double.isInfinite(d)) {
-        throw new IllegalArgumentException("config key '" + key + "' must be a finite number > 0, got '" + text(key)
-            + "'");
+      if (!(d > 0) || d > Float.MAX_VALUE || (float) d == 0) {
+        throw new IllegalArgumentException("config key '" + key + "' must be a number > 0 that a float holds ("
+            + Float.MIN_VALUE + " to " + Float.MAX_VALUE + "), got '" + text(key) + "'");
       }
       return d;
     }
 
+    /** A number >= 0 that a float32 holds (see {@link #positive}). */
     double nonNegative(String key) {
       double d = dbl(key);
-      if (!(d >= 0) || Double.isInfinite(d)) {
-        throw new IllegalArgumentException("config key '" + key + "' must be a finite number >= 0, got '" + text(key)
-            + "'");
+      if (!(d >= 0) || d > Float.MAX_VALUE) {
+        throw new IllegalArgumentException("config key '" + key + "' must be a number >= 0 that a float holds (at "
+            + "most " + Float.MAX_VALUE + "), got '" + text(key) + "'");
       }
       return d;
     }

@@ -98,6 +98,24 @@ class EvalCommandTest {
   }
 
   @Test
+  void optionsThatWouldBeIgnoredOrMeanNothingAreRefused() {
+    String low = data.resolve("test/low").toString(), high = data.resolve("test/high").toString();
+    String[][] bad = {
+      {"--limit", "-1", "--baseline", "identity", "--limit must be >= 0"},
+      {"--threads", "-3", "--baseline", "identity", "--threads must be >= 0"},
+      {"--baseline", "clahe", "--gamma", "0.5", "--gamma is the exponent of --baseline gamma and does nothing with "
+          + "--baseline clahe"}};
+    for (String[] b : bad) {
+      String[] args = new String[b.length + 4];
+      System.arraycopy(new String[] {"eval", "--low", low, "--high", high}, 0, args, 0, 5);
+      System.arraycopy(b, 0, args, 5, b.length - 1);
+      CliTestSupport.Result r = CliTestSupport.run(args);
+      assertEquals(2, r.code(), String.join(" ", args));
+      assertTrue(r.err().contains(b[b.length - 1]), r.err());
+    }
+  }
+
+  @Test
   void randomlyInitialisedExportedModelEvaluates() throws IOException {
     Backends.init();
     DeepSPG net = new DeepSPG(DeepSPGConfig.baseline(DeepSPGConfig.Size.S).withChannels(8));

@@ -130,6 +130,24 @@ class TrainConfigTest {
   }
 
   @Test
+  void valuesThatReachFloatTensorsAreBoundedAndAllZeroLossWeightsAreRefusedAtLoad() {
+    String[][] bad = {
+      {"lr=1e39", "config key 'lr' must be a number > 0 that a float holds"},
+      {"lr=1e-50", "config key 'lr' must be a number > 0 that a float holds"},
+      {"adam.eps=1e39", "config key 'adam.eps' must be a number > 0 that a float holds"},
+      {"grad_clip=1e39", "config key 'grad_clip' must be a number >= 0 that a float holds"},
+      {"loss.sem.temperature=1e39", "config key 'loss.sem.temperature' must be a number > 0 that a float holds"},
+      {"lr=1e37,adam.beta1=0.99", "config key 'lr' (1.0E37) divided by 1 - adam.beta1"},
+      {"variant=baseline,loss.pix=0,loss.edge=0", "'loss.color' are all 0: at least one loss weight must be > 0"}};
+    for (String[] b : bad) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> of(b[0].split(",")));
+      assertTrue(e.getMessage().contains(b[1]), b[0] + ": " + e.getMessage());
+    }
+    assertEquals(3e38, of("lr=3e38", "adam.beta1=0", "lr.min=0").optimizer().lr(),
+        "the largest values a float holds still pass");
+  }
+
+  @Test
   void missingWeightsForV1GiveTheClearMessageAndBaselineNeedsNone() throws IOException {
     MissingWeightsException e = assertThrows(MissingWeightsException.class, () -> Priors.load(of("variant=v1")));
     assertEquals(PriorWeights.HRNET_W48_ADE20K, e.weights());
