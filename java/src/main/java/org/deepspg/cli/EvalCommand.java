@@ -168,6 +168,13 @@ public final class EvalCommand implements Callable<Integer> {
     }
     if (json != null) { // before the evaluation: a bad report path must not cost the whole run, nor hit an input
       if (Files.isDirectory(json)) throw new IllegalArgumentException("--json " + json + " is a folder; give a file");
+      Path dir = json.toAbsolutePath().getParent(); // the report is written into its folder (created if missing)
+      while (dir != null && !Files.exists(dir)) dir = dir.getParent();
+      if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+        throw new IllegalArgumentException("--json " + json + " cannot be written: " + (dir == null ? "no folder"
+            : !Files.isDirectory(dir) ? dir + " is not a folder" : "no permission to write in " + dir)
+            + "; give a path in a writable folder");
+      }
       for (PairedDataset.Pair pr : ds.pairs()) {
         Images.requireDistinct(pr.low(), json);
         Images.requireDistinct(pr.high(), json);
@@ -204,7 +211,7 @@ public final class EvalCommand implements Callable<Integer> {
       NoReferenceReport nr = EvalRunner.runNoReference(ds, m, limit, System.err);
       out.print(nr.toTable());
       out.flush();
-      if (json != null) nr.writeJson(json, perImage);
+      if (json != null) writeReport(() -> nr.writeJson(json, perImage));
       return 0;
     }
     EvalReport rep = EvalRunner.run(ds, m, limit, System.err);
@@ -212,7 +219,26 @@ public final class EvalCommand implements Callable<Integer> {
     out.print(EvalReport.table(List.of(rep)));
     if (flatNote != null) out.println("note: " + flatNote);
     out.flush();
-    if (json != null) rep.writeJson(json, perImage);
+    if (json != null) writeReport(() -> rep.writeJson(json, perImage));
     return 0;
+  }
+
+  /** Writing a report to {@code --json}. */
+  @FunctionalInterface
+  private interface ReportWrite {
+    void run() throws java.io.IOException;
+  }
+
+  /** Writes the report; a failure names --json's file, not the temporary file it was written through. */
+  private void writeReport(ReportWrite w) {
+    try {
+      w.run();
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      Throwable cause = Main.unwrap(e);
+      String why = cause instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : cause instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason()
+          : Main.describe(cause);
+      throw new IllegalArgumentException("--json " + json + " could not be written (" + why + ")", e);
+    }
   }
 }

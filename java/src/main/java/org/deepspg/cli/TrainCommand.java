@@ -226,8 +226,8 @@ public final class TrainCommand implements Callable<Integer> {
   private int checkFreshRun(TrainConfig cfg) throws java.io.IOException {
     // Any output counts, not only last.pth: a folder whose big checkpoints were deleted still holds exported weights
     // and logs that a new run would remove.
-    List<String> found = overwrite ? List.of() : Trainer.earlierRunOutputs(cfg.runDir());
-    if (!found.isEmpty()) {
+    List<String> found = Trainer.earlierRunOutputs(cfg.runDir()); // also refuses a run.dir that is a file
+    if (!found.isEmpty() && !overwrite) {
       throw new IllegalArgumentException(cfg.runDir() + " already holds a run (" + String.join(", ", found) + "): "
           + (found.contains("last.pth") ? "continue it with --resume, " : "") + "pick another run.dir, or pass "
           + "--overwrite to start over (those files are removed first)");
@@ -251,9 +251,9 @@ public final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--overwrite does nothing with --resume unless run.dir=DIR forks the run "
           + "into another folder: leave --overwrite out to continue the run, or --resume out to start over");
     }
-    if (target == null || overwrite) return;
+    if (target == null) return;
     List<String> found = Trainer.earlierRunOutputs(target);
-    if (!found.isEmpty()) {
+    if (!found.isEmpty() && !overwrite) {
       throw new IllegalArgumentException("run.dir " + target + " already holds another run (" + String.join(", ",
           found) + "), not the one of " + ck + ": pick another run.dir, leave run.dir out to continue in the "
           + "checkpoint's folder, or pass --overwrite to replace that run (its outputs are removed first)");

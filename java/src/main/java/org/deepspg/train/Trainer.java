@@ -539,9 +539,14 @@ public final class Trainer implements AutoCloseable {
    * @param dir a run folder (may not exist)
    * @return the names found ({@code last.pth}, {@code metrics.jsonl}, ..., {@code samples/step_*.png (N)}); empty
    *     when none
+   * @throws IllegalArgumentException when {@code dir} is a file
    * @throws IOException when the samples folder cannot be listed
    */
   public static List<String> earlierRunOutputs(Path dir) throws IOException {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("run.dir " + dir + " is a file, not a folder: give run.dir a folder (new or "
+          + "holding a run) for the run's checkpoints, logs and plots");
+    }
     List<String> found = new ArrayList<>();
     for (String name : RUN_OUTPUTS) if (Files.exists(dir.resolve(name))) found.add(name);
     int grids = sampleGrids(dir).size();
@@ -610,6 +615,7 @@ public final class Trainer implements AutoCloseable {
     checkOutsideData(dir, cfg.data().train());
     checkOutsideData(dir, cfg.data().val());
     checkWorkersAgree(pairs);
+    if (leader) earlierRunOutputs(dir); // a file there is refused by name, not by createDirectories' exception
     try (RunDirLock lock = leader ? RunDirLock.acquire(dir) : null) {
       return train(train, val, pairs);
     }
@@ -944,10 +950,13 @@ public final class Trainer implements AutoCloseable {
         throw new IllegalArgumentException("config keys '" + prefix + ".low' and '" + prefix
             + ".high' are needed with " + prefix + ".layout=folders");
       }
+      requireFolder(prefix + ".low", low);
+      requireFolder(prefix + ".high", high);
       return PairedDataset.fromFolders(low, high, opt);
     }
     Path root = src.root();
     if (root == null) return null;
+    requireFolder(prefix, root);
     DatasetLayouts.Layout found = DatasetLayouts.detect(root);
     DatasetLayouts.Layout want = src.layout() == null ? found : src.layout();
     if (want != found) {
@@ -956,6 +965,14 @@ public final class Trainer implements AutoCloseable {
     }
     Split split = found == DatasetLayouts.Layout.FLAT ? Split.ALL : src.split();
     return DatasetLayouts.open(root, split, opt);
+  }
+
+  /** A dataset folder that is missing is reported with the config key that names it. */
+  private static void requireFolder(String key, Path dir) {
+    if (!Files.isDirectory(dir)) {
+      throw new DatasetException("config key '" + key + "': " + (Files.exists(dir) ? "not a folder: "
+          : "no such folder: ") + dir);
+    }
   }
 
   private PairedDataset openValidation(PairedDataset train, PairedDataset.Options opt) throws IOException {

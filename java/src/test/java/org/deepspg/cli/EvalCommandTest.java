@@ -116,6 +116,17 @@ class EvalCommandTest {
   }
 
   @Test
+  void aJsonPathThatCannotBeWrittenIsRefusedBeforeEvaluating() throws IOException {
+    Path file = Files.writeString(tmp.resolve("notafolder"), "x");
+    Path json = file.resolve("report.json");
+    CliTestSupport.Result r = CliTestSupport.run("eval", "--low", data.resolve("test/low").toString(), "--high",
+        data.resolve("test/high").toString(), "--baseline", "identity", "--json", json.toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--json " + json + " cannot be written: " + file + " is not a folder"), r.err());
+    assertFalse(r.out().contains("PSNR"), "nothing was evaluated: " + r.out());
+  }
+
+  @Test
   void randomlyInitialisedExportedModelEvaluates() throws IOException {
     Backends.init();
     DeepSPG net = new DeepSPG(DeepSPGConfig.baseline(DeepSPGConfig.Size.S).withChannels(8));

@@ -139,4 +139,27 @@ class TrainCommandTest {
     assertEquals(0, Main.run("train", "--resume", last.toString(), "epochs=3"));
     assertEquals("6", TrainCheckpoint.read(last).meta().getProperty("state.step"));
   }
+
+  @Test
+  void pathProblemsAreNamedByTheirKeyBeforeAnyModelWork(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path file = Files.writeString(tmp.resolve("afile"), "x");
+    String[] common = {"train", "variant=baseline", "model.channels=8", "model.blocks=1,1,1", "patch=32", "batch=2",
+        "epochs=1", "threads=1"};
+    String[][] cases = {
+      {"data.train=" + data, "run.dir=" + file, "run.dir " + file + " is a file, not a folder"},
+      {"data.train=" + data, "run.dir=" + file, "--overwrite", "run.dir " + file + " is a file, not a folder"},
+      {"data.train=" + tmp.resolve("nodata"), "run.dir=" + tmp.resolve("r"), "config key 'data.train': no such "
+          + "folder: " + tmp.resolve("nodata")},
+      {"data.train.low=" + file, "data.train.high=" + data.resolve("train/high"), "run.dir=" + tmp.resolve("r"),
+          "config key 'data.train.low': not a folder: " + file}};
+    for (String[] c : cases) {
+      String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(common),
+          java.util.Arrays.stream(c, 0, c.length - 1)).toArray(String[]::new);
+      CliTestSupport.Result r = CliTestSupport.run(args);
+      assertEquals(2, r.code(), String.join(" ", args));
+      assertTrue(r.err().contains(c[c.length - 1]), r.err());
+      assertTrue(!r.all().contains("oneDNN"), "refused before the model work: " + r.all());
+    }
+  }
 }
