@@ -156,8 +156,8 @@ public final class TrainConfig {
    * @param split the split a split layout contributes ({@code TRAIN} for data.train, {@code TEST} for data.val)
    * @param root the dataset root (null = not set)
    * @param layout the layout the root must have, or null to detect it ({@code auto}, and with {@code folders})
-   * @param folders whether the pairs come from {@code low} and {@code high}: layout {@code folders}, or
-   *     {@code auto} with both folders given (and no root)
+   * @param folders whether the pairs come from {@code low} and {@code high}: layout {@code folders} (the root is
+   *     then not used), or {@code auto} with both folders given (and no root)
    * @param low {@code .low} (null = not set)
    * @param high {@code .high} (null = not set)
    */
@@ -255,7 +255,7 @@ public final class TrainConfig {
       new Key("data.train", "", "training dataset root (LOL-v1, LOL-v2 real/synthetic, train|test/{low,high}, low/+high/)"),
       new Key("data.train.layout", "auto", "auto | lol-v1 | lol-v2-real | lol-v2-synthetic | split | flat | folders"),
       new Key("data.train.low", "", "low-light folder, with data.train.high instead of data.train (selects layout "
-          + "folders; refused with a root or another layout)"),
+          + "folders; refused with another layout, or with a root unless the layout is folders)"),
       new Key("data.train.high", "", "normal-light folder, with data.train.low"),
       new Key("data.val", "", "validation dataset root (empty = the test split of data.train, if it has one)"),
       new Key("data.val.layout", "auto", "as data.train.layout"),
@@ -864,10 +864,11 @@ public final class TrainConfig {
           throw new IllegalArgumentException("config keys " + both + " name two folders, but '" + key + "' is "
               + name + ": set " + key + "=folders (or auto), or leave the two folders out");
         }
-        if (root != null) {
+        if (root != null && !folders) { // an explicit layout=folders says which one counts
           throw new IllegalArgumentException("config key '" + prefix + "' (" + root + ") and config keys " + both
               + " both say where the data are: give either the dataset root or the two folders (to use the folders"
-              + " with a config file that sets " + prefix + ", add " + prefix + "= to the command line)");
+              + " with a config file that sets " + prefix + ", add " + prefix + "= or " + key + "=folders to the "
+              + "command line)");
         }
         if (low == null || high == null) {
           throw new IllegalArgumentException("config key '" + prefix + (low == null ? ".low" : ".high")

@@ -318,6 +318,8 @@ class TrainConfigTest {
     assertTrue(c.data().train().folders(), "the two folders select layout folders");
     assertEquals(1, Trainer.openDataset(c.data().train(), PairedDataset.Options.DEFAULT).size(), "their one pair");
     assertTrue(of("data.val.low=/v/l", "data.val.high=/v/h").data().val().folders());
+    assertTrue(of("data.train=" + ds, "data.train.layout=folders", low, high).data().train().folders(),
+        "an explicit layout folders says which counts");
     String[][] bad = {
       {"data.train=" + ds, low, high, "config key 'data.train' (" + ds + ") and config keys 'data.train.low' and "
           + "'data.train.high' both say where the data are"},
