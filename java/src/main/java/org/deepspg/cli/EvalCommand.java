@@ -70,7 +70,8 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--data", paramLabel = "ROOT", description = "dataset root (LOL-v1, LOL-v2, train|test/{low,high}, low/+high/) instead of --low/--high")
   Path data;
 
-  @Option(names = "--split", defaultValue = "test", description = "split of --data: train, test or all (default ${DEFAULT-VALUE})")
+  @Option(names = "--split", description = "split of --data: train, test or all (default test; a flat low/+high/ "
+      + "folder has no test split: then all of its pairs are scored, and the output and JSON say so)")
   String split;
 
   static final class Which {
@@ -99,7 +100,8 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--hrnet-config", paramLabel = "JSON", description = "HRNet topology (default: official W48 ADE20K)")
   Path hrnetConfig;
 
-  @Option(names = "--gamma", paramLabel = "G", description = "fixed exponent for --baseline gamma (default: per-image oracle exponent that maximises PSNR)")
+  @Option(names = "--gamma", paramLabel = "G", description = "fixed exponent for --baseline gamma (default: "
+      + "per-image oracle exponent that maximises PSNR); refused with another method")
   Double gamma;
 
   @Option(names = "--json", paramLabel = "OUT", description = "write the report as JSON")
@@ -122,6 +124,13 @@ public final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (limit < 0) throw new IllegalArgumentException("--limit must be >= 0 (0 = all pairs), got " + limit);
+    if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0 (0 = the default), got " + threads);
+    if (gamma != null && (which == null || !"gamma".equalsIgnoreCase(which.baseline))) {
+      throw new IllegalArgumentException("--gamma is the exponent of --baseline gamma and does nothing with "
+          + (which == null ? "the default model" : which.model != null ? "--model" : "--baseline " + which.baseline)
+          + ": leave it out, or use --baseline gamma");
+    }
     Backends.init();
     if (threads > 0) torch.set_num_threads(threads);
     device = Devices.resolve(device, "--device");
@@ -131,6 +140,8 @@ public final class EvalCommand implements Callable<Integer> {
     }
     boolean noReference = data == null && low != null && high == null;
     PairedDataset ds;
+    Split sp = null; // the split of --data
+    String flatNote = null;
     if (noReference) {
       // The inputs paired with the other method's outputs by file name (sizes checked), or with themselves.
       ds = enhanced != null
@@ -138,8 +149,13 @@ public final class EvalCommand implements Callable<Integer> {
           : PairedDataset.ofImages(low, PairedDataset.Options.DEFAULT);
     } else if (data != null) {
       if (low != null || high != null) throw new IllegalArgumentException("give either --data or --low/--high, not both");
-      Split sp = Split.parse(split);
-      if (DatasetLayouts.detect(data) == DatasetLayouts.Layout.FLAT) sp = Split.ALL;
+      // An explicit --split on a flat folder is refused by open (as by data check): its pairs are no test split.
+      sp = Split.parse(split == null ? "test" : split);
+      if (split == null && DatasetLayouts.detect(data) == DatasetLayouts.Layout.FLAT) {
+        sp = Split.ALL;
+        flatNote = data + " is a flat low/ + high/ folder without a test split: these numbers are over all of its "
+            + "pairs (pass --split all to ask for that, or arrange it as train/ and test/ folders)";
+      }
       ds = DatasetLayouts.open(data, sp);
     } else {
       if (low == null || high == null) {
@@ -152,6 +168,13 @@ public final class EvalCommand implements Callable<Integer> {
     }
     if (json != null) { // before the evaluation: a bad report path must not cost the whole run, nor hit an input
       if (Files.isDirectory(json)) throw new IllegalArgumentException("--json " + json + " is a folder; give a file");
+      Path dir = json.toAbsolutePath().getParent(); // the report is written into its folder (created if missing)
+      while (dir != null && !Files.exists(dir)) dir = dir.getParent();
+      if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+        throw new IllegalArgumentException("--json " + json + " cannot be written: " + (dir == null ? "no folder"
+            : !Files.isDirectory(dir) ? dir + " is not a folder" : "no permission to write in " + dir)
+            + "; give a path in a writable folder");
+      }
       for (PairedDataset.Pair pr : ds.pairs()) {
         Images.requireDistinct(pr.low(), json);
         Images.requireDistinct(pr.high(), json);
@@ -188,13 +211,34 @@ public final class EvalCommand implements Callable<Integer> {
       NoReferenceReport nr = EvalRunner.runNoReference(ds, m, limit, System.err);
       out.print(nr.toTable());
       out.flush();
-      if (json != null) nr.writeJson(json, perImage);
+      if (json != null) writeReport(() -> nr.writeJson(json, perImage));
       return 0;
     }
     EvalReport rep = EvalRunner.run(ds, m, limit, System.err);
+    if (sp != null) rep.setSplit(sp.name().toLowerCase(java.util.Locale.ROOT), flatNote);
     out.print(EvalReport.table(List.of(rep)));
+    if (flatNote != null) out.println("note: " + flatNote);
     out.flush();
-    if (json != null) rep.writeJson(json, perImage);
+    if (json != null) writeReport(() -> rep.writeJson(json, perImage));
     return 0;
+  }
+
+  /** Writing a report to {@code --json}. */
+  @FunctionalInterface
+  private interface ReportWrite {
+    void run() throws java.io.IOException;
+  }
+
+  /** Writes the report; a failure names --json's file, not the temporary file it was written through. */
+  private void writeReport(ReportWrite w) {
+    try {
+      w.run();
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      Throwable cause = Main.unwrap(e);
+      String why = cause instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : cause instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason()
+          : Main.describe(cause);
+      throw new IllegalArgumentException("--json " + json + " could not be written (" + why + ")", e);
+    }
   }
 }

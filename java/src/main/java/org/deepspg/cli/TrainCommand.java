@@ -61,14 +61,16 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", arity = "0..1", paramLabel = "PATH", fallbackValue = "",
       description = "continue a run exactly from a training checkpoint (default: <run.dir>/last.pth), in the "
           + "checkpoint's folder; the stored configuration is used (--config only names run.dir), key=value overrides "
-          + "(e.g. max_steps, epochs) apply on top")
+          + "(e.g. max_steps, epochs) apply on top; run.dir=DIR forks the run into DIR (refused when DIR holds "
+          + "another run, unless --overwrite)")
   String resume;
 
   @Option(names = "--print-config", description = "print the resolved configuration and exit")
   boolean printConfig;
 
-  @Option(names = "--overwrite", description = "start a new run even if run.dir already holds one (its checkpoints, "
-      + "exported weights, plots and sample grids are removed first; other files stay)")
+  @Option(names = "--overwrite", description = "start a new run (or fork one with --resume and run.dir=DIR) even if "
+      + "run.dir already holds one (its checkpoints, exported weights, metrics logs, plots and sample grids are "
+      + "removed first; other files stay)")
   boolean overwrite;
 
   @Mixin OneDnnOption oneDnn;
@@ -107,6 +109,11 @@ public final class TrainCommand implements Callable<Integer> {
     }
     Properties explicit = new Properties();
     if (config != null) explicit.putAll(TrainConfig.readProperties(config));
+    if (resume != null && rank == null && !explicit.stringPropertyNames().stream().allMatch("run.dir"::equals)) {
+      err.println("note: the keys of --config " + config + " are ignored on resume (the checkpoint's stored "
+          + "configuration is used; the file only says where run.dir is): change settings with key=value overrides");
+      err.flush();
+    }
     explicit.putAll(TrainConfig.parseOverrides(overrides));
     TrainConfig cfg = TrainConfig.fromProperties(explicit);
     if (distTimeout < 1) throw new IllegalArgumentException("--dist-timeout must be >= 1 second, got " + distTimeout);
@@ -122,6 +129,7 @@ public final class TrainCommand implements Callable<Integer> {
       if (resume == null) {
         Trainer.checkBatchesSplit(cfg, checkFreshRun(cfg), nproc);
       } else { // each worker failed on its own before, so a wrong resume printed its error once per worker
+        checkResumeTarget(checkpoint(cfg), TrainConfig.parseOverrides(overrides));
         TrainConfig rc = Trainer.resumedConfig(checkpoint(cfg), TrainConfig.parseOverrides(overrides));
         PairedDataset train = Trainer.openDataset(rc.data().train(), PairedDataset.Options.DEFAULT);
         if (train != null) Trainer.checkBatchesSplit(rc, train.size(), nproc);
@@ -140,6 +148,7 @@ public final class TrainCommand implements Callable<Integer> {
       Trainer trainer;
       if (resume != null) {
         Path ck = checkpoint(cfg);
+        if (dp.isLeader() && !printConfig) checkResumeTarget(ck, TrainConfig.parseOverrides(overrides));
         // The run's stored settings, with the command line's key=value on top. The --config file only tells where
         // the run is (run.dir): applied again here it would silently undo the overrides the run was started with.
         trainer = Trainer.resume(ck, TrainConfig.parseOverrides(overrides), null, dp);
@@ -215,10 +224,13 @@ public final class TrainCommand implements Callable<Integer> {
    * @return the number of training pairs
    */
   private int checkFreshRun(TrainConfig cfg) throws java.io.IOException {
-    Path last = cfg.runDir().resolve("last.pth");
-    if (Files.exists(last) && !overwrite) {
-      throw new IllegalArgumentException(cfg.runDir() + " already holds a run (" + last + "): continue it with"
-          + " --resume, pick another run.dir, or pass --overwrite to start over");
+    // Any output counts, not only last.pth: a folder whose big checkpoints were deleted still holds exported weights
+    // and logs that a new run would remove.
+    List<String> found = Trainer.earlierRunOutputs(cfg.runDir()); // also refuses a run.dir that is a file
+    if (!found.isEmpty() && !overwrite) {
+      throw new IllegalArgumentException(cfg.runDir() + " already holds a run (" + String.join(", ", found) + "): "
+          + (found.contains("last.pth") ? "continue it with --resume, " : "") + "pick another run.dir, or pass "
+          + "--overwrite to start over (those files are removed first)");
     }
     // Every path problem before any model work: the datasets must open (Trainer.run opens them again).
     PairedDataset train = Trainer.openDataset(cfg.data().train(), PairedDataset.Options.DEFAULT);
@@ -226,6 +238,26 @@ public final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("config key 'data.train' (the training dataset root) is not set");
     }
     return train.size();
+  }
+
+  /**
+   * A resume whose run.dir names another folder than the checkpoint's forks the run there ({@link
+   * Trainer#forkTarget}), removing that folder's earlier outputs: refused, as for a new run, when the folder holds a
+   * run and --overwrite is not given; checked before any model work.
+   */
+  private void checkResumeTarget(Path ck, Properties over) throws java.io.IOException {
+    Path target = Trainer.forkTarget(ck, over);
+    if (target == null && overwrite) {
+      throw new IllegalArgumentException("--overwrite does nothing with --resume unless run.dir=DIR forks the run "
+          + "into another folder: leave --overwrite out to continue the run, or --resume out to start over");
+    }
+    if (target == null) return;
+    List<String> found = Trainer.earlierRunOutputs(target);
+    if (!found.isEmpty() && !overwrite) {
+      throw new IllegalArgumentException("run.dir " + target + " already holds another run (" + String.join(", ",
+          found) + "), not the one of " + ck + ": pick another run.dir, leave run.dir out to continue in the "
+          + "checkpoint's folder, or pass --overwrite to replace that run (its outputs are removed first)");
+    }
   }
 
   /** This command's arguments for one worker of {@code --nproc} (rank options are added by the launcher). */

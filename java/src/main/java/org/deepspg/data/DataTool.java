@@ -5,6 +5,7 @@ package org.deepspg.data;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -162,7 +163,26 @@ public final class DataTool {
         number(rem(o, "max-pixels", String.valueOf(d.maxPixels())), "max-pixels", Long::parseLong));
     if (!o.isEmpty()) throw new IllegalArgumentException("unknown option(s) " + o.keySet() + "\n" + USAGE);
     long t0 = System.nanoTime();
-    Synthesizer.Result res = Synthesizer.run(Path.of(from), Path.of(to), opts);
+    // Ctrl-C or SIGTERM ends the JVM inside run(): say that the folder is a partial set and how to finish it.
+    Path marker = Path.of(to).resolve(Synthesizer.INCOMPLETE);
+    Thread stopped = new Thread(() -> {
+      if (Files.exists(marker)) {
+        err.println("deepspg data synth: stopped before it finished; " + Path.of(to) + " is a partial set (marked by "
+            + Synthesizer.INCOMPLETE + ", refused by data check, train and eval): run the same command again to "
+            + "finish it");
+      }
+    }, "deepspg-synth-stopped");
+    Runtime.getRuntime().addShutdownHook(stopped);
+    Synthesizer.Result res;
+    try {
+      res = Synthesizer.run(Path.of(from), Path.of(to), opts);
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(stopped);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs already
+      }
+    }
     out.printf(Locale.ROOT, "synthesised %d pairs (%d train, %d test) into %s in %.1f s%n", res.entries().size(),
         res.trainCount(), res.testCount(), res.out(), (System.nanoTime() - t0) / 1e9);
     if (res.hiddenSkipped() > 0) {

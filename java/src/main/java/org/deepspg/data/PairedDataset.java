@@ -33,6 +33,9 @@ import java.util.stream.Stream;
  * only when a pair is {@link #load loaded} ({@code deepspg data check} decodes every pair). It can be switched off for
  * speed.
  *
+ * <p><b>Unfinished sets.</b> Folders of a set that {@code deepspg data synth} has not finished (its
+ * {@link Synthesizer#INCOMPLETE} marker one or two levels up) are refused with a {@link DatasetException}.
+ *
  * <p><b>Threads.</b> {@link #load(int)} is thread-safe; the cache is a synchronised LRU map bounded in bytes.
  */
 public final class PairedDataset {
@@ -162,6 +165,7 @@ public final class PairedDataset {
    */
   public static PairedDataset ofImages(Path dir, Options options) throws IOException {
     if (!Files.isDirectory(dir)) throw new DatasetException("dataset " + dir + ": folder not found: " + dir);
+    requireFinishedSynth(dir.toString(), dir);
     List<Path> files = new ArrayList<>();
     try (Stream<Path> s = Files.list(dir)) {
       for (Path p : s.sorted().collect(Collectors.toList())) {
@@ -231,6 +235,7 @@ public final class PairedDataset {
       Path lowDir = folderPairs.get(f)[0], highDir = folderPairs.get(f)[1];
       for (Path d : new Path[] {lowDir, highDir}) {
         if (!Files.isDirectory(d)) throw new DatasetException("dataset " + description + ": folder not found: " + d);
+        requireFinishedSynth(description, d);
       }
       Map<String, Path> lows = index(lowDir, dup), highs = index(highDir, dup);
       List<Pair> matched = new ArrayList<>();
@@ -281,6 +286,23 @@ public final class PairedDataset {
     if (all.isEmpty()) throw new DatasetException("dataset " + description + " has no image pairs");
     all.sort(Comparator.comparing(Pair::name));
     return new PairedDataset(description, partner, all, options, smallest);
+  }
+
+  /**
+   * A set that {@code deepspg data synth} is writing, or was stopped in (Ctrl-C), holds {@link Synthesizer#INCOMPLETE}
+   * at its root: one or two levels above its image folders ({@code low/}, {@code train/low/}). Its pairs are a
+   * partial set, refused for every use (training, evaluation, {@code data check}).
+   */
+  private static void requireFinishedSynth(String description, Path folder) {
+    Path up = folder.toAbsolutePath().normalize().getParent();
+    for (int i = 0; i < 2 && up != null; i++, up = up.getParent()) {
+      Path marker = up.resolve(Synthesizer.INCOMPLETE);
+      if (Files.exists(marker)) {
+        throw new DatasetException("dataset " + description + " is incomplete: " + marker + " says that a `deepspg"
+            + " data synth` run into " + up + " was stopped before it finished (or is still writing); rerun the same"
+            + " data synth command to finish the set");
+      }
+    }
   }
 
   private static List<String> sorted(List<String> l) {

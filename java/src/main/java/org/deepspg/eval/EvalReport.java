@@ -23,7 +23,8 @@ import org.deepspg.io.JsonFiles;
  * <p>JSON ({@link #toJson(boolean)}) always has the keys {@code psnr}, {@code ssim}, {@code psnr_gtmean},
  * {@code ssim_gtmean} (arithmetic means over images), {@code newly_clipped} and {@code hue_error_deg} (means over
  * the images where measured: {@link ColorFidelity}) and {@code count}; then the extras {@code name},
- * {@code gray_weights}, {@code images_per_second} (count / seconds; {@code null} when no time was recorded) and,
+ * {@code split} and {@code note} (when {@link #setSplit} recorded them), {@code gray_weights},
+ * {@code images_per_second} (count / seconds; {@code null} when no time was recorded) and,
  * when asked for, {@code per_image}: a list of
  * {@code {name, psnr, ssim, psnr_gtmean, ssim_gtmean, seconds, newly_clipped, hue_error_deg}}.
  * Written with {@link JsonFiles} (Jackson): non-finite numbers are written as {@code null} (JSON has no NaN); an
@@ -97,6 +98,8 @@ public final class EvalReport {
   private final Metrics.GrayWeights grayWeights;
   private final List<ImageResult> results = new ArrayList<>();
   private double wallSeconds = Double.NaN;
+  private String split;
+  private String note;
 
   /**
    * An empty report.
@@ -129,6 +132,18 @@ public final class EvalReport {
       throw new IllegalArgumentException("wall time must be > 0 s, got " + seconds);
     }
     this.wallSeconds = seconds;
+  }
+
+  /**
+   * Records which split of a dataset was scored, and a note for the reader when the choice needs one (a flat
+   * dataset scored whole when the test split was asked for by default); both appear in the JSON.
+   *
+   * @param split {@code train}, {@code test} or {@code all}
+   * @param note what the numbers are, or null
+   */
+  public synchronized void setSplit(String split, String note) {
+    this.split = split;
+    this.note = note;
   }
 
   /** Number of images. */
@@ -217,7 +232,7 @@ public final class EvalReport {
    */
   public synchronized String toJson(boolean perImage) {
     return JsonFiles.toPretty(new JsonReport(meanPsnr(), meanSsim(), meanPsnrGtMean(), meanSsimGtMean(),
-        meanNewlyClipped(), meanHueError(), results.size(), name, grayWeights.name(), imagesPerSecond(),
+        meanNewlyClipped(), meanHueError(), results.size(), name, split, note, grayWeights.name(), imagesPerSecond(),
         perImage ? List.copyOf(results) : null));
   }
 
@@ -237,7 +252,7 @@ public final class EvalReport {
 
   /** The JSON layout of a report: member names and order of the class comment; the list is left out when null. */
   @JsonPropertyOrder({"psnr", "ssim", "psnr_gtmean", "ssim_gtmean", "newly_clipped", "hue_error_deg", "count",
-      "name", "gray_weights", "images_per_second", "per_image"})
+      "name", "split", "note", "gray_weights", "images_per_second", "per_image"})
   private record JsonReport(
       @JsonProperty("psnr") double psnr,
       @JsonProperty("ssim") double ssim,
@@ -247,6 +262,8 @@ public final class EvalReport {
       @JsonProperty("hue_error_deg") double hueError,
       @JsonProperty("count") int count,
       @JsonProperty("name") String name,
+      @JsonProperty("split") @JsonInclude(JsonInclude.Include.NON_NULL) String split,
+      @JsonProperty("note") @JsonInclude(JsonInclude.Include.NON_NULL) String note,
       @JsonProperty("gray_weights") String grayWeights,
       @JsonProperty("images_per_second") double imagesPerSecond,
       @JsonProperty("per_image") @JsonInclude(JsonInclude.Include.NON_NULL) List<ImageResult> perImage) {}

@@ -215,8 +215,24 @@ public final class AtomicFile {
 
   /** Deletes abandoned temporary files of {@code name} in {@code dir} (older than {@link #STALE_AFTER_SECONDS}). */
   static void removeStale(Path dir, String name) {
+    removeTemps(dir, name, Instant.now().minusSeconds(STALE_AFTER_SECONDS));
+  }
+
+  /**
+   * Deletes every temporary file of target {@code name} in {@code dir} that this process is not writing, however
+   * recent: for a caller that knows no other process writes that target (a training run holding its run.dir's lock
+   * removes what a killed run left). Best effort: files that cannot be listed or removed are left.
+   *
+   * @param dir the folder
+   * @param name the target's file name
+   */
+  public static void removeAbandoned(Path dir, String name) {
+    removeTemps(dir, name, Instant.MAX);
+  }
+
+  private static void removeTemps(Path dir, String name, Instant before) {
     Pattern p = tempPattern(name);
-    FileTime cutoff = FileTime.from(Instant.now().minusSeconds(STALE_AFTER_SECONDS));
+    FileTime cutoff = FileTime.from(before);
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "." + globQuote(name) + ".*.tmp")) {
       for (Path f : ds) {
         if (!p.matcher(f.getFileName().toString()).matches() || IN_FLIGHT.contains(f)) continue;

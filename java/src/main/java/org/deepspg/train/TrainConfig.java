@@ -156,7 +156,8 @@ public final class TrainConfig {
    * @param split the split a split layout contributes ({@code TRAIN} for data.train, {@code TEST} for data.val)
    * @param root the dataset root (null = not set)
    * @param layout the layout the root must have, or null to detect it ({@code auto}, and with {@code folders})
-   * @param folders whether the layout is {@code folders}: the pairs come from {@code low} and {@code high}
+   * @param folders whether the pairs come from {@code low} and {@code high}: layout {@code folders} (the root is
+   *     then not used), or {@code auto} with both folders given (and no root)
    * @param low {@code .low} (null = not set)
    * @param high {@code .high} (null = not set)
    */
@@ -253,12 +254,14 @@ public final class TrainConfig {
       new Key("max_steps", "0", "stop after this many optimiser steps in total (0 = run all epochs); the LR schedule still spans all epochs"),
       new Key("data.train", "", "training dataset root (LOL-v1, LOL-v2 real/synthetic, train|test/{low,high}, low/+high/)"),
       new Key("data.train.layout", "auto", "auto | lol-v1 | lol-v2-real | lol-v2-synthetic | split | flat | folders"),
-      new Key("data.train.low", "", "low-light folder (layout folders)"),
-      new Key("data.train.high", "", "normal-light folder (layout folders)"),
+      new Key("data.train.low", "", "low-light folder, with data.train.high instead of data.train (selects layout "
+          + "folders; refused with another layout, or with a root unless the layout is folders)"),
+      new Key("data.train.high", "", "normal-light folder, with data.train.low"),
       new Key("data.val", "", "validation dataset root (empty = the test split of data.train, if it has one)"),
       new Key("data.val.layout", "auto", "as data.train.layout"),
-      new Key("data.val.low", "", "validation low-light folder (layout folders)"),
-      new Key("data.val.high", "", "validation normal-light folder (layout folders)"),
+      new Key("data.val.low", "", "validation low-light folder, with data.val.high instead of data.val (as "
+          + "data.train.low)"),
+      new Key("data.val.high", "", "validation normal-light folder, with data.val.low"),
       new Key("data.augment.flips", "true", "random horizontal/vertical flips"),
       new Key("data.augment.rotations", "true", "random 90° rotations"),
       new Key("data.workers", "2", "background image-decoding threads (0 = on the training thread)"),
@@ -316,6 +319,10 @@ public final class TrainConfig {
         v.path("clip.tokenizer"));
     Losses.Weights w = new Losses.Weights(v.lossWeight("loss.pix"), v.lossWeight("loss.edge"),
         v.lossWeight("loss.sem"), v.lossWeight("loss.mul"), v.lossWeight("loss.color"));
+    if (w.pix() + w.edge() + w.sem() + w.mul() + w.color() == 0) { // Losses refuses it too, after the model is built
+      throw new IllegalArgumentException("config keys 'loss.pix', 'loss.edge', 'loss.sem', 'loss.mul' and "
+          + "'loss.color' are all 0: at least one loss weight must be > 0");
+    }
     String low = v.text("loss.mul.low_text"), high = v.text("loss.mul.high_text");
     if (low.isEmpty() || high.isEmpty()) {
       throw new IllegalArgumentException("config keys 'loss.mul.low_text' and 'loss.mul.high_text' must not be empty");
@@ -334,6 +341,10 @@ public final class TrainConfig {
     double b1 = v.nonNegative("adam.beta1"), b2 = v.nonNegative("adam.beta2");
     if (b1 >= 1) throw new IllegalArgumentException("config key 'adam.beta1' must be in [0, 1), got " + b1);
     if (b2 >= 1) throw new IllegalArgumentException("config key 'adam.beta2' must be in [0, 1), got " + b2);
+    if (lr / (1 - b1) > Float.MAX_VALUE) { // Adam's first step scales by lr / (1 - beta1), in float
+      throw new IllegalArgumentException("config key 'lr' (" + lr + ") divided by 1 - adam.beta1 (" + (1 - b1)
+          + ") must be at most " + Float.MAX_VALUE + " (Adam's first step uses it in float)");
+    }
     this.optimizer = new Optimizer(lr, min, warmup, b1, b2, v.positive("adam.eps"), v.nonNegative("grad_clip"));
     this.data = new Data(v.source("data.train", Split.TRAIN), v.source("data.val", Split.TEST),
         v.bool("data.augment.flips"), v.bool("data.augment.rotations"), v.intAtLeast("data.workers", 0),
@@ -773,20 +784,25 @@ public final class TrainConfig {
       }
     }
 
+    /**
+     * A number > 0 that a float32 holds (these values reach float tensors: a learning rate of 1e39 passed as
+     * "finite" and failed at the first step with libtorch's "cannot be converted to type float without overflow").
+     */
     double positive(String key) {
       double d = dbl(key);
-      if (!(d > 0) || Double.isInfinite(d)) {
-        throw new IllegalArgumentException("config key '" + key + "' must be a finite number > 0, got '" + text(key)
-            + "'");
+      if (!(d > 0) || d > Float.MAX_VALUE || (float) d == 0) {
+        throw new IllegalArgumentException("config key '" + key + "' must be a number > 0 that a float holds ("
+            + Float.MIN_VALUE + " to " + Float.MAX_VALUE + "), got '" + text(key) + "'");
       }
       return d;
     }
 
+    /** A number >= 0 that a float32 holds (see {@link #positive}). */
     double nonNegative(String key) {
       double d = dbl(key);
-      if (!(d >= 0) || Double.isInfinite(d)) {
-        throw new IllegalArgumentException("config key '" + key + "' must be a finite number >= 0, got '" + text(key)
-            + "'");
+      if (!(d >= 0) || d > Float.MAX_VALUE) {
+        throw new IllegalArgumentException("config key '" + key + "' must be a number >= 0 that a float holds (at "
+            + "most " + Float.MAX_VALUE + "), got '" + text(key) + "'");
       }
       return d;
     }
@@ -840,8 +856,27 @@ public final class TrainConfig {
       String name = ConfigValues.oneOf(key, text(key), names, s -> s);
       DatasetLayouts.Layout layout = null;
       for (DatasetLayouts.Layout l : DatasetLayouts.Layout.values()) if (l.key().equals(name)) layout = l;
-      return new DataSource(prefix, split, path(prefix), layout, name.equals("folders"), path(prefix + ".low"),
-          path(prefix + ".high"));
+      Path root = path(prefix), low = path(prefix + ".low"), high = path(prefix + ".high");
+      boolean folders = name.equals("folders");
+      if (low != null || high != null) { // the two folders select layout folders; never ignored
+        String both = "'" + prefix + ".low' and '" + prefix + ".high'";
+        if (layout != null) {
+          throw new IllegalArgumentException("config keys " + both + " name two folders, but '" + key + "' is "
+              + name + ": set " + key + "=folders (or auto), or leave the two folders out");
+        }
+        if (root != null && !folders) { // an explicit layout=folders says which one counts
+          throw new IllegalArgumentException("config key '" + prefix + "' (" + root + ") and config keys " + both
+              + " both say where the data are: give either the dataset root or the two folders (to use the folders"
+              + " with a config file that sets " + prefix + ", add " + prefix + "= or " + key + "=folders to the "
+              + "command line)");
+        }
+        if (low == null || high == null) {
+          throw new IllegalArgumentException("config key '" + prefix + (low == null ? ".low" : ".high")
+              + "' is not set: " + both + " go together");
+        }
+        folders = true;
+      }
+      return new DataSource(prefix, split, root, layout, folders, low, high);
     }
   }
 }

@@ -126,6 +126,8 @@ public final class Trainer implements AutoCloseable {
   private int checkpointPairs = -1;
   /** The run.dir a resumed run was started in, when it now continues in its checkpoint's folder; else null. */
   private Path resumedFrom;
+  /** The checkpoint's folder, when a resume writes into another run.dir (a fork, {@link #forkTarget}); else null. */
+  private Path forkedFrom;
   private boolean trainingMode;
 
   /**
@@ -226,6 +228,7 @@ public final class Trainer implements AutoCloseable {
     Trainer t = new Trainer(r.cfg(), priors != null ? priors : Priors.load(r.cfg()), dp);
     t.restore(ld);
     if (r.moved()) t.resumedFrom = r.storedRunDir();
+    if (forkTarget(checkpoint, overrides) != null) t.forkedFrom = checkpointDir(checkpoint);
     return t;
   }
 
@@ -244,6 +247,27 @@ public final class Trainer implements AutoCloseable {
 
   private record Resumed(TrainConfig cfg, boolean moved, Path storedRunDir) {}
 
+  /**
+   * Where a resume writes when that is not the checkpoint's own folder: a {@code run.dir} override naming another
+   * folder forks the run there. {@link #run()} then first removes that folder's earlier run outputs (as a new run
+   * does) and starts its {@code metrics.jsonl} from the checkpoint folder's, cut at the checkpoint's step; the
+   * CLI refuses a fork into a folder that holds a run ({@link #earlierRunOutputs}) without {@code --overwrite}.
+   *
+   * @param checkpoint the checkpoint resumed from
+   * @param overrides the resume's overrides (may be null)
+   * @return the other folder, or null when the run continues in the checkpoint's folder
+   */
+  public static Path forkTarget(Path checkpoint, Properties overrides) {
+    String dir = overrides == null ? null : overrides.getProperty("run.dir");
+    if (dir == null || dir.isBlank()) return null;
+    Path target = Path.of(dir.trim());
+    return RealPaths.same(target, checkpointDir(checkpoint)) ? null : target;
+  }
+
+  private static Path checkpointDir(Path checkpoint) {
+    return checkpoint.toAbsolutePath().normalize().getParent();
+  }
+
   private static Resumed resumed(Path checkpoint, TrainCheckpoint.Loaded ld, Properties overrides) {
     if (!FORMAT.equals(ld.meta().getProperty("state.format"))) {
       throw new IllegalArgumentException(checkpoint + " is not a DeepSPG training checkpoint (state.format="
@@ -254,7 +278,7 @@ public final class Trainer implements AutoCloseable {
     if (overrides != null) over.putAll(overrides);
     // A copied or moved run continues where its checkpoint is, not in the folder it was started in (whose files it
     // would overwrite); run.dir=... on the command line still decides.
-    Path here = checkpoint.toAbsolutePath().normalize().getParent();
+    Path here = checkpointDir(checkpoint);
     boolean moved = !over.containsKey("run.dir") && here != null && !RealPaths.same(here, stored.runDir());
     if (moved) over.setProperty("run.dir", here.toString());
     TrainConfig cfg = stored.with(over);
@@ -267,7 +291,16 @@ public final class Trainer implements AutoCloseable {
       throw new IllegalArgumentException("max_steps=" + cfg.steps().maxSteps() + " is not past the checkpoint's step "
           + at + ": nothing to train; give a larger max_steps (or 0 for the whole schedule)");
     }
-    checkMidEpochBatch(checkpoint, ld.meta(), stored, cfg);
+    int epoch = Integer.parseInt(ld.meta().getProperty("state.epoch"));
+    int last = cfg.schedule().lastEpoch();
+    // After the last epoch the loop would do nothing and only write the weights again: said, unless model_final.pth
+    // is missing (a run stopped between its last checkpoint and that export gets it now).
+    if (epoch > last && Files.exists(cfg.runDir().resolve("model_final.pth"))) {
+      throw new IllegalArgumentException("epochs=" + last + " is not past the checkpoint, which completed epoch "
+          + (epoch - 1) + " (step " + at + "): nothing to train; give a larger epochs (the learning-rate schedule then"
+          + " spans the longer run)");
+    }
+    checkMidEpoch(checkpoint, ld.meta(), stored, cfg);
     return new Resumed(cfg, moved, stored.runDir());
   }
 
@@ -325,17 +358,24 @@ public final class Trainer implements AutoCloseable {
 
   /**
    * A checkpoint written in the middle of an epoch continues that epoch by skipping the batches it consumed, which
-   * only lands on the same pairs with the same batch size: refused when an override changes it for that epoch.
+   * only lands on the pairs not yet seen with the same batch size and the same order (drawn from the seed): refused
+   * when an override changes either for that epoch (pairs would be trained on twice or never).
    */
-  private static void checkMidEpochBatch(Path checkpoint, Properties meta, TrainConfig stored, TrainConfig cfg) {
+  private static void checkMidEpoch(Path checkpoint, Properties meta, TrainConfig stored, TrainConfig cfg) {
     int epoch = Integer.parseInt(meta.getProperty("state.epoch"));
     int done = Integer.parseInt(meta.getProperty("state.batch_in_epoch"));
     if (done == 0 || epoch > stored.schedule().lastEpoch() || epoch > cfg.schedule().lastEpoch()) return;
+    String stopped = checkpoint + " stopped after batch " + done + " of epoch " + epoch;
+    String instead = " from a checkpoint written at an epoch's end";
     int was = stored.schedule().stageOf(epoch).batch(), now = cfg.schedule().stageOf(epoch).batch();
     if (was != now) {
-      throw new IllegalArgumentException(checkpoint + " stopped after batch " + done + " of epoch " + epoch
-          + ", whose batches have " + was + " pairs; that epoch cannot continue with batches of " + now
-          + ": resume without changing the batch size, or change it from a checkpoint written at an epoch's end");
+      throw new IllegalArgumentException(stopped + ", whose batches have " + was + " pairs; that epoch cannot "
+          + "continue with batches of " + now + ": resume without changing the batch size, or change it" + instead);
+    }
+    if (stored.seed() != cfg.seed()) {
+      throw new IllegalArgumentException(stopped + ", whose order of pairs comes from seed " + stored.seed() + "; that"
+          + " epoch cannot continue with seed " + cfg.seed() + " (pairs would be trained on twice or never): resume "
+          + "without changing the seed, or change it" + instead);
     }
   }
 
@@ -488,30 +528,69 @@ public final class Trainer implements AutoCloseable {
     if (!configWritten) writeConfig();
   }
 
-  /** What a run writes into its run.dir (besides config.properties and the metrics logs, which a new run rewrites). */
+  /** What a run writes into its run.dir besides config.properties (which every run rewrites) and sample grids. */
   private static final List<String> RUN_OUTPUTS = java.util.stream.Stream.concat(
-      java.util.stream.Stream.of("last.pth", "best.pth", "model_best.pth", "model_final.pth"),
-      Plots.TRAINING_PLOTS.stream()).toList();
+      java.util.stream.Stream.of("last.pth", "best.pth", "model_best.pth", "model_final.pth", "metrics.jsonl",
+          "metrics.csv"), Plots.TRAINING_PLOTS.stream()).toList();
 
   /**
-   * A new run in a folder that holds an earlier one's outputs (the CLI's {@code --overwrite}) removes them first,
-   * so that no {@code model_best.pth} or sample of the earlier run is taken for this one's. Only the names a run
-   * writes are removed; other files in the folder stay.
+   * The outputs of a run that a folder holds: what a new run (or a fork, {@link #forkTarget}) into it would remove.
+   *
+   * @param dir a run folder (may not exist)
+   * @return the names found ({@code last.pth}, {@code metrics.jsonl}, ..., {@code samples/step_*.png (N)}); empty
+   *     when none
+   * @throws IllegalArgumentException when {@code dir} is a file
+   * @throws IOException when the samples folder cannot be listed
+   */
+  public static List<String> earlierRunOutputs(Path dir) throws IOException {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("run.dir " + dir + " is a file, not a folder: give run.dir a folder (new or "
+          + "holding a run) for the run's checkpoints, logs and plots");
+    }
+    List<String> found = new ArrayList<>();
+    for (String name : RUN_OUTPUTS) if (Files.exists(dir.resolve(name))) found.add(name);
+    int grids = sampleGrids(dir).size();
+    if (grids > 0) found.add("samples/step_*.png (" + grids + ")");
+    return found;
+  }
+
+  private static List<Path> sampleGrids(Path dir) throws IOException {
+    Path samples = dir.resolve("samples");
+    if (!Files.isDirectory(samples)) return List.of();
+    List<Path> grids = new ArrayList<>();
+    try (var files = Files.newDirectoryStream(samples, "step_*.png")) {
+      for (Path f : files) grids.add(f);
+    }
+    return grids;
+  }
+
+  /**
+   * A new run (or a fork) in a folder that holds an earlier one's outputs (the CLI's {@code --overwrite}) removes
+   * them first, so that no {@code model_best.pth}, log line or sample of the earlier run is taken for this one's.
+   * Only the names a run writes are removed; other files in the folder stay.
    */
   private static void clearEarlierRun(Path dir) throws IOException {
     for (String name : RUN_OUTPUTS) Files.deleteIfExists(dir.resolve(name));
-    Path samples = dir.resolve("samples");
-    if (Files.isDirectory(samples)) {
-      try (var files = Files.newDirectoryStream(samples, "step_*.png")) {
-        for (Path f : files) Files.deleteIfExists(f);
-      }
-    }
+    for (Path f : sampleGrids(dir)) Files.deleteIfExists(f);
+  }
+
+  /**
+   * A fork starts its log with the history of the run it continues: the checkpoint folder's {@code metrics.jsonl}
+   * (cut at the checkpoint's step when the log is opened), when there is one.
+   */
+  private static boolean copyHistory(Path from, Path dir) throws IOException {
+    Path log = from.resolve("metrics.jsonl");
+    if (!Files.isRegularFile(log)) return false;
+    AtomicFile.write(dir.resolve("metrics.jsonl"), o -> Files.copy(log, o));
+    return true;
   }
 
   /**
    * Trains until all epochs are done or {@code max_steps} is reached, validating, logging and checkpointing on
-   * the way; then exports {@code model_final.pth}. A run that is not resumed first removes an earlier run's outputs
-   * from run.dir (checkpoints, exported weights, plots, sample grids; other files stay).
+   * the way; then exports {@code model_final.pth}. A run that is not resumed, or a resumed one that forks into
+   * another run.dir ({@link #forkTarget}), first removes an earlier run's outputs from run.dir (checkpoints, exported
+   * weights, metrics logs, plots, sample grids; other files stay). Every run removes the temporary files of those
+   * outputs that a killed run left ({@code .last.pth.deepspg-*.tmp}, ...), as it holds run.dir's lock.
    *
    * @return the outcome
    * @throws IOException on data or output failures
@@ -536,6 +615,7 @@ public final class Trainer implements AutoCloseable {
     checkOutsideData(dir, cfg.data().train());
     checkOutsideData(dir, cfg.data().val());
     checkWorkersAgree(pairs);
+    if (leader) earlierRunOutputs(dir); // a file there is refused by name, not by createDirectories' exception
     try (RunDirLock lock = leader ? RunDirLock.acquire(dir) : null) {
       return train(train, val, pairs);
     }
@@ -569,12 +649,17 @@ public final class Trainer implements AutoCloseable {
     boolean leader = dp.isLeader();
     Path dir = cfg.runDir();
     CoarseToFine sched = cfg.schedule();
+    boolean history = false; // a fork's log starts with the checkpoint folder's
     if (leader) {
-      if (!resumed) clearEarlierRun(dir);
+      // The lock is ours: temporary files of our outputs are a killed run's (AtomicFile removes them only when old).
+      for (String name : RUN_OUTPUTS) AtomicFile.removeAbandoned(dir, name);
+      AtomicFile.removeAbandoned(dir, "config.properties");
+      if (!resumed || forkedFrom != null) clearEarlierRun(dir);
+      history = forkedFrom != null && copyHistory(forkedFrom, dir);
       Files.createDirectories(dir.resolve("samples"));
       // A resumed run's settings replace the folder's with its first checkpoint: a resume whose overrides fail
       // (a learning rate that diverges) leaves config.properties describing the checkpoints that are there.
-      if (!resumed) writeConfig();
+      if (!resumed || forkedFrom != null) writeConfig();
     }
     dp.broadcast(paramVec); // rank 0's weights for all: they agree already (same seed, same checkpoint); now surely
     long total = 0;
@@ -594,6 +679,11 @@ public final class Trainer implements AutoCloseable {
     if (resumedFrom != null) {
       console.printf(Locale.ROOT, "note: continuing in %s, the checkpoint's folder; the run was started in %s "
           + "(give run.dir=... to choose)%n", dir, resumedFrom);
+    }
+    if (forkedFrom != null) {
+      console.printf(Locale.ROOT, "note: forking the run of %s into %s; metrics.jsonl starts with %s%n", forkedFrom,
+          dir, history ? "its history up to step " + step : "step " + (step + 1) + " (the checkpoint's folder has no"
+              + " metrics.jsonl)");
     }
     noteShrunkBatchesAndPatches(sched, train, pairs);
     if (cfg.optimizer().warmupSteps() >= stopAt) {
@@ -860,10 +950,13 @@ public final class Trainer implements AutoCloseable {
         throw new IllegalArgumentException("config keys '" + prefix + ".low' and '" + prefix
             + ".high' are needed with " + prefix + ".layout=folders");
       }
+      requireFolder(prefix + ".low", low);
+      requireFolder(prefix + ".high", high);
       return PairedDataset.fromFolders(low, high, opt);
     }
     Path root = src.root();
     if (root == null) return null;
+    requireFolder(prefix, root);
     DatasetLayouts.Layout found = DatasetLayouts.detect(root);
     DatasetLayouts.Layout want = src.layout() == null ? found : src.layout();
     if (want != found) {
@@ -872,6 +965,14 @@ public final class Trainer implements AutoCloseable {
     }
     Split split = found == DatasetLayouts.Layout.FLAT ? Split.ALL : src.split();
     return DatasetLayouts.open(root, split, opt);
+  }
+
+  /** A dataset folder that is missing is reported with the config key that names it. */
+  private static void requireFolder(String key, Path dir) {
+    if (!Files.isDirectory(dir)) {
+      throw new DatasetException("config key '" + key + "': " + (Files.exists(dir) ? "not a folder: "
+          : "no such folder: ") + dir);
+    }
   }
 
   private PairedDataset openValidation(PairedDataset train, PairedDataset.Options opt) throws IOException {

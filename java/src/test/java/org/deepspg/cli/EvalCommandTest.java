@@ -68,6 +68,65 @@ class EvalCommandTest {
   }
 
   @Test
+  void aFlatFolderIsScoredWholeOnlyWithANoteAndAnExplicitSplitIsRefused() throws IOException {
+    Path flat = tmp.resolve("flat");
+    for (String side : new String[] {"low", "high"}) {
+      Files.createDirectories(flat.resolve(side));
+      for (String n : new String[] {"000.png", "001.png"}) {
+        Files.copy(data.resolve("test").resolve(side).resolve(n), flat.resolve(side).resolve(n));
+      }
+    }
+    Path json = tmp.resolve("flat.json");
+    CliTestSupport.Result r = CliTestSupport.run("eval", "--threads", "1", "--data", flat.toString(), "--baseline",
+        "identity", "--json", json.toString());
+    assertEquals(0, r.code());
+    assertTrue(r.out().contains("note: " + flat + " is a flat low/ + high/ folder without a test split"), r.out());
+    JsonNode j = JsonFiles.parse(Files.readString(json));
+    assertEquals("all", j.get("split").textValue());
+    assertTrue(j.get("note").textValue().contains("over all of its pairs"), j.toString());
+    assertEquals(2, j.get("count").intValue());
+    CliTestSupport.Result test = CliTestSupport.run("eval", "--threads", "1", "--data", flat.toString(), "--split",
+        "test", "--baseline", "identity");
+    assertEquals(2, test.code());
+    assertTrue(test.err().contains("is a flat low/ + high/ folder without train/test splits"), test.err());
+    // a split dataset records its split, without a note
+    assertEquals(0, Main.run("eval", "--threads", "1", "--data", data.toString(), "--baseline", "identity", "--json",
+        json.toString()));
+    j = JsonFiles.parse(Files.readString(json));
+    assertEquals("test", j.get("split").textValue());
+    assertTrue(j.get("note") == null, j.toString());
+  }
+
+  @Test
+  void optionsThatWouldBeIgnoredOrMeanNothingAreRefused() {
+    String low = data.resolve("test/low").toString(), high = data.resolve("test/high").toString();
+    String[][] bad = {
+      {"--limit", "-1", "--baseline", "identity", "--limit must be >= 0"},
+      {"--threads", "-3", "--baseline", "identity", "--threads must be >= 0"},
+      {"--baseline", "clahe", "--gamma", "0.5", "--gamma is the exponent of --baseline gamma and does nothing with "
+          + "--baseline clahe"}};
+    for (String[] b : bad) {
+      String[] args = new String[b.length + 4];
+      System.arraycopy(new String[] {"eval", "--low", low, "--high", high}, 0, args, 0, 5);
+      System.arraycopy(b, 0, args, 5, b.length - 1);
+      CliTestSupport.Result r = CliTestSupport.run(args);
+      assertEquals(2, r.code(), String.join(" ", args));
+      assertTrue(r.err().contains(b[b.length - 1]), r.err());
+    }
+  }
+
+  @Test
+  void aJsonPathThatCannotBeWrittenIsRefusedBeforeEvaluating() throws IOException {
+    Path file = Files.writeString(tmp.resolve("notafolder"), "x");
+    Path json = file.resolve("report.json");
+    CliTestSupport.Result r = CliTestSupport.run("eval", "--low", data.resolve("test/low").toString(), "--high",
+        data.resolve("test/high").toString(), "--baseline", "identity", "--json", json.toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--json " + json + " cannot be written: " + file + " is not a folder"), r.err());
+    assertFalse(r.out().contains("PSNR"), "nothing was evaluated: " + r.out());
+  }
+
+  @Test
   void randomlyInitialisedExportedModelEvaluates() throws IOException {
     Backends.init();
     DeepSPG net = new DeepSPG(DeepSPGConfig.baseline(DeepSPGConfig.Size.S).withChannels(8));

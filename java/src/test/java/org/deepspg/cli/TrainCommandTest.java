@@ -3,12 +3,14 @@
  */
 package org.deepspg.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.deepspg.train.TrainCheckpoint;
 import org.deepspg.train.TrainTestSupport;
 import org.junit.jupiter.api.Test;
@@ -59,5 +61,105 @@ class TrainCommandTest {
     assertTrue(Files.notExists(oldSample), "the earlier run's samples are removed");
     assertEquals("1", TrainCheckpoint.read(run.resolve("last.pth")).meta().getProperty("state.step"));
     assertTrue(Files.isRegularFile(notes), "files a run does not write stay");
+    // without its checkpoints the folder still holds a run: its exported weights and log are not overwritten silently
+    Files.delete(run.resolve("last.pth"));
+    Files.delete(run.resolve("best.pth"));
+    byte[] weights = Files.readAllBytes(run.resolve("model_final.pth"));
+    CliTestSupport.Result r = CliTestSupport.run("train", "--config", cfg.toString(), "max_steps=1");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("already holds a run (model_best.pth, model_final.pth, metrics.jsonl"), r.err());
+    assertArrayEquals(weights, Files.readAllBytes(run.resolve("model_final.pth")));
+  }
+
+  /** The steps of the train records of a metrics.jsonl, in order. */
+  private static List<Long> loggedSteps(Path log) throws IOException {
+    return Files.readAllLines(log).stream().filter(l -> l.contains("\"kind\":\"train\""))
+        .map(l -> Long.parseLong(l.replaceAll(".*\"step\":([0-9]+).*", "$1"))).toList();
+  }
+
+  @Test
+  void aResumeForkedIntoAnotherRunsFolderIsRefusedUnlessOverwrite(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path cfg = tmp.resolve("run.properties");
+    Path a = tmp.resolve("A"), b = tmp.resolve("B"), c = tmp.resolve("C");
+    Files.writeString(cfg, String.join("\n", "variant=baseline", "model.channels=8", "model.blocks=1,1,1",
+        "patch=32", "batch=2", "epochs=3", "data.train=" + data, "threads=1", "plots=false", ""));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "run.dir=" + a, "max_steps=3"));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "run.dir=" + b, "max_steps=2", "seed=7"));
+    byte[] bLast = Files.readAllBytes(b.resolve("last.pth"));
+    String bLog = Files.readString(b.resolve("metrics.jsonl"));
+    CliTestSupport.Result r = CliTestSupport.run("train", "--resume", a.resolve("last.pth").toString(), "run.dir=" + b,
+        "max_steps=4");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("already holds another run (last.pth"), r.err());
+    assertTrue(r.err().contains("--overwrite"), r.err());
+    assertArrayEquals(bLast, Files.readAllBytes(b.resolve("last.pth")), "B's checkpoint is untouched");
+    assertEquals(bLog, Files.readString(b.resolve("metrics.jsonl")), "B's log is untouched");
+    // with --overwrite B's outputs go first: its samples, and a log of A's history (steps 1-3) then step 4
+    assertTrue(Files.isRegularFile(b.resolve("samples/step_00000002.png")));
+    assertEquals(0, Main.run("train", "--resume", a.resolve("last.pth").toString(), "run.dir=" + b, "max_steps=4",
+        "--overwrite"));
+    assertEquals("4", TrainCheckpoint.read(b.resolve("last.pth")).meta().getProperty("state.step"));
+    assertEquals(List.of(1L, 2L, 3L, 4L), loggedSteps(b.resolve("metrics.jsonl")));
+    assertTrue(Files.notExists(b.resolve("samples/step_00000002.png")), "B's earlier samples are removed");
+    assertTrue(Files.readString(b.resolve("config.properties")).contains("seed=0"), "the config is the fork's");
+    // a fork into a new folder needs no --overwrite and starts with the history too
+    assertEquals(0, Main.run("train", "--resume", a.resolve("last.pth").toString(), "run.dir=" + c, "max_steps=4"));
+    assertEquals(List.of(1L, 2L, 3L, 4L), loggedSteps(c.resolve("metrics.jsonl")));
+    assertEquals(List.of(1L, 2L, 3L), loggedSteps(a.resolve("metrics.jsonl")), "A is untouched");
+  }
+
+  @Test
+  void resumeRefusesWhatWouldNotContinueTheRunAndSaysWhatItIgnores(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path cfg = tmp.resolve("run.properties");
+    Path run = tmp.resolve("run"), last = run.resolve("last.pth");
+    Files.writeString(cfg, String.join("\n", "variant=baseline", "model.channels=8", "model.blocks=1,1,1",
+        "patch=32", "batch=2", "epochs=2", "data.train=" + data, "run.dir=" + run, "threads=1", "plots=false", ""));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "max_steps=1")); // mid-epoch: 2 batches an epoch
+    CliTestSupport.Result seed = CliTestSupport.run("train", "--resume", last.toString(), "seed=5", "max_steps=0");
+    assertEquals(2, seed.code());
+    assertTrue(seed.err().contains("stopped after batch 1 of epoch 1, whose order of pairs comes from seed 0; that "
+        + "epoch cannot continue with seed 5"), seed.err());
+    CliTestSupport.Result over = CliTestSupport.run("train", "--resume", last.toString(), "--overwrite", "max_steps=0");
+    assertEquals(2, over.code());
+    assertTrue(over.err().contains("--overwrite does nothing with --resume"), over.err());
+    assertEquals("1", TrainCheckpoint.read(last).meta().getProperty("state.step"), "the refusals trained nothing");
+    CliTestSupport.Result cont = CliTestSupport.run("train", "--config", cfg.toString(), "--resume", "max_steps=0");
+    assertEquals(0, cont.code());
+    assertTrue(cont.err().contains("note: the keys of --config " + cfg + " are ignored on resume"), cont.err());
+    assertEquals("4", TrainCheckpoint.read(last).meta().getProperty("state.step"));
+    // the run is complete: resuming it (or with fewer epochs) has nothing to train; more epochs do
+    for (String epochs : new String[] {"epochs=2", "epochs=1"}) {
+      CliTestSupport.Result done = CliTestSupport.run("train", "--resume", last.toString(), epochs);
+      assertEquals(2, done.code());
+      assertTrue(done.err().contains(epochs + " is not past the checkpoint, which completed epoch 2 (step 4): nothing"
+          + " to train"), done.err());
+    }
+    assertEquals(0, Main.run("train", "--resume", last.toString(), "epochs=3"));
+    assertEquals("6", TrainCheckpoint.read(last).meta().getProperty("state.step"));
+  }
+
+  @Test
+  void pathProblemsAreNamedByTheirKeyBeforeAnyModelWork(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path file = Files.writeString(tmp.resolve("afile"), "x");
+    String[] common = {"train", "variant=baseline", "model.channels=8", "model.blocks=1,1,1", "patch=32", "batch=2",
+        "epochs=1", "threads=1"};
+    String[][] cases = {
+      {"data.train=" + data, "run.dir=" + file, "run.dir " + file + " is a file, not a folder"},
+      {"data.train=" + data, "run.dir=" + file, "--overwrite", "run.dir " + file + " is a file, not a folder"},
+      {"data.train=" + tmp.resolve("nodata"), "run.dir=" + tmp.resolve("r"), "config key 'data.train': no such "
+          + "folder: " + tmp.resolve("nodata")},
+      {"data.train.low=" + file, "data.train.high=" + data.resolve("train/high"), "run.dir=" + tmp.resolve("r"),
+          "config key 'data.train.low': not a folder: " + file}};
+    for (String[] c : cases) {
+      String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(common),
+          java.util.Arrays.stream(c, 0, c.length - 1)).toArray(String[]::new);
+      CliTestSupport.Result r = CliTestSupport.run(args);
+      assertEquals(2, r.code(), String.join(" ", args));
+      assertTrue(r.err().contains(c[c.length - 1]), r.err());
+      assertTrue(!r.all().contains("oneDNN"), "refused before the model work: " + r.all());
+    }
   }
 }

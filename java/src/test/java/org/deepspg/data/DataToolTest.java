@@ -4,6 +4,7 @@
 package org.deepspg.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,6 +55,60 @@ class DataToolTest {
     assertTrue(!bad.out().contains("every image decoded"), bad.out());
     Run folders = run("check", "--low", dir.resolve("low").toString(), "--high", dir.resolve("high").toString());
     assertEquals(1, folders.code(), folders.out() + folders.err());
+  }
+
+  /** {@code n} random w×h photos in {@code dir/photos}. */
+  private Path photos(int n, int w, int h) throws Exception {
+    Path photos = Files.createDirectories(dir.resolve("photos"));
+    for (int i = 0; i < n; i++) Images.write(ImagesTest.random8(w, h, i), photos.resolve("p" + i + ".png"));
+    return photos;
+  }
+
+  /** A set synth did not finish (its marker left by Ctrl-C) is refused by check and by every dataset reader. */
+  @Test
+  void anUnfinishedSynthSetIsRefused() throws Exception {
+    Path photos = photos(3, 96, 72);
+    Path out = dir.resolve("synth");
+    assertEquals(0, run("synth", "--from", photos.toString(), "--out", out.toString(), "--threads", "1").code());
+    assertEquals(0, run("check", out.toString()).code());
+    Files.writeString(out.resolve(Synthesizer.INCOMPLETE), "stopped"); // what a run stopped with Ctrl-C leaves
+    for (String[] args : new String[][] {{"check", out.toString()}, {"check", out.toString(), "--split", "train"},
+        {"check", "--low", out.resolve("train/low").toString(), "--high", out.resolve("train/high").toString()}}) {
+      Run r = run(args);
+      assertEquals(1, r.code(), r.out() + r.err());
+      assertTrue(r.err().contains(out.resolve(Synthesizer.INCOMPLETE) + " says that a `deepspg data synth` run")
+          && r.err().contains("rerun the same data synth command to finish the set"), r.err());
+    }
+    // training and evaluation open datasets through the same readers
+    assertThrows(DatasetException.class, () -> DatasetLayouts.open(out, Split.TRAIN));
+    assertThrows(DatasetException.class, () -> PairedDataset.ofImages(out.resolve("low"),
+        PairedDataset.Options.DEFAULT));
+    assertEquals(0, run("synth", "--from", photos.toString(), "--out", out.toString(), "--threads", "1").code());
+    assertEquals(0, run("check", out.toString()).code(), "the rerun finished the set");
+  }
+
+  /** A synth run stopped by a signal (Ctrl-C, SIGTERM) says that its folder is partial and how to finish it. */
+  @Test
+  void aStoppedSynthSaysThatARerunFinishesTheSet() throws Exception {
+    Path photos = photos(40, 320, 240);
+    Path out = dir.resolve("synth");
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", cp,
+        DataTool.class.getName(), "synth", "--from", photos.toString(), "--out", out.toString(), "--threads", "1")
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(dir.resolve("err.txt").toFile()).start();
+    try {
+      long until = System.nanoTime() + 60_000_000_000L;
+      while (p.isAlive() && !Files.exists(out.resolve("train/low")) && System.nanoTime() < until) Thread.sleep(20);
+      Assumptions.assumeTrue(p.isAlive(), "synth finished before it could be stopped");
+      p.destroy(); // SIGTERM: the shutdown hooks run, as on Ctrl-C
+      assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+      String err = Files.readString(dir.resolve("err.txt")); // destroy() closes the process's own streams
+      Assumptions.assumeTrue(Files.exists(out.resolve(Synthesizer.INCOMPLETE)), "synth finished: " + err);
+      assertTrue(err.contains("stopped before it finished; " + out + " is a partial set")
+          && err.contains("run the same command again to finish it"), err);
+    } finally {
+      p.destroyForcibly();
+    }
   }
 
   /** Invalid synth values are named by the options the user typed, not by internal field names. */

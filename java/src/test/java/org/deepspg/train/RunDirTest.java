@@ -106,6 +106,18 @@ class RunDirTest {
   }
 
   @Test
+  void aRunRemovesTheTemporaryFilesAKilledRunLeft() throws IOException {
+    Path dir = Files.createDirectories(work.resolve("killed"));
+    Path ours = Files.writeString(dir.resolve(".last.pth.deepspg-1a2b.tmp"), "half a checkpoint");
+    Path log = Files.writeString(dir.resolve(".metrics.jsonl.deepspg-zz.tmp"), "half a log");
+    Path other = Files.writeString(dir.resolve(".notes.txt.deepspg-1a2b.tmp"), "not ours");
+    run(TrainTestSupport.trainer(tiny(dir, data)));
+    assertFalse(Files.exists(ours), "a killed run's temporary checkpoint is removed, however recent");
+    assertFalse(Files.exists(log));
+    assertTrue(Files.exists(other), "temporary files of names a run does not write stay");
+  }
+
+  @Test
   void aRunDirInsideTheDatasetIsRefused() {
     Path inside = data.resolve("train/low/run");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Properties;
 import java.util.stream.Stream;
 import org.deepspg.data.DatasetLayouts;
+import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.model.hrnet.InputNorm;
 import org.deepspg.model.prior.MissingWeightsException;
@@ -126,6 +127,24 @@ class TrainConfigTest {
     assertTrue(e.getMessage().contains("'epochs'") && e.getMessage().contains("key=value"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> of("lr=1e-3", "lr.min=1e-2"));
     assertTrue(e.getMessage().contains("'lr.min'"), e.getMessage());
+  }
+
+  @Test
+  void valuesThatReachFloatTensorsAreBoundedAndAllZeroLossWeightsAreRefusedAtLoad() {
+    String[][] bad = {
+      {"lr=1e39", "config key 'lr' must be a number > 0 that a float holds"},
+      {"lr=1e-50", "config key 'lr' must be a number > 0 that a float holds"},
+      {"adam.eps=1e39", "config key 'adam.eps' must be a number > 0 that a float holds"},
+      {"grad_clip=1e39", "config key 'grad_clip' must be a number >= 0 that a float holds"},
+      {"loss.sem.temperature=1e39", "config key 'loss.sem.temperature' must be a number > 0 that a float holds"},
+      {"lr=1e37,adam.beta1=0.99", "config key 'lr' (1.0E37) divided by 1 - adam.beta1"},
+      {"variant=baseline,loss.pix=0,loss.edge=0", "'loss.color' are all 0: at least one loss weight must be > 0"}};
+    for (String[] b : bad) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> of(b[0].split(",")));
+      assertTrue(e.getMessage().contains(b[1]), b[0] + ": " + e.getMessage());
+    }
+    assertEquals(3e38, of("lr=3e38", "adam.beta1=0", "lr.min=0").optimizer().lr(),
+        "the largest values a float holds still pass");
   }
 
   @Test
@@ -289,6 +308,29 @@ class TrainConfigTest {
     assertNull(f.data().train().layout());
     assertEquals(Path.of("/a/low"), f.data().train().low());
     assertEquals(Path.of("/a/high"), f.data().train().high());
+  }
+
+  @Test
+  void lowAndHighFoldersAreUsedOrRefusedNeverIgnored(@TempDir Path tmp) throws IOException {
+    Path ds = TrainTestSupport.writeTinyDataset(tmp.resolve("ds"), 3, 1, 32, 1);
+    String low = "data.train.low=" + ds.resolve("test/low"), high = "data.train.high=" + ds.resolve("test/high");
+    TrainConfig c = of(low, high);
+    assertTrue(c.data().train().folders(), "the two folders select layout folders");
+    assertEquals(1, Trainer.openDataset(c.data().train(), PairedDataset.Options.DEFAULT).size(), "their one pair");
+    assertTrue(of("data.val.low=/v/l", "data.val.high=/v/h").data().val().folders());
+    assertTrue(of("data.train=" + ds, "data.train.layout=folders", low, high).data().train().folders(),
+        "an explicit layout folders says which counts");
+    String[][] bad = {
+      {"data.train=" + ds, low, high, "config key 'data.train' (" + ds + ") and config keys 'data.train.low' and "
+          + "'data.train.high' both say where the data are"},
+      {"data.train.layout=split", low, high, "'data.train.layout' is split: set data.train.layout=folders"},
+      {low, "config key 'data.train.high' is not set"},
+      {"data.val.high=/v/h", "config key 'data.val.low' is not set"}};
+    for (String[] b : bad) {
+      String[] keys = java.util.Arrays.copyOf(b, b.length - 1);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> of(keys));
+      assertTrue(e.getMessage().contains(b[b.length - 1]), String.join(" ", keys) + ": " + e.getMessage());
+    }
   }
 
   @Test
