@@ -232,7 +232,34 @@ public final class DataTool {
     }
     decodeAll(ds, err);
     out.println(ds.description() + ": " + ds.size() + " pairs, every image decoded and size-matched");
+    List<Path> nested = nestedImages(ds);
+    if (!nested.isEmpty()) {
+      out.println("note: " + nested.size() + " image file(s) in subfolders of the set's folders are not part of it "
+          + "(pairs are the images directly in low/ and high/), e.g. " + nested.get(0));
+    }
     return 0;
+  }
+
+  /**
+   * Image files below the folders a dataset's pairs come from, in their subfolders (hidden ones skipped): a set is
+   * the images directly in its folders, while {@code data synth} takes photos from subfolders too, so a user can
+   * expect them to count.
+   */
+  private static List<Path> nestedImages(PairedDataset ds) throws IOException {
+    java.util.Set<Path> folders = new java.util.TreeSet<>();
+    for (PairedDataset.Pair pr : ds.pairs()) {
+      folders.add(pr.low().getParent());
+      if (pr.high() != null) folders.add(pr.high().getParent());
+    }
+    List<Path> found = new ArrayList<>();
+    for (Path f : folders) {
+      try (java.util.stream.Stream<Path> s = java.nio.file.Files.walk(f)) {
+        s.filter(p -> !p.getParent().equals(f) && java.nio.file.Files.isRegularFile(p) && Images.hasImageExtension(p))
+            .filter(p -> !f.relativize(p).toString().startsWith(".") && !f.relativize(p).toString().contains("/."))
+            .sorted().forEach(found::add);
+      }
+    }
+    return found;
   }
 
   /**

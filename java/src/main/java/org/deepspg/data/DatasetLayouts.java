@@ -178,11 +178,20 @@ public final class DatasetLayouts {
     return new Path[] {lo, hi};
   }
 
+  /**
+   * The one subfolder of {@code dir} that a part of a dataset goes by (any of {@code names}, in any case), or null.
+   * Two of them ({@code low/} and {@code Low/}, or {@code low/} and {@code input/}) are refused: the first in sorted
+   * order used to win silently, so a stale copy could be trained or scored instead of the set meant.
+   */
   private static Path child(Path dir, Set<String> names) throws IOException {
-    for (Path d : subdirs(dir)) {
-      if (names.contains(d.getFileName().toString().toLowerCase(Locale.ROOT))) return d;
+    List<Path> found = subdirs(dir).stream()
+        .filter(d -> names.contains(d.getFileName().toString().toLowerCase(Locale.ROOT))).collect(Collectors.toList());
+    if (found.size() > 1) {
+      throw new DatasetException("dataset folder " + dir + " has " + found.size() + " folders for the same part ("
+          + found.stream().map(d -> d.getFileName() + "/").collect(Collectors.joining(", ")) + "): keep one of them "
+          + "there (rename or move the others)");
     }
-    return null;
+    return found.isEmpty() ? null : found.get(0);
   }
 
   private static List<Path> subdirs(Path dir) throws IOException {

@@ -46,6 +46,16 @@ class DataToolTest {
     Run ok = run("check", dir.toString());
     assertEquals(0, ok.code(), ok.err());
     assertTrue(ok.out().contains("2 pairs, every image decoded and size-matched"), ok.out());
+    assertTrue(!ok.out().contains("note:"), ok.out());
+    // images in subfolders are not pairs: check says so (data synth reads subfolders, so a user may expect them)
+    Files.createDirectories(dir.resolve("low/more"));
+    Files.createDirectories(dir.resolve("low/.thumbs"));
+    Images.write(ImagesTest.random8(8, 8, 3), dir.resolve("low/more/c.png"));
+    Images.write(ImagesTest.random8(8, 8, 3), dir.resolve("low/.thumbs/a.png"));
+    Run nested = run("check", dir.toString());
+    assertEquals(0, nested.code(), nested.err());
+    assertTrue(nested.out().contains("2 pairs") && nested.out().contains("note: 1 image file(s) in subfolders")
+        && nested.out().contains(dir.resolve("low/more/c.png").toString()), nested.out());
     Path b = dir.resolve("high/b.png");
     byte[] png = Files.readAllBytes(b);
     Files.write(b, Arrays.copyOf(png, png.length / 2));

@@ -174,6 +174,23 @@ class PairedDatasetTest {
     assertEquals(Split.TEST, Split.parse("Eval"));
   }
 
+  /** Two folders for one part (low/ and Low/, or low/ and input/) are refused: the first used to win silently. */
+  @Test
+  void twoFoldersForOnePartAreRefused() throws Exception {
+    img(dir.resolve("two/low/x.png"), 4, 4, 1);
+    img(dir.resolve("two/high/x.png"), 4, 4, 2);
+    img(dir.resolve("two/input/x.png"), 4, 4, 3);
+    DatasetException e = assertThrows(DatasetException.class, () -> DatasetLayouts.open(dir.resolve("two"),
+        Split.ALL));
+    assertTrue(e.getMessage().contains("input/, low/"), e.getMessage());
+    img(dir.resolve("split/train/low/x.png"), 4, 4, 1);
+    img(dir.resolve("split/train/high/x.png"), 4, 4, 2);
+    img(dir.resolve("split/Train/low/x.png"), 4, 4, 1);
+    img(dir.resolve("split/Train/high/x.png"), 4, 4, 2);
+    e = assertThrows(DatasetException.class, () -> DatasetLayouts.open(dir.resolve("split"), Split.TRAIN));
+    assertTrue(e.getMessage().contains("Train/, train/"), e.getMessage());
+  }
+
   @Test
   void lruCacheKeepsDecodedPairsWithinBudget() throws Exception {
     for (int i = 0; i < 4; i++) {
