@@ -72,8 +72,9 @@ final class Batcher {
   /**
    * Enhances images in batches.
    *
-   * @param imgs the images
-   * @param single how a lone image is enhanced (whole or tiled)
+   * @param imgs the images, checked ({@link Enhancer#check}); batched ones are filled ({@link HiddenPixels}) as their
+   *     batch is made
+   * @param single how a lone image is enhanced (whole or tiled; it fills the image itself)
    * @return the enhanced images in order, each with the alpha and metadata of its input
    */
   List<Image> enhance(List<Image> imgs, UnaryOperator<Image> single) {
@@ -90,7 +91,7 @@ final class Batcher {
       }
       int h = imgs.get(i).height(), w = imgs.get(i).width(), n = 3 * h * w, nb = j - i;
       float[] batch = new float[nb * n];
-      for (int k = 0; k < nb; k++) System.arraycopy(imgs.get(i + k).rgb(), 0, batch, k * n, n);
+      for (int k = 0; k < nb; k++) System.arraycopy(HiddenPixels.filled(imgs.get(i + k)).rgb(), 0, batch, k * n, n);
       float[] res = Engine.locked(() -> engine.run(batch, nb, h, w, null));
       for (int k = 0; k < nb; k++) {
         OutputGuard.check(batch, k * n, res, k * n, n);

@@ -79,7 +79,8 @@ public final class Enhancer implements AutoCloseable {
 
   /**
    * @param img the low-light image (any size ≥ 1×1; alpha in [0, 1] is passed through unchanged, and the colour
-   *     under fully transparent pixels does not change the result: {@link HiddenPixels})
+   *     under fully transparent pixels does not change the result, which holds the enhanced fill of
+   *     {@link HiddenPixels} there)
    * @return the enhanced image, same size, metadata (bit depth, grey flag, format) and alpha (a copy) as the input;
    *     for a grey input its three planes are equal, the luma of the enhanced colours (what writers store)
    */
@@ -113,8 +114,8 @@ public final class Enhancer implements AutoCloseable {
    */
   public List<Image> enhance(List<Image> imgs) {
     checkOpen();
-    List<Image> in = imgs.stream().map(Enhancer::input).toList();
-    List<Image> out = call(() -> batcher.enhance(in, img -> one(img, null)));
+    imgs.forEach(Enhancer::check); // each image is filled when its turn comes, not all at once
+    List<Image> out = call(() -> batcher.enhance(imgs, img -> one(HiddenPixels.filled(img), null)));
     images.add(out.size());
     return out;
   }
@@ -445,35 +446,42 @@ public final class Enhancer implements AutoCloseable {
   private static final double RANGE_SLACK = 0.5;
 
   /**
-   * An image as the network takes it: alpha checked, fully transparent pixels filled from the visible ones
-   * ({@link HiddenPixels}), then the samples checked (so that whatever lies under alpha 0 is never refused).
+   * An image as the network takes it: checked ({@link #check}), then its fully transparent pixels filled from the
+   * visible ones ({@link HiddenPixels}).
    */
   static Image input(Image img) {
-    float[] a = img.alpha();
+    check(img);
+    return HiddenPixels.filled(img);
+  }
+
+  /**
+   * Checks what the network will see of an image: alpha in [0, 1], and the visible samples (those under alpha 0 are
+   * replaced, so any value goes there) finite and near [0, 1].
+   */
+  static void check(Image img) {
+    float[] a = img.alpha(), v = img.rgb();
+    int w = img.width(), n = w * img.height();
     if (a != null) {
-      for (int i = 0; i < a.length; i++) {
+      for (int i = 0; i < n; i++) {
         if (!(a[i] >= 0 && a[i] <= 1)) {
           throw new IllegalArgumentException(String.format(Locale.ROOT, "alpha must hold values in [0, 1], got %s at"
-              + " x %d, y %d", a[i], i % img.width(), i / img.width()));
+              + " x %d, y %d", a[i], i % w, i / w));
         }
       }
     }
-    Image in = HiddenPixels.filled(img);
-    float[] v = in.rgb();
     float min = Float.POSITIVE_INFINITY, max = Float.NEGATIVE_INFINITY;
-    int n = in.width() * in.height();
     for (int i = 0; i < v.length; i++) {
+      int p = i % n;
+      if (a != null && !(a[p] > 0)) continue;
       float f = v[i];
       if (!Float.isFinite(f)) {
-        int p = i % n;
-        throw new IllegalArgumentException(String.format(Locale.ROOT, "the image holds a %s sample at x %d, y %d"
-            + " (channel %d)", Float.isNaN(f) ? "NaN" : "infinite", p % in.width(), p / in.width(), i / n));
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "the image holds %s sample at x %d, y %d"
+            + " (channel %d)", Float.isNaN(f) ? "a NaN" : "an infinite", p % w, p / w, i / n));
       }
       min = Math.min(min, f);
       max = Math.max(max, f);
     }
-    requireUnitRange(min, max, "the image");
-    return in;
+    if (min <= max) requireUnitRange(min, max, "the image"); // else nothing is visible
   }
 
   /**

@@ -21,8 +21,8 @@ final class HiddenPixels {
 
   /**
    * @param img an image; its alpha plane, when present, must hold values in [0, 1]
-   * @return {@code img} itself when it has no fully transparent pixel or no visible one, else a copy whose hidden
-   *     pixels hold the fill (new rgb array; the alpha array is shared)
+   * @return {@code img} itself when it has no fully transparent pixel, else a copy whose hidden pixels hold the fill
+   *     (new rgb array; the alpha array is shared), black when no pixel is visible
    */
   static Image filled(Image img) {
     float[] a = img.alpha();
@@ -32,8 +32,9 @@ final class HiddenPixels {
       if (v > 0) visible = true;
       else hidden = true;
     }
-    if (!hidden || !visible) return img;
     int w = img.width(), h = img.height();
+    if (!hidden) return img;
+    if (!visible) return new Image(w, h, new float[3 * a.length], a, img.metadata());
     float[] weight = new float[a.length];
     float[] sum = img.rgb().clone(); // colour times weight: visible pixels keep theirs, hidden ones hold 0
     int n = a.length;

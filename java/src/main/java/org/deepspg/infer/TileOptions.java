@@ -10,7 +10,7 @@ package org.deepspg.infer;
  *     its square's pixels, in the shape that covers the image with the least work (sides from half to twice this;
  *     thin images longer along their long side)
  * @param overlap minimum overlap between neighbouring tiles in pixels (blended with raised-cosine weights)
- * @param contextSize side of the square whose pixels the downscaled copy may hold (after padding to multiples of
+ * @param contextSize side of the square whose pixels the downscaled copy may hold (both padded to multiples of
  *     32), the copy whose attention matrices every tile replays ({@link AreaResize#fitPixels}; a panorama keeps as
  *     many pixels as a square photo); an image that fits (any whose long side is at most this does) uses itself (no
  *     downscaling), which makes tiling match whole-image inference up to the tiles' border effects

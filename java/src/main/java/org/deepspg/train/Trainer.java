@@ -198,7 +198,10 @@ public final class Trainer implements AutoCloseable {
   /**
    * Restores a run from a training checkpoint: configuration = the stored one with {@code overrides} applied
    * ({@link TrainConfig#with}); then weights, optimiser state and position. Its run.dir becomes the checkpoint's
-   * folder (a copied or moved run must not write over the folder it started in) unless {@code overrides} sets it.
+   * folder (a copied or moved run must not write over the folder it started in) unless {@code overrides} sets it:
+   * the run is then forked there, and {@link #run()} removes that folder's earlier run outputs as a new run does
+   * (the CLI refuses a folder holding another run unless {@code --overwrite}; callers of this API check it
+   * themselves, e.g. with {@link #earlierRunOutputs}).
    *
    * @param checkpoint a {@code last.pth}/{@code best.pth} written by a trainer
    * @param overrides keys to change (e.g. {@code max_steps}, {@code epochs}); may be empty

@@ -263,9 +263,12 @@ class TilerTest {
       assertTrue(Padding.padded(s[0], 32) * Padding.padded(s[1], 32) <= 768L * 768, what);
       assertArrayEquals(new int[] {c[2], c[3]}, s, what);
     }
-    // an image whose long side fits (it ran whole in the context before) still does
-    for (int h = 1; h <= 768; h += 97) {
-      for (int w = 1; w <= 768; w += 89) assertArrayEquals(new int[] {h, w}, AreaResize.fitPixels(h, w, 768, 32));
+    // an image whose long side fits (it ran whole in the context before) still does, for any context size
+    for (int side : new int[] {768, 500, 400, 33}) {
+      for (int h = 1; h <= side; h += 97) {
+        for (int w = 1; w <= side; w += 89) assertArrayEquals(new int[] {h, w}, AreaResize.fitPixels(h, w, side, 32));
+      }
+      assertArrayEquals(new int[] {side, side}, AreaResize.fitPixels(side, side, side, 32));
     }
   }
 

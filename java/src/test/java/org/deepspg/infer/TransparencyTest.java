@@ -88,7 +88,7 @@ class TransparencyTest {
     Image opaque = InferTestSupport.darkImage(H, W, 5);
     assertSame(opaque, HiddenPixels.filled(opaque), "no alpha: nothing to fill");
     Image none = new Image(W, H, black.rgb(), new float[H * W], black.metadata());
-    assertSame(none, HiddenPixels.filled(none), "nothing visible: nothing to fill from");
+    assertArrayEquals(new float[3 * H * W], HiddenPixels.filled(none).rgb(), "nothing visible: black");
     for (int[] size : new int[][] {{1, 2}, {2, 1}, {3, 7}, {7, 3}, {5, 5}}) { // odd sizes, one visible pixel
       int h = size[0], w = size[1];
       float[] rgb = new float[3 * h * w], a = new float[h * w];
@@ -191,7 +191,26 @@ class TransparencyTest {
       float[] inf = img.rgb().clone();
       inf[24 * 32 + 33] = Float.POSITIVE_INFINITY;
       a = assertThrows(IllegalArgumentException.class, () -> e.enhance(Image.of(32, 24, inf)));
-      assertTrue(a.getMessage().contains("infinite sample at x 1, y 1 (channel 1)"), a.getMessage());
+      assertTrue(a.getMessage().contains("an infinite sample at x 1, y 1 (channel 1)"), a.getMessage());
+      // a bad visible sample is named where it is, also when the fill would spread it over hidden pixels
+      for (float bad : new float[] {Float.NaN, Float.NEGATIVE_INFINITY}) {
+        Image m = withMargins(0);
+        m.rgb()[2 * H * W + (H - 1) * W + W - MARGIN - 1] = bad;
+        a = assertThrows(IllegalArgumentException.class, () -> e.enhance(m));
+        assertTrue(a.getMessage().contains("sample at x " + (W - MARGIN - 1) + ", y " + (H - 1) + " (channel 2)")
+            && a.getMessage().contains(Float.isNaN(bad) ? "a NaN" : "an infinite"), a.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> e.enhance(List.of(withMargins(0), m)));
+      }
+      // anything goes under alpha 0, also when nothing is visible; 8-bit samples that are visible do not
+      float[] hiddenAll = eightBit.clone();
+      Image transparent = new Image(32, 24, hiddenAll, new float[24 * 32], img.metadata());
+      assertEquals(32, e.enhance(transparent).width());
+      float[] half = new float[24 * 32];
+      java.util.Arrays.fill(half, 0, 12 * 32, 1);
+      eightBit[5] = 200;
+      a = assertThrows(IllegalArgumentException.class,
+          () -> e.enhance(new Image(32, 24, eightBit, half, img.metadata())));
+      assertTrue(a.getMessage().contains("divide them by 255"), a.getMessage());
       for (float bad : new float[] {1.5f, -0.25f, Float.NaN}) {
         float[] alpha = new float[24 * 32];
         java.util.Arrays.fill(alpha, 1);
