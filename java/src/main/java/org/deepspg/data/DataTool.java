@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
 /**
  * The {@code deepspg data ...} sub-commands, callable from the main CLI ({@code DataTool.run(args, out, err)} with
@@ -246,17 +248,16 @@ public final class DataTool {
    * expect them to count.
    */
   private static List<Path> nestedImages(PairedDataset ds) throws IOException {
-    java.util.Set<Path> folders = new java.util.TreeSet<>();
+    Set<Path> folders = new TreeSet<>();
     for (PairedDataset.Pair pr : ds.pairs()) {
       folders.add(pr.low().getParent());
       if (pr.high() != null) folders.add(pr.high().getParent());
     }
     List<Path> found = new ArrayList<>();
     for (Path f : folders) {
-      try (java.util.stream.Stream<Path> s = java.nio.file.Files.walk(f)) {
-        s.filter(p -> !p.getParent().equals(f) && java.nio.file.Files.isRegularFile(p) && Images.hasImageExtension(p))
-            .filter(p -> !f.relativize(p).toString().startsWith(".") && !f.relativize(p).toString().contains("/."))
-            .sorted().forEach(found::add);
+      try (Stream<Path> s = Files.walk(f)) {
+        s.filter(p -> !p.getParent().equals(f) && Files.isRegularFile(p) && Images.hasImageExtension(p))
+            .filter(p -> !Synthesizer.isHidden(f.relativize(p))).sorted().forEach(found::add);
       }
     }
     return found;

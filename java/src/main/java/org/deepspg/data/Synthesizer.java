@@ -309,7 +309,7 @@ public final class Synthesizer {
   }
 
   /** Whether a relative path has a hidden component (dataset readers skip such names). */
-  private static boolean isHidden(Path rel) {
+  static boolean isHidden(Path rel) {
     for (Path part : rel) if (part.toString().startsWith(".")) return true;
     return false;
   }

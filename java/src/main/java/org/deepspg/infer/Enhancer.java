@@ -470,16 +470,17 @@ public final class Enhancer implements AutoCloseable {
       }
     }
     float min = Float.POSITIVE_INFINITY, max = Float.NEGATIVE_INFINITY;
-    for (int i = 0; i < v.length; i++) {
-      int p = i % n;
-      if (a != null && !(a[p] > 0)) continue;
-      float f = v[i];
-      if (!Float.isFinite(f)) {
-        throw new IllegalArgumentException(String.format(Locale.ROOT, "the image holds %s sample at x %d, y %d"
-            + " (channel %d)", Float.isNaN(f) ? "a NaN" : "an infinite", p % w, p / w, i / n));
+    for (int c = 0; c < 3; c++) {
+      for (int p = 0; p < n; p++) {
+        if (a != null && !(a[p] > 0)) continue;
+        float f = v[c * n + p];
+        if (!Float.isFinite(f)) {
+          throw new IllegalArgumentException(String.format(Locale.ROOT, "the image holds %s sample at x %d, y %d"
+              + " (channel %d)", Float.isNaN(f) ? "a NaN" : "an infinite", p % w, p / w, c));
+        }
+        min = Math.min(min, f);
+        max = Math.max(max, f);
       }
-      min = Math.min(min, f);
-      max = Math.max(max, f);
     }
     if (min <= max) requireUnitRange(min, max, "the image"); // else nothing is visible
   }
