@@ -32,6 +32,7 @@ import org.deepspg.data.PairLoader;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
+import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.Pipeline;
 import org.deepspg.io.AtomicFile;
 import org.deepspg.io.RealPaths;
@@ -836,11 +837,11 @@ public final class Trainer implements AutoCloseable {
         PairedDataset.Loaded l = val.load(i);
         float[] pred;
         try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-          pred = ImageTensors.floatsOf(pipeline.enhance(ImageTensors.toTensor(l.low(), device)));
+          // scored as deepspg eval scores it (EvalRunner): the input as enhance prepares it, what the target shows
+          pred = ImageTensors.floatsOf(pipeline.enhance(ImageTensors.toTensor(Enhancer.input(l.low()), device)));
         }
         int h = l.high().height(), w = l.high().width();
-        Metrics.Scores sc = Metrics.evaluate(pred, l.high().rgb(), h, w, Metrics.Layout.CHW,
-            Metrics.DEFAULT_GRAY_WEIGHTS);
+        Metrics.Scores sc = EvalRunner.scores(l, pred, EvalRunner.shown(l));
         sum[0] += sc.psnr();
         sum[1] += sc.ssim();
         sum[2] += sc.psnrGtMean();
