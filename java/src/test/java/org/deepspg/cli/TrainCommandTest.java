@@ -162,4 +162,58 @@ class TrainCommandTest {
       assertTrue(!r.all().contains("oneDNN"), "refused before the model work: " + r.all());
     }
   }
+
+  /**
+   * A rank of a multi-host run refuses a fork into another run's folder, a new run there and bad rank options before
+   * it joins the process group: at once, with the message, on every rank (rank 0 here never opens its store, rank 1's
+   * master does not answer). Before, rank 0 checked run.dir only after the rendezvous, and the others waited for it
+   * until --dist-timeout.
+   */
+  @Test
+  void aRankRefusesWhatItCanCheckAloneBeforeJoiningTheGroup(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 3, 1, 32, 3);
+    Path a = Files.createDirectories(tmp.resolve("A")), b = Files.createDirectories(tmp.resolve("B"));
+    Path ck = Files.writeString(a.resolve("last.pth"), "not read: the refusal comes first");
+    Files.writeString(b.resolve("metrics.jsonl"), "{}\n"); // another run's output
+    Path cfg = Files.writeString(tmp.resolve("run.properties"), String.join("\n", "variant=baseline",
+        "model.channels=8", "model.blocks=1,1,1", "patch=32", "batch=2", "epochs=1", "data.train=" + data,
+        "run.dir=" + b, "threads=1", ""));
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    String timeout = "20";
+    String[][] cases = {
+      {"--resume", ck.toString(), "run.dir=" + b, "already holds another run (metrics.jsonl), not the one of " + ck},
+      {"--config", cfg.toString(), b + " already holds a run (metrics.jsonl)"},
+      {"--config", cfg.toString(), "--overwrite", "batch=3", "is 3, which 2 workers cannot share evenly"}};
+    for (String[] c : cases) {
+      for (String rank : new String[] {"0", "1"}) {
+        List<String> args = new java.util.ArrayList<>(List.of("train", "--rank", rank, "--world-size", "2",
+            "--master", "127.0.0.1:" + port, "--dist-timeout", timeout));
+        args.addAll(List.of(c).subList(0, c.length - 1));
+        long t0 = System.nanoTime();
+        CliTestSupport.Result r = CliTestSupport.run(args.toArray(String[]::new));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(2, r.code(), r.all());
+        assertTrue(r.err().contains(c[c.length - 1]), r.err());
+        assertTrue(seconds < Integer.parseInt(timeout) / 2.0, "refused before joining: " + seconds + " s");
+      }
+    }
+    assertTrue(Files.isRegularFile(b.resolve("metrics.jsonl")), "B is untouched");
+    String[] rankOptions = {"--world-size", "2", "--master", "127.0.0.1:" + port};
+    CliTestSupport.Result printed = CliTestSupport.run(java.util.stream.Stream.concat(java.util.stream.Stream.of(
+        "train", "--config", cfg.toString(), "--print-config", "--rank", "1"), java.util.Arrays.stream(rankOptions))
+        .toArray(String[]::new));
+    assertEquals(0, printed.code(), printed.all());
+    assertTrue(printed.out().contains("run.dir=" + b), "printed without a process group: " + printed.out());
+    CliTestSupport.Result outside = CliTestSupport.run("train", "--config", cfg.toString(), "--rank", "2",
+        "--world-size", "2", "--master", "127.0.0.1:" + port);
+    assertEquals(2, outside.code());
+    assertTrue(outside.err().contains("--rank 2 does not exist in a world of 2 (ranks 0..1)"), outside.err());
+    CliTestSupport.Result master = CliTestSupport.run("train", "--config", cfg.toString(), "--rank", "0",
+        "--world-size", "1", "--master", "nowhere");
+    assertEquals(2, master.code());
+    assertTrue(master.err().contains("--master must be HOST:PORT, got 'nowhere'"), master.err());
+  }
 }
