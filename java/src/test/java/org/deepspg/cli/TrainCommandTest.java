@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.train.TrainCheckpoint;
 import org.deepspg.train.TrainTestSupport;
 import org.junit.jupiter.api.Test;
@@ -215,5 +216,41 @@ class TrainCommandTest {
         "--world-size", "1", "--master", "nowhere");
     assertEquals(2, master.code());
     assertTrue(master.err().contains("--master must be HOST:PORT, got 'nowhere'"), master.err());
+  }
+
+  /**
+   * A fork starts with its checkpoint folder's model_best.pth and best.pth when they hold the checkpoint's best (their
+   * step is its best step), and says so; a folder whose model_best.pth is of another step gives nothing, and that is
+   * said too. Until then a fork had no model_best.pth until it beat the best it carried over. The forks here train
+   * with lr 1e-30, so their own validation cannot beat that best and replace the copy.
+   */
+  @Test
+  void aForkStartsWithTheBestWeightsOfItsCheckpoint(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path cfg = tmp.resolve("run.properties");
+    Path a = tmp.resolve("A"), b = tmp.resolve("B"), d = Files.createDirectories(tmp.resolve("D"));
+    Files.writeString(cfg, String.join("\n", "variant=baseline", "model.channels=8", "model.blocks=1,1,1",
+        "patch=32", "batch=2", "epochs=3", "data.train=" + data, "threads=1", "plots=false", ""));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "run.dir=" + a, "max_steps=4"));
+    String bestStep = TrainCheckpoint.read(a.resolve("last.pth")).meta().getProperty("state.best_step");
+    assertEquals(bestStep, ModelFiles.readMeta(a.resolve("model_best.pth")).getProperty("state.step"));
+    String[] slow = {"max_steps=5", "lr=1e-30", "lr.min=0"};
+    CliTestSupport.Result r = CliTestSupport.run(java.util.stream.Stream.concat(java.util.stream.Stream.of("train",
+        "--resume", a.resolve("last.pth").toString(), "run.dir=" + b), java.util.Arrays.stream(slow))
+        .toArray(String[]::new));
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.all().contains("at step " + bestStep + "; model_best.pth and best.pth copied from " + a), r.all());
+    for (String name : new String[] {"model_best.pth", "best.pth"}) {
+      assertArrayEquals(Files.readAllBytes(a.resolve(name)), Files.readAllBytes(b.resolve(name)), name);
+    }
+    // D holds A's checkpoint and, as model_best.pth, weights of another step (B's final ones, step 5)
+    Files.copy(a.resolve("last.pth"), d.resolve("last.pth"));
+    Files.copy(b.resolve("model_final.pth"), d.resolve("model_best.pth"));
+    Path e = tmp.resolve("E");
+    r = CliTestSupport.run(java.util.stream.Stream.concat(java.util.stream.Stream.of("train", "--resume",
+        d.resolve("last.pth").toString(), "run.dir=" + e), java.util.Arrays.stream(slow)).toArray(String[]::new));
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.all().contains(d + " has no model_best.pth of that step"), r.all());
+    assertTrue(Files.notExists(e.resolve("model_best.pth")) && Files.notExists(e.resolve("best.pth")));
   }
 }
