@@ -725,10 +725,13 @@ public final class Trainer implements AutoCloseable {
           dir, history ? "its history up to step " + step : "step " + (step + 1) + " (the checkpoint's folder has no"
               + " metrics.jsonl)");
       if (bestStep >= 0) {
-        String files = best.contains("model_best.pth") ? String.join(" and ", best) + " copied from " + forkedFrom
-            : forkedFrom + " has no model_best.pth of that step: this run writes one when it beats it";
+        List<String> files = new ArrayList<>();
+        if (!best.isEmpty()) files.add(String.join(" and ", best) + " copied from " + forkedFrom);
+        if (!best.contains("model_best.pth")) {
+          files.add(forkedFrom + " has no model_best.pth of that step: this run writes one when it beats it");
+        }
         console.printf(Locale.ROOT, "note: the best to beat is the checkpoint's, val PSNR %.3f dB at step %d; %s%n",
-            bestPsnr, bestStep, files);
+            bestPsnr, bestStep, String.join("; ", files));
       }
     }
     noteShrunkBatchesAndPatches(sched, train, pairs);
