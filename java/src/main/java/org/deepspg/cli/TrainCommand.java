@@ -126,46 +126,38 @@ public final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--rank, --world-size and --master go together");
     }
     if (nproc != null && nproc > 1 && !printConfig) { // checked once here, before any worker starts
-      if (resume == null) {
-        Trainer.checkBatchesSplit(cfg, checkFreshRun(cfg), nproc);
-      } else { // each worker failed on its own before, so a wrong resume printed its error once per worker
-        checkResumeTarget(checkpoint(cfg), TrainConfig.parseOverrides(overrides));
-        TrainConfig rc = Trainer.resumedConfig(checkpoint(cfg), TrainConfig.parseOverrides(overrides));
-        PairedDataset train = Trainer.openDataset(rc.data().train(), PairedDataset.Options.DEFAULT);
-        if (train != null) Trainer.checkBatchesSplit(rc, train.size(), nproc);
-      }
+      checkAlone(cfg, nproc); // each worker failed on its own before, so a wrong resume printed its error N times
       return TrainWorkers.launch(nproc, childArgs(), overrides, cfg, err);
     }
+    DataParallel.Endpoint endpoint = null;
+    if (rank != null) {
+      TrainWorkers.exitWithLauncher(); // a worker of --nproc ends with its launcher
+      if (worldSize < 1) throw new IllegalArgumentException("--world-size must be >= 1, got " + worldSize);
+      if (rank < 0 || rank >= worldSize) {
+        throw new IllegalArgumentException("--rank " + rank + " does not exist in a world of " + worldSize
+            + " (ranks 0.." + (worldSize - 1) + ")");
+      }
+      endpoint = DataParallel.Endpoint.parse(master);
+    }
+    if (printConfig) { // a resume's: the run's stored settings with the command line's key=value on top (below)
+      out.print((resume == null ? cfg : Trainer.resumedConfig(checkpoint(cfg), TrainConfig.parseOverrides(overrides)))
+          .toText());
+      out.flush();
+      return 0;
+    }
+    // Before joining the process group: a refusal found after it (rank 0 alone checked run.dir there) left the other
+    // ranks waiting for the group until --dist-timeout. The launcher of --nproc checked this before starting us.
+    if (System.getProperty(TrainWorkers.LAUNCHER_PID) == null) checkAlone(cfg, rank == null ? 1 : worldSize);
     DataParallel dp = DataParallel.single();
-    if (rank != null) TrainWorkers.exitWithLauncher(); // a worker of --nproc ends with its launcher
     try {
       if (rank != null && worldSize > 1) {
-        dp = DataParallel.connect(DataParallel.Endpoint.parse(master), rank, worldSize,
-            Duration.ofSeconds(distTimeout), cfg.device().equals("cuda"));
-      } else if (rank != null && rank != 0) {
-        throw new IllegalArgumentException("--rank " + rank + " does not exist in a world of " + worldSize);
+        dp = DataParallel.connect(endpoint, rank, worldSize, Duration.ofSeconds(distTimeout),
+            cfg.device().equals("cuda"));
       }
-      Trainer trainer;
-      if (resume != null) {
-        Path ck = checkpoint(cfg);
-        if (dp.isLeader() && !printConfig) checkResumeTarget(ck, TrainConfig.parseOverrides(overrides));
-        // The run's stored settings, with the command line's key=value on top. The --config file only tells where
-        // the run is (run.dir): applied again here it would silently undo the overrides the run was started with.
-        trainer = Trainer.resume(ck, TrainConfig.parseOverrides(overrides), null, dp);
-        if (printConfig) {
-          out.print(trainer.config().toText());
-          out.flush();
-          return 0;
-        }
-      } else {
-        if (printConfig) {
-          out.print(cfg.toText());
-          out.flush();
-          return 0;
-        }
-        if (dp.isLeader()) checkFreshRun(cfg);
-        trainer = new Trainer(cfg, Priors.load(cfg), dp);
-      }
+      // A resume runs with the run's stored settings, the command line's key=value on top. The --config file only
+      // tells where the run is (run.dir): applied again here it would silently undo the overrides the run started with.
+      Trainer trainer = resume != null ? Trainer.resume(checkpoint(cfg), TrainConfig.parseOverrides(overrides), null,
+          dp) : new Trainer(cfg, Priors.load(cfg), dp);
       // auto: convolutions of every shape class, forward and input/weight gradients, must agree with oneDNN off.
       String verdict = OneDnn.apply(oneDnn.mode(), OneDnn.convProbes(true)).describe();
       if (dp.isLeader()) {
@@ -208,6 +200,30 @@ public final class TrainCommand implements Callable<Integer> {
       return 1;
     } finally {
       dp.close();
+    }
+  }
+
+  /**
+   * What a run can check on this host alone, before any worker starts ({@code --nproc}) or joins the process group
+   * ({@code --rank}): a new run or a fork into a folder holding another run, datasets that do not open, and batches
+   * that the workers cannot share evenly. Each rank of a multi-host run checks it (the launcher of {@code --nproc}
+   * checks it for its workers), so a mistake stops each of them at once with its message (on a shared file system
+   * all see it; a rank whose own folders are fine still waits for the others until {@code --dist-timeout}).
+   *
+   * @param world the number of workers
+   */
+  private void checkAlone(TrainConfig cfg, int world) throws java.io.IOException {
+    if (resume == null) {
+      int pairs = checkFreshRun(cfg);
+      if (world > 1) Trainer.checkBatchesSplit(cfg, pairs, world);
+      return;
+    }
+    Properties over = TrainConfig.parseOverrides(overrides);
+    checkResumeTarget(checkpoint(cfg), over);
+    if (world > 1) {
+      TrainConfig rc = Trainer.resumedConfig(checkpoint(cfg), over);
+      PairedDataset train = Trainer.openDataset(rc.data().train(), PairedDataset.Options.DEFAULT);
+      if (train != null) Trainer.checkBatchesSplit(rc, train.size(), world);
     }
   }
 

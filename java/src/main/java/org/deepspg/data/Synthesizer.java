@@ -3,6 +3,7 @@
  */
 package org.deepspg.data;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +23,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.deepspg.io.JsonFiles;
@@ -43,7 +46,10 @@ import org.deepspg.io.JsonFiles;
  * NAME is the source's path relative to {@code from}, without extension, with '/' replaced by "__" and other
  * characters than letters, digits, '.', '_' and '-' by '_'. A NAME already taken (case-insensitively; sources in path
  * order) gets the lower-case extension appended, then a counter: {@code a.jpg} → {@code a}, {@code a.png} →
- * {@code a_png}.
+ * {@code a_png}. A rerun into the folder of a finished run keeps the NAME its {@code manifest.jsonl} gave each source
+ * that is still there ({@link #earlierNames}), and names the new sources around them: adding {@code a.jpg} beside an
+ * earlier {@code a.png} names it {@code a_jpg}, where a first run would have given it {@code a} and renamed the
+ * existing pair (with its seed, split and files) to {@code a_png}.
  *
  * <p><b>Hidden files</b> (a name starting with '.', or inside a folder whose name does) are skipped and counted
  * ({@link Result#hiddenSkipped()}): {@link PairedDataset} ignores such names, so a pair made from one would be
@@ -245,7 +251,7 @@ public final class Synthesizer {
           + (hidden > 0 ? " (" + hidden + " hidden ones skipped: names starting with '.')" : ""));
     }
     prepareOutput(dst); // only now: a run refused above leaves no folder behind
-    List<String> names = uniqueNames(src, sources);
+    List<String> names = uniqueNames(src, sources, earlierNames(dst));
     for (String d : List.of("low", "high", "train/low", "train/high", "test/low", "test/high")) {
       Files.createDirectories(dst.resolve(d));
     }
@@ -381,7 +387,9 @@ public final class Synthesizer {
   /**
    * Makes the output folder ready: creates it, or clears an earlier run's output from it. An earlier run is
    * recognised by its {@code manifest.jsonl} (finished) or {@link #INCOMPLETE} (interrupted); pair folders without
-   * either are someone else's and are refused. The marker is written before anything else and deleted last.
+   * either are someone else's and are refused. The marker is written before anything else and deleted last. The
+   * manifest of the last finished run stays until this run's replaces it, through runs that are stopped: its names
+   * are the ones a rerun keeps ({@link #earlierNames}); while the marker is there no reader takes the folder.
    */
   private static void prepareOutput(Path dst) throws IOException {
     if (Files.exists(dst) && !Files.isDirectory(dst)) {
@@ -397,7 +405,7 @@ public final class Synthesizer {
     Files.createDirectories(dst);
     Files.writeString(dst.resolve(INCOMPLETE), "deepspg data synth is writing this folder, or was stopped before it"
         + " finished: run it again to replace its contents\n", StandardCharsets.UTF_8);
-    for (String f : List.of("manifest.jsonl", "params.json", "failures.txt")) Files.deleteIfExists(dst.resolve(f));
+    for (String f : List.of("params.json", "failures.txt")) Files.deleteIfExists(dst.resolve(f));
     for (String d : List.of("low", "high", "train", "test")) {
       if (Files.exists(dst.resolve(d))) deleteTree(dst.resolve(d));
     }
@@ -411,10 +419,23 @@ public final class Synthesizer {
 
   /** Output names: relative path without extension, '/' -> "__", other unsafe characters -> '_'; unique. */
   static List<String> uniqueNames(Path src, List<Path> sources) {
-    List<String> out = new ArrayList<>();
+    return uniqueNames(src, sources, Map.of());
+  }
+
+  /**
+   * {@link #uniqueNames(Path, List)} that first gives each source the name an earlier run gave it (by its path
+   * relative to {@code src}, as the manifest's {@code source} holds it), when that name is still free.
+   */
+  static List<String> uniqueNames(Path src, List<Path> sources, Map<String, String> earlier) {
+    String[] out = new String[sources.size()];
     Set<String> used = new HashSet<>();
-    for (Path p : sources) {
-      String rel = src.relativize(p).toString().replace('\\', '/');
+    for (int i = 0; i < out.length; i++) {
+      String e = earlier.get(src.relativize(sources.get(i)).toString());
+      if (e != null && used.add(e.toLowerCase(Locale.ROOT))) out[i] = e;
+    }
+    for (int i = 0; i < out.length; i++) {
+      if (out[i] != null) continue;
+      String rel = src.relativize(sources.get(i)).toString().replace('\\', '/');
       int dot = rel.lastIndexOf('.');
       String ext = dot > rel.lastIndexOf('/') ? rel.substring(dot + 1) : "";
       String stem = dot > rel.lastIndexOf('/') ? rel.substring(0, dot) : rel;
@@ -423,9 +444,39 @@ public final class Synthesizer {
         n = n + "_" + ext.toLowerCase(Locale.ROOT);
         for (int k = 2; !used.add(n.toLowerCase(Locale.ROOT)); k++) n = n + "_" + k;
       }
-      out.add(n);
+      out[i] = n;
     }
-    return out;
+    return List.of(out);
+  }
+
+  /** What a NAME can be: the characters {@link #uniqueNames} leaves, not starting with '.' (hidden to readers). */
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
+
+  /**
+   * The names the last finished run in {@code dst} gave its sources: its {@code manifest.jsonl}'s {@code source} →
+   * {@code name}. Lines that do not parse, and names that {@link #uniqueNames} could not have made (a hand-edited
+   * {@code ../x}), are left out: those sources are named afresh.
+   *
+   * @param dst the output folder
+   * @return source path (relative to the run's {@code from}) → NAME; empty without a manifest
+   * @throws IOException when the manifest cannot be read
+   */
+  static Map<String, String> earlierNames(Path dst) throws IOException {
+    Path manifest = dst.resolve("manifest.jsonl");
+    Map<String, String> names = new HashMap<>();
+    if (!Files.isRegularFile(manifest)) return names;
+    for (String line : Files.readAllLines(manifest, StandardCharsets.UTF_8)) {
+      JsonNode e;
+      try {
+        e = line.isBlank() ? null : JsonFiles.parse(line);
+      } catch (IllegalArgumentException malformed) {
+        continue;
+      }
+      if (e == null || !e.path("source").isTextual() || !e.path("name").isTextual()) continue;
+      String name = e.get("name").asText();
+      if (NAME.matcher(name).matches()) names.put(e.get("source").asText(), name);
+    }
+    return names;
   }
 
   /**

@@ -26,6 +26,8 @@ import java.util.stream.IntStream;
  *   <li>GT-mean variants ({@link #psnrGtMean}, {@link #ssimGtMean}): the prediction is scaled by
  *       {@code mean(gray(gt)) / mean(gray(pred))} and clipped to [0, 1] before the metric. See {@link GrayWeights}
  *       for the two gray weightings; the project default is {@link #DEFAULT_GRAY_WEIGHTS}.</li>
+ *   <li>{@link #evaluate(float[], float[], boolean[], int, int, Layout, GrayWeights)}: all four over the pixels a
+ *       mask keeps (what a target with alpha shows; {@code deepspg eval}).</li>
  * </ul>
  *
  * <p>All arithmetic is float64. SSIM uses a separable filter over bands of rows, in parallel on the common fork-join
@@ -238,6 +240,12 @@ public final class Metrics {
    * @return {@code [ssim_R, ssim_G, ssim_B]}
    */
   public static double[] ssimPerChannelUint8(byte[] pred, byte[] gt, int height, int width, Layout layout) {
+    return ssimPerChannelUint8(pred, gt, null, height, width, layout);
+  }
+
+  /** Per-channel SSIM, the map averaged over the windows centred on {@code kept} pixels (null: all of them). */
+  private static double[] ssimPerChannelUint8(byte[] pred, byte[] gt, boolean[] kept, int height, int width,
+      Layout layout) {
     checkImage(pred.length, height, width);
     checkImage(gt.length, height, width);
     if (height < WIN || width < WIN) {
@@ -250,7 +258,7 @@ public final class Metrics {
       int offset = layout == Layout.CHW ? (int) (c * plane) : c;
       int pixelStride = layout == Layout.CHW ? 1 : 3;
       int rowStride = width * pixelStride;
-      out[c] = ssimChannel(pred, gt, offset, pixelStride, rowStride, height, width);
+      out[c] = ssimChannel(pred, gt, offset, pixelStride, rowStride, height, width, kept);
     }
     return out;
   }
@@ -307,11 +315,21 @@ public final class Metrics {
     return v >= 255 ? 255 : (int) v;
   }
 
-  /** Mean SSIM of one channel, read with strides from two unsigned-byte images. */
+  /**
+   * Mean SSIM of one channel, read with strides from two unsigned-byte images: over the whole map, or over the
+   * windows centred on {@code kept} pixels ({@code [H·W]} row-major; NaN when none lies inside the valid border).
+   */
   private static double ssimChannel(
-      byte[] x, byte[] y, int offset, int pixelStride, int rowStride, int height, int width) {
+      byte[] x, byte[] y, int offset, int pixelStride, int rowStride, int height, int width, boolean[] kept) {
     int outH = height - 2 * HALF;
     int outW = width - 2 * HALF;
+    long count = (long) outH * outW;
+    if (kept != null) {
+      count = 0;
+      for (int r = HALF; r < height - HALF; r++) {
+        for (int c = HALF; c < width - HALF; c++) if (kept[r * width + c]) count++;
+      }
+    }
     int bands = (outH + BAND - 1) / BAND;
     double[] bandSums = new double[bands];
     // consecutive bands per task so each task allocates its scratch rows once
@@ -326,19 +344,22 @@ public final class Metrics {
               for (int band = b0; band < b1; band++) {
                 int r0 = band * BAND;
                 int r1 = Math.min(outH, r0 + BAND);
-                bandSums[band] = ssimBand(x, y, offset, pixelStride, rowStride, outW, r0, r1, scratch);
+                bandSums[band] = ssimBand(x, y, offset, pixelStride, rowStride, outW, r0, r1, scratch, kept);
               }
             });
     double sum = 0;
     for (double s : bandSums) {
       sum += s;
     }
-    return sum / ((double) outH * outW);
+    return count == 0 ? Double.NaN : sum / count;
   }
 
-  /** Sum of the SSIM map over output rows [r0, r1): horizontal pass on r1 − r0 + 10 input rows, then vertical. */
-  private static double ssimBand(
-      byte[] x, byte[] y, int offset, int pixelStride, int rowStride, int outW, int r0, int r1, Scratch s) {
+  /**
+   * Sum of the SSIM map over output rows [r0, r1) (the windows centred on {@code kept} pixels, or all when null):
+   * horizontal pass on r1 − r0 + 10 input rows, then vertical.
+   */
+  private static double ssimBand(byte[] x, byte[] y, int offset, int pixelStride, int rowStride, int outW, int r0,
+      int r1, Scratch s, boolean[] kept) {
     int rows = r1 - r0 + 2 * HALF;
     double[] hx = s.hx;
     double[] hy = s.hy;
@@ -381,6 +402,7 @@ public final class Metrics {
     double sum = 0;
     for (int r = 0; r < r1 - r0; r++) {
       for (int c = 0; c < outW; c++) {
+        if (kept != null && !kept[(r0 + r + HALF) * inW + c + HALF]) continue;
         double mx = 0;
         double my = 0;
         double exx = 0;
@@ -554,19 +576,80 @@ public final class Metrics {
     return evaluate(toDouble(pred), toDouble(gt), height, width, layout, weights);
   }
 
-  private static double grayMean(double[] img, int height, int width, Layout layout, GrayWeights w) {
-    int n = height * width;
-    double sum = 0;
-    if (layout == Layout.CHW) {
-      for (int i = 0; i < n; i++) {
-        sum += w.r * img[i] + w.g * img[n + i] + w.b * img[2 * n + i];
-      }
-    } else {
-      for (int i = 0; i < n; i++) {
-        sum += w.r * img[3 * i] + w.g * img[3 * i + 1] + w.b * img[3 * i + 2];
+  /**
+   * {@link #evaluate(float[], float[], int, int, Layout, GrayWeights)} over the pixels a mask keeps, for targets with
+   * pixels that show nothing (alpha 0: the colour stored under them is whatever an editor or encoder left there, so
+   * it must not count). PSNR's MSE and the GT-mean ratio's grey means are taken over the kept pixels; SSIM (and
+   * GT-mean SSIM) is the mean of the SSIM map over the windows centred on kept pixels, where the target's other
+   * pixels take the prediction's values (they add no error, and the stored colour never enters a window). With every
+   * pixel kept, or {@code kept == null}, this is exactly the evaluation without a mask.
+   *
+   * @param pred prediction in [0, 1], {@code [3, H, W]} or {@code [H, W, 3]}
+   * @param gt target, same layout
+   * @param kept per pixel, {@code [H, W]} row-major: whether it is scored; null for all
+   * @param height H (≥ 11)
+   * @param width W (≥ 11)
+   * @param layout layout of both images
+   * @param weights gray weighting for GT-mean
+   * @return the scores; the SSIM values are NaN when no kept pixel lies 5 px or more inside the border
+   * @throws IllegalArgumentException when the mask keeps no pixel or is not {@code H·W} long
+   */
+  public static Scores evaluate(
+      float[] pred, float[] gt, boolean[] kept, int height, int width, Layout layout, GrayWeights weights) {
+    checkImage(pred.length, height, width);
+    checkImage(gt.length, height, width);
+    if (kept == null) return evaluate(pred, gt, height, width, layout, weights);
+    int n = height * width, count = 0;
+    if (kept.length != n) {
+      throw new IllegalArgumentException("the mask must have " + n + " values (" + height + "x" + width + "), got "
+          + kept.length);
+    }
+    for (boolean k : kept) if (k) count++;
+    if (count == 0) throw new IllegalArgumentException("the mask keeps no pixel: nothing to score");
+    if (count == n) return evaluate(pred, gt, height, width, layout, weights);
+    double[] p = toDouble(pred), g = toDouble(gt);
+    double mp = grayMean(p, kept, height, width, layout, weights);
+    double ratio = mp == 0 ? 1.0 : grayMean(g, kept, height, width, layout, weights) / mp;
+    double[] scaled = scaleClip(p, ratio);
+    double share = (double) n / count; // the MSE over all values, with 0 off the mask, times this
+    double[] gs = g.clone();
+    takeUnkept(g, p, kept, layout);
+    takeUnkept(gs, scaled, kept, layout);
+    return new Scores(
+        psnrFromMse(mse(p, g) * share),
+        mean3(ssimPerChannelUint8(toUint8(p), toUint8(g), kept, height, width, layout)),
+        psnrFromMse(mse(scaled, gs) * share),
+        mean3(ssimPerChannelUint8(toUint8(scaled), toUint8(gs), kept, height, width, layout)),
+        ratio);
+  }
+
+  /** Copies {@code from}'s samples into {@code to} at the pixels the mask does not keep. */
+  private static void takeUnkept(double[] to, double[] from, boolean[] kept, Layout layout) {
+    int n = kept.length;
+    for (int i = 0; i < n; i++) {
+      if (kept[i]) continue;
+      for (int c = 0; c < 3; c++) {
+        int j = layout == Layout.CHW ? c * n + i : 3 * i + c;
+        to[j] = from[j];
       }
     }
-    return sum / n;
+  }
+
+  private static double grayMean(double[] img, int height, int width, Layout layout, GrayWeights w) {
+    return grayMean(img, null, height, width, layout, w);
+  }
+
+  /** Mean gray level over the pixels {@code kept} (all when null; at least one). */
+  private static double grayMean(double[] img, boolean[] kept, int height, int width, Layout layout, GrayWeights w) {
+    int n = height * width, count = 0;
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      if (kept != null && !kept[i]) continue;
+      count++;
+      sum += layout == Layout.CHW ? w.r * img[i] + w.g * img[n + i] + w.b * img[2 * n + i]
+          : w.r * img[3 * i] + w.g * img[3 * i + 1] + w.b * img[3 * i + 2];
+    }
+    return sum / count;
   }
 
   // ------------------------------------------------------------------------------------------------------------

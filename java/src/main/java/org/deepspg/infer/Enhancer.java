@@ -446,10 +446,16 @@ public final class Enhancer implements AutoCloseable {
   private static final double RANGE_SLACK = 0.5;
 
   /**
-   * An image as the network takes it: checked ({@link #check}), then its fully transparent pixels filled from the
-   * visible ones ({@link HiddenPixels}).
+   * An image as the network takes it, what every {@code enhance} overload does first: checked (alpha in [0, 1], the
+   * visible samples finite and near [0, 1]), then its fully transparent pixels filled from the visible ones
+   * ({@link HiddenPixels}). For callers that run the network themselves and must see what {@code enhance} sees
+   * ({@code deepspg eval}, training's validation).
+   *
+   * @param img the low-light image
+   * @return {@code img} itself when it has no fully transparent pixel, else a filled copy (alpha shared)
+   * @throws IllegalArgumentException as {@link #enhance(Image, Runnable)}
    */
-  static Image input(Image img) {
+  public static Image input(Image img) {
     check(img);
     return HiddenPixels.filled(img);
   }

@@ -142,6 +142,17 @@ public final class ModelFiles {
    */
   public static Archive read(Path file) throws IOException {
     StateDict all = Checkpoints.read(file);
+    return new Archive(all, readMeta(file));
+  }
+
+  /**
+   * The {@value #META_ENTRY} entry of a weights file or checkpoint alone, without reading its tensors.
+   *
+   * @param file the file
+   * @return its metadata (empty when the file has none, e.g. a legacy non-zip PyTorch file)
+   * @throws IOException when the file cannot be read or its metadata entry is too large
+   */
+  public static Properties readMeta(Path file) throws IOException {
     Properties meta = new Properties();
     try (ZipFile z = new ZipFile(file.toFile())) {
       ZipEntry found = z.stream().filter(e -> e.getName().endsWith("/" + META_ENTRY)).findFirst().orElse(null);
@@ -163,7 +174,7 @@ public final class ModelFiles {
     } catch (ZipException e) {
       // legacy (non-zip) PyTorch files carry no metadata entry
     }
-    return new Archive(all, meta);
+    return meta;
   }
 
   /**

@@ -21,6 +21,7 @@ import org.deepspg.model.ModelFiles;
 import org.deepspg.eval.EvalReport;
 import org.deepspg.eval.Metrics;
 import org.deepspg.eval.NoReferenceReport;
+import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.Pipeline;
 import org.deepspg.io.ProgressBar;
 import org.deepspg.model.DeepSPG;
@@ -35,12 +36,19 @@ import org.deepspg.model.prior.ImagePriors;
  * Evaluation of a method on paired images (spec §6): PSNR, SSIM and their GT-mean variants per image, averaged, with
  * the enhancement time per image. Methods are the classical baselines or a DeepSPG network loaded from an exported
  * weights file ({@code model_final.pth}, {@code model_best.pth}) or a training checkpoint ({@code last.pth}).
+ *
+ * <p><b>Transparency.</b> Every method gets the low image as the {@link Enhancer} prepares it ({@link
+ * Enhancer#input}: checked, fully transparent pixels filled from the visible ones), so a model scores what {@code
+ * deepspg enhance} writes. Pixels the target hides (alpha 0) show nothing, and the colour stored under them is
+ * whatever the encoder left: they are left out of every measure ({@link Metrics#evaluate(float[], float[],
+ * boolean[], int, int, Metrics.Layout, Metrics.GrayWeights)}, and the colour measures count only the other pixels);
+ * a target that hides every pixel is refused. Partly transparent pixels count as stored (straight colour).
  */
 public final class EvalRunner {
   /** An enhancement method under evaluation. */
   public interface Method {
     /**
-     * @param low the low-light input
+     * @param low the low-light input, as the {@link Enhancer} prepares it ({@link Enhancer#input})
      * @param high the target (only oracle baselines may look at it)
      * @return the enhanced image {@code [3, H, W]} planar, values in [0, 1]
      */
@@ -77,13 +85,61 @@ public final class EvalRunner {
    */
   public static EvalReport run(PairedDataset ds, Method method, int limit, PrintStream progress) throws IOException {
     EvalReport rep = new EvalReport(method.name(), Metrics.DEFAULT_GRAY_WEIGHTS);
-    forEach(ds, method, limit, progress, (l, pred, secs) -> {
-      Metrics.Scores s = Metrics.evaluate(pred, l.high().rgb(), l.high().height(), l.high().width(),
-          Metrics.Layout.CHW, Metrics.DEFAULT_GRAY_WEIGHTS);
-      rep.add(EvalReport.ImageResult.of(l.pair().name(), s, secs).withColor(
-          ColorFidelity.newlyClipped(l.low().rgb(), pred), ColorFidelity.hueError(pred, l.high().rgb()).degrees()));
+    forEach(ds, method, limit, progress, (l, low, pred, secs) -> {
+      boolean[] shown = shown(l);
+      Metrics.Scores s = scores(l, pred, shown);
+      float[] in = shownPixels(low.rgb(), shown), out = shownPixels(pred, shown);
+      rep.add(EvalReport.ImageResult.of(l.pair().name(), s, secs).withColor(ColorFidelity.newlyClipped(in, out),
+          ColorFidelity.hueError(out, shownPixels(l.high().rgb(), shown)).degrees()));
     });
     return rep;
+  }
+
+  /**
+   * The pixels a pair's target shows (alpha above 0).
+   *
+   * @param l a pair
+   * @return per pixel whether the target shows it, or null when it shows every pixel
+   * @throws IllegalArgumentException when the target hides every pixel (nothing to score)
+   */
+  static boolean[] shown(PairedDataset.Loaded l) {
+    float[] a = l.high().alpha();
+    if (a == null) return null;
+    boolean[] shown = new boolean[a.length];
+    int count = 0;
+    for (int i = 0; i < a.length; i++) {
+      shown[i] = a[i] > 0;
+      if (shown[i]) count++;
+    }
+    if (count == 0) {
+      throw new IllegalArgumentException("the target of " + l.pair().name() + " (" + l.pair().high() + ") is fully "
+          + "transparent (alpha 0 everywhere): nothing to score");
+    }
+    return count == a.length ? null : shown;
+  }
+
+  /**
+   * The protocol's scores of an output against a pair's target, over the pixels the target shows.
+   *
+   * @param l the pair
+   * @param pred the output {@code [3, H, W]}
+   * @param shown {@link #shown(PairedDataset.Loaded)} of the pair
+   * @return the scores
+   */
+  static Metrics.Scores scores(PairedDataset.Loaded l, float[] pred, boolean[] shown) {
+    return Metrics.evaluate(pred, l.high().rgb(), shown, l.high().height(), l.high().width(), Metrics.Layout.CHW,
+        Metrics.DEFAULT_GRAY_WEIGHTS);
+  }
+
+  /** The samples of the shown pixels of a planar image, as a {@code [3, 1, N]} image (all of it when null). */
+  private static float[] shownPixels(float[] rgb, boolean[] shown) {
+    if (shown == null) return rgb;
+    int n = shown.length, k = 0;
+    float[] out = new float[rgb.length];
+    for (int c = 0; c < 3; c++) {
+      for (int i = 0; i < n; i++) if (shown[i]) out[k++] = rgb[c * n + i];
+    }
+    return java.util.Arrays.copyOf(out, k);
   }
 
   /**
@@ -114,17 +170,20 @@ public final class EvalRunner {
   public static NoReferenceReport runNoReference(PairedDataset ds, Method method, int limit, PrintStream progress)
       throws IOException {
     NoReferenceReport rep = new NoReferenceReport(method.name());
-    forEach(ds, method, limit, progress, (l, pred, secs) -> rep.add(NoReferenceReport.Result.measure(l.pair().name(),
-        l.low().rgb(), pred, l.low().height(), l.low().width(), method instanceof Precomputed ? 0 : secs)));
+    forEach(ds, method, limit, progress, (l, low, pred, secs) -> rep.add(NoReferenceReport.Result.measure(
+        l.pair().name(), low.rgb(), pred, low.height(), low.width(), method instanceof Precomputed ? 0 : secs)));
     return rep;
   }
 
-  /** What an evaluation does with one pair, the method's output and the seconds it took. */
+  /** What an evaluation does with one pair, its low image as methods get it, the output and the seconds it took. */
   private interface PerImage {
-    void accept(PairedDataset.Loaded pair, float[] output, double seconds);
+    void accept(PairedDataset.Loaded pair, Image low, float[] output, double seconds);
   }
 
-  /** Runs the method on (the first {@code limit} pairs of) a dataset, timing the enhancement alone. */
+  /**
+   * Runs the method on (the first {@code limit} pairs of) a dataset, timing the enhancement alone (with the input
+   * preparation that {@link Enhancer} counts in its own time).
+   */
   private static void forEach(PairedDataset ds, Method method, int limit, PrintStream progress, PerImage f)
       throws IOException {
     int n = limit > 0 ? Math.min(limit, ds.size()) : ds.size();
@@ -132,7 +191,8 @@ public final class EvalRunner {
     for (int i = 0; i < n; i++) {
       PairedDataset.Loaded l = ds.load(i);
       long t0 = System.nanoTime();
-      float[] pred = method.enhance(l.low(), l.high());
+      Image low = Enhancer.input(l.low()); // what enhance runs the network on: hidden pixels filled
+      float[] pred = method.enhance(low, l.high());
       int bad = 0;
       for (float v : pred) if (!Float.isFinite(v)) bad++;
       if (bad > 0) { // scored, NaN read as black gave a plausible-looking SSIM and exit 0
@@ -140,7 +200,7 @@ public final class EvalRunner {
             + " on " + l.pair().name() + " (" + l.pair().low() + "): its weights are broken (diverged training?), "
             + "nothing to score");
       }
-      f.accept(l, pred, (System.nanoTime() - t0) / 1e9);
+      f.accept(l, low, pred, (System.nanoTime() - t0) / 1e9);
       if (bar != null) bar.step(1, l.pair().name());
     }
     if (bar != null) bar.finish();

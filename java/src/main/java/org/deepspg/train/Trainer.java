@@ -32,6 +32,7 @@ import org.deepspg.data.PairLoader;
 import org.deepspg.data.PairedDataset;
 import org.deepspg.data.Split;
 import org.deepspg.eval.Metrics;
+import org.deepspg.infer.Enhancer;
 import org.deepspg.infer.Pipeline;
 import org.deepspg.io.AtomicFile;
 import org.deepspg.io.RealPaths;
@@ -39,6 +40,7 @@ import org.deepspg.io.ConfigValues;
 import org.deepspg.io.ProgressBar;
 import org.deepspg.model.DeepSPG;
 import org.deepspg.model.DeepSPGConfig;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.model.io.LoadOptions;
 import org.deepspg.model.io.ModuleLoader;
 import org.deepspg.model.prior.ImagePriors;
@@ -253,8 +255,10 @@ public final class Trainer implements AutoCloseable {
   /**
    * Where a resume writes when that is not the checkpoint's own folder: a {@code run.dir} override naming another
    * folder forks the run there. {@link #run()} then first removes that folder's earlier run outputs (as a new run
-   * does) and starts its {@code metrics.jsonl} from the checkpoint folder's, cut at the checkpoint's step; the
-   * CLI refuses a fork into a folder that holds a run ({@link #earlierRunOutputs}) without {@code --overwrite}.
+   * does), starts its {@code metrics.jsonl} from the checkpoint folder's, cut at the checkpoint's step, and copies
+   * the checkpoint folder's {@code model_best.pth} and {@code best.pth} when they hold the checkpoint's best (their
+   * recorded step is its best step), whose score the fork has to beat; the CLI refuses a fork into a folder that
+   * holds a run ({@link #earlierRunOutputs}) without {@code --overwrite}.
    *
    * @param checkpoint the checkpoint resumed from
    * @param overrides the resume's overrides (may be null)
@@ -584,8 +588,39 @@ public final class Trainer implements AutoCloseable {
   private static boolean copyHistory(Path from, Path dir) throws IOException {
     Path log = from.resolve("metrics.jsonl");
     if (!Files.isRegularFile(log)) return false;
-    AtomicFile.write(dir.resolve("metrics.jsonl"), o -> Files.copy(log, o));
+    copyInto(log, dir);
     return true;
+  }
+
+  /** Copies a file into a folder under its own name, atomically. */
+  private static void copyInto(Path file, Path dir) throws IOException {
+    AtomicFile.write(dir.resolve(file.getFileName().toString()), o -> Files.copy(file, o));
+  }
+
+  /**
+   * A fork keeps the checkpoint's best validation score as the one to beat; it also starts with the files of that
+   * best, {@code model_best.pth} and {@code best.pth}, copied from the checkpoint's folder where they are the
+   * checkpoint's best: their recorded step is its best step (a best that run found after the checkpoint was written
+   * is not the fork's, and a file that cannot be read is left where it is).
+   *
+   * @return the names copied
+   */
+  private List<String> copyBest(Path from, Path dir) throws IOException {
+    List<String> copied = new ArrayList<>();
+    if (bestStep < 0) return copied;
+    for (String name : List.of("model_best.pth", "best.pth")) {
+      Path f = from.resolve(name);
+      String step;
+      try {
+        step = Files.isRegularFile(f) ? ModelFiles.readMeta(f).getProperty("state.step") : null;
+      } catch (IOException unreadable) {
+        step = null;
+      }
+      if (!Long.toString(bestStep).equals(step)) continue;
+      copyInto(f, dir);
+      copied.add(name);
+    }
+    return copied;
   }
 
   /**
@@ -653,12 +688,14 @@ public final class Trainer implements AutoCloseable {
     Path dir = cfg.runDir();
     CoarseToFine sched = cfg.schedule();
     boolean history = false; // a fork's log starts with the checkpoint folder's
+    List<String> best = List.of(); // and its best weights are the checkpoint's best
     if (leader) {
       // The lock is ours: temporary files of our outputs are a killed run's (AtomicFile removes them only when old).
       for (String name : RUN_OUTPUTS) AtomicFile.removeAbandoned(dir, name);
       AtomicFile.removeAbandoned(dir, "config.properties");
       if (!resumed || forkedFrom != null) clearEarlierRun(dir);
       history = forkedFrom != null && copyHistory(forkedFrom, dir);
+      if (forkedFrom != null) best = copyBest(forkedFrom, dir);
       Files.createDirectories(dir.resolve("samples"));
       // A resumed run's settings replace the folder's with its first checkpoint: a resume whose overrides fail
       // (a learning rate that diverges) leaves config.properties describing the checkpoints that are there.
@@ -687,6 +724,15 @@ public final class Trainer implements AutoCloseable {
       console.printf(Locale.ROOT, "note: forking the run of %s into %s; metrics.jsonl starts with %s%n", forkedFrom,
           dir, history ? "its history up to step " + step : "step " + (step + 1) + " (the checkpoint's folder has no"
               + " metrics.jsonl)");
+      if (bestStep >= 0) {
+        List<String> files = new ArrayList<>();
+        if (!best.isEmpty()) files.add(String.join(" and ", best) + " copied from " + forkedFrom);
+        if (!best.contains("model_best.pth")) {
+          files.add(forkedFrom + " has no model_best.pth of that step: this run writes one when it beats it");
+        }
+        console.printf(Locale.ROOT, "note: the best to beat is the checkpoint's, val PSNR %.3f dB at step %d; %s%n",
+            bestPsnr, bestStep, String.join("; ", files));
+      }
     }
     noteShrunkBatchesAndPatches(sched, train, pairs);
     if (cfg.optimizer().warmupSteps() >= stopAt) {
@@ -836,11 +882,11 @@ public final class Trainer implements AutoCloseable {
         PairedDataset.Loaded l = val.load(i);
         float[] pred;
         try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-          pred = ImageTensors.floatsOf(pipeline.enhance(ImageTensors.toTensor(l.low(), device)));
+          // scored as deepspg eval scores it (EvalRunner): the input as enhance prepares it, what the target shows
+          pred = ImageTensors.floatsOf(pipeline.enhance(ImageTensors.toTensor(Enhancer.input(l.low()), device)));
         }
         int h = l.high().height(), w = l.high().width();
-        Metrics.Scores sc = Metrics.evaluate(pred, l.high().rgb(), h, w, Metrics.Layout.CHW,
-            Metrics.DEFAULT_GRAY_WEIGHTS);
+        Metrics.Scores sc = EvalRunner.scores(l, pred, EvalRunner.shown(l));
         sum[0] += sc.psnr();
         sum[1] += sc.ssim();
         sum[2] += sc.psnrGtMean();

@@ -15,6 +15,7 @@ import java.util.Properties;
 import org.deepspg.data.Image;
 import org.deepspg.data.Images;
 import org.deepspg.eval.Baselines;
+import org.deepspg.eval.Metrics;
 import org.deepspg.eval.NoReferenceReport;
 import org.deepspg.io.JsonFiles;
 import org.deepspg.model.DeepSPG;
@@ -268,5 +269,65 @@ class EvalCommandTest {
     assertEquals(value(named, "psnr"), value(unnamed, "psnr"), 0.0);
     assertEquals(value(named, "ssim"), value(unnamed, "ssim"), 0.0);
     assertTrue(value(named, "psnr") > value(run("--baseline", "identity"), "psnr"), "the trained model brightens");
+  }
+
+  /**
+   * Low images with transparent margins are enhanced as {@code deepspg enhance} enhances them (the colour under alpha
+   * 0 filled from the visible pixels), and what a target hides is not scored: black or white under the inputs' alpha
+   * 0, white or black under the targets', the report is the same, and it is the score of enhance's output file. Until
+   * eval ran the input's hidden colour through the network and scored the target's.
+   */
+  @Test
+  void transparentPixelsAreEnhancedAsEnhanceDoesAndNotScored() throws IOException {
+    Path lowFile;
+    try (var s = Files.list(data.resolve("test/low"))) {
+      lowFile = s.sorted().findFirst().orElseThrow();
+    }
+    Image lo = Images.read(lowFile), hi = Images.read(data.resolve("test/high").resolve(lowFile.getFileName()));
+    int h = lo.height(), w = lo.width(), n = h * w, margin = 8;
+    float[] alpha = new float[n];
+    boolean[] shown = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      shown[i] = i % w >= margin && i % w < w - margin;
+      alpha[i] = shown[i] ? 1 : 0;
+    }
+    JsonNode[] per = new JsonNode[2];
+    Path[] dirs = new Path[2];
+    for (int k = 0; k < 2; k++) {
+      dirs[k] = Files.createDirectories(tmp.resolve("alpha-" + k));
+      float under = k; // black, then white under the inputs' transparent margins; the other under the targets'
+      Images.write(new Image(w, h, withHidden(lo.rgb(), shown, under), alpha, lo.metadata()),
+          Files.createDirectories(dirs[k].resolve("low")).resolve("x.png"));
+      Images.write(new Image(w, h, withHidden(hi.rgb(), shown, 1 - under), alpha, hi.metadata()),
+          Files.createDirectories(dirs[k].resolve("high")).resolve("x.png"));
+      Path json = tmp.resolve("alpha-" + k + ".json");
+      assertEquals(0, Main.run("eval", "--threads", "1", "--model", ModelFiles.DEFAULT_NAME, "--low",
+          dirs[k].resolve("low").toString(), "--high", dirs[k].resolve("high").toString(), "--per-image",
+          "--json=" + json));
+      per[k] = JsonFiles.parse(Files.readString(json)).get("per_image").get(0);
+    }
+    for (String key : new String[] {"psnr", "ssim", "psnr_gtmean", "ssim_gtmean", "newly_clipped", "hue_error_deg"}) {
+      assertEquals(per[0].get(key).doubleValue(), per[1].get(key).doubleValue(), 0.0, key + ": " + per[0] + " vs "
+          + per[1]);
+    }
+    Path out = tmp.resolve("alpha-enhanced");
+    assertEquals(0, Main.run("enhance", dirs[1].resolve("low/x.png").toString(), "-o", out.toString(), "--model",
+        ModelFiles.DEFAULT_NAME, "--device", "cpu"));
+    Image enhanced = Images.read(out.resolve("x.png")), target = Images.read(dirs[1].resolve("high/x.png"));
+    Metrics.Scores s = Metrics.evaluate(enhanced.rgb(), target.rgb(), shown, h, w, Metrics.Layout.CHW,
+        Metrics.DEFAULT_GRAY_WEIGHTS);
+    // enhance writes 8-bit samples: a rounding error of at most half a level moves PSNR by far less than 0.05 dB
+    assertEquals(s.psnr(), per[1].get("psnr").doubleValue(), 0.05, "eval scores what enhance wrote");
+    assertEquals(s.ssim(), per[1].get("ssim").doubleValue(), 0.005, "eval scores what enhance wrote");
+  }
+
+  /** A copy of planar RGB with the samples of the pixels not shown set to {@code v}. */
+  private static float[] withHidden(float[] rgb, boolean[] shown, float v) {
+    float[] out = rgb.clone();
+    int n = shown.length;
+    for (int c = 0; c < 3; c++) {
+      for (int i = 0; i < n; i++) if (!shown[i]) out[c * n + i] = v;
+    }
+    return out;
   }
 }

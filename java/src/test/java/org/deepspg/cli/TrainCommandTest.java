@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.deepspg.model.ModelFiles;
 import org.deepspg.train.TrainCheckpoint;
 import org.deepspg.train.TrainTestSupport;
 import org.junit.jupiter.api.Test;
@@ -161,5 +162,95 @@ class TrainCommandTest {
       assertTrue(r.err().contains(c[c.length - 1]), r.err());
       assertTrue(!r.all().contains("oneDNN"), "refused before the model work: " + r.all());
     }
+  }
+
+  /**
+   * A rank of a multi-host run refuses a fork into another run's folder, a new run there and bad rank options before
+   * it joins the process group: at once, with the message, on every rank (rank 0 here never opens its store, rank 1's
+   * master does not answer). Before, rank 0 checked run.dir only after the rendezvous, and the others waited for it
+   * until --dist-timeout.
+   */
+  @Test
+  void aRankRefusesWhatItCanCheckAloneBeforeJoiningTheGroup(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 3, 1, 32, 3);
+    Path a = Files.createDirectories(tmp.resolve("A")), b = Files.createDirectories(tmp.resolve("B"));
+    Path ck = Files.writeString(a.resolve("last.pth"), "not read: the refusal comes first");
+    Files.writeString(b.resolve("metrics.jsonl"), "{}\n"); // another run's output
+    Path cfg = Files.writeString(tmp.resolve("run.properties"), String.join("\n", "variant=baseline",
+        "model.channels=8", "model.blocks=1,1,1", "patch=32", "batch=2", "epochs=1", "data.train=" + data,
+        "run.dir=" + b, "threads=1", ""));
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    String timeout = "20";
+    String[][] cases = {
+      {"--resume", ck.toString(), "run.dir=" + b, "already holds another run (metrics.jsonl), not the one of " + ck},
+      {"--config", cfg.toString(), b + " already holds a run (metrics.jsonl)"},
+      {"--config", cfg.toString(), "--overwrite", "batch=3", "is 3, which 2 workers cannot share evenly"}};
+    for (String[] c : cases) {
+      for (String rank : new String[] {"0", "1"}) {
+        List<String> args = new java.util.ArrayList<>(List.of("train", "--rank", rank, "--world-size", "2",
+            "--master", "127.0.0.1:" + port, "--dist-timeout", timeout));
+        args.addAll(List.of(c).subList(0, c.length - 1));
+        long t0 = System.nanoTime();
+        CliTestSupport.Result r = CliTestSupport.run(args.toArray(String[]::new));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertEquals(2, r.code(), r.all());
+        assertTrue(r.err().contains(c[c.length - 1]), r.err());
+        assertTrue(seconds < Integer.parseInt(timeout) / 2.0, "refused before joining: " + seconds + " s");
+      }
+    }
+    assertTrue(Files.isRegularFile(b.resolve("metrics.jsonl")), "B is untouched");
+    String[] rankOptions = {"--world-size", "2", "--master", "127.0.0.1:" + port};
+    CliTestSupport.Result printed = CliTestSupport.run(java.util.stream.Stream.concat(java.util.stream.Stream.of(
+        "train", "--config", cfg.toString(), "--print-config", "--rank", "1"), java.util.Arrays.stream(rankOptions))
+        .toArray(String[]::new));
+    assertEquals(0, printed.code(), printed.all());
+    assertTrue(printed.out().contains("run.dir=" + b), "printed without a process group: " + printed.out());
+    CliTestSupport.Result outside = CliTestSupport.run("train", "--config", cfg.toString(), "--rank", "2",
+        "--world-size", "2", "--master", "127.0.0.1:" + port);
+    assertEquals(2, outside.code());
+    assertTrue(outside.err().contains("--rank 2 does not exist in a world of 2 (ranks 0..1)"), outside.err());
+    CliTestSupport.Result master = CliTestSupport.run("train", "--config", cfg.toString(), "--rank", "0",
+        "--world-size", "1", "--master", "nowhere");
+    assertEquals(2, master.code());
+    assertTrue(master.err().contains("--master must be HOST:PORT, got 'nowhere'"), master.err());
+  }
+
+  /**
+   * A fork starts with its checkpoint folder's model_best.pth and best.pth when they hold the checkpoint's best (their
+   * step is its best step), and says so; a folder whose model_best.pth is of another step gives nothing, and that is
+   * said too. Until then a fork had no model_best.pth until it beat the best it carried over. The forks here train
+   * with lr 1e-30, so their own validation cannot beat that best and replace the copy.
+   */
+  @Test
+  void aForkStartsWithTheBestWeightsOfItsCheckpoint(@TempDir Path tmp) throws IOException {
+    Path data = TrainTestSupport.writeTinyDataset(tmp.resolve("data"), 4, 1, 64, 3);
+    Path cfg = tmp.resolve("run.properties");
+    Path a = tmp.resolve("A"), b = tmp.resolve("B"), d = Files.createDirectories(tmp.resolve("D"));
+    Files.writeString(cfg, String.join("\n", "variant=baseline", "model.channels=8", "model.blocks=1,1,1",
+        "patch=32", "batch=2", "epochs=3", "data.train=" + data, "threads=1", "plots=false", ""));
+    assertEquals(0, Main.run("train", "--config", cfg.toString(), "run.dir=" + a, "max_steps=4"));
+    String bestStep = TrainCheckpoint.read(a.resolve("last.pth")).meta().getProperty("state.best_step");
+    assertEquals(bestStep, ModelFiles.readMeta(a.resolve("model_best.pth")).getProperty("state.step"));
+    String[] slow = {"max_steps=5", "lr=1e-30", "lr.min=0"};
+    CliTestSupport.Result r = CliTestSupport.run(java.util.stream.Stream.concat(java.util.stream.Stream.of("train",
+        "--resume", a.resolve("last.pth").toString(), "run.dir=" + b), java.util.Arrays.stream(slow))
+        .toArray(String[]::new));
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.all().contains("at step " + bestStep + "; model_best.pth and best.pth copied from " + a), r.all());
+    for (String name : new String[] {"model_best.pth", "best.pth"}) {
+      assertArrayEquals(Files.readAllBytes(a.resolve(name)), Files.readAllBytes(b.resolve(name)), name);
+    }
+    // D holds A's checkpoint and, as model_best.pth, weights of another step (B's final ones, step 5)
+    Files.copy(a.resolve("last.pth"), d.resolve("last.pth"));
+    Files.copy(b.resolve("model_final.pth"), d.resolve("model_best.pth"));
+    Path e = tmp.resolve("E");
+    r = CliTestSupport.run(java.util.stream.Stream.concat(java.util.stream.Stream.of("train", "--resume",
+        d.resolve("last.pth").toString(), "run.dir=" + e), java.util.Arrays.stream(slow)).toArray(String[]::new));
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.all().contains(d + " has no model_best.pth of that step"), r.all());
+    assertTrue(Files.notExists(e.resolve("model_best.pth")) && Files.notExists(e.resolve("best.pth")));
   }
 }

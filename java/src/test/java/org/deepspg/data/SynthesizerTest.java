@@ -287,6 +287,45 @@ class SynthesizerTest {
     assertTrue(Files.readString(dir.resolve("f/failures.txt")).endsWith("\n"), "each line ends in a newline");
   }
 
+  /**
+   * A photo added beside one of the same stem keeps the earlier pair's name (and so its seed, split and files) and
+   * gets a new one, in either path order, also when the rerun before was stopped; until then x.jpg added beside x.png
+   * took the name x and renamed the existing pair to x_png.
+   */
+  @Test
+  void addedSourcesLeaveTheNamesOfEarlierPairs() throws Exception {
+    Path from = Files.createDirectories(dir.resolve("stems"));
+    Path out = dir.resolve("stems-out");
+    Synthesizer.Options o = new Synthesizer.Options(Degradation.Params.LEGACY, 1, 0.5, 96, 16, 1, 1_000_000);
+    Images.write(DegradationTest.smoothImage(96, 64), from.resolve("x.png"));
+    Images.write(DegradationTest.smoothImage(80, 64), from.resolve("y.png"));
+    Synthesizer.Result first = Synthesizer.run(from, out, o);
+    byte[] low = Files.readAllBytes(out.resolve("low/x.png"));
+    Images.write(DegradationTest.smoothImage(72, 64), from.resolve("x.jpg")); // sorts before x.png
+    Images.write(DegradationTest.smoothImage(64, 64), from.resolve("y.tif")); // sorts after y.png
+    Synthesizer.Result second = Synthesizer.run(from, out, o);
+    assertEquals(List.of("x", "x_jpg", "y", "y_tif"), second.entries().stream().map(Synthesizer.Entry::name).toList());
+    assertEquals("x.png", second.entries().get(0).source());
+    assertArrayEquals(low, Files.readAllBytes(out.resolve("low/x.png")), "the earlier pair is made again as it was");
+    assertEquals(first.entries().get(0), second.entries().get(0));
+    // a rerun that was stopped leaves the marker beside the last finished run's manifest: its names still hold
+    Files.writeString(out.resolve(Synthesizer.INCOMPLETE), "stopped");
+    Images.write(DegradationTest.smoothImage(64, 72), from.resolve("x.bmp"));
+    Synthesizer.Result third = Synthesizer.run(from, out, o);
+    assertEquals(List.of("x", "x_bmp", "x_jpg", "y", "y_tif"),
+        third.entries().stream().map(Synthesizer.Entry::name).toList());
+    assertEquals("x.bmp", third.entries().get(1).source());
+    assertFalse(Files.exists(out.resolve(Synthesizer.INCOMPLETE)));
+    // a fresh output folder names in path order; a name a manifest could not hold is not taken from it
+    Path src = dir.resolve("c");
+    List<Path> files = List.of(src.resolve("a.jpg"), src.resolve("a.png"));
+    assertEquals(List.of("a_jpg", "a"), Synthesizer.uniqueNames(src, files, java.util.Map.of("a.png", "a")));
+    Path edited = Files.createDirectories(dir.resolve("edited"));
+    Files.writeString(edited.resolve("manifest.jsonl"), "{\"name\":\"../a\",\"source\":\"a.png\"}\nnot JSON\n"
+        + "{\"name\":\"b\",\"source\":\"b.png\"}\n");
+    assertEquals(java.util.Map.of("b.png", "b"), Synthesizer.earlierNames(edited));
+  }
+
   @Test
   void splitIsStableAndNearTheFraction() {
     int test = 0;

@@ -174,7 +174,7 @@ class MetricsTest {
     byte[] ua = Metrics.toUint8(a);
     byte[] ub = Metrics.toUint8(b);
     for (int c = 0; c < 3; c++) {
-      assertEquals(direct2d(ua, ub, c, h, w), ours[c], REORDER_TOL, "channel " + c);
+      assertEquals(direct2d(ua, ub, c, h, w, null), ours[c], REORDER_TOL, "channel " + c);
     }
   }
 
@@ -194,6 +194,58 @@ class MetricsTest {
     }
   }
 
+  /**
+   * A mask (the pixels a target shows): the target's colour off the mask changes nothing, the prediction's there only
+   * the SSIM windows at the mask's rim; everything kept is the evaluation without a mask; and the numbers are those of
+   * an independent computation (MSE and grey means over the kept pixels, the direct 2-D SSIM map over the windows
+   * centred on kept pixels with the target's other pixels taking the prediction's values).
+   */
+  @Test
+  void aMaskLeavesOutThePixelsItDoesNotKeep() {
+    int h = 40, w = 53, n = h * w;
+    float[] pred = toFloat(randomImage(h, w, 6)), gt = toFloat(randomImage(h, w, 7));
+    boolean[] kept = new boolean[n], all = new boolean[n];
+    java.util.Arrays.fill(all, true);
+    for (int i = 0; i < n; i++) kept[i] = i % w >= 9 && i / w != 20; // a hidden left margin and a hidden row
+    GrayWeights gw = Metrics.DEFAULT_GRAY_WEIGHTS;
+    Metrics.Scores plain = Metrics.evaluate(pred, gt, h, w, Layout.CHW, gw);
+    assertEquals(plain, Metrics.evaluate(pred, gt, all, h, w, Layout.CHW, gw));
+    assertEquals(plain, Metrics.evaluate(pred, gt, null, h, w, Layout.CHW, gw));
+    Metrics.Scores s = Metrics.evaluate(pred, gt, kept, h, w, Layout.CHW, gw);
+    float[] gtElse = gt.clone(), predElse = pred.clone();
+    for (int c = 0; c < 3; c++) {
+      for (int i = 0; i < n; i++) {
+        if (kept[i]) continue;
+        gtElse[c * n + i] = 1;
+        predElse[c * n + i] = 0;
+      }
+    }
+    assertEquals(s, Metrics.evaluate(pred, gtElse, kept, h, w, Layout.CHW, gw), "the target's hidden colour");
+    Metrics.Scores p = Metrics.evaluate(predElse, gt, kept, h, w, Layout.CHW, gw);
+    assertEquals(s.psnr(), p.psnr(), 0.0);
+    assertEquals(s.gtMeanRatio(), p.gtMeanRatio(), 0.0);
+    double se = 0, mp = 0, mg = 0;
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+      if (!kept[i]) continue;
+      count++;
+      for (int c = 0; c < 3; c++) se += Math.pow((double) pred[c * n + i] - gt[c * n + i], 2);
+      mp += gw.r * pred[i] + gw.g * pred[n + i] + gw.b * pred[2 * n + i];
+      mg += gw.r * gt[i] + gw.g * gt[n + i] + gw.b * gt[2 * n + i];
+    }
+    assertEquals(10 * Math.log10(3.0 * count / se), s.psnr(), REORDER_TOL);
+    assertEquals(mg / mp, s.gtMeanRatio(), REORDER_TOL);
+    float[] gtPred = gt.clone();
+    for (int c = 0; c < 3; c++) for (int i = 0; i < n; i++) if (!kept[i]) gtPred[c * n + i] = pred[c * n + i];
+    byte[] ua = Metrics.toUint8(Metrics.toDouble(pred)), ub = Metrics.toUint8(Metrics.toDouble(gtPred));
+    double ssim = 0;
+    for (int c = 0; c < 3; c++) ssim += direct2d(ua, ub, c, h, w, kept) / 3;
+    assertEquals(ssim, s.ssim(), REORDER_TOL);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Metrics.evaluate(pred, gt, new boolean[n], h, w, Layout.CHW, gw));
+    assertTrue(e.getMessage().contains("no pixel"), e.getMessage());
+  }
+
   @Test
   void badShapesAreRejected() {
     double[] small = new double[3 * 10 * 10];
@@ -204,7 +256,8 @@ class MetricsTest {
     assertThrows(IllegalArgumentException.class, () -> Metrics.psnr(new double[3], new double[6]));
   }
 
-  private static double direct2d(byte[] x, byte[] y, int c, int h, int w) {
+  /** The SSIM map of one channel by a direct 2-D filter, averaged over the windows centred on kept pixels. */
+  private static double direct2d(byte[] x, byte[] y, int c, int h, int w, boolean[] kept) {
     double[] g = new double[11];
     double gs = 0;
     for (int i = 0; i < 11; i++) {
@@ -215,8 +268,11 @@ class MetricsTest {
     double c2 = Math.pow(0.03 * 255, 2);
     int off = c * h * w;
     double sum = 0;
+    int count = 0;
     for (int r = 0; r + 11 <= h; r++) {
       for (int q = 0; q + 11 <= w; q++) {
+        if (kept != null && !kept[(r + 5) * w + q + 5]) continue;
+        count++;
         double mx = 0, my = 0, xx = 0, yy = 0, xy = 0;
         for (int i = 0; i < 11; i++) {
           for (int j = 0; j < 11; j++) {
@@ -234,7 +290,7 @@ class MetricsTest {
             / ((mx * mx + my * my + c1) * ((xx - mx * mx) + (yy - my * my) + c2));
       }
     }
-    return sum / ((h - 10) * (w - 10));
+    return sum / count;
   }
 
   static double[] randomImage(int h, int w, long seed) {
