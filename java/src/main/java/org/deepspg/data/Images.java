@@ -49,9 +49,9 @@ import org.deepspg.io.RealPaths;
  * JDK's built-in plugin: grey, RGB, palette, YCbCr; 8/16/32-bit unsigned or 32/64-bit float samples, non-finite
  * floats rejected; CMYK, CIELab and signed samples rejected; multi-page TIFF and camera raw files, DNG or a first
  * image marked as a preview, rejected), WebP (TwelveMonkeys' pure-Java reader, lossy and lossless; animated WebP
- * rejected); GIF is rejected: still images only, nothing of which one frame would be kept. Written: PNG, JPEG, BMP,
- * TIFF (deflate); WebP writing is not supported (no maintained pure-Java WebP encoder on Maven Central) and fails
- * with {@link IllegalArgumentException}.
+ * rejected); GIF and animated PNG (APNG) are rejected: still images only, nothing of which one frame would be kept.
+ * Written: PNG, JPEG, BMP, TIFF (deflate); WebP writing is not supported (no maintained pure-Java WebP encoder on
+ * Maven Central) and fails with {@link IllegalArgumentException}.
  *
  * <p><b>Colour.</b> Pixels are sRGB-encoded floats in [0, 1]. Grey sources give three equal planes
  * ({@link Image.Metadata#gray()} set) and are written back as one grey channel (BT.601 luma of the three planes).
@@ -178,6 +178,7 @@ public final class Images {
         format = normalizeFormat(reader.getFormatName());
         refuseCmykJpeg(format, data, path);
         if ("webp".equals(format)) refuseAnimatedWebp(data, path);
+        if ("png".equals(format)) refuseAnimatedPng(data, path);
         if ("tiff".equals(format)) refuseTiffPages(data, path);
         int[] size = checkedSize(reader, path, options);
         List<String> warnings = new ArrayList<>();
@@ -265,6 +266,20 @@ public final class Images {
           + (frames == 1 ? "" : "s") + ")" : "") + " is not a supported input: only still images are enhanced; "
           + "export the frame you want as PNG first");
     }
+  }
+
+  /**
+   * An animated PNG (APNG) is refused as an animated WebP is: the reader decodes its default image and the other
+   * frames were lost without a word (the I/O audit). Detected by an {@code acTL} chunk before the image data, where
+   * the APNG specification puts it.
+   */
+  static void refuseAnimatedPng(byte[] data, Path path) throws ImageReadException {
+    int[] actl = ExifOrientation.pngChunk(data, "acTL", "IDAT");
+    if (actl == null) return;
+    long frames = actl[1] - actl[0] >= 4 ? ExifOrientation.u32be(data, actl[0]) : 0;
+    throw new ImageReadException(path, "animated PNG (APNG" + (frames > 0 ? ", " + frames + " frame"
+        + (frames == 1 ? "" : "s") : "") + ") is not a supported input: only still images are enhanced; export the "
+        + "frame you want as a still PNG first");
   }
 
   /**

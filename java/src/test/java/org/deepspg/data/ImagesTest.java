@@ -302,6 +302,14 @@ class ImagesTest {
     ImageReadException a = assertThrows(ImageReadException.class,
         () -> Images.decode(anim, dir.resolve("a.webp"), ReadOptions.DEFAULT));
     assertTrue(a.getMessage().contains("animated WebP (2 frames)"), a.getMessage());
+    // An APNG (acTL before IDAT: 3 frames) was read as its first frame, exit 0 (the I/O audit); a still PNG reads.
+    ByteArrayOutputStream still = new ByteArrayOutputStream();
+    ImageIO.write(new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), "png", still);
+    byte[] apng = ExifData.afterIhdr(still.toByteArray(), "acTL", new byte[] {0, 0, 0, 3, 0, 0, 0, 0});
+    ImageReadException ap = assertThrows(ImageReadException.class,
+        () -> Images.decode(apng, dir.resolve("a.png"), ReadOptions.DEFAULT));
+    assertTrue(ap.getMessage().contains("animated PNG (APNG, 3 frames) is not a supported input"), ap.getMessage());
+    assertEquals(8, Images.decode(still.toByteArray(), dir.resolve("s.png"), ReadOptions.DEFAULT).width());
     // Two full pages written by the JDK's TIFF writer: refused; a page and a reduced-resolution thumbnail: read.
     BufferedImage page = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
     javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("tiff").next();
