@@ -11,7 +11,7 @@ import java.util.zip.CRC32;
  * The EXIF block (capture date, camera, exposure, GPS, ...) that an enhanced image carries from its source to its
  * output, so that an archive sorted by capture date stays sorted (the photo audit of session 35 found every output
  * without it). Read from a JPEG APP1, PNG {@code eXIf} or WebP {@code EXIF} block; written into JPEG (APP1) and PNG
- * ({@code eXIf}) outputs; TIFF and BMP outputs carry none.
+ * ({@code eXIf}) outputs, up to {@link #MAX_BYTES}; TIFF and BMP outputs carry none.
  *
  * <p>The copy is made true for the output: the orientation tag is set to 1 when reading turned the pixels upright
  * (else a viewer would turn them again), the thumbnail directory (IFD1, a small copy of the dark original) is
@@ -33,6 +33,13 @@ public final class ExifData {
   private static final int TAG_PIXEL_Y = 0xa003;
   private static final int TYPE_SHORT = 3;
   private static final int TYPE_LONG = 4;
+
+  /**
+   * The largest block an output carries: what a JPEG APP1 segment holds after its "Exif\0\0" prefix (65,535 less
+   * the length field and the prefix). Reading leaves a larger block (a PNG's or WebP's, which have no such bound) out
+   * of every output, with a notice.
+   */
+  public static final int MAX_BYTES = 65535 - 2 - 6;
 
   private ExifData() {}
 

@@ -230,6 +230,13 @@ public final class Images {
     if (o != 1) img = orient(img, o);
     byte[] exif = "bmp".equals(format) ? null
         : ExifData.forOutput(data, o, img.metadata().colorNote().startsWith("converted"));
+    if (exif != null && exif.length > ExifData.MAX_BYTES) {
+      // A PNG's eXIf chunk has no bound: a 20 MB one (an empty directory and zeros) made a 21 MB output of a 60 KB
+      // picture (the I/O audit). Above what a JPEG's APP1 segment holds, no output carries it.
+      img = img.withMetadata(img.metadata().withNotice("its EXIF block (" + exif.length + " bytes, more than the "
+          + ExifData.MAX_BYTES + " a JPEG's APP1 segment holds) is left out of the output"));
+      exif = null;
+    }
     return exif == null ? img : img.withMetadata(img.metadata().withExif(exif));
   }
 

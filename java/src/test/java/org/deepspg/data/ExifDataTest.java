@@ -187,4 +187,27 @@ class ExifDataTest {
     byte[] plain = jpeg(block());
     assertArrayEquals(plain, ExifData.intoJpeg(plain, big.toByteArray()), "too large for an APP1 segment: left out");
   }
+
+  /**
+   * A PNG's eXIf chunk was copied whole into outputs: 20 MB of zeros after an empty directory made a 21 MB output of a
+   * 60 KB picture (the I/O audit). A block larger than a JPEG APP1 segment holds reaches no output, and a notice says
+   * so; one of the largest size that fits is kept.
+   */
+  @Test
+  void oversizedBlocksReachNoOutput() throws Exception {
+    byte[] png = Images.encode(Image.of(4, 4, new float[48]), "png", WriteOptions.DEFAULT);
+    for (int size : new int[] {ExifData.MAX_BYTES, ExifData.MAX_BYTES + 1, 1 << 20}) {
+      byte[] t = new byte[size]; // an empty IFD0, then zeros
+      t[0] = 'I';
+      t[1] = 'I';
+      t[2] = 42;
+      t[4] = 8;
+      Image img = Images.decode(ExifData.intoPng(png, t), Path.of("big.png"), ReadOptions.DEFAULT);
+      boolean fits = size <= ExifData.MAX_BYTES;
+      assertEquals(fits ? size : -1, img.metadata().exif() == null ? -1 : img.metadata().exif().length, "" + size);
+      assertEquals(fits, img.metadata().notice().isEmpty(), img.metadata().notice());
+      byte[] out = Images.encode(img, "png", WriteOptions.DEFAULT);
+      assertTrue(out.length < png.length + size / 2 || fits, "output of " + out.length + " bytes");
+    }
+  }
 }
