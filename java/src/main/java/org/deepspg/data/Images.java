@@ -61,7 +61,9 @@ import org.deepspg.io.RealPaths;
  * sources of matrix/TRC profiles in floating point, {@code MatrixShaper}); the conversion is noted in
  * {@link Image.Metadata#colorNote()}. A profile that cannot be used (unreadable, incomplete, of another colour space
  * than the image's, or one the colour management cannot link) is ignored in every format: the pixels are read as
- * sRGB, and {@link Image.Metadata#notice()} says so. Alpha is
+ * sRGB, and {@link Image.Metadata#notice()} says so. A PNG's gAMA chunk without an iCCP or sRGB chunk is honoured
+ * (samples decoded with its gamma, encoded as sRGB, noted; within {@link #GAMA_SRGB_TOLERANCE} of 1/2.2 left as
+ * sRGB). Alpha is
  * kept as a straight (un-premultiplied) plane and written back by PNG and TIFF; JPEG and BMP drop it.
  *
  * <p><b>Bit depth.</b> Samples are scaled by {@code 2^bits - 1} of their source component size, so 16-bit PNG/TIFF
@@ -226,6 +228,7 @@ public final class Images {
     if ("bmp".equals(format)) checkBmpComplete(data, bi, path);
     Image img = fromBufferedImage(bi, format, path);
     for (String n : notices) img = img.withMetadata(img.metadata().withNotice(n));
+    if ("png".equals(format)) img = withPngGamma(img, data);
     int o = orientation(format, data, options);
     if (o != 1) img = orient(img, o);
     byte[] exif = "bmp".equals(format) ? null
@@ -591,6 +594,41 @@ public final class Images {
     ByteBuffer.wrap(out, 4, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(out.length - 8);
     if (ExifOrientation.startsWith(out, 12, "VP8X") && out.length > 20) out[20] &= (byte) ~0x20;
     return out;
+  }
+
+  /**
+   * How far a PNG's gAMA decoding exponent (1 / file gamma) may lie from 2.2 for its samples to be taken as sRGB as
+   * they are: 2.1 to 2.3 covers the 1/2.2 (45455) and 0.45 (45000) that writers put for sRGB-like data, whose curve
+   * differs from sRGB's by at most a few 8-bit levels in the darkest tones; Mac's old 1/1.8 and linear data (1.0) are
+   * converted.
+   */
+  public static final double GAMA_SRGB_TOLERANCE = 0.1;
+
+  /**
+   * A PNG's gAMA chunk, honoured as the PNG specification asks when there is no iCCP or sRGB chunk: each sample
+   * decoded with the file's gamma to linear light and encoded as sRGB (a 16-bit linear PNG with gAMA 1.0 came out far
+   * too dark, unnoted: the I/O audit), noted in the colour note as an ICC conversion is. A gamma within
+   * {@link #GAMA_SRGB_TOLERANCE} of sRGB's 1/2.2 is left as it is; cHRM (the primaries) is not applied.
+   */
+  private static Image withPngGamma(Image img, byte[] data) {
+    int[] c = ExifOrientation.pngChunk(data, "gAMA", "IDAT");
+    if (c == null || c[1] - c[0] != 4 || ExifOrientation.pngChunk(data, "iCCP", "IDAT") != null
+        || ExifOrientation.pngChunk(data, "sRGB", "IDAT") != null) {
+      return img;
+    }
+    long g = ExifOrientation.u32be(data, c[0]);
+    double exponent = 100000.0 / g;
+    if (g == 0 || Math.abs(exponent - 2.2) <= GAMA_SRGB_TOLERANCE) return img;
+    Image.Metadata m = img.metadata();
+    int max = m.bitDepth() == 16 ? 65535 : 255; // samples of fewer bits (k / 3, k / 15) fall on these steps too
+    float[] lut = new float[max + 1];
+    for (int k = 0; k <= max; k++) lut[k] = (float) Srgb.fromLinear(Math.pow(k / (double) max, exponent));
+    float[] v = img.rgb(), out = new float[v.length];
+    for (int i = 0; i < v.length; i++) out[i] = lut[Math.round(Math.min(1, Math.max(0, v[i])) * max)];
+    String note = (m.gray() ? "gray, " : "") + String.format(Locale.ROOT, "converted from PNG gAMA %.5f (decoding "
+        + "exponent %.3f) to sRGB", g / 100000.0, exponent);
+    return new Image(img.width(), img.height(), out, img.alpha(), new Image.Metadata(m.bitDepth(), m.gray(),
+        m.format(), note, m.exifOrientation(), m.exif(), m.notice()));
   }
 
   /** The notice of a profile that is not used: "{what} ignored ({why}): the pixels read as sRGB". */
