@@ -72,7 +72,8 @@ import org.deepspg.io.RealPaths;
  * <p><b>Bad input.</b> Every failure to read a file is an {@link ImageReadException} naming the file and the reason:
  * missing, not a regular file, zero bytes, not a recognised image format, unsupported colour type, corrupt header,
  * truncated or corrupt pixel data, side below {@link ReadOptions#minSide()}, or more pixels than
- * {@link ReadOptions#maxPixels()} — the last one is checked from the header, before any pixel is decoded.
+ * {@link ReadOptions#maxPixels()} — the last one is checked from the header, before any pixel is decoded. A JPEG
+ * whose only defect is a missing end marker (EOI) is read, with a {@link Image.Metadata#notice()}.
  *
  * <p><b>EXIF.</b> JPEG, PNG and WebP orientation tags are applied ({@link ExifOrientation}) unless
  * {@link ReadOptions#applyExifOrientation()} is off. The EXIF block itself (capture date, camera, GPS) is kept in
@@ -196,9 +197,15 @@ public final class Images {
           throw new ImageReadException(path, "corrupt or truncated " + format + " data: " + describe(e), e);
         }
         long unread = 0;
+        boolean noEoi = false;
         for (String w : warnings) {
           String lw = w.toLowerCase(Locale.ROOT);
-          if (lw.contains("premature end") || lw.contains("truncat")) {
+          // The JDK's "Truncated File - Missing EOI marker" alone: the coded data ran to its end (a cut in it also
+          // gives libjpeg's "premature end of data segment"), only the 2-byte end marker is not there. Browsers and
+          // PIL show such a file; it was refused (the I/O audit).
+          boolean missingEoi = lw.contains("missing eoi");
+          noEoi |= missingEoi;
+          if (lw.contains("premature end") || lw.contains("truncat") && !missingEoi) {
             throw new ImageReadException(path, "truncated " + format + " data (" + w + ")");
           }
           Matcher m = EXTRANEOUS.matcher(w);
@@ -215,6 +222,7 @@ public final class Images {
           throw new ImageReadException(path, "decoder returned no image or a size other than the header's "
               + size[0] + "x" + size[1]);
         }
+        if (noEoi) notices.add("its JPEG end marker (EOI) is missing: read as complete, the coded data ran to its end");
         if ("tiff".equals(format)) bi = tiffColour(reader, bi, path, notices);
         else bi = withProfile(bi, format, data, notices);
       } finally {

@@ -518,6 +518,13 @@ class ImagesTest {
     Path cutJ = dir.resolve("cut.jpg");
     Files.write(cutJ, Arrays.copyOf(jpg, jpg.length / 2));
     expectFailure(cutJ, ReadOptions.DEFAULT, "truncated");
+    // Only the end marker missing: all the coded data is there, so it reads (it was refused), with a notice.
+    assertEquals(0xd9, jpg[jpg.length - 1] & 0xff);
+    Image noEoi = Images.decode(Arrays.copyOf(jpg, jpg.length - 2), dir.resolve("noeoi.jpg"), ReadOptions.DEFAULT);
+    assertArrayEquals(Images.decode(jpg, dir.resolve("whole.jpg"), ReadOptions.DEFAULT).rgb(), noEoi.rgb(), 0f);
+    assertTrue(noEoi.metadata().notice().contains("end marker (EOI) is missing"), noEoi.metadata().toString());
+    expectFailure(Files.write(dir.resolve("cut3.jpg"), Arrays.copyOf(jpg, jpg.length - 3)), ReadOptions.DEFAULT,
+        "truncated"); // one byte of coded data gone too
 
     byte[] bmp = Images.encode(random8(20, 20, 6), "bmp", WriteOptions.DEFAULT);
     Path cutB = dir.resolve("cut.bmp");
