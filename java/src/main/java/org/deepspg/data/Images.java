@@ -84,10 +84,11 @@ import org.deepspg.io.RealPaths;
  */
 public final class Images {
   /** File extensions (lower case, no dot) that {@link #read(Path)} accepts. */
-  public static final Set<String> READ_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff", "webp");
+  public static final Set<String> READ_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "jfif", "bmp", "tif", "tiff",
+      "webp");
 
   /** File extensions (lower case, no dot) that {@link #write(Image, Path)} accepts. */
-  public static final Set<String> WRITE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff");
+  public static final Set<String> WRITE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "jfif", "bmp", "tif", "tiff");
 
   /** libjpeg's warning that coded data was skipped: "Corrupt JPEG data: N extraneous bytes before marker 0xd9". */
   private static final Pattern EXTRANEOUS = Pattern.compile("(\\d+) extraneous bytes before marker");
@@ -440,7 +441,7 @@ public final class Images {
   private static String normalizeFormat(String name) {
     String n = name.toLowerCase(Locale.ROOT);
     return switch (n) {
-      case "jpg", "jpeg", "jpe" -> "jpeg";
+      case "jpg", "jpeg", "jpe", "jfif" -> "jpeg";
       case "tif", "tiff" -> "tiff";
       default -> n;
     };
@@ -1003,7 +1004,7 @@ public final class Images {
    * Writes an image with {@link WriteOptions#DEFAULT}, choosing the format from the file extension.
    *
    * @param img the image
-   * @param path target file (.png, .jpg/.jpeg, .bmp, .tif/.tiff); overwritten if it exists
+   * @param path target file (.png, .jpg/.jpeg/.jpe/.jfif, .bmp, .tif/.tiff); overwritten if it exists
    * @throws IOException when writing fails
    * @throws IllegalArgumentException for an unsupported extension
    */
@@ -1089,13 +1090,13 @@ public final class Images {
     String ext = extension(path);
     return switch (ext) {
       case "png" -> "png";
-      case "jpg", "jpeg", "jpe" -> "jpeg";
+      case "jpg", "jpeg", "jpe", "jfif" -> "jpeg";
       case "bmp" -> "bmp";
       case "tif", "tiff" -> "tiff";
       case "webp" -> throw new IllegalArgumentException("cannot write " + path
           + ": WebP writing is not supported (no maintained pure-Java WebP encoder); use .png");
       default -> throw new IllegalArgumentException("cannot write " + path + ": unknown extension '" + ext
-          + "'; use one of .png .jpg .jpeg .bmp .tif .tiff");
+          + "'; use one of ." + String.join(" .", WRITE_EXTENSIONS.stream().sorted().toList()));
     };
   }
 

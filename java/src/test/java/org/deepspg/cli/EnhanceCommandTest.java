@@ -351,6 +351,9 @@ class EnhanceCommandTest {
     assertEquals(Main.EXIT_SOME_FAILED, none.code(), none.all());
     assertTrue(none.err().contains("no file matches"), none.err());
     assertEquals("a.png", EnhanceCommand.outputName(Path.of("a.webp")).toString(), "WebP is written as PNG");
+    // JFIF is JPEG: the name stays, as for .jpg (photo.jfif came out as photo.png: the I/O audit)
+    assertEquals("d/photo.jfif", EnhanceCommand.outputName(Path.of("d/photo.jfif")).toString());
+    assertEquals("photo.jpe", EnhanceCommand.outputName(Path.of("photo.jpe")).toString());
   }
 
   /** An input folder that is a symbolic link was "a folder with no images" (Files.walk stops at the link). */

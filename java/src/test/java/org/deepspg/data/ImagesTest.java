@@ -212,6 +212,25 @@ class ImagesTest {
     }
   }
 
+  /**
+   * Every JPEG extension is read and written as JPEG: {@code .jfif} files were left out of folder runs and
+   * {@code photo.jfif} given by name came out as PNG (the I/O audit).
+   */
+  @Test
+  void everyJpegExtensionIsJpeg() throws Exception {
+    Image img = random8(16, 8, 3);
+    for (String ext : new String[] {"jpg", "jpeg", "jpe", "jfif", "JFIF"}) {
+      Path f = dir.resolve("photo." + ext);
+      assertTrue(Images.hasImageExtension(f), ext);
+      assertTrue(Images.WRITE_EXTENSIONS.contains(Images.extension(f)), ext);
+      assertEquals("jpeg", Images.formatForPath(f), ext);
+      Images.write(img, f);
+      byte[] bytes = Files.readAllBytes(f);
+      assertEquals(0xd8, bytes[1] & 0xff, ext + " is written as JPEG");
+      assertEquals("jpeg", Images.read(f).metadata().format(), ext);
+    }
+  }
+
   @Test
   void jpegRoundTripAndQuality() throws Exception {
     int w = 32, h = 24;
