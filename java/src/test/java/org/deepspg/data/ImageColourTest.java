@@ -301,6 +301,52 @@ class ImageColourTest {
   }
 
   /**
+   * {@code profile} with its tone-curve tag {@code sig} (e.g. 'kTRC') pointing at a new 'para' tag of function type 0,
+   * {@code Y = X^gamma}, appended at its end.
+   */
+  private static byte[] withParametricCurve(byte[] profile, String sig, double gamma) {
+    ByteBuffer para = ByteBuffer.allocate(16).put("para".getBytes(StandardCharsets.ISO_8859_1)).putInt(0);
+    para.putShort((short) 0).putShort((short) 0).putInt((int) Math.round(gamma * 65536));
+    int at = (profile.length + 3) & ~3;
+    ByteBuffer p = ByteBuffer.allocate(at + 16).put(profile);
+    p.position(at).put(para.array());
+    p.putInt(0, at + 16);
+    int tags = p.getInt(128);
+    for (int i = 0; i < tags; i++) {
+      int e = 132 + 12 * i;
+      if (new String(p.array(), e, 4, StandardCharsets.ISO_8859_1).equals(sig)) p.putInt(e + 4, at).putInt(e + 8, 16);
+    }
+    return p.array();
+  }
+
+  /**
+   * A parametric tone curve ('para') is applied: the JDK gives it as an empty table, which read as the identity, so a
+   * grey JPEG or PNG of such a Gray Gamma 1.8 profile was "converted" as if it were linear grey (mean 137 instead of
+   * 81 for a flat 64), and a 16-bit RGB matrix profile's curves likewise.
+   */
+  @Test
+  void parametricToneCurvesAreApplied() throws Exception {
+    byte[] g18 = withParametricCurve(ICC_Profile.getInstance(ColorSpace.CS_GRAY).getData(), "kTRC", 1.8);
+    double want = Srgb.fromLinear(Math.pow(64 / 255.0, 1.8));
+    Image jpg = Images.decode(jpegWithProfile(flatGrey(64), g18, 1, 0), NAME, ReadOptions.DEFAULT);
+    assertTrue(jpg.metadata().colorNote().startsWith("gray, converted"), jpg.metadata().colorNote());
+    assertEquals(want, jpg.rgb()[0], 1.5 / 255);
+    Image png = Images.decode(withProfile(flatGrey(64), g18), NAME, ReadOptions.DEFAULT);
+    assertEquals(want, png.rgb()[0], 1e-4);
+    byte[] rgb22 = ICC_Profile.getInstance(ColorSpace.CS_LINEAR_RGB).getData();
+    for (String sig : new String[] {"rTRC", "gTRC", "bTRC"}) rgb22 = withParametricCurve(rgb22, sig, 2.2);
+    java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(
+        ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false, java.awt.Transparency.OPAQUE,
+        java.awt.image.DataBuffer.TYPE_USHORT);
+    BufferedImage bi = new BufferedImage(cm, cm.createCompatibleWritableRaster(2, 1), false, null);
+    bi.getRaster().setPixel(0, 0, new int[] {20000, 20000, 20000});
+    bi.getRaster().setPixel(1, 0, new int[] {40000, 40000, 40000});
+    Image deep = Images.decode(withProfile(bi, rgb22), NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertEquals(Srgb.fromLinear(Math.pow(20000 / 65535.0, 2.2)), deep.rgb()[0], 2e-3, deep.metadata().toString());
+    assertEquals(Srgb.fromLinear(Math.pow(40000 / 65535.0, 2.2)), deep.rgb()[1], 2e-3);
+  }
+
+  /**
    * One rule for a profile that cannot be used, in every format: ignored, the pixels read as sRGB, and a notice says
    * so. Before: a JPEG's unlinkable profile was noted as converted though the pixels were not, the same profile in a
    * PNG refused the file (CMMException: LCMS error 13), TIFF dropped it unnoted, a corrupt tag table passed unnoted,
