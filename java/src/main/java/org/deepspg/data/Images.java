@@ -588,9 +588,19 @@ public final class Images {
           + ") is not the image's " + (nc == 1 ? "grey" : nc + "-component colour")));
       return bi;
     }
-    ComponentColorModel ccm = new ComponentColorModel(new ICC_ColorSpace(p), cm.hasAlpha(), false,
-        cm.getTransparency(), bi.getRaster().getDataBuffer().getDataType());
-    return new BufferedImage(ccm, bi.getRaster(), false, null);
+    String problem = p instanceof java.awt.color.ICC_ProfileGray pg ? MatrixShaper.grayCurveProblem(pg) : null;
+    if (problem != null) {
+      notices.add(ignoredProfile("ICC profile " + profileName(p), problem));
+      return bi;
+    }
+    try {
+      ComponentColorModel ccm = new ComponentColorModel(new ICC_ColorSpace(p), cm.hasAlpha(), false,
+          cm.getTransparency(), bi.getRaster().getDataBuffer().getDataType());
+      return new BufferedImage(ccm, bi.getRaster(), false, null);
+    } catch (RuntimeException e) { // a grey colour model links the profile at once (LCMS error 13)
+      notices.add(ignoredProfile("ICC profile " + profileName(p), describe(e)));
+      return bi;
+    }
   }
 
   /** A WebP without one of its chunks: the RIFF size and the extended header's ICC flag (0x20) follow. */
@@ -815,9 +825,14 @@ public final class Images {
         note = "gray";
         // A grey PNG's own iCCP profile (withPngProfile): its tone curve decides, unless it acts as sRGB's.
         if (cs instanceof ICC_ColorSpace ics && ics.getProfile() instanceof java.awt.color.ICC_ProfileGray pg
-            && cs != ColorSpace.getInstance(ColorSpace.CS_GRAY) && !MatrixShaper.grayActsAsSrgb(pg)) {
-          grayProfile = pg;
-          note = "gray, " + conversionNote(pg);
+            && cs != ColorSpace.getInstance(ColorSpace.CS_GRAY)) {
+          String problem = MatrixShaper.grayCurveProblem(pg);
+          if (problem != null) {
+            notice = ignoredProfile("ICC profile " + profileName(pg), problem);
+          } else if (!MatrixShaper.grayActsAsSrgb(pg)) {
+            grayProfile = pg;
+            note = "gray, " + conversionNote(pg);
+          }
         }
       } else if (cs.getType() == ColorSpace.TYPE_RGB && nc == 3) {
         gray = false;

@@ -152,9 +152,26 @@ final class MatrixShaper {
    * step in the shadows), so that its pixels are taken as they are; false for a curve it cannot read.
    *
    * @param p the profile
-   * @return true when the curve acts as sRGB's
+   * @return true when the curve acts as sRGB's, or cannot be read ({@link #grayCurveProblem})
    */
   static boolean grayActsAsSrgb(java.awt.color.ICC_ProfileGray p) {
+    return grayCurveProblem(p) != null || grayMatchesSrgb(p);
+  }
+
+  /**
+   * @param p a grey profile
+   * @return why its tone curve cannot be read (e.g. "tone curve of type 'sf32'"), or null when it can
+   */
+  static String grayCurveProblem(java.awt.color.ICC_ProfileGray p) {
+    try {
+      grayCurve(p, new double[1]);
+      return null;
+    } catch (ProfileDataException | IllegalArgumentException | IndexOutOfBoundsException unreadable) {
+      return String.valueOf(unreadable.getMessage());
+    }
+  }
+
+  private static boolean grayMatchesSrgb(java.awt.color.ICC_ProfileGray p) {
     try {
       double[] gamma = new double[1];
       double[] curve = grayCurve(p, gamma);
@@ -163,8 +180,8 @@ final class MatrixShaper {
         if (Math.abs(Srgb.fromLinear(linear((float) v, gamma[0], curve)) - v) > 0.5 / 255) return false;
       }
       return true;
-    } catch (ProfileDataException | IllegalArgumentException unreadable) {
-      return true; // nothing to convert with: the pixels as they are, as before
+    } catch (ProfileDataException | IllegalArgumentException | IndexOutOfBoundsException unreadable) {
+      return true; // nothing to convert with: the pixels as they are (grayCurveProblem says why)
     }
   }
 

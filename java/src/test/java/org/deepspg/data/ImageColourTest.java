@@ -389,6 +389,23 @@ class ImageColourTest {
       assertTrue(w.metadata().notice().contains("ICC profile"), w.metadata().toString());
       assertEquals(40 / 255f, w.rgb()[1], 0f, "pixel (1, 0) as stored");
     }
+    // a grey profile whose tone curve is of a type not read here: passed as sRGB grey unnoted
+    byte[] odd = withParametricCurve(ICC_Profile.getInstance(ColorSpace.CS_GRAY).getData(), "kTRC", 1.8);
+    System.arraycopy("sf32".getBytes(StandardCharsets.ISO_8859_1), 0, odd, odd.length - 16, 4);
+    Image g = Images.decode(withProfile(flatGrey(64), odd), NAME, ReadOptions.DEFAULT);
+    assertEquals("gray", g.metadata().colorNote());
+    assertTrue(g.metadata().notice().contains("ignored (tone curve of type 'sf32')"), g.metadata().toString());
+    assertEquals(64 / 255f, g.rgb()[0], 0f);
+    // a grey profile without a tag: its colour model links it at once, and the CMMException escaped the reader
+    byte[] bare = new byte[132];
+    System.arraycopy(ICC_Profile.getInstance(ColorSpace.CS_GRAY).getData(), 0, bare, 0, 128);
+    ByteBuffer.wrap(bare).putInt(0, 132).putInt(128, 0);
+    for (byte[] f : new byte[][] {withProfile(flatGrey(64), bare), jpegWithProfile(flatGrey(64), bare, 1, 0)}) {
+      Image b = Images.decode(f, NAME, ReadOptions.DEFAULT);
+      assertEquals("gray", b.metadata().colorNote());
+      assertTrue(b.metadata().notice().endsWith("the pixels read as sRGB"), b.metadata().toString());
+      assertEquals(64 / 255f, b.rgb()[0], 1.5f / 255);
+    }
     Image w = Images.decode(webpWithProfile(linear), NAME, ReadOptions.DEFAULT);
     assertTrue(w.metadata().colorNote().startsWith("converted"), w.metadata().toString());
     assertEquals(Srgb.fromLinear(40 / 255.0), w.rgb()[1], 2 / 255f);
