@@ -268,6 +268,8 @@ public final class EnhanceCommand implements Callable<Integer> {
         String name = info;
         try {
           Image in = Images.read(j.input(), ro);
+          // what reading did that the file did not ask for (an unusable ICC profile ignored, ...): said, not hidden
+          if (!in.metadata().notice().isEmpty()) bar.message("deepspg: " + j.input() + ": " + in.metadata().notice());
           int passes = sequence != null && sequence.isLocked() ? sequence.passes(in.height(), in.width())
               : enhancer.passes(in.height(), in.width());
           Runnable onPass = () -> {

@@ -11,22 +11,35 @@ import java.util.zip.CRC32;
  * The EXIF block (capture date, camera, exposure, GPS, ...) that an enhanced image carries from its source to its
  * output, so that an archive sorted by capture date stays sorted (the photo audit of session 35 found every output
  * without it). Read from a JPEG APP1, PNG {@code eXIf} or WebP {@code EXIF} block; written into JPEG (APP1) and PNG
- * ({@code eXIf}) outputs; TIFF and BMP outputs carry none.
+ * ({@code eXIf}) outputs, up to {@link #MAX_BYTES}; TIFF and BMP outputs carry none.
  *
  * <p>The copy is made true for the output: the orientation tag is set to 1 when reading turned the pixels upright
  * (else a viewer would turn them again), the thumbnail directory (IFD1, a small copy of the dark original) is
- * unlinked and its image zeroed, the Exif directory's pixel dimensions are swapped with the axes, and its colour-space
- * tag says sRGB when reading converted an ICC profile to sRGB. A block that does not parse cleanly is dropped rather
- * than copied. Maker-note previews stay: their layout is the camera maker's.
+ * unlinked and its image zeroed, the sizes and resolutions that follow the axes (IFD0's ImageWidth/ImageLength and
+ * XResolution/YResolution, the Exif directory's PixelXDimension/PixelYDimension) are swapped with them, and its
+ * colour-space tag says sRGB when reading converted an ICC profile to sRGB. The resolution (DPI) is kept, as most
+ * tools keep it: the output has the source's pixel count, so it prints at the source's size. A block that does not
+ * parse cleanly is dropped rather than copied. Maker-note previews stay: their layout is the camera maker's.
  */
 public final class ExifData {
+  private static final int TAG_WIDTH = 0x0100;
+  private static final int TAG_LENGTH = 0x0101;
   private static final int TAG_ORIENTATION = 0x0112;
+  private static final int TAG_X_RESOLUTION = 0x011a;
+  private static final int TAG_Y_RESOLUTION = 0x011b;
   private static final int TAG_EXIF_IFD = 0x8769;
   private static final int TAG_COLOR_SPACE = 0xa001;
   private static final int TAG_PIXEL_X = 0xa002;
   private static final int TAG_PIXEL_Y = 0xa003;
   private static final int TYPE_SHORT = 3;
   private static final int TYPE_LONG = 4;
+
+  /**
+   * The largest block an output carries: what a JPEG APP1 segment holds after its "Exif\0\0" prefix (65,535 less
+   * the length field and the prefix). Reading leaves a larger block (a PNG's or WebP's, which have no such bound) out
+   * of every output, with a notice.
+   */
+  public static final int MAX_BYTES = 65535 - 2 - 6;
 
   private ExifData() {}
 
@@ -60,30 +73,53 @@ public final class ExifData {
     int p = (int) ifd0, n = ExifOrientation.u16(t, p, le);
     if (p + 2 + 12L * n + 4 > t.length) return false;
     long exifIfd = -1;
+    int[] size = {-1, -1}, resolution = {-1, -1}; // entries of ImageWidth/ImageLength, XResolution/YResolution
     for (int e = 0; e < n; e++) {
       int at = p + 2 + 12 * e, tag = ExifOrientation.u16(t, at, le), type = ExifOrientation.u16(t, at + 2, le);
       if (tag == TAG_ORIENTATION && type == TYPE_SHORT && applied != 1) put16(t, at + 8, 1, le);
       if (tag == TAG_EXIF_IFD && (type == TYPE_LONG || type == 13)) exifIfd = ExifOrientation.u32(t, at + 8, le);
+      if (tag == TAG_WIDTH || tag == TAG_LENGTH) size[tag - TAG_WIDTH] = at;
+      if (tag == TAG_X_RESOLUTION || tag == TAG_Y_RESOLUTION) resolution[tag - TAG_X_RESOLUTION] = at;
     }
+    boolean swap = ExifOrientation.swapsAxes(applied);
+    if (swap && (!swapValues(t, size, le) || !swapValues(t, resolution, le))) return false;
     clearThumbnail(t, ExifOrientation.u32(t, p + 2 + 12 * n, le), le);
     put32(t, p + 2 + 12 * n, 0, le); // unlink IFD1: its thumbnail shows the unenhanced image
     if (exifIfd < 8 || exifIfd + 2 > t.length) return true;
     int q = (int) exifIfd, m = ExifOrientation.u16(t, q, le);
     if (q + 2 + 12L * m > t.length) return true;
-    int xAt = -1, yAt = -1;
+    int[] pixels = {-1, -1};
     for (int e = 0; e < m; e++) {
       int at = q + 2 + 12 * e, tag = ExifOrientation.u16(t, at, le), type = ExifOrientation.u16(t, at + 2, le);
       if (tag == TAG_COLOR_SPACE && type == TYPE_SHORT && srgb) put16(t, at + 8, 1, le);
-      if ((tag == TAG_PIXEL_X || tag == TAG_PIXEL_Y) && (type == TYPE_SHORT || type == TYPE_LONG)) {
-        if (tag == TAG_PIXEL_X) xAt = at;
-        else yAt = at;
+      if (tag == TAG_PIXEL_X || tag == TAG_PIXEL_Y) pixels[tag - TAG_PIXEL_X] = at;
+    }
+    return !swap || swapValues(t, pixels, le);
+  }
+
+  /**
+   * Swaps the values of two entries that follow the axes (a width and a height, or a horizontal and a vertical
+   * resolution) when both are there: the value fields as they are for entries of one type and count (a rational's
+   * field is its offset), else the numbers of a SHORT and a LONG.
+   *
+   * @param at the two entries' positions (-1 where one is absent)
+   * @return false when they cannot be swapped (the block is then not to be copied)
+   */
+  private static boolean swapValues(byte[] t, int[] at, boolean le) {
+    if (at[0] < 0 || at[1] < 0) return true;
+    int ta = ExifOrientation.u16(t, at[0] + 2, le), tb = ExifOrientation.u16(t, at[1] + 2, le);
+    if (ta == tb && ExifOrientation.u32(t, at[0] + 4, le) == ExifOrientation.u32(t, at[1] + 4, le)) {
+      for (int k = 8; k < 12; k++) {
+        byte b = t[at[0] + k];
+        t[at[0] + k] = t[at[1] + k];
+        t[at[1] + k] = b;
       }
+      return true;
     }
-    if (ExifOrientation.swapsAxes(applied) && xAt >= 0 && yAt >= 0) {
-      long x = value(t, xAt, le), y = value(t, yAt, le);
-      if (!setValue(t, xAt, y, le) || !setValue(t, yAt, x, le)) return false;
-    }
-    return true;
+    boolean numbers = (ta == TYPE_SHORT || ta == TYPE_LONG) && (tb == TYPE_SHORT || tb == TYPE_LONG);
+    if (!numbers) return false;
+    long a = value(t, at[0], le), b = value(t, at[1], le);
+    return setValue(t, at[0], b, le) && setValue(t, at[1], a, le);
   }
 
   /**

@@ -27,9 +27,12 @@ public final class Image {
    * @param exifOrientation the EXIF orientation that was applied to make the pixels upright (1 = none, 2..8)
    * @param exif the source's EXIF block as outputs carry it ({@link ExifData#forOutput}), or null; not copied, not to
    *     be modified
+   * @param notice what reading did that the file did not ask for, for the user to be told ("" when nothing): an
+   *     unusable ICC profile ignored, a JPEG read without its end marker, an oversized EXIF block dropped; the
+   *     enhance command prints it
    */
   public record Metadata(int bitDepth, boolean gray, String format, String colorNote, int exifOrientation,
-      byte[] exif) {
+      byte[] exif, String notice) {
     /** Metadata of an 8-bit RGB image made in memory. */
     public static final Metadata MEMORY = new Metadata(8, false, "memory", "sRGB", 1);
 
@@ -38,23 +41,30 @@ public final class Image {
     public boolean equals(Object o) {
       return o instanceof Metadata m && bitDepth == m.bitDepth && gray == m.gray && format.equals(m.format)
           && colorNote.equals(m.colorNote) && exifOrientation == m.exifOrientation
-          && java.util.Arrays.equals(exif, m.exif);
+          && java.util.Arrays.equals(exif, m.exif) && notice.equals(m.notice);
     }
 
     @Override
     public int hashCode() {
-      return Objects.hash(bitDepth, gray, format, colorNote, exifOrientation) * 31 + java.util.Arrays.hashCode(exif);
+      return Objects.hash(bitDepth, gray, format, colorNote, exifOrientation, notice) * 31
+          + java.util.Arrays.hashCode(exif);
     }
 
     @Override
     public String toString() {
       return "Metadata[bitDepth=" + bitDepth + ", gray=" + gray + ", format=" + format + ", colorNote=" + colorNote
-          + ", exifOrientation=" + exifOrientation + ", exif=" + (exif == null ? "none" : exif.length + " bytes") + "]";
+          + ", exifOrientation=" + exifOrientation + ", exif=" + (exif == null ? "none" : exif.length + " bytes")
+          + (notice.isEmpty() ? "" : ", notice=" + notice) + "]";
     }
 
     /** Metadata without an EXIF block. */
     public Metadata(int bitDepth, boolean gray, String format, String colorNote, int exifOrientation) {
-      this(bitDepth, gray, format, colorNote, exifOrientation, null);
+      this(bitDepth, gray, format, colorNote, exifOrientation, null, "");
+    }
+
+    /** Metadata without a notice. */
+    public Metadata(int bitDepth, boolean gray, String format, String colorNote, int exifOrientation, byte[] exif) {
+      this(bitDepth, gray, format, colorNote, exifOrientation, exif, "");
     }
 
     /** Validates the values. */
@@ -65,6 +75,7 @@ public final class Image {
       }
       Objects.requireNonNull(format, "format");
       Objects.requireNonNull(colorNote, "colorNote");
+      Objects.requireNonNull(notice, "notice");
     }
 
     /**
@@ -72,7 +83,7 @@ public final class Image {
      * @return a copy with another bit depth
      */
     public Metadata withBitDepth(int bits) {
-      return new Metadata(bits, gray, format, colorNote, exifOrientation, exif);
+      return new Metadata(bits, gray, format, colorNote, exifOrientation, exif, notice);
     }
 
     /**
@@ -80,7 +91,7 @@ public final class Image {
      * @return a copy with the grey flag set
      */
     public Metadata withGray(boolean isGray) {
-      return new Metadata(bitDepth, isGray, format, colorNote, exifOrientation, exif);
+      return new Metadata(bitDepth, isGray, format, colorNote, exifOrientation, exif, notice);
     }
 
     /**
@@ -88,7 +99,16 @@ public final class Image {
      * @return a copy carrying it
      */
     public Metadata withExif(byte[] block) {
-      return new Metadata(bitDepth, gray, format, colorNote, exifOrientation, block);
+      return new Metadata(bitDepth, gray, format, colorNote, exifOrientation, block, notice);
+    }
+
+    /**
+     * @param more a notice to add ("" adds nothing)
+     * @return a copy whose notice ends with it (after "; " when there was one)
+     */
+    public Metadata withNotice(String more) {
+      String n = more.isEmpty() ? notice : notice.isEmpty() ? more : notice + "; " + more;
+      return new Metadata(bitDepth, gray, format, colorNote, exifOrientation, exif, n);
     }
   }
 

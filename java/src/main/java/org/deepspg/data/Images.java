@@ -18,6 +18,7 @@ import java.awt.image.WritableRaster;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -48,16 +49,21 @@ import org.deepspg.io.RealPaths;
  * JDK's built-in plugin: grey, RGB, palette, YCbCr; 8/16/32-bit unsigned or 32/64-bit float samples, non-finite
  * floats rejected; CMYK, CIELab and signed samples rejected; multi-page TIFF and camera raw files, DNG or a first
  * image marked as a preview, rejected), WebP (TwelveMonkeys' pure-Java reader, lossy and lossless; animated WebP
- * rejected); GIF is rejected: still images only, nothing of which one frame would be kept. Written: PNG, JPEG, BMP,
- * TIFF (deflate); WebP writing is not supported (no maintained pure-Java WebP encoder on Maven Central) and fails
- * with {@link IllegalArgumentException}.
+ * rejected); GIF and animated PNG (APNG) are rejected: still images only, nothing of which one frame would be kept.
+ * Written: PNG, JPEG, BMP, TIFF (deflate); WebP writing is not supported (no maintained pure-Java WebP encoder on
+ * Maven Central) and fails with {@link IllegalArgumentException}.
  *
  * <p><b>Colour.</b> Pixels are sRGB-encoded floats in [0, 1]. Grey sources give three equal planes
  * ({@link Image.Metadata#gray()} set) and are written back as one grey channel (BT.601 luma of the three planes).
- * RGB sources tagged with an ICC profile (JPEG, TIFF, WebP, and PNG's iCCP chunk, which the JDK's reader does not
- * apply by itself) that does not act as sRGB (e.g. Adobe RGB, linear RGB; measured on a few colours, not judged by
- * the profile's name) are converted to sRGB with the JDK's colour management (16-bit sources of matrix/TRC profiles
- * in floating point, {@code MatrixShaper}); the conversion is noted in {@link Image.Metadata#colorNote()}. Alpha is
+ * RGB and grey sources tagged with an ICC profile (JPEG's APP2 segments, TIFF, WebP's ICCP and PNG's iCCP chunk; all
+ * but TIFF's read from the file's bytes) that does not act as sRGB (e.g. Adobe RGB, linear RGB, linear grey; measured
+ * on a few colours, not judged by the profile's name) are converted to sRGB with the JDK's colour management (16-bit
+ * sources of matrix/TRC profiles in floating point, {@code MatrixShaper}); the conversion is noted in
+ * {@link Image.Metadata#colorNote()}. A profile that cannot be used (unreadable, incomplete, of another colour space
+ * than the image's, or one the colour management cannot link) is ignored in every format: the pixels are read as
+ * sRGB, and {@link Image.Metadata#notice()} says so. A PNG's gAMA chunk without an iCCP or sRGB chunk is honoured
+ * (samples decoded with its gamma, encoded as sRGB, noted; within {@link #GAMA_SRGB_TOLERANCE} of 1/2.2 left as
+ * sRGB). Alpha is
  * kept as a straight (un-premultiplied) plane and written back by PNG and TIFF; JPEG and BMP drop it.
  *
  * <p><b>Bit depth.</b> Samples are scaled by {@code 2^bits - 1} of their source component size, so 16-bit PNG/TIFF
@@ -66,7 +72,8 @@ import org.deepspg.io.RealPaths;
  * <p><b>Bad input.</b> Every failure to read a file is an {@link ImageReadException} naming the file and the reason:
  * missing, not a regular file, zero bytes, not a recognised image format, unsupported colour type, corrupt header,
  * truncated or corrupt pixel data, side below {@link ReadOptions#minSide()}, or more pixels than
- * {@link ReadOptions#maxPixels()} — the last one is checked from the header, before any pixel is decoded.
+ * {@link ReadOptions#maxPixels()} — the last one is checked from the header, before any pixel is decoded. A JPEG
+ * whose only defect is a missing end marker (EOI) is read, with a {@link Image.Metadata#notice()}.
  *
  * <p><b>EXIF.</b> JPEG, PNG and WebP orientation tags are applied ({@link ExifOrientation}) unless
  * {@link ReadOptions#applyExifOrientation()} is off. The EXIF block itself (capture date, camera, GPS) is kept in
@@ -77,10 +84,11 @@ import org.deepspg.io.RealPaths;
  */
 public final class Images {
   /** File extensions (lower case, no dot) that {@link #read(Path)} accepts. */
-  public static final Set<String> READ_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff", "webp");
+  public static final Set<String> READ_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "jfif", "bmp", "tif", "tiff",
+      "webp");
 
   /** File extensions (lower case, no dot) that {@link #write(Image, Path)} accepts. */
-  public static final Set<String> WRITE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "bmp", "tif", "tiff");
+  public static final Set<String> WRITE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "jpe", "jfif", "bmp", "tif", "tiff");
 
   /** libjpeg's warning that coded data was skipped: "Corrupt JPEG data: N extraneous bytes before marker 0xd9". */
   private static final Pattern EXTRANEOUS = Pattern.compile("(\\d+) extraneous bytes before marker");
@@ -135,7 +143,7 @@ public final class Images {
    */
   public static int[] probe(Path path, ReadOptions options) throws ImageReadException {
     byte[] data = readBytes(path);
-    try (ImageInputStream iis = memoryStream(data)) {
+    try (ImageInputStream iis = memoryStream(withoutProfile(data))) {
       ImageReader reader = readerFor(iis, data, path);
       try {
         String format = normalizeFormat(reader.getFormatName());
@@ -167,12 +175,14 @@ public final class Images {
     if (data.length == 0) throw new ImageReadException(path, "zero-byte file");
     BufferedImage bi;
     String format;
-    try (ImageInputStream iis = memoryStream(data)) {
+    List<String> notices = new ArrayList<>();
+    try (ImageInputStream iis = memoryStream(withoutProfile(data))) {
       ImageReader reader = readerFor(iis, data, path);
       try {
         format = normalizeFormat(reader.getFormatName());
         refuseCmykJpeg(format, data, path);
         if ("webp".equals(format)) refuseAnimatedWebp(data, path);
+        if ("png".equals(format)) refuseAnimatedPng(data, path);
         if ("tiff".equals(format)) refuseTiffPages(data, path);
         int[] size = checkedSize(reader, path, options);
         List<String> warnings = new ArrayList<>();
@@ -188,9 +198,15 @@ public final class Images {
           throw new ImageReadException(path, "corrupt or truncated " + format + " data: " + describe(e), e);
         }
         long unread = 0;
+        boolean noEoi = false;
         for (String w : warnings) {
           String lw = w.toLowerCase(Locale.ROOT);
-          if (lw.contains("premature end") || lw.contains("truncat")) {
+          // The JDK's "Truncated File - Missing EOI marker" alone: the coded data ran to its end (a cut in it also
+          // gives libjpeg's "premature end of data segment"), only the 2-byte end marker is not there. Browsers and
+          // PIL show such a file; it was refused (the I/O audit).
+          boolean missingEoi = lw.contains("missing eoi");
+          noEoi |= missingEoi;
+          if (lw.contains("premature end") || lw.contains("truncat") && !missingEoi) {
             throw new ImageReadException(path, "truncated " + format + " data (" + w + ")");
           }
           Matcher m = EXTRANEOUS.matcher(w);
@@ -207,8 +223,9 @@ public final class Images {
           throw new ImageReadException(path, "decoder returned no image or a size other than the header's "
               + size[0] + "x" + size[1]);
         }
-        if ("tiff".equals(format)) bi = tiffColour(reader, bi, path);
-        if ("png".equals(format)) bi = withPngProfile(data, bi);
+        if (noEoi) notices.add("its JPEG end marker (EOI) is missing: read as complete, the coded data ran to its end");
+        if ("tiff".equals(format)) bi = tiffColour(reader, bi, path, notices);
+        else bi = withProfile(bi, format, data, notices);
       } finally {
         reader.dispose();
       }
@@ -219,42 +236,25 @@ public final class Images {
     }
     if ("bmp".equals(format)) checkBmpComplete(data, bi, path);
     Image img = fromBufferedImage(bi, format, path);
-    if ("jpeg".equals(format) && "sRGB".equals(img.metadata().colorNote())) img = withJpegProfileNote(img, data);
+    for (String n : notices) img = img.withMetadata(img.metadata().withNotice(n));
+    if ("png".equals(format)) img = withPngGamma(img, data);
     int o = orientation(format, data, options);
     if (o != 1) img = orient(img, o);
     byte[] exif = "bmp".equals(format) ? null
         : ExifData.forOutput(data, o, img.metadata().colorNote().startsWith("converted"));
+    if (exif != null && exif.length > ExifData.MAX_BYTES) {
+      // A PNG's eXIf chunk has no bound: a 20 MB one (an empty directory and zeros) made a 21 MB output of a 60 KB
+      // picture (the I/O audit). Above what a JPEG's APP1 segment holds, no output carries it.
+      img = img.withMetadata(img.metadata().withNotice("its EXIF block (" + exif.length + " bytes, more than the "
+          + ExifData.MAX_BYTES + " a JPEG's APP1 segment holds) is left out of the output"));
+      exif = null;
+    }
     return exif == null ? img : img.withMetadata(img.metadata().withExif(exif));
   }
 
   /** The EXIF orientation that reading applies: the file's, or 1 when switched off or for BMP (no EXIF). */
   private static int orientation(String format, byte[] data, ReadOptions options) {
     return options.applyExifOrientation() && !"bmp".equals(format) ? ExifOrientation.find(data) : 1;
-  }
-
-  /**
-   * The JDK's JPEG reader converts an embedded ICC profile (APP2 {@code ICC_PROFILE} segments) to sRGB itself, so the
-   * image arrives as sRGB: the note says what was converted, and the EXIF block's colour space follows it (an Adobe RGB
-   * JPEG's output kept ColorSpace "uncalibrated" over sRGB pixels: the docs audit, session 35).
-   */
-  private static Image withJpegProfileNote(Image img, byte[] d) {
-    java.io.ByteArrayOutputStream icc = new java.io.ByteArrayOutputStream();
-    for (int[] seg : ExifOrientation.jpegSegments(d)) {
-      int pos = seg[1], len = seg[2];
-      if (seg[0] == 0xe2 && len > 16 && ExifOrientation.startsWith(d, pos + 4, "ICC_PROFILE\0")) {
-        icc.write(d, pos + 18, len - 16); // after the name and the chunk's number and count (in file order)
-      }
-    }
-    if (icc.size() == 0) return img;
-    try {
-      ICC_ColorSpace cs = new ICC_ColorSpace(ICC_Profile.getInstance(icc.toByteArray()));
-      if (cs.getType() != ColorSpace.TYPE_RGB || actsAsSrgb(cs)) return img;
-      Image.Metadata m = img.metadata();
-      return img.withMetadata(new Image.Metadata(m.bitDepth(), m.gray(), m.format(), conversionNote(cs.getProfile()),
-          m.exifOrientation(), m.exif()));
-    } catch (RuntimeException unreadable) {
-      return img; // a profile the JDK cannot parse: it did not convert with it either
-    }
   }
 
   /** The JDK decoder returns CMYK/YCCK samples as if they were RGB(+alpha): garbage, not an error. */
@@ -285,6 +285,20 @@ public final class Images {
           + (frames == 1 ? "" : "s") + ")" : "") + " is not a supported input: only still images are enhanced; "
           + "export the frame you want as PNG first");
     }
+  }
+
+  /**
+   * An animated PNG (APNG) is refused as an animated WebP is: the reader decodes its default image and the other
+   * frames were lost without a word (the I/O audit). Detected by an {@code acTL} chunk before the image data, where
+   * the APNG specification puts it.
+   */
+  static void refuseAnimatedPng(byte[] data, Path path) throws ImageReadException {
+    int[] actl = ExifOrientation.pngChunk(data, "acTL", "IDAT");
+    if (actl == null) return;
+    long frames = actl[1] - actl[0] >= 4 ? ExifOrientation.u32be(data, actl[0]) : 0;
+    throw new ImageReadException(path, "animated PNG (APNG" + (frames > 0 ? ", " + frames + " frame"
+        + (frames == 1 ? "" : "s") : "") + ") is not a supported input: only still images are enhanced; export the "
+        + "frame you want as a still PNG first");
   }
 
   /**
@@ -427,7 +441,7 @@ public final class Images {
   private static String normalizeFormat(String name) {
     String n = name.toLowerCase(Locale.ROOT);
     return switch (n) {
-      case "jpg", "jpeg", "jpe" -> "jpeg";
+      case "jpg", "jpeg", "jpe", "jfif" -> "jpeg";
       case "tif", "tiff" -> "tiff";
       default -> n;
     };
@@ -470,7 +484,8 @@ public final class Images {
    * an RGB or grey TIFF (which the plug-in gives a placeholder colour space that the generic conversion garbles) are
    * taken as sRGB / grey values, as every writer of such files means them.
    */
-  private static BufferedImage tiffColour(ImageReader reader, BufferedImage bi, Path path) throws IOException {
+  private static BufferedImage tiffColour(ImageReader reader, BufferedImage bi, Path path, List<String> notices)
+      throws IOException {
     javax.imageio.plugins.tiff.TIFFDirectory dir;
     try {
       dir = javax.imageio.plugins.tiff.TIFFDirectory.createFromMetadata(reader.getImageMetadata(0));
@@ -494,11 +509,18 @@ public final class Images {
     ColorModel cm = bi.getColorModel();
     int dt = bi.getRaster().getDataBuffer().getDataType();
     boolean floats = dt == DataBuffer.TYPE_FLOAT || dt == DataBuffer.TYPE_DOUBLE;
+    javax.imageio.plugins.tiff.TIFFField icc = dir.getTIFFField(34675);
+    ColorSpace cs = cm.getColorSpace();
+    if (icc != null && !floats && (!(cs instanceof ICC_ColorSpace) || cs == ColorSpace.getInstance(ColorSpace.CS_sRGB)
+        || cs == ColorSpace.getInstance(ColorSpace.CS_GRAY))) {
+      // the plug-in dropped the profile in silence (one it could not read or link): the rule of the other formats
+      return withProfile(bi, icc.getAsBytes(), notices);
+    }
     int nc = cm.getNumColorComponents();
-    if (floats && !(cm.getColorSpace() instanceof ICC_ColorSpace) && (photometric == 2 && nc == 3
+    if (floats && !(cs instanceof ICC_ColorSpace) && (photometric == 2 && nc == 3
         || (photometric == 0 || photometric == 1) && nc == 1)) {
-      ColorSpace cs = ColorSpace.getInstance(nc == 3 ? ColorSpace.CS_sRGB : ColorSpace.CS_GRAY);
-      ComponentColorModel ccm = new ComponentColorModel(cs, cm.hasAlpha(), false,
+      ComponentColorModel ccm = new ComponentColorModel(
+          ColorSpace.getInstance(nc == 3 ? ColorSpace.CS_sRGB : ColorSpace.CS_GRAY), cm.hasAlpha(), false,
           cm.hasAlpha() ? Transparency.TRANSLUCENT : Transparency.OPAQUE, dt);
       return new BufferedImage(ccm, bi.getRaster(), false, null);
     }
@@ -511,26 +533,207 @@ public final class Images {
   }
 
   /**
-   * A PNG's embedded ICC profile (iCCP chunk), which the JDK's PNG reader does not apply (and is not asked to read:
-   * its metadata pass would inflate every text chunk, a memory bomb): found in the file's bytes, an RGB profile on an
-   * RGB image becomes the image's colour space, so that {@link #fromBufferedImage} converts it to sRGB as it does for
-   * JPEG and TIFF. An unreadable or mismatched profile is ignored (the pixels are then taken as sRGB, as before).
+   * The embedded ICC profile of a PNG (iCCP chunk), JPEG (APP2 {@code ICC_PROFILE} segments) or WebP (ICCP chunk),
+   * applied here for all three: the JDK's PNG reader does not apply it (and is not asked to read it: its metadata pass
+   * would inflate every text chunk, a memory bomb), and the JPEG and WebP readers are not given it
+   * ({@link #withoutProfile}): the JDK's JPEG reader ignored a grey JPEG's profile, refused a JPEG missing one of its
+   * segments and fell back to sRGB unnoted for a profile it could not link, and TwelveMonkeys' WebP reader refused a
+   * WebP with either. Found in the file's bytes, the profile becomes the image's colour space, so that
+   * {@link #fromBufferedImage} converts it to sRGB; one that cannot be used is ignored with a notice, the pixels read
+   * as sRGB.
    */
-  private static BufferedImage withPngProfile(byte[] data, BufferedImage bi) {
+  private static BufferedImage withProfile(BufferedImage bi, String format, byte[] data, List<String> notices) {
+    byte[] icc;
+    try {
+      icc = switch (format) {
+        case "png" -> pngProfile(data);
+        case "jpeg" -> jpegProfile(data);
+        case "webp" -> webpProfile(data);
+        default -> null;
+      };
+    } catch (IOException e) {
+      notices.add(ignoredProfile("an unusable ICC profile", e.getMessage()));
+      return bi;
+    }
+    return icc == null ? bi : withProfile(bi, icc, notices);
+  }
+
+  /**
+   * An image with an embedded ICC profile as its colour space ({@link #fromBufferedImage} converts it, or ignores it
+   * with a notice when the colour management cannot use it); the image as it is, with a notice, when the profile is
+   * unreadable or of another colour space than the image's (a palette image's colours are expanded to RGB samples).
+   */
+  private static BufferedImage withProfile(BufferedImage bi, byte[] icc, List<String> notices) {
+    ICC_Profile p;
+    try {
+      p = ICC_Profile.getInstance(icc);
+    } catch (RuntimeException e) {
+      notices.add(ignoredProfile("an unusable ICC profile", describe(e)));
+      return bi;
+    }
+    if (bi.getColorModel() instanceof IndexColorModel icm && p.getColorSpaceType() == ColorSpace.TYPE_RGB) {
+      BufferedImage rgb = new BufferedImage(bi.getWidth(), bi.getHeight(), icm.getTransparency() == Transparency.OPAQUE
+          ? BufferedImage.TYPE_3BYTE_BGR : BufferedImage.TYPE_4BYTE_ABGR);
+      java.awt.Graphics2D g = rgb.createGraphics();
+      g.setComposite(java.awt.AlphaComposite.Src);
+      g.drawImage(bi, 0, 0, null);
+      g.dispose();
+      bi = rgb;
+    }
     ColorModel cm = bi.getColorModel();
     int nc = cm.getNumColorComponents();
-    if (!(cm instanceof ComponentColorModel) || (nc != 3 && nc != 1)) return bi;
+    int want = nc == 3 ? ColorSpace.TYPE_RGB : nc == 1 ? ColorSpace.TYPE_GRAY : -1;
+    if (!(cm instanceof ComponentColorModel) || p.getColorSpaceType() != want) {
+      notices.add(ignoredProfile("ICC profile " + profileName(p), "its colour space (type " + p.getColorSpaceType()
+          + ") is not the image's " + (nc == 1 ? "grey" : nc + "-component colour")));
+      return bi;
+    }
+    String problem = p instanceof java.awt.color.ICC_ProfileGray pg ? MatrixShaper.grayCurveProblem(pg) : null;
+    if (problem != null) {
+      notices.add(ignoredProfile("ICC profile " + profileName(p), problem));
+      return bi;
+    }
     try {
-      byte[] compressed = pngIccp(data);
-      if (compressed == null) return bi;
-      ICC_Profile p = ICC_Profile.getInstance(inflate(compressed, 4 << 20));
-      if (p.getColorSpaceType() != (nc == 3 ? ColorSpace.TYPE_RGB : ColorSpace.TYPE_GRAY)) return bi;
       ComponentColorModel ccm = new ComponentColorModel(new ICC_ColorSpace(p), cm.hasAlpha(), false,
           cm.getTransparency(), bi.getRaster().getDataBuffer().getDataType());
       return new BufferedImage(ccm, bi.getRaster(), false, null);
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) { // a grey colour model links the profile at once (LCMS error 13)
+      notices.add(ignoredProfile("ICC profile " + profileName(p), describe(e)));
       return bi;
     }
+  }
+
+  /** A WebP without one of its chunks: the RIFF size and the extended header's ICC flag (0x20) follow. */
+  private static byte[] withoutWebpChunk(byte[] d, long[] chunk) {
+    int at = (int) chunk[0];
+    int end = (int) Math.min(d.length, at + 8 + ((chunk[1] + 1) & ~1L));
+    byte[] out = new byte[d.length - (end - at)];
+    System.arraycopy(d, 0, out, 0, at);
+    System.arraycopy(d, end, out, at, d.length - end);
+    ByteBuffer.wrap(out, 4, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(out.length - 8);
+    if (ExifOrientation.startsWith(out, 12, "VP8X") && out.length > 20) out[20] &= (byte) ~0x20;
+    return out;
+  }
+
+  /**
+   * How far a PNG's gAMA decoding exponent (1 / file gamma) may lie from 2.2 for its samples to be taken as sRGB as
+   * they are: 2.1 to 2.3 covers the 1/2.2 (45455) and 0.45 (45000) that writers put for sRGB-like data, whose curve
+   * differs from sRGB's by at most a few 8-bit levels in the darkest tones; Mac's old 1/1.8 and linear data (1.0) are
+   * converted.
+   */
+  public static final double GAMA_SRGB_TOLERANCE = 0.1;
+
+  /**
+   * A PNG's gAMA chunk, honoured as the PNG specification asks when there is no iCCP or sRGB chunk: each sample
+   * decoded with the file's gamma to linear light and encoded as sRGB (a 16-bit linear PNG with gAMA 1.0 came out far
+   * too dark, unnoted: the I/O audit), noted in the colour note as an ICC conversion is. A gamma within
+   * {@link #GAMA_SRGB_TOLERANCE} of sRGB's 1/2.2 is left as it is; cHRM (the primaries) is not applied.
+   */
+  private static Image withPngGamma(Image img, byte[] data) {
+    int[] c = ExifOrientation.pngChunk(data, "gAMA", "IDAT");
+    if (c == null || c[1] - c[0] != 4 || ExifOrientation.pngChunk(data, "iCCP", "IDAT") != null
+        || ExifOrientation.pngChunk(data, "sRGB", "IDAT") != null) {
+      return img;
+    }
+    long g = ExifOrientation.u32be(data, c[0]);
+    double exponent = 100000.0 / g;
+    if (g == 0 || Math.abs(exponent - 2.2) <= GAMA_SRGB_TOLERANCE) return img;
+    Image.Metadata m = img.metadata();
+    int max = m.bitDepth() == 16 ? 65535 : 255; // samples of fewer bits (k / 3, k / 15) fall on these steps too
+    float[] lut = new float[max + 1];
+    for (int k = 0; k <= max; k++) lut[k] = (float) Srgb.fromLinear(Math.pow(k / (double) max, exponent));
+    float[] v = img.rgb(), out = new float[v.length];
+    for (int i = 0; i < v.length; i++) out[i] = lut[Math.round(Math.min(1, Math.max(0, v[i])) * max)];
+    String note = (m.gray() ? "gray, " : "") + String.format(Locale.ROOT, "converted from PNG gAMA %.5f (decoding "
+        + "exponent %.3f) to sRGB", g / 100000.0, exponent);
+    return new Image(img.width(), img.height(), out, img.alpha(), new Image.Metadata(m.bitDepth(), m.gray(),
+        m.format(), note, m.exifOrientation(), m.exif(), m.notice()));
+  }
+
+  /** The notice of a profile that is not used: "{what} ignored ({why}): the pixels read as sRGB". */
+  private static String ignoredProfile(String what, String why) {
+    return what + " ignored (" + why + "): the pixels read as sRGB";
+  }
+
+  /** A PNG's ICC profile (iCCP chunk before the image data), inflated; null when there is none. */
+  private static byte[] pngProfile(byte[] data) throws IOException {
+    byte[] compressed = pngIccp(data);
+    return compressed == null ? null : inflate(compressed, 4 << 20);
+  }
+
+  /**
+   * A JPEG's ICC profile: its APP2 {@code ICC_PROFILE} segments' payloads in the order of their sequence numbers.
+   *
+   * @return the profile, or null when there is none
+   * @throws IOException when a segment is missing or repeated (the profile is incomplete)
+   */
+  static byte[] jpegProfile(byte[] d) throws IOException {
+    List<int[]> segs = jpegProfileSegments(d);
+    if (segs.isEmpty()) return null;
+    int count = d[segs.get(0)[1] + 17] & 0xff;
+    byte[][] parts = new byte[count][];
+    for (int[] seg : segs) {
+      int pos = seg[1], len = seg[2], seq = d[pos + 16] & 0xff;
+      if ((d[pos + 17] & 0xff) != count || seq < 1 || seq > count || parts[seq - 1] != null) {
+        throw new IOException("its APP2 segments do not number 1 to " + count + " once each");
+      }
+      parts[seq - 1] = java.util.Arrays.copyOfRange(d, pos + 18, pos + 2 + len);
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (int k = 0; k < count; k++) {
+      if (parts[k] == null) {
+        throw new IOException("segment " + (k + 1) + " of its " + count + " APP2 segments is missing");
+      }
+      out.writeBytes(parts[k]);
+    }
+    return out.toByteArray();
+  }
+
+  /** The APP2 {@code ICC_PROFILE} segments of a JPEG ({marker, position, length}), in file order. */
+  private static List<int[]> jpegProfileSegments(byte[] d) {
+    List<int[]> out = new ArrayList<>();
+    if (d.length < 4 || (d[0] & 0xff) != 0xff || (d[1] & 0xff) != 0xd8) return out;
+    for (int[] seg : ExifOrientation.jpegSegments(d)) {
+      if (seg[0] == 0xe2 && seg[2] >= 16 && ExifOrientation.startsWith(d, seg[1] + 4, "ICC_PROFILE\0")) out.add(seg);
+    }
+    return out;
+  }
+
+  /** A WebP's ICC profile (ICCP chunk), or null when there is none. */
+  private static byte[] webpProfile(byte[] d) throws IOException {
+    for (long[] c : webpChunks(d)) {
+      if (!ExifOrientation.startsWith(d, (int) c[0], "ICCP")) continue;
+      if (c[0] + 8 + c[1] > d.length) throw new IOException("its ICCP chunk is cut short");
+      return java.util.Arrays.copyOfRange(d, (int) c[0] + 8, (int) (c[0] + 8 + c[1]));
+    }
+    return null;
+  }
+
+  /** The chunks of a WebP ({@link ExifOrientation#riffChunks}); none for other data. */
+  private static List<long[]> webpChunks(byte[] d) {
+    boolean webp = d.length >= 12 && ExifOrientation.startsWith(d, 0, "RIFF")
+        && ExifOrientation.startsWith(d, 8, "WEBP");
+    return webp ? ExifOrientation.riffChunks(d) : List.of();
+  }
+
+  /**
+   * The bytes given to the reader: a JPEG without its ICC profile segments, a WebP without its ICCP chunk (and the
+   * extended header's ICC flag), since {@link #withProfile} applies the profile; other data as it is.
+   */
+  private static byte[] withoutProfile(byte[] d) {
+    for (long[] c : webpChunks(d)) {
+      if (ExifOrientation.startsWith(d, (int) c[0], "ICCP")) return withoutWebpChunk(d, c);
+    }
+    List<int[]> segs = jpegProfileSegments(d);
+    if (segs.isEmpty()) return d;
+    ByteArrayOutputStream out = new ByteArrayOutputStream(d.length);
+    int at = 0;
+    for (int[] seg : segs) {
+      out.write(d, at, seg[1] - at);
+      at = seg[1] + 2 + seg[2];
+    }
+    out.write(d, at, d.length - at);
+    return out.toByteArray();
   }
 
   /** The compressed profile of a PNG's iCCP chunk (before the image data), or null. */
@@ -589,6 +792,7 @@ public final class Images {
     boolean gray;
     int bits = 8;
     String note;
+    String notice = "";
     Raster r = bi.getRaster();
     if (cm instanceof IndexColorModel icm) {
       int size = icm.getMapSize();
@@ -621,9 +825,14 @@ public final class Images {
         note = "gray";
         // A grey PNG's own iCCP profile (withPngProfile): its tone curve decides, unless it acts as sRGB's.
         if (cs instanceof ICC_ColorSpace ics && ics.getProfile() instanceof java.awt.color.ICC_ProfileGray pg
-            && cs != ColorSpace.getInstance(ColorSpace.CS_GRAY) && !MatrixShaper.grayActsAsSrgb(pg)) {
-          grayProfile = pg;
-          note = "gray, " + conversionNote(pg);
+            && cs != ColorSpace.getInstance(ColorSpace.CS_GRAY)) {
+          String problem = MatrixShaper.grayCurveProblem(pg);
+          if (problem != null) {
+            notice = ignoredProfile("ICC profile " + profileName(pg), problem);
+          } else if (!MatrixShaper.grayActsAsSrgb(pg)) {
+            grayProfile = pg;
+            note = "gray, " + conversionNote(pg);
+          }
         }
       } else if (cs.getType() == ColorSpace.TYPE_RGB && nc == 3) {
         gray = false;
@@ -657,13 +866,19 @@ public final class Images {
             : new BufferedImage(w, h, cm.hasAlpha() ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB);
         try {
           new ColorConvertOp(null).filter(bi, dst);
+          bi = dst;
+          cm = dst.getColorModel();
+          r = dst.getRaster();
+          nc = 3;
         } catch (RuntimeException e) {
-          throw new ImageReadException(path, "unsupported colour space (type " + cs.getType() + "): " + describe(e), e);
+          if (!(cs instanceof ICC_ColorSpace ics) || cs.getType() != ColorSpace.TYPE_RGB || nc != 3) {
+            throw new ImageReadException(path, "unsupported colour space (type " + cs.getType() + "): " + describe(e),
+                e);
+          }
+          // A profile the colour management cannot link (LCMS error 13): ignored as an unreadable one is, not refused
+          note = "sRGB";
+          notice = ignoredProfile("ICC profile " + profileName(ics.getProfile()), describe(e));
         }
-        bi = dst;
-        cm = dst.getColorModel();
-        r = dst.getRaster();
-        nc = 3;
       }
       int[] bandsToRead = gray ? new int[] {0, 0, 0} : new int[] {0, 1, 2};
       for (int c = 0; c < 3 && !done; c++) {
@@ -679,7 +894,7 @@ public final class Images {
         readBand(r, cm, cm.getNumComponents() - 1, alpha, 0, path);
       }
     }
-    return new Image(w, h, rgb, alpha, new Image.Metadata(bits, gray, format, note, 1));
+    return new Image(w, h, rgb, alpha, new Image.Metadata(bits, gray, format, note, 1, null, notice));
   }
 
   /** An empty 16-bit-per-sample sRGB image (with a straight alpha band when asked). */
@@ -745,8 +960,13 @@ public final class Images {
    * @return the colour note of a conversion to sRGB, e.g. "converted from ICC profile 'Adobe RGB (1998)' to sRGB"
    */
   private static String conversionNote(ICC_Profile p) {
+    return "converted from ICC profile " + profileName(p) + " to sRGB";
+  }
+
+  /** A profile's description in quotes, e.g. 'Adobe RGB (1998)', or 'unnamed'. */
+  private static String profileName(ICC_Profile p) {
     String desc = p == null ? "" : profileDescription(p);
-    return "converted from ICC profile '" + (desc.isEmpty() ? "unnamed" : desc) + "' to sRGB";
+    return "'" + (desc.isEmpty() ? "unnamed" : desc) + "'";
   }
 
   /** Reads the ICC 'desc' tag ('desc' or 'mluc' type); "" when absent. */
@@ -789,7 +1009,7 @@ public final class Images {
     boolean swap = ExifOrientation.swapsAxes(orientation);
     Image.Metadata m = img.metadata();
     return new Image(swap ? h : w, swap ? w : h, rgb, a,
-        new Image.Metadata(m.bitDepth(), m.gray(), m.format(), m.colorNote(), orientation, m.exif()));
+        new Image.Metadata(m.bitDepth(), m.gray(), m.format(), m.colorNote(), orientation, m.exif(), m.notice()));
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -799,7 +1019,7 @@ public final class Images {
    * Writes an image with {@link WriteOptions#DEFAULT}, choosing the format from the file extension.
    *
    * @param img the image
-   * @param path target file (.png, .jpg/.jpeg, .bmp, .tif/.tiff); overwritten if it exists
+   * @param path target file (.png, .jpg/.jpeg/.jpe/.jfif, .bmp, .tif/.tiff); overwritten if it exists
    * @throws IOException when writing fails
    * @throws IllegalArgumentException for an unsupported extension
    */
@@ -885,13 +1105,13 @@ public final class Images {
     String ext = extension(path);
     return switch (ext) {
       case "png" -> "png";
-      case "jpg", "jpeg", "jpe" -> "jpeg";
+      case "jpg", "jpeg", "jpe", "jfif" -> "jpeg";
       case "bmp" -> "bmp";
       case "tif", "tiff" -> "tiff";
       case "webp" -> throw new IllegalArgumentException("cannot write " + path
           + ": WebP writing is not supported (no maintained pure-Java WebP encoder); use .png");
       default -> throw new IllegalArgumentException("cannot write " + path + ": unknown extension '" + ext
-          + "'; use one of .png .jpg .jpeg .bmp .tif .tiff");
+          + "'; use one of ." + String.join(" .", WRITE_EXTENSIONS.stream().sorted().toList()));
     };
   }
 

@@ -3,10 +3,12 @@
  */
 package org.deepspg.data;
 
+import java.awt.color.ICC_Profile;
 import java.awt.color.ICC_ProfileRGB;
 import java.awt.color.ProfileDataException;
 import java.awt.image.ColorModel;
 import java.awt.image.Raster;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
 /**
@@ -21,6 +23,11 @@ final class MatrixShaper {
     {3.1338561, -1.6168667, -0.4906146},
     {-0.9787684, 1.9161415, 0.0334540},
     {0.0719453, -0.2289914, 1.4052427}};
+  /** The red, green and blue tone-curve tags. */
+  private static final int[] RGB_TRC = {ICC_Profile.icSigRedTRCTag, ICC_Profile.icSigGreenTRCTag,
+      ICC_Profile.icSigBlueTRCTag};
+  /** Steps of the table a parametric curve is sampled into (linearly interpolated between them). */
+  private static final int PARA_STEPS = 4096;
   /** Steps of the linear-to-sRGB table (linearly interpolated between them). */
   private static final int ENCODE_STEPS = 1 << 16;
 
@@ -42,7 +49,7 @@ final class MatrixShaper {
     for (int c = 0; c < 3; c++) {
       int comp = c;
       try {
-        curve[c] = toneCurve(() -> p.getGamma(comp), () -> p.getTRC(comp), gamma, c);
+        curve[c] = toneCurve(p, RGB_TRC[comp], gamma, c);
       } catch (ProfileDataException | IllegalArgumentException notATable) {
         return false; // a parametric curve: left to the JDK's colour management
       }
@@ -88,31 +95,56 @@ final class MatrixShaper {
   }
 
   /**
-   * A tone curve ('curv' tag): a gamma, stored in {@code gamma[slot]} (null returned), or a table of values in [0, 1]
-   * (an empty table is the identity, gamma 1).
+   * A tone curve, read from the tag's bytes: a 'curv' gamma, stored in {@code gamma[slot]} (null returned), or a table
+   * of values in [0, 1] (an empty table is the identity, gamma 1); a 'para' function (ICC types 0 to 4) sampled into a
+   * table. The JDK's {@code getTRC} gives a parametric curve as an empty table, which read as the identity converted
+   * a Gray Gamma 1.8 profile of that type as if it were linear.
    *
-   * @throws ProfileDataException for a curve that is neither (parametric)
+   * @throws ProfileDataException for a curve of another type or a tag that is cut short
    */
-  private static double[] toneCurve(java.util.function.DoubleSupplier g, java.util.function.Supplier<short[]> trc,
-      double[] gamma, int slot) {
-    try {
-      gamma[slot] = g.getAsDouble();
-      return null;
-    } catch (ProfileDataException notAGamma) {
-      short[] t = trc.get();
-      if (t.length < 2) {
-        gamma[slot] = 1;
+  private static double[] toneCurve(ICC_Profile p, int tag, double[] gamma, int slot) {
+    byte[] t = p.getData(tag);
+    if (t == null || t.length < 12) throw new ProfileDataException("no tone curve");
+    String type = new String(t, 0, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+    ByteBuffer b = ByteBuffer.wrap(t);
+    if (type.equals("curv")) {
+      long n = b.getInt(8) & 0xffffffffL;
+      if (n > (t.length - 12) / 2) throw new ProfileDataException("tone curve cut short");
+      if (n <= 1) {
+        gamma[slot] = n == 0 ? 1 : (b.getShort(12) & 0xffff) / 256.0;
         return null;
       }
-      double[] c = new double[t.length];
-      for (int i = 0; i < t.length; i++) c[i] = (t[i] & 0xffff) / 65535.0;
+      double[] c = new double[(int) n];
+      for (int i = 0; i < n; i++) c[i] = (b.getShort(12 + 2 * i) & 0xffff) / 65535.0;
       return c;
     }
+    int fn = b.getShort(8) & 0xffff;
+    int[] params = {1, 3, 4, 5, 7};
+    if (!type.equals("para") || fn >= params.length || t.length < 12 + 4 * params[fn]) {
+      throw new ProfileDataException("tone curve of type '" + type + "'");
+    }
+    double[] v = new double[7]; // g, a, b, c, d, e, f
+    for (int i = 0; i < params[fn]; i++) v[i] = b.getInt(12 + 4 * i) / 65536.0;
+    double[] c = new double[PARA_STEPS + 1];
+    for (int k = 0; k <= PARA_STEPS; k++) c[k] = Math.min(1, Math.max(0, para(fn, v, k / (double) PARA_STEPS)));
+    return c;
   }
 
-  /** The tone curve of a grey profile: {gamma} or the table; throws for a parametric curve (not handled here). */
+  /** An ICC parametric curve of function type {@code fn} with parameters {g, a, b, c, d, e, f} at {@code x}. */
+  private static double para(int fn, double[] v, double x) {
+    double g = v[0], a = v[1], b = v[2], c = v[3], d = v[4], e = v[5], f = v[6];
+    return switch (fn) {
+      case 0 -> Math.pow(x, g);
+      case 1 -> x >= -b / a ? Math.pow(a * x + b, g) : 0;
+      case 2 -> x >= -b / a ? Math.pow(a * x + b, g) + c : c;
+      case 3 -> x >= d ? Math.pow(a * x + b, g) : c * x;
+      default -> x >= d ? Math.pow(a * x + b, g) + e : c * x + f; // 4
+    };
+  }
+
+  /** The tone curve of a grey profile: {gamma} or the table; throws for one it cannot read. */
   private static double[] grayCurve(java.awt.color.ICC_ProfileGray p, double[] gamma) {
-    return toneCurve(p::getGamma, p::getTRC, gamma, 0);
+    return toneCurve(p, ICC_Profile.icSigGrayTRCTag, gamma, 0);
   }
 
   /**
@@ -120,9 +152,26 @@ final class MatrixShaper {
    * step in the shadows), so that its pixels are taken as they are; false for a curve it cannot read.
    *
    * @param p the profile
-   * @return true when the curve acts as sRGB's
+   * @return true when the curve acts as sRGB's, or cannot be read ({@link #grayCurveProblem})
    */
   static boolean grayActsAsSrgb(java.awt.color.ICC_ProfileGray p) {
+    return grayCurveProblem(p) != null || grayMatchesSrgb(p);
+  }
+
+  /**
+   * @param p a grey profile
+   * @return why its tone curve cannot be read (e.g. "tone curve of type 'sf32'"), or null when it can
+   */
+  static String grayCurveProblem(java.awt.color.ICC_ProfileGray p) {
+    try {
+      grayCurve(p, new double[1]);
+      return null;
+    } catch (ProfileDataException | IllegalArgumentException | IndexOutOfBoundsException unreadable) {
+      return String.valueOf(unreadable.getMessage());
+    }
+  }
+
+  private static boolean grayMatchesSrgb(java.awt.color.ICC_ProfileGray p) {
     try {
       double[] gamma = new double[1];
       double[] curve = grayCurve(p, gamma);
@@ -131,8 +180,8 @@ final class MatrixShaper {
         if (Math.abs(Srgb.fromLinear(linear((float) v, gamma[0], curve)) - v) > 0.5 / 255) return false;
       }
       return true;
-    } catch (ProfileDataException | IllegalArgumentException unreadable) {
-      return true; // nothing to convert with: the pixels as they are, as before
+    } catch (ProfileDataException | IllegalArgumentException | IndexOutOfBoundsException unreadable) {
+      return true; // nothing to convert with: the pixels as they are (grayCurveProblem says why)
     }
   }
 
@@ -157,7 +206,6 @@ final class MatrixShaper {
   /** A component value in [0, 1] through a gamma (curve null) or a table (linear interpolation). */
   private static double linear(float v, double gamma, double[] curve) {
     if (curve == null) return Math.pow(v, gamma);
-    if (curve.length == 1) return Math.pow(v, curve[0] * 65535.0 / 256.0); // u8.8 gamma stored as a table
     double f = v * (curve.length - 1);
     int lo = (int) Math.min(curve.length - 2, Math.max(0, f));
     return curve[lo] + (f - lo) * (curve[lo + 1] - curve[lo]);

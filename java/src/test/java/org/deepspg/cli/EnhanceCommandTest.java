@@ -260,6 +260,26 @@ class EnhanceCommandTest {
     }
   }
 
+  /**
+   * What reading did that the file did not ask for reaches the user: a PNG whose ICC profile cannot be used is
+   * enhanced as sRGB, and a line says so (the profile was ignored in silence or the file refused, the I/O audit).
+   */
+  @Test
+  void anIgnoredProfileIsSaid(@TempDir Path dir) throws IOException {
+    byte[] png = Images.encode(img(16, 16, 4), "png", WriteOptions.DEFAULT);
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    o.write(png, 0, 33); // signature and IHDR
+    chunk(o, "iCCP", "p\0\0not zlib data".getBytes(StandardCharsets.ISO_8859_1));
+    o.write(png, 33, png.length - 33);
+    Path in = dir.resolve("tagged.png");
+    Files.write(in, o.toByteArray());
+    CliTestSupport.Result r = CliTestSupport.run("enhance", in.toString(), "-o", dir.resolve("o").toString(),
+        "--model", model.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.err().contains("tagged.png: an unusable ICC profile ignored (corrupt iCCP profile): the pixels "
+        + "read as sRGB"), r.all());
+  }
+
   @Test
   void exifOrientationIsHonoured(@TempDir Path dir) throws Exception {
     // Stored 32 wide x 16 high with orientation 6 (rotate 90 CW): upright it is 16 wide x 32 high.
@@ -331,6 +351,9 @@ class EnhanceCommandTest {
     assertEquals(Main.EXIT_SOME_FAILED, none.code(), none.all());
     assertTrue(none.err().contains("no file matches"), none.err());
     assertEquals("a.png", EnhanceCommand.outputName(Path.of("a.webp")).toString(), "WebP is written as PNG");
+    // JFIF is JPEG: the name stays, as for .jpg (photo.jfif came out as photo.png: the I/O audit)
+    assertEquals("d/photo.jfif", EnhanceCommand.outputName(Path.of("d/photo.jfif")).toString());
+    assertEquals("photo.jpe", EnhanceCommand.outputName(Path.of("photo.jpe")).toString());
   }
 
   /** An input folder that is a symbolic link was "a folder with no images" (Files.walk stops at the link). */

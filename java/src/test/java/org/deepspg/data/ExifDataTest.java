@@ -26,18 +26,27 @@ class ExifDataTest {
   /** Where the block's 16-byte stand-in thumbnail lies. */
   private static final int THUMB = 400;
 
+  /** The entries of the block's IFD0. */
+  private static final int IFD0_ENTRIES = 8;
+
   /**
-   * A little-endian EXIF block: IFD0 (Make, Orientation 6, the Exif IFD pointer) linked to an IFD1 (a thumbnail's
-   * offset and length); the Exif IFD holds DateTimeOriginal, ColorSpace 65535 (uncalibrated) and the stored pixel
-   * dimensions 32 x 16.
+   * A little-endian EXIF block: IFD0 (the stored size 32 x 16, Make, Orientation 6, a resolution of 300 x 200 dpi,
+   * the Exif IFD pointer) linked to an IFD1 (a thumbnail's offset and length); the Exif IFD holds DateTimeOriginal,
+   * ColorSpace 65535 (uncalibrated) and the stored pixel dimensions 32 x 16.
    */
   static byte[] block() {
     ByteBuffer b = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN);
     b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8);
-    int ifd0 = 8, ifd1 = ifd0 + 2 + 3 * 12 + 4, exif = ifd1 + 2 + 2 * 12 + 4, strings = exif + 2 + 4 * 12 + 4;
-    b.position(ifd0).putShort((short) 3);
+    int ifd0 = 8, ifd1 = ifd0 + 2 + IFD0_ENTRIES * 12 + 4, exif = ifd1 + 2 + 2 * 12 + 4;
+    int strings = exif + 2 + 4 * 12 + 4, rationals = strings + 32;
+    b.position(ifd0).putShort((short) IFD0_ENTRIES);
+    entry(b, 0x0100, 4, 1, 32); // ImageWidth (LONG)
+    entry(b, 0x0101, 3, 1, 16); // ImageLength (SHORT)
     entry(b, 0x010f, 2, 9, strings); // Make "TestCam!\0"
     entry(b, 0x0112, 3, 1, 6);
+    entry(b, 0x011a, 5, 1, rationals); // XResolution 300/1
+    entry(b, 0x011b, 5, 1, rationals + 8); // YResolution 200/1
+    entry(b, 0x0128, 3, 1, 2); // ResolutionUnit: inches
     entry(b, 0x8769, 4, 1, exif);
     b.putInt(ifd1);
     b.position(ifd1).putShort((short) 2);
@@ -52,6 +61,7 @@ class ExifDataTest {
     b.putInt(0);
     b.position(strings).put("TestCam!\0".getBytes(StandardCharsets.ISO_8859_1))
         .put((DATE + "\0").getBytes(StandardCharsets.ISO_8859_1));
+    b.position(rationals).putInt(300).putInt(1).putInt(200).putInt(1);
     b.position(THUMB);
     for (int i = 0; i < 16; i++) b.put((byte) (0xA0 + i)); // the "thumbnail"'s bytes
     byte[] out = new byte[b.position()];
@@ -101,7 +111,8 @@ class ExifDataTest {
       assertNotNull(t, format + " output carries EXIF");
       assertEquals(block().length, t.length, format);
       assertEquals(1, ExifOrientation.find(out), format + ": the pixels are upright, the tag says so");
-      assertEquals(0, ExifOrientation.u32(t, 8 + 2 + 3 * 12, true), format + ": the thumbnail IFD is unlinked");
+      assertEquals(0, ExifOrientation.u32(t, 8 + 2 + IFD0_ENTRIES * 12, true), format + ": the thumbnail IFD is "
+          + "unlinked");
       assertArrayEquals(new byte[16], java.util.Arrays.copyOfRange(t, THUMB, THUMB + 16), format + ": and zeroed");
       int exif = (int) tag(t, 8, 0x8769);
       assertEquals(16, tag(t, exif, 0xa002), format + ": PixelXDimension of the upright image");
@@ -119,6 +130,29 @@ class ExifDataTest {
     // Without applying the orientation the pixels stay stored sideways and the tag stays 6.
     Image raw = Images.decode(src, NAME, ReadOptions.DEFAULT.withExifOrientation(false));
     assertEquals(6, ExifOrientation.find(Images.encode(raw, "jpeg", WriteOptions.DEFAULT)));
+  }
+
+  /**
+   * IFD0's ImageWidth/ImageLength and XResolution/YResolution follow the axes as the Exif IFD's pixel dimensions do:
+   * for orientations 5 to 8 they stayed as stored while the pixels were turned (the I/O audit). The resolution is
+   * kept (JPEG and PNG outputs carry the camera's DPI, as most tools do; docs/inference.md says so).
+   */
+  @Test
+  void sizesAndResolutionsFollowTheAxes() throws Exception {
+    Image img = Images.decode(jpeg(block()), NAME, ReadOptions.DEFAULT);
+    for (String format : new String[] {"jpeg", "png"}) {
+      byte[] t = exifOf(Images.encode(img, format, WriteOptions.DEFAULT));
+      assertEquals(16, tag(t, 8, 0x0100), format + ": ImageWidth of the upright image");
+      assertEquals(32, tag(t, 8, 0x0101), format + ": ImageLength");
+      assertEquals(200, ExifOrientation.u32(t, (int) tag(t, 8, 0x011a), true), format + ": XResolution, was Y's");
+      assertEquals(300, ExifOrientation.u32(t, (int) tag(t, 8, 0x011b), true), format + ": YResolution, was X's");
+      assertEquals(2, tag(t, 8, 0x0128), format + ": ResolutionUnit kept");
+    }
+    // orientation applied off: nothing turns
+    Image raw = Images.decode(jpeg(block()), NAME, ReadOptions.DEFAULT.withExifOrientation(false));
+    byte[] t = exifOf(Images.encode(raw, "jpeg", WriteOptions.DEFAULT));
+    assertEquals(32, tag(t, 8, 0x0100));
+    assertEquals(300, ExifOrientation.u32(t, (int) tag(t, 8, 0x011a), true));
   }
 
   /**
@@ -152,5 +186,28 @@ class ExifDataTest {
     big.writeBytes(new byte[70_000]);
     byte[] plain = jpeg(block());
     assertArrayEquals(plain, ExifData.intoJpeg(plain, big.toByteArray()), "too large for an APP1 segment: left out");
+  }
+
+  /**
+   * A PNG's eXIf chunk was copied whole into outputs: 20 MB of zeros after an empty directory made a 21 MB output of a
+   * 60 KB picture (the I/O audit). A block larger than a JPEG APP1 segment holds reaches no output, and a notice says
+   * so; one of the largest size that fits is kept.
+   */
+  @Test
+  void oversizedBlocksReachNoOutput() throws Exception {
+    byte[] png = Images.encode(Image.of(4, 4, new float[48]), "png", WriteOptions.DEFAULT);
+    for (int size : new int[] {ExifData.MAX_BYTES, ExifData.MAX_BYTES + 1, 1 << 20}) {
+      byte[] t = new byte[size]; // an empty IFD0, then zeros
+      t[0] = 'I';
+      t[1] = 'I';
+      t[2] = 42;
+      t[4] = 8;
+      Image img = Images.decode(ExifData.intoPng(png, t), Path.of("big.png"), ReadOptions.DEFAULT);
+      boolean fits = size <= ExifData.MAX_BYTES;
+      assertEquals(fits ? size : -1, img.metadata().exif() == null ? -1 : img.metadata().exif().length, "" + size);
+      assertEquals(fits, img.metadata().notice().isEmpty(), img.metadata().notice());
+      byte[] out = Images.encode(img, "png", WriteOptions.DEFAULT);
+      assertTrue(out.length < png.length + size / 2 || fits, "output of " + out.length + " bytes");
+    }
   }
 }

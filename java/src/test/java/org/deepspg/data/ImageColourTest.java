@@ -29,9 +29,15 @@ class ImageColourTest {
 
   /** A little-endian, uncompressed, one-strip TIFF. {@code sampleFormat} 0 leaves the tag out. */
   static byte[] tiff(int w, int h, int spp, int bits, int photometric, int sampleFormat, byte[] pixels) {
-    int entries = sampleFormat == 0 ? 10 : 11;
+    return tiff(w, h, spp, bits, photometric, sampleFormat, pixels, null);
+  }
+
+  /** {@link #tiff(int, int, int, int, int, int, byte[])} with an ICC profile tag when {@code icc} is not null. */
+  static byte[] tiff(int w, int h, int spp, int bits, int photometric, int sampleFormat, byte[] pixels, byte[] icc) {
+    int entries = (sampleFormat == 0 ? 10 : 11) + (icc == null ? 0 : 1);
     int ifd = 8, ifdLen = 2 + 12 * entries + 4;
-    int bitsOff = ifd + ifdLen, fmtOff = bitsOff + 2 * spp, pixOff = fmtOff + 2 * spp;
+    int bitsOff = ifd + ifdLen, fmtOff = bitsOff + 2 * spp, iccOff = fmtOff + 2 * spp;
+    int pixOff = iccOff + (icc == null ? 0 : icc.length);
     ByteBuffer b = ByteBuffer.allocate(pixOff + pixels.length).order(ByteOrder.LITTLE_ENDIAN);
     b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(ifd).putShort((short) entries);
     entry(b, 256, 4, 1, w);
@@ -47,9 +53,11 @@ class ImageColourTest {
     if (sampleFormat != 0) {
       if (spp == 1) entry(b, 339, 3, 1, sampleFormat); else entry(b, 339, 3, spp, fmtOff);
     }
+    if (icc != null) entry(b, 34675, 7, icc.length, iccOff);
     b.putInt(0);
     for (int i = 0; i < spp; i++) b.putShort((short) bits);
     for (int i = 0; i < spp; i++) b.putShort((short) sampleFormat);
+    if (icc != null) b.put(icc);
     b.put(pixels);
     return b.array();
   }
@@ -248,5 +256,215 @@ class ImageColourTest {
       assertEquals(want[0], r[x], 0.02f, "red at x " + x);
     }
     assertTrue(levels.size() > 300, levels.size() + " levels of " + w);
+  }
+
+  /**
+   * {@code bi} as JPEG with {@code profile} split into {@code parts} APP2 {@code ICC_PROFILE} segments, the segment
+   * numbered {@code missing} left out (0: none).
+   */
+  private static byte[] jpegWithProfile(BufferedImage bi, byte[] profile, int parts, int missing) throws Exception {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ImageIO.write(bi, "jpeg", o);
+    byte[] jpg = o.toByteArray();
+    int step = (profile.length + parts - 1) / parts;
+    for (int k = parts; k >= 1; k--) { // each goes right after SOI (and JFIF's APP0): the last first
+      if (k == missing) continue;
+      ByteArrayOutputStream seg = new ByteArrayOutputStream();
+      seg.write("ICC_PROFILE\0".getBytes(StandardCharsets.ISO_8859_1));
+      seg.write(k);
+      seg.write(parts);
+      seg.write(profile, (k - 1) * step, Math.min(step, profile.length - (k - 1) * step));
+      jpg = ExifData.afterSoi(jpg, 0xe2, seg.toByteArray());
+    }
+    return jpg;
+  }
+
+  /** A flat 8×8 grey image of one value. */
+  private static BufferedImage flatGrey(int v) {
+    BufferedImage g = new BufferedImage(8, 8, BufferedImage.TYPE_BYTE_GRAY);
+    g.getRaster().setSamples(0, 0, 8, 8, 0, new int[64]);
+    for (int y = 0; y < 8; y++) for (int x = 0; x < 8; x++) g.getRaster().setSample(x, y, 0, v);
+    return g;
+  }
+
+  /**
+   * A grey JPEG's ICC profile is applied as a grey PNG's is: the JDK's JPEG reader ignored it, so a linear-grey or
+   * Gray Gamma 1.8 JPEG came out as if untagged while the same picture in PNG or TIFF was converted (the I/O audit).
+   */
+  @Test
+  void greyJpegProfilesAreApplied() throws Exception {
+    byte[] linear = ICC_Profile.getInstance(ColorSpace.CS_GRAY).getData(); // gamma 1.0
+    Image img = Images.decode(jpegWithProfile(flatGrey(64), linear, 1, 0), NAME, ReadOptions.DEFAULT);
+    assertTrue(img.metadata().gray() && img.metadata().colorNote().startsWith("gray, converted"),
+        img.metadata().colorNote());
+    assertEquals(Srgb.fromLinear(64 / 255.0), img.rgb()[0], 1.5 / 255, "a flat block decodes to its value");
+  }
+
+  /**
+   * {@code profile} with its tone-curve tag {@code sig} (e.g. 'kTRC') pointing at a new 'para' tag of function type 0,
+   * {@code Y = X^gamma}, appended at its end.
+   */
+  private static byte[] withParametricCurve(byte[] profile, String sig, double gamma) {
+    ByteBuffer para = ByteBuffer.allocate(16).put("para".getBytes(StandardCharsets.ISO_8859_1)).putInt(0);
+    para.putShort((short) 0).putShort((short) 0).putInt((int) Math.round(gamma * 65536));
+    int at = (profile.length + 3) & ~3;
+    ByteBuffer p = ByteBuffer.allocate(at + 16).put(profile);
+    p.position(at).put(para.array());
+    p.putInt(0, at + 16);
+    int tags = p.getInt(128);
+    for (int i = 0; i < tags; i++) {
+      int e = 132 + 12 * i;
+      if (new String(p.array(), e, 4, StandardCharsets.ISO_8859_1).equals(sig)) p.putInt(e + 4, at).putInt(e + 8, 16);
+    }
+    return p.array();
+  }
+
+  /**
+   * A parametric tone curve ('para') is applied: the JDK gives it as an empty table, which read as the identity, so a
+   * grey JPEG or PNG of such a Gray Gamma 1.8 profile was "converted" as if it were linear grey (mean 137 instead of
+   * 81 for a flat 64), and a 16-bit RGB matrix profile's curves likewise.
+   */
+  @Test
+  void parametricToneCurvesAreApplied() throws Exception {
+    byte[] g18 = withParametricCurve(ICC_Profile.getInstance(ColorSpace.CS_GRAY).getData(), "kTRC", 1.8);
+    double want = Srgb.fromLinear(Math.pow(64 / 255.0, 1.8));
+    Image jpg = Images.decode(jpegWithProfile(flatGrey(64), g18, 1, 0), NAME, ReadOptions.DEFAULT);
+    assertTrue(jpg.metadata().colorNote().startsWith("gray, converted"), jpg.metadata().colorNote());
+    assertEquals(want, jpg.rgb()[0], 1.5 / 255);
+    Image png = Images.decode(withProfile(flatGrey(64), g18), NAME, ReadOptions.DEFAULT);
+    assertEquals(want, png.rgb()[0], 1e-4);
+    byte[] rgb22 = ICC_Profile.getInstance(ColorSpace.CS_LINEAR_RGB).getData();
+    for (String sig : new String[] {"rTRC", "gTRC", "bTRC"}) rgb22 = withParametricCurve(rgb22, sig, 2.2);
+    java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(
+        ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false, java.awt.Transparency.OPAQUE,
+        java.awt.image.DataBuffer.TYPE_USHORT);
+    BufferedImage bi = new BufferedImage(cm, cm.createCompatibleWritableRaster(2, 1), false, null);
+    bi.getRaster().setPixel(0, 0, new int[] {20000, 20000, 20000});
+    bi.getRaster().setPixel(1, 0, new int[] {40000, 40000, 40000});
+    Image deep = Images.decode(withProfile(bi, rgb22), NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertEquals(Srgb.fromLinear(Math.pow(20000 / 65535.0, 2.2)), deep.rgb()[0], 2e-3, deep.metadata().toString());
+    assertEquals(Srgb.fromLinear(Math.pow(40000 / 65535.0, 2.2)), deep.rgb()[1], 2e-3);
+  }
+
+  /**
+   * One rule for a profile that cannot be used, in every format: ignored, the pixels read as sRGB, and a notice says
+   * so. Before: a JPEG's unlinkable profile was noted as converted though the pixels were not, the same profile in a
+   * PNG refused the file (CMMException: LCMS error 13), TIFF dropped it unnoted, a corrupt tag table passed unnoted,
+   * a JPEG missing one of its profile's APP2 segments was refused ("invalid number of icc markers"), and a WebP with
+   * either profile was refused ("corrupt webp header").
+   */
+  @Test
+  void unusableProfilesAreIgnoredWithANotice() throws Exception {
+    byte[] srgb = ICC_Profile.getInstance(ColorSpace.CS_sRGB).getData();
+    byte[] unlinkable = new byte[132]; // an RGB display profile without a single tag: parses, does not link
+    System.arraycopy(srgb, 0, unlinkable, 0, 128);
+    ByteBuffer.wrap(unlinkable).putInt(0, 132).putInt(128, 0);
+    byte[] corrupt = srgb.clone(); // the first tag's offset far past the end
+    ByteBuffer.wrap(corrupt).putInt(128 + 8, 0x7fffff00);
+    BufferedImage rgb = new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < 8; y++) for (int x = 0; x < 8; x++) rgb.setRGB(x, y, 0x804020);
+    byte[] linear = ICC_Profile.getInstance(ColorSpace.CS_LINEAR_RGB).getData();
+    byte[] px = {(byte) 128, 64, 32, (byte) 128, 64, 32, (byte) 128, 64, 32, (byte) 128, 64, 32};
+    byte[][] files = {jpegWithProfile(rgb, unlinkable, 1, 0), png(128, 64, 32, unlinkable),
+        tiff(2, 2, 3, 8, 2, 0, px, unlinkable), jpegWithProfile(rgb, corrupt, 1, 0), png(128, 64, 32, corrupt),
+        tiff(2, 2, 3, 8, 2, 0, px, corrupt), jpegWithProfile(rgb, linear, 3, 2)};
+    for (byte[] f : files) {
+      Image img = Images.decode(f, NAME, ReadOptions.DEFAULT.withMinSide(1));
+      Image.Metadata m = img.metadata();
+      String what = m.format() + " " + m;
+      assertEquals("sRGB", m.colorNote(), what);
+      assertTrue(m.notice().contains("ICC profile") && m.notice().contains("ignored (")
+          && m.notice().endsWith("the pixels read as sRGB"), what);
+      assertEquals(128 / 255f, img.rgb()[0], 3 / 255f, what);
+    }
+    // the same profile whole is converted
+    Image whole = Images.decode(jpegWithProfile(rgb, linear, 3, 0), NAME, ReadOptions.DEFAULT);
+    assertTrue(whole.metadata().colorNote().startsWith("converted"), whole.metadata().toString());
+    assertEquals("", whole.metadata().notice());
+    // WebP: TwelveMonkeys' reader refused the file for either profile ("corrupt webp header")
+    for (byte[] bad : new byte[][] {unlinkable, corrupt}) {
+      Image w = Images.decode(webpWithProfile(bad), NAME, ReadOptions.DEFAULT);
+      assertEquals("sRGB", w.metadata().colorNote());
+      assertTrue(w.metadata().notice().endsWith("the pixels read as sRGB"), w.metadata().toString());
+      assertTrue(w.metadata().notice().contains("ICC profile"), w.metadata().toString());
+      assertEquals(40 / 255f, w.rgb()[1], 0f, "pixel (1, 0) as stored");
+    }
+    // a grey profile whose tone curve is of a type not read here: passed as sRGB grey unnoted
+    byte[] odd = withParametricCurve(ICC_Profile.getInstance(ColorSpace.CS_GRAY).getData(), "kTRC", 1.8);
+    System.arraycopy("sf32".getBytes(StandardCharsets.ISO_8859_1), 0, odd, odd.length - 16, 4);
+    Image g = Images.decode(withProfile(flatGrey(64), odd), NAME, ReadOptions.DEFAULT);
+    assertEquals("gray", g.metadata().colorNote());
+    assertTrue(g.metadata().notice().contains("ignored (tone curve of type 'sf32')"), g.metadata().toString());
+    assertEquals(64 / 255f, g.rgb()[0], 0f);
+    // a grey profile without a tag: its colour model links it at once, and the CMMException escaped the reader
+    byte[] bare = new byte[132];
+    System.arraycopy(ICC_Profile.getInstance(ColorSpace.CS_GRAY).getData(), 0, bare, 0, 128);
+    ByteBuffer.wrap(bare).putInt(0, 132).putInt(128, 0);
+    for (byte[] f : new byte[][] {withProfile(flatGrey(64), bare), jpegWithProfile(flatGrey(64), bare, 1, 0)}) {
+      Image b = Images.decode(f, NAME, ReadOptions.DEFAULT);
+      assertEquals("gray", b.metadata().colorNote());
+      assertTrue(b.metadata().notice().endsWith("the pixels read as sRGB"), b.metadata().toString());
+      assertEquals(64 / 255f, b.rgb()[0], 1.5f / 255);
+    }
+    Image w = Images.decode(webpWithProfile(linear), NAME, ReadOptions.DEFAULT);
+    assertTrue(w.metadata().colorNote().startsWith("converted"), w.metadata().toString());
+    assertEquals(Srgb.fromLinear(40 / 255.0), w.rgb()[1], 2 / 255f);
+  }
+
+  /**
+   * The 6×4 lossless WebP of {@code ImagesTest.readsWebpLosslessAndLossy} (pixel (x, y) = (40x, 60y, 17xy mod 256)) in
+   * the extended format, with an ICCP chunk holding {@code profile}.
+   */
+  private static byte[] webpWithProfile(byte[] profile) throws Exception {
+    byte[] simple = java.util.Base64.getDecoder().decode(
+        "UklGRi4AAABXRUJQVlA4TCIAAAAvBcAAAJkyRPQ/NhHR/4BCthGggc1f7B6GQZmImACgFMwP");
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    body.write("WEBP".getBytes(StandardCharsets.ISO_8859_1));
+    riffChunk(body, "VP8X", new byte[] {0x20, 0, 0, 0, 5, 0, 0, 3, 0, 0}); // ICC flag; canvas 6×4 (minus one)
+    riffChunk(body, "ICCP", profile);
+    body.write(simple, 12, simple.length - 12); // the VP8L chunk
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    o.write("RIFF".getBytes(StandardCharsets.ISO_8859_1));
+    o.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(body.size()).array());
+    body.writeTo(o);
+    return o.toByteArray();
+  }
+
+  private static void riffChunk(ByteArrayOutputStream o, String id, byte[] data) throws Exception {
+    o.write(id.getBytes(StandardCharsets.ISO_8859_1));
+    o.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(data.length).array());
+    o.write(data);
+    if (data.length % 2 == 1) o.write(0);
+  }
+
+  /**
+   * A PNG's gAMA chunk is honoured when no iCCP or sRGB chunk is there: a 16-bit linear PNG (gAMA 1.0) came out far
+   * too dark and unnoted (mean 39.9 against 120.9 for the same scene stored as sRGB: the I/O audit). gAMA 1/2.2 is
+   * taken as sRGB, and an sRGB chunk beside gAMA wins.
+   */
+  @Test
+  void pngGammaIsHonoured() throws Exception {
+    java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(
+        ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false, java.awt.Transparency.OPAQUE,
+        java.awt.image.DataBuffer.TYPE_USHORT);
+    BufferedImage bi = new BufferedImage(cm, cm.createCompatibleWritableRaster(4, 1), false, null);
+    int[] v = {0, 1000, 16384, 65535};
+    for (int x = 0; x < 4; x++) bi.getRaster().setPixel(x, 0, new int[] {v[x], v[x], v[x] / 2});
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ImageIO.write(bi, "png", o);
+    byte[] plain = o.toByteArray();
+    byte[] linear = ExifData.afterIhdr(plain, "gAMA", ByteBuffer.allocate(4).putInt(100000).array());
+    Image img = Images.decode(linear, NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertTrue(img.metadata().colorNote().startsWith("converted from PNG gAMA 1.00000"), img.metadata().colorNote());
+    for (int x = 0; x < 4; x++) {
+      assertEquals(Srgb.fromLinear(v[x] / 65535.0), img.rgb()[x], 1e-5, "red " + v[x]);
+      assertEquals(Srgb.fromLinear(v[x] / 2 / 65535.0), img.rgb()[8 + x], 1e-5, "blue " + v[x] / 2);
+    }
+    byte[] srgbLike = ExifData.afterIhdr(plain, "gAMA", ByteBuffer.allocate(4).putInt(45455).array());
+    Image s = Images.decode(srgbLike, NAME, ReadOptions.DEFAULT.withMinSide(1));
+    assertEquals("sRGB", s.metadata().colorNote());
+    assertEquals(16384 / 65535f, s.rgb()[2], 0f);
+    byte[] both = ExifData.afterIhdr(linear, "sRGB", new byte[] {0});
+    assertEquals("sRGB", Images.decode(both, NAME, ReadOptions.DEFAULT.withMinSide(1)).metadata().colorNote());
   }
 }

@@ -212,6 +212,25 @@ class ImagesTest {
     }
   }
 
+  /**
+   * Every JPEG extension is read and written as JPEG: {@code .jfif} files were left out of folder runs and
+   * {@code photo.jfif} given by name came out as PNG (the I/O audit).
+   */
+  @Test
+  void everyJpegExtensionIsJpeg() throws Exception {
+    Image img = random8(16, 8, 3);
+    for (String ext : new String[] {"jpg", "jpeg", "jpe", "jfif", "JFIF"}) {
+      Path f = dir.resolve("photo." + ext);
+      assertTrue(Images.hasImageExtension(f), ext);
+      assertTrue(Images.WRITE_EXTENSIONS.contains(Images.extension(f)), ext);
+      assertEquals("jpeg", Images.formatForPath(f), ext);
+      Images.write(img, f);
+      byte[] bytes = Files.readAllBytes(f);
+      assertEquals(0xd8, bytes[1] & 0xff, ext + " is written as JPEG");
+      assertEquals("jpeg", Images.read(f).metadata().format(), ext);
+    }
+  }
+
   @Test
   void jpegRoundTripAndQuality() throws Exception {
     int w = 32, h = 24;
@@ -302,6 +321,14 @@ class ImagesTest {
     ImageReadException a = assertThrows(ImageReadException.class,
         () -> Images.decode(anim, dir.resolve("a.webp"), ReadOptions.DEFAULT));
     assertTrue(a.getMessage().contains("animated WebP (2 frames)"), a.getMessage());
+    // An APNG (acTL before IDAT: 3 frames) was read as its first frame, exit 0 (the I/O audit); a still PNG reads.
+    ByteArrayOutputStream still = new ByteArrayOutputStream();
+    ImageIO.write(new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), "png", still);
+    byte[] apng = ExifData.afterIhdr(still.toByteArray(), "acTL", new byte[] {0, 0, 0, 3, 0, 0, 0, 0});
+    ImageReadException ap = assertThrows(ImageReadException.class,
+        () -> Images.decode(apng, dir.resolve("a.png"), ReadOptions.DEFAULT));
+    assertTrue(ap.getMessage().contains("animated PNG (APNG, 3 frames) is not a supported input"), ap.getMessage());
+    assertEquals(8, Images.decode(still.toByteArray(), dir.resolve("s.png"), ReadOptions.DEFAULT).width());
     // Two full pages written by the JDK's TIFF writer: refused; a page and a reduced-resolution thumbnail: read.
     BufferedImage page = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
     javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("tiff").next();
@@ -510,6 +537,13 @@ class ImagesTest {
     Path cutJ = dir.resolve("cut.jpg");
     Files.write(cutJ, Arrays.copyOf(jpg, jpg.length / 2));
     expectFailure(cutJ, ReadOptions.DEFAULT, "truncated");
+    // Only the end marker missing: all the coded data is there, so it reads (it was refused), with a notice.
+    assertEquals(0xd9, jpg[jpg.length - 1] & 0xff);
+    Image noEoi = Images.decode(Arrays.copyOf(jpg, jpg.length - 2), dir.resolve("noeoi.jpg"), ReadOptions.DEFAULT);
+    assertArrayEquals(Images.decode(jpg, dir.resolve("whole.jpg"), ReadOptions.DEFAULT).rgb(), noEoi.rgb(), 0f);
+    assertTrue(noEoi.metadata().notice().contains("end marker (EOI) is missing"), noEoi.metadata().toString());
+    expectFailure(Files.write(dir.resolve("cut3.jpg"), Arrays.copyOf(jpg, jpg.length - 3)), ReadOptions.DEFAULT,
+        "truncated"); // one byte of coded data gone too
 
     byte[] bmp = Images.encode(random8(20, 20, 6), "bmp", WriteOptions.DEFAULT);
     Path cutB = dir.resolve("cut.bmp");
