@@ -20,9 +20,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import org.deepspg.data.Image;
 import org.deepspg.data.Images;
+import org.deepspg.data.OutputMark;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
@@ -175,6 +177,60 @@ class EnhanceCommandTest {
         model.toString(), "--skip-existing");
     assertEquals(0, none.code(), none.all());
     assertTrue(none.out().contains("nothing to do"), none.out());
+  }
+
+  /**
+   * {@code enhance photos/2024 -o photos} replaced photos/a.jpg, a photo deepspg had not written, with the enhanced
+   * 2024/a.jpg, exit 0 (the CLI audit). A file in OUTDIR is now replaced only when it bears deepspg's mark (an earlier
+   * output), holds the pixels this run writes (an output from before the mark) or with --overwrite; else it is kept,
+   * its image skipped with one line, exit 1.
+   */
+  @Test
+  void aFileInOutdirThatDeepspgDidNotWriteIsKept(@TempDir Path dir) throws IOException {
+    Path photos = Files.createDirectories(dir.resolve("photos"));
+    Path year = Files.createDirectories(photos.resolve("2024"));
+    Images.write(img(24, 32, 1), photos.resolve("a.jpg")); // the user's photos, of the inputs' names
+    Images.write(img(20, 20, 2), photos.resolve("d.png"));
+    Images.write(img(24, 32, 3), year.resolve("a.jpg"));
+    Images.write(img(16, 16, 4), year.resolve("b.png"));
+    Images.write(img(16, 24, 5), year.resolve("c.tif"));
+    Images.write(img(16, 16, 6), year.resolve("d.png"));
+    byte[] a = Files.readAllBytes(photos.resolve("a.jpg"));
+    byte[] d = Files.readAllBytes(photos.resolve("d.png"));
+    String[] args = {"enhance", year.toString(), "-o", photos.toString(), "--model", model.toString()};
+    CliTestSupport.Result r = CliTestSupport.run(args);
+    assertEquals(Main.EXIT_SOME_FAILED, r.code(), r.all());
+    assertArrayEquals(a, Files.readAllBytes(photos.resolve("a.jpg")), "the user's photo is kept");
+    assertArrayEquals(d, Files.readAllBytes(photos.resolve("d.png")), "the user's photo is kept");
+    for (String kept : new String[] {"a.jpg", "d.png"}) {
+      assertTrue(r.err().contains(photos.resolve(kept) + " exists and was not written by deepspg"), r.err());
+    }
+    assertTrue(r.out().contains("enhanced 2 of 4 images") && r.out().contains("2 kept a file deepspg did not write"),
+        r.out());
+    for (String made : new String[] {"b.png", "c.tif"}) {
+      assertTrue(OutputMark.isMarked(photos.resolve(made)), made + " bears the mark");
+    }
+    // A rerun replaces its earlier outputs: marked ones, and one of the same pixels without the mark (written before
+    // outputs were marked).
+    byte[] b = Files.readAllBytes(photos.resolve("b.png"));
+    Files.write(photos.resolve("b.png"), OutputMark.mark(Images.encode(img(16, 16, 9), "png",
+        WriteOptions.DEFAULT), "png"));
+    Images.write(Images.read(photos.resolve("c.tif")), photos.resolve("c.tif"));
+    assertFalse(OutputMark.isMarked(photos.resolve("c.tif")));
+    CliTestSupport.Result again = CliTestSupport.run(args);
+    assertEquals(Main.EXIT_SOME_FAILED, again.code(), again.all());
+    assertArrayEquals(b, Files.readAllBytes(photos.resolve("b.png")), "an earlier output is replaced");
+    assertTrue(OutputMark.isMarked(photos.resolve("c.tif")), "an unmarked earlier output too");
+    assertTrue(again.out().contains("enhanced 2 of 4 images"), again.out());
+    assertArrayEquals(a, Files.readAllBytes(photos.resolve("a.jpg")), "the user's photo is still kept");
+    // --overwrite replaces every file; --skip-existing with it is a contradiction.
+    CliTestSupport.Result both = CliTestSupport.run(
+        Stream.concat(Arrays.stream(args), Stream.of("--overwrite", "--skip-existing")).toArray(String[]::new));
+    assertEquals(2, both.code(), both.all());
+    CliTestSupport.Result forced = CliTestSupport.run(
+        Stream.concat(Arrays.stream(args), Stream.of("--overwrite")).toArray(String[]::new));
+    assertEquals(0, forced.code(), forced.all());
+    assertTrue(OutputMark.isMarked(photos.resolve("a.jpg")), forced.all());
   }
 
   @Test
