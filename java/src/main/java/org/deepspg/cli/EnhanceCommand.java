@@ -146,6 +146,12 @@ public final class EnhanceCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
+    if (notUtf8(outDir.toString())) {
+      err.println("deepspg: -o " + outDir + ": " + NOT_UTF8 + "; Java cannot take such a name from the command line: "
+          + "give a folder whose name is valid UTF-8");
+      err.flush();
+      return 2;
+    }
     if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
       err.println("deepspg: -o " + outDir + " is an existing file, not a folder; give an output folder");
       err.flush();
@@ -524,12 +530,23 @@ public final class EnhanceCommand implements Callable<Integer> {
         if (found.isEmpty()) errors.add(arg + ": no file matches this pattern" + (why.isEmpty() ? "" : "; " + why));
         else if (!why.isEmpty()) notes.add(arg + ": " + why);
       } else {
-        errors.add(arg + ": no such file or folder");
+        errors.add(arg + ": no such file or folder" + (notUtf8(arg) ? " under this name: " + NOT_UTF8
+            + "; Java cannot take such a name from the command line: give its folder as the input, or rename it"
+            + RENAME : ""));
       }
       for (Path[] f : found) {
         Path target;
         try {
-          target = outDir.resolve(outputName(f[1]).toString());
+          // The relative path as listed, not its string: a name that is not valid UTF-8 keeps its bytes (its string
+          // has U+FFFD in their place, which named the output otherwise and made two such inputs collide).
+          Path name = outputName(f[1]);
+          if (name != f[1] && notUtf8(f[1].toString())) {
+            errors.add(f[0] + ": " + NOT_UTF8 + "; its output, of another type, cannot be named after it: rename it"
+                + RENAME);
+            continue;
+          }
+          Path.of(name.toString()); // a charset that cannot convert it back (ASCII) fails the temporary file's name
+          target = outDir.resolve(name);
         } catch (InvalidPathException e) {
           errors.add(f[0] + ": " + unencodable());
           continue;
@@ -634,19 +651,33 @@ public final class EnhanceCommand implements Callable<Integer> {
         + "); run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8";
   }
 
+  /** What a name that Java lists with U+FFFD in it is. */
+  static final String NOT_UTF8 = "its name is not valid UTF-8 (e.g. Latin-1, from an old archive)";
+
+  /** How to rename such files. */
+  static final String RENAME = ", e.g. with convmv -f latin1 -t utf-8 --notest";
+
   /**
-   * The output path of an input: keeps the name; formats that cannot be written (WebP) become PNG. Also used by
+   * Whether a file name, as Java decoded it, had bytes that are not valid UTF-8 (each decoded as U+FFFD): the string
+   * no longer names the file, only a path listed from its folder does.
+   */
+  static boolean notUtf8(String name) {
+    return name.indexOf('\uFFFD') >= 0;
+  }
+
+  /**
+   * The output path of an input: keeps the name (the same path object, so that a name that is not valid UTF-8 keeps
+   * its bytes); formats that cannot be written (WebP) become PNG. Also used by
    * {@code spark-enhance} (spark module), so that both commands name outputs alike.
    *
    * @param rel the input's path relative to its folder (or its file name)
    * @return the relative output path
    */
   public static Path outputName(Path rel) {
+    if (Images.WRITE_EXTENSIONS.contains(Images.extension(rel))) return rel;
     String name = rel.getFileName().toString();
-    if (!Images.WRITE_EXTENSIONS.contains(Images.extension(rel))) {
-      int dot = name.lastIndexOf('.');
-      name = (dot < 0 ? name : name.substring(0, dot)) + ".png";
-    }
+    int dot = name.lastIndexOf('.');
+    name = (dot < 0 ? name : name.substring(0, dot)) + ".png";
     Path parent = rel.getParent();
     return parent == null ? Path.of(name) : parent.resolve(name);
   }

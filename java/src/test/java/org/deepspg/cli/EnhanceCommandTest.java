@@ -440,6 +440,45 @@ class EnhanceCommandTest {
     }
   }
 
+  /**
+   * File names that are not valid UTF-8 (Latin-1, from old archives): Java lists them with U+FFFD in their strings,
+   * and the output was named after that string, so two such inputs collided ("is already the output of ...") and the
+   * one written was misnamed (the CLI audit). Outputs now keep the names' bytes. Such a name given on the command line
+   * cannot be opened by Java at all: one line says why and how to rename it, instead of "no such file".
+   */
+  @Test
+  void namesThatAreNotUtf8KeepTheirBytes(@TempDir Path dir) throws Exception {
+    assumeTrue("UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding")), "a UTF-8 test JVM");
+    Path in = Files.createDirectories(dir.resolve("in"));
+    Images.write(img(16, 16, 1), in.resolve("ok.png"));
+    Process p = new ProcessBuilder("sh", "-c", "cp ok.png \"$(printf 'caf\\350.png')\" && "
+        + "cp ok.png \"$(printf 'caf\\351.png')\"").directory(in.toFile()).redirectErrorStream(true).start();
+    String made = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assumeTrue(p.waitFor() == 0, "the file system takes names that are not UTF-8: " + made);
+    List<Path> latin1;
+    try (java.util.stream.Stream<Path> s = Files.list(in)) {
+      latin1 = s.filter(f -> f.toString().contains("\uFFFD")).toList();
+    }
+    assertEquals(2, latin1.size(), "listed with U+FFFD: " + latin1);
+    Path out = dir.resolve("out");
+    CliTestSupport.Result r = CliTestSupport.run("enhance", in.toString(), "-o", out.toString(), "--model",
+        model.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("enhanced 3 of 3 images"), r.out());
+    for (Path f : latin1) {
+      assertTrue(Files.isRegularFile(out.resolve(in.relativize(f))), "the output keeps the name's bytes: " + f);
+    }
+    CliTestSupport.Result direct = CliTestSupport.run("enhance", latin1.get(0).toString(), "-o",
+        dir.resolve("out2").toString(), "--model", model.toString());
+    assertEquals(Main.EXIT_SOME_FAILED, direct.code(), direct.all());
+    assertTrue(direct.err().contains("its name is not valid UTF-8") && direct.err().contains("convmv"), direct.all());
+    assertEquals(1, direct.err().lines().filter(l -> l.contains("UTF-8")).count(), "one line: " + direct.all());
+    CliTestSupport.Result badOut = CliTestSupport.run("enhance", in.resolve("ok.png").toString(), "-o",
+        dir.resolve("caf\uFFFD").toString(), "--model", model.toString());
+    assertEquals(2, badOut.code(), badOut.all());
+    assertTrue(badOut.err().contains("-o") && badOut.err().contains("not valid UTF-8"), badOut.all());
+  }
+
   @Test
   void anImageTooLargeForTheJavaHeapFailsAloneAndNamed(@TempDir Path dir) throws Exception {
     // One photo too big for a small -Xmx stopped the whole batch (exit 2) without naming it; the others never ran.
