@@ -62,7 +62,8 @@ public final class EnhanceOptions {
 
   @Option(names = "--max-memory", paramLabel = "SIZE",
       description = "Most native memory one forward pass may take, e.g. 6g (default: 80%% of physical memory); a "
-          + "larger pass is refused before it runs. Tiling keeps passes small. Also, once the process's resident "
+          + "larger pass is refused before it runs. Without --tile, images are tiled in tiles small enough to fit it "
+          + "(--tile N is used as given). Also, once the process's resident "
           + "memory (JVM included) is above it after a pass, memory freed by earlier passes is returned to the "
           + "system.")
   String maxMemory;

@@ -110,9 +110,14 @@ public final class MemoryBudget {
     return bytes;
   }
 
-  /** @return bytes as GB with one decimal */
+  /**
+   * The one format of sizes in messages, the limit's included: two decimals below 1 GB (300m: "0.31 GB", not "0.3 GB"),
+   * one from there.
+   *
+   * @return bytes as GB
+   */
   static String gb(long bytes) {
-    return gb(bytes, 1);
+    return gb(bytes, bytes < 1e9 ? 2 : 1);
   }
 
   /** @return bytes as GB with this many decimals */
