@@ -533,9 +533,10 @@ class EnhanceCommandTest {
     Path f = dir.resolve("a.png");
     Images.write(img(16, 16, 3), f);
     CliTestSupport.Result r = CliTestSupport.run("enhance", f.toString(), "-o", dir.resolve("o").toString(),
-        "--model", model.toString(), "--prior-weights", f.toString());
+        "--model", model.toString(), "--prior-weights", f.toString(), "--hrnet-config", "{}");
     assertEquals(0, r.code(), r.all());
     assertTrue(r.err().contains("--prior-weights is not used") && r.err().contains("has no SEMs"), r.all());
+    assertTrue(r.err().contains("--hrnet-config is not used"), "was accepted without a word: " + r.all());
   }
 
   @Test

@@ -32,6 +32,16 @@ class MemoryAndTilingTest {
     assertEquals(512L << 20, MemoryBudget.parse(" 512M "));
     assertEquals(1L << 27, MemoryBudget.parse(String.valueOf(1L << 27)));
     assertThrows(IllegalArgumentException.class, () -> MemoryBudget.parse("lots"));
+    // the common spellings of units (the CLI audit: 6GB and 6GiB were refused); all powers of 1024, as -Xmx has them
+    for (String six : new String[] {"6G", "6GB", "6GiB", "6gib", "6 GB", "6144m", "6144MiB", "6291456KB"}) {
+      assertEquals(6L << 30, MemoryBudget.parse(six), six);
+    }
+    assertEquals(1L << 40, MemoryBudget.parse("1T"));
+    assertEquals(1_000_000_000L, MemoryBudget.parse("1e9"));
+    assertEquals(100_000_000L, MemoryBudget.parse("100000000B"));
+    for (String bad : new String[] {"6kg", "6gg", "Infinity", "NaN", "-6g", "g", "6x"}) {
+      assertThrows(IllegalArgumentException.class, () -> MemoryBudget.parse(bad), bad);
+    }
     assertThrows(IllegalArgumentException.class, () -> MemoryBudget.parse("1m"), "below 64 MiB");
     DeepSPGConfig s = DeepSPGConfig.baseline(DeepSPGConfig.Size.S);
     // 65 B per padded pixel and channel: DeepSPG-S 1.3 GB per MP, L twice that; SEMs with HRNet-W48 add 1.8 GB.
