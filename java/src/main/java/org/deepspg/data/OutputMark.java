@@ -6,8 +6,9 @@ package org.deepspg.data;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The mark {@code deepspg enhance} leaves in its outputs, so that a later run can tell an earlier output (which it
@@ -22,6 +23,12 @@ public final class OutputMark {
 
   /** The PNG tEXt chunk's data: keyword, NUL, text. */
   private static final String PNG_TEXT = "Software\0" + SOFTWARE;
+
+  /**
+   * How much of a PNG or JPEG the check reads: the mark comes right after IHDR, or after JFIF and the EXIF segment
+   * (at most 64 KiB).
+   */
+  private static final int HEAD = 256 << 10;
 
   private static final int TAG_SOFTWARE = 305;
   private static final int TYPE_ASCII = 2;
@@ -50,13 +57,19 @@ public final class OutputMark {
    * @return whether it bears the mark (false for a file that cannot be read or is not a PNG, JPEG or TIFF)
    */
   public static boolean isMarked(Path file) {
-    byte[] d;
-    try {
-      d = Files.readAllBytes(file);
-    } catch (IOException | OutOfMemoryError e) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      At at = (pos, len) -> {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) Math.max(0, Math.min(len, ch.size() - pos)));
+        while (b.hasRemaining() && ch.read(b, pos + b.position()) > 0) {
+          continue;
+        }
+        return java.util.Arrays.copyOf(b.array(), b.position());
+      };
+      byte[] head = at.read(0, HEAD);
+      return isPngOrJpeg(head) ? isMarked(head) : tiffMarked(at, ch.size());
+    } catch (IOException | RuntimeException e) {
       return false;
     }
-    return isMarked(d);
   }
 
   /**
@@ -84,8 +97,17 @@ public final class OutputMark {
       }
       return false;
     }
-    int[] sw = tiffSoftware(d);
-    return sw != null && sw[1] - sw[0] >= SOFTWARE.length() && ExifOrientation.startsWith(d, sw[0], SOFTWARE);
+    try {
+      return tiffMarked((pos, len) -> java.util.Arrays.copyOfRange(d, (int) Math.min(pos, d.length),
+          (int) Math.min(pos + len, d.length)), d.length);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // not from an array
+    }
+  }
+
+  private static boolean isPngOrJpeg(byte[] d) {
+    return d.length >= 8 && (d[0] & 0xff) == 0x89 && ExifOrientation.startsWith(d, 1, "PNG")
+        || d.length >= 4 && (d[0] & 0xff) == 0xff && (d[1] & 0xff) == 0xd8;
   }
 
   /** A JPEG with a COM segment of {@code text} after its APPn segments (JFIF, EXIF), before the tables. */
@@ -160,26 +182,43 @@ public final class OutputMark {
 
   /** Where a TIFF's first image directory starts (its byte order: 'I' little-endian), or -1 when it is no TIFF. */
   private static int firstDirectory(byte[] t) {
-    if (t.length < 8 || !(t[0] == 'I' && t[1] == 'I' || t[0] == 'M' && t[1] == 'M')) return -1;
-    boolean le = t[0] == 'I';
-    long ifd = ExifOrientation.u32(t, 4, le);
-    return ExifOrientation.u16(t, 2, le) != 42 || ifd < 8 || ifd + 2 > t.length ? -1 : (int) ifd;
+    return (int) firstDirectory(t, t.length);
   }
 
-  /** {start, end} of the Software text in a TIFF's first directory, or null. */
-  private static int[] tiffSoftware(byte[] t) {
-    int p = firstDirectory(t);
-    if (p < 0) return null;
-    boolean le = t[0] == 'I';
-    int n = ExifOrientation.u16(t, p, le);
-    for (int i = 0; i < n; i++) {
-      int e = p + 2 + 12 * i;
-      if (e + 12 > t.length) return null;
-      if (ExifOrientation.u16(t, e, le) != TAG_SOFTWARE || ExifOrientation.u16(t, e + 2, le) != TYPE_ASCII) continue;
-      long count = ExifOrientation.u32(t, e + 4, le);
-      long at = count <= 4 ? e + 8 : ExifOrientation.u32(t, e + 8, le);
-      return at + count > t.length ? null : new int[] {(int) at, (int) (at + count)};
+  /**
+   * @param head at least the file's first 8 bytes
+   * @param size the file's size
+   * @return where its first image directory starts (byte order: 'I' little-endian), or -1 when it is no TIFF
+   */
+  private static long firstDirectory(byte[] head, long size) {
+    if (head.length < 8 || !(head[0] == 'I' && head[1] == 'I' || head[0] == 'M' && head[1] == 'M')) return -1;
+    boolean le = head[0] == 'I';
+    long ifd = ExifOrientation.u32(head, 4, le);
+    return ExifOrientation.u16(head, 2, le) != 42 || ifd < 8 || ifd + 2 > size ? -1 : ifd;
+  }
+
+  /** Reads up to {@code len} bytes at {@code pos} of a file or an array (fewer at its end). */
+  private interface At {
+    byte[] read(long pos, int len) throws IOException;
+  }
+
+  /** Whether a TIFF's first directory has a Software tag that starts with the mark (read where it lies). */
+  private static boolean tiffMarked(At file, long size) throws IOException {
+    byte[] head = file.read(0, 8);
+    long p = firstDirectory(head, size);
+    if (p < 0) return false;
+    boolean le = head[0] == 'I';
+    byte[] count = file.read(p, 2);
+    if (count.length < 2) return false;
+    byte[] d = file.read(p + 2, 12 * ExifOrientation.u16(count, 0, le));
+    for (int e = 0; e + 12 <= d.length; e += 12) {
+      if (ExifOrientation.u16(d, e, le) != TAG_SOFTWARE || ExifOrientation.u16(d, e + 2, le) != TYPE_ASCII) continue;
+      long n = ExifOrientation.u32(d, e + 4, le);
+      long at = n <= 4 ? p + 2 + e + 8 : ExifOrientation.u32(d, e + 8, le);
+      byte[] text = file.read(at, SOFTWARE.length());
+      return n >= SOFTWARE.length() && text.length == SOFTWARE.length()
+          && ExifOrientation.startsWith(text, 0, SOFTWARE);
     }
-    return null;
+    return false;
   }
 }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link OutputMark}: the mark {@code enhance} puts in its outputs is found in each format that has room for it, leaves
@@ -42,6 +43,28 @@ class OutputMarkTest {
         }
       }
     }
+  }
+
+  /**
+   * A file is checked from its head (PNG, JPEG) or where its TIFF directory lies, not read whole (a rerun over a
+   * folder of large outputs); here a TIFF whose marked directory lies past the head.
+   */
+  @Test
+  void filesAreCheckedWithoutReadingThemWhole(@TempDir Path dir) throws Exception {
+    float[] noise = new float[3 * 400 * 400];
+    java.util.Random r = new java.util.Random(1);
+    for (int i = 0; i < noise.length; i++) noise[i] = r.nextFloat();
+    Image img = Image.of(400, 400, noise);
+    for (String format : new String[] {"png", "jpeg", "tiff"}) {
+      byte[] plain = Images.encode(img, format, WriteOptions.DEFAULT.withBitDepth(16));
+      Path f = dir.resolve("a." + format);
+      java.nio.file.Files.write(f, plain);
+      assertFalse(OutputMark.isMarked(f), format);
+      java.nio.file.Files.write(f, OutputMark.mark(plain, format));
+      assertTrue(OutputMark.isMarked(f), format);
+      if (format.equals("tiff")) assertTrue(plain.length > 256 << 10, "the directory lies past the head");
+    }
+    assertFalse(OutputMark.isMarked(dir.resolve("none.png")), "a missing file has no mark");
   }
 
   /** A little-endian TIFF (the EXIF block's own structure): the tag goes in order, the other tags still read. */
