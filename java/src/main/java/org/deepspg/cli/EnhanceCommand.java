@@ -367,7 +367,7 @@ public final class EnhanceCommand implements Callable<Integer> {
     double secs = (System.nanoTime() - t0) / 1e9;
     out.printf(Locale.ROOT, "enhanced %d of %d images in %.1f s (%.2f images/s, %.1f s/image), %d failed%s -> %s%n",
         done, done + failed, secs, done / Math.max(secs, 1e-9), done == 0 ? 0 : secs / done, failed,
-        kept == 0 ? "" : " (" + kept + " kept a file deepspg did not write)", outDir);
+        kept == 0 ? "" : " (" + kept + " of them kept a file deepspg did not write)", outDir);
     out.flush();
     return failed > 0 ? Main.EXIT_SOME_FAILED : 0;
   }
