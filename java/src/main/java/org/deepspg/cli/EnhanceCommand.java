@@ -146,7 +146,7 @@ public final class EnhanceCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
-    if (notUtf8(outDir.toString())) {
+    if (notUtf8(outDir.toString()) && !Files.exists(outDir)) {
       err.println("deepspg: -o " + outDir + ": " + NOT_UTF8 + "; Java cannot take such a name from the command line: "
           + "give a folder whose name is valid UTF-8");
       err.flush();
@@ -540,7 +540,7 @@ public final class EnhanceCommand implements Callable<Integer> {
           // The relative path as listed, not its string: a name that is not valid UTF-8 keeps its bytes (its string
           // has U+FFFD in their place, which named the output otherwise and made two such inputs collide).
           Path name = outputName(f[1]);
-          if (name != f[1] && notUtf8(f[1].toString())) {
+          if (name != f[1] && notUtf8(f[0])) {
             errors.add(f[0] + ": " + NOT_UTF8 + "; its output, of another type, cannot be named after it: rename it"
                 + RENAME);
             continue;
@@ -663,6 +663,12 @@ public final class EnhanceCommand implements Callable<Integer> {
    */
   static boolean notUtf8(String name) {
     return name.indexOf('\uFFFD') >= 0;
+  }
+
+  /** Whether a listed file's name is not valid UTF-8: its string has U+FFFD and names no file (a real U+FFFD does). */
+  static boolean notUtf8(Path listed) {
+    return notUtf8(listed.toString())
+        && !Files.exists(Path.of(listed.toString()), java.nio.file.LinkOption.NOFOLLOW_LINKS);
   }
 
   /**

@@ -474,6 +474,15 @@ class EnhanceCommandTest {
     assertEquals(Main.EXIT_SOME_FAILED, direct.code(), direct.all());
     assertTrue(direct.err().contains("its name is not valid UTF-8") && direct.err().contains("convmv"), direct.all());
     assertEquals(1, direct.err().lines().filter(l -> l.contains("UTF-8")).count(), "one line: " + direct.all());
+    // A WebP's output is a PNG named from the string: refused by name instead of misnamed.
+    Path webp = Files.createDirectories(dir.resolve("webp"));
+    Process w = new ProcessBuilder("sh", "-c", "printf x > \"$(printf 'caf\\351.webp')\"").directory(webp.toFile())
+        .start();
+    assertEquals(0, w.waitFor());
+    CliTestSupport.Result wr = CliTestSupport.run("enhance", webp.toString(), "-o", dir.resolve("out3").toString(),
+        "--model", model.toString());
+    assertEquals(Main.EXIT_SOME_FAILED, wr.code(), wr.all());
+    assertTrue(wr.err().contains("not valid UTF-8") && wr.err().contains("cannot be named after it"), wr.all());
     CliTestSupport.Result badOut = CliTestSupport.run("enhance", in.resolve("ok.png").toString(), "-o",
         dir.resolve("caf\uFFFD").toString(), "--model", model.toString());
     assertEquals(2, badOut.code(), badOut.all());
