@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code deepspg demo}: enhances the bundled low-light samples ({@code samples/} of the repository) into
- * {@code out/demo/} and writes {@code out/demo/index.html}, a page of before/after pairs with relative links.
+ * {@code out/demo/} and writes {@code out/demo/index.html}, a page of before/after pairs with relative links (a TIFF,
+ * which browsers do not show, appears as a PNG copy beside it that links the TIFF).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Enhance the bundled sample images into out/demo/ and write a before/after page (index.html).")
@@ -40,7 +41,8 @@ public final class DemoCommand implements Callable<Integer> {
   Path outDir;
 
   @Option(names = "--samples", paramLabel = "DIR",
-      description = "Folder of input images (default: the repository's samples/ folder).")
+      description = "Folder of input images (default: the repository's samples/ folder); the page shows a TIFF as a "
+          + "PNG copy.")
   Path samples;
 
   @Mixin EnhanceOptions options;
@@ -89,7 +91,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
     Files.createDirectories(inDir);
     Files.createDirectories(enDir);
-    List<String[]> rows = new ArrayList<>(); // name, input rel, output rel, info
+    List<String[]> rows = new ArrayList<>(); // name, input rel, output rel, info, input preview, output preview
     int failed = 0;
     try (enhancer) {
       out.println("demo: " + files.size() + " samples from " + dir + " with " + enhancer.modelSource()
@@ -99,7 +101,10 @@ public final class DemoCommand implements Callable<Integer> {
       for (Path f : files) {
         String name = f.getFileName().toString();
         String outName = EnhanceCommand.outputName(Path.of(name)).toString();
+        // Browsers show no TIFF: the page shows a PNG copy of each side (NAME.png beside it) and links the TIFF.
+        boolean preview = !BROWSER_FORMATS.contains(Images.extension(Path.of(outName)));
         Path prev = claimed.putIfAbsent(outName, f);
+        if (prev == null && preview) prev = claimed.putIfAbsent(outName + ".png", f);
         if (prev != null) { // w.png and w.webp both become enhanced/w.png: one would replace the other's result
           failed++;
           err.println("deepspg: " + f + ": its output enhanced/" + outName + " is already the output of " + prev
@@ -113,8 +118,14 @@ public final class DemoCommand implements Callable<Integer> {
           double secs = (System.nanoTime() - t0) / 1e9;
           Files.copy(f, inDir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
           Images.writeAtomic(res, enDir.resolve(outName));
+          if (preview) {
+            Images.writeAtomic(in, inDir.resolve(name + ".png"));
+            Images.writeAtomic(res, enDir.resolve(outName + ".png"));
+          }
+          String shown = preview ? ".png" : "";
           rows.add(new String[] {name, "input/" + name, "enhanced/" + outName,
-              String.format(Locale.ROOT, "%d×%d, %.1f s", in.width(), in.height(), secs)});
+              String.format(Locale.ROOT, "%d×%d, %.1f s", in.width(), in.height(), secs), "input/" + name + shown,
+              "enhanced/" + outName + shown});
           out.printf(Locale.ROOT, "  %s (%.1f s)%n", name, secs);
           out.flush();
         } catch (ImageReadException e) {
@@ -133,6 +144,9 @@ public final class DemoCommand implements Callable<Integer> {
     err.flush();
     return failed > 0 ? Main.EXIT_SOME_FAILED : 0;
   }
+
+  /** Extensions of the formats a browser shows in an {@code <img>}; the page shows a PNG copy of the others. */
+  static final java.util.Set<String> BROWSER_FORMATS = java.util.Set.of("png", "jpg", "jpeg", "jpe", "bmp", "webp");
 
   /** The repository's samples/ folder: the working directory's, else the one above the code location. */
   static Path findSamples() {
@@ -164,11 +178,14 @@ public final class DemoCommand implements Callable<Integer> {
         .append(", device ").append(escape(e.device())).append(". Sample sources and licences: ")
         .append("<code>samples/ATTRIBUTION.md</code> in the repository.</p>\n")
         .append("<table>\n<tr><th>low-light input</th><th>enhanced</th></tr>\n");
-    for (String[] r : rows) {
-      sb.append("<tr><td><img src=\"").append(escape(href(r[1]))).append("\" alt=\"input ").append(escape(r[0]))
-          .append("\"></td><td><img src=\"").append(escape(href(r[2]))).append("\" alt=\"enhanced ")
-          .append(escape(r[0])).append("\"></td></tr>\n<tr><td colspan=\"2\" class=\"info\">")
-          .append(escape(r[0])).append(" — ").append(escape(r[3])).append("</td></tr>\n");
+    for (String[] r : rows) { // each image links its file: a TIFF's shown PNG copy links the TIFF
+      sb.append("<tr><td><a href=\"").append(escape(href(r[1]))).append("\"><img src=\"")
+          .append(escape(href(r[4]))).append("\" alt=\"input ").append(escape(r[0]))
+          .append("\"></a></td><td><a href=\"").append(escape(href(r[2]))).append("\"><img src=\"")
+          .append(escape(href(r[5]))).append("\" alt=\"enhanced ").append(escape(r[0]))
+          .append("\"></a></td></tr>\n<tr><td colspan=\"2\" class=\"info\">")
+          .append(escape(r[0])).append(" — ").append(escape(r[3]))
+          .append(r[4].equals(r[1]) ? "" : " (shown as PNG; the links open the TIFF files)").append("</td></tr>\n");
     }
     sb.append("</table>\n</body>\n</html>\n");
     return sb.toString();

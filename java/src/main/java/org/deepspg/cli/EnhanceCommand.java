@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 import org.deepspg.data.Image;
 import org.deepspg.data.ImageReadException;
 import org.deepspg.data.Images;
+import org.deepspg.data.OutputMark;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
@@ -43,10 +44,12 @@ import picocli.CommandLine.Spec;
  *
  * <p>Outputs keep the input's name and format (WebP, which cannot be written, becomes PNG; 16-bit PNG/TIFF stay
  * 16-bit); for a folder input the relative path under the folder is kept, for a glob the path relative to its first
- * wildcard-free folder. Every output is written atomically. The command never writes onto an input: if any planned
- * output is an input file it refuses to start (exit 2). An unreadable input (missing, empty, truncated, not an image,
- * too small, more pixels than {@code --max-pixels}) gets one error line and the run goes on; the exit code is then
- * {@link Main#EXIT_SOME_FAILED}.
+ * wildcard-free folder. Every output is written atomically and carries deepspg's {@link OutputMark}. The command never
+ * writes onto an input: if any planned output is an input file it refuses to start (exit 2). An existing file in
+ * OUTDIR is replaced only when it bears the mark (an earlier output), holds the pixels the run writes, or with
+ * {@code --overwrite}; otherwise it is kept and its image skipped with one line (exit 1). An unreadable input
+ * (missing, empty, truncated, not an image, too small, more pixels than {@code --max-pixels}) gets one error line and
+ * the run goes on; the exit code is then {@link Main#EXIT_SOME_FAILED}.
  */
 @Command(name = "enhance", mixinStandardHelpOptions = true,
     description = "Enhance low-light images (files, folders, globs) into OUTDIR.")
@@ -76,6 +79,12 @@ public final class EnhanceCommand implements Callable<Integer> {
       description = "Leave out inputs whose output file exists already: resumes an interrupted run (outputs are "
           + "written whole or not at all). An output left by another model or setting is kept as it is.")
   boolean skipExisting;
+
+  @Option(names = "--overwrite",
+      description = "Replace any file in OUTDIR that has an output's name. Without it an existing file is replaced "
+          + "only when deepspg wrote it (its outputs carry a mark: PNG tEXt Software, JPEG comment, TIFF Software tag) "
+          + "or when it holds the very pixels this run writes; any other file is kept and its image skipped (exit 1).")
+  boolean overwrite;
 
   @Option(names = "--strip-metadata",
       description = "Write outputs without the input's EXIF block (capture date, camera, GPS location). By default "
@@ -129,6 +138,17 @@ public final class EnhanceCommand implements Callable<Integer> {
     }
     if (lockTo != null && !Files.isRegularFile(lockTo)) { // before the model loads
       err.println("deepspg: --lock-to " + lockTo + ": " + (Files.exists(lockTo) ? "not a file" : "file not found"));
+      err.flush();
+      return 2;
+    }
+    if (overwrite && skipExisting) {
+      err.println("deepspg: --overwrite and --skip-existing contradict each other; give one");
+      err.flush();
+      return 2;
+    }
+    if (notUtf8(outDir.toString()) && !Files.exists(outDir)) {
+      err.println("deepspg: -o " + outDir + ": " + NOT_UTF8 + "; Java cannot take such a name from the command line: "
+          + "give a folder whose name is valid UTF-8");
       err.flush();
       return 2;
     }
@@ -186,6 +206,34 @@ public final class EnhanceCommand implements Callable<Integer> {
         return errors.isEmpty() ? 0 : Main.EXIT_SOME_FAILED;
       }
     }
+    ReadOptions ro = ReadOptions.DEFAULT.withMaxPixels(maxPixels);
+    // Files in OUTDIR that deepspg did not write are kept (their images skipped) unless --overwrite: a photo of the
+    // same name in the output folder (`enhance photos/2024 -o photos`) was replaced without a word. Those of the
+    // input's size may be an earlier output from before outputs were marked (or a BMP, which has no place for the
+    // mark): they are compared with the new output's pixels once it is made.
+    Set<Job> unmarked = new HashSet<>();
+    int kept = 0;
+    if (!overwrite) {
+      List<Job> left = new ArrayList<>();
+      for (Job j : jobs) {
+        if (!Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS) || OutputMark.isMarked(j.output())) {
+          left.add(j);
+        } else if (sameSize(j, ro)) {
+          left.add(j);
+          unmarked.add(j);
+        } else {
+          kept++;
+          err.println(keptMessage(j));
+        }
+      }
+      jobs = left;
+      err.flush();
+      if (jobs.isEmpty()) {
+        out.println("nothing enhanced: every output's file exists in " + outDir + " and was not written by deepspg");
+        out.flush();
+        return Main.EXIT_SOME_FAILED;
+      }
+    }
     try { // before any work: an unwritable output folder would otherwise fail each image after enhancing it
       Files.createDirectories(outDir);
       Files.delete(Files.createTempFile(outDir, ".deepspg-write-check", ".tmp"));
@@ -210,9 +258,8 @@ public final class EnhanceCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
-    ReadOptions ro = ReadOptions.DEFAULT.withMaxPixels(maxPixels);
     WriteOptions wo = WriteOptions.DEFAULT.withJpegQuality(jpegQuality).withKeepExif(!stripMetadata);
-    int failed = errors.size();
+    int failed = errors.size() + kept;
     int done = 0;
     long t0 = System.nanoTime();
     try (enhancer; Enhancer.Sequence sequence = lockExposure ? enhancer.sequence(cuts) : null) {
@@ -287,8 +334,17 @@ public final class EnhanceCommand implements Callable<Integer> {
                   + "exposure anew");
             }
           }
-          Images.writeAtomic(res, j.output(), wo);
-          done++;
+          String format = Images.formatForPath(j.output());
+          byte[] bytes = OutputMark.mark(Images.encode(res, format, wo), format);
+          if (unmarked.contains(j) && !samePixels(j.output(), bytes, ro)) {
+            kept++;
+            failed++;
+            bar.message(keptMessage(j));
+            info += " KEPT";
+          } else {
+            Images.writeBytesAtomic(bytes, j.output());
+            done++;
+          }
         } catch (ImageReadException e) {
           failed++;
           bar.message("deepspg: " + j.input() + ": " + e.reason());
@@ -311,8 +367,9 @@ public final class EnhanceCommand implements Callable<Integer> {
       bar.finish();
     }
     double secs = (System.nanoTime() - t0) / 1e9;
-    out.printf(Locale.ROOT, "enhanced %d of %d images in %.1f s (%.2f images/s, %.1f s/image), %d failed -> %s%n",
-        done, done + failed, secs, done / Math.max(secs, 1e-9), done == 0 ? 0 : secs / done, failed, outDir);
+    out.printf(Locale.ROOT, "enhanced %d of %d images in %.1f s (%.2f images/s, %.1f s/image), %d failed%s -> %s%n",
+        done, done + failed, secs, done / Math.max(secs, 1e-9), done == 0 ? 0 : secs / done, failed,
+        kept == 0 ? "" : " (" + kept + " of them kept a file deepspg did not write)", outDir);
     out.flush();
     return failed > 0 ? Main.EXIT_SOME_FAILED : 0;
   }
@@ -353,6 +410,44 @@ public final class EnhanceCommand implements Callable<Integer> {
   private static String cutMessage(Enhancer.Sequence sequence, Path frame, String note) {
     return String.format(Locale.ROOT, "deepspg: --lock-exposure: a cut at %s (%.0f %% of the view changed%s)", frame,
         100 * sequence.lastScore(), note);
+  }
+
+  /** The line for an image skipped because a file that deepspg did not write has its output's name. */
+  private static String keptMessage(Job j) {
+    return "deepspg: " + j.output() + " exists and was not written by deepspg (it has no deepspg mark); kept, "
+        + j.input() + " not enhanced: pass --overwrite to replace it, or choose another -o";
+  }
+
+  /** Whether an existing output file has the input's size (as read: upright); false when either is unreadable. */
+  private static boolean sameSize(Job j, ReadOptions ro) {
+    try {
+      return java.util.Arrays.equals(Images.probe(j.input(), ro), Images.probe(j.output(), ro));
+    } catch (ImageReadException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Whether an existing file holds the pixels of a new output (within one 8-bit level, for a GPU's run-to-run
+   * rounding), so that replacing it loses nothing.
+   */
+  static boolean samePixels(Path existing, byte[] output, ReadOptions ro) {
+    try {
+      Image a = Images.read(existing, ro);
+      Image b = Images.decode(output, existing, ro);
+      if (a.width() != b.width() || a.height() != b.height() || a.hasAlpha() != b.hasAlpha()) return false;
+      return near(a.rgb(), b.rgb()) && (!a.hasAlpha() || near(a.alpha(), b.alpha()));
+    } catch (ImageReadException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static boolean near(float[] a, float[] b) {
+    if (a.length != b.length) return false;
+    for (int i = 0; i < a.length; i++) {
+      if (!(Math.abs(a[i] - b[i]) <= 1.5f / 255)) return false;
+    }
+    return true;
   }
 
   /** Passes planned for a file from its header size (1 when it cannot be read: the error comes later). */
@@ -437,12 +532,23 @@ public final class EnhanceCommand implements Callable<Integer> {
         if (found.isEmpty()) errors.add(arg + ": no file matches this pattern" + (why.isEmpty() ? "" : "; " + why));
         else if (!why.isEmpty()) notes.add(arg + ": " + why);
       } else {
-        errors.add(arg + ": no such file or folder");
+        errors.add(arg + ": no such file or folder" + (notUtf8(arg) ? " under this name: " + NOT_UTF8
+            + "; Java cannot take such a name from the command line: give its folder as the input, or rename it"
+            + RENAME : ""));
       }
       for (Path[] f : found) {
         Path target;
         try {
-          target = outDir.resolve(outputName(f[1]).toString());
+          // The relative path as listed, not its string: a name that is not valid UTF-8 keeps its bytes (its string
+          // has U+FFFD in their place, which named the output otherwise and made two such inputs collide).
+          Path name = outputName(f[1]);
+          if (name != f[1] && notUtf8(f[0])) {
+            errors.add(f[0] + ": " + NOT_UTF8 + "; its output, of another type, cannot be named after it: rename it"
+                + RENAME);
+            continue;
+          }
+          Path.of(name.toString()); // a charset that cannot convert it back (ASCII) fails the temporary file's name
+          target = outDir.resolve(name);
         } catch (InvalidPathException e) {
           errors.add(f[0] + ": " + unencodable());
           continue;
@@ -547,19 +653,39 @@ public final class EnhanceCommand implements Callable<Integer> {
         + "); run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8";
   }
 
+  /** What a name that Java lists with U+FFFD in it is. */
+  static final String NOT_UTF8 = "its name is not valid UTF-8 (e.g. Latin-1, from an old archive)";
+
+  /** How to rename such files. */
+  static final String RENAME = ", e.g. with convmv -f latin1 -t utf-8 --notest";
+
   /**
-   * The output path of an input: keeps the name; formats that cannot be written (WebP) become PNG. Also used by
+   * Whether a file name, as Java decoded it, had bytes that are not valid UTF-8 (each decoded as U+FFFD): the string
+   * no longer names the file, only a path listed from its folder does.
+   */
+  static boolean notUtf8(String name) {
+    return name.indexOf('\uFFFD') >= 0;
+  }
+
+  /** Whether a listed file's name is not valid UTF-8: its string has U+FFFD and names no file (a real U+FFFD does). */
+  static boolean notUtf8(Path listed) {
+    return notUtf8(listed.toString())
+        && !Files.exists(Path.of(listed.toString()), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+  }
+
+  /**
+   * The output path of an input: keeps the name (the same path object, so that a name that is not valid UTF-8 keeps
+   * its bytes); formats that cannot be written (WebP) become PNG. Also used by
    * {@code spark-enhance} (spark module), so that both commands name outputs alike.
    *
    * @param rel the input's path relative to its folder (or its file name)
    * @return the relative output path
    */
   public static Path outputName(Path rel) {
+    if (Images.WRITE_EXTENSIONS.contains(Images.extension(rel))) return rel;
     String name = rel.getFileName().toString();
-    if (!Images.WRITE_EXTENSIONS.contains(Images.extension(rel))) {
-      int dot = name.lastIndexOf('.');
-      name = (dot < 0 ? name : name.substring(0, dot)) + ".png";
-    }
+    int dot = name.lastIndexOf('.');
+    name = (dot < 0 ? name : name.substring(0, dot)) + ".png";
     Path parent = rel.getParent();
     return parent == null ? Path.of(name) : parent.resolve(name);
   }

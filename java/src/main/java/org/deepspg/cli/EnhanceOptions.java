@@ -61,8 +61,10 @@ public final class EnhanceOptions {
   @Mixin OneDnnOption oneDnn;
 
   @Option(names = "--max-memory", paramLabel = "SIZE",
-      description = "Most native memory one forward pass may take, e.g. 6g (default: 80%% of physical memory); a "
-          + "larger pass is refused before it runs. Tiling keeps passes small. Also, once the process's resident "
+      description = "Most native memory one forward pass may take, e.g. 6g, 500m or 6GiB (k/m/g/t, powers of 1024, "
+          + "with or without B or iB; default: 80%% of physical memory); a "
+          + "larger pass is refused before it runs. Without --tile, images are tiled in tiles small enough to fit it "
+          + "(--tile N is used as given). Also, once the process's resident "
           + "memory (JVM included) is above it after a pass, memory freed by earlier passes is returned to the "
           + "system.")
   String maxMemory;
@@ -98,9 +100,12 @@ public final class EnhanceOptions {
    */
   Enhancer build() throws IOException {
     Enhancer e = builder().build();
-    if (hrnet != null && !e.config().semEnabled()) {
-      System.err.println("deepspg: note: --prior-weights is not used: the model " + e.modelSource()
-          + " has no SEMs (no semantic prior)");
+    for (String unused : new String[] {hrnet != null ? "--prior-weights" : null,
+        hrnetConfig != null ? "--hrnet-config" : null}) {
+      if (unused != null && !e.config().semEnabled()) {
+        System.err.println("deepspg: note: " + unused + " is not used: the model " + e.modelSource()
+            + " has no SEMs (no semantic prior)");
+      }
     }
     return e;
   }

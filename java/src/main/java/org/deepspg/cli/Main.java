@@ -3,6 +3,7 @@
  */
 package org.deepspg.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -78,6 +79,17 @@ public final class Main {
     CommandLine cl = new CommandLine(new Main());
     // every subcommand's --version prints the project's versions (mixinStandardHelpOptions alone prints nothing)
     for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(new Versions());
+    // A bad flag or value (--tile NaN, --onednn maybe, an unknown option): one line and where the options are, as the
+    // other usage errors, instead of picocli's default of the message followed by the command's whole help.
+    cl.setParameterExceptionHandler((ex, argv) -> {
+      CommandLine cmd = ex.getCommandLine();
+      PrintWriter err = cmd.getErr();
+      err.println("deepspg: " + ex.getMessage().lines().findFirst().orElse("").strip());
+      CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+      err.println("Run '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
+      err.flush();
+      return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    });
     cl.setExecutionExceptionHandler(
         (thrown, cmd, parsed) -> {
           Throwable ex = unwrap(thrown);

@@ -23,7 +23,11 @@ public final class OneDnnOption {
   static final class ModeConverter implements ITypeConverter<OneDnn.Mode> {
     @Override
     public OneDnn.Mode convert(String value) {
-      return OneDnn.Mode.parse(value);
+      try {
+        return OneDnn.Mode.parse(value);
+      } catch (IllegalArgumentException e) { // picocli prints this one's message alone, not wrapped in its class
+        throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+      }
     }
   }
 }

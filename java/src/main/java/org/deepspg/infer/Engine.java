@@ -287,6 +287,11 @@ final class Engine {
     return estimate(b, h, w) <= maxMemory;
   }
 
+  /** @return the most padded pixels one pass may hold within the memory limit ({@link MemoryBudget#estimate}) */
+  long pixelsPerPass() {
+    return maxMemory / Math.max(1, MemoryBudget.estimate(pipeline.config(), 1, 1, 1));
+  }
+
   /** {@link MemoryBudget#estimate} of a pass over images of this size, padded as the pipeline pads them. */
   private long estimate(long b, long h, long w) {
     return MemoryBudget.estimate(pipeline.config(), b, Padding.padded(h, Padding.MULTIPLE),
@@ -303,10 +308,7 @@ final class Engine {
     long need = estimate(b, h, w) + extra;
     if (need > maxMemory) {
       String n = MemoryBudget.gb(need), l = MemoryBudget.gb(maxMemory);
-      if (n.equals(l)) { // "needs about 0.5 GB, more than ... 0.5 GB": two decimals tell them apart
-        n = MemoryBudget.gb(need, 2);
-        l = MemoryBudget.gb(maxMemory, 2);
-      }
+      if (n.equals(l)) n = MemoryBudget.gb(need, 3); // "needs about 0.31 GB, more than ... 0.31 GB"
       throw new IllegalArgumentException(String.format(Locale.ROOT,
           "%s of %dx%d (x%d) needs about %s, more than the memory limit of %s: %s, or raise the limit "
               + "(CLI: --max-memory; API: Enhancer.Builder.maxMemory; -D%s)", what, w, h, b, n, l, smaller,

@@ -66,9 +66,9 @@ public final class Enhancer implements AutoCloseable {
   Enhancer(Builder b, EnhancerLoader.Loaded loaded) {
     this.loaded = loaded;
     this.engine = new Engine(loaded.pipeline(), loaded.device(), b.ensemble, b.maxMemory);
-    this.tiles = b.tiles;
-    this.tiler = new Tiler(engine, b.tiles, b.tileContext);
-    this.batcher = new Batcher(engine, b.tiles, b.batchSize);
+    this.tiles = b.tiles.fittedTo(engine.pixelsPerPass());
+    this.tiler = new Tiler(engine, tiles, b.tileContext);
+    this.batcher = new Batcher(engine, tiles, b.batchSize);
     this.readOptions = b.readOptions;
   }
 
@@ -563,7 +563,7 @@ public final class Enhancer implements AutoCloseable {
     return loaded.deviceName();
   }
 
-  /** @return the tiling options */
+  /** @return the tiling options in use: the builder's, fitted to the memory limit ({@link TileOptions#fittedTo}) */
   public TileOptions tileOptions() {
     return tiles;
   }

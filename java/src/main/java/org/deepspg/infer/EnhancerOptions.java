@@ -217,7 +217,8 @@ abstract class EnhancerOptions {
   }
 
   /**
-   * @param options tiling options (default {@link TileOptions#DEFAULT})
+   * @param options tiling options (default {@link TileOptions#DEFAULT}; its tile size and threshold, whatever the
+   *     refinement passes and context, are made smaller where the memory limit needs it: {@link TileOptions#fittedTo})
    * @return this
    */
   public Enhancer.Builder tiling(TileOptions options) {

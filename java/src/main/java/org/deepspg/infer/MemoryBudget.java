@@ -21,11 +21,11 @@ import org.deepspg.model.prior.EspnetPrior;
  * Measured peaks (2026-12-07, {@code /usr/bin/time} of {@code deepspg bench --tile 0} at 1024×704 and 2048×1408, less
  * the process's RSS at 64×64): S 929–1,059 B, S + ESPNetv2 1,356–1,403 B, S + HRNet-W48 2,104–2,258 B, L
  * 1,801–1,808 B, L + HRNet-W48 3,329 B; the estimate is 1.23–1.47× those (docs/inference.md). It covers the pass, not
- * the JVM and libraries (about 0.35 GB) nor the caller's images. Limit: {@value #PROPERTY} (bytes, or with a k/m/g
- * suffix), else 80 % of the machine's physical memory.
+ * the JVM and libraries (about 0.35 GB) nor the caller's images. Limit: {@value #PROPERTY} (as {@link #parse} reads
+ * it: bytes, or 6g, 6GB, 6GiB), else 80 % of the machine's physical memory.
  */
 public final class MemoryBudget {
-  /** System property with the limit ({@code 6g}, {@code 500m}, bytes). */
+  /** System property with the limit ({@code 6g}, {@code 500m}, {@code 6GiB}, bytes). */
   public static final String PROPERTY = "deepspg.max_memory";
   /** Bytes per padded pixel and channel of the network's width, without SEMs (measured peak ≤ 53, and ≤ 46 for L). */
   static final double BYTES_PER_PIXEL_CHANNEL = 65;
@@ -86,22 +86,27 @@ public final class MemoryBudget {
   }
 
   /**
-   * @param s bytes, or a number with a k, m or g suffix (powers of 1024)
+   * @param s bytes, or a number with a unit k, m, g or t (powers of 1024), each also spelt with B or iB after it, in
+   *     any case: {@code 6g}, {@code 6GB}, {@code 6GiB}, {@code 500m}, {@code 1.5T}, {@code 123456789b}
    * @return the bytes
    * @throws IllegalArgumentException for anything else or a value below 64 MiB
    */
   public static long parse(String s) {
-    String v = s == null ? "" : s.trim().toLowerCase(Locale.ROOT);
-    long mult = 1;
-    if (v.endsWith("g") || v.endsWith("m") || v.endsWith("k")) {
-      mult = v.endsWith("g") ? 1L << 30 : v.endsWith("m") ? 1L << 20 : 1L << 10;
-      v = v.substring(0, v.length() - 1);
-    }
+    String v = s == null ? "" : s.replaceAll("\\s", "").toLowerCase(Locale.ROOT);
+    if (v.endsWith("ib")) v = v.substring(0, v.length() - 2);
+    else if (v.endsWith("b")) v = v.substring(0, v.length() - 1);
+    int unit = v.isEmpty() ? -1 : "kmgt".indexOf(v.charAt(v.length() - 1));
+    long mult = unit < 0 ? 1 : 1L << (10 * (unit + 1));
+    if (unit >= 0) v = v.substring(0, v.length() - 1);
     double d;
     try {
-      d = Double.parseDouble(v);
+      d = v.matches("[0-9.]+(e[+-]?[0-9]+)?") ? Double.parseDouble(v) : Double.NaN;
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("memory limit must be bytes or a number with k/m/g, got '" + s + "'");
+      d = Double.NaN;
+    }
+    if (Double.isNaN(d)) {
+      throw new IllegalArgumentException("memory limit must be bytes or a number with k/m/g/t (6g, 6GB, 6GiB), got '"
+          + s + "'");
     }
     long bytes = (long) (d * mult);
     if (!(d > 0) || bytes < (64L << 20)) {
@@ -110,9 +115,14 @@ public final class MemoryBudget {
     return bytes;
   }
 
-  /** @return bytes as GB with one decimal */
+  /**
+   * The one format of sizes in messages, the limit's included: two decimals below 1 GB (300m: "0.31 GB", not "0.3 GB"),
+   * one from there.
+   *
+   * @return bytes as GB
+   */
   static String gb(long bytes) {
-    return gb(bytes, 1);
+    return gb(bytes, bytes < 1e9 ? 2 : 1);
   }
 
   /** @return bytes as GB with this many decimals */

@@ -125,6 +125,25 @@ public record TileOptions(int tileSize, int overlap, int contextSize, long maxWh
   }
 
   /**
+   * The default tile size fitted to a memory limit: where a pass over a tile of {@link #DEFAULT_TILE} or a whole image
+   * of {@link #DEFAULT_MAX_WHOLE_PIXELS} would hold more padded pixels than the limit allows, the tile side becomes the
+   * largest multiple of 32 whose square fits (at least 64, with its {@link #overlapFor} overlap) and images above the
+   * pixels that fit are tiled. Options of another tile side or threshold ({@code --tile N}, {@link #always},
+   * {@link #ofSide}) are the caller's choice and come back as they are; so do options that fit.
+   *
+   * @param pixelsPerPass the most padded pixels one pass may hold
+   * @return the options to use
+   */
+  public TileOptions fittedTo(long pixelsPerPass) {
+    boolean defaultSize = tileSize == DEFAULT_TILE && overlap == DEFAULT_OVERLAP
+        && maxWholePixels == DEFAULT_MAX_WHOLE_PIXELS;
+    if (!defaultSize || ((long) tileSize * tileSize <= pixelsPerPass && maxWholePixels <= pixelsPerPass)) return this;
+    int side = (int) Math.max(64, Math.min(tileSize, (long) Math.sqrt((double) pixelsPerPass)
+        / Padding.MULTIPLE * Padding.MULTIPLE));
+    return new TileOptions(side, overlapFor(side), contextSize, Math.min(maxWholePixels, pixelsPerPass), refinePasses);
+  }
+
+  /**
    * @param size tile side
    * @return a copy with that tile side
    */

@@ -27,6 +27,7 @@ class DemoCommandTest {
     Path samples = Files.createDirectories(dir.resolve("samples"));
     Images.write(InferTestSupport.darkImage(24, 32, 1), samples.resolve("one.jpg"));
     Images.write(InferTestSupport.darkImage(20, 36, 2), samples.resolve("two words.png"));
+    Images.write(InferTestSupport.darkImage(16, 20, 3), samples.resolve("three.tif")); // no browser shows it
     Path out = dir.resolve("demo");
     CliTestSupport.Result r = CliTestSupport.run("demo", "--samples", samples.toString(), "-o", out.toString(),
         "--model", model.toString());
@@ -35,14 +36,17 @@ class DemoCommandTest {
     Matcher m = Pattern.compile("<img src=\"([^\"]+)\"").matcher(html);
     List<String> links = new ArrayList<>();
     while (m.find()) links.add(m.group(1));
-    assertEquals(4, links.size(), html);
+    assertEquals(6, links.size(), html);
     for (String l : links) {
       assertTrue(!l.startsWith("/") && !l.contains(":"), "relative link " + l);
+      assertTrue(DemoCommand.BROWSER_FORMATS.contains(Images.extension(Path.of(l))), "a browser shows " + l);
       Path target = out.resolve(l.replace("%20", " "));
       assertTrue(Files.isRegularFile(target), "link resolves: " + l);
       Images.read(target); // a readable image
     }
     assertTrue(links.contains("enhanced/two%20words.png"), links.toString());
+    assertTrue(links.contains("enhanced/three.tif.png") && html.contains("<a href=\"enhanced/three.tif\">"), html);
+    assertTrue(Files.isRegularFile(out.resolve("enhanced/three.tif")), "the TIFF output is kept as the output");
   }
 
   /** Found by the CLI audit of session 32: both cases replaced a file with exit code 0. */

@@ -20,9 +20,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import org.deepspg.data.Image;
 import org.deepspg.data.Images;
+import org.deepspg.data.OutputMark;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
@@ -177,6 +179,60 @@ class EnhanceCommandTest {
     assertTrue(none.out().contains("nothing to do"), none.out());
   }
 
+  /**
+   * {@code enhance photos/2024 -o photos} replaced photos/a.jpg, a photo deepspg had not written, with the enhanced
+   * 2024/a.jpg, exit 0 (the CLI audit). A file in OUTDIR is now replaced only when it bears deepspg's mark (an earlier
+   * output), holds the pixels this run writes (an output from before the mark) or with --overwrite; else it is kept,
+   * its image skipped with one line, exit 1.
+   */
+  @Test
+  void aFileInOutdirThatDeepspgDidNotWriteIsKept(@TempDir Path dir) throws IOException {
+    Path photos = Files.createDirectories(dir.resolve("photos"));
+    Path year = Files.createDirectories(photos.resolve("2024"));
+    Images.write(img(24, 32, 1), photos.resolve("a.jpg")); // the user's photos, of the inputs' names
+    Images.write(img(20, 20, 2), photos.resolve("d.png"));
+    Images.write(img(24, 32, 3), year.resolve("a.jpg"));
+    Images.write(img(16, 16, 4), year.resolve("b.png"));
+    Images.write(img(16, 24, 5), year.resolve("c.tif"));
+    Images.write(img(16, 16, 6), year.resolve("d.png"));
+    byte[] a = Files.readAllBytes(photos.resolve("a.jpg"));
+    byte[] d = Files.readAllBytes(photos.resolve("d.png"));
+    String[] args = {"enhance", year.toString(), "-o", photos.toString(), "--model", model.toString()};
+    CliTestSupport.Result r = CliTestSupport.run(args);
+    assertEquals(Main.EXIT_SOME_FAILED, r.code(), r.all());
+    assertArrayEquals(a, Files.readAllBytes(photos.resolve("a.jpg")), "the user's photo is kept");
+    assertArrayEquals(d, Files.readAllBytes(photos.resolve("d.png")), "the user's photo is kept");
+    for (String kept : new String[] {"a.jpg", "d.png"}) {
+      assertTrue(r.err().contains(photos.resolve(kept) + " exists and was not written by deepspg"), r.err());
+    }
+    assertTrue(r.out().contains("enhanced 2 of 4 images")
+        && r.out().contains("2 failed (2 of them kept a file deepspg did not write)"), r.out());
+    for (String made : new String[] {"b.png", "c.tif"}) {
+      assertTrue(OutputMark.isMarked(photos.resolve(made)), made + " bears the mark");
+    }
+    // A rerun replaces its earlier outputs: marked ones, and one of the same pixels without the mark (written before
+    // outputs were marked).
+    byte[] b = Files.readAllBytes(photos.resolve("b.png"));
+    Files.write(photos.resolve("b.png"), OutputMark.mark(Images.encode(img(16, 16, 9), "png",
+        WriteOptions.DEFAULT), "png"));
+    Images.write(Images.read(photos.resolve("c.tif")), photos.resolve("c.tif"));
+    assertFalse(OutputMark.isMarked(photos.resolve("c.tif")));
+    CliTestSupport.Result again = CliTestSupport.run(args);
+    assertEquals(Main.EXIT_SOME_FAILED, again.code(), again.all());
+    assertArrayEquals(b, Files.readAllBytes(photos.resolve("b.png")), "an earlier output is replaced");
+    assertTrue(OutputMark.isMarked(photos.resolve("c.tif")), "an unmarked earlier output too");
+    assertTrue(again.out().contains("enhanced 2 of 4 images"), again.out());
+    assertArrayEquals(a, Files.readAllBytes(photos.resolve("a.jpg")), "the user's photo is still kept");
+    // --overwrite replaces every file; --skip-existing with it is a contradiction.
+    CliTestSupport.Result both = CliTestSupport.run(
+        Stream.concat(Arrays.stream(args), Stream.of("--overwrite", "--skip-existing")).toArray(String[]::new));
+    assertEquals(2, both.code(), both.all());
+    CliTestSupport.Result forced = CliTestSupport.run(
+        Stream.concat(Arrays.stream(args), Stream.of("--overwrite")).toArray(String[]::new));
+    assertEquals(0, forced.code(), forced.all());
+    assertTrue(OutputMark.isMarked(photos.resolve("a.jpg")), forced.all());
+  }
+
   @Test
   void refusesToOverwriteInputs(@TempDir Path dir) throws IOException {
     Path in = Files.createDirectories(dir.resolve("photos"));
@@ -301,7 +357,8 @@ class EnhanceCommandTest {
     try (Enhancer e = Enhancer.builder().checkpoint(model).build()) {
       Images.writeAtomic(e.enhance(upright), ref);
     }
-    assertArrayEquals(Files.readAllBytes(ref), Files.readAllBytes(res), "same pixels as enhancing the upright image");
+    assertArrayEquals(OutputMark.mark(Files.readAllBytes(ref), "jpeg"), Files.readAllBytes(res),
+        "same pixels as enhancing the upright image (and enhance's mark)");
     // The input's EXIF block comes along with its orientation set to upright; --strip-metadata leaves it out.
     assertEquals(1, org.deepspg.data.ExifOrientation.find(Files.readAllBytes(res)));
     assertTrue(new String(Files.readAllBytes(res), java.nio.charset.StandardCharsets.ISO_8859_1).contains("Exif\0\0"));
@@ -407,6 +464,54 @@ class EnhanceCommandTest {
     }
   }
 
+  /**
+   * File names that are not valid UTF-8 (Latin-1, from old archives): Java lists them with U+FFFD in their strings,
+   * and the output was named after that string, so two such inputs collided ("is already the output of ...") and the
+   * one written was misnamed (the CLI audit). Outputs now keep the names' bytes. Such a name given on the command line
+   * cannot be opened by Java at all: one line says why and how to rename it, instead of "no such file".
+   */
+  @Test
+  void namesThatAreNotUtf8KeepTheirBytes(@TempDir Path dir) throws Exception {
+    assumeTrue("UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding")), "a UTF-8 test JVM");
+    Path in = Files.createDirectories(dir.resolve("in"));
+    Images.write(img(16, 16, 1), in.resolve("ok.png"));
+    Process p = new ProcessBuilder("sh", "-c", "cp ok.png \"$(printf 'caf\\350.png')\" && "
+        + "cp ok.png \"$(printf 'caf\\351.png')\"").directory(in.toFile()).redirectErrorStream(true).start();
+    String made = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assumeTrue(p.waitFor() == 0, "the file system takes names that are not UTF-8: " + made);
+    List<Path> latin1;
+    try (java.util.stream.Stream<Path> s = Files.list(in)) {
+      latin1 = s.filter(f -> f.toString().contains("\uFFFD")).toList();
+    }
+    assertEquals(2, latin1.size(), "listed with U+FFFD: " + latin1);
+    Path out = dir.resolve("out");
+    CliTestSupport.Result r = CliTestSupport.run("enhance", in.toString(), "-o", out.toString(), "--model",
+        model.toString());
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("enhanced 3 of 3 images"), r.out());
+    for (Path f : latin1) {
+      assertTrue(Files.isRegularFile(out.resolve(in.relativize(f))), "the output keeps the name's bytes: " + f);
+    }
+    CliTestSupport.Result direct = CliTestSupport.run("enhance", latin1.get(0).toString(), "-o",
+        dir.resolve("out2").toString(), "--model", model.toString());
+    assertEquals(Main.EXIT_SOME_FAILED, direct.code(), direct.all());
+    assertTrue(direct.err().contains("its name is not valid UTF-8") && direct.err().contains("convmv"), direct.all());
+    assertEquals(1, direct.err().lines().filter(l -> l.contains("UTF-8")).count(), "one line: " + direct.all());
+    // A WebP's output is a PNG named from the string: refused by name instead of misnamed.
+    Path webp = Files.createDirectories(dir.resolve("webp"));
+    Process w = new ProcessBuilder("sh", "-c", "printf x > \"$(printf 'caf\\351.webp')\"").directory(webp.toFile())
+        .start();
+    assertEquals(0, w.waitFor());
+    CliTestSupport.Result wr = CliTestSupport.run("enhance", webp.toString(), "-o", dir.resolve("out3").toString(),
+        "--model", model.toString());
+    assertEquals(Main.EXIT_SOME_FAILED, wr.code(), wr.all());
+    assertTrue(wr.err().contains("not valid UTF-8") && wr.err().contains("cannot be named after it"), wr.all());
+    CliTestSupport.Result badOut = CliTestSupport.run("enhance", in.resolve("ok.png").toString(), "-o",
+        dir.resolve("caf\uFFFD").toString(), "--model", model.toString());
+    assertEquals(2, badOut.code(), badOut.all());
+    assertTrue(badOut.err().contains("-o") && badOut.err().contains("not valid UTF-8"), badOut.all());
+  }
+
   @Test
   void anImageTooLargeForTheJavaHeapFailsAloneAndNamed(@TempDir Path dir) throws Exception {
     // One photo too big for a small -Xmx stopped the whole batch (exit 2) without naming it; the others never ran.
@@ -461,9 +566,10 @@ class EnhanceCommandTest {
     Path f = dir.resolve("a.png");
     Images.write(img(16, 16, 3), f);
     CliTestSupport.Result r = CliTestSupport.run("enhance", f.toString(), "-o", dir.resolve("o").toString(),
-        "--model", model.toString(), "--prior-weights", f.toString());
+        "--model", model.toString(), "--prior-weights", f.toString(), "--hrnet-config", "{}");
     assertEquals(0, r.code(), r.all());
     assertTrue(r.err().contains("--prior-weights is not used") && r.err().contains("has no SEMs"), r.all());
+    assertTrue(r.err().contains("--hrnet-config is not used"), "was accepted without a word: " + r.all());
   }
 
   @Test

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Properties;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -48,6 +49,26 @@ class UserErrorsTest {
     assertTrue(r.err().contains(expected), expected + " in: " + r.err());
     assertFalse(r.err().contains("internal error"), r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+  }
+
+  /**
+   * A value picocli cannot convert ({@code --tile NaN}, {@code --max-pixels 1e9}, {@code --onednn maybe}) or an
+   * unknown option printed the command's whole help, about 100 lines, where the docs promise one line (the CLI audit):
+   * now the message, and where the options are listed.
+   */
+  @Test
+  void badFlagValuesAreOneLineAndAHint() {
+    String[][] cases = {{"enhance", "a.png", "-o", "o", "--tile", "NaN"}, {"enhance", "a.png", "-o", "o",
+        "--max-pixels", "1e9"}, {"enhance", "a.png", "-o", "o", "--onednn", "maybe"}, {"enhance", "a.png"},
+        {"demo", "--tilee", "64"}, {"bench", "--iters", "x"}};
+    for (String[] args : cases) {
+      CliTestSupport.Result r = CliTestSupport.run(args);
+      assertEquals(2, r.code(), r.all());
+      List<String> lines = r.err().lines().toList();
+      assertTrue(lines.get(0).startsWith("deepspg: ") && r.err().contains("--help' for the options."), r.err());
+      assertTrue(lines.size() <= 4 && !r.all().contains("Usage:"), "not the whole help: " + r.err());
+    }
+    assertTrue(CliTestSupport.run(cases[2]).err().contains("'--onednn': oneDNN mode must be on, off or auto"));
   }
 
   @Test

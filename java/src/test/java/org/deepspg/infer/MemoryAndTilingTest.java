@@ -5,6 +5,7 @@ package org.deepspg.infer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,6 +32,16 @@ class MemoryAndTilingTest {
     assertEquals(512L << 20, MemoryBudget.parse(" 512M "));
     assertEquals(1L << 27, MemoryBudget.parse(String.valueOf(1L << 27)));
     assertThrows(IllegalArgumentException.class, () -> MemoryBudget.parse("lots"));
+    // the common spellings of units (the CLI audit: 6GB and 6GiB were refused); all powers of 1024, as -Xmx has them
+    for (String six : new String[] {"6G", "6GB", "6GiB", "6gib", "6 GB", "6144m", "6144MiB", "6291456KB"}) {
+      assertEquals(6L << 30, MemoryBudget.parse(six), six);
+    }
+    assertEquals(1L << 40, MemoryBudget.parse("1T"));
+    assertEquals(1_000_000_000L, MemoryBudget.parse("1e9"));
+    assertEquals(100_000_000L, MemoryBudget.parse("100000000B"));
+    for (String bad : new String[] {"6kg", "6gg", "Infinity", "NaN", "-6g", "g", "6x"}) {
+      assertThrows(IllegalArgumentException.class, () -> MemoryBudget.parse(bad), bad);
+    }
     assertThrows(IllegalArgumentException.class, () -> MemoryBudget.parse("1m"), "below 64 MiB");
     DeepSPGConfig s = DeepSPGConfig.baseline(DeepSPGConfig.Size.S);
     // 65 B per padded pixel and channel: DeepSPG-S 1.3 GB per MP, L twice that; SEMs with HRNet-W48 add 1.8 GB.
@@ -39,6 +50,38 @@ class MemoryAndTilingTest {
     assertEquals(3.1e9, MemoryBudget.estimate(DeepSPGConfig.s(), 1, 1000, 1000), 1e7);
     assertEquals(4 * MemoryBudget.estimate(s, 1, 100, 100), MemoryBudget.estimate(s, 4, 100, 100));
     assertTrue(MemoryBudget.defaultLimit() >= 64L << 20);
+  }
+
+  /**
+   * {@code --max-memory 300m} on a 900x700 photo shrank the context pass to fit, then refused the default tiles ("a
+   * pass of 352x700 needs about 0.32 GB, more than the memory limit of 0.31 GB") where smaller ones fit (the CLI
+   * audit). Without a tile size of the caller's, the tiles and the whole-image threshold now fit the limit; a tile
+   * size the caller chose is still refused, the limit written alike in every line.
+   */
+  @Test
+  void theDefaultTilesFitTheMemoryLimit() throws IOException {
+    assertEquals("0.31 GB", MemoryBudget.gb(300L << 20));
+    TileOptions fitted = TileOptions.DEFAULT.withRefinePasses(1).fittedTo(200_000);
+    assertEquals(416, fitted.tileSize(), "416^2 = 173,056 pixels fit, 448^2 do not");
+    assertEquals(64, fitted.overlap());
+    assertEquals(200_000, fitted.maxWholePixels());
+    assertEquals(1, fitted.refinePasses());
+    assertEquals(512, TileOptions.DEFAULT.fittedTo(300_000).tileSize(), "the tiles fit; only the threshold drops");
+    assertEquals(300_000, TileOptions.DEFAULT.fittedTo(300_000).maxWholePixels());
+    assertEquals(64, TileOptions.DEFAULT.fittedTo(100).tileSize(), "never below 64 (the pass is refused then)");
+    assertSame(TileOptions.DEFAULT, TileOptions.DEFAULT.fittedTo(10_000_000));
+    TileOptions own = TileOptions.ofSide(512);
+    assertSame(own, own.fittedTo(100_000), "--tile N is the user's");
+    DeepSPG net = InferTestSupport.randomModel(InferTestSupport.tinyBaseline(), 1, InferTestSupport.TEST_TAU);
+    Image img = InferTestSupport.darkImage(600, 700, 3); // 0.42 MP: ran whole by default, ~220 MB for this network
+    try (Enhancer e = Enhancer.builder().model(net).maxMemory(64L << 20).build()) {
+      assertTrue(e.tileOptions().tileSize() < TileOptions.DEFAULT_TILE, e.tileOptions().toString());
+      assertEquals(3 * 600 * 700, e.enhance(img).rgb().length);
+    }
+    try (Enhancer e = Enhancer.builder().model(net).tiling(own).maxMemory(64L << 20).build()) {
+      IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.enhance(img));
+      assertTrue(ex.getMessage().contains("more than the memory limit of 0.07 GB"), ex.getMessage());
+    }
   }
 
   @Test

@@ -28,6 +28,7 @@ import org.deepspg.cli.EnhanceCommand;
 import org.deepspg.data.Image;
 import org.deepspg.data.ImageReadException;
 import org.deepspg.data.Images;
+import org.deepspg.data.OutputMark;
 import org.deepspg.data.ReadOptions;
 import org.deepspg.data.WriteOptions;
 import org.deepspg.infer.Enhancer;
@@ -358,7 +359,9 @@ public final class EnhanceImages extends Transformer {
           } else {
             try {
               Path rel = relativeOutput(inputs[i], inputRoot == null ? null : localPath(inputRoot));
-              byte[] enc = Images.encode(res, Images.formatForPath(rel), wo);
+              String format = Images.formatForPath(rel);
+              // marked as enhance marks its outputs, so that a later enhance into this folder replaces them
+              byte[] enc = OutputMark.mark(Images.encode(res, format, wo), format);
               if (outputDir == null) {
                 bytes = enc;
               } else {

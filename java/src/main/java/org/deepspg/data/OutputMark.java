@@ -1,0 +1,224 @@
+/*
+ * Copyright 2026 The DeepSPG-Java Authors. Licensed under the Apache License, Version 2.0.
+ */
+package org.deepspg.data;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The mark {@code deepspg enhance} leaves in its outputs, so that a later run can tell an earlier output (which it
+ * replaces) from a file it did not write (which it keeps): the software name {@value #SOFTWARE} in a PNG {@code tEXt}
+ * chunk keyed {@code Software} (before the image data), a JPEG comment (COM) segment after the APPn segments, or the
+ * TIFF Software tag (305) of the first image directory. BMP has no place for it. The input's EXIF block that outputs
+ * carry is not looked at: its Software entry names the camera or editor that made the original.
+ */
+public final class OutputMark {
+  /** The mark's text; a file whose mark starts with it was written by deepspg. */
+  public static final String SOFTWARE = "deepspg";
+
+  /** The PNG tEXt chunk's data: keyword, NUL, text. */
+  private static final String PNG_TEXT = "Software\0" + SOFTWARE;
+
+  /**
+   * How much of a PNG or JPEG the check reads: the mark comes right after IHDR, or after JFIF and the EXIF segment
+   * (at most 64 KiB).
+   */
+  private static final int HEAD = 256 << 10;
+
+  private static final int TAG_SOFTWARE = 305;
+  private static final int TYPE_ASCII = 2;
+
+  private OutputMark() {}
+
+  /**
+   * Adds the mark to an encoded image.
+   *
+   * @param encoded the file's bytes as {@link Images#encode} makes them
+   * @param format "png", "jpeg", "tiff" or "bmp" (as {@link Images#formatForPath})
+   * @return the marked bytes; {@code encoded} itself for BMP or a file of another structure
+   */
+  public static byte[] mark(byte[] encoded, String format) {
+    byte[] text = SOFTWARE.getBytes(StandardCharsets.ISO_8859_1);
+    return switch (format) {
+      case "png" -> ExifData.afterIhdr(encoded, "tEXt", PNG_TEXT.getBytes(StandardCharsets.ISO_8859_1));
+      case "jpeg" -> intoJpeg(encoded, text);
+      case "tiff" -> intoTiff(encoded, text);
+      default -> encoded;
+    };
+  }
+
+  /**
+   * @param file an existing file
+   * @return whether it bears the mark (false for a file that cannot be read or is not a PNG, JPEG or TIFF)
+   */
+  public static boolean isMarked(Path file) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      At at = (pos, len) -> {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) Math.max(0, Math.min(len, ch.size() - pos)));
+        while (b.hasRemaining() && ch.read(b, pos + b.position()) > 0) {
+          continue;
+        }
+        return java.util.Arrays.copyOf(b.array(), b.position());
+      };
+      byte[] head = at.read(0, HEAD);
+      return isPngOrJpeg(head) ? isMarked(head) : tiffMarked(at, ch.size());
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * @param d a file's bytes
+   * @return whether they bear the mark
+   */
+  static boolean isMarked(byte[] d) {
+    if (d.length >= 8 && (d[0] & 0xff) == 0x89 && ExifOrientation.startsWith(d, 1, "PNG")) {
+      for (int pos = 8; pos + 12 <= d.length; ) { // every tEXt chunk before the image data
+        long len = ExifOrientation.u32be(d, pos);
+        if (len < 0 || pos + 12 + len > d.length || ExifOrientation.startsWith(d, pos + 4, "IDAT")) return false;
+        if (ExifOrientation.startsWith(d, pos + 4, "tEXt")
+            && ExifOrientation.startsWith(d, pos + 8, PNG_TEXT)) {
+          return true;
+        }
+        pos += 12 + (int) len;
+      }
+      return false;
+    }
+    if (d.length >= 4 && (d[0] & 0xff) == 0xff && (d[1] & 0xff) == 0xd8) {
+      for (int[] seg : ExifOrientation.jpegSegments(d)) {
+        if (seg[0] == 0xfe && seg[2] >= 2 + SOFTWARE.length() && ExifOrientation.startsWith(d, seg[1] + 4, SOFTWARE)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    try {
+      return tiffMarked((pos, len) -> java.util.Arrays.copyOfRange(d, (int) Math.min(pos, d.length),
+          (int) Math.min(pos + len, d.length)), d.length);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e); // not from an array
+    }
+  }
+
+  private static boolean isPngOrJpeg(byte[] d) {
+    return d.length >= 8 && (d[0] & 0xff) == 0x89 && ExifOrientation.startsWith(d, 1, "PNG")
+        || d.length >= 4 && (d[0] & 0xff) == 0xff && (d[1] & 0xff) == 0xd8;
+  }
+
+  /** A JPEG with a COM segment of {@code text} after its APPn segments (JFIF, EXIF), before the tables. */
+  private static byte[] intoJpeg(byte[] jpg, byte[] text) {
+    int at = 2;
+    for (int[] seg : ExifOrientation.jpegSegments(jpg)) {
+      if (seg[0] < 0xe0 || seg[0] > 0xef || seg[1] != at) break;
+      at = seg[1] + 2 + seg[2];
+    }
+    ByteArrayOutputStream o = new ByteArrayOutputStream(jpg.length + text.length + 4);
+    o.write(jpg, 0, at);
+    int len = 2 + text.length;
+    o.writeBytes(new byte[] {(byte) 0xff, (byte) 0xfe, (byte) (len >>> 8), (byte) len});
+    o.writeBytes(text);
+    o.write(jpg, at, jpg.length - at);
+    return o.toByteArray();
+  }
+
+  /**
+   * A TIFF whose first image directory has the Software tag: a copy of the directory with the tag added is appended
+   * (tags in ascending order, as TIFF requires), followed by the text, and the header points to it; the old directory
+   * stays as unused bytes. An existing Software tag is replaced.
+   */
+  private static byte[] intoTiff(byte[] t, byte[] text) {
+    int p = firstDirectory(t);
+    if (p < 0) return t;
+    boolean le = t[0] == 'I';
+    int n = ExifOrientation.u16(t, p, le);
+    if (p + 2 + 12L * n + 4 > t.length) return t;
+    int start = (t.length + 1) & ~1; // directories start on a word boundary
+    int kept = 0;
+    for (int i = 0; i < n; i++) if (ExifOrientation.u16(t, p + 2 + 12 * i, le) != TAG_SOFTWARE) kept++;
+    long textAt = start + 2 + 12L * (kept + 1) + 4;
+    ByteArrayOutputStream o = new ByteArrayOutputStream((int) textAt + text.length + 1);
+    o.write(t, 0, t.length);
+    if (start > t.length) o.write(0);
+    o.writeBytes(bytes(kept + 1, 2, le));
+    boolean added = false;
+    for (int i = 0; i < n; i++) {
+      int e = p + 2 + 12 * i;
+      int tag = ExifOrientation.u16(t, e, le);
+      if (tag == TAG_SOFTWARE) continue;
+      if (tag > TAG_SOFTWARE && !added) {
+        o.writeBytes(softwareEntry(le, text.length + 1, textAt));
+        added = true;
+      }
+      o.write(t, e, 12);
+    }
+    if (!added) o.writeBytes(softwareEntry(le, text.length + 1, textAt));
+    o.write(t, p + 2 + 12 * n, 4); // the next directory's offset
+    o.writeBytes(text);
+    o.write(0);
+    byte[] r = o.toByteArray();
+    System.arraycopy(bytes(start, 4, le), 0, r, 4, 4);
+    return r;
+  }
+
+  private static byte[] softwareEntry(boolean le, int count, long offset) {
+    ByteArrayOutputStream o = new ByteArrayOutputStream(12);
+    o.writeBytes(bytes(TAG_SOFTWARE, 2, le));
+    o.writeBytes(bytes(TYPE_ASCII, 2, le));
+    o.writeBytes(bytes(count, 4, le));
+    o.writeBytes(bytes(offset, 4, le));
+    return o.toByteArray();
+  }
+
+  private static byte[] bytes(long v, int n, boolean le) {
+    byte[] b = new byte[n];
+    for (int i = 0; i < n; i++) b[le ? i : n - 1 - i] = (byte) (v >>> (8 * i));
+    return b;
+  }
+
+  /** Where a TIFF's first image directory starts (its byte order: 'I' little-endian), or -1 when it is no TIFF. */
+  private static int firstDirectory(byte[] t) {
+    return (int) firstDirectory(t, t.length);
+  }
+
+  /**
+   * @param head at least the file's first 8 bytes
+   * @param size the file's size
+   * @return where its first image directory starts (byte order: 'I' little-endian), or -1 when it is no TIFF
+   */
+  private static long firstDirectory(byte[] head, long size) {
+    if (head.length < 8 || !(head[0] == 'I' && head[1] == 'I' || head[0] == 'M' && head[1] == 'M')) return -1;
+    boolean le = head[0] == 'I';
+    long ifd = ExifOrientation.u32(head, 4, le);
+    return ExifOrientation.u16(head, 2, le) != 42 || ifd < 8 || ifd + 2 > size ? -1 : ifd;
+  }
+
+  /** Reads up to {@code len} bytes at {@code pos} of a file or an array (fewer at its end). */
+  private interface At {
+    byte[] read(long pos, int len) throws IOException;
+  }
+
+  /** Whether a TIFF's first directory has a Software tag that starts with the mark (read where it lies). */
+  private static boolean tiffMarked(At file, long size) throws IOException {
+    byte[] head = file.read(0, 8);
+    long p = firstDirectory(head, size);
+    if (p < 0) return false;
+    boolean le = head[0] == 'I';
+    byte[] count = file.read(p, 2);
+    if (count.length < 2) return false;
+    byte[] d = file.read(p + 2, 12 * ExifOrientation.u16(count, 0, le));
+    for (int e = 0; e + 12 <= d.length; e += 12) {
+      if (ExifOrientation.u16(d, e, le) != TAG_SOFTWARE || ExifOrientation.u16(d, e + 2, le) != TYPE_ASCII) continue;
+      long n = ExifOrientation.u32(d, e + 4, le);
+      long at = n <= 4 ? p + 2 + e + 8 : ExifOrientation.u32(d, e + 8, le);
+      byte[] text = file.read(at, SOFTWARE.length());
+      return n >= SOFTWARE.length() && text.length == SOFTWARE.length()
+          && ExifOrientation.startsWith(text, 0, SOFTWARE);
+    }
+    return false;
+  }
+}
