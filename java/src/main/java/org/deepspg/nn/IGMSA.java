@@ -89,6 +89,7 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
    * @throws IllegalArgumentException on a shape mismatch, or a residual unlike x
    */
   public Tensor forward(Tensor x, Tensor illu, Tensor residual) {
+    requireOpen();
     Shapes.requireNchw("IGMSA(" + dim + ") x", x, dim);
     Shapes.requireNchw("IGMSA(" + dim + ") illu", illu, dim);
     Shapes.requireSameBatchAndSize("IGMSA x vs illu", x, illu);
