@@ -231,9 +231,7 @@ public final class DenseConv {
    */
   public static Packed pack(Tensor weight) {
     NativeLibrary.ensureLoaded();
-    if (weight == null || !weight.defined()) {
-      throw new IllegalArgumentException(OP + ": weight must be a tensor, got " + describe(weight));
-    }
+    requireWeight(weight);
     if (weight.is_cuda() || weight.scalar_type().value != OpSupport.F32 || weight.dim() != 4
         || weight.size(2) != weight.size(3)) {
       throw new IllegalArgumentException(
@@ -261,6 +259,7 @@ public final class DenseConv {
    */
   public static Packed packWinograd(Tensor weight) {
     NativeLibrary.ensureLoaded();
+    requireWeight(weight);
     if (weight.is_cuda() || weight.scalar_type().value != OpSupport.F32 || weight.dim() != 4 || weight.size(2) != 3
         || weight.size(3) != 3) {
       throw new IllegalArgumentException(
@@ -528,6 +527,7 @@ public final class DenseConv {
    */
   public static Tensor pointwise(Tensor x, Tensor weight, Tensor bias, Tensor residual) {
     checkInput(x);
+    requireWeight(weight);
     if (x.dim() != 4 || !(weight.dim() == 2 || weight.dim() == 4 && weight.size(2) == 1 && weight.size(3) == 1)
         || weight.size(1) != x.size(1)) {
       throw new IllegalArgumentException(OP + ": 1x1 weight " + describe(weight) + " does not fit x " + describe(x)
@@ -613,6 +613,7 @@ public final class DenseConv {
    */
   public static Tensor downsample(Tensor x, Tensor weight, Tensor bias, int pad) {
     checkInput(x);
+    requireWeight(weight);
     if (!downsampleFits(x, weight, bias, pad)) {
       throw new IllegalArgumentException(OP + ": stride-2 layer: weight " + describe(weight) + " / pad " + pad
           + " do not fit x " + describe(x) + " (need [out, in, k, k] with k even, 0 <= pad < k, H and W even, "
@@ -709,6 +710,13 @@ public final class DenseConv {
         || residual.size(2) != ho || residual.size(3) != wo)) {
       throw new IllegalArgumentException(OP + ": residual " + describe(residual) + " must be [" + b + ", " + out
           + ", " + ho + ", " + wo + "]");
+    }
+  }
+
+  /** @throws IllegalArgumentException for a null or undefined weight */
+  private static void requireWeight(Tensor weight) {
+    if (weight == null || !weight.defined()) {
+      throw new IllegalArgumentException(OP + ": weight must be a tensor, got " + describe(weight));
     }
   }
 

@@ -115,7 +115,7 @@ public final class FusedFfn {
 
   private static Tensor forwardAcquired(Tensor x, Tensor lnWeight, Tensor lnBias, double eps, DenseConv.Packed wIn,
       Tensor wDw, DenseConv.Packed wOut, Tensor residual, Mode mode) {
-    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32 || x.dim() != 4) {
+    if (x == null || !x.defined() || x.is_cuda() || x.scalar_type().value != OpSupport.F32 || x.dim() != 4) {
       throw new IllegalArgumentException(OP + ": x " + describe(x) + " must be float32 [B, C, H, W] on CPU");
     }
     long b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
