@@ -19,7 +19,7 @@ double ref_loss(const std::vector<double>& zo, const std::vector<double>& zg, in
       for (int64_t k = 0; k < K; ++k) {
         const double lpo = zo[(b * K + k) * HW + q] / T - mo - std::log(so);
         const double lpg = zg[(b * K + k) * HW + q] / T - mg - std::log(sg);
-        tot += std::exp(lpg) * (lpg - lpo);
+        if (lpg != -INFINITY) tot += std::exp(lpg) * (lpg - lpo);  // 0 log 0 = 0
       }
     }
   return tot / double(B * HW);
@@ -51,6 +51,28 @@ void cuda_large(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
   cuda_vs_cpu(of, gf, B, K, HW, T, lossf, gradf);
 }
 #endif
+
+// Ground-truth logits of -inf (a class impossible there): P_gt = 0 adds 0 log 0 = 0, not 0 * -inf = NaN.
+void run_neg_inf(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
+  const int64_t n = B * K * HW;
+  auto zo = dt::randn<double>(n, seed, 3.0), zg = dt::randn<double>(n, seed + 1, 3.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t q = 0; q < HW; q += 3) zg[(b * K) * HW + q] = -INFINITY;  // class 0 at every third pixel
+  const double want = ref_loss(zo, zg, B, K, HW, T);
+  std::vector<double> grad(n);
+  double loss = -1;
+  dt::expect_ok(deepspg_kl_loss_cpu_f64(zo.data(), zg.data(), B, K, HW, T, &loss, grad.data()), "kl f64 -inf");
+  std::printf("-- kl -inf ground-truth logits B=%lld K=%lld HW=%lld\n", (long long)B, (long long)K, (long long)HW);
+  dt::validate("loss -inf", std::vector<double>{loss}, std::vector<double>{want}, 1e-13, 1e-12);
+  std::vector<float> of(zo.begin(), zo.end()), gf(zg.begin(), zg.end()), gradf(n);
+  double lossf = -1;
+  dt::expect_ok(deepspg_kl_loss_cpu_f32(of.data(), gf.data(), B, K, HW, T, &lossf, gradf.data()), "kl f32 -inf");
+  dt::validate("loss f32 -inf", std::vector<double>{lossf}, std::vector<double>{want}, 1e-5, 1e-5);
+  dt::validate("grad f32 -inf", gradf, grad, 1e-7, 1e-4);
+#if DEEPSPG_TEST_CUDA
+  if (dt::have_gpu()) cuda_vs_cpu(of, gf, B, K, HW, T, lossf, gradf);
+#endif
+}
 
 void run(int64_t B, int64_t K, int64_t HW, double T, unsigned seed) {
   const int64_t n = B * K * HW;
@@ -87,6 +109,7 @@ int main() {
   run(2, 7, 37, 1.0, 1);
   run(1, 150, 65, 2.0, 3);  // more than one 64-pixel tile, ADE20K's 150 classes
   run(1, 1, 5, 1.0, 5);     // one class: KL is 0 everywhere
+  run_neg_inf(2, 6, 70, 1.0, 13);  // two 64-pixel tiles with a rest
 #if DEEPSPG_TEST_CUDA
   cuda_large(4, 150, 64 * 64, 1.0, 7);       // training's shape
   cuda_large(1, 150, 270 * 480, 1.0, 9);     // HRNet's classes at 1920x1080 / 4

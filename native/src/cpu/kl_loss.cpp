@@ -7,7 +7,8 @@
 // (Not kl_div's 'batchmean' nor 'mean': the average is over pixels, not batch items or classes.)
 // Value and gradient in one pass over a tile of pixels: the classes of a pixel are HW apart, so a tile of 64 pixels
 // keeps its running maxima and sums in small arrays and every class row is read contiguously.
-// Dtypes float, double; per-tile double sums reduced in tile order (deterministic).
+// Dtypes float, double; per-tile double sums reduced in tile order (deterministic). A class whose ground-truth logit
+// is -inf has P_gt = 0 and adds 0 log 0 = 0 (not 0 * -inf = NaN), as the limit and scipy's rel_entr have it.
 // float: two exponentials per logit (each kept for the last pass instead of recomputing exp(log p)), evaluated with the
 // vectorised fast_exp of gelu_math.h (relative error < 4e-6); per-pixel sums in float, like libtorch's float
 // log_softmax. The first version used std::exp in double four times per logit and ran 2.5x slower than the stock
@@ -57,8 +58,8 @@ double kl_tile_f32(const float* o, const float* g, int64_t k, int64_t hw, int64_
   for (int64_t c = 0; c < k; ++c) {
 #pragma omp simd
     for (int64_t q = 0; q < len; ++q) {
-      const float pg = eg[c * kPix + q] * sg[q];
-      kl[q] += pg * ((it * g[c * hw + q] - lsg[q]) - (it * o[c * hw + q] - lso[q]));
+      const float pg = eg[c * kPix + q] * sg[q], lpg = it * g[c * hw + q] - lsg[q];
+      kl[q] += lpg == -INFINITY ? 0.f : pg * (lpg - (it * o[c * hw + q] - lso[q]));  // 0 log 0 = 0
     }
     if (grad != nullptr) {
 #pragma omp simd
@@ -130,7 +131,7 @@ int32_t kl_loss(const char* fn, const T* zo, const T* zg, int64_t batch, int64_t
         const double lpo = it * o[c * hw + q] - mo[q] - so[q];
         const double lpg = it * g[c * hw + q] - mg[q] - sg[q];
         const double pg = std::exp(lpg);
-        kl[q] += pg * (lpg - lpo);
+        kl[q] += lpg == -INFINITY ? 0.0 : pg * (lpg - lpo);  // a class P_gt gives 0 (a -inf logit) adds 0 log 0 = 0
         if (grad != nullptr) grad[b * k * hw + p0 + c * hw + q] = static_cast<T>((std::exp(lpo) - pg) * it * scale);
       }
     double s = 0;

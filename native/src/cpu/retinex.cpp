@@ -3,7 +3,8 @@
 // Retinex decomposition, CPU backend (spec ARCHITECTURE.md section 3; Retinexformer's one-stage formulation).
 //
 // Kernel A, prior/concat: z[:, 0:3] = I, z[:, 3] = P with P = (I0 + I1 + I2) / 3 (mean) or max_c I_c (max, first
-//   index on ties like torch.max). Backward: dI_c = dZ_c + dZ_3 / 3 (mean) or dZ_c + [c == argmax] dZ_3 (max).
+//   index on ties like torch.max, a NaN in any channel propagates). Backward: dI_c = dZ_c + dZ_3 / 3 (mean) or
+//   dZ_c + [c == argmax] dZ_3 (max).
 // Kernel B, light-up: X_r = I (1 + M); X_l = 1 / max(1 + M, 1e-4) (visualisation map).
 //   Backward: dI = dX_r (1 + M); dM = dX_r I - dX_l X_l^2 (0 where the guard clamps).
 // Layout: image / m / xr / xl [B, 3, HW], z [B, 4, HW], contiguous. Dtypes float, double. Elementwise, so
@@ -26,13 +27,14 @@ int32_t check_prior(const char* fn, const void* a, const void* b, int64_t batch,
   return DEEPSPG_OK;
 }
 
-// Index of the channel torch.max(dim=1) returns: the first maximum.
+// Index of the channel torch.max(dim=1) returns: the first maximum, or the first NaN (a NaN propagates, as in
+// torch.max/amax; plain comparisons kept a NaN only in channel 0 and dropped one in channels 1-2).
 template <typename T>
 inline int argmax3(T a, T b, T c) {
   int k = 0;
   T m = a;
-  if (b > m) k = 1, m = b;
-  if (c > m) k = 2;
+  if (m == m && (b > m || b != b)) k = 1, m = b;
+  if (m == m && (c > m || c != c)) k = 2;
   return k;
 }
 
@@ -57,8 +59,8 @@ int32_t prior_forward(const char* fn, const T* image, int64_t batch, int64_t hw,
     } else {
       for (int64_t k = 0; k < hw; ++k) {
         z0[k] = i0[k], z1[k] = i1[k], z2[k] = i2[k];
-        const T m01 = i1[k] > i0[k] ? i1[k] : i0[k];
-        z3[k] = i2[k] > m01 ? i2[k] : m01;
+        const int a = argmax3(i0[k], i1[k], i2[k]);
+        z3[k] = a == 0 ? i0[k] : a == 1 ? i1[k] : i2[k];
       }
     }
   }

@@ -270,7 +270,7 @@ DEEPSPG_HD float kl_terms(const KlGeom& G, const float* zo, const float* zg, int
   for (int64_t c = tid / kKlPix; c < G.k; c += kKlGroups) {
     const float zgc = it * zg[base + c * G.hw], zoc = it * zo[base + c * G.hw];
     const float pg = fexp(zgc - mg) * rsg;
-    kl += pg * ((zgc - lsg) - (zoc - lso));
+    kl += zgc - lsg == -INFINITY ? 0.f : pg * ((zgc - lsg) - (zoc - lso));  // 0 log 0 = 0 (a -inf logit)
     if (grad != nullptr) grad[base + c * G.hw] = (fexp(zoc - mo) * rso - pg) * gscale;
   }
   return kl;

@@ -121,7 +121,7 @@ __global__ void kl_kernel(const float* __restrict__ zo, const float* __restrict_
     so = log(so), sg = log(sg);
     for (int64_t c = 0; c < k; ++c) {
       const double lpo = it * o[c * hw] - mo - so, lpg = it * g[c * hw] - mg - sg, pg = exp(lpg);
-      kl += pg * (lpg - lpo);
+      kl += lpg == -INFINITY ? 0.0 : pg * (lpg - lpo);  // 0 log 0 = 0 for a -inf ground-truth logit
       if (grad != nullptr) grad[b * k * hw + c * hw + q] = static_cast<float>((exp(lpo) - pg) * it * scale);
     }
   }

@@ -11,11 +11,12 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// The first maximum, or the first NaN (a NaN propagates, as in torch.max; fmaxf would drop it), as the CPU's.
 __device__ inline int argmax3(float a, float b, float c) {
   int k = 0;
   float m = a;
-  if (b > m) k = 1, m = b;
-  if (c > m) k = 2;
+  if (m == m && (b > m || b != b)) k = 1, m = b;
+  if (m == m && (c > m || c != c)) k = 2;
   return k;
 }
 
@@ -27,7 +28,8 @@ __global__ void prior_forward_kernel(const float* __restrict__ im, int64_t batch
   const float i0 = im[b * 3 * hw + k], i1 = im[b * 3 * hw + hw + k], i2 = im[b * 3 * hw + 2 * hw + k];
   float* zb = z + b * 4 * hw + k;
   zb[0] = i0, zb[hw] = i1, zb[2 * hw] = i2;
-  zb[3 * hw] = mode == DEEPSPG_PRIOR_MEAN ? (i0 + i1 + i2) / 3.0f : fmaxf(fmaxf(i0, i1), i2);
+  const int a = mode == DEEPSPG_PRIOR_MEAN ? 0 : argmax3(i0, i1, i2);
+  zb[3 * hw] = mode == DEEPSPG_PRIOR_MEAN ? (i0 + i1 + i2) / 3.0f : a == 0 ? i0 : a == 1 ? i1 : i2;
 }
 
 __global__ void prior_backward_kernel(const float* __restrict__ dz, const float* __restrict__ im, int64_t batch,

@@ -44,7 +44,8 @@ public final class ChannelLayerNorm extends org.deepspg.nn.JavaModule {
    *     {@link ChannelLayerNormOp}, no permutes)
    */
   public Tensor forward(Tensor x) {
-    if (x.dim() != 4 || x.size(1) != channels) {
+    requireOpen();
+    if (x == null || !x.defined() || x.dim() != 4 || x.size(1) != channels) {
       throw new IllegalArgumentException("ChannelLayerNorm(" + channels + "): expected [B, " + channels
           + ", H, W], got " + Shapes.str(x));
     }

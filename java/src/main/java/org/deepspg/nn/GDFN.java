@@ -63,6 +63,7 @@ public final class GDFN extends org.deepspg.nn.JavaModule {
    * @return {@code GDFN(x) + residual}, {@code [B, d, H, W]}
    */
   public Tensor forward(Tensor x, Tensor residual) {
+    requireOpen();
     Tensor u = FastConv.depthwise3x3(dw, pin.apply(x));
     return pout.apply(gelu(u.narrow(1, 0, hidden)).mul(u.narrow(1, hidden, hidden)), residual);
   }
@@ -77,6 +78,7 @@ public final class GDFN extends org.deepspg.nn.JavaModule {
    * @return {@code [B, d, H, W]}
    */
   public Tensor forward(ChannelLayerNorm norm, Tensor x, Tensor residual) {
+    requireOpen();
     Tensor wIn = pin.conv().weight();
     Tensor wOut = pout.conv().weight();
     if (FusedFfn.usable(x, norm.weight(), norm.bias(), wIn, dw.weight(), wOut, residual)) {

@@ -47,6 +47,7 @@ public final class IGAB extends org.deepspg.nn.JavaModule {
    * @return {@code [B, d, H, W]}
    */
   public Tensor forward(Tensor x, Tensor illu) {
+    requireOpen();
     Tensor y = attn.forward(x, illu, x);
     Tensor w0 = ffn0.conv().weight();
     Tensor w4 = ffn4.conv().weight();

@@ -84,13 +84,18 @@ public final class IGMSA extends org.deepspg.nn.JavaModule {
    *
    * @param x features {@code [B, d, H, W]}
    * @param illu illumination guide F {@code [B, d, H, W]}
-   * @param residual {@code [B, d, H, W]} or null
+   * @param residual {@code [B, d, H, W]} or null: x's shape, dtype and device (no broadcasting, in every mode)
    * @return {@code [B, d, H, W]}: attention output + positional branch + residual
+   * @throws IllegalArgumentException on a shape mismatch, or a residual unlike x
    */
   public Tensor forward(Tensor x, Tensor illu, Tensor residual) {
+    requireOpen();
     Shapes.requireNchw("IGMSA(" + dim + ") x", x, dim);
     Shapes.requireNchw("IGMSA(" + dim + ") illu", illu, dim);
     Shapes.requireSameBatchAndSize("IGMSA x vs illu", x, illu);
+    // checked here, in every mode: the fused inference path refuses a residual unlike x, while libtorch's add in
+    // the training path would broadcast or promote it
+    if (residual != null) Shapes.requireLike("IGMSA(" + dim + ") residual", residual, x);
     Tensor wq = q.weight(), wk = k.weight(), wv = v.weight();
     Tensor w0 = pos0.weight(), w2 = pos2.weight();
     Tensor wp = proj.weight(), bp = proj.bias();

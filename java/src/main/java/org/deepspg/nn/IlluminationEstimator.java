@@ -54,6 +54,7 @@ public final class IlluminationEstimator extends org.deepspg.nn.JavaModule {
    * @return F_lu {@code [B, C, H, W]} and M {@code [B, 3, H, W]}
    */
   public Result forward(Tensor image) {
+    requireOpen();
     Shapes.requireNchw("IlluminationEstimator input", image, 3);
     // Prior/concat Z = [I ; mean_c I] (or max_c I) in one fused kernel (spec §3 Kernel A); on ties the max variant
     // routes the gradient to the first arg-max channel, like torch.max(dim).

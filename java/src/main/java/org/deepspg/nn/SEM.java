@@ -106,6 +106,7 @@ public final class SEM extends org.deepspg.nn.JavaModule {
    * @return {@code [B, d, H, W]}
    */
   public Tensor forward(Tensor r, Tensor sem) {
+    requireOpen();
     Shapes.requireNchw("SEM(d=" + dim + ") features", r, dim);
     Shapes.requireNchw("SEM(d=" + dim + ") semantic input", sem, semChannels);
     if (sem.size(0) != r.size(0)) {

@@ -55,4 +55,25 @@ public final class Shapes {
       throw new IllegalArgumentException(what + ": batch/spatial size mismatch " + str(a) + " vs " + str(b));
     }
   }
+
+  /**
+   * Checks {@code t} has the shape, dtype and device of {@code ref} (an addend that must not broadcast or promote).
+   *
+   * @param what name for the message
+   * @param t the tensor to check (non-null)
+   * @param ref the tensor it must match
+   */
+  public static void requireLike(String what, Tensor t, Tensor ref) {
+    boolean same = t.defined() && t.dim() == ref.dim() && t.scalar_type().value == ref.scalar_type().value
+        && !t.device().notEquals(ref.device());
+    for (int i = 0; same && i < t.dim(); i++) same = t.size(i) == ref.size(i);
+    if (!same) {
+      throw new IllegalArgumentException(what + ": expected " + describe(ref) + " (no broadcasting or promotion), got "
+          + describe(t));
+    }
+  }
+
+  private static String describe(Tensor t) {
+    return t.defined() ? str(t) + " " + t.scalar_type() + " on " + t.device().str().getString() : str(t);
+  }
 }

@@ -260,6 +260,7 @@ public final class AttentionContext {
   public static final class Scope implements AutoCloseable {
     private final Active active;
     private final Active previous;
+    private final Thread owner = Thread.currentThread(); // made by install() on the thread whose mode it holds
     private boolean closed;
 
     private Scope(Active active, Active previous) {
@@ -274,12 +275,19 @@ public final class AttentionContext {
 
     /**
      * Restores the previous mode of this thread. A replay scope checks that every recorded call was replayed (the
-     * replayed network made exactly as many attention calls as the recorded one).
+     * replayed network made exactly as many attention calls as the recorded one). Must be called on the thread that
+     * opened the scope: a close from another thread throws and leaves the scope open (the mode is thread-local, so
+     * another thread cannot restore it; marking the scope closed there left the owner in this mode for good).
      *
-     * @throws IllegalStateException when a replay consumed fewer calls than were recorded
+     * @throws IllegalStateException when a replay consumed fewer calls than were recorded, or when called from
+     *     another thread than the one that opened the scope (the scope then stays open)
      */
     @Override
     public void close() {
+      if (Thread.currentThread() != owner) {
+        throw new IllegalStateException("AttentionContext scope opened on thread " + owner.getName()
+            + " closed from thread " + Thread.currentThread().getName() + ": close it on the thread that opened it");
+      }
       if (closed) return;
       closed = true;
       if (CURRENT.get() != active) {

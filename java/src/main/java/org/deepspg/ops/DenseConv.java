@@ -10,6 +10,8 @@ import static org.deepspg.ops.OpSupport.toDouble;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -138,7 +140,7 @@ public final class DenseConv {
    * A convolution weight packed once for one ISA's micro-kernel ({@link #pack}), for a frozen network that runs the
    * same weights on every image: {@link #forward(Tensor, Packed, Tensor, Tensor, int, boolean)} then skips the
    * per-call packing pass over the weight. Holds its own copy of the weight (native memory, same size); freed by
-   * {@link #close()} or, failing that, when collected.
+   * {@link #close()} (once the forwards already running on it have returned) or, failing that, when collected.
    */
   public static final class Packed implements AutoCloseable {
     /** Packed weights made and not yet closed in this process ({@link #livePacked()}). */
@@ -150,7 +152,8 @@ public final class DenseConv {
     final long in;
     final long k;
     private final boolean winograd;
-    private volatile boolean closed;
+    private boolean closed; // guarded by this, like users
+    private int users; // calls running on the native copy (acquire/release)
 
     private Packed(Tensor data, int isa, long out, long in, long k, boolean winograd) {
       this.data = data;
@@ -177,19 +180,35 @@ public final class DenseConv {
       return new long[] {out, in, k, k};
     }
 
-    /** @throws IllegalStateException once closed (its native copy is gone) */
-    void requireOpen(String op) {
+    /**
+     * Starts a call that reads the native copy: the copy then outlives {@link #close()} until the matching {@link
+     * #release()}. Every successful call must be paired with one release (in a {@code finally}).
+     *
+     * @param op the calling op, for the message
+     * @throws IllegalStateException once closed
+     */
+    synchronized void acquire(String op) {
       if (closed) {
         throw new IllegalStateException(op + ": the packed weight " + Arrays.toString(shape()) + " is closed");
       }
+      users++;
     }
 
+    /** Ends a call started by {@link #acquire}; the last one to end after {@link #close()} frees the copy. */
+    synchronized void release() {
+      if (--users == 0 && closed) data.releaseReference();
+    }
+
+    /**
+     * Closes the weight: calls that start afterwards throw {@link IllegalStateException}. Safe while other threads'
+     * forwards are running on it: the native copy is freed when the last of them returns (at once when none runs).
+     */
     @Override
     public synchronized void close() {
       if (closed) return;
       closed = true;
       LIVE.decrementAndGet();
-      data.releaseReference();
+      if (users == 0) data.releaseReference();
     }
   }
 
@@ -212,9 +231,7 @@ public final class DenseConv {
    */
   public static Packed pack(Tensor weight) {
     NativeLibrary.ensureLoaded();
-    if (weight == null || !weight.defined()) {
-      throw new IllegalArgumentException(OP + ": weight must be a tensor, got " + describe(weight));
-    }
+    requireWeight(weight);
     if (weight.is_cuda() || weight.scalar_type().value != OpSupport.F32 || weight.dim() != 4
         || weight.size(2) != weight.size(3)) {
       throw new IllegalArgumentException(
@@ -242,6 +259,7 @@ public final class DenseConv {
    */
   public static Packed packWinograd(Tensor weight) {
     NativeLibrary.ensureLoaded();
+    requireWeight(weight);
     if (weight.is_cuda() || weight.scalar_type().value != OpSupport.F32 || weight.dim() != 4 || weight.size(2) != 3
         || weight.size(3) != 3) {
       throw new IllegalArgumentException(
@@ -332,6 +350,8 @@ public final class DenseConv {
    * @param relu whether to apply ReLU last
    * @return [B, out, Ho, Wo], Ho = (H + 2(k/2) − k)/stride + 1
    * @throws IllegalArgumentException on shape mismatch, an unsupported stride, or a tensor that is not float32 on CPU
+   * @throws IllegalStateException when the packed weight was closed before the call started (one closed while the
+   *     call runs stays valid until it returns)
    */
   public static Tensor forward(Tensor x, Packed weight, Tensor bias, Tensor residual, int stride, boolean relu) {
     if (weight == null) throw new IllegalArgumentException(OP + ": weight must not be null");
@@ -373,10 +393,27 @@ public final class DenseConv {
    * @return [B, out, Ho, Wo], Ho = (H + 2·pad − k)/stride + 1
    * @throws IllegalArgumentException on shape mismatch, an unsupported stride or padding, or a tensor that is not
    *     float32 on CPU
+   * @throws IllegalStateException when the packed weight was closed before the call started (one closed while the
+   *     call runs stays valid until it returns)
    */
   public static Tensor forward(Tensor x, Packed weight, Tensor bias, Tensor residual, int stride, int pad, Act act) {
     if (weight == null) throw new IllegalArgumentException(OP + ": weight must not be null");
-    weight.requireOpen(OP);
+    weight.acquire(OP); // the packed copy stays alive until this call returns, even if another thread closes it
+    try {
+      return forwardAcquired(x, weight, bias, residual, stride, pad, act);
+    } finally {
+      weight.release();
+    }
+  }
+
+  /**
+   * Test hook: runs inside {@link #forward(Tensor, Packed, Tensor, Tensor, int, int, Act)} between the packed
+   * weight's acquisition and the kernel call (null: nothing), to close the weight at that point deterministically.
+   */
+  static volatile Consumer<Packed> beforeKernel;
+
+  private static Tensor forwardAcquired(Tensor x, Packed weight, Tensor bias, Tensor residual, int stride, int pad,
+      Act act) {
     checkInput(x);
     OpSupport.requireNoGradient(OP, x, bias, residual);
     if (bias != null) OpSupport.checkLike(OP, "x", x, "bias", bias);
@@ -398,11 +435,14 @@ public final class DenseConv {
       Tensor bc = bias == null ? null : bias.contiguous();
       Tensor rc = residual == null ? null : residual.contiguous();
       Tensor y = OpSupport.empty(xc, b, out, ho, wo);
+      FloatPointer packed = f32(weight.data);
+      Consumer<Packed> hook = beforeKernel;
+      if (hook != null) hook.accept(weight);
       int st = weight.winograd
-          ? kernels.deepspg_conv2d_winograd_forward_cpu_f32(f32(xc), weight.isa, f32(weight.data),
+          ? kernels.deepspg_conv2d_winograd_forward_cpu_f32(f32(xc), weight.isa, packed,
               bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, h, w, act == Act.RELU ? 1 : 0,
               f32(y))
-          : kernels.deepspg_conv2d_forward_packed_ex_cpu_f32(f32(xc), weight.isa, f32(weight.data),
+          : kernels.deepspg_conv2d_forward_packed_ex_cpu_f32(f32(xc), weight.isa, packed,
               bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, in, out, k, stride, pad, h, w, act.code,
               f32(y));
       NativeLibrary.check(st, OP + " forward");
@@ -487,6 +527,7 @@ public final class DenseConv {
    */
   public static Tensor pointwise(Tensor x, Tensor weight, Tensor bias, Tensor residual) {
     checkInput(x);
+    requireWeight(weight);
     if (x.dim() != 4 || !(weight.dim() == 2 || weight.dim() == 4 && weight.size(2) == 1 && weight.size(3) == 1)
         || weight.size(1) != x.size(1)) {
       throw new IllegalArgumentException(OP + ": 1x1 weight " + describe(weight) + " does not fit x " + describe(x)
@@ -572,6 +613,7 @@ public final class DenseConv {
    */
   public static Tensor downsample(Tensor x, Tensor weight, Tensor bias, int pad) {
     checkInput(x);
+    requireWeight(weight);
     if (!downsampleFits(x, weight, bias, pad)) {
       throw new IllegalArgumentException(OP + ": stride-2 layer: weight " + describe(weight) + " / pad " + pad
           + " do not fit x " + describe(x) + " (need [out, in, k, k] with k even, 0 <= pad < k, H and W even, "
@@ -668,6 +710,13 @@ public final class DenseConv {
         || residual.size(2) != ho || residual.size(3) != wo)) {
       throw new IllegalArgumentException(OP + ": residual " + describe(residual) + " must be [" + b + ", " + out
           + ", " + ho + ", " + wo + "]");
+    }
+  }
+
+  /** @throws IllegalArgumentException for a null or undefined weight */
+  private static void requireWeight(Tensor weight) {
+    if (weight == null || !weight.defined()) {
+      throw new IllegalArgumentException(OP + ": weight must be a tensor, got " + describe(weight));
     }
   }
 

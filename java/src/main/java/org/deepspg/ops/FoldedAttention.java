@@ -122,7 +122,9 @@ public final class FoldedAttention {
    * @param wp projection weight {@code [d, d]} (or {@code [d, d, 1, 1]})
    * @param bp projection bias {@code [d]} or null
    * @param residual {@code [B, d, H, W]} or null
-   * @param overwriteResidual write the result into {@code residual} (which the caller owns and no longer needs)
+   * @param overwriteResidual write the result into {@code residual} (which the caller owns and no longer needs); a
+   *     residual that is, or shares memory with, the values or the gate is allowed: the result is then computed
+   *     aside and copied into it
    * @return {@code [B, d, H, W]}
    * @throws IllegalArgumentException on a shape, dtype or device mismatch
    */
@@ -149,7 +151,9 @@ public final class FoldedAttention {
    * @param wp projection weight {@code [d, d]} (or {@code [d, d, 1, 1]})
    * @param bp projection bias {@code [d]} or null
    * @param residual like x, or null
-   * @param overwriteResidual write the result into {@code residual} (which the caller owns and no longer needs)
+   * @param overwriteResidual write the result into {@code residual} (which the caller owns and no longer needs); a
+   *     residual that is, or shares memory with, the values or the gate is allowed: the result is then computed
+   *     aside and copied into it
    * @return {@code [B, d, H, W]}
    * @throws IllegalArgumentException on a shape, dtype or device mismatch, c out of range or a non-finite tau
    */
@@ -215,7 +219,10 @@ public final class FoldedAttention {
     try (PointerScope scope = new PointerScope()) {
       Tensor vc = v.contiguous();
       Tensor gc = gate == null ? null : gate.contiguous();
-      boolean inPlace = residual != null && overwriteResidual && residual.is_contiguous();
+      // The kernel may write over its residual but not over v or gate (C ABI): a residual sharing memory with either
+      // gets the result computed aside and copied in.
+      boolean aliased = residual != null && (overlaps(residual, vc) || (gc != null && overlaps(residual, gc)));
+      boolean inPlace = residual != null && overwriteResidual && residual.is_contiguous() && !aliased;
       Tensor rc = residual == null ? null : inPlace ? residual : residual.contiguous();
       Tensor out = inPlace ? residual : OpSupport.empty(vc, b, d, v.size(2), v.size(3));
       if (b > 0 && n > 0) {
@@ -226,8 +233,20 @@ public final class FoldedAttention {
             bc == null ? null : f32(bc), rc == null ? null : f32(rc), b, d, n, f32(out)), OP + " mix");
       }
       CALLS.incrementAndGet();
+      if (overwriteResidual && aliased && residual.is_contiguous()) {
+        residual.copy_(out);
+        inPlace = true;
+      }
       return inPlace ? residual : Scopes.escape(out, outer); // the residual is the caller's already
     }
+  }
+
+  /** Whether the memory of {@code a} (contiguous) and {@code b} (contiguous) overlaps. */
+  private static boolean overlaps(Tensor a, Tensor b) {
+    if (a.numel() == 0 || b.numel() == 0) return false;
+    long a0 = a.data_ptr().address(), a1 = a0 + a.numel() * a.element_size();
+    long b0 = b.data_ptr().address(), b1 = b0 + b.numel() * b.element_size();
+    return a0 < b1 && b0 < a1;
   }
 
   /** x's checks shared by both entries: float32 CPU {@code [B, d, H, W]}, heads dividing d, a finite tau. */

@@ -90,6 +90,8 @@ public final class FusedFfn {
    * @param mode the middle
    * @return {@code [B, out, H, W]}
    * @throws IllegalArgumentException on a shape, dtype or device mismatch
+   * @throws IllegalStateException when a packed weight was closed before the call started (one closed while the call
+   *     runs stays valid until it returns)
    */
   public static Tensor forward(Tensor x, Tensor lnWeight, Tensor lnBias, double eps, DenseConv.Packed wIn,
       Tensor wDw, DenseConv.Packed wOut, Tensor residual, Mode mode) {
@@ -98,9 +100,22 @@ public final class FusedFfn {
     if (wIn == null || wOut == null || wDw == null || mode == null) {
       throw new IllegalArgumentException(OP + ": the weights (wIn, wDw, wOut) and the mode must not be null");
     }
-    wIn.requireOpen(OP);
-    wOut.requireOpen(OP);
-    if (x.is_cuda() || x.scalar_type().value != OpSupport.F32 || x.dim() != 4) {
+    wIn.acquire(OP); // the packed copies stay alive until this call returns, even if another thread closes them
+    try {
+      wOut.acquire(OP);
+      try {
+        return forwardAcquired(x, lnWeight, lnBias, eps, wIn, wDw, wOut, residual, mode);
+      } finally {
+        wOut.release();
+      }
+    } finally {
+      wIn.release();
+    }
+  }
+
+  private static Tensor forwardAcquired(Tensor x, Tensor lnWeight, Tensor lnBias, double eps, DenseConv.Packed wIn,
+      Tensor wDw, DenseConv.Packed wOut, Tensor residual, Mode mode) {
+    if (x == null || !x.defined() || x.is_cuda() || x.scalar_type().value != OpSupport.F32 || x.dim() != 4) {
       throw new IllegalArgumentException(OP + ": x " + describe(x) + " must be float32 [B, C, H, W] on CPU");
     }
     long b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);

@@ -23,7 +23,8 @@ import org.deepspg.kernels.global.kernels;
 /**
  * Semantic KL loss, spec §4.3 (paper eq. 13): with {@code P = softmax_K(z / T)} per pixel,
  * {@code L = 1/(B·HW) Σ_{b,pixel} Σ_k P_gt (log P_gt − log P_out)} (KL(P_gt ‖ P_out) averaged over pixels; not
- * {@code kl_div}'s 'batchmean' or 'mean').
+ * {@code kl_div}'s 'batchmean' or 'mean'). A class whose ground-truth logit is {@code -inf} has {@code P_gt = 0} and
+ * adds {@code 0 log 0 = 0} (the limit; stock {@code P_gt (log P_gt − log P_out)} would give NaN).
  *
  * <p>Shapes: zOut, zGt {@code [B, K, ...]} logits (e.g. [B, 150, h, w]; trailing dims flattened to HW; any strides);
  * result a 0-dim tensor of the inputs' dtype. Dtypes float32 or float64 on CPU (double accumulation), float32 on CUDA

@@ -10,6 +10,7 @@ import static org.bytedeco.pytorch.global.torch.get_current_graph_task_keep_grap
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -66,6 +67,9 @@ import org.bytedeco.pytorch.TensorVector;
  *       shape, dtype and device (checked: {@link IllegalStateException} otherwise). It runs once per backward pass,
  *       on the thread the autograd engine chooses (the caller's thread on CPU), with grad mode off and inside a
  *       fresh {@link PointerScope}: temporaries it makes are freed when it returns.
+ *   <li>Several backward passes may run through one retained graph at once (threads each calling
+ *       {@code torch.grad(..., retain_graph=true)}): the gradients in flight are kept per pass (per graph task), so
+ *       each pass gets its own, as with stock ops; one call's backward runs for one pass at a time.
  *   <li>Saved tensors are detached copies of the handles passed to {@link Context#save} (same storage). They are
  *       released after the first backward pass that does not retain the graph, or when the graph is freed,
  *       whichever comes first. A second backward through the graph without {@code retain_graph} fails with an
@@ -359,9 +363,12 @@ public final class NativeFunction {
     ComputeHook computeHook;
     final CollectHook[] collectHooks;
 
-    final Tensor[] gradOutputs;
-    final long[] gradOutputTask;
-    final Tensor[] gradInputs;
+    /**
+     * The gradients in flight of each backward pass running through this call, keyed by its graph task: passes of
+     * several threads over one retained graph ({@code torch.grad} from a thread pool) run at the same time, and
+     * slots shared between them mixed one pass's gradients into another's.
+     */
+    final Map<Integer, Pass> passes = new HashMap<>();
 
     State(long id, String name, Tensor[] inputs, boolean[] needs, Tensor[] outputs, Context ctx) {
       this.id = id;
@@ -391,9 +398,11 @@ public final class NativeFunction {
       saved = ctx.saved;
       savedVersions = new long[saved.size()];
       backward = ctx.backward;
-      gradOutputs = new Tensor[outputs.length];
-      gradOutputTask = new long[outputs.length];
-      gradInputs = new Tensor[numInputs];
+    }
+
+    /** @return the current backward pass's entry, made when absent */
+    private Pass pass() {
+      return passes.computeIfAbsent(get_current_graph_task_id(), t -> new Pass(outputTemplates.length, numInputs));
     }
 
     void snapshotVersions() {
@@ -410,17 +419,16 @@ public final class NativeFunction {
     synchronized void collect(int j, TensorVector grads) {
       if (released) throw secondBackward();
       Tensor g = grads.get(0);
-      int task = get_current_graph_task_id();
       if (g.defined()) {
+        Tensor[] gradOutputs = pass().gradOutputs;
         Tensor copy = keep(g);
-        if (gradOutputs[j] != null && gradOutputTask[j] == task) {
+        if (gradOutputs[j] != null) {
           Tensor sum = keep(gradOutputs[j].add(copy));
           drop(copy);
           copy = sum;
         }
         drop(gradOutputs[j]);
         gradOutputs[j] = copy;
-        gradOutputTask[j] = task;
       }
       grads.put(0, new Tensor());
     }
@@ -440,13 +448,12 @@ public final class NativeFunction {
                   + ", expected " + savedVersions[i] + ")");
         }
       }
-      int task = get_current_graph_task_id();
+      Pass pass = pass();
+      Tensor[] gradOutputs = pass.gradOutputs;
+      Tensor[] gradInputs = pass.gradInputs;
       Tensor[] dOut = new Tensor[gradOutputs.length];
       for (int j = 0; j < dOut.length; j++) {
-        dOut[j] =
-            gradOutputs[j] != null && gradOutputTask[j] == task
-                ? gradOutputs[j]
-                : outputTemplates[j].new_zeros(outputSizes[j]);
+        dOut[j] = gradOutputs[j] != null ? gradOutputs[j] : outputTemplates[j].new_zeros(outputSizes[j]);
       }
       boolean[] needs = new boolean[numInputs];
       for (int i = 0; i < numInputs; i++) {
@@ -454,6 +461,7 @@ public final class NativeFunction {
       }
       // gradOutputs are dropped only after the returned gradients are kept: a backward may return one of its
       // gradOutputs as an input gradient (identity-like rules), and that handle must not be released under it.
+      boolean computed = false;
       try {
         Tensor[] grads = backward.backward(dOut, needs);
         if (grads == null || grads.length != numInputs) {
@@ -476,23 +484,30 @@ public final class NativeFunction {
                     + "; expected " + Arrays.toString(inputSizes[i]) + " on " + inputDevice[i]);
           }
           gradInputs[i] = keep(g);
+          pass.pending++;
         }
+        computed = true;
       } finally {
         for (int j = 0; j < gradOutputs.length; j++) {
           drop(gradOutputs[j]);
           gradOutputs[j] = null;
         }
+        if (pass.pending == 0 || !computed) passes.remove(get_current_graph_task_id()).dispose();
       }
       if (!get_current_graph_task_keep_graph()) releaseSaved();
     }
 
     /** AsStridedBackward0 post hook of input i: replace the (undefined) output by the computed gradient. */
     synchronized void deliver(int i, TensorVector outputs) {
-      Tensor g = gradInputs[i];
-      gradInputs[i] = null;
+      int task = get_current_graph_task_id();
+      Pass pass = passes.get(task);
+      if (pass == null) return;
+      Tensor g = pass.gradInputs[i];
+      pass.gradInputs[i] = null;
       if (g != null) {
         outputs.put(0, g);
         drop(g);
+        if (--pass.pending == 0) passes.remove(task);
       }
     }
 
@@ -505,13 +520,35 @@ public final class NativeFunction {
     /** The graph is gone: free everything (hooks become unreachable with this state). */
     synchronized void dispose() {
       releaseSaved();
-      for (int j = 0; j < gradOutputs.length; j++) {
-        drop(gradOutputs[j]);
-        gradOutputs[j] = null;
+      for (Pass pass : passes.values()) pass.dispose();
+      passes.clear();
+      for (int j = 0; j < outputTemplates.length; j++) {
         drop(outputTemplates[j]);
         outputTemplates[j] = null;
       }
-      for (int i = 0; i < numInputs; i++) {
+    }
+  }
+
+  /**
+   * One backward pass's gradients through one recorded call, from the output hooks that collect them to the input
+   * hooks that deliver them (a pass that failed half-way leaves its entry until the graph is freed).
+   */
+  private static final class Pass {
+    final Tensor[] gradOutputs;
+    final Tensor[] gradInputs;
+    int pending; // gradInputs computed and not delivered yet
+
+    Pass(int numOutputs, int numInputs) {
+      gradOutputs = new Tensor[numOutputs];
+      gradInputs = new Tensor[numInputs];
+    }
+
+    void dispose() {
+      for (int j = 0; j < gradOutputs.length; j++) {
+        drop(gradOutputs[j]);
+        gradOutputs[j] = null;
+      }
+      for (int i = 0; i < gradInputs.length; i++) {
         drop(gradInputs[i]);
         gradInputs[i] = null;
       }

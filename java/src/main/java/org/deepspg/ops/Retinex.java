@@ -39,7 +39,8 @@ public final class Retinex {
    * Prior and concatenation: {@code Z[:, 0:3] = I}, {@code Z[:, 3] = P}.
    *
    * @param image I [B, 3, H, W]
-   * @param mode {@link PriorMode#MEAN} (default of the spec) or {@link PriorMode#MAX}
+   * @param mode {@link PriorMode#MEAN} (default of the spec) or {@link PriorMode#MAX} (a NaN in any channel gives a
+   *     NaN prior, as {@code torch.amax})
    * @return Z [B, 4, H, W]
    */
   public static Tensor prior(Tensor image, PriorMode mode) {

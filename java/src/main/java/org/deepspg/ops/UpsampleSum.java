@@ -76,12 +76,13 @@ public final class UpsampleSum {
    * @param alignCorners align_corners of every resize
    * @param relu whether to apply ReLU last
    * @return a new [B, C, ho, wo] tensor (the inputs are not modified)
-   * @throws IllegalArgumentException on a shape, dtype or device mismatch
+   * @throws IllegalArgumentException on a shape, dtype or device mismatch, or a tensor that is not float32 or float64
    */
   public static Tensor forward(Tensor base, Tensor[] zs, long ho, long wo, boolean alignCorners, boolean relu) {
     if (zs == null) throw new IllegalArgumentException(OP + ": the maps must be an array (empty for none)");
     Tensor first = base != null ? base : zs.length > 0 ? zs[0] : null;
     if (first == null) throw new IllegalArgumentException(OP + ": needs a base or at least one map");
+    OpSupport.checkFloat(OP, base != null ? "base" : "map", first); // the maps are checked like it below
     if (first.dim() != 4) throw new IllegalArgumentException(OP + ": " + describe(first) + " must be [B, C, H, W]");
     long b = first.size(0), c = first.size(1);
     if (base != null && (base.size(2) != ho || base.size(3) != wo)) {
@@ -141,7 +142,8 @@ public final class UpsampleSum {
       Tensor up = upsample_bilinear2d(z, new long[] {ho, wo}, alignCorners);
       acc = acc == null ? up : acc.add(up);
     }
-    return relu ? acc.relu() : acc;
+    Tensor out = relu ? acc.relu() : acc;
+    return out == base ? base.clone() : out; // no maps, no ReLU: still a new tensor, as documented
   }
 
   private static KernelStatus selfCheck() {

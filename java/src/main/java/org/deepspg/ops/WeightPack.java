@@ -18,7 +18,8 @@ import org.bytedeco.pytorch.Tensor;
  * call whose stamp differs packs anew. Changing the sources while a forward runs is not supported (no more than it
  * is for the modules themselves), nor is changing in place sources made under {@code InferenceMode} (inference
  * tensors have no version counter; only a new storage is seen). Safe for concurrent forwards: a pack is replaced
- * atomically and the previous one closed.
+ * atomically and the previous one closed, and a forward already running on the previous one finishes on it (a
+ * {@link DenseConv.Packed} frees its memory only when the last call running on it returns).
  */
 public final class WeightPack implements WeightCache {
   private record Entry(long[] stamp, DenseConv.Packed packed) {}

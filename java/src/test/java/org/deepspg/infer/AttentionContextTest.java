@@ -130,6 +130,35 @@ class AttentionContextTest {
   }
 
   @Test
+  void aScopeClosedFromAnotherThreadStaysOpenUntilItsOwnerClosesIt() throws Exception {
+    torch.manual_seed(5);
+    try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard();
+        AttentionContext.Recording rec = new AttentionContext.Recording()) {
+      Tensor x = torch.randn(1, 4, 3, 5);
+      Tensor tau = torch.ones(2, 1, 1);
+      try (AttentionContext.Scope r = AttentionContext.record(rec)) {
+        ChannelAttention.apply(x, x, x, null, tau, 2);
+      }
+      AttentionContext.Scope replay = AttentionContext.replay(rec);
+      AtomicReference<Throwable> thrown = new AtomicReference<>();
+      Thread t = new Thread(() -> {
+        try {
+          replay.close();
+        } catch (Throwable e) {
+          thrown.set(e);
+        }
+      });
+      t.start();
+      t.join();
+      assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+      assertEquals(AttentionContext.Mode.REPLAY, AttentionContext.current(), "the owner's scope is still open");
+      ChannelAttention.apply(x, x, x, null, tau, 2); // the recorded call, replayed
+      replay.close();
+      assertNull(AttentionContext.current(), "the owner's close restores the previous mode");
+    }
+  }
+
+  @Test
   void refinementSumsItsWindowsIntoTheWholeInputsMatrix() {
     torch.manual_seed(3);
     int heads = 2;

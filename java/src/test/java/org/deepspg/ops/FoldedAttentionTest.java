@@ -21,9 +21,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link FoldedAttention}: the float64 unfolded composition within float rounding, the float32 unfolded path (the
- * fused attention and the projection) likewise, in IG-MSA's form and SEM's; writing over the residual; the tiling
- * protocol's record and replay;
- * the self-check's verdict and its off switch; when it may be used; argument checks.
+ * fused attention and the projection) likewise, in IG-MSA's form and SEM's; writing over the residual, also one that
+ * is the values or the gate; the tiling protocol's record and replay; the self-check's verdict and its off switch;
+ * when it may be used; argument checks.
  */
 class FoldedAttentionTest {
   @BeforeAll
@@ -34,6 +34,37 @@ class FoldedAttentionTest {
   /** Weights scaled like trained 1×1 layers (rows of norm ≈ 1). */
   private static Tensor weight(int d) {
     return Tensors.randn(d, d).mul(new Scalar(1.0 / Math.sqrt(d)));
+  }
+
+  @Test
+  void residualThatIsTheValuesOrTheGateIsWrittenOverCorrectly() {
+    try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+      torch.manual_seed(29);
+      int d = 8, heads = 2;
+      Tensor wp = weight(d), bp = Tensors.randn(d), tau = torch.rand(heads).add(new Scalar(0.5));
+      for (long[] sh : new long[][] {{1, d, 4, 4}, {2, d, 33, 17}}) {
+        Tensor x = Tensors.randn(sh), y = Tensors.randn(sh), v = Tensors.randn(sh);
+        Tensor want = FoldedAttention.attentionProjected(x, y, v, tau, heads, wp, bp, v.clone(), false);
+        Tensor vc = v.clone();
+        Tensor got = FoldedAttention.attentionProjected(x, y, vc, tau, heads, wp, bp, vc, true);
+        assertTrue(got == vc, "the result is written into the residual");
+        assertEquals(0.0, Tensors.maxAbs(got.sub(want)), "attentionProjected with residual = v");
+        // a residual that is a view of the values' storage, not the same Java object
+        vc = v.clone();
+        got = FoldedAttention.attentionProjected(x, y, vc, tau, heads, wp, bp, vc.view(sh), true);
+        assertEquals(0.0, Tensors.maxAbs(got.sub(want)), "attentionProjected with residual a view of v");
+
+        FoldedAttention.Scores s = FoldedAttention.scores(x, weight(d), weight(d), weight(d), tau, heads);
+        Tensor ref = FoldedAttention.mix(s, null, wp, bp, s.values().clone(), false);
+        assertEquals(0.0, Tensors.maxAbs(FoldedAttention.mix(s, null, wp, bp, s.values(), true).sub(ref)),
+            "mix with residual = values");
+        s = FoldedAttention.scores(x, weight(d), weight(d), weight(d), tau, heads);
+        Tensor g = y.clone();
+        ref = FoldedAttention.mix(s, g, wp, bp, g.clone(), false);
+        assertEquals(0.0, Tensors.maxAbs(FoldedAttention.mix(s, g, wp, bp, g, true).sub(ref)),
+            "mix with residual = gate");
+      }
+    }
   }
 
   @Test

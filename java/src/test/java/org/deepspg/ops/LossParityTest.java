@@ -97,6 +97,29 @@ class LossParityTest {
   }
 
   @Test
+  void klTakesZeroLogZeroForANegativeInfiniteGroundTruthLogit() {
+    try (PointerScope scope = new PointerScope()) {
+      torch.manual_seed(41);
+      Tensor zGt = torch.randn(2, 5, 3, 70); // 210 pixels: several CPU tiles with a rest
+      zGt.select(1, 0).fill_(new Scalar(Double.NEGATIVE_INFINITY)); // class 0 impossible in the ground truth
+      zGt.select(1, 3).select(2, 1).fill_(new Scalar(Double.NEGATIVE_INFINITY));
+      Tensor zOut = torch.randn(2, 5, 3, 70);
+      // the oracle with P_gt log P_gt := 0 where P_gt = 0, in float64
+      Tensor lq = zGt.to(torch.ScalarType.Double).log_softmax(1);
+      Tensor lp = zOut.to(torch.ScalarType.Double).log_softmax(1);
+      Tensor terms = lq.exp().mul(lq.sub(lp));
+      double want = torch.where(lq.isneginf(), torch.zeros_like(terms), terms).sum().item_double() / (2 * 3 * 70);
+      for (torch.ScalarType dt : new torch.ScalarType[] {torch.ScalarType.Float, torch.ScalarType.Double}) {
+        Tensor out = zOut.to(dt).detach().requires_grad_(true);
+        Tensor loss = KlLoss.apply(out, zGt.to(dt), 1.0);
+        assertEquals(want, loss.item_double(), 1e-5 * Math.abs(want), dt + " loss");
+        loss.backward();
+        assertTrue(out.grad().isfinite().all().item_bool(), dt + " gradient finite");
+      }
+    }
+  }
+
+  @Test
   void lossesAreScalarsWithGradientsOnlyWhereRequested() {
     try (PointerScope scope = new PointerScope()) {
       Tensor out = torch.rand(1, 3, 4, 4).requires_grad_(true), gt = torch.rand(1, 3, 4, 4);

@@ -32,6 +32,22 @@ class OpsMisuseTest {
     assertTrue(e.getMessage() != null && e.getMessage().contains(fragment), String.valueOf(e.getMessage()));
   }
 
+  /** Null tensors are refused with IllegalArgumentException naming them, not a NullPointerException. */
+  @Test
+  void nullTensorsAreRefusedAsArguments() {
+    try (PointerScope s = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+      Tensor x = torch.rand(1, 4, 4, 4);
+      refused(IllegalArgumentException.class, "weight", () -> DenseConv.pointwise(x, null, null, null));
+      refused(IllegalArgumentException.class, "weight", () -> DenseConv.downsample(x, null, null, 1));
+      refused(IllegalArgumentException.class, "weight", () -> DenseConv.packWinograd(null));
+      try (DenseConv.Packed w = DenseConv.pack(torch.rand(8, 4, 1, 1));
+          DenseConv.Packed wo = DenseConv.pack(torch.rand(4, 8, 1, 1))) {
+        refused(IllegalArgumentException.class, "x", () -> FusedFfn.forward(null, null, null, 1e-5, w,
+            torch.rand(8, 1, 3, 3), wo, null, FusedFfn.Mode.GELU_DW_GELU));
+      }
+    }
+  }
+
   /** A tall map onto a wide output: the kernel's row buffers were map height x output width (std::terminate). */
   @Test
   void upsamplingATallMapOntoAWideOutputRuns() {

@@ -76,6 +76,22 @@ class RetinexParityTest {
 
   /** Inside the 1e-4 guard X_l is the constant 1e4 and M gets no gradient (like clamp_min in the oracle). */
   @Test
+  void maxPriorPropagatesANaNOfAnyChannelLikeAmax() {
+    try (PointerScope scope = new PointerScope()) {
+      for (torch.ScalarType dt : new torch.ScalarType[] {torch.ScalarType.Float, torch.ScalarType.Double}) {
+        for (int c = 0; c < 3; c++) {
+          Tensor img = torch.rand(1, 3, 2, 2).to(dt);
+          img.select(1, c).select(1, 0).select(1, 0).fill_(new Scalar(Double.NaN));
+          Tensor p = Retinex.prior(img, PriorMode.MAX).select(1, 3);
+          Tensor want = img.amax(new long[] {1}, false);
+          assertTrue(p.isnan().equal(want.isnan()), dt + ": NaN in channel " + c + " must propagate");
+          assertTrue(p.nan_to_num().equal(want.nan_to_num()), dt + ": channel " + c + ", the other pixels");
+        }
+      }
+    }
+  }
+
+  @Test
   void illuminationGuard() {
     try (PointerScope scope = new PointerScope()) {
       Tensor m = Tensors.fromDoubles(new double[] {-1.0, -2.0, -0.99995, 0.5, -0.5, 3.0}, 1, 3, 1, 2)

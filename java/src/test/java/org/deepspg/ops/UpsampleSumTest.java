@@ -11,7 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.deepspg.testing.Tensors;
 import org.junit.jupiter.api.Test;
@@ -22,7 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * {@link UpsampleSum} against libtorch's own {@code upsample_bilinear2d} (float32, the op it replaces, and float64)
  * with the adds in float64 (the kernel's reference is libtorch itself, not a copy of its formula): HRNet's head and
  * fuse shapes, odd sizes, both align_corners settings, down-sampling; the self-check's verdict; the fallback with
- * autograd; bad input.
+ * autograd; a new tensor when there are no maps; bad input.
  */
 class UpsampleSumTest {
   private static final double TOL = 2e-6;
@@ -87,6 +89,25 @@ class UpsampleSumTest {
       // d/dz of sum(up(z)) = the column sums of the interpolation: 4 output pixels per input pixel (exact 2x)
       Tensors.assertClose("grad", z.grad(), torch.full(new long[] {1, 2, 3, 4},
           new org.bytedeco.pytorch.Scalar(4.0)), 1e-6, 1e-6);
+    }
+  }
+
+  @Test
+  void noMapsStillReturnsANewTensorOnLibtorchsPath() {
+    try (PointerScope scope = new PointerScope()) {
+      Tensor b64 = Tensors.randn(1, 2, 6, 8).to(torch.ScalarType.Double); // float64: libtorch's path
+      Tensor y = UpsampleSum.forward(b64, new Tensor[0], 6, 8, false, false);
+      assertTrue(y != b64, "not the base object");
+      y.add_(new Scalar(1.0));
+      assertEquals(1.0, Tensors.maxAbs(y.sub(b64)), 1e-12, "the base is not modified through the result");
+      Tensor leaf = Tensors.randn(1, 2, 6, 8).requires_grad_(true); // requires grad: libtorch's path
+      Tensor g = UpsampleSum.forward(leaf, new Tensor[0], 6, 8, false, false);
+      assertTrue(g != leaf && g.grad_fn() != null, "a new tensor in the graph");
+      g.sum().backward();
+      Tensors.assertClose("grad", leaf.grad(), torch.ones(1, 2, 6, 8), 0, 0);
+      Tensor ints = torch.ones(new long[] {1, 2, 6, 8}, new TensorOptions(torch.ScalarType.Int));
+      assertThrows(IllegalArgumentException.class, () -> UpsampleSum.forward(ints, new Tensor[0], 6, 8, false,
+          false), "an integer base");
     }
   }
 
