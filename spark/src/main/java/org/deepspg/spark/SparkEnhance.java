@@ -34,8 +34,11 @@ import picocli.CommandLine;
  * in an embedded local Spark ({@code --master local[*]}: no cluster, no Spark installation). The same class is the
  * main class for {@code spark-submit} on a cluster (docs/scaling.md); there the folders must be on a file system
  * that the driver and every executor share. Outputs keep the input's relative path and format (WebP becomes PNG)
- * and are written atomically by the executors; a bad image is counted and reported, never a failed job. Exit codes:
- * 0 all enhanced, 1 some images failed, 2 usage error, 3 internal error.
+ * and are written atomically by the executors; a bad image is counted and reported, never a failed job. A file in the
+ * output folder that deepspg did not write is kept and its image counted as failed unless {@code --overwrite}, and
+ * what reading did that a file did not ask for (an ICC profile ignored, ...) is printed as {@code deepspg: FILE:
+ * NOTICE}, both as {@code deepspg enhance} does. Exit codes: 0 all enhanced, 1 some images failed, 2 usage error,
+ * 3 internal error.
  */
 @Command(name = "spark-enhance", mixinStandardHelpOptions = true,
     description = "Enhance every image under INPUT_DIR into OUTPUT_DIR with Apache Spark (embedded local Spark "
@@ -100,6 +103,12 @@ public final class SparkEnhance implements Callable<Integer> {
   @Option(names = "--jpeg-quality", paramLabel = "Q", defaultValue = "95",
       description = "Quality of JPEG outputs (1-100, default ${DEFAULT-VALUE}).")
   int jpegQuality;
+
+  @Option(names = "--overwrite",
+      description = "Replace any file in OUTPUT_DIR that has an output's name. Without it an existing file is replaced "
+          + "only when deepspg wrote it (its outputs carry a mark) or when it holds the very pixels this run writes; "
+          + "any other file is kept and its image counted as failed (exit 1), as for enhance.")
+  boolean overwrite;
 
   @Option(names = "--strip-metadata",
       description = "Write outputs without the input's EXIF block (capture date, camera, GPS location), as for enhance.")
@@ -182,7 +191,7 @@ public final class SparkEnhance implements Callable<Integer> {
       }
       long t0 = System.nanoTime();
       Summary s = run(spark, settings, localIn ? in.toString() : input, localOut ? outAbs.toString() : output,
-          partitions, maxPixels, jpegQuality, !stripMetadata);
+          partitions, maxPixels, jpegQuality, !stripMetadata, overwrite);
       double secs = (System.nanoTime() - t0) / 1e9;
       // Spark's file source leaves zero-byte files out: they count as failed here, as in `deepspg enhance`, merged
       // into the listed failures in path order and under the same cap.
@@ -190,6 +199,12 @@ public final class SparkEnhance implements Callable<Integer> {
       for (String e : emptyFiles) failures.add(e + ": zero-byte file");
       java.util.Collections.sort(failures);
       long failed = s.failed() + emptyFiles.size();
+      // what reading did that the files did not ask for, as enhance prints it (the first 100 in path order)
+      for (String n : s.notices()) err.println("deepspg: " + n);
+      if (s.noticed() > s.notices().size()) {
+        err.println("deepspg: ... and " + (s.noticed() - s.notices().size()) + " more notices (the first "
+            + s.notices().size() + " in path order are listed)");
+      }
       List<String> listed = failures.subList(0, Math.min(MAX_LISTED, failures.size()));
       for (String e : listed) err.println("deepspg: " + e);
       if (failed > listed.size()) {
@@ -200,8 +215,9 @@ public final class SparkEnhance implements Callable<Integer> {
         err.println("deepspg: " + input + ": folder contains no images");
         return 2;
       }
-      out.printf(Locale.ROOT, "spark-enhance (%s): enhanced %d of %d images in %.1f s (%.2f images/s), %d failed -> %s%n",
-          sparkMaster, s.ok(), s.total() + emptyFiles.size(), secs, s.ok() / Math.max(secs, 1e-9), failed, output);
+      out.printf(Locale.ROOT, "spark-enhance (%s): enhanced %d of %d images in %.1f s (%.2f images/s), %d failed%s -> "
+          + "%s%n", sparkMaster, s.ok(), s.total() + emptyFiles.size(), secs, s.ok() / Math.max(secs, 1e-9), failed,
+          s.kept() == 0 ? "" : " (" + s.kept() + " of them kept a file deepspg did not write)", output);
       if (sparkMaster.startsWith("local")) {
         // The executor is this JVM: how much of the time the model itself took (the rest is Spark, I/O, codecs).
         org.deepspg.infer.Enhancer.Stats st = EnhancerPool.get(settings).stats();
@@ -276,10 +292,27 @@ public final class SparkEnhance implements Callable<Integer> {
    *
    * @param total images found
    * @param ok images enhanced and written
-   * @param failed images that failed
-   * @param errors "path: reason" of the first failures (at most 100)
+   * @param failed images that failed, the kept ones included
+   * @param errors "path: reason" of the first failures (at most 100, in path order)
+   * @param kept images not enhanced because their output's name held a file deepspg did not write (without
+   *     overwrite)
+   * @param noticed images whose reading gave a notice ({@code Image.Metadata#notice()})
+   * @param notices "path: notice" of the first of them (at most 100, in path order)
    */
-  public record Summary(long total, long ok, long failed, List<String> errors) {}
+  public record Summary(long total, long ok, long failed, List<String> errors, long kept, long noticed,
+      List<String> notices) {
+    /**
+     * A summary without kept files and notices.
+     *
+     * @param total images found
+     * @param ok images enhanced and written
+     * @param failed images that failed
+     * @param errors "path: reason" of the first failures
+     */
+    public Summary(long total, long ok, long failed, List<String> errors) {
+      this(total, ok, failed, errors, 0, 0, List.of());
+    }
+  }
 
   /**
    * Enhances every image under a folder into another with {@link EnhanceImages} (outputs written by the executors).
@@ -313,26 +346,52 @@ public final class SparkEnhance implements Callable<Integer> {
    */
   public static Summary run(SparkSession spark, EnhancerSettings settings, String input, String output,
       Integer partitions, long maxPixels, int jpegQuality, boolean keepExif) {
+    return run(spark, settings, input, output, partitions, maxPixels, jpegQuality, keepExif, false);
+  }
+
+  /**
+   * {@link #run(SparkSession, EnhancerSettings, String, String, Integer, long, int, boolean)} with the choice of
+   * {@code --overwrite}.
+   *
+   * @param spark the session
+   * @param settings model choices
+   * @param input input folder (a path or URI every executor can read)
+   * @param output output folder (shared by the executors)
+   * @param partitions number of partitions, or null for Spark's split
+   * @param maxPixels pixel limit per image
+   * @param jpegQuality quality of JPEG outputs
+   * @param keepExif whether JPEG and PNG outputs carry the input's EXIF block
+   * @param overwrite whether outputs replace files that deepspg did not write (else those are kept)
+   * @return the counts, the first errors and the first notices
+   */
+  public static Summary run(SparkSession spark, EnhancerSettings settings, String input, String output,
+      Integer partitions, long maxPixels, int jpegQuality, boolean keepExif, boolean overwrite) {
     Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
         .load(input.contains("://") ? input : literalPath(input))
         .filter(functions.col("path").rlike(extensionPattern()));
     if (partitions != null) files = files.repartition(partitions);
     String root = input.contains("://") ? input : Path.of(input).toAbsolutePath().normalize().toString();
     EnhanceImages t = new EnhanceImages().setSettings(settings).setOutputDir(output).setInputRoot(root)
-        .setMaxPixels(maxPixels).setJpegQuality(jpegQuality).setKeepExif(keepExif);
+        .setMaxPixels(maxPixels).setJpegQuality(jpegQuality).setKeepExif(keepExif).setOverwrite(overwrite);
     // Only the small columns are kept; persisted so that the counts below do not enhance twice.
-    Dataset<Row> res = t.transform(files).select("path", "status", "error").persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> res = t.transform(files).select("path", "status", "error", "notice")
+        .persist(StorageLevel.MEMORY_AND_DISK());
     try {
-      long total = 0, ok = 0, failed = 0;
-      for (Row r : res.groupBy("status").count().collectAsList()) {
-        long c = r.getLong(1);
+      long total = 0, ok = 0, failed = 0, kept = 0, noticed = 0;
+      for (Row r : res.groupBy(functions.col("status"), functions.col("notice").isNotNull()).count().collectAsList()) {
+        long c = r.getLong(2);
         total += c;
         if (EnhanceImages.OK.equals(r.getString(0))) ok += c; else failed += c;
+        if (EnhanceImages.KEPT.equals(r.getString(0))) kept += c;
+        if (r.getBoolean(1)) noticed += c;
       }
-      List<String> errors = failed == 0 ? List.of() : res.filter(functions.col("status").equalTo(EnhanceImages.ERROR))
+      List<String> errors = failed == 0 ? List.of() : res.filter(functions.col("status").notEqual(EnhanceImages.OK))
           .orderBy("path").limit(MAX_LISTED).collectAsList().stream()
           .map(r -> EnhanceImages.localPath(r.getString(0)) + ": " + r.getString(2)).toList();
-      return new Summary(total, ok, failed, errors);
+      List<String> notices = noticed == 0 ? List.of() : res.filter(functions.col("notice").isNotNull())
+          .orderBy("path").limit(MAX_LISTED).collectAsList().stream()
+          .map(r -> EnhanceImages.localPath(r.getString(0)) + ": " + r.getString(3)).toList();
+      return new Summary(total, ok, failed, errors, kept, noticed, notices);
     } finally {
       res.unpersist();
     }

@@ -241,6 +241,78 @@ class EnhanceImagesTest {
     }
   }
 
+  /**
+   * Found by the spark-enhance audit of session 36: {@code enhance} keeps a file in its output folder that it did not
+   * write unless {@code --overwrite}; spark-enhance replaced such a file without a word (a copy of the photo itself in
+   * the output folder, any other file of an output's name).
+   */
+  @Test
+  void filesDeepspgDidNotWriteAreKept(@TempDir Path tmp) throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("in"));
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    Path samples = Path.of("..", "samples");
+    Files.copy(samples.resolve("fig-bowl.jpg"), in.resolve("a.jpg"));
+    Files.copy(samples.resolve("aitzgorri.jpg"), in.resolve("b.jpg"));
+    Files.copy(samples.resolve("paint-brushes.jpg"), in.resolve("c.jpg"));
+    // out/a.jpg: the original photo (the input's size, unmarked, other pixels); out/b.jpg: not an image;
+    // out/c.jpg: an earlier output (marked), which is replaced
+    Files.copy(samples.resolve("fig-bowl.jpg"), out.resolve("a.jpg"));
+    Files.writeString(out.resolve("b.jpg"), "someone's notes");
+    Files.write(out.resolve("c.jpg"), expected.get("aitzgorri.jpg"));
+    byte[] photo = Files.readAllBytes(out.resolve("a.jpg"));
+
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95);
+    assertArrayEquals(photo, Files.readAllBytes(out.resolve("a.jpg")), "the photo in the output folder is kept");
+    assertEquals("someone's notes", Files.readString(out.resolve("b.jpg")), "the other file is kept");
+    assertArrayEquals(expected.get("paint-brushes.jpg"), Files.readAllBytes(out.resolve("c.jpg")), "replaced");
+    assertEquals(3, s.total(), s.toString());
+    assertEquals(1, s.ok(), s.toString());
+    assertEquals(2, s.failed(), s.toString());
+    assertTrue(s.errors().get(0).startsWith(in.resolve("a.jpg") + ": " + out.resolve("a.jpg") + " exists and was not "
+        + "written by deepspg"), s.errors().toString());
+    assertTrue(s.errors().get(1).startsWith(in.resolve("b.jpg") + ": "), s.errors().toString());
+    assertEquals(java.util.Set.of("a.jpg", "b.jpg", "c.jpg"), names(out), "no temporary file is left");
+    // The rows say it: status kept, no output.
+    List<Row> rows = new EnhanceImages().setSettings(SETTINGS).setOutputDir(out.toString())
+        .setInputRoot(in.toString()).transform(spark.read().format("binaryFile").load(in.toString()))
+        .orderBy("path").collectAsList();
+    assertEquals(List.of("kept", "kept", "ok"), rows.stream().map(r -> r.<String>getAs("status")).toList());
+    assertNull(rows.get(0).getAs("output"));
+    assertEquals(2, s.kept(), s.toString());
+    // --overwrite replaces them
+    SparkEnhance.Summary o = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95,
+        true, true);
+    assertEquals(new SparkEnhance.Summary(3, 3, 0, List.of()), o);
+    assertArrayEquals(expected.get("fig-bowl.jpg"), Files.readAllBytes(out.resolve("a.jpg")));
+    assertArrayEquals(expected.get("aitzgorri.jpg"), Files.readAllBytes(out.resolve("b.jpg")));
+  }
+
+  /**
+   * Found by the spark-enhance audit of session 36: {@code enhance} prints what reading did that a file did not ask
+   * for ({@code deepspg: FILE: NOTICE}); spark-enhance dropped it.
+   */
+  @Test
+  void noticesOfReadingAreReported(@TempDir Path tmp) throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("in"));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("a.jpg"));
+    byte[] jpg = Files.readAllBytes(Path.of("..", "samples", "picos-de-europa.jpg"));
+    assertEquals(0xd9, jpg[jpg.length - 1] & 0xff);
+    Files.write(in.resolve("b.jpg"), Arrays.copyOf(jpg, jpg.length - 2)); // no EOI: read, with a notice
+    List<Row> rows = new EnhanceImages().setSettings(SETTINGS)
+        .transform(spark.read().format("binaryFile").load(in.toString())).orderBy("path").collectAsList();
+    assertNull(rows.get(0).getAs("notice"), rows.get(0).toString());
+    assertTrue(rows.get(1).<String>getAs("notice").contains("end marker (EOI) is missing"), rows.get(1).toString());
+    assertEquals(EnhanceImages.OK, rows.get(1).getAs("status"));
+    assertArrayEquals(expected.get("picos-de-europa.jpg"), (byte[]) rows.get(1).getAs("enhanced"));
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), tmp.resolve("out").toString(), null,
+        100_000_000L, 95);
+    assertEquals(2, s.ok(), s.toString());
+    assertEquals(1, s.noticed(), s.toString());
+    assertEquals(1, s.notices().size(), s.toString());
+    assertTrue(s.notices().get(0).startsWith(in.resolve("b.jpg") + ": its JPEG end marker (EOI) is missing"),
+        s.toString());
+  }
+
   /** Every entry of a folder, hidden temporaries included. */
   private static java.util.Set<String> names(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
