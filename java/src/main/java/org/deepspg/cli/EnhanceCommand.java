@@ -623,11 +623,11 @@ public final class EnhanceCommand implements Callable<Integer> {
         + "); run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8";
   }
 
-  /** What a name that Java lists with U+FFFD in it is. */
-  static final String NOT_UTF8 = "its name is not valid UTF-8 (e.g. Latin-1, from an old archive)";
+  /** What a name that Java lists with U+FFFD in it is (also said by {@code spark-enhance}). */
+  public static final String NOT_UTF8 = "its name is not valid UTF-8 (e.g. Latin-1, from an old archive)";
 
   /** How to rename such files. */
-  static final String RENAME = ", e.g. with convmv -f latin1 -t utf-8 --notest";
+  public static final String RENAME = ", e.g. with convmv -f latin1 -t utf-8 --notest";
 
   /**
    * Whether a file name, as Java decoded it, had bytes that are not valid UTF-8 (each decoded as U+FFFD): the string
@@ -637,8 +637,13 @@ public final class EnhanceCommand implements Callable<Integer> {
     return name.indexOf('\uFFFD') >= 0;
   }
 
-  /** Whether a listed file's name is not valid UTF-8: its string has U+FFFD and names no file (a real U+FFFD does). */
-  static boolean notUtf8(Path listed) {
+  /**
+   * Whether a listed file's name is not valid UTF-8: its string has U+FFFD and names no file (a real U+FFFD does).
+   *
+   * @param listed a path as a folder listing gave it
+   * @return whether its string form names another file than it
+   */
+  public static boolean notUtf8(Path listed) {
     return notUtf8(listed.toString())
         && !Files.exists(Path.of(listed.toString()), java.nio.file.LinkOption.NOFOLLOW_LINKS);
   }

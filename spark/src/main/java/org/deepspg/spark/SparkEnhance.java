@@ -18,6 +18,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
+import org.deepspg.cli.EnhanceCommand;
 import org.deepspg.cli.OneDnnOption;
 import org.deepspg.data.Images;
 import org.deepspg.io.RealPaths;
@@ -160,9 +161,11 @@ public final class SparkEnhance implements Callable<Integer> {
       }
     }
     List<String> emptyFiles = List.of();
+    List<String> notUtf8 = List.of();
     if (localIn) {
       InputScan scan = scan(in);
       emptyFiles = scan.empty();
+      notUtf8 = scan.notUtf8();
       // Spark's listing follows links: it would walk a loop about 40 levels deep, or up the tree
       if (scan.loop() != null) {
         err.println("deepspg: " + input + " holds a symbolic link that leads back into itself or above it ("
@@ -194,11 +197,17 @@ public final class SparkEnhance implements Callable<Integer> {
           partitions, maxPixels, jpegQuality, !stripMetadata, overwrite);
       double secs = (System.nanoTime() - t0) / 1e9;
       // Spark's file source leaves zero-byte files out: they count as failed here, as in `deepspg enhance`, merged
-      // into the listed failures in path order and under the same cap.
+      // into the listed failures in path order and under the same cap. So are names that are not valid UTF-8, which
+      // it left out without a word (enhance reads them).
       List<String> failures = new ArrayList<>(s.errors());
       for (String e : emptyFiles) failures.add(e + ": zero-byte file");
+      for (String e : notUtf8) {
+        failures.add(e + ": " + EnhanceCommand.NOT_UTF8 + ", which Spark's file listing cannot read; rename it"
+            + EnhanceCommand.RENAME + " (or use deepspg enhance, which reads it)");
+      }
       java.util.Collections.sort(failures);
-      long failed = s.failed() + emptyFiles.size();
+      long unlisted = emptyFiles.size() + notUtf8.size();
+      long failed = s.failed() + unlisted;
       // what reading did that the files did not ask for, as enhance prints it (the first 100 in path order)
       for (String n : s.notices()) err.println("deepspg: " + n);
       if (s.noticed() > s.notices().size()) {
@@ -211,12 +220,12 @@ public final class SparkEnhance implements Callable<Integer> {
         err.println("deepspg: ... and " + (failed - listed.size()) + " more failed images (the first "
             + listed.size() + " in path order are listed)");
       }
-      if (s.total() + emptyFiles.size() == 0) {
+      if (s.total() + unlisted == 0) {
         err.println("deepspg: " + input + ": folder contains no images");
         return 2;
       }
       out.printf(Locale.ROOT, "spark-enhance (%s): enhanced %d of %d images in %.1f s (%.2f images/s), %d failed%s -> "
-          + "%s%n", sparkMaster, s.ok(), s.total() + emptyFiles.size(), secs, s.ok() / Math.max(secs, 1e-9), failed,
+          + "%s%n", sparkMaster, s.ok(), s.total() + unlisted, secs, s.ok() / Math.max(secs, 1e-9), failed,
           s.kept() == 0 ? "" : " (" + s.kept() + " of them kept a file deepspg did not write)", output);
       if (sparkMaster.startsWith("local")) {
         // The executor is this JVM: how much of the time the model itself took (the rest is Spark, I/O, codecs).
@@ -238,10 +247,12 @@ public final class SparkEnhance implements Callable<Integer> {
    * @param hidden images under a path component starting with _ or . (Spark's listing leaves them out); 0 when a
    *     loop was found
    * @param empty zero-byte image files (Spark's listing leaves them out too), in path order
+   * @param notUtf8 images with a name, or under a folder name, that is not valid UTF-8 (Spark's listing leaves them
+   *     out without a word: the string it lists names no file), in path order
    */
-  record InputScan(String loop, long hidden, List<String> empty) {
+  record InputScan(String loop, long hidden, List<String> empty, List<String> notUtf8) {
     InputScan(String loop, long hidden) {
-      this(loop, hidden, List.of());
+      this(loop, hidden, List.of(), List.of());
     }
   }
 
@@ -261,6 +272,7 @@ public final class SparkEnhance implements Callable<Integer> {
     try (java.util.stream.Stream<Path> s = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
       long hidden = 0;
       List<String> empty = new ArrayList<>();
+      List<String> notUtf8 = new ArrayList<>();
       for (Path f : s.filter(f -> ext.matcher(f.getFileName().toString()).matches() && Files.isRegularFile(f))
           .sorted().toList()) {
         boolean skipped = false;
@@ -269,14 +281,23 @@ public final class SparkEnhance implements Callable<Integer> {
           if (n.startsWith("_") || n.startsWith(".")) skipped = true;
         }
         if (skipped) hidden++;
+        else if (notUtf8(dir, f)) notUtf8.add(f.toString());
         else if (Files.size(f) == 0) empty.add(f.toString());
       }
-      return new InputScan(null, hidden, empty);
+      return new InputScan(null, hidden, empty, notUtf8);
     } catch (java.io.UncheckedIOException e) {
       return new InputScan(e.getCause() instanceof java.nio.file.FileSystemLoopException l ? l.getFile() : null, 0);
     } catch (java.io.IOException e) {
       return new InputScan(null, 0);
     }
+  }
+
+  /** Whether a listed file's name, or a folder's between {@code dir} and it, is not valid UTF-8. */
+  private static boolean notUtf8(Path dir, Path file) {
+    for (Path f = file; f != null && !f.equals(dir); f = f.getParent()) {
+      if (EnhanceCommand.notUtf8(f)) return true;
+    }
+    return false;
   }
 
   /**
