@@ -302,6 +302,16 @@ public final class EnhanceImages extends Transformer {
     return Path.of(p);
   }
 
+  /**
+   * The error of an image too large for the executor's Java heap (its float copies, its encoded output): it fails
+   * alone, as in {@code deepspg enhance}, instead of the task, whose OutOfMemoryError Spark's executor takes as fatal
+   * (the JVM exits with code 52, every task on it lost, in local mode the whole command).
+   */
+  private static String heapError(OutOfMemoryError e) {
+    return "not enough Java heap for this image (" + e.getMessage() + "; raise it with spark.executor.memory, or "
+        + "DEEPSPG_JAVA_OPTS=-Xmx... for ./deepspg spark-enhance, default 8g)";
+  }
+
   /** The error of a {@value #KEPT} row. */
   private static String keptReason(Path target) {
     return OutputMark.keptReason(target) + ", not enhanced: pass --overwrite (setOverwrite) to replace it, or choose "
@@ -373,6 +383,8 @@ public final class EnhanceImages extends Transformer {
           errors[i] = e.reason();
         } catch (RuntimeException e) {
           errors[i] = String.valueOf(e.getMessage());
+        } catch (OutOfMemoryError e) {
+          errors[i] = heapError(e);
         }
       }
       List<Image> good = new ArrayList<>();
@@ -388,6 +400,8 @@ public final class EnhanceImages extends Transformer {
           }
         } catch (RuntimeException e) {
           batchError = "enhance failed: " + e.getMessage();
+        } catch (OutOfMemoryError e) {
+          batchError = heapError(e);
         }
       }
       List<Row> out = new ArrayList<>(n);
@@ -428,6 +442,9 @@ public final class EnhanceImages extends Transformer {
               }
             } catch (IOException | RuntimeException e) {
               error = "write failed: " + e.getMessage();
+              status = ERROR;
+            } catch (OutOfMemoryError e) {
+              error = heapError(e);
               status = ERROR;
             }
             AfterWrite hook = afterWrite;

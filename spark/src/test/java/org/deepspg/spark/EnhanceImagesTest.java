@@ -336,6 +336,55 @@ class EnhanceImagesTest {
     assertEquals(new SparkEnhance.Summary(1, 1, 0, List.of()), s);
   }
 
+  /**
+   * Found by the spark-enhance audit of session 36: an image too large for the Java heap threw OutOfMemoryError in
+   * its task, which Spark's executor takes as fatal: the JVM exited with code 52, no image written (in local mode the
+   * whole command; on a cluster the executor and its tasks). It is now an error row, as enhance fails it alone.
+   */
+  @Test
+  void anImageTooLargeForTheHeapFailsAlone(@TempDir Path in) throws IOException {
+    long heap = Runtime.getRuntime().maxMemory();
+    org.junit.jupiter.api.Assumptions.assumeTrue(heap < 6L << 30, "a heap below 6 GiB: " + heap);
+    // 16000 x 16000 black pixels: a 1 MB PNG whose float copy alone (3 GB) is more than the test JVM's heap
+    Files.write(in.resolve("a-huge.png"), blackPng(16000, 16000));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("b-good.jpg"));
+    List<Row> rows = new EnhanceImages().setSettings(SETTINGS).setMaxPixels(1_000_000_000L)
+        .transform(spark.read().format("binaryFile").load(in.toString()).coalesce(1)).orderBy("path")
+        .collectAsList();
+    assertEquals(EnhanceImages.ERROR, rows.get(0).getAs("status"));
+    assertTrue(rows.get(0).<String>getAs("error").startsWith("not enough Java heap for this image"),
+        rows.get(0).toString());
+    assertEquals(EnhanceImages.OK, rows.get(1).getAs("status"));
+    assertArrayEquals(expected.get("fig-bowl.jpg"), (byte[]) rows.get(1).getAs("enhanced"));
+  }
+
+  /** An 8-bit RGB PNG of zeros, deflated as it is made. */
+  private static byte[] blackPng(int w, int h) throws IOException {
+    java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
+      byte[] row = new byte[1 + 3 * w]; // filter type 0, then the pixels
+      for (int y = 0; y < h; y++) z.write(row);
+    }
+    java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+    png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10});
+    java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2);
+    chunk(png, "IHDR", ihdr.put(new byte[3]).array());
+    chunk(png, "IDAT", idat.toByteArray());
+    chunk(png, "IEND", new byte[0]);
+    return png.toByteArray();
+  }
+
+  private static void chunk(java.io.ByteArrayOutputStream o, String type, byte[] data) throws IOException {
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    crc.update(t);
+    crc.update(data);
+    o.write(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+    o.write(t);
+    o.write(data);
+    o.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+  }
+
   /** Every entry of a folder, hidden temporaries included. */
   private static java.util.Set<String> names(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
