@@ -4,6 +4,8 @@
 package org.deepspg.spark;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,10 +42,11 @@ import org.deepspg.io.RealPaths;
  *
  * <p>The result keeps every input column except {@code content} and adds {@code enhanced} (binary: the encoded
  * output, in the format its name selects, null when written to a folder or on error), {@code output} (string: the
- * file written, or null), {@code status} ({@code "ok"}, {@code "error"} or {@code "kept"}), {@code error} (string,
- * null when ok) and {@code notice} (string: what reading did that the file did not ask for, such as an ICC profile
- * ignored or a JPEG end marker missing, as {@code deepspg enhance} prints it; null when nothing). A bad image (not an
- * image, truncated, too many pixels) becomes a row with an error, never a failed task.
+ * file written, or null), {@code status} ({@code "ok"}, {@code "error"}, {@code "kept"} or {@code "skipped"}),
+ * {@code error} (string, null when ok or skipped) and {@code notice} (string: what reading did that the file did not
+ * ask for, such as an ICC profile ignored or a JPEG end marker missing, as {@code deepspg enhance} prints it; null when
+ * nothing). A bad image (not an image, truncated, too many pixels, too large for the Java heap) becomes a row with an
+ * error, never a failed task.
  *
  * <p>Each executor JVM builds one {@link Enhancer} per settings on first use ({@link EnhancerPool}) and reuses it;
  * rows are enhanced {@link EnhancerSettings#batchSize()} at a time (same-size images share a forward pass).
@@ -68,6 +71,11 @@ public final class EnhanceImages extends Transformer {
    * enhanced (or its output not written); {@code error} says which file.
    */
   public static final String KEPT = "kept";
+  /**
+   * The status of a row left out because its output file exists ({@link #setSkipExisting(boolean)}): not read, not
+   * written; {@code error} is null.
+   */
+  public static final String SKIPPED = "skipped";
 
   /**
    * Test-only fault injection, called after each output file is written with the input path and the task's attempt
@@ -87,6 +95,7 @@ public final class EnhanceImages extends Transformer {
   private int jpegQuality = WriteOptions.DEFAULT.jpegQuality();
   private boolean keepExif = true;
   private boolean overwrite;
+  private boolean skipExisting;
 
   /** Creates a transformer with a random uid and the default settings. */
   public EnhanceImages() {
@@ -178,6 +187,17 @@ public final class EnhanceImages extends Transformer {
     return this;
   }
 
+  /**
+   * @param on whether an input whose output file exists already (whoever wrote it) is left out, its row
+   *     {@value #SKIPPED} ({@code --skip-existing}: resumes a stopped run, outputs being written whole or not at all);
+   *     only with an output folder, and not with {@link #setOverwrite(boolean)}
+   * @return this
+   */
+  public EnhanceImages setSkipExisting(boolean on) {
+    this.skipExisting = on;
+    return this;
+  }
+
   @Override
   public StructType transformSchema(StructType schema) {
     List<String> names = Arrays.asList(schema.fieldNames());
@@ -211,8 +231,11 @@ public final class EnhanceImages extends Transformer {
   public Dataset<Row> transform(Dataset<?> dataset) {
     StructType in = dataset.schema();
     StructType out = transformSchema(in);
+    if (skipExisting && overwrite) {
+      throw new IllegalArgumentException("skip-existing and overwrite contradict each other; choose one");
+    }
     if (outputDir != null) checkOutputs(dataset.toDF(), outputDir, inputRoot);
-    Job job = new Job(settings, outputDir, inputRoot, maxPixels, jpegQuality, keepExif, overwrite,
+    Job job = new Job(settings, outputDir, inputRoot, maxPixels, jpegQuality, keepExif, overwrite, skipExisting,
         in.fieldIndex("path"), in.fieldIndex("content"), in.size());
     return dataset.toDF().mapPartitions(job, Encoders.row(out));
   }
@@ -227,6 +250,7 @@ public final class EnhanceImages extends Transformer {
     c.jpegQuality = jpegQuality;
     c.keepExif = keepExif;
     c.overwrite = overwrite;
+    c.skipExisting = skipExisting;
     return copyValues(c, extra);
   }
 
@@ -320,7 +344,7 @@ public final class EnhanceImages extends Transformer {
 
   /** The per-partition work, shipped to the executors (settings and column positions only). */
   private record Job(EnhancerSettings settings, String outputDir, String inputRoot, long maxPixels, int jpegQuality,
-      boolean keepExif, boolean overwrite, int pathIdx, int contentIdx, int width)
+      boolean keepExif, boolean overwrite, boolean skipExisting, int pathIdx, int contentIdx, int width)
       implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
@@ -358,18 +382,25 @@ public final class EnhanceImages extends Transformer {
       Path[] inputs = new Path[n];
       Path[] targets = new Path[n];
       boolean[] kept = new boolean[n];
+      boolean[] skipped = new boolean[n];
       boolean[] compare = new boolean[n]; // an unmarked file of the input's size: written only if the same pixels
       for (int i = 0; i < n; i++) {
         Row r = batch.get(i);
         String p = r.getString(pathIdx);
         try {
           inputs[i] = localPath(p);
+          if (outputDir != null) {
+            Path rel = relativeOutput(inputs[i], inputRoot == null ? null : localPath(inputRoot));
+            targets[i] = localPath(outputDir).resolve(rel.toString());
+            if (skipExisting && Files.exists(targets[i], LinkOption.NOFOLLOW_LINKS)) { // a resumed run: not read
+              skipped[i] = true;
+              continue;
+            }
+          }
           byte[] bytes = r.isNullAt(contentIdx) ? new byte[0] : (byte[]) r.get(contentIdx);
           decoded[i] = Images.decode(bytes, inputs[i], ro);
           notices[i] = decoded[i].metadata().notice();
           if (outputDir != null) {
-            Path rel = relativeOutput(inputs[i], inputRoot == null ? null : localPath(inputRoot));
-            targets[i] = localPath(outputDir).resolve(rel.toString());
             // decided before the work, as enhance does: a kept file's image is not enhanced
             OutputMark.Existing ex = overwrite ? OutputMark.Existing.REPLACE : OutputMark.existing(targets[i],
                 new int[] {decoded[i].width(), decoded[i].height()}, ro);
@@ -412,7 +443,9 @@ public final class EnhanceImages extends Transformer {
         String written = null;
         String error = errors[i];
         String status = error == null ? OK : ERROR;
-        if (kept[i]) {
+        if (skipped[i]) {
+          status = SKIPPED;
+        } else if (kept[i]) {
           status = KEPT;
           error = keptReason(targets[i]);
         } else if (decoded[i] != null) {

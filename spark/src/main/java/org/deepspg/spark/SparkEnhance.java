@@ -111,6 +111,11 @@ public final class SparkEnhance implements Callable<Integer> {
           + "any other file is kept and its image counted as failed (exit 1), as for enhance.")
   boolean overwrite;
 
+  @Option(names = "--skip-existing",
+      description = "Leave out inputs whose output file exists already, whoever wrote it: resumes a stopped run "
+          + "(outputs are written whole or not at all), as for enhance.")
+  boolean skipExisting;
+
   @Option(names = "--strip-metadata",
       description = "Write outputs without the input's EXIF block (capture date, camera, GPS location), as for enhance.")
   boolean stripMetadata;
@@ -145,6 +150,10 @@ public final class SparkEnhance implements Callable<Integer> {
     if (localIn && localOut && (outAbs.startsWith(in.toAbsolutePath().normalize())
         || RealPaths.of(outAbs).startsWith(RealPaths.of(in)))) {
       err.println("deepspg: refusing to run: the output folder " + output + " is inside the input folder " + input);
+      return 2;
+    }
+    if (overwrite && skipExisting) {
+      err.println("deepspg: --overwrite and --skip-existing contradict each other; give one");
       return 2;
     }
     if (partitions != null && partitions < 1) {
@@ -194,7 +203,7 @@ public final class SparkEnhance implements Callable<Integer> {
       }
       long t0 = System.nanoTime();
       Summary s = run(spark, settings, localIn ? in.toString() : input, localOut ? outAbs.toString() : output,
-          partitions, maxPixels, jpegQuality, !stripMetadata, overwrite);
+          partitions, maxPixels, jpegQuality, !stripMetadata, overwrite, skipExisting);
       double secs = (System.nanoTime() - t0) / 1e9;
       // Spark's file source leaves zero-byte files out: they count as failed here, as in `deepspg enhance`, merged
       // into the listed failures in path order and under the same cap. So are names that are not valid UTF-8, which
@@ -220,12 +229,17 @@ public final class SparkEnhance implements Callable<Integer> {
         err.println("deepspg: ... and " + (failed - listed.size()) + " more failed images (the first "
             + listed.size() + " in path order are listed)");
       }
+      if (s.skipped() > 0) {
+        err.println("deepspg: --skip-existing: " + s.skipped() + " of " + (s.total() + unlisted) + " outputs "
+            + "existed already; left out");
+      }
       if (s.total() + unlisted == 0) {
         err.println("deepspg: " + input + ": folder contains no images");
         return 2;
       }
       out.printf(Locale.ROOT, "spark-enhance (%s): enhanced %d of %d images in %.1f s (%.2f images/s), %d failed%s -> "
-          + "%s%n", sparkMaster, s.ok(), s.total() + unlisted, secs, s.ok() / Math.max(secs, 1e-9), failed,
+          + "%s%n", sparkMaster, s.ok(), s.total() - s.skipped() + unlisted, secs, s.ok() / Math.max(secs, 1e-9),
+          failed,
           s.kept() == 0 ? "" : " (" + s.kept() + " of them kept a file deepspg did not write)", output);
       if (sparkMaster.startsWith("local")) {
         // The executor is this JVM: how much of the time the model itself took (the rest is Spark, I/O, codecs).
@@ -319,9 +333,10 @@ public final class SparkEnhance implements Callable<Integer> {
    *     overwrite)
    * @param noticed images whose reading gave a notice ({@code Image.Metadata#notice()})
    * @param notices "path: notice" of the first of them (at most 100, in path order)
+   * @param skipped images left out because their output existed (skip-existing), counted in total
    */
   public record Summary(long total, long ok, long failed, List<String> errors, long kept, long noticed,
-      List<String> notices) {
+      List<String> notices, long skipped) {
     /**
      * A summary without kept files and notices.
      *
@@ -331,7 +346,7 @@ public final class SparkEnhance implements Callable<Integer> {
      * @param errors "path: reason" of the first failures
      */
     public Summary(long total, long ok, long failed, List<String> errors) {
-      this(total, ok, failed, errors, 0, 0, List.of());
+      this(total, ok, failed, errors, 0, 0, List.of(), 0);
     }
   }
 
@@ -367,12 +382,12 @@ public final class SparkEnhance implements Callable<Integer> {
    */
   public static Summary run(SparkSession spark, EnhancerSettings settings, String input, String output,
       Integer partitions, long maxPixels, int jpegQuality, boolean keepExif) {
-    return run(spark, settings, input, output, partitions, maxPixels, jpegQuality, keepExif, false);
+    return run(spark, settings, input, output, partitions, maxPixels, jpegQuality, keepExif, false, false);
   }
 
   /**
    * {@link #run(SparkSession, EnhancerSettings, String, String, Integer, long, int, boolean)} with the choice of
-   * {@code --overwrite}.
+   * the choices of {@code --overwrite} and {@code --skip-existing}.
    *
    * @param spark the session
    * @param settings model choices
@@ -383,36 +398,42 @@ public final class SparkEnhance implements Callable<Integer> {
    * @param jpegQuality quality of JPEG outputs
    * @param keepExif whether JPEG and PNG outputs carry the input's EXIF block
    * @param overwrite whether outputs replace files that deepspg did not write (else those are kept)
+   * @param skipExisting whether inputs whose output file exists are left out (not with overwrite)
    * @return the counts, the first errors and the first notices
    */
   public static Summary run(SparkSession spark, EnhancerSettings settings, String input, String output,
-      Integer partitions, long maxPixels, int jpegQuality, boolean keepExif, boolean overwrite) {
+      Integer partitions, long maxPixels, int jpegQuality, boolean keepExif, boolean overwrite, boolean skipExisting) {
     Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
         .load(input.contains("://") ? input : literalPath(input))
         .filter(functions.col("path").rlike(extensionPattern()));
     if (partitions != null) files = files.repartition(partitions);
     String root = input.contains("://") ? input : Path.of(input).toAbsolutePath().normalize().toString();
     EnhanceImages t = new EnhanceImages().setSettings(settings).setOutputDir(output).setInputRoot(root)
-        .setMaxPixels(maxPixels).setJpegQuality(jpegQuality).setKeepExif(keepExif).setOverwrite(overwrite);
+        .setMaxPixels(maxPixels).setJpegQuality(jpegQuality).setKeepExif(keepExif).setOverwrite(overwrite)
+        .setSkipExisting(skipExisting);
     // Only the small columns are kept; persisted so that the counts below do not enhance twice.
     Dataset<Row> res = t.transform(files).select("path", "status", "error", "notice")
         .persist(StorageLevel.MEMORY_AND_DISK());
     try {
-      long total = 0, ok = 0, failed = 0, kept = 0, noticed = 0;
+      long total = 0, ok = 0, failed = 0, kept = 0, noticed = 0, skipped = 0;
       for (Row r : res.groupBy(functions.col("status"), functions.col("notice").isNotNull()).count().collectAsList()) {
         long c = r.getLong(2);
         total += c;
-        if (EnhanceImages.OK.equals(r.getString(0))) ok += c; else failed += c;
-        if (EnhanceImages.KEPT.equals(r.getString(0))) kept += c;
+        String status = r.getString(0);
+        if (EnhanceImages.OK.equals(status)) ok += c;
+        else if (EnhanceImages.SKIPPED.equals(status)) skipped += c;
+        else failed += c;
+        if (EnhanceImages.KEPT.equals(status)) kept += c;
         if (r.getBoolean(1)) noticed += c;
       }
-      List<String> errors = failed == 0 ? List.of() : res.filter(functions.col("status").notEqual(EnhanceImages.OK))
+      List<String> errors = failed == 0 ? List.of() : res
+          .filter(functions.col("status").isin(EnhanceImages.ERROR, EnhanceImages.KEPT))
           .orderBy("path").limit(MAX_LISTED).collectAsList().stream()
           .map(r -> EnhanceImages.localPath(r.getString(0)) + ": " + r.getString(2)).toList();
       List<String> notices = noticed == 0 ? List.of() : res.filter(functions.col("notice").isNotNull())
           .orderBy("path").limit(MAX_LISTED).collectAsList().stream()
           .map(r -> EnhanceImages.localPath(r.getString(0)) + ": " + r.getString(3)).toList();
-      return new Summary(total, ok, failed, errors, kept, noticed, notices);
+      return new Summary(total, ok, failed, errors, kept, noticed, notices, skipped);
     } finally {
       res.unpersist();
     }
@@ -454,7 +475,8 @@ public final class SparkEnhance implements Callable<Integer> {
         return 2;
       }
       if (stopping.get()) { // Ctrl-C or SIGTERM: Spark cancels the job as it shuts down; not an internal error
-        cmd.getErr().println("deepspg: stopped (the outputs written so far are complete; rerun to do the rest)");
+        cmd.getErr().println("deepspg: stopped (the outputs written so far are complete; rerun with --skip-existing to "
+            + "do the rest)");
         return 130;
       }
       if (String.valueOf(t.getMessage()).contains("stopped SparkContext")) { // no master answered

@@ -281,7 +281,7 @@ class EnhanceImagesTest {
     assertEquals(2, s.kept(), s.toString());
     // --overwrite replaces them
     SparkEnhance.Summary o = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95,
-        true, true);
+        true, true, false);
     assertEquals(new SparkEnhance.Summary(3, 3, 0, List.of()), o);
     assertArrayEquals(expected.get("fig-bowl.jpg"), Files.readAllBytes(out.resolve("a.jpg")));
     assertArrayEquals(expected.get("aitzgorri.jpg"), Files.readAllBytes(out.resolve("b.jpg")));
@@ -383,6 +383,30 @@ class EnhanceImagesTest {
     o.write(t);
     o.write(data);
     o.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+  }
+
+  /**
+   * Found by the spark-enhance audit of session 36: a stopped run said "rerun to do the rest", but a rerun enhanced
+   * every image again (spark-enhance had no --skip-existing). Now the inputs whose output exists are left out, rows
+   * {@code skipped}, not read.
+   */
+  @Test
+  void skipExistingResumesAStoppedRun(@TempDir Path tmp) throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("in"));
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("a.jpg"));
+    Files.copy(Path.of("..", "samples", "aitzgorri.jpg"), in.resolve("b.jpg"));
+    Files.copy(Path.of("..", "samples", "paint-brushes.jpg"), in.resolve("c.jpg"));
+    Files.write(out.resolve("a.jpg"), expected.get("fig-bowl.jpg"));
+    Files.writeString(out.resolve("b.jpg"), "whoever wrote it");
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95,
+        true, false, true);
+    assertEquals(new SparkEnhance.Summary(3, 1, 0, List.of(), 0, 0, List.of(), 2), s);
+    assertEquals("whoever wrote it", Files.readString(out.resolve("b.jpg")));
+    assertArrayEquals(expected.get("paint-brushes.jpg"), Files.readAllBytes(out.resolve("c.jpg")));
+    assertThrows(IllegalArgumentException.class, () -> new EnhanceImages().setOutputDir(out.toString())
+        .setOverwrite(true).setSkipExisting(true).transform(spark.read().format("binaryFile").load(in.toString())));
+    assertEquals(2, SparkEnhance.run(in.toString(), "-o", out.toString(), "--overwrite", "--skip-existing"));
   }
 
   /** Every entry of a folder, hidden temporaries included. */
