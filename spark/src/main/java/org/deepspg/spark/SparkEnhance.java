@@ -86,6 +86,12 @@ public final class SparkEnhance implements Callable<Integer> {
   @Option(names = "--ensemble", description = "Average the 8 flips/rotations (8x slower).")
   boolean ensemble;
 
+  @Option(names = "--max-memory", paramLabel = "SIZE",
+      description = "As for enhance: most native memory one forward pass may take on an executor, e.g. 6g or 500m "
+          + "(default: -Ddeepspg.max_memory, else 80%% of the executor's memory); default tiles fit it, a larger pass "
+          + "is refused.")
+  String maxMemory;
+
   @Mixin OneDnnOption oneDnn;
 
   @Option(names = "--batch", paramLabel = "N", defaultValue = "1",
@@ -187,7 +193,7 @@ public final class SparkEnhance implements Callable<Integer> {
       }
     }
     EnhancerSettings settings = new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batch,
-        oneDnn.mode(), refineContext);
+        oneDnn.mode(), refineContext, maxMemory == null ? null : org.deepspg.infer.MemoryBudget.parse(maxMemory));
     settings.builder(); // flag consistency, before a Spark session starts
     SparkSession.Builder sb = SparkSession.builder().appName("deepspg spark-enhance")
         .config("spark.ui.enabled", "false");

@@ -409,6 +409,39 @@ class EnhanceImagesTest {
     assertEquals(2, SparkEnhance.run(in.toString(), "-o", out.toString(), "--overwrite", "--skip-existing"));
   }
 
+  /**
+   * Found by the spark-enhance audit of session 36: enhance's --max-memory (default tiles fit it, a larger pass is
+   * refused) had no spark-enhance counterpart. It travels with the settings and tiles as enhance's does.
+   */
+  @Test
+  void theMemoryLimitTravelsWithTheSettings() throws Exception {
+    long limit = 160L << 20;
+    EnhancerSettings limited = SETTINGS.withMaxMemory(limit);
+    Object back = serialised(limited);
+    assertEquals(limited, back);
+    assertEquals(limit, limited.withBatchSize(2).withRefineContext(true).maxMemory(), "the with-copies keep it");
+    try (org.deepspg.infer.Enhancer plain = SETTINGS.builder().build();
+        org.deepspg.infer.Enhancer e = ((EnhancerSettings) back).builder().build();
+        org.deepspg.infer.Enhancer cli = org.deepspg.infer.Enhancer.builder().oneDnn(OneDnn.Mode.OFF)
+            .maxMemory(limit).build()) {
+      assertTrue(e.passes(852, 1280) > plain.passes(852, 1280), e.passes(852, 1280) + " tiles");
+      assertEquals(cli.passes(852, 1280), e.passes(852, 1280), "as enhance --max-memory tiles");
+    }
+    assertThrows(IllegalArgumentException.class, () -> SETTINGS.withMaxMemory(0L));
+  }
+
+  /** An object after Java serialisation, as Spark ships settings to executors. */
+  private static Object serialised(Object x) throws IOException, ClassNotFoundException {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
+      o.writeObject(x);
+    }
+    try (java.io.ObjectInputStream i = new java.io.ObjectInputStream(
+        new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      return i.readObject();
+    }
+  }
+
   /** Every entry of a folder, hidden temporaries included. */
   private static java.util.Set<String> names(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
@@ -420,15 +453,7 @@ class EnhanceImagesTest {
   @Test
   void theRefinementPassTravelsWithTheSettings() throws Exception {
     EnhancerSettings refined = SETTINGS.withRefineContext(true);
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-    try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
-      o.writeObject(refined);
-    }
-    Object back;
-    try (java.io.ObjectInputStream i = new java.io.ObjectInputStream(
-        new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
-      back = i.readObject();
-    }
+    Object back = serialised(refined);
     assertEquals(refined, back);
     assertTrue(refined.withBatchSize(2).refineContext(), "the with-copies keep it");
     try (org.deepspg.infer.Enhancer plain = SETTINGS.builder().build();
