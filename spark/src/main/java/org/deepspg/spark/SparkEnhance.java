@@ -467,6 +467,7 @@ public final class SparkEnhance implements Callable<Integer> {
     }
     org.deepspg.ops.NativeLibrary.extractLibraries();
     CommandLine cl = new CommandLine(new SparkEnhance());
+    cl.setParameterExceptionHandler(org.deepspg.cli.Main.usageErrors()); // one line, as enhance's usage errors
     java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
     Thread flag = new Thread(() -> stopping.set(true), "deepspg-spark-stopping");
     Runtime.getRuntime().addShutdownHook(flag);

@@ -430,6 +430,29 @@ class EnhanceImagesTest {
     assertThrows(IllegalArgumentException.class, () -> SETTINGS.withMaxMemory(0L));
   }
 
+  /**
+   * Found by the spark-enhance audit of session 36: a bad flag or a second folder printed the whole help after the
+   * message (enhance prints one line and where the options are).
+   */
+  @Test
+  void usageErrorsAreOneLine(@TempDir Path tmp) {
+    java.io.PrintStream saved = System.err;
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertEquals(2, SparkEnhance.run(tmp.toString(), tmp.toString(), "-o", tmp.resolve("o").toString()));
+      assertEquals(2, SparkEnhance.run(tmp.toString(), "-o", tmp.resolve("o").toString(), "--tile", "x"));
+    } finally {
+      System.setErr(saved);
+    }
+    List<String> lines = captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+        .filter(l -> !l.contains(" WARN ")).toList();
+    assertEquals(List.of("deepspg: Unmatched argument at index 1: '" + tmp + "'",
+        "Run 'spark-enhance --help' for the options.",
+        "deepspg: Invalid value for option '--tile': 'x' is not an int",
+        "Run 'spark-enhance --help' for the options."), lines);
+  }
+
   /** An object after Java serialisation, as Spark ships settings to executors. */
   private static Object serialised(Object x) throws IOException, ClassNotFoundException {
     java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
