@@ -158,6 +158,10 @@ public final class SparkEnhance implements Callable<Integer> {
       err.println("deepspg: refusing to run: the output folder " + output + " is inside the input folder " + input);
       return 2;
     }
+    if (jpegQuality < 1 || jpegQuality > 100) { // named by its flag, as enhance names it
+      err.println("deepspg: --jpeg-quality must be 1..100, got " + jpegQuality);
+      return 2;
+    }
     if (overwrite && skipExisting) {
       err.println("deepspg: --overwrite and --skip-existing contradict each other; give one");
       return 2;

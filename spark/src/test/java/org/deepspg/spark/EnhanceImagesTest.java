@@ -432,7 +432,7 @@ class EnhanceImagesTest {
 
   /**
    * Found by the spark-enhance audit of session 36: a bad flag or a second folder printed the whole help after the
-   * message (enhance prints one line and where the options are).
+   * message (enhance prints one line and where the options are); --jpeg-quality 0 was named "jpegQuality".
    */
   @Test
   void usageErrorsAreOneLine(@TempDir Path tmp) {
@@ -442,6 +442,7 @@ class EnhanceImagesTest {
     try {
       assertEquals(2, SparkEnhance.run(tmp.toString(), tmp.toString(), "-o", tmp.resolve("o").toString()));
       assertEquals(2, SparkEnhance.run(tmp.toString(), "-o", tmp.resolve("o").toString(), "--tile", "x"));
+      assertEquals(2, SparkEnhance.run(tmp.toString(), "-o", tmp + "-o", "--jpeg-quality", "0"));
     } finally {
       System.setErr(saved);
     }
@@ -450,7 +451,7 @@ class EnhanceImagesTest {
     assertEquals(List.of("deepspg: Unmatched argument at index 1: '" + tmp + "'",
         "Run 'spark-enhance --help' for the options.",
         "deepspg: Invalid value for option '--tile': 'x' is not an int",
-        "Run 'spark-enhance --help' for the options."), lines);
+        "Run 'spark-enhance --help' for the options.", "deepspg: --jpeg-quality must be 1..100, got 0"), lines);
   }
 
   /** An object after Java serialisation, as Spark ships settings to executors. */
