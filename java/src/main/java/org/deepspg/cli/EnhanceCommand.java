@@ -216,14 +216,16 @@ public final class EnhanceCommand implements Callable<Integer> {
     if (!overwrite) {
       List<Job> left = new ArrayList<>();
       for (Job j : jobs) {
-        if (!Files.exists(j.output(), java.nio.file.LinkOption.NOFOLLOW_LINKS) || OutputMark.isMarked(j.output())) {
-          left.add(j);
-        } else if (sameSize(j, ro)) {
-          left.add(j);
-          unmarked.add(j);
-        } else {
-          kept++;
-          err.println(keptMessage(j));
+        switch (OutputMark.existing(j.input(), j.output(), ro)) {
+          case REPLACE -> left.add(j);
+          case COMPARE -> {
+            left.add(j);
+            unmarked.add(j);
+          }
+          case KEEP -> {
+            kept++;
+            err.println(keptMessage(j));
+          }
         }
       }
       jobs = left;
@@ -336,7 +338,7 @@ public final class EnhanceCommand implements Callable<Integer> {
           }
           String format = Images.formatForPath(j.output());
           byte[] bytes = OutputMark.mark(Images.encode(res, format, wo), format);
-          if (unmarked.contains(j) && !samePixels(j.output(), bytes, ro)) {
+          if (unmarked.contains(j) && !OutputMark.samePixels(j.output(), bytes, ro)) {
             kept++;
             failed++;
             bar.message(keptMessage(j));
@@ -414,40 +416,8 @@ public final class EnhanceCommand implements Callable<Integer> {
 
   /** The line for an image skipped because a file that deepspg did not write has its output's name. */
   private static String keptMessage(Job j) {
-    return "deepspg: " + j.output() + " exists and was not written by deepspg (it has no deepspg mark); kept, "
-        + j.input() + " not enhanced: pass --overwrite to replace it, or choose another -o";
-  }
-
-  /** Whether an existing output file has the input's size (as read: upright); false when either is unreadable. */
-  private static boolean sameSize(Job j, ReadOptions ro) {
-    try {
-      return java.util.Arrays.equals(Images.probe(j.input(), ro), Images.probe(j.output(), ro));
-    } catch (ImageReadException | RuntimeException e) {
-      return false;
-    }
-  }
-
-  /**
-   * Whether an existing file holds the pixels of a new output (within one 8-bit level, for a GPU's run-to-run
-   * rounding), so that replacing it loses nothing.
-   */
-  static boolean samePixels(Path existing, byte[] output, ReadOptions ro) {
-    try {
-      Image a = Images.read(existing, ro);
-      Image b = Images.decode(output, existing, ro);
-      if (a.width() != b.width() || a.height() != b.height() || a.hasAlpha() != b.hasAlpha()) return false;
-      return near(a.rgb(), b.rgb()) && (!a.hasAlpha() || near(a.alpha(), b.alpha()));
-    } catch (ImageReadException | RuntimeException e) {
-      return false;
-    }
-  }
-
-  private static boolean near(float[] a, float[] b) {
-    if (a.length != b.length) return false;
-    for (int i = 0; i < a.length; i++) {
-      if (!(Math.abs(a[i] - b[i]) <= 1.5f / 255)) return false;
-    }
-    return true;
+    return "deepspg: " + OutputMark.keptReason(j.output()) + ", " + j.input()
+        + " not enhanced: pass --overwrite to replace it, or choose another -o";
   }
 
   /** Passes planned for a file from its header size (1 when it cannot be read: the error comes later). */
@@ -653,11 +623,11 @@ public final class EnhanceCommand implements Callable<Integer> {
         + "); run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8";
   }
 
-  /** What a name that Java lists with U+FFFD in it is. */
-  static final String NOT_UTF8 = "its name is not valid UTF-8 (e.g. Latin-1, from an old archive)";
+  /** What a name that Java lists with U+FFFD in it is (also said by {@code spark-enhance}). */
+  public static final String NOT_UTF8 = "its name is not valid UTF-8 (e.g. Latin-1, from an old archive)";
 
   /** How to rename such files. */
-  static final String RENAME = ", e.g. with convmv -f latin1 -t utf-8 --notest";
+  public static final String RENAME = ", e.g. with convmv -f latin1 -t utf-8 --notest";
 
   /**
    * Whether a file name, as Java decoded it, had bytes that are not valid UTF-8 (each decoded as U+FFFD): the string
@@ -667,8 +637,13 @@ public final class EnhanceCommand implements Callable<Integer> {
     return name.indexOf('\uFFFD') >= 0;
   }
 
-  /** Whether a listed file's name is not valid UTF-8: its string has U+FFFD and names no file (a real U+FFFD does). */
-  static boolean notUtf8(Path listed) {
+  /**
+   * Whether a listed file's name is not valid UTF-8: its string has U+FFFD and names no file (a real U+FFFD does).
+   *
+   * @param listed a path as a folder listing gave it
+   * @return whether its string form names another file than it
+   */
+  public static boolean notUtf8(Path listed) {
     return notUtf8(listed.toString())
         && !Files.exists(Path.of(listed.toString()), java.nio.file.LinkOption.NOFOLLOW_LINKS);
   }

@@ -68,6 +68,25 @@ public final class Main {
   }
 
   /**
+   * A bad flag or value (--tile NaN, --onednn maybe, an unknown option): one line and where the options are, as the
+   * other usage errors, instead of picocli's default of the message followed by the command's whole help. Also
+   * {@code spark-enhance}'s (spark module).
+   *
+   * @return the handler
+   */
+  public static CommandLine.IParameterExceptionHandler usageErrors() {
+    return (ex, argv) -> {
+      CommandLine cmd = ex.getCommandLine();
+      PrintWriter err = cmd.getErr();
+      err.println("deepspg: " + ex.getMessage().lines().findFirst().orElse("").strip());
+      CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+      err.println("Run '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
+      err.flush();
+      return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    };
+  }
+
+  /**
    * Runs the command line without exiting the JVM (used by tests).
    *
    * @param args command-line arguments
@@ -79,17 +98,7 @@ public final class Main {
     CommandLine cl = new CommandLine(new Main());
     // every subcommand's --version prints the project's versions (mixinStandardHelpOptions alone prints nothing)
     for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(new Versions());
-    // A bad flag or value (--tile NaN, --onednn maybe, an unknown option): one line and where the options are, as the
-    // other usage errors, instead of picocli's default of the message followed by the command's whole help.
-    cl.setParameterExceptionHandler((ex, argv) -> {
-      CommandLine cmd = ex.getCommandLine();
-      PrintWriter err = cmd.getErr();
-      err.println("deepspg: " + ex.getMessage().lines().findFirst().orElse("").strip());
-      CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
-      err.println("Run '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
-      err.flush();
-      return cmd.getCommandSpec().exitCodeOnInvalidInput();
-    });
+    cl.setParameterExceptionHandler(usageErrors());
     cl.setExecutionExceptionHandler(
         (thrown, cmd, parsed) -> {
           Throwable ex = unwrap(thrown);

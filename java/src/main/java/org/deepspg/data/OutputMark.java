@@ -53,6 +53,101 @@ public final class OutputMark {
   }
 
   /**
+   * What a run may do with the file that has an output's name, before it enhances the image (docs/inference.md,
+   * "Outputs replace earlier outputs, never other files"; {@code deepspg enhance} and {@code spark-enhance} without
+   * {@code --overwrite}).
+   */
+  public enum Existing {
+    /** No file there, or one that bears the mark (an earlier output): write the output. */
+    REPLACE,
+    /**
+     * An unmarked file of the input's size: perhaps an output from before outputs were marked (or a BMP, which has no
+     * place for the mark); write the output only if it holds the same pixels ({@link #samePixels}).
+     */
+    COMPARE,
+    /** Any other file: keep it and leave its image out. */
+    KEEP
+  }
+
+  /**
+   * Applies the rule of {@link Existing} to one output.
+   *
+   * @param output the output file about to be written
+   * @param inputSize {@code [width, height]} of the input as read (upright), or null when unknown
+   * @param ro the options the input is read with (for the existing file's size)
+   * @return what to do with the existing file
+   */
+  public static Existing existing(Path output, int[] inputSize, ReadOptions ro) {
+    if (!java.nio.file.Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS) || isMarked(output)) {
+      return Existing.REPLACE;
+    }
+    try {
+      return inputSize != null && java.util.Arrays.equals(inputSize, Images.probe(output, ro)) ? Existing.COMPARE
+          : Existing.KEEP;
+    } catch (ImageReadException | RuntimeException e) {
+      return Existing.KEEP;
+    }
+  }
+
+  /**
+   * {@link #existing(Path, int[], ReadOptions)} for an input file, whose header is read only when the output's name
+   * holds an unmarked file.
+   *
+   * @param input the input file
+   * @param output the output file about to be written
+   * @param ro the options the input is read with
+   * @return what to do with the existing file
+   */
+  public static Existing existing(Path input, Path output, ReadOptions ro) {
+    if (!java.nio.file.Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS) || isMarked(output)) {
+      return Existing.REPLACE;
+    }
+    int[] size;
+    try {
+      size = Images.probe(input, ro);
+    } catch (ImageReadException | RuntimeException e) {
+      return Existing.KEEP;
+    }
+    return existing(output, size, ro);
+  }
+
+  /**
+   * Whether an existing file holds the pixels of a new output (within one 8-bit level, for a GPU's run-to-run
+   * rounding), so that replacing it loses nothing.
+   *
+   * @param existing the file at the output's name
+   * @param output the new output's bytes
+   * @param ro the read options
+   * @return whether both decode to the same size and pixels (false when either cannot be read)
+   */
+  public static boolean samePixels(Path existing, byte[] output, ReadOptions ro) {
+    try {
+      Image a = Images.read(existing, ro);
+      Image b = Images.decode(output, existing, ro);
+      if (a.width() != b.width() || a.height() != b.height() || a.hasAlpha() != b.hasAlpha()) return false;
+      return near(a.rgb(), b.rgb()) && (!a.hasAlpha() || near(a.alpha(), b.alpha()));
+    } catch (ImageReadException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static boolean near(float[] a, float[] b) {
+    if (a.length != b.length) return false;
+    for (int i = 0; i < a.length; i++) {
+      if (!(Math.abs(a[i] - b[i]) <= 1.5f / 255)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * @param output a file kept by the rule of {@link Existing}
+   * @return the reason, as both commands say it: "OUTPUT exists and was not written by deepspg (...); kept"
+   */
+  public static String keptReason(Path output) {
+    return output + " exists and was not written by deepspg (it has no deepspg mark); kept";
+  }
+
+  /**
    * @param file an existing file
    * @return whether it bears the mark (false for a file that cannot be read or is not a PNG, JPEG or TIFF)
    */

@@ -4,6 +4,8 @@
 package org.deepspg.spark;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,8 +42,11 @@ import org.deepspg.io.RealPaths;
  *
  * <p>The result keeps every input column except {@code content} and adds {@code enhanced} (binary: the encoded
  * output, in the format its name selects, null when written to a folder or on error), {@code output} (string: the
- * file written, or null), {@code status} ({@code "ok"} or {@code "error"}) and {@code error} (string, null when
- * ok). A bad image (not an image, truncated, too many pixels) becomes a row with an error, never a failed task.
+ * file written, or null), {@code status} ({@code "ok"}, {@code "error"}, {@code "kept"} or {@code "skipped"}),
+ * {@code error} (string, null when ok or skipped) and {@code notice} (string: what reading did that the file did not
+ * ask for, such as an ICC profile ignored or a JPEG end marker missing, as {@code deepspg enhance} prints it; null when
+ * nothing). A bad image (not an image, truncated, too many pixels, too large for the Java heap) becomes a row with an
+ * error, never a failed task.
  *
  * <p>Each executor JVM builds one {@link Enhancer} per settings on first use ({@link EnhancerPool}) and reuses it;
  * rows are enhanced {@link EnhancerSettings#batchSize()} at a time (same-size images share a forward pass).
@@ -50,7 +55,9 @@ import org.deepspg.io.RealPaths;
  * relative to {@link #setInputRoot(String)} (WebP becomes PNG, like {@code deepspg enhance}), through a temporary
  * file in the target folder renamed atomically onto its final name: a retried or speculative task rewrites the same
  * name with the same bytes and never leaves a torn or second copy. Paths must name a file system that every
- * executor shares.
+ * executor shares. A file at an output's name that deepspg did not write (it has no {@link OutputMark} and other
+ * pixels) is kept and its row is {@code "kept"}, unless {@link #setOverwrite(boolean)}: the rule of {@code deepspg
+ * enhance} ({@link OutputMark.Existing}).
  */
 public final class EnhanceImages extends Transformer {
   private static final long serialVersionUID = 1L;
@@ -59,6 +66,16 @@ public final class EnhanceImages extends Transformer {
   public static final String OK = "ok";
   /** The status of a row whose image failed; {@code error} says why. */
   public static final String ERROR = "error";
+  /**
+   * The status of a row whose output's name holds a file that deepspg did not write: the file is kept, the image not
+   * enhanced (or its output not written); {@code error} says which file.
+   */
+  public static final String KEPT = "kept";
+  /**
+   * The status of a row left out because its output file exists ({@link #setSkipExisting(boolean)}): not read, not
+   * written; {@code error} is null.
+   */
+  public static final String SKIPPED = "skipped";
 
   /**
    * Test-only fault injection, called after each output file is written with the input path and the task's attempt
@@ -77,6 +94,8 @@ public final class EnhanceImages extends Transformer {
   private long maxPixels = ReadOptions.DEFAULT_MAX_PIXELS;
   private int jpegQuality = WriteOptions.DEFAULT.jpegQuality();
   private boolean keepExif = true;
+  private boolean overwrite;
+  private boolean skipExisting;
 
   /** Creates a transformer with a random uid and the default settings. */
   public EnhanceImages() {
@@ -158,6 +177,27 @@ public final class EnhanceImages extends Transformer {
     return this;
   }
 
+  /**
+   * @param on whether an output replaces any file of its name ({@code --overwrite}); by default (false) a file that
+   *     deepspg did not write is kept and the row is {@value #KEPT}, as {@code deepspg enhance} does
+   * @return this
+   */
+  public EnhanceImages setOverwrite(boolean on) {
+    this.overwrite = on;
+    return this;
+  }
+
+  /**
+   * @param on whether an input whose output file exists already (whoever wrote it) is left out, its row
+   *     {@value #SKIPPED} ({@code --skip-existing}: resumes a stopped run, outputs being written whole or not at all);
+   *     only with an output folder, and not with {@link #setOverwrite(boolean)}
+   * @return this
+   */
+  public EnhanceImages setSkipExisting(boolean on) {
+    this.skipExisting = on;
+    return this;
+  }
+
   @Override
   public StructType transformSchema(StructType schema) {
     List<String> names = Arrays.asList(schema.fieldNames());
@@ -174,6 +214,7 @@ public final class EnhanceImages extends Transformer {
     out.add(DataTypes.createStructField("output", DataTypes.StringType, true));
     out.add(DataTypes.createStructField("status", DataTypes.StringType, false));
     out.add(DataTypes.createStructField("error", DataTypes.StringType, true));
+    out.add(DataTypes.createStructField("notice", DataTypes.StringType, true));
     return DataTypes.createStructType(out);
   }
 
@@ -190,9 +231,12 @@ public final class EnhanceImages extends Transformer {
   public Dataset<Row> transform(Dataset<?> dataset) {
     StructType in = dataset.schema();
     StructType out = transformSchema(in);
+    if (skipExisting && overwrite) {
+      throw new IllegalArgumentException("skip-existing and overwrite contradict each other; choose one");
+    }
     if (outputDir != null) checkOutputs(dataset.toDF(), outputDir, inputRoot);
-    Job job = new Job(settings, outputDir, inputRoot, maxPixels, jpegQuality, keepExif, in.fieldIndex("path"),
-        in.fieldIndex("content"), in.size());
+    Job job = new Job(settings, outputDir, inputRoot, maxPixels, jpegQuality, keepExif, overwrite, skipExisting,
+        in.fieldIndex("path"), in.fieldIndex("content"), in.size());
     return dataset.toDF().mapPartitions(job, Encoders.row(out));
   }
 
@@ -205,6 +249,8 @@ public final class EnhanceImages extends Transformer {
     c.maxPixels = maxPixels;
     c.jpegQuality = jpegQuality;
     c.keepExif = keepExif;
+    c.overwrite = overwrite;
+    c.skipExisting = skipExisting;
     return copyValues(c, extra);
   }
 
@@ -280,9 +326,26 @@ public final class EnhanceImages extends Transformer {
     return Path.of(p);
   }
 
+  /**
+   * The error of an image too large for the executor's Java heap (its float copies, its encoded output): it fails
+   * alone, as in {@code deepspg enhance}, instead of the task, whose OutOfMemoryError Spark's executor takes as fatal
+   * (the JVM exits with code 52, every task on it lost, in local mode the whole command).
+   */
+  private static String heapError(OutOfMemoryError e) {
+    return "not enough Java heap for this image (" + e.getMessage() + "; raise it with spark.executor.memory, or "
+        + "DEEPSPG_JAVA_OPTS=-Xmx... for ./deepspg spark-enhance, default 8g)";
+  }
+
+  /** The error of a {@value #KEPT} row. */
+  private static String keptReason(Path target) {
+    return OutputMark.keptReason(target) + ", not enhanced: pass --overwrite (setOverwrite) to replace it, or choose "
+        + "another output folder";
+  }
+
   /** The per-partition work, shipped to the executors (settings and column positions only). */
   private record Job(EnhancerSettings settings, String outputDir, String inputRoot, long maxPixels, int jpegQuality,
-      boolean keepExif, int pathIdx, int contentIdx, int width) implements MapPartitionsFunction<Row, Row> {
+      boolean keepExif, boolean overwrite, boolean skipExisting, int pathIdx, int contentIdx, int width)
+      implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
       return new Iterator<>() {
@@ -314,19 +377,45 @@ public final class EnhanceImages extends Transformer {
       WriteOptions wo = WriteOptions.DEFAULT.withJpegQuality(jpegQuality).withKeepExif(keepExif);
       int n = batch.size();
       String[] errors = new String[n];
+      String[] notices = new String[n];
       Image[] decoded = new Image[n];
       Path[] inputs = new Path[n];
+      Path[] targets = new Path[n];
+      boolean[] kept = new boolean[n];
+      boolean[] skipped = new boolean[n];
+      boolean[] compare = new boolean[n]; // an unmarked file of the input's size: written only if the same pixels
       for (int i = 0; i < n; i++) {
         Row r = batch.get(i);
         String p = r.getString(pathIdx);
         try {
           inputs[i] = localPath(p);
+          if (outputDir != null) {
+            Path rel = relativeOutput(inputs[i], inputRoot == null ? null : localPath(inputRoot));
+            targets[i] = localPath(outputDir).resolve(rel.toString());
+            if (skipExisting && Files.exists(targets[i], LinkOption.NOFOLLOW_LINKS)) { // a resumed run: not read
+              skipped[i] = true;
+              continue;
+            }
+          }
           byte[] bytes = r.isNullAt(contentIdx) ? new byte[0] : (byte[]) r.get(contentIdx);
           decoded[i] = Images.decode(bytes, inputs[i], ro);
+          notices[i] = decoded[i].metadata().notice();
+          if (outputDir != null) {
+            // decided before the work, as enhance does: a kept file's image is not enhanced
+            OutputMark.Existing ex = overwrite ? OutputMark.Existing.REPLACE : OutputMark.existing(targets[i],
+                new int[] {decoded[i].width(), decoded[i].height()}, ro);
+            if (ex == OutputMark.Existing.KEEP) {
+              kept[i] = true;
+              decoded[i] = null;
+            }
+            compare[i] = ex == OutputMark.Existing.COMPARE;
+          }
         } catch (ImageReadException e) {
           errors[i] = e.reason();
         } catch (RuntimeException e) {
           errors[i] = String.valueOf(e.getMessage());
+        } catch (OutOfMemoryError e) {
+          errors[i] = heapError(e);
         }
       }
       List<Image> good = new ArrayList<>();
@@ -342,6 +431,8 @@ public final class EnhanceImages extends Transformer {
           }
         } catch (RuntimeException e) {
           batchError = "enhance failed: " + e.getMessage();
+        } catch (OutOfMemoryError e) {
+          batchError = heapError(e);
         }
       }
       List<Row> out = new ArrayList<>(n);
@@ -351,11 +442,18 @@ public final class EnhanceImages extends Transformer {
         byte[] bytes = null;
         String written = null;
         String error = errors[i];
-        if (decoded[i] != null) {
+        String status = error == null ? OK : ERROR;
+        if (skipped[i]) {
+          status = SKIPPED;
+        } else if (kept[i]) {
+          status = KEPT;
+          error = keptReason(targets[i]);
+        } else if (decoded[i] != null) {
           Image res = batchError == null ? enhanced.get(k) : null;
           k++;
           if (res == null) {
             error = batchError;
+            status = ERROR;
           } else {
             try {
               Path rel = relativeOutput(inputs[i], inputRoot == null ? null : localPath(inputRoot));
@@ -365,13 +463,22 @@ public final class EnhanceImages extends Transformer {
               if (outputDir == null) {
                 bytes = enc;
               } else {
-                Path target = localPath(outputDir).resolve(rel.toString());
+                Path target = targets[i];
                 Images.requireDistinct(inputs[i], target); // through links, which the name check does not see
-                Images.writeBytesAtomic(enc, target);
-                written = target.toString();
+                if (compare[i] && !OutputMark.samePixels(target, enc, ro)) {
+                  status = KEPT;
+                  error = keptReason(target);
+                } else {
+                  Images.writeBytesAtomic(enc, target);
+                  written = target.toString();
+                }
               }
             } catch (IOException | RuntimeException e) {
               error = "write failed: " + e.getMessage();
+              status = ERROR;
+            } catch (OutOfMemoryError e) {
+              error = heapError(e);
+              status = ERROR;
             }
             AfterWrite hook = afterWrite;
             if (hook != null && written != null) {
@@ -380,13 +487,14 @@ public final class EnhanceImages extends Transformer {
             }
           }
         }
-        Object[] vals = new Object[width - 1 + 4];
+        Object[] vals = new Object[width - 1 + 5];
         int c = 0;
         for (int j = 0; j < width; j++) if (j != contentIdx) vals[c++] = r.get(j);
         vals[c++] = error == null ? bytes : null;
         vals[c++] = error == null ? written : null;
-        vals[c++] = error == null ? OK : ERROR;
-        vals[c] = error;
+        vals[c++] = status;
+        vals[c++] = error;
+        vals[c] = notices[i] == null || notices[i].isEmpty() ? null : notices[i];
         out.add(RowFactory.create(vals));
       }
       return out;

@@ -27,10 +27,31 @@ import org.deepspg.ops.OneDnn;
  *     the executor's machine), {@code OFF} or {@code ON}
  * @param refineContext one refinement pass for tiled images larger than the attention context (as {@code deepspg
  *     enhance --refine-context})
+ * @param maxMemory most native memory one forward pass may take, in bytes (as {@code deepspg enhance --max-memory}:
+ *     default tiles fit it, a larger pass is refused), or null for the executor's default ({@code
+ *     -Ddeepspg.max_memory}, else 80 % of its memory)
  */
 public record EnhancerSettings(String model, String arch, String hrnet, String device, Integer tile, boolean ensemble,
-    int batchSize, OneDnn.Mode oneDnn, boolean refineContext) implements Serializable {
-  private static final long serialVersionUID = 2L;
+    int batchSize, OneDnn.Mode oneDnn, boolean refineContext, Long maxMemory) implements Serializable {
+  private static final long serialVersionUID = 3L;
+
+  /**
+   * Settings with the executor's default memory limit.
+   *
+   * @param model bundled model name or weights path
+   * @param arch architecture preset, or null
+   * @param hrnet prior weights path, or null
+   * @param device the device
+   * @param tile tile side, 0, or null
+   * @param ensemble self-ensemble
+   * @param batchSize images per forward pass
+   * @param oneDnn the oneDNN mode
+   * @param refineContext one refinement pass for large tiled images
+   */
+  public EnhancerSettings(String model, String arch, String hrnet, String device, Integer tile, boolean ensemble,
+      int batchSize, OneDnn.Mode oneDnn, boolean refineContext) {
+    this(model, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, refineContext, null);
+  }
 
   /**
    * Settings without a refinement pass.
@@ -46,13 +67,14 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    */
   public EnhancerSettings(String model, String arch, String hrnet, String device, Integer tile, boolean ensemble,
       int batchSize, OneDnn.Mode oneDnn) {
-    this(model, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, false);
+    this(model, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, false, null);
   }
 
   /**
    * Checks the values.
    *
-   * @throws IllegalArgumentException for an empty model, a bad tile side or a batch size below 1
+   * @throws IllegalArgumentException for an empty model, a bad tile side, a batch size below 1 or a memory limit
+   *     below 1
    */
   public EnhancerSettings {
     if (model == null || model.isBlank()) throw new IllegalArgumentException("model is empty");
@@ -62,6 +84,9 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
     }
     if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
     if (oneDnn == null) oneDnn = OneDnn.Mode.AUTO;
+    if (maxMemory != null && maxMemory < 1) {
+      throw new IllegalArgumentException("max memory must be >= 1 byte, got " + maxMemory);
+    }
   }
 
   /** @return the settings of {@code deepspg enhance} without flags: bundled model s, automatic device */
@@ -75,7 +100,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another model
    */
   public EnhancerSettings withModel(String name) {
-    return new EnhancerSettings(name, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, refineContext);
+    return new EnhancerSettings(name, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, refineContext, maxMemory);
   }
 
   /**
@@ -83,7 +108,8 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another prior
    */
   public EnhancerSettings withHrnet(String weights) {
-    return new EnhancerSettings(model, arch, weights, device, tile, ensemble, batchSize, oneDnn, refineContext);
+    return new EnhancerSettings(model, arch, weights, device, tile, ensemble, batchSize, oneDnn, refineContext,
+        maxMemory);
   }
 
   /**
@@ -91,7 +117,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with another batch size
    */
   public EnhancerSettings withBatchSize(int n) {
-    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, n, oneDnn, refineContext);
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, n, oneDnn, refineContext, maxMemory);
   }
 
   /**
@@ -99,7 +125,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with the other choice
    */
   public EnhancerSettings withOneDnn(OneDnn.Mode on) {
-    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, on, refineContext);
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, on, refineContext, maxMemory);
   }
 
   /**
@@ -107,7 +133,15 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
    * @return a copy with that choice
    */
   public EnhancerSettings withRefineContext(boolean on) {
-    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, on);
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, on, maxMemory);
+  }
+
+  /**
+   * @param bytes most native memory one forward pass may take, or null for the executor's default
+   * @return a copy with that limit
+   */
+  public EnhancerSettings withMaxMemory(Long bytes) {
+    return new EnhancerSettings(model, arch, hrnet, device, tile, ensemble, batchSize, oneDnn, refineContext, bytes);
   }
 
   /**
@@ -121,6 +155,7 @@ public record EnhancerSettings(String model, String arch, String hrnet, String d
         .batchSize(batchSize);
     b.model(model, arch == null ? null : ModelFiles.preset(arch));
     if (hrnet != null) b.priorWeights(Path.of(hrnet));
+    if (maxMemory != null) b.maxMemory(maxMemory);
     return b;
   }
 

@@ -241,6 +241,231 @@ class EnhanceImagesTest {
     }
   }
 
+  /**
+   * Found by the spark-enhance audit of session 36: {@code enhance} keeps a file in its output folder that it did not
+   * write unless {@code --overwrite}; spark-enhance replaced such a file without a word (a copy of the photo itself in
+   * the output folder, any other file of an output's name).
+   */
+  @Test
+  void filesDeepspgDidNotWriteAreKept(@TempDir Path tmp) throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("in"));
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    Path samples = Path.of("..", "samples");
+    Files.copy(samples.resolve("fig-bowl.jpg"), in.resolve("a.jpg"));
+    Files.copy(samples.resolve("aitzgorri.jpg"), in.resolve("b.jpg"));
+    Files.copy(samples.resolve("paint-brushes.jpg"), in.resolve("c.jpg"));
+    // out/a.jpg: the original photo (the input's size, unmarked, other pixels); out/b.jpg: not an image;
+    // out/c.jpg: an earlier output (marked), which is replaced
+    Files.copy(samples.resolve("fig-bowl.jpg"), out.resolve("a.jpg"));
+    Files.writeString(out.resolve("b.jpg"), "someone's notes");
+    Files.write(out.resolve("c.jpg"), expected.get("aitzgorri.jpg"));
+    byte[] photo = Files.readAllBytes(out.resolve("a.jpg"));
+
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95);
+    assertArrayEquals(photo, Files.readAllBytes(out.resolve("a.jpg")), "the photo in the output folder is kept");
+    assertEquals("someone's notes", Files.readString(out.resolve("b.jpg")), "the other file is kept");
+    assertArrayEquals(expected.get("paint-brushes.jpg"), Files.readAllBytes(out.resolve("c.jpg")), "replaced");
+    assertEquals(3, s.total(), s.toString());
+    assertEquals(1, s.ok(), s.toString());
+    assertEquals(2, s.failed(), s.toString());
+    assertTrue(s.errors().get(0).startsWith(in.resolve("a.jpg") + ": " + out.resolve("a.jpg") + " exists and was not "
+        + "written by deepspg"), s.errors().toString());
+    assertTrue(s.errors().get(1).startsWith(in.resolve("b.jpg") + ": "), s.errors().toString());
+    assertEquals(java.util.Set.of("a.jpg", "b.jpg", "c.jpg"), names(out), "no temporary file is left");
+    // The rows say it: status kept, no output.
+    List<Row> rows = new EnhanceImages().setSettings(SETTINGS).setOutputDir(out.toString())
+        .setInputRoot(in.toString()).transform(spark.read().format("binaryFile").load(in.toString()))
+        .orderBy("path").collectAsList();
+    assertEquals(List.of("kept", "kept", "ok"), rows.stream().map(r -> r.<String>getAs("status")).toList());
+    assertNull(rows.get(0).getAs("output"));
+    assertEquals(2, s.kept(), s.toString());
+    // --overwrite replaces them
+    SparkEnhance.Summary o = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95,
+        true, true, false);
+    assertEquals(new SparkEnhance.Summary(3, 3, 0, List.of()), o);
+    assertArrayEquals(expected.get("fig-bowl.jpg"), Files.readAllBytes(out.resolve("a.jpg")));
+    assertArrayEquals(expected.get("aitzgorri.jpg"), Files.readAllBytes(out.resolve("b.jpg")));
+  }
+
+  /**
+   * Found by the spark-enhance audit of session 36: {@code enhance} prints what reading did that a file did not ask
+   * for ({@code deepspg: FILE: NOTICE}); spark-enhance dropped it.
+   */
+  @Test
+  void noticesOfReadingAreReported(@TempDir Path tmp) throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("in"));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("a.jpg"));
+    byte[] jpg = Files.readAllBytes(Path.of("..", "samples", "picos-de-europa.jpg"));
+    assertEquals(0xd9, jpg[jpg.length - 1] & 0xff);
+    Files.write(in.resolve("b.jpg"), Arrays.copyOf(jpg, jpg.length - 2)); // no EOI: read, with a notice
+    List<Row> rows = new EnhanceImages().setSettings(SETTINGS)
+        .transform(spark.read().format("binaryFile").load(in.toString())).orderBy("path").collectAsList();
+    assertNull(rows.get(0).getAs("notice"), rows.get(0).toString());
+    assertTrue(rows.get(1).<String>getAs("notice").contains("end marker (EOI) is missing"), rows.get(1).toString());
+    assertEquals(EnhanceImages.OK, rows.get(1).getAs("status"));
+    assertArrayEquals(expected.get("picos-de-europa.jpg"), (byte[]) rows.get(1).getAs("enhanced"));
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), tmp.resolve("out").toString(), null,
+        100_000_000L, 95);
+    assertEquals(2, s.ok(), s.toString());
+    assertEquals(1, s.noticed(), s.toString());
+    assertEquals(1, s.notices().size(), s.toString());
+    assertTrue(s.notices().get(0).startsWith(in.resolve("b.jpg") + ": its JPEG end marker (EOI) is missing"),
+        s.toString());
+  }
+
+  /**
+   * Found by the spark-enhance audit of session 36: an image whose name (or folder's name) is not valid UTF-8 was left
+   * out by Spark's listing without a word (not counted, not reported, exit 0), while enhance reads it. The scan finds
+   * such files so that the command reports them as failed.
+   */
+  @Test
+  void namesThatAreNotUtf8AreFoundNotDropped(@TempDir Path in) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding")),
+        "a UTF-8 test JVM");
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("ok.jpg"));
+    Process p = new ProcessBuilder("sh", "-c", "cp ok.jpg \"$(printf 'caf\\351.jpg')\" && mkdir \"$(printf 'd\\351')\" "
+        + "&& cp ok.jpg \"$(printf 'd\\351')/x.jpg\"").directory(in.toFile()).redirectErrorStream(true).start();
+    String made = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "names that are not UTF-8: " + made);
+    SparkEnhance.InputScan scan = SparkEnhance.scan(in);
+    assertEquals(2, scan.notUtf8().size(), scan.toString());
+    assertEquals(List.of(), scan.empty());
+    // Spark's listing has only ok.jpg: the two others would go unreported without the scan
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), in.resolveSibling(in.getFileName()
+        + "-out").toString(), null, 100_000_000L, 95);
+    assertEquals(new SparkEnhance.Summary(1, 1, 0, List.of()), s);
+  }
+
+  /**
+   * Found by the spark-enhance audit of session 36: an image too large for the Java heap threw OutOfMemoryError in
+   * its task, which Spark's executor takes as fatal: the JVM exited with code 52, no image written (in local mode the
+   * whole command; on a cluster the executor and its tasks). It is now an error row, as enhance fails it alone.
+   */
+  @Test
+  void anImageTooLargeForTheHeapFailsAlone(@TempDir Path in) throws IOException {
+    long heap = Runtime.getRuntime().maxMemory();
+    org.junit.jupiter.api.Assumptions.assumeTrue(heap < 6L << 30, "a heap below 6 GiB: " + heap);
+    // 16000 x 16000 black pixels: a 1 MB PNG whose float copy alone (3 GB) is more than the test JVM's heap
+    Files.write(in.resolve("a-huge.png"), blackPng(16000, 16000));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("b-good.jpg"));
+    List<Row> rows = new EnhanceImages().setSettings(SETTINGS).setMaxPixels(1_000_000_000L)
+        .transform(spark.read().format("binaryFile").load(in.toString()).coalesce(1)).orderBy("path")
+        .collectAsList();
+    assertEquals(EnhanceImages.ERROR, rows.get(0).getAs("status"));
+    assertTrue(rows.get(0).<String>getAs("error").startsWith("not enough Java heap for this image"),
+        rows.get(0).toString());
+    assertEquals(EnhanceImages.OK, rows.get(1).getAs("status"));
+    assertArrayEquals(expected.get("fig-bowl.jpg"), (byte[]) rows.get(1).getAs("enhanced"));
+  }
+
+  /** An 8-bit RGB PNG of zeros, deflated as it is made. */
+  private static byte[] blackPng(int w, int h) throws IOException {
+    java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
+      byte[] row = new byte[1 + 3 * w]; // filter type 0, then the pixels
+      for (int y = 0; y < h; y++) z.write(row);
+    }
+    java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+    png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10});
+    java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 2);
+    chunk(png, "IHDR", ihdr.put(new byte[3]).array());
+    chunk(png, "IDAT", idat.toByteArray());
+    chunk(png, "IEND", new byte[0]);
+    return png.toByteArray();
+  }
+
+  private static void chunk(java.io.ByteArrayOutputStream o, String type, byte[] data) throws IOException {
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    crc.update(t);
+    crc.update(data);
+    o.write(java.nio.ByteBuffer.allocate(4).putInt(data.length).array());
+    o.write(t);
+    o.write(data);
+    o.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+  }
+
+  /**
+   * Found by the spark-enhance audit of session 36: a stopped run said "rerun to do the rest", but a rerun enhanced
+   * every image again (spark-enhance had no --skip-existing). Now the inputs whose output exists are left out, rows
+   * {@code skipped}, not read.
+   */
+  @Test
+  void skipExistingResumesAStoppedRun(@TempDir Path tmp) throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("in"));
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    Files.copy(Path.of("..", "samples", "fig-bowl.jpg"), in.resolve("a.jpg"));
+    Files.copy(Path.of("..", "samples", "aitzgorri.jpg"), in.resolve("b.jpg"));
+    Files.copy(Path.of("..", "samples", "paint-brushes.jpg"), in.resolve("c.jpg"));
+    Files.write(out.resolve("a.jpg"), expected.get("fig-bowl.jpg"));
+    Files.writeString(out.resolve("b.jpg"), "whoever wrote it");
+    SparkEnhance.Summary s = SparkEnhance.run(spark, SETTINGS, in.toString(), out.toString(), null, 100_000_000L, 95,
+        true, false, true);
+    assertEquals(new SparkEnhance.Summary(3, 1, 0, List.of(), 0, 0, List.of(), 2), s);
+    assertEquals("whoever wrote it", Files.readString(out.resolve("b.jpg")));
+    assertArrayEquals(expected.get("paint-brushes.jpg"), Files.readAllBytes(out.resolve("c.jpg")));
+    assertThrows(IllegalArgumentException.class, () -> new EnhanceImages().setOutputDir(out.toString())
+        .setOverwrite(true).setSkipExisting(true).transform(spark.read().format("binaryFile").load(in.toString())));
+    assertEquals(2, SparkEnhance.run(in.toString(), "-o", out.toString(), "--overwrite", "--skip-existing"));
+  }
+
+  /**
+   * Found by the spark-enhance audit of session 36: enhance's --max-memory (default tiles fit it, a larger pass is
+   * refused) had no spark-enhance counterpart. It travels with the settings and tiles as enhance's does.
+   */
+  @Test
+  void theMemoryLimitTravelsWithTheSettings() throws Exception {
+    long limit = 160L << 20;
+    EnhancerSettings limited = SETTINGS.withMaxMemory(limit);
+    Object back = serialised(limited);
+    assertEquals(limited, back);
+    assertEquals(limit, limited.withBatchSize(2).withRefineContext(true).maxMemory(), "the with-copies keep it");
+    try (org.deepspg.infer.Enhancer plain = SETTINGS.builder().build();
+        org.deepspg.infer.Enhancer e = ((EnhancerSettings) back).builder().build();
+        org.deepspg.infer.Enhancer cli = org.deepspg.infer.Enhancer.builder().oneDnn(OneDnn.Mode.OFF)
+            .maxMemory(limit).build()) {
+      assertTrue(e.passes(852, 1280) > plain.passes(852, 1280), e.passes(852, 1280) + " tiles");
+      assertEquals(cli.passes(852, 1280), e.passes(852, 1280), "as enhance --max-memory tiles");
+    }
+    assertThrows(IllegalArgumentException.class, () -> SETTINGS.withMaxMemory(0L));
+  }
+
+  /**
+   * Found by the spark-enhance audit of session 36: a bad flag or a second folder printed the whole help after the
+   * message (enhance prints one line and where the options are); --jpeg-quality 0 was named "jpegQuality".
+   */
+  @Test
+  void usageErrorsAreOneLine(@TempDir Path tmp) {
+    java.io.PrintStream saved = System.err;
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertEquals(2, SparkEnhance.run(tmp.toString(), tmp.toString(), "-o", tmp.resolve("o").toString()));
+      assertEquals(2, SparkEnhance.run(tmp.toString(), "-o", tmp.resolve("o").toString(), "--tile", "x"));
+      assertEquals(2, SparkEnhance.run(tmp.toString(), "-o", tmp + "-o", "--jpeg-quality", "0"));
+    } finally {
+      System.setErr(saved);
+    }
+    List<String> lines = captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+        .filter(l -> !l.contains(" WARN ")).toList();
+    assertEquals(List.of("deepspg: Unmatched argument at index 1: '" + tmp + "'",
+        "Run 'spark-enhance --help' for the options.",
+        "deepspg: Invalid value for option '--tile': 'x' is not an int",
+        "Run 'spark-enhance --help' for the options.", "deepspg: --jpeg-quality must be 1..100, got 0"), lines);
+  }
+
+  /** An object after Java serialisation, as Spark ships settings to executors. */
+  private static Object serialised(Object x) throws IOException, ClassNotFoundException {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
+      o.writeObject(x);
+    }
+    try (java.io.ObjectInputStream i = new java.io.ObjectInputStream(
+        new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      return i.readObject();
+    }
+  }
+
   /** Every entry of a folder, hidden temporaries included. */
   private static java.util.Set<String> names(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
@@ -252,15 +477,7 @@ class EnhanceImagesTest {
   @Test
   void theRefinementPassTravelsWithTheSettings() throws Exception {
     EnhancerSettings refined = SETTINGS.withRefineContext(true);
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-    try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
-      o.writeObject(refined);
-    }
-    Object back;
-    try (java.io.ObjectInputStream i = new java.io.ObjectInputStream(
-        new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
-      back = i.readObject();
-    }
+    Object back = serialised(refined);
     assertEquals(refined, back);
     assertTrue(refined.withBatchSize(2).refineContext(), "the with-copies keep it");
     try (org.deepspg.infer.Enhancer plain = SETTINGS.builder().build();
