@@ -79,6 +79,7 @@ public final class GDFN extends org.deepspg.nn.JavaModule {
    */
   public Tensor forward(ChannelLayerNorm norm, Tensor x, Tensor residual) {
     requireOpen();
+    norm.requireOpen(); // its weights go to the fused pass directly, not through its own forward
     Tensor wIn = pin.conv().weight();
     Tensor wOut = pout.conv().weight();
     if (FusedFfn.usable(x, norm.weight(), norm.bias(), wIn, dw.weight(), wOut, residual)) {

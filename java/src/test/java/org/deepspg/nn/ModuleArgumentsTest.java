@@ -71,6 +71,21 @@ class ModuleArgumentsTest {
   }
 
   @Test
+  void gdfnRefusesAClosedNormInEveryMode() {
+    try (PointerScope s = new PointerScope(); GDFN gdfn = new GDFN(8, 2.0)) {
+      Tensor x = randn(1, 8, 6, 6);
+      ChannelLayerNorm ln = new ChannelLayerNorm(8);
+      ln.close();
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> gdfn.forward(ln, x, x), "grad mode");
+      assertTrue(e.getMessage().contains("closed"), e.getMessage());
+      try (NoGradGuard ng = new NoGradGuard()) {
+        e = assertThrows(IllegalStateException.class, () -> gdfn.forward(ln, x, x), "inference (the fused pass)");
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+      }
+    }
+  }
+
+  @Test
   void channelLayerNormRefusesANullInput() {
     try (ChannelLayerNorm ln = new ChannelLayerNorm(8)) {
       assertThrows(IllegalArgumentException.class, () -> ln.forward(null));
