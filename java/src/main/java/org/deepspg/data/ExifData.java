@@ -189,7 +189,7 @@ public final class ExifData {
    * @return the new JPEG bytes
    */
   static byte[] afterSoi(byte[] jpg, int marker, byte[] payload) {
-    if (payload.length > 65535 - 2 || jpg.length < 4 || (jpg[0] & 0xff) != 0xff || (jpg[1] & 0xff) != 0xd8) {
+    if (payload.length > 65535 - 2 || !ExifOrientation.isJpeg(jpg)) {
       return jpg;
     }
     int at = 2;

@@ -39,6 +39,22 @@ public final class ExifOrientation {
   }
 
   /**
+   * @param d an encoded file (its first bytes at least)
+   * @return whether it starts as a JPEG does (SOI, {@code FF D8}; at least 4 bytes)
+   */
+  static boolean isJpeg(byte[] d) {
+    return d.length >= 4 && (d[0] & 0xff) == 0xff && (d[1] & 0xff) == 0xd8;
+  }
+
+  /**
+   * @param d an encoded file (its first bytes at least)
+   * @return whether it starts as a PNG does ({@code 89 'PNG'}; at least 8 bytes)
+   */
+  static boolean isPng(byte[] d) {
+    return d.length >= 8 && (d[0] & 0xff) == 0x89 && d[1] == 'P' && d[2] == 'N' && d[3] == 'G';
+  }
+
+  /**
    * Where a file's EXIF block (a TIFF structure) lies: a JPEG APP1 "Exif" segment, a PNG {@code eXIf} chunk or a WebP
    * {@code EXIF} chunk, without the "Exif\0\0" prefix some writers put before it.
    *
@@ -46,10 +62,8 @@ public final class ExifOrientation {
    * @return {start, end} in {@code data}, or null when there is none (a TIFF file's own directories are not one)
    */
   static int[] exifBlock(byte[] data) {
-    if (data.length >= 4 && (data[0] & 0xff) == 0xff && (data[1] & 0xff) == 0xd8) return fromJpeg(data);
-    if (data.length >= 8 && (data[0] & 0xff) == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') {
-      return fromPng(data);
-    }
+    if (isJpeg(data)) return fromJpeg(data);
+    if (isPng(data)) return fromPng(data);
     if (data.length >= 12 && data[0] == 'R' && data[1] == 'I' && data[2] == 'F' && data[3] == 'F'
         && data[8] == 'W' && data[9] == 'E' && data[10] == 'B' && data[11] == 'P') {
       return fromWebp(data);
@@ -65,7 +79,7 @@ public final class ExifOrientation {
    * @return the component count, or 0 when the data is not a JPEG or has no readable frame header
    */
   public static int jpegComponents(byte[] d) {
-    if (d.length < 4 || (d[0] & 0xff) != 0xff || (d[1] & 0xff) != 0xd8) return 0;
+    if (!isJpeg(d)) return 0;
     for (int[] seg : jpegSegments(d)) {
       int marker = seg[0], pos = seg[1], len = seg[2];
       boolean sof = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;

@@ -692,7 +692,7 @@ public final class Images {
   /** The APP2 {@code ICC_PROFILE} segments of a JPEG ({marker, position, length}), in file order. */
   private static List<int[]> jpegProfileSegments(byte[] d) {
     List<int[]> out = new ArrayList<>();
-    if (d.length < 4 || (d[0] & 0xff) != 0xff || (d[1] & 0xff) != 0xd8) return out;
+    if (!ExifOrientation.isJpeg(d)) return out;
     for (int[] seg : ExifOrientation.jpegSegments(d)) {
       if (seg[0] == 0xe2 && seg[2] >= 16 && ExifOrientation.startsWith(d, seg[1] + 4, "ICC_PROFILE\0")) out.add(seg);
     }

@@ -78,9 +78,16 @@ public final class OutputMark {
    * @return what to do with the existing file
    */
   public static Existing existing(Path output, int[] inputSize, ReadOptions ro) {
-    if (!java.nio.file.Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS) || isMarked(output)) {
-      return Existing.REPLACE;
-    }
+    return replaceable(output) ? Existing.REPLACE : unmarked(output, inputSize, ro);
+  }
+
+  /** Whether nothing is at an output's name, or an earlier output (it bears the mark). */
+  private static boolean replaceable(Path output) {
+    return !java.nio.file.Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS) || isMarked(output);
+  }
+
+  /** {@link Existing#COMPARE} for an unmarked file of the input's size, else {@link Existing#KEEP}. */
+  private static Existing unmarked(Path output, int[] inputSize, ReadOptions ro) {
     try {
       return inputSize != null && java.util.Arrays.equals(inputSize, Images.probe(output, ro)) ? Existing.COMPARE
           : Existing.KEEP;
@@ -99,16 +106,14 @@ public final class OutputMark {
    * @return what to do with the existing file
    */
   public static Existing existing(Path input, Path output, ReadOptions ro) {
-    if (!java.nio.file.Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS) || isMarked(output)) {
-      return Existing.REPLACE;
-    }
+    if (replaceable(output)) return Existing.REPLACE;
     int[] size;
     try {
       size = Images.probe(input, ro);
     } catch (ImageReadException | RuntimeException e) {
       return Existing.KEEP;
     }
-    return existing(output, size, ro);
+    return unmarked(output, size, ro); // the file was looked at above: not again
   }
 
   /**
@@ -161,7 +166,7 @@ public final class OutputMark {
         return java.util.Arrays.copyOf(b.array(), b.position());
       };
       byte[] head = at.read(0, HEAD);
-      return isPngOrJpeg(head) ? isMarked(head) : tiffMarked(at, ch.size());
+      return ExifOrientation.isPng(head) || ExifOrientation.isJpeg(head) ? isMarked(head) : tiffMarked(at, ch.size());
     } catch (IOException | RuntimeException e) {
       return false;
     }
@@ -172,7 +177,7 @@ public final class OutputMark {
    * @return whether they bear the mark
    */
   static boolean isMarked(byte[] d) {
-    if (d.length >= 8 && (d[0] & 0xff) == 0x89 && ExifOrientation.startsWith(d, 1, "PNG")) {
+    if (ExifOrientation.isPng(d)) {
       for (int pos = 8; pos + 12 <= d.length; ) { // every tEXt chunk before the image data
         long len = ExifOrientation.u32be(d, pos);
         if (len < 0 || pos + 12 + len > d.length || ExifOrientation.startsWith(d, pos + 4, "IDAT")) return false;
@@ -184,7 +189,7 @@ public final class OutputMark {
       }
       return false;
     }
-    if (d.length >= 4 && (d[0] & 0xff) == 0xff && (d[1] & 0xff) == 0xd8) {
+    if (ExifOrientation.isJpeg(d)) {
       for (int[] seg : ExifOrientation.jpegSegments(d)) {
         if (seg[0] == 0xfe && seg[2] >= 2 + SOFTWARE.length() && ExifOrientation.startsWith(d, seg[1] + 4, SOFTWARE)) {
           return true;
@@ -198,11 +203,6 @@ public final class OutputMark {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e); // not from an array
     }
-  }
-
-  private static boolean isPngOrJpeg(byte[] d) {
-    return d.length >= 8 && (d[0] & 0xff) == 0x89 && ExifOrientation.startsWith(d, 1, "PNG")
-        || d.length >= 4 && (d[0] & 0xff) == 0xff && (d[1] & 0xff) == 0xd8;
   }
 
   /** A JPEG with a COM segment of {@code text} after its APPn segments (JFIF, EXIF), before the tables. */
